@@ -1,0 +1,101 @@
+// Argument coercion at the XML-RPC boundary (COMPAT.md: strict inside, lenient at the edge). Every helper
+// takes the raw value and the argument's name, returns a clean value, or throws a Fault naming the argument.
+// `null` and `undefined` both mean "not given".
+
+import { Fault, FaultCode, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+
+export function badArgument(name: string, problem: string): Fault {
+  return new Fault(FaultCode.badArgument, `${name}: ${problem}`);
+}
+
+export function isGiven(value: XmlRpcValue | undefined): value is Exclude<XmlRpcValue, null> {
+  return value !== null && value !== undefined;
+}
+
+/** An integer; accepts numbers, bigints in range, and strings with a leading integer ("5", "5 (Medium)"). */
+export function int(value: XmlRpcValue | undefined, name: string): number {
+  if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
+  if (
+    typeof value === "bigint" &&
+    value <= BigInt(Number.MAX_SAFE_INTEGER) &&
+    value >= -BigInt(Number.MAX_SAFE_INTEGER)
+  )
+    return Number(value);
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "string") {
+    const match = /^\s*([+-]?\d+)/.exec(value);
+    if (match?.[1] !== undefined) {
+      const n = Number(match[1]);
+      if (Number.isSafeInteger(n)) return n;
+    }
+  }
+  throw badArgument(name, `expected an integer, got ${describe(value)}`);
+}
+
+export function optionalInt(value: XmlRpcValue | undefined, name: string, fallback: number): number {
+  return isGiven(value) ? int(value, name) : fallback;
+}
+
+/** A job/client/group/note id: a positive integer, possibly sent as a string (os.environ["JOBID"]). */
+export function id(value: XmlRpcValue | undefined, name: string): number {
+  const n = int(value, name);
+  if (n < 0) throw badArgument(name, `expected an id, got ${n}`);
+  return n;
+}
+
+/** A list of ids; a single id is taken as a list of one (scripts pass `cancelJobs(5)`). */
+export function idList(value: XmlRpcValue | undefined, name: string): number[] {
+  if (!isGiven(value)) throw badArgument(name, "expected a list of ids, got None");
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((item, i) => id(item, `${name}[${i}]`));
+}
+
+export function optionalIdList(value: XmlRpcValue | undefined, name: string): number[] | undefined {
+  return isGiven(value) ? idList(value, name) : undefined;
+}
+
+export function str(value: XmlRpcValue | undefined, name: string): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  throw badArgument(name, `expected a string, got ${describe(value)}`);
+}
+
+export function optionalStr(value: XmlRpcValue | undefined, name: string): string | undefined {
+  return isGiven(value) ? str(value, name) : undefined;
+}
+
+/** A list of strings; a bare string is a list of one. */
+export function strList(value: XmlRpcValue | undefined, name: string): string[] {
+  if (!isGiven(value)) return [];
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((item, i) => str(item, `${name}[${i}]`));
+}
+
+export function bool(value: XmlRpcValue | undefined, name: string): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return value !== 0;
+  if (typeof value === "string") {
+    const v = value.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off", ""].includes(v)) return false;
+  }
+  throw badArgument(name, `expected a boolean, got ${describe(value)}`);
+}
+
+/** `attribs`: None = all; a list of names; a bare string = one name. */
+export function attribList(value: XmlRpcValue | undefined, name = "attribs"): string[] | undefined {
+  return isGiven(value) ? strList(value, name) : undefined;
+}
+
+export function describe(value: XmlRpcValue | undefined): string {
+  if (value === null || value === undefined) return "None";
+  if (Array.isArray(value)) return "a list";
+  if (value instanceof Date) return "a dateTime";
+  if (Buffer.isBuffer(value)) return "binary data";
+  if (typeof value === "object") return "a struct";
+  const text =
+    typeof value === "string"
+      ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)
+      : String(value);
+  return `${typeof value} ${text}`;
+}

@@ -1,0 +1,131 @@
+// The Redis key schema. Every key starts with one configurable prefix (default "hq:") so several farms, or
+// a farm and its tests, can share one Redis. Ids are integers from INCR counters and never reused.
+//
+//   {p}ids:{kind}                STRING  counter per kind: job, client, group, thread, note, resource
+//   {p}job:{id}                  HASH    one job: its spec fields, its state and its maintained roll-ups
+//                                        (field list: coordinator/store/jobs.ts)
+//   {p}job:{id}:output           STRING  combined stdout+stderr of the current attempt (head+tail capped)
+//   {p}jobs:status:{status}      ZSET    ids by status (score = id), one set per status
+//   {p}jobs:roots:unfinished     ZSET    root ids not yet finished (score = id)
+//   {p}jobs:roots:finished       ZSET    finished root ids (score = id)
+//   {p}jobs:expiry               ZSET    finished root ids by end time (ms), for expireJobsDays
+//   {p}queue                     ZSET    runnable jobs ready for dispatch; lowest score goes first
+//                                        (higher priority first, FIFO by queue order within a priority)
+//   {p}client:{id}               HASH    one client (agent): identity, machine stats, heartbeat, flags
+//   {p}client:{id}:jobs          SET     ids of jobs currently assigned to the client
+//   {p}client:{id}:history       LIST    ids of jobs that finished on the client, newest first (capped)
+//   {p}clients                   ZSET    all client ids (score = id)
+//   {p}clients:byLabel           HASH    "hostname" or "hostname:name" -> client id
+//   {p}group:{id}                HASH    {name}
+//   {p}group:{id}:clients        SET     client ids
+//   {p}groups                    ZSET    all group ids
+//   {p}groups:byName             HASH    name -> group id
+//   {p}thread:{id}               HASH    {jobId?, clientId?}
+//   {p}thread:{id}:notes         ZSET    note ids (score = note id)
+//   {p}note:{id}                 HASH    {text, date (ms), threadId}
+//   {p}threads                   ZSET    all thread ids
+//   {p}threads:byJob / byClient  HASH    job id / client id -> thread id
+//   {p}resource:{id}             HASH    {name, amount, perMachine (0|1), used}
+//   {p}resources                 ZSET    all resource ids
+//   {p}resources:byName          HASH    name -> resource id
+//   {p}errors:server             LIST    JSON error records, newest first, capped
+//   {p}errors:client:{id}        LIST    JSON error records reported by one client, capped
+//   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
+//   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
+
+export type IdKind = "job" | "client" | "group" | "thread" | "note" | "resource";
+
+export class Keys {
+  constructor(readonly prefix = "hq:") {}
+
+  ids(kind: IdKind): string {
+    return `${this.prefix}ids:${kind}`;
+  }
+  job(id: number | string): string {
+    return `${this.prefix}job:${id}`;
+  }
+  jobOutput(id: number | string): string {
+    return `${this.prefix}job:${id}:output`;
+  }
+  jobsByStatus(status: string): string {
+    return `${this.prefix}jobs:status:${status}`;
+  }
+  get unfinishedRoots(): string {
+    return `${this.prefix}jobs:roots:unfinished`;
+  }
+  get finishedRoots(): string {
+    return `${this.prefix}jobs:roots:finished`;
+  }
+  get expiry(): string {
+    return `${this.prefix}jobs:expiry`;
+  }
+  get queue(): string {
+    return `${this.prefix}queue`;
+  }
+  client(id: number | string): string {
+    return `${this.prefix}client:${id}`;
+  }
+  clientJobs(id: number | string): string {
+    return `${this.prefix}client:${id}:jobs`;
+  }
+  clientHistory(id: number | string): string {
+    return `${this.prefix}client:${id}:history`;
+  }
+  get clients(): string {
+    return `${this.prefix}clients`;
+  }
+  get clientsByLabel(): string {
+    return `${this.prefix}clients:byLabel`;
+  }
+  group(id: number | string): string {
+    return `${this.prefix}group:${id}`;
+  }
+  groupClients(id: number | string): string {
+    return `${this.prefix}group:${id}:clients`;
+  }
+  get groups(): string {
+    return `${this.prefix}groups`;
+  }
+  get groupsByName(): string {
+    return `${this.prefix}groups:byName`;
+  }
+  thread(id: number | string): string {
+    return `${this.prefix}thread:${id}`;
+  }
+  threadNotes(id: number | string): string {
+    return `${this.prefix}thread:${id}:notes`;
+  }
+  note(id: number | string): string {
+    return `${this.prefix}note:${id}`;
+  }
+  get threads(): string {
+    return `${this.prefix}threads`;
+  }
+  get threadsByJob(): string {
+    return `${this.prefix}threads:byJob`;
+  }
+  get threadsByClient(): string {
+    return `${this.prefix}threads:byClient`;
+  }
+  resource(id: number | string): string {
+    return `${this.prefix}resource:${id}`;
+  }
+  get resources(): string {
+    return `${this.prefix}resources`;
+  }
+  get resourcesByName(): string {
+    return `${this.prefix}resources:byName`;
+  }
+  get serverErrors(): string {
+    return `${this.prefix}errors:server`;
+  }
+  clientErrors(id: number | string): string {
+    return `${this.prefix}errors:client:${id}`;
+  }
+  get eventsChannel(): string {
+    return `${this.prefix}events`;
+  }
+  controlChannel(clientId: number | string): string {
+    return `${this.prefix}control:${clientId}`;
+  }
+}

@@ -1,0 +1,14 @@
+// Compiles the programs to dist/ (run by `npm ci` through `prepare`) and copies the non-TypeScript files
+// they read at run time (Lua scripts, dashboard assets) beside the compiled code.
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+rmSync("dist", { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+  stdio: "inherit",
+});
+for (const dir of ["coordinator/store/lua", "coordinator/web/static"]) {
+  if (existsSync(dir)) cpSync(dir, `dist/${dir}`, { recursive: true });
+}

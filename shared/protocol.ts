@@ -1,0 +1,210 @@
+// The agent <-> coordinator protocol: JSON messages over one WebSocket at ws://coordinator:5000/agent.
+// Both programs import these types; change them here and both ends follow.
+//
+// Guarantees (DESIGN.md): every assignment carries an `attempt`; anything an agent reports for an attempt
+// that is no longer current is acknowledged and dropped. Output chunks and job events are numbered per
+// (jobId, attempt) with `seq` starting at 1; the agent keeps each until the coordinator acks it and resends
+// after reconnecting; the coordinator applies each seq at most once, in order.
+
+export const PROTOCOL_VERSION = 1;
+export const AGENT_PATH = "/agent";
+
+/** Exit code with which an agent asks its service manager to restart it on an upgraded install. */
+export const UPGRADE_EXIT_CODE = 75;
+
+export interface RunningJob {
+  jobId: number;
+  attempt: number;
+  pid: number;
+}
+
+export interface AvailabilityWindow {
+  type: "window";
+  /** 0 = Sunday … 6 = Saturday; empty or absent = every day. */
+  days?: number[];
+  /** "HH:MM" local time on the agent; start > end wraps past midnight. */
+  start: string;
+  end: string;
+}
+export interface AvailabilityIdle {
+  type: "idle";
+  /** Minimum minutes without keyboard/mouse input. */
+  minutes: number;
+}
+export interface AvailabilityAnytime {
+  type: "anytime";
+}
+export type AvailabilityRule = AvailabilityWindow | AvailabilityIdle | AvailabilityAnytime;
+
+// ---- agent -> coordinator -------------------------------------------------------------------------------
+
+export interface HelloMessage {
+  type: "hello";
+  protocol: number;
+  hostname: string;
+  /** From hqnode.ini `name`; "" by default. The client's identity is `hostname` or `hostname:name`. */
+  name: string;
+  version: string;
+  /** "linux" | "windows" | "macosx" */
+  platform: string;
+  /** HQCLIENTARCH style, e.g. "linux-x86_64". */
+  arch: string;
+  cpus: number;
+  /** MHz */
+  cpuSpeed: number;
+  /** KB */
+  memory: number;
+  ip: string;
+  clientPort: number;
+  token?: string;
+  availabilityRules: AvailabilityRule[];
+  /** Jobs whose processes survived on this agent (after a reconnect or an agent restart). */
+  running: RunningJob[];
+}
+
+export interface HeartbeatMessage {
+  type: "heartbeat";
+  load: number;
+  /** minutes; -1 unknown */
+  idleTime: number;
+  /** KB */
+  freeMemory: number;
+  available: boolean;
+  running: RunningJob[];
+}
+
+export interface StartedMessage {
+  type: "started";
+  jobId: number;
+  attempt: number;
+  seq: number;
+  pid: number;
+}
+
+export interface ProgressMessage {
+  type: "progress";
+  jobId: number;
+  attempt: number;
+  seq: number;
+  /** 0..1 */
+  progress: number;
+}
+
+export interface OutputMessage {
+  type: "output";
+  jobId: number;
+  attempt: number;
+  seq: number;
+  /** UTF-8 text when `encoding` is absent; base64 of raw bytes when "base64". */
+  data: string;
+  encoding?: "base64";
+}
+
+export interface FinishedMessage {
+  type: "finished";
+  jobId: number;
+  attempt: number;
+  seq: number;
+  exitCode: number | null;
+  signal: string | null;
+  /** What the agent did: ran to the end, was cancelled, hit maxTime, or could not start the command. */
+  reason: "exited" | "cancelled" | "maxTime" | "spawnError";
+}
+
+/** The agent confirms a pause/resume took effect (pausing -> paused, resuming -> running). */
+export interface PausedMessage {
+  type: "paused" | "resumed";
+  jobId: number;
+  attempt: number;
+  seq: number;
+}
+
+/** Sent once by `terminate()`: remove this client from the server's list once it has no jobs left. */
+export interface GoodbyeMessage {
+  type: "goodbye";
+}
+
+export type JobEventMessage =
+  StartedMessage | ProgressMessage | OutputMessage | FinishedMessage | PausedMessage;
+
+export type AgentMessage = HelloMessage | HeartbeatMessage | GoodbyeMessage | JobEventMessage;
+
+// ---- coordinator -> agent -------------------------------------------------------------------------------
+
+export interface WelcomeMessage {
+  type: "welcome";
+  clientId: number;
+  /** ms */
+  heartbeatInterval: number;
+  /** HQROOT for this agent's platform. */
+  hqroot: string;
+  /** What jobs see as HQSERVER, e.g. "http://farm:5000". */
+  serverUrl: string;
+  /** Attempts from `hello.running` that the coordinator no longer wants: the agent kills them. */
+  stop: { jobId: number; attempt: number }[];
+}
+
+export interface RefusedMessage {
+  type: "refused";
+  reason: string;
+}
+
+export interface AssignMessage {
+  type: "assign";
+  jobId: number;
+  attempt: number;
+  rootJobId: number;
+  name: string;
+  /** Already resolved for this agent's platform when the spec gave a per-OS dict. */
+  command: string;
+  shell: string | null;
+  environment: Record<string, string>;
+  /** Hostnames of every client holding the job (HQHOSTS); the first is the master. */
+  hosts: string[];
+  master: boolean;
+  cpus: number;
+  /** seconds; null = no limit */
+  maxTime: number | null;
+  onSuccess: string | null;
+  onError: string | null;
+  onCancel: string | null;
+  onChildError: string | null;
+}
+
+export interface AckMessage {
+  type: "ack";
+  jobId: number;
+  attempt: number;
+  /** Everything up to and including this seq is applied. */
+  seq: number;
+}
+
+export interface JobControlMessage {
+  type: "cancel" | "pause" | "resume" | "eject";
+  jobId: number;
+  attempt: number;
+}
+
+export interface SetAvailabilityMessage {
+  type: "availability";
+  rules: AvailabilityRule[];
+}
+
+export interface TerminateMessage {
+  type: "terminate";
+}
+
+/** upgradeClients(): the agent finishes its running jobs, then exits with UPGRADE_EXIT_CODE. */
+export interface UpgradeMessage {
+  type: "upgrade";
+}
+
+export type CoordinatorMessage =
+  | WelcomeMessage
+  | RefusedMessage
+  | AssignMessage
+  | AckMessage
+  | JobControlMessage
+  | SetAvailabilityMessage
+  | TerminateMessage
+  | UpgradeMessage;

@@ -1,0 +1,58 @@
+// Runs Python 3 code as a real HQueue client would (xmlrpc.client). The script gets the server URL in
+// `HQSERVER` and prints one JSON document, which is returned parsed.
+
+import { execFile } from "node:child_process";
+
+export interface PythonResult<T> {
+  value: T;
+  stderr: string;
+}
+
+export function python<T = unknown>(
+  code: string,
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "python3",
+      ["-c", code],
+      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`python failed: ${err.message}\n${stderr}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(stdout) as T);
+        } catch {
+          reject(new Error(`python printed no JSON:\n${stdout}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+/**
+ * A Python prelude that connects `hq` to HQSERVER (allow_none as Houdini sets it) and defines `out(x)`
+ * to print JSON, turning xmlrpc DateTime values and Faults into JSON-friendly forms.
+ */
+export const PRELUDE = `
+import json, os, sys, xmlrpc.client
+hq = xmlrpc.client.ServerProxy(os.environ["HQSERVER"], allow_none=True)
+hq_strict = xmlrpc.client.ServerProxy(os.environ["HQSERVER"])
+def _default(o):
+    if isinstance(o, xmlrpc.client.DateTime):
+        return {"dateTime": o.value}
+    if isinstance(o, xmlrpc.client.Binary):
+        return {"base64": o.data.decode("latin-1")}
+    raise TypeError(repr(o))
+def out(x):
+    print(json.dumps(x, default=_default))
+def fault(fn, *a):
+    try:
+        fn(*a)
+        return None
+    except xmlrpc.client.Fault as f:
+        return {"faultCode": f.faultCode, "faultString": f.faultString}
+`;
