@@ -1,0 +1,243 @@
+// The agent's job runner with real processes: process groups, signals, output order and bytes, progress.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { AssignMessage, JobEventMessage } from "../shared/protocol.js";
+import { Job } from "../agent/job.js";
+import { JobsOnDisk } from "../agent/jobs-on-disk.js";
+import { createLogger } from "../agent/log.js";
+import { procStat } from "../agent/proc.js";
+
+const stateDir = mkdtempSync(join(tmpdir(), "openhq-agent-runner-"));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+let nextJobId = 1;
+function assign(command: string, extra: Partial<AssignMessage> = {}): AssignMessage {
+  const jobId = nextJobId++;
+  return {
+    type: "assign",
+    jobId,
+    attempt: 1,
+    rootJobId: jobId,
+    name: `job ${jobId}`,
+    command,
+    shell: null,
+    environment: {},
+    hosts: ["here"],
+    master: true,
+    cpus: 1,
+    maxTime: null,
+    onSuccess: null,
+    onError: null,
+    onCancel: null,
+    onChildError: null,
+    ...extra,
+  };
+}
+
+/** Runs a job with an outlet that records every event and acks it at once, like a healthy coordinator. */
+function start(spec: AssignMessage): { job: Job; events: JobEventMessage[]; done: Promise<void> } {
+  const events: JobEventMessage[] = [];
+  let job: Job | null = null;
+  const created = new Job(spec, {
+    facts: () => ({
+      hqroot: "/mnt/hq",
+      arch: "linux-x86_64",
+      installDir: "/opt/openhq",
+      serverUrl: "http://hq:5000",
+      jobEnvironment: { SITE: "test" },
+    }),
+    log: createLogger(null, false),
+    disk: new JobsOnDisk(stateDir),
+    spoolDir: join(stateDir, "spool"),
+    outlet: {
+      isOpen: () => true,
+      send: async (text) => {
+        const event = JSON.parse(text) as JobEventMessage;
+        events.push(event);
+        queueMicrotask(() => job?.ack(event.seq));
+      },
+    },
+    spoolLimits: { memoryBytes: 8 << 20, diskBytes: 64 << 20 },
+    killGraceMs: 2000,
+    platform: process.platform,
+    settled: () => {},
+  });
+  job = created;
+  return { job: created, events, done: created.run() };
+}
+
+function outputOf(events: JobEventMessage[]): Buffer {
+  return Buffer.concat(
+    events.flatMap((e) =>
+      e.type === "output" ? [Buffer.from(e.data, e.encoding === "base64" ? "base64" : "utf8")] : [],
+    ),
+  );
+}
+
+function finished(events: JobEventMessage[]) {
+  const f = events.find((e) => e.type === "finished");
+  assert.ok(f && f.type === "finished", "finished event");
+  return f;
+}
+
+/** Live processes of a group, as ps sees them (zombies waiting for a reaper are already dead). */
+function livePids(pgid: number): string[] {
+  let text: string;
+  try {
+    text = execFileSync("ps", ["-o", "pid=,stat=", "-g", String(pgid)], { encoding: "utf8" });
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !/\sZ/.test(l));
+}
+
+async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("agent runner", () => {
+  it("cancel kills the whole process group, grandchildren included", async () => {
+    const { job, events, done } = start(assign("sleep 1000 & sleep 1000 & echo ready; wait"));
+    await waitFor(() => outputOf(events).toString().includes("ready"));
+    const pgid = job.running().pid;
+    assert.equal(livePids(pgid).length >= 3, true, `group before cancel: ${livePids(pgid).join(",")}`);
+    await job.stop("cancelled", true);
+    await done;
+    assert.deepEqual(livePids(pgid), []);
+    const f = finished(events);
+    assert.equal(f.reason, "cancelled");
+    assert.equal(f.signal, "SIGTERM");
+  });
+
+  it("onCancel runs before the kill, with the job's environment", async () => {
+    const { job, events, done } = start(
+      assign("echo go; sleep 1000", { onCancel: 'echo "cancel hook $JOBID"' }),
+    );
+    await waitFor(() => outputOf(events).toString().includes("go"));
+    await job.stop("cancelled", true);
+    await done;
+    assert.match(outputOf(events).toString(), new RegExp(`cancel hook ${job.spec.jobId}`));
+  });
+
+  it("pause stops CPU use and resume continues", { skip: process.platform !== "linux" }, async () => {
+    const { job, events, done } = start(assign("echo spin; while :; do :; done"));
+    await waitFor(() => outputOf(events).toString().includes("spin"));
+    const pid = job.running().pid;
+    job.pause();
+    assert.ok(events.some((e) => e.type === "paused"));
+    await waitFor(() => procStat(pid)?.state === "T");
+    const frozen = procStat(pid)?.cpuTicks;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(procStat(pid)?.cpuTicks, frozen);
+    job.resume();
+    assert.ok(events.some((e) => e.type === "resumed"));
+    await waitFor(() => (procStat(pid)?.cpuTicks ?? 0) > (frozen ?? 0));
+    await job.stop("cancelled", false);
+    await done;
+  });
+
+  it("keeps stdout and stderr in their exact order", async () => {
+    const { events, done } = start(assign("for i in $(seq 1 3000); do echo out$i; echo err$i >&2; done"));
+    await done;
+    const expected = Array.from({ length: 3000 }, (_, i) => `out${i + 1}\nerr${i + 1}\n`).join("");
+    assert.equal(outputOf(events).toString(), expected);
+    assert.equal(finished(events).exitCode, 0);
+  });
+
+  it("PROGRESS and ALF_PROGRESS lines move progress, also when split across chunks", async () => {
+    const { events, done } = start(
+      assign(
+        "printf 'PROG'; sleep 0.3; printf 'RESS: 1/4\\n'; sleep 0.2; echo 'ALF_PROGRESS 50%'; sleep 0.2; echo 'PROGRESS: 4/4'",
+      ),
+    );
+    await done;
+    const values = events.flatMap((e) => (e.type === "progress" ? [e.progress] : []));
+    assert.deepEqual(values, [0.25, 0.5, 1]);
+  });
+
+  it("an unknown shell fails the job with a clear message in its output", async () => {
+    const { events, done } = start(assign("echo hi", { shell: "fish-and-chips" }));
+    await done;
+    assert.match(outputOf(events).toString(), /unknown shell "fish-and-chips"/);
+    const f = finished(events);
+    assert.equal(f.reason, "spawnError");
+  });
+
+  it("gives the job the HQ environment and runs onError on failure", async () => {
+    const { events, done } = start(
+      assign('echo "$HQROOT|$HQCLIENTARCH|$HQSERVER|$JOBID|$ROOTJOBID|$HQHOSTS|$MINE|$SITE"; exit 4', {
+        environment: { MINE: "mine" },
+        hosts: ["a", "b"],
+        onError: "echo error hook",
+        onSuccess: "echo success hook",
+        shell: "sh",
+      }),
+    );
+    await done;
+    const text = outputOf(events).toString();
+    assert.match(
+      text,
+      /^\/mnt\/hq\|linux-x86_64\|http:\/\/hq:5000\|\d+\|\d+\|a,b\|mine\|test\nerror hook\n$/,
+    );
+    assert.equal(finished(events).exitCode, 4);
+  });
+
+  it("maxTime stops a job that runs too long", async () => {
+    const { events, done } = start(assign("sleep 1000", { maxTime: 1 }));
+    await done;
+    assert.equal(finished(events).reason, "maxTime");
+  });
+
+  it("200 MB of output arrive byte-identical", async () => {
+    const file = join(stateDir, "big.bin");
+    const hash = createHash("sha256");
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(file);
+      out.on("error", reject);
+      // Mostly text (the common case, sent as UTF-8) with some raw binary (sent as base64).
+      const text = Buffer.from("frame 0042 sample 17/256 — ünïcödé ok\n".repeat(1700));
+      const binary = Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919) % 256));
+      let written = 0;
+      const write = (): void => {
+        while (written < 200 * 1024 * 1024) {
+          const part = written % (8 << 20) === 0 ? binary : text;
+          hash.update(part);
+          written += part.length;
+          if (!out.write(part)) return void out.once("drain", write);
+        }
+        out.end(resolve);
+      };
+      write();
+    });
+    const { events, done } = start(assign(`cat ${file}`));
+    await done;
+    const got = createHash("sha256");
+    let bytes = 0;
+    for (const e of events) {
+      if (e.type !== "output") continue;
+      const b = Buffer.from(e.data, e.encoding === "base64" ? "base64" : "utf8");
+      bytes += b.length;
+      got.update(b);
+    }
+    rmSync(file);
+    assert.ok(bytes >= 200 * 1024 * 1024);
+    assert.equal(got.digest("hex"), hash.digest("hex"));
+    const seqs = events.map((e) => e.seq);
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => i + 1),
+    );
+  });
+});
