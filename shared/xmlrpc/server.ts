@@ -1,0 +1,228 @@
+// The XML-RPC endpoint: a node:http request handler (the coordinator mounts it for every POST, whatever the
+// path) and a small standalone server (the agent's port 5001).
+//
+// Answers like Python's SimpleXMLRPCServer: HTTP 200 for every call, a Fault for an unknown method or a
+// bad request (never a 404, which would break Python's kept-alive connection), Fault(1, message) when a
+// handler throws something that is not a Fault. HTTP errors are used only where no XML-RPC answer makes
+// sense: 405 for a method other than POST, 413 for a body over `maxBodyBytes` (the connection is closed
+// rather than the rest of the body read).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { gzip } from "node:zlib";
+import { BodyTooLargeError, bodyText, decodeContent, readBody } from "./body.js";
+import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
+import { encodeFault, encodeMethodResponse } from "./encode.js";
+import { systemMethods } from "./system.js";
+import {
+  Fault,
+  FaultCode,
+  type CallContext,
+  type MethodHandler,
+  type Methods,
+  type XmlRpcValue,
+} from "./types.js";
+
+export type CallOutcome = "ok" | "fault" | "error";
+
+/** The method label onCall gets for a request that could not be parsed. */
+export const INVALID_CALL = "(invalid)";
+/** The method label onCall gets for a method that does not exist (client-chosen names never become labels). */
+export const UNKNOWN_METHOD = "(unknown)";
+
+export interface XmlRpcServerOptions {
+  /** Largest request body, before and after gunzip; larger gets HTTP 413. Default 64 MiB. */
+  maxBodyBytes?: number;
+  /** Deepest element nesting in a request. Default 64. */
+  maxDepth?: number;
+  /** Replies larger than this are gzipped when the client accepts gzip. Default 16 KiB. */
+  gzipMinBytes?: number;
+  /**
+   * Called once per call (and once per call inside system.multicall) when it has been answered. `method`
+   * is the method name when it exists, else INVALID_CALL or UNKNOWN_METHOD, so it is safe as a metric label.
+   */
+  onCall?(method: string, durationMs: number, outcome: CallOutcome): void;
+  /** A handler threw something other than a Fault, or its result could not be encoded. */
+  onError?(error: Error, method?: string): void;
+  /**
+   * Access control, asked before every call (each call inside a multicall too). Return true to allow or the
+   * Fault to answer with; may set `ctx.user` for the handler.
+   */
+  authorize?(req: IncomingMessage, method: string, ctx: CallContext): true | Fault | Promise<true | Fault>;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+const DEFAULT_GZIP_MIN = 16 * 1024;
+/** Fast compression: on a busy 2-core box CPU is scarcer than LAN bandwidth. */
+const GZIP_LEVEL = 1;
+
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(",")) {
+    const [coding = "", ...params] = part.split(";");
+    const name = coding.trim().toLowerCase();
+    if (name !== "gzip" && name !== "x-gzip" && name !== "*") continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+function noop(): void {}
+
+export function createXmlRpcHandler(
+  methods: Methods | (() => Methods),
+  options: XmlRpcServerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const gzipMinBytes = options.gzipMinBytes ?? DEFAULT_GZIP_MIN;
+  const { onCall, onError, authorize } = options;
+  const current = typeof methods === "function" ? methods : () => methods;
+
+  /** The request behind each call context, for the calls system.multicall makes on its behalf. */
+  const requests = new WeakMap<CallContext, IncomingMessage>();
+
+  const lookup = (table: Methods, name: string): MethodHandler | undefined => {
+    // Object.hasOwn: a method called "constructor" or "__proto__" must not reach Object.prototype.
+    const own = Object.hasOwn(table, name)
+      ? table[name]
+      : Object.hasOwn(system, name)
+        ? system[name]
+        : undefined;
+    return typeof own === "function" ? own : undefined;
+  };
+
+  /** Runs one call; throws a Fault (a non-Fault error is reported and becomes Fault(1)). */
+  const invoke = async (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
+    const started = performance.now();
+    let label = UNKNOWN_METHOD;
+    try {
+      if (authorize) {
+        const verdict = await authorize(req, name, ctx);
+        if (verdict !== true)
+          throw verdict instanceof Fault ? verdict : new Fault(FaultCode.forbidden, `${name}: not allowed`);
+      }
+      const handler = lookup(current(), name);
+      if (!handler) throw new Fault(FaultCode.noMethod, `method "${name}" is not supported`);
+      label = name;
+      const value = await handler(params, ctx);
+      onCall?.(label, performance.now() - started, "ok");
+      return value;
+    } catch (thrown) {
+      if (thrown instanceof Fault) {
+        onCall?.(label, performance.now() - started, "fault");
+        throw thrown;
+      }
+      const error = asError(thrown);
+      onError?.(error, name);
+      onCall?.(label, performance.now() - started, "error");
+      throw new Fault(FaultCode.internal, error.message);
+    }
+  };
+
+  const system = systemMethods({
+    names: () => [...new Set([...Object.keys(current()), ...Object.keys(system)])],
+    help: (name) => {
+      const handler = lookup(current(), name) as { help?: unknown } | undefined;
+      return typeof handler?.help === "string" ? handler.help : "";
+    },
+    invoke: (name, params, ctx) => {
+      const req = requests.get(ctx);
+      if (!req) throw new Fault(FaultCode.internal, "call context without a request");
+      return invoke(req, name, params, ctx);
+    },
+  });
+
+  const send = (req: IncomingMessage, res: ServerResponse, xml: string): void => {
+    const body = Buffer.from(xml, "utf8");
+    const headers = { "content-type": "text/xml; charset=utf-8" };
+    if (body.length <= gzipMinBytes || !acceptsGzip(req.headers["accept-encoding"])) {
+      res.writeHead(200, { ...headers, "content-length": body.length }).end(body);
+      return;
+    }
+    gzip(body, { level: GZIP_LEVEL }, (err, zipped) => {
+      if (err) res.writeHead(200, { ...headers, "content-length": body.length }).end(body);
+      else
+        res
+          .writeHead(200, { ...headers, "content-encoding": "gzip", "content-length": zipped.length })
+          .end(zipped);
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    req.on("error", noop);
+    res.on("error", noop);
+    if (req.method !== "POST") {
+      req.resume();
+      res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("XML-RPC answers POST only\n");
+      return;
+    }
+    const started = performance.now();
+    let call: MethodCall;
+    try {
+      const raw = await readBody(req, maxBodyBytes);
+      const body = await decodeContent(raw, req.headers["content-encoding"], maxBodyBytes);
+      call = decodeMethodCall(bodyText(body), { maxDepth });
+    } catch (err) {
+      if (err instanceof Fault) {
+        onCall?.(INVALID_CALL, performance.now() - started, "fault");
+        send(req, res, encodeFault(err.faultCode, err.faultString));
+      } else if (err instanceof BodyTooLargeError) {
+        onCall?.(INVALID_CALL, performance.now() - started, "fault");
+        res.writeHead(413, { connection: "close", "content-type": "text/plain" }).end(`${err.message}\n`);
+      } else res.destroy(); // the client went away mid-body: nobody to answer
+      return;
+    }
+    const ctx: CallContext = {};
+    requests.set(ctx, req);
+    if (req.socket.remoteAddress !== undefined) ctx.remoteAddress = req.socket.remoteAddress;
+    let xml: string;
+    try {
+      xml = encodeMethodResponse(await invoke(req, call.methodName, call.params, ctx));
+    } catch (err) {
+      if (err instanceof Fault) xml = encodeFault(err.faultCode, err.faultString);
+      else {
+        // The handler succeeded but returned something XML-RPC cannot carry.
+        const error = asError(err);
+        onError?.(error, call.methodName);
+        xml = encodeFault(FaultCode.internal, `cannot encode the result: ${error.message}`);
+      }
+    }
+    send(req, res, xml);
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Only a bug in this file gets here; answer if still possible, and never let it reach the process.
+      onError?.(asError(err));
+      if (!res.headersSent) res.writeHead(500, { connection: "close" }).end();
+      else res.destroy();
+    });
+  };
+}
+
+/** Idle keep-alive connections live longer than Python scripts usually pause between calls. */
+const KEEP_ALIVE_MS = 65_000;
+
+/** A standalone XML-RPC server (not yet listening): POST on any path, 405 for anything else. */
+export function createXmlRpcServer(
+  methods: Methods | (() => Methods),
+  options: XmlRpcServerOptions = {},
+): Server {
+  const server = createServer(
+    { keepAlive: true, requestTimeout: 300_000 },
+    createXmlRpcHandler(methods, options),
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  // Malformed HTTP costs the sender its connection and nothing else.
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
+}
