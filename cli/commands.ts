@@ -1,0 +1,211 @@
+// The read and control commands of `openhq`: each takes the server, its arguments and an output stream,
+// prints a table (or JSON with --json) and returns an exit code.
+
+import { agentUrl, HQClient, type HQServer, type Job } from "../shared/client/index.js";
+import { followOutput } from "../shared/client/output-stream.js";
+import { isJobStatus } from "../shared/statuses.js";
+import { CliError, Exit } from "./exit-codes.js";
+import { percent, table, text, toJson, when } from "./format.js";
+
+export interface Io {
+  server: HQServer;
+  serverUrl: string;
+  json: boolean;
+  out: NodeJS.WritableStream;
+}
+
+const JOB_COLUMNS = ["id", "name", "status", "priority", "overallProgress", "submittedBy", "queueTime"];
+
+export function parseIds(args: string[], command: string): number[] {
+  const ids = args.flatMap((a) => a.split(",")).filter((a) => a !== "");
+  if (ids.length === 0) throw new CliError(`${command}: give one or more job ids`, Exit.usage);
+  return ids.map((a) => {
+    const n = Number(a);
+    if (!Number.isSafeInteger(n) || n < 0) throw new CliError(`${command}: not a job id: ${a}`, Exit.usage);
+    return n;
+  });
+}
+
+export async function listJobs(io: Io, statuses: string[], all: boolean, limit: number): Promise<number> {
+  for (const s of statuses) {
+    if (s !== "waiting" && !isJobStatus(s)) throw new CliError(`jobs: unknown status ${s}`, Exit.usage);
+  }
+  let ids: number[];
+  if (statuses.length > 0) ids = await io.server.getJobIdsByStatus(statuses);
+  else if (all) {
+    const [open, done] = await Promise.all([
+      io.server.getUnfinishedRootJobIds(),
+      io.server.getFinishedRootJobIds(),
+    ]);
+    ids = [...open, ...done];
+  } else ids = await io.server.getUnfinishedRootJobIds();
+  ids = [...new Set(ids)].sort((a, b) => b - a).slice(0, limit);
+  const jobs = ids.length === 0 ? [] : await io.server.getJobs(ids, JOB_COLUMNS);
+  if (io.json) io.out.write(toJson(jobs));
+  else
+    io.out.write(
+      table(
+        ["ID", "NAME", "STATUS", "PRI", "PROGRESS", "BY", "QUEUED"],
+        jobs.map((j) => [
+          String(j.id),
+          String(j.name ?? ""),
+          String(j.status ?? ""),
+          String(j.priority ?? 0),
+          percent(j.overallProgress),
+          String(j.submittedBy ?? ""),
+          when(j.queueTime),
+        ]),
+      ),
+    );
+  return Exit.ok;
+}
+
+export async function showJob(io: Io, id: number): Promise<number> {
+  const job: Job = await io.server.getJob(id);
+  if (io.json) {
+    io.out.write(toJson(job));
+    return Exit.ok;
+  }
+  const skip = new Set(["logs"]);
+  const rows = Object.keys(job)
+    .filter((k) => !skip.has(k))
+    .sort()
+    .map((k) => [k, text(job[k])]);
+  io.out.write(table(["ATTRIBUTE", "VALUE"], rows));
+  if (Array.isArray(job.logs) && job.logs.length > 0) {
+    io.out.write("\nstatus log:\n");
+    for (const entry of job.logs) io.out.write(`  ${when(entry[1])}  ${entry[0]}\n`);
+  }
+  return Exit.ok;
+}
+
+export async function tail(io: Io, id: number, follow: boolean): Promise<number> {
+  if (!follow) {
+    const output = await io.server.getJobOutput(id);
+    io.out.write(io.json ? toJson({ id, output }) : output);
+    return Exit.ok;
+  }
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  const status = await followOutput(
+    io.serverUrl,
+    id,
+    (event) => {
+      if (event.type === "output") io.out.write(io.json ? toJson(event) : event.data);
+      else if (io.json) io.out.write(toJson(event));
+      else if (event.type === "reset") io.out.write("\n--- output restarted (new attempt) ---\n");
+    },
+    { signal: controller.signal },
+  );
+  if (status === "aborted") return Exit.interrupted;
+  if (!io.json) process.stderr.write(`job ${id} ${status}\n`);
+  return Exit.ok;
+}
+
+export type JobAction = "cancel" | "pause" | "resume" | "reschedule" | "delete" | "eject";
+
+export async function jobAction(io: Io, action: JobAction, ids: number[]): Promise<number> {
+  const calls = {
+    cancel: () => io.server.cancelJobs(ids),
+    pause: () => io.server.pauseJobs(ids),
+    resume: () => io.server.resumeJobs(ids),
+    reschedule: () => io.server.rescheduleJobs(ids),
+    delete: () => io.server.deleteJobs(ids),
+    eject: () => io.server.ejectJobs(ids),
+  };
+  await calls[action]();
+  io.out.write(io.json ? toJson({ action, ids }) : `${action}: ${ids.join(", ")}\n`);
+  return Exit.ok;
+}
+
+export async function listClients(io: Io): Promise<number> {
+  const clients = await io.server.getClients(null, [
+    "id",
+    "label",
+    "platform",
+    "cpus",
+    "load",
+    "memory",
+    "idleTime",
+    "available",
+    "disabled",
+    "runningJobs",
+    "lastHeartbeat",
+  ]);
+  if (io.json) io.out.write(toJson(clients));
+  else
+    io.out.write(
+      table(
+        ["ID", "CLIENT", "PLATFORM", "CPUS", "LOAD", "MEM(GB)", "IDLE", "STATE", "JOBS", "HEARTBEAT"],
+        clients.map((c) => [
+          String(c.id),
+          String(c.label ?? c.hostname ?? ""),
+          String(c.platform ?? ""),
+          String(c.cpus ?? ""),
+          typeof c.load === "number" ? c.load.toFixed(2) : "-",
+          typeof c.memory === "number" ? (c.memory / 1048576).toFixed(1) : "-",
+          typeof c.idleTime === "number" && c.idleTime >= 0 ? `${c.idleTime}m` : "-",
+          c.disabled ? "disabled" : c.available === false ? "unavailable" : "available",
+          (c.runningJobs ?? []).join(","),
+          when(c.lastHeartbeat),
+        ]),
+      ),
+    );
+  return Exit.ok;
+}
+
+export async function setDisabled(io: Io, names: string[], disabled: boolean): Promise<number> {
+  if (names.length === 0) throw new CliError("give one or more client names", Exit.usage);
+  for (const name of names) await io.server.setdisabled(name, disabled);
+  io.out.write(
+    io.json
+      ? toJson({ disabled, clients: names })
+      : `${disabled ? "disabled" : "enabled"}: ${names.join(", ")}\n`,
+  );
+  return Exit.ok;
+}
+
+export async function listGroups(io: Io): Promise<number> {
+  const groups = await io.server.getClientGroups();
+  if (io.json) io.out.write(toJson(groups));
+  else
+    io.out.write(
+      table(
+        ["ID", "GROUP", "CLIENTS"],
+        groups.map((g) => [String(g.id), String(g.name ?? ""), (g.clients ?? []).join(",")]),
+      ),
+    );
+  return Exit.ok;
+}
+
+export async function listResources(io: Io): Promise<number> {
+  const resources = await io.server.getResources();
+  if (io.json) io.out.write(toJson(resources));
+  else
+    io.out.write(
+      table(
+        ["ID", "RESOURCE", "AMOUNT", "USED", "PER"],
+        resources.map((r) => [
+          String(r.id),
+          String(r.name ?? ""),
+          text(r.amount),
+          text(r.used),
+          r.perMachine ? "machine" : "job",
+        ]),
+      ),
+    );
+  return Exit.ok;
+}
+
+/** wakeup/terminate go to the agent's own port-5001 API, not through the coordinator. */
+export async function agentCall(
+  io: Io,
+  call: "wakeup" | "terminate",
+  host: string,
+  token?: string,
+): Promise<number> {
+  const agent = new HQClient(agentUrl(host, token));
+  await (call === "wakeup" ? agent.wakeup() : agent.terminate());
+  io.out.write(io.json ? toJson({ call, host }) : `${call}: ${host}\n`);
+  return Exit.ok;
+}

@@ -1,0 +1,272 @@
+// The typed TypeScript client for an HQueue-compatible server (what `import { HQServer } from "openhq"`
+// gives). One method per published HQueue call, same names and argument order as the Python API, so a
+// Python script translates line by line. Omitted optional arguments are sent as None (<nil/>), which the
+// server treats as "use the default" (COMPAT.md §1).
+
+import { XmlRpcClient } from "../xmlrpc/client.js";
+import type { XmlRpcValue } from "../xmlrpc/types.js";
+import type { Client, ClientGroup, ErrorList, Job, JobSpec, Note, NoteThread, Resource } from "./types.js";
+
+export type * from "./types.js";
+export { Fault, FaultCode } from "../xmlrpc/types.js";
+
+type Ids = number | number[];
+
+/** Client of the coordinator's XML-RPC API (port 5000). The URL may carry Basic auth: http://u:p@host:5000 */
+export class HQServer {
+  readonly rpc: XmlRpcClient;
+
+  constructor(url: string) {
+    this.rpc = new XmlRpcClient(url);
+  }
+
+  /** Any method by name, for calls this class does not list (openhq extensions, system.*). */
+  async call<T = XmlRpcValue>(method: string, ...params: (XmlRpcValue | undefined)[]): Promise<T> {
+    const sent = params.map((p) => (p === undefined ? null : p));
+    // Trailing Nones are dropped: "missing" and "None" mean the same and older servers count arguments.
+    while (sent.length > 0 && sent[sent.length - 1] === null) sent.pop();
+    return (await this.rpc.call(method, ...sent)) as T;
+  }
+
+  // ---- server ---------------------------------------------------------------------------------------
+  ping(): Promise<boolean> {
+    return this.call("ping");
+  }
+  getVersion(): Promise<string> {
+    return this.call("getVersion");
+  }
+  getServerTime(): Promise<Date> {
+    return this.call("getServerTime");
+  }
+  getConfig(key: string): Promise<string | null> {
+    return this.call("getConfig", key);
+  }
+  getHQRoot(platform: "linux" | "windows" | "macosx", isClient?: boolean): Promise<string | null> {
+    return this.call("getHQRoot", platform, isClient);
+  }
+  getServerErrors(): Promise<ErrorList> {
+    return this.call("getServerErrors");
+  }
+
+  // ---- jobs -----------------------------------------------------------------------------------------
+  newjob(
+    spec: JobSpec | JobSpec[] | string,
+    parentId?: number | null,
+    childIds?: number[],
+  ): Promise<number[]> {
+    return this.call("newjob", spec as XmlRpcValue, parentId, childIds);
+  }
+  runcmd(cmd: string): Promise<number> {
+    return this.call("runcmd", cmd);
+  }
+  getJob(jobId: number, attribs?: string[]): Promise<Job> {
+    return this.call("getJob", jobId, attribs);
+  }
+  getJobs(jobIds: number[], attribs?: string[]): Promise<Job[]> {
+    return this.call("getJobs", jobIds, attribs);
+  }
+  getinfo(jobId: number): Promise<Job> {
+    return this.call("getinfo", jobId);
+  }
+  getstatus(jobId: number): Promise<string> {
+    return this.call("getstatus", jobId);
+  }
+  getJobIdsByStatus(statuses: string | string[]): Promise<number[]> {
+    return this.call("getJobIdsByStatus", statuses);
+  }
+  getUnfinishedRootJobIds(): Promise<number[]> {
+    return this.call("getUnfinishedRootJobIds");
+  }
+  getFinishedRootJobIds(): Promise<number[]> {
+    return this.call("getFinishedRootJobIds");
+  }
+  getNumWaitingJobs(waitTime?: number, minPriority?: number, maxPriority?: number): Promise<number> {
+    return this.call("getNumWaitingJobs", waitTime, minPriority, maxPriority);
+  }
+  getJobOutput(jobId: number, maxLastChars?: number): Promise<string> {
+    return this.call("getJobOutput", jobId, maxLastChars);
+  }
+  getJobHistory(clientId: number, limit?: number): Promise<number[]> {
+    return this.call("getJobHistory", clientId, limit);
+  }
+  getJobIdsAssignedToClient(clientId: number): Promise<number[]> {
+    return this.call("getJobIdsAssignedToClient", clientId);
+  }
+  getPermittedClientsList(jobId: number): Promise<string[]> {
+    return this.call("getPermittedClientsList", jobId);
+  }
+  savePermittedClientsList(jobId: number, clients: string[]): Promise<null> {
+    return this.call("savePermittedClientsList", jobId, clients);
+  }
+  setShowBlockedClientsWarning(jobId: number, state: boolean): Promise<null> {
+    return this.call("setShowBlockedClientsWarning", jobId, state);
+  }
+  cancelJobs(jobIds: Ids): Promise<null> {
+    return this.call("cancelJobs", jobIds);
+  }
+  pauseJobs(jobIds: Ids): Promise<null> {
+    return this.call("pauseJobs", jobIds);
+  }
+  resumeJobs(jobIds: Ids): Promise<null> {
+    return this.call("resumeJobs", jobIds);
+  }
+  rescheduleJobs(jobIds: Ids): Promise<null> {
+    return this.call("rescheduleJobs", jobIds);
+  }
+  ejectJobs(jobIds: Ids): Promise<null> {
+    return this.call("ejectJobs", jobIds);
+  }
+  deleteJobs(jobIds: Ids): Promise<null> {
+    return this.call("deleteJobs", jobIds);
+  }
+
+  // ---- status and event names -----------------------------------------------------------------------
+  getAllJobStatusNames(): Promise<string[]> {
+    return this.call("getAllJobStatusNames");
+  }
+  getFinishedJobStatusNames(): Promise<string[]> {
+    return this.call("getFinishedJobStatusNames");
+  }
+  getFailedJobStatusNames(): Promise<string[]> {
+    return this.call("getFailedJobStatusNames");
+  }
+  getSucceededStatusNames(): Promise<string[]> {
+    return this.call("getSucceededStatusNames");
+  }
+  getRunningJobStatusNames(): Promise<string[]> {
+    return this.call("getRunningJobStatusNames");
+  }
+  getPausedJobStatusNames(): Promise<string[]> {
+    return this.call("getPausedJobStatusNames");
+  }
+  getWaitingJobStatusNames(): Promise<string[]> {
+    return this.call("getWaitingJobStatusNames");
+  }
+  getUnfinishedJobStatusNames(): Promise<string[]> {
+    return this.call("getUnfinishedJobStatusNames");
+  }
+  getStartedJobEventNames(): Promise<string[]> {
+    return this.call("getStartedJobEventNames");
+  }
+  getRescheduledEventNames(): Promise<string[]> {
+    return this.call("getRescheduledEventNames");
+  }
+  getResumedEventNames(): Promise<string[]> {
+    return this.call("getResumedEventNames");
+  }
+  getPriorityChangedEventNames(): Promise<string[]> {
+    return this.call("getPriorityChangedEventNames");
+  }
+
+  // ---- clients and groups ---------------------------------------------------------------------------
+  getClients(clientIds?: number[] | null, attribs?: string[]): Promise<Client[]> {
+    return this.call("getClients", clientIds, attribs);
+  }
+  getClient(clientId: number, attribs?: string[]): Promise<Client> {
+    return this.call("getClient", clientId, attribs);
+  }
+  getClientByName(clientName: string, attribs?: string[]): Promise<Client> {
+    return this.call("getClientByName", clientName, attribs);
+  }
+  getClientsByName(clientNames: string[], attribs?: string[]): Promise<Client[]> {
+    return this.call("getClientsByName", clientNames, attribs);
+  }
+  getClientErrors(clientId: number): Promise<ErrorList> {
+    return this.call("getClientErrors", clientId);
+  }
+  setdisabled(clientName: string, disabled: boolean): Promise<boolean | null> {
+    return this.call("setdisabled", clientName, disabled);
+  }
+  upgradeClients(clientIds: Ids): Promise<null> {
+    return this.call("upgradeClients", clientIds);
+  }
+  getClientGroups(groupIds?: number[] | null, attribs?: string[]): Promise<ClientGroup[]> {
+    return this.call("getClientGroups", groupIds, attribs);
+  }
+  getClientGroup(groupId: number, attribs?: string[]): Promise<ClientGroup> {
+    return this.call("getClientGroup", groupId, attribs);
+  }
+  getClientGroupByName(name: string, attribs?: string[]): Promise<ClientGroup> {
+    return this.call("getClientGroupByName", name, attribs);
+  }
+  createClientGroup(name: string): Promise<number> {
+    return this.call("createClientGroup", name);
+  }
+  deleteClientGroup(groupId: number): Promise<null> {
+    return this.call("deleteClientGroup", groupId);
+  }
+  addClientToGroup(groupId: number, clientId: number): Promise<null> {
+    return this.call("addClientToGroup", groupId, clientId);
+  }
+  removeClientFromGroup(groupId: number, clientId: number): Promise<null> {
+    return this.call("removeClientFromGroup", groupId, clientId);
+  }
+
+  // ---- resources ------------------------------------------------------------------------------------
+  getResources(resourceIds?: number[] | null): Promise<Resource[]> {
+    return this.call("getResources", resourceIds);
+  }
+
+  // ---- notes ----------------------------------------------------------------------------------------
+  addNote(
+    text: string,
+    threadId?: number | null,
+    jobId?: number | null,
+    clientId?: number | null,
+  ): Promise<boolean> {
+    return this.call("addNote", text, threadId, jobId, clientId);
+  }
+  getNoteThreadIds(): Promise<number[]> {
+    return this.call("getNoteThreadIds");
+  }
+  getNoteThreads(
+    threadIds?: number[] | null,
+    threadAttribs?: string[] | null,
+    noteAttribs?: string[],
+  ): Promise<NoteThread[]> {
+    return this.call("getNoteThreads", threadIds, threadAttribs, noteAttribs);
+  }
+  getLatestNotes(threadIds?: number[] | null, attribs?: string[]): Promise<Note[]> {
+    return this.call("getLatestNotes", threadIds, attribs);
+  }
+  threadExists(threadId: number): Promise<boolean | null> {
+    return this.call("threadExists", threadId);
+  }
+  removeNotes(noteIds: number[]): Promise<number[]> {
+    return this.call("removeNotes", noteIds);
+  }
+  removeSingleNote(noteId: number): Promise<boolean> {
+    return this.call("removeSingleNote", noteId);
+  }
+  removeSingleThread(threadId: number): Promise<boolean> {
+    return this.call("removeSingleThread", threadId);
+  }
+  removeThreads(threadIds: number[]): Promise<number[]> {
+    return this.call("removeThreads", threadIds);
+  }
+}
+
+/** Client of an agent's XML-RPC API (port 5001). With an agent token: http://hq:TOKEN@host:5001 */
+export class HQClient {
+  readonly rpc: XmlRpcClient;
+
+  constructor(url: string) {
+    this.rpc = new XmlRpcClient(url);
+  }
+
+  /** Forces an immediate heartbeat. */
+  async wakeup(): Promise<void> {
+    await this.rpc.call("wakeup");
+  }
+  /** Stops taking jobs, lets running ones finish, leaves the farm, exits. */
+  async terminate(): Promise<void> {
+    await this.rpc.call("terminate");
+  }
+}
+
+/** The URL of an agent's port-5001 API, with the agent token as Basic auth password when given. */
+export function agentUrl(host: string, token?: string, port = 5001): string {
+  if (host.includes("://")) return host;
+  const auth = token ? `hq:${encodeURIComponent(token)}@` : "";
+  return `http://${auth}${/:\d+$/.test(host) ? host : `${host}:${port}`}`;
+}
