@@ -1,0 +1,35 @@
+// Every XML-RPC method the coordinator serves, composed from the API modules (one module per area).
+// A name served by two modules is a wiring mistake, so it fails loudly at start-up.
+
+import type { Methods } from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
+import { clientsMethods } from "./clients.js";
+import { configMethods } from "./config.js";
+import { errorsMethods } from "./errors.js";
+import { groupsMethods } from "./groups.js";
+import { jobsMethods } from "./jobs.js";
+import { notesMethods } from "./notes.js";
+import { resourcesMethods } from "./resources.js";
+
+export function apiMethods(ctx: Context): Methods {
+  const parts: [string, Methods][] = [
+    ["jobs", jobsMethods(ctx)],
+    ["clients", clientsMethods(ctx)],
+    ["config", configMethods(ctx)],
+    ["errors", errorsMethods(ctx)],
+    ["groups", groupsMethods(ctx)],
+    ["notes", notesMethods(ctx)],
+    ["resources", resourcesMethods(ctx)],
+  ];
+  const all: Methods = {};
+  const owner: Record<string, string> = {};
+  for (const [area, methods] of parts) {
+    for (const [name, handler] of Object.entries(methods)) {
+      if (owner[name] !== undefined)
+        throw new Error(`XML-RPC method ${name} is defined by both ${owner[name]} and ${area}`);
+      owner[name] = area;
+      all[name] = handler;
+    }
+  }
+  return all;
+}

@@ -1,0 +1,307 @@
+// Notes: addNote, getLatestNotes, getNoteThreads, getNoteThreadIds, removeNotes, removeSingleNote,
+// removeSingleThread, removeThreads, threadExists.
+//
+// MIRROR FOR THE JOBS AND CLIENTS APIs: the job hash {p}job:{id} and the client hash {p}client:{id} carry the
+// fields `threadId` (the id of their note thread) and `latestNote` (the text of that thread's newest note).
+// Both are written here whenever a thread gains or loses notes and deleted when the thread goes away, so
+// `getJob(...)["latestNote"]` is one HGET: absent `latestNote` = "", absent `threadId` = None.
+//
+// Keys (coordinator/store/keys.ts): {p}thread:{id} HASH {jobId?, clientId?}, {p}thread:{id}:notes ZSET
+// (score = note id), {p}note:{id} HASH {text, date (ms), threadId}, {p}threads ZSET, {p}threads:byJob /
+// {p}threads:byClient HASH owner id -> thread id.
+//
+// A thread belongs to at most one job or one client. Its first note stands for the thread: it can only be
+// removed once it is the last note left, and removing a thread's last note removes the thread. That is the
+// reason behind the reference's advice to put the first note of a thread last in removeNotes(). (decision)
+
+import {
+  Fault,
+  FaultCode,
+  type Methods,
+  type XmlRpcStruct,
+  type XmlRpcValue,
+} from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
+import { LuaScript } from "../redis/script.js";
+import { attribList, badArgument, id, idList, isGiven, optionalIdList, str } from "./args.js";
+
+const NOTE_ATTRIBUTES = [
+  "clientHostname",
+  "clientId",
+  "clientLabel",
+  "date",
+  "id",
+  "jobId",
+  "text",
+  "threadId",
+];
+const THREAD_ATTRIBUTES = ["clientHostname", "clientId", "clientLabel", "id", "jobId", "notes"];
+const MAX_NOTE_CHARS = 64 * 1024;
+
+// Shared Lua: point the owner's mirror at the thread's newest note, or clear it when the thread is gone.
+const MIRROR = `
+local function ownerKey(p, tid)
+  local t = redis.call('HMGET', p .. 'thread:' .. tid, 'jobId', 'clientId')
+  if t[1] then return p .. 'job:' .. t[1] end
+  if t[2] then return p .. 'client:' .. t[2] end
+  return nil
+end
+local function refreshMirror(p, tid)
+  local owner = ownerKey(p, tid)
+  if not owner or redis.call('EXISTS', owner) == 0 then return end
+  local newest = redis.call('ZRANGE', p .. 'thread:' .. tid .. ':notes', -1, -1)[1]
+  if newest then
+    redis.call('HSET', owner, 'threadId', tid, 'latestNote', redis.call('HGET', p .. 'note:' .. newest, 'text') or '')
+  else
+    redis.call('HDEL', owner, 'threadId', 'latestNote')
+  end
+end
+local function dropThread(p, tid)
+  local tkey = p .. 'thread:' .. tid
+  local owner = redis.call('HMGET', tkey, 'jobId', 'clientId')
+  for _, nid in ipairs(redis.call('ZRANGE', tkey .. ':notes', 0, "-1")) do redis.call('DEL', p .. 'note:' .. nid) end
+  redis.call('DEL', tkey .. ':notes')
+  refreshMirror(p, tid)
+  if owner[1] then redis.call('HDEL', p .. 'threads:byJob', owner[1]) end
+  if owner[2] then redis.call('HDEL', p .. 'threads:byClient', owner[2]) end
+  redis.call('DEL', tkey)
+  redis.call('ZREM', p .. 'threads', tid)
+end
+`;
+
+// ARGV: prefix, text, mode (client|job|thread|new), target id, now ms. Returns the note id.
+const ADD = new LuaScript(`${MIRROR}
+local p, text, mode, target, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local tid = false
+if mode == 'client' or mode == 'job' then
+  if redis.call('EXISTS', p .. mode .. ':' .. target) == 0 then
+    return {'fault', ${FaultCode.notFound}, mode .. '_id: no ' .. mode .. ' ' .. target}
+  end
+  tid = redis.call('HGET', p .. 'threads:by' .. (mode == 'job' and 'Job' or 'Client'), target)
+elseif mode == 'thread' and redis.call('EXISTS', p .. 'thread:' .. target) == 1 then
+  tid = target
+end
+if not tid then
+  tid = redis.call('INCR', p .. 'ids:thread')
+  if mode == 'client' or mode == 'job' then
+    redis.call('HSET', p .. 'thread:' .. tid, mode .. 'Id', target)
+    redis.call('HSET', p .. 'threads:by' .. (mode == 'job' and 'Job' or 'Client'), target, tid)
+  else
+    redis.call('HSET', p .. 'thread:' .. tid, 'created', now)
+  end
+  redis.call('ZADD', p .. 'threads', tid, tid)
+end
+local nid = redis.call('INCR', p .. 'ids:note')
+redis.call('HSET', p .. 'note:' .. nid, 'text', text, 'date', now, 'threadId', tid)
+redis.call('ZADD', p .. 'thread:' .. tid .. ':notes', nid, nid)
+refreshMirror(p, tid)
+return nid
+`);
+
+// ARGV: prefix, note id. Returns 1 when removed, 0 when not (unknown, or the first note of a longer thread).
+const REMOVE_NOTE = new LuaScript(`${MIRROR}
+local p, nid = ARGV[1], ARGV[2]
+local tid = redis.call('HGET', p .. 'note:' .. nid, 'threadId')
+if not tid then return 0 end
+local nkey = p .. 'thread:' .. tid .. ':notes'
+local count = redis.call('ZCARD', nkey)
+if count <= 1 then dropThread(p, tid) return 1 end
+if redis.call('ZRANGE', nkey, 0, 0)[1] == nid then return 0 end
+redis.call('DEL', p .. 'note:' .. nid)
+redis.call('ZREM', nkey, nid)
+refreshMirror(p, tid)
+return 1
+`);
+
+// ARGV: prefix, thread id. Returns 1 when removed, 0 when there was no such thread.
+const REMOVE_THREAD = new LuaScript(`${MIRROR}
+local p, tid = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'thread:' .. tid) == 0 then return 0 end
+dropThread(p, tid)
+return 1
+`);
+
+interface ThreadOwner {
+  jobId: number | null;
+  clientId: number | null;
+  clientHostname: string | null;
+  clientLabel: string | null;
+}
+
+/** Removes a thread and its notes (for the jobs API when it deletes a job). True if there was one. */
+export async function removeThread(ctx: Context, threadId: number): Promise<boolean> {
+  return Number(await REMOVE_THREAD.run(ctx.redis, [], [ctx.keys.prefix, threadId])) === 1;
+}
+
+export function notesMethods(ctx: Context): Methods {
+  const { redis, keys } = ctx;
+  const p = keys.prefix;
+
+  /** Owner details of each thread; throws a Fault naming `argName[i]` for an unknown thread. */
+  async function owners(tids: number[], argName: string): Promise<ThreadOwner[]> {
+    if (tids.length === 0) return [];
+    const rows =
+      (await redis
+        .pipeline(tids.map((t) => ["hmget", keys.thread(t), "jobId", "clientId", "created"]))
+        .exec()) ?? [];
+    const clientIds = new Set<string>();
+    const raw = rows.map(([err, value], i) => {
+      const fields = value as (string | null)[];
+      if (err || fields.every((f) => f === null)) {
+        throw new Fault(FaultCode.notFound, `${argName}[${i}]: no note thread ${tids[i]}`);
+      }
+      if (fields[1] !== null && fields[1] !== undefined) clientIds.add(fields[1]);
+      return fields;
+    });
+    const clientRows = await redis
+      .pipeline([...clientIds].map((c) => ["hmget", keys.client(c), "hostname", "name"]))
+      .exec();
+    const clients = new Map<string, (string | null)[]>();
+    [...clientIds].forEach((c, i) => clients.set(c, (clientRows?.[i]?.[1] as (string | null)[]) ?? []));
+    return raw.map(([jobId, clientId]) => {
+      const [hostname, name] = clientId ? (clients.get(clientId) ?? []) : [];
+      return {
+        jobId: jobId ? Number(jobId) : null,
+        clientId: clientId ? Number(clientId) : null,
+        clientHostname: hostname ?? null,
+        clientLabel: hostname ? (name ? `${hostname}:${name}` : hostname) : null,
+      };
+    });
+  }
+
+  /** Note dicts for the given note ids (all of one thread), restricted to `wanted`. */
+  async function readNotes(
+    nids: string[],
+    tid: number,
+    owner: ThreadOwner,
+    wanted: string[],
+  ): Promise<XmlRpcStruct[]> {
+    if (nids.length === 0) return [];
+    const rows =
+      (await redis.pipeline(nids.map((n) => ["hmget", keys.note(n), "text", "date"])).exec()) ?? [];
+    return nids.map((nid, i) => {
+      const [text, date] = (rows[i]?.[1] as (string | null)[] | undefined) ?? [];
+      const all: XmlRpcStruct = {
+        ...owner,
+        id: Number(nid),
+        threadId: tid,
+        text: text ?? "",
+        date: new Date(Number(date ?? 0)),
+      };
+      return pick(all, wanted);
+    });
+  }
+
+  async function allThreadIds(): Promise<number[]> {
+    return (await redis.zrange(keys.threads, 0, "-1")).map(Number);
+  }
+
+  return {
+    addNote: async ([noteText, threadId, jobId, clientId]) => {
+      const text = isGiven(noteText) ? str(noteText, "note_text") : "";
+      if (text.length > MAX_NOTE_CHARS)
+        throw badArgument("note_text", `longer than ${MAX_NOTE_CHARS} characters`);
+      // Check every id even when the note is empty: a malformed call is a Fault either way.
+      const client = isGiven(clientId) ? id(clientId, "client_id") : null;
+      const job = isGiven(jobId) ? id(jobId, "job_id") : null;
+      const thread = isGiven(threadId) ? id(threadId, "thread_id") : null;
+      if (text.trim() === "") return true;
+      const [mode, target] =
+        client !== null
+          ? ["client", client]
+          : job !== null
+            ? ["job", job]
+            : thread !== null
+              ? ["thread", thread]
+              : ["new", 0];
+      await ADD.run(redis, [], [p, text, mode, target, Date.now()]);
+      return true;
+    },
+
+    getNoteThreadIds: () => allThreadIds(),
+
+    threadExists: async ([threadId]) => (await redis.exists(keys.thread(id(threadId, "thread_id")))) === 1,
+
+    getNoteThreads: async ([threadIds, threadAttribs, noteAttribs]) => {
+      const tids = optionalIdList(threadIds, "thread_ids") ?? (await allThreadIds());
+      const threadWanted = checkAttribs(
+        attribList(threadAttribs, "thread_attribs"),
+        THREAD_ATTRIBUTES,
+        "thread_attribs",
+      );
+      const noteWanted = checkAttribs(
+        attribList(noteAttribs, "note_attribs"),
+        NOTE_ATTRIBUTES,
+        "note_attribs",
+      );
+      const threadOwners = await owners(tids, "thread_ids");
+      const noteIds = threadWanted.includes("notes")
+        ? ((await redis.pipeline(tids.map((t) => ["zrange", keys.threadNotes(t), 0, -1])).exec()) ?? [])
+        : [];
+      return Promise.all(
+        tids.map(async (tid, i) => {
+          const owner = threadOwners[i] as ThreadOwner;
+          const thread = pick({ ...owner, id: tid }, threadWanted);
+          if (threadWanted.includes("notes")) {
+            thread["notes"] = await readNotes((noteIds[i]?.[1] as string[]) ?? [], tid, owner, noteWanted);
+          }
+          return thread;
+        }),
+      );
+    },
+
+    getLatestNotes: async ([threadIds, attribs]) => {
+      const tids = optionalIdList(threadIds, "thread_ids") ?? (await allThreadIds());
+      const wanted = checkAttribs(attribList(attribs), NOTE_ATTRIBUTES, "attribs");
+      const threadOwners = await owners(tids, "thread_ids");
+      const newest =
+        (await redis.pipeline(tids.map((t) => ["zrange", keys.threadNotes(t), -1, -1])).exec()) ?? [];
+      const notes = await Promise.all(
+        tids.map((tid, i) =>
+          readNotes((newest[i]?.[1] as string[]) ?? [], tid, threadOwners[i] as ThreadOwner, wanted),
+        ),
+      );
+      return notes.flat();
+    },
+
+    removeSingleNote: async ([noteId]) =>
+      Number(await REMOVE_NOTE.run(redis, [], [p, id(noteId, "note_id")])) === 1,
+
+    removeNotes: async ([noteIds]) => {
+      const nids = idList(noteIds, "note_ids");
+      const failed: number[] = [];
+      for (const nid of nids) {
+        if (Number(await REMOVE_NOTE.run(redis, [], [p, nid])) !== 1) failed.push(nid);
+      }
+      return failed;
+    },
+
+    removeSingleThread: async ([threadId]) => removeThread(ctx, id(threadId, "thread_id")),
+
+    removeThreads: async ([threadIds]) => {
+      const tids = idList(threadIds, "thread_ids");
+      const failed: number[] = [];
+      for (const tid of tids) if (!(await removeThread(ctx, tid))) failed.push(tid);
+      return failed;
+    },
+  };
+}
+
+function checkAttribs(attribs: string[] | undefined, known: string[], argName: string): string[] {
+  if (attribs === undefined) return known;
+  attribs.forEach((a, i) => {
+    if (!known.includes(a)) {
+      throw badArgument(
+        `${argName}[${i}]`,
+        `unknown attribute ${JSON.stringify(a)} (known: ${known.join(", ")})`,
+      );
+    }
+  });
+  return attribs;
+}
+
+function pick(all: Record<string, XmlRpcValue | undefined>, wanted: string[]): XmlRpcStruct {
+  const out: XmlRpcStruct = {};
+  for (const name of wanted) out[name] = all[name] ?? null;
+  return out;
+}

@@ -1,0 +1,210 @@
+// The coordinator's configuration: defaults < hqserver.ini < environment variables < command-line flags.
+//
+// hqserver.ini keys (COMPAT.md §8; found in any section, a later section wins):
+//   port | hqserver.port                     listening port (5000)
+//   host                                     listening address (0.0.0.0)
+//   hqserver.activeTimeout                   minutes before a silent client is "not responding" (5)
+//   hqserver.expireJobsDays                  finished root jobs are deleted after this many days; 0 = never (10)
+//   hqserver.sharedNetwork.mount.linux|windows|macosx   HQROOT per platform
+//   hqserver.sharedNetwork.host / .path      the UNC path windows clients see (\\host\path)
+//   job_logs_dir, hqserver.upgradePriority, email_to, smtp_server   kept, returned by getConfig
+// openhq's own keys (same file):
+//   openhq.redis                 redis:// or rediss:// URL; empty = start a private redis-server
+//   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
+//   openhq.redis.name            Sentinel master name (mymaster)
+//   openhq.prefix                Redis key prefix (hq:)
+//   openhq.dataDir               where the private redis-server keeps its data
+//   openhq.agentToken            shared secret agents must present
+//   openhq.maxOutputBytes        cap on a job's stored output (head and tail kept)
+//   openhq.heartbeatInterval     seconds between agent heartbeats
+//   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
+// Environment: OPENHQ_CONFIG, OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS), OPENHQ_REDIS_SENTINELS,
+//   OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
+//   OPENHQ_HEARTBEAT_INTERVAL, OPENHQ_SERVER_URL.
+// Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
+
+import { existsSync } from "node:fs";
+import { homedir, hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { readIni } from "../shared/ini.js";
+import type { ServerSettings } from "./context.js";
+
+export interface RedisTarget {
+  /** redis:// or rediss:// URL; null with no sentinels = start a private redis-server. */
+  url: string | null;
+  sentinels: { host: string; port: number }[];
+  sentinelName: string;
+}
+
+export interface CoordinatorConfig {
+  port: number;
+  host: string;
+  redis: RedisTarget;
+  prefix: string;
+  dataDir: string;
+  /** The ini file read, if any. */
+  configPath: string | null;
+  settings: ServerSettings;
+}
+
+export class ConfigError extends Error {}
+
+export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL] [--data DIR] [--prefix P]
+
+  --config FILE   hqserver.ini to read (default: ./hqserver.ini when present; env OPENHQ_CONFIG)
+  --port N        listening port (default 5000; env OPENHQ_PORT)
+  --host ADDR     listening address (default 0.0.0.0; env OPENHQ_HOST)
+  --redis URL     redis:// or rediss:// URL (env REDIS_URL); none = start a private redis-server
+  --data DIR      data folder of the private redis-server (env OPENHQ_DATA)
+  --prefix P      Redis key prefix (default "hq:"; env OPENHQ_PREFIX)
+`;
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        redis: { type: "string" },
+        data: { type: "string" },
+        prefix: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+
+  const configPath =
+    flags.config ?? env["OPENHQ_CONFIG"] ?? (existsSync("hqserver.ini") ? "hqserver.ini" : null);
+  const raw = configPath === null ? {} : flatten(configPath);
+  const pick = (flag: string | undefined, envNames: string[], iniKeys: string[]): string | undefined => {
+    if (flag !== undefined) return flag;
+    for (const name of envNames) if (env[name] !== undefined && env[name] !== "") return env[name];
+    for (const key of iniKeys) if (raw[key] !== undefined && raw[key] !== "") return raw[key];
+    return undefined;
+  };
+
+  const port = integer(
+    pick(flags.port, ["OPENHQ_PORT"], ["hqserver.port", "port"]) ?? "5000",
+    "port",
+    0,
+    65535,
+  );
+  const host = pick(flags.host, ["OPENHQ_HOST"], ["openhq.host", "host"]) ?? "0.0.0.0";
+  const sentinelList = pick(undefined, ["OPENHQ_REDIS_SENTINELS"], ["openhq.redis.sentinels"]) ?? "";
+  const redisUrl = pick(flags.redis, ["REDIS_URL", "OPENHQ_REDIS"], ["openhq.redis"]) ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
+  }
+  const dataDir = resolve(pick(flags.data, ["OPENHQ_DATA"], ["openhq.dataDir"]) ?? defaultDataDir(env));
+  const heartbeatSeconds = number(
+    pick(undefined, ["OPENHQ_HEARTBEAT_INTERVAL"], ["openhq.heartbeatInterval"]) ?? "10",
+    "heartbeatInterval",
+    0.05,
+  );
+  const mount: Record<string, string> = {};
+  for (const platform of ["linux", "windows", "macosx"]) {
+    const value = raw[`hqserver.sharedNetwork.mount.${platform}`];
+    if (value !== undefined && value !== "") mount[platform] = value;
+  }
+
+  const settings: ServerSettings = {
+    activeTimeoutMinutes: number(raw["hqserver.activeTimeout"] ?? "5", "hqserver.activeTimeout", 0),
+    expireJobsDays: number(raw["hqserver.expireJobsDays"] ?? "10", "hqserver.expireJobsDays", 0),
+    heartbeatIntervalMs: Math.round(heartbeatSeconds * 1000),
+    sharedNetworkMount: mount,
+    sharedNetworkHost: nonEmpty(raw["hqserver.sharedNetwork.host"]),
+    sharedNetworkPath: nonEmpty(raw["hqserver.sharedNetwork.path"]),
+    agentToken: nonEmpty(pick(undefined, ["OPENHQ_AGENT_TOKEN"], ["openhq.agentToken"])),
+    maxOutputBytes: integer(
+      pick(undefined, ["OPENHQ_MAX_OUTPUT_BYTES"], ["openhq.maxOutputBytes"]) ?? String(16 * 1024 * 1024),
+      "maxOutputBytes",
+      1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    serverUrl:
+      pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??
+      `http://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
+    raw,
+  };
+
+  return {
+    port,
+    host,
+    redis: {
+      url: redisUrl,
+      sentinels: sentinelList === "" ? [] : parseSentinels(sentinelList),
+      sentinelName: pick(undefined, ["OPENHQ_REDIS_NAME"], ["openhq.redis.name"]) ?? "mymaster",
+    },
+    prefix: pick(flags.prefix, ["OPENHQ_PREFIX"], ["openhq.prefix"]) ?? "hq:",
+    dataDir,
+    configPath: configPath === null ? null : resolve(configPath),
+    settings,
+  };
+}
+
+/** Every key of every section as "key" (a later section wins) and as "section.key". */
+function flatten(path: string): Record<string, string> {
+  let ini;
+  try {
+    ini = readIni(path);
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as Error).message}`);
+  }
+  const flat: Record<string, string> = {};
+  for (const [section, values] of Object.entries(ini.sections)) {
+    for (const [key, value] of Object.entries(values)) {
+      flat[key] = value;
+      flat[`${section}.${key}`] = value;
+    }
+  }
+  return flat;
+}
+
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const base = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share");
+  return join(base, "openhq");
+}
+
+function parseSentinels(list: string): { host: string; port: number }[] {
+  return list
+    .split(/[\s,;]+/)
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^(.+?)(?::(\d+))?$/.exec(entry);
+      if (!match?.[1]) throw new ConfigError(`redis sentinels: cannot read ${JSON.stringify(entry)}`);
+      return {
+        host: match[1],
+        port: match[2] === undefined ? 26379 : integer(match[2], "sentinel port", 1, 65535),
+      };
+    });
+}
+
+function integer(text: string, name: string, min: number, max: number): number {
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      `${name}: expected an integer between ${min} and ${max}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
+}
+
+function number(text: string, name: string, min: number): number {
+  const n = Number(text.trim());
+  if (!Number.isFinite(n) || n < min) {
+    throw new ConfigError(`${name}: expected a number >= ${min}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value.trim() === "" ? null : value.trim();
+}

@@ -1,0 +1,34 @@
+// The bounded server error log behind getServerErrors: newest first in one capped Redis LIST, so a storm
+// of failures costs a fixed amount of memory. Recording must never make things worse: it never throws.
+
+import type { Redis } from "ioredis";
+import type { ErrorRecord } from "./context.js";
+import type { Keys } from "./store/keys.js";
+
+export const MAX_SERVER_ERRORS = 1000;
+const MAX_FIELD_CHARS = 8192;
+
+export function errorRecorder(redis: Redis, keys: Keys, cap = MAX_SERVER_ERRORS) {
+  return async function recordError(error: ErrorRecord): Promise<void> {
+    try {
+      const record: ErrorRecord = {
+        message: clip(String(error.message)),
+        time: Number.isFinite(error.time) ? error.time : Date.now(),
+        ...(error.method === undefined ? {} : { method: clip(error.method) }),
+        ...(error.stack === undefined ? {} : { stack: clip(error.stack) }),
+      };
+      await redis
+        .multi()
+        .lpush(keys.serverErrors, JSON.stringify(record))
+        .ltrim(keys.serverErrors, 0, cap - 1)
+        .exec();
+    } catch (err) {
+      // Redis is down or the record is unserialisable: the console is the log of last resort.
+      console.error(`openhq-coordinator: could not record error (${(err as Error).message}):`, error.message);
+    }
+  };
+}
+
+function clip(text: string): string {
+  return text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) + "…" : text;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// openhq-coordinator: reads the configuration, connects to Redis (or starts a private redis-server), serves
+// XML-RPC + dashboard + agent link on one port, runs the expiry timer, and shuts down cleanly on SIGTERM /
+// SIGINT: stop accepting, finish requests in flight, close the agent link, close Redis, stop a private
+// redis-server. Exit codes: 0 clean stop, 1 failed to start, 2 bad configuration.
+
+import { join } from "node:path";
+import { createXmlRpcHandler } from "../shared/xmlrpc/index.js";
+import { apiMethods } from "./api/index.js";
+import { ConfigError, loadConfig, USAGE } from "./config.js";
+import type { Context } from "./context.js";
+import { errorRecorder } from "./errors.js";
+import { attachAgentLink } from "./link/index.js";
+import { connectRedis, waitForRedis } from "./redis/connect.js";
+import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
+import { closeServer, createCoordinatorServer, listen } from "./server.js";
+import { Keys } from "./store/keys.js";
+import { VERSION } from "./version.js";
+import { webHandler } from "./web/index.js";
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Stopped on every way out, so a failed start does not leave a redis-server behind. */
+let embedded: EmbeddedRedis | null = null;
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = loadConfig(argv, process.env);
+
+  let redisTarget = config.redis;
+  if (redisTarget.url === null && redisTarget.sentinels.length === 0) {
+    embedded = await startEmbeddedRedis({ dir: join(config.dataDir, "redis") });
+    redisTarget = { ...redisTarget, url: embedded.url };
+    log(`private redis-server on 127.0.0.1:${embedded.port}, data in ${embedded.dir}`);
+  }
+  const redis = connectRedis(redisTarget);
+  // ioredis reports each failed reconnect; one line per outage is enough.
+  let redisDown = false;
+  redis.on("error", (err: Error) => {
+    if (!redisDown) log(`Redis connection problem: ${err.message}`);
+    redisDown = true;
+  });
+  redis.on("ready", () => (redisDown = false));
+  await waitForRedis(redis, 30_000);
+
+  const keys = new Keys(config.prefix);
+  const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
+  const rpc = createXmlRpcHandler(apiMethods(ctx), {
+    onError: (error: Error, method?: string) => {
+      void ctx.recordError({
+        message: error.message,
+        time: Date.now(),
+        ...(method === undefined ? {} : { method }),
+        ...(error.stack === undefined ? {} : { stack: error.stack }),
+      });
+    },
+  });
+  const server = createCoordinatorServer({ rpc, web: webHandler(ctx) });
+  const link = attachAgentLink(server, ctx);
+  const port = await listen(server, config.port, config.host);
+  log(`openhq-coordinator ${VERSION} listening on http://${config.host}:${port} (prefix "${config.prefix}")`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    const closed = closeServer(server, SHUTDOWN_GRACE_MS);
+    await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
+    await closed;
+    await redis.quit().catch(() => redis.disconnect());
+    await embedded?.stop();
+    log("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+main().catch(async (err: unknown) => {
+  await embedded?.stop().catch(() => {});
+  if (err instanceof ConfigError) {
+    process.stderr.write(`openhq-coordinator: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(
+    `openhq-coordinator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

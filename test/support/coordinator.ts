@@ -1,0 +1,111 @@
+// Starts a real coordinator process for a test file: `node --import tsx coordinator/main.ts` on a free
+// loopback port, against the given Redis or a fresh private one (test/support/redis.ts), with a unique key
+// prefix, and waits until it answers `ping` over XML-RPC. stop() sends SIGTERM, waits for the exit
+// (SIGKILL after a timeout) and stops the Redis it started.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { freePort } from "./ports.js";
+import { startRedis, type TestRedis } from "./redis.js";
+
+export interface TestCoordinator {
+  url: string;
+  port: number;
+  redisUrl: string;
+  process: ChildProcess;
+  /** Everything the coordinator wrote to stdout and stderr so far (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartCoordinatorOptions {
+  /** Use this Redis; otherwise a private redis-server is started and stopped with the coordinator. */
+  redisUrl?: string;
+  /** Extra command-line arguments (after the defaults, so they win). */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Start without --redis: the coordinator runs its own embedded redis-server (give --data in args). */
+  embedded?: boolean;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export async function startCoordinator(opts: StartCoordinatorOptions = {}): Promise<TestCoordinator> {
+  let redis: TestRedis | null = null;
+  let redisUrl = opts.redisUrl ?? "";
+  if (!opts.embedded && redisUrl === "") {
+    redis = await startRedis();
+    redisUrl = redis.url;
+  }
+  const port = await freePort();
+  const prefix = `t${randomBytes(4).toString("hex")}:`;
+  const args = [
+    "--import",
+    "tsx",
+    "coordinator/main.ts",
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    "--prefix",
+    prefix,
+    ...(opts.embedded ? [] : ["--redis", redisUrl]),
+    ...(opts.args ?? []),
+  ];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  // The test's own Redis settings must not leak in unless asked for.
+  if (!opts.env?.["REDIS_URL"]) delete env["REDIS_URL"];
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    await redis?.stop();
+  };
+
+  try {
+    await waitForPing(url, child);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- coordinator output ---\n${output}`, { cause: err });
+  }
+  return { url, port, redisUrl, process: child, output: () => output, stop };
+}
+
+const PING = `<?xml version="1.0"?><methodCall><methodName>ping</methodName><params></params></methodCall>`;
+
+async function waitForPing(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`coordinator exited (${child.signalCode ?? child.exitCode}) before answering ping`);
+    }
+    try {
+      const res = await fetch(`${url}/RPC2`, {
+        method: "POST",
+        headers: { "content-type": "text/xml" },
+        body: PING,
+      });
+      const body = await res.text();
+      if (res.ok && /<boolean>1<\/boolean>/.test(body)) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`coordinator did not answer ping within ${READY_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
