@@ -1,0 +1,97 @@
+// deploy/: the install script into a temporary prefix, and `systemd-analyze verify` on the units it writes.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UPGRADE_EXIT_CODE } from "../shared/protocol.js";
+
+const root = join(import.meta.dirname, "..");
+
+function install(dir: string, ...args: string[]) {
+  return spawnSync(
+    "sh",
+    [
+      join(root, "deploy/install.sh"),
+      "--prefix",
+      join(dir, "prefix"),
+      "--etc",
+      join(dir, "etc"),
+      "--systemd-dir",
+      join(dir, "units"),
+      "--logrotate-dir",
+      join(dir, "logrotate"),
+      "--no-user",
+      "--no-start",
+      ...args,
+    ],
+    { encoding: "utf8" },
+  );
+}
+
+function systemdAnalyze(): string | null {
+  const probe = spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" });
+  return probe.status === 0 ? null : "systemd-analyze is not installed (apt-get install systemd)";
+}
+
+test("install.sh puts a working agent install into a temporary prefix", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-install-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const result = install(dir, "--server", "farm-hq", "--name", "gpu", "--token", "s3cret");
+  assert.equal(result.status, 0, result.stderr + result.stdout);
+  for (const bin of ["openhq", "openhq-agent", "openhq-coordinator"]) {
+    assert.ok(existsSync(join(dir, "prefix/bin", bin)), `bin/${bin} missing`);
+  }
+  const ini = readFileSync(join(dir, "etc/hqnode.ini"), "utf8");
+  assert.match(ini, /^server = farm-hq$/m);
+  assert.match(ini, /^name = gpu$/m);
+  assert.match(ini, /^token = s3cret$/m);
+  assert.ok(existsSync(join(dir, "logrotate/openhq")));
+
+  // The installed CLI runs from the prefix alone.
+  const help = spawnSync(join(dir, "prefix/bin/openhq"), ["--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /usage: openhq/);
+
+  const unit = readFileSync(join(dir, "units/openhq-agent.service"), "utf8");
+  assert.ok(
+    unit.includes(
+      `ExecStart=${join(dir, "prefix")}/bin/openhq-agent --config ${join(dir, "etc")}/hqnode.ini`,
+    ),
+  );
+  assert.match(unit, /^KillMode=control-group$/m);
+  assert.match(unit, /^User=openhq$/m);
+  assert.match(unit, /^Restart=on-failure$/m);
+  assert.match(unit, new RegExp(`^RestartForceExitStatus=${UPGRADE_EXIT_CODE}$`, "m"));
+
+  // Re-running upgrades the code and keeps an edited ini.
+  writeFileSync(join(dir, "etc/hqnode.ini"), "[main]\nserver = edited\n");
+  const again = install(dir, "--server", "other");
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(readFileSync(join(dir, "etc/hqnode.ini"), "utf8"), "[main]\nserver = edited\n");
+
+  assert.equal(install(dir, "--role", "nonsense").status, 2);
+  assert.equal(install(dir, "--bogus").status, 2);
+});
+
+test("systemd-analyze verify accepts the agent, coordinator and redis units", async (t) => {
+  const missing = systemdAnalyze();
+  if (missing) {
+    t.skip(missing);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "openhq-units-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.equal(install(dir).status, 0);
+  assert.equal(install(dir, "--role", "coordinator").status, 0);
+  const units = ["openhq-agent.service", "openhq-coordinator.service", "openhq-redis.service"].map((u) =>
+    join(dir, "units", u),
+  );
+  for (const unit of units) assert.ok(existsSync(unit), `${unit} missing`);
+  // verify exits non-zero on errors; warnings (e.g. the openhq user not existing here) go to stderr only.
+  const out = execFileSync("systemd-analyze", ["verify", ...units], { encoding: "utf8", stdio: "pipe" });
+  assert.equal(out.trim(), "");
+});
