@@ -12,6 +12,8 @@ export interface TestCoordinator {
   url: string;
   port: number;
   redisUrl: string;
+  /** The unique Redis key prefix this coordinator uses (e.g. "t1a2b3c4d:"). */
+  prefix: string;
   process: ChildProcess;
   /** Everything the coordinator wrote to stdout and stderr so far (for failure messages). */
   output(): string;
@@ -39,7 +41,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     redisUrl = redis.url;
   }
   const port = await freePort();
-  const prefix = `t${randomBytes(4).toString("hex")}:`;
+  const prefix = prefixArg(opts.args) ?? `t${randomBytes(4).toString("hex")}:`;
   const args = [
     "--import",
     "tsx",
@@ -82,7 +84,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     await stop();
     throw new Error(`${(err as Error).message}\n--- coordinator output ---\n${output}`, { cause: err });
   }
-  return { url, port, redisUrl, process: child, output: () => output, stop };
+  return { url, port, redisUrl, prefix, process: child, output: () => output, stop };
 }
 
 const PING = `<?xml version="1.0"?><methodCall><methodName>ping</methodName><params></params></methodCall>`;
@@ -108,4 +110,9 @@ async function waitForPing(url: string, child: ChildProcess): Promise<void> {
       throw new Error(`coordinator did not answer ping within ${READY_TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+function prefixArg(args: string[] | undefined): string | undefined {
+  const i = args?.lastIndexOf("--prefix") ?? -1;
+  return i >= 0 ? args?.[i + 1] : undefined;
 }
