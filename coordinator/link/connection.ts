@@ -1,0 +1,253 @@
+// One agent's WebSocket on this coordinator: hello/welcome, heartbeats, job events (applied through the
+// fenced store transitions, then acknowledged), goodbye, and the control messages sent to the agent.
+
+import type { WebSocket } from "ws";
+import {
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type CoordinatorMessage,
+  type HeartbeatMessage,
+  type HelloMessage,
+  type JobEventMessage,
+} from "../../shared/protocol.js";
+import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
+import {
+  markTerminated,
+  recordHeartbeat,
+  registerClient,
+  removeIfTerminatedAndIdle,
+} from "../store/clients.js";
+import type { Scripts } from "../scheduler/scripts.js";
+import { staleAttempts } from "./reconcile.js";
+
+/** What a connection needs from the link that owns it. */
+export interface LinkHost {
+  readonly ctx: Context;
+  readonly coordinatorId: string;
+  readonly scripts: Scripts;
+  adopt(conn: AgentConnection): Promise<void>;
+  release(conn: AgentConnection): void;
+  jobLeft(clientId: number, jobId: number): void;
+  clientChanged(clientId: number): void;
+  log(line: string): void;
+}
+
+const HELLO_TIMEOUT_MS = 15_000;
+/** Refused agents wait a little before they hear it, so a misconfigured farm does not spin. */
+const REFUSE_DELAY_MS = 1000;
+
+export class AgentConnection {
+  clientId: number | null = null;
+  hostname = "";
+  platform = "";
+  label = "";
+  lastSeen = Date.now();
+  private available = true;
+  /** Per job, the chain of its events being applied, so they apply in order without blocking other jobs. */
+  private readonly chains = new Map<number, Promise<void>>();
+  /** When this connection sent `assign` for a job (ms): too young to be called lost. */
+  private readonly assignedAt = new Map<number, number>();
+  /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
+  private suspects = new Map<number, number>();
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly host: LinkHost,
+    readonly remoteAddress: string,
+  ) {
+    this.helloTimer = setTimeout(() => ws.close(4000, "no hello"), HELLO_TIMEOUT_MS);
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) return;
+      this.lastSeen = Date.now();
+      let msg: AgentMessage;
+      try {
+        msg = JSON.parse(data.toString()) as AgentMessage;
+      } catch {
+        ws.close(4000, "bad message");
+        return;
+      }
+      this.handle(msg).catch((err: Error) => this.fail(err));
+    });
+    ws.on("close", () => {
+      clearTimeout(this.helloTimer);
+      this.host.release(this);
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  send(msg: CoordinatorMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  noteAssigned(jobId: number): void {
+    this.assignedAt.set(jobId, Date.now());
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  private fail(err: Error): void {
+    void this.host.ctx.recordError({ message: `agent link ${this.label}: ${err.message}`, time: Date.now() });
+  }
+
+  private async handle(msg: AgentMessage): Promise<void> {
+    if (msg.type === "hello") return this.hello(msg);
+    if (this.clientId === null) {
+      this.ws.close(4000, "hello first");
+      return;
+    }
+    switch (msg.type) {
+      case "heartbeat":
+        return this.heartbeat(msg);
+      case "goodbye":
+        await markTerminated(this.host.ctx, this.clientId);
+        this.host.clientChanged(this.clientId);
+        await removeIfTerminatedAndIdle(this.host.ctx, this.clientId);
+        return;
+      case "started":
+      case "progress":
+      case "output":
+      case "finished":
+      case "paused":
+      case "resumed":
+        return this.jobEvent(msg);
+      default:
+        return;
+    }
+  }
+
+  private async hello(msg: HelloMessage): Promise<void> {
+    if (this.clientId !== null) return;
+    clearTimeout(this.helloTimer);
+    const { ctx } = this.host;
+    const token = ctx.settings.agentToken;
+    const who = `${msg.hostname}${msg.name ? ":" + msg.name : ""} from ${this.remoteAddress}`;
+    let refusal: string | null = null;
+    if (msg.protocol !== PROTOCOL_VERSION) refusal = `protocol ${msg.protocol} is not ${PROTOCOL_VERSION}`;
+    else if (token !== null && msg.token !== token)
+      refusal = msg.token ? "wrong agent token" : "agent token required";
+    if (refusal !== null) {
+      this.host.log(`refused agent ${who}: ${refusal}`);
+      void ctx.recordError({ message: `refused agent ${who}: ${refusal}`, time: Date.now() });
+      setTimeout(() => {
+        this.send({ type: "refused", reason: refusal });
+        this.ws.close(4003, "refused");
+      }, REFUSE_DELAY_MS).unref();
+      return;
+    }
+    const now = Date.now();
+    const id = await registerClient(ctx, msg, this.host.coordinatorId, now);
+    this.clientId = id;
+    this.hostname = msg.hostname;
+    this.platform = msg.platform;
+    this.label = msg.name ? `${msg.hostname}:${msg.name}` : msg.hostname;
+    const stop = await staleAttempts(ctx, id, msg.running ?? []);
+    this.send({
+      type: "welcome",
+      clientId: id,
+      heartbeatInterval: ctx.settings.heartbeatIntervalMs,
+      hqroot: ctx.settings.sharedNetworkMount[msg.platform] ?? "",
+      serverUrl: ctx.settings.serverUrl,
+      stop,
+    });
+    await this.host.adopt(this);
+  }
+
+  private async heartbeat(msg: HeartbeatMessage): Promise<void> {
+    const id = this.clientId as number;
+    const { ctx } = this.host;
+    await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now());
+    if (msg.available !== this.available) {
+      this.available = msg.available;
+      this.host.clientChanged(id);
+    }
+    await this.findLostJobs(msg);
+  }
+
+  /**
+   * A job Redis gives this client but two heartbeats in a row do not list, and that is not in the middle
+   * of reporting events, never reached the agent: put it back in the queue.
+   */
+  private async findLostJobs(msg: HeartbeatMessage): Promise<void> {
+    const id = this.clientId as number;
+    const { ctx } = this.host;
+    const listed = new Set((msg.running ?? []).map((r) => r.jobId));
+    const young = Date.now() - 2 * ctx.settings.heartbeatIntervalMs;
+    const assigned = (await ctx.redis.smembers(ctx.keys.clientJobs(id))).map(Number);
+    const next = new Map<number, number>();
+    for (const jobId of assigned) {
+      if (listed.has(jobId) || this.chains.has(jobId)) continue;
+      if ((this.assignedAt.get(jobId) ?? 0) > young) continue;
+      const attempt = Number(await ctx.redis.hget(ctx.keys.job(jobId), "attempt"));
+      if (this.suspects.get(jobId) === attempt) {
+        if ((await this.host.scripts.run("requeueLost", jobId, attempt, id)) === 1) {
+          this.host.log(`job ${jobId} attempt ${attempt} never reached ${this.label}: requeued`);
+          this.host.jobLeft(id, jobId);
+        }
+      } else next.set(jobId, attempt);
+    }
+    this.suspects = next;
+    for (const jobId of this.assignedAt.keys()) if (!assigned.includes(jobId)) this.assignedAt.delete(jobId);
+  }
+
+  private jobEvent(msg: JobEventMessage): Promise<void> {
+    const prev = this.chains.get(msg.jobId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.apply(msg))
+      .catch((err: Error) => this.fail(err))
+      .finally(() => {
+        if (this.chains.get(msg.jobId) === next) this.chains.delete(msg.jobId);
+      });
+    this.chains.set(msg.jobId, next);
+    return Promise.resolve();
+  }
+
+  private async apply(msg: JobEventMessage): Promise<void> {
+    try {
+      await this.applyToStore(msg);
+    } catch (err) {
+      // A job deleted meanwhile: nothing to apply, but the agent must stop resending it.
+      if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
+    }
+    this.send({ type: "ack", jobId: msg.jobId, attempt: msg.attempt, seq: msg.seq });
+  }
+
+  private async applyToStore(msg: JobEventMessage): Promise<void> {
+    const { scripts, ctx } = this.host;
+    const id = this.clientId as number;
+    switch (msg.type) {
+      case "started":
+        break;
+      case "progress":
+        await scripts.run("updateProgress", msg.jobId, msg.attempt, msg.progress);
+        break;
+      case "output": {
+        const data = msg.encoding === "base64" ? Buffer.from(msg.data, "base64") : msg.data;
+        await scripts.run("appendOutput", msg.jobId, msg.attempt, msg.seq, data, ctx.settings.maxOutputBytes);
+        break;
+      }
+      case "paused":
+        await scripts.run("confirmPaused", msg.jobId, msg.attempt);
+        break;
+      case "resumed":
+        await scripts.run("confirmResumed", msg.jobId, msg.attempt);
+        break;
+      case "finished":
+        await scripts.run(
+          "moveToFinished",
+          msg.jobId,
+          msg.attempt,
+          msg.exitCode ?? -1,
+          msg.signal ?? "",
+          msg.reason === "exited" ? "" : msg.reason,
+        );
+        this.assignedAt.delete(msg.jobId);
+        this.host.jobLeft(id, msg.jobId);
+        await removeIfTerminatedAndIdle(ctx, id);
+        break;
+    }
+  }
+}

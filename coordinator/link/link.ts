@@ -1,0 +1,222 @@
+// The agent link of one coordinator process: accepts agents on the /agent WebSocket, runs dispatch for the
+// agents connected here, forwards control messages published on `{p}control:{clientId}` (from whichever
+// coordinator served the API call) to the agent, and sweeps for silent clients. Several coordinators on
+// one Redis each run all of this; every decision that could race is a fenced Lua transition.
+
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { WebSocketServer } from "ws";
+import { AGENT_PATH, type CoordinatorMessage } from "../../shared/protocol.js";
+import type { Context } from "../context.js";
+import { heartbeatsKey, markDisconnected } from "../store/clients.js";
+import { assignedClients, assignMessage, type JobHash } from "../scheduler/assign.js";
+import { Dispatcher } from "../scheduler/dispatch.js";
+import { Scripts } from "../scheduler/scripts.js";
+import { readGroups, sweepWaiting } from "../scheduler/waiting.js";
+import { AgentConnection, type LinkHost } from "./connection.js";
+
+/** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
+const MAINTENANCE_MS = 3000;
+
+type ControlMessage =
+  CoordinatorMessage | { type: "assign"; jobId: number; attempt: number } | { type: "refresh" };
+
+export class Link implements LinkHost {
+  readonly coordinatorId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  readonly scripts: Scripts;
+  readonly dispatcher: Dispatcher;
+  private readonly agents = new Map<number, AgentConnection>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 64 << 20,
+  });
+  private readonly sub: Redis;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private groups = new Map<number, Set<string>>();
+  private closed = false;
+
+  constructor(
+    readonly ctx: Context,
+    server: Server,
+  ) {
+    this.scripts = new Scripts(ctx);
+    this.dispatcher = new Dispatcher(ctx, { scripts: this.scripts, deliver: (job) => this.deliver(job) });
+    this.sub = ctx.redis.duplicate();
+    this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
+    this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
+    // After a Redis restart some events may be lost: look at the queue again.
+    this.sub.on("ready", () => this.dispatcher.trigger());
+    void this.sub.subscribe(ctx.keys.eventsChannel);
+    server.on("upgrade", this.onUpgrade);
+    const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
+    const livenessMs = Math.min(5000, Math.max(250, timeoutMs / 4));
+    this.every(livenessMs, () => this.sweepLiveness());
+    this.every(MAINTENANCE_MS, () => this.maintain());
+    void this.maintain();
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.closed) return;
+      busy = true;
+      fn()
+        .catch(
+          (err: Error) =>
+            void this.ctx.recordError({ message: `agent link: ${err.message}`, time: Date.now() }),
+        )
+        .finally(() => (busy = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path !== AGENT_PATH) return; // another listener (the dashboard) owns other paths
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      new AgentConnection(ws, this, req.socket.remoteAddress ?? "");
+    });
+  };
+
+  log(line: string): void {
+    process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  }
+
+  async adopt(conn: AgentConnection): Promise<void> {
+    const id = conn.clientId as number;
+    const old = this.agents.get(id);
+    this.agents.set(id, conn);
+    if (old && old !== conn) old.close(4002, "replaced by a newer connection");
+    await this.sub.subscribe(this.ctx.keys.controlChannel(id));
+    await this.dispatcher.addClient(id);
+    this.log(`agent ${conn.label} connected as client ${id}`);
+  }
+
+  release(conn: AgentConnection): void {
+    const id = conn.clientId;
+    if (id === null || this.agents.get(id) !== conn) return;
+    this.agents.delete(id);
+    this.dispatcher.removeClient(id);
+    if (this.closed) return;
+    void this.sub.unsubscribe(this.ctx.keys.controlChannel(id)).catch(() => {});
+    void markDisconnected(this.ctx, id, this.coordinatorId).catch(() => {});
+    this.log(`agent ${conn.label} (client ${id}) disconnected`);
+  }
+
+  jobLeft(clientId: number, jobId: number): void {
+    this.dispatcher.jobLeft(clientId, jobId);
+  }
+
+  clientChanged(clientId: number): void {
+    void this.dispatcher.refreshClient(clientId);
+  }
+
+  /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
+  private deliver(job: JobHash): void {
+    for (const c of assignedClients(job)) {
+      const conn = this.agents.get(c.clientId);
+      if (conn) this.sendAssign(conn, job);
+      else
+        void this.ctx.redis.publish(
+          this.ctx.keys.controlChannel(c.clientId),
+          JSON.stringify({ type: "assign", jobId: Number(job.id), attempt: Number(job.attempt) }),
+        );
+    }
+  }
+
+  private sendAssign(conn: AgentConnection, job: JobHash): void {
+    const msg = assignMessage(job, conn.clientId as number, conn.platform);
+    if (!msg) return;
+    conn.noteAssigned(msg.jobId);
+    conn.send(msg);
+  }
+
+  private onMessage(channel: string, message: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (channel === this.ctx.keys.eventsChannel) {
+      const event = msg as {
+        type?: string;
+        id?: number;
+        status?: string;
+        jobId?: number;
+        clients?: number[];
+      };
+      if (event.type === "job" && typeof event.id === "number")
+        this.dispatcher.jobChanged(event.id, event.status ?? "");
+      else if (event.type === "released" && typeof event.jobId === "number")
+        for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), event.jobId);
+      return;
+    }
+    const clientId = Number(channel.slice(this.ctx.keys.controlChannel("").length));
+    const conn = this.agents.get(clientId);
+    if (conn) void this.control(conn, msg as ControlMessage);
+  }
+
+  private async control(conn: AgentConnection, msg: ControlMessage): Promise<void> {
+    if (msg.type === "refresh") {
+      await this.dispatcher.refreshClient(conn.clientId as number);
+      return;
+    }
+    if (msg.type === "assign" && !("command" in msg)) {
+      const job = await this.ctx.redis.hgetall(this.ctx.keys.job(msg.jobId));
+      if (Number(job.attempt) === msg.attempt && job.status === "running") this.sendAssign(conn, job);
+      return;
+    }
+    conn.send(msg as CoordinatorMessage);
+  }
+
+  /** Clients silent for activeTimeout lose their jobs (abandoned, or requeued while triesLeft > 0). */
+  private async sweepLiveness(): Promise<void> {
+    const timeoutMs = this.ctx.settings.activeTimeoutMinutes * 60_000;
+    if (timeoutMs <= 0) return;
+    const now = Date.now();
+    for (const conn of this.agents.values())
+      if (now - conn.lastSeen > timeoutMs) conn.close(4008, "silent for activeTimeout");
+    const stale = await this.ctx.redis.zrangebyscore(heartbeatsKey(this.ctx), "-inf", now - timeoutMs);
+    if (stale.length === 0) return;
+    const pipe = this.ctx.redis.pipeline();
+    for (const cid of stale)
+      pipe.smembers(this.ctx.keys.clientJobs(cid)).hget(this.ctx.keys.client(cid), "label");
+    const replies = (await pipe.exec()) ?? [];
+    for (let i = 0; i < stale.length; i++) {
+      const jobs = (replies[2 * i]?.[1] ?? []) as string[];
+      const label = (replies[2 * i + 1]?.[1] as string | null) ?? `client ${stale[i]}`;
+      for (const jobId of jobs) {
+        const attempt = Number(await this.ctx.redis.hget(this.ctx.keys.job(jobId), "attempt"));
+        const reason = `${label} not responding`;
+        if ((await this.scripts.run("moveToAbandoned", Number(jobId), attempt, reason)) === 1)
+          this.log(`job ${jobId} attempt ${attempt}: ${reason}`);
+      }
+    }
+  }
+
+  private async maintain(): Promise<void> {
+    this.groups = await readGroups(this.ctx);
+    this.dispatcher.setGroups(this.groups);
+    for (const client of this.dispatcher.clients.values()) {
+      if (client.heldFor === null) continue;
+      if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
+    }
+    await sweepWaiting(this.ctx, this.scripts, this.groups);
+    this.dispatcher.trigger();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.dispatcher.close();
+    for (const t of this.timers) clearInterval(t);
+    for (const conn of this.agents.values()) conn.close(1001, "coordinator stopping");
+    this.wss.close();
+    this.sub.disconnect();
+  }
+}

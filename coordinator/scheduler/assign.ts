@@ -1,0 +1,89 @@
+// Turning an assigned job into the `assign` message each of its clients gets.
+
+import type { AssignMessage } from "../../shared/protocol.js";
+
+export interface AssignedClient {
+  hostname: string;
+  clientId: number;
+  master: boolean;
+}
+
+/** A job hash as HGETALL returns it. */
+export type JobHash = Record<string, string>;
+
+export function hashFromFlat(flat: readonly string[]): JobHash {
+  const out: JobHash = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
+export function assignedClients(job: JobHash): AssignedClient[] {
+  if (!job.clients) return [];
+  try {
+    const value: unknown = JSON.parse(job.clients);
+    return Array.isArray(value) ? (value as AssignedClient[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function environment(json: string | undefined): Record<string, string> {
+  if (!json) return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!value || typeof value !== "object" || Array.isArray(value)) return {};
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+  } catch {
+    return {};
+  }
+}
+
+/** The command for a client's platform: the per-OS entry when the spec gave a dict. */
+function commandFor(job: JobHash, platform: string): string | null {
+  // A parent whose child failed runs only its onChildError hook (coordinator/store/jobs.ts, `childError`).
+  if (job.childError === "1") return job.onChildError ?? "";
+  if (job.commandByOs) {
+    try {
+      const byOs = JSON.parse(job.commandByOs) as Record<string, unknown>;
+      const entry = byOs[platform];
+      return typeof entry === "string" ? entry : null;
+    } catch {
+      return null;
+    }
+  }
+  return job.command ?? "";
+}
+
+export function assignMessage(job: JobHash, clientId: number, platform: string): AssignMessage | null {
+  const clients = assignedClients(job);
+  const me = clients.find((c) => c.clientId === clientId);
+  if (!me) return null;
+  const jobId = Number(job.id);
+  let command = commandFor(job, platform);
+  let shell = job.shell ?? null;
+  if (command === null) {
+    // Dispatch avoids this (it only proposes clients whose platform has an entry); if the spec changed
+    // under us, fail the job visibly rather than run something else.
+    command = `echo "openhq: job ${jobId} has no command for platform ${platform}" >&2; exit 1`;
+    shell = "sh";
+  }
+  const maxTime = job.maxTime === undefined ? -1 : Number(job.maxTime);
+  return {
+    type: "assign",
+    jobId,
+    attempt: Number(job.attempt),
+    rootJobId: Number(job.root ?? job.id),
+    name: job.name ?? "",
+    command,
+    shell,
+    environment: environment(job.environment),
+    hosts: clients.map((c) => c.hostname),
+    master: me.master,
+    cpus: Number(job.cpus ?? 1),
+    maxTime: Number.isFinite(maxTime) && maxTime > 0 ? maxTime : null,
+    onSuccess: job.childError === "1" ? null : (job.onSuccess ?? null),
+    onError: job.childError === "1" ? null : (job.onError ?? null),
+    onCancel: job.onCancel ?? null,
+    onChildError: null,
+  };
+}

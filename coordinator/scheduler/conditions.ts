@@ -1,0 +1,94 @@
+// Job conditions (COMPAT.md §3): {"type": "client", "name": N, "op": OP, "value": V}. A client must satisfy
+// every condition of a job. Names: hostname, hostname:name, group, os. Ops: ==, !=, in, not_in, any (= in).
+// List values come separated by commas, semicolons or whitespace, depending on the submitter.
+
+export interface Condition {
+  type?: string;
+  name: string;
+  op: string;
+  value: string;
+}
+
+/** What a condition can look at on a client. */
+export interface ClientFacts {
+  hostname: string;
+  name: string;
+  /** linux | windows | macosx */
+  os: string;
+  /** Group names and group ids (as strings) the client belongs to. */
+  groups: ReadonlySet<string>;
+}
+
+export function splitValues(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(splitValues);
+  if (value === null || value === undefined) return [];
+  return String(value)
+    .split(/[,;\s]+/)
+    .filter((v) => v !== "");
+}
+
+/** The values of the client that a condition name refers to. */
+function clientValues(client: ClientFacts, name: string): string[] {
+  switch (name) {
+    case "hostname":
+      return [client.hostname];
+    case "hostname:name":
+      // "host" alone names the client with the empty name, as labels do.
+      return client.name === ""
+        ? [client.hostname, `${client.hostname}:`]
+        : [`${client.hostname}:${client.name}`];
+    case "group":
+      return [...client.groups];
+    case "os":
+      return [client.os];
+    default:
+      return [];
+  }
+}
+
+export function satisfies(client: ClientFacts, condition: Condition): boolean {
+  if (condition.type !== undefined && condition.type !== "client") return true;
+  const have = clientValues(client, condition.name).map((v) => v.toLowerCase());
+  const want = splitValues(condition.value).map((v) => v.toLowerCase());
+  const hit = want.some((w) => have.includes(w));
+  switch (condition.op) {
+    case "==":
+    case "in":
+    case "any":
+      return hit;
+    case "!=":
+    case "not_in":
+      return !hit;
+    default:
+      // An op we do not know can never be satisfied: better a job that waits visibly than one on a wrong host.
+      return false;
+  }
+}
+
+export function satisfiesAll(client: ClientFacts, conditions: readonly Condition[]): boolean {
+  return conditions.every((c) => satisfies(client, c));
+}
+
+/** Parses the stored JSON of a job's conditions; anything malformed counts as "no conditions". */
+export function parseConditions(json: string | null | undefined): Condition[] {
+  if (!json) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!Array.isArray(value)) return [];
+    return value.flatMap((c: unknown) => {
+      if (typeof c !== "object" || c === null) return [];
+      const r = c as Record<string, unknown>;
+      if (typeof r.name !== "string" || typeof r.op !== "string") return [];
+      return [
+        {
+          type: typeof r.type === "string" ? r.type : undefined,
+          name: r.name,
+          op: r.op,
+          value: Array.isArray(r.value) ? r.value.join(",") : String(r.value ?? ""),
+        },
+      ];
+    });
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,63 @@
+// The scheduler's view of one client connected to this coordinator: what it is, and what it runs now.
+// Redis stays the truth (moveToAssigned re-checks everything); this view only lets dispatch propose well.
+
+import type { ClientRecord } from "../store/clients.js";
+import type { ClientFacts } from "./conditions.js";
+import type { JobInfo } from "./jobInfo.js";
+
+export interface RunningShare {
+  cpus: number;
+  tags: string[];
+}
+
+export class FarmClient implements ClientFacts {
+  hostname = "";
+  name = "";
+  os = "";
+  cpus = 1;
+  disabled = false;
+  available = true;
+  terminated = false;
+  heldFor: number | null = null;
+  groups: ReadonlySet<string> = new Set();
+  readonly jobs = new Map<number, RunningShare>();
+
+  constructor(readonly id: number) {}
+
+  update(record: ClientRecord): void {
+    this.hostname = record.hostname;
+    this.name = record.name;
+    this.os = record.platform;
+    this.cpus = record.cpus;
+    this.disabled = record.disabled;
+    this.available = record.available;
+    this.terminated = record.terminated;
+    this.heldFor = record.heldFor;
+  }
+
+  get usedCpus(): number {
+    let used = 0;
+    for (const share of this.jobs.values()) used += share.cpus;
+    return used;
+  }
+
+  /** Could this client take any job at all right now? */
+  get open(): boolean {
+    if (this.disabled || !this.available || this.terminated) return false;
+    if (this.usedCpus >= this.cpus) return false;
+    for (const share of this.jobs.values()) if (share.tags.includes("single")) return false;
+    return true;
+  }
+
+  /** Packing rules of COMPAT §4 against what the client runs now (conditions are checked separately). */
+  fits(job: JobInfo): boolean {
+    if (this.heldFor !== null && this.heldFor !== job.id) return false;
+    if (job.single && this.jobs.size > 0) return false;
+    if (this.usedCpus + job.cpus > this.cpus) return false;
+    for (const share of this.jobs.values()) {
+      if (share.tags.includes("single")) return false;
+      if (job.singleTags.some((t) => share.tags.includes(t))) return false;
+    }
+    return job.platforms === null || job.platforms.includes(this.os);
+  }
+}

@@ -1,0 +1,73 @@
+// What dispatch needs to know about a queued job, read from its hash (field list: coordinator/store/jobs.ts).
+// These fields do not change while a job waits in the queue, except conditions (savePermittedClientsList),
+// so the scheduler caches them and forgets a job whenever an event names it.
+
+import type { Context } from "../context.js";
+import { parseConditions, type Condition } from "./conditions.js";
+
+export interface JobInfo {
+  id: number;
+  cpus: number;
+  tags: string[];
+  single: boolean;
+  /** The job's `single:x` tags. */
+  singleTags: string[];
+  conditions: Condition[];
+  minHosts: number;
+  maxHosts: number;
+  hasResources: boolean;
+  /** Platforms with a command entry when the spec gave a per-OS dict; null = any platform. */
+  platforms: string[] | null;
+}
+
+const FIELDS = ["cpus", "tags", "conditions", "minHosts", "maxHosts", "resources", "commandByOs"] as const;
+
+function list(json: string | null): unknown[] {
+  if (!json) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
+}
+
+function platformsOf(json: string | null): string[] | null {
+  if (!json) return null;
+  try {
+    const value: unknown = JSON.parse(json);
+    return value && typeof value === "object" ? Object.keys(value) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
+  const tags = list(f[1] ?? null).filter((t): t is string => typeof t === "string");
+  const minHosts = Math.max(1, Number(f[3]) || 1);
+  return {
+    id,
+    cpus: Math.max(1, Number(f[0]) || 1),
+    tags,
+    single: tags.includes("single"),
+    singleTags: tags.filter((t) => t.startsWith("single:")),
+    conditions: parseConditions(f[2]),
+    minHosts,
+    maxHosts: Math.max(minHosts, Number(f[4]) || 1),
+    hasResources: !!f[5] && f[5] !== "{}",
+    platforms: platformsOf(f[6] ?? null),
+  };
+}
+
+export async function readJobInfos(ctx: Context, ids: readonly number[]): Promise<(JobInfo | null)[]> {
+  if (ids.length === 0) return [];
+  const pipe = ctx.redis.pipeline();
+  for (const id of ids) pipe.hmget(ctx.keys.job(id), ...FIELDS);
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((id, i) => {
+    const reply = replies[i];
+    if (!reply || reply[0]) return null;
+    const fields = reply[1] as (string | null)[];
+    return fields.every((v) => v === null) ? null : parseJobInfo(id, fields);
+  });
+}

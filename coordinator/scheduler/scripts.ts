@@ -1,0 +1,26 @@
+// The Lua transitions the scheduler and the agent link run, through the store's loader
+// (coordinator/store/scripts.ts). Every script takes ARGV prefix, now (ms), job id, … as documented at the
+// top of each .lua file. Dispatch's own: moveToAssigned, requeueLost, setWaiting, releaseHold.
+
+import type { Context } from "../context.js";
+import { runScript, type ScriptArg } from "../store/scripts.js";
+
+export type ScriptName =
+  | "moveToAssigned"
+  | "requeueLost"
+  | "setWaiting"
+  | "releaseHold"
+  | "moveToFinished"
+  | "moveToAbandoned"
+  | "appendOutput"
+  | "updateProgress"
+  | "confirmPaused"
+  | "confirmResumed";
+
+export class Scripts {
+  constructor(private readonly ctx: Context) {}
+
+  run(name: ScriptName, jobId: number, ...rest: ScriptArg[]): Promise<unknown> {
+    return runScript(this.ctx.redis, this.ctx.keys.prefix, name, [jobId, ...rest]);
+  }
+}

@@ -1,0 +1,265 @@
+// Client (agent) records in Redis. One record per identity `hostname` / `hostname:name` (the label); its id
+// comes from `{p}ids:client` on first registration and stays the same across agent and coordinator restarts.
+//
+//   {p}client:{id}        HASH  identity and machine (hostname, name, label, version, platform = os, arch, cpus,
+//                               cpuSpeed, memory KB, ip, clientPort), state set by the farm (disabled 0|1,
+//                               description, availabilityRules JSON, needsUpgrade 0|1, terminated 0|1 once the
+//                               agent said goodbye, heldFor = id of a multi-host job holding the client or ""),
+//                               heartbeat stats (available 0|1, load, idleTime, freeMemory, lastHeartbeat ms),
+//                               link state (connected 0|1, coordinator = id of the process holding the link)
+//   {p}client:{id}:jobs   SET   jobs assigned to the client (written by the job transitions)
+//   {p}clients            ZSET  all client ids;  {p}clients:byLabel HASH label -> id
+//   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
+
+import type { Redis } from "ioredis";
+import type { Context } from "../context.js";
+import type { AvailabilityRule, HelloMessage, HeartbeatMessage } from "../../shared/protocol.js";
+
+export function clientLabel(hostname: string, name: string): string {
+  return name === "" ? hostname : `${hostname}:${name}`;
+}
+
+export function heartbeatsKey(ctx: Context): string {
+  return `${ctx.keys.prefix}clients:heartbeat`;
+}
+
+export interface ClientRecord {
+  id: number;
+  hostname: string;
+  name: string;
+  label: string;
+  version: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  cpuSpeed: number;
+  memory: number;
+  ip: string;
+  clientPort: number;
+  availabilityRules: AvailabilityRule[];
+  available: boolean;
+  disabled: boolean;
+  description: string;
+  load: number;
+  idleTime: number;
+  freeMemory: number;
+  /** ms since epoch; 0 = never */
+  lastHeartbeat: number;
+  needsUpgrade: boolean;
+  terminated: boolean;
+  connected: boolean;
+  heldFor: number | null;
+}
+
+function num(value: string | undefined, fallback = 0): number {
+  const n = Number(value);
+  return value === undefined || value === "" || !Number.isFinite(n) ? fallback : n;
+}
+
+function rules(json: string | undefined): AvailabilityRule[] {
+  if (!json) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? (value as AvailabilityRule[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function parseClient(id: number, h: Record<string, string>): ClientRecord | null {
+  if (h.hostname === undefined) return null;
+  const name = h.name ?? "";
+  return {
+    id,
+    hostname: h.hostname,
+    name,
+    label: h.label ?? clientLabel(h.hostname, name),
+    version: h.version ?? "",
+    platform: h.platform ?? "",
+    arch: h.arch ?? "",
+    cpus: num(h.cpus, 1),
+    cpuSpeed: num(h.cpuSpeed),
+    memory: num(h.memory),
+    ip: h.ip ?? "",
+    clientPort: num(h.clientPort),
+    availabilityRules: rules(h.availabilityRules),
+    available: h.available !== "0",
+    disabled: h.disabled === "1",
+    description: h.description ?? "",
+    load: num(h.load),
+    idleTime: num(h.idleTime, -1),
+    freeMemory: num(h.freeMemory),
+    lastHeartbeat: num(h.lastHeartbeat),
+    needsUpgrade: h.needsUpgrade === "1",
+    terminated: h.terminated === "1",
+    connected: h.connected === "1",
+    heldFor: h.heldFor ? num(h.heldFor) : null,
+  };
+}
+
+/** The id for a label, creating the record's id on first sight. Ids are never reused. */
+export async function clientIdFor(redis: Redis, ctx: Context, label: string): Promise<number> {
+  const existing = await redis.hget(ctx.keys.clientsByLabel, label);
+  if (existing !== null) return Number(existing);
+  const fresh = await redis.incr(ctx.keys.ids("client"));
+  // Two coordinators registering the same label at once: the first HSETNX wins, the loser's id stays unused.
+  if ((await redis.hsetnx(ctx.keys.clientsByLabel, label, String(fresh))) === 1) return fresh;
+  return Number(await redis.hget(ctx.keys.clientsByLabel, label));
+}
+
+/** Records a hello: identity and machine facts, connected to `coordinatorId`. Returns the client id. */
+export async function registerClient(
+  ctx: Context,
+  hello: HelloMessage,
+  coordinatorId: string,
+  now: number,
+): Promise<number> {
+  const label = clientLabel(hello.hostname, hello.name);
+  const id = await clientIdFor(ctx.redis, ctx, label);
+  await ctx.redis
+    .multi()
+    .hset(ctx.keys.client(id), {
+      hostname: hello.hostname,
+      name: hello.name,
+      label,
+      version: hello.version,
+      platform: hello.platform,
+      arch: hello.arch,
+      cpus: String(Math.max(1, Math.trunc(hello.cpus))),
+      cpuSpeed: String(hello.cpuSpeed),
+      memory: String(hello.memory),
+      ip: hello.ip,
+      clientPort: String(hello.clientPort),
+      availabilityRules: JSON.stringify(hello.availabilityRules ?? []),
+      lastHeartbeat: String(now),
+      connected: "1",
+      coordinator: coordinatorId,
+      // A fresh hello cancels an earlier goodbye: the machine came back to work.
+      terminated: "0",
+    })
+    .hsetnx(ctx.keys.client(id), "disabled", "0")
+    .hsetnx(ctx.keys.client(id), "needsUpgrade", "0")
+    .hsetnx(ctx.keys.client(id), "available", "1")
+    .zadd(ctx.keys.clients, id, String(id))
+    .zadd(heartbeatsKey(ctx), now, String(id))
+    .exec();
+  return id;
+}
+
+export async function recordHeartbeat(
+  ctx: Context,
+  id: number,
+  beat: HeartbeatMessage,
+  coordinatorId: string,
+  now: number,
+): Promise<void> {
+  await ctx.redis
+    .multi()
+    .hset(ctx.keys.client(id), {
+      load: String(beat.load),
+      idleTime: String(beat.idleTime),
+      freeMemory: String(beat.freeMemory),
+      available: beat.available ? "1" : "0",
+      lastHeartbeat: String(now),
+      connected: "1",
+      coordinator: coordinatorId,
+    })
+    .zadd(heartbeatsKey(ctx), now, String(id))
+    .exec();
+}
+
+/** The link went down. The record keeps its jobs until activeTimeout says the machine is gone. */
+export async function markDisconnected(ctx: Context, id: number, coordinatorId: string): Promise<void> {
+  // Only when this process still holds the link: the agent may already be connected elsewhere.
+  const holder = await ctx.redis.hget(ctx.keys.client(id), "coordinator");
+  if (holder === coordinatorId) await ctx.redis.hset(ctx.keys.client(id), "connected", "0");
+}
+
+export async function readClient(ctx: Context, id: number): Promise<ClientRecord | null> {
+  return parseClient(id, await ctx.redis.hgetall(ctx.keys.client(id)));
+}
+
+export async function readClients(ctx: Context, ids: readonly number[]): Promise<(ClientRecord | null)[]> {
+  if (ids.length === 0) return [];
+  const pipe = ctx.redis.pipeline();
+  for (const id of ids) pipe.hgetall(ctx.keys.client(id));
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((id, i) => {
+    const reply = replies[i];
+    return reply && !reply[0] ? parseClient(id, reply[1] as Record<string, string>) : null;
+  });
+}
+
+export async function allClientIds(ctx: Context): Promise<number[]> {
+  return (await ctx.redis.zrange(ctx.keys.clients, "0", "-1")).map(Number);
+}
+
+/**
+ * Client ids for a client name as the API takes it: "host:name" or "host:" name exactly one client;
+ * "host" names the client with the empty name, or else every client on that host.
+ */
+export async function resolveClientName(ctx: Context, clientName: string): Promise<number[]> {
+  const colon = clientName.indexOf(":");
+  if (colon >= 0) {
+    const host = clientName.slice(0, colon);
+    const name = clientName.slice(colon + 1);
+    const id = await ctx.redis.hget(ctx.keys.clientsByLabel, clientLabel(host, name));
+    return id === null ? [] : [Number(id)];
+  }
+  const exact = await ctx.redis.hget(ctx.keys.clientsByLabel, clientName);
+  if (exact !== null) return [Number(exact)];
+  const labels = await ctx.redis.hgetall(ctx.keys.clientsByLabel);
+  return Object.entries(labels)
+    .filter(([label]) => label.startsWith(`${clientName}:`))
+    .map(([, id]) => Number(id))
+    .sort((a, b) => a - b);
+}
+
+export async function setDisabled(ctx: Context, id: number, disabled: boolean): Promise<void> {
+  await ctx.redis.hset(ctx.keys.client(id), "disabled", disabled ? "1" : "0");
+}
+
+export async function setAvailabilityRules(
+  ctx: Context,
+  id: number,
+  value: AvailabilityRule[],
+): Promise<void> {
+  await ctx.redis.hset(ctx.keys.client(id), "availabilityRules", JSON.stringify(value));
+}
+
+export async function setNeedsUpgrade(ctx: Context, id: number, value: boolean): Promise<void> {
+  await ctx.redis.hset(ctx.keys.client(id), "needsUpgrade", value ? "1" : "0");
+}
+
+export async function markTerminated(ctx: Context, id: number): Promise<void> {
+  await ctx.redis.hset(ctx.keys.client(id), "terminated", "1");
+}
+
+/**
+ * Removes a terminated client from the farm once it holds no jobs (terminate(): "the client is removed from
+ * the list of clients"). Atomic so that a job assigned in the same instant keeps its client record.
+ */
+const REMOVE_IF_IDLE = `
+if redis.call('HGET', KEYS[1], 'terminated') ~= '1' then return 0 end
+if redis.call('SCARD', KEYS[2]) > 0 then return 0 end
+local label = redis.call('HGET', KEYS[1], 'label')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+if label then redis.call('HDEL', KEYS[4], label) end
+return 1
+`;
+
+export async function removeIfTerminatedAndIdle(ctx: Context, id: number): Promise<boolean> {
+  const removed = await ctx.redis.eval(
+    REMOVE_IF_IDLE,
+    5,
+    ctx.keys.client(id),
+    ctx.keys.clientJobs(id),
+    ctx.keys.clients,
+    ctx.keys.clientsByLabel,
+    heartbeatsKey(ctx),
+    String(id),
+  );
+  return removed === 1;
+}

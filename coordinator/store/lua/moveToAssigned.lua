@@ -1,0 +1,147 @@
+-- moveToAssigned: give a runnable job to one or more clients, atomically, or hold clients for it.
+-- The scheduler proposes; this script decides, so two coordinators never hand out one job twice.
+-- ARGV: prefix, now (ms), jobId, clientId...
+-- Replies:
+--   {"assigned", attempt, <HGETALL of the job, flat>}   the job is running on its `clients`
+--   {"held", n}        a multi-host job holds n clients (clientsOnHold) and waits for minHosts
+--   {"gone"}           the job is no longer runnable (taken, paused, cancelled, deleted)
+--   {"busy", cid}      none of the proposed clients can take the job now (the last refusal's client)
+--   {"resources", why} the job's resources do not fit now (why names the resource)
+-- @include setStatus
+
+local p = ARGV[1]
+local now = tonumber(ARGV[2])
+local id = ARGV[3]
+local key = jobKey(p, id)
+
+local status = redis.call('HGET', key, 'status')
+if status ~= 'runnable' or not redis.call('ZSCORE', p .. 'queue', id) then return {'gone'} end
+
+local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources')
+local cpus = tonumber(f[1]) or 1
+local tags = f[2] and cjson.decode(f[2]) or {}
+local minHosts = math.max(tonumber(f[3]) or 1, 1)
+local maxHosts = math.max(tonumber(f[4]) or 1, minHosts)
+
+local single = false
+local singleX = {}
+for _, t in ipairs(tags) do
+  if t == 'single' then single = true
+  elseif type(t) == 'string' and string.sub(t, 1, 7) == 'single:' then singleX[t] = true end
+end
+
+-- Can client `cid` take this job now? Packing is derived from the jobs the client holds.
+local refused = nil
+local function fits(cid)
+  local c = redis.call('HMGET', p .. 'client:' .. cid, 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor')
+  if not c[1] or c[3] == '1' or c[4] == '0' or c[5] == '1' then return nil end
+  if c[6] and c[6] ~= '' and c[6] ~= id then return nil end
+  local jobs = redis.call('SMEMBERS', p .. 'client:' .. cid .. ':jobs')
+  if single and #jobs > 0 then return nil end
+  local used = 0
+  for _, jid in ipairs(jobs) do
+    local r = redis.call('HMGET', p .. 'job:' .. jid, 'cpus', 'tags')
+    if r[1] then used = used + (tonumber(r[1]) or 1) end
+    if r[2] then
+      for _, t in ipairs(cjson.decode(r[2])) do
+        if t == 'single' or singleX[t] then return nil end
+      end
+    end
+  end
+  if used + cpus > (tonumber(c[2]) or 1) then return nil end
+  return c[1]
+end
+
+-- Candidates: clients already on hold for this job first (they were waiting longest), then the proposed ones.
+local seen = {}
+local chosen = {}
+local held = f[5] and cjson.decode(f[5]) or {}
+local function consider(cid)
+  cid = tostring(cid)
+  if seen[cid] then return end
+  seen[cid] = true
+  local host = fits(cid)
+  if host then table.insert(chosen, {cid = cid, hostname = host}) else refused = cid end
+end
+for _, h in ipairs(held) do consider(h.clientId) end
+for i = 4, #ARGV do consider(ARGV[i]) end
+
+local function setHold(list)
+  for _, h in ipairs(held) do redis.call('HSET', p .. 'client:' .. h.clientId, 'heldFor', '') end
+  local out = {}
+  for _, c in ipairs(list) do
+    redis.call('HSET', p .. 'client:' .. c.cid, 'heldFor', id)
+    table.insert(out, {hostname = c.hostname, clientId = tonumber(c.cid)})
+  end
+  if #out == 0 then redis.call('HDEL', key, 'clientsOnHold')
+  else redis.call('HSET', key, 'clientsOnHold', cjson.encode(out)) end
+end
+
+if #chosen < minHosts then
+  if #chosen == 0 then
+    setHold(chosen)
+    return {'busy', refused or ''}
+  end
+  setHold(chosen)
+  redis.call('HSET', key, 'waitingFor', 'waiting for ' .. (minHosts - #chosen) .. ' more client(s) (' .. #chosen .. ' on hold)')
+  return {'held', #chosen}
+end
+while #chosen > maxHosts do table.remove(chosen) end
+
+-- Resources: per job, `used` counts amounts; per machine, {p}resource:{rid}:machines counts jobs per client
+-- and a job needs one unit on each of its clients.
+local want = f[6] and cjson.decode(f[6]) or {}
+local plan = {}
+for name, amount in pairs(want) do
+  local rid = redis.call('HGET', p .. 'resources:byName', name)
+  if not rid then
+    redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name .. ' is not defined')
+    return {'resources', name}
+  end
+  local rk = p .. 'resource:' .. rid
+  local r = redis.call('HMGET', rk, 'amount', 'perMachine', 'used')
+  local total = tonumber(r[1]) or 0
+  amount = tonumber(amount) or 1
+  if r[2] == '1' then
+    local fresh = 0
+    for _, c in ipairs(chosen) do
+      if redis.call('HEXISTS', rk .. ':machines', c.cid) == 0 then fresh = fresh + 1 end
+    end
+    if redis.call('HLEN', rk .. ':machines') + fresh > total then
+      redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name)
+      return {'resources', name}
+    end
+    for _, c in ipairs(chosen) do table.insert(plan, {rid = tonumber(rid), amount = 1, perMachine = true, clientId = tonumber(c.cid)}) end
+  else
+    if (tonumber(r[3]) or 0) + amount > total then
+      redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name)
+      return {'resources', name}
+    end
+    table.insert(plan, {rid = tonumber(rid), amount = amount, perMachine = false})
+  end
+end
+for _, h in ipairs(plan) do
+  local rk = p .. 'resource:' .. h.rid
+  if h.perMachine then
+    redis.call('HINCRBY', rk .. ':machines', h.clientId, 1)
+    redis.call('HSET', rk, 'used', redis.call('HLEN', rk .. ':machines'))
+  else
+    redis.call('HINCRBY', rk, 'used', h.amount)
+  end
+end
+if #plan > 0 then redis.call('HSET', key, 'heldResources', cjson.encode(plan)) end
+
+-- Assign.
+setHold({})
+local clients = {}
+for i, c in ipairs(chosen) do
+  redis.call('SADD', p .. 'client:' .. c.cid .. ':jobs', id)
+  table.insert(clients, {hostname = c.hostname, clientId = tonumber(c.cid), master = (i == 1)})
+  appendLog(key, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
+end
+local attempt = (tonumber(redis.call('HGET', key, 'attempt')) or 0) + 1
+redis.call('HSET', key, 'attempt', attempt, 'clients', cjson.encode(clients), 'startTime', now)
+redis.call('HDEL', key, 'waitingFor', 'showBlockedClientsWarning')
+setProgress(p, id, 0)
+setStatus(p, id, 'running', now)
+return {'assigned', attempt, redis.call('HGETALL', key)}
