@@ -20,7 +20,7 @@ export interface MethodCall {
   params: XmlRpcValue[];
 }
 
-export type MethodResponse = { fault: Fault } | { fault?: undefined; value: XmlRpcValue };
+export type MethodResponse = { fault: Fault; value?: undefined } | { fault?: undefined; value: XmlRpcValue };
 
 export const DEFAULT_MAX_DEPTH = 64;
 
