@@ -42,6 +42,7 @@ export class Job {
   private runningSince = Date.now();
   private readonly env: Record<string, string>;
   private reported = false;
+  private forgotten = false;
 
   constructor(
     readonly spec: AssignMessage,
@@ -114,6 +115,13 @@ export class Job {
     this.clearMaxTimer();
     if (runOnCancel && this.spec.onCancel) await this.runHook(this.spec.onCancel);
     await terminateGroup(this.command.pgid, this.host.killGraceMs, this.host.platform);
+  }
+
+  /** The coordinator no longer wants this attempt: its events need no ack, it ends as soon as it stopped. */
+  forget(): void {
+    this.forgotten = true;
+    this.spool.discard();
+    this.checkSettled();
   }
 
   pause(): void {
@@ -196,7 +204,7 @@ export class Job {
   }
 
   private checkSettled(): void {
-    if (this.phase === "finished" && this.spool.settled() && !this.reported) {
+    if (this.phase === "finished" && (this.forgotten || this.spool.settled()) && !this.reported) {
       this.reported = true;
       this.spool.discard();
       this.host.settled(this);

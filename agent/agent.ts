@@ -1,0 +1,325 @@
+// The agent: owns the link, the jobs and the current state, and answers what every state answers alike
+// (welcome, acks, job control, availability). Assignments, terminate and upgrade go to the state.
+
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type {
+  AssignMessage,
+  AvailabilityRule,
+  CoordinatorMessage,
+  HeartbeatMessage,
+  HelloMessage,
+  RunningJob,
+  WelcomeMessage,
+} from "../shared/protocol.js";
+import { PROTOCOL_VERSION } from "../shared/protocol.js";
+import { startApi, stopApi } from "./api.js";
+import { isAvailable, validRules } from "./availability.js";
+import type { AgentConfig } from "./config.js";
+import { terminateGroup } from "./control.js";
+import { Heartbeat } from "./heartbeat.js";
+import { IdleWatcher } from "./idle/index.js";
+import type { AgentFacts } from "./job-env.js";
+import { Job, jobKey, type JobHost } from "./job.js";
+import { JobsOnDisk, killLeftover, survives } from "./jobs-on-disk.js";
+import { Link, linkUrl } from "./link.js";
+import type { Logger } from "./log.js";
+import { DEFAULT_SPOOL_LIMITS, Spool } from "./spool.js";
+import { DisconnectedState } from "./states/disconnected.js";
+import { ShuttingDownState } from "./states/shutting-down.js";
+import type { State } from "./states/state.js";
+import { machineFacts, primaryIp, Stats } from "./stats.js";
+
+export interface AgentOptions {
+  version: string;
+  installDir: string;
+  platform?: NodeJS.Platform;
+  /** How the process ends; main.ts passes process.exit. */
+  exit(code: number): void;
+}
+
+export class Agent {
+  readonly jobs = new Map<string, Job>();
+  readonly link: Link;
+  readonly disk: JobsOnDisk;
+  shutdown: { exitCode: number; goodbye: boolean } | null = null;
+  private state: State;
+  private linked = false;
+  private welcome: WelcomeMessage | null = null;
+  private rules: AvailabilityRule[] = [];
+  /** Attempts an earlier agent process left behind, killed at start; reported in the next hello. */
+  private lost: RunningJob[] = [];
+  private api: Server | null = null;
+  private readonly heartbeat: Heartbeat;
+  private readonly stats: Stats;
+  private readonly idle = new IdleWatcher();
+  private readonly platform: NodeJS.Platform;
+  private readonly host: JobHost;
+
+  constructor(
+    readonly config: AgentConfig,
+    readonly log: Logger,
+    private readonly options: AgentOptions,
+  ) {
+    this.platform = options.platform ?? process.platform;
+    this.disk = new JobsOnDisk(config.stateDir);
+    this.stats = new Stats(this.platform);
+    this.heartbeat = new Heartbeat(config.heartbeatIntervalMs, () => this.sendHeartbeat());
+    this.link = new Link(
+      linkUrl(config.server, config.serverPort),
+      {
+        opened: (localAddress) => this.sayHello(localAddress),
+        message: (message) => this.onMessage(message),
+        closed: () => this.onLinkClosed(),
+      },
+      log,
+    );
+    this.host = {
+      facts: () => this.facts(),
+      log,
+      disk: this.disk,
+      spoolDir: join(config.stateDir, "spool"),
+      outlet: { isOpen: () => this.linked && this.link.isOpen(), send: (text) => this.link.send(text) },
+      spoolLimits: DEFAULT_SPOOL_LIMITS,
+      killGraceMs: config.killGraceMs,
+      platform: this.platform,
+      settled: (job) => {
+        this.jobs.delete(job.key);
+        this.state.jobSettled();
+      },
+    };
+    this.state = new DisconnectedState(this);
+    this.rules = this.loadRules();
+  }
+
+  async start(): Promise<void> {
+    this.reapLeftovers();
+    this.api = await startApi(
+      this.config.port,
+      this.config.bind,
+      { wakeup: () => this.wakeup(), terminate: () => this.beginShutdown(0, true) },
+      this.log,
+    );
+    this.stats.start();
+    this.idle.start();
+    this.log.info(
+      `openhq-agent ${this.options.version} on ${hostname()} (client port ${this.config.port}), coordinator ${this.link.url}`,
+    );
+    this.link.start();
+  }
+
+  setState(state: State): void {
+    this.log.info(`state ${this.state.name} -> ${state.name}`);
+    this.state = state;
+    state.enter();
+  }
+
+  startJob(spec: AssignMessage): void {
+    const key = jobKey(spec.jobId, spec.attempt);
+    if (this.jobs.has(key)) return; // a repeated assignment after a reconnect
+    const job = new Job(spec, this.host);
+    this.jobs.set(key, job);
+    void job.run().catch((err: Error) => this.log.error(`job ${spec.jobId}: ${err.stack ?? err.message}`));
+  }
+
+  /** Answers an assignment that cannot run here with a failed attempt, so the coordinator moves on. */
+  refuseJob(spec: AssignMessage, reason: string): void {
+    this.log.warn(`refused job ${spec.jobId}: ${reason}`);
+    const spool = new Spool(spec.jobId, spec.attempt, this.host.spoolDir, this.host.outlet);
+    const { jobId, attempt } = spec;
+    spool.push({ type: "output", jobId, attempt, data: `openhq-agent: ${reason}\n` });
+    spool.push({ type: "finished", jobId, attempt, exitCode: null, signal: null, reason: "spawnError" });
+    spool.discard();
+  }
+
+  beginShutdown(exitCode: number, goodbye: boolean): void {
+    if (this.shutdown !== null) return;
+    this.shutdown = { exitCode, goodbye };
+    // Without a link the disconnected state goes to shutting-down once the coordinator is back.
+    if (this.linked) this.setState(new ShuttingDownState(this));
+    this.wakeup();
+  }
+
+  wakeup(): void {
+    if (this.linked) this.heartbeat.now();
+    else this.link.reconnectNow();
+  }
+
+  /** Ends the process: stops timers and servers first. Job processes are not touched here. */
+  async exit(code: number): Promise<void> {
+    this.heartbeat.stop();
+    this.stats.stop();
+    this.idle.stop();
+    await this.link.close();
+    if (this.api !== null) await stopApi(this.api);
+    this.log.info(`exiting with code ${code}`);
+    this.options.exit(code);
+  }
+
+  /** SIGTERM/SIGINT: kill every job's processes (the coordinator retries them elsewhere), then exit. */
+  async stopNow(): Promise<void> {
+    this.log.info(`stopping: killing ${this.jobs.size} job(s)`);
+    await Promise.all(
+      [...this.jobs.values()].map(async (job) => {
+        job.forget();
+        const pid = job.running().pid;
+        if (pid > 0) await terminateGroup(pid, Math.min(this.config.killGraceMs, 5000), this.platform);
+        this.disk.remove(job.spec.jobId, job.spec.attempt);
+      }),
+    );
+    await this.exit(0);
+  }
+
+  private reapLeftovers(): void {
+    for (const record of this.disk.leftovers()) {
+      if (survives(record)) {
+        this.log.warn(
+          `killing leftover job ${record.jobId} (attempt ${record.attempt}, process group ${record.pgid}) of an earlier agent`,
+        );
+        killLeftover(record);
+        this.lost.push({ jobId: record.jobId, attempt: record.attempt, pid: record.pid });
+      }
+      this.disk.remove(record.jobId, record.attempt);
+    }
+  }
+
+  private facts(): AgentFacts {
+    return {
+      hqroot: this.config.sharedNetworkMount ?? this.welcome?.hqroot ?? "",
+      arch: clientArch(this.platform, process.arch),
+      installDir: this.options.installDir,
+      serverUrl: this.welcome?.serverUrl ?? `http://${this.config.server}:${this.config.serverPort}`,
+      jobEnvironment: this.config.jobEnvironment,
+    };
+  }
+
+  private sayHello(localAddress: string): void {
+    const machine = machineFacts();
+    const hello: HelloMessage & { lost: RunningJob[] } = {
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      hostname: hostname(),
+      name: this.config.name,
+      version: this.options.version,
+      platform: platformName(this.platform),
+      arch: clientArch(this.platform, process.arch),
+      cpus: this.config.cpus,
+      cpuSpeed: machine.cpuSpeed,
+      memory: machine.memory,
+      ip: localAddress !== "" && localAddress !== "127.0.0.1" ? localAddress : primaryIp(),
+      clientPort: this.config.port,
+      availabilityRules: this.rules,
+      running: this.runningJobs(),
+      lost: this.lost,
+    };
+    if (this.config.token !== null) hello.token = this.config.token;
+    void this.link.send(hello);
+  }
+
+  private onMessage(message: CoordinatorMessage): void {
+    switch (message.type) {
+      case "welcome":
+        return this.onWelcome(message);
+      case "refused":
+        this.log.error(`the coordinator refused this agent: ${message.reason}`);
+        this.link.drop();
+        return;
+      case "ack":
+        this.jobs.get(jobKey(message.jobId, message.attempt))?.ack(message.seq);
+        return;
+      case "cancel":
+      case "eject": {
+        const job = this.jobs.get(jobKey(message.jobId, message.attempt));
+        if (job !== undefined) void job.stop("cancelled", message.type === "cancel");
+        return;
+      }
+      case "pause":
+        this.jobs.get(jobKey(message.jobId, message.attempt))?.pause();
+        return;
+      case "resume":
+        this.jobs.get(jobKey(message.jobId, message.attempt))?.resume();
+        return;
+      case "availability":
+        return this.setRules(message.rules);
+      default:
+        if (this.linked) this.state.message(message);
+    }
+  }
+
+  private onWelcome(welcome: WelcomeMessage): void {
+    this.welcome = welcome;
+    this.linked = true;
+    this.lost = [];
+    this.link.welcomed();
+    this.log.info(`welcomed as client ${welcome.clientId}`);
+    for (const stop of welcome.stop ?? []) {
+      const job = this.jobs.get(jobKey(stop.jobId, stop.attempt));
+      if (job === undefined) continue;
+      this.log.info(`the coordinator no longer wants job ${stop.jobId} attempt ${stop.attempt}`);
+      job.forget();
+      void job.stop("cancelled", false);
+    }
+    for (const job of this.jobs.values()) void job.spool.resend();
+    this.heartbeat.start(welcome.heartbeatInterval);
+    this.state.linkUp();
+  }
+
+  private onLinkClosed(): void {
+    const was = this.linked;
+    this.linked = false;
+    this.heartbeat.stop();
+    if (was) this.log.warn("link to the coordinator lost; reconnecting");
+    this.state.linkDown();
+  }
+
+  private sendHeartbeat(): void {
+    if (!this.linked) return;
+    const idleTime = this.idle.idleMinutes();
+    const sample = this.stats.sample();
+    const heartbeat: HeartbeatMessage = {
+      type: "heartbeat",
+      load: sample.load,
+      idleTime,
+      freeMemory: sample.freeMemory,
+      available: this.shutdown === null && isAvailable(this.rules, new Date(), idleTime),
+      running: this.runningJobs(),
+    };
+    void this.link.send(heartbeat);
+  }
+
+  private runningJobs(): RunningJob[] {
+    return [...this.jobs.values()].map((job) => job.running());
+  }
+
+  private setRules(input: unknown): void {
+    const { rules, problems } = validRules(input);
+    for (const problem of problems) this.log.warn(`availability rule ignored: ${problem}`);
+    this.rules = rules;
+    mkdirSync(this.config.stateDir, { recursive: true });
+    writeFileSync(join(this.config.stateDir, "availability.json"), JSON.stringify(rules));
+    this.log.info(`availability rules set: ${JSON.stringify(rules)}`);
+    this.heartbeat.now();
+  }
+
+  private loadRules(): AvailabilityRule[] {
+    try {
+      return validRules(JSON.parse(readFileSync(join(this.config.stateDir, "availability.json"), "utf8")))
+        .rules;
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** HQueue's platform names. */
+export function platformName(platform: NodeJS.Platform): string {
+  return platform === "win32" ? "windows" : platform === "darwin" ? "macosx" : platform;
+}
+
+/** HQCLIENTARCH, e.g. "linux-x86_64", "macosx-arm64". */
+export function clientArch(platform: NodeJS.Platform, arch: string): string {
+  const cpu = arch === "x64" ? "x86_64" : arch === "ia32" ? "x86" : arch;
+  return `${platformName(platform)}-${cpu}`;
+}

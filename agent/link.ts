@@ -1,0 +1,142 @@
+// The one WebSocket to the coordinator (ws://server:port/agent). Reconnects forever with exponential
+// backoff (0.25 s doubling to 30 s, randomised), reset once the coordinator has welcomed the agent.
+// Messages are JSON (shared/protocol.ts); compression is off because most traffic is job output.
+
+import WebSocket from "ws";
+import { AGENT_PATH, type AgentMessage, type CoordinatorMessage } from "../shared/protocol.js";
+import type { Logger } from "./log.js";
+
+export interface LinkHandlers {
+  /** The socket is open: say hello. */
+  opened(localAddress: string): void;
+  message(message: CoordinatorMessage): void;
+  /** The socket closed (or never opened); a reconnect is already scheduled. */
+  closed(): void;
+}
+
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 30_000;
+/** Above this many buffered bytes, send() makes the caller wait for the socket. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export class Link {
+  private socket: WebSocket | null = null;
+  private attempts = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    readonly url: string,
+    private readonly handlers: LinkHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  isOpen(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends one message; resolves at once, or once the socket has room when much is already buffered. */
+  send(message: AgentMessage | string): Promise<void> {
+    const socket = this.socket;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return Promise.resolve();
+    const text = typeof message === "string" ? message : JSON.stringify(message);
+    if (socket.bufferedAmount < HIGH_WATER_BYTES) {
+      socket.send(text);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => socket.send(text, () => resolve()));
+  }
+
+  /** The handshake succeeded: the next outage starts again from a short delay. */
+  welcomed(): void {
+    this.attempts = 0;
+  }
+
+  /** Skips the wait of a pending reconnect (wakeup()). */
+  reconnectNow(): void {
+    if (this.timer === null || this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.connect();
+  }
+
+  /** Drops the connection (e.g. after `refused`); a reconnect follows. */
+  drop(): void {
+    this.socket?.terminate();
+  }
+
+  /** Closes for good, after the socket has sent what it holds. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const socket = this.socket;
+    if (socket === null || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      socket.once("close", () => resolve());
+      socket.close(1000, "agent exiting");
+      setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const socket = new WebSocket(this.url, {
+      perMessageDeflate: false,
+      maxPayload: MAX_MESSAGE_BYTES,
+      handshakeTimeout: 10_000,
+    });
+    this.socket = socket;
+    socket.on("open", () => {
+      this.log.info(`connected to ${this.url}`);
+      const raw = (socket as unknown as { _socket?: { localAddress?: string } })._socket;
+      this.handlers.opened((raw?.localAddress ?? "").replace(/^::ffff:/, ""));
+    });
+    socket.on("message", (data, isBinary) => {
+      if (isBinary) return;
+      let message: CoordinatorMessage;
+      try {
+        message = JSON.parse(data.toString()) as CoordinatorMessage;
+      } catch {
+        this.log.warn("ignored a message from the coordinator that is not JSON");
+        return;
+      }
+      this.handlers.message(message);
+    });
+    socket.on("error", (err) => {
+      if (this.attempts <= 1) this.log.warn(`link to ${this.url}: ${err.message}`);
+    });
+    socket.on("close", () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.handlers.closed();
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const ceiling = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** this.attempts);
+    this.attempts++;
+    // Half fixed, half random: quick enough, and a farm does not reconnect in one burst.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+}
+
+export function linkUrl(server: string, port: number): string {
+  const host = server.includes(":") && !server.startsWith("[") ? `[${server}]` : server;
+  return `ws://${host}:${port}${AGENT_PATH}`;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// openhq-agent: the render-node daemon. Reads hqnode.ini, environment and flags (agent/config.ts), then runs
+// the agent until terminate(), upgrade or a signal. SIGTERM/SIGINT kill running jobs' processes and exit;
+// a second signal exits at once.
+
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Agent } from "./agent.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./log.js";
+
+function findInstallDir(): string {
+  // agent/main.ts in a checkout, dist/agent/main.js when built: the install folder holds package.json.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    dir = dirname(dir);
+    try {
+      readFileSync(join(dir, "package.json"));
+      return dir;
+    } catch {
+      // keep looking upwards
+    }
+  }
+  return dirname(dirname(fileURLToPath(import.meta.url)));
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env, availableParallelism());
+  } catch (err) {
+    if (!(err instanceof ConfigError) && !(err instanceof Error)) throw err;
+    process.stderr.write(`openhq-agent: ${err.message}\n`);
+    process.exit(2);
+  }
+  const installDir = findInstallDir();
+  const pkg = JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version?: string };
+  const log = createLogger(config.logFile);
+  const agent = new Agent(config, log, {
+    version: pkg.version ?? "0.0.0",
+    installDir,
+    exit: (code) => process.exit(code),
+  });
+  let signalled = false;
+  const onSignal = (signal: string): void => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    log.info(`${signal} received`);
+    void agent.stopNow();
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  await agent.start();
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`openhq-agent: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// Machine figures for hello and heartbeats. node:os answers instantly; where the OS has no load average
+// (Windows reports 0) the load is CPU utilisation from systeminformation's currentLoad(), sampled on a timer
+// because its first call takes about half a second, scaled so N busy CPUs = N.0 like a load average.
+
+import { cpus, freemem, loadavg, networkInterfaces, totalmem } from "node:os";
+import { currentLoad } from "systeminformation";
+
+export interface MachineFacts {
+  cpus: number;
+  /** MHz */
+  cpuSpeed: number;
+  /** KB */
+  memory: number;
+}
+
+export interface LoadSample {
+  load: number;
+  /** KB */
+  freeMemory: number;
+}
+
+const UTILISATION_SAMPLE_MS = 10_000;
+
+export function machineFacts(): MachineFacts {
+  const list = cpus();
+  return { cpus: list.length, cpuSpeed: list[0]?.speed ?? 0, memory: Math.round(totalmem() / 1024) };
+}
+
+/** The first non-internal IPv4 address, used when the link's own local address is not known. */
+export function primaryIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
+}
+
+export class Stats {
+  private utilisation: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly platform: NodeJS.Platform = process.platform) {}
+
+  start(): void {
+    if (this.platform !== "win32") return;
+    const tick = async (): Promise<void> => {
+      try {
+        const load = await currentLoad();
+        this.utilisation = (load.currentLoad / 100) * cpus().length;
+      } catch {
+        this.utilisation = null;
+      }
+      this.timer = setTimeout(() => void tick(), UTILISATION_SAMPLE_MS);
+      this.timer.unref();
+    };
+    void tick();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  sample(): LoadSample {
+    const load = this.platform === "win32" ? (this.utilisation ?? 0) : (loadavg()[0] ?? 0);
+    return { load: Math.round(load * 100) / 100, freeMemory: Math.round(freemem() / 1024) };
+  }
+}
