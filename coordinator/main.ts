@@ -10,6 +10,7 @@ import { apiMethods } from "./api/index.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
 import { errorRecorder } from "./errors.js";
+import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   });
   const server = createCoordinatorServer({ rpc, web: webHandler(ctx) });
   const link = attachAgentLink(server, ctx);
+  const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
   log(`openhq-coordinator ${VERSION} listening on http://${config.host}:${port} (prefix "${config.prefix}")`);
 
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${signal}: shutting down`);
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
+    await expiry.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await closed;
     await redis.quit().catch(() => redis.disconnect());

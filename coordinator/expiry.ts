@@ -1,0 +1,41 @@
+// Deletes finished root jobs older than hqserver.expireJobsDays: once shortly after start, then every
+// `intervalMs`. Several coordinators may run it at once; the job store's deletes are atomic and idempotent.
+
+import type { Context } from "./context.js";
+import { expireJobs } from "./store/jobs.js";
+
+const DEFAULT_INTERVAL_MS = 10 * 60_000;
+const FIRST_RUN_DELAY_MS = 5_000;
+
+export interface ExpiryTimer {
+  stop(): Promise<void>;
+}
+
+export function startExpiryTimer(ctx: Context, intervalMs = DEFAULT_INTERVAL_MS): ExpiryTimer {
+  let running: Promise<void> | null = null;
+  const run = () => {
+    if (running !== null || ctx.settings.expireJobsDays <= 0) return;
+    running = expireJobs(ctx)
+      .then(
+        () => {},
+        (err: Error) =>
+          ctx.recordError({
+            message: `expireJobs: ${err.message}`,
+            time: Date.now(),
+            ...(err.stack ? { stack: err.stack } : {}),
+          }),
+      )
+      .finally(() => (running = null));
+  };
+  const first = setTimeout(run, FIRST_RUN_DELAY_MS);
+  const every = setInterval(run, intervalMs);
+  first.unref();
+  every.unref();
+  return {
+    async stop() {
+      clearTimeout(first);
+      clearInterval(every);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// The coordinator as a process: HTTP routing on one port, the error log APIs, SIGTERM, and the embedded
+// mode (no --redis: a private, supervised redis-server under --data that survives being killed).
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
+import { errorRecorder } from "../coordinator/errors.js";
+import { Keys } from "../coordinator/store/keys.js";
+import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { PRELUDE, python } from "./support/python.js";
+
+const py = <T>(url: string, code: string) => python<T>(PRELUDE + code, { HQSERVER: url });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("with an external Redis", () => {
+  let coordinator: TestCoordinator;
+  let redis: Redis;
+  before(async () => {
+    coordinator = await startCoordinator();
+    redis = new Redis(coordinator.redisUrl);
+  });
+  after(async () => {
+    redis.disconnect();
+    await coordinator.stop();
+  });
+
+  test("XML-RPC on POST to any path, the dashboard on GET, 405 otherwise", async () => {
+    const call = (path: string) =>
+      fetch(coordinator.url + path, {
+        method: "POST",
+        body: "<?xml version='1.0'?><methodCall><methodName>ping</methodName></methodCall>",
+      }).then((r) => r.text());
+    assert.match(await call("/"), /<boolean>1<\/boolean>/);
+    assert.match(await call("/RPC2"), /<boolean>1<\/boolean>/);
+    const page = await fetch(coordinator.url + "/");
+    await page.arrayBuffer();
+    assert.notEqual(page.status, 405);
+    const put = await fetch(coordinator.url + "/", { method: "PUT", body: "x" });
+    await put.arrayBuffer();
+    assert.equal(put.status, 405);
+  });
+
+  test("system.listMethods lists the notes, groups, config, errors and resources calls", async () => {
+    const names = await py<string[]>(coordinator.url, `out(hq.system.listMethods())`);
+    for (const name of [
+      "addNote",
+      "getNoteThreads",
+      "createClientGroup",
+      "getClientGroupByName",
+      "getConfig",
+      "getHQRoot",
+      "getServerTime",
+      "getServerErrors",
+      "getClientErrors",
+      "getResources",
+      "addResource",
+      "ping",
+    ]) {
+      assert.ok(names.includes(name), name);
+    }
+  });
+
+  test("getServerErrors / getClientErrors: {} when empty, {total, errors} newest first", async () => {
+    const keys = new Keys(coordinator.prefix);
+    const empty = await py<unknown[]>(
+      coordinator.url,
+      `out([hq.getServerErrors(), hq_strict.getServerErrors()])`,
+    );
+    assert.deepEqual(empty, [{}, {}]);
+    const record = errorRecorder(redis, keys);
+    await record({ message: "first", time: Date.UTC(2026, 0, 2, 3, 4, 5), method: "newjob" });
+    await record({ message: "second", time: Date.UTC(2026, 0, 2, 3, 4, 6) });
+    await redis.hset(keys.client(5), { hostname: "n5", name: "" });
+    await redis.zadd(keys.clients, 5, "5");
+    await redis.lpush(keys.clientErrors(5), JSON.stringify({ message: "disk full", time: 0 }));
+    const r = await py<[Record<string, unknown>, Record<string, unknown>, unknown, { faultString: string }]>(
+      coordinator.url,
+      `out([hq.getServerErrors(), hq.getClientErrors(5), hq.getClientErrors("5") == hq.getClientErrors(5),
+            fault(hq.getClientErrors, 999)])`,
+    );
+    assert.deepEqual(r[0], {
+      total: 2,
+      errors: [
+        { message: "second", time: { dateTime: "20260102T03:04:06" } },
+        { message: "first", time: { dateTime: "20260102T03:04:05" }, method: "newjob" },
+      ],
+    });
+    assert.deepEqual(r[1], {
+      total: 1,
+      errors: [{ message: "disk full", time: { dateTime: "19700101T00:00:00" } }],
+    });
+    assert.equal(r[2], true);
+    assert.match(r[3].faultString, /^client_id: no client 999/);
+  });
+
+  test("the error log is capped and recording never throws, even with Redis gone", async () => {
+    const keys = new Keys(`${coordinator.prefix}cap:`);
+    const record = errorRecorder(redis, keys, 3);
+    for (let i = 0; i < 5; i++) await record({ message: `e${i}`, time: i });
+    const kept = (await redis.lrange(keys.serverErrors, 0, -1)).map(
+      (e) => (JSON.parse(e) as { message: string }).message,
+    );
+    assert.deepEqual(kept, ["e4", "e3", "e2"]);
+    const dead = new Redis("redis://127.0.0.1:1", {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    const quiet = console.error;
+    console.error = () => {};
+    try {
+      await errorRecorder(dead, keys)({ message: "lost", time: 0 });
+    } finally {
+      console.error = quiet;
+      dead.disconnect();
+    }
+  });
+
+  test("SIGTERM stops it cleanly with exit code 0", async () => {
+    const other = await startCoordinator({ redisUrl: coordinator.redisUrl });
+    const exited = new Promise<number | null>((resolve) =>
+      other.process.once("exit", (code) => resolve(code)),
+    );
+    other.process.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    await other.stop();
+  });
+});
+
+describe("embedded redis-server (no --redis)", () => {
+  const data = mkdtempSync(join(tmpdir(), "openhq-data-"));
+  const pidFile = join(data, "redis", "redis.pid");
+  after(() => rmSync(data, { recursive: true, force: true }));
+
+  test("starts its own redis-server under --data, restarts it when killed, stops it on exit; data persists", async () => {
+    const first = await startCoordinator({ embedded: true, args: ["--data", data, "--prefix", "emb:"] });
+    let redisPid = Number(readFileSync(pidFile, "utf8"));
+    try {
+      assert.ok(existsSync(join(data, "redis", "appendonlydir")), "AOF is on");
+      assert.ok(alive(redisPid));
+      const gid = await py<number>(first.url, `out(hq.createClientGroup("persisted"))`);
+      assert.equal(gid, 1);
+
+      // A second coordinator must not take over a data folder in use.
+      const intruder = await startCoordinator({
+        embedded: true,
+        args: ["--data", data, "--prefix", "emb:"],
+      }).then(
+        async (c) => {
+          await c.stop();
+          return "started";
+        },
+        (err: Error) => err.message,
+      );
+      assert.match(intruder, /in use by the coordinator/);
+
+      process.kill(redisPid, "SIGKILL");
+      // The next call waits in the command queue until the supervisor has restarted redis-server.
+      const names = await py<string[]>(first.url, `out([g["name"] for g in hq.getClientGroups()])`);
+      assert.ok(names.length <= 1);
+      const restartedPid = Number(readFileSync(pidFile, "utf8"));
+      assert.notEqual(restartedPid, redisPid);
+      assert.ok(alive(restartedPid));
+      redisPid = restartedPid;
+      await py(first.url, `hq.createClientGroup("after-restart"); out(None)`);
+    } finally {
+      await first.stop();
+    }
+    assert.equal(alive(redisPid), false, "the private redis-server stops with the coordinator");
+
+    const second = await startCoordinator({ embedded: true, args: ["--data", data, "--prefix", "emb:"] });
+    try {
+      const names = await py<string[]>(second.url, `out([g["name"] for g in hq.getClientGroups()])`);
+      assert.ok(names.includes("after-restart"), `data survived a restart: ${names.join(", ")}`);
+    } finally {
+      await second.stop();
+    }
+  });
+});
