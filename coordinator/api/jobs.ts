@@ -1,7 +1,223 @@
-// Placeholder: the job API (owned by the store/jobs helper) replaces this file.
-import type { Context } from "../context.js";
-import type { Methods } from "../../shared/xmlrpc/types.js";
+// The HQueue job API (reference: newjob, getJob(s), the status queries, the job operations, the status and
+// event name lists) plus the extension setJobPriority. Every state change is one Lua transition of the job
+// store (coordinator/store/jobs.ts); this file only coerces arguments and shapes replies.
+//
+// Decisions (COMPAT.md leaves them open):
+// - getJob/getinfo/getstatus/getJobOutput of an unknown id are Faults (notFound); getJobs answers None in
+//   the place of a job that does not exist (a dashboard's list may race a delete).
+// - The job operations Fault (notFound) when any id is unknown, and then change nothing.
+// - deleteJobs of an unfinished job is a Fault (conflict) and deletes nothing.
+// - parent_id/child_ids of newjob apply to the top-level specs (those without a parent in the same call).
 
-export function jobsMethods(_ctx: Context): Methods {
-  return {};
+import {
+  FAILED_STATUSES,
+  FINISHED_STATUSES,
+  JOB_STATUSES,
+  PAUSED_STATUSES,
+  PRIORITY_CHANGED_EVENTS,
+  RESCHEDULED_EVENTS,
+  RESUMED_EVENTS,
+  RUNNING_STATUSES,
+  STARTED_EVENTS,
+  SUCCEEDED_STATUSES,
+  UNFINISHED_STATUSES,
+  WAITING_STATUSES,
+  isJobStatus,
+  type JobStatus,
+} from "../../shared/statuses.js";
+import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
+import { JobStore, type JobRecord } from "../store/jobs.js";
+import { jobAttributes } from "../store/jobview.js";
+import {
+  attribList,
+  badArgument,
+  bool,
+  id,
+  idList,
+  int,
+  isGiven,
+  optionalInt,
+  str,
+  strList,
+} from "./args.js";
+import { parseNewJob } from "./jobspec.js";
+
+function notFound(jobId: number): Fault {
+  return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
+}
+
+export function jobsMethods(ctx: Context): Methods {
+  const store = new JobStore(ctx);
+
+  async function readOne(jobId: number): Promise<JobRecord> {
+    const [job] = await store.read([jobId]);
+    if (!job) throw notFound(jobId);
+    return job;
+  }
+
+  async function newjob(spec: XmlRpcValue | undefined, parent?: XmlRpcValue, children?: XmlRpcValue) {
+    return store.addJobs(parseNewJob(spec, parent, children));
+  }
+
+  function statusList(value: XmlRpcValue | undefined): JobStatus[] {
+    const out = new Set<JobStatus>();
+    strList(value, "statuses").forEach((raw, i) => {
+      const s = raw.trim();
+      if (s === "waiting") WAITING_STATUSES.forEach((w) => out.add(w));
+      else if (isJobStatus(s)) out.add(s);
+      else throw badArgument(`statuses[${i}]`, `unknown status ${JSON.stringify(s)}`);
+    });
+    return [...out];
+  }
+
+  const byStatus = async ([statuses]: XmlRpcValue[]) => store.idsByStatus(statusList(statuses));
+
+  function operation(
+    name: "cancelJobs" | "pauseJobs" | "resumeJobs" | "ejectJobs" | "rescheduleJobs" | "deleteJobs",
+  ) {
+    return async ([ids]: XmlRpcValue[]) => {
+      await store.cascade(name, idList(ids, "job_ids"));
+      return null;
+    };
+  }
+
+  const names = (list: readonly string[]) => () => [...list];
+
+  return {
+    newjob: ([spec, parent, children]) => newjob(spec, parent, children),
+
+    runcmd: async ([cmd]) => {
+      const command = str(cmd, "cmd");
+      const [jobId] = await newjob({ name: command, command });
+      return jobId ?? null;
+    },
+
+    getJob: async ([jobId, attribs]) =>
+      jobAttributes(await readOne(id(jobId, "job_id")), attribList(attribs), Date.now()),
+
+    getJobs: async ([jobIds, attribs]) => {
+      const ids = idList(jobIds, "job_ids");
+      const names = attribList(attribs);
+      const now = Date.now();
+      return (await store.read(ids)).map((job) => (job ? jobAttributes(job, names, now) : null));
+    },
+
+    getinfo: async ([jobId]) => jobAttributes(await readOne(id(jobId, "job_id")), undefined, Date.now()),
+
+    getstatus: async ([jobId]) => {
+      const jid = id(jobId, "job_id");
+      const [job] = await store.readFields([jid], ["status"]);
+      if (!job) throw notFound(jid);
+      return job.status ?? "";
+    },
+
+    getJobIdsByStatus: byStatus,
+    getJobIdsBySatus: byStatus,
+    getUnfinishedRootJobIds: () => store.rootIds(false),
+    getFinishedRootJobIds: () => store.rootIds(true),
+
+    getNumWaitingJobs: async ([waitTime, minPriority, maxPriority]) => {
+      const minutes = optionalInt(waitTime, "wait_time", 0);
+      const min = optionalInt(minPriority, "min_priority", -1);
+      const max = optionalInt(maxPriority, "max_priority", -1);
+      const jobs = (await store.queued()).filter(
+        (j) => (min < 0 || j.priority >= min) && (max < 0 || j.priority <= max),
+      );
+      if (minutes <= 0) return jobs.length;
+      const cutoff = Date.now() - minutes * 60_000;
+      const times = await store.readFields(
+        jobs.map((j) => j.id),
+        ["queueTime"],
+      );
+      return times.filter((t) => t !== null && Number(t.queueTime) <= cutoff).length;
+    },
+
+    getJobOutput: async ([jobId, maxLastChars]) => {
+      const jid = id(jobId, "job_id");
+      if (!(await store.exists(jid))) throw notFound(jid);
+      const text = (await store.output(jid)).toString("utf8");
+      const last = isGiven(maxLastChars) ? int(maxLastChars, "max_last_chars") : 0;
+      return last >= 1 && text.length > last ? text.slice(text.length - last) : text;
+    },
+
+    cancelJobs: operation("cancelJobs"),
+    pauseJobs: operation("pauseJobs"),
+    resumeJobs: operation("resumeJobs"),
+    rescheduleJobs: operation("rescheduleJobs"),
+    ejectJobs: operation("ejectJobs"),
+    deleteJobs: operation("deleteJobs"),
+
+    setJobPriority: async ([jobIds, priority]) => {
+      const p = int(priority, "priority");
+      if (p < 0) throw badArgument("priority", `expected 0 or more, got ${p}`);
+      await store.setPriority(idList(jobIds, "job_ids"), p);
+      return null;
+    },
+
+    setShowBlockedClientsWarning: async ([jobId, state]) => {
+      await store.setFields(id(jobId, "job_id"), {
+        showBlockedClientsWarning: bool(state, "state") ? "1" : "",
+      });
+      return null;
+    },
+
+    getPermittedClientsList: async ([jobId]) => permittedClients(ctx, await readOne(id(jobId, "job_id"))),
+
+    savePermittedClientsList: async ([jobId, clients]) => {
+      const labels = strList(clients, "clients_list")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+      const conditions =
+        labels.length === 0
+          ? ""
+          : JSON.stringify([{ type: "client", name: "hostname:name", op: "in", value: labels.join(",") }]);
+      await store.setFields(id(jobId, "job_id"), { conditions });
+      return null;
+    },
+
+    getAllJobStatusNames: names(JOB_STATUSES),
+    getFinishedJobStatusNames: names(FINISHED_STATUSES),
+    getFailedJobStatusNames: names(FAILED_STATUSES),
+    getSucceededStatusNames: names(SUCCEEDED_STATUSES),
+    getRunningJobStatusNames: names(RUNNING_STATUSES),
+    getPausedJobStatusNames: names(PAUSED_STATUSES),
+    getWaitingJobStatusNames: names(WAITING_STATUSES),
+    getUnfinishedJobStatusNames: names(UNFINISHED_STATUSES),
+    getStartedJobEventNames: names(STARTED_EVENTS),
+    getRescheduledEventNames: names(RESCHEDULED_EVENTS),
+    getResumedEventNames: names(RESUMED_EVENTS),
+    getPriorityChangedEventNames: names(PRIORITY_CHANGED_EVENTS),
+  };
+}
+
+/**
+ * The clients a job may run on, as labels: taken from its hostname / hostname:name conditions with `==`/`in`;
+ * a job without such a condition may run anywhere, so every known client is listed.
+ */
+async function permittedClients(ctx: Context, job: JobRecord): Promise<string[]> {
+  const conditions =
+    job.conditions === undefined ? [] : (JSON.parse(job.conditions) as Record<string, unknown>[]);
+  const listed: string[] = [];
+  let restricted = false;
+  for (const c of conditions) {
+    if ((c.name === "hostname" || c.name === "hostname:name") && (c.op === "==" || c.op === "in")) {
+      restricted = true;
+      listed.push(
+        ...String(c.value)
+          .split(/[\s,;]+/)
+          .filter((s) => s !== ""),
+      );
+    }
+  }
+  if (restricted) return [...new Set(listed)];
+  const ids = await ctx.redis.zrange(ctx.keys.clients, "0", "-1");
+  const replies =
+    (await ctx.redis.pipeline(ids.map((c) => ["hmget", ctx.keys.client(c), "hostname", "name"])).exec()) ??
+    [];
+  return replies.flatMap(([err, value]) => {
+    const [hostname, name] = (err ? [null, null] : value) as (string | null)[];
+    if (!hostname) return [];
+    return [name ? `${hostname}:${name}` : hostname];
+  });
 }

@@ -37,7 +37,9 @@
 //   clientsOnHold    JSON list; absent = []
 //   waitingFor       text; absent = ""
 //   showBlockedClientsWarning   "1" when set; absent = false
-//   logs             compact JSON list of [text, ms] (capped at the newest 50)
+//   threadId latestNote   mirrored by the notes API (coordinator/api/notes.ts); absent = None / ""
+//   logs             compact JSON list of [text, ms] (capped at the newest 50); texts: "setting status to S",
+//                    "started", "resumed", "rescheduled ...", "priorityChanged to N", "ejected", "client lost"
 //   cmdDone          "1" once the job's own command succeeded (a job that gained children while running
 //                    then waits in `queued` for them and does not run its command again)
 //   childError       "1" when the job failed because a child failed AND it has an onChildError hook: the job is
@@ -48,18 +50,24 @@
 //   nKids            number of children; absent = 0
 //   kidsLeft         children not finished yet; absent = 0 (a waiting parent is `queued` while > 0)
 //   kidsBad          finished children that did not succeed (failed/abandoned/cancelled); absent = 0
-//   treeN            jobs in the subtree that count for progress (self + descendants, minus excludeProgress)
+//   noProg           "1": the job does not count for progress (commandless, or tagged excludeProgress)
+//   treeN            jobs in the subtree that count for progress (self + descendants, minus noProg)
 //   treeP            sum of their progress; overallProgress = treeP / treeN
 //   treeRun          running descendants (not self); uiStatus "running (N clients assigned)" for a waiting parent
 //   (uiStatus and ETA are pure functions of these fields: see jobview.ts)
-// output fencing (appendOutput):
-//   outAttempt       attempt whose output `{p}job:{id}:output` holds (a new attempt's first chunk resets it)
-//   outSeq           highest applied chunk seq of outAttempt (seq <= outSeq is a duplicate, ignored)
-//   outBytes         total bytes received for outAttempt; outHead = bytes of the kept head once capped,
-//   outHead          absent while not capped (the key then holds head + tail; the gap is shown on read)
+// event fencing (lua/includes/fence.lua; one seq per (job, attempt) for output chunks and job events):
+//   seqAttempt       the attempt whose events eventSeq counts (the first event of a new attempt resets it
+//                    and clears the previous attempt's output)
+//   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
+//   outBytes         total output bytes received for the attempt
+//   outHead          absent while the output is under settings.maxOutputBytes; once capped, the key holds
+//                    the first outHead bytes then the newest tail (getJobOutput shows the gap)
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
 //   {p}queue ZSET: exactly the runnable jobs; score = -priority * 2^32 + INCR {p}ids:queue at entry.
+//   Conditions: {type:"client", name, op, value}; value is a string, lists separated by , ; or spaces.
+//   name "hostname:name" (savePermittedClientsList) matches client labels: an entry "host" matches any client
+//   on that host, "host:" the client with an empty name, "host:n" that one client.
 //   {p}jobs:status:{s} ZSET: ids by status; {p}jobs:roots:(un)finished; {p}jobs:expiry (finished roots by end).
 //
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
@@ -71,5 +79,220 @@
 //                           its `clients`, LPUSH+LTRIM(100) the id on {p}client:{cid}:history. Called by every
 //                           move out of a running state. (Extend it to release resources; keep the signature.)
 // ---- Control messages -----------------------------------------------------------------------------------
+//   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients) and, once per
+//   newjob, {"type":"jobs","added":n}; deleteJobs/setJobPriority publish {"type":"jobs",...} summaries.
 //   Scripts that stop/suspend a running attempt PUBLISH on {p}control:{clientId}, for each client of the job,
 //   JSON {"type":"cancel"|"pause"|"resume"|"eject","jobId":N,"attempt":A}. The link subscribes and forwards.
+//
+// ---- Transitions for the agent link (each one lua/<name>.lua; ARGV prefix, now, then as listed) -----------
+//   recordStarted   (id, attempt, seq, clientId)                       -> 'ok' | 'stale' | 'duplicate'
+//   updateProgress  (id, attempt, seq, progress 0..1)                   -> 'ok' | 'stale' | 'duplicate'
+//   appendOutput    (id, attempt, seq, data bytes, capBytes)            -> 'ok' | 'stale' | 'duplicate'
+//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> 'ok' | 'stale' | 'duplicate'
+//   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
+//   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
+// Unknown job ids raise "NOTFOUND ..." script errors. The JobStore methods below wrap them.
+
+import type { Redis } from "ioredis";
+import type { Keys } from "./keys.js";
+import { runScript, type ScriptArg } from "./scripts.js";
+import type { JobStatus } from "../../shared/statuses.js";
+
+export type EventResult = "ok" | "stale" | "duplicate";
+export type FinishReason = "exited" | "cancelled" | "maxTime" | "spawnError";
+/** A job hash as read: field -> string. */
+export type JobRecord = Record<string, string>;
+
+export interface StoreContext {
+  redis: Redis;
+  keys: Keys;
+  settings: { maxOutputBytes: number };
+}
+
+/** Default values of fields that may be absent (see the header). */
+const DEFAULTS: Record<string, string> = {
+  command: "",
+  progress: "0",
+  attempt: "0",
+  maxTime: "-1",
+  kidsLeft: "0",
+  kidsBad: "0",
+  nKids: "0",
+  treeN: "0",
+  treeP: "0",
+  treeRun: "0",
+};
+
+/** A field of a job record with its documented default ("" when none). */
+export function jobField(job: JobRecord, name: string): string {
+  return job[name] ?? DEFAULTS[name] ?? "";
+}
+
+export class JobStore {
+  constructor(private readonly ctx: StoreContext) {}
+
+  private run(name: string, args: ScriptArg[]): Promise<unknown> {
+    return runScript(this.ctx.redis, this.ctx.keys.prefix, name, args);
+  }
+
+  /** Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids. */
+  async addJobs(jobs: unknown[]): Promise<number[]> {
+    return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+  }
+
+  async recordStarted(jobId: number, attempt: number, seq: number, clientId: number): Promise<EventResult> {
+    return (await this.run("recordStarted", [jobId, attempt, seq, clientId])) as EventResult;
+  }
+
+  async updateProgress(jobId: number, attempt: number, seq: number, progress: number): Promise<EventResult> {
+    return (await this.run("updateProgress", [jobId, attempt, seq, progress])) as EventResult;
+  }
+
+  async appendOutput(
+    jobId: number,
+    attempt: number,
+    seq: number,
+    data: Buffer | string,
+  ): Promise<EventResult> {
+    const cap = this.ctx.settings.maxOutputBytes;
+    return (await this.run("appendOutput", [jobId, attempt, seq, data, cap])) as EventResult;
+  }
+
+  async moveToFinished(
+    jobId: number,
+    attempt: number,
+    seq: number,
+    result: { exitCode: number | null; signal: string | null; reason: FinishReason },
+  ): Promise<EventResult> {
+    const exit = result.exitCode ?? "";
+    const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason];
+    return (await this.run("moveToFinished", args)) as EventResult;
+  }
+
+  async confirmPaused(jobId: number, attempt: number, seq: number): Promise<EventResult> {
+    return (await this.run("confirmPaused", [jobId, attempt, seq])) as EventResult;
+  }
+
+  async confirmResumed(jobId: number, attempt: number, seq: number): Promise<EventResult> {
+    return (await this.run("confirmResumed", [jobId, attempt, seq])) as EventResult;
+  }
+
+  async moveToAbandoned(jobId: number, attempt: number, reason = ""): Promise<"ok" | "stale"> {
+    return (await this.run("moveToAbandoned", [jobId, attempt, reason])) as "ok" | "stale";
+  }
+
+  /** cancelJobs, pauseJobs, resumeJobs, ejectJobs, rescheduleJobs, deleteJobs: number of jobs changed. */
+  async cascade(
+    name: "cancelJobs" | "pauseJobs" | "resumeJobs" | "ejectJobs" | "rescheduleJobs" | "deleteJobs",
+    ids: number[],
+  ): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await this.run(name, ids)) as number;
+  }
+
+  async setPriority(ids: number[], priority: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await this.run("setJobPriority", [priority, ...ids])) as number;
+  }
+
+  /** Sets plain fields of one job; "" removes a field. */
+  async setFields(jobId: number, fields: Record<string, string>): Promise<void> {
+    await this.run("setJobFields", [jobId, ...Object.entries(fields).flat()]);
+  }
+
+  /** One HGETALL per job, pipelined; null for a job that does not exist. */
+  async read(ids: number[]): Promise<(JobRecord | null)[]> {
+    if (ids.length === 0) return [];
+    const { redis, keys } = this.ctx;
+    const replies = (await redis.pipeline(ids.map((id) => ["hgetall", keys.job(id)])).exec()) ?? [];
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      const record = value as JobRecord;
+      return record.id === undefined ? null : record;
+    });
+  }
+
+  /** Selected fields of each job, pipelined (null for a missing job). */
+  async readFields(ids: number[], fields: string[]): Promise<(JobRecord | null)[]> {
+    if (ids.length === 0) return [];
+    const { redis, keys } = this.ctx;
+    const all = ["id", ...fields];
+    const replies = (await redis.pipeline(ids.map((id) => ["hmget", keys.job(id), ...all])).exec()) ?? [];
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      const values = value as (string | null)[];
+      if (values[0] === null) return null;
+      const record: JobRecord = {};
+      all.forEach((f, i) => {
+        const v = values[i];
+        if (v !== null && v !== undefined) record[f] = v;
+      });
+      return record;
+    });
+  }
+
+  async exists(jobId: number): Promise<boolean> {
+    return (await this.ctx.redis.exists(this.ctx.keys.job(jobId))) === 1;
+  }
+
+  /** Ids of jobs in any of the statuses, ascending. */
+  async idsByStatus(statuses: readonly JobStatus[]): Promise<number[]> {
+    const { redis, keys } = this.ctx;
+    const lists = await Promise.all(statuses.map((s) => redis.zrange(keys.jobsByStatus(s), "0", "-1")));
+    return [...new Set(lists.flat().map(Number))].sort((a, b) => a - b);
+  }
+
+  async rootIds(finished: boolean): Promise<number[]> {
+    const { redis, keys } = this.ctx;
+    const ids = await redis.zrange(finished ? keys.finishedRoots : keys.unfinishedRoots, "0", "-1");
+    return ids.map(Number);
+  }
+
+  /** Runnable jobs with their queue scores (priority = the score's high part). */
+  async queued(): Promise<{ id: number; priority: number }[]> {
+    const flat = await this.ctx.redis.zrange(this.ctx.keys.queue, "0", "-1", "WITHSCORES");
+    const out: { id: number; priority: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const score = Number(flat[i + 1]);
+      out.push({ id: Number(flat[i]), priority: Math.ceil(-score / 2 ** 32) });
+    }
+    return out;
+  }
+
+  /** The job's output (current/last attempt) as bytes, with a marker where a capped middle was dropped. */
+  async output(jobId: number): Promise<Buffer> {
+    const { redis, keys } = this.ctx;
+    const [data, fields] = await Promise.all([
+      redis.getBuffer(keys.jobOutput(jobId)),
+      redis.hmget(keys.job(jobId), "outHead", "outBytes"),
+    ]);
+    const bytes = data ?? Buffer.alloc(0);
+    const head = fields[0] === null ? undefined : Number(fields[0]);
+    if (head === undefined) return bytes;
+    const dropped = Number(fields[1] ?? 0) - bytes.length;
+    const marker = Buffer.from(`\n[... ${dropped} bytes of output omitted ...]\n`);
+    return Buffer.concat([bytes.subarray(0, head), marker, bytes.subarray(head)]);
+  }
+
+  /**
+   * Deletes finished root jobs (and their trees) that ended more than `days` days before `now`; the
+   * coordinator calls this on a timer for hqserver.expireJobsDays. Returns the number of jobs deleted.
+   */
+  async expireJobs(now: number, days: number): Promise<number> {
+    if (!(days > 0)) return 0;
+    const { redis, keys } = this.ctx;
+    const cutoff = now - days * 86_400_000;
+    let deleted = 0;
+    for (;;) {
+      const ids = await redis.zrangebyscore(keys.expiry, "-inf", `(${cutoff}`, "LIMIT", 0, 500);
+      if (ids.length === 0) return deleted;
+      deleted += await this.cascade("deleteJobs", ids.map(Number));
+      if (ids.length < 500) return deleted;
+    }
+  }
+}
+
+/** Runs expireJobs for the context's settings (hqserver.expireJobsDays); the coordinator's timer calls it. */
+export function expireJobs(ctx: StoreContext & { settings: { expireJobsDays: number } }, now = Date.now()) {
+  return new JobStore(ctx).expireJobs(now, ctx.settings.expireJobsDays);
+}

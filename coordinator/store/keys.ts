@@ -2,6 +2,7 @@
 // a farm and its tests, can share one Redis. Ids are integers from INCR counters and never reused.
 //
 //   {p}ids:{kind}                STRING  counter per kind: job, client, group, thread, note, resource
+//   {p}ids:queue                 STRING  arrival counter: the low part of each {p}queue score (FIFO)
 //   {p}job:{id}                  HASH    one job: its spec fields, its state and its maintained roll-ups
 //                                        (field list: coordinator/store/jobs.ts)
 //   {p}job:{id}:output           STRING  combined stdout+stderr of the current attempt (head+tail capped)

@@ -1,0 +1,332 @@
+// newjob's job specs (COMPAT.md §2): parsed, coerced and checked here, before anything is written, into the
+// payload of the addJobs Lua script. A bad spec is a Fault naming the field (`jobspec[1].children[0].cpus`).
+// Jobs come out roots first (the given specs in order), then nested children level by level; that is also
+// the order of the ids newjob returns.
+
+import { Fault, FaultCode, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import { badArgument, describe, int, isGiven, optionalIdList, str } from "./args.js";
+
+/** One job for addJobs.lua: `f` are hash fields (strings), the rest its links. */
+export interface NewJob {
+  f: Record<string, string>;
+  /** Parents among the new jobs (0-based index in the list). */
+  lp: number[];
+  /** Existing parents. */
+  ep: number[];
+  /** Existing jobs that become its children. */
+  ec: number[];
+  /** The spec gave no conditions: take the root's. */
+  ic: boolean;
+  /** The spec gave no submittedBy: take the parent's. */
+  is: boolean;
+}
+
+/** Bounded everything: one newjob call creates at most this many jobs. */
+export const MAX_JOBS_PER_CALL = 200_000;
+
+const OPS = new Set(["==", "!=", "in", "not_in", "any", "<", ">", "<=", ">="]);
+const OS_KEYS = new Set(["linux", "windows", "macosx"]);
+
+interface Pending {
+  spec: XmlRpcStruct;
+  path: string;
+  parent: number | undefined;
+  topLevel: boolean;
+}
+
+/** Parses newjob(jobspec, parent_id, child_ids) into the jobs to create. */
+export function parseNewJob(
+  jobspec: XmlRpcValue | undefined,
+  parentId: XmlRpcValue | undefined,
+  childIds: XmlRpcValue | undefined,
+): NewJob[] {
+  const specs = topLevelSpecs(jobspec);
+  const parent = isGiven(parentId) ? parentIdArg(parentId) : undefined;
+  const children = optionalIdList(childIds, "child_ids") ?? [];
+
+  // Breadth-first: the given specs, then their children, then grandchildren...
+  const pending: Pending[] = specs.map((spec, i) => ({
+    spec,
+    path: `jobspec[${i}]`,
+    parent: undefined,
+    topLevel: true,
+  }));
+  const jobs: NewJob[] = [];
+  const stubs = new Map<string, number>();
+  const childStubs: { index: number; stubs: string[]; path: string }[] = [];
+  for (let i = 0; i < pending.length; i++) {
+    const item = pending[i] as Pending;
+    const { job, nested, stubId, childStubIds } = parseSpec(item.spec, item.path);
+    if (item.parent !== undefined) job.lp.push(item.parent);
+    jobs.push(job);
+    if (jobs.length > MAX_JOBS_PER_CALL) throw badArgument("jobspec", `more than ${MAX_JOBS_PER_CALL} jobs`);
+    nested.forEach((spec, c) =>
+      pending.push({ spec, path: `${item.path}.children[${c}]`, parent: i, topLevel: false }),
+    );
+    if (stubId !== undefined) {
+      if (stubs.has(stubId))
+        throw badArgument(`${item.path}.stubId`, `duplicate stub id ${JSON.stringify(stubId)}`);
+      stubs.set(stubId, i);
+    }
+    if (childStubIds.length > 0) childStubs.push({ index: i, stubs: childStubIds, path: item.path });
+  }
+  for (const { index, stubs: names, path } of childStubs) {
+    names.forEach((name, k) => {
+      const child = stubs.get(name);
+      if (child === undefined)
+        throw badArgument(`${path}.childStubIds[${k}]`, `no spec has stubId ${JSON.stringify(name)}`);
+      const links = (jobs[child] as NewJob).lp;
+      if (child === index) throw badArgument(`${path}.childStubIds[${k}]`, "a job cannot be its own child");
+      if (!links.includes(index)) links.push(index);
+    });
+  }
+  pending.forEach((item, i) => {
+    const job = jobs[i] as NewJob;
+    if (!item.topLevel) return;
+    if (parent !== undefined && job.lp.length === 0 && !job.ep.includes(parent)) job.ep.push(parent);
+    if (job.lp.length === 0) for (const c of children) if (!job.ec.includes(c)) job.ec.push(c);
+  });
+  checkAcyclic(jobs, pending);
+  return jobs;
+}
+
+function topLevelSpecs(jobspec: XmlRpcValue | undefined): XmlRpcStruct[] {
+  let value = jobspec;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value) as XmlRpcValue;
+    } catch {
+      throw badArgument("jobspec", "not valid JSON");
+    }
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw badArgument("jobspec", "an empty list");
+    return value.map((v, i) => struct(v, `jobspec[${i}]`));
+  }
+  return [struct(value, "jobspec[0]")];
+}
+
+function struct(value: XmlRpcValue | undefined, name: string): XmlRpcStruct {
+  if (isStruct(value)) return value;
+  throw badArgument(name, `expected a job spec (a dict), got ${describe(value)}`);
+}
+
+function isStruct(value: XmlRpcValue | undefined): value is XmlRpcStruct {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !Buffer.isBuffer(value)
+  );
+}
+
+/** parent_id: an id, possibly the string os.environ["JOBID"]. */
+function parentIdArg(value: XmlRpcValue): number {
+  const n = int(value, "parent_id");
+  if (n <= 0) throw badArgument("parent_id", `expected a job id, got ${n}`);
+  return n;
+}
+
+function parseSpec(
+  spec: XmlRpcStruct,
+  path: string,
+): { job: NewJob; nested: XmlRpcStruct[]; stubId: string | undefined; childStubIds: string[] } {
+  const at = (field: string): string => `${path}.${field}`;
+  const f: Record<string, string> = {};
+  const given = (field: string): boolean => isGiven(spec[field]);
+
+  if (!given("name")) throw badArgument(at("name"), "required");
+  f.name = text(spec.name, at("name"));
+
+  const command = spec.command;
+  if (isStruct(command)) {
+    const byOs: Record<string, string> = {};
+    for (const [os, cmd] of Object.entries(command)) {
+      if (!OS_KEYS.has(os)) throw badArgument(at(`command.${os}`), "expected linux, windows or macosx");
+      if (isGiven(cmd)) byOs[os] = text(cmd, at(`command.${os}`));
+    }
+    if (Object.keys(byOs).length === 0) throw badArgument(at("command"), "an empty per-OS dict");
+    f.commandByOs = JSON.stringify(byOs);
+  } else if (isGiven(command)) {
+    const cmd = text(command, at("command"));
+    if (cmd !== "") f.command = cmd;
+  }
+  for (const field of ["shell", "onSuccess", "onError", "onCancel", "onChildError", "description"]) {
+    if (given(field)) {
+      const value = text(spec[field], at(field));
+      if (value !== "") f[field] = value;
+    }
+  }
+  for (const field of ["submittedBy", "emailTo", "emailReasons"]) {
+    if (given(field)) {
+      const value = listText(spec[field], at(field));
+      if (value !== "") f[field] = value;
+    }
+  }
+
+  f.priority = String(nonNegative(spec.priority, at("priority"), 0));
+  f.cpus = String(Math.max(1, nonNegative(spec.cpus, at("cpus"), 1)));
+  const minHosts = Math.max(1, nonNegative(spec.minHosts, at("minHosts"), 1));
+  const maxHosts = Math.max(minHosts, nonNegative(spec.maxHosts, at("maxHosts"), minHosts));
+  f.minHosts = String(minHosts);
+  f.maxHosts = String(maxHosts);
+  f.triesLeft = String(nonNegative(spec.triesLeft, at("triesLeft"), 0));
+  if (given("maxTime")) {
+    const maxTime = int(spec.maxTime, at("maxTime"));
+    if (maxTime >= 0) f.maxTime = String(maxTime);
+  }
+
+  const tags = stringList(spec.tags, at("tags"));
+  if (tags.length > 0) f.tags = JSON.stringify(tags);
+  if (tags.includes("excludeProgress") || (f.command === undefined && f.commandByOs === undefined)) {
+    f.noProg = "1";
+  }
+
+  const conditions = given("conditions") ? parseConditions(spec.conditions, at("conditions")) : [];
+  for (const [field, name] of [
+    ["host", "hostname"],
+    ["hostgroup", "group"],
+  ] as const) {
+    if (!given(field)) continue;
+    const names = splitNames(listText(spec[field], at(field)));
+    if (names.length > 0) conditions.push({ type: "client", name, op: "in", value: names.join(",") });
+  }
+  if (conditions.length > 0) f.conditions = JSON.stringify(conditions);
+
+  if (given("environment")) {
+    const env = parseEnvironment(spec.environment, at("environment"));
+    if (Object.keys(env).length > 0) f.environment = JSON.stringify(env);
+  }
+  if (given("resources")) {
+    const resources = parseResources(spec.resources, at("resources"));
+    if (Object.keys(resources).length > 0) f.resources = JSON.stringify(resources);
+  }
+
+  const nested: XmlRpcStruct[] = [];
+  if (given("children")) {
+    const kids = spec.children;
+    const list = Array.isArray(kids) ? kids : [kids];
+    list.forEach((k, i) => nested.push(struct(k, at(`children[${i}]`))));
+  }
+
+  const job: NewJob = {
+    f,
+    lp: [],
+    ep: optionalIdList(spec.parentIds ?? spec.parentId ?? spec.parent_id, at("parentIds")) ?? [],
+    ec: optionalIdList(spec.childrenIds ?? spec.child_ids, at("childrenIds")) ?? [],
+    ic: !given("conditions") && !given("host") && !given("hostgroup"),
+    is: !given("submittedBy"),
+  };
+  const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
+  const childStubIds = stringList(spec.childStubIds, at("childStubIds"));
+  return { job, nested, stubId, childStubIds };
+}
+
+/** A string field; numbers are taken as their text. */
+function text(value: XmlRpcValue | undefined, name: string): string {
+  return str(value, name);
+}
+
+/** A string, or a list of strings joined with commas (emailTo: ["a@x", "b@x"]). */
+function listText(value: XmlRpcValue | undefined, name: string): string {
+  if (Array.isArray(value)) return value.map((v, i) => str(v, `${name}[${i}]`)).join(",");
+  return str(value, name);
+}
+
+/** A list of strings: a bare string is one item, "" none. */
+function stringList(value: XmlRpcValue | undefined, name: string): string[] {
+  if (!isGiven(value)) return [];
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((item, i) => str(item, `${name}[${i}]`).trim()).filter((s) => s !== "");
+}
+
+function nonNegative(value: XmlRpcValue | undefined, name: string, fallback: number): number {
+  if (!isGiven(value) || value === "") return fallback;
+  const n = int(value, name);
+  if (n < 0) throw badArgument(name, `expected 0 or more, got ${n}`);
+  return n;
+}
+
+function splitNames(value: string): string[] {
+  return value.split(/[\s,;]+/).filter((s) => s !== "");
+}
+
+interface Condition {
+  type: string;
+  name: string;
+  op: string;
+  value: string;
+}
+
+function parseConditions(value: XmlRpcValue | undefined, name: string): Condition[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item, i) => {
+    const at = `${name}[${i}]`;
+    const c = struct(item, at);
+    const op = isGiven(c.op) ? str(c.op, `${at}.op`).trim() : "==";
+    if (!OPS.has(op)) throw badArgument(`${at}.op`, `unknown operator ${JSON.stringify(op)}`);
+    if (!isGiven(c.name)) throw badArgument(`${at}.name`, "required");
+    if (!isGiven(c.value)) throw badArgument(`${at}.value`, "required");
+    return {
+      type: isGiven(c.type) ? str(c.type, `${at}.type`) : "client",
+      name: str(c.name, `${at}.name`),
+      op: op === "any" ? "in" : op,
+      value: listText(c.value, `${at}.value`),
+    };
+  });
+}
+
+function parseEnvironment(value: XmlRpcValue | undefined, name: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, v] of Object.entries(struct(value, name))) {
+    if (!isGiven(v)) continue;
+    env[key] = typeof v === "boolean" ? (v ? "1" : "0") : str(v, `${name}.${key}`);
+  }
+  return env;
+}
+
+function parseResources(value: XmlRpcValue | undefined, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (typeof value === "string" || Array.isArray(value)) {
+    // ["houdini", "mantra"] or "houdini": one unit of each.
+    for (const r of stringList(value, name)) out[r] = 1;
+    return out;
+  }
+  for (const [key, v] of Object.entries(struct(value, name))) {
+    out[key] = isGiven(v) ? nonNegative(v, `${name}.${key}`, 1) : 1;
+  }
+  return out;
+}
+
+/** Links among the new jobs must not form a cycle (stub ids can be wired in a loop). */
+function checkAcyclic(jobs: NewJob[], pending: Pending[]): void {
+  const state = new Uint8Array(jobs.length); // 0 new, 1 on the path, 2 done
+  for (let start = 0; start < jobs.length; start++) {
+    if (state[start] !== 0) continue;
+    const stack: [number, number][] = [[start, 0]];
+    state[start] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as [number, number];
+      const [node, next] = top;
+      const parents = (jobs[node] as NewJob).lp;
+      if (next < parents.length) {
+        top[1]++;
+        const p = parents[next] as number;
+        if (state[p] === 1) {
+          throw new Fault(
+            FaultCode.badArgument,
+            `${(pending[p] as Pending).path}: its stub links form a cycle`,
+          );
+        }
+        if (state[p] === 0) {
+          state[p] = 1;
+          stack.push([p, 0]);
+        }
+      } else {
+        state[node] = 2;
+        stack.pop();
+      }
+    }
+  }
+}

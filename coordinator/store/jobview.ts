@@ -1,0 +1,172 @@
+// A job record as the HQueue API shows it (COMPAT.md §5): attribute names, None for missing values, dateTimes
+// as Date, and the "slow" HQueue roll-ups (uiStatus, overallProgress, ETA) computed from the fields the
+// transitions maintain in the same hash, so getJobs costs one HGETALL per job however big the tree.
+
+import type { XmlRpcStruct, XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import { jobField, type JobRecord } from "./jobs.js";
+
+export const JOB_ATTRIBUTES = [
+  "children",
+  "clients",
+  "clientsOnHold",
+  "conditions",
+  "endTime",
+  "ETA",
+  "id",
+  "latestNote",
+  "logs",
+  "name",
+  "overallProgress",
+  "parents",
+  "priority",
+  "progress",
+  "queueTime",
+  "resources",
+  "showBlockedClientsWarning",
+  "startTime",
+  "status",
+  "tags",
+  "threadId",
+  "triesLeft",
+  "uiStatus",
+  "waitingFor",
+  // stored spec fields
+  "command",
+  "shell",
+  "cpus",
+  "environment",
+  "minHosts",
+  "maxHosts",
+  "maxTime",
+  "onSuccess",
+  "onError",
+  "onCancel",
+  "onChildError",
+  "description",
+  "submittedBy",
+  "emailTo",
+  "emailReasons",
+  // openhq extras
+  "rootJobId",
+  "attempt",
+] as const;
+
+const RUNNING = new Set(["running", "pausing", "resuming"]);
+
+function date(ms: string | undefined): Date | null {
+  return ms === undefined ? null : new Date(Number(ms));
+}
+
+function json(value: string | undefined, fallback: XmlRpcValue): XmlRpcValue {
+  return value === undefined ? fallback : (JSON.parse(value) as XmlRpcValue);
+}
+
+function optionalText(value: string | undefined): string | null {
+  return value === undefined ? null : value;
+}
+
+export function overallProgress(job: JobRecord): number {
+  const n = Number(jobField(job, "treeN"));
+  if (n <= 0) return job.status === "succeeded" ? 1 : 0;
+  return Math.min(1, Math.max(0, Number(jobField(job, "treeP")) / n));
+}
+
+export function uiStatus(job: JobRecord): string {
+  const status = job.status ?? "";
+  if (status === "runnable") {
+    const waiting = job.waitingFor ?? "";
+    return waiting.startsWith("waiting for resources") ? "waiting for resources" : "waiting for machine";
+  }
+  const running = Number(jobField(job, "treeRun"));
+  if ((status === "queued" || status === "running") && running > 0) {
+    return `running (${running} clients assigned)`;
+  }
+  return status;
+}
+
+/** Seconds left, from the progress rate since the job (or its tree) started; -1 when unknown. */
+export function eta(job: JobRecord, now: number): number {
+  const status = job.status ?? "";
+  if (["succeeded", "failed", "cancelled", "abandoned"].includes(status)) return 0;
+  if (job.startTime === undefined) return -1;
+  const progress =
+    RUNNING.has(status) && job.nKids === undefined ? Number(jobField(job, "progress")) : overallProgress(job);
+  if (!(progress > 0) || progress >= 1) return -1;
+  const elapsed = (now - Number(job.startTime)) / 1000;
+  return Math.max(0, Math.round((elapsed * (1 - progress)) / progress));
+}
+
+function command(job: JobRecord): XmlRpcValue {
+  if (job.commandByOs !== undefined) return JSON.parse(job.commandByOs) as XmlRpcValue;
+  return job.command ?? null;
+}
+
+function logs(job: JobRecord): XmlRpcValue {
+  if (job.logs === undefined) return [];
+  return (JSON.parse(job.logs) as [string, number][]).map(([text, ms]) => [text, new Date(ms)]);
+}
+
+const INTEGER = (name: string) => (job: JobRecord) => Number(jobField(job, name));
+
+const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: number) => XmlRpcValue> = {
+  children: (j) => json(j.children, []),
+  clients: (j) => json(j.clients, []),
+  clientsOnHold: (j) => json(j.clientsOnHold, []),
+  conditions: (j) => json(j.conditions, []),
+  endTime: (j) => date(j.endTime),
+  ETA: (j, now) => eta(j, now),
+  id: INTEGER("id"),
+  latestNote: (j) => j.latestNote ?? "",
+  logs,
+  name: (j) => j.name ?? "",
+  overallProgress,
+  parents: (j) => json(j.parents, []),
+  priority: INTEGER("priority"),
+  progress: (j) => Number(jobField(j, "progress")),
+  queueTime: (j) => date(j.queueTime),
+  resources: (j) => json(j.resources, null),
+  showBlockedClientsWarning: (j) => j.showBlockedClientsWarning === "1",
+  startTime: (j) => date(j.startTime),
+  status: (j) => j.status ?? "",
+  tags: (j) => json(j.tags, []),
+  threadId: (j) => (j.threadId === undefined ? null : Number(j.threadId)),
+  triesLeft: INTEGER("triesLeft"),
+  uiStatus,
+  waitingFor: (j) => j.waitingFor ?? "",
+  command,
+  shell: (j) => optionalText(j.shell),
+  cpus: INTEGER("cpus"),
+  environment: (j) => json(j.environment, {}),
+  minHosts: INTEGER("minHosts"),
+  maxHosts: INTEGER("maxHosts"),
+  maxTime: INTEGER("maxTime"),
+  onSuccess: (j) => optionalText(j.onSuccess),
+  onError: (j) => optionalText(j.onError),
+  onCancel: (j) => optionalText(j.onCancel),
+  onChildError: (j) => optionalText(j.onChildError),
+  description: (j) => j.description ?? "",
+  submittedBy: (j) => j.submittedBy ?? "",
+  emailTo: (j) => j.emailTo ?? "",
+  emailReasons: (j) => j.emailReasons ?? "",
+  rootJobId: INTEGER("root"),
+  attempt: INTEGER("attempt"),
+};
+
+/**
+ * The attributes of one job. `attribs` undefined = all; unknown names are returned as None (HQueue scripts
+ * ask for attributes of newer versions and expect a key back).
+ */
+export function jobAttributes(
+  job: JobRecord,
+  attribs: readonly string[] | undefined,
+  now: number,
+): XmlRpcStruct {
+  const out: XmlRpcStruct = {};
+  for (const name of attribs ?? JOB_ATTRIBUTES) {
+    const getter = (GETTERS as Record<string, ((job: JobRecord, now: number) => XmlRpcValue) | undefined>)[
+      name
+    ];
+    out[name] = getter ? getter(job, now) : null;
+  }
+  return out;
+}

@@ -1,0 +1,239 @@
+-- addJobs: creates every job of one newjob call atomically, or nothing.
+-- ARGV: prefix, now (ms), JSON {"jobs":[{"f":{field:string}, "lp":[local parent index (0-based)],
+--   "ep":[existing parent id], "ec":[existing child id], "ic":inherit conditions, "is":inherit submittedBy}]}
+-- The jobs come roots first; `f` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
+-- @include settle
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local jobs = cjson.decode(ARGV[3]).jobs
+local n = #jobs
+
+-- Validate every reference before writing anything.
+local extAncestors = {}
+for _, j in ipairs(jobs) do
+  for _, p in ipairs(j.ep) do
+    local st = redis.call('HGET', jobKey(prefix, p), 'status')
+    if not st then
+      return redis.error_reply('NOTFOUND parent job ' .. p .. ' does not exist')
+    end
+    if FINISHED[st] then
+      return redis.error_reply('CONFLICT parent job ' .. p .. ' is ' .. st .. '; a finished job cannot gain children')
+    end
+  end
+  for _, c in ipairs(j.ec) do
+    if redis.call('EXISTS', jobKey(prefix, c)) == 0 then
+      return redis.error_reply('NOTFOUND child job ' .. c .. ' does not exist')
+    end
+  end
+end
+
+-- An existing child may not be an ancestor of its new parent (that would make a cycle).
+local function localAncestorsExt(i, acc, seen)
+  if seen[i] then
+    return
+  end
+  seen[i] = true
+  for _, p in ipairs(jobs[i].ep) do
+    acc[tonumber(p)] = true
+    for _, a in ipairs(ancestors(prefix, p)) do
+      acc[tonumber(a)] = true
+    end
+  end
+  for _, lp in ipairs(jobs[i].lp) do
+    localAncestorsExt(lp + 1, acc, seen)
+  end
+end
+for i, j in ipairs(jobs) do
+  if #j.ec > 0 then
+    local acc = {}
+    localAncestorsExt(i, acc, {})
+    for _, c in ipairs(j.ec) do
+      if acc[tonumber(c)] then
+        return redis.error_reply('CONFLICT job ' .. c .. ' is an ancestor of the new job; it cannot be its child')
+      end
+    end
+  end
+end
+
+local last = redis.call('INCRBY', prefix .. 'ids:job', n)
+local ids = {}
+for i = 1, n do
+  ids[i] = last - n + i
+end
+
+local roots = {}
+local function rootOf(i)
+  if not roots[i] then
+    local j = jobs[i]
+    if #j.lp > 0 then
+      roots[i] = rootOf(j.lp[1] + 1)
+    elseif #j.ep > 0 then
+      roots[i] = tonumber(redis.call('HGET', jobKey(prefix, j.ep[1]), 'root'))
+    else
+      roots[i] = ids[i]
+    end
+  end
+  return roots[i]
+end
+
+local submitted = {}
+local function submittedByOf(i)
+  if submitted[i] == nil then
+    local j = jobs[i]
+    local value = j.f.submittedBy or false
+    if j.is then
+      if #j.lp > 0 then
+        value = submittedByOf(j.lp[1] + 1)
+      elseif #j.ep > 0 then
+        value = redis.call('HGET', jobKey(prefix, j.ep[1]), 'submittedBy')
+      end
+    end
+    submitted[i] = value
+  end
+  return submitted[i]
+end
+
+local indexOfId = {}
+for i = 1, n do
+  indexOfId[ids[i]] = i
+end
+
+-- Children lists and counters of the new jobs.
+local kids, kidsLeft, kidsBad = {}, {}, {}
+for i = 1, n do
+  kids[i], kidsLeft[i], kidsBad[i] = {}, 0, 0
+end
+for i, j in ipairs(jobs) do
+  for _, lp in ipairs(j.lp) do
+    local pi = lp + 1
+    kids[pi][#kids[pi] + 1] = ids[i]
+    kidsLeft[pi] = kidsLeft[pi] + 1
+  end
+end
+for i, j in ipairs(jobs) do
+  for _, c in ipairs(j.ec) do
+    kids[i][#kids[i] + 1] = tonumber(c)
+    local st = redis.call('HGET', jobKey(prefix, c), 'status')
+    if not FINISHED[st] then
+      kidsLeft[i] = kidsLeft[i] + 1
+    elseif st ~= 'succeeded' then
+      kidsBad[i] = kidsBad[i] + 1
+    end
+  end
+end
+
+for i, j in ipairs(jobs) do
+  local f = j.f
+  f.id = ids[i]
+  f.queueTime = now
+  f.attempt = 0
+  f.root = rootOf(i)
+  if j.ic and f.root ~= ids[i] then
+    local ri = indexOfId[f.root]
+    if ri then
+      f.conditions = jobs[ri].f.conditions
+    else
+      f.conditions = redis.call('HGET', jobKey(prefix, f.root), 'conditions') or nil
+    end
+  end
+  local sb = submittedByOf(i)
+  f.submittedBy = sb and sb ~= '' and sb or nil
+  local parents = {}
+  for _, lp in ipairs(j.lp) do
+    parents[#parents + 1] = ids[lp + 1]
+  end
+  for _, p in ipairs(j.ep) do
+    parents[#parents + 1] = tonumber(p)
+  end
+  if #parents > 0 then
+    f.parents = encodeIds(parents)
+  end
+  if #kids[i] > 0 then
+    f.children = encodeIds(kids[i])
+    f.nKids = #kids[i]
+  end
+  if kidsLeft[i] > 0 then
+    f.kidsLeft = kidsLeft[i]
+  end
+  if kidsBad[i] > 0 then
+    f.kidsBad = kidsBad[i]
+  end
+  if not f.noProg then
+    f.treeN = 1
+  end
+  local args = {}
+  for k, v in pairs(f) do
+    args[#args + 1] = k
+    args[#args + 1] = v
+  end
+  redis.call('HSET', jobKey(prefix, ids[i]), unpack(args))
+end
+
+-- Links to existing parents and children.
+for i, j in ipairs(jobs) do
+  for _, p in ipairs(j.ep) do
+    local pk = jobKey(prefix, p)
+    local list = idList(redis.call('HGET', pk, 'children'))
+    list[#list + 1] = ids[i]
+    putIds(pk, 'children', list)
+    redis.call('HINCRBY', pk, 'nKids', 1)
+    redis.call('HINCRBY', pk, 'kidsLeft', 1)
+    if redis.call('HGET', pk, 'status') == 'runnable' then
+      redis.call('HDEL', pk, 'childError')
+      setStatus(prefix, p, 'queued', now)
+    end
+  end
+  for _, c in ipairs(j.ec) do
+    local ck = jobKey(prefix, c)
+    local list = idList(redis.call('HGET', ck, 'parents'))
+    if #list == 0 then
+      redis.call('ZREM', prefix .. 'jobs:roots:unfinished', c)
+      redis.call('ZREM', prefix .. 'jobs:roots:finished', c)
+      redis.call('ZREM', prefix .. 'jobs:expiry', c)
+      for _, d in ipairs(subtree(prefix, c)) do
+        redis.call('HSET', jobKey(prefix, d), 'root', rootOf(i))
+      end
+    end
+    list[#list + 1] = ids[i]
+    putIds(ck, 'parents', list)
+  end
+end
+
+-- Roll-ups: each new job counts once in its ancestors; an attached subtree brings its own totals.
+for i, j in ipairs(jobs) do
+  if not j.f.noProg then
+    addToAncestors(prefix, ids[i], 'treeN', 1)
+  end
+  for _, c in ipairs(j.ec) do
+    local v = redis.call('HMGET', jobKey(prefix, c), 'treeN', 'treeP', 'treeRun', 'status')
+    local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
+    local targets = ancestors(prefix, ids[i])
+    table.insert(targets, 1, ids[i])
+    for _, t in ipairs(targets) do
+      local tk = jobKey(prefix, t)
+      redis.call('HINCRBY', tk, 'treeN', tonumber(v[1]) or 0)
+      if (tonumber(v[2]) or 0) ~= 0 then
+        redis.call('HINCRBYFLOAT', tk, 'treeP', v[2])
+      end
+      if run > 0 then
+        redis.call('HINCRBY', tk, 'treeRun', run)
+      end
+    end
+  end
+end
+
+-- Statuses: parents with unfinished children wait; the others resolve (runnable, or finished at once).
+QUIET_EVENTS = true
+for i = 1, n do
+  if kidsLeft[i] > 0 then
+    setStatus(prefix, ids[i], 'queued', now)
+  end
+end
+local work = {}
+for i = 1, n do
+  if kidsLeft[i] == 0 and not redis.call('HGET', jobKey(prefix, ids[i]), 'status') then
+    resolveWaiting(prefix, ids[i], now, work)
+  end
+end
+settle(prefix, now, work)
+redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","added":' .. n .. '}')
+return ids

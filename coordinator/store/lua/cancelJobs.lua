@@ -1,0 +1,28 @@
+-- cancelJobs: cancels the given jobs and all their descendants. Running attempts get a `cancel` control
+-- message (the agent kills the process group and runs onCancel) and release their clients at once.
+-- ARGV: prefix, now, id... Returns the number of jobs cancelled.
+-- @include settle
+-- @include releaseClients
+-- @include targets
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local targets, err = cascadeTargets(prefix, 3)
+if err then
+  return err
+end
+for _, id in ipairs(targets) do
+  SETTLE_SKIP[id] = true
+end
+local count = 0
+for _, id in ipairs(targets) do
+  local key = jobKey(prefix, id)
+  local status = redis.call('HGET', key, 'status')
+  if not FINISHED[status] then
+    if RUNNING[status] or redis.call('HEXISTS', key, 'pausedRunning') == 1 then
+      sendControl(prefix, id, 'cancel')
+      releaseClients(prefix, id)
+    end
+    finish(prefix, id, 'cancelled', now)
+    count = count + 1
+  end
+end
+return count

@@ -1,0 +1,116 @@
+-- deleteJobs: deletes finished jobs and, cascading, their descendants whose every parent is deleted too
+-- (a child shared with a job that stays, or not finished, is kept, detached). Any given job that is not finished fails the
+-- whole call (CONFLICT) before anything changes. Output keys go with their jobs.
+-- ARGV: prefix, now, id... Returns the number of jobs deleted.
+-- @include util
+local prefix = ARGV[1]
+local given = {}
+for i = 3, #ARGV do
+  given[#given + 1] = ARGV[i]
+end
+local err = requireJobs(prefix, given)
+if err then
+  return err
+end
+for _, id in ipairs(given) do
+  local status = redis.call('HGET', jobKey(prefix, id), 'status')
+  if not FINISHED[status] then
+    return redis.error_reply('CONFLICT job ' .. id .. ' is ' .. status .. '; only finished jobs can be deleted')
+  end
+end
+
+-- The doomed set: the given jobs, then descendants all of whose parents are doomed.
+local doomed, order = {}, {}
+for _, id in ipairs(given) do
+  local n = tonumber(id)
+  if not doomed[n] then
+    doomed[n] = true
+    order[#order + 1] = n
+  end
+end
+local i = 0
+while i < #order do
+  i = i + 1
+  for _, c in ipairs(idList(redis.call('HGET', jobKey(prefix, order[i]), 'children'))) do
+    local n = tonumber(c)
+    if not doomed[n] then
+      local all = FINISHED[redis.call('HGET', jobKey(prefix, n), 'status')] or false
+      for _, p in ipairs(idList(redis.call('HGET', jobKey(prefix, n), 'parents'))) do
+        if not doomed[tonumber(p)] then
+          all = false
+        end
+      end
+      if all then
+        doomed[n] = true
+        order[#order + 1] = n
+      end
+    end
+  end
+end
+
+for _, id in ipairs(order) do
+  local key = jobKey(prefix, id)
+  local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children')
+  local status = v[1]
+  -- Parents that stay lose this child and its subtree's share of the roll-ups.
+  for _, p in ipairs(idList(v[4])) do
+    if not doomed[tonumber(p)] then
+      local pk = jobKey(prefix, p)
+      local kids = {}
+      for _, c in ipairs(idList(redis.call('HGET', pk, 'children'))) do
+        if tonumber(c) ~= id then
+          kids[#kids + 1] = c
+        end
+      end
+      putIds(pk, 'children', kids)
+      redis.call('HINCRBY', pk, 'nKids', -1)
+      if status ~= 'succeeded' and FINISHED[status] then
+        redis.call('HINCRBY', pk, 'kidsBad', -1)
+      elseif not FINISHED[status] then
+        redis.call('HINCRBY', pk, 'kidsLeft', -1)
+      end
+      local targets = ancestors(prefix, p)
+      table.insert(targets, 1, p)
+      for _, t in ipairs(targets) do
+        redis.call('HINCRBY', jobKey(prefix, t), 'treeN', -(tonumber(v[2]) or 0))
+        if (tonumber(v[3]) or 0) ~= 0 then
+          redis.call('HINCRBYFLOAT', jobKey(prefix, t), 'treeP', -tonumber(v[3]))
+        end
+      end
+    end
+  end
+  -- Children that stay lose this parent; one left without parents becomes a root.
+  for _, c in ipairs(idList(v[5])) do
+    local n = tonumber(c)
+    if not doomed[n] then
+      local ck = jobKey(prefix, n)
+      local parents = {}
+      for _, p in ipairs(idList(redis.call('HGET', ck, 'parents'))) do
+        if tonumber(p) ~= id then
+          parents[#parents + 1] = p
+        end
+      end
+      putIds(ck, 'parents', parents)
+      if #parents == 0 then
+        local cst = redis.call('HGET', ck, 'status')
+        redis.call('HSET', ck, 'root', n)
+        if FINISHED[cst] then
+          redis.call('ZADD', prefix .. 'jobs:roots:finished', n, n)
+          redis.call('ZADD', prefix .. 'jobs:expiry', numField(ck, 'endTime', 0), n)
+        else
+          redis.call('ZADD', prefix .. 'jobs:roots:unfinished', n, n)
+        end
+      end
+    end
+  end
+  redis.call('ZREM', prefix .. 'jobs:status:' .. status, id)
+  redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
+  redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
+  redis.call('ZREM', prefix .. 'jobs:expiry', id)
+  redis.call('ZREM', prefix .. 'queue', id)
+  redis.call('DEL', key, key .. ':output')
+end
+if #order > 0 then
+  redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","deleted":' .. #order .. '}')
+end
+return #order

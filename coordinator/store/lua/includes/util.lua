@@ -1,0 +1,154 @@
+-- Shared helpers: every script gets these first. Lists of ids are stored as compact JSON ("[1,2]"); an empty
+-- list is stored as an absent field (cjson would encode {} for it).
+local RUNNING = { running = true, pausing = true, resuming = true }
+local FINISHED = { succeeded = true, failed = true, cancelled = true, abandoned = true }
+local QUEUE_SHIFT = 4294967296
+
+local function jobKey(prefix, id)
+  return prefix .. 'job:' .. id
+end
+
+local function idList(value)
+  if not value or value == '' then
+    return {}
+  end
+  return cjson.decode(value)
+end
+
+local function encodeIds(list)
+  local parts = {}
+  for i, v in ipairs(list) do
+    parts[i] = string.format('%d', v)
+  end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+
+-- Writes an id list, deleting the field when the list is empty.
+local function putIds(key, field, list)
+  if #list == 0 then
+    redis.call('HDEL', key, field)
+  else
+    redis.call('HSET', key, field, encodeIds(list))
+  end
+end
+
+local function numField(key, field, default)
+  local v = redis.call('HGET', key, field)
+  if not v then
+    return default
+  end
+  return tonumber(v)
+end
+
+-- Every job id in `ids` must exist, or the whole script fails before it changes anything.
+local function requireJobs(prefix, ids)
+  for _, id in ipairs(ids) do
+    if redis.call('EXISTS', jobKey(prefix, id)) == 0 then
+      return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
+    end
+  end
+  return nil
+end
+
+-- Appends [text, ms] to the job's `logs` (compact JSON), keeping the newest 50 entries.
+local function appendLog(key, text, now)
+  local entry = '[' .. cjson.encode(text) .. ',' .. now .. ']'
+  local logs = redis.call('HGET', key, 'logs')
+  if not logs then
+    logs = '[' .. entry .. ']'
+  else
+    logs = string.sub(logs, 1, -2) .. ',' .. entry .. ']'
+    if #logs > 3000 then
+      local list = cjson.decode(logs)
+      while #list > 50 do
+        table.remove(list, 1)
+      end
+      local parts = {}
+      for i, e in ipairs(list) do
+        parts[i] = '[' .. cjson.encode(e[1]) .. ',' .. string.format('%d', e[2]) .. ']'
+      end
+      logs = '[' .. table.concat(parts, ',') .. ']'
+    end
+  end
+  redis.call('HSET', key, 'logs', logs)
+end
+
+-- All ancestors of a job (each once), nearest first.
+local function ancestors(prefix, id)
+  local out, seen, i = {}, {}, 0
+  local frontier = { id }
+  while i < #frontier do
+    i = i + 1
+    for _, p in ipairs(idList(redis.call('HGET', jobKey(prefix, frontier[i]), 'parents'))) do
+      if not seen[p] then
+        seen[p] = true
+        out[#out + 1] = p
+        frontier[#frontier + 1] = p
+      end
+    end
+  end
+  return out
+end
+
+-- The job and all its descendants (each once), parents before children.
+local function subtree(prefix, id)
+  local out, seen, i = { id }, { [tonumber(id)] = true }, 0
+  while i < #out do
+    i = i + 1
+    for _, c in ipairs(idList(redis.call('HGET', jobKey(prefix, out[i]), 'children'))) do
+      if not seen[c] then
+        seen[c] = true
+        out[#out + 1] = c
+      end
+    end
+  end
+  return out
+end
+
+-- Adds deltas to roll-up counters of the job's ancestors (not the job itself).
+local function addToAncestors(prefix, id, field, delta)
+  if delta == 0 then
+    return
+  end
+  for _, a in ipairs(ancestors(prefix, id)) do
+    if field == 'treeP' then
+      redis.call('HINCRBYFLOAT', jobKey(prefix, a), field, delta)
+    else
+      redis.call('HINCRBY', jobKey(prefix, a), field, delta)
+    end
+  end
+end
+
+-- Sets the job's own progress and rolls the change up to treeP of the job and its ancestors.
+local function setProgress(prefix, id, progress)
+  local key = jobKey(prefix, id)
+  local old = numField(key, 'progress', 0)
+  if progress == 0 then
+    redis.call('HDEL', key, 'progress')
+  else
+    redis.call('HSET', key, 'progress', progress)
+  end
+  if redis.call('HEXISTS', key, 'noProg') == 0 and progress ~= old then
+    redis.call('HINCRBYFLOAT', key, 'treeP', progress - old)
+    addToAncestors(prefix, id, 'treeP', progress - old)
+  end
+end
+
+local function enqueue(prefix, id)
+  local priority = numField(jobKey(prefix, id), 'priority', 0)
+  local seq = redis.call('INCR', prefix .. 'ids:queue')
+  redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
+end
+
+-- Control messages to the agents running the job's current attempt.
+local function sendControl(prefix, id, kind)
+  local key = jobKey(prefix, id)
+  local clients = redis.call('HGET', key, 'clients')
+  if not clients then
+    return
+  end
+  local msg = '{"type":"' .. kind .. '","jobId":' .. id .. ',"attempt":' .. numField(key, 'attempt', 0) .. '}'
+  for _, c in ipairs(cjson.decode(clients)) do
+    redis.call('PUBLISH', prefix .. 'control:' .. c.clientId, msg)
+  end
+end

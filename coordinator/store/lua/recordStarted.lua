@@ -1,0 +1,19 @@
+-- recordStarted: the agent started attempt A's process. Adds the `started` log entry (an event name of
+-- getStartedJobEventNames). ARGV: prefix, now, id, attempt, seq, clientId.
+-- Returns 'ok', 'stale' (not the current attempt, or the job is no longer running) or 'duplicate'.
+-- @include fence
+local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local key = jobKey(prefix, id)
+local status = redis.call('HGET', key, 'status')
+if not status then
+  return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
+end
+if not isLive(key, status) then
+  return 'stale'
+end
+local fenced = fenceEvent(key, attempt, seq)
+if fenced then
+  return fenced
+end
+appendLog(key, 'started', now)
+return 'ok'

@@ -1,0 +1,71 @@
+-- rescheduleJobs: puts finished jobs back to work: each given job (unless it is running), its descendants that
+-- did not succeed, and every finished ancestor of those (a parent must wait for its rescheduled child).
+-- Phase 1 fixes the parents' counters (order-free); phase 2 gives each reopened job its waiting status.
+-- ARGV: prefix, now, id... Returns the number of jobs rescheduled.
+-- @include settle
+-- @include targets
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local given = {}
+for i = 3, #ARGV do
+  given[#given + 1] = ARGV[i]
+end
+local err = requireJobs(prefix, given)
+if err then
+  return err
+end
+
+local set, order = {}, {}
+local function add(id)
+  local n = tonumber(id)
+  if set[n] then
+    return
+  end
+  local status = redis.call('HGET', jobKey(prefix, n), 'status')
+  if FINISHED[status] then
+    set[n] = true
+    order[#order + 1] = n
+  end
+end
+for _, id in ipairs(given) do
+  local status = redis.call('HGET', jobKey(prefix, id), 'status')
+  if FINISHED[status] then
+    for i, d in ipairs(subtree(prefix, id)) do
+      local st = redis.call('HGET', jobKey(prefix, d), 'status')
+      if i == 1 or (FINISHED[st] and st ~= 'succeeded') then
+        add(d)
+      end
+    end
+  end
+end
+local reopened = #order
+for i = 1, reopened do
+  for _, a in ipairs(ancestors(prefix, order[i])) do
+    add(a)
+  end
+end
+
+for _, id in ipairs(order) do
+  local key = jobKey(prefix, id)
+  local bad = redis.call('HGET', key, 'status') ~= 'succeeded'
+  redis.call('HDEL', key, 'cmdDone', 'childError')
+  setProgress(prefix, id, 0)
+  for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
+    local pk = jobKey(prefix, p)
+    redis.call('HINCRBY', pk, 'kidsLeft', 1)
+    if bad and redis.call('HINCRBY', pk, 'kidsBad', -1) <= 0 then
+      redis.call('HDEL', pk, 'kidsBad')
+    end
+    if not set[tonumber(p)] and redis.call('HGET', pk, 'status') == 'runnable' then
+      redis.call('HDEL', pk, 'childError')
+      setStatus(prefix, p, 'queued', now)
+    end
+  end
+end
+
+local work = {}
+for _, id in ipairs(order) do
+  appendLog(jobKey(prefix, id), 'rescheduled', now)
+  resolveIdle(prefix, id, now, work)
+end
+settle(prefix, now, work)
+return #order

@@ -1,0 +1,18 @@
+-- setJobFields: sets plain fields of one job that no transition depends on (showBlockedClientsWarning,
+-- conditions from savePermittedClientsList, waitingFor, clientsOnHold). An empty value removes the field.
+-- ARGV: prefix, now, id, field, value, [field, value]... Returns 1.
+-- @include util
+local prefix, id = ARGV[1], ARGV[3]
+local key = jobKey(prefix, id)
+if redis.call('EXISTS', key) == 0 then
+  return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
+end
+for i = 4, #ARGV - 1, 2 do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', key, ARGV[i])
+  else
+    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+  end
+end
+redis.call('PUBLISH', prefix .. 'events', '{"type":"job","id":' .. id .. '}')
+return 1
