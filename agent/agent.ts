@@ -197,7 +197,7 @@ export class Agent {
 
   private sayHello(localAddress: string): void {
     const machine = machineFacts();
-    const hello: HelloMessage & { lost: RunningJob[] } = {
+    const hello: HelloMessage = {
       type: "hello",
       protocol: PROTOCOL_VERSION,
       hostname: hostname(),
