@@ -60,6 +60,12 @@ export interface HelloMessage {
   availabilityRules: AvailabilityRule[];
   /** Jobs whose processes survived on this agent (after a reconnect or an agent restart). */
   running: RunningJob[];
+  /**
+   * Added by the agent helper: attempts an earlier agent process on this machine left running, which this
+   * agent killed at start (it cannot re-attach to their output, which died with the old process). They are
+   * not in `running`; the coordinator can fail/retry them at once instead of waiting for a timeout.
+   */
+  lost?: RunningJob[];
 }
 
 export interface HeartbeatMessage {
