@@ -1,0 +1,407 @@
+// The farm pages: clients (list and one client), groups, resources and the server error log. Read through
+// the public API; edits are XML-RPC calls made by the page's buttons (static/app.js).
+
+import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import type { Api } from "./api.js";
+import { duration, html, layout, statusBadge, time, value, type Html } from "./html.js";
+import { notesSection } from "./jobs.js";
+
+type Row = Record<string, XmlRpcValue | undefined>;
+
+/** A client's state from its flags and heartbeat (activeTimeout minutes without one = not responding). */
+export function clientState(c: Row, activeTimeoutMinutes: number, now = Date.now()): string {
+  const beat = c["lastHeartbeat"];
+  if (!(beat instanceof Date) || now - beat.getTime() > activeTimeoutMinutes * 60_000)
+    return "not_responding";
+  if (c["disabled"]) return "disabled";
+  if (c["available"] === false) return "unavailable";
+  return Array.isArray(c["runningJobs"]) && c["runningJobs"].length > 0 ? "busy" : "idle";
+}
+
+function memory(kb: XmlRpcValue | undefined): string {
+  return typeof kb === "number" ? `${(kb / 1048576).toFixed(1)} GB` : "–";
+}
+
+function rules(list: XmlRpcValue | undefined): Html {
+  if (!Array.isArray(list) || list.length === 0) return html`<span class="muted">always</span>`;
+  return html`${list.map((r) => {
+    if (!r || typeof r !== "object" || Array.isArray(r)) return html`<code>${JSON.stringify(r)}</code> `;
+    const rule = r as Row;
+    if (rule["type"] === "idle") return html`<span class="rule">idle ≥ ${String(rule["minutes"])}m</span> `;
+    if (rule["type"] === "window") {
+      const days =
+        Array.isArray(rule["days"]) && rule["days"].length > 0 ? ` days ${rule["days"].join(",")}` : "";
+      return html`<span class="rule">${String(rule["start"])}–${String(rule["end"])}${days}</span> `;
+    }
+    return html`<span class="rule">${String(rule["type"] ?? JSON.stringify(rule))}</span> `;
+  })}`;
+}
+
+async function groupNames(api: Api): Promise<Map<number, string>> {
+  const groups = await api.call<Row[]>("getClientGroups", null, ["id", "name"]);
+  return new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
+}
+
+export async function clientsTable(api: Api, activeTimeoutMinutes: number): Promise<Html> {
+  const [clients, groups] = await Promise.all([api.call<Row[]>("getClients"), groupNames(api)]);
+  return html`<div
+    id="clients-table"
+    hx-get="/clients"
+    hx-trigger="every 3s [autoRefresh()]"
+    hx-swap="outerHTML"
+    hx-select="#clients-table"
+  >
+    <table class="grid">
+      <thead>
+        <tr>
+          <th>Client</th>
+          <th>State</th>
+          <th>Platform</th>
+          <th>CPUs</th>
+          <th>Load</th>
+          <th>Memory</th>
+          <th>Idle</th>
+          <th>Running jobs</th>
+          <th>Groups</th>
+          <th>Availability</th>
+          <th>Heartbeat</th>
+          <th>Note</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          clients.length === 0
+            ? html`<tr>
+                <td colspan="13" class="empty">No clients have connected yet.</td>
+              </tr>`
+            : clients.map((c) => {
+                const id = Number(c["id"]);
+                const label = String(c["label"] ?? c["hostname"] ?? id);
+                const running = Array.isArray(c["runningJobs"]) ? (c["runningJobs"] as number[]) : [];
+                const inGroups = Array.isArray(c["groups"]) ? (c["groups"] as number[]) : [];
+                const idle =
+                  typeof c["idleTime"] === "number" && c["idleTime"] >= 0
+                    ? duration(c["idleTime"] * 60)
+                    : "–";
+                return html`<tr data-client="${id}">
+                  <td><a href="/clients/${id}">${label}</a></td>
+                  <td>${statusBadge(clientState(c, activeTimeoutMinutes))}</td>
+                  <td>${String(c["platform"] ?? "")}</td>
+                  <td class="num">${String(c["cpus"] ?? "")}</td>
+                  <td class="num">${typeof c["load"] === "number" ? c["load"].toFixed(2) : "–"}</td>
+                  <td class="num">${memory(c["memory"])}</td>
+                  <td class="num">${idle}</td>
+                  <td>${running.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}</td>
+                  <td>
+                    ${inGroups.map((g) => html`<a href="/groups#group-${g}">${groups.get(g) ?? g}</a> `)}
+                  </td>
+                  <td>${rules(c["availabilityRules"])}</td>
+                  <td>${time(c["lastHeartbeat"])}</td>
+                  <td class="note">${String(c["latestNote"] ?? "")}</td>
+                  <td>
+                    <button
+                      type="button"
+                      class="rpc"
+                      data-method="setdisabled"
+                      data-params="${JSON.stringify([label, !c["disabled"]])}"
+                    >
+                      ${c["disabled"] ? "Enable" : "Disable"}
+                    </button>
+                  </td>
+                </tr>`;
+              })
+        }
+      </tbody>
+    </table>
+  </div>`;
+}
+
+export async function clientsPage(api: Api, activeTimeoutMinutes: number): Promise<Html> {
+  return layout(
+    "Clients",
+    "/clients",
+    html`<h1>Clients</h1>
+      <p class="toolbar">
+        <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
+      </p>
+      ${await clientsTable(api, activeTimeoutMinutes)}`,
+  );
+}
+
+export async function clientPage(
+  api: Api,
+  id: number,
+  activeTimeoutMinutes: number,
+  rulesMethod: string | null,
+): Promise<Html> {
+  const [client, groups, history, errors] = await Promise.all([
+    api.call<Row>("getClient", id),
+    api.call<Row[]>("getClientGroups", null, ["id", "name", "clients"]),
+    api.call<number[]>("getJobHistory", id, 20),
+    api.call<Row>("getClientErrors", id),
+  ]);
+  const label = String(client["label"] ?? client["hostname"] ?? id);
+  const member = new Set(Array.isArray(client["groups"]) ? (client["groups"] as number[]) : []);
+  const errorList = Array.isArray(errors["errors"]) ? (errors["errors"] as Row[]) : [];
+  const body = html`<h1>Client ${label} ${statusBadge(clientState(client, activeTimeoutMinutes))}</h1>
+    <div class="columns">
+      <table class="attrs">
+        <tbody>
+          ${Object.keys(client)
+            .sort()
+            .map(
+              (k) =>
+                html`<tr>
+                  <th>${k}</th>
+                  <td>${k === "availabilityRules" ? rules(client[k]) : value(client[k])}</td>
+                </tr>`,
+            )}
+        </tbody>
+      </table>
+      <div>
+        <h2>Groups</h2>
+        <ul class="plain">
+          ${groups.map((g) => {
+            const gid = Number(g["id"]);
+            const method = member.has(gid) ? "removeClientFromGroup" : "addClientToGroup";
+            return html`<li>
+              ${member.has(gid) ? "✔" : "–"} ${String(g["name"] ?? gid)}
+              <button
+                type="button"
+                class="rpc small"
+                data-method="${method}"
+                data-params="${JSON.stringify([gid, id])}"
+              >
+                ${member.has(gid) ? "remove" : "add"}
+              </button>
+            </li>`;
+          })}
+        </ul>
+        <h2>Availability rules</h2>
+        ${
+          rulesMethod
+            ? html`<form class="rules-form" data-method="${rulesMethod}" data-client="${id}">
+                <textarea name="rules" rows="4" spellcheck="false">
+${JSON.stringify(client["availabilityRules"] ?? [], null, 1)}</textarea>
+                <p class="muted">
+                  JSON list: {"type":"window","days":[1,2,3,4,5],"start":"19:00","end":"07:00"},
+                  {"type":"idle","minutes":15}, {"type":"anytime"}; empty = always available.
+                </p>
+                <button type="submit">Save rules</button>
+              </form>`
+            : html`<p>${rules(client["availabilityRules"])}</p>
+                <p class="muted">Rules are set in the agent's hqnode.ini on this server version.</p>`
+        }
+        <p>
+          <button
+            type="button"
+            class="rpc"
+            data-method="setdisabled"
+            data-params="${JSON.stringify([label, !client["disabled"]])}"
+          >
+            ${client["disabled"] ? "Enable" : "Disable"} client
+          </button>
+        </p>
+        <h2>Recent jobs</h2>
+        <p>
+          ${history.length === 0 ? html`<span class="muted">none</span>` : history.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}
+        </p>
+        <h2>Errors</h2>
+        <ul class="plain">
+          ${errorList.length === 0 ? html`<li class="muted">none</li>` : errorList.slice(0, 50).map((e) => html`<li>${value(e["time"] ?? e["date"])} ${String(e["message"] ?? JSON.stringify(e))}</li>`)}
+        </ul>
+      </div>
+    </div>
+    ${await notesSection(api, { clientId: id }, client["threadId"])}`;
+  return layout(`Client ${label}`, "/clients", body);
+}
+
+export async function groupsPage(api: Api): Promise<Html> {
+  const [groups, clients] = await Promise.all([
+    api.call<Row[]>("getClientGroups"),
+    api.call<Row[]>("getClients", null, ["id", "label"]),
+  ]);
+  const labels = new Map(clients.map((c) => [Number(c["id"]), String(c["label"] ?? c["id"])]));
+  const body = html`<h1>Client groups</h1>
+    <form class="rpc-form" data-method="createClientGroup">
+      <input name="0" placeholder="new group name" required /><button type="submit">Create group</button>
+    </form>
+    <table class="grid">
+      <thead>
+        <tr>
+          <th>ID</th>
+          <th>Group</th>
+          <th>Clients</th>
+          <th>Add a client</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          groups.length === 0
+            ? html`<tr>
+                <td colspan="5" class="empty">No groups.</td>
+              </tr>`
+            : groups.map((g) => {
+                const gid = Number(g["id"]);
+                const members = Array.isArray(g["clients"]) ? (g["clients"] as number[]) : [];
+                const others = clients.filter((c) => !members.includes(Number(c["id"])));
+                return html`<tr id="group-${gid}">
+                  <td class="num">${gid}</td>
+                  <td>${String(g["name"] ?? "")}</td>
+                  <td>
+                    ${members.map((cid) => html`<span class="chip"><a href="/clients/${cid}">${labels.get(cid) ?? cid}</a> <button type="button" class="rpc small" title="remove" data-method="removeClientFromGroup" data-params="${JSON.stringify([gid, cid])}">×</button></span> `)}
+                  </td>
+                  <td>
+                    ${
+                      others.length === 0
+                        ? ""
+                        : html`<form class="add-member" data-group="${gid}">
+                            <select name="client">
+                              ${others.map((c) => html`<option value="${String(c["id"])}">${String(c["label"] ?? c["id"])}</option>`)}</select
+                            ><button type="submit" class="small">add</button>
+                          </form>`
+                    }
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      class="rpc danger small"
+                      data-method="deleteClientGroup"
+                      data-params="${JSON.stringify([gid])}"
+                      data-confirm="Delete group ${String(g["name"] ?? gid)}?"
+                    >
+                      delete
+                    </button>
+                  </td>
+                </tr>`;
+              })
+        }
+      </tbody>
+    </table>`;
+  return layout("Groups", "/groups", body);
+}
+
+export async function resourcesPage(api: Api, editable: boolean): Promise<Html> {
+  const resources = await api.call<Row[]>("getResources");
+  const body = html`<h1>Resources</h1>
+    <p class="muted">
+      A job declares {"name": amount}. Per-job resources are held by each running job; per-machine resources
+      once per client (licenses).
+    </p>
+    ${
+      editable
+        ? html`<form class="rpc-form" data-method="addResource">
+            <input name="0" placeholder="name" required />
+            <input name="1" type="number" min="0" placeholder="amount" required />
+            <label><input name="2" type="checkbox" /> per machine</label>
+            <button type="submit">Define resource</button>
+          </form>`
+        : ""
+    }
+    <table class="grid">
+      <thead>
+        <tr>
+          <th>ID</th>
+          <th>Name</th>
+          <th>Amount</th>
+          <th>Used</th>
+          <th>Counted per</th>
+          ${editable ? html`<th>Edit</th>` : ""}
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          resources.length === 0
+            ? html`<tr>
+                <td colspan="6" class="empty">No resources defined.</td>
+              </tr>`
+            : resources.map((r) => {
+                const rid = Number(r["id"]);
+                return html`<tr>
+                  <td class="num">${rid}</td>
+                  <td>${String(r["name"] ?? "")}</td>
+                  <td class="num">${String(r["amount"] ?? "")}</td>
+                  <td class="num">${String(r["used"] ?? 0)}</td>
+                  <td>${r["perMachine"] ? "machine" : "job"}</td>
+                  ${
+                    editable
+                      ? html`<td>
+                          <form class="resource-edit" data-id="${rid}">
+                            <input name="name" value="${String(r["name"] ?? "")}" size="12" />
+                            <input
+                              name="amount"
+                              type="number"
+                              min="0"
+                              value="${String(r["amount"] ?? 0)}"
+                              style="width:6em"
+                            />
+                            <label
+                              ><input
+                                name="perMachine"
+                                type="checkbox"
+                                ${r["perMachine"] ? html`checked` : ""}
+                              />
+                              per machine</label
+                            >
+                            <button type="submit" class="small">save</button>
+                            <button
+                              type="button"
+                              class="rpc danger small"
+                              data-method="removeResource"
+                              data-params="${JSON.stringify([rid])}"
+                              data-confirm="Remove resource?"
+                            >
+                              remove
+                            </button>
+                          </form>
+                        </td>`
+                      : ""
+                  }
+                </tr>`;
+              })
+        }
+      </tbody>
+    </table>`;
+  return layout("Resources", "/resources", body);
+}
+
+export async function errorsPage(api: Api): Promise<Html> {
+  const result = await api.call<Row>("getServerErrors");
+  const errors = Array.isArray(result["errors"]) ? (result["errors"] as Row[]) : [];
+  const body = html`<h1>
+      Server errors <span class="muted">(${String(result["total"] ?? errors.length)})</span>
+    </h1>
+    <table class="grid">
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>Method</th>
+          <th>Message</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          errors.length === 0
+            ? html`<tr>
+                <td colspan="3" class="empty">No server errors.</td>
+              </tr>`
+            : errors.slice(0, 200).map(
+                (e) =>
+                  html`<tr>
+                    <td>${value(e["time"])}</td>
+                    <td>${String(e["method"] ?? "")}</td>
+                    <td>
+                      <details>
+                        <summary>${String(e["message"] ?? "")}</summary>
+                        <pre>${String(e["stack"] ?? "")}</pre>
+                      </details>
+                    </td>
+                  </tr>`,
+              )
+        }
+      </tbody>
+    </table>`;
+  return layout("Server errors", "/errors", body);
+}

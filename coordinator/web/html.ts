@@ -1,0 +1,101 @@
+// Server-side HTML: a tagged template that escapes every interpolated value unless it is already Html, and
+// the page layout shared by every dashboard page.
+
+export class Html {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+type Piece = Html | string | number | boolean | null | undefined | Piece[];
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function render(value: Piece): string {
+  if (value === null || value === undefined || value === false) return "";
+  if (value instanceof Html) return value.text;
+  if (Array.isArray(value)) return value.map(render).join("");
+  return escapeHtml(String(value));
+}
+
+export function html(strings: TemplateStringsArray, ...values: Piece[]): Html {
+  let out = strings[0] ?? "";
+  values.forEach((v, i) => {
+    out += render(v) + (strings[i + 1] ?? "");
+  });
+  return new Html(out);
+}
+
+const NAV: [string, string][] = [
+  ["/jobs", "Jobs"],
+  ["/clients", "Clients"],
+  ["/groups", "Groups"],
+  ["/resources", "Resources"],
+  ["/errors", "Server errors"],
+];
+
+export function layout(title: string, active: string, body: Html): Html {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · openhq</title>
+        <link rel="stylesheet" href="/static/style.css" />
+        <script src="/static/htmx.min.js" defer></script>
+        <script src="/static/app.js" defer></script>
+      </head>
+      <body>
+        <header>
+          <a class="brand" href="/jobs">openhq</a>
+          <nav>
+            ${NAV.map(([href, label]) => html`<a href="${href}" class="${href === active ? "active" : ""}">${label}</a>`)}
+          </nav>
+          <span id="flash" role="status"></span>
+        </header>
+        <main>${body}</main>
+      </body>
+    </html> `;
+}
+
+/** A status word as a coloured badge (colours in static/style.css, one per internal status). */
+export function statusBadge(status: unknown, label?: unknown): Html {
+  const s = typeof status === "string" ? status : "unknown";
+  return html`<span class="badge status-${s.replace(/[^a-z_]/gi, "")}"
+    >${typeof label === "string" && label ? label : s}</span
+  >`;
+}
+
+export function progressBar(fraction: unknown): Html {
+  const f =
+    typeof fraction === "number" && Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+  const pct = Math.round(f * 100);
+  return html`<div class="progress" title="${pct}%">
+    <div style="width:${pct}%"></div>
+    <span>${pct}%</span>
+  </div>`;
+}
+
+export function time(value: unknown): Html {
+  if (!(value instanceof Date)) return html`<span class="muted">–</span>`;
+  const iso = value.toISOString();
+  return html`<time datetime="${iso}">${iso.slice(0, 19).replace("T", " ")}</time>`;
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "–";
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${Math.round(seconds % 60)}s`;
+  return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+/** JSON-ish rendering of an attribute value for the attribute tables. */
+export function value(v: unknown): Html {
+  if (v === null || v === undefined) return html`<span class="muted">None</span>`;
+  if (v instanceof Date) return time(v);
+  if (typeof v === "object") return html`<code>${JSON.stringify(v)}</code>`;
+  return html`${String(v)}`;
+}

@@ -1,0 +1,345 @@
+// The jobs pages: the paged, filtered list of jobs with lazily expanded child trees, and one job's page
+// (attributes, status log, live output, notes, actions). Everything is read through the public API; the
+// page's buttons call the same XML-RPC methods from the browser (static/app.js), so access control and
+// validation are the API's.
+
+import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import type { Api } from "./api.js";
+import { html, layout, progressBar, statusBadge, time, value, type Html } from "./html.js";
+
+type Job = Record<string, XmlRpcValue | undefined>;
+
+const LIST_ATTRIBS = [
+  "id",
+  "name",
+  "status",
+  "uiStatus",
+  "priority",
+  "overallProgress",
+  "submittedBy",
+  "queueTime",
+  "startTime",
+  "endTime",
+  "children",
+  "clients",
+];
+const SCOPES = ["unfinished", "finished", "all"] as const;
+const PAGE_SIZES = [25, 50, 100, 200];
+const MAX_CHILD_ROWS = 200;
+
+export interface JobQuery {
+  scope: string;
+  name: string;
+  submitter: string;
+  page: number;
+  per: number;
+}
+
+export function readJobQuery(params: URLSearchParams): JobQuery {
+  const page = Math.max(1, Math.trunc(Number(params.get("page") ?? "1")) || 1);
+  const per = Number(params.get("per") ?? "50");
+  return {
+    scope: params.get("status") || "unfinished",
+    name: (params.get("name") ?? "").trim(),
+    submitter: (params.get("submitter") ?? "").trim(),
+    page,
+    per: PAGE_SIZES.includes(per) ? per : 50,
+  };
+}
+
+/** Ids matching the query, newest first. Name/submitter filters read just those two fields of candidates. */
+async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
+  let ids: number[];
+  if (q.scope === "unfinished") ids = await api.call<number[]>("getUnfinishedRootJobIds");
+  else if (q.scope === "finished") ids = await api.call<number[]>("getFinishedRootJobIds");
+  else if (q.scope === "all") {
+    const [open, done] = await Promise.all([
+      api.call<number[]>("getUnfinishedRootJobIds"),
+      api.call<number[]>("getFinishedRootJobIds"),
+    ]);
+    ids = [...open, ...done];
+  } else ids = await api.call<number[]>("getJobIdsByStatus", [q.scope]);
+  ids = [...new Set(ids)].sort((a, b) => b - a);
+  if (ids.length === 0 || (q.name === "" && q.submitter === "")) return ids;
+  const rows = await api.call<Job[]>("getJobs", ids, ["id", "name", "submittedBy"]);
+  const name = q.name.toLowerCase();
+  const submitter = q.submitter.toLowerCase();
+  return rows
+    .filter(
+      (j) =>
+        (name === "" ||
+          String(j["name"] ?? "")
+            .toLowerCase()
+            .includes(name)) &&
+        (submitter === "" ||
+          String(j["submittedBy"] ?? "")
+            .toLowerCase()
+            .includes(submitter)),
+    )
+    .map((j) => Number(j["id"]));
+}
+
+function queryString(q: JobQuery, page: number): string {
+  const p = new URLSearchParams();
+  if (q.scope !== "unfinished") p.set("status", q.scope);
+  if (q.name) p.set("name", q.name);
+  if (q.submitter) p.set("submitter", q.submitter);
+  if (q.per !== 50) p.set("per", String(q.per));
+  if (page > 1) p.set("page", String(page));
+  const s = p.toString();
+  return s === "" ? "/jobs" : `/jobs?${s}`;
+}
+
+function isStruct(v: XmlRpcValue): v is Record<string, XmlRpcValue | undefined> {
+  return (
+    typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v)
+  );
+}
+
+function jobRow(job: Job, depth: number): Html {
+  const id = Number(job["id"]);
+  const children = Array.isArray(job["children"]) ? job["children"] : [];
+  const clients = Array.isArray(job["clients"]) ? job["clients"] : [];
+  const hosts = clients.map((c) => (isStruct(c) ? String(c["hostname"] ?? "") : ""));
+  return html`<tr class="job depth-${Math.min(depth, 8)}" data-id="${id}" data-depth="${depth}">
+    <td class="tree" style="padding-left:${0.4 + depth * 1.2}em">
+      ${
+        children.length > 0
+          ? html`<button
+              class="toggle"
+              type="button"
+              aria-expanded="false"
+              data-job="${id}"
+              title="${children.length} children"
+            >
+              ▸
+            </button>`
+          : html`<span class="leaf">·</span>`
+      }<a href="/jobs/${id}">${id}</a>
+    </td>
+    <td class="name">
+      <a href="/jobs/${id}">${String(job["name"] ?? "")}</a>${
+        children.length > 0 ? html` <span class="muted">(${children.length})</span>` : ""
+      }
+    </td>
+    <td>${statusBadge(job["status"], job["uiStatus"])}</td>
+    <td class="num">${String(job["priority"] ?? 0)}</td>
+    <td>${progressBar(job["overallProgress"])}</td>
+    <td>${String(job["submittedBy"] ?? "")}</td>
+    <td>${hosts.join(", ")}</td>
+    <td>${time(job["queueTime"])}</td>
+    <td>${time(job["endTime"])}</td>
+  </tr>`;
+}
+
+const TABLE_HEAD = html`<thead>
+  <tr>
+    <th>ID</th>
+    <th>Name</th>
+    <th>Status</th>
+    <th>Pri</th>
+    <th>Progress</th>
+    <th>Submitted by</th>
+    <th>Clients</th>
+    <th>Queued</th>
+    <th>Ended</th>
+  </tr>
+</thead>`;
+
+/** The table (and pager) alone: what the page polls every few seconds. */
+export async function jobsTable(api: Api, q: JobQuery): Promise<Html> {
+  const ids = await matchingIds(api, q);
+  const pages = Math.max(1, Math.ceil(ids.length / q.per));
+  const page = Math.min(q.page, pages);
+  const pageIds = ids.slice((page - 1) * q.per, page * q.per);
+  const jobs = pageIds.length === 0 ? [] : await api.call<Job[]>("getJobs", pageIds, LIST_ATTRIBS);
+  const self = queryString(q, page);
+  return html`<div
+    id="jobs-table"
+    hx-get="${self}"
+    hx-trigger="every 3s [autoRefresh()]"
+    hx-swap="outerHTML"
+    hx-select="#jobs-table"
+  >
+    <table class="grid">
+      ${TABLE_HEAD}
+      <tbody>
+        ${
+          jobs.length === 0
+            ? html`<tr>
+                <td colspan="9" class="empty">No jobs match.</td>
+              </tr>`
+            : jobs.map((j) => jobRow(j, 0))
+        }
+      </tbody>
+    </table>
+    <div class="pager">
+      <span>${ids.length} job${ids.length === 1 ? "" : "s"} · page ${page} of ${pages}</span>
+      ${page > 1 ? html`<a href="${queryString(q, 1)}">« first</a> <a href="${queryString(q, page - 1)}" rel="prev">‹ prev</a>` : ""}
+      ${page < pages ? html`<a href="${queryString(q, page + 1)}" rel="next">next ›</a> <a href="${queryString(q, pages)}">last »</a>` : ""}
+    </div>
+  </div>`;
+}
+
+export async function jobsPage(api: Api, q: JobQuery): Promise<Html> {
+  const statuses = await api.call<string[]>("getAllJobStatusNames");
+  const scopes = [...SCOPES, "waiting", ...statuses];
+  const body = html`<h1>Jobs</h1>
+    <form class="filters" method="get" action="/jobs">
+      <label
+        >Status
+        <select name="status">
+          ${scopes.map((s) => html`<option value="${s}" ${s === q.scope ? html`selected` : ""}>${s}</option>`)}
+        </select></label
+      >
+      <label>Name <input name="name" value="${q.name}" placeholder="contains…" /></label>
+      <label>Submitted by <input name="submitter" value="${q.submitter}" placeholder="user" /></label>
+      <label
+        >Per page
+        <select name="per">
+          ${PAGE_SIZES.map((n) => html`<option ${n === q.per ? html`selected` : ""}>${n}</option>`)}
+        </select></label
+      >
+      <button type="submit">Filter</button>
+      <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
+    </form>
+    ${await jobsTable(api, q)}`;
+  return layout("Jobs", "/jobs", body);
+}
+
+/** Rows for the children of one job, inserted under its row when expanded. */
+export async function childRows(api: Api, id: number, depth: number): Promise<Html> {
+  const [parent] = await api.call<Job[]>("getJobs", [id], ["children"]);
+  const all = Array.isArray(parent?.["children"]) ? (parent["children"] as number[]) : [];
+  const ids = all.slice(0, MAX_CHILD_ROWS);
+  const jobs = ids.length === 0 ? [] : await api.call<Job[]>("getJobs", ids, LIST_ATTRIBS);
+  const more = all.length - ids.length;
+  return html`${jobs.map((j) => jobRow(j, depth))}${
+    more > 0
+      ? html`<tr class="job depth-${depth}" data-depth="${depth}">
+          <td colspan="9" class="muted" style="padding-left:${0.4 + depth * 1.2}em">
+            … ${more} more children: <a href="/jobs/${id}">open job ${id}</a>
+          </td>
+        </tr>`
+      : ""
+  }`;
+}
+
+const ACTIONS: [string, string, string][] = [
+  ["cancelJobs", "Cancel", "danger"],
+  ["pauseJobs", "Pause", ""],
+  ["resumeJobs", "Resume", ""],
+  ["rescheduleJobs", "Reschedule", ""],
+  ["ejectJobs", "Eject", ""],
+  ["deleteJobs", "Delete", "danger"],
+];
+
+/** The part of the job page that refreshes itself: status, progress, attributes, log. */
+export async function jobSummary(api: Api, id: number): Promise<Html> {
+  const job = await api.call<Job>("getJob", id);
+  const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
+  const children = Array.isArray(job["children"]) ? (job["children"] as number[]) : [];
+  const parents = Array.isArray(job["parents"]) ? (job["parents"] as number[]) : [];
+  const hidden = new Set(["logs", "children", "parents"]);
+  const attrs = Object.keys(job)
+    .filter((k) => !hidden.has(k))
+    .sort();
+  return html`<section
+    id="job-summary"
+    hx-get="/jobs/${id}/summary"
+    hx-trigger="every 2s"
+    hx-swap="outerHTML"
+    data-status="${String(job["status"] ?? "")}"
+  >
+    <div class="job-head">
+      <h1>Job ${id}: ${String(job["name"] ?? "")}</h1>
+      ${statusBadge(job["status"], job["uiStatus"])} ${progressBar(job["overallProgress"])}
+    </div>
+    <p class="links">
+      ${parents.length > 0 ? html`Parents: ${parents.map((p) => html`<a href="/jobs/${p}">${p}</a> `)}` : "Root job"}
+      ${children.length > 0 ? html` · ${children.length} children: ${children.slice(0, 50).map((c) => html`<a href="/jobs/${c}">${c}</a> `)}${children.length > 50 ? "…" : ""}` : ""}
+    </p>
+    <div class="columns">
+      <table class="attrs">
+        <tbody>
+          ${attrs.map(
+            (k) =>
+              html`<tr>
+                <th>${k}</th>
+                <td>${value(job[k])}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      <div>
+        <h2>Status log</h2>
+        <table class="log">
+          <tbody>
+            ${
+              logs.length === 0
+                ? html`<tr>
+                    <td class="muted">empty</td>
+                  </tr>`
+                : logs.map(
+                    (entry) =>
+                      html`<tr>
+                        <td>${time(entry[1])}</td>
+                        <td>${String(entry[0] ?? "")}</td>
+                      </tr>`,
+                  )
+            }
+          </tbody>
+        </table>
+      </div>
+    </div>
+  </section>`;
+}
+
+export async function notesSection(
+  api: Api,
+  owner: { jobId?: number; clientId?: number },
+  threadId: unknown,
+): Promise<Html> {
+  type Note = { id?: number; text?: string; date?: Date };
+  let notes: Note[] = [];
+  if (typeof threadId === "number") {
+    const threads = await api.call<{ notes?: Note[] }[]>(
+      "getNoteThreads",
+      [threadId],
+      ["notes"],
+      ["id", "text", "date"],
+    );
+    notes = threads[0]?.notes ?? [];
+  }
+  return html`<section id="notes" class="notes">
+    <h2>Notes</h2>
+    <ul>
+      ${notes.length === 0 ? html`<li class="muted">No notes.</li>` : notes.map((n) => html`<li><span class="when">${time(n.date)}</span> ${n.text ?? ""}</li>`)}
+    </ul>
+    <form class="note-form" data-job="${owner.jobId ?? ""}" data-client="${owner.clientId ?? ""}">
+      <input name="text" placeholder="Add a note…" required />
+      <button type="submit">Add note</button>
+    </form>
+  </section>`;
+}
+
+export async function jobPage(api: Api, id: number): Promise<Html> {
+  const summary = await jobSummary(api, id);
+  const [job] = await api.call<Job[]>("getJobs", [id], ["threadId", "priority"]);
+  const body = html`${summary}
+    <div class="actions" data-job="${id}">
+      ${ACTIONS.map(([method, label, kind]) => html`<button type="button" class="action ${kind}" data-method="${method}">${label}</button>`)}
+      <form class="priority-form">
+        <label
+          >Priority
+          <input type="number" min="0" name="priority" value="${String(job?.["priority"] ?? 0)}" /></label
+        ><button type="submit">Set</button>
+      </form>
+    </div>
+    <section class="output">
+      <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
+      <pre id="output" data-job="${id}"></pre>
+    </section>
+    ${await notesSection(api, { jobId: id }, job?.["threadId"])}`;
+  return layout(`Job ${id}`, "/jobs", body);
+}

@@ -1,0 +1,247 @@
+/* global document, window, location, fetch, DOMParser, WebSocket, confirm, setTimeout, clearTimeout, htmx -- browser script */
+// openhq dashboard behaviour, no build step. Buttons and forms call the coordinator's public XML-RPC API
+// (POST /RPC2) from the browser, so the dashboard can do exactly what a script can, under the same access
+// control. The job page follows its output over a WebSocket (/ws/output/<id>).
+"use strict";
+
+// ---- XML-RPC ------------------------------------------------------------------------------------------
+function xmlEscape(s) {
+  return String(s).replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]);
+}
+function encodeValue(v) {
+  if (v === null || v === undefined) return "<value><nil/></value>";
+  if (typeof v === "boolean") return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
+  if (typeof v === "number")
+    return Number.isInteger(v) ? `<value><int>${v}</int></value>` : `<value><double>${v}</double></value>`;
+  if (Array.isArray(v)) return `<value><array><data>${v.map(encodeValue).join("")}</data></array></value>`;
+  if (typeof v === "object")
+    return `<value><struct>${Object.entries(v)
+      .map(([k, x]) => `<member><name>${xmlEscape(k)}</name>${encodeValue(x)}</member>`)
+      .join("")}</struct></value>`;
+  return `<value><string>${xmlEscape(v)}</string></value>`;
+}
+function decodeValue(node) {
+  const el = node.firstElementChild;
+  if (!el) return node.textContent;
+  const text = el.textContent;
+  switch (el.tagName) {
+    case "int":
+    case "i4":
+    case "i8":
+    case "double":
+      return Number(text);
+    case "boolean":
+      return text.trim() === "1";
+    case "nil":
+      return null;
+    case "array":
+      return [...el.querySelectorAll(":scope > data > value")].map(decodeValue);
+    case "struct": {
+      const out = {};
+      for (const m of el.querySelectorAll(":scope > member"))
+        out[m.querySelector("name").textContent] = decodeValue(m.querySelector(":scope > value"));
+      return out;
+    }
+    default:
+      return text;
+  }
+}
+async function rpc(method, params) {
+  const body = `<?xml version="1.0"?><methodCall><methodName>${xmlEscape(method)}</methodName><params>${params
+    .map((p) => `<param>${encodeValue(p)}</param>`)
+    .join("")}</params></methodCall>`;
+  const res = await fetch("/RPC2", { method: "POST", headers: { "content-type": "text/xml" }, body });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const doc = new DOMParser().parseFromString(await res.text(), "text/xml");
+  const fault = doc.querySelector("fault > value");
+  if (fault) throw new Error(decodeValue(fault).faultString || "fault");
+  const value = doc.querySelector("params > param > value");
+  return value ? decodeValue(value) : null;
+}
+
+// ---- feedback -----------------------------------------------------------------------------------------
+function flash(message, kind) {
+  const el = document.getElementById("flash");
+  if (!el) return;
+  el.textContent = message;
+  el.className = kind || "ok";
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => {
+    el.textContent = "";
+    el.className = "";
+  }, 5000);
+}
+async function act(method, params, label) {
+  try {
+    await rpc(method, params);
+    flash(`${label || method}: done`, "ok");
+    return true;
+  } catch (err) {
+    flash(`${label || method}: ${err.message}`, "error");
+    return false;
+  }
+}
+function refreshJob(id) {
+  if (document.getElementById("job-summary"))
+    htmx.ajax("GET", `/jobs/${id}/summary`, { target: "#job-summary", swap: "outerHTML" });
+}
+
+// Polling tables refresh only while "live" is ticked, no child tree is open and nobody is typing in them.
+function autoRefresh() {
+  const box = document.getElementById("auto-refresh");
+  if (box && !box.checked) return false;
+  if (document.querySelector("button.toggle[aria-expanded='true']")) return false;
+  const active = document.activeElement;
+  return !(
+    active &&
+    active.closest &&
+    active.closest("#jobs-table, #clients-table") &&
+    active.tagName !== "BODY"
+  );
+}
+window.autoRefresh = autoRefresh;
+
+// ---- clicks -------------------------------------------------------------------------------------------
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.classList.contains("toggle")) {
+    const row = button.closest("tr");
+    const id = button.dataset.job;
+    const depth = Number(row.dataset.depth || 0);
+    if (button.getAttribute("aria-expanded") === "true") {
+      let next = row.nextElementSibling;
+      while (next && Number(next.dataset.depth || 0) > depth) {
+        const gone = next;
+        next = next.nextElementSibling;
+        gone.remove();
+      }
+      button.setAttribute("aria-expanded", "false");
+      button.textContent = "▸";
+    } else {
+      button.setAttribute("aria-expanded", "true");
+      button.textContent = "▾";
+      const res = await fetch(`/jobs/${id}/children?depth=${depth + 1}`, {
+        headers: { "HX-Request": "true" },
+      });
+      const tmp = document.createElement("tbody");
+      tmp.innerHTML = await res.text();
+      row.after(...tmp.children);
+    }
+    return;
+  }
+  if (button.classList.contains("action")) {
+    const id = Number(button.closest(".actions").dataset.job);
+    const method = button.dataset.method;
+    if ((method === "deleteJobs" || method === "cancelJobs") && !confirm(`${button.textContent} job ${id}?`))
+      return;
+    if (await act(method, [[id]], `${button.textContent} job ${id}`)) {
+      if (method === "deleteJobs") location.href = "/jobs";
+      else refreshJob(id);
+    }
+    return;
+  }
+  if (button.classList.contains("rpc")) {
+    if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
+    if (
+      await act(button.dataset.method, JSON.parse(button.dataset.params || "[]"), button.textContent.trim())
+    )
+      setTimeout(() => location.reload(), 300);
+  }
+});
+
+// ---- forms --------------------------------------------------------------------------------------------
+function fieldValue(input) {
+  if (input.type === "checkbox") return input.checked;
+  if (input.type === "number") return Number(input.value);
+  return input.value;
+}
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  const done = () => setTimeout(() => location.reload(), 300);
+  if (form.matches(".filters")) return; // a normal GET
+  event.preventDefault();
+  if (form.matches(".note-form")) {
+    const text = form.elements.text.value;
+    const job = form.dataset.job ? Number(form.dataset.job) : null;
+    const client = form.dataset.client ? Number(form.dataset.client) : null;
+    if (await act("addNote", [text, null, job, client], "note")) done();
+  } else if (form.matches(".priority-form")) {
+    const id = Number(form.closest(".actions").dataset.job);
+    if (await act(form.dataset.method, [[id], Number(form.elements.priority.value)], "priority"))
+      refreshJob(id);
+  } else if (form.matches(".rpc-form")) {
+    const params = [...form.querySelectorAll("[name]")]
+      .sort((a, b) => Number(a.name) - Number(b.name))
+      .map(fieldValue);
+    if (await act(form.dataset.method, params)) done();
+  } else if (form.matches(".add-member")) {
+    if (
+      await act(
+        "addClientToGroup",
+        [Number(form.dataset.group), Number(form.elements.client.value)],
+        "add client",
+      )
+    )
+      done();
+  } else if (form.matches(".resource-edit")) {
+    const f = form.elements;
+    const params = [Number(form.dataset.id), Number(f.amount.value), f.perMachine.checked, f.name.value];
+    if (await act("setResource", params, "resource")) done();
+  } else if (form.matches(".rules-form")) {
+    let rules;
+    try {
+      rules = JSON.parse(form.elements.rules.value || "[]");
+    } catch (err) {
+      flash(`rules: not JSON (${err.message})`, "error");
+      return;
+    }
+    if (await act(form.dataset.method, [Number(form.dataset.client), rules], "availability rules")) done();
+  }
+});
+
+// ---- live output --------------------------------------------------------------------------------------
+const MAX_OUTPUT_CHARS = 2_000_000;
+function followOutput(pre) {
+  const id = pre.dataset.job;
+  const state = document.getElementById("output-state");
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${proto}//${location.host}/ws/output/${id}?tail=1048576`);
+  let ended = false;
+  socket.onopen = () => {
+    state.textContent = "live";
+  };
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "output") {
+      const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.append(event.data);
+      if (pre.textContent.length > MAX_OUTPUT_CHARS)
+        pre.textContent = pre.textContent.slice(-MAX_OUTPUT_CHARS / 2);
+      if (atBottom) pre.scrollTop = pre.scrollHeight;
+    } else if (event.type === "reset") {
+      pre.textContent = "";
+    } else if (event.type === "status") {
+      state.textContent = `live · ${event.status}`;
+      refreshJob(id);
+    } else if (event.type === "end") {
+      ended = true;
+      state.textContent = `finished · ${event.status}`;
+    } else if (event.type === "error") {
+      ended = true;
+      state.textContent = event.message;
+    }
+  };
+  socket.onclose = () => {
+    if (ended) return;
+    state.textContent = "disconnected, retrying…";
+    setTimeout(() => {
+      pre.textContent = "";
+      followOutput(pre);
+    }, 2000);
+  };
+}
+document.addEventListener("DOMContentLoaded", () => {
+  const pre = document.getElementById("output");
+  if (pre) followOutput(pre);
+});
