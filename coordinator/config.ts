@@ -16,11 +16,11 @@
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
 //   openhq.maxOutputBytes        cap on a job's stored output (head and tail kept)
-//   openhq.heartbeatInterval     seconds between agent heartbeats
+//   openhq.heartbeatIntervalMs   ms between agent heartbeats (10000)
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
 // Environment: OPENHQ_CONFIG, OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS), OPENHQ_REDIS_SENTINELS,
 //   OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
-//   OPENHQ_HEARTBEAT_INTERVAL, OPENHQ_SERVER_URL.
+//   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
 import { existsSync } from "node:fs";
@@ -104,10 +104,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     throw new ConfigError(`redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
   }
   const dataDir = resolve(pick(flags.data, ["OPENHQ_DATA"], ["openhq.dataDir"]) ?? defaultDataDir(env));
-  const heartbeatSeconds = number(
-    pick(undefined, ["OPENHQ_HEARTBEAT_INTERVAL"], ["openhq.heartbeatInterval"]) ?? "10",
-    "heartbeatInterval",
-    0.05,
+  const heartbeatMs = integer(
+    pick(undefined, ["OPENHQ_HEARTBEAT_INTERVAL"], ["openhq.heartbeatIntervalMs"]) ?? "10000",
+    "heartbeatIntervalMs",
+    50,
+    3_600_000,
   );
   const mount: Record<string, string> = {};
   for (const platform of ["linux", "windows", "macosx"]) {
@@ -118,7 +119,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   const settings: ServerSettings = {
     activeTimeoutMinutes: number(raw["hqserver.activeTimeout"] ?? "5", "hqserver.activeTimeout", 0),
     expireJobsDays: number(raw["hqserver.expireJobsDays"] ?? "10", "hqserver.expireJobsDays", 0),
-    heartbeatIntervalMs: Math.round(heartbeatSeconds * 1000),
+    heartbeatIntervalMs: heartbeatMs,
     sharedNetworkMount: mount,
     sharedNetworkHost: nonEmpty(raw["hqserver.sharedNetwork.host"]),
     sharedNetworkPath: nonEmpty(raw["hqserver.sharedNetwork.path"]),

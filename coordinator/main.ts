@@ -14,7 +14,7 @@ import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
-import { closeServer, createCoordinatorServer, listen } from "./server.js";
+import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
 import { Keys } from "./store/keys.js";
 import { VERSION } from "./version.js";
 import { webHandler } from "./web/index.js";
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       });
     },
   });
-  const server = createCoordinatorServer({ rpc, web: webHandler(ctx) });
+  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) });
   const link = attachAgentLink(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
@@ -82,6 +82,24 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** The dashboard, or a 503 page if it cannot load: the XML-RPC API must not depend on the web assets. */
+function dashboard(ctx: Context): RequestHandler {
+  try {
+    return webHandler(ctx);
+  } catch (err) {
+    const message = `dashboard unavailable: ${(err as Error).message}`;
+    log(message);
+    void ctx.recordError({
+      message,
+      time: Date.now(),
+      ...((err as Error).stack ? { stack: (err as Error).stack } : {}),
+    });
+    return (_req, res) => {
+      res.writeHead(503, { "content-type": "text/plain" }).end(`${message}\n`);
+    };
+  }
 }
 
 function log(line: string): void {

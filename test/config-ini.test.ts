@@ -72,7 +72,7 @@ test("hqserver.ini keys become settings; env beats the file; flags beat env", ()
       "hqserver.sharedNetwork.path = hq/shared",
       "job_logs_dir = %(here)s/job_logs",
       "openhq.prefix = farm:",
-      "openhq.heartbeatInterval = 2",
+      "openhq.heartbeatIntervalMs = 2000",
       "openhq.agentToken = s3cret",
     ].join("\n"),
   );
@@ -128,4 +128,12 @@ test("sentinels come from the config; bad values are ConfigErrors naming the key
   );
   assert.throws(() => loadConfig(["--bogus"], {}), ConfigError);
   assert.throws(() => loadConfig(["--config", join(dir, "missing.ini")], {}), /missing\.ini/);
+});
+
+test("deploy/hqserver.ini.example reads cleanly", () => {
+  const c = loadConfig(["--config", "deploy/hqserver.ini.example"], {});
+  assert.equal(c.port, 5000);
+  assert.equal(c.redis.url, null);
+  assert.equal(c.settings.sharedNetworkMount["windows"], "H:");
+  assert.equal(c.settings.raw["hqserver.upgradePriority"], "100");
 });
