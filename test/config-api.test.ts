@@ -28,6 +28,7 @@ before(async () => {
       "hqserver.sharedNetwork.path = /export/hq",
       "job_logs_dir = %(here)s/job_logs",
       "email_to = ops@example.com",
+      "openhq.agentToken = s3cret",
     ].join("\n"),
   );
   coordinator = await startCoordinator({ args: ["--config", ini] });
@@ -41,7 +42,8 @@ after(async () => {
 test("getConfig returns the ini value or None", async () => {
   const r = await py<unknown[]>(`
 out([hq.getConfig("job_logs_dir"), hq.getConfig("email_to"), hq_strict.getConfig("hqserver.sharedNetwork.mount.linux"),
-     hq.getConfig("port"), hq.getConfig("no.such.key"), fault(hq.getConfig)])
+     hq.getConfig("port"), hq.getConfig("no.such.key"), fault(hq.getConfig),
+     hq.getConfig("openhq.agentToken"), hq.getConfig("app:main.openhq.agentToken")])
 `);
   assert.equal(r[0], `${dir}/job_logs`);
   assert.equal(r[1], "ops@example.com");
@@ -49,6 +51,7 @@ out([hq.getConfig("job_logs_dir"), hq.getConfig("email_to"), hq_strict.getConfig
   assert.equal(r[3], "5000");
   assert.equal(r[4], null);
   assert.match((r[5] as { faultString: string }).faultString, /^key:/);
+  assert.deepEqual(r.slice(6), [null, null], "secrets are not served");
 });
 
 test("getHQRoot: mount per platform, the UNC path for windows clients, None for other platforms", async () => {

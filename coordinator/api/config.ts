@@ -6,6 +6,8 @@ import { VERSION } from "../version.js";
 import { bool, isGiven, str } from "./args.js";
 
 const PLATFORMS = ["linux", "windows", "macosx"];
+/** Keys whose values are secrets (the agents' token, a Redis URL with its password): never served. */
+const SECRET_KEYS = ["openhq.agentToken", "openhq.redis"];
 
 export function configMethods(ctx: Context): Methods {
   const { settings } = ctx;
@@ -13,8 +15,12 @@ export function configMethods(ctx: Context): Methods {
     ping: () => true,
     getVersion: () => VERSION,
     getServerTime: () => new Date(),
-    /** The ini value as written (after %(here)s), or None when the key is not in the file. */
-    getConfig: ([key]) => settings.raw[str(key, "key")] ?? null,
+    /** The ini value as written (after %(here)s), or None when the key is not in the file (or is a secret). */
+    getConfig: ([key]) => {
+      const name = str(key, "key");
+      if (SECRET_KEYS.some((secret) => name === secret || name.endsWith(`.${secret}`))) return null;
+      return settings.raw[name] ?? null;
+    },
     getHQRoot: ([platformArg, isClientArg]) => {
       const platform = str(platformArg, "platform");
       if (!PLATFORMS.includes(platform)) return null;
