@@ -104,6 +104,23 @@ describe("with an external Redis", () => {
     assert.match(r[3].faultString, /^client_id: no client 999/);
   });
 
+  test("an unexpected exception in a handler is Fault 1 and lands in getServerErrors", async () => {
+    const keys = new Keys(coordinator.prefix);
+    await redis.del(keys.serverErrors);
+    await redis.set(keys.groups, "not a sorted set");
+    try {
+      const [fault, log] = await py<
+        [{ faultCode: number }, { total: number; errors: { method: string; message: string }[] }]
+      >(coordinator.url, `out([fault(hq.getClientGroups), hq.getServerErrors()])`);
+      assert.equal(fault.faultCode, 1);
+      assert.equal(log.total, 1);
+      assert.equal(log.errors[0]?.method, "getClientGroups");
+      assert.match(log.errors[0]?.message ?? "", /WRONGTYPE/);
+    } finally {
+      await redis.del(keys.groups, keys.serverErrors);
+    }
+  });
+
   test("the error log is capped and recording never throws, even with Redis gone", async () => {
     const keys = new Keys(`${coordinator.prefix}cap:`);
     const record = errorRecorder(redis, keys, 3);
