@@ -96,6 +96,7 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./scripts.js";
+import { tuneRedis } from "./tune.js";
 import type { JobStatus } from "../../shared/statuses.js";
 
 export type EventResult = "ok" | "stale" | "duplicate";
@@ -137,6 +138,7 @@ export class JobStore {
 
   /** Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids. */
   async addJobs(jobs: unknown[]): Promise<number[]> {
+    await tuneRedis(this.ctx.redis);
     return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
   }
 

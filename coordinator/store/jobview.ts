@@ -98,7 +98,7 @@ export function eta(job: JobRecord, now: number): number {
 
 function command(job: JobRecord): XmlRpcValue {
   if (job.commandByOs !== undefined) return JSON.parse(job.commandByOs) as XmlRpcValue;
-  return job.command ?? null;
+  return job.command ?? "";
 }
 
 function logs(job: JobRecord): XmlRpcValue {

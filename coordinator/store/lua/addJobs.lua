@@ -121,6 +121,7 @@ for i, j in ipairs(jobs) do
   end
 end
 
+local initial, newRoots = {}, {}
 for i, j in ipairs(jobs) do
   local f = j.f
   f.id = ids[i]
@@ -159,6 +160,22 @@ for i, j in ipairs(jobs) do
   end
   if not f.noProg then
     f.treeN = 1
+  end
+  -- Most new jobs go straight to `queued` or `runnable`: written here in the same HSET, and put in their
+  -- sets in bulk below. The rest (commandless, or with failed existing children) go through settle.
+  local status = nil
+  if kidsLeft[i] > 0 then
+    status = 'queued'
+  elseif kidsBad[i] == 0 and (f.command or f.commandByOs) then
+    status = 'runnable'
+  end
+  if status then
+    f.status = status
+    f.logs = '[["setting status to ' .. status .. '",' .. now .. ']]'
+    initial[i] = status
+    if #parents == 0 then
+      newRoots[#newRoots + 1] = ids[i]
+    end
   end
   local args = {}
   for k, v in pairs(f) do
@@ -200,7 +217,7 @@ end
 
 -- Roll-ups: each new job counts once in its ancestors; an attached subtree brings its own totals.
 for i, j in ipairs(jobs) do
-  if not j.f.noProg then
+  if not j.f.noProg and (#j.lp > 0 or #j.ep > 0) then
     addToAncestors(prefix, ids[i], 'treeN', 1)
   end
   for _, c in ipairs(j.ec) do
@@ -221,19 +238,52 @@ for i, j in ipairs(jobs) do
   end
 end
 
--- Statuses: parents with unfinished children wait; the others resolve (runnable, or finished at once).
-QUIET_EVENTS = true
-for i = 1, n do
-  if kidsLeft[i] > 0 then
-    setStatus(prefix, ids[i], 'queued', now)
+-- Statuses: bulk set membership for the jobs that were written `queued` or `runnable`.
+local function zaddMany(key, pairsList)
+  for start = 1, #pairsList, 2000 do
+    local args = {}
+    for k = start, math.min(start + 1999, #pairsList) do
+      args[#args + 1] = pairsList[k][1]
+      args[#args + 1] = pairsList[k][2]
+    end
+    redis.call('ZADD', key, unpack(args))
   end
 end
+local queued, runnable, queue = {}, {}, {}
+for i = 1, n do
+  if initial[i] == 'queued' then
+    queued[#queued + 1] = { ids[i], ids[i] }
+  elseif initial[i] == 'runnable' then
+    runnable[#runnable + 1] = { ids[i], ids[i] }
+  end
+end
+if #runnable > 0 then
+  local seq = redis.call('INCRBY', prefix .. 'ids:queue', #runnable) - #runnable
+  local k = 0
+  for i = 1, n do
+    if initial[i] == 'runnable' then
+      k = k + 1
+      queue[k] = { -(tonumber(jobs[i].f.priority) or 0) * QUEUE_SHIFT + seq + k, ids[i] }
+    end
+  end
+end
+zaddMany(prefix .. 'jobs:status:queued', queued)
+zaddMany(prefix .. 'jobs:status:runnable', runnable)
+zaddMany(prefix .. 'queue', queue)
+local rootPairs = {}
+for k, id in ipairs(newRoots) do
+  rootPairs[k] = { id, id }
+end
+zaddMany(prefix .. 'jobs:roots:unfinished', rootPairs)
+
+-- The others resolve now (commandless jobs finish at once, which can resolve their parents).
+QUIET_EVENTS = true
 local work = {}
 for i = 1, n do
-  if kidsLeft[i] == 0 and not redis.call('HGET', jobKey(prefix, ids[i]), 'status') then
+  if not initial[i] then
     resolveWaiting(prefix, ids[i], now, work)
   end
 end
 settle(prefix, now, work)
-redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","added":' .. n .. '}')
+redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","added":' .. n .. ',"runnable":' .. #runnable .. '}')
 return ids

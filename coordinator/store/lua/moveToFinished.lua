@@ -39,14 +39,16 @@ if reason == 'cancelled' or reason == 'maxTime' then
 elseif redis.call('HGET', key, 'childError') == '1' then
   finish(prefix, id, 'failed', now)
 elseif ok then
-  redis.call('HSET', key, 'cmdDone', '1')
   if numField(key, 'kidsLeft', 0) > 0 then
+    redis.call('HSET', key, 'cmdDone', '1')
     setProgress(prefix, id, 1)
     setStatus(prefix, id, 'queued', now)
-  else
+  elseif numField(key, 'kidsBad', 0) > 0 then
     local work = {}
     resolveWaiting(prefix, id, now, work)
     settle(prefix, now, work)
+  else
+    finish(prefix, id, 'succeeded', now)
   end
 else
   local tries = numField(key, 'triesLeft', 0)
