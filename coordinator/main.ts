@@ -80,6 +80,16 @@ async function main(): Promise<void> {
     log("stopped");
     process.exit(0);
   };
+  // A promise some part forgot to handle must not take the farm down; it is logged where operators look.
+  process.on("unhandledRejection", (reason) => {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    log(`unhandled rejection: ${err.stack ?? err.message}`);
+    void ctx.recordError({
+      message: `unhandled rejection: ${err.message}`,
+      time: Date.now(),
+      ...(err.stack ? { stack: err.stack } : {}),
+    });
+  });
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 }
