@@ -26,11 +26,14 @@
 //   {p}note:{id}                 HASH    {text, date (ms), threadId}
 //   {p}threads                   ZSET    all thread ids
 //   {p}threads:byJob / byClient  HASH    job id / client id -> thread id
-//   {p}resource:{id}             HASH    {name, amount, perMachine (0|1), used}
+//   {p}resource:{id}             HASH    {name, amount, perMachine (0|1), used (per-job holds)}
+//   {p}resource:{id}:machines    HASH    per-machine resources: client id -> number of its jobs holding it
+//                                        (the machine count in use is HLEN)
 //   {p}resources                 ZSET    all resource ids
 //   {p}resources:byName          HASH    name -> resource id
 //   {p}errors:server             LIST    JSON error records, newest first, capped
 //   {p}errors:client:{id}        LIST    JSON error records reported by one client, capped
+//   {p}coordinators              ZSET    coordinator process id -> last alive (ms), for shared sweeps
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 

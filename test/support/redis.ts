@@ -51,7 +51,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  probe.disconnect();
+  await probe.quit();
   return {
     url,
     port,
