@@ -1,6 +1,8 @@
-// Deletes finished root jobs older than hqserver.expireJobsDays: once shortly after start, then every
-// `intervalMs`. Several coordinators may run it at once; the job store's deletes are atomic and idempotent.
+// Deletes finished root jobs older than hqserver.expireJobsDays, then the note threads of jobs and clients
+// that are gone: once shortly after start, then every `intervalMs`. Several coordinators may run it at
+// once; every delete is atomic and idempotent.
 
+import { sweepOrphanThreads } from "./api/notes.js";
 import type { Context } from "./context.js";
 import { expireJobs } from "./store/jobs.js";
 
@@ -14,16 +16,17 @@ export interface ExpiryTimer {
 export function startExpiryTimer(ctx: Context, intervalMs = DEFAULT_INTERVAL_MS): ExpiryTimer {
   let running: Promise<void> | null = null;
   const run = () => {
-    if (running !== null || ctx.settings.expireJobsDays <= 0) return;
-    running = expireJobs(ctx)
-      .then(
-        () => {},
-        (err: Error) =>
-          ctx.recordError({
-            message: `expireJobs: ${err.message}`,
-            time: Date.now(),
-            ...(err.stack ? { stack: err.stack } : {}),
-          }),
+    if (running !== null) return;
+    running = (async () => {
+      if (ctx.settings.expireJobsDays > 0) await expireJobs(ctx);
+      await sweepOrphanThreads(ctx);
+    })()
+      .catch((err: Error) =>
+        ctx.recordError({
+          message: `expiry: ${err.message}`,
+          time: Date.now(),
+          ...(err.stack ? { stack: err.stack } : {}),
+        }),
       )
       .finally(() => (running = null));
   };

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
+import { sweepOrphanThreads } from "../coordinator/api/notes.js";
+import { Keys } from "../coordinator/store/keys.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
 
@@ -184,4 +186,26 @@ out({
   assert.match(r["attribs"]!.faultString, /attribs\[0\]/);
   assert.match(r["noteIds"]!.faultString, /note_ids/);
   assert.equal(await redis.get(key("ids:note")), before);
+});
+
+test("threads of deleted jobs and departed clients are swept away with their mirrors", async () => {
+  await redis.hset(key("job:8"), { id: "8", name: "gone soon", status: "succeeded" });
+  await redis.hset(key("client:4"), { id: "4", hostname: "node4", name: "" });
+  await redis.zadd(key("clients"), 4, "4");
+  const [jobThread, clientThread, keep] = await py<[number, number, number]>(`
+hq.addNote("about job 8", None, 8, None)
+hq.addNote("about client 4", None, None, 4)
+hq.addNote("about job 7", None, 7, None)
+ts = {(t["jobId"], t["clientId"]): t["id"] for t in hq.getNoteThreads(None, ["id", "jobId", "clientId"])}
+out([ts[(8, None)], ts[(None, 4)], ts[(7, None)]])
+`);
+  await redis.del(key("job:8"), key("client:4"));
+  const ctx = { redis, keys: new Keys(coordinator.prefix) };
+  assert.equal(await sweepOrphanThreads(ctx), 2);
+  assert.equal(await sweepOrphanThreads(ctx), 0);
+  const left = await py<number[]>(`out(hq.getNoteThreadIds())`);
+  assert.ok(!left.includes(jobThread) && !left.includes(clientThread));
+  assert.ok(left.includes(keep));
+  assert.equal(await redis.hexists(key("threads:byJob"), "8"), 0);
+  assert.equal(await redis.exists(key("job:8")), 0, "the sweep does not recreate the job hash");
 });

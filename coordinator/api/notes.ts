@@ -129,8 +129,34 @@ interface ThreadOwner {
 }
 
 /** Removes a thread and its notes (for the jobs API when it deletes a job). True if there was one. */
-export async function removeThread(ctx: Context, threadId: number): Promise<boolean> {
+export async function removeThread(ctx: Pick<Context, "redis" | "keys">, threadId: number): Promise<boolean> {
   return Number(await REMOVE_THREAD.run(ctx.redis, [], [ctx.keys.prefix, threadId])) === 1;
+}
+
+/**
+ * Removes the threads of jobs and clients that no longer exist (deleted, expired, or gone from the farm), so
+ * getNoteThreads does not list notes about nothing. Run by the expiry timer; returns how many went.
+ */
+export async function sweepOrphanThreads(ctx: Pick<Context, "redis" | "keys">): Promise<number> {
+  const { redis, keys } = ctx;
+  let removed = 0;
+  for (const [index, ownerKey] of [
+    [keys.threadsByJob, (id: string) => keys.job(id)],
+    [keys.threadsByClient, (id: string) => keys.client(id)],
+  ] as const) {
+    let cursor = "0";
+    do {
+      const [next, flat] = await redis.hscan(index, cursor, "COUNT", 500);
+      cursor = next;
+      const pairs: [string, string][] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
+      const exists = (await redis.pipeline(pairs.map(([owner]) => ["exists", ownerKey(owner)])).exec()) ?? [];
+      for (const [i, [, tid]] of pairs.entries()) {
+        if (exists[i]?.[1] === 0 && (await removeThread(ctx, Number(tid)))) removed += 1;
+      }
+    } while (cursor !== "0");
+  }
+  return removed;
 }
 
 export function notesMethods(ctx: Context): Methods {
