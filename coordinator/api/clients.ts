@@ -1,7 +1,198 @@
-// Placeholder: the clients API (owned by the scheduler helper) replaces this file.
-import type { Context } from "../context.js";
-import type { Methods } from "../../shared/xmlrpc/types.js";
+// The clients API: getClients, getClient, getClientByName, getClientsByName, the deprecated
+// getClientByHostname / getClientsByHostname, setdisabled, getJobIdsAssignedToClient, getJobHistory,
+// upgradeClients, and the extension setAvailabilityRules(client, rules). Attributes are the reference's
+// (COMPAT §7) plus openhq's own: os, arch, connected, responding, freeMemory, terminated.
+// Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
+// agent whichever coordinator holds its link.
 
-export function clientsMethods(_ctx: Context): Methods {
-  return {};
+import type { AvailabilityRule } from "../../shared/protocol.js";
+import {
+  Fault,
+  FaultCode,
+  type Methods,
+  type XmlRpcStruct,
+  type XmlRpcValue,
+} from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
+import {
+  allClientIds,
+  readClients,
+  resolveClientName,
+  setAvailabilityRules,
+  setDisabled,
+  setNeedsUpgrade,
+  type ClientRecord,
+} from "../store/clients.js";
+import { attribList, badArgument, bool, id, idList, isGiven, optionalInt, str, strList } from "./args.js";
+
+type Attribute = (c: ClientRecord, running: number[], now: number, timeoutMs: number) => XmlRpcValue;
+
+const ATTRIBUTES: Record<string, Attribute> = {
+  availabilityRules: (c) => c.availabilityRules as unknown as XmlRpcValue,
+  available: (c) => c.available,
+  cpus: (c) => c.cpus,
+  cpuSpeed: (c) => c.cpuSpeed,
+  description: (c) => c.description,
+  disabled: (c) => c.disabled,
+  groups: (c) => c.groups,
+  hostname: (c) => c.hostname,
+  id: (c) => c.id,
+  idleTime: (c) => c.idleTime,
+  ip: (c) => c.ip,
+  label: (c) => c.label,
+  lastHeartbeat: (c) => (c.lastHeartbeat > 0 ? new Date(c.lastHeartbeat) : null),
+  latestNote: (c) => c.latestNote,
+  load: (c) => c.load,
+  memory: (c) => c.memory,
+  name: (c) => c.name,
+  needsUpgrade: (c) => c.needsUpgrade,
+  // "operating system and architecture", e.g. linux-x86_64.
+  platform: (c) => c.arch || c.platform,
+  runningJobs: (_c, running) => running,
+  threadId: (c) => c.threadId,
+  version: (c) => c.version,
+  os: (c) => c.platform,
+  arch: (c) => c.arch,
+  connected: (c) => c.connected,
+  responding: (c, _r, now, timeoutMs) => timeoutMs <= 0 || now - c.lastHeartbeat <= timeoutMs,
+  freeMemory: (c) => c.freeMemory,
+  terminated: (c) => c.terminated,
+};
+
+function pickAttributes(names: string[] | undefined): string[] {
+  if (names === undefined) return Object.keys(ATTRIBUTES);
+  for (const n of names)
+    if (!(n in ATTRIBUTES)) throw badArgument("attribs", `unknown client attribute ${JSON.stringify(n)}`);
+  return names;
+}
+
+async function describeClients(ctx: Context, ids: number[], names: string[]): Promise<XmlRpcStruct[]> {
+  const records = (await readClients(ctx, ids)).filter((c): c is ClientRecord => c !== null);
+  let running: number[][] = records.map(() => []);
+  if (names.includes("runningJobs") && records.length > 0) {
+    const pipe = ctx.redis.pipeline();
+    for (const c of records) pipe.smembers(ctx.keys.clientJobs(c.id));
+    const replies = (await pipe.exec()) ?? [];
+    running = records.map((_c, i) => ((replies[i]?.[1] ?? []) as string[]).map(Number).sort((a, b) => a - b));
+  }
+  const now = Date.now();
+  const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
+  return records.map((c, i) => {
+    const out: XmlRpcStruct = {};
+    for (const n of names) out[n] = (ATTRIBUTES[n] as Attribute)(c, running[i] ?? [], now, timeoutMs);
+    return out;
+  });
+}
+
+async function byNames(ctx: Context, names: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of names)
+    for (const cid of await resolveClientName(ctx, name)) if (!out.includes(cid)) out.push(cid);
+  return out;
+}
+
+/** A client given by id (int or numeric string) or by name ("host", "host:name"). */
+async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: string): Promise<number> {
+  if (typeof value === "string" && !/^\s*\d+\s*$/.test(value)) {
+    const found = await resolveClientName(ctx, value);
+    if (found[0] === undefined)
+      throw new Fault(FaultCode.notFound, `${argName}: no client named ${JSON.stringify(value)}`);
+    return found[0];
+  }
+  const cid = id(value, argName);
+  if ((await ctx.redis.exists(ctx.keys.client(cid))) === 0)
+    throw new Fault(FaultCode.notFound, `${argName}: client ${cid} does not exist`);
+  return cid;
+}
+
+function parseRules(value: XmlRpcValue | undefined): AvailabilityRule[] {
+  if (!isGiven(value)) return [];
+  if (!Array.isArray(value)) throw badArgument("rules", "expected a list of rules");
+  return value.map((raw, i) => {
+    const name = `rules[${i}]`;
+    if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Date || Buffer.isBuffer(raw))
+      throw badArgument(name, "expected a struct");
+    const r = raw as XmlRpcStruct;
+    const type = str(r.type, `${name}.type`);
+    if (type === "anytime") return { type };
+    if (type === "idle") return { type, minutes: Math.max(0, optionalInt(r.minutes, `${name}.minutes`, 0)) };
+    if (type !== "window") throw badArgument(`${name}.type`, `expected "window", "idle" or "anytime"`);
+    const hhmm = (v: XmlRpcValue | undefined, field: string) => {
+      const text = str(v, `${name}.${field}`);
+      if (!/^([01]?\d|2[0-3]):[0-5]\d$/.test(text)) throw badArgument(`${name}.${field}`, "expected HH:MM");
+      return text;
+    };
+    const days = isGiven(r.days)
+      ? strList(r.days, `${name}.days`).map((d) => {
+          const n = Number(d);
+          if (!Number.isInteger(n) || n < 0 || n > 6)
+            throw badArgument(`${name}.days`, "expected 0 (Sunday) .. 6");
+          return n;
+        })
+      : [];
+    return { type, days, start: hhmm(r.start, "start"), end: hhmm(r.end, "end") };
+  });
+}
+
+export function clientsMethods(ctx: Context): Methods {
+  const control = (cid: number, msg: object) =>
+    ctx.redis.publish(ctx.keys.controlChannel(cid), JSON.stringify(msg));
+  const getClients = async (ids: number[] | undefined, attribs: XmlRpcValue | undefined) =>
+    describeClients(ctx, ids ?? (await allClientIds(ctx)), pickAttributes(attribList(attribs)));
+  const firstByName = async (
+    name: XmlRpcValue | undefined,
+    attribs: XmlRpcValue | undefined,
+    arg: string,
+  ) => {
+    const found = await resolveClientName(ctx, str(name, arg));
+    return found[0] === undefined ? null : ((await getClients([found[0]], attribs))[0] ?? null);
+  };
+  const listByNames = async (names: XmlRpcValue | undefined, attribs: XmlRpcValue | undefined, arg: string) =>
+    getClients(await byNames(ctx, strList(names, arg)), attribs);
+
+  return {
+    getClients: ([ids, attribs]) => getClients(isGiven(ids) ? idList(ids, "client_ids") : undefined, attribs),
+    getClient: async ([cid, attribs]) => {
+      const n = id(cid, "client_id");
+      const found = await getClients([n], attribs);
+      if (found[0] === undefined) throw new Fault(FaultCode.notFound, `client ${n} does not exist`);
+      return found[0];
+    },
+    getClientByName: ([name, attribs]) => firstByName(name, attribs, "clientname"),
+    getClientByHostname: ([name, attribs]) => firstByName(name, attribs, "hostname"),
+    getClientsByName: ([names, attribs]) => listByNames(names, attribs, "clientnames"),
+    getClientsByHostname: ([names, attribs]) => listByNames(names, attribs, "hostnames"),
+    setdisabled: async ([name, disabled]) => {
+      const ids = await resolveClientName(ctx, str(name, "clientname"));
+      const value = bool(disabled, "disabled");
+      if (ids.length === 0) return null;
+      for (const cid of ids) {
+        await setDisabled(ctx, cid, value);
+        await control(cid, { type: "refresh" });
+      }
+      return true;
+    },
+    getJobIdsAssignedToClient: async ([cid]) =>
+      (await ctx.redis.smembers(ctx.keys.clientJobs(id(cid, "client_id")))).map(Number).sort((a, b) => a - b),
+    getJobHistory: async ([cid, limit]) => {
+      const n = optionalInt(limit, "limit", 5);
+      if (n <= 0) return [];
+      return (await ctx.redis.lrange(ctx.keys.clientHistory(id(cid, "client_id")), 0, n - 1)).map(Number);
+    },
+    upgradeClients: async ([ids]) => {
+      for (const cid of idList(ids, "client_ids")) {
+        if ((await ctx.redis.exists(ctx.keys.client(cid))) === 0) continue;
+        await setNeedsUpgrade(ctx, cid, true);
+        await control(cid, { type: "upgrade" });
+      }
+      return null;
+    },
+    setAvailabilityRules: async ([client, rules]) => {
+      const cid = await oneClient(ctx, client, "client");
+      const parsed = parseRules(rules);
+      await setAvailabilityRules(ctx, cid, parsed);
+      await control(cid, { type: "availability", rules: parsed });
+      return true;
+    },
+  };
 }

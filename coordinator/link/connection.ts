@@ -19,6 +19,7 @@ import {
   removeIfTerminatedAndIdle,
 } from "../store/clients.js";
 import type { Scripts } from "../scheduler/scripts.js";
+import type { JobStore } from "../store/jobs.js";
 import { staleAttempts } from "./reconcile.js";
 
 /** What a connection needs from the link that owns it. */
@@ -26,6 +27,7 @@ export interface LinkHost {
   readonly ctx: Context;
   readonly coordinatorId: string;
   readonly scripts: Scripts;
+  readonly store: JobStore;
   adopt(conn: AgentConnection): Promise<void>;
   release(conn: AgentConnection): void;
   jobLeft(clientId: number, jobId: number): void;
@@ -46,8 +48,8 @@ export class AgentConnection {
   private available = true;
   /** Per job, the chain of its events being applied, so they apply in order without blocking other jobs. */
   private readonly chains = new Map<number, Promise<void>>();
-  /** When this connection sent `assign` for a job (ms): too young to be called lost. */
-  private readonly assignedAt = new Map<number, number>();
+  /** A heartbeat is being handled: the next one waits its turn, so lost-job checks never overlap. */
+  private beating: Promise<void> = Promise.resolve();
   /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
   private suspects = new Map<number, number>();
   private readonly helloTimer: NodeJS.Timeout;
@@ -81,10 +83,6 @@ export class AgentConnection {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
-  noteAssigned(jobId: number): void {
-    this.assignedAt.set(jobId, Date.now());
-  }
-
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
@@ -101,7 +99,8 @@ export class AgentConnection {
     }
     switch (msg.type) {
       case "heartbeat":
-        return this.heartbeat(msg);
+        this.beating = this.beating.then(() => this.heartbeat(msg)).catch((err: Error) => this.fail(err));
+        return;
       case "goodbye":
         await markTerminated(this.host.ctx, this.clientId);
         this.host.clientChanged(this.clientId);
@@ -168,29 +167,35 @@ export class AgentConnection {
   }
 
   /**
-   * A job Redis gives this client but two heartbeats in a row do not list, and that is not in the middle
-   * of reporting events, never reached the agent: put it back in the queue.
+   * A job Redis gives this client that two heartbeats in a row do not list, that was assigned more than two
+   * heartbeat intervals ago (so `assign` and the heartbeat cannot have crossed) and is not in the middle of
+   * reporting events, never reached the agent (the coordinator died before sending it, or the agent lost
+   * it): back to the queue. Redis's startTime is the assignment time, so this survives coordinator restarts.
    */
   private async findLostJobs(msg: HeartbeatMessage): Promise<void> {
     const id = this.clientId as number;
     const { ctx } = this.host;
     const listed = new Set((msg.running ?? []).map((r) => r.jobId));
-    const young = Date.now() - 2 * ctx.settings.heartbeatIntervalMs;
-    const assigned = (await ctx.redis.smembers(ctx.keys.clientJobs(id))).map(Number);
+    const old = Date.now() - 2 * ctx.settings.heartbeatIntervalMs;
+    const missing = (await ctx.redis.smembers(ctx.keys.clientJobs(id)))
+      .map(Number)
+      .filter((jobId) => !listed.has(jobId) && !this.chains.has(jobId));
     const next = new Map<number, number>();
-    for (const jobId of assigned) {
-      if (listed.has(jobId) || this.chains.has(jobId)) continue;
-      if ((this.assignedAt.get(jobId) ?? 0) > young) continue;
-      const attempt = Number(await ctx.redis.hget(ctx.keys.job(jobId), "attempt"));
-      if (this.suspects.get(jobId) === attempt) {
-        if ((await this.host.scripts.run("requeueLost", jobId, attempt, id)) === 1) {
-          this.host.log(`job ${jobId} attempt ${attempt} never reached ${this.label}: requeued`);
-          this.host.jobLeft(id, jobId);
-        }
-      } else next.set(jobId, attempt);
+    for (const jobId of missing) {
+      const [attempt, startTime] = (await ctx.redis.hmget(ctx.keys.job(jobId), "attempt", "startTime")).map(
+        Number,
+      );
+      if (!(Number(startTime) < old)) continue;
+      if (this.suspects.get(jobId) !== attempt) {
+        next.set(jobId, attempt as number);
+        continue;
+      }
+      if ((await this.host.scripts.run("requeueLost", jobId, attempt as number, id)) === 1) {
+        this.host.log(`job ${jobId} attempt ${attempt} never reached ${this.label}: requeued`);
+        this.host.jobLeft(id, jobId);
+      }
     }
     this.suspects = next;
-    for (const jobId of this.assignedAt.keys()) if (!assigned.includes(jobId)) this.assignedAt.delete(jobId);
   }
 
   private jobEvent(msg: JobEventMessage): Promise<void> {
@@ -216,38 +221,36 @@ export class AgentConnection {
   }
 
   private async applyToStore(msg: JobEventMessage): Promise<void> {
-    const { scripts, ctx } = this.host;
+    const { store, ctx } = this.host;
     const id = this.clientId as number;
+    const { jobId, attempt, seq } = msg;
     switch (msg.type) {
       case "started":
-        break;
+        await store.recordStarted(jobId, attempt, seq, id);
+        return;
       case "progress":
-        await scripts.run("updateProgress", msg.jobId, msg.attempt, msg.progress);
-        break;
-      case "output": {
-        const data = msg.encoding === "base64" ? Buffer.from(msg.data, "base64") : msg.data;
-        await scripts.run("appendOutput", msg.jobId, msg.attempt, msg.seq, data, ctx.settings.maxOutputBytes);
-        break;
-      }
-      case "paused":
-        await scripts.run("confirmPaused", msg.jobId, msg.attempt);
-        break;
-      case "resumed":
-        await scripts.run("confirmResumed", msg.jobId, msg.attempt);
-        break;
-      case "finished":
-        await scripts.run(
-          "moveToFinished",
-          msg.jobId,
-          msg.attempt,
-          msg.exitCode ?? -1,
-          msg.signal ?? "",
-          msg.reason === "exited" ? "" : msg.reason,
+        await store.updateProgress(jobId, attempt, seq, msg.progress);
+        return;
+      case "output":
+        await store.appendOutput(
+          jobId,
+          attempt,
+          seq,
+          msg.encoding === "base64" ? Buffer.from(msg.data, "base64") : msg.data,
         );
-        this.assignedAt.delete(msg.jobId);
-        this.host.jobLeft(id, msg.jobId);
+        return;
+      case "paused":
+        await store.confirmPaused(jobId, attempt, seq);
+        return;
+      case "resumed":
+        await store.confirmResumed(jobId, attempt, seq);
+        return;
+      case "finished":
+        await store.moveToFinished(jobId, attempt, seq, msg);
+        // Whatever the store said (applied, stale, duplicate), the job no longer runs on this agent.
+        this.host.jobLeft(id, jobId);
         await removeIfTerminatedAndIdle(ctx, id);
-        break;
+        return;
     }
   }
 }

@@ -15,6 +15,7 @@ import { heartbeatsKey, markDisconnected } from "../store/clients.js";
 import { assignedClients, assignMessage, type JobHash } from "../scheduler/assign.js";
 import { Dispatcher } from "../scheduler/dispatch.js";
 import { Scripts } from "../scheduler/scripts.js";
+import { JobStore } from "../store/jobs.js";
 import { readGroups, sweepWaiting } from "../scheduler/waiting.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 
@@ -27,6 +28,7 @@ type ControlMessage =
 export class Link implements LinkHost {
   readonly coordinatorId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly scripts: Scripts;
+  readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   private readonly agents = new Map<number, AgentConnection>();
   private readonly wss = new WebSocketServer({
@@ -44,6 +46,7 @@ export class Link implements LinkHost {
     server: Server,
   ) {
     this.scripts = new Scripts(ctx);
+    this.store = new JobStore(ctx);
     this.dispatcher = new Dispatcher(ctx, { scripts: this.scripts, deliver: (job) => this.deliver(job) });
     this.sub = ctx.redis.duplicate();
     this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
@@ -132,7 +135,6 @@ export class Link implements LinkHost {
   private sendAssign(conn: AgentConnection, job: JobHash): void {
     const msg = assignMessage(job, conn.clientId as number, conn.platform);
     if (!msg) return;
-    conn.noteAssigned(msg.jobId);
     conn.send(msg);
   }
 
@@ -194,7 +196,7 @@ export class Link implements LinkHost {
       for (const jobId of jobs) {
         const attempt = Number(await this.ctx.redis.hget(this.ctx.keys.job(jobId), "attempt"));
         const reason = `${label} not responding`;
-        if ((await this.scripts.run("moveToAbandoned", Number(jobId), attempt, reason)) === 1)
+        if ((await this.store.moveToAbandoned(Number(jobId), attempt, reason)) === "ok")
           this.log(`job ${jobId} attempt ${attempt}: ${reason}`);
       }
     }

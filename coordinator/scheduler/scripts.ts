@@ -9,13 +9,7 @@ export type ScriptName =
   | "moveToAssigned"
   | "requeueLost"
   | "setWaiting"
-  | "releaseHold"
-  | "moveToFinished"
-  | "moveToAbandoned"
-  | "appendOutput"
-  | "updateProgress"
-  | "confirmPaused"
-  | "confirmResumed";
+  | "releaseHold";
 
 export class Scripts {
   constructor(private readonly ctx: Context) {}

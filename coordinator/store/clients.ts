@@ -6,7 +6,8 @@
 //                               description, availabilityRules JSON, needsUpgrade 0|1, terminated 0|1 once the
 //                               agent said goodbye, heldFor = id of a multi-host job holding the client or ""),
 //                               heartbeat stats (available 0|1, load, idleTime, freeMemory, lastHeartbeat ms),
-//                               link state (connected 0|1, coordinator = id of the process holding the link)
+//                               link state (connected 0|1, coordinator = id of the process holding the link),
+//                               mirrors written by other APIs: groups (JSON ids), threadId, latestNote
 //   {p}client:{id}:jobs   SET   jobs assigned to the client (written by the job transitions)
 //   {p}clients            ZSET  all client ids;  {p}clients:byLabel HASH label -> id
 //   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
@@ -49,6 +50,10 @@ export interface ClientRecord {
   terminated: boolean;
   connected: boolean;
   heldFor: number | null;
+  /** Mirrors kept by the groups and notes APIs (coordinator/api/groups.ts, notes.ts). */
+  groups: number[];
+  threadId: number | null;
+  latestNote: string;
 }
 
 function num(value: string | undefined, fallback = 0): number {
@@ -61,6 +66,16 @@ function rules(json: string | undefined): AvailabilityRule[] {
   try {
     const value: unknown = JSON.parse(json);
     return Array.isArray(value) ? (value as AvailabilityRule[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function ids(json: string | undefined): number[] {
+  if (!json) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.map(Number).filter(Number.isFinite) : [];
   } catch {
     return [];
   }
@@ -94,6 +109,9 @@ export function parseClient(id: number, h: Record<string, string>): ClientRecord
     terminated: h.terminated === "1",
     connected: h.connected === "1",
     heldFor: h.heldFor ? num(h.heldFor) : null,
+    groups: ids(h.groups),
+    threadId: h.threadId ? num(h.threadId) : null,
+    latestNote: h.latestNote ?? "",
   };
 }
 
