@@ -12,6 +12,75 @@ import { Keys } from "../coordinator/store/keys.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
 
+/** Every server call of the published reference (the client calls wakeup/terminate live on the agent). */
+const REFERENCE_METHODS = [
+  "addClientToGroup",
+  "addNote",
+  "cancelJobs",
+  "createClientGroup",
+  "deleteClientGroup",
+  "deleteJobs",
+  "ejectJobs",
+  "getAllJobStatusNames",
+  "getClient",
+  "getClientByHostname",
+  "getClientByName",
+  "getClientErrors",
+  "getClientGroup",
+  "getClientGroupByName",
+  "getClientGroups",
+  "getClients",
+  "getClientsByHostname",
+  "getClientsByName",
+  "getConfig",
+  "getFailedJobStatusNames",
+  "getFinishedJobStatusNames",
+  "getFinishedRootJobIds",
+  "getHQRoot",
+  "getJob",
+  "getJobHistory",
+  "getJobIdsAssignedToClient",
+  "getJobIdsBySatus",
+  "getJobOutput",
+  "getJobs",
+  "getLatestNotes",
+  "getNoteThreadIds",
+  "getNoteThreads",
+  "getNumWaitingJobs",
+  "getPausedJobStatusNames",
+  "getPermittedClientsList",
+  "getPriorityChangedEventNames",
+  "getRescheduledEventNames",
+  "getResources",
+  "getResumedEventNames",
+  "getRunningJobStatusNames",
+  "getServerErrors",
+  "getServerTime",
+  "getStartedJobEventNames",
+  "getSucceededStatusNames",
+  "getUnfinishedJobStatusNames",
+  "getUnfinishedRootJobIds",
+  "getVersion",
+  "getWaitingJobStatusNames",
+  "newjob",
+  "pauseJobs",
+  "ping",
+  "removeClientFromGroup",
+  "removeNotes",
+  "removeSingleNote",
+  "removeSingleThread",
+  "removeThreads",
+  "rescheduleJobs",
+  "resumeJobs",
+  "runcmd",
+  "savePermittedClientsList",
+  "setShowBlockedClientsWarning",
+  "setdisabled",
+  "threadExists",
+  "upgradeClients",
+  "getJobIdsByStatus",
+];
+
 const py = <T>(url: string, code: string) => python<T>(PRELUDE + code, { HQSERVER: url });
 
 function alive(pid: number): boolean {
@@ -69,6 +138,14 @@ describe("with an external Redis", () => {
     ]) {
       assert.ok(names.includes(name), name);
     }
+  });
+
+  test("the composed API serves every call of the published reference", async () => {
+    const names = await py<string[]>(coordinator.url, `out(hq.system.listMethods())`);
+    assert.deepEqual(
+      REFERENCE_METHODS.filter((name) => !names.includes(name)),
+      [],
+    );
   });
 
   test("getServerErrors / getClientErrors: {} when empty, {total, errors} newest first", async () => {
