@@ -204,6 +204,10 @@ describe("xmlrpc codec", () => {
     parseFault(param("<object/>"), /unknown element/);
     parseFault(call("<param></param>"), /without a <value>/);
     parseFault("<methodCall><params/></methodCall>", /methodName/);
+    parseFault(
+      "<methodCall><methodName>a</methodName><methodName>b</methodName></methodCall>",
+      /more than one/,
+    );
     parseFault("<methodResponse><params/></methodResponse>", /methodCall/);
     parseFault("<params/>", /root/);
     parseFault("<methodCall><methodName>a</methodName></methodCall><methodCall/>");

@@ -251,6 +251,7 @@ function parseDocument(xml: string, maxDepth: number): Document {
     const parent = stack[stack.length - 1];
     switch (frame.kind) {
       case "methodName":
+        if (doc.methodName !== undefined) fail("more than one <methodName>");
         doc.methodName = frame.text.trim();
         return;
       case "name":

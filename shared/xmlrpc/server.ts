@@ -73,6 +73,11 @@ function asError(thrown: unknown): Error {
 
 function noop(): void {}
 
+/** A client-chosen name, cut short for a fault message (a megabyte-long method name stays out of replies). */
+function shorten(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
 export function createXmlRpcHandler(
   methods: Methods | (() => Methods),
   options: XmlRpcServerOptions = {},
@@ -107,7 +112,7 @@ export function createXmlRpcHandler(
           throw verdict instanceof Fault ? verdict : new Fault(FaultCode.forbidden, `${name}: not allowed`);
       }
       const handler = lookup(current(), name);
-      if (!handler) throw new Fault(FaultCode.noMethod, `method "${name}" is not supported`);
+      if (!handler) throw new Fault(FaultCode.noMethod, `method "${shorten(name)}" is not supported`);
       label = name;
       const value = await handler(params, ctx);
       onCall?.(label, performance.now() - started, "ok");
