@@ -124,6 +124,9 @@ const DEFAULTS: Record<string, string> = {
   treeRun: "0",
 };
 
+/** Jobs per readJobs call: each call holds Redis for a few ms at most. */
+const READ_CHUNK = 1000;
+
 /** A field of a job record with its documented default ("" when none). */
 export function jobField(job: JobRecord, name: string): string {
   return job[name] ?? DEFAULTS[name] ?? "";
@@ -202,16 +205,14 @@ export class JobStore {
     await this.run("setJobFields", [jobId, ...Object.entries(fields).flat()]);
   }
 
-  /** One HGETALL per job, pipelined; null for a job that does not exist. */
+  /** Every field of each job (null for a job that does not exist): readJobs.lua, 1,000 jobs per call. */
   async read(ids: number[]): Promise<(JobRecord | null)[]> {
-    if (ids.length === 0) return [];
-    const { redis, keys } = this.ctx;
-    const replies = (await redis.pipeline(ids.map((id) => ["hgetall", keys.job(id)])).exec()) ?? [];
-    return replies.map(([err, value]) => {
-      if (err) throw err;
-      const record = value as JobRecord;
-      return record.id === undefined ? null : record;
-    });
+    const out: (JobRecord | null)[] = [];
+    for (let start = 0; start < ids.length; start += READ_CHUNK) {
+      const rows = (await this.run("readJobs", ids.slice(start, start + READ_CHUNK))) as (string | null)[];
+      for (const row of rows) out.push(row === null ? null : (JSON.parse(row) as JobRecord));
+    }
+    return out;
   }
 
   /** Selected fields of each job, pipelined (null for a missing job). */

@@ -1,0 +1,119 @@
+// Job store and job API figures, measured against a real coordinator over XML-RPC (its own redis-server):
+// bulk newjob, concurrent single-spec newjob, getJobs of 10,000 roots with every attribute, and the Redis
+// memory a finished job costs (its jobs run through the scheduler's and the store's own Lua transitions).
+
+import { Redis } from "ioredis";
+import { runScript } from "../coordinator/store/scripts.js";
+import { XmlRpcClient } from "../shared/xmlrpc/index.js";
+import { startCoordinator } from "../test/support/coordinator.js";
+import type { BenchResult } from "./types.js";
+
+const BULK = 10_000;
+const CONCURRENT_CLIENTS = 8;
+const CALLS_PER_CLIENT = 250;
+const MEMORY_JOBS = 10_000;
+
+function spec(i: number) {
+  return {
+    name: `shot010_lighting frame ${i}`,
+    command: `hython $HQROOT/scripts/render.py --frame ${i} --rop /out/mantra1`,
+    priority: 5,
+    tags: ["single"],
+  };
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? NaN);
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const coordinator = await startCoordinator();
+  const client = new XmlRpcClient(coordinator.url);
+  const redis = new Redis(coordinator.redisUrl);
+  try {
+    // 1. One newjob with a list of 10,000 specs.
+    await client.call("newjob", [spec(-1)]);
+    const specs = Array.from({ length: BULK }, (_, i) => spec(i));
+    let start = performance.now();
+    const ids = await client.call<number[]>("newjob", specs);
+    let seconds = (performance.now() - start) / 1000;
+    const bulkRate = ids.length / seconds;
+    results.push({
+      name: "newjob, one list of 10,000 specs",
+      value: Math.round(bulkRate),
+      unit: "jobs/s",
+      target: ">= 20000/s",
+      ok: bulkRate >= 20_000,
+    });
+
+    // 2. Single-spec newjob from 8 concurrent clients.
+    const clients = Array.from({ length: CONCURRENT_CLIENTS }, () => new XmlRpcClient(coordinator.url));
+    start = performance.now();
+    await Promise.all(
+      clients.map(async (c, k) => {
+        for (let i = 0; i < CALLS_PER_CLIENT; i++) await c.call("newjob", spec(k * CALLS_PER_CLIENT + i));
+      }),
+    );
+    seconds = (performance.now() - start) / 1000;
+    clients.forEach((c) => c.close());
+    const singleRate = (CONCURRENT_CLIENTS * CALLS_PER_CLIENT) / seconds;
+    results.push({
+      name: `newjob, single spec, ${CONCURRENT_CLIENTS} concurrent clients`,
+      value: Math.round(singleRate),
+      unit: "jobs/s",
+      target: ">= 3000/s",
+      ok: singleRate >= 3000,
+    });
+
+    // 3. getJobs of 10,000 root jobs, every attribute (best of 3).
+    let best = Infinity;
+    for (let round = 0; round < 3; round++) {
+      start = performance.now();
+      const jobs = await client.call<unknown[]>("getJobs", ids);
+      best = Math.min(best, (performance.now() - start) / 1000);
+      if (jobs.length !== ids.length) throw new Error("getJobs returned the wrong number of jobs");
+    }
+    results.push({
+      name: "getJobs of 10,000 roots, all attributes",
+      value: Number(best.toFixed(3)),
+      unit: "s",
+      target: "<= 1 s",
+      ok: best <= 1,
+    });
+
+    // 4. Redis memory per finished job without output: 10,000 jobs through assignment and success.
+    await client.call("cancelJobs", await client.call<number[]>("getJobIdsByStatus", ["queued", "runnable"]));
+    await client.call("deleteJobs", await client.call<number[]>("getFinishedRootJobIds"));
+    const prefix = coordinator.prefix;
+    const clientId = 999_999;
+    await redis.hset(`${prefix}client:${clientId}`, "hostname", "render-node-042", "cpus", "1000000");
+    const before = await usedMemory(redis);
+    const memIds = await client.call<number[]>(
+      "newjob",
+      Array.from({ length: MEMORY_JOBS }, (_, i) => ({ ...spec(i), tags: [] })),
+    );
+    for (const id of memIds) {
+      const reply = (await runScript(redis, prefix, "moveToAssigned", [id, clientId])) as unknown[];
+      // The coordinator's own scheduler may have taken the job first; then there is nothing to finish here.
+      if (reply[0] !== "assigned") continue;
+      await runScript(redis, prefix, "moveToFinished", [id, reply[1] as number, 1, 0, "", "exited"]);
+    }
+    await redis.del(`${prefix}client:${clientId}:history`);
+    const perJob = (await usedMemory(redis)) - before;
+    const finished = (await client.call<number[]>("getJobIdsByStatus", "succeeded")).length;
+    results.push({
+      name: "Redis memory per finished job (no output)",
+      value: Math.round(perJob / finished),
+      unit: "bytes",
+      target: "<= 1536 bytes",
+      ok: perJob / finished <= 1536,
+      note: `${finished} finished root jobs; includes their status, root and expiry set entries`,
+    });
+  } finally {
+    client.close();
+    redis.disconnect();
+    await coordinator.stop();
+  }
+  return results;
+}
