@@ -167,7 +167,14 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
         const url = new URL(value);
         config.server = url.hostname;
         if (url.port !== "") config.serverPort = Number(url.port);
-      } else config.server = value;
+      } else if (/^[^:\s]+:\d+$/.test(value)) {
+        // "host:port"
+        const [host = "", port = ""] = value.split(":");
+        config.server = host;
+        config.serverPort = Number(port);
+      } else if (/^[\w.-]+$|^[0-9a-f:]+$/i.test(value)) config.server = value;
+      else
+        throw new ConfigError(`server must be a host name, host:port or a URL, got ${JSON.stringify(value)}`);
       return;
     }
     case "bind":

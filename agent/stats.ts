@@ -3,7 +3,6 @@
 // because its first call takes about half a second, scaled so N busy CPUs = N.0 like a load average.
 
 import { cpus, freemem, loadavg, networkInterfaces, totalmem } from "node:os";
-import { currentLoad } from "systeminformation";
 
 export interface MachineFacts {
   cpus: number;
@@ -44,6 +43,8 @@ export class Stats {
     if (this.platform !== "win32") return;
     const tick = async (): Promise<void> => {
       try {
+        // Loaded only here: the library is large and the other platforms never need it.
+        const { currentLoad } = await import("systeminformation");
         const load = await currentLoad();
         this.utilisation = (load.currentLoad / 100) * cpus().length;
       } catch {

@@ -33,6 +33,8 @@ export interface StartAgentOptions {
   /** Extra command-line arguments (after the defaults, so they win). */
   args?: string[];
   env?: Record<string, string>;
+  /** The agent's entry: default agent/main.ts through tsx; a compiled .js file runs on plain node. */
+  entry?: string;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -43,10 +45,10 @@ export async function startAgent(opts: StartAgentOptions): Promise<TestAgent> {
   const ownState = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "openhq-agent-state-"));
   const logFile = join(stateDir, "agent.log");
+  const entry = opts.entry ?? "agent/main.ts";
   const args = [
-    "--import",
-    "tsx",
-    "agent/main.ts",
+    ...(entry.endsWith(".ts") ? ["--import", "tsx"] : []),
+    entry,
     "--server",
     opts.serverUrl,
     "--port",
