@@ -279,17 +279,16 @@ function round(value: number, digits = 2): number {
 
 export async function run(): Promise<BenchResult[]> {
   const expected = expectedSha();
+  const entry = buildAgent();
   let throughput: BenchResult;
   try {
-    throughput = await throughputViaCoordinator(expected);
+    throughput = await throughputViaCoordinator(expected, entry);
     if (!throughput.ok && throughput.note?.startsWith("status")) {
-      throughput = await throughputViaPeer(expected, `coordinator run: ${throughput.note}`);
+      throughput = await throughputViaPeer(expected, entry, `coordinator run: ${throughput.note}`);
     }
   } catch (err) {
-    throughput = await throughputViaPeer(
-      expected,
-      `coordinator run failed: ${(err as Error).message.split("\n")[0]}`,
-    );
+    const why = `coordinator run failed: ${(err as Error).message.split("\n")[0]}`;
+    throughput = await throughputViaPeer(expected, entry, why);
   }
-  return [throughput, ...(await idleFigures()), ...(await statsFigures())];
+  return [throughput, ...(await idleFigures(entry)), ...(await statsFigures())];
 }
