@@ -195,27 +195,40 @@ export function notesMethods(ctx: Context): Methods {
     });
   }
 
-  /** Note dicts for the given note ids (all of one thread), restricted to `wanted`. */
+  /**
+   * Note dicts, one list per thread, restricted to `wanted`; `range` picks the notes of each thread
+   * ([0, -1] = all, [-1, -1] = the newest). Two pipelined round trips whatever the number of threads.
+   */
   async function readNotes(
-    nids: string[],
-    tid: number,
-    owner: ThreadOwner,
+    tids: number[],
+    threadOwners: ThreadOwner[],
+    range: [number, number],
     wanted: string[],
-  ): Promise<XmlRpcStruct[]> {
-    if (nids.length === 0) return [];
+  ): Promise<XmlRpcStruct[][]> {
+    if (tids.length === 0) return [];
+    const idRows =
+      (await redis.pipeline(tids.map((t) => ["zrange", keys.threadNotes(t), range[0], range[1]])).exec()) ??
+      [];
+    const perThread = tids.map((_, i) => (idRows[i]?.[1] as string[] | undefined) ?? []);
+    const all = perThread.flat();
     const rows =
-      (await redis.pipeline(nids.map((n) => ["hmget", keys.note(n), "text", "date"])).exec()) ?? [];
-    return nids.map((nid, i) => {
-      const [text, date] = (rows[i]?.[1] as (string | null)[] | undefined) ?? [];
-      const all: XmlRpcStruct = {
-        ...owner,
-        id: Number(nid),
-        threadId: tid,
-        text: text ?? "",
-        date: new Date(Number(date ?? 0)),
-      };
-      return pick(all, wanted);
-    });
+      all.length === 0
+        ? []
+        : ((await redis.pipeline(all.map((n) => ["hmget", keys.note(n), "text", "date"])).exec()) ?? []);
+    let row = 0;
+    return perThread.map((nids, i) =>
+      nids.map((nid) => {
+        const [text, date] = (rows[row++]?.[1] as (string | null)[] | undefined) ?? [];
+        const note: XmlRpcStruct = {
+          ...threadOwners[i],
+          id: Number(nid),
+          threadId: tids[i],
+          text: text ?? "",
+          date: new Date(Number(date ?? 0)),
+        };
+        return pick(note, wanted);
+      }),
+    );
   }
 
   async function allThreadIds(): Promise<number[]> {
@@ -261,33 +274,21 @@ export function notesMethods(ctx: Context): Methods {
         "note_attribs",
       );
       const threadOwners = await owners(tids, "thread_ids");
-      const noteIds = threadWanted.includes("notes")
-        ? ((await redis.pipeline(tids.map((t) => ["zrange", keys.threadNotes(t), 0, -1])).exec()) ?? [])
+      const notes = threadWanted.includes("notes")
+        ? await readNotes(tids, threadOwners, [0, -1], noteWanted)
         : [];
-      return Promise.all(
-        tids.map(async (tid, i) => {
-          const owner = threadOwners[i] as ThreadOwner;
-          const thread = pick({ ...owner, id: tid }, threadWanted);
-          if (threadWanted.includes("notes")) {
-            thread["notes"] = await readNotes((noteIds[i]?.[1] as string[]) ?? [], tid, owner, noteWanted);
-          }
-          return thread;
-        }),
-      );
+      return tids.map((tid, i) => {
+        const thread = pick({ ...threadOwners[i], id: tid }, threadWanted);
+        if (threadWanted.includes("notes")) thread["notes"] = notes[i] ?? [];
+        return thread;
+      });
     },
 
     getLatestNotes: async ([threadIds, attribs]) => {
       const tids = optionalIdList(threadIds, "thread_ids") ?? (await allThreadIds());
       const wanted = checkAttribs(attribList(attribs), NOTE_ATTRIBUTES, "attribs");
       const threadOwners = await owners(tids, "thread_ids");
-      const newest =
-        (await redis.pipeline(tids.map((t) => ["zrange", keys.threadNotes(t), -1, -1])).exec()) ?? [];
-      const notes = await Promise.all(
-        tids.map((tid, i) =>
-          readNotes((newest[i]?.[1] as string[]) ?? [], tid, threadOwners[i] as ThreadOwner, wanted),
-        ),
-      );
-      return notes.flat();
+      return (await readNotes(tids, threadOwners, [-1, -1], wanted)).flat();
     },
 
     removeSingleNote: async ([noteId]) =>
