@@ -97,6 +97,7 @@ import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./scripts.js";
 import { tuneRedis } from "./tune.js";
+import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { JobStatus } from "../../shared/statuses.js";
 
 export type EventResult = "ok" | "stale" | "duplicate";
@@ -287,9 +288,20 @@ export class JobStore {
     const cutoff = now - days * 86_400_000;
     let deleted = 0;
     for (;;) {
-      const ids = await redis.zrangebyscore(keys.expiry, "-inf", `(${cutoff}`, "LIMIT", 0, 500);
+      const ids = (await redis.zrangebyscore(keys.expiry, "-inf", `(${cutoff}`, "LIMIT", 0, 500)).map(Number);
       if (ids.length === 0) return deleted;
-      deleted += await this.cascade("deleteJobs", ids.map(Number));
+      const exists = await Promise.all(ids.map((id) => this.exists(id)));
+      const gone = ids.filter((_, i) => !exists[i]);
+      if (gone.length > 0) await redis.zrem(keys.expiry, ...gone);
+      try {
+        deleted += await this.cascade(
+          "deleteJobs",
+          ids.filter((_, i) => exists[i]),
+        );
+      } catch (err) {
+        // Another coordinator expired some of them first; the next round sees what is left.
+        if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
+      }
       if (ids.length < 500) return deleted;
     }
   }
