@@ -4,7 +4,7 @@
 //   port | hqserver.port                     listening port (5000)
 //   host                                     listening address (0.0.0.0)
 //   hqserver.activeTimeout                   minutes before a silent client is "not responding" (5)
-//   hqserver.expireJobsDays                  finished root jobs are deleted after this many days; 0 = never (10)
+//   hqserver.expireJobsDays                  days before finished root jobs are deleted; 0 = never (10)
 //   hqserver.sharedNetwork.mount.linux|windows|macosx   HQROOT per platform
 //   hqserver.sharedNetwork.host / .path      the UNC path windows clients see (\\host\path)
 //   job_logs_dir, hqserver.upgradePriority, email_to, smtp_server   kept, returned by getConfig
@@ -18,8 +18,8 @@
 //   openhq.maxOutputBytes        cap on a job's stored output (head and tail kept)
 //   openhq.heartbeatIntervalMs   ms between agent heartbeats (10000)
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
-// Environment: OPENHQ_CONFIG, OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS), OPENHQ_REDIS_SENTINELS,
-//   OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
+// Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
+//   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
 //   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
@@ -50,7 +50,8 @@ export interface CoordinatorConfig {
 
 export class ConfigError extends Error {}
 
-export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL] [--data DIR] [--prefix P]
+export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL]
+                          [--data DIR] [--prefix P]
 
   --config FILE   hqserver.ini to read (default: ./hqserver.ini when present; env OPENHQ_CONFIG)
   --port N        listening port (default 5000; env OPENHQ_PORT)
@@ -81,8 +82,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
   }
 
+  // OPENHQ_CONFIG="" means "no file at all", not even ./hqserver.ini.
   const configPath =
-    flags.config ?? env["OPENHQ_CONFIG"] ?? (existsSync("hqserver.ini") ? "hqserver.ini" : null);
+    flags.config ??
+    (env["OPENHQ_CONFIG"] === "" ? null : env["OPENHQ_CONFIG"]) ??
+    (existsSync("hqserver.ini") ? "hqserver.ini" : null);
   const raw = configPath === null ? {} : flatten(configPath);
   const pick = (flag: string | undefined, envNames: string[], iniKeys: string[]): string | undefined => {
     if (flag !== undefined) return flag;

@@ -15,7 +15,7 @@ export function configMethods(ctx: Context): Methods {
     ping: () => true,
     getVersion: () => VERSION,
     getServerTime: () => new Date(),
-    /** The ini value as written (after %(here)s), or None when the key is not in the file (or is a secret). */
+    /** The ini value as written (after %(here)s); None when the key is not in the file or is a secret. */
     getConfig: ([key]) => {
       const name = str(key, "key");
       if (SECRET_KEYS.some((secret) => name === secret || name.endsWith(`.${secret}`))) return null;

@@ -51,7 +51,8 @@ local function refreshMirror(p, tid)
   if not owner or redis.call('EXISTS', owner) == 0 then return end
   local newest = redis.call('ZRANGE', p .. 'thread:' .. tid .. ':notes', -1, -1)[1]
   if newest then
-    redis.call('HSET', owner, 'threadId', tid, 'latestNote', redis.call('HGET', p .. 'note:' .. newest, 'text') or '')
+    local text = redis.call('HGET', p .. 'note:' .. newest, 'text') or ''
+    redis.call('HSET', owner, 'threadId', tid, 'latestNote', text)
   else
     redis.call('HDEL', owner, 'threadId', 'latestNote')
   end
@@ -59,7 +60,9 @@ end
 local function dropThread(p, tid)
   local tkey = p .. 'thread:' .. tid
   local owner = redis.call('HMGET', tkey, 'jobId', 'clientId')
-  for _, nid in ipairs(redis.call('ZRANGE', tkey .. ':notes', 0, "-1")) do redis.call('DEL', p .. 'note:' .. nid) end
+  for _, nid in ipairs(redis.call('ZRANGE', tkey .. ':notes', 0, -1)) do
+    redis.call('DEL', p .. 'note:' .. nid)
+  end
   redis.call('DEL', tkey .. ':notes')
   refreshMirror(p, tid)
   if owner[1] then redis.call('HDEL', p .. 'threads:byJob', owner[1]) end

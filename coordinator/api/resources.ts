@@ -1,6 +1,7 @@
 // Resources (COMPAT.md §6): getResources(resource_ids=None) as in the reference, plus the calls the original
 // server only offered in its web UI: addResource(name, amount, per_machine=False) -> id,
-// setResource(id_or_name, amount=None, per_machine=None, name=None) -> True, removeResource(id_or_name) -> True.
+// setResource(id_or_name, amount=None, per_machine=None, name=None) -> True,
+// removeResource(id_or_name) -> True.
 //
 // Record (getResources): {id, name, amount, perMachine, used}. Keys: {p}resource:{id} HASH {name, amount,
 // perMachine 0|1, used}, {p}resources ZSET, {p}resources:byName HASH name -> id. The scheduler keeps the

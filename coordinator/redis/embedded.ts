@@ -98,7 +98,8 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
         restarts += 1;
         log(
           `openhq-coordinator: private redis-server exited (${signal ?? `code ${code}`})` +
-            `${stderr ? `: ${stderr.trim()}` : ""}; restarting in ${delay} ms (see ${join(dir, "redis.log")})`,
+            `${stderr ? `: ${stderr.trim()}` : ""}; restarting in ${delay} ms` +
+            ` (see ${join(dir, "redis.log")})`,
         );
         restartTimer = setTimeout(() => {
           restartTimer = null;

@@ -55,9 +55,11 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     ...(opts.embedded ? [] : ["--redis", redisUrl]),
     ...(opts.args ?? []),
   ];
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-  // The test's own Redis settings must not leak in unless asked for.
-  if (!opts.env?.["REDIS_URL"]) delete env["REDIS_URL"];
+  // The developer's own openhq settings (and any ./hqserver.ini) must not leak into a test.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env))
+    if (name.startsWith("OPENHQ_") || name === "REDIS_URL") delete env[name];
+  Object.assign(env, { OPENHQ_CONFIG: "" }, opts.env);
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const collect = (chunk: Buffer) => {
