@@ -174,7 +174,8 @@ function parseSpec(
   f.triesLeft = String(nonNegative(spec.triesLeft, at("triesLeft"), 0));
   if (given("maxTime")) {
     const maxTime = int(spec.maxTime, at("maxTime"));
-    if (maxTime >= 0) f.maxTime = String(maxTime);
+    // 0 or less means no limit (a limit of 0 s would cancel every run at once).
+    if (maxTime > 0) f.maxTime = String(maxTime);
   }
 
   const tags = stringList(spec.tags, at("tags"));
@@ -241,11 +242,10 @@ function stringList(value: XmlRpcValue | undefined, name: string): string[] {
   return items.map((item, i) => str(item, `${name}[${i}]`).trim()).filter((s) => s !== "");
 }
 
+/** An integer field that cannot be negative: a negative value (priority -1) is taken as 0, not refused. */
 function nonNegative(value: XmlRpcValue | undefined, name: string, fallback: number): number {
   if (!isGiven(value) || value === "") return fallback;
-  const n = int(value, name);
-  if (n < 0) throw badArgument(name, `expected 0 or more, got ${n}`);
-  return n;
+  return Math.max(0, int(value, name));
 }
 
 function splitNames(value: string): string[] {

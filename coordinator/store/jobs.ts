@@ -19,7 +19,7 @@
 //   environment      JSON dict str->str; absent = {}
 //   resources        JSON dict name->amount; absent = none
 //   minHosts maxHosts integers (always present)
-//   maxTime          seconds, absent = -1 (no limit)
+//   maxTime          seconds > 0; absent = -1 (no limit)
 //   triesLeft        integer (always present); decremented on each automatic retry
 //   onSuccess onError onCancel onChildError   shell text; absent = none
 //   description submittedBy emailTo emailReasons   absent = ""
@@ -54,6 +54,7 @@
 //   treeN            jobs in the subtree that count for progress (self + descendants, minus noProg)
 //   treeP            sum of their progress; overallProgress = treeP / treeN
 //   treeRun          running descendants (not self); uiStatus "running (N clients assigned)" for a waiting parent
+//                    (in a DAG, a descendant reachable along two paths counts once per path)
 //   (uiStatus and ETA are pure functions of these fields: see jobview.ts)
 // event fencing (lua/includes/fence.lua; one seq per (job, attempt) for output chunks and job events):
 //   seqAttempt       the attempt whose events eventSeq counts (the first event of a new attempt resets it
