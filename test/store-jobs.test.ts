@@ -340,3 +340,66 @@ test("conditions are inherited from the root, submittedBy from the parent", asyn
   });
   await h.store.cascade("cancelJobs", [root!]);
 });
+
+test("deleting a finished child detaches it from a parent that stays", async () => {
+  const [root, a, b] = await add({
+    name: "r",
+    children: [
+      { name: "a", command: "x" },
+      { name: "b", command: "y" },
+    ],
+  });
+  await h.assign(a!);
+  await finish(a!, 1, 1);
+  assert.equal(await status(root!), "queued");
+  await h.store.cascade("deleteJobs", [a!]);
+  const r = await attrs(root!, ["children", "status", "overallProgress"]);
+  assert.deepEqual(r.children, [b]);
+  assert.equal(r.overallProgress, 0);
+  await h.assign(b!);
+  await finish(b!, 1);
+  // The failed child is gone, so nothing holds the parent back any more.
+  assert.equal(await status(root!), "succeeded");
+});
+
+test("maxTime ends in cancelled, a spawn error is retried like a failure", async () => {
+  const [slow, broken] = await add([
+    { name: "slow", command: "sleep 99", maxTime: 1, triesLeft: 3 },
+    { name: "broken", command: "nope", triesLeft: 1 },
+  ]);
+  await h.assign(slow!);
+  await h.store.moveToFinished(slow!, 1, 1, { exitCode: null, signal: "SIGKILL", reason: "maxTime" });
+  assert.equal(await status(slow!), "cancelled");
+  await h.assign(broken!);
+  await h.store.moveToFinished(broken!, 1, 1, { exitCode: null, signal: null, reason: "spawnError" });
+  assert.deepEqual(await attrs(broken!, ["status", "triesLeft"]), { status: "runnable", triesLeft: 0 });
+  await h.store.cascade("cancelJobs", [broken!]);
+});
+
+test("a per-OS command dict is kept as a dict", async () => {
+  const [id] = await add({ name: "os", command: { linux: "ls", windows: "dir" } });
+  assert.deepEqual(await attrs(id!, ["command", "status"]), {
+    command: { linux: "ls", windows: "dir" },
+    status: "runnable",
+  });
+  await h.store.cascade("cancelJobs", [id!]);
+});
+
+test("rescheduling a cancelled tree reopens all of it", async () => {
+  const [root, a, b] = await add({
+    name: "r",
+    command: "z",
+    children: [
+      { name: "a", command: "x" },
+      { name: "b", command: "y" },
+    ],
+  });
+  await h.store.cascade("cancelJobs", [root!]);
+  assert.equal(await h.store.cascade("rescheduleJobs", [root!]), 3);
+  assert.deepEqual(
+    [await status(root!), await status(a!), await status(b!)],
+    ["queued", "runnable", "runnable"],
+  );
+  assert.ok((await h.store.rootIds(false)).includes(root!));
+  await h.store.cascade("cancelJobs", [root!]);
+});
