@@ -4,8 +4,7 @@
 // Answers like Python's SimpleXMLRPCServer: HTTP 200 for every call, a Fault for an unknown method or a
 // bad request (never a 404, which would break Python's kept-alive connection), Fault(1, message) when a
 // handler throws something that is not a Fault. HTTP errors are used only where no XML-RPC answer makes
-// sense: 405 for a method other than POST, 413 for a body over `maxBodyBytes` (the connection is closed
-// rather than the rest of the body read).
+// sense: 405 for a method other than POST, 413 for a body over `maxBodyBytes`.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { gzip } from "node:zlib";
@@ -72,6 +71,32 @@ function asError(thrown: unknown): Error {
 }
 
 function noop(): void {}
+
+/**
+ * A short text answer with an explicit Content-Length: Python's xmlrpc.client reads an error body only when
+ * it has one, and a chunked body left unread would break its next call on the same connection.
+ */
+function plain(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = Buffer.from(text);
+  res
+    .writeHead(status, { "content-type": "text/plain", "content-length": body.length, ...headers })
+    .end(body);
+}
+
+/** Drops what is left of a request body; a client sending more than `cap` further bytes loses its connection. */
+function discard(req: IncomingMessage, cap: number): void {
+  let dropped = 0;
+  req.on("data", (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > cap) req.socket.destroy();
+  });
+  req.resume();
+}
 
 /** A client-chosen name, cut short for a fault message (a megabyte-long method name stays out of replies). */
 function shorten(text: string): string {
@@ -163,7 +188,7 @@ export function createXmlRpcHandler(
     res.on("error", noop);
     if (req.method !== "POST") {
       req.resume();
-      res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("XML-RPC answers POST only\n");
+      plain(res, 405, "XML-RPC answers POST only\n", { allow: "POST" });
       return;
     }
     const started = performance.now();
@@ -178,7 +203,12 @@ export function createXmlRpcHandler(
         send(req, res, encodeFault(err.faultCode, err.faultString));
       } else if (err instanceof BodyTooLargeError) {
         onCall?.(INVALID_CALL, performance.now() - started, "fault");
-        res.writeHead(413, { connection: "close", "content-type": "text/plain" }).end(`${err.message}\n`);
+        // Read and drop the rest of a moderately oversized body before answering, so a client that writes
+        // its whole body before reading (Python does) gets the 413 rather than a reset connection. An absurd
+        // size is not worth reading: answer at once and close.
+        const keep = !(Number(req.headers["content-length"]) > 2 * maxBodyBytes);
+        if (keep) discard(req, maxBodyBytes);
+        plain(res, 413, `${err.message}\n`, keep ? {} : { connection: "close" });
       } else res.destroy(); // the client went away mid-body: nobody to answer
       return;
     }
@@ -204,7 +234,7 @@ export function createXmlRpcHandler(
     handle(req, res).catch((err: unknown) => {
       // Only a bug in this file gets here; answer if still possible, and never let it reach the process.
       onError?.(asError(err));
-      if (!res.headersSent) res.writeHead(500, { connection: "close" }).end();
+      if (!res.headersSent) plain(res, 500, "internal error\n", { connection: "close" });
       else res.destroy();
     });
   };
