@@ -61,6 +61,13 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     if (name.startsWith("OPENHQ_") || name === "REDIS_URL") delete env[name];
   Object.assign(env, { OPENHQ_CONFIG: "" }, opts.env);
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  // If the test process ends without stop() (a crash, process.exit), take the processes along.
+  // SIGTERM for the coordinator: it still stops an embedded redis-server of its own on the way out.
+  const orphanGuard = () => {
+    child.kill("SIGTERM");
+    redis?.process.kill("SIGKILL");
+  };
+  process.once("exit", orphanGuard);
   let output = "";
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -70,6 +77,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   const url = `http://127.0.0.1:${port}`;
 
   const stop = async () => {
+    process.off("exit", orphanGuard);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
