@@ -43,7 +43,8 @@ local function settle(prefix, now, work)
     i = i + 1
     local id, status = work[i][1], work[i][2]
     local key = jobKey(prefix, id)
-    if status == 'succeeded' then
+    -- A job without a command keeps progress 0.0, as HQueue reports it.
+    if status == 'succeeded' and hasCommand(key) then
       setProgress(prefix, id, 1)
     end
     redis.call('HDEL', key, 'childError', 'pausedRunning')
