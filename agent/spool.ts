@@ -51,6 +51,8 @@ export class Spool {
   private replaying = false;
   private generation = 0;
   private roomWaiters: (() => void)[] = [];
+  /** After discard(): the attempt is over for the coordinator, later events go nowhere. */
+  private discarded = false;
 
   constructor(
     readonly jobId: number,
@@ -65,6 +67,7 @@ export class Spool {
   /** Numbers and keeps an event, and sends it now when the link is up. Returns its seq. */
   push(event: JobEvent): number {
     const seq = this.nextSeq++;
+    if (this.discarded) return seq;
     const text = JSON.stringify({ ...event, seq });
     if (!this.outlet.isOpen() && this.memoryBytes + text.length > this.limits.memoryBytes) this.spill();
     this.memory.push({ seq, text });
@@ -145,6 +148,7 @@ export class Spool {
 
   /** Forgets the spool (the attempt is over and everything was acked, or the coordinator dropped it). */
   discard(): void {
+    this.discarded = true;
     this.generation++;
     this.memory = [];
     this.memoryBytes = 0;

@@ -274,6 +274,19 @@ describe("agent link", () => {
     assert.deepEqual(peer.hellos[1]!.lost, [{ jobId: job.jobId, attempt: 1, pid: started.pid }]);
   });
 
+  it("SIGTERM kills the agent's jobs and exits 0 without reporting them finished", async () => {
+    const { peer, agent } = await setup();
+    const job = assign("sleep 1000 & echo up; wait");
+    peer.send(job);
+    await peer.until(() => text(peer.job(job.jobId)).includes("up"));
+    const started = peer.job(job.jobId).events.find((e) => e.type === "started");
+    assert.ok(started?.type === "started");
+    agent.process.kill("SIGTERM");
+    assert.equal(await agent.exited, 0);
+    assert.deepEqual(livePids(started.pid), []);
+    assert.equal(peer.job(job.jobId).finishedCount, 0);
+  });
+
   it("terminate() (Python) cancels paused jobs, lets running ones finish, says goodbye and exits 0", async () => {
     const { peer, agent } = await setup();
     const paused = assign("echo p; sleep 1000");
