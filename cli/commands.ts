@@ -118,6 +118,12 @@ export async function jobAction(io: Io, action: JobAction, ids: number[]): Promi
   return Exit.ok;
 }
 
+export async function setPriority(io: Io, priority: number, ids: number[]): Promise<number> {
+  await io.server.setJobPriority(ids, priority);
+  io.out.write(io.json ? toJson({ priority, ids }) : `priority ${priority}: ${ids.join(", ")}\n`);
+  return Exit.ok;
+}
+
 export async function listClients(io: Io): Promise<number> {
   const clients = await io.server.getClients(null, [
     "id",

@@ -13,6 +13,7 @@ import {
   listResources,
   parseIds,
   setDisabled,
+  setPriority,
   showJob,
   tail,
   type Io,
@@ -31,6 +32,7 @@ commands:
   job ID                               every attribute of a job, and its status log
   tail [-f] ID                         a job's output; -f follows it live until the job ends
   cancel|pause|resume|reschedule|eject|delete ID…
+  priority N ID…                       set the priority of jobs
   clients                              clients with state, load, memory, idle time, running jobs
   enable|disable CLIENT…               setdisabled by client name (hostname or hostname:name)
   groups                               client groups
@@ -125,6 +127,11 @@ async function run(argv: string[]): Promise<number> {
     case "eject":
     case "delete":
       return jobAction(io, name as JobAction, parseIds(args, name));
+    case "priority": {
+      const [level, ...ids] = args;
+      if (level === undefined) throw new CliError("priority: give a priority and job ids", Exit.usage);
+      return setPriority(io, integer(level, "priority"), parseIds(ids, name));
+    }
     case "clients":
       return listClients(io);
     case "enable":

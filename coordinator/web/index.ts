@@ -13,7 +13,7 @@ import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { escapeHtml, type Html } from "./html.js";
-import { childRows, jobPage, jobsPage, jobsTable, jobSummary, readJobQuery } from "./jobs.js";
+import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery } from "./jobs.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
 
@@ -90,6 +90,10 @@ export function webHandler(ctx: Context): WebHandler {
       return;
     }
     if (!auth.allowWeb(req, res, false)) return;
+    if (path === "/favicon.ico") {
+      res.writeHead(204).end();
+      return;
+    }
     if (path === "/metrics") {
       send(req, res, 200, "text/plain; version=0.0.4; charset=utf-8", await metrics.render());
       return;
@@ -102,15 +106,16 @@ export function webHandler(ctx: Context): WebHandler {
       const q = readJobQuery(url.searchParams);
       return page(fragment ? await jobsTable(api, q) : await jobsPage(api, q));
     }
-    let m = /^\/jobs\/(\d+)(\/summary|\/children)?$/.exec(path);
+    let m = /^\/jobs\/(\d+)(\/head|\/side|\/children)?$/.exec(path);
     if (m) {
       const id = Number(m[1]);
-      if (m[2] === "/summary") return page(await jobSummary(api, id));
+      if (m[2] === "/head") return page(await jobHead(api, id));
+      if (m[2] === "/side") return page(await jobSide(api, id));
       if (m[2] === "/children") {
         const depth = Math.min(50, Math.max(1, Number(url.searchParams.get("depth") ?? "1") || 1));
         return page(await childRows(api, id, depth));
       }
-      return page(await jobPage(api, id));
+      return page(await jobPage(api, id, api.has("setJobPriority") ? "setJobPriority" : null));
     }
     if (path === "/clients")
       return page(fragment ? await clientsTable(api, timeout) : await clientsPage(api, timeout));

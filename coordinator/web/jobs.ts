@@ -234,19 +234,39 @@ const ACTIONS: [string, string, string][] = [
   ["deleteJobs", "Delete", "danger"],
 ];
 
-/** The part of the job page that refreshes itself: status, progress, attributes, log. */
-export async function jobSummary(api: Api, id: number): Promise<Html> {
-  const job = await api.call<Job>("getJob", id);
-  const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
+/** Attributes shown beside the output; the rest are in "All attributes". */
+const KEY_ATTRIBS = [
+  "status",
+  "uiStatus",
+  "waitingFor",
+  "priority",
+  "progress",
+  "triesLeft",
+  "submittedBy",
+  "clients",
+  "queueTime",
+  "startTime",
+  "endTime",
+  "ETA",
+  "command",
+  "tags",
+  "conditions",
+  "resources",
+];
+
+/** The job page's head (name, status, progress, family): refreshes itself every 2 s. */
+export async function jobHead(api: Api, id: number): Promise<Html> {
+  const [job] = await api.call<Job[]>(
+    "getJobs",
+    [id],
+    ["name", "status", "uiStatus", "overallProgress", "parents", "children"],
+  );
+  if (!job) return html``;
   const children = Array.isArray(job["children"]) ? (job["children"] as number[]) : [];
   const parents = Array.isArray(job["parents"]) ? (job["parents"] as number[]) : [];
-  const hidden = new Set(["logs", "children", "parents"]);
-  const attrs = Object.keys(job)
-    .filter((k) => !hidden.has(k))
-    .sort();
   return html`<section
-    id="job-summary"
-    hx-get="/jobs/${id}/summary"
+    id="job-head"
+    hx-get="/jobs/${id}/head"
     hx-trigger="every 2s"
     hx-swap="outerHTML"
     data-status="${String(job["status"] ?? "")}"
@@ -256,43 +276,52 @@ export async function jobSummary(api: Api, id: number): Promise<Html> {
       ${statusBadge(job["status"], job["uiStatus"])} ${progressBar(job["overallProgress"])}
     </div>
     <p class="links">
-      ${parents.length > 0 ? html`Parents: ${parents.map((p) => html`<a href="/jobs/${p}">${p}</a> `)}` : "Root job"}
-      ${children.length > 0 ? html` · ${children.length} children: ${children.slice(0, 50).map((c) => html`<a href="/jobs/${c}">${c}</a> `)}${children.length > 50 ? "…" : ""}` : ""}
+      ${parents.length > 0 ? html`Parents: ${parents.map((p) => html`<a href="/jobs/${p}">${p}</a> `)}` : "Root job"}${
+        children.length > 0
+          ? html` · ${children.length} children:
+            ${children.slice(0, 50).map((c) => html`<a href="/jobs/${c}">${c}</a> `)}${children.length > 50 ? "…" : ""}`
+          : ""
+      }
     </p>
-    <div class="columns">
-      <table class="attrs">
-        <tbody>
-          ${attrs.map(
-            (k) =>
-              html`<tr>
-                <th>${k}</th>
-                <td>${value(job[k])}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-      <div>
-        <h2>Status log</h2>
-        <table class="log">
-          <tbody>
-            ${
-              logs.length === 0
-                ? html`<tr>
-                    <td class="muted">empty</td>
-                  </tr>`
-                : logs.map(
-                    (entry) =>
-                      html`<tr>
-                        <td>${time(entry[1])}</td>
-                        <td>${String(entry[0] ?? "")}</td>
-                      </tr>`,
-                  )
-            }
-          </tbody>
-        </table>
-      </div>
-    </div>
   </section>`;
+}
+
+/** Key attributes and the status log beside the output: refreshes itself every 2 s. */
+export async function jobSide(api: Api, id: number): Promise<Html> {
+  const [job] = await api.call<Job[]>("getJobs", [id], [...KEY_ATTRIBS, "logs"]);
+  if (!job) return html``;
+  const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
+  return html`<aside id="job-side" hx-get="/jobs/${id}/side" hx-trigger="every 2s" hx-swap="outerHTML">
+    <table class="attrs">
+      <tbody>
+        ${KEY_ATTRIBS.map(
+          (k) =>
+            html`<tr>
+              <th>${k}</th>
+              <td>${value(job[k])}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    <h2>Status log</h2>
+    <table class="log">
+      <tbody>
+        ${
+          logs.length === 0
+            ? html`<tr>
+                <td class="muted">empty</td>
+              </tr>`
+            : [...logs].reverse().map(
+                (e) =>
+                  html`<tr>
+                    <td class="when">${time(e[1])}</td>
+                    <td>${String(e[0] ?? "")}</td>
+                  </tr>`,
+              )
+        }
+      </tbody>
+    </table>
+  </aside>`;
 }
 
 export async function notesSection(
@@ -323,23 +352,47 @@ export async function notesSection(
   </section>`;
 }
 
-export async function jobPage(api: Api, id: number): Promise<Html> {
-  const summary = await jobSummary(api, id);
-  const [job] = await api.call<Job[]>("getJobs", [id], ["threadId", "priority"]);
-  const body = html`${summary}
+export async function jobPage(api: Api, id: number, priorityMethod: string | null): Promise<Html> {
+  const job = await api.call<Job>("getJob", id);
+  const hidden = new Set(["logs"]);
+  const body = html`${await jobHead(api, id)}
     <div class="actions" data-job="${id}">
       ${ACTIONS.map(([method, label, kind]) => html`<button type="button" class="action ${kind}" data-method="${method}">${label}</button>`)}
-      <form class="priority-form">
-        <label
-          >Priority
-          <input type="number" min="0" name="priority" value="${String(job?.["priority"] ?? 0)}" /></label
-        ><button type="submit">Set</button>
-      </form>
+      ${
+        priorityMethod
+          ? html`<form class="priority-form" data-method="${priorityMethod}">
+              <label
+                >Priority
+                <input type="number" min="0" name="priority" value="${String(job["priority"] ?? 0)}" /></label
+              ><button type="submit">Set</button>
+            </form>`
+          : ""
+      }
     </div>
-    <section class="output">
-      <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
-      <pre id="output" data-job="${id}"></pre>
-    </section>
-    ${await notesSection(api, { jobId: id }, job?.["threadId"])}`;
+    <div class="job-body">
+      <section class="output">
+        <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
+        <pre id="output" data-job="${id}"></pre>
+      </section>
+      ${await jobSide(api, id)}
+    </div>
+    ${await notesSection(api, { jobId: id }, job["threadId"])}
+    <details class="all-attrs">
+      <summary>All attributes</summary>
+      <table class="attrs">
+        <tbody>
+          ${Object.keys(job)
+            .filter((k) => !hidden.has(k))
+            .sort()
+            .map(
+              (k) =>
+                html`<tr>
+                  <th>${k}</th>
+                  <td>${value(job[k])}</td>
+                </tr>`,
+            )}
+        </tbody>
+      </table>
+    </details>`;
   return layout(`Job ${id}`, "/jobs", body);
 }

@@ -4,10 +4,12 @@
 // server treats as "use the default" (COMPAT.md §1).
 
 import { XmlRpcClient } from "../xmlrpc/client.js";
+import type { AvailabilityRule } from "../protocol.js";
 import type { XmlRpcValue } from "../xmlrpc/types.js";
 import type { Client, ClientGroup, ErrorList, Job, JobSpec, Note, NoteThread, Resource } from "./types.js";
 
 export type * from "./types.js";
+export type { AvailabilityRule } from "../protocol.js";
 export { Fault, FaultCode } from "../xmlrpc/types.js";
 
 type Ids = number | number[];
@@ -113,6 +115,10 @@ export class HQServer {
   rescheduleJobs(jobIds: Ids): Promise<null> {
     return this.call("rescheduleJobs", jobIds);
   }
+  /** openhq extension: set the priority of jobs (re-sorts the queue). */
+  setJobPriority(jobIds: Ids, priority: number): Promise<null> {
+    return this.call("setJobPriority", jobIds, priority);
+  }
   ejectJobs(jobIds: Ids): Promise<null> {
     return this.call("ejectJobs", jobIds);
   }
@@ -177,6 +183,10 @@ export class HQServer {
   setdisabled(clientName: string, disabled: boolean): Promise<boolean | null> {
     return this.call("setdisabled", clientName, disabled);
   }
+  /** openhq extension: replace a client's availability rules (client id or name). */
+  setAvailabilityRules(client: number | string, rules: AvailabilityRule[]): Promise<boolean> {
+    return this.call("setAvailabilityRules", client, rules as unknown as XmlRpcValue);
+  }
   upgradeClients(clientIds: Ids): Promise<null> {
     return this.call("upgradeClients", clientIds);
   }
@@ -205,6 +215,23 @@ export class HQServer {
   // ---- resources ------------------------------------------------------------------------------------
   getResources(resourceIds?: number[] | null): Promise<Resource[]> {
     return this.call("getResources", resourceIds);
+  }
+  /** openhq extension: define a resource; returns its id. */
+  addResource(name: string, amount: number, perMachine?: boolean): Promise<number> {
+    return this.call("addResource", name, amount, perMachine);
+  }
+  /** openhq extension: change a resource's amount, counting or name (omitted = unchanged). */
+  setResource(
+    idOrName: number | string,
+    amount?: number | null,
+    perMachine?: boolean | null,
+    name?: string,
+  ): Promise<boolean> {
+    return this.call("setResource", idOrName, amount, perMachine, name);
+  }
+  /** openhq extension: remove a resource no running job holds. */
+  removeResource(idOrName: number | string): Promise<boolean> {
+    return this.call("removeResource", idOrName);
   }
 
   // ---- notes ----------------------------------------------------------------------------------------

@@ -82,8 +82,9 @@ async function act(method, params, label) {
   }
 }
 function refreshJob(id) {
-  if (document.getElementById("job-summary"))
-    htmx.ajax("GET", `/jobs/${id}/summary`, { target: "#job-summary", swap: "outerHTML" });
+  for (const part of ["head", "side"])
+    if (document.getElementById(`job-${part}`))
+      htmx.ajax("GET", `/jobs/${id}/${part}`, { target: `#job-${part}`, swap: "outerHTML" });
 }
 
 // Polling tables refresh only while "live" is ticked, no child tree is open and nobody is typing in them.
