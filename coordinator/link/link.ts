@@ -210,7 +210,8 @@ export class Link implements LinkHost {
       if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
     }
     await sweepWaiting(this.ctx, this.scripts, this.groups);
-    this.dispatcher.trigger();
+    // Resource amounts can change through the API without any job event: look again now and then.
+    this.dispatcher.retryResources();
   }
 
   async close(): Promise<void> {

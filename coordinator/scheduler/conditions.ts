@@ -31,7 +31,8 @@ export function splitValues(value: unknown): string[] {
 function clientValues(client: ClientFacts, name: string): string[] {
   switch (name) {
     case "hostname":
-      return [client.hostname];
+      // The host/hostgroup shortcuts put client names here, and a name may carry the agent's name.
+      return [client.hostname, `${client.hostname}:${client.name}`];
     case "hostname:name":
       // "host" alone names the client with the empty name, as labels do.
       return client.name === ""

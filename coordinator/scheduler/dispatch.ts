@@ -92,6 +92,11 @@ export class Dispatcher {
     this.trigger();
   }
 
+  retryResources(): void {
+    this.resourceBlocked.clear();
+    this.trigger();
+  }
+
   trigger(): void {
     if (this.closed) return;
     if (this.running) {
@@ -190,6 +195,7 @@ export class Dispatcher {
     )[];
     const kind = reply[0];
     if (kind === "assigned") {
+      for (const client of chosen) if (client.heldFor === job.id) client.heldFor = null;
       const hash = hashFromFlat(reply[2] as string[]);
       this.hooks.deliver(hash);
       return;

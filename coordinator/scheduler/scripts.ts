@@ -5,11 +5,7 @@
 import type { Context } from "../context.js";
 import { runScript, type ScriptArg } from "../store/scripts.js";
 
-export type ScriptName =
-  | "moveToAssigned"
-  | "requeueLost"
-  | "setWaiting"
-  | "releaseHold";
+export type ScriptName = "moveToAssigned" | "requeueLost" | "setWaiting" | "releaseHold";
 
 export class Scripts {
   constructor(private readonly ctx: Context) {}

@@ -1,0 +1,78 @@
+// Small helpers shared by the scheduler, link, e2e and fault tests: Python calls against a coordinator,
+// waiting for job statuses, and an hqserver.ini with a short activeTimeout.
+
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PRELUDE, python } from "./python.js";
+
+export function py<T>(url: string, code: string, timeoutMs?: number): Promise<T> {
+  return python<T>(PRELUDE + code, { HQSERVER: url }, timeoutMs);
+}
+
+/** Python that polls until every job in `ids` is finished; prints {id: status}. */
+export function waitFinishedPy(ids: number[], timeoutS = 60): string {
+  return `
+import time
+ids = ${JSON.stringify(ids)}
+deadline = time.time() + ${timeoutS}
+while True:
+    jobs = hq.getJobs(ids, ["id", "status"])
+    if all(j["status"] in ("succeeded", "failed", "cancelled", "abandoned") for j in jobs) or time.time() > deadline:
+        break
+    time.sleep(0.05)
+out({str(j["id"]): j["status"] for j in jobs})
+`;
+}
+
+export async function waitFinished(
+  url: string,
+  ids: number[],
+  timeoutS = 60,
+): Promise<Record<string, string>> {
+  return py<Record<string, string>>(url, waitFinishedPy(ids, timeoutS), (timeoutS + 30) * 1000);
+}
+
+/** Polls getJob until `pred` holds for the given attributes (or times out, returning the last value). */
+export async function waitJob(
+  url: string,
+  id: number,
+  attribs: string[],
+  pred: string,
+  timeoutS = 30,
+): Promise<Record<string, unknown>> {
+  return py<Record<string, unknown>>(
+    url,
+    `
+import time
+deadline = time.time() + ${timeoutS}
+while True:
+    j = hq.getJob(${id}, ${JSON.stringify(attribs)})
+    if (${pred}) or time.time() > deadline:
+        break
+    time.sleep(0.05)
+out(j)
+`,
+    (timeoutS + 30) * 1000,
+  );
+}
+
+/** A temporary hqserver.ini; returns the --config arguments. */
+export function iniArgs(text: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-ini-"));
+  const path = join(dir, "hqserver.ini");
+  writeFileSync(path, text);
+  return ["--config", path];
+}
+
+export function until(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (cond()) resolve();
+      else if (Date.now() > deadline) reject(new Error("until: timed out"));
+      else setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
