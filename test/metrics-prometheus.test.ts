@@ -1,0 +1,67 @@
+// GET /metrics on a real coordinator, parsed with a strict Prometheus text-format parser.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { HQServer } from "../shared/client/index.js";
+import { startCoordinator } from "./support/coordinator.js";
+import { parsePrometheus, sample } from "./support/prometheus.js";
+
+test("the strict parser rejects what Prometheus rejects", () => {
+  assert.throws(() => parsePrometheus("x 1\n"), /without a TYPE/);
+  assert.throws(() => parsePrometheus("# TYPE x gauge\nx{a=b} 1\n"), /not quoted/);
+  assert.throws(() => parsePrometheus("# TYPE x gauge\nx one\n"), /bad value/);
+  assert.throws(() => parsePrometheus("# TYPE x gauge\nx 1"), /newline/);
+  assert.throws(
+    () =>
+      parsePrometheus('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'),
+    /cumulative/,
+  );
+  const ok = parsePrometheus('# HELP x a gauge\n# TYPE x gauge\nx{a="q\\"uote"} 1.5e3\n');
+  assert.equal(sample(ok, "x", { a: 'q"uote' }), 1500);
+});
+
+test("/metrics reports jobs by status, clients, Redis round trip and API calls by method", async (t) => {
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+
+  await hq.newjob([
+    { name: "a", command: "true" },
+    { name: "b", command: "true" },
+    { name: "parent", children: [{ name: "child", command: "true" }] },
+  ]);
+  await hq.ping();
+  await hq.getJobs([1, 2], ["status"]);
+  await assert.rejects(hq.getJob(999_999));
+
+  const res = await fetch(`${coordinator.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const families = parsePrometheus(await res.text());
+
+  for (const name of [
+    "openhq_jobs",
+    "openhq_jobs_dispatched_total",
+    "openhq_queue_wait_seconds",
+    "openhq_clients",
+    "openhq_client_heartbeat_lag_seconds",
+    "openhq_redis_roundtrip_seconds",
+    "openhq_api_calls_total",
+    "openhq_api_call_duration_seconds",
+  ]) {
+    assert.ok(families.has(name), `missing ${name}`);
+  }
+  assert.equal(families.get("openhq_api_call_duration_seconds")?.type, "histogram");
+  assert.equal(families.get("openhq_jobs_dispatched_total")?.type, "counter");
+  // Nothing runs the jobs (no agent): a, b and child wait for a machine, parent waits for its child.
+  assert.equal(sample(families, "openhq_jobs", { status: "runnable" }), 3);
+  assert.equal(sample(families, "openhq_jobs", { status: "queued" }), 1);
+  assert.equal(sample(families, "openhq_clients", { state: "available" }), 0);
+  const rtt = sample(families, "openhq_redis_roundtrip_seconds") ?? -1;
+  assert.ok(rtt > 0 && rtt < 5, `redis round trip ${rtt}`);
+
+  assert.equal(sample(families, "openhq_api_calls_total", { method: "newjob", outcome: "ok" }), 1);
+  assert.equal(sample(families, "openhq_api_calls_total", { method: "getJob", outcome: "fault" }), 1);
+  assert.equal(sample(families, "openhq_api_call_duration_seconds_count", { method: "ping" }), 1);
+});
