@@ -1,0 +1,105 @@
+// Liveness: a client silent for activeTimeout loses its jobs (abandoned, or requeued while triesLeft > 0);
+// a reconnecting agent is told to stop attempts that moved on; an assignment that never reached its agent
+// goes back to the queue. activeTimeout is 0.05 minutes (3 s) here.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { ProtocolPeer } from "./support/protocol-peer.js";
+import { iniArgs, py, waitFinished, waitJob } from "./support/farm-kit.js";
+
+let coord: TestCoordinator;
+const peers: ProtocolPeer[] = [];
+
+before(async () => {
+  coord = await startCoordinator({
+    env: { OPENHQ_HEARTBEAT_INTERVAL: "200" },
+    args: iniArgs("[main]\nhqserver.activeTimeout = 0.05\n"),
+  });
+});
+after(async () => {
+  for (const p of peers) p.close();
+  await coord.stop();
+});
+
+async function peer(hostname: string, extra: Partial<ConstructorParameters<typeof ProtocolPeer>[0]> = {}) {
+  const p = await new ProtocolPeer({ serverUrl: coord.url, hostname, mode: "hold", ...extra }).connect();
+  peers.push(p);
+  return p;
+}
+
+const submit = (spec: unknown) =>
+  py<number[]>(coord.url, `out(hq.newjob(${JSON.stringify(JSON.stringify(spec))}))`);
+
+test("a silent agent's job is retried elsewhere; when it comes back it is told to stop the old attempt", async () => {
+  const first = await peer("crash1");
+  const [id] = (await submit({ name: "retry me", command: "x", triesLeft: 1 })) as [number];
+  await first.waitFor(() => first.running.has(id));
+  first.close(); // no goodbye, no heartbeats: as if the machine died
+  const requeued = await waitJob(coord.url, id, ["status", "triesLeft", "logs"], `j["triesLeft"] == 0`);
+  assert.equal(requeued.triesLeft, 0);
+  assert.ok(
+    (requeued.logs as [string][]).some((l) => /not responding/.test(l[0])),
+    JSON.stringify(requeued.logs),
+  );
+  const second = await peer("crash2");
+  await second.waitFor(() => second.running.has(id));
+  assert.equal(second.running.get(id)!.attempt, 2);
+  const back = await peer("crash1", { running: [{ jobId: id, attempt: 1, pid: 4242 }] });
+  assert.deepEqual(back.welcome!.stop, [{ jobId: id, attempt: 1 }]);
+  // A late report from attempt 1 changes nothing.
+  back.running.set(id, { ...second.running.get(id)!, attempt: 1 });
+  back.finish(id, 1);
+  await new Promise((r) => setTimeout(r, 300));
+  const still = await py<{ status: string }>(coord.url, `out(hq.getJob(${id}, ["status"]))`);
+  assert.equal(still.status, "running");
+  second.finish(id);
+  assert.deepEqual(Object.values(await waitFinished(coord.url, [id])), ["succeeded"]);
+  back.close();
+  second.close();
+});
+
+test("with no tries left the job of a silent agent is abandoned", async () => {
+  const node = await peer("crash3");
+  const [id] = (await submit({ name: "abandon me", command: "x", host: "crash3" })) as [number];
+  await node.waitFor(() => node.running.has(id));
+  node.close();
+  const done = await waitFinished(coord.url, [id], 30);
+  assert.deepEqual(Object.values(done), ["abandoned"]);
+});
+
+test("an assignment the agent never got goes back to the queue without using a try", async () => {
+  const node = await peer("forgetful");
+  const [id] = (await submit({ name: "lost", command: "x", host: "forgetful" })) as [number];
+  await node.waitFor(() => node.running.has(id));
+  node.running.delete(id); // the agent forgets it: its heartbeats no longer list the job
+  await node.waitFor(() => node.running.has(id), 20_000);
+  assert.equal(node.running.get(id)!.attempt, 2);
+  node.finish(id);
+  const job = await waitJob(coord.url, id, ["status", "logs", "triesLeft"], `j["status"] == "succeeded"`);
+  assert.equal(job.status, "succeeded");
+  assert.ok((job.logs as [string][]).some((l) => /was lost: requeued/.test(l[0])));
+});
+
+test("goodbye: a terminated client leaves the list once its jobs finish, and gets no new work", async () => {
+  const node = await peer("leaving");
+  const [id] = (await submit({ name: "last job", command: "x", host: "leaving" })) as [number];
+  await node.waitFor(() => node.running.has(id));
+  node.send({ type: "goodbye" });
+  const [next] = (await submit({ name: "not for it", command: "x", host: "leaving" })) as [number];
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!node.running.has(next));
+  const listed = await py<string[]>(coord.url, `out([c["label"] for c in hq.getClients(None, ["label"])])`);
+  assert.ok(listed.includes("leaving"));
+  node.finish(id);
+  await waitFinished(coord.url, [id]);
+  const later = await py<string[]>(
+    coord.url,
+    `
+import time
+time.sleep(0.3)
+out([c["label"] for c in hq.getClients(None, ["label"])])`,
+  );
+  assert.ok(!later.includes("leaving"), JSON.stringify(later));
+  await py(coord.url, `hq.cancelJobs([${next}]); out(True)`);
+});
