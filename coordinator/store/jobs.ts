@@ -61,8 +61,9 @@
 //                    and clears the previous attempt's output)
 //   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
 //   outBytes         total output bytes received for the attempt
-//   outHead          absent while the output is under settings.maxOutputBytes; once capped, the key holds
-//                    the first outHead bytes then the newest tail (getJobOutput shows the gap)
+//   outHead          absent while the output is under settings.maxOutputBytes (it is all in {p}job:{id}:output);
+//                    once capped, that key holds the first outHead bytes and the list {p}job:{id}:output:tail
+//   outTail          the newest chunks, outTail bytes (>= cap - outHead); getJobOutput shows the gap between
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
 //   {p}queue ZSET: exactly the runnable jobs; score = -priority * 2^32 + INCR {p}ids:queue at entry.
@@ -267,16 +268,20 @@ export class JobStore {
   /** The job's output (current/last attempt) as bytes, with a marker where a capped middle was dropped. */
   async output(jobId: number): Promise<Buffer> {
     const { redis, keys } = this.ctx;
-    const [data, fields] = await Promise.all([
+    const [head, tailChunks, fields] = await Promise.all([
       redis.getBuffer(keys.jobOutput(jobId)),
+      redis.lrangeBuffer(keys.jobOutputTail(jobId), 0, -1),
       redis.hmget(keys.job(jobId), "outHead", "outBytes"),
     ]);
-    const bytes = data ?? Buffer.alloc(0);
-    const head = fields[0] === null ? undefined : Number(fields[0]);
-    if (head === undefined) return bytes;
-    const dropped = Number(fields[1] ?? 0) - bytes.length;
+    const start = head ?? Buffer.alloc(0);
+    if (fields[0] === null) return start;
+    // The tail list holds at least the bytes to keep; show exactly the newest cap - head of them.
+    const keep = this.ctx.settings.maxOutputBytes - Number(fields[0]);
+    const joined = Buffer.concat(tailChunks);
+    const tail = joined.length > keep ? joined.subarray(joined.length - keep) : joined;
+    const dropped = Number(fields[1] ?? 0) - start.length - tail.length;
     const marker = Buffer.from(`\n[... ${dropped} bytes of output omitted ...]\n`);
-    return Buffer.concat([bytes.subarray(0, head), marker, bytes.subarray(head)]);
+    return Buffer.concat([start, marker, tail]);
   }
 
   /**

@@ -5,7 +5,8 @@
 //   {p}ids:queue                 STRING  arrival counter: the low part of each {p}queue score (FIFO)
 //   {p}job:{id}                  HASH    one job: its spec fields, its state and its maintained roll-ups
 //                                        (field list: coordinator/store/jobs.ts)
-//   {p}job:{id}:output           STRING  combined stdout+stderr of the current attempt (head+tail capped)
+//   {p}job:{id}:output           STRING  combined stdout+stderr of the current attempt (the head, once capped)
+//   {p}job:{id}:output:tail      LIST    once the output passed its cap: the newest chunks (the tail)
 //   {p}jobs:status:{status}      ZSET    ids by status (score = id), one set per status
 //   {p}jobs:roots:unfinished     ZSET    root ids not yet finished (score = id)
 //   {p}jobs:roots:finished       ZSET    finished root ids (score = id)
@@ -50,6 +51,9 @@ export class Keys {
   }
   jobOutput(id: number | string): string {
     return `${this.prefix}job:${id}:output`;
+  }
+  jobOutputTail(id: number | string): string {
+    return `${this.prefix}job:${id}:output:tail`;
   }
   jobsByStatus(status: string): string {
     return `${this.prefix}jobs:status:${status}`;

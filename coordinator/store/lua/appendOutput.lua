@@ -1,7 +1,8 @@
 -- appendOutput: appends output chunk `seq` of attempt A. Fenced (fence.lua); a job that went back to waiting
 -- (retried, ejected) refuses its old attempt's chunks as stale, while a finished or cancelled job still takes
--- the trailing chunks of its last attempt. Past `cap` bytes the output keeps its head (cap/2 bytes; the
--- field outHead says where the head ends) and its newest tail; outBytes counts every byte received.
+-- the trailing chunks of its last attempt. Past `cap` bytes the output keeps its head (cap/2 bytes in the
+-- :output key, outHead) and its newest tail (chunks in the :output:tail list, outTail bytes); outBytes counts
+-- every byte received.
 -- ARGV: prefix, now, id, attempt, seq, data, cap. Returns 'ok', 'stale' or 'duplicate'.
 -- @include fence
 local prefix, id, attempt, seq = ARGV[1], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -18,22 +19,36 @@ local fenced = fenceEvent(key, attempt, seq)
 if fenced then
   return fenced
 end
-local outKey = key .. ':output'
+local outKey, tailKey = key .. ':output', key .. ':output:tail'
 redis.call('HINCRBY', key, 'outBytes', #data)
-local size = redis.call('STRLEN', outKey)
-if size + #data <= cap then
-  redis.call('APPEND', outKey, data)
-  return 'ok'
-end
 local head = tonumber(redis.call('HGET', key, 'outHead'))
 if not head then
+  local size = redis.call('STRLEN', outKey)
+  if size + #data <= cap then
+    redis.call('APPEND', outKey, data)
+    return 'ok'
+  end
+  -- First overflow: the key keeps the head; what followed it starts the tail (a one-time copy).
   head = math.floor(cap / 2)
-  redis.call('HSET', key, 'outHead', head)
+  redis.call('HSET', key, 'outHead', head, 'outTail', 0)
+  if size > head then
+    local rest = redis.call('GETRANGE', outKey, head, -1)
+    redis.call('SET', outKey, redis.call('GETRANGE', outKey, 0, head - 1))
+    redis.call('RPUSH', tailKey, rest)
+    redis.call('HINCRBY', key, 'outTail', #rest)
+  end
 end
-local tail = redis.call('GETRANGE', outKey, head, -1) .. data
+-- The tail is a list of chunks: appending costs the chunk, and the oldest chunks are dropped while the
+-- rest still holds at least cap - head bytes.
+redis.call('RPUSH', tailKey, data)
+local tail = redis.call('HINCRBY', key, 'outTail', #data)
 local keep = cap - head
-if #tail > keep then
-  tail = string.sub(tail, #tail - keep + 1)
+while true do
+  local oldest = redis.call('LINDEX', tailKey, 0)
+  if not oldest or tail - #oldest < keep then
+    break
+  end
+  redis.call('LPOP', tailKey)
+  tail = redis.call('HINCRBY', key, 'outTail', -#oldest)
 end
-redis.call('SET', outKey, redis.call('GETRANGE', outKey, 0, head - 1) .. tail)
 return 'ok'

@@ -10,8 +10,8 @@ local function fenceEvent(key, attempt, seq)
   end
   local last = tonumber(v[3]) or 0
   if tonumber(v[2]) ~= attempt then
-    redis.call('DEL', key .. ':output')
-    redis.call('HDEL', key, 'outHead', 'outBytes')
+    redis.call('DEL', key .. ':output', key .. ':output:tail')
+    redis.call('HDEL', key, 'outHead', 'outTail', 'outBytes')
     redis.call('HSET', key, 'seqAttempt', attempt)
     last = 0
   end
