@@ -13,48 +13,48 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** Collects a message's body; rejects with BodyTooLargeError as soon as it passes `limit` bytes. */
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Collects a message's body and calls `done` once: with BodyTooLargeError as soon as it passes `limit` bytes
+ * (from Content-Length or counting), with the stream's error (a client gone mid-body), or with the body.
+ * Callback-shaped because it is on every request's path.
+ */
+export function collectBody(
+  message: IncomingMessage,
+  limit: number,
+  done: (err: Error | null, body: Buffer) => void,
+): void {
+  if (Number(message.headers["content-length"]) > limit) {
+    done(new BodyTooLargeError(limit), EMPTY);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const stop = (err: Error): void => {
+    message.off("data", onData);
+    message.off("end", onEnd);
+    message.off("error", stop);
+    done(err, EMPTY);
+  };
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > limit) stop(new BodyTooLargeError(limit));
+    else chunks.push(chunk);
+  };
+  const onEnd = (): void => {
+    message.off("error", stop);
+    done(null, chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size));
+  };
+  message.on("data", onData);
+  message.on("end", onEnd);
+  message.on("error", stop);
+}
+
 export function readBody(message: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(message.headers["content-length"]);
-    if (declared > limit) {
-      reject(new BodyTooLargeError(limit));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        reject(new BodyTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(new Error("connection closed before the body was complete"));
-    };
-    function cleanup(): void {
-      message.off("data", onData);
-      message.off("end", onEnd);
-      message.off("error", onError);
-      message.off("close", onClose);
-    }
-    message.on("data", onData);
-    message.on("end", onEnd);
-    message.on("error", onError);
-    message.on("close", onClose);
-  });
+  return new Promise((resolve, reject) =>
+    collectBody(message, limit, (err, body) => (err ? reject(err) : resolve(body))),
+  );
 }
 
 /** Undoes `Content-Encoding` (identity or gzip), keeping the result within `limit` bytes. */

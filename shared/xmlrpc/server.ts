@@ -8,7 +8,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { gzip } from "node:zlib";
-import { BodyTooLargeError, bodyText, decodeContent, readBody } from "./body.js";
+import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.js";
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
 import { encodeFault, encodeMethodResponse } from "./encode.js";
 import { systemMethods } from "./system.js";
@@ -51,6 +51,7 @@ export interface XmlRpcServerOptions {
 
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const DEFAULT_GZIP_MIN = 16 * 1024;
+const XML_TYPE = "text/xml; charset=utf-8";
 /** Fast compression: on a busy 2-core box CPU is scarcer than LAN bandwidth. */
 const GZIP_LEVEL = 1;
 
@@ -103,6 +104,10 @@ function shorten(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
+/** Where a call context keeps its request, for the calls system.multicall makes on the same request's behalf. */
+const REQUEST = Symbol("request");
+type ServerContext = CallContext & { [REQUEST]?: IncomingMessage };
+
 export function createXmlRpcHandler(
   methods: Methods | (() => Methods),
   options: XmlRpcServerOptions = {},
@@ -112,9 +117,6 @@ export function createXmlRpcHandler(
   const gzipMinBytes = options.gzipMinBytes ?? DEFAULT_GZIP_MIN;
   const { onCall, onError, authorize } = options;
   const current = typeof methods === "function" ? methods : () => methods;
-
-  /** The request behind each call context, for the calls system.multicall makes on its behalf. */
-  const requests = new WeakMap<CallContext, IncomingMessage>();
 
   const lookup = (table: Methods, name: string): MethodHandler | undefined => {
     // Object.hasOwn: a method called "constructor" or "__proto__" must not reach Object.prototype.
@@ -126,32 +128,70 @@ export function createXmlRpcHandler(
     return typeof own === "function" ? own : undefined;
   };
 
-  /** Runs one call; throws a Fault (a non-Fault error is reported and becomes Fault(1)). */
-  const invoke = async (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
-    const started = performance.now();
-    let label = UNKNOWN_METHOD;
-    try {
-      if (authorize) {
-        const verdict = await authorize(req, name, ctx);
-        if (verdict !== true)
-          throw verdict instanceof Fault ? verdict : new Fault(FaultCode.forbidden, `${name}: not allowed`);
-      }
-      const handler = lookup(current(), name);
-      if (!handler) throw new Fault(FaultCode.noMethod, `method "${shorten(name)}" is not supported`);
-      label = name;
-      const value = await handler(params, ctx);
-      onCall?.(label, performance.now() - started, "ok");
-      return value;
-    } catch (thrown) {
-      if (thrown instanceof Fault) {
-        onCall?.(label, performance.now() - started, "fault");
-        throw thrown;
-      }
-      const error = asError(thrown);
-      onError?.(error, name);
-      onCall?.(label, performance.now() - started, "error");
-      throw new Fault(FaultCode.internal, error.message);
+  /** Counts a failed call and turns what it threw into the Fault to answer (a non-Fault is reported). */
+  const failed = (thrown: unknown, name: string, label: string, started: number): Fault => {
+    if (thrown instanceof Fault) {
+      onCall?.(label, performance.now() - started, "fault");
+      return thrown;
     }
+    const error = asError(thrown);
+    onError?.(error, name);
+    onCall?.(label, performance.now() - started, "error");
+    return new Fault(FaultCode.internal, error.message);
+  };
+
+  /**
+   * Looks the method up and calls it. Returns the result, or a promise of it when the handler is async, so
+   * the usual synchronous call skips the promise machinery (this is every request's path). Throws or
+   * rejects with a Fault only.
+   */
+  const run = (name: string, params: XmlRpcValue[], ctx: CallContext, started: number) => {
+    const handler = lookup(current(), name);
+    if (!handler)
+      throw failed(
+        new Fault(FaultCode.noMethod, `method "${shorten(name)}" is not supported`),
+        name,
+        UNKNOWN_METHOD,
+        started,
+      );
+    let result: XmlRpcValue | Promise<XmlRpcValue>;
+    try {
+      result = handler(params, ctx);
+    } catch (thrown) {
+      throw failed(thrown, name, name, started);
+    }
+    if (!(result instanceof Promise)) {
+      onCall?.(name, performance.now() - started, "ok");
+      return result;
+    }
+    return result.then(
+      (value) => {
+        onCall?.(name, performance.now() - started, "ok");
+        return value;
+      },
+      (thrown: unknown) => {
+        throw failed(thrown, name, name, started);
+      },
+    );
+  };
+
+  /** One call, access control first: as `run`. */
+  const invoke = (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
+    const started = performance.now();
+    if (!authorize) return run(name, params, ctx, started);
+    return Promise.resolve()
+      .then(() => authorize(req, name, ctx))
+      .then(
+        (verdict) => {
+          if (verdict === true) return run(name, params, ctx, started);
+          const fault =
+            verdict instanceof Fault ? verdict : new Fault(FaultCode.forbidden, `${name}: not allowed`);
+          throw failed(fault, name, lookup(current(), name) ? name : UNKNOWN_METHOD, started);
+        },
+        (thrown: unknown) => {
+          throw failed(thrown, name, UNKNOWN_METHOD, started);
+        },
+      );
   };
 
   const system = systemMethods({
@@ -160,31 +200,102 @@ export function createXmlRpcHandler(
       const handler = lookup(current(), name) as { help?: unknown } | undefined;
       return typeof handler?.help === "string" ? handler.help : "";
     },
-    invoke: (name, params, ctx) => {
-      const req = requests.get(ctx);
+    invoke: async (name, params, ctx) => {
+      const req = (ctx as ServerContext)[REQUEST];
       if (!req) throw new Fault(FaultCode.internal, "call context without a request");
       return invoke(req, name, params, ctx);
     },
   });
 
   const send = (req: IncomingMessage, res: ServerResponse, xml: string): void => {
-    const body = Buffer.from(xml, "utf8");
-    const headers = { "content-type": "text/xml; charset=utf-8" };
-    if (body.length <= gzipMinBytes || !acceptsGzip(req.headers["accept-encoding"])) {
-      res.writeHead(200, { ...headers, "content-length": body.length }).end(body);
+    const length = Buffer.byteLength(xml);
+    if (length <= gzipMinBytes || !acceptsGzip(req.headers["accept-encoding"])) {
+      // A string body goes out in the same write as the headers: one syscall per small reply.
+      res.writeHead(200, { "content-type": XML_TYPE, "content-length": length }).end(xml);
       return;
     }
-    gzip(body, { level: GZIP_LEVEL }, (err, zipped) => {
-      if (err) res.writeHead(200, { ...headers, "content-length": body.length }).end(body);
+    gzip(xml, { level: GZIP_LEVEL }, (err, zipped) => {
+      if (err) res.writeHead(200, { "content-type": XML_TYPE, "content-length": length }).end(xml);
       else
         res
-          .writeHead(200, { ...headers, "content-encoding": "gzip", "content-length": zipped.length })
+          .writeHead(200, {
+            "content-type": XML_TYPE,
+            "content-encoding": "gzip",
+            "content-length": zipped.length,
+          })
           .end(zipped);
     });
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    req.on("error", noop);
+  const sendResult = (req: IncomingMessage, res: ServerResponse, value: XmlRpcValue, name: string): void => {
+    let xml: string;
+    try {
+      xml = encodeMethodResponse(value);
+    } catch (err) {
+      // The handler succeeded but returned something XML-RPC cannot carry.
+      const error = asError(err);
+      onError?.(error, name);
+      xml = encodeFault(FaultCode.internal, `cannot encode the result: ${error.message}`);
+    }
+    send(req, res, xml);
+  };
+
+  const sendFault = (req: IncomingMessage, res: ServerResponse, thrown: unknown): void => {
+    const fault = thrown instanceof Fault ? thrown : new Fault(FaultCode.internal, asError(thrown).message);
+    send(req, res, encodeFault(fault.faultCode, fault.faultString));
+  };
+
+  /** Only a bug in this file gets here: answer if still possible, and never let it reach the process. */
+  const bug = (res: ServerResponse, err: unknown): void => {
+    onError?.(asError(err));
+    if (!res.headersSent) plain(res, 500, "internal error\n", { connection: "close" });
+    else res.destroy();
+  };
+
+  /** Answers a request whose body could not be had: a Fault, a 413, or nothing for a client gone. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void => {
+    if (err instanceof Fault) {
+      onCall?.(INVALID_CALL, performance.now() - started, "fault");
+      sendFault(req, res, err);
+    } else if (err instanceof BodyTooLargeError) {
+      onCall?.(INVALID_CALL, performance.now() - started, "fault");
+      // Read and drop the rest of a moderately oversized body before answering, so a client that writes
+      // its whole body before reading (Python does) gets the 413 rather than a reset connection. An absurd
+      // size is not worth reading: answer at once and close.
+      const keep = !(Number(req.headers["content-length"]) > 2 * maxBodyBytes);
+      if (keep) discard(req, maxBodyBytes);
+      plain(res, 413, `${err.message}\n`, keep ? {} : { connection: "close" });
+    } else res.destroy();
+  };
+
+  const reply = (req: IncomingMessage, res: ServerResponse, body: Buffer, started: number): void => {
+    let call: MethodCall;
+    try {
+      call = decodeMethodCall(bodyText(body), { maxDepth });
+    } catch (err) {
+      refuse(req, res, err, started);
+      return;
+    }
+    const ctx: ServerContext = { [REQUEST]: req };
+    if (req.socket.remoteAddress !== undefined) ctx.remoteAddress = req.socket.remoteAddress;
+    let result: XmlRpcValue | Promise<XmlRpcValue>;
+    try {
+      result = invoke(req, call.methodName, call.params, ctx);
+    } catch (err) {
+      sendFault(req, res, err);
+      return;
+    }
+    if (!(result instanceof Promise)) sendResult(req, res, result, call.methodName);
+    else
+      result
+        .then(
+          (value) => sendResult(req, res, value, call.methodName),
+          (err: unknown) => sendFault(req, res, err),
+        )
+        .catch((err: unknown) => bug(res, err));
+  };
+
+  return (req, res) => {
     res.on("error", noop);
     if (req.method !== "POST") {
       req.resume();
@@ -192,50 +303,21 @@ export function createXmlRpcHandler(
       return;
     }
     const started = performance.now();
-    let call: MethodCall;
-    try {
-      const raw = await readBody(req, maxBodyBytes);
-      const body = await decodeContent(raw, req.headers["content-encoding"], maxBodyBytes);
-      call = decodeMethodCall(bodyText(body), { maxDepth });
-    } catch (err) {
-      if (err instanceof Fault) {
-        onCall?.(INVALID_CALL, performance.now() - started, "fault");
-        send(req, res, encodeFault(err.faultCode, err.faultString));
-      } else if (err instanceof BodyTooLargeError) {
-        onCall?.(INVALID_CALL, performance.now() - started, "fault");
-        // Read and drop the rest of a moderately oversized body before answering, so a client that writes
-        // its whole body before reading (Python does) gets the 413 rather than a reset connection. An absurd
-        // size is not worth reading: answer at once and close.
-        const keep = !(Number(req.headers["content-length"]) > 2 * maxBodyBytes);
-        if (keep) discard(req, maxBodyBytes);
-        plain(res, 413, `${err.message}\n`, keep ? {} : { connection: "close" });
-      } else res.destroy(); // the client went away mid-body: nobody to answer
-      return;
-    }
-    const ctx: CallContext = {};
-    requests.set(ctx, req);
-    if (req.socket.remoteAddress !== undefined) ctx.remoteAddress = req.socket.remoteAddress;
-    let xml: string;
-    try {
-      xml = encodeMethodResponse(await invoke(req, call.methodName, call.params, ctx));
-    } catch (err) {
-      if (err instanceof Fault) xml = encodeFault(err.faultCode, err.faultString);
-      else {
-        // The handler succeeded but returned something XML-RPC cannot carry.
-        const error = asError(err);
-        onError?.(error, call.methodName);
-        xml = encodeFault(FaultCode.internal, `cannot encode the result: ${error.message}`);
+    collectBody(req, maxBodyBytes, (err, raw) => {
+      try {
+        const coding = req.headers["content-encoding"];
+        if (err) refuse(req, res, err, started);
+        else if (coding === undefined) reply(req, res, raw, started);
+        else
+          decodeContent(raw, coding, maxBodyBytes)
+            .then(
+              (body) => reply(req, res, body, started),
+              (e: unknown) => refuse(req, res, e, started),
+            )
+            .catch((e: unknown) => bug(res, e));
+      } catch (e) {
+        bug(res, e);
       }
-    }
-    send(req, res, xml);
-  };
-
-  return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      // Only a bug in this file gets here; answer if still possible, and never let it reach the process.
-      onError?.(asError(err));
-      if (!res.headersSent) plain(res, 500, "internal error\n", { connection: "close" });
-      else res.destroy();
     });
   };
 }
