@@ -94,12 +94,19 @@ export class Link {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
+      // Masking guards browsers against proxy cache poisoning; an agent is no browser, and an all-zero mask
+      // lets ws skip XOR-ing every byte of the job output it sends.
+      generateMask: (mask) => mask.fill(0),
     });
     this.socket = socket;
+    // The address this machine reaches the coordinator from is the `ip` worth reporting.
+    let localAddress = "";
+    socket.once("upgrade", (response) => {
+      localAddress = (response.socket.localAddress ?? "").replace(/^::ffff:/, "");
+    });
     socket.on("open", () => {
       this.log.info(`connected to ${this.url}`);
-      const raw = (socket as unknown as { _socket?: { localAddress?: string } })._socket;
-      this.handlers.opened((raw?.localAddress ?? "").replace(/^::ffff:/, ""));
+      this.handlers.opened(localAddress);
     });
     socket.on("message", (data, isBinary) => {
       if (isBinary) return;
