@@ -95,10 +95,6 @@ export class Spool {
     return this.acked === this.nextSeq - 1;
   }
 
-  lastSeq(): number {
-    return this.nextSeq - 1;
-  }
-
   /** Too much is unacked: the producer should wait for `room()`. */
   full(): boolean {
     const unacked = this.memoryBytes + this.fileBytes;

@@ -1,6 +1,6 @@
 // Agent pieces without processes: configuration, availability rules, progress lines, output chunks.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -10,6 +10,7 @@ import { Chunker, type Chunk } from "../agent/chunker.js";
 import { loadConfig } from "../agent/config.js";
 import { ProgressParser } from "../agent/progress.js";
 import { shellCommand } from "../agent/shell.js";
+import { Spool } from "../agent/spool.js";
 
 describe("agent config", () => {
   it("reads hqnode.ini, then env, then flags", () => {
@@ -114,5 +115,45 @@ describe("shells and platform names", () => {
     assert.equal(clientArch("linux", "x64"), "linux-x86_64");
     assert.equal(clientArch("darwin", "arm64"), "macosx-arm64");
     assert.equal(clientArch("win32", "x64"), "windows-x86_64");
+  });
+});
+
+describe("spool", () => {
+  it("spills to disk while the link is down, resends in order, removes the file once acked", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openhq-spool-"));
+    let open = false;
+    const sent: number[] = [];
+    const spool = new Spool(
+      9,
+      2,
+      dir,
+      {
+        isOpen: () => open,
+        send: async (text) => {
+          sent.push((JSON.parse(text) as { seq: number }).seq);
+        },
+      },
+      { memoryBytes: 1000, diskBytes: 5000 },
+    );
+    const push = (): number => spool.push({ type: "output", jobId: 9, attempt: 2, data: "x".repeat(100) });
+    for (let i = 0; i < 30; i++) push();
+    assert.deepEqual(sent, []);
+    assert.ok(existsSync(join(dir, "9-2.spool")));
+    assert.equal(spool.full(), false);
+    for (let i = 0; i < 30; i++) push();
+    assert.equal(spool.full(), true); // 60 events of ~150 bytes > 5000: the job must stop reading output
+    open = true;
+    spool.ack(10);
+    await spool.resend();
+    assert.deepEqual(
+      sent,
+      Array.from({ length: 50 }, (_, i) => i + 11),
+    );
+    push(); // live again: sent at once
+    assert.equal(sent.at(-1), 61);
+    spool.ack(61);
+    assert.equal(spool.settled(), true);
+    assert.equal(existsSync(join(dir, "9-2.spool")), false);
+    rmSync(dir, { recursive: true });
   });
 });
