@@ -6,12 +6,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { WebSocketServer, type WebSocket } from "ws";
-import type {
-  AgentMessage,
-  AssignMessage,
-  CoordinatorMessage,
-  HelloMessage,
-  JobEventMessage,
+import {
+  UPGRADE_EXIT_CODE,
+  type AgentMessage,
+  type AssignMessage,
+  type CoordinatorMessage,
+  type HelloMessage,
+  type JobEventMessage,
 } from "../shared/protocol.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { freePort } from "./support/ports.js";
@@ -272,6 +273,31 @@ describe("agent link", () => {
     assert.deepEqual(livePids(started.pid), []);
     assert.deepEqual(peer.hellos[1]!.running, []);
     assert.deepEqual(peer.hellos[1]!.lost, [{ jobId: job.jobId, attempt: 1, pid: started.pid }]);
+  });
+
+  it("on reconnect, kills the attempts welcome.stop lists", async () => {
+    const { peer } = await setup();
+    const job = assign("sleep 1000 & echo up; wait");
+    peer.send(job);
+    await peer.until(() => text(peer.job(job.jobId)).includes("up"));
+    const started = peer.job(job.jobId).events.find((e) => e.type === "started");
+    assert.ok(started?.type === "started");
+    await peer.down();
+    peer.stopList = [{ jobId: job.jobId, attempt: 1 }];
+    await peer.listen();
+    await peer.until(() => peer.hellos.length === 2);
+    assert.deepEqual(peer.hellos[1]!.running, [{ jobId: job.jobId, attempt: 1, pid: started.pid }]);
+    await peer.until(() => livePids(started.pid).length === 0);
+    await peer.until(() => {
+      const beat = peer.messages.filter((m) => m.type === "heartbeat").at(-1);
+      return beat?.type === "heartbeat" && beat.running.length === 0;
+    });
+  });
+
+  it("upgrade: no running jobs, so the agent exits at once with the upgrade exit code", async () => {
+    const { peer, agent } = await setup();
+    peer.send({ type: "upgrade" });
+    assert.equal(await agent.exited, UPGRADE_EXIT_CODE);
   });
 
   it("SIGTERM kills the agent's jobs and exits 0 without reporting them finished", async () => {
