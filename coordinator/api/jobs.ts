@@ -28,7 +28,7 @@ import {
 import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { JobStore, type JobRecord } from "../store/jobs.js";
-import { jobAttributes } from "../store/jobview.js";
+import { fieldsFor, jobAttributes } from "../store/jobview.js";
 import {
   attribList,
   badArgument,
@@ -50,8 +50,8 @@ function notFound(jobId: number): Fault {
 export function jobsMethods(ctx: Context): Methods {
   const store = new JobStore(ctx);
 
-  async function readOne(jobId: number): Promise<JobRecord> {
-    const [job] = await store.read([jobId]);
+  async function readOne(jobId: number, attribs?: string[]): Promise<JobRecord> {
+    const [job] = await store.read([jobId], fieldsFor(attribs));
     if (!job) throw notFound(jobId);
     return job;
   }
@@ -93,21 +93,24 @@ export function jobsMethods(ctx: Context): Methods {
       return jobId ?? null;
     },
 
-    getJob: async ([jobId, attribs]) =>
-      jobAttributes(await readOne(id(jobId, "job_id")), attribList(attribs), Date.now()),
+    getJob: async ([jobId, attribs]) => {
+      const names = attribList(attribs);
+      return jobAttributes(await readOne(id(jobId, "job_id"), names), names, Date.now());
+    },
 
     getJobs: async ([jobIds, attribs]) => {
       const ids = idList(jobIds, "job_ids");
       const names = attribList(attribs);
       const now = Date.now();
-      return (await store.read(ids)).map((job) => (job ? jobAttributes(job, names, now) : null));
+      const jobs = await store.read(ids, fieldsFor(names));
+      return jobs.map((job) => (job ? jobAttributes(job, names, now) : null));
     },
 
     getinfo: async ([jobId]) => jobAttributes(await readOne(id(jobId, "job_id")), undefined, Date.now()),
 
     getstatus: async ([jobId]) => {
       const jid = id(jobId, "job_id");
-      const [job] = await store.readFields([jid], ["status"]);
+      const [job] = await store.read([jid], ["status"]);
       if (!job) throw notFound(jid);
       return job.status ?? "";
     },
@@ -126,7 +129,7 @@ export function jobsMethods(ctx: Context): Methods {
       );
       if (minutes <= 0) return jobs.length;
       const cutoff = Date.now() - minutes * 60_000;
-      const times = await store.readFields(
+      const times = await store.read(
         jobs.map((j) => j.id),
         ["queueTime"],
       );

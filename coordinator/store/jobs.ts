@@ -208,33 +208,18 @@ export class JobStore {
     await this.run("setJobFields", [jobId, ...Object.entries(fields).flat()]);
   }
 
-  /** Every field of each job (null for a job that does not exist): readJobs.lua, 1,000 jobs per call. */
-  async read(ids: number[]): Promise<(JobRecord | null)[]> {
+  /**
+   * Each job's fields (null for a job that does not exist): all of them, or only `fields`. readJobs.lua,
+   * 1,000 jobs per call.
+   */
+  async read(ids: number[], fields: readonly string[] = []): Promise<(JobRecord | null)[]> {
     const out: (JobRecord | null)[] = [];
     for (let start = 0; start < ids.length; start += READ_CHUNK) {
-      const rows = (await this.run("readJobs", ids.slice(start, start + READ_CHUNK))) as (string | null)[];
+      const args = [fields.length, ...fields, ...ids.slice(start, start + READ_CHUNK)];
+      const rows = (await this.run("readJobs", args)) as (string | null)[];
       for (const row of rows) out.push(row === null ? null : (JSON.parse(row) as JobRecord));
     }
     return out;
-  }
-
-  /** Selected fields of each job, pipelined (null for a missing job). */
-  async readFields(ids: number[], fields: string[]): Promise<(JobRecord | null)[]> {
-    if (ids.length === 0) return [];
-    const { redis, keys } = this.ctx;
-    const all = ["id", ...fields];
-    const replies = (await redis.pipeline(ids.map((id) => ["hmget", keys.job(id), ...all])).exec()) ?? [];
-    return replies.map(([err, value]) => {
-      if (err) throw err;
-      const values = value as (string | null)[];
-      if (values[0] === null) return null;
-      const record: JobRecord = {};
-      all.forEach((f, i) => {
-        const v = values[i];
-        if (v !== null && v !== undefined) record[f] = v;
-      });
-      return record;
-    });
   }
 
   async exists(jobId: number): Promise<boolean> {

@@ -170,3 +170,20 @@ export function jobAttributes(
   }
   return out;
 }
+
+/** The hash fields each attribute is computed from (the attribute's own name when not listed). */
+const SOURCES: Record<string, string[]> = {
+  ETA: ["status", "startTime", "progress", "nKids", "treeN", "treeP"],
+  overallProgress: ["status", "treeN", "treeP"],
+  uiStatus: ["status", "waitingFor", "treeRun"],
+  command: ["command", "commandByOs"],
+  rootJobId: ["root"],
+};
+
+/** The fields to read for `attribs` (undefined = all attributes = every field: read the whole hash). */
+export function fieldsFor(attribs: readonly string[] | undefined): string[] {
+  if (attribs === undefined) return [];
+  const fields = new Set(["id"]);
+  for (const name of attribs) for (const f of SOURCES[name] ?? [name]) fields.add(f);
+  return [...fields];
+}

@@ -1,18 +1,33 @@
--- readJobs: the hashes of many jobs at once, each as one JSON object string (false for a job that does not
--- exist). One HGETALL per job; returning one string per job instead of a nested reply roughly halves what
--- the client spends decoding 10,000 jobs. Read-only. ARGV: prefix, now, id...
-local prefix = ARGV[1]
+-- readJobs: many jobs at once, each as one JSON object string (false for a job that does not exist).
+-- One HGETALL (or HMGET of the wanted fields) per job; one string per job instead of a nested reply roughly
+-- halves what the client spends decoding 10,000 jobs. Read-only.
+-- ARGV: prefix, now, nFields (0 = every field), field..., id...
+local prefix, nFields = ARGV[1], tonumber(ARGV[3])
+local fields = {}
+for k = 1, nFields do
+  fields[k] = ARGV[3 + k]
+end
 local out = {}
-for i = 3, #ARGV do
-  local flat = redis.call('HGETALL', prefix .. 'job:' .. ARGV[i])
-  if #flat == 0 then
-    out[i - 2] = false
-  else
-    local t = {}
-    for k = 1, #flat, 2 do
-      t[flat[k]] = flat[k + 1]
+for i = 4 + nFields, #ARGV do
+  local key = prefix .. 'job:' .. ARGV[i]
+  local t = nil
+  if nFields == 0 then
+    local flat = redis.call('HGETALL', key)
+    if #flat > 0 then
+      t = {}
+      for k = 1, #flat, 2 do
+        t[flat[k]] = flat[k + 1]
+      end
     end
-    out[i - 2] = cjson.encode(t)
+  elseif redis.call('EXISTS', key) == 1 then
+    t = {}
+    local values = redis.call('HMGET', key, unpack(fields))
+    for k = 1, nFields do
+      if values[k] then
+        t[fields[k]] = values[k]
+      end
+    end
   end
+  out[#out + 1] = t and cjson.encode(t) or false
 end
 return out
