@@ -25,7 +25,7 @@
 //   description submittedBy emailTo emailReasons   absent = ""
 // state:
 //   status           one of shared/statuses.ts (always present)
-//   progress         0..1 of the job's own command; absent = 0 (1 once succeeded)
+//   progress         0..1 of the job's own command; absent = 0 (1 once succeeded; a commandless job stays 0)
 //   attempt          0 before the first assignment; the scheduler's moveToAssigned increments it
 //   queueTime        ms since epoch of submission (always present)
 //   startTime        ms; the job's own start, or the first start of any descendant (maintained); absent = None
@@ -62,8 +62,8 @@
 //   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
 //   outBytes         total output bytes received for the attempt
 //   outHead          absent while the output is under settings.maxOutputBytes (it is all in {p}job:{id}:output);
-//                    once capped, that key holds the first outHead bytes and the list {p}job:{id}:output:tail
-//   outTail          the newest chunks, outTail bytes (>= cap - outHead); getJobOutput shows the gap between
+//                    once capped, that key holds the first outHead bytes, and the list {p}job:{id}:output:tail
+//   outTail          holds the newest chunks, outTail bytes in all (>= cap - outHead); getJobOutput marks the gap
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
 //   {p}queue ZSET: exactly the runnable jobs; score = -priority * 2^32 + INCR {p}ids:queue at entry.
@@ -75,14 +75,16 @@
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
 //   -- @include setStatus   setStatus(prefix, id, newStatus, now)  moves the job between status sets, enters or
 //                           leaves {p}queue, appends the log entry, maintains roots/expiry sets, the ancestors'
-//                           treeRun and startTime, and PUBLISHes {"type":"job","id":N,"status":S} on {p}events.
+//                           treeRun and startTime, and PUBLISHes {"type":"job","jobId":N,"status":S} on {p}events.
 //                           moveToAssigned should call setStatus(prefix, id, "running", now) after its own writes.
 //   -- @include releaseClients   releaseClients(prefix, id)  removes the job from every {p}client:{cid}:jobs of
-//                           its `clients`, LPUSH+LTRIM(100) the id on {p}client:{cid}:history. Called by every
-//                           move out of a running state. (Extend it to release resources; keep the signature.)
+//                           its `clients`, LPUSH+LTRIM(100) the id on {p}client:{cid}:history, releases the
+//                           job's resources (the scheduler's releaseResources block). Called by every move out
+//                           of a running state.
 // ---- Control messages -----------------------------------------------------------------------------------
 //   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients) and, once per
-//   newjob, {"type":"jobs","added":n}; deleteJobs/setJobPriority publish {"type":"jobs",...} summaries.
+//   newjob, {"type":"jobs","added":n,"runnable":k} (no per-job events for new jobs); deleteJobs and
+//   setJobPriority publish {"type":"jobs","deleted":n} / {"type":"jobs","priorityChanged":n}.
 //   Scripts that stop/suspend a running attempt PUBLISH on {p}control:{clientId}, for each client of the job,
 //   JSON {"type":"cancel"|"pause"|"resume"|"eject","jobId":N,"attempt":A}. The link subscribes and forwards.
 //
@@ -94,6 +96,9 @@
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
 // Unknown job ids raise "NOTFOUND ..." script errors. The JobStore methods below wrap them.
+// Job operations (ARGV prefix, now, id...; each cascades to descendants; any unknown id changes nothing):
+//   cancelJobs pauseJobs resumeJobs ejectJobs rescheduleJobs deleteJobs; setJobPriority (priority, id...);
+//   setJobFields (id, field, value, ...); addJobs (JSON payload, coordinator/api/jobspec.ts); readJobs.
 
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
