@@ -41,7 +41,8 @@ export function parseNewJob(
   childIds: XmlRpcValue | undefined,
 ): NewJob[] {
   const specs = topLevelSpecs(jobspec);
-  const parent = isGiven(parentId) ? parentIdArg(parentId) : undefined;
+  // "" is what os.environ.get("JOBID", "") gives outside a job: no parent.
+  const parent = isGiven(parentId) && parentId !== "" ? parentIdArg(parentId) : undefined;
   const children = optionalIdList(childIds, "child_ids") ?? [];
 
   // Breadth-first: the given specs, then their children, then grandchildren...
