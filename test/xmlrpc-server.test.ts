@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { request } from "node:http";
+import { request, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -12,7 +12,13 @@ import { XmlRpcClient, XmlRpcProtocolError } from "../shared/xmlrpc/client.js";
 import { decodeMethodResponse } from "../shared/xmlrpc/decode.js";
 import { encodeMethodCall } from "../shared/xmlrpc/encode.js";
 import { createXmlRpcServer, type CallOutcome } from "../shared/xmlrpc/server.js";
-import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../shared/xmlrpc/types.js";
+import {
+  Fault,
+  FaultCode,
+  type CallContext,
+  type Methods,
+  type XmlRpcValue,
+} from "../shared/xmlrpc/types.js";
 import { PRELUDE, python } from "./support/python.js";
 
 const everything: Record<string, XmlRpcValue> = {
@@ -461,74 +467,85 @@ s.serve_forever()
     }
   });
 
-  it("asks authorize before every call (inside multicall too), and runs async handlers", async () => {
-    const asked: string[] = [];
-    const seen: { method: string; outcome: CallOutcome }[] = [];
-    const guarded = createXmlRpcServer(
-      {
-        whoami: async (_params, ctx) => {
-          await new Promise((r) => setTimeout(r, 5));
-          return ctx.user ?? null;
+  for (const mode of ["synchronous", "asynchronous"])
+    it(`asks a ${mode} authorize before every call (inside multicall too), and runs async handlers`, async () => {
+      const asked: string[] = [];
+      const decide = (req: IncomingMessage, method: string, ctx: CallContext): true | Fault => {
+        asked.push(method);
+        if (method === "secret") return new Fault(FaultCode.forbidden, "secret: not for you");
+        if (method === "authBoom") throw new Error("auth backend down");
+        ctx.user = String(req.headers["x-user"] ?? "anon");
+        return true;
+      };
+      const seen: { method: string; outcome: CallOutcome }[] = [];
+      const guarded = createXmlRpcServer(
+        {
+          whoami: async (_params, ctx) => {
+            await new Promise((r) => setTimeout(r, 5));
+            return ctx.user ?? null;
+          },
+          secret: () => "never",
+          slowFail: async () => {
+            await new Promise((r) => setTimeout(r, 5));
+            throw new Fault(7, "slow no");
+          },
+          slowBoom: async () => {
+            throw new Error("slow kaput");
+          },
         },
-        secret: () => "never",
-        slowFail: async () => {
-          await new Promise((r) => setTimeout(r, 5));
-          throw new Fault(7, "slow no");
+        {
+          authorize: mode === "synchronous" ? decide : async (req, method, ctx) => decide(req, method, ctx),
+          onCall: (method, _ms, outcome) => seen.push({ method, outcome }),
         },
-        slowBoom: async () => {
-          throw new Error("slow kaput");
-        },
-      },
-      {
-        authorize: async (req, method, ctx) => {
-          asked.push(method);
-          if (method === "secret") return new Fault(FaultCode.forbidden, "secret: not for you");
-          if (method === "authBoom") throw new Error("auth backend down");
-          ctx.user = String(req.headers["x-user"] ?? "anon");
-          return true;
-        },
-        onCall: (method, _ms, outcome) => seen.push({ method, outcome }),
-      },
-    );
-    await new Promise<void>((resolve) => guarded.listen(0, "127.0.0.1", resolve));
-    const client = new XmlRpcClient(`http://127.0.0.1:${(guarded.address() as AddressInfo).port}`, {
-      headers: { "x-user": "ada" },
-    });
-    try {
-      assert.equal(await client.call("whoami"), "ada");
-      await assert.rejects(client.call("secret"), (e: unknown) => e instanceof Fault && e.faultCode === 403);
-      await assert.rejects(client.call("slowFail"), (e: unknown) => e instanceof Fault && e.faultCode === 7);
-      await assert.rejects(
-        client.call("slowBoom"),
-        (e: unknown) => e instanceof Fault && e.faultCode === 1 && e.faultString === "slow kaput",
       );
-      await assert.rejects(client.call("authBoom"), (e: unknown) => e instanceof Fault && e.faultCode === 1);
-      const results = await client.call("system.multicall", [
-        { methodName: "whoami", params: [] },
-        { methodName: "secret", params: [] },
-      ]);
-      assert.deepEqual(results, [["ada"], { faultCode: 403, faultString: "secret: not for you" }]);
-      assert.deepEqual(asked, [
-        "whoami",
-        "secret",
-        "slowFail",
-        "slowBoom",
-        "authBoom",
-        "system.multicall",
-        "whoami",
-        "secret",
-      ]);
-      assert.deepEqual(seen.slice(0, 5), [
-        { method: "whoami", outcome: "ok" },
-        { method: "secret", outcome: "fault" },
-        { method: "slowFail", outcome: "fault" },
-        { method: "slowBoom", outcome: "error" },
-        { method: "(unknown)", outcome: "error" },
-      ]);
-    } finally {
-      client.close();
-      guarded.closeAllConnections();
-      await new Promise((resolve) => guarded.close(resolve));
-    }
-  });
+      await new Promise<void>((resolve) => guarded.listen(0, "127.0.0.1", resolve));
+      const client = new XmlRpcClient(`http://127.0.0.1:${(guarded.address() as AddressInfo).port}`, {
+        headers: { "x-user": "ada" },
+      });
+      try {
+        assert.equal(await client.call("whoami"), "ada");
+        await assert.rejects(
+          client.call("secret"),
+          (e: unknown) => e instanceof Fault && e.faultCode === 403,
+        );
+        await assert.rejects(
+          client.call("slowFail"),
+          (e: unknown) => e instanceof Fault && e.faultCode === 7,
+        );
+        await assert.rejects(
+          client.call("slowBoom"),
+          (e: unknown) => e instanceof Fault && e.faultCode === 1 && e.faultString === "slow kaput",
+        );
+        await assert.rejects(
+          client.call("authBoom"),
+          (e: unknown) => e instanceof Fault && e.faultCode === 1,
+        );
+        const results = await client.call("system.multicall", [
+          { methodName: "whoami", params: [] },
+          { methodName: "secret", params: [] },
+        ]);
+        assert.deepEqual(results, [["ada"], { faultCode: 403, faultString: "secret: not for you" }]);
+        assert.deepEqual(asked, [
+          "whoami",
+          "secret",
+          "slowFail",
+          "slowBoom",
+          "authBoom",
+          "system.multicall",
+          "whoami",
+          "secret",
+        ]);
+        assert.deepEqual(seen.slice(0, 5), [
+          { method: "whoami", outcome: "ok" },
+          { method: "secret", outcome: "fault" },
+          { method: "slowFail", outcome: "fault" },
+          { method: "slowBoom", outcome: "error" },
+          { method: "(unknown)", outcome: "error" },
+        ]);
+      } finally {
+        client.close();
+        guarded.closeAllConnections();
+        await new Promise((resolve) => guarded.close(resolve));
+      }
+    });
 });

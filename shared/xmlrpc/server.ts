@@ -175,23 +175,36 @@ export function createXmlRpcHandler(
     );
   };
 
-  /** One call, access control first: as `run`. */
+  /** Runs the call when access control allowed it, else throws the refusal. */
+  const allowed = (
+    verdict: unknown,
+    name: string,
+    params: XmlRpcValue[],
+    ctx: CallContext,
+    started: number,
+  ) => {
+    if (verdict === true) return run(name, params, ctx, started);
+    const fault = verdict instanceof Fault ? verdict : new Fault(FaultCode.forbidden, `${name}: not allowed`);
+    throw failed(fault, name, lookup(current(), name) ? name : UNKNOWN_METHOD, started);
+  };
+
+  /** One call, access control first: as `run` (synchronous as long as authorize and the handler are). */
   const invoke = (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
     const started = performance.now();
     if (!authorize) return run(name, params, ctx, started);
-    return Promise.resolve()
-      .then(() => authorize(req, name, ctx))
-      .then(
-        (verdict) => {
-          if (verdict === true) return run(name, params, ctx, started);
-          const fault =
-            verdict instanceof Fault ? verdict : new Fault(FaultCode.forbidden, `${name}: not allowed`);
-          throw failed(fault, name, lookup(current(), name) ? name : UNKNOWN_METHOD, started);
-        },
-        (thrown: unknown) => {
-          throw failed(thrown, name, UNKNOWN_METHOD, started);
-        },
-      );
+    let verdict: true | Fault | Promise<true | Fault>;
+    try {
+      verdict = authorize(req, name, ctx);
+    } catch (thrown) {
+      throw failed(thrown, name, UNKNOWN_METHOD, started);
+    }
+    if (!(verdict instanceof Promise)) return allowed(verdict, name, params, ctx, started);
+    return verdict.then(
+      (v) => allowed(v, name, params, ctx, started),
+      (thrown: unknown) => {
+        throw failed(thrown, name, UNKNOWN_METHOD, started);
+      },
+    );
   };
 
   const system = systemMethods({
