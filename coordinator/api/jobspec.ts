@@ -215,14 +215,18 @@ function parseSpec(
   const job: NewJob = {
     f,
     lp: [],
-    ep: optionalIdList(spec.parentIds ?? spec.parentId ?? spec.parent_id, at("parentIds")) ?? [],
-    ec: optionalIdList(spec.childrenIds ?? spec.child_ids, at("childrenIds")) ?? [],
+    ep: unique(optionalIdList(spec.parentIds ?? spec.parentId ?? spec.parent_id, at("parentIds")) ?? []),
+    ec: unique(optionalIdList(spec.childrenIds ?? spec.child_ids, at("childrenIds")) ?? []),
     ic: !given("conditions") && !given("host") && !given("hostgroup"),
     is: !given("submittedBy"),
   };
   const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
   const childStubIds = stringList(spec.childStubIds, at("childStubIds"));
   return { job, nested, stubId, childStubIds };
+}
+
+function unique(ids: number[]): number[] {
+  return [...new Set(ids)];
 }
 
 /** A string field; numbers are taken as their text. */

@@ -14,5 +14,6 @@ for i = 4, #ARGV - 1, 2 do
     redis.call('HSET', key, ARGV[i], ARGV[i + 1])
   end
 end
-redis.call('PUBLISH', prefix .. 'events', '{"type":"job","id":' .. id .. '}')
+-- A job event without a status: fields that dispatch reads (conditions) may have changed.
+redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. '}')
 return 1
