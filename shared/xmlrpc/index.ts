@@ -19,4 +19,4 @@ export {
   type CallOutcome,
   type XmlRpcServerOptions,
 } from "./server.js";
-export { XmlRpcClient, type XmlRpcClientOptions } from "./client.js";
+export { XmlRpcClient, XmlRpcProtocolError, type XmlRpcClientOptions } from "./client.js";
