@@ -65,10 +65,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<TestAgent> {
     ...(opts.cpus !== undefined ? ["--cpus", String(opts.cpus)] : []),
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...opts.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The developer's own openhq settings must not leak into a test.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith("OPENHQ_")) delete env[name];
+  Object.assign(env, opts.env);
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-50_000);
