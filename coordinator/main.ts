@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { createXmlRpcHandler } from "../shared/xmlrpc/index.js";
 import { apiMethods } from "./api/index.js";
+import { AuthConfigError, authFor } from "./auth.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
 import { errorRecorder } from "./errors.js";
@@ -15,9 +16,10 @@ import { attachAgentLink } from "./link/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
+import { metricsFor } from "./metrics.js";
 import { Keys } from "./store/keys.js";
 import { VERSION } from "./version.js";
-import { webHandler } from "./web/index.js";
+import { attachWebSockets, webHandler } from "./web/index.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -50,7 +52,11 @@ async function main(): Promise<void> {
 
   const keys = new Keys(config.prefix);
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
+  const auth = authFor(ctx);
+  const metrics = metricsFor(ctx);
   const rpc = createXmlRpcHandler(apiMethods(ctx), {
+    onCall: metrics.onCall,
+    authorize: auth.authorize,
     onError: (error: Error, method?: string) => {
       void ctx.recordError({
         message: error.message,
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
   });
   const server = createCoordinatorServer({ rpc, web: dashboard(ctx) });
   const link = attachAgentLink(server, ctx);
+  const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
   log(`openhq-coordinator ${VERSION} listening on http://${config.host}:${port} (prefix "${config.prefix}")`);
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
+    await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
     await closed;
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();
@@ -118,7 +126,7 @@ function log(line: string): void {
 
 main().catch(async (err: unknown) => {
   await embedded?.stop().catch(() => {});
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof AuthConfigError) {
     process.stderr.write(`openhq-coordinator: ${err.message}\n`);
     process.exit(2);
   }

@@ -28,6 +28,8 @@ export interface StartCoordinatorOptions {
   env?: Record<string, string>;
   /** Start without --redis: the coordinator runs its own embedded redis-server (give --data in args). */
   embedded?: boolean;
+  /** Listen on this port instead of a free one (restart-on-the-same-port tests). */
+  port?: number;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -40,7 +42,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     redis = await startRedis();
     redisUrl = redis.url;
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const prefix = prefixArg(opts.args) ?? `t${randomBytes(4).toString("hex")}:`;
   const args = [
     "--import",
