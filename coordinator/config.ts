@@ -16,7 +16,7 @@
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
 //   openhq.maxOutputBytes        cap on a job's stored output (head and tail kept)
-//   openhq.heartbeatIntervalMs   ms between agent heartbeats (10000)
+//   openhq.heartbeatIntervalMs   ms between agent heartbeats (5000)
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
@@ -109,7 +109,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   }
   const dataDir = resolve(pick(flags.data, ["OPENHQ_DATA"], ["openhq.dataDir"]) ?? defaultDataDir(env));
   const heartbeatMs = integer(
-    pick(undefined, ["OPENHQ_HEARTBEAT_INTERVAL"], ["openhq.heartbeatIntervalMs"]) ?? "10000",
+    pick(undefined, ["OPENHQ_HEARTBEAT_INTERVAL"], ["openhq.heartbeatIntervalMs"]) ?? "5000",
     "heartbeatIntervalMs",
     50,
     3_600_000,
