@@ -10,6 +10,7 @@
 //                          hold any character but a newline                 env OPENHQ_AUTH_USERS_FILE
 //   openhq.auth.anonymous  none | readonly (default none): what callers without credentials may do
 //                                                                            env OPENHQ_AUTH_ANONYMOUS
+// `ping` without credentials is always answered, so health checks need no account.
 // Agents are not users: their /agent WebSocket is guarded by openhq.agentToken (coordinator/config.ts), and
 // an agent's own port 5001 by its hqnode.ini `token` (Basic auth password, any user name).
 
@@ -134,6 +135,8 @@ export class Auth {
    * with: 401 for missing or wrong credentials, 403 for a read-only user calling a mutating method.
    */
   readonly authorize = (req: IncomingMessage, method: string, ctx: CallContext): true | Fault => {
+    // Health checks (load balancers, service managers, `openhq ping`) need no account.
+    if (method === "ping" && !req.headers.authorization) return true;
     const result = this.check(req, !READ_ONLY_METHODS.has(method));
     if (!result.ok)
       return new Fault(result.status === 401 ? 401 : FaultCode.forbidden, `${method}: ${result.message}`);

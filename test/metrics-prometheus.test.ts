@@ -63,5 +63,6 @@ test("/metrics reports jobs by status, clients, Redis round trip and API calls b
 
   assert.equal(sample(families, "openhq_api_calls_total", { method: "newjob", outcome: "ok" }), 1);
   assert.equal(sample(families, "openhq_api_calls_total", { method: "getJob", outcome: "fault" }), 1);
-  assert.equal(sample(families, "openhq_api_call_duration_seconds_count", { method: "ping" }), 1);
+  // startCoordinator pings until the coordinator answers, then the test pings once more.
+  assert.ok((sample(families, "openhq_api_call_duration_seconds_count", { method: "ping" }) ?? 0) >= 2);
 });
