@@ -85,32 +85,41 @@ const TYPES: readonly Kind[] = [
   "array",
 ];
 
-const CHILDREN: Partial<Record<Kind, readonly Kind[]>> = {
-  methodCall: ["methodName", "params"],
-  methodResponse: ["params", "fault"],
-  params: ["param"],
-  param: ["value"],
-  fault: ["value"],
-  value: TYPES,
-  struct: ["member"],
-  member: ["name", "value"],
-  array: ["data", "value"],
-  data: ["value"],
+const CHILDREN: Partial<Record<Kind, ReadonlySet<Kind>>> = {
+  methodCall: new Set(["methodName", "params"]),
+  methodResponse: new Set(["params", "fault"]),
+  params: new Set(["param"]),
+  param: new Set(["value"]),
+  fault: new Set(["value"]),
+  value: new Set(TYPES),
+  struct: new Set(["member"]),
+  member: new Set(["name", "value"]),
+  array: new Set(["data", "value"]),
+  data: new Set(["value"]),
 };
 
 /** Elements whose text is their content; everywhere else only whitespace may appear between elements. */
-const TEXTUAL = new Set<Kind>([
-  "methodName",
-  "name",
-  "value",
-  "int",
-  "boolean",
-  "string",
-  "double",
-  "dateTime",
-  "base64",
-  "nil",
-]);
+const TEXTUAL: Record<Kind, boolean> = {
+  methodCall: false,
+  methodResponse: false,
+  methodName: true,
+  params: false,
+  param: false,
+  fault: false,
+  value: true,
+  struct: false,
+  member: false,
+  name: true,
+  array: false,
+  data: false,
+  int: true,
+  boolean: true,
+  string: true,
+  double: true,
+  dateTime: true,
+  base64: true,
+  nil: true,
+};
 
 interface Frame {
   kind: Kind;
@@ -227,8 +236,7 @@ function parseDocument(xml: string, maxDepth: number): Document {
       if (kind !== "methodCall" && kind !== "methodResponse") fail(`unexpected root element <${tag.name}>`);
       doc.root = kind;
     } else {
-      if (!CHILDREN[parent.kind]?.includes(kind))
-        fail(`<${tag.name}> is not allowed inside <${parent.kind}>`);
+      if (!CHILDREN[parent.kind]?.has(kind)) fail(`<${tag.name}> is not allowed inside <${parent.kind}>`);
       if (parent.kind === "value" && parent.has) fail("<value> holds more than one value");
     }
     if (stack.length >= maxDepth) fail(`elements nested deeper than ${maxDepth}`);
@@ -240,7 +248,7 @@ function parseDocument(xml: string, maxDepth: number): Document {
   });
   const onText = (text: string): void => {
     const top = stack[stack.length - 1];
-    if (top && TEXTUAL.has(top.kind)) top.text += text;
+    if (top && TEXTUAL[top.kind]) top.text += text;
     else if (text.trim() !== "") fail(`unexpected text ${JSON.stringify(text.slice(0, 40))}`);
   };
   parser.on("text", onText);
