@@ -1,12 +1,12 @@
 // The agent against the real coordinator (issue 3's end-to-end checks): 200 MB byte-identical through
 // getJobOutput, a 30 s coordinator outage mid-job, and an agent SIGKILLed mid-job and started again.
 import { strict as assert } from "node:assert";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "./support/agent.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { startCoordinator } from "./support/coordinator.js";
 import { startRedis } from "./support/redis.js";
 
 const FINISHED = ["succeeded", "failed", "cancelled", "abandoned"];
@@ -66,37 +66,6 @@ async function coordinatorWithAgent(opts: { redisUrl?: string } = {}) {
   return { coordinator, client, agent };
 }
 
-/**
- * A new coordinator process on the same port, prefix and Redis as `old` (startCoordinator always picks a
- * fresh port; a `port` option is requested in notes/requests.md).
- */
-async function restartCoordinator(
-  old: TestCoordinator,
-  redisUrl: string,
-): Promise<{ stop(): Promise<void> }> {
-  const args = ["--import", "tsx", "coordinator/main.ts", "--port", String(old.port), "--host", "127.0.0.1"];
-  args.push("--prefix", old.prefix, "--redis", redisUrl);
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENHQ_CONFIG: "" };
-  const child = spawn(process.execPath, args, { env, stdio: "ignore" });
-  const exited = new Promise((r) => child.once("exit", r));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await exited;
-    }
-  };
-  const client = new XmlRpcClient(old.url, { timeoutMs: 5000 });
-  try {
-    await until("the new coordinator to answer", async () => (await client.call("ping")) === true, 60_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    client.close();
-  }
-  return { stop };
-}
-
 describe("agent with the real coordinator", () => {
   it("a job printing 200 MB ends with byte-identical output at the coordinator", async () => {
     const { client } = await coordinatorWithAgent();
@@ -128,7 +97,11 @@ describe("agent with the real coordinator", () => {
     );
     await first.coordinator.stop();
     await new Promise((r) => setTimeout(r, 30_000));
-    const second = await restartCoordinator(first.coordinator, redis.url);
+    const second = await startCoordinator({
+      redisUrl: redis.url,
+      port: first.coordinator.port,
+      args: ["--prefix", first.coordinator.prefix],
+    });
     cleanups.push(second.stop);
     const client = new XmlRpcClient(first.coordinator.url, { timeoutMs: 120_000 });
     cleanups.push(async () => client.close());
