@@ -1,0 +1,180 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core) against a real farm: submit
+// with the CLI, see the job appear, watch its live output grow, cancel it from the page. Screenshots go to
+// test-artifacts/ for a human to look at.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { chromium, type BrowserContext } from "playwright-core";
+import { HQServer } from "../shared/client/index.js";
+import { startAgent } from "./support/agent.js";
+import { startCoordinator } from "./support/coordinator.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+const run = promisify(execFile);
+
+async function openhq(server: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [
+    "--import",
+    "tsx",
+    "cli/main.ts",
+    "--server",
+    server,
+    ...args,
+  ]);
+  return stdout;
+}
+
+async function browser(t: { after(fn: () => Promise<void>): void }): Promise<BrowserContext> {
+  const profile = mkdtempSync(join(tmpdir(), "openhq-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  t.after(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return context;
+}
+
+test("dashboard: a job submitted with the CLI appears, its output grows live, and Cancel on the page stops it", async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
+  t.after(() => agent.stop());
+  const context = await browser(t);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("dialog", (dialog) => void dialog.accept());
+
+  const submitted = await openhq(
+    coordinator.url,
+    "submit",
+    "--name",
+    "web-test render",
+    "--",
+    "sh",
+    "-c",
+    'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo "frame $i rendered"; sleep 0.1; done',
+  );
+  const id = Number(/submitted job (\d+)/.exec(submitted)?.[1]);
+  assert.ok(id > 0, submitted);
+
+  // A job with children, to see the tree.
+  const dir = mkdtempSync(join(tmpdir(), "openhq-web-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, "tree.json"),
+    JSON.stringify({
+      name: "shot 010",
+      priority: 3,
+      children: [
+        { name: "shot 010 frames 1-10", command: "sleep 30" },
+        { name: "shot 010 frames 11-20", command: "sleep 30" },
+      ],
+    }),
+  );
+  await openhq(coordinator.url, "submit", join(dir, "tree.json"));
+
+  await page.goto(`${coordinator.url}/jobs`);
+  const row = page.locator(`tr.job[data-id="${id}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /web-test render/);
+  const parentRow = page.locator("tr.job", { hasText: "shot 010" }).first();
+  await parentRow.locator("button.toggle").click();
+  await page.locator("tr.job", { hasText: "shot 010 frames 11-20" }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "web-jobs.png") });
+
+  await row.locator("a").first().click();
+  await page.waitForURL(`**/jobs/${id}`);
+  const output = page.locator("#output");
+  await output.filter({ hasText: "frame 3 rendered" }).waitFor();
+  const early = (await output.textContent())?.length ?? 0;
+  await output.filter({ hasText: "frame 15 rendered" }).waitFor();
+  const later = (await output.textContent())?.length ?? 0;
+  assert.ok(later > early, `output grew live (${early} -> ${later} chars)`);
+  assert.match((await page.locator("#output-state").textContent()) ?? "", /live/);
+  await page.screenshot({ path: join(ARTIFACTS, "web-job-live.png") });
+
+  await page.locator('button[data-method="cancelJobs"]').click();
+  await page.locator('#job-head[data-status="cancelled"]').waitFor();
+  await page.locator("#output-state", { hasText: "cancelled" }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "web-job-cancelled.png") });
+
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+  assert.equal((await hq.getJob(id, ["status"])).status, "cancelled");
+
+  // The farm pages render with the agent in them.
+  await page.goto(`${coordinator.url}/clients`);
+  await page.locator("#clients-table tbody tr[data-client]").first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "web-clients.png") });
+  for (const path of ["/groups", "/resources", "/errors"]) {
+    const res = await page.goto(`${coordinator.url}${path}`);
+    assert.equal(res?.status(), 200, path);
+  }
+  assert.deepEqual(pageErrors, []);
+});
+
+test("dashboard edits go through the public API: groups and resources", async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const context = await browser(t);
+  const page = await context.newPage();
+  page.on("dialog", (dialog) => void dialog.accept());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+
+  await page.goto(`${coordinator.url}/groups`);
+  await page.fill('form[data-method="createClientGroup"] input', "gpu-nodes");
+  await page.click('form[data-method="createClientGroup"] button');
+  await page.locator("td", { hasText: "gpu-nodes" }).waitFor();
+  assert.deepEqual(
+    (await hq.getClientGroups()).map((g) => g.name),
+    ["gpu-nodes"],
+  );
+
+  await page.goto(`${coordinator.url}/resources`);
+  await page.fill('form[data-method="addResource"] input[name="0"]', "houdini-license");
+  await page.fill('form[data-method="addResource"] input[name="1"]', "12");
+  await page.check('form[data-method="addResource"] input[name="2"]');
+  await page.click('form[data-method="addResource"] button');
+  const edit = page.locator("form.resource-edit").first();
+  await edit.waitFor();
+  await edit.locator('input[name="amount"]').fill("20");
+  await edit.locator('button[type="submit"]').click();
+  await page.locator("td.num", { hasText: /^20$/ }).waitFor();
+  const [resource] = await hq.getResources();
+  assert.equal(resource?.name, "houdini-license");
+  assert.equal(resource?.amount, 20);
+  assert.equal(resource?.perMachine, true);
+  await page.screenshot({ path: join(ARTIFACTS, "web-resources.png") });
+});
