@@ -202,6 +202,15 @@ ${JSON.stringify(client["availabilityRules"] ?? [], null, 1)}</textarea>
           >
             ${client["disabled"] ? "Enable" : "Disable"} client
           </button>
+          <button
+            type="button"
+            class="rpc"
+            data-method="upgradeClients"
+            data-params="${JSON.stringify([[id]])}"
+            data-confirm="Upgrade ${label}? It finishes its running jobs, then restarts on the installed code."
+          >
+            Upgrade agent
+          </button>
         </p>
         <h2>Recent jobs</h2>
         <p>
