@@ -1,0 +1,64 @@
+// Dashboard responsiveness with 10,000 jobs: a real coordinator holding 10,000 roots (some with children),
+// timed page loads of the paged jobs list (plain, filtered by name, a deep page, by status), the live
+// table refresh, a job page, and /metrics. Median of several loads each.
+
+import { HQServer, type JobSpec } from "../shared/client/index.js";
+import { startCoordinator } from "../test/support/coordinator.js";
+import type { BenchResult } from "./types.js";
+
+const ROOTS = 10_000;
+const LOADS = 7;
+
+async function median(url: string, headers: Record<string, string> = {}): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < LOADS; i++) {
+    const started = performance.now();
+    const res = await fetch(url, { headers });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? NaN;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const coordinator = await startCoordinator();
+  const hq = new HQServer(coordinator.url);
+  try {
+    for (let start = 0; start < ROOTS; start += 500) {
+      const batch: JobSpec[] = [];
+      for (let i = start; i < start + 500; i++) {
+        batch.push({
+          name: `shot${String(i).padStart(5, "0")} render`,
+          submittedBy: i % 7 === 0 ? "anna" : "ben",
+          ...(i % 10 === 0
+            ? { children: [{ name: `shot${i} frames`, command: "true" }] }
+            : { command: "true" }),
+        });
+      }
+      await hq.newjob(batch);
+    }
+    const u = coordinator.url;
+    const target = "< 500 ms";
+    const pages: [string, string, Record<string, string>?][] = [
+      ["jobs page, first 50 of 10,000 roots", "/jobs"],
+      ["jobs page, name filter over 10,000", "/jobs?name=shot0999"],
+      ["jobs page, submitter filter, 200 per page", "/jobs?submitter=anna&per=200"],
+      ["jobs page 150 (deep paging)", "/jobs?page=150"],
+      ["jobs page, status=runnable", "/jobs?status=runnable"],
+      ["jobs table live refresh (htmx)", "/jobs", { "hx-request": "true" }],
+      ["job page", "/jobs/5000"],
+      ["/metrics", "/metrics"],
+    ];
+    const results: BenchResult[] = [];
+    for (const [name, path, headers] of pages) {
+      const ms = await median(u + path, headers);
+      results.push({ name, value: Math.round(ms * 10) / 10, unit: "ms", target, ok: ms < 500 });
+    }
+    return results;
+  } finally {
+    hq.rpc.close();
+    await coordinator.stop();
+  }
+}
