@@ -4,15 +4,17 @@
 //
 //   openhq_up                                   1
 //   openhq_jobs{status}                         jobs per internal status (ZCARD of the status sets)
-//   openhq_jobs_dispatched_total                jobs this process assigned to clients
-//   openhq_queue_wait_seconds (histogram)       time from runnable to dispatch
+//   openhq_jobs_dispatched_total                jobs that went from waiting to running (farm-wide, seen
+//                                               on the {p}events channel since this process started)
+//   openhq_queue_wait_seconds (histogram)       their wait: since they became runnable, or since
+//                                               submission when that was not seen (bulk newjob)
 //   openhq_clients{state}                       available | unavailable | disabled | not_responding
 //   openhq_client_heartbeat_lag_seconds{client} seconds since each client's last heartbeat
 //   openhq_redis_roundtrip_seconds              one PING, timed at scrape
 //   openhq_api_calls_total{method,outcome}      XML-RPC calls, outcome ok | fault | error (internal)
 //   openhq_api_call_duration_seconds{method}    (histogram) XML-RPC call latency
 
-import { JOB_STATUSES } from "../shared/statuses.js";
+import { FINISHED_STATUSES, JOB_STATUSES, type JobStatus } from "../shared/statuses.js";
 import type { CallOutcome } from "../shared/xmlrpc/server.js";
 import type { Context } from "./context.js";
 import { apiFor } from "./web/api.js";
@@ -53,7 +55,46 @@ export class Metrics {
   private dispatched = 0;
   private readonly queueWait = new Histogram(WAIT_BUCKETS);
 
-  constructor(private readonly ctx: Context) {}
+  /** Last status seen per job on {p}events, and when it became runnable: tells dispatches from resumes. */
+  private readonly seen = new Map<number, { status: string; since: number }>();
+
+  constructor(private readonly ctx: Context) {
+    this.watchEvents();
+  }
+
+  /** Counts dispatches from the store's status events (one subscriber connection per process). */
+  private watchEvents(): void {
+    const subscriber = this.ctx.redis.duplicate();
+    subscriber.on("error", () => {}); // ioredis reconnects; a gap only loses a few dispatch counts
+    void subscriber.subscribe(this.ctx.keys.eventsChannel).catch(() => {});
+    subscriber.on("message", (_channel: string, text: string) => {
+      let event: { type?: string; jobId?: number; status?: string };
+      try {
+        event = JSON.parse(text) as typeof event;
+      } catch {
+        return;
+      }
+      if (event.type !== "job" || typeof event.jobId !== "number" || typeof event.status !== "string") return;
+      void this.onStatus(event.jobId, event.status);
+    });
+  }
+
+  private async onStatus(jobId: number, status: string): Promise<void> {
+    const now = Date.now();
+    const before = this.seen.get(jobId);
+    if (status === "running" && before?.status !== "resuming") {
+      let since = before?.status === "runnable" ? before.since : NaN;
+      if (Number.isNaN(since))
+        since = Number(await this.ctx.redis.hget(this.ctx.keys.job(jobId), "queueTime"));
+      this.recordDispatch(Number.isFinite(since) ? now - since : 0);
+    }
+    if (FINISHED_STATUSES.includes(status as JobStatus)) this.seen.delete(jobId);
+    else {
+      // Bounded: a farm with more waiting jobs than this only loses the "since runnable" precision.
+      if (this.seen.size >= 200_000) this.seen.clear();
+      this.seen.set(jobId, { status, since: now });
+    }
+  }
 
   /** The XML-RPC handler's onCall hook. */
   readonly onCall = (method: string, durationMs: number, outcome: CallOutcome): void => {
@@ -66,7 +107,7 @@ export class Metrics {
     entry.latency.observe(durationMs / 1000);
   };
 
-  recordDispatch(queueWaitMs: number): void {
+  private recordDispatch(queueWaitMs: number): void {
     this.dispatched++;
     this.queueWait.observe(Math.max(0, queueWaitMs) / 1000);
   }
@@ -106,7 +147,7 @@ export class Metrics {
     out.push("openhq_up 1");
     head("openhq_jobs", "gauge", "Jobs per internal status.");
     JOB_STATUSES.forEach((s, i) => out.push(`openhq_jobs{status="${s}"} ${counts[i] ?? 0}`));
-    head("openhq_jobs_dispatched_total", "counter", "Jobs this coordinator process assigned to clients.");
+    head("openhq_jobs_dispatched_total", "counter", "Jobs that went from waiting to running (farm-wide).");
     out.push(`openhq_jobs_dispatched_total ${this.dispatched}`);
     head("openhq_queue_wait_seconds", "histogram", "Time jobs waited in the queue before dispatch.");
     out.push(...this.queueWait.lines("openhq_queue_wait_seconds", ""));
@@ -153,9 +194,4 @@ export function metricsFor(ctx: Context): Metrics {
     perContext.set(ctx, metrics);
   }
   return metrics;
-}
-
-/** Called by the scheduler after each successful dispatch. */
-export function recordDispatch(ctx: Context, queueWaitMs: number): void {
-  metricsFor(ctx).recordDispatch(queueWaitMs);
 }

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HQServer } from "../shared/client/index.js";
+import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { parsePrometheus, sample } from "./support/prometheus.js";
 
@@ -65,4 +66,35 @@ test("/metrics reports jobs by status, clients, Redis round trip and API calls b
   assert.equal(sample(families, "openhq_api_calls_total", { method: "getJob", outcome: "fault" }), 1);
   // startCoordinator pings until the coordinator answers, then the test pings once more.
   assert.ok((sample(families, "openhq_api_call_duration_seconds_count", { method: "ping" }) ?? 0) >= 2);
+});
+
+test("/metrics counts dispatches, their queue wait, and the client's heartbeat lag", async (t) => {
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
+  t.after(() => agent.stop());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+
+  const ids = await hq.newjob([
+    { name: "one", command: "true" },
+    { name: "two", command: "true" },
+  ]);
+  for (;;) {
+    const jobs = await hq.getJobs(ids, ["status"]);
+    if (jobs.every((j) => j.status === "succeeded")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const families = parsePrometheus(await (await fetch(`${coordinator.url}/metrics`)).text());
+  assert.equal(sample(families, "openhq_jobs_dispatched_total"), 2);
+  assert.equal(sample(families, "openhq_queue_wait_seconds_count"), 2);
+  assert.equal(sample(families, "openhq_jobs", { status: "succeeded" }), 2);
+  const clients = ["available", "unavailable", "disabled", "not_responding"].map(
+    (state) => sample(families, "openhq_clients", { state }) ?? 0,
+  );
+  assert.equal(
+    clients.reduce((a, b) => a + b),
+    1,
+  );
+  assert.equal(families.get("openhq_client_heartbeat_lag_seconds")?.samples.length, 1);
 });
