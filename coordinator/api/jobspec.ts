@@ -299,7 +299,9 @@ function parseResources(value: XmlRpcValue | undefined, name: string): Record<st
     return out;
   }
   for (const [key, v] of Object.entries(struct(value, name))) {
-    out[key] = isGiven(v) ? nonNegative(v, `${name}.${key}`, 1) : 1;
+    const amount = isGiven(v) ? nonNegative(v, `${name}.${key}`, 1) : 1;
+    // An amount of 0 needs nothing: leave the resource out rather than hold 0 of it.
+    if (amount > 0) out[key] = amount;
   }
   return out;
 }

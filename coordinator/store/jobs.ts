@@ -250,7 +250,7 @@ export class JobStore {
     const out: { id: number; priority: number }[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const score = Number(flat[i + 1]);
-      out.push({ id: Number(flat[i]), priority: Math.ceil(-score / 2 ** 32) });
+      out.push({ id: Number(flat[i]), priority: Math.max(0, Math.ceil(-score / 2 ** 32)) });
     }
     return out;
   }

@@ -72,7 +72,10 @@ for _, id in ipairs(order) do
       local targets = ancestors(prefix, p)
       table.insert(targets, 1, p)
       for _, t in ipairs(targets) do
-        redis.call('HINCRBY', jobKey(prefix, t), 'treeN', -(tonumber(v[2]) or 0))
+        -- (never HINCRBY by -0: Lua writes it as "-0", which Redis refuses as an integer)
+        if (tonumber(v[2]) or 0) ~= 0 then
+          redis.call('HINCRBY', jobKey(prefix, t), 'treeN', -tonumber(v[2]))
+        end
         if (tonumber(v[3]) or 0) ~= 0 then
           redis.call('HINCRBYFLOAT', jobKey(prefix, t), 'treeP', -tonumber(v[3]))
         end

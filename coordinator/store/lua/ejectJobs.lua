@@ -1,7 +1,8 @@
 -- ejectJobs: takes the running attempts of the given jobs and their descendants off their clients (agents get
--- an `eject` control message and kill the process) and puts the jobs back in the queue. triesLeft is kept.
+-- an `eject` control message and kill the process) and puts the jobs back in the queue (or waiting, when the
+-- run added children to its own job). triesLeft is kept.
 -- ARGV: prefix, now, id... Returns the number of jobs ejected.
--- @include setStatus
+-- @include settle
 -- @include releaseClients
 -- @include targets
 local prefix, now = ARGV[1], tonumber(ARGV[2])
@@ -19,7 +20,9 @@ for _, id in ipairs(targets) do
     redis.call('HDEL', key, 'pausedRunning')
     setProgress(prefix, id, 0)
     appendLog(key, 'ejected', now)
-    setStatus(prefix, id, 'runnable', now)
+    local work = {}
+    resolveIdle(prefix, id, now, work)
+    settle(prefix, now, work)
     count = count + 1
   end
 end

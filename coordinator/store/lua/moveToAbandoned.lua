@@ -22,7 +22,10 @@ if tries > 0 and redis.call('HGET', key, 'childError') ~= '1' then
   redis.call('HSET', key, 'triesLeft', tries - 1)
   setProgress(prefix, id, 0)
   appendLog(key, 'rescheduled (' .. (tries - 1) .. ' tries left)', now)
-  setStatus(prefix, id, 'runnable', now)
+  -- Back to the queue, or to waiting first when the run added children to its own job.
+  local work = {}
+  resolveIdle(prefix, id, now, work)
+  settle(prefix, now, work)
 else
   finish(prefix, id, 'abandoned', now)
 end

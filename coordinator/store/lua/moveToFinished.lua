@@ -56,7 +56,10 @@ else
     redis.call('HSET', key, 'triesLeft', tries - 1)
     setProgress(prefix, id, 0)
     appendLog(key, 'rescheduled (' .. (tries - 1) .. ' tries left)', now)
-    setStatus(prefix, id, 'runnable', now)
+    -- Back to the queue, or to waiting first when the run added children to its own job.
+    local work = {}
+    resolveIdle(prefix, id, now, work)
+    settle(prefix, now, work)
   else
     finish(prefix, id, 'failed', now)
   end
