@@ -95,6 +95,8 @@ test("openhq against a farm: submit --wait exit codes, --json, tail, cancel", as
   assert.ok(listed.some((j) => j.id === okId));
   const clients = JSON.parse((await openhq(url, ["clients", "--json"])).stdout) as { cpus: number }[];
   assert.equal(clients.length, 1);
+  const wakeup = await openhq(url, ["wakeup", `127.0.0.1:${agent.port}`]);
+  assert.equal(wakeup.code, 0, wakeup.stderr);
 
   // submit --wait of a long job; cancelling it from another openhq ends the wait with exit code 6, and
   // tail -f follows the output live until then.
