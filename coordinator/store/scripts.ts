@@ -14,7 +14,7 @@ const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
 export type ScriptArg = string | number | Buffer;
 type Command = (...args: ScriptArg[]) => Promise<unknown>;
 
-export function expandIncludes(source: string, seen = new Set<string>()): string {
+function expandIncludes(source: string, seen = new Set<string>()): string {
   return source.replace(/^-- @include (\w+)\s*$/gm, (_line, name: string) => {
     if (seen.has(name)) return "";
     seen.add(name);
