@@ -76,3 +76,45 @@ export function until(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
     tick();
   });
 }
+
+/**
+ * A TCP forwarder on a fixed loopback port, so agents keep one server URL while the coordinator behind it
+ * is killed and started again on another port.
+ */
+export async function tcpProxy(): Promise<{
+  url: string;
+  setTarget(port: number): void;
+  close(): Promise<void>;
+}> {
+  const { createServer, connect } = await import("node:net");
+  let target = 0;
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.on("close", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as import("node:net").AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    setTarget(port: number) {
+      target = port;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,78 @@
+// Many lightweight simulated agents in one process, speaking the real protocol (shared/protocol.ts) over
+// real WebSockets: each says hello, heartbeats, and finishes every assigned job at once (exit 0).
+// Used by bench/farm.ts; run as its own process so it does not share the coordinator's CPU accounting:
+//   node --import tsx bench/sim-agents.ts <serverUrl> <count> <heartbeatMs> [cpusEach] [prefix]
+// Prints one JSON line {"ready": n} once every agent is welcomed, and {"assigned": n} on SIGUSR2.
+
+import WebSocket from "ws";
+import { AGENT_PATH, PROTOCOL_VERSION, type CoordinatorMessage } from "../shared/protocol.js";
+
+const [serverUrl = "", countArg = "1", heartbeatArg = "5000", cpusArg = "1", prefix = "sim"] =
+  process.argv.slice(2);
+const count = Number(countArg);
+const heartbeatMs = Number(heartbeatArg);
+const cpus = Number(cpusArg);
+let welcomed = 0;
+let assigned = 0;
+
+function agent(i: number): void {
+  const ws = new WebSocket(serverUrl.replace(/^http/, "ws") + AGENT_PATH, { perMessageDeflate: false });
+  let timer: NodeJS.Timeout | null = null;
+  const send = (msg: object) => ws.send(JSON.stringify(msg));
+  ws.on("open", () =>
+    send({
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      hostname: `${prefix}${i}`,
+      name: "",
+      version: "sim",
+      platform: "linux",
+      arch: "linux-x86_64",
+      cpus,
+      cpuSpeed: 3000,
+      memory: 1 << 20,
+      ip: "127.0.0.1",
+      clientPort: 5001,
+      availabilityRules: [],
+      running: [],
+    }),
+  );
+  ws.on("message", (data) => {
+    const msg = JSON.parse(data.toString()) as CoordinatorMessage;
+    if (msg.type === "welcome") {
+      if (++welcomed === count) process.stdout.write(JSON.stringify({ ready: welcomed }) + "\n");
+      // Spread heartbeats over the interval, as real agents' jitter does.
+      setTimeout(() => {
+        timer = setInterval(
+          () =>
+            send({
+              type: "heartbeat",
+              load: 0,
+              idleTime: -1,
+              freeMemory: 1 << 19,
+              available: true,
+              running: [],
+            }),
+          heartbeatMs,
+        );
+      }, Math.random() * heartbeatMs);
+    } else if (msg.type === "assign") {
+      assigned++;
+      const { jobId, attempt } = msg;
+      send({ type: "finished", jobId, attempt, seq: 1, exitCode: 0, signal: null, reason: "exited" });
+    }
+  });
+  ws.on("close", () => {
+    if (timer) clearInterval(timer);
+  });
+  ws.on("error", () => {});
+}
+
+// Connect in small batches so the coordinator is not hit by thousands of handshakes in one tick.
+for (let i = 0; i < count; i += 100) {
+  setTimeout(() => {
+    for (let j = i; j < Math.min(count, i + 100); j++) agent(j);
+  }, i / 10);
+}
+process.on("SIGUSR2", () => process.stdout.write(JSON.stringify({ assigned }) + "\n"));
+process.on("SIGTERM", () => process.exit(0));
