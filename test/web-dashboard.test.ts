@@ -30,7 +30,10 @@ async function openhq(server: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function browser(t: { after(fn: () => Promise<void>): void }): Promise<BrowserContext> {
+async function browser(
+  t: { after(fn: () => Promise<void>): void },
+  httpCredentials?: { username: string; password: string },
+): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), "openhq-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -46,6 +49,7 @@ async function browser(t: { after(fn: () => Promise<void>): void }): Promise<Bro
       "--disable-sync",
     ],
     viewport: { width: 1400, height: 900 },
+    ...(httpCredentials ? { httpCredentials } : {}),
   });
   t.after(async () => {
     await context.close();
@@ -177,4 +181,34 @@ test("dashboard edits go through the public API: groups and resources", async (t
   assert.equal(resource?.amount, 20);
   assert.equal(resource?.perMachine, true);
   await page.screenshot({ path: join(ARTIFACTS, "web-resources.png") });
+});
+
+test("dashboard with access control: a read-only login sees the live output, its Cancel is refused", async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  const coordinator = await startCoordinator({
+    env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: "boss:admin:boss-pw viewer:readonly:view-pw" },
+  });
+  t.after(() => coordinator.stop());
+  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 1 });
+  t.after(() => agent.stop());
+  const admin = new HQServer(coordinator.url.replace("http://", "http://boss:boss-pw@"));
+  t.after(() => admin.rpc.close());
+  const [id] = await admin.newjob({ name: "guarded", command: "while true; do echo beat; sleep 0.2; done" });
+
+  const context = await browser(t);
+  const asViewer = await context
+    .browser()
+    ?.newContext({ httpCredentials: { username: "viewer", password: "view-pw" } });
+  const page = await (asViewer ?? context).newPage();
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.goto(`${coordinator.url}/jobs/${id}`);
+  await page.locator("#output", { hasText: "beat" }).waitFor();
+  // A read-only user sees everything but cannot cancel: the API's Fault 403 shows in the page.
+  await page.locator('button[data-method="cancelJobs"]').click();
+  await page.locator("#flash.error", { hasText: "read-only" }).waitFor();
+  assert.equal((await admin.getJob(id ?? 0, ["status"])).status, "running");
+  await page.screenshot({ path: join(ARTIFACTS, "web-readonly-refused.png") });
 });

@@ -11,6 +11,7 @@ import type { Client, ClientGroup, ErrorList, Job, JobSpec, Note, NoteThread, Re
 export type * from "./types.js";
 export type { AvailabilityRule } from "../protocol.js";
 export { Fault, FaultCode } from "../xmlrpc/types.js";
+export { followOutput, type OutputEvent } from "./output-stream.js";
 
 type Ids = number | number[];
 
