@@ -8,7 +8,7 @@ import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
 let h: JobsHarness;
 before(async () => {
-  h = await startJobsHarness();
+  h = await startJobsHarness({ coordinator: true });
 });
 after(async () => {
   await h.stop();
@@ -247,4 +247,22 @@ out({"before": before, "after": after, "warn": warn, "out": hq.getJobOutput(j), 
   assert.equal(r.tail, "world\n");
   assert.equal(r.none, "héllo\nworld\n");
   assert.equal((r.missing as { faultCode: number }).faultCode, 404);
+});
+
+test("a client without allow_none (it never sends None) gets None back in replies", async () => {
+  const r = await py<Record<string, unknown>>(`
+ids = hq_strict.newjob({"name": "strict", "command": "x"})
+j = hq_strict.getJob(ids[0])
+res = hq_strict.cancelJobs(ids)
+out({"ids": ids, "endTime": j["endTime"], "res": res, "status": hq_strict.getstatus(ids[0]),
+     "cancelled": ids[0] in hq_strict.getJobIdsByStatus("cancelled"),
+     "names": hq_strict.getUnfinishedJobStatusNames(), "out": hq_strict.getJobOutput(ids[0])})
+`);
+  assert.equal((r.ids as number[]).length, 1);
+  assert.equal(r.endTime, null);
+  assert.equal(r.res, null);
+  assert.equal(r.status, "cancelled");
+  assert.equal(r.cancelled, true);
+  assert.deepEqual(r.names, ["queued", "runnable", "running", "pausing", "paused", "resuming"]);
+  assert.equal(r.out, "");
 });

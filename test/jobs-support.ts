@@ -1,30 +1,71 @@
-// Test support for the job store and job API tests: a real redis-server, a Context built by hand, and an
-// XML-RPC server serving only the job methods (so these tests do not depend on the whole coordinator).
-// `assign` runs the scheduler's moveToAssigned transition the way dispatch does, on a client made up here.
+// Test support for the job store and job API tests, in one of two shapes:
+// - direct: a real redis-server, a Context built by hand and an XML-RPC server serving only the job methods;
+// - coordinator: a real coordinator process (test/support/coordinator.ts) and a store on its Redis and prefix.
+// Either way `assign` runs the scheduler's moveToAssigned transition the way dispatch does, on a client made
+// up here (no agents in these tests), and `store` drives the store's transitions directly.
 
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { jobsMethods } from "../coordinator/api/jobs.js";
 import type { Context } from "../coordinator/context.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/scripts.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
+import { startCoordinator } from "./support/coordinator.js";
 import { startRedis } from "./support/redis.js";
 
 export interface JobsHarness {
   url: string;
   redis: Redis;
   keys: Keys;
-  ctx: Context;
   store: JobStore;
-  /** Puts a runnable job on client `clientId` (created on first use); returns the attempt. */
+  /** Puts a runnable job on client `clientId` (made up on first use, with no agent); returns the attempt. */
   assign(jobId: number, clientId?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startJobsHarness(maxOutputBytes = 1024 * 1024): Promise<JobsHarness> {
+export interface JobsHarnessOptions {
+  maxOutputBytes?: number;
+  /** Serve the API from a real coordinator process instead of an in-process server. */
+  coordinator?: boolean;
+}
+
+export async function startJobsHarness(opts: JobsHarnessOptions = {}): Promise<JobsHarness> {
+  const maxOutputBytes = opts.maxOutputBytes ?? 1024 * 1024;
+  return opts.coordinator ? overCoordinator(maxOutputBytes) : direct(maxOutputBytes);
+}
+
+function harness(url: string, redis: Redis, keys: Keys, maxOutputBytes: number, stop: () => Promise<void>) {
+  const store = new JobStore({ redis, keys, settings: { maxOutputBytes } });
+  return {
+    url,
+    redis,
+    keys,
+    store,
+    // The default client id is far from the coordinator's own, so its dispatcher never knows that client.
+    async assign(jobId: number, clientId = 900_001) {
+      await redis.hsetnx(keys.client(clientId), "hostname", `node${clientId}`);
+      await redis.hsetnx(keys.client(clientId), "cpus", "64");
+      const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [jobId, clientId])) as unknown[];
+      if (reply[0] !== "assigned") throw new Error(`job ${jobId} not assigned: ${JSON.stringify(reply)}`);
+      return reply[1] as number;
+    },
+    stop,
+  };
+}
+
+async function overCoordinator(maxOutputBytes: number): Promise<JobsHarness> {
+  const coordinator = await startCoordinator({ env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes) } });
+  const redis = new Redis(coordinator.redisUrl);
+  return harness(coordinator.url, redis, new Keys(coordinator.prefix), maxOutputBytes, async () => {
+    redis.disconnect();
+    await coordinator.stop();
+  });
+}
+
+async function direct(maxOutputBytes: number): Promise<JobsHarness> {
   const server = await startRedis();
   const redis = server.client();
   const keys = new Keys("t:");
@@ -45,28 +86,13 @@ export async function startJobsHarness(maxOutputBytes = 1024 * 1024): Promise<Jo
     },
     recordError: async () => {},
   };
-  const store = new JobStore(ctx);
   const http = createXmlRpcServer(jobsMethods(ctx));
   http.listen(0, "127.0.0.1");
   await once(http, "listening");
-  const port = (http.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    redis,
-    keys,
-    ctx,
-    store,
-    async assign(jobId, clientId = 1) {
-      await redis.hsetnx(keys.client(clientId), "hostname", `node${clientId}`);
-      await redis.hsetnx(keys.client(clientId), "cpus", "64");
-      const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [jobId, clientId])) as unknown[];
-      if (reply[0] !== "assigned") throw new Error(`job ${jobId} not assigned: ${JSON.stringify(reply)}`);
-      return reply[1] as number;
-    },
-    async stop() {
-      http.closeAllConnections();
-      http.close();
-      await server.stop();
-    },
-  };
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return harness(url, redis, keys, maxOutputBytes, async () => {
+    http.closeAllConnections();
+    http.close();
+    await server.stop();
+  });
 }

@@ -17,7 +17,7 @@ const CLIENTS = [1, 2, 3];
 
 let h: JobsHarness;
 before(async () => {
-  h = await startJobsHarness(256);
+  h = await startJobsHarness({ maxOutputBytes: 256 });
   for (const c of CLIENTS) {
     await h.redis.hset(h.keys.client(c), "hostname", `node${c}`, "cpus", "1000");
   }

@@ -12,7 +12,7 @@ import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
 let h: JobsHarness;
 before(async () => {
-  h = await startJobsHarness(64);
+  h = await startJobsHarness({ maxOutputBytes: 64 });
 });
 after(async () => {
   await h.stop();
