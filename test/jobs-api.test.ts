@@ -1,5 +1,6 @@
-// The HQueue job API as Python's xmlrpc.client sees it, served by a real coordinator process: newjob in all its
-// that create nothing, getJob/getJobs attributes, the status queries and the job operations.
+// The HQueue job API as Python's xmlrpc.client sees it, served by a real coordinator process: newjob in
+// all its shapes and sloppy types, Faults that create nothing, getJob/getJobs attributes, the status queries
+// and the job operations.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
