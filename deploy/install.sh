@@ -30,7 +30,7 @@ systemd_dir=/etc/systemd/system launchd_dir=/Library/LaunchDaemons logrotate_dir
 service=1 start=1 node="" source=""
 
 die() { echo "install.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 need() { [ $# -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; }; }
 
 while [ $# -gt 0 ]; do
@@ -51,7 +51,7 @@ while [ $# -gt 0 ]; do
     --no-start) start=0 ;;
     --node) need "$@"; node=$2; shift ;;
     --source) need "$@"; source=$2; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "install.sh: unknown option $1" >&2; usage ;;
   esac
   shift
