@@ -65,7 +65,13 @@ for _, id in ipairs(order) do
       putIds(pk, 'children', kids)
       redis.call('HINCRBY', pk, 'nKids', -1)
       if status ~= 'succeeded' and FINISHED[status] then
-        redis.call('HINCRBY', pk, 'kidsBad', -1)
+        -- A parent queued only to run its onChildError hook no longer has a failed child to report.
+        if redis.call('HINCRBY', pk, 'kidsBad', -1) <= 0 then
+          redis.call('HDEL', pk, 'kidsBad')
+          if redis.call('HGET', pk, 'status') == 'runnable' then
+            redis.call('HDEL', pk, 'childError')
+          end
+        end
       elseif not FINISHED[status] then
         redis.call('HINCRBY', pk, 'kidsLeft', -1)
       end
