@@ -19,6 +19,9 @@ import { JobStore } from "../store/jobs.js";
 import { readGroups, sweepWaiting } from "../scheduler/waiting.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 
+/** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
+const ALIVE_MS = 1000;
+const ALIVE_GAP_MS = 2000;
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
 const MAINTENANCE_MS = 3000;
 
@@ -39,6 +42,8 @@ export class Link implements LinkHost {
   private readonly sub: Redis;
   private readonly timers: NodeJS.Timeout[] = [];
   private groups = new Map<number, Set<string>>();
+  /** Liveness sweeps wait for the first stamp, which forgives silence while no coordinator was listening. */
+  private stamped = false;
   private closed = false;
 
   constructor(
@@ -57,9 +62,11 @@ export class Link implements LinkHost {
     server.on("upgrade", this.onUpgrade);
     const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
     const livenessMs = Math.min(5000, Math.max(250, timeoutMs / 4));
+    this.every(ALIVE_MS, () => this.stampAlive());
     this.every(livenessMs, () => this.sweepLiveness());
     this.every(MAINTENANCE_MS, () => this.maintain());
     void this.maintain();
+    void this.stampAlive().catch(() => {});
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -177,8 +184,16 @@ export class Link implements LinkHost {
     conn.send(msg as CoordinatorMessage);
   }
 
+  private async stampAlive(): Promise<void> {
+    const refreshed = await this.scripts.farmAlive(ALIVE_GAP_MS);
+    if (refreshed > 0)
+      this.log(`no coordinator was watching the farm: ${refreshed} clients get a fresh activeTimeout`);
+    this.stamped = true;
+  }
+
   /** Clients silent for activeTimeout lose their jobs (abandoned, or requeued while triesLeft > 0). */
   private async sweepLiveness(): Promise<void> {
+    if (!this.stamped) return;
     const timeoutMs = this.ctx.settings.activeTimeoutMinutes * 60_000;
     if (timeoutMs <= 0) return;
     const now = Date.now();

@@ -79,16 +79,14 @@ export class Dispatcher {
     this.trigger();
   }
 
-  /** An `{p}events` notice about a job. */
+  /**
+   * An `{p}events` notice about a job. Jobs leaving a client come as "released" notices (jobLeft), so this
+   * only forgets the cached info and looks again when something may have become possible.
+   */
   jobChanged(jobId: number, status: string): void {
     this.infos.delete(jobId);
-    if (status === "runnable") {
-      this.trigger();
-      return;
-    }
     if (status === "running" || status === "pausing" || status === "paused" || status === "resuming") return;
-    for (const client of this.clients.values()) if (client.jobs.delete(jobId)) this.resourceBlocked.clear();
-    if (status !== "queued") this.resourceBlocked.clear();
+    if (status !== "runnable" && status !== "queued") this.resourceBlocked.clear();
     this.trigger();
   }
 

@@ -13,4 +13,9 @@ export class Scripts {
   run(name: ScriptName, jobId: number, ...rest: ScriptArg[]): Promise<unknown> {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, [jobId, ...rest]);
   }
+
+  /** farmAlive.lua: stamps this coordinator's liveness; returns how many clients got a fresh timeout. */
+  async farmAlive(gapMs: number): Promise<number> {
+    return (await runScript(this.ctx.redis, this.ctx.keys.prefix, "farmAlive", [gapMs])) as number;
+  }
 }
