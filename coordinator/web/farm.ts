@@ -37,6 +37,12 @@ function rules(list: XmlRpcValue | undefined): Html {
   })}`;
 }
 
+/** One rule per line: easy to read and edit in the textarea. */
+function ruleLines(list: XmlRpcValue | undefined): string {
+  const items = Array.isArray(list) ? list : [];
+  return items.length === 0 ? "[]" : `[\n${items.map((r) => `  ${JSON.stringify(r)}`).join(",\n")}\n]`;
+}
+
 async function groupNames(api: Api): Promise<Map<number, string>> {
   const groups = await api.call<Row[]>("getClientGroups", null, ["id", "name"]);
   return new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
@@ -182,8 +188,8 @@ export async function clientPage(
         ${
           rulesMethod
             ? html`<form class="rules-form" data-method="${rulesMethod}" data-client="${id}">
-                <textarea name="rules" rows="4" spellcheck="false">
-${JSON.stringify(client["availabilityRules"] ?? [], null, 1)}</textarea>
+                <textarea name="rules" rows="5" spellcheck="false">
+${ruleLines(client["availabilityRules"])}</textarea>
                 <p class="muted">
                   JSON list: {"type":"window","days":[1,2,3,4,5],"start":"19:00","end":"07:00"},
                   {"type":"idle","minutes":15}, {"type":"anytime"}; empty = always available.
