@@ -136,6 +136,13 @@ test("dashboard: a job submitted with the CLI appears, its output grows live, an
   await page.goto(`${coordinator.url}/clients`);
   await page.locator("#clients-table tbody tr[data-client]").first().waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "web-clients.png") });
+  // Availability rules are edited on the client's page.
+  await page.locator("#clients-table tbody tr[data-client] a").first().click();
+  await page.fill("form.rules-form textarea", '[{"type":"idle","minutes":20}]');
+  await page.click('form.rules-form button[type="submit"]');
+  await page.locator(".rule", { hasText: "idle ≥ 20m" }).first().waitFor();
+  const [client] = await hq.getClients(null, ["availabilityRules"]);
+  assert.deepEqual(client?.availabilityRules, [{ type: "idle", minutes: 20 }]);
   for (const path of ["/groups", "/resources", "/errors"]) {
     const res = await page.goto(`${coordinator.url}${path}`);
     assert.equal(res?.status(), 200, path);
