@@ -33,6 +33,8 @@ export class Dispatcher {
   private again = false;
   private closed = false;
   private rotate = 0;
+  /** Group names and ids per client (refreshed by the link's maintenance timer). */
+  private groups = new Map<number, Set<string>>();
 
   constructor(
     private readonly ctx: Context,
@@ -44,6 +46,7 @@ export class Dispatcher {
     if (!record) return null;
     const client = this.clients.get(id) ?? new FarmClient(id);
     client.update(record);
+    client.groups = this.groups.get(id) ?? new Set();
     await this.loadJobs(client);
     this.clients.set(id, client);
     this.trigger();
@@ -69,6 +72,7 @@ export class Dispatcher {
   }
 
   setGroups(groupsByClient: Map<number, Set<string>>): void {
+    this.groups = groupsByClient;
     for (const client of this.clients.values()) client.groups = groupsByClient.get(client.id) ?? new Set();
   }
 
