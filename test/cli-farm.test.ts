@@ -118,6 +118,11 @@ test("openhq against a farm: submit --wait exit codes, --json, tail, cancel", as
   assert.match(tail.stderr, /cancelled/);
   assert.equal((await (cancelled as unknown as Promise<Run>)).code, 0);
   assert.equal((await waiting).code, 6);
+
+  // terminate: the agent leaves the farm and exits cleanly.
+  const terminate = await openhq(url, ["terminate", `127.0.0.1:${agent.port}`]);
+  assert.equal(terminate.code, 0, terminate.stderr);
+  assert.equal(await agent.exited, 0);
 });
 
 test("openhq exit codes without a farm: usage 2, unreachable 3, fault 4", async (t) => {
