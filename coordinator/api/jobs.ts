@@ -82,7 +82,7 @@ export function jobsMethods(ctx: Context): Methods {
     };
   }
 
-  const names = (list: readonly string[]) => () => [...list];
+  const listOf = (list: readonly string[]) => () => [...list];
 
   return {
     newjob: ([spec, parent, children]) => newjob(spec, parent, children),
@@ -179,18 +179,18 @@ export function jobsMethods(ctx: Context): Methods {
       return null;
     },
 
-    getAllJobStatusNames: names(JOB_STATUSES),
-    getFinishedJobStatusNames: names(FINISHED_STATUSES),
-    getFailedJobStatusNames: names(FAILED_STATUSES),
-    getSucceededStatusNames: names(SUCCEEDED_STATUSES),
-    getRunningJobStatusNames: names(RUNNING_STATUSES),
-    getPausedJobStatusNames: names(PAUSED_STATUSES),
-    getWaitingJobStatusNames: names(WAITING_STATUSES),
-    getUnfinishedJobStatusNames: names(UNFINISHED_STATUSES),
-    getStartedJobEventNames: names(STARTED_EVENTS),
-    getRescheduledEventNames: names(RESCHEDULED_EVENTS),
-    getResumedEventNames: names(RESUMED_EVENTS),
-    getPriorityChangedEventNames: names(PRIORITY_CHANGED_EVENTS),
+    getAllJobStatusNames: listOf(JOB_STATUSES),
+    getFinishedJobStatusNames: listOf(FINISHED_STATUSES),
+    getFailedJobStatusNames: listOf(FAILED_STATUSES),
+    getSucceededStatusNames: listOf(SUCCEEDED_STATUSES),
+    getRunningJobStatusNames: listOf(RUNNING_STATUSES),
+    getPausedJobStatusNames: listOf(PAUSED_STATUSES),
+    getWaitingJobStatusNames: listOf(WAITING_STATUSES),
+    getUnfinishedJobStatusNames: listOf(UNFINISHED_STATUSES),
+    getStartedJobEventNames: listOf(STARTED_EVENTS),
+    getRescheduledEventNames: listOf(RESCHEDULED_EVENTS),
+    getResumedEventNames: listOf(RESUMED_EVENTS),
+    getPriorityChangedEventNames: listOf(PRIORITY_CHANGED_EVENTS),
   };
 }
 
