@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UPGRADE_EXIT_CODE } from "../shared/protocol.js";
+import { python } from "./support/python.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -94,4 +95,21 @@ test("systemd-analyze verify accepts the agent, coordinator and redis units", as
   // verify exits non-zero on errors; warnings (e.g. the openhq user not existing here) go to stderr only.
   const out = execFileSync("systemd-analyze", ["verify", ...units], { encoding: "utf8", stdio: "pipe" });
   assert.equal(out.trim(), "");
+});
+
+test("the macOS launchd plist is a valid property list that restarts the agent unless it exited cleanly", async () => {
+  const plist = await python<{
+    Label: string;
+    UserName: string;
+    KeepAlive: { SuccessfulExit: boolean };
+    args: string[];
+  }>(
+    `import json, plistlib
+d = plistlib.load(open(${JSON.stringify(join(root, "deploy/macos/com.openhq.agent.plist"))}, "rb"))
+print(json.dumps({"Label": d["Label"], "UserName": d["UserName"], "KeepAlive": d["KeepAlive"], "args": d["ProgramArguments"]}))`,
+  );
+  assert.equal(plist.Label, "com.openhq.agent");
+  assert.equal(plist.UserName, "openhq");
+  assert.deepEqual(plist.KeepAlive, { SuccessfulExit: false });
+  assert.deepEqual(plist.args.slice(0, 3), ["@PREFIX@/bin/openhq-agent", "--config", "@ETC@/hqnode.ini"]);
 });
