@@ -267,3 +267,11 @@ out({"ids": ids, "endTime": j["endTime"], "res": res, "status": hq_strict.getsta
   assert.deepEqual(r.names, ["queued", "runnable", "running", "pausing", "paused", "resuming"]);
   assert.equal(r.out, "");
 });
+
+test("getNumWaitingJobs(wait_time) counts from when a job last became runnable", async () => {
+  const [id] = await py<number[]>(`out(hq.newjob({"name": "old", "command": "x", "priority": 42}))`);
+  const old = Date.now() - 20 * 60_000;
+  await h.redis.hset(h.keys.job(id!), "logs", JSON.stringify([["setting status to runnable", old]]));
+  const n = await py<number[]>(`out([hq.getNumWaitingJobs(10, 42, 42), hq.getNumWaitingJobs(30, 42, 42)])`);
+  assert.deepEqual(n, [1, 0]);
+});

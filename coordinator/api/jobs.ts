@@ -129,11 +129,11 @@ export function jobsMethods(ctx: Context): Methods {
       );
       if (minutes <= 0) return jobs.length;
       const cutoff = Date.now() - minutes * 60_000;
-      const times = await store.read(
+      const records = await store.read(
         jobs.map((j) => j.id),
-        ["queueTime"],
+        ["logs", "queueTime"],
       );
-      return times.filter((t) => t !== null && Number(t.queueTime) <= cutoff).length;
+      return records.filter((job) => job !== null && runnableSince(job) <= cutoff).length;
     },
 
     getJobOutput: async ([jobId, maxLastChars]) => {
@@ -192,6 +192,16 @@ export function jobsMethods(ctx: Context): Methods {
     getResumedEventNames: listOf(RESUMED_EVENTS),
     getPriorityChangedEventNames: listOf(PRIORITY_CHANGED_EVENTS),
   };
+}
+
+/** When the job last became runnable (its newest "setting status to runnable" log entry), in ms. */
+function runnableSince(job: JobRecord): number {
+  const logs = job.logs === undefined ? [] : (JSON.parse(job.logs) as [string, number][]);
+  for (let i = logs.length - 1; i >= 0; i--) {
+    const [text, ms] = logs[i] as [string, number];
+    if (text === "setting status to runnable") return ms;
+  }
+  return Number(job.queueTime);
 }
 
 /**
