@@ -135,6 +135,12 @@ export class Auth {
    * with: 401 for missing or wrong credentials, 403 for a read-only user calling a mutating method.
    */
   readonly authorize = (req: IncomingMessage, method: string, ctx: CallContext): true | Fault => {
+    // A web page on another site can make a visitor's browser POST a form whose text/plain body is valid
+    // XML-RPC (the browser adds its cached farm login). Browsers mark such posts with a foreign Origin;
+    // scripts and the CLI send no Origin at all. This holds with access control off too (intranet farms).
+    if (!READ_ONLY_METHODS.has(method) && crossSite(req)) {
+      return new Fault(FaultCode.forbidden, `${method}: cross-site request refused`);
+    }
     // Health checks (load balancers, service managers, `openhq ping`) need no account.
     if (method === "ping" && !req.headers.authorization) return true;
     const result = this.check(req, !READ_ONLY_METHODS.has(method));
@@ -156,6 +162,16 @@ export class Auth {
 }
 
 export class AuthConfigError extends Error {}
+
+function crossSite(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true; // "null" (sandboxed frames, file: pages) or garbage
+  }
+}
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();

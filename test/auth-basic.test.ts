@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { Auth, loadAuth, AuthConfigError, READ_ONLY_METHODS } from "../coordinator/auth.js";
+import type { Fault } from "../shared/xmlrpc/types.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
 
@@ -51,6 +52,14 @@ test("auth settings: off by default, users from the ini or env, hashed passwords
 
   assert.throws(() => loadAuth({ "openhq.auth": "on" }, {}), AuthConfigError);
   assert.throws(() => loadAuth({ "openhq.auth.users": "x:root:pw" }, {}), /admin or readonly/);
+  // Cross-site browser posts cannot change anything, auth on or off; same-origin pages and scripts can.
+  const post = (origin?: string) =>
+    ({ headers: { host: "farm:5000", ...(origin ? { origin } : {}) } }) as unknown as IncomingMessage;
+  assert.equal(off.authorize(post(), "cancelJobs", {}), true);
+  assert.equal(off.authorize(post("http://farm:5000"), "cancelJobs", {}), true);
+  assert.equal((off.authorize(post("https://evil.example"), "cancelJobs", {}) as Fault).faultCode, 403);
+  assert.equal((off.authorize(post("null"), "newjob", {}) as Fault).faultCode, 403);
+  assert.equal(off.authorize(post("https://evil.example"), "getJobs", {}), true);
   assert.ok(
     READ_ONLY_METHODS.has("getJobs") &&
       !READ_ONLY_METHODS.has("cancelJobs") &&
