@@ -41,7 +41,14 @@ export function followOutput(
     let failure: Error | null = null;
     options.signal?.addEventListener("abort", () => socket.close());
     socket.on("message", (raw) => {
-      const event = JSON.parse(String(raw)) as OutputEvent;
+      let event: OutputEvent;
+      try {
+        event = JSON.parse(String(raw)) as OutputEvent;
+      } catch {
+        failure = new Error("output stream: unreadable message");
+        socket.terminate();
+        return;
+      }
       if (event.type === "end") finalStatus = event.status;
       if (event.type === "error") failure = new Error(event.message);
       onEvent(event);
