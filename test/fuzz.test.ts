@@ -18,8 +18,8 @@ import { startCoordinator, type TestCoordinator } from "./support/coordinator.js
 
 const TOTAL = 10_000;
 const CONNECTIONS = 4;
-/** Keys the coordinator rewrites on a timer whatever the requests (its own liveness record). */
-const VOLATILE_KEY = /coordinators$/;
+/** Keys the coordinator rewrites on a timer whatever the requests: its liveness records ({p}coordinators…). */
+const VOLATILE_KEY = /:coordinators(:[^:]*)?$/;
 /** Methods of the HQueue API that take no argument at all (extra arguments are not "wrong types" for them). */
 const NO_ARGUMENTS = new Set([
   "ping",
@@ -168,6 +168,10 @@ const WRONG_TYPES = [
   "<foo>1</foo>",
   "<value>1</value>",
   "<string><int>1</int></string>",
+  `<base64>A${" ".repeat(20_000)}!</base64>`,
+  `<double>${"1".repeat(50_000)}x</double>`,
+  `<int>${"9".repeat(10_000)}</int>`,
+  `<dateTime.iso8601>${"2".repeat(10_000)}</dateTime.iso8601>`,
 ];
 
 const STRUCTURE_JUNK = [
@@ -625,7 +629,11 @@ async function settled(redis: Redis): Promise<Map<string, string>> {
     else if (Date.now() - quietSince >= QUIET_MS) return now;
     last = now;
   }
-  throw new Error("the coordinator keeps changing Redis on its own");
+  const now = await snapshot(redis);
+  const moving = [...new Set([...last.keys(), ...now.keys()])].filter((k) => last.get(k) !== now.get(k));
+  throw new Error(
+    `the coordinator keeps changing Redis on its own: ${moving.map((k) => describeChange(k, last.get(k), now.get(k))).join("\n")}`,
+  );
 }
 
 /** What changed in one key: the differing hash fields, or both values cut short. */

@@ -196,6 +196,11 @@ describe("xmlrpc codec", () => {
     parseFault(param("<double>1e</double>"), /double/);
     parseFault(param("<base64>!!!</base64>"), /base64/);
     parseFault(param("<nil>x</nil>"), /nil/);
+    // Long hostile scalars: each check must stay linear (a backtracking pattern would hang right here).
+    parseFault(param(`<base64>A${" ".repeat(100_000)}!</base64>`), /base64/);
+    parseFault(param(`<double>${"1".repeat(100_000)}x</double>`), /double/);
+    parseFault(param(`<int>${"9".repeat(5000)}</int>`), /4300 digits/);
+    assert.equal(first(param(`<int>-${"9".repeat(4300)}</int>`)), -(10n ** 4300n - 1n));
     parseFault(param("<int>1</int><int>2</int>"), /more than one/);
     parseFault(param("text<int>1</int>"), /mixes/);
     parseFault(param("<struct>stray</struct>"), /unexpected text/);

@@ -138,8 +138,11 @@ function fail(message: string): never {
   throw new ParseError(message);
 }
 
+// Every pattern here runs on client text: none may backtrack more than linearly (no overlapping repeats).
 const INT = /^[+-]?\d+$/;
-const DOUBLE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** Python's own limit on the digits of an int parsed from text (sys.int_info.default_max_str_digits). */
+const MAX_INT_DIGITS = 4300;
+const DOUBLE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL_DOUBLES: Record<string, number> = {
   inf: Infinity,
   "+inf": Infinity,
@@ -151,7 +154,8 @@ const SPECIAL_DOUBLES: Record<string, number> = {
   "+nan": NaN,
   "-nan": NaN,
 };
-const BASE64 = /^[A-Za-z0-9+/\s]*=?\s*=?\s*$/;
+const WHITESPACE = /\s+/g;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function scalar(kind: Kind, raw: string): XmlRpcValue {
   const text = kind === "string" ? raw : raw.trim();
@@ -160,6 +164,7 @@ function scalar(kind: Kind, raw: string): XmlRpcValue {
       return text;
     case "int": {
       if (!INT.test(text)) fail(`bad integer ${JSON.stringify(text.slice(0, 40))}`);
+      if (text.length > MAX_INT_DIGITS + 1) fail(`integer longer than ${MAX_INT_DIGITS} digits`);
       const n = Number(text);
       return Number.isSafeInteger(n) ? n || 0 : BigInt(text);
     }
@@ -174,9 +179,11 @@ function scalar(kind: Kind, raw: string): XmlRpcValue {
     }
     case "dateTime":
       return parseDateTime(text) ?? fail(`bad dateTime.iso8601 ${JSON.stringify(text.slice(0, 40))}`);
-    case "base64":
-      if (!BASE64.test(text)) fail("bad base64");
-      return Buffer.from(text, "base64");
+    case "base64": {
+      const compact = text.replace(WHITESPACE, "");
+      if (!BASE64.test(compact)) fail("bad base64");
+      return Buffer.from(compact, "base64");
+    }
     case "nil":
       if (text !== "") fail("<nil/> must be empty");
       return null;
