@@ -53,6 +53,7 @@ const methods: Methods = {
     throw new Error("kaput");
   },
   unencodable: () => new Date(NaN),
+  slow: () => new Promise((resolve) => setTimeout(() => resolve(true), 300)),
 };
 
 describe("xmlrpc server", () => {
@@ -402,6 +403,12 @@ out({"tooBig": protocol(hq.echo, "z" * (3 * 512 * 1024)),
       client.close();
     }
     assert.equal(seen[0], `Basic ${Buffer.from("us:er:p@ss").toString("base64")}`);
+    const impatient = new XmlRpcClient(url, { timeoutMs: 50 });
+    try {
+      await assert.rejects(impatient.call("slow"), /no answer to slow within 50 ms/);
+    } finally {
+      impatient.close();
+    }
     const tooBig = new XmlRpcClient(url);
     try {
       await assert.rejects(
