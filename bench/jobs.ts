@@ -26,6 +26,11 @@ function spec(i: number) {
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? NaN);
 }
@@ -36,30 +41,39 @@ export async function run(): Promise<BenchResult[]> {
   const client = new XmlRpcClient(coordinator.url);
   const redis = new Redis(coordinator.redisUrl);
   try {
-    // 1. One newjob with a list of 10,000 specs.
-    await client.call("newjob", [spec(-1)]);
+    // 1. One newjob with a list of 10,000 specs: the median of 3 calls after one untimed call (a coordinator
+    // runs for weeks; its first call also pays for compiling the XML and spec code paths).
     const specs = Array.from({ length: BULK }, (_, i) => spec(i));
-    let start = performance.now();
-    const ids = await client.call<number[]>("newjob", specs);
-    let seconds = (performance.now() - start) / 1000;
-    const bulkRate = ids.length / seconds;
+    await client.call("newjob", specs);
+    const bulkRates: number[] = [];
+    let ids: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const start = performance.now();
+      ids = await client.call<number[]>("newjob", specs);
+      bulkRates.push(ids.length / ((performance.now() - start) / 1000));
+    }
+    const bulkRate = median(bulkRates);
     results.push({
       name: "newjob, one list of 10,000 specs",
       value: Math.round(bulkRate),
       unit: "jobs/s",
       target: ">= 20000/s",
       ok: bulkRate >= 20_000,
+      note: `median of 3 after a warm-up call; all: ${bulkRates.map(Math.round).join(", ")}`,
     });
 
-    // 2. Single-spec newjob from 8 concurrent clients.
+    // 2. Single-spec newjob from 8 concurrent clients (after a short untimed warm-up).
     const clients = Array.from({ length: CONCURRENT_CLIENTS }, () => new XmlRpcClient(coordinator.url));
-    start = performance.now();
-    await Promise.all(
-      clients.map(async (c, k) => {
-        for (let i = 0; i < CALLS_PER_CLIENT; i++) await c.call("newjob", spec(k * CALLS_PER_CLIENT + i));
-      }),
-    );
-    seconds = (performance.now() - start) / 1000;
+    const submit = (calls: number) =>
+      Promise.all(
+        clients.map(async (c, k) => {
+          for (let i = 0; i < calls; i++) await c.call("newjob", spec(k * calls + i));
+        }),
+      );
+    await submit(25);
+    let start = performance.now();
+    await submit(CALLS_PER_CLIENT);
+    const seconds = (performance.now() - start) / 1000;
     clients.forEach((c) => c.close());
     const singleRate = (CONCURRENT_CLIENTS * CALLS_PER_CLIENT) / seconds;
     results.push({
