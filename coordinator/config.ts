@@ -18,9 +18,12 @@
 //   openhq.maxOutputBytes        cap on a job's stored output (head and tail kept)
 //   openhq.heartbeatIntervalMs   ms between agent heartbeats (5000)
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
+//   openhq.maxRequestBytes       largest XML-RPC request body accepted (64 MiB); larger ones get HTTP 413
+//   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
-//   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL.
+//   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
+//   OPENHQ_MAX_XML_DEPTH.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
 import { existsSync } from "node:fs";
@@ -45,6 +48,9 @@ export interface CoordinatorConfig {
   dataDir: string;
   /** The ini file read, if any. */
   configPath: string | null;
+  /** Bounds on what one XML-RPC request may be. */
+  maxRequestBytes: number;
+  maxXmlDepth: number;
   settings: ServerSettings;
 }
 
@@ -151,6 +157,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     prefix: pick(flags.prefix, ["OPENHQ_PREFIX"], ["openhq.prefix"]) ?? "hq:",
     dataDir,
     configPath: configPath === null ? null : resolve(configPath),
+    maxRequestBytes: integer(
+      pick(undefined, ["OPENHQ_MAX_REQUEST_BYTES"], ["openhq.maxRequestBytes"]) ?? String(64 * 1024 * 1024),
+      "maxRequestBytes",
+      1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxXmlDepth: integer(
+      pick(undefined, ["OPENHQ_MAX_XML_DEPTH"], ["openhq.maxXmlDepth"]) ?? "64",
+      "maxXmlDepth",
+      4,
+      10_000,
+    ),
     settings,
   };
 }

@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
   const rpc = createXmlRpcHandler(apiMethods(ctx), {
+    maxBodyBytes: config.maxRequestBytes,
+    maxDepth: config.maxXmlDepth,
     onCall: metrics.onCall,
     authorize: auth.authorize,
     onError: (error: Error, method?: string) => {

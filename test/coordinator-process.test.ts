@@ -232,6 +232,36 @@ describe("with an external Redis", () => {
   });
 });
 
+describe("request bounds from the configuration", () => {
+  test("OPENHQ_MAX_REQUEST_BYTES and OPENHQ_MAX_XML_DEPTH bound what one call may be", async () => {
+    const coordinator = await startCoordinator({
+      env: { OPENHQ_MAX_REQUEST_BYTES: "4096", OPENHQ_MAX_XML_DEPTH: "16" },
+    });
+    try {
+      const post = (body: string) =>
+        fetch(coordinator.url + "/RPC2", { method: "POST", body }).then(async (r) => ({
+          status: r.status,
+          text: await r.text(),
+        }));
+      const call = (param: string) =>
+        `<?xml version='1.0'?><methodCall><methodName>ping</methodName><params><param>${param}</param></params></methodCall>`;
+      const big = await post(call(`<value><string>${"x".repeat(8192)}</string></value>`));
+      assert.equal(big.status, 413);
+      const nested = (depth: number) =>
+        "<value><array><data>".repeat(depth) +
+        "<value><int>1</int></value>" +
+        "</data></array></value>".repeat(depth);
+      const deep = await post(call(nested(20)));
+      assert.equal(deep.status, 200);
+      assert.match(deep.text, /<name>faultCode<\/name>/);
+      const shallow = await post(call(nested(2)));
+      assert.match(shallow.text, /<boolean>1<\/boolean>/);
+    } finally {
+      await coordinator.stop();
+    }
+  });
+});
+
 describe("embedded redis-server (no --redis)", () => {
   const data = mkdtempSync(join(tmpdir(), "openhq-data-"));
   const pidFile = join(data, "redis", "redis.pid");
