@@ -26,7 +26,18 @@ function findInstallDir(): string {
   return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
+const USAGE = `usage: openhq-agent [--config hqnode.ini] [--server HOST|URL] [--server-port N] [--port N]
+                    [--bind ADDR] [--name NAME] [--cpus N] [--state-dir DIR] [--log-file FILE]
+                    [--heartbeat-interval MS] [--kill-grace MS] [--token SECRET]
+
+Every flag has an hqnode.ini key and an OPENHQ_* environment variable: see deploy/hqnode.ini.example.
+`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
   let config;
   try {
     config = loadConfig(process.argv.slice(2), process.env, availableParallelism());
