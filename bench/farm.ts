@@ -39,7 +39,7 @@ function startSim(url: string, count: number, heartbeatMs: number, cpus = 1, pre
     child,
     ready,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await gone;
@@ -66,7 +66,7 @@ async function submit(rpc: XmlRpcClient, n: number, command: string): Promise<nu
       name: `b${done + i}`,
       command,
     }));
-    ids.push(...((await rpc.call("newjob", [specs])) as number[]));
+    ids.push(...((await rpc.call("newjob", specs)) as number[]));
   }
   return ids;
 }
@@ -129,7 +129,7 @@ async function latency(): Promise<BenchResult[]> {
     const samples: number[] = [];
     for (let i = 0; i < 300; i++) {
       const t0 = performance.now();
-      const [id] = (await rpc.call("newjob", [{ name: `lat${i}`, command: "true" }])) as number[];
+      const [id] = (await rpc.call("newjob", { name: `lat${i}`, command: "true" })) as number[];
       await Promise.race(
         peers.map((p) => p.waitFor(() => p.received.some((m) => m.type === "assign" && m.jobId === id))),
       );
@@ -176,7 +176,7 @@ async function heartbeats(): Promise<BenchResult[]> {
     let falselyLost = 0;
     for (let i = 0; i < 6; i++) {
       await sleep(5000);
-      const clients = (await rpc.call("getClients", [null, ["responding"]])) as { responding: boolean }[];
+      const clients = (await rpc.call("getClients", null, ["responding"])) as { responding: boolean }[];
       falselyLost = Math.max(falselyLost, clients.filter((c) => !c.responding).length);
     }
     const cpu = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
@@ -210,7 +210,7 @@ async function realAgent(): Promise<BenchResult[]> {
   const rpc = new XmlRpcClient(coord.url);
   const agent = await startAgent({ serverUrl: coord.url, cpus: 16 });
   try {
-    while (((await rpc.call("getClients", [])) as unknown[]).length < 1) await sleep(50);
+    while (((await rpc.call("getClients")) as unknown[]).length < 1) await sleep(50);
     await submit(rpc, 100, "true");
     await waitSucceeded(redis, coord, 100, 60_000);
     const n = 1000;
@@ -233,6 +233,15 @@ async function realAgent(): Promise<BenchResult[]> {
   }
 }
 
+const PHASES: Record<string, () => Promise<BenchResult[]>> = { throughput, latency, heartbeats, realAgent };
+
+/** FARM_PHASES=latency,heartbeats runs only those phases. */
 export async function run(): Promise<BenchResult[]> {
-  return [...(await throughput()), ...(await latency()), ...(await heartbeats()), ...(await realAgent())];
+  const wanted = process.env.FARM_PHASES?.split(",") ?? Object.keys(PHASES);
+  const out: BenchResult[] = [];
+  for (const name of wanted) {
+    const phase = PHASES[name];
+    if (phase) out.push(...(await phase()));
+  }
+  return out;
 }

@@ -153,17 +153,21 @@ export class Link implements LinkHost {
       return;
     }
     if (channel === this.ctx.keys.eventsChannel) {
+      // Notices of the store (coordinator/store/lua): {type:"job", jobId, status?} per transition,
+      // {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients}.
       const event = msg as {
         type?: string;
+        jobId?: number;
         id?: number;
         status?: string;
-        jobId?: number;
         clients?: number[];
       };
-      if (event.type === "job" && typeof event.id === "number")
-        this.dispatcher.jobChanged(event.id, event.status ?? "");
-      else if (event.type === "released" && typeof event.jobId === "number")
-        for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), event.jobId);
+      const jobId = event.jobId ?? event.id;
+      if (event.type === "job" && typeof jobId === "number")
+        this.dispatcher.jobChanged(jobId, event.status ?? "");
+      else if (event.type === "jobs") this.dispatcher.trigger();
+      else if (event.type === "released" && typeof jobId === "number")
+        for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
       return;
     }
     const clientId = Number(channel.slice(this.ctx.keys.controlChannel("").length));
