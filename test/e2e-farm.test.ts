@@ -146,3 +146,27 @@ test("cancel kills the whole process tree of a running job", async () => {
   for (let i = 0; i < 100 && count() !== "0"; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(count(), "0");
 });
+
+test("pause and resume a running job on a real agent: pausing/resuming hold until the agent confirms", async () => {
+  const [id] = (await py<number[]>(
+    coord.url,
+    `out(hq.newjob({"name": "pausable", "shell": "bash", "command": "for i in $(seq 1 30); do echo tick $i; sleep 0.1; done"}))`,
+  )) as [number];
+  await waitJob(coord.url, id, ["status"], `j["status"] == "running"`);
+  await py(coord.url, `hq.pauseJobs([${id}]); out(True)`);
+  const paused = await waitJob(coord.url, id, ["status"], `j["status"] == "paused"`);
+  assert.equal(paused.status, "paused");
+  const frozen = await py<string[]>(
+    coord.url,
+    `
+import time
+a = hq.getJobOutput(${id})
+time.sleep(0.5)
+out([a, hq.getJobOutput(${id})])`,
+  );
+  assert.equal(frozen[0], frozen[1], "no output while paused");
+  await py(coord.url, `hq.resumeJobs([${id}]); out(True)`);
+  assert.deepEqual(Object.values(await waitFinished(coord.url, [id])), ["succeeded"]);
+  const output = await py<string>(coord.url, `out(hq.getJobOutput(${id}))`);
+  assert.match(output, /tick 30\n$/);
+});

@@ -36,7 +36,10 @@ test("an agent without the token, or with a wrong one, is refused and the refusa
   const wrong = await peer({ token: "nope", hostname: "intruder2" });
   assert.match(wrong.refused ?? "", /wrong agent token/);
   const errors = await py<{ total: number; errors: { message: string }[] }>(`out(hq.getServerErrors())`);
-  assert.ok(errors.errors.some((e) => /refused agent intruder/.test(e.message)), JSON.stringify(errors));
+  assert.ok(
+    errors.errors.some((e) => /refused agent intruder/.test(e.message)),
+    JSON.stringify(errors),
+  );
   const clients = await py<unknown[]>(`out(hq.getClients())`);
   assert.equal(clients.length, 0);
 });
@@ -115,5 +118,25 @@ out({"job": j, "errors": hq.getServerErrors(), "output": hq.getJobOutput(${jobId
   assert.deepEqual(seen.assigned, []);
   const acks = agent.received.filter((m) => m.type === "ack" && m.jobId === jobId);
   assert.ok(acks.length >= 4, "every event is acknowledged");
+  agent.close();
+});
+
+test("upgradeClients and setAvailabilityRules reach the agent and show in the client attributes", async () => {
+  const agent = await peer({ hostname: "upgradable" });
+  const got = await py<Record<string, unknown>>(`
+hq.upgradeClients([${agent.clientId}])
+hq.setAvailabilityRules("upgradable", [{"type": "window", "days": [1, 2], "start": "22:00", "end": "06:00"}, {"type": "idle", "minutes": 15}])
+out(hq.getClient(${agent.clientId}, ["needsUpgrade", "availabilityRules"]))`);
+  assert.equal(got.needsUpgrade, true);
+  assert.deepEqual(got.availabilityRules, [
+    { type: "window", days: [1, 2], start: "22:00", end: "06:00" },
+    { type: "idle", minutes: 15 },
+  ]);
+  await agent.waitFor(() => agent.received.some((m) => m.type === "upgrade"));
+  await agent.waitFor(() => agent.received.some((m) => m.type === "availability" && m.rules.length === 2));
+  const bad = await py<Record<string, unknown>>(
+    `out(fault(hq.setAvailabilityRules, "upgradable", [{"type": "window", "start": "25:00", "end": "06:00"}]))`,
+  );
+  assert.match(String(bad.faultString), /HH:MM/);
   agent.close();
 });
