@@ -170,3 +170,17 @@ out([a, hq.getJobOutput(${id})])`,
   const output = await py<string>(coord.url, `out(hq.getJobOutput(${id}))`);
   assert.match(output, /tick 30\n$/);
 });
+
+test("a failed child fails its parent, whose onChildError runs on a client (and not its command)", async () => {
+  const [root] = (await py<number[]>(
+    coord.url,
+    `out(hq.newjob({"name": "parent", "shell": "bash", "command": "echo parent command ran",
+      "onChildError": "echo child error handled for $JOBID",
+      "children": [{"name": "bad child", "command": "exit 7"}]}))`,
+  )) as [number];
+  const done = await waitJob(coord.url, root, ["status"], `j["status"] in ("succeeded", "failed")`, 60);
+  assert.equal(done.status, "failed");
+  const output = await py<string>(coord.url, `out(hq.getJobOutput(${root}))`);
+  assert.match(output, new RegExp(`child error handled for ${root}`));
+  assert.doesNotMatch(output, /parent command ran/);
+});
