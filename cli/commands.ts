@@ -40,7 +40,8 @@ export async function listJobs(io: Io, statuses: string[], all: boolean, limit: 
     ids = [...open, ...done];
   } else ids = await io.server.getUnfinishedRootJobIds();
   ids = [...new Set(ids)].sort((a, b) => b - a).slice(0, limit);
-  const jobs = ids.length === 0 ? [] : await io.server.getJobs(ids, JOB_COLUMNS);
+  const rows = ids.length === 0 ? [] : await io.server.getJobs(ids, JOB_COLUMNS);
+  const jobs = rows.filter((j): j is Job => j !== null); // deleted since the ids were read
   if (io.json) io.out.write(toJson(jobs));
   else
     io.out.write(

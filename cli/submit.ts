@@ -79,7 +79,9 @@ export async function submit(
 
 async function waitFor(server: HQServer, roots: number[], pollMs: number, drawBar: boolean): Promise<Job[]> {
   for (;;) {
-    const jobs = await server.getJobs(roots, ["id", "status", "overallProgress", "progress"]);
+    const rows = await server.getJobs(roots, ["id", "status", "overallProgress", "progress"]);
+    // A root deleted while we wait counts as cancelled.
+    const jobs = rows.map((j, i): Job => j ?? { id: roots[i] ?? 0, status: "cancelled" });
     const done = jobs.every((j) => FINISHED_STATUSES.includes(j.status as JobStatus));
     if (drawBar) {
       const fraction =

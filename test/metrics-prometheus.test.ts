@@ -82,7 +82,7 @@ test("/metrics counts dispatches, their queue wait, and the client's heartbeat l
   ]);
   for (;;) {
     const jobs = await hq.getJobs(ids, ["status"]);
-    if (jobs.every((j) => j.status === "succeeded")) break;
+    if (jobs.every((j) => j?.status === "succeeded")) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const families = parsePrometheus(await (await fetch(`${coordinator.url}/metrics`)).text());

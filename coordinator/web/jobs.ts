@@ -47,6 +47,12 @@ export function readJobQuery(params: URLSearchParams): JobQuery {
   };
 }
 
+/** getJobs without the None rows it answers for jobs deleted since their ids were read. */
+async function readJobs(api: Api, ids: number[], attribs: string[]): Promise<Job[]> {
+  const rows = await api.call<(Job | null)[]>("getJobs", ids, attribs);
+  return rows.filter((row): row is Job => row !== null && typeof row === "object");
+}
+
 /** Ids matching the query, newest first. Name/submitter filters read just those two fields of candidates. */
 async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
   let ids: number[];
@@ -61,7 +67,7 @@ async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
   } else ids = await api.call<number[]>("getJobIdsByStatus", [q.scope]);
   ids = [...new Set(ids)].sort((a, b) => b - a);
   if (ids.length === 0 || (q.name === "" && q.submitter === "")) return ids;
-  const rows = await api.call<Job[]>("getJobs", ids, ["id", "name", "submittedBy"]);
+  const rows = await readJobs(api, ids, ["id", "name", "submittedBy"]);
   const name = q.name.toLowerCase();
   const submitter = q.submitter.toLowerCase();
   return rows
@@ -152,7 +158,7 @@ export async function jobsTable(api: Api, q: JobQuery): Promise<Html> {
   const pages = Math.max(1, Math.ceil(ids.length / q.per));
   const page = Math.min(q.page, pages);
   const pageIds = ids.slice((page - 1) * q.per, page * q.per);
-  const jobs = pageIds.length === 0 ? [] : await api.call<Job[]>("getJobs", pageIds, LIST_ATTRIBS);
+  const jobs = pageIds.length === 0 ? [] : await readJobs(api, pageIds, LIST_ATTRIBS);
   const self = queryString(q, page);
   return html`<div
     id="jobs-table"
@@ -209,10 +215,10 @@ export async function jobsPage(api: Api, q: JobQuery): Promise<Html> {
 
 /** Rows for the children of one job, inserted under its row when expanded. */
 export async function childRows(api: Api, id: number, depth: number): Promise<Html> {
-  const [parent] = await api.call<Job[]>("getJobs", [id], ["children"]);
+  const [parent] = await readJobs(api, [id], ["children"]);
   const all = Array.isArray(parent?.["children"]) ? (parent["children"] as number[]) : [];
   const ids = all.slice(0, MAX_CHILD_ROWS);
-  const jobs = ids.length === 0 ? [] : await api.call<Job[]>("getJobs", ids, LIST_ATTRIBS);
+  const jobs = ids.length === 0 ? [] : await readJobs(api, ids, LIST_ATTRIBS);
   const more = all.length - ids.length;
   return html`${jobs.map((j) => jobRow(j, depth))}${
     more > 0
@@ -256,8 +262,8 @@ const KEY_ATTRIBS = [
 
 /** The job page's head (name, status, progress, family): refreshes itself every 2 s. */
 export async function jobHead(api: Api, id: number): Promise<Html> {
-  const [job] = await api.call<Job[]>(
-    "getJobs",
+  const [job] = await readJobs(
+    api,
     [id],
     ["name", "status", "uiStatus", "overallProgress", "parents", "children"],
   );
@@ -288,7 +294,7 @@ export async function jobHead(api: Api, id: number): Promise<Html> {
 
 /** Key attributes and the status log beside the output: refreshes itself every 2 s. */
 export async function jobSide(api: Api, id: number): Promise<Html> {
-  const [job] = await api.call<Job[]>("getJobs", [id], [...KEY_ATTRIBS, "logs"]);
+  const [job] = await readJobs(api, [id], [...KEY_ATTRIBS, "logs"]);
   if (!job) return html``;
   const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
   return html`<aside id="job-side" hx-get="/jobs/${id}/side" hx-trigger="every 2s" hx-swap="outerHTML">

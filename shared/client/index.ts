@@ -65,7 +65,8 @@ export class HQServer {
   getJob(jobId: number, attribs?: string[]): Promise<Job> {
     return this.call("getJob", jobId, attribs);
   }
-  getJobs(jobIds: number[], attribs?: string[]): Promise<Job[]> {
+  /** One entry per id, in order; None (null) for an id that does not exist (any more). */
+  getJobs(jobIds: number[], attribs?: string[]): Promise<(Job | null)[]> {
     return this.call("getJobs", jobIds, attribs);
   }
   getinfo(jobId: number): Promise<Job> {
