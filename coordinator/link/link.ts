@@ -26,7 +26,10 @@ const ALIVE_GAP_MS = 2000;
 const MAINTENANCE_MS = 3000;
 
 type ControlMessage =
-  CoordinatorMessage | { type: "assign"; jobId: number; attempt: number } | { type: "refresh" };
+  | CoordinatorMessage
+  | { type: "assign"; jobId: number; attempt: number }
+  | { type: "refresh" }
+  | { type: "takeover"; by: string };
 
 export class Link implements LinkHost {
   readonly coordinatorId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
@@ -102,6 +105,11 @@ export class Link implements LinkHost {
     const old = this.agents.get(id);
     this.agents.set(id, conn);
     if (old && old !== conn) old.close(4002, "replaced by a newer connection");
+    // A half-open link to this agent on another coordinator must not take work for it any longer.
+    await this.ctx.redis.publish(
+      this.ctx.keys.controlChannel(id),
+      JSON.stringify({ type: "takeover", by: this.coordinatorId }),
+    );
     await this.sub.subscribe(this.ctx.keys.controlChannel(id));
     await this.dispatcher.addClient(id);
     this.log(`agent ${conn.label} connected as client ${id}`);
@@ -176,6 +184,10 @@ export class Link implements LinkHost {
   }
 
   private async control(conn: AgentConnection, msg: ControlMessage): Promise<void> {
+    if (msg.type === "takeover") {
+      if (msg.by !== this.coordinatorId) conn.close(4002, "the agent connected to another coordinator");
+      return;
+    }
     if (msg.type === "refresh") {
       await this.dispatcher.refreshClient(conn.clientId as number);
       return;

@@ -13,6 +13,7 @@
 //   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
 
 import type { Redis } from "ioredis";
+import { runScript } from "./scripts.js";
 import type { Context } from "../context.js";
 import type { AvailabilityRule, HelloMessage, HeartbeatMessage } from "../../shared/protocol.js";
 
@@ -253,31 +254,7 @@ export async function markTerminated(ctx: Context, id: number): Promise<void> {
   await ctx.redis.hset(ctx.keys.client(id), "terminated", "1");
 }
 
-/**
- * Removes a terminated client from the farm once it holds no jobs (terminate(): "the client is removed from
- * the list of clients"). Atomic so that a job assigned in the same instant keeps its client record.
- */
-const REMOVE_IF_IDLE = `
-if redis.call('HGET', KEYS[1], 'terminated') ~= '1' then return 0 end
-if redis.call('SCARD', KEYS[2]) > 0 then return 0 end
-local label = redis.call('HGET', KEYS[1], 'label')
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-if label then redis.call('HDEL', KEYS[4], label) end
-return 1
-`;
-
+/** Removes a terminated client once it holds no jobs (lua/removeClientIfIdle.lua). */
 export async function removeIfTerminatedAndIdle(ctx: Context, id: number): Promise<boolean> {
-  const removed = await ctx.redis.eval(
-    REMOVE_IF_IDLE,
-    5,
-    ctx.keys.client(id),
-    ctx.keys.clientJobs(id),
-    ctx.keys.clients,
-    ctx.keys.clientsByLabel,
-    heartbeatsKey(ctx),
-    String(id),
-  );
-  return removed === 1;
+  return (await runScript(ctx.redis, ctx.keys.prefix, "removeClientIfIdle", [id])) === 1;
 }
