@@ -14,6 +14,7 @@
 //   {p}queue                     ZSET    runnable jobs ready for dispatch; lowest score goes first
 //                                        (higher priority first, FIFO by queue order within a priority)
 //   {p}client:{id}               HASH    one client (agent): identity, machine stats, heartbeat, flags
+//                                        (field list: coordinator/store/clients.ts)
 //   {p}client:{id}:jobs          SET     ids of jobs currently assigned to the client
 //   {p}client:{id}:history       LIST    ids of jobs that finished on the client, newest first (capped)
 //   {p}clients                   ZSET    all client ids (score = id)
@@ -34,7 +35,9 @@
 //   {p}resources:byName          HASH    name -> resource id
 //   {p}errors:server             LIST    JSON error records, newest first, capped
 //   {p}errors:client:{id}        LIST    JSON error records reported by one client, capped
-//   {p}coordinators              ZSET    coordinator process id -> last alive (ms), for shared sweeps
+//   {p}clients:heartbeat         ZSET    client id -> last heartbeat (ms); liveness sweeps read its stale end
+//   {p}coordinators:alive        STRING  ms of the latest liveness stamp of any coordinator; a gap means nobody
+//                                        heard heartbeats, so clients get a fresh activeTimeout (farmAlive.lua)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 
