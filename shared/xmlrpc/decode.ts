@@ -1,4 +1,15 @@
-// Reads XML-RPC documents (methodCall, methodResponse with params or fault) with saxes into XmlRpcValues.
+// Reads XML-RPC documents (methodCall, methodResponse with params or fault) into XmlRpcValues.
+//
+// A hand-written scanner for exactly the XML that XML-RPC uses, in place of the general SAX parser (saxes)
+// DESIGN.md first chose: a getJobs reply of 10,000 jobs is 32 MB of XML, and saxes plus the event handlers
+// around it spent ~0.6 s on it (40% of that in garbage collection of per-event objects and per-character
+// text); this scanner jumps from `<` to `<` with indexOf, slices text without copying it, and builds values
+// by recursive descent, about 4x faster (README "XML-RPC decoding"). It keeps every guarantee the
+// SAX-based decoder had: well-formed XML only (matching tags, one root, valid names and attributes,
+// comments without `--`, CDATA, the five predefined entities and character references, nothing else), no
+// DOCTYPE or entity declarations at all, characters XML 1.0 forbids rejected (raw or as references),
+// `\r\n` and `\r` read as `\n`, nesting deeper than `maxDepth` refused, truncated input a parse error, and
+// every search moves forward through the text, so the time is linear in the input whatever it holds.
 //
 // Lenient where other implementations are (like Python's Unmarshaller): a <value> with bare text is a
 // string, namespace prefixes are ignored (<ex:nil/>, <ex:i8>), i1/i2/biginteger are ints and float is a
@@ -6,7 +17,6 @@
 // any unknown element, stray text, bad scalar, DOCTYPE, or nesting deeper than `maxDepth` is a
 // Fault(FaultCode.parse) naming the problem. Nothing here can throw anything but a Fault.
 
-import { SaxesParser } from "saxes";
 import { parseDateTime } from "./datetime.js";
 import { Fault, FaultCode, type XmlRpcStruct, type XmlRpcValue } from "./types.js";
 
@@ -24,113 +34,60 @@ export type MethodResponse = { fault: Fault; value?: undefined } | { fault?: und
 
 export const DEFAULT_MAX_DEPTH = 64;
 
-type Kind =
-  | "methodCall"
-  | "methodResponse"
-  | "methodName"
-  | "params"
-  | "param"
-  | "fault"
-  | "value"
-  | "struct"
-  | "member"
-  | "name"
-  | "array"
-  | "data"
-  | "int"
-  | "boolean"
-  | "string"
-  | "double"
-  | "dateTime"
-  | "base64"
-  | "nil";
-
-const KINDS: Record<string, Kind> = {
-  methodCall: "methodCall",
-  methodResponse: "methodResponse",
-  methodName: "methodName",
-  params: "params",
-  param: "param",
-  fault: "fault",
-  value: "value",
-  struct: "struct",
-  member: "member",
-  name: "name",
-  array: "array",
-  data: "data",
-  int: "int",
-  i1: "int",
-  i2: "int",
-  i4: "int",
-  i8: "int",
-  biginteger: "int",
-  boolean: "boolean",
-  string: "string",
-  double: "double",
-  float: "double",
-  "dateTime.iso8601": "dateTime",
-  base64: "base64",
-  nil: "nil",
-};
-
-const TYPES: readonly Kind[] = [
-  "int",
-  "boolean",
-  "string",
-  "double",
-  "dateTime",
-  "base64",
-  "nil",
-  "struct",
-  "array",
-];
-
-const CHILDREN: Partial<Record<Kind, ReadonlySet<Kind>>> = {
-  methodCall: new Set(["methodName", "params"]),
-  methodResponse: new Set(["params", "fault"]),
-  params: new Set(["param"]),
-  param: new Set(["value"]),
-  fault: new Set(["value"]),
-  value: new Set(TYPES),
-  struct: new Set(["member"]),
-  member: new Set(["name", "value"]),
-  array: new Set(["data", "value"]),
-  data: new Set(["value"]),
-};
-
-/** Elements whose text is their content; everywhere else only whitespace may appear between elements. */
-const TEXTUAL: Record<Kind, boolean> = {
-  methodCall: false,
-  methodResponse: false,
-  methodName: true,
-  params: false,
-  param: false,
-  fault: false,
-  value: true,
-  struct: false,
-  member: false,
-  name: true,
-  array: false,
-  data: false,
-  int: true,
-  boolean: true,
-  string: true,
-  double: true,
-  dateTime: true,
-  base64: true,
-  nil: true,
-};
-
-interface Frame {
-  kind: Kind;
-  text: string;
-  /** value/param/fault/member: the value received; struct/array/params: unused. */
-  value: XmlRpcValue | undefined;
-  has: boolean;
-  name: string | undefined;
-  items: XmlRpcValue[] | undefined;
-  obj: XmlRpcStruct | undefined;
+const enum K {
+  methodCall,
+  methodResponse,
+  methodName,
+  params,
+  param,
+  fault,
+  value,
+  struct,
+  member,
+  name,
+  array,
+  data,
+  int,
+  boolean,
+  string,
+  double,
+  dateTime,
+  base64,
+  nil,
 }
+
+/** Element names (without a namespace prefix) and what they are, the most frequent first. */
+const KINDS = new Map<string, K>([
+  ["value", K.value],
+  ["member", K.member],
+  ["name", K.name],
+  ["string", K.string],
+  ["int", K.int],
+  ["methodCall", K.methodCall],
+  ["methodResponse", K.methodResponse],
+  ["methodName", K.methodName],
+  ["params", K.params],
+  ["param", K.param],
+  ["fault", K.fault],
+  ["struct", K.struct],
+  ["array", K.array],
+  ["data", K.data],
+  ["i1", K.int],
+  ["i2", K.int],
+  ["i4", K.int],
+  ["i8", K.int],
+  ["biginteger", K.int],
+  ["boolean", K.boolean],
+  ["double", K.double],
+  ["float", K.double],
+  ["dateTime.iso8601", K.dateTime],
+  ["base64", K.base64],
+  ["nil", K.nil],
+]);
+
+/** KINDS by first character with their end tags, so a plain start tag is read in place, without copying. */
+const BY_FIRST: (readonly [name: string, kind: K, end: string])[][] = [];
+for (const [name, kind] of KINDS) (BY_FIRST[name.charCodeAt(0)] ??= []).push([name, kind, `</${name}>`]);
 
 class ParseError extends Error {}
 
@@ -156,168 +113,508 @@ const SPECIAL_DOUBLES: Record<string, number> = {
 };
 const WHITESPACE = /\s+/g;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Characters XML 1.0 does not allow anywhere: C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone surrogates. */
+const FORBIDDEN =
+  // eslint-disable-next-line no-control-regex -- matching the control characters XML forbids is the point
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Text that needs more than a slice: references, line ends to normalise, or the forbidden `]]>`. */
+const NOT_PLAIN = /[&\r]|\]\]>/;
+const LINE_END = /\r\n?/g;
+/** An XML name (ASCII only: no element or attribute of XML-RPC needs more). */
+const XML_NAME = /^[A-Za-z_:][A-Za-z0-9_:.-]*$/;
+/** The XML declaration, matched only within its first LONGEST_DECLARATION characters (so in bounded time). */
+const DECLARATION =
+  /^<\?xml\s+version\s*=\s*(?:"1\.\d+"|'1\.\d+')(?:\s+encoding\s*=\s*(?:"[A-Za-z][\w.-]*"|'[A-Za-z][\w.-]*'))?(?:\s+standalone\s*=\s*(?:"(?:yes|no)"|'(?:yes|no)'))?\s*\?>$/;
+const LONGEST_DECLARATION = 120;
+const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+const DECIMAL_REF = /^#\d{1,7}$/;
+const HEX_REF = /^#x[0-9a-fA-F]{1,6}$/;
 
-function scalar(kind: Kind, raw: string): XmlRpcValue {
-  const text = kind === "string" ? raw : raw.trim();
+function scalar(kind: K, raw: string): XmlRpcValue {
+  if (kind === K.string) return raw;
+  const text = raw.trim();
   switch (kind) {
-    case "string":
-      return text;
-    case "int": {
+    case K.int: {
       if (!INT.test(text)) fail(`bad integer ${JSON.stringify(text.slice(0, 40))}`);
       if (text.length > MAX_INT_DIGITS + 1) fail(`integer longer than ${MAX_INT_DIGITS} digits`);
       const n = Number(text);
       return Number.isSafeInteger(n) ? n || 0 : BigInt(text);
     }
-    case "boolean":
+    case K.boolean:
       if (text === "1" || text === "true") return true;
       if (text === "0" || text === "false") return false;
       return fail(`bad boolean ${JSON.stringify(text.slice(0, 40))}`);
-    case "double": {
+    case K.double: {
       if (DOUBLE.test(text)) return Number(text);
       const special = SPECIAL_DOUBLES[text.toLowerCase()];
       return special ?? fail(`bad double ${JSON.stringify(text.slice(0, 40))}`);
     }
-    case "dateTime":
+    case K.dateTime:
       return parseDateTime(text) ?? fail(`bad dateTime.iso8601 ${JSON.stringify(text.slice(0, 40))}`);
-    case "base64": {
+    case K.base64: {
       const compact = text.replace(WHITESPACE, "");
       if (!BASE64.test(compact)) fail("bad base64");
       return Buffer.from(compact, "base64");
     }
-    case "nil":
+    case K.nil:
       if (text !== "") fail("<nil/> must be empty");
       return null;
     default:
-      return fail(`<${kind}> is not a scalar`);
+      return fail("not a scalar");
   }
 }
 
-function setMember(obj: XmlRpcStruct, key: string, value: XmlRpcValue): void {
-  // A plain assignment of "__proto__" would replace the object's prototype instead of adding a member.
-  if (key === "__proto__")
-    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
+function isSpaceCode(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 }
 
-function newFrame(kind: Kind): Frame {
-  return { kind, text: "", value: undefined, has: false, name: undefined, items: undefined, obj: undefined };
+function isXmlSpace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (!isSpaceCode(text.charCodeAt(i))) return false;
+  return true;
 }
+
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
+
+/** The text an entity or character reference (`name` is what stands between `&` and `;`) stands for. */
+function reference(name: string): string {
+  const named = Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : undefined;
+  if (named !== undefined) return named;
+  let code = NaN;
+  if (DECIMAL_REF.test(name)) code = Number(name.slice(1));
+  else if (HEX_REF.test(name)) code = parseInt(name.slice(2), 16);
+  else fail(`unknown entity &${name.slice(0, 40)};`);
+  if (!isXmlChar(code)) fail(`character reference &${name}; is not an allowed XML character`);
+  return String.fromCodePoint(code);
+}
+
+/** Character data as it reads: references replaced, line ends normalised. */
+function characters(raw: string): string {
+  if (!NOT_PLAIN.test(raw)) return raw;
+  if (raw.includes("]]>")) fail("']]>' in text");
+  const text = raw.includes("\r") ? raw.replace(LINE_END, "\n") : raw;
+  let out = "";
+  let from = 0;
+  for (;;) {
+    const amp = text.indexOf("&", from);
+    if (amp < 0) return out + text.slice(from);
+    // A reference is short: look for its `;` in the next few characters only.
+    const semi = text.indexOf(";", amp + 1);
+    if (semi < 0 || semi - amp > 12)
+      fail(`unterminated entity reference ${JSON.stringify(text.slice(amp, amp + 12))}`);
+    out += text.slice(from, amp) + reference(text.slice(amp + 1, semi));
+    from = semi + 1;
+  }
+}
+
+/** The elements a <value> may hold, by kind. */
+const IS_TYPE: readonly boolean[] = Array.from(
+  { length: K.nil + 1 },
+  (_, k) => k >= K.int || k === K.struct || k === K.array,
+);
 
 interface Document {
-  root: Kind | undefined;
+  root: K;
   methodName: string | undefined;
   params: XmlRpcValue[] | undefined;
   fault: XmlRpcValue | undefined;
   hasFault: boolean;
 }
 
-function parseDocument(xml: string, maxDepth: number): Document {
-  const doc: Document = {
-    root: undefined,
-    methodName: undefined,
-    params: undefined,
-    fault: undefined,
-    hasFault: false,
-  };
-  const stack: Frame[] = [];
-  const parser = new SaxesParser({ position: true });
+/** One pass over one document. Methods named after an element read that element's content after its start tag. */
+class Scanner {
+  private pos = 0;
+  /** The end tags the open elements need, innermost last. */
+  private readonly closers: string[] = [];
+  /** The last start tag read was `<x/>`. */
+  private empty = false;
+  /** Where the last start tag's name starts and ends. */
+  private tagFrom = 0;
+  private tagEnd = 0;
 
-  const deliver = (target: Frame, value: XmlRpcValue): void => {
-    if (target.items) {
-      target.items.push(value);
-      return;
-    }
-    if (target.has) fail(`<${target.kind}> holds more than one value`);
-    target.value = value;
-    target.has = true;
-  };
+  constructor(
+    private readonly xml: string,
+    private readonly maxDepth: number,
+  ) {}
 
-  parser.on("doctype", () => fail("DOCTYPE is not allowed"));
-  parser.on("opentag", (tag) => {
-    const colon = tag.name.indexOf(":");
-    const local = colon < 0 ? tag.name : tag.name.slice(colon + 1);
-    const kind = KINDS[local];
-    if (kind === undefined) fail(`unknown element <${tag.name}>`);
-    const parent = stack[stack.length - 1];
-    if (parent === undefined) {
-      if (kind !== "methodCall" && kind !== "methodResponse") fail(`unexpected root element <${tag.name}>`);
-      doc.root = kind;
-    } else {
-      if (!CHILDREN[parent.kind]?.has(kind)) fail(`<${tag.name}> is not allowed inside <${parent.kind}>`);
-      if (parent.kind === "value" && parent.has) fail("<value> holds more than one value");
+  document(): Document {
+    const xml = this.xml;
+    const bad = FORBIDDEN.exec(xml);
+    if (bad) {
+      const code = bad[0].codePointAt(0) ?? 0;
+      fail(`invalid character U+${code.toString(16).toUpperCase().padStart(4, "0")} at offset ${bad.index}`);
     }
-    if (stack.length >= maxDepth) fail(`elements nested deeper than ${maxDepth}`);
-    const frame = newFrame(kind);
-    if (kind === "params" || kind === "array") frame.items = [];
-    else if (kind === "data" && parent) frame.items = parent.items;
-    else if (kind === "struct") frame.obj = {};
-    stack.push(frame);
-  });
-  const onText = (text: string): void => {
-    const top = stack[stack.length - 1];
-    if (top && TEXTUAL[top.kind]) top.text += text;
-    else if (text.trim() !== "") fail(`unexpected text ${JSON.stringify(text.slice(0, 40))}`);
-  };
-  parser.on("text", onText);
-  parser.on("cdata", onText);
-  parser.on("closetag", () => {
-    const frame = stack.pop();
-    if (frame === undefined) return fail("unbalanced close tag");
-    const parent = stack[stack.length - 1];
-    switch (frame.kind) {
-      case "methodName":
+    if (xml.charCodeAt(0) === 0xfeff) this.pos = 1;
+    if (xml.startsWith("<?xml", this.pos) && /[\s?]/.test(xml.charAt(this.pos + 5))) {
+      const end = xml.indexOf("?>", this.pos);
+      if (end < 0 || end - this.pos > LONGEST_DECLARATION) fail("unterminated or oversized XML declaration");
+      if (!DECLARATION.test(xml.slice(this.pos, end + 2))) fail("bad XML declaration");
+      this.pos = end + 2;
+    }
+    if (!isXmlSpace(this.text(true))) fail("text outside the root element");
+    if (this.pos >= xml.length) fail("no root element");
+    if (this.closing()) fail("end tag without a start tag");
+    const root = this.start();
+    const doc: Document = {
+      root,
+      methodName: undefined,
+      params: undefined,
+      fault: undefined,
+      hasFault: false,
+    };
+    if (root === K.methodCall) this.methodCall(doc);
+    else if (root === K.methodResponse) this.methodResponse(doc);
+    else fail(`unexpected root element <${this.tag}>`);
+    if (!isXmlSpace(this.text(true))) fail("text after the root element");
+    if (this.pos < xml.length) fail("content after the root element");
+    return doc;
+  }
+
+  private methodCall(doc: Document): void {
+    if (this.empty) return;
+    while (this.child()) {
+      const kind = this.start();
+      if (kind === K.methodName) {
         if (doc.methodName !== undefined) fail("more than one <methodName>");
-        doc.methodName = frame.text.trim();
-        return;
-      case "name":
-        if (parent?.name !== undefined) fail("<member> has more than one <name>");
-        if (parent) parent.name = frame.text;
-        return;
-      case "value": {
-        let value: XmlRpcValue;
-        if (frame.has) {
-          if (frame.text.trim() !== "") fail("<value> mixes text and a typed element");
-          value = frame.value ?? null;
-        } else value = frame.text;
-        if (parent) deliver(parent, value);
-        return;
-      }
-      case "param":
-        if (!frame.has) fail("<param> without a <value>");
-        parent?.items?.push(frame.value ?? null);
-        return;
-      case "params":
-        if (doc.params !== undefined || doc.hasFault) fail(`<${parent?.kind}> has more than one result`);
-        doc.params = frame.items;
-        return;
-      case "fault":
-        if (!frame.has) fail("<fault> without a <value>");
-        if (doc.params !== undefined || doc.hasFault) fail("<methodResponse> has more than one result");
-        doc.fault = frame.value;
-        doc.hasFault = true;
-        return;
-      case "member":
-        if (frame.name === undefined) fail("<member> without a <name>");
-        if (!frame.has) fail("<member> without a <value>");
-        if (parent?.obj) setMember(parent.obj, frame.name, frame.value ?? null);
-        return;
-      case "struct":
-        if (parent && frame.obj) deliver(parent, frame.obj);
-        return;
-      case "array":
-        if (parent && frame.items) deliver(parent, frame.items);
-        return;
-      case "data":
-      case "methodCall":
-      case "methodResponse":
-        return;
-      default:
-        if (parent) deliver(parent, scalar(frame.kind, frame.text));
+        doc.methodName = this.leaf().trim();
+      } else if (kind === K.params) {
+        if (doc.params !== undefined) fail("<methodCall> has more than one result");
+        doc.params = this.params();
+      } else this.notAllowed("methodCall");
     }
-  });
-  parser.write(xml).close();
-  if (doc.root === undefined) fail("no root element");
-  return doc;
+  }
+
+  private methodResponse(doc: Document): void {
+    if (this.empty) return;
+    while (this.child()) {
+      const kind = this.start();
+      if (kind !== K.params && kind !== K.fault) this.notAllowed("methodResponse");
+      if (doc.params !== undefined || doc.hasFault) fail("<methodResponse> has more than one result");
+      if (kind === K.params) doc.params = this.params();
+      else {
+        doc.fault = this.single("fault");
+        doc.hasFault = true;
+      }
+    }
+  }
+
+  private params(): XmlRpcValue[] {
+    const items: XmlRpcValue[] = [];
+    if (this.empty) return items;
+    while (this.child()) {
+      if (this.start() !== K.param) this.notAllowed("params");
+      items.push(this.single("param"));
+    }
+    return items;
+  }
+
+  /** <param> or <fault>: exactly one <value>. */
+  private single(parent: string): XmlRpcValue {
+    let value: XmlRpcValue = null;
+    let has = false;
+    if (!this.empty)
+      while (this.child()) {
+        if (this.start() !== K.value) this.notAllowed(parent);
+        if (has) fail(`<${parent}> holds more than one value`);
+        value = this.value();
+        has = true;
+      }
+    if (!has) fail(`<${parent}> without a <value>`);
+    return value;
+  }
+
+  private value(): XmlRpcValue {
+    if (this.empty) return "";
+    const text = this.text(false);
+    if (this.closing()) {
+      this.end();
+      return text;
+    }
+    const kind = this.start();
+    if (!IS_TYPE[kind]) this.notAllowed("value");
+    if (text.trim() !== "") fail("<value> mixes text and a typed element");
+    const value = this.typed(kind);
+    if (this.text(false).trim() !== "") fail("<value> mixes text and a typed element");
+    if (!this.closing()) {
+      if (!IS_TYPE[this.start()]) this.notAllowed("value");
+      fail("<value> holds more than one value");
+    }
+    this.end();
+    return value;
+  }
+
+  private typed(kind: K): XmlRpcValue {
+    if (kind === K.struct) {
+      // Object.fromEntries, not a store per member: it defines "__proto__" as a plain member, and its
+      // object keeps V8's fast properties, where 45 stores of computed keys make a slow dictionary object
+      // (a getJobs reply decoded 1.5x slower that way, most of it in garbage collection).
+      const members: [string, XmlRpcValue][] = [];
+      if (!this.empty)
+        while (this.child()) {
+          if (this.start() !== K.member) this.notAllowed("struct");
+          members.push(this.member());
+        }
+      return Object.fromEntries(members) as XmlRpcStruct;
+    }
+    if (kind === K.array) {
+      const items: XmlRpcValue[] = [];
+      if (!this.empty)
+        while (this.child()) {
+          const child = this.start();
+          if (child === K.value) items.push(this.value());
+          else if (child !== K.data) this.notAllowed("array");
+          else if (!this.empty)
+            while (this.child()) {
+              if (this.start() !== K.value) this.notAllowed("data");
+              items.push(this.value());
+            }
+        }
+      return items;
+    }
+    return scalar(kind, this.empty ? "" : this.leaf());
+  }
+
+  private member(): [string, XmlRpcValue] {
+    let name: string | undefined;
+    let value: XmlRpcValue = null;
+    let has = false;
+    if (!this.empty)
+      while (this.child()) {
+        const kind = this.start();
+        if (kind === K.name) {
+          if (name !== undefined) fail("<member> has more than one <name>");
+          name = this.empty ? "" : this.leaf();
+        } else if (kind === K.value) {
+          if (has) fail("<member> holds more than one value");
+          value = this.value();
+          has = true;
+        } else this.notAllowed("member");
+      }
+    if (name === undefined) fail("<member> without a <name>");
+    if (!has) fail("<member> without a <value>");
+    return [name, value];
+  }
+
+  /** The text content of an element that holds only text, through its end tag. */
+  private leaf(): string {
+    if (this.empty) return "";
+    const text = this.text(false);
+    if (!this.closing()) {
+      const parent = this.innermost();
+      this.start();
+      this.notAllowed(parent ?? "");
+    }
+    this.end();
+    return text;
+  }
+
+  /** Skips whitespace between elements; true when a child element starts here, false at the end tag. */
+  private child(): boolean {
+    const text = this.text(false);
+    if (!isXmlSpace(text)) fail(`unexpected text ${JSON.stringify(text.slice(0, 40))}`);
+    if (this.closing()) {
+      this.end();
+      return false;
+    }
+    return true;
+  }
+
+  private notAllowed(parent: string): never {
+    return fail(`<${this.tag}> is not allowed inside <${parent}>`);
+  }
+
+  /** The last start tag's name as written (for messages). */
+  private get tag(): string {
+    return this.xml.slice(this.tagFrom, Math.min(this.tagEnd, this.tagFrom + 40));
+  }
+
+  /** The innermost open element's name as written, if any (for messages). */
+  private innermost(): string | undefined {
+    return this.closers[this.closers.length - 1]?.slice(2, -1);
+  }
+
+  /** At `</`. */
+  private closing(): boolean {
+    return this.xml.charCodeAt(this.pos + 1) === 0x2f;
+  }
+
+  private truncated(): never {
+    const inside = this.innermost();
+    return fail(
+      inside === undefined ? "unexpected end of document" : `unclosed <${inside}> at end of document`,
+    );
+  }
+
+  /**
+   * Character data up to the next start or end tag (or, with `atTop`, the end of the document), with
+   * comments and processing instructions skipped and CDATA sections included.
+   */
+  private text(atTop: boolean): string {
+    const xml = this.xml;
+    let out = "";
+    for (;;) {
+      const from = this.pos;
+      let lt = from;
+      let plain = true;
+      for (; lt < xml.length; lt++) {
+        const c = xml.charCodeAt(lt);
+        if (c === 0x3c /* < */) break;
+        if (c === 0x26 /* & */ || c === 0x0d /* \r */ || c === 0x5d /* ] */) plain = false;
+      }
+      if (lt > from) {
+        const raw = xml.slice(from, lt);
+        out += plain ? raw : characters(raw);
+      }
+      this.pos = lt;
+      if (lt >= xml.length) {
+        if (!atTop) this.truncated();
+        return out;
+      }
+      const next = xml.charCodeAt(lt + 1);
+      if (next === 0x21 /* ! */) {
+        if (xml.startsWith("<!--", lt)) this.comment();
+        else if (xml.startsWith("<![CDATA[", lt)) {
+          if (atTop) fail("CDATA outside the root element");
+          const end = xml.indexOf("]]>", lt + 9);
+          if (end < 0) this.truncated();
+          const data = xml.slice(lt + 9, end);
+          out += data.includes("\r") ? data.replace(LINE_END, "\n") : data;
+          this.pos = end + 3;
+        } else if (xml.startsWith("<!DOCTYPE", lt)) fail("DOCTYPE is not allowed");
+        else fail("unexpected markup '<!'");
+      } else if (next === 0x3f /* ? */) this.instruction();
+      else if (lt + 1 >= xml.length) this.truncated();
+      else return out;
+    }
+  }
+
+  private comment(): void {
+    const end = this.xml.indexOf("--", this.pos + 4);
+    if (end < 0) this.truncated();
+    if (this.xml.charCodeAt(end + 2) !== 0x3e) fail("'--' inside a comment");
+    this.pos = end + 3;
+  }
+
+  private instruction(): void {
+    const end = this.xml.indexOf("?>", this.pos + 2);
+    if (end < 0) this.truncated();
+    const target = /^[^\s?]*/.exec(this.xml.slice(this.pos + 2, Math.min(end, this.pos + 42)))?.[0] ?? "";
+    if (!XML_NAME.test(target)) fail("bad processing instruction");
+    if (target.toLowerCase() === "xml") fail("XML declaration not at the start of the document");
+    this.pos = end + 2;
+  }
+
+  /** Reads a start tag at `<`; sets `tag` and `empty` and returns the element's kind. */
+  private start(): K {
+    const xml = this.xml;
+    const from = this.pos + 1;
+    // The usual case: a known name right before `>` or `/>`.
+    const candidates = BY_FIRST[xml.charCodeAt(from)];
+    if (candidates !== undefined)
+      for (const [name, kind, closer] of candidates) {
+        if (!xml.startsWith(name, from)) continue;
+        const after = from + name.length;
+        const c = xml.charCodeAt(after);
+        if (c !== 0x3e && (c !== 0x2f || xml.charCodeAt(after + 1) !== 0x3e)) break;
+        this.tagFrom = from;
+        this.tagEnd = after;
+        this.empty = c === 0x2f;
+        if (!this.empty) this.enter(closer);
+        this.pos = this.empty ? after + 2 : after + 1;
+        return kind;
+      }
+    // Anything else: a namespace prefix, attributes, whitespace, or no element of ours.
+    let i = from;
+    let c = 0;
+    for (; i < xml.length; i++) {
+      c = xml.charCodeAt(i);
+      if (c === 0x3e || c === 0x2f || c <= 0x20) break;
+    }
+    if (i >= xml.length) this.truncated();
+    this.tagFrom = from;
+    this.tagEnd = i;
+    if (i === from) fail("'<' not followed by a name");
+    const tag = xml.slice(from, i);
+    const kind = KINDS.get(tag.slice(tag.indexOf(":") + 1));
+    if (kind === undefined) fail(`unknown element <${tag.slice(0, 40)}>`);
+    if (c !== 0x3e) i = this.attributes(i);
+    this.empty = xml.charCodeAt(i) === 0x2f;
+    if (this.empty) {
+      if (xml.charCodeAt(i + 1) !== 0x3e) fail(`bad start tag <${this.tag}>`);
+      i++;
+    } else this.enter(`</${tag}>`);
+    this.pos = i + 1;
+    return kind;
+  }
+
+  private enter(closer: string): void {
+    if (this.closers.length >= this.maxDepth) fail(`elements nested deeper than ${this.maxDepth}`);
+    this.closers.push(closer);
+  }
+
+  /** Reads (and ignores) attributes from just after a tag's name; returns the index of its `>` or `/>`. */
+  private attributes(at: number): number {
+    const xml = this.xml;
+    let i = at;
+    for (;;) {
+      const before = i;
+      while (i < xml.length && isSpaceCode(xml.charCodeAt(i))) i++;
+      if (i >= xml.length) this.truncated();
+      const c = xml.charCodeAt(i);
+      if (c === 0x3e || c === 0x2f) return i;
+      if (i === before) fail(`bad start tag <${this.tag}>`);
+      const eq = xml.indexOf("=", i);
+      if (eq < 0) this.truncated();
+      const name = xml.slice(i, eq).trimEnd();
+      if (!XML_NAME.test(name)) fail(`bad attribute in <${this.tag}>`);
+      i = eq + 1;
+      while (i < xml.length && isSpaceCode(xml.charCodeAt(i))) i++;
+      const quote = xml.charAt(i);
+      if (quote !== '"' && quote !== "'") fail(`unquoted attribute in <${this.tag}>`);
+      const close = xml.indexOf(quote, i + 1);
+      if (close < 0) this.truncated();
+      const raw = xml.slice(i + 1, close);
+      if (raw.includes("<")) fail(`'<' in an attribute of <${this.tag}>`);
+      characters(raw);
+      i = close + 1;
+    }
+  }
+
+  /** Reads the end tag at `</`, which must close the innermost open element. */
+  private end(): void {
+    const xml = this.xml;
+    const closer = this.closers[this.closers.length - 1];
+    if (closer === undefined) return fail("end tag without a start tag");
+    let i = this.pos + closer.length;
+    if (!xml.startsWith(closer, this.pos)) {
+      // Whitespace before the `>` is allowed; anything else is a mismatch (or the end of the document).
+      i = this.pos + closer.length - 1;
+      let same = xml.startsWith(closer.slice(0, -1), this.pos);
+      if (same) while (i < xml.length && isSpaceCode(xml.charCodeAt(i))) i++;
+      same &&= xml.charCodeAt(i) === 0x3e;
+      if (!same) {
+        const close = xml.indexOf(">", this.pos);
+        if (close < 0) this.truncated();
+        const found = xml.slice(this.pos + 2, Math.min(close, this.pos + 42));
+        fail(`</${found}> does not close <${this.innermost()}>`);
+      }
+      i++;
+    }
+    this.closers.pop();
+    this.pos = i;
+  }
+}
+
+function parseDocument(xml: string, maxDepth: number): Document {
+  return new Scanner(xml, maxDepth).document();
 }
 
 function toFault(err: unknown): Fault {
@@ -330,7 +627,7 @@ function toFault(err: unknown): Fault {
 export function decodeMethodCall(xml: string, options: DecodeOptions = {}): MethodCall {
   try {
     const doc = parseDocument(xml, options.maxDepth ?? DEFAULT_MAX_DEPTH);
-    if (doc.root !== "methodCall") fail("expected a <methodCall>");
+    if (doc.root !== K.methodCall) fail("expected a <methodCall>");
     if (doc.methodName === undefined || doc.methodName === "") fail("<methodCall> without a <methodName>");
     return { methodName: doc.methodName, params: doc.params ?? [] };
   } catch (err) {
@@ -343,7 +640,7 @@ export function decodeMethodResponse(xml: string, options: DecodeOptions = {}): 
   let doc: Document;
   try {
     doc = parseDocument(xml, options.maxDepth ?? DEFAULT_MAX_DEPTH);
-    if (doc.root !== "methodResponse") fail("expected a <methodResponse>");
+    if (doc.root !== K.methodResponse) fail("expected a <methodResponse>");
   } catch (err) {
     throw toFault(err);
   }
