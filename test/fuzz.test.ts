@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { decodeMethodResponse } from "../shared/xmlrpc/decode.js";
 import { encodeMethodCall } from "../shared/xmlrpc/encode.js";
-import { Fault, type XmlRpcValue } from "../shared/xmlrpc/types.js";
+import { Fault, isStruct, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 
 const TOTAL = 10_000;
@@ -680,14 +680,7 @@ describe(`fuzz: hostile requests against a real coordinator (FUZZ_SEED=${seed})`
       const threads = await attempt<number[]>("getNoteThreadIds");
       const notes = threads?.length ? await attempt<XmlRpcValue[]>("getLatestNotes", threads) : null;
       const note = notes?.[0];
-      if (
-        note &&
-        typeof note === "object" &&
-        !Array.isArray(note) &&
-        !(note instanceof Date) &&
-        !Buffer.isBuffer(note)
-      )
-        world.noteId = typeof note["id"] === "number" ? note["id"] : null;
+      if (isStruct(note)) world.noteId = typeof note["id"] === "number" ? note["id"] : null;
     } finally {
       client.close();
     }

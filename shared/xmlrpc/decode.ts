@@ -18,7 +18,7 @@
 // Fault(FaultCode.parse) naming the problem. Nothing here can throw anything but a Fault.
 
 import { parseDateTime } from "./datetime.js";
-import { Fault, FaultCode, type XmlRpcStruct, type XmlRpcValue } from "./types.js";
+import { Fault, FaultCode, isStruct, type XmlRpcStruct, type XmlRpcValue } from "./types.js";
 
 export interface DecodeOptions {
   /** Deepest element nesting accepted (the methodCall element is depth 1). Default 64. */
@@ -646,8 +646,7 @@ export function decodeMethodResponse(xml: string, options: DecodeOptions = {}): 
   }
   if (doc.hasFault) {
     const f = doc.fault;
-    if (f === null || typeof f !== "object" || Array.isArray(f) || f instanceof Date || Buffer.isBuffer(f))
-      throw new Fault(FaultCode.parse, "parse error: <fault> does not hold a struct");
+    if (!isStruct(f)) throw new Fault(FaultCode.parse, "parse error: <fault> does not hold a struct");
     const code = f["faultCode"];
     const text = f["faultString"];
     const faultCode = typeof code === "number" ? code : typeof code === "bigint" ? Number(code) : NaN;

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { gzip } from "node:zlib";
 import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.js";
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
-import { encodeFault, encodeMethodResponse } from "./encode.js";
+import { encodeFault, encodeMethodResponseBytes } from "./encode.js";
 import { systemMethods } from "./system.js";
 import {
   Fault,
@@ -220,10 +220,10 @@ export function createXmlRpcHandler(
     },
   });
 
-  const send = (req: IncomingMessage, res: ServerResponse, xml: string): void => {
-    const length = Buffer.byteLength(xml);
+  const send = (req: IncomingMessage, res: ServerResponse, xml: string | Buffer): void => {
+    const length = typeof xml === "string" ? Buffer.byteLength(xml) : xml.length;
     if (length <= gzipMinBytes || !acceptsGzip(req.headers["accept-encoding"])) {
-      // A string body goes out in the same write as the headers: one syscall per small reply.
+      // A small body goes out in the same write as the headers: one syscall per small reply.
       res.writeHead(200, { "content-type": XML_TYPE, "content-length": length }).end(xml);
       return;
     }
@@ -241,9 +241,9 @@ export function createXmlRpcHandler(
   };
 
   const sendResult = (req: IncomingMessage, res: ServerResponse, value: XmlRpcValue, name: string): void => {
-    let xml: string;
+    let xml: string | Buffer;
     try {
-      xml = encodeMethodResponse(value);
+      xml = encodeMethodResponseBytes(value);
     } catch (err) {
       // The handler succeeded but returned something XML-RPC cannot carry.
       const error = asError(err);

@@ -1,7 +1,7 @@
 // The introspection and multicall methods Python's SimpleXMLRPCServer offers (register_introspection_functions
 // + register_multicall_functions), answering exactly as it does.
 
-import { Fault, FaultCode, type CallContext, type Methods, type XmlRpcValue } from "./types.js";
+import { Fault, FaultCode, isStruct, type CallContext, type Methods, type XmlRpcValue } from "./types.js";
 
 export interface SystemHooks {
   /** Every callable name, system.* included. */
@@ -32,13 +32,7 @@ export function systemMethods(hooks: SystemHooks): Methods {
       const results: XmlRpcValue[] = [];
       for (const call of calls) {
         try {
-          if (
-            call === null ||
-            typeof call !== "object" ||
-            Array.isArray(call) ||
-            call instanceof Date ||
-            Buffer.isBuffer(call)
-          )
+          if (!isStruct(call))
             throw new Fault(FaultCode.badArgument, "a multicall entry must be a {methodName, params} struct");
           const { methodName, params } = call;
           if (typeof methodName !== "string")
