@@ -153,6 +153,24 @@ test("output over the cap keeps its head and its tail", async () => {
   assert.ok((await h.redis.llen(h.keys.jobOutputTail(id!))) <= 5);
 });
 
+test("a run of output chunks in one call: applied chunks are skipped, the cap behaves as chunk by chunk", async () => {
+  const [id] = await add({ name: "batched", command: "x" });
+  const attempt = await h.assign(id!);
+  assert.equal(await h.store.appendOutputs(id!, attempt, 1, ["a", "b"]), "ok");
+  // A resend after a lost ack overlaps what was applied: only seq 3 and 4 are new.
+  assert.equal(await h.store.appendOutputs(id!, attempt, 2, ["b", Buffer.from("c"), "d"]), "ok");
+  assert.equal(await h.store.appendOutputs(id!, attempt, 1, ["a", "b", "c", "d"]), "duplicate");
+  assert.equal((await h.store.output(id!)).toString(), "abcd");
+  const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 5}\n`);
+  assert.equal(await h.store.appendOutputs(id!, attempt, 5, lines), "ok");
+  const all = "abcd" + lines.join("");
+  const text = (await h.store.output(id!)).toString();
+  assert.equal(
+    text,
+    `${all.slice(0, 32)}\n[... ${all.length - 64} bytes of output omitted ...]\n${all.slice(-32)}`,
+  );
+});
+
 test("a running job that gains a child waits for it after its command, without running again", async () => {
   const [id] = await add({ name: "spawner", command: "x" });
   const attempt = await h.assign(id!);

@@ -9,6 +9,7 @@ import {
   type HeartbeatMessage,
   type HelloMessage,
   type JobEventMessage,
+  type OutputMessage,
 } from "../../shared/protocol.js";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
@@ -46,8 +47,11 @@ export class AgentConnection {
   label = "";
   lastSeen = Date.now();
   private available = true;
-  /** Per job, the chain of its events being applied, so they apply in order without blocking other jobs. */
-  private readonly chains = new Map<number, Promise<void>>();
+  /**
+   * Per job, its events not applied yet, in arrival order: one drain per job applies them in order without
+   * blocking other jobs, and takes a run of consecutive output chunks as one store call.
+   */
+  private readonly pending = new Map<number, JobEventMessage[]>();
   /** A heartbeat is being handled: the next one waits its turn, so lost-job checks never overlap. */
   private beating: Promise<void> = Promise.resolve();
   /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
@@ -179,7 +183,7 @@ export class AgentConnection {
     const old = Date.now() - 2 * ctx.settings.heartbeatIntervalMs;
     const missing = (await ctx.redis.smembers(ctx.keys.clientJobs(id)))
       .map(Number)
-      .filter((jobId) => !listed.has(jobId) && !this.chains.has(jobId));
+      .filter((jobId) => !listed.has(jobId) && !this.pending.has(jobId));
     const next = new Map<number, number>();
     for (const jobId of missing) {
       const [attempt, startTime] = (await ctx.redis.hmget(ctx.keys.job(jobId), "attempt", "startTime")).map(
@@ -199,25 +203,39 @@ export class AgentConnection {
   }
 
   private jobEvent(msg: JobEventMessage): Promise<void> {
-    const prev = this.chains.get(msg.jobId) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.apply(msg))
-      .catch((err: Error) => this.fail(err))
-      .finally(() => {
-        if (this.chains.get(msg.jobId) === next) this.chains.delete(msg.jobId);
-      });
-    this.chains.set(msg.jobId, next);
+    const queue = this.pending.get(msg.jobId);
+    if (queue !== undefined) queue.push(msg);
+    else {
+      this.pending.set(msg.jobId, [msg]);
+      void this.drain(msg.jobId);
+    }
     return Promise.resolve();
   }
 
-  private async apply(msg: JobEventMessage): Promise<void> {
+  /** Applies a job's pending events until none are left; events arriving meanwhile join the queue. */
+  private async drain(jobId: number): Promise<void> {
+    const queue = this.pending.get(jobId) as JobEventMessage[];
+    while (queue.length > 0) {
+      const batch = takeBatch(queue);
+      await this.apply(batch).catch((err: Error) => this.fail(err));
+    }
+    this.pending.delete(jobId);
+  }
+
+  /** Applies one event, or a run of output chunks, then acks its last seq (acks are cumulative). */
+  private async apply(batch: JobEventMessage[]): Promise<void> {
+    const first = batch[0] as JobEventMessage;
+    const last = batch[batch.length - 1] as JobEventMessage;
     try {
-      await this.applyToStore(msg);
+      if (first.type === "output" && batch.length > 1) {
+        const chunks = (batch as OutputMessage[]).map(outputData);
+        await this.host.store.appendOutputs(first.jobId, first.attempt, first.seq, chunks);
+      } else await this.applyToStore(first);
     } catch (err) {
       // A job deleted meanwhile: nothing to apply, but the agent must stop resending it.
       if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
     }
-    this.send({ type: "ack", jobId: msg.jobId, attempt: msg.attempt, seq: msg.seq });
+    this.send({ type: "ack", jobId: last.jobId, attempt: last.attempt, seq: last.seq });
   }
 
   private async applyToStore(msg: JobEventMessage): Promise<void> {
@@ -232,12 +250,7 @@ export class AgentConnection {
         await store.updateProgress(jobId, attempt, seq, msg.progress);
         return;
       case "output":
-        await store.appendOutput(
-          jobId,
-          attempt,
-          seq,
-          msg.encoding === "base64" ? Buffer.from(msg.data, "base64") : msg.data,
-        );
+        await store.appendOutput(jobId, attempt, seq, outputData(msg));
         return;
       case "paused":
         await store.confirmPaused(jobId, attempt, seq);
@@ -253,4 +266,31 @@ export class AgentConnection {
         return;
     }
   }
+}
+
+/** Output bytes per store call at most: one Lua call holds Redis while it appends them. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Takes the next event off the queue, with the output chunks that directly follow an output chunk (same
+ * attempt, next seqs) up to MAX_BATCH_BYTES, so a chatty job costs one round trip per batch, not per chunk.
+ */
+function takeBatch(queue: JobEventMessage[]): JobEventMessage[] {
+  const first = queue.shift() as JobEventMessage;
+  if (first.type !== "output") return [first];
+  const batch: OutputMessage[] = [first];
+  let bytes = first.data.length;
+  for (;;) {
+    const next = queue[0];
+    const prev = batch[batch.length - 1] as OutputMessage;
+    if (next?.type !== "output" || next.attempt !== prev.attempt || next.seq !== prev.seq + 1) break;
+    if (bytes + next.data.length > MAX_BATCH_BYTES) break;
+    bytes += next.data.length;
+    batch.push(queue.shift() as OutputMessage);
+  }
+  return batch;
+}
+
+function outputData(msg: OutputMessage): Buffer | string {
+  return msg.encoding === "base64" ? Buffer.from(msg.data, "base64") : msg.data;
 }

@@ -91,7 +91,7 @@
 // ---- Transitions for the agent link (each one lua/<name>.lua; ARGV prefix, now, then as listed) -----------
 //   recordStarted   (id, attempt, seq, clientId)                       -> 'ok' | 'stale' | 'duplicate'
 //   updateProgress  (id, attempt, seq, progress 0..1)                   -> 'ok' | 'stale' | 'duplicate'
-//   appendOutput    (id, attempt, seq, data bytes, capBytes)            -> 'ok' | 'stale' | 'duplicate'
+//   appendOutput    (id, attempt, seq, capBytes, data bytes...)         -> 'ok' | 'stale' | 'duplicate'
 //   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> 'ok' | 'stale' | 'duplicate'
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
@@ -161,14 +161,19 @@ export class JobStore {
     return (await this.run("updateProgress", [jobId, attempt, seq, progress])) as EventResult;
   }
 
-  async appendOutput(
+  appendOutput(jobId: number, attempt: number, seq: number, data: Buffer | string): Promise<EventResult> {
+    return this.appendOutputs(jobId, attempt, seq, [data]);
+  }
+
+  /** Appends the consecutive chunks seq, seq+1, … in one call: 'ok' when any of them was new. */
+  async appendOutputs(
     jobId: number,
     attempt: number,
     seq: number,
-    data: Buffer | string,
+    chunks: (Buffer | string)[],
   ): Promise<EventResult> {
     const cap = this.ctx.settings.maxOutputBytes;
-    return (await this.run("appendOutput", [jobId, attempt, seq, data, cap])) as EventResult;
+    return (await this.run("appendOutput", [jobId, attempt, seq, cap, ...chunks])) as EventResult;
   }
 
   async moveToFinished(
