@@ -2,7 +2,8 @@
 // getClientGroups, getClientGroup, getClientGroupByName.
 //
 // Keys (coordinator/store/keys.ts): {p}group:{id} HASH {name}, {p}group:{id}:clients SET, {p}groups ZSET,
-// {p}groups:byName HASH name -> id. Each change is one Lua script, so a bad call changes nothing.
+// {p}groups:byName HASH name -> id. Each change is one Lua script (coordinator/store/lua/createClientGroup,
+// deleteClientGroup, setGroupMembership), so a bad call changes nothing.
 // Mirror for cheap reads: every change of membership rewrites the client hash field `groups` of
 // {p}client:{cid} = JSON list of the client's group ids, ascending (the clients API returns it as `groups`).
 // Members are listed only while they are still registered clients (a removed client drops out of `clients`).
@@ -15,68 +16,11 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { LuaScript } from "../redis/script.js";
+import { runScript } from "../store/scripts.js";
 import { attribList, badArgument, id, optionalIdList, str } from "./args.js";
 
 const GROUP_ATTRIBUTES = ["clients", "id", "name"];
 const MAX_NAME_CHARS = 200;
-
-// Shared Lua: rewrite a client's `groups` mirror after its membership of one group changed.
-const SET_MIRROR = `
-local function setMirror(p, cid, gid, member)
-  local ckey = p .. 'client:' .. cid
-  if redis.call('EXISTS', ckey) == 0 then return end
-  local raw = redis.call('HGET', ckey, 'groups')
-  local ids = {}
-  if raw and raw ~= '' then
-    for _, g in ipairs(cjson.decode(raw)) do
-      if tonumber(g) ~= tonumber(gid) then ids[#ids + 1] = tonumber(g) end
-    end
-  end
-  if member then ids[#ids + 1] = tonumber(gid) end
-  table.sort(ids)
-  redis.call('HSET', ckey, 'groups', #ids == 0 and '[]' or cjson.encode(ids))
-end
-`;
-
-const CREATE = new LuaScript(`
-local p, name = ARGV[1], ARGV[2]
-if redis.call('HEXISTS', p .. 'groups:byName', name) == 1 then
-  return {'fault', ${FaultCode.conflict}, 'name: a client group named ' .. cjson.encode(name) .. ' already exists'}
-end
-local gid = redis.call('INCR', p .. 'ids:group')
-redis.call('HSET', p .. 'group:' .. gid, 'name', name)
-redis.call('ZADD', p .. 'groups', gid, gid)
-redis.call('HSET', p .. 'groups:byName', name, gid)
-return gid
-`);
-
-const DELETE = new LuaScript(`${SET_MIRROR}
-local p, gid = ARGV[1], ARGV[2]
-local gkey = p .. 'group:' .. gid
-if redis.call('EXISTS', gkey) == 0 then
-  return {'fault', ${FaultCode.notFound}, 'group_id: no client group ' .. gid}
-end
-for _, cid in ipairs(redis.call('SMEMBERS', gkey .. ':clients')) do setMirror(p, cid, gid, false) end
-redis.call('HDEL', p .. 'groups:byName', redis.call('HGET', gkey, 'name'))
-redis.call('DEL', gkey, gkey .. ':clients')
-redis.call('ZREM', p .. 'groups', gid)
-return 1
-`);
-
-const MEMBERSHIP = new LuaScript(`${SET_MIRROR}
-local p, gid, cid, member = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
-local gkey = p .. 'group:' .. gid
-if redis.call('EXISTS', gkey) == 0 then
-  return {'fault', ${FaultCode.notFound}, 'group_id: no client group ' .. gid}
-end
-if redis.call('ZSCORE', p .. 'clients', cid) == false then
-  return {'fault', ${FaultCode.notFound}, 'client_id: no client ' .. cid}
-end
-if member then redis.call('SADD', gkey .. ':clients', cid) else redis.call('SREM', gkey .. ':clients', cid) end
-setMirror(p, cid, gid, member)
-return 1
-`);
 
 export function groupsMethods(ctx: Context): Methods {
   const { redis, keys } = ctx;
@@ -119,20 +63,29 @@ export function groupsMethods(ctx: Context): Methods {
   }
 
   return {
-    createClientGroup: async ([name]) => Number(await CREATE.run(redis, [], [p, groupName(name)])),
+    createClientGroup: async ([name]) =>
+      Number(await runScript(redis, p, "createClientGroup", [groupName(name)])),
 
     deleteClientGroup: async ([groupId]) => {
-      await DELETE.run(redis, [], [p, id(groupId, "group_id")]);
+      await runScript(redis, p, "deleteClientGroup", [id(groupId, "group_id")]);
       return null;
     },
 
     addClientToGroup: async ([groupId, clientId]) => {
-      await MEMBERSHIP.run(redis, [], [p, id(groupId, "group_id"), id(clientId, "client_id"), 1]);
+      await runScript(redis, p, "setGroupMembership", [
+        id(groupId, "group_id"),
+        id(clientId, "client_id"),
+        1,
+      ]);
       return null;
     },
 
     removeClientFromGroup: async ([groupId, clientId]) => {
-      await MEMBERSHIP.run(redis, [], [p, id(groupId, "group_id"), id(clientId, "client_id"), 0]);
+      await runScript(redis, p, "setGroupMembership", [
+        id(groupId, "group_id"),
+        id(clientId, "client_id"),
+        0,
+      ]);
       return null;
     },
 

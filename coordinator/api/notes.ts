@@ -13,6 +13,7 @@
 // A thread belongs to at most one job or one client. Its first note stands for the thread: it can only be
 // removed once it is the last note left, and removing a thread's last note removes the thread. That is the
 // reason behind the reference's advice to put the first note of a thread last in removeNotes(). (decision)
+// Each change is one Lua script: coordinator/store/lua/{addNote,removeNote,removeThread}.lua.
 
 import {
   Fault,
@@ -22,7 +23,7 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { LuaScript } from "../redis/script.js";
+import { runScript } from "../store/scripts.js";
 import { attribList, badArgument, id, idList, isGiven, optionalIdList, str } from "./args.js";
 
 const NOTE_ATTRIBUTES = [
@@ -38,92 +39,6 @@ const NOTE_ATTRIBUTES = [
 const THREAD_ATTRIBUTES = ["clientHostname", "clientId", "clientLabel", "id", "jobId", "notes"];
 const MAX_NOTE_CHARS = 64 * 1024;
 
-// Shared Lua: point the owner's mirror at the thread's newest note, or clear it when the thread is gone.
-const MIRROR = `
-local function ownerKey(p, tid)
-  local t = redis.call('HMGET', p .. 'thread:' .. tid, 'jobId', 'clientId')
-  if t[1] then return p .. 'job:' .. t[1] end
-  if t[2] then return p .. 'client:' .. t[2] end
-  return nil
-end
-local function refreshMirror(p, tid)
-  local owner = ownerKey(p, tid)
-  if not owner or redis.call('EXISTS', owner) == 0 then return end
-  local newest = redis.call('ZRANGE', p .. 'thread:' .. tid .. ':notes', -1, -1)[1]
-  if newest then
-    local text = redis.call('HGET', p .. 'note:' .. newest, 'text') or ''
-    redis.call('HSET', owner, 'threadId', tid, 'latestNote', text)
-  else
-    redis.call('HDEL', owner, 'threadId', 'latestNote')
-  end
-end
-local function dropThread(p, tid)
-  local tkey = p .. 'thread:' .. tid
-  local owner = redis.call('HMGET', tkey, 'jobId', 'clientId')
-  for _, nid in ipairs(redis.call('ZRANGE', tkey .. ':notes', 0, -1)) do
-    redis.call('DEL', p .. 'note:' .. nid)
-  end
-  redis.call('DEL', tkey .. ':notes')
-  refreshMirror(p, tid)
-  if owner[1] then redis.call('HDEL', p .. 'threads:byJob', owner[1]) end
-  if owner[2] then redis.call('HDEL', p .. 'threads:byClient', owner[2]) end
-  redis.call('DEL', tkey)
-  redis.call('ZREM', p .. 'threads', tid)
-end
-`;
-
-// ARGV: prefix, text, mode (client|job|thread|new), target id, now ms. Returns the note id.
-const ADD = new LuaScript(`${MIRROR}
-local p, text, mode, target, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local tid = false
-if mode == 'client' or mode == 'job' then
-  if redis.call('EXISTS', p .. mode .. ':' .. target) == 0 then
-    return {'fault', ${FaultCode.notFound}, mode .. '_id: no ' .. mode .. ' ' .. target}
-  end
-  tid = redis.call('HGET', p .. 'threads:by' .. (mode == 'job' and 'Job' or 'Client'), target)
-elseif mode == 'thread' and redis.call('EXISTS', p .. 'thread:' .. target) == 1 then
-  tid = target
-end
-if not tid then
-  tid = redis.call('INCR', p .. 'ids:thread')
-  if mode == 'client' or mode == 'job' then
-    redis.call('HSET', p .. 'thread:' .. tid, mode .. 'Id', target)
-    redis.call('HSET', p .. 'threads:by' .. (mode == 'job' and 'Job' or 'Client'), target, tid)
-  else
-    redis.call('HSET', p .. 'thread:' .. tid, 'created', now)
-  end
-  redis.call('ZADD', p .. 'threads', tid, tid)
-end
-local nid = redis.call('INCR', p .. 'ids:note')
-redis.call('HSET', p .. 'note:' .. nid, 'text', text, 'date', now, 'threadId', tid)
-redis.call('ZADD', p .. 'thread:' .. tid .. ':notes', nid, nid)
-refreshMirror(p, tid)
-return nid
-`);
-
-// ARGV: prefix, note id. Returns 1 when removed, 0 when not (unknown, or the first note of a longer thread).
-const REMOVE_NOTE = new LuaScript(`${MIRROR}
-local p, nid = ARGV[1], ARGV[2]
-local tid = redis.call('HGET', p .. 'note:' .. nid, 'threadId')
-if not tid then return 0 end
-local nkey = p .. 'thread:' .. tid .. ':notes'
-local count = redis.call('ZCARD', nkey)
-if count <= 1 then dropThread(p, tid) return 1 end
-if redis.call('ZRANGE', nkey, 0, 0)[1] == nid then return 0 end
-redis.call('DEL', p .. 'note:' .. nid)
-redis.call('ZREM', nkey, nid)
-refreshMirror(p, tid)
-return 1
-`);
-
-// ARGV: prefix, thread id. Returns 1 when removed, 0 when there was no such thread.
-const REMOVE_THREAD = new LuaScript(`${MIRROR}
-local p, tid = ARGV[1], ARGV[2]
-if redis.call('EXISTS', p .. 'thread:' .. tid) == 0 then return 0 end
-dropThread(p, tid)
-return 1
-`);
-
 interface ThreadOwner {
   jobId: number | null;
   clientId: number | null;
@@ -133,7 +48,7 @@ interface ThreadOwner {
 
 /** Removes a thread and its notes (for the jobs API when it deletes a job). True if there was one. */
 export async function removeThread(ctx: Pick<Context, "redis" | "keys">, threadId: number): Promise<boolean> {
-  return Number(await REMOVE_THREAD.run(ctx.redis, [], [ctx.keys.prefix, threadId])) === 1;
+  return Number(await runScript(ctx.redis, ctx.keys.prefix, "removeThread", [threadId])) === 1;
 }
 
 /**
@@ -256,7 +171,7 @@ export function notesMethods(ctx: Context): Methods {
             : thread !== null
               ? ["thread", thread]
               : ["new", 0];
-      await ADD.run(redis, [], [p, text, mode, target, Date.now()]);
+      await runScript(redis, p, "addNote", [text, mode, target]);
       return true;
     },
 
@@ -295,13 +210,13 @@ export function notesMethods(ctx: Context): Methods {
     },
 
     removeSingleNote: async ([noteId]) =>
-      Number(await REMOVE_NOTE.run(redis, [], [p, id(noteId, "note_id")])) === 1,
+      Number(await runScript(redis, p, "removeNote", [id(noteId, "note_id")])) === 1,
 
     removeNotes: async ([noteIds]) => {
       const nids = idList(noteIds, "note_ids");
       const failed: number[] = [];
       for (const nid of nids) {
-        if (Number(await REMOVE_NOTE.run(redis, [], [p, nid])) !== 1) failed.push(nid);
+        if (Number(await runScript(redis, p, "removeNote", [nid])) !== 1) failed.push(nid);
       }
       return failed;
     },

@@ -1,4 +1,5 @@
-// Loads the named Lua transitions of lua/<name>.lua. A line `-- @include name` is replaced by
+// The one way this project runs Lua: every script is a named file lua/<name>.lua (the job transitions, and
+// the changes of the notes, groups and resources APIs). A line `-- @include name` is replaced by
 // lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
 // registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
 // KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest.
@@ -28,8 +29,9 @@ export function loadLua(name: string): string {
 }
 
 /**
- * Runs lua/<name>.lua with ARGV (prefix, now, ...args). Script errors whose text starts with NOTFOUND,
- * CONFLICT or BADARG become the matching Fault; anything else is rethrown.
+ * Runs lua/<name>.lua with ARGV (prefix, now, ...args). A script refuses a call (having changed nothing) with
+ * `return redis.error_reply('NOTFOUND|CONFLICT|BADARG <message>')`, which becomes the matching XML-RPC Fault
+ * (404, 409, -32602) carrying <message>; any other error is rethrown.
  */
 export async function runScript(
   redis: Redis,

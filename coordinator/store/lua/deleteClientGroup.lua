@@ -1,0 +1,15 @@
+-- deleteClientGroup: removes a client group and drops it from its members' `groups` mirror.
+-- ARGV: prefix, now, group id. Returns 1; NOTFOUND for an unknown group.
+-- @include groupMirror
+local p, gid = ARGV[1], ARGV[3]
+local gkey = p .. 'group:' .. gid
+if redis.call('EXISTS', gkey) == 0 then
+  return redis.error_reply('NOTFOUND group_id: no client group ' .. gid)
+end
+for _, cid in ipairs(redis.call('SMEMBERS', gkey .. ':clients')) do
+  setGroupMirror(p, cid, gid, false)
+end
+redis.call('HDEL', p .. 'groups:byName', redis.call('HGET', gkey, 'name'))
+redis.call('DEL', gkey, gkey .. ':clients')
+redis.call('ZREM', p .. 'groups', gid)
+return 1

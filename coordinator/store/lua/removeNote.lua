@@ -1,0 +1,21 @@
+-- removeNote: removes one note. A thread's first note goes only once it is the last one left, and removing
+-- a thread's last note removes the thread. ARGV: prefix, now, note id. Returns 1 when removed, 0 when not
+-- (unknown, or the first note of a longer thread).
+-- @include noteThreads
+local p, nid = ARGV[1], ARGV[3]
+local tid = redis.call('HGET', p .. 'note:' .. nid, 'threadId')
+if not tid then
+  return 0
+end
+local nkey = p .. 'thread:' .. tid .. ':notes'
+if redis.call('ZCARD', nkey) <= 1 then
+  dropThread(p, tid)
+  return 1
+end
+if redis.call('ZRANGE', nkey, 0, 0)[1] == nid then
+  return 0
+end
+redis.call('DEL', p .. 'note:' .. nid)
+redis.call('ZREM', nkey, nid)
+refreshMirror(p, tid)
+return 1

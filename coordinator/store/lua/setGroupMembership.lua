@@ -1,0 +1,19 @@
+-- setGroupMembership: adds a client to a client group (member 1) or removes it (member 0), and rewrites the
+-- client's `groups` mirror. ARGV: prefix, now, group id, client id, member (1|0). Returns 1; NOTFOUND for an
+-- unknown group or client.
+-- @include groupMirror
+local p, gid, cid, member = ARGV[1], ARGV[3], ARGV[4], ARGV[5] == '1'
+local gkey = p .. 'group:' .. gid
+if redis.call('EXISTS', gkey) == 0 then
+  return redis.error_reply('NOTFOUND group_id: no client group ' .. gid)
+end
+if redis.call('ZSCORE', p .. 'clients', cid) == false then
+  return redis.error_reply('NOTFOUND client_id: no client ' .. cid)
+end
+if member then
+  redis.call('SADD', gkey .. ':clients', cid)
+else
+  redis.call('SREM', gkey .. ':clients', cid)
+end
+setGroupMirror(p, cid, gid, member)
+return 1
