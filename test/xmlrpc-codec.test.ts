@@ -4,8 +4,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseDateTime } from "../shared/xmlrpc/datetime.js";
 import { decodeMethodCall, decodeMethodResponse } from "../shared/xmlrpc/decode.js";
-import { encodeFault, encodeMethodCall, encodeMethodResponse, escapeXml } from "../shared/xmlrpc/encode.js";
-import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
+import {
+  encodeFault,
+  encodeMethodCall,
+  encodeMethodResponse,
+  encodeMethodResponseBytes,
+  escapeXml,
+} from "../shared/xmlrpc/encode.js";
+import { Fault, FaultCode, withDoubles, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 
 const call = (inner: string): string =>
   `<?xml version="1.0"?><methodCall><methodName>m</methodName><params>${inner}</params></methodCall>`;
@@ -76,6 +82,34 @@ describe("xmlrpc codec", () => {
     assert.match(encodeMethodResponse(0.5), /<double>0.5<\/double>/);
     assert.match(encodeMethodResponse(NaN), /<double>nan<\/double>/);
     assert.match(encodeMethodResponse(-0), /<int>0<\/int>/);
+  });
+
+  it("writes members marked withDoubles as <double> even when whole, and strings as bare values", () => {
+    const marked = withDoubles({ progress: 0, overall: 1, other: 0, half: 0.5 }, [
+      "progress",
+      "overall",
+      "half",
+    ]);
+    const xml = encodeMethodResponse(marked);
+    assert.match(xml, /<name>progress<\/name><value><double>0<\/double>/);
+    assert.match(xml, /<name>overall<\/name><value><double>1<\/double>/);
+    assert.match(xml, /<name>other<\/name><value><int>0<\/int>/);
+    assert.deepEqual(Object.keys(marked), ["progress", "overall", "other", "half"]);
+    assert.deepEqual(decodeMethodResponse(xml), { value: { progress: 0, overall: 1, other: 0, half: 0.5 } });
+    assert.match(encodeMethodResponse("a < b"), /<value>a &lt; b<\/value>/);
+    assert.equal(first(param("<string>typed</string>")), "typed");
+    assert.equal(first(param("bare")), "bare");
+  });
+
+  it("decodes the same bytes whether built as one string or in chunks", () => {
+    const big = Array.from({ length: 3000 }, (_, i) => ({
+      i,
+      text: `línea ${i} ✓ <&>`,
+      when: new Date(i * 1000),
+    }));
+    const bytes = encodeMethodResponseBytes(big);
+    assert.equal(bytes.toString("utf8"), encodeMethodResponse(big));
+    assert.deepEqual(decodeMethodResponse(bytes.toString("utf8")), { value: big });
   });
 
   it("decodes ints beyond 2^53 as bigint and within as number", () => {

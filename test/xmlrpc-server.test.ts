@@ -17,6 +17,7 @@ import {
   FaultCode,
   type CallContext,
   type Methods,
+  withDoubles,
   type XmlRpcValue,
 } from "../shared/xmlrpc/types.js";
 import { PRELUDE, python } from "./support/python.js";
@@ -37,6 +38,7 @@ const everything: Record<string, XmlRpcValue> = {
   none: null,
   list: [1, "two", [3.5, null]],
   nested: { a: { b: { c: [] } } },
+  fractions: withDoubles({ zero: 0, one: 1, half: 0.5, count: 3 }, ["zero", "one", "half"]),
 };
 
 const methods: Methods = {
@@ -141,6 +143,7 @@ out({
   "values": {k: (v if not isinstance(v, (xmlrpc.client.DateTime, xmlrpc.client.Binary)) else str(v)) for k, v in e.items()
              if k not in ("bytes", "huge")},
   "bytes": list(e["bytes"].data), "huge": str(e["huge"]),
+  "fractionTypes": {k: type(v).__name__ for k, v in e["fractions"].items()},
   "nulls": hq.countNulls(None, 1, None),
   "echoNone": hq.echo(None),
   "strictEverything": sorted(hq_strict.everything().keys()),
@@ -166,7 +169,9 @@ out({
       none: "NoneType",
       list: "list",
       nested: "dict",
+      fractions: "dict",
     });
+    assert.deepEqual(result["fractionTypes"], { zero: "float", one: "float", half: "float", count: "int" });
     assert.deepEqual(result["values"], {
       int: 7,
       negative: -2147483648,
@@ -181,6 +186,7 @@ out({
       none: null,
       list: [1, "two", [3.5, null]],
       nested: { a: { b: { c: [] } } },
+      fractions: { zero: 0, one: 1, half: 0.5, count: 3 },
     });
     assert.deepEqual(result["bytes"], [0, 1, 2, 255]);
     assert.equal(result["huge"], String(2n ** 70n));

@@ -2,7 +2,7 @@
 // as Date, and the "slow" HQueue roll-ups (uiStatus, overallProgress, ETA) computed from the fields the
 // transitions maintain in the same hash, so getJobs costs one HGETALL per job however big the tree.
 
-import type { XmlRpcStruct, XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import { withDoubles, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import { jobField, type JobRecord } from "./jobs.js";
 
 export const JOB_ATTRIBUTES = [
@@ -50,6 +50,9 @@ export const JOB_ATTRIBUTES = [
   "rootJobId",
   "attempt",
 ] as const;
+
+/** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
+const FLOAT_ATTRIBUTES = ["progress", "overallProgress"];
 
 const RUNNING = new Set(["running", "pausing", "resuming"]);
 
@@ -168,7 +171,7 @@ export function jobAttributes(
     ];
     out[name] = getter ? getter(job, now) : null;
   }
-  return out;
+  return withDoubles(out, FLOAT_ATTRIBUTES);
 }
 
 /** The hash fields each attribute is computed from (the attribute's own name when not listed). */

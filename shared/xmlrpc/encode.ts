@@ -14,7 +14,7 @@
 // chunks die young and go out as they are.
 
 import { formatDateTime } from "./datetime.js";
-import { Double, type XmlRpcValue } from "./types.js";
+import { DOUBLE_MEMBERS, type XmlRpcStruct, type XmlRpcValue } from "./types.js";
 
 // eslint-disable-next-line no-control-regex -- matching the control characters XML forbids is the point
 const SPECIAL = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/u;
@@ -117,18 +117,20 @@ function write(out: Writer, v: XmlRpcValue | undefined, depth: number): void {
     return out.add("</data></array>");
   }
   if (v instanceof Date) return out.add(`<dateTime.iso8601>${formatDateTime(v)}</dateTime.iso8601>`);
-  if (v instanceof Double) return out.add(encodeDouble(v.value));
   if (v instanceof Uint8Array) {
     // Any byte view (not only a Buffer) is binary data.
     const base64 = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
     return out.add(`<base64>${base64}</base64>`);
   }
+  const doubles = (v as { [DOUBLE_MEMBERS]?: readonly string[] })[DOUBLE_MEMBERS];
   out.add("<struct>");
   for (const key of Object.keys(v)) {
-    const member = v[key];
+    const member = (v as XmlRpcStruct)[key];
     if (member === undefined) continue;
     out.add(`<member><name>${escapeXml(key)}</name><value>`);
-    write(out, member, depth + 1);
+    if (doubles !== undefined && typeof member === "number" && doubles.includes(key))
+      out.add(encodeDouble(member));
+    else write(out, member, depth + 1);
     out.add("</value></member>");
   }
   out.add("</struct>");

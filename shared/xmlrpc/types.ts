@@ -4,15 +4,14 @@
 // <double> -> number, <dateTime.iso8601> -> Date (naive, read and written as UTC "YYYYMMDDTHH:MM:SS"),
 // <base64> -> Buffer, <struct> -> plain object, <array> -> array, <nil/> -> null.
 // Encoding a JS number: integers within 32 bits go out as <int>, larger integers as <i8>, others as
-// <double>; `undefined` struct members are left out and `undefined` elsewhere is sent as <nil/>. A `Double`
-// (see below) is always written as <double>. Strings are written as bare `<value>text</value>`, which the
+// <double>; `undefined` struct members are left out and `undefined` elsewhere is sent as <nil/>. Members
+// named with `withDoubles` (below) are always written as <double>. Strings are written as bare `<value>text</value>`, which the
 // XML-RPC spec, Python 2's xmlrpclib and Python 3's xmlrpc.client all read as a string (it is shorter).
 
 export type XmlRpcValue =
   | null
   | boolean
   | number
-  | Double
   | bigint
   | string
   | Date
@@ -20,32 +19,27 @@ export type XmlRpcValue =
   | XmlRpcValue[]
   | { [key: string]: XmlRpcValue | undefined };
 
-/**
- * A number sent as <double> even when it is whole, for values a Python client must get as a float (a job's
- * progress of 0 or 1 is 0.0 / 1.0 in HQueue, not the int a plain JS number 0 would become). Only the encoder
- * knows it: decoding yields plain numbers.
- */
-export class Double {
-  constructor(readonly value: number) {}
-}
-
-/** `n` marked to go out as <double>. */
-export function double(n: number): Double {
-  return new Double(n);
-}
-
 export type XmlRpcStruct = { [key: string]: XmlRpcValue | undefined };
 
-/** Whether a value is a <struct> (a plain object, not null, an array, a Date, a Buffer or a Double). */
+/** Whether a value is a <struct> (a plain object: not null, an array, a Date or a Buffer). */
 export function isStruct(v: XmlRpcValue | undefined): v is XmlRpcStruct {
   return (
-    v !== null &&
-    typeof v === "object" &&
-    !Array.isArray(v) &&
-    !(v instanceof Date) &&
-    !Buffer.isBuffer(v) &&
-    !(v instanceof Double)
+    v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v)
   );
+}
+
+/** Where withDoubles keeps its names: a symbol, so the members a struct lists stay exactly its data. */
+export const DOUBLE_MEMBERS = Symbol("xmlrpc.doubleMembers");
+
+/**
+ * Marks `struct`'s members `names` to go out as <double> even when their number is whole: a job's progress
+ * of 0 or 1 must reach Python as the float 0.0 / 1.0 HQueue sends, not the int a JS 0 becomes. The values
+ * stay plain numbers for in-process callers (the dashboard calls the same handlers); only the encoder
+ * reads the mark. Returns `struct`.
+ */
+export function withDoubles<T extends XmlRpcStruct>(struct: T, names: readonly string[]): T {
+  Object.defineProperty(struct, DOUBLE_MEMBERS, { value: names, enumerable: false });
+  return struct;
 }
 
 /** Python's xmlrpc.client raises `xmlrpc.client.Fault(faultCode, faultString)` for these. */
