@@ -4,16 +4,9 @@
 -- @include fence
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = jobKey(prefix, id)
-local status = redis.call('HGET', key, 'status')
-if not status then
-  return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
-end
-if not isLive(key, status) then
-  return 'stale'
-end
-local fenced = fenceEvent(key, attempt, seq)
-if fenced then
-  return fenced
+local status, refused = fenceLiveEvent(key, id, attempt, seq)
+if refused then
+  return refused
 end
 if status == 'resuming' then
   redis.call('HDEL', key, 'pausedRunning')

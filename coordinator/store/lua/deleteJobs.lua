@@ -4,11 +4,7 @@
 -- ARGV: prefix, now, id... Returns the number of jobs deleted.
 -- @include util
 local prefix = ARGV[1]
-local given = {}
-for i = 3, #ARGV do
-  given[#given + 1] = ARGV[i]
-end
-local err = requireJobs(prefix, given)
+local given, err = givenJobs(prefix, 3)
 if err then
   return err
 end
@@ -56,13 +52,7 @@ for _, id in ipairs(order) do
   for _, p in ipairs(idList(v[4])) do
     if not doomed[tonumber(p)] then
       local pk = jobKey(prefix, p)
-      local kids = {}
-      for _, c in ipairs(idList(redis.call('HGET', pk, 'children'))) do
-        if tonumber(c) ~= id then
-          kids[#kids + 1] = c
-        end
-      end
-      putIds(pk, 'children', kids)
+      putIds(pk, 'children', withoutId(idList(redis.call('HGET', pk, 'children')), id))
       redis.call('HINCRBY', pk, 'nKids', -1)
       if status ~= 'succeeded' and FINISHED[status] then
         -- A parent queued only to run its onChildError hook no longer has a failed child to report.
@@ -93,12 +83,7 @@ for _, id in ipairs(order) do
     local n = tonumber(c)
     if not doomed[n] then
       local ck = jobKey(prefix, n)
-      local parents = {}
-      for _, p in ipairs(idList(redis.call('HGET', ck, 'parents'))) do
-        if tonumber(p) ~= id then
-          parents[#parents + 1] = p
-        end
-      end
+      local parents = withoutId(idList(redis.call('HGET', ck, 'parents')), id)
       putIds(ck, 'parents', parents)
       if #parents == 0 then
         local cst = redis.call('HGET', ck, 'status')

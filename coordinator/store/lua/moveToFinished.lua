@@ -6,25 +6,16 @@
 -- A job run only for its onChildError hook (childError) ends failed whatever the exit. Releases the clients.
 -- ARGV: prefix, now, id, attempt, seq, exitCode ("" none), signal ("" none), reason (exited|cancelled|maxTime|
 -- spawnError). Returns 'ok', 'stale' or 'duplicate'.
--- @include settle
--- @include releaseClients
+-- @include endRun
 -- @include fence
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local key = jobKey(prefix, id)
-local status = redis.call('HGET', key, 'status')
-if not status then
-  return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
+local status, refused = fenceLiveEvent(key, id, attempt, seq)
+if refused then
+  return refused
 end
-if not isLive(key, status) then
-  return 'stale'
-end
-local fenced = fenceEvent(key, attempt, seq)
-if fenced then
-  return fenced
-end
-releaseClients(prefix, id)
-redis.call('HDEL', key, 'pausedRunning')
+leaveClients(prefix, id)
 local ok = exitCode == 0 and signal == '' and (reason == 'exited' or reason == '')
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)
@@ -51,17 +42,6 @@ elseif ok then
     finish(prefix, id, 'succeeded', now)
   end
 else
-  local tries = numField(key, 'triesLeft', 0)
-  if tries > 0 then
-    redis.call('HSET', key, 'triesLeft', tries - 1)
-    setProgress(prefix, id, 0)
-    appendLog(key, 'rescheduled (' .. (tries - 1) .. ' tries left)', now)
-    -- Back to the queue, or to waiting first when the run added children to its own job.
-    local work = {}
-    resolveIdle(prefix, id, now, work)
-    settle(prefix, now, work)
-  else
-    finish(prefix, id, 'failed', now)
-  end
+  retryOrEnd(prefix, id, now, 'failed')
 end
 return 'ok'

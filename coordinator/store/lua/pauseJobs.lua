@@ -4,22 +4,16 @@
 -- @include setStatus
 -- @include targets
 local prefix, now = ARGV[1], tonumber(ARGV[2])
-local targets, err = cascadeTargets(prefix, 3)
-if err then
-  return err
-end
-local count = 0
-for _, id in ipairs(targets) do
-  local key = jobKey(prefix, id)
-  local status = redis.call('HGET', key, 'status')
+local count, err = changeTargets(prefix, 3, function(id, key, status)
   if status == 'queued' or status == 'runnable' then
     setStatus(prefix, id, 'paused', now)
-    count = count + 1
+    return true
   elseif status == 'running' or status == 'resuming' then
     redis.call('HSET', key, 'pausedRunning', '1')
     sendControl(prefix, id, 'pause')
     setStatus(prefix, id, 'pausing', now)
-    count = count + 1
+    return true
   end
-end
-return count
+  return false
+end)
+return err or count

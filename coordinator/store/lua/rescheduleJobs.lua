@@ -5,11 +5,7 @@
 -- @include settle
 -- @include targets
 local prefix, now = ARGV[1], tonumber(ARGV[2])
-local given = {}
-for i = 3, #ARGV do
-  given[#given + 1] = ARGV[i]
-end
-local err = requireJobs(prefix, given)
+local given, err = givenJobs(prefix, 3)
 if err then
   return err
 end

@@ -5,25 +5,21 @@
 -- @include settle
 -- @include targets
 local prefix, now = ARGV[1], tonumber(ARGV[2])
-local targets, err = cascadeTargets(prefix, 3)
-if err then
-  return err
-end
-local count = 0
 local work = {}
 -- Children first, so a parent sees its children's new state.
-for i = #targets, 1, -1 do
-  local id = targets[i]
-  local key = jobKey(prefix, id)
-  local status = redis.call('HGET', key, 'status')
+local count, err = changeTargets(prefix, 3, function(id, key, status)
   if status == 'pausing' or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1) then
     sendControl(prefix, id, 'resume')
     setStatus(prefix, id, 'resuming', now)
-    count = count + 1
+    return true
   elseif status == 'paused' then
     resolveIdle(prefix, id, now, work)
-    count = count + 1
+    return true
   end
+  return false
+end, true)
+if err then
+  return err
 end
 settle(prefix, now, work)
 return count

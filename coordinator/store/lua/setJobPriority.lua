@@ -4,24 +4,22 @@
 -- @include setStatus
 -- @include targets
 local prefix, now, priority = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local targets, err = cascadeTargets(prefix, 4)
+local count, err = changeTargets(prefix, 4, function(id, key)
+  local old = numField(key, 'priority', 0)
+  if old == priority then
+    return false
+  end
+  redis.call('HSET', key, 'priority', priority)
+  appendLog(key, 'priorityChanged to ' .. priority, now)
+  local score = redis.call('ZSCORE', prefix .. 'queue', id)
+  if score then
+    local seq = tonumber(score) + old * QUEUE_SHIFT
+    redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
+  end
+  return true
+end)
 if err then
   return err
-end
-local count = 0
-for _, id in ipairs(targets) do
-  local key = jobKey(prefix, id)
-  local old = numField(key, 'priority', 0)
-  if old ~= priority then
-    redis.call('HSET', key, 'priority', priority)
-    appendLog(key, 'priorityChanged to ' .. priority, now)
-    local score = redis.call('ZSCORE', prefix .. 'queue', id)
-    if score then
-      local seq = tonumber(score) + old * QUEUE_SHIFT
-      redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
-    end
-    count = count + 1
-  end
 end
 if count > 0 then
   redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","priorityChanged":' .. count .. '}')

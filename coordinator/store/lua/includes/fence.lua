@@ -28,7 +28,16 @@ local function fenceEvent(key, attempt, seq)
   return (fenceRange(key, attempt, seq, seq))
 end
 
--- True while attempt `attempt` may still report: the job is running, or paused on its client.
-local function isLive(key, status)
-  return RUNNING[status] or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1)
+-- The checks every event of a running attempt starts with: the NOTFOUND reply for an unknown job, 'stale'
+-- when the job is not live (isLive), then fenceEvent. Returns the job's status and the reply to give instead
+-- of applying the event (nil: apply it).
+local function fenceLiveEvent(key, id, attempt, seq)
+  local status = redis.call('HGET', key, 'status')
+  if not status then
+    return nil, redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
+  end
+  if not isLive(key, status) then
+    return status, 'stale'
+  end
+  return status, fenceEvent(key, attempt, seq)
 end

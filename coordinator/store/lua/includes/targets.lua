@@ -1,12 +1,8 @@
 -- @include util
 -- The jobs a cascading operation touches: each given id and all its descendants, each once, parents first.
--- Fails (before any change) when an id does not exist. ARGV[3..] are the ids.
+-- Fails (before any change) when an id does not exist. ARGV[firstArg..] are the ids.
 local function cascadeTargets(prefix, firstArg)
-  local given = {}
-  for i = firstArg, #ARGV do
-    given[#given + 1] = ARGV[i]
-  end
-  local err = requireJobs(prefix, given)
+  local given, err = givenJobs(prefix, firstArg)
   if err then
     return nil, err
   end
@@ -21,4 +17,26 @@ local function cascadeTargets(prefix, firstArg)
     end
   end
   return out, nil
+end
+
+-- Calls change(id, key, status) on each job of cascadeTargets(prefix, firstArg), parents first (children
+-- first when `childrenFirst`). Returns how many calls returned true, or nil and the NOTFOUND reply.
+local function changeTargets(prefix, firstArg, change, childrenFirst)
+  local targets, err = cascadeTargets(prefix, firstArg)
+  if err then
+    return nil, err
+  end
+  local from, to, step = 1, #targets, 1
+  if childrenFirst then
+    from, to, step = #targets, 1, -1
+  end
+  local count = 0
+  for i = from, to, step do
+    local id = targets[i]
+    local key = jobKey(prefix, id)
+    if change(id, key, redis.call('HGET', key, 'status')) then
+      count = count + 1
+    end
+  end
+  return count, nil
 end

@@ -50,6 +50,31 @@ local function requireJobs(prefix, ids)
   return nil
 end
 
+-- The job ids ARGV[firstArg..], and the NOTFOUND reply when one of them does not exist (then change nothing).
+local function givenJobs(prefix, firstArg)
+  local given = {}
+  for i = firstArg, #ARGV do
+    given[#given + 1] = ARGV[i]
+  end
+  return given, requireJobs(prefix, given)
+end
+
+-- An id list without `id`.
+local function withoutId(list, id)
+  local out = {}
+  for _, v in ipairs(list) do
+    if tonumber(v) ~= tonumber(id) then
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+
+-- True while the job's current attempt may still report: it is running, or paused on its client.
+local function isLive(key, status)
+  return RUNNING[status] or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1)
+end
+
 -- Appends [text, ms] to the job's `logs` (compact JSON), keeping the newest 50 entries.
 local function appendLog(key, text, now)
   local entry = '[' .. cjson.encode(text) .. ',' .. now .. ']'
