@@ -99,6 +99,7 @@ export class Agent {
     this.api = await startApi(
       this.config.port,
       this.config.bind,
+      this.config.token,
       { wakeup: () => this.wakeup(), terminate: () => this.beginShutdown(0, true) },
       this.log,
     );

@@ -14,11 +14,11 @@
 // Agents are not users: their /agent WebSocket is guarded by openhq.agentToken (coordinator/config.ts), and
 // an agent's own port 5001 by its hqnode.ini `token` (Basic auth password, any user name).
 
-import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Fault, FaultCode, type CallContext } from "../shared/xmlrpc/types.js";
 import type { Context } from "./context.js";
+import { basicCredentials, matchesDigest, sha256 } from "../shared/basic-auth.js";
 
 export type Role = "admin" | "readonly";
 
@@ -102,16 +102,11 @@ export class Auth {
 
   /** Who sent the request: null when no (or malformed) credentials, "bad" when they do not match. */
   identify(req: IncomingMessage): User | null | "bad" {
-    const header = req.headers.authorization;
-    if (!header) return null;
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!match?.[1]) return "bad";
-    const decoded = Buffer.from(match[1], "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon < 0) return "bad";
-    const account = this.accounts.get(decoded.slice(0, colon));
-    const digest = sha256(decoded.slice(colon + 1));
-    if (!account || !timingSafeEqual(account.digest, digest)) return "bad";
+    const credentials = basicCredentials(req.headers.authorization);
+    if (credentials === null) return null;
+    if (credentials === "malformed") return "bad";
+    const account = this.accounts.get(credentials.user);
+    if (!account || !matchesDigest(credentials.password, account.digest)) return "bad";
     return { name: account.name, role: account.role };
   }
 
@@ -145,7 +140,10 @@ export class Auth {
     if (method === "ping" && !req.headers.authorization) return true;
     const result = this.check(req, !READ_ONLY_METHODS.has(method));
     if (!result.ok)
-      return new Fault(result.status === 401 ? 401 : FaultCode.forbidden, `${method}: ${result.message}`);
+      return new Fault(
+        result.status === 401 ? FaultCode.unauthorized : FaultCode.forbidden,
+        `${method}: ${result.message}`,
+      );
     if (result.user) ctx.user = result.user.name;
     return true;
   };
@@ -171,10 +169,6 @@ function crossSite(req: IncomingMessage): boolean {
   } catch {
     return true; // "null" (sandboxed frames, file: pages) or garbage
   }
-}
-
-function sha256(text: string): Buffer {
-  return createHash("sha256").update(text, "utf8").digest();
 }
 
 function parseAccount(entry: string, where: string): Account {

@@ -193,6 +193,29 @@ describe("agent link", () => {
     await peer.until(() => peer.messages.filter((m) => m.type === "heartbeat").length > before);
   });
 
+  it("with a farm token, port 5001 answers only callers that send it (Basic auth password)", async () => {
+    const peer = await Peer.start();
+    const agent = await startAgent({
+      serverUrl: `http://127.0.0.1:${peer.port}`,
+      name: "tok",
+      args: ["--token", "s3cret"],
+    });
+    cleanups.push(agent.stop, async () => peer.down().catch(() => {}));
+    await peer.until(() => peer.hellos.length > 0);
+    assert.equal(peer.hellos[0]!.token, "s3cret");
+    const result = await python<{ without: { faultCode: number } | null; wrong: unknown; right: unknown }>(
+      `${PRELUDE}
+port = os.environ["AGENT_PORT"]
+bad = xmlrpc.client.ServerProxy("http://hq:nope@127.0.0.1:" + port)
+good = xmlrpc.client.ServerProxy("http://hq:s3cret@127.0.0.1:" + port, allow_none=True)
+out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": good.wakeup()})`,
+      { HQSERVER: `http://127.0.0.1:${agent.port}`, AGENT_PORT: String(agent.port) },
+    );
+    assert.equal(result.without?.faultCode, 401);
+    assert.equal((result.wrong as { faultCode: number } | null)?.faultCode, 401);
+    assert.equal(result.right, null);
+  });
+
   it("availability rules from the coordinator are applied and reported", async () => {
     const { peer } = await setup();
     peer.send({ type: "availability", rules: [{ type: "idle", minutes: 100000 }] });

@@ -63,6 +63,8 @@ export const FaultCode = {
   badArgument: -32602,
   /** A referenced object (job, client, group …) does not exist. */
   notFound: 404,
+  /** Missing or wrong credentials (auth on, or an agent's farm token). */
+  unauthorized: 401,
   /** The call is not allowed for this user (auth on). */
   forbidden: 403,
   /** The call is valid but not in the object's current state (e.g. delete a running job). */
