@@ -81,6 +81,9 @@
 //                           its `clients`, LPUSH+LTRIM(100) the id on {p}client:{cid}:history, releases the
 //                           job's resources (the scheduler's releaseResources block). Called by every move out
 //                           of a running state.
+//   -- @include endRun      leaveClients / requeue / retryOrEnd: how a run ends without finishing its job for good.
+//   -- @include fence       fenceLiveEvent / fenceEvent / fenceRange: the checks every agent event starts with.
+//   -- @include targets     cascadeTargets / changeTargets: the jobs a cascading operation touches.
 // ---- Control messages -----------------------------------------------------------------------------------
 //   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients) and, once per
 //   newjob, {"type":"jobs","added":n,"runnable":k} (no per-job events for new jobs); deleteJobs and
