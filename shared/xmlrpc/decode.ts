@@ -120,6 +120,8 @@ const FORBIDDEN =
 /** Text that needs more than a slice: references, line ends to normalise, or the forbidden `]]>`. */
 const NOT_PLAIN = /[&\r]|\]\]>/;
 const LINE_END = /\r\n?/g;
+/** Member names struct() does not reuse: "__proto__", and names whose text would not be written plainly. */
+const NOT_A_SHAPE = /^__proto__$|[&<\r\]]/;
 /** An XML name (ASCII only: no element or attribute of XML-RPC needs more). */
 const XML_NAME = /^[A-Za-z_:][A-Za-z0-9_:.-]*$/;
 /** The XML declaration, matched only within its first LONGEST_DECLARATION characters (so in bounded time). */
@@ -170,6 +172,16 @@ function isSpaceCode(c: number): boolean {
 
 function isXmlSpace(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (!isSpaceCode(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * `xml.startsWith(text, at)` for the hot paths: on a 30 MB reply the builtin call costs more than comparing
+ * the few characters of a tag name inline.
+ */
+function textAt(xml: string, at: number, text: string): boolean {
+  if (at + text.length > xml.length) return false;
+  for (let k = 0; k < text.length; k++) if (xml.charCodeAt(at + k) !== text.charCodeAt(k)) return false;
   return true;
 }
 
@@ -234,6 +246,8 @@ class Scanner {
   private pos = 0;
   /** The end tags the open elements need, innermost last. */
   private readonly closers: string[] = [];
+  /** By depth, the member names of the last struct read there (see struct()). */
+  private readonly shapes: (string[] | undefined)[] = [];
   /** The last start tag read was `<x/>`. */
   private empty = false;
   /** Where the last start tag's name starts and ends. */
@@ -352,18 +366,7 @@ class Scanner {
   }
 
   private typed(kind: K): XmlRpcValue {
-    if (kind === K.struct) {
-      // Object.fromEntries, not a store per member: it defines "__proto__" as a plain member, and its
-      // object keeps V8's fast properties, where 45 stores of computed keys make a slow dictionary object
-      // (a getJobs reply decoded 1.5x slower that way, most of it in garbage collection).
-      const members: [string, XmlRpcValue][] = [];
-      if (!this.empty)
-        while (this.child()) {
-          if (this.start() !== K.member) this.notAllowed("struct");
-          members.push(this.member());
-        }
-      return Object.fromEntries(members) as XmlRpcStruct;
-    }
+    if (kind === K.struct) return this.struct();
     if (kind === K.array) {
       const items: XmlRpcValue[] = [];
       if (!this.empty)
@@ -382,16 +385,61 @@ class Scanner {
     return scalar(kind, this.empty ? "" : this.leaf());
   }
 
-  private member(): [string, XmlRpcValue] {
+  /**
+   * A struct. Replies hold thousands of structs with the same member names (getJobs), so the names of the
+   * last struct read at each depth are kept: a member whose name is the expected one (written plainly) reuses
+   * that string instead of copying it, and a struct whose names all match is built by plain stores, which
+   * V8 then runs along the object layout the first such struct created. Any other struct is built with
+   * Object.fromEntries: it defines "__proto__" as a plain member, and its object keeps V8's fast properties
+   * where a store per computed key makes a slow dictionary object beyond a dozen members.
+   */
+  private struct(): XmlRpcStruct {
+    const depth = this.closers.length;
+    const shape = this.shapes[depth];
+    const names: string[] = [];
+    const values: XmlRpcValue[] = [];
+    let expected = 0;
+    if (!this.empty)
+      while (this.child()) {
+        if (this.start() !== K.member) this.notAllowed("struct");
+        if (this.member(names, values, shape?.[names.length])) expected++;
+      }
+    if (shape !== undefined && expected === shape.length && names.length === shape.length) {
+      const obj: XmlRpcStruct = {};
+      for (let i = 0; i < names.length; i++) obj[names[i] as string] = values[i];
+      return obj;
+    }
+    const obj = Object.fromEntries(names.map((name, i) => [name, values[i]])) as XmlRpcStruct;
+    // Reusable names: distinct, none "__proto__" (a store would set the prototype), each written plainly.
+    if (Object.keys(obj).length === names.length && names.every((name) => !NOT_A_SHAPE.test(name)))
+      this.shapes[depth] = names;
+    return obj;
+  }
+
+  /** Reads a member into `names` and `values`; true when its name was `expected` (and is that string). */
+  private member(names: string[], values: XmlRpcValue[], expected: string | undefined): boolean {
+    const xml = this.xml;
     let name: string | undefined;
     let value: XmlRpcValue = null;
     let has = false;
+    let same = false;
     if (!this.empty)
       while (this.child()) {
         const kind = this.start();
         if (kind === K.name) {
           if (name !== undefined) fail("<member> has more than one <name>");
-          name = this.empty ? "" : this.leaf();
+          if (
+            !this.empty &&
+            expected !== undefined &&
+            textAt(xml, this.pos, expected) &&
+            textAt(xml, this.pos + expected.length, "</name>") &&
+            this.closers[this.closers.length - 1] === "</name>"
+          ) {
+            name = expected;
+            same = true;
+            this.closers.pop();
+            this.pos += expected.length + 7;
+          } else name = this.empty ? "" : this.leaf();
         } else if (kind === K.value) {
           if (has) fail("<member> holds more than one value");
           value = this.value();
@@ -400,7 +448,9 @@ class Scanner {
       }
     if (name === undefined) fail("<member> without a <name>");
     if (!has) fail("<member> without a <value>");
-    return [name, value];
+    names.push(name);
+    values.push(value);
+    return same;
   }
 
   /** The text content of an element that holds only text, through its end tag. */
@@ -520,7 +570,7 @@ class Scanner {
     const candidates = BY_FIRST[xml.charCodeAt(from)];
     if (candidates !== undefined)
       for (const [name, kind, closer] of candidates) {
-        if (!xml.startsWith(name, from)) continue;
+        if (!textAt(xml, from, name)) continue;
         const after = from + name.length;
         const c = xml.charCodeAt(after);
         if (c !== 0x3e && (c !== 0x2f || xml.charCodeAt(after + 1) !== 0x3e)) break;
@@ -594,7 +644,7 @@ class Scanner {
     const closer = this.closers[this.closers.length - 1];
     if (closer === undefined) return fail("end tag without a start tag");
     let i = this.pos + closer.length;
-    if (!xml.startsWith(closer, this.pos)) {
+    if (!textAt(xml, this.pos, closer)) {
       // Whitespace before the `>` is allowed; anything else is a mismatch (or the end of the document).
       i = this.pos + closer.length - 1;
       let same = xml.startsWith(closer.slice(0, -1), this.pos);
