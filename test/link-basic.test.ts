@@ -121,6 +121,35 @@ out({"job": j, "errors": hq.getServerErrors(), "output": hq.getJobOutput(${jobId
   agent.close();
 });
 
+test("a burst of output chunks and a resend of some of them are stored once, in order; acks only grow", async () => {
+  const agent = await peer({ hostname: "chatty", mode: "hold" });
+  const [jobId] = await py<number[]>(`out(hq.newjob({"name": "burst", "command": "yes"}))`);
+  const id = jobId as number;
+  await agent.waitFor(() => agent.running.has(id));
+  const attempt = agent.running.get(id)?.attempt as number;
+  const lines = Array.from({ length: 300 }, (_, i) => `line ${i}\n`);
+  for (const line of lines) agent.output(id, line); // seqs 2..301 (`started` was 1)
+  // As after a reconnect that lost some acks: the newest 100 chunks again, with their seqs.
+  for (let i = 200; i < 300; i++) {
+    agent.send({ type: "output", jobId: id, attempt, seq: i + 2, data: lines[i] as string });
+  }
+  agent.output(id, "end\n");
+  agent.finish(id);
+  const lastSeq = 303;
+  const acked = (): number[] =>
+    agent.received.flatMap((m) => (m.type === "ack" && m.jobId === id ? [m.seq] : []));
+  await agent.waitFor(() => acked().includes(lastSeq));
+  const seqs = acked();
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    "acks never go back",
+  );
+  const output = await py<string>(`out(hq.getJobOutput(${id}))`);
+  assert.equal(output, lines.join("") + "end\n");
+  agent.close();
+});
+
 test("upgradeClients and setAvailabilityRules reach the agent and show in the client attributes", async () => {
   const agent = await peer({ hostname: "upgradable" });
   const got = await py<Record<string, unknown>>(`

@@ -52,6 +52,8 @@ export class AgentConnection {
    * blocking other jobs, and takes a run of consecutive output chunks as one store call.
    */
   private readonly pending = new Map<number, JobEventMessage[]>();
+  /** Per job, the highest seq acked on this link, so acks only grow (a resend of older events is not re-acked). */
+  private readonly acked = new Map<number, { attempt: number; seq: number }>();
   /** A heartbeat is being handled: the next one waits its turn, so lost-job checks never overlap. */
   private beating: Promise<void> = Promise.resolve();
   /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
@@ -235,7 +237,15 @@ export class AgentConnection {
       // A job deleted meanwhile: nothing to apply, but the agent must stop resending it.
       if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
     }
-    this.send({ type: "ack", jobId: last.jobId, attempt: last.attempt, seq: last.seq });
+    this.ack(last);
+  }
+
+  private ack({ type, jobId, attempt, seq }: JobEventMessage): void {
+    const before = this.acked.get(jobId);
+    if (before?.attempt === attempt && before.seq >= seq) return;
+    if (type === "finished") this.acked.delete(jobId);
+    else this.acked.set(jobId, { attempt, seq });
+    this.send({ type: "ack", jobId, attempt, seq });
   }
 
   private async applyToStore(msg: JobEventMessage): Promise<void> {
