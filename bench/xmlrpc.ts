@@ -217,6 +217,7 @@ export async function run(): Promise<BenchResult[]> {
   const theirs = best(pythonRounds);
   const stockBest = best(stockRounds);
   const ratio = ours.callsPerSecond / theirs.callsPerSecond;
+  const stockRatio = ours.callsPerSecond / stockBest.callsPerSecond;
   const rounds = (rates: Rate[]): string => rates.map((r) => Math.round(r.callsPerSecond)).join(", ");
 
   return [
@@ -242,17 +243,22 @@ export async function run(): Promise<BenchResult[]> {
       name: "xmlrpc: ping, Python stock SimpleXMLRPCServer (HTTP/1.0: a new connection per call)",
       value: Math.round(stockBest.callsPerSecond),
       unit: "calls/s",
-      note:
-        `the stdlib default; coordinator / this = ${(ours.callsPerSecond / stockBest.callsPerSecond).toFixed(2)}x; ` +
-        `best of rounds ${rounds(stockRounds)}`,
+      note: `the stdlib default; best of rounds ${rounds(stockRounds)}`,
     },
     {
-      name: "xmlrpc: ping, coordinator / Python keep-alive baseline",
+      name: "xmlrpc: ping ratio, coordinator / Python threaded server with HTTP/1.1 keep-alive",
       value: Math.round(ratio * 100) / 100,
       unit: "x",
       target: ">= 3x",
       ok: ratio >= 3,
       note: `server CPU per call: Python / coordinator = ${(theirs.cpuMicros / ours.cpuMicros).toFixed(2)}x`,
+    },
+    {
+      name: "xmlrpc: ping ratio, coordinator / Python stock threaded server (HTTP/1.0, as HQueue scripts meet it)",
+      value: Math.round(stockRatio * 100) / 100,
+      unit: "x",
+      target: ">= 3x",
+      ok: stockRatio >= 3,
     },
     {
       name: `xmlrpc codec: decode a getJobs reply (100 jobs, ${kb} KB)`,

@@ -8,7 +8,7 @@ import {
   encodeFault,
   encodeMethodCall,
   encodeMethodResponse,
-  encodeMethodResponseBytes,
+  encodeMethodResponseBody,
   escapeXml,
 } from "../shared/xmlrpc/encode.js";
 import { Fault, FaultCode, withDoubles, type XmlRpcValue } from "../shared/xmlrpc/types.js";
@@ -107,8 +107,11 @@ describe("xmlrpc codec", () => {
       text: `línea ${i} ✓ <&>`,
       when: new Date(i * 1000),
     }));
-    const bytes = encodeMethodResponseBytes(big);
+    const bytes = encodeMethodResponseBody(big);
+    assert.ok(Buffer.isBuffer(bytes), "a big reply is written as bytes");
     assert.equal(bytes.toString("utf8"), encodeMethodResponse(big));
+    assert.equal(encodeMethodResponseBody([1, "small"]), encodeMethodResponse([1, "small"]));
+    assert.equal(encodeMethodResponseBody(true), encodeMethodResponse(true));
     assert.deepEqual(decodeMethodResponse(bytes.toString("utf8")), { value: big });
   });
 

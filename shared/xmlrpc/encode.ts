@@ -9,7 +9,7 @@
 // `<string>` tags. See types.ts for how JS values map to XML-RPC types.
 //
 // Big replies (a getJobs of 10,000 jobs is 30 MB) are written as UTF-8 in chunks of CHUNK characters
-// (`encodeMethodResponseBytes`): one 30 MB string built by `+=` is a tree of millions of short-lived
+// (`encodeMethodResponseBody`): one 30 MB string built by `+=` is a tree of millions of short-lived
 // pieces that the garbage collector copies around and that must be flattened again before it can be sent;
 // chunks die young and go out as they are.
 
@@ -76,9 +76,11 @@ class Writer {
     return this.text;
   }
 
-  buffer(): Buffer {
+  /** What was written: the string itself while it is shorter than a chunk, else its UTF-8 bytes. */
+  body(): string | Buffer {
+    if (this.chunks.length === 0) return this.text;
     this.flush();
-    return this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
+    return Buffer.concat(this.chunks, this.bytes);
   }
 
   private flush(): void {
@@ -169,11 +171,18 @@ export function encodeMethodResponse(result: XmlRpcValue | undefined): string {
   return out.string();
 }
 
-/** As encodeMethodResponse, as UTF-8 bytes, built in chunks: what the server sends. */
-export function encodeMethodResponseBytes(result: XmlRpcValue | undefined): Buffer {
+const TRUE_RESPONSE = encodeMethodResponse(true);
+
+/**
+ * The reply body the server sends for `result`: the same document as encodeMethodResponse, as a string when
+ * it is small and as UTF-8 bytes built in chunks when it is big (see the top of the file).
+ */
+export function encodeMethodResponseBody(result: XmlRpcValue | undefined): string | Buffer {
+  // ping and most setters answer True: no need to write that again for every call.
+  if (result === true) return TRUE_RESPONSE;
   const out = new Writer(CHUNK);
   response(out, result);
-  return out.buffer();
+  return out.body();
 }
 
 export function encodeFault(faultCode: number, faultString: string): string {

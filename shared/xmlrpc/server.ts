@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { gzip } from "node:zlib";
 import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.js";
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
-import { encodeFault, encodeMethodResponseBytes } from "./encode.js";
+import { encodeFault, encodeMethodResponseBody } from "./encode.js";
 import { systemMethods } from "./system.js";
 import {
   Fault,
@@ -243,7 +243,7 @@ export function createXmlRpcHandler(
   const sendResult = (req: IncomingMessage, res: ServerResponse, value: XmlRpcValue, name: string): void => {
     let xml: string | Buffer;
     try {
-      xml = encodeMethodResponseBytes(value);
+      xml = encodeMethodResponseBody(value);
     } catch (err) {
       // The handler succeeded but returned something XML-RPC cannot carry.
       const error = asError(err);
