@@ -205,7 +205,9 @@ function textAt(codes: Uint16Array, at: number, text: Codes): boolean {
  * costs ~10 ms per 30 MB.
  */
 function charCodes(xml: string): Uint16Array {
-  const bytes = Buffer.allocUnsafeSlow(xml.length * 2);
+  // Small requests take their copy from Node's buffer pool (its slices are 8-byte aligned).
+  let bytes = Buffer.allocUnsafe(xml.length * 2);
+  if (bytes.byteOffset % 2 !== 0) bytes = Buffer.allocUnsafeSlow(xml.length * 2);
   bytes.write(xml, 0, "utf16le");
   // The machine's byte order is little-endian on every platform Node supports but s390x/ppc64 (big-endian).
   if (BIG_ENDIAN) bytes.swap16();
