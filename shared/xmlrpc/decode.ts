@@ -1,11 +1,13 @@
 // Reads XML-RPC documents (methodCall, methodResponse with params or fault) into XmlRpcValues.
 //
 // A hand-written scanner for exactly the XML that XML-RPC uses, in place of the general SAX parser (saxes)
-// DESIGN.md first chose: a getJobs reply of 10,000 jobs is 32 MB of XML, and saxes plus the event handlers
-// around it spent ~0.6 s on it (40% of that in garbage collection of per-event objects and per-character
-// text); this scanner jumps from `<` to `<` with indexOf, slices text without copying it, and builds values
-// by recursive descent, about 4x faster (README "XML-RPC decoding"). It keeps every guarantee the
-// SAX-based decoder had: well-formed XML only (matching tags, one root, valid names and attributes,
+// DESIGN.md first chose: a getJobs reply of 10,000 jobs is 30 MB of XML, and saxes plus the event handlers
+// around it took 0.55-0.65 s for it (40% in garbage collection of per-event objects and per-character
+// text). This scanner walks the document's code units, copies out only the text values, reuses member
+// names from struct to struct and builds values by recursive descent: 0.2 s for the same reply, 3.5x the
+// throughput on the codec bench (35 -> 130 MB/s), 0.65 µs instead of 2.4 µs for a ping request. It keeps
+// every guarantee the SAX-based decoder had (and was checked against it on 120,000 mutated documents:
+// same verdicts, same values): well-formed XML only (matching tags, one root, valid names and attributes,
 // comments without `--`, CDATA, the five predefined entities and character references, nothing else), no
 // DOCTYPE or entity declarations at all, characters XML 1.0 forbids rejected (raw or as references),
 // `\r\n` and `\r` read as `\n`, nesting deeper than `maxDepth` refused, truncated input a parse error, and
