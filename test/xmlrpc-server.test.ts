@@ -196,6 +196,34 @@ out({
     assert.deepEqual(result["strictEcho"], { k: [1, 2.5, "s"] });
   });
 
+  it("is read by Python 2's xmlrpclib too: bare strings, whole doubles (skipped without Python 2.7)", async (t) => {
+    // Houdini's older Python 2 scripts use xmlrpclib; pyenv machines reach it through PYENV_VERSION.
+    const env = { ...process.env, PYENV_VERSION: process.env["PYENV_VERSION"] ?? "2.7.18" };
+    const code = [
+      "import json, sys, xmlrpclib",
+      "e = xmlrpclib.ServerProxy(sys.argv[1], allow_none=True).everything()",
+      "print(json.dumps({'text': e['text'], 'crlf': e['crlf'], 'list': e['list'],",
+      "  'fractions': dict((k, type(v).__name__) for k, v in e['fractions'].items())}))",
+    ].join("\n");
+    const result = await new Promise<string | undefined>((resolve) => {
+      const child = spawn("python2.7", ["-c", code, url], { env, stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("error", () => resolve(undefined));
+      child.on("close", (status) => resolve(status === 0 ? out : undefined));
+    });
+    if (result === undefined) {
+      t.skip("no Python 2.7 here");
+      return;
+    }
+    assert.deepEqual(JSON.parse(result), {
+      text: "héllo <ünïcode> & 😀",
+      crlf: "a\r\nb\rc",
+      list: [1, "two", [3.5, null]],
+      fractions: { zero: "float", one: "float", half: "float", count: "int" },
+    });
+  });
+
   it("answers an unknown method with a Fault and keeps the connection for the next call", async () => {
     const before = connections;
     const result = await python<Record<string, unknown>>(
