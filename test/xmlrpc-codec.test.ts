@@ -238,6 +238,20 @@ describe("xmlrpc codec", () => {
     parseFault(param(`<double>${"1".repeat(100_000)}x</double>`), /double/);
     parseFault(param(`<int>${"9".repeat(5000)}</int>`), /4300 digits/);
     assert.equal(first(param(`<int>-${"9".repeat(4300)}</int>`)), -(10n ** 4300n - 1n));
+    // Inputs that would make a careless scanner search the rest of the document again and again.
+    parseFault(param("&".repeat(100_000)), /entity/);
+    parseFault(param("&a".repeat(50_000)), /entity/);
+    parseFault(param("<".repeat(100_000)));
+    parseFault(param("<!--".repeat(50_000)));
+    parseFault(param(`<struct ${"a".repeat(100_000)}`));
+    parseFault(param(`<struct a=${'"'.repeat(100_000)}>`));
+    const longName = "n".repeat(100_000);
+    const member = (name: string): string => `<member><name>${name}</name><value>1</value></member>`;
+    const structs = Array.from(
+      { length: 50 },
+      (_, i) => `<value><struct>${member(longName + (i % 2 ? "x" : ""))}</struct></value>`,
+    );
+    assert.equal((first(param(`<array><data>${structs.join("")}</data></array>`)) as unknown[]).length, 50);
     parseFault(param("<int>1</int><int>2</int>"), /more than one/);
     parseFault(param("text<int>1</int>"), /mixes/);
     parseFault(param("<struct>stray</struct>"), /unexpected text/);
