@@ -41,6 +41,8 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
   const url = `redis://127.0.0.1:${port}`;
   const clients: Redis[] = [];
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused connects while redis-server starts are expected; connect() rejects, so the event is noise.
+  probe.on("error", () => {});
   for (let i = 0; ; i++) {
     try {
       await probe.connect();
