@@ -34,10 +34,9 @@ function clientValues(client: ClientFacts, name: string): string[] {
       // The host/hostgroup shortcuts put client names here, and a name may carry the agent's name.
       return [client.hostname, `${client.hostname}:${client.name}`];
     case "hostname:name":
-      // "host" alone names the client with the empty name, as labels do.
-      return client.name === ""
-        ? [client.hostname, `${client.hostname}:`]
-        : [`${client.hostname}:${client.name}`];
+      // As savePermittedClientsList's entries: "host" is any client on that host, "host:" only the one with
+      // the empty name, "host:name" that client.
+      return [client.hostname, `${client.hostname}:${client.name}`];
     case "group":
       return [...client.groups];
     case "os":
