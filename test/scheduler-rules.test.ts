@@ -86,7 +86,7 @@ out(g)`,
   const specs = [
     { name: "host==", command: "x", conditions: cond("hostname", "==", "win1") },
     { name: "label==", command: "x", conditions: cond("hostname:name", "==", "lin1:two") },
-    { name: "label-empty", command: "x", conditions: cond("hostname:name", "==", "lin1") },
+    { name: "label-empty", command: "x", conditions: cond("hostname:name", "==", "lin1:") },
     { name: "group", command: "x", conditions: cond("group", "==", "gpus") },
     { name: "os in", command: "x", conditions: cond("os", "in", "macosx; windows") },
     { name: "os not_in", command: "x", conditions: cond("os", "not_in", "linux,macosx") },
@@ -94,7 +94,7 @@ out(g)`,
     {
       name: "os!= and name",
       command: "x",
-      conditions: [...cond("os", "!=", "windows"), ...cond("hostname:name", "!=", "lin1")],
+      conditions: [...cond("os", "!=", "windows"), ...cond("hostname:name", "!=", "lin1:")],
     },
     { name: "host shortcut", command: "x", host: "lin1:two" },
   ];
