@@ -38,10 +38,13 @@ export async function runScript(
   prefix: string,
   name: string,
   args: ScriptArg[],
+  replies: "strings" | "buffers" = "strings",
 ): Promise<unknown> {
   const method = `openhq_store_${name}`;
   if (!(method in redis)) redis.defineCommand(method, { numberOfKeys: 0, lua: loadLua(name) });
-  const command = (redis as unknown as Record<string, Command>)[method] as Command;
+  // defineCommand also makes `<method>Buffer`, whose bulk replies stay bytes (job output need not be UTF-8).
+  const variant = replies === "buffers" ? `${method}Buffer` : method;
+  const command = (redis as unknown as Record<string, Command>)[variant] as Command;
   try {
     return await command.call(redis, prefix, Date.now(), ...args);
   } catch (err) {

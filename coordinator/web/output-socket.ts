@@ -1,10 +1,8 @@
 // Live job output over WebSocket at /ws/output/<jobId>[?tail=BYTES] (protocol: shared/client/output-stream.ts),
 // for the job page and `openhq tail -f`. The public API has no "output since byte N" call, so this reads the
-// job's output key and its fields (store/jobs.ts: outAttempt, outBytes, outHead) in one small read-only Lua
-// script, so the text and its byte count always agree. One 250 ms poll per open socket: a handful of viewers
+// job's output with the store's read-only readOutput.lua, so the text and its byte count always agree. One 250 ms poll per open socket: a handful of viewers
 // cost a few tiny Redis round trips per second, and nothing at all when nobody watches.
 
-import { createHash } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -13,6 +11,7 @@ import { FINISHED_STATUSES, type JobStatus } from "../../shared/statuses.js";
 import type { OutputEvent } from "../../shared/client/output-stream.js";
 import { authFor } from "../auth.js";
 import type { Context } from "../context.js";
+import { runScript } from "../store/scripts.js";
 
 const PATH = /^\/ws\/output\/(\d+)$/;
 const POLL_MS = 250;
@@ -24,49 +23,6 @@ export interface WebSockets {
   close(): Promise<void>;
 }
 
-// KEYS: job hash, output key. ARGV: sent (stream offset; negative = that many bytes before the end), attempt
-// the caller has, max bytes. Stream offsets count every byte the attempt produced (outBytes); once capped the
-// key holds stream [0, outHead) and the newest bytes, so the gap is reported as `skipped`.
-// Returns false (no job) or {status, progress, attempt, newSent, skipped, text}.
-const READ = `
-local f = redis.call('HMGET', KEYS[1], 'status', 'progress', 'outAttempt', 'outBytes', 'outHead')
-if not f[1] then return false end
-local attempt = f[3] or ''
-local bytes = tonumber(f[4] or '0') or 0
-local sent = tonumber(ARGV[1])
-local max = tonumber(ARGV[3])
-if attempt ~= ARGV[2] and sent >= 0 then sent = 0 end
-local skipped = 0
-if sent < 0 then
-  sent = math.max(0, bytes + sent)
-  skipped = sent
-end
-local len = redis.call('STRLEN', KEYS[2])
-local head = tonumber(f[5] or '')
-local text = ''
-if sent < bytes then
-  if not head or sent < head then
-    local stop = sent + max - 1
-    if head then stop = math.min(stop, head - 1) end
-    text = redis.call('GETRANGE', KEYS[2], sent, stop)
-    sent = sent + #text
-  end
-  if head and sent >= head and sent < bytes then
-    local tailStart = bytes - (len - head)
-    if sent < tailStart then
-      skipped = skipped + (tailStart - sent)
-      sent = tailStart
-    end
-    local off = head + (sent - tailStart)
-    local more = redis.call('GETRANGE', KEYS[2], off, off + max - 1 - #text)
-    text = text .. more
-    sent = sent + #more
-  end
-end
-return {f[1], f[2] or '0', attempt, tostring(sent), tostring(skipped), text}
-`;
-const READ_SHA = createHash("sha1").update(READ).digest("hex");
-
 interface Piece {
   status: string;
   progress: number;
@@ -77,14 +33,13 @@ interface Piece {
 }
 
 async function read(ctx: Context, jobId: number, sent: number, attempt: string): Promise<Piece | null> {
-  const args = [ctx.keys.job(jobId), ctx.keys.jobOutput(jobId), sent, attempt, MAX_READ_BYTES];
-  let reply: unknown;
-  try {
-    reply = await ctx.redis.callBuffer("EVALSHA", READ_SHA, 2, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-    reply = await ctx.redis.callBuffer("EVAL", READ, 2, ...args);
-  }
+  const reply = await runScript(
+    ctx.redis,
+    ctx.keys.prefix,
+    "readOutput",
+    [jobId, sent, attempt, MAX_READ_BYTES],
+    "buffers",
+  );
   if (!Array.isArray(reply)) return null;
   const [status, progress, att, newSent, skipped, text] = reply as Buffer[];
   return {
