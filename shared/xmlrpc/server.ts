@@ -335,24 +335,27 @@ export function createXmlRpcHandler(
   };
 }
 
-/** Idle keep-alive connections live longer than Python scripts usually pause between calls. */
-const KEEP_ALIVE_MS = 65_000;
+/**
+ * An HTTP server for long-lived XML-RPC clients: keep-alive that outlives the usual 60 s idle timeout of
+ * load balancers and the pauses of Python scripts between calls, a bound on how long one request may take,
+ * and malformed HTTP costing the sender its connection and nothing else.
+ */
+export function createKeepAliveServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const keepAliveMs = 65_000;
+  const server = createServer({ keepAlive: true, requestTimeout: 300_000 }, handler);
+  server.keepAliveTimeout = keepAliveMs;
+  server.headersTimeout = keepAliveMs + 1000;
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
+}
 
 /** A standalone XML-RPC server (not yet listening): POST on any path, 405 for anything else. */
 export function createXmlRpcServer(
   methods: Methods | (() => Methods),
   options: XmlRpcServerOptions = {},
 ): Server {
-  const server = createServer(
-    { keepAlive: true, requestTimeout: 300_000 },
-    createXmlRpcHandler(methods, options),
-  );
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 1000;
-  // Malformed HTTP costs the sender its connection and nothing else.
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy();
-  });
-  return server;
+  return createKeepAliveServer(createXmlRpcHandler(methods, options));
 }
