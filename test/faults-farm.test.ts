@@ -97,7 +97,7 @@ out(True)`,
   }
 });
 
-test("coordinator SIGKILLed with jobs in flight and restarted: every job finishes exactly once, output kept", async () => {
+test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job finishes exactly once, output kept", async () => {
   const redis = await startRedis({ appendonly: true });
   const proxy = await tcpProxy();
   const dir = mkdtempSync(join(tmpdir(), "openhq-once-"));
@@ -109,13 +109,13 @@ test("coordinator SIGKILLed with jobs in flight and restarted: every job finishe
   );
   try {
     await waitClients(coord.url, 2);
-    const ids = await submitCounted(coord.url, dir, 300);
+    const ids = await submitCounted(coord.url, dir, 1000);
     // Let part of the work happen, then kill the coordinator without warning.
     await py(
       coord.url,
       `
 import time
-while len(hq.getJobIdsByStatus(["succeeded"])) < 60:
+while len(hq.getJobIdsByStatus(["succeeded"])) < 200:
     time.sleep(0.02)
 out(True)`,
     );
@@ -191,7 +191,7 @@ out(True)`,
   }
 });
 
-test("two coordinators, four agents, many jobs: each job executed exactly once", async () => {
+test("two coordinators, four agents, 5,000 jobs: each job executed exactly once", async () => {
   const redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), "openhq-two-"));
   const one = await startCoordinator({ redisUrl: redis.url, env: ENV });
@@ -203,7 +203,7 @@ test("two coordinators, four agents, many jobs: each job executed exactly once",
   );
   try {
     await waitClients(one.url, 4);
-    const [a, b] = await Promise.all([submitCounted(one.url, dir, 300), submitCounted(two.url, dir, 300)]);
+    const [a, b] = await Promise.all([submitCounted(one.url, dir, 2500), submitCounted(two.url, dir, 2500)]);
     const ids = [...a, ...b];
     const statuses = await waitFinished(two.url, ids, 300);
     assertExactlyOnce(dir, ids, statuses);
