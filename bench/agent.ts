@@ -12,6 +12,7 @@ import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { Stats } from "../agent/stats.js";
 import { probeIdleMs } from "../agent/idle/index.js";
 import { startAgent, type TestAgent } from "../test/support/agent.js";
+import { assignMessage } from "../test/support/assign.js";
 import { startCoordinator } from "../test/support/coordinator.js";
 import { freePort } from "../test/support/ports.js";
 import type { BenchResult } from "./types.js";
@@ -127,27 +128,6 @@ async function startPeer(): Promise<{
   };
 }
 
-function assignment(): AssignMessage {
-  return {
-    type: "assign",
-    jobId: 1,
-    attempt: 1,
-    rootJobId: 1,
-    name: "bench output",
-    command: COMMAND,
-    shell: "bash",
-    environment: {},
-    hosts: ["here"],
-    master: true,
-    cpus: 1,
-    maxTime: null,
-    onSuccess: null,
-    onError: null,
-    onCancel: null,
-    onChildError: null,
-  };
-}
-
 async function throughputViaCoordinator(expected: string, entry: string): Promise<BenchResult> {
   const coordinator = await startCoordinator({ env: { OPENHQ_MAX_OUTPUT_BYTES: String(BYTES * 2) } });
   let agent: TestAgent | null = null;
@@ -192,7 +172,7 @@ async function throughputViaPeer(expected: string, entry: string): Promise<Bench
   const peer = await startPeer();
   const agent = await startAgent({ serverUrl: peer.url, entry });
   try {
-    const result = await peer.run(assignment());
+    const result = await peer.run(assignMessage(COMMAND, { jobId: 1, name: "bench output", shell: "bash" }));
     const value = BYTES / (1024 * 1024) / (result.ms / 1000);
     const same = result.sha === expected;
     return {

@@ -8,6 +8,7 @@ import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { startRedis } from "./support/redis.js";
+import { livePids } from "./support/processes.js";
 
 const FINISHED = ["succeeded", "failed", "cancelled", "abandoned"];
 const cleanups: (() => Promise<void>)[] = [];
@@ -23,19 +24,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function livePids(pgid: number): string[] {
-  let out: string;
-  try {
-    out = execFileSync("ps", ["-o", "pid=,stat=", "-g", String(pgid)], { encoding: "utf8" });
-  } catch {
-    return [];
-  }
-  return out
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !/\sZ/.test(l));
 }
 
 async function finished(client: XmlRpcClient, id: number, ms?: number): Promise<string> {

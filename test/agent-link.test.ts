@@ -1,7 +1,6 @@
 // The agent process against a minimal protocol peer written here with `ws` (it speaks shared/protocol.ts
 // like the coordinator's /agent end: welcome, assign, in-order seq application and acks).
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
@@ -9,7 +8,6 @@ import { WebSocketServer, type WebSocket } from "ws";
 import {
   UPGRADE_EXIT_CODE,
   type AgentMessage,
-  type AssignMessage,
   type CoordinatorMessage,
   type HelloMessage,
   type JobEventMessage,
@@ -17,6 +15,8 @@ import {
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { freePort } from "./support/ports.js";
 import { PRELUDE, python } from "./support/python.js";
+import { assignMessage } from "./support/assign.js";
+import { livePids } from "./support/processes.js";
 
 interface AppliedJob {
   lastSeq: number;
@@ -116,45 +116,8 @@ class Peer {
   }
 }
 
-let nextJobId = 100;
-function assign(command: string, extra: Partial<AssignMessage> = {}): AssignMessage {
-  const jobId = nextJobId++;
-  return {
-    type: "assign",
-    jobId,
-    attempt: 1,
-    rootJobId: jobId,
-    name: `job ${jobId}`,
-    command,
-    shell: null,
-    environment: {},
-    hosts: ["here"],
-    master: true,
-    cpus: 1,
-    maxTime: null,
-    onSuccess: null,
-    onError: null,
-    onCancel: null,
-    onChildError: null,
-    ...extra,
-  };
-}
-
 function text(job: AppliedJob): string {
   return Buffer.concat(job.output).toString();
-}
-
-function livePids(pgid: number): string[] {
-  let out: string;
-  try {
-    out = execFileSync("ps", ["-o", "pid=,stat=", "-g", String(pgid)], { encoding: "utf8" });
-  } catch {
-    return [];
-  }
-  return out
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !/\sZ/.test(l));
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -227,13 +190,13 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
 
   it("runs an assigned job and streams its output; cancel kills it", async () => {
     const { peer, agent } = await setup();
-    const ok = assign("echo hello; echo PROGRESS: 1/2; echo $HQROOT $JOBID");
+    const ok = assignMessage("echo hello; echo PROGRESS: 1/2; echo $HQROOT $JOBID");
     peer.send(ok);
     await peer.until(() => peer.job(ok.jobId).finishedCount === 1);
     assert.equal(text(peer.job(ok.jobId)), `hello\nPROGRESS: 1/2\n/mnt/hq ${ok.jobId}\n`);
     assert.ok(peer.job(ok.jobId).events.some((e) => e.type === "progress" && e.progress === 0.5));
 
-    const long = assign("sleep 1000 & sleep 1000 & echo up; wait");
+    const long = assignMessage("sleep 1000 & sleep 1000 & echo up; wait");
     peer.send(long);
     await peer.until(() => text(peer.job(long.jobId)).includes("up"));
     const started = peer.job(long.jobId).events.find((e) => e.type === "started");
@@ -250,7 +213,7 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
   it("keeps a job running through a link cut; output arrives complete, finished once", async () => {
     const { peer } = await setup();
     // ~25 MB while the link is down: more than the in-memory spool, so part goes to disk.
-    const job = assign("echo begin; sleep 1; seq 1 3500000; sleep 1; echo end");
+    const job = assignMessage("echo begin; sleep 1; seq 1 3500000; sleep 1; echo end");
     peer.send(job);
     await peer.until(() => text(peer.job(job.jobId)).includes("begin"));
     await peer.down();
@@ -279,7 +242,7 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
     cleanups.push(async () => peer.down().catch(() => {}));
     const first = await startAgent({ serverUrl: `http://127.0.0.1:${peer.port}` });
     await peer.until(() => peer.hellos.length === 1);
-    const job = assign("sleep 1000 & echo up; wait");
+    const job = assignMessage("sleep 1000 & echo up; wait");
     peer.send(job);
     await peer.until(() => text(peer.job(job.jobId)).includes("up"));
     const started = peer.job(job.jobId).events.find((e) => e.type === "started");
@@ -300,7 +263,7 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
 
   it("on reconnect, kills the attempts welcome.stop lists", async () => {
     const { peer } = await setup();
-    const job = assign("sleep 1000 & echo up; wait");
+    const job = assignMessage("sleep 1000 & echo up; wait");
     peer.send(job);
     await peer.until(() => text(peer.job(job.jobId)).includes("up"));
     const started = peer.job(job.jobId).events.find((e) => e.type === "started");
@@ -325,7 +288,7 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
 
   it("SIGTERM kills the agent's jobs and exits 0 without reporting them finished", async () => {
     const { peer, agent } = await setup();
-    const job = assign("sleep 1000 & echo up; wait");
+    const job = assignMessage("sleep 1000 & echo up; wait");
     peer.send(job);
     await peer.until(() => text(peer.job(job.jobId)).includes("up"));
     const started = peer.job(job.jobId).events.find((e) => e.type === "started");
@@ -338,8 +301,8 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
 
   it("terminate() (Python) cancels paused jobs, lets running ones finish, says goodbye and exits 0", async () => {
     const { peer, agent } = await setup();
-    const paused = assign("echo p; sleep 1000");
-    const running = assign("echo r; sleep 1; echo done");
+    const paused = assignMessage("echo p; sleep 1000");
+    const running = assignMessage("echo r; sleep 1; echo done");
     peer.send(paused);
     peer.send(running);
     await peer.until(

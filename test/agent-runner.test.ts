@@ -1,6 +1,5 @@
 // The agent's job runner with real processes: process groups, signals, output order and bytes, progress.
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,33 +10,11 @@ import { Job } from "../agent/job.js";
 import { JobsOnDisk } from "../agent/jobs-on-disk.js";
 import { createLogger } from "../agent/log.js";
 import { procStat } from "../agent/proc.js";
+import { assignMessage } from "./support/assign.js";
+import { livePids } from "./support/processes.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "openhq-agent-runner-"));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
-
-let nextJobId = 1;
-function assign(command: string, extra: Partial<AssignMessage> = {}): AssignMessage {
-  const jobId = nextJobId++;
-  return {
-    type: "assign",
-    jobId,
-    attempt: 1,
-    rootJobId: jobId,
-    name: `job ${jobId}`,
-    command,
-    shell: null,
-    environment: {},
-    hosts: ["here"],
-    master: true,
-    cpus: 1,
-    maxTime: null,
-    onSuccess: null,
-    onError: null,
-    onCancel: null,
-    onChildError: null,
-    ...extra,
-  };
-}
 
 /** Runs a job with an outlet that records every event and acks it at once, like a healthy coordinator. */
 function start(spec: AssignMessage): { job: Job; events: JobEventMessage[]; done: Promise<void> } {
@@ -86,19 +63,6 @@ function finished(events: JobEventMessage[]) {
 }
 
 /** Live processes of a group, as ps sees them (zombies waiting for a reaper are already dead). */
-function livePids(pgid: number): string[] {
-  let text: string;
-  try {
-    text = execFileSync("ps", ["-o", "pid=,stat=", "-g", String(pgid)], { encoding: "utf8" });
-  } catch {
-    return []; // ps exits 1 when nothing matches
-  }
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !/\sZ/.test(l));
-}
-
 async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -109,7 +73,7 @@ async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
 
 describe("agent runner", () => {
   it("cancel kills the whole process group, grandchildren included", async () => {
-    const { job, events, done } = start(assign("sleep 1000 & sleep 1000 & echo ready; wait"));
+    const { job, events, done } = start(assignMessage("sleep 1000 & sleep 1000 & echo ready; wait"));
     await waitFor(() => outputOf(events).toString().includes("ready"));
     const pgid = job.running().pid;
     assert.equal(livePids(pgid).length >= 3, true, `group before cancel: ${livePids(pgid).join(",")}`);
@@ -123,7 +87,7 @@ describe("agent runner", () => {
 
   it("onCancel runs before the kill, with the job's environment", async () => {
     const { job, events, done } = start(
-      assign("echo go; sleep 1000", { onCancel: 'echo "cancel hook $JOBID"' }),
+      assignMessage("echo go; sleep 1000", { onCancel: 'echo "cancel hook $JOBID"' }),
     );
     await waitFor(() => outputOf(events).toString().includes("go"));
     await job.stop("cancelled", true);
@@ -132,7 +96,7 @@ describe("agent runner", () => {
   });
 
   it("pause stops CPU use and resume continues", { skip: process.platform !== "linux" }, async () => {
-    const { job, events, done } = start(assign("echo spin; while :; do :; done"));
+    const { job, events, done } = start(assignMessage("echo spin; while :; do :; done"));
     await waitFor(() => outputOf(events).toString().includes("spin"));
     const pid = job.running().pid;
     job.pause();
@@ -149,7 +113,9 @@ describe("agent runner", () => {
   });
 
   it("keeps stdout and stderr in their exact order", async () => {
-    const { events, done } = start(assign("for i in $(seq 1 3000); do echo out$i; echo err$i >&2; done"));
+    const { events, done } = start(
+      assignMessage("for i in $(seq 1 3000); do echo out$i; echo err$i >&2; done"),
+    );
     await done;
     const expected = Array.from({ length: 3000 }, (_, i) => `out${i + 1}\nerr${i + 1}\n`).join("");
     assert.equal(outputOf(events).toString(), expected);
@@ -158,7 +124,7 @@ describe("agent runner", () => {
 
   it("PROGRESS and ALF_PROGRESS lines move progress, also when split across chunks", async () => {
     const { events, done } = start(
-      assign(
+      assignMessage(
         "printf 'PROG'; sleep 0.3; printf 'RESS: 1/4\\n'; sleep 0.2; echo 'ALF_PROGRESS 50%'; sleep 0.2; echo 'PROGRESS: 4/4'",
       ),
     );
@@ -168,7 +134,7 @@ describe("agent runner", () => {
   });
 
   it("an unknown shell fails the job with a clear message in its output", async () => {
-    const { events, done } = start(assign("echo hi", { shell: "fish-and-chips" }));
+    const { events, done } = start(assignMessage("echo hi", { shell: "fish-and-chips" }));
     await done;
     assert.match(outputOf(events).toString(), /unknown shell "fish-and-chips"/);
     const f = finished(events);
@@ -177,7 +143,7 @@ describe("agent runner", () => {
 
   it("gives the job the HQ environment and runs onError on failure", async () => {
     const { events, done } = start(
-      assign('echo "$HQROOT|$HQCLIENTARCH|$HQSERVER|$JOBID|$ROOTJOBID|$HQHOSTS|$MINE|$SITE"; exit 4', {
+      assignMessage('echo "$HQROOT|$HQCLIENTARCH|$HQSERVER|$JOBID|$ROOTJOBID|$HQHOSTS|$MINE|$SITE"; exit 4', {
         environment: { MINE: "mine" },
         hosts: ["a", "b"],
         onError: "echo error hook",
@@ -195,7 +161,7 @@ describe("agent runner", () => {
   });
 
   it("maxTime stops a job that runs too long", async () => {
-    const { events, done } = start(assign("sleep 1000", { maxTime: 1 }));
+    const { events, done } = start(assignMessage("sleep 1000", { maxTime: 1 }));
     await done;
     assert.equal(finished(events).reason, "maxTime");
   });
@@ -221,7 +187,7 @@ describe("agent runner", () => {
       };
       write();
     });
-    const { events, done } = start(assign(`cat ${file}`));
+    const { events, done } = start(assignMessage(`cat ${file}`));
     await done;
     const got = createHash("sha256");
     let bytes = 0;
