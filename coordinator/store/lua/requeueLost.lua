@@ -1,17 +1,16 @@
 -- requeueLost: attempt A of a job was committed to a client that never got it (the coordinator died between
--- moveToAssigned and sending `assign`, or the agent restarted without it): back to the queue, without using
--- up a try, because the job never ran. A stale attempt or a job no longer running changes nothing.
+-- moveToAssigned and sending `assign`, or the agent restarted without it): back to the queue (or to waiting,
+-- should the run have added children to its job), without using up a try, because the job never ran to an
+-- end. A stale attempt or a job no longer running changes nothing.
 -- ARGV: prefix, now, id, attempt, clientId. Returns 1 when applied.
 -- @include setStatus
--- @include releaseClients
+-- @include endRun
 local prefix, now, id, attempt = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local key = jobKey(prefix, id)
 local status = redis.call('HGET', key, 'status')
 if status ~= 'running' or numField(key, 'attempt', 0) ~= attempt then
   return 0
 end
-releaseClients(prefix, id)
-appendLog(key, 'assignment to client ' .. ARGV[5] .. ' was lost: requeued', now)
-setProgress(prefix, id, 0)
-setStatus(prefix, id, 'runnable', now)
+leaveClients(prefix, id)
+requeue(prefix, id, now, 'assignment to client ' .. ARGV[5] .. ' was lost: requeued')
 return 1
