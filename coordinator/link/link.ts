@@ -162,7 +162,8 @@ export class Link implements LinkHost {
     }
     if (channel === this.ctx.keys.eventsChannel) {
       // Notices of the store (coordinator/store/lua): {type:"job", jobId, status?} per transition,
-      // {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients}.
+      // {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients},
+      // {type:"farm"} when group membership or resource definitions change.
       const event = msg as {
         type?: string;
         jobId?: number;
@@ -174,6 +175,7 @@ export class Link implements LinkHost {
       if (event.type === "job" && typeof jobId === "number")
         this.dispatcher.jobChanged(jobId, event.status ?? "");
       else if (event.type === "jobs") this.dispatcher.trigger();
+      else if (event.type === "farm") void this.farmChanged();
       else if (event.type === "released" && typeof jobId === "number")
         for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
       return;
@@ -231,6 +233,13 @@ export class Link implements LinkHost {
           this.log(`job ${jobId} attempt ${attempt}: ${reason}`);
       }
     }
+  }
+
+  /** Groups or resources changed through the API: what waited on them may fit now. */
+  private async farmChanged(): Promise<void> {
+    this.groups = await readGroups(this.ctx);
+    this.dispatcher.setGroups(this.groups);
+    this.dispatcher.retryResources();
   }
 
   private async maintain(): Promise<void> {

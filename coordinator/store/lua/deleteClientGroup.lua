@@ -1,5 +1,6 @@
 -- deleteClientGroup: removes a client group and drops it from its members' `groups` mirror.
 -- ARGV: prefix, now, group id. Returns 1; NOTFOUND for an unknown group.
+-- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
 local p, gid = ARGV[1], ARGV[3]
 local gkey = p .. 'group:' .. gid
@@ -12,4 +13,5 @@ end
 redis.call('HDEL', p .. 'groups:byName', redis.call('HGET', gkey, 'name'))
 redis.call('DEL', gkey, gkey .. ':clients')
 redis.call('ZREM', p .. 'groups', gid)
+redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
 return 1

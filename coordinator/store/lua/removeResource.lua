@@ -1,5 +1,6 @@
 -- removeResource: removes a resource no job holds. ARGV: prefix, now, id. Returns 1; NOTFOUND for an
 -- unknown id, CONFLICT while it is in use.
+-- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include resourceUsage
 local p, rid = ARGV[1], ARGV[3]
 local key = p .. 'resource:' .. rid
@@ -12,4 +13,5 @@ end
 redis.call('HDEL', p .. 'resources:byName', redis.call('HGET', key, 'name'))
 redis.call('DEL', key, key .. ':machines')
 redis.call('ZREM', p .. 'resources', rid)
+redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
 return 1

@@ -1,6 +1,7 @@
 -- setGroupMembership: adds a client to a client group (member 1) or removes it (member 0), and rewrites the
 -- client's `groups` mirror. ARGV: prefix, now, group id, client id, member (1|0). Returns 1; NOTFOUND for an
 -- unknown group or client.
+-- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
 local p, gid, cid, member = ARGV[1], ARGV[3], ARGV[4], ARGV[5] == '1'
 local gkey = p .. 'group:' .. gid
@@ -16,4 +17,5 @@ else
   redis.call('SREM', gkey .. ':clients', cid)
 end
 setGroupMirror(p, cid, gid, member)
+redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
 return 1

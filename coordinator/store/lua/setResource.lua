@@ -1,6 +1,7 @@
 -- setResource: changes a resource's amount, per-machine flag and/or name; an empty value leaves it as is.
 -- A resource in use keeps its per-machine flag. ARGV: prefix, now, id, amount|'', perMachine (0|1)|'',
 -- name|''. Returns 1; NOTFOUND for an unknown id, CONFLICT for a taken name or a flag change while in use.
+-- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include resourceUsage
 local p, rid, amount, perMachine, name = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local key = p .. 'resource:' .. rid
@@ -28,4 +29,5 @@ end
 if perMachine ~= '' then
   redis.call('HSET', key, 'perMachine', perMachine)
 end
+redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
 return 1
