@@ -266,11 +266,18 @@ export class JobStore {
   /** The job's output (current/last attempt) as bytes, with a marker where a capped middle was dropped. */
   async output(jobId: number): Promise<Buffer> {
     const { redis, keys } = this.ctx;
-    const [head, tailChunks, fields] = await Promise.all([
-      redis.getBuffer(keys.jobOutput(jobId)),
-      redis.lrangeBuffer(keys.jobOutputTail(jobId), 0, -1),
-      redis.hmget(keys.job(jobId), "outHead", "outBytes"),
-    ]);
+    // One MULTI: an append landing between the reads would make head, tail and counts disagree.
+    const replies =
+      (await redis
+        .multi()
+        .getBuffer(keys.jobOutput(jobId))
+        .lrangeBuffer(keys.jobOutputTail(jobId), 0, -1)
+        .hmget(keys.job(jobId), "outHead", "outBytes")
+        .exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const head = replies[0]?.[1] as Buffer | null;
+    const tailChunks = (replies[1]?.[1] ?? []) as Buffer[];
+    const fields = (replies[2]?.[1] ?? [null, null]) as (string | null)[];
     const start = head ?? Buffer.alloc(0);
     if (fields[0] === null) return start;
     // The tail list holds at least the bytes to keep; show exactly the newest cap - head of them.
