@@ -3,7 +3,7 @@
 
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Api } from "./api.js";
-import { duration, html, layout, statusBadge, time, value, type Html } from "./html.js";
+import { attrTable, duration, html, layout, statusBadge, time, value, type Html } from "./html.js";
 import { notesSection } from "./jobs.js";
 
 type Row = Record<string, XmlRpcValue | undefined>;
@@ -152,19 +152,9 @@ export async function clientPage(
   const errorList = Array.isArray(errors["errors"]) ? (errors["errors"] as Row[]) : [];
   const body = html`<h1>Client ${label} ${statusBadge(clientState(client, activeTimeoutMinutes))}</h1>
     <div class="columns">
-      <table class="attrs">
-        <tbody>
-          ${Object.keys(client)
-            .sort()
-            .map(
-              (k) =>
-                html`<tr>
-                  <th>${k}</th>
-                  <td>${k === "availabilityRules" ? rules(client[k]) : value(client[k])}</td>
-                </tr>`,
-            )}
-        </tbody>
-      </table>
+      ${attrTable(client, Object.keys(client).sort(), (k, v) =>
+        k === "availabilityRules" ? rules(v) : value(v),
+      )}
       <div>
         <h2>Groups</h2>
         <ul class="plain">

@@ -99,3 +99,22 @@ export function value(v: unknown): Html {
   if (typeof v === "object") return html`<code>${JSON.stringify(v)}</code>`;
   return html`${String(v)}`;
 }
+
+/** A two-column table of a record's attributes, in the order of `keys`; `show` renders one value. */
+export function attrTable<V>(
+  record: Record<string, V>,
+  keys: readonly string[],
+  show: (key: string, v: V | undefined) => Html = (_key, v) => value(v),
+): Html {
+  return html`<table class="attrs">
+    <tbody>
+      ${keys.map(
+        (k) =>
+          html`<tr>
+            <th>${k}</th>
+            <td>${show(k, record[k])}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}

@@ -5,7 +5,7 @@
 
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Api } from "./api.js";
-import { html, layout, progressBar, statusBadge, time, value, type Html } from "./html.js";
+import { attrTable, html, layout, progressBar, statusBadge, time, type Html } from "./html.js";
 
 type Job = Record<string, XmlRpcValue | undefined>;
 
@@ -298,17 +298,7 @@ export async function jobSide(api: Api, id: number): Promise<Html> {
   if (!job) return html``;
   const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
   return html`<aside id="job-side" hx-get="/jobs/${id}/side" hx-trigger="every 2s" hx-swap="outerHTML">
-    <table class="attrs">
-      <tbody>
-        ${KEY_ATTRIBS.map(
-          (k) =>
-            html`<tr>
-              <th>${k}</th>
-              <td>${value(job[k])}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    ${attrTable(job, KEY_ATTRIBS)}
     <h2>Status log</h2>
     <table class="log">
       <tbody>
@@ -385,20 +375,12 @@ export async function jobPage(api: Api, id: number, priorityMethod: string | nul
     ${await notesSection(api, { jobId: id }, job["threadId"])}
     <details class="all-attrs">
       <summary>All attributes</summary>
-      <table class="attrs">
-        <tbody>
-          ${Object.keys(job)
-            .filter((k) => !hidden.has(k))
-            .sort()
-            .map(
-              (k) =>
-                html`<tr>
-                  <th>${k}</th>
-                  <td>${value(job[k])}</td>
-                </tr>`,
-            )}
-        </tbody>
-      </table>
+      ${attrTable(
+        job,
+        Object.keys(job)
+          .filter((k) => !hidden.has(k))
+          .sort(),
+      )}
     </details>`;
   return layout(`Job ${id}`, "/jobs", body);
 }
