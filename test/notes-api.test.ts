@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
-import { sweepOrphanThreads } from "../coordinator/api/notes.js";
+import { sweepOrphanThreads } from "../coordinator/store/notes.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";

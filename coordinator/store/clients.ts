@@ -51,7 +51,7 @@ export interface ClientRecord {
   terminated: boolean;
   connected: boolean;
   heldFor: number | null;
-  /** Mirrors kept by the groups and notes APIs (coordinator/api/groups.ts, notes.ts). */
+  /** Mirrors kept by the group and note stores (coordinator/store/groups.ts, notes.ts). */
   groups: number[];
   threadId: number | null;
   latestNote: string;
