@@ -5,10 +5,12 @@
 // Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
 // agent whichever coordinator holds its link.
 
+import { clockExpected, clockMinutes, isWeekday, type WindowEnd } from "../../shared/availability.js";
 import type { AvailabilityRule } from "../../shared/protocol.js";
 import {
   Fault,
   FaultCode,
+  isStruct,
   type Methods,
   type XmlRpcStruct,
   type XmlRpcValue,
@@ -110,23 +112,21 @@ function parseRules(value: XmlRpcValue | undefined): AvailabilityRule[] {
   if (!Array.isArray(value)) throw badArgument("rules", "expected a list of rules");
   return value.map((raw, i) => {
     const name = `rules[${i}]`;
-    if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Date || Buffer.isBuffer(raw))
-      throw badArgument(name, "expected a struct");
-    const r = raw as XmlRpcStruct;
+    if (!isStruct(raw)) throw badArgument(name, "expected a struct");
+    const r = raw;
     const type = str(r.type, `${name}.type`);
     if (type === "anytime") return { type };
     if (type === "idle") return { type, minutes: Math.max(0, optionalInt(r.minutes, `${name}.minutes`, 0)) };
     if (type !== "window") throw badArgument(`${name}.type`, `expected "window", "idle" or "anytime"`);
-    const hhmm = (v: XmlRpcValue | undefined, field: string) => {
-      const text = str(v, `${name}.${field}`);
-      if (!/^([01]?\d|2[0-3]):[0-5]\d$/.test(text)) throw badArgument(`${name}.${field}`, "expected HH:MM");
+    const hhmm = (v: XmlRpcValue | undefined, end: WindowEnd) => {
+      const text = str(v, `${name}.${end}`);
+      if (clockMinutes(text, end) === null) throw badArgument(`${name}.${end}`, clockExpected(end));
       return text;
     };
     const days = isGiven(r.days)
       ? strList(r.days, `${name}.days`).map((d) => {
           const n = Number(d);
-          if (!Number.isInteger(n) || n < 0 || n > 6)
-            throw badArgument(`${name}.days`, "expected 0 (Sunday) .. 6");
+          if (!isWeekday(n)) throw badArgument(`${name}.days`, "expected 0 (Sunday) .. 6");
           return n;
         })
       : [];
