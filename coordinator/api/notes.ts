@@ -122,22 +122,20 @@ export function notesMethods(ctx: Context): Methods {
 
     removeSingleNote: async ([noteId]) => store.removeNote(id(noteId, "note_id")),
 
-    removeNotes: async ([noteIds]) => {
-      const nids = idList(noteIds, "note_ids");
-      const failed: number[] = [];
-      for (const nid of nids) if (!(await store.removeNote(nid))) failed.push(nid);
-      return failed;
-    },
+    removeNotes: async ([noteIds]) => notRemoved(idList(noteIds, "note_ids"), (n) => store.removeNote(n)),
 
     removeSingleThread: async ([threadId]) => store.removeThread(id(threadId, "thread_id")),
 
-    removeThreads: async ([threadIds]) => {
-      const tids = idList(threadIds, "thread_ids");
-      const failed: number[] = [];
-      for (const tid of tids) if (!(await store.removeThread(tid))) failed.push(tid);
-      return failed;
-    },
+    removeThreads: async ([threadIds]) =>
+      notRemoved(idList(threadIds, "thread_ids"), (t) => store.removeThread(t)),
   };
+}
+
+/** Removes the ids one by one, in the order given (it matters for first notes); returns those that failed. */
+async function notRemoved(ids: number[], remove: (id: number) => Promise<boolean>): Promise<number[]> {
+  const failed: number[] = [];
+  for (const one of ids) if (!(await remove(one))) failed.push(one);
+  return failed;
 }
 
 function checkAttribs(attribs: string[] | undefined, known: string[], argName: string): string[] {

@@ -213,6 +213,29 @@ export async function allClientIds(ctx: Context): Promise<number[]> {
   return (await ctx.redis.zrange(ctx.keys.clients, "0", "-1")).map(Number);
 }
 
+export async function clientExists(ctx: Context, id: number): Promise<boolean> {
+  return (await ctx.redis.exists(ctx.keys.client(id))) === 1;
+}
+
+/** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */
+export async function assignedJobIds(ctx: Context, ids: readonly number[]): Promise<number[][]> {
+  if (ids.length === 0) return [];
+  const pipe = ctx.redis.pipeline();
+  for (const id of ids) pipe.smembers(ctx.keys.clientJobs(id));
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((_id, i) => ((replies[i]?.[1] ?? []) as string[]).map(Number).sort((a, b) => a - b));
+}
+
+/** The ids of the last `limit` jobs that finished on the client, newest first. */
+export async function jobHistory(ctx: Context, id: number, limit: number): Promise<number[]> {
+  return (await ctx.redis.lrange(ctx.keys.clientHistory(id), 0, limit - 1)).map(Number);
+}
+
+/** Sends a control message to the agent, through whichever coordinator holds its link ({p}control:{id}). */
+export async function sendControl(ctx: Context, id: number, message: object): Promise<void> {
+  await ctx.redis.publish(ctx.keys.controlChannel(id), JSON.stringify(message));
+}
+
 /**
  * Client ids for a client name as the API takes it: "host:name" or "host:" name exactly one client;
  * "host" names the client with the empty name, or else every client on that host.
