@@ -21,8 +21,9 @@ export function clientLabel(hostname: string, name: string): string {
   return name === "" ? hostname : `${hostname}:${name}`;
 }
 
+/** Keys.clientHeartbeats; kept for coordinator/link/link.ts until it reads the key from Keys itself. */
 export function heartbeatsKey(ctx: Context): string {
-  return `${ctx.keys.prefix}clients:heartbeat`;
+  return ctx.keys.clientHeartbeats;
 }
 
 export interface ClientRecord {
@@ -160,7 +161,7 @@ export async function registerClient(
     .hsetnx(ctx.keys.client(id), "needsUpgrade", "0")
     .hsetnx(ctx.keys.client(id), "available", "1")
     .zadd(ctx.keys.clients, id, String(id))
-    .zadd(heartbeatsKey(ctx), now, String(id))
+    .zadd(ctx.keys.clientHeartbeats, now, String(id))
     .exec();
   return id;
 }
@@ -183,7 +184,7 @@ export async function recordHeartbeat(
       connected: "1",
       coordinator: coordinatorId,
     })
-    .zadd(heartbeatsKey(ctx), now, String(id))
+    .zadd(ctx.keys.clientHeartbeats, now, String(id))
     .exec();
 }
 

@@ -142,4 +142,7 @@ export class Keys {
   resourceMachines(id: number | string): string {
     return `${this.prefix}resource:${id}:machines`;
   }
+  get clientHeartbeats(): string {
+    return `${this.prefix}clients:heartbeat`;
+  }
 }
