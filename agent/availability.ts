@@ -1,7 +1,9 @@
 // Availability rules (COMPAT §7): the client is available when ANY rule holds; no rules = always available.
 // Windows are in the agent's local time; a window whose start is after its end wraps past midnight and
-// belongs to the day it starts on (Friday 22:00–06:00 covers Saturday 03:00).
+// belongs to the day it starts on (Friday 22:00–06:00 covers Saturday 03:00). The syntax of times and days,
+// shared with the coordinator, is in shared/availability.ts.
 
+import { clockExpected, clockMinutes, isWeekday, type WindowEnd } from "../shared/availability.js";
 import type { AvailabilityRule, AvailabilityWindow } from "../shared/protocol.js";
 
 export function isAvailable(rules: readonly AvailabilityRule[], now: Date, idleMinutes: number): boolean {
@@ -19,8 +21,8 @@ export function isAvailable(rules: readonly AvailabilityRule[], now: Date, idleM
 }
 
 function inWindow(rule: AvailabilityWindow, now: Date): boolean {
-  const start = minutesOf(rule.start);
-  const end = minutesOf(rule.end);
+  const start = minutesOf(rule.start, "start");
+  const end = minutesOf(rule.end, "end");
   const minute = now.getHours() * 60 + now.getMinutes();
   const today = now.getDay();
   const onDay = (day: number): boolean => !rule.days || rule.days.length === 0 || rule.days.includes(day);
@@ -31,15 +33,11 @@ function inWindow(rule: AvailabilityWindow, now: Date): boolean {
   return minute < end && onDay((today + 6) % 7);
 }
 
-/** "HH:MM" -> minutes after midnight; throws on anything else. */
-export function minutesOf(text: string): number {
-  const match = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
-  const hours = Number(match?.[1]);
-  const minutes = Number(match?.[2]);
-  if (!match || hours > 24 || minutes > 59 || (hours === 24 && minutes > 0)) {
-    throw new Error(`availability time must be "HH:MM", got ${JSON.stringify(text)}`);
-  }
-  return hours * 60 + minutes;
+/** An availability time -> minutes after midnight (shared/availability.ts); throws on a malformed one. */
+function minutesOf(text: string, end: WindowEnd): number {
+  const minutes = clockMinutes(text, end);
+  if (minutes === null) throw new Error(`availability ${end} ${JSON.stringify(text)}: ${clockExpected(end)}`);
+  return minutes;
 }
 
 /** Checks rules that came over the wire or from disk; returns the valid ones and what was wrong. */
@@ -53,11 +51,9 @@ export function validRules(input: unknown): { rules: AvailabilityRule[]; problem
       else if (rule.type === "idle" && typeof rule.minutes === "number" && rule.minutes >= 0) {
         rules.push({ type: "idle", minutes: rule.minutes });
       } else if (rule.type === "window" && typeof rule.start === "string" && typeof rule.end === "string") {
-        minutesOf(rule.start);
-        minutesOf(rule.end);
-        const days = Array.isArray(rule.days)
-          ? rule.days.filter((d) => Number.isInteger(d) && d >= 0 && d <= 6)
-          : [];
+        minutesOf(rule.start, "start");
+        minutesOf(rule.end, "end");
+        const days = Array.isArray(rule.days) ? rule.days.filter(isWeekday) : [];
         rules.push({ type: "window", days, start: rule.start, end: rule.end });
       } else throw new Error(`unknown rule ${JSON.stringify(item)}`);
     } catch (err) {

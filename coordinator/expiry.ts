@@ -2,7 +2,7 @@
 // that are gone: once shortly after start, then every `intervalMs`. Several coordinators may run it at
 // once; every delete is atomic and idempotent.
 
-import { sweepOrphanThreads } from "./api/notes.js";
+import { sweepOrphanThreads } from "./store/notes.js";
 import type { Context } from "./context.js";
 import { expireJobs } from "./store/jobs.js";
 

@@ -5,16 +5,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { PRELUDE, python } from "./support/python.js";
+import { after, test } from "node:test";
+import { useCoordinator } from "./support/coordinator-fixture.js";
 
-let coordinator: TestCoordinator;
 const dir = mkdtempSync(join(tmpdir(), "openhq-config-api-"));
-const py = <T>(code: string) => python<T>(PRELUDE + code, { HQSERVER: coordinator.url });
+const ini = join(dir, "hqserver.ini");
 
-before(async () => {
-  const ini = join(dir, "hqserver.ini");
+const { py } = useCoordinator(() => {
   writeFileSync(
     ini,
     [
@@ -31,11 +28,10 @@ before(async () => {
       "openhq.agentToken = s3cret",
     ].join("\n"),
   );
-  coordinator = await startCoordinator({ args: ["--config", ini] });
+  return { args: ["--config", ini] };
 });
 
-after(async () => {
-  await coordinator.stop();
+after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,12 +8,12 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { jobsMethods } from "../coordinator/api/jobs.js";
-import type { Context } from "../coordinator/context.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/scripts.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { testContext } from "./support/context.js";
 import { startRedis } from "./support/redis.js";
 
 export interface JobsHarness {
@@ -69,23 +69,7 @@ async function direct(maxOutputBytes: number): Promise<JobsHarness> {
   const server = await startRedis();
   const redis = server.client();
   const keys = new Keys("t:");
-  const ctx: Context = {
-    redis,
-    keys,
-    settings: {
-      activeTimeoutMinutes: 5,
-      expireJobsDays: 0,
-      heartbeatIntervalMs: 1000,
-      sharedNetworkMount: {},
-      sharedNetworkHost: null,
-      sharedNetworkPath: null,
-      agentToken: null,
-      maxOutputBytes,
-      serverUrl: "http://127.0.0.1:5000",
-      raw: {},
-    },
-    recordError: async () => {},
-  };
+  const ctx = testContext(redis, keys, { maxOutputBytes });
   const http = createXmlRpcServer(jobsMethods(ctx));
   http.listen(0, "127.0.0.1");
   await once(http, "listening");

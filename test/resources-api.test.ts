@@ -1,25 +1,11 @@
 // Resources: getResources (reference) and the addResource / setResource / removeResource extensions.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Redis } from "ioredis";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { PRELUDE, python } from "./support/python.js";
+import { test } from "node:test";
+import { useCoordinator } from "./support/coordinator-fixture.js";
 
-let coordinator: TestCoordinator;
-let redis: Redis;
-const py = <T>(code: string) => python<T>(PRELUDE + code, { HQSERVER: coordinator.url });
-const key = (suffix: string) => coordinator.prefix + suffix;
-
-before(async () => {
-  coordinator = await startCoordinator();
-  redis = new Redis(coordinator.redisUrl);
-});
-
-after(async () => {
-  redis.disconnect();
-  await coordinator.stop();
-});
+const farm = useCoordinator();
+const { py, key } = farm;
 
 interface Resource {
   id: number;
@@ -64,16 +50,16 @@ out({"empty": empty, "all": all_, "some": some, "changed": changed, "after": hq.
     r.after.map((x) => x.name),
     ["hbatch"],
   );
-  assert.equal(await redis.hget(key("resources:byName"), "hbatch"), String(h!.id));
-  assert.equal(await redis.hexists(key("resources:byName"), "houdini"), 0);
+  assert.equal(await farm.redis.hget(key("resources:byName"), "hbatch"), String(h!.id));
+  assert.equal(await farm.redis.hexists(key("resources:byName"), "houdini"), 0);
 });
 
 test("usage as the scheduler records it is reported; a resource in use cannot be removed or switched", async () => {
   const ids = await py<[number, number]>(
     `out([hq.addResource("lic", 2, False), hq.addResource("node-lic", 3, True)])`,
   );
-  await redis.hset(key(`resource:${ids[0]}`), "used", "2");
-  await redis.hset(key(`resource:${ids[1]}:machines`), { "1": "2", "4": "1" });
+  await farm.redis.hset(key(`resource:${ids[0]}`), "used", "2");
+  await farm.redis.hset(key(`resource:${ids[1]}:machines`), { "1": "2", "4": "1" });
   const r = await py<{
     used: number[];
     remove: { faultString: string };
@@ -94,8 +80,8 @@ out({"used": [x["used"] for x in hq.getResources([${ids[0]}, ${ids[1]}])],
 test("bad input is a Fault naming the argument and changes nothing", async () => {
   await py(`hq.addResource("gpu", 4); out(None)`);
   const snapshot = async () => ({
-    ids: await redis.get(key("ids:resource")),
-    names: await redis.hgetall(key("resources:byName")),
+    ids: await farm.redis.get(key("ids:resource")),
+    names: await farm.redis.hgetall(key("resources:byName")),
   });
   const before = await snapshot();
   const r = await py<Record<string, { faultString: string } | null>>(`

@@ -3,12 +3,15 @@
 // upgradeClients, and the extension setAvailabilityRules(client, rules). Attributes are the reference's
 // (COMPAT §7) plus openhq's own: os, arch, connected, responding, freeMemory, terminated.
 // Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
-// agent whichever coordinator holds its link.
+// agent whichever coordinator holds its link. This module only coerces arguments and shapes replies; the
+// records live in coordinator/store/clients.ts.
 
+import { clockExpected, clockMinutes, isWeekday, type WindowEnd } from "../../shared/availability.js";
 import type { AvailabilityRule } from "../../shared/protocol.js";
 import {
   Fault,
   FaultCode,
+  isStruct,
   type Methods,
   type XmlRpcStruct,
   type XmlRpcValue,
@@ -16,8 +19,12 @@ import {
 import type { Context } from "../context.js";
 import {
   allClientIds,
+  assignedJobIds,
+  clientExists,
+  jobHistory,
   readClients,
   resolveClientName,
+  sendControl,
   setAvailabilityRules,
   setDisabled,
   setNeedsUpgrade,
@@ -68,13 +75,8 @@ function pickAttributes(names: string[] | undefined): string[] {
 
 async function describeClients(ctx: Context, ids: number[], names: string[]): Promise<XmlRpcStruct[]> {
   const records = (await readClients(ctx, ids)).filter((c): c is ClientRecord => c !== null);
-  let running: number[][] = records.map(() => []);
-  if (names.includes("runningJobs") && records.length > 0) {
-    const pipe = ctx.redis.pipeline();
-    for (const c of records) pipe.smembers(ctx.keys.clientJobs(c.id));
-    const replies = (await pipe.exec()) ?? [];
-    running = records.map((_c, i) => ((replies[i]?.[1] ?? []) as string[]).map(Number).sort((a, b) => a - b));
-  }
+  const wanted = names.includes("runningJobs") ? records.map((c) => c.id) : [];
+  const running = await assignedJobIds(ctx, wanted);
   const now = Date.now();
   const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
   return records.map((c, i) => {
@@ -100,7 +102,7 @@ async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: 
     return found[0];
   }
   const cid = id(value, argName);
-  if ((await ctx.redis.exists(ctx.keys.client(cid))) === 0)
+  if (!(await clientExists(ctx, cid)))
     throw new Fault(FaultCode.notFound, `${argName}: client ${cid} does not exist`);
   return cid;
 }
@@ -110,23 +112,21 @@ function parseRules(value: XmlRpcValue | undefined): AvailabilityRule[] {
   if (!Array.isArray(value)) throw badArgument("rules", "expected a list of rules");
   return value.map((raw, i) => {
     const name = `rules[${i}]`;
-    if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Date || Buffer.isBuffer(raw))
-      throw badArgument(name, "expected a struct");
-    const r = raw as XmlRpcStruct;
+    if (!isStruct(raw)) throw badArgument(name, "expected a struct");
+    const r = raw;
     const type = str(r.type, `${name}.type`);
     if (type === "anytime") return { type };
     if (type === "idle") return { type, minutes: Math.max(0, optionalInt(r.minutes, `${name}.minutes`, 0)) };
     if (type !== "window") throw badArgument(`${name}.type`, `expected "window", "idle" or "anytime"`);
-    const hhmm = (v: XmlRpcValue | undefined, field: string) => {
-      const text = str(v, `${name}.${field}`);
-      if (!/^([01]?\d|2[0-3]):[0-5]\d$/.test(text)) throw badArgument(`${name}.${field}`, "expected HH:MM");
+    const hhmm = (v: XmlRpcValue | undefined, end: WindowEnd) => {
+      const text = str(v, `${name}.${end}`);
+      if (clockMinutes(text, end) === null) throw badArgument(`${name}.${end}`, clockExpected(end));
       return text;
     };
     const days = isGiven(r.days)
       ? strList(r.days, `${name}.days`).map((d) => {
           const n = Number(d);
-          if (!Number.isInteger(n) || n < 0 || n > 6)
-            throw badArgument(`${name}.days`, "expected 0 (Sunday) .. 6");
+          if (!isWeekday(n)) throw badArgument(`${name}.days`, "expected 0 (Sunday) .. 6");
           return n;
         })
       : [];
@@ -135,8 +135,6 @@ function parseRules(value: XmlRpcValue | undefined): AvailabilityRule[] {
 }
 
 export function clientsMethods(ctx: Context): Methods {
-  const control = (cid: number, msg: object) =>
-    ctx.redis.publish(ctx.keys.controlChannel(cid), JSON.stringify(msg));
   const getClients = async (ids: number[] | undefined, attribs: XmlRpcValue | undefined) =>
     describeClients(ctx, ids ?? (await allClientIds(ctx)), pickAttributes(attribList(attribs)));
   const firstByName = async (
@@ -168,22 +166,21 @@ export function clientsMethods(ctx: Context): Methods {
       if (ids.length === 0) return null;
       for (const cid of ids) {
         await setDisabled(ctx, cid, value);
-        await control(cid, { type: "refresh" });
+        await sendControl(ctx, cid, { type: "refresh" });
       }
       return true;
     },
-    getJobIdsAssignedToClient: async ([cid]) =>
-      (await ctx.redis.smembers(ctx.keys.clientJobs(id(cid, "client_id")))).map(Number).sort((a, b) => a - b),
+    getJobIdsAssignedToClient: async ([cid]) => (await assignedJobIds(ctx, [id(cid, "client_id")]))[0] ?? [],
     getJobHistory: async ([cid, limit]) => {
       const n = optionalInt(limit, "limit", 5);
       if (n <= 0) return [];
-      return (await ctx.redis.lrange(ctx.keys.clientHistory(id(cid, "client_id")), 0, n - 1)).map(Number);
+      return jobHistory(ctx, id(cid, "client_id"), n);
     },
     upgradeClients: async ([ids]) => {
       for (const cid of idList(ids, "client_ids")) {
-        if ((await ctx.redis.exists(ctx.keys.client(cid))) === 0) continue;
+        if (!(await clientExists(ctx, cid))) continue;
         await setNeedsUpgrade(ctx, cid, true);
-        await control(cid, { type: "upgrade" });
+        await sendControl(ctx, cid, { type: "upgrade" });
       }
       return null;
     },
@@ -191,7 +188,7 @@ export function clientsMethods(ctx: Context): Methods {
       const cid = await oneClient(ctx, client, "client");
       const parsed = parseRules(rules);
       await setAvailabilityRules(ctx, cid, parsed);
-      await control(cid, { type: "availability", rules: parsed });
+      await sendControl(ctx, cid, { type: "availability", rules: parsed });
       return true;
     },
   };

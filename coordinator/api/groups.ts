@@ -1,12 +1,7 @@
 // Client groups: createClientGroup, deleteClientGroup, addClientToGroup, removeClientFromGroup,
-// getClientGroups, getClientGroup, getClientGroupByName.
-//
-// Keys (coordinator/store/keys.ts): {p}group:{id} HASH {name}, {p}group:{id}:clients SET, {p}groups ZSET,
-// {p}groups:byName HASH name -> id. Each change is one Lua script (coordinator/store/lua/createClientGroup,
-// deleteClientGroup, setGroupMembership), so a bad call changes nothing.
-// Mirror for cheap reads: every change of membership rewrites the client hash field `groups` of
-// {p}client:{cid} = JSON list of the client's group ids, ascending (the clients API returns it as `groups`).
-// Members are listed only while they are still registered clients (a removed client drops out of `clients`).
+// getClientGroups, getClientGroup, getClientGroupByName. This module only coerces arguments and shapes
+// replies; the groups, their members and the `groups` mirror in the client hash live in
+// coordinator/store/groups.ts.
 
 import {
   Fault,
@@ -16,45 +11,26 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { runScript } from "../store/scripts.js";
+import { GroupStore } from "../store/groups.js";
 import { attribList, badArgument, id, optionalIdList, str } from "./args.js";
 
 const GROUP_ATTRIBUTES = ["clients", "id", "name"];
 const MAX_NAME_CHARS = 200;
 
 export function groupsMethods(ctx: Context): Methods {
-  const { redis, keys } = ctx;
-  const p = keys.prefix;
+  const store = new GroupStore(ctx);
 
   async function readGroups(ids: number[], attribs: string[] | undefined): Promise<XmlRpcStruct[]> {
     const wanted = checkAttribs(attribs);
-    const names =
-      ids.length === 0 ? [] : await redis.pipeline(ids.map((g) => ["hget", keys.group(g), "name"])).exec();
-    const members = wanted.includes("clients")
-      ? await redis.pipeline(ids.map((g) => ["smembers", keys.groupClients(g)])).exec()
-      : null;
-    const groups: XmlRpcStruct[] = [];
-    for (const [i, gid] of ids.entries()) {
-      const name = names?.[i]?.[1];
-      if (typeof name !== "string")
-        throw new Fault(FaultCode.notFound, `group_ids[${i}]: no client group ${gid}`);
+    const stored = await store.read(ids, wanted.includes("clients"));
+    return stored.map((found, i) => {
+      if (found === null) throw new Fault(FaultCode.notFound, `group_ids[${i}]: no client group ${ids[i]}`);
       const group: XmlRpcStruct = {};
-      if (wanted.includes("id")) group["id"] = gid;
-      if (wanted.includes("name")) group["name"] = name;
-      if (members) group["clients"] = await registered((members[i]?.[1] as string[] | undefined) ?? []);
-      groups.push(group);
-    }
-    return groups;
-  }
-
-  /** The given client ids that are still registered, ascending. */
-  async function registered(ids: string[]): Promise<number[]> {
-    if (ids.length === 0) return [];
-    const scores = await redis.zmscore(keys.clients, ...ids);
-    return ids
-      .filter((_, i) => scores[i] !== null)
-      .map(Number)
-      .sort((a, b) => a - b);
+      if (wanted.includes("id")) group["id"] = found.id;
+      if (wanted.includes("name")) group["name"] = found.name;
+      if (found.clients) group["clients"] = found.clients;
+      return group;
+    });
   }
 
   async function oneGroup(gid: number, attribs: XmlRpcValue | undefined): Promise<XmlRpcStruct> {
@@ -63,35 +39,25 @@ export function groupsMethods(ctx: Context): Methods {
   }
 
   return {
-    createClientGroup: async ([name]) =>
-      Number(await runScript(redis, p, "createClientGroup", [groupName(name)])),
+    createClientGroup: async ([name]) => store.create(groupName(name)),
 
     deleteClientGroup: async ([groupId]) => {
-      await runScript(redis, p, "deleteClientGroup", [id(groupId, "group_id")]);
+      await store.delete(id(groupId, "group_id"));
       return null;
     },
 
     addClientToGroup: async ([groupId, clientId]) => {
-      await runScript(redis, p, "setGroupMembership", [
-        id(groupId, "group_id"),
-        id(clientId, "client_id"),
-        1,
-      ]);
+      await store.setMembership(id(groupId, "group_id"), id(clientId, "client_id"), true);
       return null;
     },
 
     removeClientFromGroup: async ([groupId, clientId]) => {
-      await runScript(redis, p, "setGroupMembership", [
-        id(groupId, "group_id"),
-        id(clientId, "client_id"),
-        0,
-      ]);
+      await store.setMembership(id(groupId, "group_id"), id(clientId, "client_id"), false);
       return null;
     },
 
     getClientGroups: async ([groupIds, attribs]) => {
-      const ids =
-        optionalIdList(groupIds, "group_ids") ?? (await redis.zrange(keys.groups, 0, "-1")).map(Number);
+      const ids = optionalIdList(groupIds, "group_ids") ?? (await store.ids());
       return readGroups(ids, attribList(attribs));
     },
 
@@ -109,10 +75,10 @@ export function groupsMethods(ctx: Context): Methods {
 
     getClientGroupByName: async ([name, attribs]) => {
       const wanted = str(name, "name");
-      const gid = await redis.hget(keys.groupsByName, wanted);
+      const gid = await store.idByName(wanted);
       if (gid === null)
         throw new Fault(FaultCode.notFound, `name: no client group named ${JSON.stringify(wanted)}`);
-      return oneGroup(Number(gid), attribs);
+      return oneGroup(gid, attribs);
     },
   };
 }

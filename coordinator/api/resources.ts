@@ -3,12 +3,9 @@
 // setResource(id_or_name, amount=None, per_machine=None, name=None) -> True,
 // removeResource(id_or_name) -> True.
 //
-// Record (getResources): {id, name, amount, perMachine, used}. Keys: {p}resource:{id} HASH {name, amount,
-// perMachine 0|1, used}, {p}resources ZSET, {p}resources:byName HASH name -> id. The scheduler keeps the
-// usage: `used` (per-job resources) and {p}resource:{id}:machines HASH client id -> count (per-machine
-// resources: used = number of machines holding it). A resource in use cannot be removed or switched between
-// per-job and per-machine (its usage would be counted the wrong way); its amount can change at any time.
-// Each change is one Lua script: coordinator/store/lua/{addResource,setResource,removeResource}.lua.
+// Record (getResources): {id, name, amount, perMachine, used}. This module only coerces arguments and shapes
+// replies; the records, their usage and the rules for changing a resource in use live in
+// coordinator/store/resources.ts.
 
 import {
   Fault,
@@ -18,20 +15,19 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { runScript } from "../store/scripts.js";
+import { ResourceStore } from "../store/resources.js";
 import { badArgument, bool, int, isGiven, optionalIdList, str } from "./args.js";
 
 const MAX_NAME_CHARS = 200;
 
 export function resourcesMethods(ctx: Context): Methods {
-  const { redis, keys } = ctx;
-  const p = keys.prefix;
+  const store = new ResourceStore(ctx);
 
   /** A resource id from an id, or from a name (a name wins over an id spelt the same). */
   async function resolve(value: XmlRpcValue | undefined): Promise<number> {
     if (typeof value === "string") {
-      const byName = await redis.hget(keys.resourcesByName, value);
-      if (byName !== null) return Number(byName);
+      const byName = await store.idByName(value);
+      if (byName !== null) return byName;
       if (!/^\s*\d+\s*$/.test(value)) {
         throw new Fault(FaultCode.notFound, `id_or_name: no resource named ${JSON.stringify(value)}`);
       }
@@ -43,57 +39,33 @@ export function resourcesMethods(ctx: Context): Methods {
 
   return {
     getResources: async ([resourceIds]) => {
-      const rids =
-        optionalIdList(resourceIds, "resource_ids") ??
-        (await redis.zrange(keys.resources, 0, "-1")).map(Number);
-      if (rids.length === 0) return [];
-      const rows =
-        (await redis
-          .pipeline(
-            rids.flatMap((r) => [
-              ["hmget", keys.resource(r), "name", "amount", "perMachine", "used"],
-              ["hlen", `${keys.resource(r)}:machines`],
-            ]),
-          )
-          .exec()) ?? [];
-      return rids.map((rid, i): XmlRpcStruct => {
-        const [name, amount, perMachine, used] = (rows[2 * i]?.[1] as (string | null)[] | undefined) ?? [];
-        if (name === null || name === undefined) {
-          throw new Fault(FaultCode.notFound, `resource_ids[${i}]: no resource ${rid}`);
-        }
-        const machines = Number(rows[2 * i + 1]?.[1] ?? 0);
-        return {
-          id: rid,
-          name,
-          amount: Number(amount ?? 0),
-          perMachine: perMachine === "1",
-          used: perMachine === "1" ? machines : Number(used ?? 0),
-        };
+      const rids = optionalIdList(resourceIds, "resource_ids") ?? (await store.ids());
+      return (await store.read(rids)).map((resource, i): XmlRpcStruct => {
+        if (resource === null)
+          throw new Fault(FaultCode.notFound, `resource_ids[${i}]: no resource ${rids[i]}`);
+        return { ...resource };
       });
     },
 
     addResource: async ([name, amount, perMachine]) =>
-      Number(
-        await runScript(redis, p, "addResource", [
-          resourceName(name, "name"),
-          resourceAmount(amount),
-          isGiven(perMachine) && bool(perMachine, "per_machine") ? 1 : 0,
-        ]),
+      store.add(
+        resourceName(name, "name"),
+        resourceAmount(amount),
+        isGiven(perMachine) && bool(perMachine, "per_machine"),
       ),
 
     setResource: async ([idOrName, amount, perMachine, name]) => {
       const rid = await resolve(idOrName);
-      await runScript(redis, p, "setResource", [
-        rid,
-        isGiven(amount) ? resourceAmount(amount) : "",
-        isGiven(perMachine) ? (bool(perMachine, "per_machine") ? "1" : "0") : "",
-        isGiven(name) ? resourceName(name, "name") : "",
-      ]);
+      await store.set(rid, {
+        ...(isGiven(amount) ? { amount: resourceAmount(amount) } : {}),
+        ...(isGiven(perMachine) ? { perMachine: bool(perMachine, "per_machine") } : {}),
+        ...(isGiven(name) ? { name: resourceName(name, "name") } : {}),
+      });
       return true;
     },
 
     removeResource: async ([idOrName]) => {
-      await runScript(redis, p, "removeResource", [await resolve(idOrName)]);
+      await store.remove(await resolve(idOrName));
       return true;
     },
   };

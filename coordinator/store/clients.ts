@@ -21,8 +21,9 @@ export function clientLabel(hostname: string, name: string): string {
   return name === "" ? hostname : `${hostname}:${name}`;
 }
 
+/** Keys.clientHeartbeats; kept for coordinator/link/link.ts until it reads the key from Keys itself. */
 export function heartbeatsKey(ctx: Context): string {
-  return `${ctx.keys.prefix}clients:heartbeat`;
+  return ctx.keys.clientHeartbeats;
 }
 
 export interface ClientRecord {
@@ -51,7 +52,7 @@ export interface ClientRecord {
   terminated: boolean;
   connected: boolean;
   heldFor: number | null;
-  /** Mirrors kept by the groups and notes APIs (coordinator/api/groups.ts, notes.ts). */
+  /** Mirrors kept by the group and note stores (coordinator/store/groups.ts, notes.ts). */
   groups: number[];
   threadId: number | null;
   latestNote: string;
@@ -160,7 +161,7 @@ export async function registerClient(
     .hsetnx(ctx.keys.client(id), "needsUpgrade", "0")
     .hsetnx(ctx.keys.client(id), "available", "1")
     .zadd(ctx.keys.clients, id, String(id))
-    .zadd(heartbeatsKey(ctx), now, String(id))
+    .zadd(ctx.keys.clientHeartbeats, now, String(id))
     .exec();
   return id;
 }
@@ -183,7 +184,7 @@ export async function recordHeartbeat(
       connected: "1",
       coordinator: coordinatorId,
     })
-    .zadd(heartbeatsKey(ctx), now, String(id))
+    .zadd(ctx.keys.clientHeartbeats, now, String(id))
     .exec();
 }
 
@@ -211,6 +212,29 @@ export async function readClients(ctx: Context, ids: readonly number[]): Promise
 
 export async function allClientIds(ctx: Context): Promise<number[]> {
   return (await ctx.redis.zrange(ctx.keys.clients, "0", "-1")).map(Number);
+}
+
+export async function clientExists(ctx: Context, id: number): Promise<boolean> {
+  return (await ctx.redis.exists(ctx.keys.client(id))) === 1;
+}
+
+/** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */
+export async function assignedJobIds(ctx: Context, ids: readonly number[]): Promise<number[][]> {
+  if (ids.length === 0) return [];
+  const pipe = ctx.redis.pipeline();
+  for (const id of ids) pipe.smembers(ctx.keys.clientJobs(id));
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((_id, i) => ((replies[i]?.[1] ?? []) as string[]).map(Number).sort((a, b) => a - b));
+}
+
+/** The ids of the last `limit` jobs that finished on the client, newest first. */
+export async function jobHistory(ctx: Context, id: number, limit: number): Promise<number[]> {
+  return (await ctx.redis.lrange(ctx.keys.clientHistory(id), 0, limit - 1)).map(Number);
+}
+
+/** Sends a control message to the agent, through whichever coordinator holds its link ({p}control:{id}). */
+export async function sendControl(ctx: Context, id: number, message: object): Promise<void> {
+  await ctx.redis.publish(ctx.keys.controlChannel(id), JSON.stringify(message));
 }
 
 /**

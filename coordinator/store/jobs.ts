@@ -37,7 +37,7 @@
 //   clientsOnHold    JSON list; absent = []
 //   waitingFor       text; absent = ""
 //   showBlockedClientsWarning   "1" when set; absent = false
-//   threadId latestNote   mirrored by the notes API (coordinator/api/notes.ts); absent = None / ""
+//   threadId latestNote   mirrored by the note store (store/notes.ts); absent = None / ""
 //   logs             compact JSON list of [text, ms] (capped at the newest 50); texts: "setting status to S",
 //                    "started", "resumed", "rescheduled ...", "priorityChanged to N", "ejected", "client lost"
 //   cmdDone          "1" once the job's own command succeeded (a job that gained children while running

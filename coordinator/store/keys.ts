@@ -23,7 +23,7 @@
 //   {p}group:{id}:clients        SET     client ids
 //   {p}groups                    ZSET    all group ids
 //   {p}groups:byName             HASH    name -> group id
-//   {p}thread:{id}               HASH    {jobId?, clientId?}
+//   {p}thread:{id}               HASH    {jobId?, clientId?, created? (ms, only a free-standing thread)}
 //   {p}thread:{id}:notes         ZSET    note ids (score = note id)
 //   {p}note:{id}                 HASH    {text, date (ms), threadId}
 //   {p}threads                   ZSET    all thread ids
@@ -138,5 +138,11 @@ export class Keys {
   }
   controlChannel(clientId: number | string): string {
     return `${this.prefix}control:${clientId}`;
+  }
+  resourceMachines(id: number | string): string {
+    return `${this.prefix}resource:${id}:machines`;
+  }
+  get clientHeartbeats(): string {
+    return `${this.prefix}clients:heartbeat`;
   }
 }

@@ -1,5 +1,5 @@
 // The one way this project runs Lua: every script is a named file lua/<name>.lua (the job transitions, and
-// the changes of the notes, groups and resources APIs). A line `-- @include name` is replaced by
+// the changes of the note, group and resource stores). A line `-- @include name` is replaced by
 // lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
 // registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
 // KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest.

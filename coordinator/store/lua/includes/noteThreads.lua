@@ -1,4 +1,4 @@
--- Note threads (coordinator/api/notes.ts): the owner's mirror fields `threadId` / `latestNote` follow the
+-- Note threads (coordinator/store/notes.ts): the owner's mirror fields `threadId` / `latestNote` follow the
 -- thread's newest note, and dropThread removes a thread with its notes and its owner index entry.
 
 -- The job or client hash that owns thread `tid`, or nil for a free-standing thread.

@@ -1,4 +1,4 @@
--- Resources (coordinator/api/resources.ts): how much of resource `rid` jobs hold now (per-machine
+-- Resources (coordinator/store/resources.ts): how much of resource `rid` jobs hold now (per-machine
 -- resources: the number of machines holding it).
 local function resourceUsed(p, rid)
   local key = p .. 'resource:' .. rid

@@ -1,0 +1,27 @@
+// A coordinator Context built by hand, for tests that drive API methods or stores in-process against a real
+// redis-server (test/support/redis.ts) instead of through a coordinator process.
+
+import type { Redis } from "ioredis";
+import type { Context, ServerSettings } from "../../coordinator/context.js";
+import type { Keys } from "../../coordinator/store/keys.js";
+
+export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSettings> = {}): Context {
+  return {
+    redis,
+    keys,
+    settings: {
+      activeTimeoutMinutes: 5,
+      expireJobsDays: 0,
+      heartbeatIntervalMs: 1000,
+      sharedNetworkMount: {},
+      sharedNetworkHost: null,
+      sharedNetworkPath: null,
+      agentToken: null,
+      maxOutputBytes: 1024 * 1024,
+      serverUrl: "http://127.0.0.1:5000",
+      raw: {},
+      ...settings,
+    },
+    recordError: async () => {},
+  };
+}
