@@ -37,6 +37,7 @@ function packageVersion(installDir: string): string {
 const USAGE = `usage: openhq-agent [--config hqnode.ini] [--server HOST|URL] [--server-port N] [--port N]
                     [--bind ADDR] [--name NAME] [--cpus N] [--state-dir DIR] [--log-file FILE]
                     [--heartbeat-interval MS] [--kill-grace MS] [--token SECRET]
+       openhq-agent --version
 
 Every flag has an hqnode.ini key and an OPENHQ_* environment variable: see deploy/hqnode.ini.example.
 `;
@@ -44,6 +45,10 @@ Every flag has an hqnode.ini key and an OPENHQ_* environment variable: see deplo
 async function main(): Promise<void> {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (process.argv.includes("--version")) {
+    process.stdout.write(`${bundledVersion ?? packageVersion(findInstallDir())}\n`);
     return;
   }
   let config;

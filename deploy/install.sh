@@ -62,7 +62,7 @@ case "$port" in ''|*[!0-9]*) echo "install.sh: --port must be a number" >&2; exi
 [ -n "$source" ] || source=$(cd "$(dirname "$0")/.." && pwd)
 [ -f "$source/package.json" ] || die "$source is not an openhq tree (no package.json)"
 [ -n "$node" ] || node=$(command -v node || true)
-[ -n "$node" ] && [ -x "$node" ] || die "Node.js 20 or newer is needed on PATH (or give --node)"
+if [ -z "$node" ] || [ ! -x "$node" ]; then die "Node.js 20 or newer is needed on PATH (or give --node)"; fi
 major=$("$node" -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || die "Node.js 20 or newer is needed, found $("$node" -v)"
 mkdir -p "$prefix" && prefix=$(cd "$prefix" && pwd)

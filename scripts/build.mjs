@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { bundleAgent, packageVersion } from "./bundle.mjs";
+import { buildInstallDir, packageVersion } from "./bundle.mjs";
 
 const require = createRequire(import.meta.url);
 rmSync("dist", { recursive: true, force: true });
@@ -17,4 +17,4 @@ for (const dir of ["coordinator/store/lua", "coordinator/web/static"]) {
 // The package's bin entries must be executable where npm does not link them (a clone after `npm ci`).
 const { bin } = JSON.parse(readFileSync("package.json", "utf8"));
 for (const file of Object.values(bin)) chmodSync(file, 0o755);
-await bundleAgent("dist/install", packageVersion());
+await buildInstallDir("dist/install", packageVersion());

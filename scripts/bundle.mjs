@@ -1,9 +1,10 @@
 // The agent as one JavaScript file (esbuild, which tsx already brings): dist/install/openhq-agent.mjs and its
 // sha256. It is what the coordinator serves under /install/ to installers and to agents upgrading themselves,
 // so a blade needs Node and this file only (about 1 MB), not the 100 MB node_modules of a checkout.
+// buildInstallDir() adds the installers and service definitions: the folder the coordinator serves.
 // `node scripts/bundle.mjs [outdir] [version]` builds one by hand (tests build a second version this way).
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -38,12 +39,30 @@ export async function bundleAgent(outdir, version) {
   return { path: outfile, bytes: body.length, sha256 };
 }
 
+/** What the coordinator serves under /install/ besides the agent (coordinator/web/install.ts), by source. */
+const INSTALL_FILES = {
+  "agent.sh": "deploy/install/agent.sh",
+  "agent.ps1": "deploy/install/agent.ps1",
+  "agent-service.ps1": "deploy/install/agent-service.ps1",
+  "idle-helper.ps1": "deploy/idle-helper.ps1",
+  "openhq-agent.service": "deploy/systemd/openhq-agent.service",
+  "com.openhq.agent.plist": "deploy/macos/com.openhq.agent.plist",
+};
+
+/** The whole /install/ folder: the bundled agent, its digest, the installers and service definitions. */
+export async function buildInstallDir(outdir, version) {
+  const built = await bundleAgent(outdir, version);
+  for (const [name, source] of Object.entries(INSTALL_FILES))
+    copyFileSync(join(root, source), join(outdir, name));
+  return built;
+}
+
 export function packageVersion() {
   return JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const outdir = process.argv[2] ?? join(root, "dist/install");
-  const built = await bundleAgent(outdir, process.argv[3] ?? packageVersion());
+  const built = await buildInstallDir(outdir, process.argv[3] ?? packageVersion());
   console.log(`${built.path}: ${built.bytes} bytes, sha256 ${built.sha256}`);
 }
