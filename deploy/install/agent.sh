@@ -198,7 +198,10 @@ fi
 
 # ---- the agent ---------------------------------------------------------------------------------------------
 case "$url" in
-  @*) [ -n "$from" ] || die "give the coordinator with --url http://HOST:5000 (this copy was not served by one)" ;;
+  @*)
+    [ -n "$from" ] || die "give the coordinator with --url http://HOST:5000 (this copy was not served by one)"
+    url=""
+    ;;
 esac
 
 # fetch NAME DEST: from --from DIR, or from the coordinator with the farm secret as Basic auth password.
