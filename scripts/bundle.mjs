@@ -47,6 +47,7 @@ const INSTALL_FILES = {
   "idle-helper.ps1": "deploy/idle-helper.ps1",
   "openhq-agent.service": "deploy/systemd/openhq-agent.service",
   "com.openhq.agent.plist": "deploy/macos/com.openhq.agent.plist",
+  "openhq.logrotate": "deploy/logrotate/openhq",
 };
 
 /** The whole /install/ folder: the bundled agent, its digest, the installers and service definitions. */

@@ -83,7 +83,7 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   const first = oneLiner(coordinator.url, [...args, "--name", "blade01"]);
   assert.equal(first.status, 0, first.output);
   assert.match(first.output, /installed the agent 1\.0\.0-first/);
-  const ini = readFileSync(join(prefix, "etc/hqnode.ini"), "utf8");
+  const ini = readFileSync(join(prefix, "etc/openhq/hqnode.ini"), "utf8");
   assert.ok(ini.includes(`server = ${coordinator.url}\n`), ini);
   assert.ok(ini.includes(`token = ${SECRET}\n`), ini);
   let clients = await waitVersion(coordinator.url, "1.0.0-first");
@@ -136,10 +136,10 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   assert.ok(!alive(loopPid), "the agent stopped");
   assert.ok(!existsSync(agentFile));
   assert.ok(!existsSync(join(prefix, "bin/openhq-agent")));
-  assert.ok(existsSync(join(prefix, "etc/hqnode.ini")));
+  assert.ok(existsSync(join(prefix, "etc/openhq/hqnode.ini")));
   const purged = oneLiner(coordinator.url, ["--no-service", "--prefix", prefix, "--uninstall", "--purge"]);
   assert.equal(purged.status, 0, purged.output);
-  assert.ok(!existsSync(join(prefix, "etc/hqnode.ini")));
+  assert.ok(!existsSync(join(prefix, "etc/openhq/hqnode.ini")));
 });
 
 test("install files follow access control, answer to the farm secret, and the page shows it to admins only", async (t) => {

@@ -28,6 +28,7 @@ const FILES: Record<string, { type: string; script?: true }> = {
   "openhq-agent.mjs.sha256": { type: "text/plain; charset=utf-8" },
   "openhq-agent.service": { type: "text/plain; charset=utf-8" },
   "com.openhq.agent.plist": { type: "application/xml; charset=utf-8" },
+  "openhq.logrotate": { type: "text/plain; charset=utf-8" },
   "idle-helper.ps1": { type: "text/plain; charset=utf-8" },
   "agent-service.ps1": { type: "text/plain; charset=utf-8" },
 };

@@ -17,14 +17,17 @@
 #   --client-port N      the agent's own port for wakeup/terminate [5001]
 #   --hqroot PATH        this machine's mount of the shared folder [what the coordinator says]
 #   --prefix DIR         install under DIR [/opt/openhq]
-#   --etc DIR            where hqnode.ini goes [/etc/openhq; PREFIX/etc with another --prefix]
+#   --etc DIR            where hqnode.ini goes [/etc/openhq; PREFIX/etc/openhq with another --prefix]
 #   --user USER          service account, created when missing [openhq]
+#   --no-user            do not create the service account (nor chown to it)
 #   --no-service         start the agent directly, not as a systemd/launchd service
+#   --service KIND       systemd, launchd or none [systemd when it runs, launchd on macOS, else none]
 #   --no-start           install, but do not start anything
 #   --node PATH          the node to use [node on PATH, installed when missing]
 #   --from DIR           install the files of DIR (a built checkout's dist/install) instead of downloading
 #   --systemd-dir DIR    where the unit goes [/etc/systemd/system]
 #   --launchd-dir DIR    where the plist goes [/Library/LaunchDaemons]
+#   --logrotate-dir DIR  with systemd: where the rule for agent.log goes, when logrotate is there [/etc/logrotate.d]
 #   --uninstall          stop and remove the agent and its service (keeps hqnode.ini, state and logs)
 #   --purge              with --uninstall: remove hqnode.ini, state and logs too
 # Exit codes: 0 done, 1 failed, 2 bad option.
@@ -35,13 +38,13 @@ set -eu
 
 url="@OPENHQ_URL@"
 secret="" name="" client_port="" hqroot="" prefix=/opt/openhq etc="" user=openhq
-service=auto start=1 node="" from="" uninstall=0 purge=0
-systemd_dir=/etc/systemd/system launchd_dir=/Library/LaunchDaemons
+service=auto start=1 node="" from="" uninstall=0 purge=0 make_user=1
+systemd_dir=/etc/systemd/system launchd_dir=/Library/LaunchDaemons logrotate_dir=/etc/logrotate.d
 
 say() { echo "openhq: $*"; }
 die() { echo "openhq: $*" >&2; exit 1; }
 usage() {
-  sed -n '2,32p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' | grep . || echo "openhq: options: see the top of /install/agent.sh"
+  sed -n '2,35p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' | grep . || echo "openhq: options: see the top of /install/agent.sh"
   exit "${1:-2}"
 }
 need() { [ $# -ge 2 ] || { echo "openhq: $1 needs a value" >&2; exit 2; }; }
@@ -57,11 +60,14 @@ while [ $# -gt 0 ]; do
     --etc) need "$@"; etc=$2; shift ;;
     --user) need "$@"; user=$2; shift ;;
     --no-service) service=none ;;
+    --service) need "$@"; service=$2; shift ;;
+    --no-user) make_user=0 ;;
     --no-start) start=0 ;;
     --node) need "$@"; node=$2; shift ;;
     --from) need "$@"; from=$2; shift ;;
     --systemd-dir) need "$@"; systemd_dir=$2; shift ;;
     --launchd-dir) need "$@"; launchd_dir=$2; shift ;;
+    --logrotate-dir) need "$@"; logrotate_dir=$2; shift ;;
     --uninstall) uninstall=1 ;;
     --purge) purge=1 ;;
     -h|--help) usage 0 ;;
@@ -69,6 +75,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+case "$service" in auto|systemd|launchd|none) ;; *) echo "openhq: --service must be systemd, launchd or none" >&2; exit 2 ;; esac
 case "$client_port" in *[!0-9]*) echo "openhq: --client-port must be a number" >&2; exit 2 ;; esac
 case "$name" in *[!A-Za-z0-9._-]*) echo "openhq: --name may hold letters, digits, . _ - only" >&2; exit 2 ;; esac
 url=${url%/}
@@ -91,14 +98,14 @@ if [ "$service" = auto ]; then
     service=none
   fi
 fi
-if [ "$service" != none ] && [ "$root" = 0 ]; then
+if [ "$service" != none ] && [ "$root" = 0 ] && { [ "$start" = 1 ] || [ "$make_user" = 1 ]; }; then
   die "installing a $service service needs root: run it with sudo, or add --no-service"
 fi
 
 # Services use the system's folders (the unit's StateDirectory/LogsDirectory); an agent started directly keeps
 # everything inside a --prefix other than the default.
 if [ -z "$etc" ]; then
-  if [ "$prefix" = /opt/openhq ]; then etc=/etc/openhq; else etc=$prefix/etc; fi
+  if [ "$prefix" = /opt/openhq ]; then etc=/etc/openhq; else etc=$prefix/etc/openhq; fi
 fi
 if [ "$service" = launchd ]; then
   state="/Library/Application Support/openhq-agent" logs=/Library/Logs/openhq
@@ -143,7 +150,8 @@ if [ "$uninstall" = 1 ]; then
   stop_service
   rm -f "$unit" "$plist" "$prefix/bin/openhq-agent" "$prefix/bin/openhq-agent-loop"
   rm -rf "$lib"
-  [ "$service" = systemd ] && systemctl daemon-reload
+  if [ "$service" = systemd ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  rm -f "$logrotate_dir/openhq-agent"
   if [ "$purge" = 1 ]; then
     rm -rf "$ini" "$state" "$logs"
     say "removed the agent, $ini, $state and $logs"
@@ -225,7 +233,9 @@ fetch() {
   fi
 }
 
-mkdir -p "$lib" "$prefix/bin" "$etc" "$state" "$logs"
+mkdir -p "$lib" "$prefix/bin" "$etc"
+# systemd makes the unit's StateDirectory and LogsDirectory itself, owned by its User.
+[ "$service" = systemd ] || mkdir -p "$state" "$logs"
 work=$(mktemp -d "$lib/.download.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fetch openhq-agent.mjs "$work/openhq-agent.mjs" || die "could not fetch the agent from ${from:-$url}"
@@ -302,11 +312,13 @@ make_user() {
     dscl . -create "/Users/$user" IsHidden 1
   fi
 }
-if [ "$service" != none ]; then
+group=$user
+if [ "$service" != none ] && [ "$make_user" = 1 ]; then
   make_user
   group=$(id -gn "$user")
   # The agent replaces its own file on upgradeClients, and writes its state and log.
-  chown -R "$user:$group" "$lib" "$state" "$logs"
+  chown -R "$user:$group" "$lib"
+  [ "$service" = systemd ] || chown -R "$user:$group" "$state" "$logs"
   chgrp "$group" "$ini"
   chmod 640 "$ini"
 fi
@@ -325,8 +337,14 @@ case "$service" in
     mkdir -p "$systemd_dir"
     render "$work/unit" "$unit"
     say "wrote $unit"
-    systemctl daemon-reload
-    systemctl enable openhq-agent.service
+    if [ -d "$(dirname "$logrotate_dir")" ] && mkdir -p "$logrotate_dir" 2>/dev/null; then
+      fetch openhq.logrotate "$work/logrotate" || die "could not fetch openhq.logrotate"
+      sed -e "s#^    su openhq openhq#    su $user $group#" "$work/logrotate" > "$logrotate_dir/openhq-agent"
+    fi
+    if [ -d /run/systemd/system ]; then
+      systemctl daemon-reload
+      systemctl enable openhq-agent.service
+    fi
     if [ "$start" = 1 ]; then
       systemctl restart openhq-agent.service
       say "started openhq-agent.service (logs: journalctl -u openhq-agent, $logs/agent.log)"
@@ -336,13 +354,13 @@ case "$service" in
     fetch com.openhq.agent.plist "$work/plist" || die "could not fetch com.openhq.agent.plist"
     mkdir -p "$launchd_dir"
     render "$work/plist" "$plist"
-    chown root:wheel "$plist"
     chmod 644 "$plist"
     say "wrote $plist"
-    if launchctl print system/com.openhq.agent >/dev/null 2>&1; then
-      launchctl bootout system/com.openhq.agent
-    fi
     if [ "$start" = 1 ]; then
+      chown root:wheel "$plist"
+      if launchctl print system/com.openhq.agent >/dev/null 2>&1; then
+        launchctl bootout system/com.openhq.agent
+      fi
       launchctl bootstrap system "$plist"
       say "started com.openhq.agent (logs: $logs/agent.log)"
     fi
