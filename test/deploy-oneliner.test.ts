@@ -51,7 +51,7 @@ async function waitVersion(url: string, version: string): Promise<Record<string,
 import time
 deadline = time.time() + 60
 while True:
-    clients = hq.getClients(None, ["id", "name", "version"])
+    clients = hq.getClients(None, ["id", "name", "version", "needsUpgrade"])
     if any(c["version"] == ${JSON.stringify(version)} for c in clients) or time.time() > deadline:
         break
     time.sleep(0.1)
@@ -126,6 +126,7 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
     clients.map((c) => c["version"]),
     ["1.0.2-pushed"],
   );
+  assert.equal(clients[0]?.["needsUpgrade"], false, "upgraded: no longer needs an upgrade");
   assert.ok(alive(loopPid), "the agent loop restarted the agent in place");
   const id = await py<number[]>(coordinator.url, `out(hq.newjob({"name": "after", "command": "true"}))`);
   assert.deepEqual(await waitFinished(coordinator.url, id), { [String(id[0])]: "succeeded" });
