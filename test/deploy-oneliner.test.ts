@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startCoordinator } from "./support/coordinator.js";
 import { py, waitFinished } from "./support/farm-kit.js";
 import { freePort } from "./support/ports.js";
+import { alive } from "./support/processes.js";
 
 const root = join(import.meta.dirname, "..");
 const SECRET = "farm secret's value";
@@ -33,15 +34,6 @@ function oneLiner(url: string, args: string[]): { status: number | null; output:
     `sh -s -- ${args.map(shellQuote).join(" ")}`;
   const result = spawnSync("sh", ["-c", line], { encoding: "utf8", timeout: 120_000 });
   return { status: result.status, output: result.stdout + result.stderr };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitVersion(url: string, version: string): Promise<Record<string, unknown>[]> {
