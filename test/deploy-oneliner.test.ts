@@ -1,7 +1,8 @@
 // The one-line agent install the coordinator's "Add a machine" page shows, run for real on this machine:
 // `curl .../install/agent.sh | sh -s -- ...` against a real coordinator (and Redis), into a temporary prefix
 // with --no-service (as on a machine without systemd). The agent joins and runs a job; re-running the line
-// upgrades it; upgradeClients makes it fetch the coordinator's newer build; --uninstall removes it. Also: the
+// upgrades it; upgradeClients makes it fetch the coordinator's newer build; terminate() leaves it stopped;
+// --uninstall stops and removes it. Also: the
 // install endpoints' access control, and the installer refusing an agent whose sha256 does not match.
 
 import { test } from "node:test";
@@ -123,10 +124,24 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   const id = await py<number[]>(coordinator.url, `out(hq.newjob({"name": "after", "command": "true"}))`);
   assert.deepEqual(await waitFinished(coordinator.url, id), { [String(id[0])]: "succeeded" });
 
-  // Uninstall: the agent stops and its files go; the ini stays unless --purge.
+  // terminate() takes the agent out of the farm: it exits 0 and the loop does not start it again.
+  const secretUrl = `http://hq:${encodeURIComponent(SECRET)}@127.0.0.1:${clientPort}`;
+  await py(
+    coordinator.url,
+    `xmlrpc.client.ServerProxy(${JSON.stringify(secretUrl)}, allow_none=True).terminate(); out(True)`,
+  );
+  const deadline = Date.now() + 60_000;
+  while (alive(loopPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!alive(loopPid), "after terminate() the agent stays stopped");
+
+  // Uninstall stops a running agent (started again by a re-run) and removes its files; the ini stays
+  // unless --purge.
+  assert.equal(oneLiner(coordinator.url, args).status, 0);
+  const runningPid = Number(readFileSync(pidfile, "utf8"));
+  assert.ok(alive(runningPid));
   const removed = oneLiner(coordinator.url, ["--no-service", "--prefix", prefix, "--uninstall"]);
   assert.equal(removed.status, 0, removed.output);
-  assert.ok(!alive(loopPid), "the agent stopped");
+  assert.ok(!alive(runningPid), "uninstall stopped the agent");
   assert.ok(!existsSync(agentFile));
   assert.ok(!existsSync(join(prefix, "bin/openhq-agent")));
   assert.ok(existsSync(join(prefix, "etc/openhq/hqnode.ini")));
