@@ -28,11 +28,23 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The page's Linux line with --no-service, a temporary prefix and a free client port. */
-function oneLiner(url: string, args: string[]): { status: number | null; output: string } {
-  const line =
-    `curl -fsSL -u ${shellQuote(`openhq-agent:${SECRET}`)} ${url}/install/agent.sh | ` +
-    `sh -s -- ${args.map(shellQuote).join(" ")}`;
+/** The Linux line as the "Add a machine" page shows it (access control off: with the secret), without sudo. */
+async function pageLine(url: string): Promise<string> {
+  const page = await (await fetch(`${url}/install`)).text();
+  const code = /<pre class="install-line"><code>(curl [^<]*)<\/code><\/pre>/.exec(page)?.[1];
+  assert.ok(code !== undefined, page);
+  const text = code.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+  assert.ok(text.includes(`| sudo sh -s -- --secret ${shellQuote(SECRET)}`), text);
+  return text.replace("| sudo sh", "| sh");
+}
+
+/** The line with the test's options added (--no-service, a temporary prefix, a free client port). */
+function oneLiner(
+  url: string,
+  args: string[],
+  base = `curl -fsSL -u ${shellQuote(`openhq-agent:${SECRET}`)} ${url}/install/agent.sh | sh -s --`,
+): { status: number | null; output: string } {
+  const line = `${base} ${args.map(shellQuote).join(" ")}`;
   const result = spawnSync("sh", ["-c", line], { encoding: "utf8", timeout: 120_000 });
   return { status: result.status, output: result.stdout + result.stderr };
 }
@@ -73,7 +85,11 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   const clientPort = String(await freePort());
   const args = ["--secret", SECRET, "--no-service", "--prefix", prefix, "--client-port", clientPort];
 
-  const first = oneLiner(coordinator.url, [...args, "--name", "blade01"]);
+  const first = oneLiner(
+    coordinator.url,
+    [...args.slice(2), "--name", "blade01"],
+    await pageLine(coordinator.url),
+  );
   assert.equal(first.status, 0, first.output);
   assert.match(first.output, /installed the agent 1\.0\.0-first/);
   const ini = readFileSync(join(prefix, "etc/openhq/hqnode.ini"), "utf8");
