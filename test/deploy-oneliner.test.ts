@@ -2,15 +2,19 @@
 // `curl .../install/agent.sh | sh -s -- ...` against a real coordinator (and Redis), into a temporary prefix
 // with --no-service (as on a machine without systemd). The agent joins and runs a job; re-running the line
 // upgrades it; upgradeClients makes it fetch the coordinator's newer build; terminate() leaves it stopped;
-// --uninstall stops and removes it. Also: the
-// install endpoints' access control, and the installer refusing an agent whose sha256 does not match.
+// --uninstall stops and removes it. Also: the install endpoints' access control, and the installer and the
+// upgrading agent refusing a build whose sha256 does not match.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { coordinatorBaseUrl, fetchUpgrade } from "../agent/upgrade.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { py, waitFinished } from "./support/farm-kit.js";
 import { freePort } from "./support/ports.js";
@@ -200,7 +204,6 @@ test("install files follow access control, answer to the farm secret, and the pa
   const artifact = await get("/install/openhq-agent.mjs", "viewer", "pw2");
   assert.equal(artifact.status, 200);
   const digest = await (await get("/install/openhq-agent.mjs.sha256", "viewer", "pw2")).text();
-  const { createHash } = await import("node:crypto");
   const body = Buffer.from(await artifact.arrayBuffer());
   assert.equal(digest.slice(0, 64), createHash("sha256").update(body).digest("hex"));
   assert.equal((await get("/install/../package.json", "viewer", "pw2")).status, 404);
@@ -240,4 +243,37 @@ test("the installer refuses an agent whose sha256 does not match, and checks its
   const noUrl = run();
   assert.equal(noUrl.status, 1);
   assert.match(noUrl.stderr, /--url/);
+});
+
+test("an agent upgrading itself keeps its file when the build does not match its sha256", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-upgrade-"));
+  const file = join(dir, "openhq-agent.mjs");
+  writeFileSync(file, "// the running agent\n", { mode: 0o755 });
+  const good = "// the new agent\n";
+  let digest = createHash("sha256").update(good).digest("hex");
+  const seen: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    if (req.url === "/install/openhq-agent.mjs.sha256") res.end(`${digest}  openhq-agent.mjs\n`);
+    else if (req.url === "/install/openhq-agent.mjs") res.end(good);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const { port } = server.address() as AddressInfo;
+  const source = { baseUrl: coordinatorBaseUrl("127.0.0.1", port), token: SECRET };
+
+  digest = "0".repeat(64);
+  await assert.rejects(fetchUpgrade(source, file), /sha256 [0-9a-f]{64}, expected 0{64}/);
+  assert.equal(readFileSync(file, "utf8"), "// the running agent\n");
+  assert.deepEqual(readdirSync(dir), ["openhq-agent.mjs"], "no partial file left behind");
+
+  digest = createHash("sha256").update(good).digest("hex");
+  assert.match(await fetchUpgrade(source, file), /installed the coordinator's agent/);
+  assert.equal(readFileSync(file, "utf8"), good);
+  assert.equal(statSync(file).mode & 0o777, 0o755);
+  assert.equal(seen[0], `Basic ${Buffer.from(`openhq-agent:${SECRET}`).toString("base64")}`);
 });
