@@ -105,7 +105,8 @@ function Find-Node {
     (Join-Path $env:ProgramFiles 'nodejs\node.exe'))
   foreach ($candidate in $candidates) {
     if ($candidate -and (Test-Path $candidate)) {
-      $major = [int](& $candidate -p 'process.versions.node.split(".")[0]')
+      # "v22.11.0" -> 22 (no quotes in node's arguments: Windows PowerShell mangles them for native commands)
+      $major = [int]((& $candidate -v).TrimStart('v').Split('.')[0])
       if ($major -ge 20) { return $candidate }
     }
   }
