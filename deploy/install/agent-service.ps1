@@ -18,7 +18,11 @@ $errors = Join-Path $Logs 'agent.err.log'
 while ($true) {
   # The agent writes its own log (logFile in hqnode.ini); what it prints on stderr (a crash) goes here.
   $process = Start-Process -FilePath $Node -ArgumentList @("`"$Agent`"", '--config', "`"$Config`"") `
-    -NoNewWindow -PassThru -Wait -RedirectStandardError $errors
+    -NoNewWindow -PassThru -RedirectStandardError $errors
+  # Touching the handle keeps the exit code readable after the exit; WaitForExit waits for node alone
+  # (Start-Process -Wait would also wait for job processes it started).
+  $null = $process.Handle
+  $process.WaitForExit()
   $code = $process.ExitCode
   Add-Content -Path (Join-Path $Logs 'agent-service.log') -Value "$(Get-Date -Format o) agent exited with code $code"
   if ($code -eq 0) { exit 0 }

@@ -44,6 +44,8 @@ param(
   [switch]$Purge
 )
 $ErrorActionPreference = 'Stop'
+# Windows PowerShell's progress bar makes Invoke-WebRequest many times slower.
+$ProgressPreference = 'SilentlyContinue'
 Set-StrictMode -Version 3
 
 $data = Join-Path $env:ProgramData 'openhq'
