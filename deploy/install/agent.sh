@@ -301,8 +301,9 @@ make_user() {
   if [ "$os" = Linux ]; then
     useradd --system --home-dir "$state" --shell /usr/sbin/nologin --user-group "$user"
   else
-    # A hidden macOS account with a free id below 500, as system daemons have.
-    uid=$(dscl . -list /Users UniqueID | awk '{print $2}' | sort -n | awk 'BEGIN{u=400} $1==u{u++} END{print u}')
+    # A hidden macOS account and group with an id below 500 (as system daemons have) that neither uses yet.
+    uid=$({ dscl . -list /Users UniqueID; dscl . -list /Groups PrimaryGroupID; } | awk '{print $2}' | sort -n -u |
+      awk 'BEGIN{u=400} $1==u{u++} END{print u}')
     dscl . -create "/Groups/$user" PrimaryGroupID "$uid"
     dscl . -create "/Users/$user"
     dscl . -create "/Users/$user" UniqueID "$uid"
