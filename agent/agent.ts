@@ -31,6 +31,7 @@ import { DisconnectedState } from "./states/disconnected.js";
 import { ShuttingDownState } from "./states/shutting-down.js";
 import type { State } from "./states/state.js";
 import { machineFacts, primaryIp, Stats } from "./stats.js";
+import { coordinatorBaseUrl, upgradeSelf } from "./upgrade.js";
 
 export interface AgentOptions {
   version: string;
@@ -157,6 +158,12 @@ export class Agent {
     if (this.api !== null) await stopApi(this.api);
     this.log.info(`exiting with code ${code}`);
     this.options.exit(code);
+  }
+
+  /** upgradeClients(): replaces the single-file agent with the coordinator's build (agent/upgrade.ts). */
+  upgradeSelf(): Promise<void> {
+    const baseUrl = coordinatorBaseUrl(this.config.server, this.config.serverPort);
+    return upgradeSelf({ baseUrl, token: this.config.token }, this.log);
   }
 
   /** SIGTERM/SIGINT: kill every job's processes (the coordinator retries them elsewhere), then exit. */

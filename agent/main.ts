@@ -8,10 +8,13 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent } from "./agent.js";
+import { bundledVersion } from "./build-info.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 
 function findInstallDir(): string {
+  // The bundled agent (dist/install/openhq-agent.mjs, or lib/openhq-agent/ once installed) is its own folder.
+  if (bundledVersion !== null) return dirname(fileURLToPath(import.meta.url));
   // agent/main.ts in a checkout, dist/agent/main.js when built: the install folder holds package.json.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
@@ -26,9 +29,15 @@ function findInstallDir(): string {
   return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
+function packageVersion(installDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version?: string };
+  return pkg.version ?? "0.0.0";
+}
+
 const USAGE = `usage: openhq-agent [--config hqnode.ini] [--server HOST|URL] [--server-port N] [--port N]
                     [--bind ADDR] [--name NAME] [--cpus N] [--state-dir DIR] [--log-file FILE]
                     [--heartbeat-interval MS] [--kill-grace MS] [--token SECRET]
+       openhq-agent --version
 
 Every flag has an hqnode.ini key and an OPENHQ_* environment variable: see deploy/hqnode.ini.example.
 `;
@@ -36,6 +45,10 @@ Every flag has an hqnode.ini key and an OPENHQ_* environment variable: see deplo
 async function main(): Promise<void> {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (process.argv.includes("--version")) {
+    process.stdout.write(`${bundledVersion ?? packageVersion(findInstallDir())}\n`);
     return;
   }
   let config;
@@ -47,10 +60,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const installDir = findInstallDir();
-  const pkg = JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version?: string };
+  const version = bundledVersion ?? packageVersion(installDir);
   const log = createLogger(config.logFile);
   const agent = new Agent(config, log, {
-    version: pkg.version ?? "0.0.0",
+    version,
     installDir,
     exit: (code) => process.exit(code),
   });

@@ -1,6 +1,7 @@
-# openhq idle helper for Windows: run at logon in the user's session (Task Scheduler, "Run only when user is
-# logged on"). The agent runs as a service in session 0, where GetLastInputInfo cannot see the user's input;
-# this script writes the user's idle milliseconds to %ProgramData%\openhq\idle.txt every 15 seconds.
+# openhq idle helper for Windows: runs at logon in the user's session (the "openhq-idle-helper" scheduled task
+# that deploy/install/agent.ps1 registers). The agent runs in session 0, where GetLastInputInfo cannot see the
+# user's input; this script writes the user's idle milliseconds to %ProgramData%\openhq\idle.txt every 15
+# seconds, which agent/idle/windows.ts reads.
 Add-Type @'
 using System; using System.Runtime.InteropServices;
 public static class OpenHqIdle {

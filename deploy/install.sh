@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs openhq on a Linux (or macOS) machine into a prefix: the agent (default) or the coordinator.
+# Installs openhq from a built checkout (npm run build) on a Linux (or macOS) machine into a prefix: the
+# agent (default; the single-file agent through deploy/install/agent.sh, as the coordinator's one-liner
+# does) or the coordinator (its code with production packages only).
 #
 #   sudo deploy/install.sh --server farm-hq                 # a render node, agent started by systemd
 #   sudo deploy/install.sh --role coordinator               # the coordinator machine
@@ -62,14 +64,42 @@ case "$port" in ''|*[!0-9]*) echo "install.sh: --port must be a number" >&2; exi
 [ -n "$source" ] || source=$(cd "$(dirname "$0")/.." && pwd)
 [ -f "$source/package.json" ] || die "$source is not an openhq tree (no package.json)"
 [ -n "$node" ] || node=$(command -v node || true)
-[ -n "$node" ] && [ -x "$node" ] || die "Node.js 20 or newer is needed on PATH (or give --node)"
+if [ -z "$node" ] || [ ! -x "$node" ]; then die "Node.js 20 or newer is needed on PATH (or give --node)"; fi
 major=$("$node" -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || die "Node.js 20 or newer is needed, found $("$node" -v)"
+os=$(uname -s)
+
+# ---- agent: deploy/install/agent.sh with this checkout's built agent and its service definitions ----------
+if [ "$role" = agent ]; then
+  built=$source/dist/install
+  [ -f "$built/openhq-agent.mjs" ] || die "no $built/openhq-agent.mjs: run npm run build in $source first"
+  stage=$(mktemp -d)
+  cp "$built/openhq-agent.mjs" "$built/openhq-agent.mjs.sha256" "$source/deploy/systemd/openhq-agent.service" \
+    "$source/deploy/macos/com.openhq.agent.plist" "$stage/"
+  cp "$source/deploy/logrotate/openhq" "$stage/openhq.logrotate"
+  set -- --from "$stage" --url "http://$server:$port" --prefix "$prefix" --user "$user" --node "$node" \
+    --systemd-dir "$systemd_dir" --launchd-dir "$launchd_dir" --logrotate-dir "$logrotate_dir"
+  [ -z "$etc" ] || set -- "$@" --etc "$etc"
+  [ -z "$name" ] || set -- "$@" --name "$name"
+  [ -z "$token" ] || set -- "$@" --secret "$token"
+  [ "$make_user" = 1 ] || set -- "$@" --no-user
+  if [ "$service" = 0 ]; then set -- "$@" --no-service
+  elif [ "$os" = Darwin ]; then set -- "$@" --service launchd
+  else set -- "$@" --service systemd
+  fi
+  # As before: without a running systemd the unit is written but not started.
+  if [ "$start" = 0 ] || { [ "$service" = 1 ] && [ "$os" != Darwin ] && [ ! -d /run/systemd/system ]; }; then
+    set -- "$@" --no-start
+  fi
+  rc=0
+  sh "$source/deploy/install/agent.sh" "$@" || rc=$?
+  rm -rf "$stage"
+  exit "$rc"
+fi
 mkdir -p "$prefix" && prefix=$(cd "$prefix" && pwd)
 if [ -z "$etc" ]; then
   if [ "$prefix" = /opt/openhq ]; then etc=/etc/openhq; else etc=$prefix/etc/openhq; fi
 fi
-os=$(uname -s)
 
 # ---- code ------------------------------------------------------------------------------------------------
 lib=$prefix/lib/openhq
@@ -82,8 +112,24 @@ for part in package.json package-lock.json README.md agent coordinator shared cl
   fi
 done
 if [ -d "$source/node_modules" ]; then
+  # The production packages only (not typescript, eslint, playwright-core): each top package npm lists;
+  # packages nested inside one come along with it.
   rm -rf "$lib/node_modules"
-  cp -R "$source/node_modules" "$lib/node_modules"
+  list=$lib/.production-packages
+  if ! (cd "$source" && npm ls --omit=dev --all --parseable) >"$list" 2>/dev/null; then
+    echo "install.sh: npm ls reported problems in $source/node_modules; copying what it listed"
+  fi
+  while IFS= read -r dir; do
+    rel=${dir#"$source"/}
+    case "$rel" in
+      node_modules/*/node_modules/*) ;;
+      node_modules/*) mkdir -p "$lib/$(dirname "$rel")" && cp -R "$dir" "$lib/$rel" ;;
+    esac
+  done <"$list"
+  rm -f "$list"
+  if [ -f "$lib/dist/coordinator/main.js" ] && ! "$node" "$lib/dist/coordinator/main.js" --help >/dev/null 2>&1; then
+    die "the copied production packages do not run the coordinator"
+  fi
 else
   (cd "$lib" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts) || die "npm ci failed in $lib"
 fi
@@ -101,24 +147,12 @@ WRAPPER
   chmod 755 "$prefix/bin/$1"
 }
 write_wrapper openhq cli/main
-write_wrapper openhq-agent agent/main
 write_wrapper openhq-coordinator coordinator/main
 
 # ---- configuration (kept when it exists) -----------------------------------------------------------------
-if [ "$role" = agent ]; then ini=$etc/hqnode.ini; else ini=$etc/hqserver.ini; fi
+ini=$etc/hqserver.ini
 if [ -f "$ini" ]; then
   echo "keeping $ini"
-elif [ "$role" = agent ]; then
-  {
-    echo "[main]"
-    echo "server = $server"
-    echo "port = $port"
-    echo "name = $name"
-    [ -z "$token" ] || echo "token = $token"
-    echo
-    echo "[job_environment]"
-  } > "$ini"
-  echo "wrote $ini (see $lib/deploy/hqnode.ini.example for every key)"
 else
   {
     echo "[main]"
@@ -146,28 +180,20 @@ fi
 # ---- service ---------------------------------------------------------------------------------------------
 render() { # template, destination
   sed -e "s#@PREFIX@#$prefix#g" -e "s#@ETC@#$etc#g" -e "s#^User=openhq#User=$user#" -e "s#^Group=openhq#Group=$user#" \
-    -e "s#<string>openhq</string><!-- user -->#<string>$user</string><!-- user -->#" "$1" > "$2"
+    "$1" > "$2"
 }
 if [ "$service" = 1 ] && [ "$os" = Darwin ]; then
-  mkdir -p "$launchd_dir"
-  render "$lib/deploy/macos/com.openhq.agent.plist" "$launchd_dir/com.openhq.agent.plist"
-  echo "wrote $launchd_dir/com.openhq.agent.plist"
-  if [ "$start" = 1 ]; then launchctl bootstrap system "$launchd_dir/com.openhq.agent.plist" || true; fi
+  echo "install.sh: the coordinator has no launchd definition; start $prefix/bin/openhq-coordinator yourself"
 elif [ "$service" = 1 ]; then
   mkdir -p "$systemd_dir"
-  units="openhq-$role.service"
-  [ "$role" = coordinator ] && units="$units openhq-redis.service"
-  for unit in $units; do
+  for unit in openhq-coordinator.service openhq-redis.service; do
     render "$lib/deploy/systemd/$unit" "$systemd_dir/$unit"
     echo "wrote $systemd_dir/$unit"
   done
-  if [ -d "$(dirname "$logrotate_dir")" ] && mkdir -p "$logrotate_dir" 2>/dev/null; then
-    cp "$lib/deploy/logrotate/openhq" "$logrotate_dir/openhq"
-  fi
   if [ "$start" = 1 ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
-    systemctl enable --now "openhq-$role.service"
-    echo "started openhq-$role.service (logs: /var/log/openhq/$role.log)"
+    systemctl enable --now openhq-coordinator.service
+    echo "started openhq-coordinator.service (logs: journalctl -u openhq-coordinator)"
   fi
 fi
 echo "done: $prefix/bin/openhq --server http://$server:$port clients"

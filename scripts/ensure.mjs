@@ -1,5 +1,6 @@
 // Installs what the quick-start commands need and a fresh machine lacks, using only Node's built-ins so it
-// can run before `npm ci`: the npm packages, and Debian's redis-server (plus chromium for the browser tests).
+// can run before `npm ci`: the npm packages, and Debian's redis-server (plus chromium for the browser tests,
+// systemd-analyze, shellcheck and curl for the install tests).
 // `node scripts/ensure.mjs` for running a farm, `node scripts/ensure.mjs test` for the test suite.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -25,6 +26,8 @@ const packages = [];
 if (!has("redis-server")) packages.push("redis-server");
 if (forTests && !has("chromium")) packages.push("chromium");
 if (forTests && !has("systemd-analyze")) packages.push("systemd");
+if (forTests && !has("shellcheck")) packages.push("shellcheck");
+if (forTests && !has("curl")) packages.push("curl");
 if (packages.length > 0) {
   if (!has("apt-get")) {
     console.error(`openhq: please install ${packages.join(", ")} (no apt-get on this machine)`);

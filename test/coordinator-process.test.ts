@@ -11,6 +11,7 @@ import { errorRecorder } from "../coordinator/errors.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
+import { alive } from "./support/processes.js";
 
 /** Every server call of the published reference (the client calls wakeup/terminate live on the agent). */
 const REFERENCE_METHODS = [
@@ -82,15 +83,6 @@ const REFERENCE_METHODS = [
 ];
 
 const py = <T>(url: string, code: string) => python<T>(PRELUDE + code, { HQSERVER: url });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("with an external Redis", () => {
   let coordinator: TestCoordinator;

@@ -1,4 +1,5 @@
 // deploy/: the install script into a temporary prefix, and `systemd-analyze verify` on the units it writes.
+// Its agent role goes through deploy/install/agent.sh with the checkout's dist/install (npm run build).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,19 +44,16 @@ test("install.sh puts a working agent install into a temporary prefix", async (t
 
   const result = install(dir, "--server", "farm-hq", "--name", "gpu", "--token", "s3cret");
   assert.equal(result.status, 0, result.stderr + result.stdout);
-  for (const bin of ["openhq", "openhq-agent", "openhq-coordinator"]) {
-    assert.ok(existsSync(join(dir, "prefix/bin", bin)), `bin/${bin} missing`);
-  }
   const ini = readFileSync(join(dir, "etc/hqnode.ini"), "utf8");
-  assert.match(ini, /^server = farm-hq$/m);
+  assert.match(ini, /^server = http:\/\/farm-hq:5000$/m);
   assert.match(ini, /^name = gpu$/m);
   assert.match(ini, /^token = s3cret$/m);
-  assert.ok(existsSync(join(dir, "logrotate/openhq")));
+  assert.match(readFileSync(join(dir, "logrotate/openhq-agent"), "utf8"), /^\/var\/log\/openhq\/\*\.log/m);
 
-  // The installed CLI runs from the prefix alone.
-  const help = spawnSync(join(dir, "prefix/bin/openhq"), ["--help"], { encoding: "utf8" });
-  assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /usage: openhq/);
+  // The single-file agent runs from the prefix alone.
+  const version = spawnSync(join(dir, "prefix/bin/openhq-agent"), ["--version"], { encoding: "utf8" });
+  assert.equal(version.status, 0, version.stderr);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+/);
 
   const unit = readFileSync(join(dir, "units/openhq-agent.service"), "utf8");
   assert.ok(
@@ -92,6 +90,14 @@ test("systemd-analyze verify accepts the agent, coordinator and redis units", as
     join(dir, "units", u),
   );
   for (const unit of units) assert.ok(existsSync(unit), `${unit} missing`);
+  // The coordinator logs to the journal (journalctl -u openhq-coordinator), not to a file.
+  assert.doesNotMatch(readFileSync(units[1] ?? "", "utf8"), /^Standard(Output|Error)=/m);
+  // Its install holds the production packages only, and its CLI runs from the prefix alone.
+  const lib = join(dir, "prefix/lib/openhq/node_modules");
+  assert.ok(existsSync(join(lib, "ioredis")) && !existsSync(join(lib, "typescript")));
+  const help = spawnSync(join(dir, "prefix/bin/openhq"), ["--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /usage: openhq/);
   // verify exits non-zero on errors; warnings (e.g. the openhq user not existing here) go to stderr only.
   const out = execFileSync("systemd-analyze", ["verify", ...units], { encoding: "utf8", stdio: "pipe" });
   assert.equal(out.trim(), "");

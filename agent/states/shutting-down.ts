@@ -3,6 +3,7 @@
 // list) and exits.
 
 import type { CoordinatorMessage } from "../../shared/protocol.js";
+import { UPGRADE_EXIT_CODE } from "../../shared/protocol.js";
 import type { Agent } from "../agent.js";
 import { DisconnectedState } from "./disconnected.js";
 import type { State } from "./state.js";
@@ -40,6 +41,7 @@ export class ShuttingDownState implements State {
     this.leaving = true;
     void (async () => {
       if (shutdown.goodbye) await this.agent.link.send({ type: "goodbye" });
+      if (shutdown.exitCode === UPGRADE_EXIT_CODE) await this.agent.upgradeSelf();
       await this.agent.exit(shutdown.exitCode);
     })();
   }

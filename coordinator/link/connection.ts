@@ -46,7 +46,9 @@ export class AgentConnection {
   platform = "";
   label = "";
   lastSeen = Date.now();
-  private available = true;
+  /** null until the first heartbeat, which always reaches the scheduler: Redis may still hold the previous
+   * agent process's "unavailable" (an agent finishing for upgradeClients reports itself unavailable). */
+  private available: boolean | null = null;
   /**
    * Per job, its events not applied yet, in arrival order: one drain per job applies them in order without
    * blocking other jobs, and takes a run of consecutive output chunks as one store call.

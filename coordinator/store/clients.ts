@@ -136,6 +136,9 @@ export async function registerClient(
 ): Promise<number> {
   const label = clientLabel(hello.hostname, hello.name);
   const id = await clientIdFor(ctx.redis, ctx, label);
+  // An agent back with another version has been upgraded (upgradeClients, or installed again).
+  const previous = await ctx.redis.hget(ctx.keys.client(id), "version");
+  const upgraded = previous !== null && previous !== hello.version ? { needsUpgrade: "0" } : {};
   await ctx.redis
     .multi()
     .hset(ctx.keys.client(id), {
@@ -156,6 +159,7 @@ export async function registerClient(
       coordinator: coordinatorId,
       // A fresh hello cancels an earlier goodbye: the machine came back to work.
       terminated: "0",
+      ...upgraded,
     })
     .hsetnx(ctx.keys.client(id), "disabled", "0")
     .hsetnx(ctx.keys.client(id), "needsUpgrade", "0")

@@ -35,6 +35,7 @@ const NAV: [string, string][] = [
   ["/groups", "Groups"],
   ["/resources", "Resources"],
   ["/errors", "Server errors"],
+  ["/install", "Add a machine"],
 ];
 
 export function layout(title: string, active: string, body: Html): Html {

@@ -13,6 +13,7 @@ import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { escapeHtml, type Html } from "./html.js";
+import { installRoute } from "./install.js";
 import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery } from "./jobs.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
@@ -89,6 +90,10 @@ export function webHandler(ctx: Context): WebHandler {
       res.end(req.method === "HEAD" ? undefined : zip ? file.gzipped : file.body);
       return;
     }
+    // The install files also answer to the farm secret (installers and agents have no user account).
+    const sendInstall = (status: number, type: string, body: string | Buffer): void =>
+      send(req, res, status, type, body);
+    if (await installRoute(ctx, auth, req, res, path, sendInstall)) return;
     if (!auth.allowWeb(req, res, false)) return;
     if (path === "/favicon.ico") {
       res.writeHead(204).end();

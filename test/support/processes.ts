@@ -13,3 +13,13 @@ export function livePids(pgid: number): string[] {
     .map((l) => l.trim())
     .filter((l) => l !== "" && !/\sZ/.test(l));
 }
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,197 @@
+// "Add a machine": GET /install shows the one-line installers for this coordinator, and /install/<file>
+// serves what they fetch: agent.sh (Linux, macOS), agent.ps1 (Windows), the single-file agent
+// (openhq-agent.mjs, scripts/bundle.mjs) with its .sha256, and the service definitions the scripts install.
+// Agents upgrading themselves (agent/upgrade.ts) fetch the same artifact.
+//
+// The files come from the folder `npm run build` fills (dist/install), or openhq.install.dir /
+// OPENHQ_INSTALL_DIR. Access follows the dashboard's (coordinator/auth.ts): with access control on, a user
+// who may read the dashboard may fetch them, and so may anyone sending the farm secret as the Basic auth
+// password (the installers and agents do), since a blade being installed has no user account. The page shows
+// the farm secret to an admin only (to everyone when access control is off: then anyone may do anything).
+
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { timingSafeEqual } from "node:crypto";
+import { basicCredentials, sha256 } from "../../shared/basic-auth.js";
+import type { Auth } from "../auth.js";
+import type { Context } from "../context.js";
+import { html, layout, type Html } from "./html.js";
+
+/** What /install/ serves; anything else is a 404. The scripts get this coordinator's address filled in. */
+const FILES: Record<string, { type: string; script?: true }> = {
+  "agent.sh": { type: "text/x-shellscript; charset=utf-8", script: true },
+  "agent.ps1": { type: "text/plain; charset=utf-8", script: true },
+  "openhq-agent.mjs": { type: "text/javascript; charset=utf-8" },
+  "openhq-agent.mjs.sha256": { type: "text/plain; charset=utf-8" },
+  "openhq-agent.service": { type: "text/plain; charset=utf-8" },
+  "com.openhq.agent.plist": { type: "application/xml; charset=utf-8" },
+  "openhq.logrotate": { type: "text/plain; charset=utf-8" },
+  "idle-helper.ps1": { type: "text/plain; charset=utf-8" },
+  "agent-service.ps1": { type: "text/plain; charset=utf-8" },
+};
+/** The installers' placeholder for the coordinator's URL. */
+const URL_PLACEHOLDER = "@OPENHQ_URL@";
+/** The user name installers and agents send with the farm secret (any name is accepted). */
+export const INSTALL_USER = "openhq-agent";
+
+/**
+ * The farm secret agents present (today openhq.agentToken). The one place this module reads it, so a
+ * generated secret only changes this function.
+ */
+export function farmSecret(ctx: Context): string | null {
+  return ctx.settings.agentToken;
+}
+
+/** Where the install files are: openhq.install.dir, else dist/install of this checkout or install. */
+export function installDir(ctx: Context, env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env["OPENHQ_INSTALL_DIR"] ?? ctx.settings.raw["openhq.install.dir"];
+  if (configured) return configured;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "package.json"))) return join(dir, "dist", "install");
+    const parent = dirname(dir);
+    if (parent === dir) return join(process.cwd(), "dist", "install");
+    dir = parent;
+  }
+}
+
+/** This coordinator as the requester reached it (the Host header when it is a plain host[:port]). */
+function baseUrl(req: IncomingMessage, ctx: Context): string {
+  const host = req.headers.host ?? "";
+  if (/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(host)) return `http://${host}`;
+  return ctx.settings.serverUrl.replace(/\/+$/, "");
+}
+
+function sendsFarmSecret(req: IncomingMessage, secret: string | null): boolean {
+  if (secret === null) return false;
+  const credentials = basicCredentials(req.headers.authorization);
+  if (credentials === null || credentials === "malformed") return false;
+  return timingSafeEqual(sha256(credentials.password), sha256(secret));
+}
+
+type Send = (status: number, type: string, body: string | Buffer) => void;
+
+/** Handles /install and /install/<file>; returns false for any other path. */
+export async function installRoute(
+  ctx: Context,
+  auth: Auth,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  send: Send,
+): Promise<boolean> {
+  if (path !== "/install" && !path.startsWith("/install/")) return false;
+  const secret = farmSecret(ctx);
+  if (path === "/install") {
+    if (!auth.allowWeb(req, res, false)) return true;
+    const user = auth.enabled ? auth.identify(req) : null;
+    const admin = !auth.enabled || (user !== null && user !== "bad" && user.role === "admin");
+    const page = await installPage(ctx, baseUrl(req, ctx), secret, admin, auth.enabled);
+    send(200, "text/html; charset=utf-8", page.text);
+    return true;
+  }
+  const name = path.slice("/install/".length);
+  const file = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
+  if (file === undefined) {
+    send(404, "text/plain; charset=utf-8", "not found\n");
+    return true;
+  }
+  if (!sendsFarmSecret(req, secret) && !auth.allowWeb(req, res, false)) return true;
+  let body: Buffer;
+  try {
+    body = await readFile(join(installDir(ctx), name));
+  } catch {
+    send(503, "text/plain; charset=utf-8", `${name} is not built on this coordinator: run npm run build\n`);
+    return true;
+  }
+  if (file.script) body = Buffer.from(body.toString("utf8").replaceAll(URL_PLACEHOLDER, baseUrl(req, ctx)));
+  send(200, file.type, body);
+  return true;
+}
+
+async function artifactFacts(ctx: Context): Promise<{ sha256: string; bytes: number } | null> {
+  const dir = installDir(ctx);
+  try {
+    const digest = (await readFile(join(dir, "openhq-agent.mjs.sha256"), "utf8")).split(/\s/)[0] ?? "";
+    const bytes = (await readFile(join(dir, "openhq-agent.mjs"))).length;
+    return { sha256: digest, bytes };
+  } catch {
+    return null;
+  }
+}
+
+/** A value for a POSIX shell command line, single-quoted when it needs to be. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A PowerShell single-quoted string. */
+function psString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+async function installPage(
+  ctx: Context,
+  url: string,
+  secret: string | null,
+  admin: boolean,
+  authOn: boolean,
+): Promise<Html> {
+  const shown = secret === null ? null : admin ? secret : "FARM-SECRET";
+  const curlAuth = shown !== null && authOn ? ` -u ${shellWord(`${INSTALL_USER}:${shown}`)}` : "";
+  const shSecret = shown === null ? "" : ` --secret ${shellWord(shown)}`;
+  const unix = `curl -fsSL${curlAuth} ${url}/install/agent.sh | sudo sh -s --${shSecret}`;
+  const psAuth =
+    shown !== null && authOn
+      ? ` -Headers @{Authorization='Basic ${Buffer.from(`${INSTALL_USER}:${shown}`).toString("base64")}'}`
+      : "";
+  const psSecret = shown === null ? "" : ` -Secret ${psString(shown)}`;
+  const windows = `& ([scriptblock]::Create((Invoke-RestMethod${psAuth} ${url}/install/agent.ps1)))${psSecret}`;
+  const artifact = await artifactFacts(ctx);
+  const body = html`<h1>Add a machine</h1>
+    <p>
+      Run one line on the render node or workstation. It installs Node.js when it is missing, the openhq agent
+      (one file, fetched from this coordinator), its <code>hqnode.ini</code> pointing back at
+      <code>${url}</code>${secret === null ? "" : " with the farm secret"}, and a service that starts it at
+      boot. Running the line again upgrades the agent in place; <em>Upgrade agent</em> on a client's page does
+      the same from here.
+    </p>
+    ${
+      secret !== null && !admin
+        ? html`<p class="note">
+            The farm secret is shown to admins only: replace <code>FARM-SECRET</code> with it, or log in as an
+            admin.
+          </p>`
+        : ""
+    }
+    <h2>Linux and macOS</h2>
+    <pre class="install-line"><code>${unix}</code></pre>
+    <p>
+      Add <code>--name NAME</code> for a second agent on one machine, <code>--prefix DIR</code> to install
+      elsewhere than <code>/opt/openhq</code>, <code>--no-service</code> to start the agent without systemd or
+      launchd, <code>--uninstall</code> to remove it (<code>--purge</code> also removes its settings, state
+      and logs).
+    </p>
+    <h2>Windows</h2>
+    <p>In an administrator PowerShell:</p>
+    <pre class="install-line"><code>${windows}</code></pre>
+    <p>
+      Set the shared folder as a UNC path with <code>-HqRoot \\\\server\\share</code> (a service cannot see
+      mapped drive letters); <code>-Uninstall</code> removes the agent.
+    </p>
+    <h2>The agent</h2>
+    ${
+      artifact === null
+        ? html`<p class="error">
+            The agent is not built on this coordinator: run <code>npm run build</code>.
+          </p>`
+        : html`<p>
+            <a href="/install/openhq-agent.mjs">openhq-agent.mjs</a> (${(artifact.bytes / 1048576).toFixed(1)}
+            MB, sha256 <code>${artifact.sha256}</code>) runs with Node.js 20 or newer.
+          </p>`
+    }`;
+  return layout("Add a machine", "/install", body);
+}

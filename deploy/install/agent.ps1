@@ -1,0 +1,219 @@
+# Installs (or upgrades, or removes) the openhq agent on Windows. The coordinator serves this script with its
+# own address filled in; its "Add a machine" page (/install) shows the line to run in an administrator
+# PowerShell:
+#
+#   & ([scriptblock]::Create((Invoke-RestMethod http://farm:5000/install/agent.ps1))) -Secret 'FARM-SECRET'
+#
+# Steps: Node.js 20+ (winget when missing), the agent (one file from the coordinator, checked against its
+# sha256) in $Prefix, hqnode.ini in %ProgramData%\openhq (kept when it exists), the service, the idle helper
+# and a firewall rule for the agent's port, then it starts the agent. Running it again upgrades in place.
+#
+# The service is a scheduled task "openhq-agent" that starts at boot, without anyone logged on, and runs
+# agent-service.ps1: node.exe cannot answer the service control manager itself (so New-Service cannot run it),
+# and a task with a PowerShell supervisor needs no third-party executable (NSSM, WinSW) to be fetched and
+# trusted. The supervisor does what the agent's exit code asks: 0 (terminate()) leaves it stopped, 75
+# (upgradeClients) starts the new code at once, anything else starts it again after 5 s.
+#
+# The idle helper (idle-helper.ps1) runs in each user's session from a second task at logon and writes the
+# user's idle time to %ProgramData%\openhq\idle.txt, which the agent reads (agent/idle/windows.ts): the
+# agent's task runs in session 0, where the user's input cannot be seen.
+[CmdletBinding()]
+param(
+  # The coordinator [the one that served this script].
+  [string]$Url = '@OPENHQ_URL@',
+  # The farm secret (the coordinator's openhq.agentToken).
+  [string]$Secret = '',
+  # Agent name, for several agents on one machine.
+  [string]$Name = '',
+  # The agent's own port for wakeup/terminate [5001].
+  [int]$ClientPort = 0,
+  # The shared folder as a UNC path (\\server\share): the task cannot see mapped drive letters.
+  [string]$HqRoot = '',
+  # Where the agent goes.
+  [string]$Prefix = (Join-Path $env:ProgramFiles 'openhq'),
+  # Run the agent as this account (DOMAIN\user) instead of SYSTEM, e.g. to read a share; needs -Password.
+  [string]$User = '',
+  [string]$Password = '',
+  # Install the files, but no task, and start nothing.
+  [switch]$NoService,
+  # Install the files from this folder (a built checkout's dist\install) instead of downloading.
+  [string]$From = '',
+  # Stop and remove the agent, its tasks and firewall rule (keeps hqnode.ini, state and logs).
+  [switch]$Uninstall,
+  # With -Uninstall: remove hqnode.ini, state and logs too.
+  [switch]$Purge
+)
+$ErrorActionPreference = 'Stop'
+# Windows PowerShell's progress bar makes Invoke-WebRequest many times slower.
+$ProgressPreference = 'SilentlyContinue'
+Set-StrictMode -Version 3
+
+$data = Join-Path $env:ProgramData 'openhq'
+$ini = Join-Path $data 'hqnode.ini'
+$state = Join-Path $data 'state'
+$logs = Join-Path $data 'logs'
+$agentFile = Join-Path $Prefix 'openhq-agent.mjs'
+$taskName = 'openhq-agent'
+$idleTask = 'openhq-idle-helper'
+$firewallRule = 'openhq agent'
+
+function Say([string]$message) { Write-Host "openhq: $message" }
+
+$principal = [Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()
+if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+  throw 'openhq: run this in an administrator PowerShell'
+}
+
+function Stop-Agent {
+  if (Get-ScheduledTask -TaskName $taskName -ErrorAction SilentlyContinue) {
+    Stop-ScheduledTask -TaskName $taskName
+  }
+  # The task's end stops its PowerShell supervisor; the agent (node.exe) is stopped by its command line.
+  $escaped = $agentFile.Replace('\', '\\')
+  Get-CimInstance Win32_Process -Filter "Name = 'node.exe' AND CommandLine LIKE '%$escaped%'" |
+    ForEach-Object { Stop-Process -Id $_.ProcessId -Force }
+}
+
+if ($Uninstall) {
+  Stop-Agent
+  foreach ($task in @($taskName, $idleTask)) {
+    if (Get-ScheduledTask -TaskName $task -ErrorAction SilentlyContinue) {
+      Unregister-ScheduledTask -TaskName $task -Confirm:$false
+    }
+  }
+  Get-NetFirewallRule -DisplayName $firewallRule -ErrorAction SilentlyContinue | Remove-NetFirewallRule
+  if (Test-Path $Prefix) { Remove-Item -Recurse -Force $Prefix }
+  if ($Purge) {
+    if (Test-Path $data) { Remove-Item -Recurse -Force $data }
+    Say "removed the agent and $data"
+  } else {
+    Say "removed the agent; kept $ini, $state and $logs (-Purge removes them)"
+  }
+  return
+}
+
+if ($HqRoot -match '^[A-Za-z]:') {
+  throw "openhq: -HqRoot $HqRoot is a drive letter, which the agent's task cannot see: give the UNC path (\\server\share)"
+}
+if ($Url.StartsWith('@')) {
+  if ($From -eq '') { throw 'openhq: give the coordinator with -Url http://HOST:5000 (this copy was not served by one)' }
+  $Url = ''
+}
+$Url = $Url.TrimEnd('/')
+
+# ---- Node.js ----------------------------------------------------------------------------------------------
+function Find-Node {
+  $candidates = @((Get-Command node.exe -ErrorAction SilentlyContinue | ForEach-Object { $_.Source }),
+    (Join-Path $env:ProgramFiles 'nodejs\node.exe'))
+  foreach ($candidate in $candidates) {
+    if ($candidate -and (Test-Path $candidate)) {
+      # "v22.11.0" -> 22 (no quotes in node's arguments: Windows PowerShell mangles them for native commands)
+      $major = [int]((& $candidate -v).TrimStart('v').Split('.')[0])
+      if ($major -ge 20) { return $candidate }
+    }
+  }
+  return $null
+}
+$node = Find-Node
+if (-not $node) {
+  if (Get-Command winget.exe -ErrorAction SilentlyContinue) {
+    Say 'installing Node.js LTS with winget'
+    winget.exe install --exact --id OpenJS.NodeJS.LTS --silent --accept-package-agreements --accept-source-agreements
+    $node = Find-Node
+  }
+  if (-not $node) {
+    throw ('openhq: Node.js 20 or newer is needed. Install the LTS from https://nodejs.org/en/download ' +
+      '(the .msi puts node.exe in C:\Program Files\nodejs), then run this line again.')
+  }
+}
+
+# ---- the agent --------------------------------------------------------------------------------------------
+$headers = @{}
+if ($Secret -ne '') {
+  $pair = [Text.Encoding]::UTF8.GetBytes("openhq-agent:$Secret")
+  $headers['Authorization'] = 'Basic ' + [Convert]::ToBase64String($pair)
+}
+function Get-InstallFile([string]$fileName, [string]$destination) {
+  if ($From -ne '') { Copy-Item -Force (Join-Path $From $fileName) $destination }
+  else { Invoke-WebRequest -UseBasicParsing -Headers $headers -Uri "$Url/install/$fileName" -OutFile $destination }
+}
+
+New-Item -ItemType Directory -Force -Path $Prefix, $data, $state, $logs | Out-Null
+$download = Join-Path $Prefix 'openhq-agent.mjs.download'
+Get-InstallFile 'openhq-agent.mjs' $download
+Get-InstallFile 'openhq-agent.mjs.sha256' "$download.sha256"
+$expected = (Get-Content "$download.sha256" -Raw).Substring(0, 64).ToLowerInvariant()
+$actual = (Get-FileHash -Algorithm SHA256 $download).Hash.ToLowerInvariant()
+Remove-Item -Force "$download.sha256"
+if ($expected -ne $actual) {
+  Remove-Item -Force $download
+  throw "openhq: the downloaded agent's sha256 is $actual, the coordinator says $expected"
+}
+Get-InstallFile 'agent-service.ps1' (Join-Path $Prefix 'agent-service.ps1')
+Get-InstallFile 'idle-helper.ps1' (Join-Path $Prefix 'idle-helper.ps1')
+Stop-Agent
+Move-Item -Force $download $agentFile
+$version = & $node $agentFile --version
+Say "installed the agent $version in $Prefix"
+
+# ---- hqnode.ini (kept when it exists) ---------------------------------------------------------------------
+if (Test-Path $ini) {
+  Say "keeping $ini"
+} else {
+  $lines = @('; written by /install/agent.ps1; every key: deploy/hqnode.ini.example in the openhq sources',
+    '[main]', "server = $(if ($Url) { $Url } else { 'localhost' })", "name = $Name")
+  if ($ClientPort -gt 0) { $lines += "clientPort = $ClientPort" }
+  if ($HqRoot -ne '') { $lines += "sharedNetwork.mount = $HqRoot" }
+  $lines += @("stateDir = $state", "logFile = $(Join-Path $logs 'agent.log')")
+  if ($Secret -ne '') { $lines += "token = $Secret" }
+  $lines += @('', '[job_environment]')
+  Set-Content -Path $ini -Value $lines -Encoding ASCII
+  # The secret: readable by administrators and SYSTEM (and the agent's account) only.
+  icacls.exe $ini /inheritance:r /grant:r '*S-1-5-32-544:F' '*S-1-5-18:F' | Out-Null
+  if ($User -ne '') { icacls.exe $ini /grant:r "${User}:R" | Out-Null }
+  Say "wrote $ini"
+}
+if ($User -ne '') { icacls.exe $data /grant "${User}:(OI)(CI)M" | Out-Null; icacls.exe $Prefix /grant "${User}:(OI)(CI)M" | Out-Null }
+
+if ($NoService) {
+  Say "installed without a service: run `"$node`" `"$agentFile`" --config `"$ini`""
+  return
+}
+
+# ---- the agent's task: at boot, as SYSTEM (or -User), supervised by agent-service.ps1 -------------------
+$supervisor = Join-Path $Prefix 'agent-service.ps1'
+$arguments = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$supervisor`" -Node `"$node`" -Agent `"$agentFile`" -Config `"$ini`" -Logs `"$logs`""
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments -WorkingDirectory $state
+$trigger = New-ScheduledTaskTrigger -AtStartup
+$settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -AllowStartIfOnBatteries `
+  -DontStopIfGoingOnBatteries -StartWhenAvailable -MultipleInstances IgnoreNew `
+  -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1)
+if ($User -ne '') {
+  if ($Password -eq '') { throw 'openhq: -User needs -Password (the task runs without anyone logged on)' }
+  Register-ScheduledTask -TaskName $taskName -Action $action -Trigger $trigger -Settings $settings `
+    -User $User -Password $Password -RunLevel Highest -Force | Out-Null
+} else {
+  $system = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+  Register-ScheduledTask -TaskName $taskName -Action $action -Trigger $trigger -Settings $settings `
+    -Principal $system -Force | Out-Null
+}
+
+# ---- the idle helper: at every logon, in the user's session ------------------------------------------------
+# It writes idle.txt here; users need to write it, the agent reads it.
+icacls.exe $data /grant '*S-1-5-32-545:(OI)(CI)M' | Out-Null
+$helper = Join-Path $Prefix 'idle-helper.ps1'
+$idleAction = New-ScheduledTaskAction -Execute 'powershell.exe' `
+  -Argument "-NoProfile -NonInteractive -WindowStyle Hidden -ExecutionPolicy Bypass -File `"$helper`""
+$users = New-ScheduledTaskPrincipal -GroupId 'S-1-5-32-545' -RunLevel Limited
+$idleSettings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -AllowStartIfOnBatteries `
+  -DontStopIfGoingOnBatteries -MultipleInstances Parallel
+Register-ScheduledTask -TaskName $idleTask -Action $idleAction -Trigger (New-ScheduledTaskTrigger -AtLogOn) `
+  -Settings $idleSettings -Principal $users -Force | Out-Null
+
+# ---- firewall: wakeup/terminate reach the agent ----------------------------------------------------------
+$port = if ($ClientPort -gt 0) { $ClientPort } else { 5001 }
+Get-NetFirewallRule -DisplayName $firewallRule -ErrorAction SilentlyContinue | Remove-NetFirewallRule
+New-NetFirewallRule -DisplayName $firewallRule -Direction Inbound -Action Allow -Protocol TCP -LocalPort $port | Out-Null
+
+Start-ScheduledTask -TaskName $taskName
+Say "started the agent (task $taskName; log $(Join-Path $logs 'agent.log')); it connects to $Url"
