@@ -99,7 +99,7 @@ test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedu
   const failedRows = page.locator("#frames tr.frame");
   assert.equal(await failedRows.count(), 10);
   assert.deepEqual(
-    (await failedRows.evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset["id"])))).sort(
+    (await failedRows.evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-id"))))).sort(
       (a, b) => a - b,
     ),
     bad,
@@ -121,7 +121,7 @@ test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedu
   const seconds = (
     await page
       .locator("#frames td.duration")
-      .evaluateAll((cells) => cells.map((c) => (c as HTMLElement).dataset["seconds"] ?? ""))
+      .evaluateAll((cells) => cells.map((c) => c.getAttribute("data-seconds") ?? ""))
   ).slice(0, 30);
   assert.ok(
     seconds.every((s) => s !== ""),

@@ -5,6 +5,7 @@
 
 import type { Context } from "../context.js";
 import { FINISHED_STATUSES, JOB_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { lastExit } from "../../shared/job-log.js";
 import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
 
 const FIELDS = ["name", "status", "clients", "progress", "startTime", "endTime", "attempt"] as const;
@@ -156,22 +157,12 @@ export async function exitCodes(ctx: Context, ids: number[]): Promise<Map<number
   for (const id of ids) pipeline.hget(ctx.keys.job(id), "logs");
   const replies = (await pipeline.exec()) ?? [];
   replies.forEach(([err, text], i) => {
-    out.set(ids[i] as number, err || typeof text !== "string" ? "" : lastExit(text));
+    out.set(
+      ids[i] as number,
+      err || typeof text !== "string" ? "" : lastExit(JSON.parse(text) as unknown[][]),
+    );
   });
   return out;
-}
-
-function lastExit(logsJson: string): string {
-  const logs = JSON.parse(logsJson) as [string, number][];
-  for (let i = logs.length - 1; i >= 0; i--) {
-    const text = logs[i]?.[0] ?? "";
-    if (text === "started" || text.startsWith("rescheduled")) return "";
-    const code = /^exited with code (-?\d+)/.exec(text);
-    if (code) return code[1] ?? "";
-    const signal = /^killed by signal (\S+)/.exec(text);
-    if (signal) return signal[1] ?? "";
-  }
-  return "";
 }
 
 export interface FamilyCounts {

@@ -82,7 +82,6 @@ export function webHandler(ctx: Context): WebHandler {
   const assets = loadAssets();
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
-  const timeout = ctx.settings.activeTimeoutMinutes;
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -147,13 +146,12 @@ export function webHandler(ctx: Context): WebHandler {
       const priority = api.has("setJobPriority") ? "setJobPriority" : null;
       return page(await jobPage(ctx, api, id, priority, readFrameQuery(url.searchParams)));
     }
-    if (path === "/clients")
-      return page(fragment ? await clientsTable(api, timeout) : await clientsPage(api, timeout));
+    if (path === "/clients") return page(fragment ? await clientsTable(api) : await clientsPage(api));
     m = /^\/clients\/(\d+)$/.exec(path);
     if (m) {
       const rulesMethod =
         ["setAvailabilityRules", "setClientAvailabilityRules"].find((n) => api.has(n)) ?? null;
-      return page(await clientPage(api, Number(m[1]), timeout, rulesMethod));
+      return page(await clientPage(api, Number(m[1]), rulesMethod));
     }
     if (path === "/groups") return page(await groupsPage(api));
     if (path === "/resources") return page(await resourcesPage(api, api.has("setResource")));
