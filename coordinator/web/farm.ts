@@ -131,7 +131,12 @@ export async function clientsPage(api: Api): Promise<Html> {
   );
 }
 
-export async function clientPage(api: Api, id: number, rulesMethod: string | null): Promise<Html> {
+export async function clientPage(
+  api: Api,
+  id: number,
+  rulesMethod: string | null,
+  chart: Html,
+): Promise<Html> {
   const [client, groups, history, errors] = await Promise.all([
     api.call<Row>("getClient", id),
     api.call<Row[]>("getClientGroups", null, ["id", "name", "clients"]),
@@ -142,6 +147,7 @@ export async function clientPage(api: Api, id: number, rulesMethod: string | nul
   const member = new Set(Array.isArray(client["groups"]) ? (client["groups"] as number[]) : []);
   const errorList = Array.isArray(errors["errors"]) ? (errors["errors"] as Row[]) : [];
   const body = html`<h1>Client ${label} ${statusBadge(stateOf(client))}</h1>
+    <div class="charts">${chart}</div>
     <div class="columns">
       ${attrTable(client, Object.keys(client).sort(), (k, v) =>
         k === "availabilityRules" ? rules(v) : value(v),

@@ -1,6 +1,6 @@
 // The frame table on a parent's page: every child of the job, sorted, filtered by status and paged on the
-// server, so a 10,000-frame parent costs one HGET of its child list and one pipelined HMGET of eight fields per
-// child (no per-child round trip, no HGETALL of 50-entry logs). Exit codes come from the status log, read
+// server, so a 10,000-frame parent costs one HGET of its child list and ten calls reading seven fields of 1,000
+// children each (no per-child round trip, no HGETALL of 50-entry logs). Exit codes come from the status log, read
 // only for the rows on the page. Host labels (`hostname:name`) come from the client hashes.
 
 import type { Context } from "../context.js";
@@ -8,7 +8,6 @@ import { FINISHED_STATUSES, JOB_STATUSES, type JobStatus } from "../../shared/st
 import { lastExit } from "../../shared/job-log.js";
 import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
 
-const FIELDS = ["name", "status", "clients", "progress", "startTime", "endTime", "attempt"] as const;
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
 export const FRAME_PAGE_SIZES = [50, 100, 250, 500];
 
@@ -52,33 +51,64 @@ export async function childIds(ctx: Context, parentId: number): Promise<number[]
   return text ? (JSON.parse(text) as number[]) : [];
 }
 
-/** The frame fields of each job (skipping jobs deleted meanwhile): one pipelined HMGET per job. */
+/**
+ * One call per READ_CHUNK children: an HMGET per job inside Redis (about 2 ms of Redis per 1,000), answered as
+ * one string per job, "id US status US clients US progress US startTime US endTime US attempt US name" (the
+ * name last: it is the only field that may hold any character). Ten thousand HMGETs through a client
+ * pipeline cost 10x more in reply decoding on a loaded machine (measured 120-310 ms vs 25-30 ms).
+ */
+const READ_FRAMES = `local p = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  local v = redis.call('HMGET', p .. 'job:' .. ARGV[i], 'status', 'clients', 'progress', 'startTime', 'endTime',
+    'attempt', 'name')
+  if v[1] then
+    out[#out + 1] = table.concat({ ARGV[i], v[1], v[2] or '', v[3] or '', v[4] or '', v[5] or '', v[6] or '',
+      v[7] or '' }, '\\31')
+  end
+end
+return out`;
+const READ_CHUNK = 1000;
+type FrameReader = { openhqReadFrames(...args: (string | number)[]): Promise<string[]> };
+const defined = new WeakSet<object>();
+
+function reader(ctx: Context): FrameReader {
+  if (!defined.has(ctx.redis)) {
+    ctx.redis.defineCommand("openhqReadFrames", { numberOfKeys: 0, lua: READ_FRAMES });
+    defined.add(ctx.redis);
+  }
+  return ctx.redis as unknown as FrameReader;
+}
+
+/** The frame fields of each job, in order, skipping jobs deleted meanwhile. */
 export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> {
-  const pipeline = ctx.redis.pipeline();
-  for (const id of ids) pipeline.hmget(ctx.keys.job(id), ...FIELDS);
-  const replies = (await pipeline.exec()) ?? [];
+  const redis = reader(ctx);
+  const chunks: Promise<string[]>[] = [];
+  for (let start = 0; start < ids.length; start += READ_CHUNK) {
+    chunks.push(redis.openhqReadFrames(ctx.keys.prefix, ...ids.slice(start, start + READ_CHUNK)));
+  }
   const frames: Frame[] = [];
-  replies.forEach(([err, value], i) => {
-    if (err) throw err;
-    const [name, status, clients, progress, start, end, attempt] = value as (string | null)[];
-    if (status === null || status === undefined) return;
-    let clientIds: number[] = [];
-    if (clients) {
-      clientIds = (JSON.parse(clients) as { clientId?: number }[])
-        .map((c) => Number(c.clientId))
-        .filter(Number.isFinite);
+  for (const rows of await Promise.all(chunks)) {
+    for (const row of rows) {
+      const [id, status, clients, progress, start, end, attempt, ...name] = row.split("\x1f");
+      let clientIds: number[] = [];
+      if (clients) {
+        clientIds = (JSON.parse(clients) as { clientId?: number }[])
+          .map((c) => Number(c.clientId))
+          .filter(Number.isFinite);
+      }
+      frames.push({
+        id: Number(id),
+        name: name.join("\x1f"),
+        status: status ?? "",
+        clientIds,
+        progress: status === "succeeded" ? 1 : Number(progress || 0),
+        start: start ? Number(start) : NaN,
+        end: end ? Number(end) : NaN,
+        attempt: Number(attempt || 0),
+      });
     }
-    frames.push({
-      id: ids[i] as number,
-      name: name ?? "",
-      status,
-      clientIds,
-      progress: status === "succeeded" ? 1 : Number(progress ?? 0),
-      start: start ? Number(start) : NaN,
-      end: end ? Number(end) : NaN,
-      attempt: Number(attempt ?? 0),
-    });
-  });
+  }
   return frames;
 }
 

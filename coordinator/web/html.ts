@@ -32,6 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: Piece[]): Html {
 const NAV: [string, string][] = [
   ["/jobs", "Jobs"],
   ["/clients", "Clients"],
+  ["/farm", "Farm"],
   ["/groups", "Groups"],
   ["/resources", "Resources"],
   ["/errors", "Server errors"],
@@ -54,6 +55,14 @@ export function layout(title: string, active: string, body: Html): Html {
           <nav>
             ${NAV.map(([href, label]) => html`<a href="${href}" class="${href === active ? "active" : ""}">${label}</a>`)}
           </nav>
+          <form class="search" method="get" action="/search" role="search">
+            <input
+              name="q"
+              type="search"
+              placeholder="Search jobs or #id"
+              aria-label="Search jobs by name or id"
+            />
+          </form>
           <span id="flash" role="status"></span>
         </header>
         <main>${body}</main>

@@ -12,8 +12,11 @@ import type { Context } from "../context.js";
 import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
-import { html, layout, type Html } from "./html.js";
+import { Html, html, layout } from "./html.js";
+import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisationChart } from "./charts.js";
 import { frameIds, frameTable, readFrameQuery } from "./frames.js";
+import { startHistory } from "./history.js";
+import { searchPage } from "./search.js";
 import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery, readOpen } from "./jobs.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
@@ -82,6 +85,7 @@ export function webHandler(ctx: Context): WebHandler {
   const assets = loadAssets();
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
+  startHistory(ctx);
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -120,7 +124,10 @@ export function webHandler(ctx: Context): WebHandler {
       const open = readOpen(url.searchParams);
       return page(fragment ? await jobsTable(ctx, api, q, open) : await jobsPage(ctx, api, q));
     }
-    let m = /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/output\.txt)?$/.exec(path);
+    let m =
+      /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/output\.txt|\/render-times\.svg)?$/.exec(
+        path,
+      );
     if (m) {
       const id = Number(m[1]);
       if (m[2] === "/head") return page(await jobHead(ctx, api, id));
@@ -134,6 +141,10 @@ export function webHandler(ctx: Context): WebHandler {
         const statuses = (url.searchParams.get("status") ?? "").split(",").filter((s) => s !== "");
         const ids = await frameIds(ctx, id, statuses.slice(0, 20));
         send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ ids }));
+        return;
+      }
+      if (m[2] === "/render-times.svg") {
+        send(req, res, 200, "image/svg+xml; charset=utf-8", (await renderTimeChart(ctx, id)).text);
         return;
       }
       if (m[2] === "/output.txt") {
@@ -151,7 +162,32 @@ export function webHandler(ctx: Context): WebHandler {
     if (m) {
       const rulesMethod =
         ["setAvailabilityRules", "setClientAvailabilityRules"].find((n) => api.has(n)) ?? null;
-      return page(await clientPage(api, Number(m[1]), rulesMethod));
+      const id = Number(m[1]);
+      return page(await clientPage(api, id, rulesMethod, await clientChart(ctx, id)));
+    }
+    if (path === "/search") {
+      const result = await searchPage(
+        ctx,
+        api,
+        url.searchParams.get("q") ?? "",
+        url.searchParams.get("before"),
+      );
+      if (result instanceof Html) return page(result);
+      res.writeHead(302, { location: result.redirect }).end();
+      return;
+    }
+    if (path === "/farm") return page(await farmPage(ctx, readHours(url.searchParams)));
+    if (path === "/farm/history.json") {
+      const samples = await farmWindow(ctx, readHours(url.searchParams));
+      send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ samples }));
+      return;
+    }
+    if (path === "/farm/utilisation.svg") {
+      const hours = readHours(url.searchParams);
+      const now = Date.now();
+      const svg = utilisationChart(await farmWindow(ctx, hours, now), hours, now);
+      send(req, res, 200, "image/svg+xml; charset=utf-8", svg.text);
+      return;
     }
     if (path === "/groups") return page(await groupsPage(api));
     if (path === "/resources") return page(await resourcesPage(api, api.has("setResource")));

@@ -177,7 +177,7 @@ function jobRow(job: Job, depth: number, extras: RowExtras): Html {
   </tr>`;
 }
 
-const TABLE_HEAD = html`<thead>
+export const TABLE_HEAD = html`<thead>
   <tr>
     <th>ID</th>
     <th>Name</th>
@@ -219,6 +219,12 @@ async function treeRows(
     if (open.has(id) && depth < 50) parts.push(await childRows(ctx, api, id, depth + 1, open));
   }
   return html`${parts}`;
+}
+
+/** The rows of the list for `ids` (any jobs, e.g. search results), in that order. */
+export async function rowsFor(ctx: Context, api: Api, ids: number[]): Promise<Html> {
+  const jobs = ids.length === 0 ? [] : await readJobs(api, ids, LIST_ATTRIBS);
+  return treeRows(ctx, api, jobs, 0, new Set());
 }
 
 /** The table (and pager) alone: what the page polls every few seconds. */
@@ -456,6 +462,7 @@ export async function jobPage(
       }
     </div>
     ${hasChildren ? await frameTable(ctx, id, frames) : ""}
+    ${hasChildren ? html`<div class="charts"><img src="/jobs/${id}/render-times.svg" alt="Render time per frame" /></div>` : ""}
     <div class="job-body">
       ${
         hasOutput

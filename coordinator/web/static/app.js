@@ -231,7 +231,7 @@ function fieldValue(input) {
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   const done = () => setTimeout(() => location.reload(), 300);
-  if (form.matches(".filters")) return; // a normal GET
+  if (form.matches(".filters, .search")) return; // a normal GET
   event.preventDefault();
   if (form.matches(".note-form")) {
     const text = form.elements.text.value;
