@@ -31,6 +31,7 @@ async function browser(t: { after(fn: () => Promise<void>): void }): Promise<Bro
       "--disable-sync",
     ],
     viewport: { width: 1400, height: 900 },
+    timezoneId: "Europe/Berlin",
   });
   t.after(async () => {
     await context.close();
@@ -92,6 +93,9 @@ test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedu
   assert.match(await page.locator("#job-head").innerText(), /20 done · 10 failed/);
   assert.equal(await table.locator("tr.frame").count(), 100);
   assert.match(await table.locator(".pager").innerText(), /1000 frames · page 1 of 10/);
+  // Times in the viewer's zone, zone shown.
+  await page.locator("#frames time[data-local]").first().waitFor();
+  assert.match(await page.locator("#frames time").first().innerText(), /CET|GMT\+1/);
 
   // Filter: failed only -> exactly the 10 failed frames, each with its exit code and host.
   await table.locator(".frame-filters a", { hasText: /^failed$/ }).click();

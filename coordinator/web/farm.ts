@@ -4,7 +4,18 @@
 import { clientState, type ClientStateInput } from "../../shared/client-state.js";
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Api } from "./api.js";
-import { attrTable, duration, html, layout, statusBadge, time, value, type Html } from "./html.js";
+import {
+  attrTable,
+  duration,
+  html,
+  kilobytes,
+  layout,
+  statusBadge,
+  time,
+  unitValue,
+  value,
+  type Html,
+} from "./html.js";
 import { notesSection } from "./jobs.js";
 
 type Row = Record<string, XmlRpcValue | undefined>;
@@ -12,10 +23,6 @@ type Row = Record<string, XmlRpcValue | undefined>;
 /** The shared definition (shared/client-state.ts) over a getClients row. */
 function stateOf(c: Row): string {
   return clientState(c as ClientStateInput);
-}
-
-function memory(kb: XmlRpcValue | undefined): string {
-  return typeof kb === "number" ? `${(kb / 1048576).toFixed(1)} GB` : "–";
 }
 
 function rules(list: XmlRpcValue | undefined): Html {
@@ -92,7 +99,7 @@ export async function clientsTable(api: Api): Promise<Html> {
                   <td>${String(c["platform"] ?? "")}</td>
                   <td class="num">${String(c["cpus"] ?? "")}</td>
                   <td class="num">${typeof c["load"] === "number" ? c["load"].toFixed(2) : "–"}</td>
-                  <td class="num">${memory(c["memory"])}</td>
+                  <td class="num">${kilobytes(c["memory"])}</td>
                   <td class="num">${idle}</td>
                   <td>${running.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}</td>
                   <td>
@@ -150,7 +157,7 @@ export async function clientPage(
     <div class="charts">${chart}</div>
     <div class="columns">
       ${attrTable(client, Object.keys(client).sort(), (k, v) =>
-        k === "availabilityRules" ? rules(v) : value(v),
+        k === "availabilityRules" ? rules(v) : unitValue(k, v),
       )}
       <div>
         <h2>Groups</h2>

@@ -14,7 +14,7 @@ import {
   type FamilyCounts,
   type FrameQuery,
 } from "./frames.js";
-import { attrTable, html, layout, progressBar, statusBadge, time, value, type Html } from "./html.js";
+import { attrTable, html, layout, progressBar, statusBadge, time, unitValue, type Html } from "./html.js";
 
 type Job = Record<string, XmlRpcValue | undefined>;
 
@@ -36,12 +36,17 @@ const SCOPES = ["unfinished", "finished", "all"] as const;
 const PAGE_SIZES = [25, 50, 100, 200];
 const MAX_CHILD_ROWS = 200;
 
+/** Columns the list sorts by: "id" is the newest-first default; the others read the field of every match. */
+const SORTS = ["id", "name", "status", "priority", "submittedBy"];
+
 export interface JobQuery {
   scope: string;
   name: string;
   submitter: string;
   page: number;
   per: number;
+  sort: string;
+  desc: boolean;
 }
 
 export function readJobQuery(params: URLSearchParams): JobQuery {
@@ -53,6 +58,8 @@ export function readJobQuery(params: URLSearchParams): JobQuery {
     submitter: (params.get("submitter") ?? "").trim(),
     page,
     per: PAGE_SIZES.includes(per) ? per : 50,
+    sort: SORTS.includes(params.get("sort") ?? "") ? (params.get("sort") as string) : "id",
+    desc: params.get("dir") === "desc",
   };
 }
 
@@ -74,11 +81,25 @@ async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
     ]);
     ids = [...open, ...done];
   } else ids = await api.call<number[]>("getJobIdsByStatus", [q.scope]);
-  ids = [...new Set(ids)].sort((a, b) => b - a);
-  if (ids.length === 0 || (q.name === "" && q.submitter === "")) return ids;
-  const rows = await readJobs(api, ids, ["id", "name", "submittedBy"]);
+  ids = [...new Set(ids)].sort((a, b) => (q.sort === "id" && !q.desc ? b - a : a - b));
+  if (ids.length === 0 || (q.name === "" && q.submitter === "" && q.sort === "id")) return ids;
+  const fields = ["id", "name", "submittedBy", ...(q.sort === "id" ? [] : [q.sort])];
+  const rows = await readJobs(api, ids, [...new Set(fields)]);
   const name = q.name.toLowerCase();
   const submitter = q.submitter.toLowerCase();
+  if (q.sort !== "id") {
+    const sign = q.desc ? -1 : 1;
+    const key = (j: Job): string | number => {
+      const v = j[q.sort];
+      return typeof v === "number" ? v : String(v ?? "").toLowerCase();
+    };
+    rows.sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+      return c !== 0 ? c * sign : Number(b["id"]) - Number(a["id"]);
+    });
+  }
   return rows
     .filter(
       (j) =>
@@ -100,6 +121,8 @@ function queryString(q: JobQuery, page: number): string {
   if (q.name) p.set("name", q.name);
   if (q.submitter) p.set("submitter", q.submitter);
   if (q.per !== 50) p.set("per", String(q.per));
+  if (q.sort !== "id") p.set("sort", q.sort);
+  if (q.desc) p.set("dir", "desc");
   if (page > 1) p.set("page", String(page));
   const s = p.toString();
   return s === "" ? "/jobs" : `/jobs?${s}`;
@@ -177,19 +200,35 @@ function jobRow(job: Job, depth: number, extras: RowExtras): Html {
   </tr>`;
 }
 
-export const TABLE_HEAD = html`<thead>
-  <tr>
-    <th>ID</th>
-    <th>Name</th>
-    <th>Status</th>
-    <th>Pri</th>
-    <th>Progress</th>
-    <th>Submitted by</th>
-    <th>Clients</th>
-    <th>Queued</th>
-    <th>Ended</th>
-  </tr>
-</thead>`;
+const HEAD: [string, string | null][] = [
+  ["ID", "id"],
+  ["Name", "name"],
+  ["Status", "status"],
+  ["Pri", "priority"],
+  ["Progress", null],
+  ["Submitted by", "submittedBy"],
+  ["Clients", null],
+  ["Queued", null],
+  ["Ended", null],
+];
+
+/** The list's header; with a query, the sortable columns link to their sort (again: the other direction). */
+export function tableHead(q?: JobQuery): Html {
+  return html`<thead>
+    <tr>
+      ${HEAD.map(([label, sort]) => {
+        if (!q || sort === null) return html`<th>${label}</th>`;
+        const active = q.sort === sort;
+        // id sorts newest first by default; the others A-Z / low-high first.
+        const desc = active ? !q.desc : false;
+        const arrow = active ? ((sort === "id") !== q.desc ? " ▾" : " ▴") : "";
+        return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
+          <a href="${queryString({ ...q, sort, desc }, 1)}">${label}${arrow}</a>
+        </th>`;
+      })}
+    </tr>
+  </thead>`;
+}
 
 /** Open trees rendered inline on a refresh: at most this many, so a request cannot ask for the farm. */
 const MAX_OPEN = 50;
@@ -248,7 +287,7 @@ export async function jobsTable(
     hx-select="#jobs-table"
   >
     <table class="grid">
-      ${TABLE_HEAD}
+      ${tableHead(q)}
       <tbody>
         ${
           jobs.length === 0
@@ -286,6 +325,8 @@ export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Htm
           ${PAGE_SIZES.map((n) => html`<option ${n === q.per ? html`selected` : ""}>${n}</option>`)}
         </select></label
       >
+      ${q.sort !== "id" ? html`<input type="hidden" name="sort" value="${q.sort}" />` : ""}
+      ${q.desc ? html`<input type="hidden" name="dir" value="desc" />` : ""}
       <button type="submit">Filter</button>
       <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
     </form>
@@ -385,7 +426,7 @@ export async function jobSide(ctx: Context, api: Api, id: number): Promise<Html>
   const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
   const labels = await hostLabels(ctx, clientIdsOf(job));
   return html`<aside id="job-side" hx-get="/jobs/${id}/side" hx-trigger="every 2s" hx-swap="outerHTML">
-    ${attrTable(job, KEY_ATTRIBS, (k, v) => (k === "clients" ? hostLinks(clientIdsOf(job), labels) : value(v)))}
+    ${attrTable(job, KEY_ATTRIBS, (k, v) => (k === "clients" ? hostLinks(clientIdsOf(job), labels) : unitValue(k, v)))}
     <h2>Status log</h2>
     <table class="log">
       <tbody>

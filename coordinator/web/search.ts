@@ -7,7 +7,7 @@
 import type { Context } from "../context.js";
 import type { Api } from "./api.js";
 import { html, layout, type Html } from "./html.js";
-import { rowsFor, TABLE_HEAD } from "./jobs.js";
+import { rowsFor, tableHead } from "./jobs.js";
 
 const SCAN_LIMIT = 20_000;
 const CHUNK = 2_000;
@@ -77,7 +77,7 @@ export async function searchPage(
               }
             </p>
             <table class="grid" id="search-results">
-              ${TABLE_HEAD}
+              ${tableHead()}
               <tbody>
                 ${await rowsFor(ctx, api, result.ids)}
               </tbody>

@@ -199,6 +199,7 @@ document.addEventListener("click", async (event) => {
       const tmp = document.createElement("tbody");
       tmp.innerHTML = await res.text();
       row.after(...tmp.children);
+      localiseTimes(row.parentElement);
     }
     return;
   }
@@ -271,6 +272,30 @@ document.addEventListener("submit", async (event) => {
     if (await act(form.dataset.method, [Number(form.dataset.client), rules], "availability rules")) done();
   }
 });
+
+// ---- times in the viewer's time zone ----------------------------------------------------------------------
+// The server writes UTC ("… UTC"); here each <time> becomes local time with the zone's short name.
+const localTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+  timeZoneName: "short",
+});
+function localiseTimes(root) {
+  for (const el of (root || document).querySelectorAll("time[datetime]:not([data-local])")) {
+    const date = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) continue;
+    el.textContent = localTime.format(date);
+    el.title = el.getAttribute("datetime");
+    el.dataset.local = "1";
+  }
+}
+document.addEventListener("htmx:afterSettle", () => localiseTimes(document));
+document.addEventListener("DOMContentLoaded", () => localiseTimes(document));
 
 // ---- live output --------------------------------------------------------------------------------------
 const MAX_OUTPUT_CHARS = 2_000_000;
