@@ -56,9 +56,7 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
   const name = filter.name.toLowerCase();
   if (user !== "" || name !== "") {
     // Read only the two fields of the candidates, then the rows of the first `limit` matches.
-    const keys = (await io.server.getJobs(ids, ["id", "name", "submittedBy"])).filter(
-      (j): j is Job => j !== null,
-    );
+    const keys = (await io.server.getJobs(ids, ["id", "name", "submittedBy"])).filter((j) => j !== null);
     ids = keys
       .filter(
         (j) =>

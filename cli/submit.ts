@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { FINISHED_STATUSES, type JobStatus } from "../shared/statuses.js";
-import type { HQServer, Job, JobSpec } from "../shared/client/index.js";
+import type { HQServer, Job, JobSpec, JobWith } from "../shared/client/index.js";
 import { lastExit } from "../shared/job-log.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { bar, toJson } from "./format.js";
@@ -132,13 +132,13 @@ export interface FailedJob {
 
 /** The failed/abandoned jobs of the trees under `roots` that failed themselves (not only by a child). */
 export async function failedJobs(server: HQServer, roots: number[]): Promise<FailedJob[]> {
-  const bad: Job[] = [];
+  const bad: JobWith<"id" | "name" | "status" | "children" | "logs">[] = [];
   let level = roots;
   let seen = 0;
   while (level.length > 0 && seen < MAX_WALK) {
     const rows = (
       await server.getJobs(level.slice(0, MAX_WALK - seen), ["id", "name", "status", "children", "logs"])
-    ).filter((j): j is Job => j !== null);
+    ).filter((j) => j !== null);
     seen += rows.length;
     const next: number[] = [];
     for (const job of rows) {
