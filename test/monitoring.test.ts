@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { startRedis } from "./support/redis.js";
 
 const DIR = join(import.meta.dirname, "..", "deploy", "monitoring");
 const hasPromtool = spawnSync("sh", ["-c", "command -v promtool"]).status === 0;
@@ -62,4 +63,20 @@ test("alert rules pass promtool check rules; /metrics passes promtool check metr
   assert.ok(queried.length > 10);
   for (const name of queried) assert.ok(exported.has(name), `${name} is queried but not exported`);
   assert.ok(dashboard.panels.length >= 8);
+});
+
+test("with Redis gone, /metrics still answers: openhq_redis_up 0 for the RedisDown alert", async (t) => {
+  const redis = await startRedis();
+  const coordinator = await startCoordinator({ redisUrl: redis.url });
+  t.after(() => coordinator.stop());
+  t.after(() => redis.stop());
+  const up = await (await fetch(`${coordinator.url}/metrics`)).text();
+  assert.match(up, /^openhq_redis_up 1$/m);
+  await redis.stop();
+  const res = await fetch(`${coordinator.url}/metrics`);
+  assert.equal(res.status, 200);
+  const down = await res.text();
+  assert.match(down, /^openhq_redis_up 0$/m);
+  assert.match(down, /^openhq_up 1$/m);
+  assert.doesNotMatch(down, /^openhq_jobs\{/m);
 });

@@ -424,9 +424,16 @@ export async function jobSide(ctx: Context, api: Api, id: number): Promise<Html>
   const [job] = await readJobs(api, [id], [...KEY_ATTRIBS, "logs"]);
   if (!job) return html``;
   const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
-  const labels = await hostLabels(ctx, clientIdsOf(job));
+  const [labels, counts] = await Promise.all([hostLabels(ctx, clientIdsOf(job)), familyCounts(ctx, [id])]);
+  const family = counts.get(id);
   return html`<aside id="job-side" hx-get="/jobs/${id}/side" hx-trigger="every 2s" hx-swap="outerHTML">
-    ${attrTable(job, KEY_ATTRIBS, (k, v) => (k === "clients" ? hostLinks(clientIdsOf(job), labels) : unitValue(k, v)))}
+    ${attrTable(job, KEY_ATTRIBS, (k, v) => {
+      if (k === "clients") return hostLinks(clientIdsOf(job), labels);
+      // A parent's uiStatus counts running descendants, not clients ("running (12 clients assigned)" on a
+      // 3-machine farm): its children's counts say what it means.
+      if (k === "uiStatus" && family) return countsLabel(family);
+      return unitValue(k, v);
+    })}
     <h2>Status log</h2>
     <table class="log">
       <tbody>
