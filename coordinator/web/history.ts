@@ -5,7 +5,7 @@
 //   {p}history:farm           ZSET  score = minute start (ms); member = "t,busy,total,cB,cI,cU,cD,cN,waiting,
 //                                   running" (slots busy/total, clients busy/idle/unavailable/disabled/not
 //                                   responding, jobs waiting/running); older than 24 h trimmed at each write
-//   {p}history:lock           STRING the minute last sampled (SET NX EX per minute: one writer)
+//   {p}history:lock:{minute}  STRING SET NX PX 2 min: the one coordinator that samples that minute
 //   {p}client:{id}:load       LIST  "t,load,jobs" newest first, capped at CLIENT_SAMPLES (12 h)
 //
 // Cost per minute: one getClients (already bounded by the farm size), one ZADD, one LPUSH+LTRIM per client.
