@@ -5,40 +5,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
-import { chromium, type BrowserContext } from "playwright-core";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
+import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 
-async function browser(t: { after(fn: () => Promise<void>): void }): Promise<BrowserContext> {
-  const profile = mkdtempSync(join(tmpdir(), "openhq-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1400, height: 900 },
-  });
-  t.after(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  return context;
-}
 
 interface Sample {
   t: number;
@@ -48,7 +21,7 @@ interface Sample {
 }
 
 test("farm charts match /farm/history.json; render-time and client charts; search finds a child and jumps to an id", async (t) => {
-  if (!existsSync(CHROMIUM)) {
+  if (!hasChromium()) {
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }

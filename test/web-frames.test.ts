@@ -5,40 +5,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
 import { HQServer, type JobSpec } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
+import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 
-async function browser(t: { after(fn: () => Promise<void>): void }): Promise<BrowserContext> {
-  const profile = mkdtempSync(join(tmpdir(), "openhq-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1400, height: 900 },
-    timezoneId: "Europe/Berlin",
-  });
-  t.after(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  return context;
-}
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   const deadline = Date.now() + 90_000;
@@ -51,7 +23,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 }
 
 test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedule exactly the failed frames, live tree", async (t) => {
-  if (!existsSync(CHROMIUM)) {
+  if (!hasChromium()) {
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }
@@ -81,7 +53,7 @@ test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedu
     (s) => s.filter((x) => x === "succeeded").length === 20 && s.filter((x) => x === "failed").length === 10,
   );
 
-  const context = await browser(t);
+  const context = await browser(t, { timezoneId: "Europe/Berlin" });
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (err) => pageErrors.push(err.message));

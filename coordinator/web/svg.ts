@@ -43,6 +43,55 @@ function num(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1);
 }
 
+interface Frame {
+  id: string;
+  title: string;
+  unit?: string | undefined;
+  width: number;
+  height: number;
+  /** the y axis top value */
+  max: number;
+  /** y of a value */
+  y: (v: number) => number;
+  /** fractions of max with a grid line and a label */
+  ticks: number[];
+  /** data-* attributes of the <svg> element */
+  data: Record<string, string>;
+}
+
+/** The chart's <svg> with its title and y grid, around `body`. */
+function chartFrame(f: Frame, body: Html): Html {
+  const data = Object.entries(f.data).map(([k, v]) => html` data-${k}="${v}"`);
+  return html`<svg
+    class="chart"
+    id="${f.id}"
+    xmlns="http://www.w3.org/2000/svg"
+    viewBox="0 0 ${f.width} ${f.height}"
+    width="${f.width}"
+    height="${f.height}"
+    role="img"
+    aria-label="${f.title}"
+    ${data}
+  >
+    ${STYLE}
+    <text x="${PAD.left}" y="14" class="chart-title">${f.title}${f.unit ? ` (${f.unit})` : ""}</text>
+    ${f.ticks.map(
+      (t) =>
+        html`<line
+            x1="${PAD.left}"
+            x2="${f.width - PAD.right}"
+            y1="${f.y(f.max * t)}"
+            y2="${f.y(f.max * t)}"
+            class="c-grid"
+          />
+          <text x="${PAD.left - 4}" y="${f.y(f.max * t) + 4}" text-anchor="end" class="tick"
+            >${num(f.max * t)}</text
+          >`,
+    )}
+    ${body}
+  </svg>`;
+}
+
 function hoursLabel(ms: number): string {
   const h = ms / 3600_000;
   return h === 0 ? "now" : `-${num(h)}h`;
@@ -69,33 +118,10 @@ export function timeChart(opts: {
   const x = (t: number): number => PAD.left + ((t - opts.from) / span) * w;
   const y = (v: number): number => PAD.top + h - (v / max) * h;
   const ticks = [0, 0.25, 0.5, 0.75, 1];
-  return html`<svg
-    class="chart"
-    id="${opts.id}"
-    xmlns="http://www.w3.org/2000/svg"
-    viewBox="0 0 ${width} ${height}"
-    width="${width}"
-    height="${height}"
-    role="img"
-    aria-label="${opts.title}"
-    data-t="${opts.times.join(",")}"
-  >
-    ${STYLE}
-    <text x="${PAD.left}" y="14" class="chart-title">${opts.title}${opts.unit ? ` (${opts.unit})` : ""}</text>
-    ${ticks.map(
-      (f) =>
-        html`<line
-            x1="${PAD.left}"
-            x2="${width - PAD.right}"
-            y1="${y(max * f)}"
-            y2="${y(max * f)}"
-            class="c-grid"
-          />
-          <text x="${PAD.left - 4}" y="${y(max * f) + 4}" text-anchor="end" class="tick"
-            >${num(max * f)}</text
-          >`,
-    )}
-    ${ticks.map(
+  const frame = { ...opts, width, height, max, y, ticks, data: { t: opts.times.join(",") } };
+  return chartFrame(
+    frame,
+    html` ${ticks.map(
       (f) =>
         html`<text x="${x(opts.from + span * f)}" y="${height - 6}" text-anchor="middle" class="tick">
           ${hoursLabel(span * (1 - f))}
@@ -119,8 +145,8 @@ export function timeChart(opts: {
           ■ ${s.name}
         </text>`;
     })}
-    ${opts.times.length === 0 ? html`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="tick">no samples yet</text>` : ""}
-  </svg>`;
+    ${opts.times.length === 0 ? html`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="tick">no samples yet</text>` : ""}`,
+  );
 }
 
 export interface Bar {
@@ -146,43 +172,23 @@ export function barChart(opts: {
   const max = niceMax(Math.max(0, ...opts.bars.map((b) => b.value).filter(Number.isFinite)));
   const step = w / Math.max(1, opts.bars.length);
   const y = (v: number): number => PAD.top + h - (v / max) * h;
-  return html`<svg
-    class="chart"
-    id="${opts.id}"
-    xmlns="http://www.w3.org/2000/svg"
-    viewBox="0 0 ${width} ${height}"
-    width="${width}"
-    height="${height}"
-    role="img"
-    aria-label="${opts.title}"
-    data-v="${opts.bars.map((b) => (Number.isFinite(b.value) ? b.value.toFixed(1) : "")).join(",")}"
-  >
-    ${STYLE}
-    <text x="${PAD.left}" y="14" class="chart-title">${opts.title}${opts.unit ? ` (${opts.unit})` : ""}</text>
-    ${[0, 0.5, 1].map(
-      (f) =>
-        html`<line
-            x1="${PAD.left}"
-            x2="${width - PAD.right}"
-            y1="${y(max * f)}"
-            y2="${y(max * f)}"
-            class="c-grid"
-          />
-          <text x="${PAD.left - 4}" y="${y(max * f) + 4}" text-anchor="end" class="tick"
-            >${num(max * f)}</text
-          >`,
-    )}
-    ${opts.bars.map((b, i) =>
-      Number.isFinite(b.value)
-        ? html`<rect
-            x="${(PAD.left + i * step).toFixed(1)}"
-            y="${y(b.value).toFixed(1)}"
-            width="${Math.max(0.5, step - (step > 3 ? 1 : 0)).toFixed(1)}"
-            height="${(PAD.top + h - y(b.value)).toFixed(1)}"
-            fill="${b.color}"
-            ><title>${b.label}: ${num(b.value)}${opts.unit ? ` ${opts.unit}` : ""}</title></rect
-          >`
-        : "",
-    )}
-  </svg>`;
+  const values = opts.bars.map((b) => (Number.isFinite(b.value) ? b.value.toFixed(1) : "")).join(",");
+  const frame = { ...opts, width, height, max, y, ticks: [0, 0.5, 1], data: { v: values } };
+  return chartFrame(
+    frame,
+    html`
+      ${opts.bars.map((b, i) =>
+        Number.isFinite(b.value)
+          ? html`<rect
+              x="${(PAD.left + i * step).toFixed(1)}"
+              y="${y(b.value).toFixed(1)}"
+              width="${Math.max(0.5, step - (step > 3 ? 1 : 0)).toFixed(1)}"
+              height="${(PAD.top + h - y(b.value)).toFixed(1)}"
+              fill="${b.color}"
+              ><title>${b.label}: ${num(b.value)}${opts.unit ? ` ${opts.unit}` : ""}</title></rect
+            >`
+          : "",
+      )}
+    `,
+  );
 }
