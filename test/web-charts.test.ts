@@ -11,8 +11,6 @@ import { startAgent } from "./support/agent.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 
-
-
 interface Sample {
   t: number;
   slotsBusy: number;

@@ -29,7 +29,6 @@ async function openhq(server: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-
 test("dashboard: a job submitted with the CLI appears, its output grows live, and Cancel on the page stops it", async (t) => {
   if (!hasChromium()) {
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);

@@ -10,8 +10,6 @@ import { startAgent } from "./support/agent.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 
-
-
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   const deadline = Date.now() + 90_000;
   for (;;) {
