@@ -92,6 +92,17 @@ function chartFrame(f: Frame, body: Html): Html {
   </svg>`;
 }
 
+/** Size of the chart and of its plot, the y axis top for `values`, and y of a value. */
+function plotArea(opts: { width?: number | undefined; height?: number | undefined }, values: number[]) {
+  const width = opts.width ?? 720;
+  const height = opts.height ?? 180;
+  const w = width - PAD.left - PAD.right;
+  const h = height - PAD.top - PAD.bottom;
+  const max = niceMax(values.reduce((m, v) => (Number.isFinite(v) && v > m ? v : m), 0));
+  const y = (v: number): number => PAD.top + h - (v / max) * h;
+  return { width, height, w, h, max, y };
+}
+
 function hoursLabel(ms: number): string {
   const h = ms / 3600_000;
   return h === 0 ? "now" : `-${num(h)}h`;
@@ -109,14 +120,12 @@ export function timeChart(opts: {
   width?: number;
   height?: number;
 }): Html {
-  const width = opts.width ?? 720;
-  const height = opts.height ?? 180;
-  const w = width - PAD.left - PAD.right;
-  const h = height - PAD.top - PAD.bottom;
-  const max = niceMax(Math.max(0, ...opts.series.flatMap((s) => s.values.filter(Number.isFinite))));
+  const { width, height, w, max, y } = plotArea(
+    opts,
+    opts.series.flatMap((s) => s.values),
+  );
   const span = Math.max(1, opts.to - opts.from);
   const x = (t: number): number => PAD.left + ((t - opts.from) / span) * w;
-  const y = (v: number): number => PAD.top + h - (v / max) * h;
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   const frame = { ...opts, width, height, max, y, ticks, data: { t: opts.times.join(",") } };
   return chartFrame(
@@ -165,13 +174,11 @@ export function barChart(opts: {
   width?: number;
   height?: number;
 }): Html {
-  const width = opts.width ?? 720;
-  const height = opts.height ?? 180;
-  const w = width - PAD.left - PAD.right;
-  const h = height - PAD.top - PAD.bottom;
-  const max = niceMax(Math.max(0, ...opts.bars.map((b) => b.value).filter(Number.isFinite)));
+  const { width, height, w, h, max, y } = plotArea(
+    opts,
+    opts.bars.map((b) => b.value),
+  );
   const step = w / Math.max(1, opts.bars.length);
-  const y = (v: number): number => PAD.top + h - (v / max) * h;
   const values = opts.bars.map((b) => (Number.isFinite(b.value) ? b.value.toFixed(1) : "")).join(",");
   const frame = { ...opts, width, height, max, y, ticks: [0, 0.5, 1], data: { v: values } };
   return chartFrame(
