@@ -6,7 +6,8 @@
 //                                   running" (slots busy/total, clients busy/idle/unavailable/disabled/not
 //                                   responding, jobs waiting/running); older than 24 h trimmed at each write
 //   {p}history:lock:{minute}  STRING SET NX PX 2 min: the one coordinator that samples that minute
-//   {p}client:{id}:load       LIST  "t,load,jobs" newest first, capped at CLIENT_SAMPLES (12 h)
+//   {p}client:{id}:load       LIST  "t,load,jobs" newest first, capped at CLIENT_SAMPLES (12 h); expires
+//                                   12 h after its last sample (a removed client)
 //
 // Cost per minute: one getClients (already bounded by the farm size), one ZADD, one LPUSH+LTRIM per client.
 
@@ -93,6 +94,8 @@ export async function sampleFarm(ctx: Context, now = Date.now()): Promise<boolea
     const load = typeof (c as { load?: unknown }).load === "number" ? (c as { load: number }).load : 0;
     pipeline.lpush(clientLoadKey(ctx, c.id), `${minute},${load.toFixed(2)},${c.runningJobs?.length ?? 0}`);
     pipeline.ltrim(clientLoadKey(ctx, c.id), 0, CLIENT_SAMPLES - 1);
+    // A removed client's samples go by themselves.
+    pipeline.pexpire(clientLoadKey(ctx, c.id), CLIENT_SAMPLES * MINUTE);
   }
   await pipeline.exec();
   return true;

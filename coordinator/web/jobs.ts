@@ -493,6 +493,8 @@ export async function jobPage(
   const job = await api.call<Job>("getJob", id);
   const hidden = new Set(["logs"]);
   const hasChildren = Array.isArray(job["children"]) && job["children"].length > 0;
+  const held = clientIdsOf({ clients: job["clientsOnHold"] });
+  const labels = await hostLabels(ctx, [...clientIdsOf(job), ...held]);
   // A commandless parent has no output of its own: its page is its frame table.
   const hasOutput = !(hasChildren && (job["command"] === "" || job["command"] === null));
   const body = html`${await jobHead(ctx, api, id)}
@@ -533,6 +535,10 @@ export async function jobPage(
         Object.keys(job)
           .filter((k) => !hidden.has(k))
           .sort(),
+        (k, v) =>
+          k === "clients" || k === "clientsOnHold"
+            ? hostLinks(clientIdsOf({ clients: v }), labels)
+            : unitValue(k, v),
       )}
     </details>`;
   return layout(`Job ${id}`, "/jobs", body);
