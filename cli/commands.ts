@@ -3,9 +3,11 @@
 
 import { agentUrl, HQClient, type HQServer, type Job } from "../shared/client/index.js";
 import { followOutput } from "../shared/client/output-stream.js";
+import { CLIENT_STATE_ATTRIBUTES, clientState } from "../shared/client-state.js";
 import { isJobStatus } from "../shared/statuses.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { percent, table, text, toJson, when } from "./format.js";
+import { exitCodeFor } from "./submit.js";
 
 export interface Io {
   server: HQServer;
@@ -26,7 +28,17 @@ export function parseIds(args: string[], command: string): number[] {
   });
 }
 
-export async function listJobs(io: Io, statuses: string[], all: boolean, limit: number): Promise<number> {
+export interface JobFilter {
+  statuses: string[];
+  all: boolean;
+  limit: number;
+  /** substring of submittedBy / name, case-insensitive ("" = any) */
+  user: string;
+  name: string;
+}
+
+export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
+  const { statuses, all, limit } = filter;
   for (const s of statuses) {
     if (s !== "waiting" && !isJobStatus(s)) throw new CliError(`jobs: unknown status ${s}`, Exit.usage);
   }
@@ -39,7 +51,25 @@ export async function listJobs(io: Io, statuses: string[], all: boolean, limit: 
     ]);
     ids = [...open, ...done];
   } else ids = await io.server.getUnfinishedRootJobIds();
-  ids = [...new Set(ids)].sort((a, b) => b - a).slice(0, limit);
+  ids = [...new Set(ids)].sort((a, b) => b - a);
+  const user = filter.user.toLowerCase();
+  const name = filter.name.toLowerCase();
+  if (user !== "" || name !== "") {
+    // Read only the two fields of the candidates, then the rows of the first `limit` matches.
+    const keys = (await io.server.getJobs(ids, ["id", "name", "submittedBy"])).filter((j) => j !== null);
+    ids = keys
+      .filter(
+        (j) =>
+          String(j.submittedBy ?? "")
+            .toLowerCase()
+            .includes(user) &&
+          String(j.name ?? "")
+            .toLowerCase()
+            .includes(name),
+      )
+      .map((j) => Number(j.id));
+  }
+  ids = ids.slice(0, limit);
   const rows = ids.length === 0 ? [] : await io.server.getJobs(ids, JOB_COLUMNS);
   const jobs = rows.filter((j): j is Job => j !== null); // deleted since the ids were read
   if (io.json) io.out.write(toJson(jobs));
@@ -100,6 +130,51 @@ export async function tail(io: Io, id: number, follow: boolean): Promise<number>
   );
   if (status === "aborted") return Exit.interrupted;
   if (!io.json) process.stderr.write(`job ${id} ${status}\n`);
+  // Like submit --wait: a script can tell a failed job from a finished one.
+  return isJobStatus(status) ? exitCodeFor([status]) : Exit.ok;
+}
+
+/** Rows printed by `job ID --tree` at most; the rest is summarised. */
+const MAX_TREE_ROWS = 2000;
+
+/** `job ID --tree`: the job and its descendants, indented, with status, progress and host. */
+export async function showTree(io: Io, id: number): Promise<number> {
+  const attribs = ["id", "name", "status", "overallProgress", "clients", "children"];
+  const rows: { depth: number; job: Job }[] = [];
+  let more = 0;
+  const visit = async (ids: number[], depth: number): Promise<void> => {
+    const jobs = (await io.server.getJobs(ids, attribs)).filter((j): j is Job => j !== null);
+    for (const job of jobs) {
+      if (rows.length >= MAX_TREE_ROWS) {
+        more += 1 + (job.children?.length ?? 0);
+        continue;
+      }
+      rows.push({ depth, job });
+      if ((job.children?.length ?? 0) > 0) await visit(job.children ?? [], depth + 1);
+    }
+  };
+  await visit([id], 0);
+  const labels = new Map(
+    (await io.server.getClients(null, ["id", "label"])).map((c) => [c.id, String(c.label ?? "")]),
+  );
+  if (rows.length === 0) throw new CliError(`job ${id} does not exist`, Exit.fault);
+  if (io.json) {
+    io.out.write(toJson(rows.map((r) => ({ depth: r.depth, ...r.job }))));
+    return Exit.ok;
+  }
+  io.out.write(
+    table(
+      ["ID", "NAME", "STATUS", "PROGRESS", "HOST"],
+      rows.map(({ depth, job }) => [
+        `${"  ".repeat(depth)}${job.id}`,
+        String(job.name ?? ""),
+        String(job.status ?? ""),
+        percent(job.overallProgress),
+        (job.clients ?? []).map((c) => labels.get(c.clientId) ?? c.hostname).join(","),
+      ]),
+    ),
+  );
+  if (more > 0) io.out.write(`… ${more} more jobs not shown\n`);
   return Exit.ok;
 }
 
@@ -136,8 +211,8 @@ export async function listClients(io: Io): Promise<number> {
     "idleTime",
     "available",
     "disabled",
-    "runningJobs",
     "lastHeartbeat",
+    ...CLIENT_STATE_ATTRIBUTES,
   ]);
   if (io.json) io.out.write(toJson(clients));
   else
@@ -152,7 +227,7 @@ export async function listClients(io: Io): Promise<number> {
           typeof c.load === "number" ? c.load.toFixed(2) : "-",
           typeof c.memory === "number" ? (c.memory / 1048576).toFixed(1) : "-",
           typeof c.idleTime === "number" && c.idleTime >= 0 ? `${c.idleTime}m` : "-",
-          c.disabled ? "disabled" : c.available === false ? "unavailable" : "available",
+          clientState(c),
           (c.runningJobs ?? []).join(","),
           when(c.lastHeartbeat),
         ]),
@@ -163,12 +238,19 @@ export async function listClients(io: Io): Promise<number> {
 
 export async function setDisabled(io: Io, names: string[], disabled: boolean): Promise<number> {
   if (names.length === 0) throw new CliError("give one or more client names", Exit.usage);
-  for (const name of names) await io.server.setdisabled(name, disabled);
-  io.out.write(
-    io.json
-      ? toJson({ disabled, clients: names })
-      : `${disabled ? "disabled" : "enabled"}: ${names.join(", ")}\n`,
-  );
+  const done: string[] = [];
+  const unknown: string[] = [];
+  // setdisabled answers None (not a Fault, as in HQueue) for a name that matches no client.
+  for (const name of names)
+    ((await io.server.setdisabled(name, disabled)) === null ? unknown : done).push(name);
+  if (done.length > 0 || io.json)
+    io.out.write(
+      io.json
+        ? toJson({ disabled, clients: done, unknown })
+        : `${disabled ? "disabled" : "enabled"}: ${done.join(", ")}\n`,
+    );
+  if (unknown.length > 0)
+    throw new CliError(`no such client: ${unknown.join(", ")} (see \`openhq clients\`)`, Exit.fault);
   return Exit.ok;
 }
 

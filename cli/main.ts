@@ -15,6 +15,7 @@ import {
   setDisabled,
   setPriority,
   showJob,
+  showTree,
   tail,
   type Io,
   type JobAction,
@@ -27,9 +28,14 @@ const HELP = `usage: openhq [--server URL] [--json] COMMAND [ARGS]
 commands:
   submit SPEC.json [--wait]            submit a job spec file (one spec or a list)
   submit [--name N] [--wait] -- CMD…   submit one command
-         --priority N                  override the priority
-  jobs [--status S]… [--all] [--limit N]   list root jobs (unfinished unless --all), or jobs by status
-  job ID                               every attribute of a job, and its status log
+         --priority N  --cpus N        override the priority / CPUs per job
+         --tags a,b  --group G         tags (repeatable), run only on clients of group G
+         --env KEY=VALUE               environment variable (repeatable)
+         --wait: on failure, names the failed jobs with exit code and last output lines
+  jobs [--status S]… [--all] [--limit N] [--user U] [--name N]
+                                       list root jobs (unfinished unless --all), or jobs by status;
+                                       --user/--name keep those whose submitter/name contains the text
+  job ID [--tree]                      every attribute of a job and its status log; --tree: its descendants
   tail [-f] ID                         a job's output; -f follows it live until the job ends
   cancel|pause|resume|reschedule|eject|delete ID…
   priority N ID…                       set the priority of jobs
@@ -49,8 +55,12 @@ options:
   -h, --help          this text
 
 exit codes:
-  0 ok (submit --wait: all jobs succeeded)   1 a job failed or was abandoned   2 usage error
-  3 server unreachable   4 server Fault   5 access denied   6 a job was cancelled   130 interrupted
+  0 ok (submit --wait, tail -f: the jobs succeeded)
+  1 submit --wait / tail -f: a job failed or was abandoned
+  2 usage error (bad option, bad URL, unreadable spec)
+  3 server unreachable   4 server Fault, or no such job/client   5 access denied
+  6 submit --wait / tail -f: a job was cancelled   130 interrupted
+  Output into a closed pipe (openhq jobs | head) ends quietly.
 `;
 
 async function run(argv: string[]): Promise<number> {
@@ -75,6 +85,12 @@ async function run(argv: string[]): Promise<number> {
         all: { type: "boolean", default: false },
         limit: { type: "string" },
         follow: { type: "boolean", short: "f", default: false },
+        tree: { type: "boolean", default: false },
+        user: { type: "string" },
+        cpus: { type: "string" },
+        tags: { type: "string", multiple: true },
+        group: { type: "string" },
+        env: { type: "string", multiple: true },
         "poll-ms": { type: "string" },
       },
     });
@@ -87,7 +103,7 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name === undefined && !flags.help ? Exit.usage : Exit.ok;
   }
-  const serverUrl = flags.server ?? process.env["HQSERVER"] ?? "http://localhost:5000";
+  const serverUrl = checkServerUrl(flags.server ?? process.env["HQSERVER"] ?? "http://localhost:5000");
   const io: Io = { server: new HQServer(serverUrl), serverUrl, json: flags.json, out: process.stdout };
   const one = (): number => {
     const ids = parseIds(args, name);
@@ -108,6 +124,10 @@ async function run(argv: string[]): Promise<number> {
           command,
           name: flags.name,
           priority: flags.priority === undefined ? undefined : integer(flags.priority, "--priority"),
+          cpus: flags.cpus === undefined ? undefined : integer(flags.cpus, "--cpus"),
+          tags: flags.tags,
+          group: flags.group,
+          env: flags.env,
           wait: flags.wait,
           json: flags.json,
           pollMs: flags["poll-ms"] === undefined ? 500 : integer(flags["poll-ms"], "--poll-ms"),
@@ -115,9 +135,15 @@ async function run(argv: string[]): Promise<number> {
         process.stdout,
       );
     case "jobs":
-      return listJobs(io, flags.status ?? [], flags.all, flags.limit ? integer(flags.limit, "--limit") : 100);
+      return listJobs(io, {
+        statuses: flags.status ?? [],
+        all: flags.all,
+        limit: flags.limit ? integer(flags.limit, "--limit") : 100,
+        user: flags.user ?? "",
+        name: flags.name ?? "",
+      });
     case "job":
-      return showJob(io, one());
+      return flags.tree ? showTree(io, one()) : showJob(io, one());
     case "tail":
       return tail(io, one(), flags.follow);
     case "cancel":
@@ -153,6 +179,23 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** The coordinator URL must be http(s)://…; "host:5000" alone parses as a URL scheme or not at all. */
+function checkServerUrl(text: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new CliError(
+      `--server ${text}: not an http:// or https:// URL; did you mean --server http://${text}?`,
+      Exit.usage,
+    );
+  }
+  return text;
+}
+
 function integer(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new CliError(`${flag}: expected an integer, got ${text}`, Exit.usage);
@@ -178,6 +221,12 @@ function failure(err: unknown): { code: number; message: string } {
   }
   return { code: Exit.unreachable, message: `error: ${e.message ?? String(err)}` };
 }
+
+// `openhq jobs | head -3`: the reader left; stop quietly instead of dying with an EPIPE stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 run(process.argv.slice(2)).then(
   (code) => {

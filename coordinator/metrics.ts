@@ -1,26 +1,43 @@
-// GET /metrics in the Prometheus text exposition format (version 0.0.4). Counters and histograms of this
-// process (API calls, dispatches) live in memory; gauges (jobs by status, clients by state, heartbeat lag,
-// Redis round trip) are read from Redis at scrape time, so any coordinator of a farm answers the same.
+// GET /metrics in the Prometheus text exposition format (version 0.0.4). Counters and histograms count THIS
+// process's own work (the jobs its dispatcher assigned, the runs that ended on agents linked to it, its API
+// calls), so a sum over N coordinators is the farm's total. Gauges (jobs by status, clients by state, CPU
+// slots, heartbeat lag, Redis round trip) are read from Redis at scrape time: every coordinator reports the
+// same farm-wide value (aggregate them with max, not sum).
 //
 //   openhq_up                                   1
+//   openhq_build_info{version,node}             1
 //   openhq_jobs{status}                         jobs per internal status (ZCARD of the status sets)
-//   openhq_jobs_dispatched_total                jobs that went from waiting to running (farm-wide, seen
-//                                               on the {p}events channel since this process started)
-//   openhq_queue_wait_seconds (histogram)       their wait: since they became runnable, or since
-//                                               submission when that was not seen (bulk newjob)
-//   openhq_clients{state}                       available | unavailable | disabled | not_responding
+//   openhq_jobs_dispatched_total                jobs this coordinator assigned to clients
+//   openhq_queue_wait_seconds (histogram)       their wait since submission (or since their last requeue)
+//   openhq_jobs_finished_total{outcome}         runs that ended on this coordinator's agents: succeeded |
+//                                               failed | killed | cancelled | timeout | spawn_error
+//   openhq_job_run_seconds (histogram)          those runs' duration (from this coordinator's dispatch)
+//   openhq_clients{state}                       busy | idle | unavailable | disabled | not_responding
+//                                               (shared/client-state.ts: the dashboard's and CLI's states)
+//   openhq_cpu_slots{state}                     busy | total: CPUs of clients that can take work, and held
 //   openhq_client_heartbeat_lag_seconds{client} seconds since each client's last heartbeat
 //   openhq_redis_roundtrip_seconds              one PING, timed at scrape
 //   openhq_api_calls_total{method,outcome}      XML-RPC calls, outcome ok | fault | error (internal)
 //   openhq_api_call_duration_seconds{method}    (histogram) XML-RPC call latency
+//   process_* / nodejs_*                        CPU seconds, resident memory, start time, heap, event-loop lag
 
-import { FINISHED_STATUSES, JOB_STATUSES, type JobStatus } from "../shared/statuses.js";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { FinishedMessage } from "../shared/protocol.js";
+import { JOB_STATUSES } from "../shared/statuses.js";
 import type { CallOutcome } from "../shared/xmlrpc/server.js";
 import type { Context } from "./context.js";
-import { apiFor } from "./web/api.js";
+import { VERSION } from "./version.js";
+import { readUtilisation } from "./web/utilisation.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const WAIT_BUCKETS = [0.01, 0.1, 1, 5, 15, 60, 300, 900, 3600, 14400, 86400];
+const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400];
+const OUTCOMES = ["succeeded", "failed", "killed", "cancelled", "timeout", "spawn_error"] as const;
+type Outcome = (typeof OUTCOMES)[number];
+/** A scrape waits this long for Redis before reporting openhq_redis_up 0. */
+const FARM_TIMEOUT_MS = 3000;
+/** Dispatch times kept for the run-time histogram; a bound, in case finishes are missed (agent lost). */
+const MAX_TRACKED = 100_000;
 
 class Histogram {
   readonly counts: number[];
@@ -54,46 +71,14 @@ export class Metrics {
   >();
   private dispatched = 0;
   private readonly queueWait = new Histogram(WAIT_BUCKETS);
-
-  /** Last status seen per job on {p}events, and when it became runnable: tells dispatches from resumes. */
-  private readonly seen = new Map<number, { status: string; since: number }>();
+  private readonly finished = new Map<Outcome, number>(OUTCOMES.map((o) => [o, 0]));
+  private readonly runTime = new Histogram(RUN_BUCKETS);
+  /** job id -> ms when this process dispatched it */
+  private readonly startedAt = new Map<number, number>();
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly ctx: Context) {
-    this.watchEvents();
-  }
-
-  /** Counts dispatches from the store's status events (one subscriber connection per process). */
-  private watchEvents(): void {
-    const subscriber = this.ctx.redis.duplicate();
-    subscriber.on("error", () => {}); // ioredis reconnects; a gap only loses a few dispatch counts
-    void subscriber.subscribe(this.ctx.keys.eventsChannel).catch(() => {});
-    subscriber.on("message", (_channel: string, text: string) => {
-      let event: { type?: string; jobId?: number; status?: string };
-      try {
-        event = JSON.parse(text) as typeof event;
-      } catch {
-        return;
-      }
-      if (event.type !== "job" || typeof event.jobId !== "number" || typeof event.status !== "string") return;
-      void this.onStatus(event.jobId, event.status);
-    });
-  }
-
-  private async onStatus(jobId: number, status: string): Promise<void> {
-    const now = Date.now();
-    const before = this.seen.get(jobId);
-    if (status === "running" && before?.status !== "resuming") {
-      let since = before?.status === "runnable" ? before.since : NaN;
-      if (Number.isNaN(since))
-        since = Number(await this.ctx.redis.hget(this.ctx.keys.job(jobId), "queueTime"));
-      this.recordDispatch(Number.isFinite(since) ? now - since : 0);
-    }
-    if (FINISHED_STATUSES.includes(status as JobStatus)) this.seen.delete(jobId);
-    else {
-      // Bounded: a farm with more waiting jobs than this only loses the "since runnable" precision.
-      if (this.seen.size >= 200_000) this.seen.clear();
-      this.seen.set(jobId, { status, since: now });
-    }
+    this.loopDelay.enable();
   }
 
   /** The XML-RPC handler's onCall hook. */
@@ -107,58 +92,74 @@ export class Metrics {
     entry.latency.observe(durationMs / 1000);
   };
 
-  private recordDispatch(queueWaitMs: number): void {
+  /** The link's hook when this process's dispatcher assigned a job (its hash as moveToAssigned left it). */
+  jobDispatched(job: Record<string, string>, now = Date.now()): void {
+    const id = Number(job["id"]);
+    const since = Number(job["queueTime"]);
     this.dispatched++;
-    this.queueWait.observe(Math.max(0, queueWaitMs) / 1000);
+    this.queueWait.observe(Number.isFinite(since) ? Math.max(0, now - since) / 1000 : 0);
+    if (this.startedAt.size >= MAX_TRACKED) this.startedAt.clear();
+    this.startedAt.set(id, now);
+  }
+
+  /** The link's hook when an agent linked here reported a run's end and the store applied it. */
+  runFinished(
+    msg: Pick<FinishedMessage, "jobId" | "exitCode" | "signal" | "reason">,
+    now = Date.now(),
+  ): void {
+    const outcome: Outcome =
+      msg.reason === "cancelled"
+        ? "cancelled"
+        : msg.reason === "maxTime"
+          ? "timeout"
+          : msg.reason === "spawnError"
+            ? "spawn_error"
+            : msg.signal
+              ? "killed"
+              : msg.exitCode === 0
+                ? "succeeded"
+                : "failed";
+    this.finished.set(outcome, (this.finished.get(outcome) ?? 0) + 1);
+    const started = this.startedAt.get(msg.jobId);
+    if (started !== undefined) {
+      this.startedAt.delete(msg.jobId);
+      this.runTime.observe(Math.max(0, now - started) / 1000);
+    }
   }
 
   async render(): Promise<string> {
-    const { redis, keys, settings } = this.ctx;
-    const pipeline = redis.pipeline();
-    for (const status of JOB_STATUSES) pipeline.zcard(keys.jobsByStatus(status));
-    const started = process.hrtime.bigint();
-    await redis.ping();
-    const roundTrip = Number(process.hrtime.bigint() - started) / 1e9;
-    const counts = ((await pipeline.exec()) ?? []).map(([err, n]) => (err ? 0 : Number(n)));
-
-    type ClientRow = { label?: string; disabled?: boolean; available?: boolean; lastHeartbeat?: Date | null };
-    const api = apiFor(this.ctx);
-    const clients = api.has("getClients")
-      ? await api.call<ClientRow[]>("getClients", null, ["label", "disabled", "available", "lastHeartbeat"])
-      : [];
-    const now = Date.now();
-    const states = { available: 0, unavailable: 0, disabled: 0, not_responding: 0 };
-    const lag: [string, number][] = [];
-    for (const c of clients) {
-      const beat = c.lastHeartbeat instanceof Date ? c.lastHeartbeat.getTime() : null;
-      const silentMs = beat === null ? Infinity : now - beat;
-      if (beat !== null) lag.push([c.label ?? "", Math.max(0, silentMs) / 1000]);
-      if (silentMs > settings.activeTimeoutMinutes * 60_000) states.not_responding++;
-      else if (c.disabled) states.disabled++;
-      else if (c.available === false) states.unavailable++;
-      else states.available++;
-    }
-
     const out: string[] = [];
     const head = (name: string, type: string, help: string): void => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     };
     head("openhq_up", "gauge", "1 while the coordinator answers.");
     out.push("openhq_up 1");
-    head("openhq_jobs", "gauge", "Jobs per internal status.");
-    JOB_STATUSES.forEach((s, i) => out.push(`openhq_jobs{status="${s}"} ${counts[i] ?? 0}`));
-    head("openhq_jobs_dispatched_total", "counter", "Jobs that went from waiting to running (farm-wide).");
-    out.push(`openhq_jobs_dispatched_total ${this.dispatched}`);
-    head("openhq_queue_wait_seconds", "histogram", "Time jobs waited in the queue before dispatch.");
-    out.push(...this.queueWait.lines("openhq_queue_wait_seconds", ""));
-    head("openhq_clients", "gauge", "Clients per state.");
-    for (const [state, n] of Object.entries(states)) out.push(`openhq_clients{state="${state}"} ${n}`);
-    head("openhq_client_heartbeat_lag_seconds", "gauge", "Seconds since each client's last heartbeat.");
-    for (const [label, seconds] of lag) {
-      out.push(`openhq_client_heartbeat_lag_seconds{client="${escapeLabel(label)}"} ${seconds}`);
+    head("openhq_build_info", "gauge", "The coordinator's version and Node.js runtime.");
+    out.push(`openhq_build_info{version="${escapeLabel(VERSION)}",node="${escapeLabel(process.version)}"} 1`);
+    // With Redis down the scrape still answers (own counters, process): the alert rules need redis_up 0.
+    let farm: string[] = [];
+    let redisUp = 1;
+    try {
+      farm = await withTimeout(this.farmLines(), FARM_TIMEOUT_MS);
+    } catch {
+      redisUp = 0;
     }
-    head("openhq_redis_roundtrip_seconds", "gauge", "Round trip of one Redis PING at scrape time.");
-    out.push(`openhq_redis_roundtrip_seconds ${roundTrip}`);
+    head(
+      "openhq_redis_up",
+      "gauge",
+      "1 when this coordinator could read the farm from Redis at scrape time.",
+    );
+    out.push(`openhq_redis_up ${redisUp}`);
+    out.push(...farm);
+    head("openhq_jobs_dispatched_total", "counter", "Jobs this coordinator assigned to clients.");
+    out.push(`openhq_jobs_dispatched_total ${this.dispatched}`);
+    head("openhq_queue_wait_seconds", "histogram", "Time jobs dispatched here waited in the queue.");
+    out.push(...this.queueWait.lines("openhq_queue_wait_seconds", ""));
+    head("openhq_jobs_finished_total", "counter", "Job runs that ended on this coordinator's agents.");
+    for (const [outcome, n] of this.finished)
+      out.push(`openhq_jobs_finished_total{outcome="${outcome}"} ${n}`);
+    head("openhq_job_run_seconds", "histogram", "Run time of the job runs dispatched and ended here.");
+    out.push(...this.runTime.lines("openhq_job_run_seconds", ""));
     head("openhq_api_calls_total", "counter", "XML-RPC calls by method and outcome.");
     const methods = [...this.calls.keys()].sort();
     for (const m of methods) {
@@ -176,8 +177,73 @@ export class Metrics {
           ?.latency.lines("openhq_api_call_duration_seconds", `method="${escapeLabel(m)}"`) ?? []),
       );
     }
+    this.processLines(head, out);
     return out.join("\n") + "\n";
   }
+
+  /** The farm-wide gauges, read from Redis (a separate list: it is left out when Redis does not answer). */
+  private async farmLines(): Promise<string[]> {
+    const { redis, keys } = this.ctx;
+    const pipeline = redis.pipeline();
+    for (const status of JOB_STATUSES) pipeline.zcard(keys.jobsByStatus(status));
+    const started = process.hrtime.bigint();
+    await redis.ping();
+    const roundTrip = Number(process.hrtime.bigint() - started) / 1e9;
+    const counts = ((await pipeline.exec()) ?? []).map(([err, n]) => (err ? 0 : Number(n)));
+    const { now: farm, rows } = await readUtilisation(this.ctx);
+    const now = Date.now();
+
+    const out: string[] = [];
+    const head = (name: string, type: string, help: string): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+    head("openhq_jobs", "gauge", "Jobs per internal status.");
+    JOB_STATUSES.forEach((s, i) => out.push(`openhq_jobs{status="${s}"} ${counts[i] ?? 0}`));
+    head("openhq_clients", "gauge", "Clients per state (farm-wide).");
+    for (const [state, n] of Object.entries(farm.clients)) out.push(`openhq_clients{state="${state}"} ${n}`);
+    head(
+      "openhq_cpu_slots",
+      "gauge",
+      "CPU slots of clients that can take work: total, and busy (farm-wide).",
+    );
+    out.push(
+      `openhq_cpu_slots{state="busy"} ${farm.slotsBusy}`,
+      `openhq_cpu_slots{state="total"} ${farm.slotsTotal}`,
+    );
+    head("openhq_client_heartbeat_lag_seconds", "gauge", "Seconds since each client's last heartbeat.");
+    for (const c of rows) {
+      if (!(c.lastHeartbeat instanceof Date)) continue;
+      const seconds = Math.max(0, now - c.lastHeartbeat.getTime()) / 1000;
+      out.push(`openhq_client_heartbeat_lag_seconds{client="${escapeLabel(c.label ?? "")}"} ${seconds}`);
+    }
+    head("openhq_redis_roundtrip_seconds", "gauge", "Round trip of one Redis PING at scrape time.");
+    out.push(`openhq_redis_roundtrip_seconds ${roundTrip}`);
+    return out;
+  }
+
+  private processLines(head: (name: string, type: string, help: string) => void, out: string[]): void {
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    head("process_cpu_seconds_total", "counter", "User and system CPU time of the process.");
+    out.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
+    head("process_resident_memory_bytes", "gauge", "Resident memory of the process.");
+    out.push(`process_resident_memory_bytes ${memory.rss}`);
+    head("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.");
+    out.push(`process_start_time_seconds ${Math.round(Date.now() / 1000 - process.uptime())}`);
+    head("nodejs_heap_used_bytes", "gauge", "V8 heap in use.");
+    out.push(`nodejs_heap_used_bytes ${memory.heapUsed}`);
+    head("nodejs_eventloop_lag_seconds", "gauge", "Event-loop delay, p99 since the previous scrape.");
+    out.push(`nodejs_eventloop_lag_seconds ${this.loopDelay.percentile(99) / 1e9}`);
+    this.loopDelay.reset();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timed out")), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function escapeLabel(value: string): string {

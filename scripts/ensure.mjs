@@ -28,6 +28,7 @@ if (forTests && !has("chromium")) packages.push("chromium");
 if (forTests && !has("systemd-analyze")) packages.push("systemd");
 if (forTests && !has("shellcheck")) packages.push("shellcheck");
 if (forTests && !has("curl")) packages.push("curl");
+if (forTests && !has("promtool")) packages.push("prometheus"); // promtool checks deploy/monitoring
 if (packages.length > 0) {
   if (!has("apt-get")) {
     console.error(`openhq: please install ${packages.join(", ")} (no apt-get on this machine)`);

@@ -50,6 +50,13 @@ test("/metrics reports jobs by status, clients, Redis round trip and API calls b
     "openhq_redis_roundtrip_seconds",
     "openhq_api_calls_total",
     "openhq_api_call_duration_seconds",
+    "openhq_build_info",
+    "openhq_jobs_finished_total",
+    "openhq_job_run_seconds",
+    "openhq_cpu_slots",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "nodejs_eventloop_lag_seconds",
   ]) {
     assert.ok(families.has(name), `missing ${name}`);
   }
@@ -58,7 +65,8 @@ test("/metrics reports jobs by status, clients, Redis round trip and API calls b
   // Nothing runs the jobs (no agent): a, b and child wait for a machine, parent waits for its child.
   assert.equal(sample(families, "openhq_jobs", { status: "runnable" }), 3);
   assert.equal(sample(families, "openhq_jobs", { status: "queued" }), 1);
-  assert.equal(sample(families, "openhq_clients", { state: "available" }), 0);
+  assert.equal(sample(families, "openhq_clients", { state: "idle" }), 0);
+  assert.equal(sample(families, "openhq_cpu_slots", { state: "total" }), 0);
   const rtt = sample(families, "openhq_redis_roundtrip_seconds") ?? -1;
   assert.ok(rtt > 0 && rtt < 5, `redis round trip ${rtt}`);
 
@@ -68,9 +76,15 @@ test("/metrics reports jobs by status, clients, Redis round trip and API calls b
   assert.ok((sample(families, "openhq_api_call_duration_seconds_count", { method: "ping" }) ?? 0) >= 2);
 });
 
-test("/metrics counts dispatches, their queue wait, and the client's heartbeat lag", async (t) => {
+test("/metrics counts this coordinator's own dispatches and finished runs; the other coordinator counts none", async (t) => {
   const coordinator = await startCoordinator();
   t.after(() => coordinator.stop());
+  // A second coordinator on the same Redis and prefix, with no agent of its own.
+  const other = await startCoordinator({
+    redisUrl: coordinator.redisUrl,
+    args: ["--prefix", coordinator.prefix],
+  });
+  t.after(() => other.stop());
   const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
   t.after(() => agent.stop());
   const hq = new HQServer(coordinator.url);
@@ -79,17 +93,26 @@ test("/metrics counts dispatches, their queue wait, and the client's heartbeat l
   const ids = await hq.newjob([
     { name: "one", command: "true" },
     { name: "two", command: "true" },
+    { name: "three", command: "exit 2", triesLeft: 0 },
   ]);
   for (;;) {
     const jobs = await hq.getJobs(ids, ["status"]);
-    if (jobs.every((j) => j?.status === "succeeded")) break;
+    if (jobs.every((j) => j?.status === "succeeded" || j?.status === "failed")) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const families = parsePrometheus(await (await fetch(`${coordinator.url}/metrics`)).text());
-  assert.equal(sample(families, "openhq_jobs_dispatched_total"), 2);
-  assert.equal(sample(families, "openhq_queue_wait_seconds_count"), 2);
+  assert.equal(sample(families, "openhq_jobs_dispatched_total"), 3);
+  assert.equal(sample(families, "openhq_queue_wait_seconds_count"), 3);
   assert.equal(sample(families, "openhq_jobs", { status: "succeeded" }), 2);
-  const clients = ["available", "unavailable", "disabled", "not_responding"].map(
+  assert.equal(sample(families, "openhq_jobs_finished_total", { outcome: "succeeded" }), 2);
+  assert.equal(sample(families, "openhq_jobs_finished_total", { outcome: "failed" }), 1);
+  assert.equal(sample(families, "openhq_job_run_seconds_count"), 3);
+  assert.equal(sample(families, "openhq_cpu_slots", { state: "total" }), 2);
+  const theirs = parsePrometheus(await (await fetch(`${other.url}/metrics`)).text());
+  assert.equal(sample(theirs, "openhq_jobs_dispatched_total"), 0, "the other coordinator did no work");
+  assert.equal(sample(theirs, "openhq_jobs_finished_total", { outcome: "succeeded" }), 0);
+  assert.equal(sample(theirs, "openhq_jobs", { status: "succeeded" }), 2, "gauges are farm-wide");
+  const clients = ["busy", "idle", "unavailable", "disabled", "not_responding"].map(
     (state) => sample(families, "openhq_clients", { state }) ?? 0,
   );
   assert.equal(

@@ -5,16 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { chromium, type BrowserContext } from "playwright-core";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
+import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 const run = promisify(execFile);
 
@@ -30,36 +29,8 @@ async function openhq(server: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function browser(
-  t: { after(fn: () => Promise<void>): void },
-  httpCredentials?: { username: string; password: string },
-): Promise<BrowserContext> {
-  const profile = mkdtempSync(join(tmpdir(), "openhq-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1400, height: 900 },
-    ...(httpCredentials ? { httpCredentials } : {}),
-  });
-  t.after(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  return context;
-}
-
 test("dashboard: a job submitted with the CLI appears, its output grows live, and Cancel on the page stops it", async (t) => {
-  if (!existsSync(CHROMIUM)) {
+  if (!hasChromium()) {
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }
@@ -151,7 +122,7 @@ test("dashboard: a job submitted with the CLI appears, its output grows live, an
 });
 
 test("dashboard edits go through the public API: groups and resources", async (t) => {
-  if (!existsSync(CHROMIUM)) {
+  if (!hasChromium()) {
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }
@@ -191,7 +162,7 @@ test("dashboard edits go through the public API: groups and resources", async (t
 });
 
 test("dashboard with access control: a read-only login sees the live output, its Cancel is refused", async (t) => {
-  if (!existsSync(CHROMIUM)) {
+  if (!hasChromium()) {
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }

@@ -22,6 +22,7 @@ import {
 import type { Scripts } from "../scheduler/scripts.js";
 import type { JobStore } from "../store/jobs.js";
 import { staleAttempts } from "./reconcile.js";
+import { metricsFor } from "../metrics.js";
 
 /** What a connection needs from the link that owns it. */
 export interface LinkHost {
@@ -271,7 +272,7 @@ export class AgentConnection {
         await store.confirmResumed(jobId, attempt, seq);
         return;
       case "finished":
-        await store.moveToFinished(jobId, attempt, seq, msg);
+        if ((await store.moveToFinished(jobId, attempt, seq, msg)) === "ok") metricsFor(ctx).runFinished(msg);
         // Whatever the store said (applied, stale, duplicate), the job no longer runs on this agent.
         this.host.jobLeft(id, jobId);
         await removeIfTerminatedAndIdle(ctx, id);

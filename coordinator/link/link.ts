@@ -18,6 +18,7 @@ import { Scripts } from "../scheduler/scripts.js";
 import { JobStore } from "../store/jobs.js";
 import { readGroups, sweepWaiting } from "../scheduler/waiting.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
+import { metricsFor } from "../metrics.js";
 
 /** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
 const ALIVE_MS = 1000;
@@ -136,6 +137,7 @@ export class Link implements LinkHost {
 
   /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
   private deliver(job: JobHash): void {
+    metricsFor(this.ctx).jobDispatched(job);
     for (const c of assignedClients(job)) {
       const conn = this.agents.get(c.clientId);
       if (conn) this.sendAssign(conn, job);

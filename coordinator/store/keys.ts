@@ -38,6 +38,10 @@
 //   {p}clients:heartbeat         ZSET    client id -> last heartbeat (ms); liveness sweeps read its stale end
 //   {p}coordinators:alive        STRING  ms of the latest liveness stamp of any coordinator; a gap means nobody
 //                                        heard heartbeats, so clients get a fresh activeTimeout (farmAlive.lua)
+//   {p}history:farm              ZSET    the dashboard's farm history, one sample a minute, 24 h
+//   {p}history:lock:{minute}     STRING  SET NX: the one coordinator that samples that minute
+//   {p}client:{id}:load          LIST    a client's load and job count, a sample a minute, 12 h
+//                                        (these three: coordinator/web/history.ts)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 

@@ -1,25 +1,28 @@
 // The farm pages: clients (list and one client), groups, resources and the server error log. Read through
 // the public API; edits are XML-RPC calls made by the page's buttons (static/app.js).
 
+import { clientState, type ClientStateInput } from "../../shared/client-state.js";
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Api } from "./api.js";
-import { attrTable, duration, html, layout, statusBadge, time, value, type Html } from "./html.js";
+import {
+  attrTable,
+  duration,
+  html,
+  kilobytes,
+  layout,
+  statusBadge,
+  time,
+  unitValue,
+  value,
+  type Html,
+} from "./html.js";
 import { notesSection } from "./jobs.js";
 
 type Row = Record<string, XmlRpcValue | undefined>;
 
-/** A client's state from its flags and heartbeat (activeTimeout minutes without one = not responding). */
-export function clientState(c: Row, activeTimeoutMinutes: number, now = Date.now()): string {
-  const beat = c["lastHeartbeat"];
-  if (!(beat instanceof Date) || now - beat.getTime() > activeTimeoutMinutes * 60_000)
-    return "not_responding";
-  if (c["disabled"]) return "disabled";
-  if (c["available"] === false) return "unavailable";
-  return Array.isArray(c["runningJobs"]) && c["runningJobs"].length > 0 ? "busy" : "idle";
-}
-
-function memory(kb: XmlRpcValue | undefined): string {
-  return typeof kb === "number" ? `${(kb / 1048576).toFixed(1)} GB` : "–";
+/** The shared definition (shared/client-state.ts) over a getClients row. */
+function stateOf(c: Row): string {
+  return clientState(c as ClientStateInput);
 }
 
 function rules(list: XmlRpcValue | undefined): Html {
@@ -48,7 +51,7 @@ async function groupNames(api: Api): Promise<Map<number, string>> {
   return new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
 }
 
-export async function clientsTable(api: Api, activeTimeoutMinutes: number): Promise<Html> {
+export async function clientsTable(api: Api): Promise<Html> {
   const [clients, groups] = await Promise.all([api.call<Row[]>("getClients"), groupNames(api)]);
   return html`<div
     id="clients-table"
@@ -92,11 +95,11 @@ export async function clientsTable(api: Api, activeTimeoutMinutes: number): Prom
                     : "–";
                 return html`<tr data-client="${id}">
                   <td><a href="/clients/${id}">${label}</a></td>
-                  <td>${statusBadge(clientState(c, activeTimeoutMinutes))}</td>
+                  <td>${statusBadge(stateOf(c))}</td>
                   <td>${String(c["platform"] ?? "")}</td>
                   <td class="num">${String(c["cpus"] ?? "")}</td>
                   <td class="num">${typeof c["load"] === "number" ? c["load"].toFixed(2) : "–"}</td>
-                  <td class="num">${memory(c["memory"])}</td>
+                  <td class="num">${kilobytes(c["memory"])}</td>
                   <td class="num">${idle}</td>
                   <td>${running.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}</td>
                   <td>
@@ -123,7 +126,7 @@ export async function clientsTable(api: Api, activeTimeoutMinutes: number): Prom
   </div>`;
 }
 
-export async function clientsPage(api: Api, activeTimeoutMinutes: number): Promise<Html> {
+export async function clientsPage(api: Api): Promise<Html> {
   return layout(
     "Clients",
     "/clients",
@@ -131,15 +134,15 @@ export async function clientsPage(api: Api, activeTimeoutMinutes: number): Promi
       <p class="toolbar">
         <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
       </p>
-      ${await clientsTable(api, activeTimeoutMinutes)}`,
+      ${await clientsTable(api)}`,
   );
 }
 
 export async function clientPage(
   api: Api,
   id: number,
-  activeTimeoutMinutes: number,
   rulesMethod: string | null,
+  chart: Html,
 ): Promise<Html> {
   const [client, groups, history, errors] = await Promise.all([
     api.call<Row>("getClient", id),
@@ -150,10 +153,11 @@ export async function clientPage(
   const label = String(client["label"] ?? client["hostname"] ?? id);
   const member = new Set(Array.isArray(client["groups"]) ? (client["groups"] as number[]) : []);
   const errorList = Array.isArray(errors["errors"]) ? (errors["errors"] as Row[]) : [];
-  const body = html`<h1>Client ${label} ${statusBadge(clientState(client, activeTimeoutMinutes))}</h1>
+  const body = html`<h1>Client ${label} ${statusBadge(stateOf(client))}</h1>
+    <div class="charts">${chart}</div>
     <div class="columns">
       ${attrTable(client, Object.keys(client).sort(), (k, v) =>
-        k === "availabilityRules" ? rules(v) : value(v),
+        k === "availabilityRules" ? rules(v) : unitValue(k, v),
       )}
       <div>
         <h2>Groups</h2>

@@ -32,6 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: Piece[]): Html {
 const NAV: [string, string][] = [
   ["/jobs", "Jobs"],
   ["/clients", "Clients"],
+  ["/farm", "Farm"],
   ["/groups", "Groups"],
   ["/resources", "Resources"],
   ["/errors", "Server errors"],
@@ -55,6 +56,14 @@ export function layout(title: string, active: string, body: Html): Html {
           <nav>
             ${NAV.map(([href, label]) => html`<a href="${href}" class="${href === active ? "active" : ""}">${label}</a>`)}
           </nav>
+          <form class="search" method="get" action="/search" role="search">
+            <input
+              name="q"
+              type="search"
+              placeholder="Search jobs or #id"
+              aria-label="Search jobs by name or id"
+            />
+          </form>
           <span id="flash" role="status"></span>
         </header>
         <main>${body}</main>
@@ -80,10 +89,37 @@ export function progressBar(fraction: unknown): Html {
   </div>`;
 }
 
+/** A time in UTC, zone shown; static/app.js rewrites it into the viewer's time zone (zone shown too). */
 export function time(value: unknown): Html {
   if (!(value instanceof Date)) return html`<span class="muted">–</span>`;
   const iso = value.toISOString();
-  return html`<time datetime="${iso}">${iso.slice(0, 19).replace("T", " ")}</time>`;
+  return html`<time datetime="${iso}">${iso.slice(0, 19).replace("T", " ")} UTC</time>`;
+}
+
+/** Memory in KB (as clients report it) with a binary unit. */
+export function kilobytes(kb: unknown): string {
+  if (typeof kb !== "number" || !Number.isFinite(kb) || kb < 0) return "–";
+  if (kb >= 1048576) return `${(kb / 1048576).toFixed(1)} GiB`;
+  if (kb >= 1024) return `${(kb / 1024).toFixed(0)} MiB`;
+  return `${kb} KiB`;
+}
+
+/** Attributes that carry a unit the raw number hides. */
+const UNITS: Record<string, (v: unknown) => string | null> = {
+  memory: kilobytes,
+  freeMemory: kilobytes,
+  ETA: (v) => (typeof v === "number" ? (v < 0 ? "unknown" : duration(v)) : null),
+  idleTime: (v) => (typeof v === "number" ? (v < 0 ? "unknown" : duration(v * 60)) : null),
+  maxTime: (v) => (typeof v === "number" ? (v < 0 ? "no limit" : duration(v)) : null),
+  cpuSpeed: (v) => (typeof v === "number" ? `${v} MHz` : null),
+  progress: (v) => (typeof v === "number" ? `${Math.round(v * 100)}%` : null),
+  overallProgress: (v) => (typeof v === "number" ? `${Math.round(v * 100)}%` : null),
+};
+
+/** An attribute's value with its unit where it has one (title: the raw value). */
+export function unitValue(key: string, v: unknown): Html {
+  const shown = UNITS[key]?.(v);
+  return shown ? html`<span title="${String(v)}">${shown}</span>` : value(v);
 }
 
 export function duration(seconds: number): string {
@@ -105,7 +141,7 @@ export function value(v: unknown): Html {
 export function attrTable<V>(
   record: Record<string, V>,
   keys: readonly string[],
-  show: (key: string, v: V | undefined) => Html = (_key, v) => value(v),
+  show: (key: string, v: V | undefined) => Html = (key, v) => unitValue(key, v),
 ): Html {
   return html`<table class="attrs">
     <tbody>

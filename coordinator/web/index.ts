@@ -12,11 +12,28 @@ import type { Context } from "../context.js";
 import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
-import { escapeHtml, type Html } from "./html.js";
+import { Html, html, layout } from "./html.js";
 import { installRoute } from "./install.js";
-import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery } from "./jobs.js";
+import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisationChart } from "./charts.js";
+import { frameIds, frameTable, readFrameQuery } from "./frames.js";
+import { startHistory } from "./history.js";
+import { searchPage } from "./search.js";
+import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery, readOpen } from "./jobs.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
+
+/** The styled page for a missing page or job (and other refusals: `status`). */
+function notFound(message: string, status = 404): Html {
+  return layout(
+    status === 404 ? "Not found" : "Refused",
+    "",
+    html`<section class="not-found">
+      <h1>${status === 404 ? "Not found" : "Cannot show that"}</h1>
+      <p>${message}</p>
+      <p><a href="/jobs">Jobs</a> · <a href="/clients">Clients</a></p>
+    </section>`,
+  );
+}
 
 export type WebHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -69,7 +86,7 @@ export function webHandler(ctx: Context): WebHandler {
   const assets = loadAssets();
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
-  const timeout = ctx.settings.activeTimeoutMinutes;
+  startHistory(ctx);
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -109,31 +126,78 @@ export function webHandler(ctx: Context): WebHandler {
     }
     if (path === "/jobs") {
       const q = readJobQuery(url.searchParams);
-      return page(fragment ? await jobsTable(api, q) : await jobsPage(api, q));
+      const open = readOpen(url.searchParams);
+      return page(fragment ? await jobsTable(ctx, api, q, open) : await jobsPage(ctx, api, q));
     }
-    let m = /^\/jobs\/(\d+)(\/head|\/side|\/children)?$/.exec(path);
+    let m =
+      /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/output\.txt|\/render-times\.svg)?$/.exec(
+        path,
+      );
     if (m) {
       const id = Number(m[1]);
-      if (m[2] === "/head") return page(await jobHead(api, id));
-      if (m[2] === "/side") return page(await jobSide(api, id));
+      if (m[2] === "/head") return page(await jobHead(ctx, api, id));
+      if (m[2] === "/side") return page(await jobSide(ctx, api, id));
       if (m[2] === "/children") {
         const depth = Math.min(50, Math.max(1, Number(url.searchParams.get("depth") ?? "1") || 1));
-        return page(await childRows(api, id, depth));
+        return page(await childRows(ctx, api, id, depth, readOpen(url.searchParams)));
       }
-      return page(await jobPage(api, id, api.has("setJobPriority") ? "setJobPriority" : null));
+      if (m[2] === "/frames") return page(await frameTable(ctx, id, readFrameQuery(url.searchParams)));
+      if (m[2] === "/frames.json") {
+        const statuses = (url.searchParams.get("status") ?? "").split(",").filter((s) => s !== "");
+        const ids = await frameIds(ctx, id, statuses.slice(0, 20));
+        send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ ids }));
+        return;
+      }
+      if (m[2] === "/render-times.svg") {
+        send(req, res, 200, "image/svg+xml; charset=utf-8", (await renderTimeChart(ctx, id)).text);
+        return;
+      }
+      if (m[2] === "/output.txt") {
+        // The job's stored output (the log store may serve a fuller file later; this is what getJobOutput has).
+        const output = await api.call<string>("getJobOutput", id);
+        res.setHeader("content-disposition", `attachment; filename="job-${id}-output.txt"`);
+        send(req, res, 200, "text/plain; charset=utf-8", output);
+        return;
+      }
+      const priority = api.has("setJobPriority") ? "setJobPriority" : null;
+      return page(await jobPage(ctx, api, id, priority, readFrameQuery(url.searchParams)));
     }
-    if (path === "/clients")
-      return page(fragment ? await clientsTable(api, timeout) : await clientsPage(api, timeout));
+    if (path === "/clients") return page(fragment ? await clientsTable(api) : await clientsPage(api));
     m = /^\/clients\/(\d+)$/.exec(path);
     if (m) {
       const rulesMethod =
         ["setAvailabilityRules", "setClientAvailabilityRules"].find((n) => api.has(n)) ?? null;
-      return page(await clientPage(api, Number(m[1]), timeout, rulesMethod));
+      const id = Number(m[1]);
+      return page(await clientPage(api, id, rulesMethod, await clientChart(ctx, id)));
+    }
+    if (path === "/search") {
+      const result = await searchPage(
+        ctx,
+        api,
+        url.searchParams.get("q") ?? "",
+        url.searchParams.get("before"),
+      );
+      if (result instanceof Html) return page(result);
+      res.writeHead(302, { location: result.redirect }).end();
+      return;
+    }
+    if (path === "/farm") return page(await farmPage(ctx, readHours(url.searchParams)));
+    if (path === "/farm/history.json") {
+      const samples = await farmWindow(ctx, readHours(url.searchParams));
+      send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ samples }));
+      return;
+    }
+    if (path === "/farm/utilisation.svg") {
+      const hours = readHours(url.searchParams);
+      const now = Date.now();
+      const svg = utilisationChart(await farmWindow(ctx, hours, now), hours, now);
+      send(req, res, 200, "image/svg+xml; charset=utf-8", svg.text);
+      return;
     }
     if (path === "/groups") return page(await groupsPage(api));
     if (path === "/resources") return page(await resourcesPage(api, api.has("setResource")));
     if (path === "/errors") return page(await errorsPage(api));
-    send(req, res, 404, "text/plain; charset=utf-8", "not found\n");
+    send(req, res, 404, "text/html; charset=utf-8", notFound(`No page at ${path}.`).text);
   };
 
   return (req, res) => {
@@ -145,13 +209,7 @@ export function webHandler(ctx: Context): WebHandler {
       // A Fault is the API refusing (e.g. no such job): the user's problem, shown as such.
       if (err instanceof Fault) {
         const status = err.faultCode === 404 ? 404 : 400;
-        send(
-          req,
-          res,
-          status,
-          "text/html; charset=utf-8",
-          `<p>${escapeHtml(err.faultString)}</p><p><a href="/jobs">back</a></p>\n`,
-        );
+        send(req, res, status, "text/html; charset=utf-8", notFound(err.faultString, status).text);
         return;
       }
       const error = err instanceof Error ? err : new Error(String(err));

@@ -4,8 +4,17 @@
 // validation are the API's.
 
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
 import type { Api } from "./api.js";
-import { attrTable, html, layout, progressBar, statusBadge, time, type Html } from "./html.js";
+import {
+  countsLabel,
+  familyCounts,
+  frameTable,
+  hostLabels,
+  type FamilyCounts,
+  type FrameQuery,
+} from "./frames.js";
+import { attrTable, html, layout, progressBar, statusBadge, time, unitValue, type Html } from "./html.js";
 
 type Job = Record<string, XmlRpcValue | undefined>;
 
@@ -27,12 +36,17 @@ const SCOPES = ["unfinished", "finished", "all"] as const;
 const PAGE_SIZES = [25, 50, 100, 200];
 const MAX_CHILD_ROWS = 200;
 
+/** Columns the list sorts by: "id" is the newest-first default; the others read the field of every match. */
+const SORTS = ["id", "name", "status", "priority", "submittedBy"];
+
 export interface JobQuery {
   scope: string;
   name: string;
   submitter: string;
   page: number;
   per: number;
+  sort: string;
+  desc: boolean;
 }
 
 export function readJobQuery(params: URLSearchParams): JobQuery {
@@ -44,6 +58,8 @@ export function readJobQuery(params: URLSearchParams): JobQuery {
     submitter: (params.get("submitter") ?? "").trim(),
     page,
     per: PAGE_SIZES.includes(per) ? per : 50,
+    sort: SORTS.includes(params.get("sort") ?? "") ? (params.get("sort") as string) : "id",
+    desc: params.get("dir") === "desc",
   };
 }
 
@@ -65,11 +81,25 @@ async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
     ]);
     ids = [...open, ...done];
   } else ids = await api.call<number[]>("getJobIdsByStatus", [q.scope]);
-  ids = [...new Set(ids)].sort((a, b) => b - a);
-  if (ids.length === 0 || (q.name === "" && q.submitter === "")) return ids;
-  const rows = await readJobs(api, ids, ["id", "name", "submittedBy"]);
+  ids = [...new Set(ids)].sort((a, b) => (q.sort === "id" && !q.desc ? b - a : a - b));
+  if (ids.length === 0 || (q.name === "" && q.submitter === "" && q.sort === "id")) return ids;
+  const fields = ["id", "name", "submittedBy", ...(q.sort === "id" ? [] : [q.sort])];
+  const rows = await readJobs(api, ids, [...new Set(fields)]);
   const name = q.name.toLowerCase();
   const submitter = q.submitter.toLowerCase();
+  if (q.sort !== "id") {
+    const sign = q.desc ? -1 : 1;
+    const key = (j: Job): string | number => {
+      const v = j[q.sort];
+      return typeof v === "number" ? v : String(v ?? "").toLowerCase();
+    };
+    rows.sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+      return c !== 0 ? c * sign : Number(b["id"]) - Number(a["id"]);
+    });
+  }
   return rows
     .filter(
       (j) =>
@@ -91,6 +121,8 @@ function queryString(q: JobQuery, page: number): string {
   if (q.name) p.set("name", q.name);
   if (q.submitter) p.set("submitter", q.submitter);
   if (q.per !== 50) p.set("per", String(q.per));
+  if (q.sort !== "id") p.set("sort", q.sort);
+  if (q.desc) p.set("dir", "desc");
   if (page > 1) p.set("page", String(page));
   const s = p.toString();
   return s === "" ? "/jobs" : `/jobs?${s}`;
@@ -102,11 +134,41 @@ function isStruct(v: XmlRpcValue): v is Record<string, XmlRpcValue | undefined> 
   );
 }
 
-function jobRow(job: Job, depth: number): Html {
+/** Client ids of a job's `clients` attribute ([{hostname, clientId, master}]). */
+function clientIdsOf(job: Job): number[] {
+  const clients = Array.isArray(job["clients"]) ? job["clients"] : [];
+  return clients.map((c) => (isStruct(c) ? Number(c["clientId"]) : NaN)).filter(Number.isFinite);
+}
+
+/** What a row needs besides the job's attributes: host labels and its children's counts. */
+interface RowExtras {
+  labels: Map<number, string>;
+  counts: Map<number, FamilyCounts>;
+  open: Set<number>;
+}
+
+async function rowExtras(ctx: Context, jobs: Job[], open: Set<number>): Promise<RowExtras> {
+  const [labels, counts] = await Promise.all([
+    hostLabels(ctx, jobs.flatMap(clientIdsOf)),
+    familyCounts(
+      ctx,
+      jobs
+        .filter((j) => Array.isArray(j["children"]) && j["children"].length > 0)
+        .map((j) => Number(j["id"])),
+    ),
+  ]);
+  return { labels, counts, open };
+}
+
+function hostLinks(ids: number[], labels: Map<number, string>): Html {
+  return html`${ids.map((c) => html`<a href="/clients/${c}">${labels.get(c) ?? `client ${c}`}</a> `)}`;
+}
+
+function jobRow(job: Job, depth: number, extras: RowExtras): Html {
   const id = Number(job["id"]);
   const children = Array.isArray(job["children"]) ? job["children"] : [];
-  const clients = Array.isArray(job["clients"]) ? job["clients"] : [];
-  const hosts = clients.map((c) => (isStruct(c) ? String(c["hostname"] ?? "") : ""));
+  const counts = extras.counts.get(id);
+  const expanded = children.length > 0 && extras.open.has(id);
   return html`<tr class="job depth-${Math.min(depth, 8)}" data-id="${id}" data-depth="${depth}">
     <td class="tree" style="padding-left:${0.4 + depth * 1.2}em">
       ${
@@ -114,11 +176,11 @@ function jobRow(job: Job, depth: number): Html {
           ? html`<button
               class="toggle"
               type="button"
-              aria-expanded="false"
+              aria-expanded="${expanded ? "true" : "false"}"
               data-job="${id}"
               title="${children.length} children"
             >
-              ▸
+              ${expanded ? "▾" : "▸"}
             </button>`
           : html`<span class="leaf">·</span>`
       }<a href="/jobs/${id}">${id}</a>
@@ -128,32 +190,89 @@ function jobRow(job: Job, depth: number): Html {
         children.length > 0 ? html` <span class="muted">(${children.length})</span>` : ""
       }
     </td>
-    <td>${statusBadge(job["status"], job["uiStatus"])}</td>
+    <td>${statusBadge(job["status"], counts ? job["status"] : job["uiStatus"])} ${countsLabel(counts)}</td>
     <td class="num">${String(job["priority"] ?? 0)}</td>
     <td>${progressBar(job["overallProgress"])}</td>
     <td>${String(job["submittedBy"] ?? "")}</td>
-    <td>${hosts.join(", ")}</td>
+    <td>${hostLinks(clientIdsOf(job), extras.labels)}</td>
     <td>${time(job["queueTime"])}</td>
     <td>${time(job["endTime"])}</td>
   </tr>`;
 }
 
-const TABLE_HEAD = html`<thead>
-  <tr>
-    <th>ID</th>
-    <th>Name</th>
-    <th>Status</th>
-    <th>Pri</th>
-    <th>Progress</th>
-    <th>Submitted by</th>
-    <th>Clients</th>
-    <th>Queued</th>
-    <th>Ended</th>
-  </tr>
-</thead>`;
+const HEAD: [string, string | null][] = [
+  ["ID", "id"],
+  ["Name", "name"],
+  ["Status", "status"],
+  ["Pri", "priority"],
+  ["Progress", null],
+  ["Submitted by", "submittedBy"],
+  ["Clients", null],
+  ["Queued", null],
+  ["Ended", null],
+];
+
+/** The list's header; with a query, the sortable columns link to their sort (again: the other direction). */
+export function tableHead(q?: JobQuery): Html {
+  return html`<thead>
+    <tr>
+      ${HEAD.map(([label, sort]) => {
+        if (!q || sort === null) return html`<th>${label}</th>`;
+        const active = q.sort === sort;
+        // id sorts newest first by default; the others A-Z / low-high first.
+        const desc = active ? !q.desc : false;
+        const arrow = active ? ((sort === "id") !== q.desc ? " ▾" : " ▴") : "";
+        return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
+          <a href="${queryString({ ...q, sort, desc }, 1)}">${label}${arrow}</a>
+        </th>`;
+      })}
+    </tr>
+  </thead>`;
+}
+
+/** Open trees rendered inline on a refresh: at most this many, so a request cannot ask for the farm. */
+const MAX_OPEN = 50;
+
+/** `open=1,2,3`: the trees expanded in the browser, kept open across refreshes (static/app.js sends them). */
+export function readOpen(params: URLSearchParams): Set<number> {
+  const ids = (params.get("open") ?? "")
+    .split(",")
+    .map(Number)
+    .filter((n) => Number.isSafeInteger(n) && n > 0);
+  return new Set(ids.slice(0, MAX_OPEN));
+}
+
+/** Rows for jobs and, under each open one, its children (recursively, each level capped). */
+async function treeRows(
+  ctx: Context,
+  api: Api,
+  jobs: Job[],
+  depth: number,
+  open: Set<number>,
+): Promise<Html> {
+  const extras = await rowExtras(ctx, jobs, open);
+  const parts: Html[] = [];
+  for (const job of jobs) {
+    parts.push(jobRow(job, depth, extras));
+    const id = Number(job["id"]);
+    if (open.has(id) && depth < 50) parts.push(await childRows(ctx, api, id, depth + 1, open));
+  }
+  return html`${parts}`;
+}
+
+/** The rows of the list for `ids` (any jobs, e.g. search results), in that order. */
+export async function rowsFor(ctx: Context, api: Api, ids: number[]): Promise<Html> {
+  const jobs = ids.length === 0 ? [] : await readJobs(api, ids, LIST_ATTRIBS);
+  return treeRows(ctx, api, jobs, 0, new Set());
+}
 
 /** The table (and pager) alone: what the page polls every few seconds. */
-export async function jobsTable(api: Api, q: JobQuery): Promise<Html> {
+export async function jobsTable(
+  ctx: Context,
+  api: Api,
+  q: JobQuery,
+  open = new Set<number>(),
+): Promise<Html> {
   const ids = await matchingIds(api, q);
   const pages = Math.max(1, Math.ceil(ids.length / q.per));
   const page = Math.min(q.page, pages);
@@ -168,14 +287,14 @@ export async function jobsTable(api: Api, q: JobQuery): Promise<Html> {
     hx-select="#jobs-table"
   >
     <table class="grid">
-      ${TABLE_HEAD}
+      ${tableHead(q)}
       <tbody>
         ${
           jobs.length === 0
             ? html`<tr>
                 <td colspan="9" class="empty">No jobs match.</td>
               </tr>`
-            : jobs.map((j) => jobRow(j, 0))
+            : await treeRows(ctx, api, jobs, 0, open)
         }
       </tbody>
     </table>
@@ -187,7 +306,7 @@ export async function jobsTable(api: Api, q: JobQuery): Promise<Html> {
   </div>`;
 }
 
-export async function jobsPage(api: Api, q: JobQuery): Promise<Html> {
+export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Html> {
   const statuses = await api.call<string[]>("getAllJobStatusNames");
   const scopes = [...SCOPES, "waiting", ...statuses];
   const body = html`<h1>Jobs</h1>
@@ -206,25 +325,34 @@ export async function jobsPage(api: Api, q: JobQuery): Promise<Html> {
           ${PAGE_SIZES.map((n) => html`<option ${n === q.per ? html`selected` : ""}>${n}</option>`)}
         </select></label
       >
+      ${q.sort !== "id" ? html`<input type="hidden" name="sort" value="${q.sort}" />` : ""}
+      ${q.desc ? html`<input type="hidden" name="dir" value="desc" />` : ""}
       <button type="submit">Filter</button>
       <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
     </form>
-    ${await jobsTable(api, q)}`;
+    ${await jobsTable(ctx, api, q)}`;
   return layout("Jobs", "/jobs", body);
 }
 
-/** Rows for the children of one job, inserted under its row when expanded. */
-export async function childRows(api: Api, id: number, depth: number): Promise<Html> {
+/** Rows for the children of one job, inserted under its row when expanded (the rest: its frame table). */
+export async function childRows(
+  ctx: Context,
+  api: Api,
+  id: number,
+  depth: number,
+  open = new Set<number>(),
+): Promise<Html> {
   const [parent] = await readJobs(api, [id], ["children"]);
   const all = Array.isArray(parent?.["children"]) ? (parent["children"] as number[]) : [];
   const ids = all.slice(0, MAX_CHILD_ROWS);
   const jobs = ids.length === 0 ? [] : await readJobs(api, ids, LIST_ATTRIBS);
   const more = all.length - ids.length;
-  return html`${jobs.map((j) => jobRow(j, depth))}${
+  return html`${await treeRows(ctx, api, jobs, depth, open)}${
     more > 0
       ? html`<tr class="job depth-${depth}" data-depth="${depth}">
           <td colspan="9" class="muted" style="padding-left:${0.4 + depth * 1.2}em">
-            … ${more} more children: <a href="/jobs/${id}">open job ${id}</a>
+            … ${more} more children:
+            <a href="/jobs/${id}#frames">all ${all.length} in job ${id}'s frame table</a>
           </td>
         </tr>`
       : ""
@@ -261,7 +389,7 @@ const KEY_ATTRIBS = [
 ];
 
 /** The job page's head (name, status, progress, family): refreshes itself every 2 s. */
-export async function jobHead(api: Api, id: number): Promise<Html> {
+export async function jobHead(ctx: Context, api: Api, id: number): Promise<Html> {
   const [job] = await readJobs(
     api,
     [id],
@@ -270,6 +398,7 @@ export async function jobHead(api: Api, id: number): Promise<Html> {
   if (!job) return html``;
   const children = Array.isArray(job["children"]) ? (job["children"] as number[]) : [];
   const parents = Array.isArray(job["parents"]) ? (job["parents"] as number[]) : [];
+  const counts = (await familyCounts(ctx, [id])).get(id);
   return html`<section
     id="job-head"
     hx-get="/jobs/${id}/head"
@@ -279,26 +408,32 @@ export async function jobHead(api: Api, id: number): Promise<Html> {
   >
     <div class="job-head">
       <h1>Job ${id}: ${String(job["name"] ?? "")}</h1>
-      ${statusBadge(job["status"], job["uiStatus"])} ${progressBar(job["overallProgress"])}
+      ${statusBadge(job["status"], counts ? job["status"] : job["uiStatus"])}
+      ${progressBar(job["overallProgress"])} ${countsLabel(counts)}
     </div>
     <p class="links">
       ${parents.length > 0 ? html`Parents: ${parents.map((p) => html`<a href="/jobs/${p}">${p}</a> `)}` : "Root job"}${
-        children.length > 0
-          ? html` · ${children.length} children:
-            ${children.slice(0, 50).map((c) => html`<a href="/jobs/${c}">${c}</a> `)}${children.length > 50 ? "…" : ""}`
-          : ""
+        children.length > 0 ? html` · <a href="#frames">${children.length} children</a>` : ""
       }
     </p>
   </section>`;
 }
 
 /** Key attributes and the status log beside the output: refreshes itself every 2 s. */
-export async function jobSide(api: Api, id: number): Promise<Html> {
+export async function jobSide(ctx: Context, api: Api, id: number): Promise<Html> {
   const [job] = await readJobs(api, [id], [...KEY_ATTRIBS, "logs"]);
   if (!job) return html``;
   const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
+  const [labels, counts] = await Promise.all([hostLabels(ctx, clientIdsOf(job)), familyCounts(ctx, [id])]);
+  const family = counts.get(id);
   return html`<aside id="job-side" hx-get="/jobs/${id}/side" hx-trigger="every 2s" hx-swap="outerHTML">
-    ${attrTable(job, KEY_ATTRIBS)}
+    ${attrTable(job, KEY_ATTRIBS, (k, v) => {
+      if (k === "clients") return hostLinks(clientIdsOf(job), labels);
+      // A parent's uiStatus counts running descendants, not clients ("running (12 clients assigned)" on a
+      // 3-machine farm): its children's counts say what it means.
+      if (k === "uiStatus" && family) return countsLabel(family);
+      return unitValue(k, v);
+    })}
     <h2>Status log</h2>
     <table class="log">
       <tbody>
@@ -348,10 +483,21 @@ export async function notesSection(
   </section>`;
 }
 
-export async function jobPage(api: Api, id: number, priorityMethod: string | null): Promise<Html> {
+export async function jobPage(
+  ctx: Context,
+  api: Api,
+  id: number,
+  priorityMethod: string | null,
+  frames: FrameQuery,
+): Promise<Html> {
   const job = await api.call<Job>("getJob", id);
   const hidden = new Set(["logs"]);
-  const body = html`${await jobHead(api, id)}
+  const hasChildren = Array.isArray(job["children"]) && job["children"].length > 0;
+  const held = clientIdsOf({ clients: job["clientsOnHold"] });
+  const labels = await hostLabels(ctx, [...clientIdsOf(job), ...held]);
+  // A commandless parent has no output of its own: its page is its frame table.
+  const hasOutput = !(hasChildren && (job["command"] === "" || job["command"] === null));
+  const body = html`${await jobHead(ctx, api, id)}
     <div class="actions" data-job="${id}">
       ${ACTIONS.map(([method, label, kind]) => html`<button type="button" class="action ${kind}" data-method="${method}">${label}</button>`)}
       ${
@@ -365,12 +511,21 @@ export async function jobPage(api: Api, id: number, priorityMethod: string | nul
           : ""
       }
     </div>
+    ${hasChildren ? await frameTable(ctx, id, frames) : ""}
+    ${hasChildren ? html`<div class="charts"><img src="/jobs/${id}/render-times.svg" alt="Render time per frame" /></div>` : ""}
     <div class="job-body">
-      <section class="output">
-        <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
-        <pre id="output" data-job="${id}"></pre>
-      </section>
-      ${await jobSide(api, id)}
+      ${
+        hasOutput
+          ? html`<section class="output">
+              <h2>
+                Output <span id="output-state" class="muted">connecting…</span>
+                <a class="download" href="/jobs/${id}/output.txt" download>download</a>
+              </h2>
+              <pre id="output" data-job="${id}"></pre>
+            </section>`
+          : ""
+      }
+      ${await jobSide(ctx, api, id)}
     </div>
     ${await notesSection(api, { jobId: id }, job["threadId"])}
     <details class="all-attrs">
@@ -380,6 +535,10 @@ export async function jobPage(api: Api, id: number, priorityMethod: string | nul
         Object.keys(job)
           .filter((k) => !hidden.has(k))
           .sort(),
+        (k, v) =>
+          k === "clients" || k === "clientsOnHold"
+            ? hostLinks(clientIdsOf({ clients: v }), labels)
+            : unitValue(k, v),
       )}
     </details>`;
   return layout(`Job ${id}`, "/jobs", body);

@@ -3,32 +3,137 @@
 // Python script translates line by line. Omitted optional arguments are sent as None (<nil/>), which the
 // server treats as "use the default" (COMPAT.md §1).
 
-import { XmlRpcClient } from "../xmlrpc/client.js";
+// This module (the package's "." entry) imports nothing of the coordinator or the agent: node built-ins, the
+// XML-RPC codec and `ws` for followOutput. test/client-package.test.ts walks its imports to keep it so.
+
+import { XmlRpcClient, XmlRpcProtocolError, type XmlRpcClientOptions } from "../xmlrpc/client.js";
 import type { AvailabilityRule } from "../protocol.js";
-import type { XmlRpcValue } from "../xmlrpc/types.js";
-import type { Client, ClientGroup, ErrorList, Job, JobSpec, Note, NoteThread, Resource } from "./types.js";
+import { FINISHED_STATUSES } from "../statuses.js";
+import { Fault, type XmlRpcValue } from "../xmlrpc/types.js";
+import type {
+  Client,
+  ClientGroup,
+  ErrorList,
+  Job,
+  JobAttributes,
+  JobSpec,
+  JobWith,
+  Note,
+  NoteThread,
+  Resource,
+} from "./types.js";
 
 export type * from "./types.js";
 export type { AvailabilityRule } from "../protocol.js";
 export { Fault, FaultCode } from "../xmlrpc/types.js";
+export { XmlRpcProtocolError } from "../xmlrpc/client.js";
 export { followOutput, type OutputEvent } from "./output-stream.js";
+export {
+  JOB_STATUSES,
+  FINISHED_STATUSES,
+  FAILED_STATUSES,
+  SUCCEEDED_STATUSES,
+  RUNNING_STATUSES,
+  PAUSED_STATUSES,
+  WAITING_STATUSES,
+  UNFINISHED_STATUSES,
+  isJobStatus,
+  type JobStatus,
+} from "../statuses.js";
+
+/**
+ * The server could not be reached or did not answer in time (network error, refused connection, timeout).
+ * A Fault is the server refusing the call; an XmlRpcProtocolError is an HTTP error status (401, 413, 500…).
+ */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    /** the system error code when there is one (ECONNREFUSED, ETIMEDOUT…) */
+    readonly code: string | undefined,
+    /** true when the call's deadline passed */
+    readonly timedOut: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "TransportError";
+  }
+}
+
+export interface HQServerOptions {
+  /** Deadline of each call, ms (default 120 s); `withTimeout(ms)` gives a view with another one. */
+  timeoutMs?: number;
+  /** Extra HTTP headers. */
+  headers?: Record<string, string>;
+}
+
+export interface WaitOptions {
+  /** Poll interval, ms (default 1000). */
+  pollMs?: number;
+  /** Give up after this long, ms (rejects with a TransportError whose timedOut is true). Default: never. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
 
 type Ids = number | number[];
 
 /** Client of the coordinator's XML-RPC API (port 5000). The URL may carry Basic auth: http://u:p@host:5000 */
 export class HQServer {
   readonly rpc: XmlRpcClient;
+  private readonly timeoutMs: number | undefined;
 
-  constructor(url: string) {
-    this.rpc = new XmlRpcClient(url);
+  constructor(url: string | XmlRpcClient, options: HQServerOptions = {}) {
+    const rpcOptions: XmlRpcClientOptions = {};
+    if (options.headers) rpcOptions.headers = options.headers;
+    this.rpc = typeof url === "string" ? new XmlRpcClient(url, rpcOptions) : url;
+    this.timeoutMs = options.timeoutMs;
   }
 
-  /** Any method by name, for calls this class does not list (openhq extensions, system.*). */
+  /** The same server (and connection pool) with another per-call deadline: `hq.withTimeout(5000).ping()`. */
+  withTimeout(timeoutMs: number): HQServer {
+    return new HQServer(this.rpc, { timeoutMs });
+  }
+
+  /**
+   * Any method by name, for calls this class does not list (openhq extensions, system.*). Rejects with a
+   * Fault (the server refused), an XmlRpcProtocolError (HTTP error) or a TransportError (no answer).
+   */
   async call<T = XmlRpcValue>(method: string, ...params: (XmlRpcValue | undefined)[]): Promise<T> {
     const sent = params.map((p) => (p === undefined ? null : p));
     // Trailing Nones are dropped: "missing" and "None" mean the same and older servers count arguments.
     while (sent.length > 0 && sent[sent.length - 1] === null) sent.pop();
-    return (await this.rpc.call(method, ...sent)) as T;
+    try {
+      return (await this.rpc.callWith({ timeoutMs: this.timeoutMs }, method, ...sent)) as T;
+    } catch (err) {
+      if (err instanceof Fault || err instanceof XmlRpcProtocolError) throw err;
+      const e = err as NodeJS.ErrnoException & { timedOut?: boolean };
+      throw new TransportError(e.message ?? String(err), e.code, e.timedOut === true, { cause: err });
+    }
+  }
+
+  /**
+   * Resolves when every job is in one of `statuses` (default: finished), with each job's `attribs` (id and
+   * status always). A job deleted meanwhile counts as finished (null in its place).
+   */
+  async waitFor<K extends string = "id" | "status">(
+    ids: number[],
+    statuses: readonly string[] = FINISHED_STATUSES,
+    attribs: readonly K[] = [],
+    options: WaitOptions = {},
+  ): Promise<(JobWith<K | "id" | "status"> | null)[]> {
+    const wanted = [...new Set(["id", "status", ...attribs])];
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    for (;;) {
+      const jobs = (await this.getJobs(ids, wanted)) as (JobWith<K | "id" | "status"> | null)[];
+      if (jobs.every((j) => j === null || statuses.includes(String(j.status)))) return jobs;
+      if (options.signal?.aborted) throw new TransportError("waitFor aborted", undefined, false);
+      if (Date.now() >= deadline)
+        throw new TransportError(
+          `jobs not ${statuses.join("/")} within ${options.timeoutMs} ms`,
+          undefined,
+          true,
+        );
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));
+    }
   }
 
   // ---- server ---------------------------------------------------------------------------------------
@@ -62,12 +167,17 @@ export class HQServer {
   runcmd(cmd: string): Promise<number> {
     return this.call("runcmd", cmd);
   }
-  getJob(jobId: number, attribs?: string[]): Promise<Job> {
-    return this.call("getJob", jobId, attribs);
+  /** All attributes, or those asked for (typed present: `(await getJob(1, ["status"])).status`). */
+  getJob(jobId: number): Promise<JobAttributes>;
+  getJob<K extends string>(jobId: number, attribs: readonly K[]): Promise<JobWith<K>>;
+  getJob(jobId: number, attribs?: readonly string[]): Promise<Job> {
+    return this.call("getJob", jobId, attribs as string[] | undefined);
   }
   /** One entry per id, in order; None (null) for an id that does not exist (any more). */
-  getJobs(jobIds: number[], attribs?: string[]): Promise<(Job | null)[]> {
-    return this.call("getJobs", jobIds, attribs);
+  getJobs(jobIds: number[]): Promise<(JobAttributes | null)[]>;
+  getJobs<K extends string>(jobIds: number[], attribs: readonly K[]): Promise<(JobWith<K> | null)[]>;
+  getJobs(jobIds: number[], attribs?: readonly string[]): Promise<(Job | null)[]> {
+    return this.call("getJobs", jobIds, attribs as string[] | undefined);
   }
   getinfo(jobId: number): Promise<Job> {
     return this.call("getinfo", jobId);

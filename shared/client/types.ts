@@ -1,14 +1,17 @@
-// The shapes HQueue calls return, as openhq serves them (COMPAT.md §5-§7). Every attribute is optional
-// because callers may ask for a subset with `attribs`; values the server does not know are null.
+// The shapes HQueue calls return, as openhq serves them (COMPAT.md §5-§7). `Job` has every attribute
+// optional (any subset may be asked for); `JobAttributes` has them all present, and `JobWith<K>` is what a
+// call that asked for the attributes K returns: those present, the rest optional.
 
 import type { XmlRpcValue } from "../xmlrpc/types.js";
 import type { JobStatus } from "../statuses.js";
 
+/** A condition as the server accepts it: `type` defaults to "client", `op` to "==" ("any" means "in"). */
 export type Condition = {
-  type: "client";
+  type?: "client";
   name: string;
-  op: "==" | "!=" | "in" | "not_in" | "any";
-  value: string;
+  op?: "==" | "!=" | "in" | "not_in" | "any" | "<" | ">" | "<=" | ">=";
+  /** one value, or a list (also a "a,b c;d" text) for in / not_in */
+  value: string | string[];
 };
 
 /** What `newjob` accepts; only `name` is required (COMPAT.md §2). */
@@ -22,7 +25,8 @@ export interface JobSpec {
   stubId?: string;
   childStubIds?: string[];
   priority?: number;
-  tags?: string[];
+  /** a list, or one tag as a bare string */
+  tags?: string | string[];
   cpus?: number;
   conditions?: Condition[];
   host?: string;
@@ -49,6 +53,63 @@ export type JobClientRef = {
   master: boolean;
 };
 
+/** Every job attribute the server knows, present (the server answers null where HQueue has None). */
+export interface KnownJobAttributes {
+  id: number;
+  name: string;
+  status: JobStatus;
+  uiStatus: string;
+  priority: number;
+  progress: number;
+  overallProgress: number;
+  ETA: number;
+  children: number[];
+  parents: number[];
+  clients: JobClientRef[];
+  clientsOnHold: JobClientRef[];
+  conditions: Condition[];
+  queueTime: Date | null;
+  startTime: Date | null;
+  endTime: Date | null;
+  latestNote: string;
+  logs: [string, Date][];
+  resources: Record<string, number> | null;
+  showBlockedClientsWarning: boolean;
+  tags: string[];
+  threadId: number | null;
+  triesLeft: number;
+  waitingFor: string;
+  command: string | Record<string, string> | null;
+  shell: string | null;
+  cpus: number;
+  environment: Record<string, string>;
+  minHosts: number;
+  maxHosts: number;
+  maxTime: number;
+  onSuccess: string | null;
+  onError: string | null;
+  onCancel: string | null;
+  onChildError: string | null;
+  description: string | null;
+  submittedBy: string | null;
+  emailTo: string;
+  emailReasons: string;
+  rootJobId: number;
+  attempt: number;
+}
+
+export type JobAttribute = keyof KnownJobAttributes;
+/** A job with every attribute (getJob without `attribs`). */
+export type JobAttributes = Job & KnownJobAttributes;
+
+/**
+ * A job as returned for the attributes `K`: those present (names the server does not know as raw values),
+ * the rest optional. With K only known as `string` (a variable list), plain Job.
+ */
+export type JobWith<K extends string> = string extends K
+  ? Job
+  : Job & { [P in K]: P extends JobAttribute ? KnownJobAttributes[P] : XmlRpcValue };
+
 export interface Job {
   id?: number;
   name?: string;
@@ -74,12 +135,14 @@ export interface Job {
   threadId?: number | null;
   triesLeft?: number;
   waitingFor?: string;
-  command?: string | null;
+  command?: string | Record<string, string> | null;
   shell?: string | null;
   cpus?: number;
   environment?: Record<string, string>;
   description?: string | null;
   submittedBy?: string | null;
+  rootJobId?: number;
+  attempt?: number;
   [attribute: string]: XmlRpcValue | undefined;
 }
 

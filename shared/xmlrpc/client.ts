@@ -78,9 +78,18 @@ export class XmlRpcClient {
   }
 
   /** Calls `method`; resolves with its result, rejects with a Fault for a fault reply. */
-  async call<T = XmlRpcValue>(method: string, ...params: (XmlRpcValue | undefined)[]): Promise<T> {
+  call<T = XmlRpcValue>(method: string, ...params: (XmlRpcValue | undefined)[]): Promise<T> {
+    return this.callWith<T>({}, method, ...params);
+  }
+
+  /** `call` with a deadline of its own; a missed deadline rejects with an error whose `timedOut` is true. */
+  async callWith<T = XmlRpcValue>(
+    options: { timeoutMs?: number | undefined },
+    method: string,
+    ...params: (XmlRpcValue | undefined)[]
+  ): Promise<T> {
     const body = Buffer.from(encodeMethodCall(method, params), "utf8");
-    const reply = await this.post(body, method);
+    const reply = await this.post(body, method, false, options.timeoutMs ?? this.timeoutMs);
     const decoded = decodeMethodResponse(bodyText(reply), { maxDepth: this.maxDepth });
     if (decoded.fault) throw decoded.fault;
     return decoded.value as T;
@@ -92,7 +101,7 @@ export class XmlRpcClient {
   }
 
   /** POSTs the body and resolves with the (unzipped) reply body; retries once on a stale kept-alive socket. */
-  private post(body: Buffer, method: string, retried = false): Promise<Buffer> {
+  private post(body: Buffer, method: string, retried: boolean, timeoutMs: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const req = this.send(
         {
@@ -112,10 +121,10 @@ export class XmlRpcClient {
             .then((out) => finish(undefined, out), finish);
         },
       );
-      const timer = setTimeout(
-        () => req.destroy(new Error(`${this.url}: no answer to ${method} within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        const late = new Error(`${this.url}: no answer to ${method} within ${timeoutMs} ms`);
+        req.destroy(Object.assign(late, { code: "ETIMEDOUT", timedOut: true }));
+      }, timeoutMs);
       let done = false;
       const finish = (err?: unknown, out?: Buffer): void => {
         if (done) return;
@@ -129,7 +138,7 @@ export class XmlRpcClient {
         if (!retried && !done && req.reusedSocket && err.code === "ECONNRESET") {
           done = true;
           clearTimeout(timer);
-          this.post(body, method, true).then(resolve, reject);
+          this.post(body, method, true, timeoutMs).then(resolve, reject);
         } else finish(err);
       });
       req.end(body);

@@ -87,25 +87,95 @@ function refreshJob(id) {
       htmx.ajax("GET", `/jobs/${id}/${part}`, { target: `#job-${part}`, swap: "outerHTML" });
 }
 
-// Polling tables refresh only while "live" is ticked, no child tree is open and nobody is typing in them.
+// Polling tables refresh while "live" is ticked and nobody is typing in them. Open trees stay open: each
+// refresh of the jobs table sends their ids (`open=`) and the server renders them expanded.
 function autoRefresh() {
   const box = document.getElementById("auto-refresh");
   if (box && !box.checked) return false;
-  if (document.querySelector("button.toggle[aria-expanded='true']")) return false;
+  // Only a field being typed in holds the refresh; a clicked button or checkbox keeps focus but must not.
   const active = document.activeElement;
   return !(
     active &&
-    active.closest &&
-    active.closest("#jobs-table, #clients-table") &&
-    active.tagName !== "BODY"
+    active.matches &&
+    active.matches("input:not([type=checkbox]), select, textarea") &&
+    active.closest("#jobs-table, #clients-table, #frames")
   );
 }
 window.autoRefresh = autoRefresh;
+
+function openTrees() {
+  return [...document.querySelectorAll("button.toggle[aria-expanded='true']")].map((b) => b.dataset.job);
+}
+document.addEventListener("htmx:configRequest", (event) => {
+  const source = event.detail.elt;
+  if (source && source.id === "jobs-table") {
+    const open = openTrees();
+    if (open.length > 0) event.detail.parameters.open = open.join(",");
+  }
+});
+
+// ---- frame table selection ------------------------------------------------------------------------------
+// The selection lives here (not in the DOM) so the table can refresh under it; ids survive paging too.
+const selected = new Set();
+function syncSelection() {
+  for (const box of document.querySelectorAll("#frames input.sel"))
+    box.checked = selected.has(box.dataset.id);
+  const count = document.querySelector("#frames .bulk-count");
+  if (count) count.textContent = `${selected.size} selected`;
+}
+document.addEventListener("htmx:afterSettle", syncSelection);
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (box.matches && box.matches("#frames input.sel")) {
+    if (box.checked) selected.add(box.dataset.id);
+    else selected.delete(box.dataset.id);
+    syncSelection();
+  } else if (box.matches && box.matches("#frames input.select-page")) {
+    for (const b of document.querySelectorAll("#frames input.sel")) {
+      if (box.checked) selected.add(b.dataset.id);
+      else selected.delete(b.dataset.id);
+    }
+    syncSelection();
+  }
+});
+function refreshFrames() {
+  const frames = document.getElementById("frames");
+  if (frames) htmx.ajax("GET", frames.getAttribute("hx-get"), { target: "#frames", swap: "outerHTML" });
+}
+async function bulk(button) {
+  const method = button.dataset.method;
+  const ids = [...selected].map(Number);
+  if (ids.length === 0) {
+    flash("select frames first", "error");
+    return;
+  }
+  const label = `${button.textContent.trim()} ${ids.length} job${ids.length === 1 ? "" : "s"}`;
+  if (method === "cancelJobs" && !confirm(`${label}?`)) return;
+  const params =
+    method === "setJobPriority"
+      ? [ids, Number(document.querySelector("#frames .bulk-priority").value)]
+      : [ids];
+  if (await act(method, params, label)) {
+    selected.clear();
+    refreshFrames();
+  }
+}
+async function rescheduleFailed(button) {
+  const res = await fetch(`/jobs/${button.dataset.parent}/frames.json?status=failed,abandoned`);
+  const { ids } = await res.json();
+  if (ids.length === 0) {
+    flash("no failed frames", "ok");
+    return;
+  }
+  if (await act("rescheduleJobs", [ids], `reschedule ${ids.length} failed frames`)) refreshFrames();
+}
 
 // ---- clicks -------------------------------------------------------------------------------------------
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button");
   if (!button) return;
+  if (button.classList.contains("bulk-action")) return bulk(button);
+  if (button.classList.contains("reschedule-failed")) return rescheduleFailed(button);
   if (button.classList.contains("toggle")) {
     const row = button.closest("tr");
     const id = button.dataset.job;
@@ -122,12 +192,14 @@ document.addEventListener("click", async (event) => {
     } else {
       button.setAttribute("aria-expanded", "true");
       button.textContent = "▾";
-      const res = await fetch(`/jobs/${id}/children?depth=${depth + 1}`, {
+      const open = openTrees().join(",");
+      const res = await fetch(`/jobs/${id}/children?depth=${depth + 1}&open=${open}`, {
         headers: { "HX-Request": "true" },
       });
       const tmp = document.createElement("tbody");
       tmp.innerHTML = await res.text();
       row.after(...tmp.children);
+      localiseTimes(row.parentElement);
     }
     return;
   }
@@ -160,7 +232,7 @@ function fieldValue(input) {
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   const done = () => setTimeout(() => location.reload(), 300);
-  if (form.matches(".filters")) return; // a normal GET
+  if (form.matches(".filters, .search")) return; // a normal GET
   event.preventDefault();
   if (form.matches(".note-form")) {
     const text = form.elements.text.value;
@@ -200,6 +272,30 @@ document.addEventListener("submit", async (event) => {
     if (await act(form.dataset.method, [Number(form.dataset.client), rules], "availability rules")) done();
   }
 });
+
+// ---- times in the viewer's time zone ----------------------------------------------------------------------
+// The server writes UTC ("… UTC"); here each <time> becomes local time with the zone's short name.
+const localTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+  timeZoneName: "short",
+});
+function localiseTimes(root) {
+  for (const el of (root || document).querySelectorAll("time[datetime]:not([data-local])")) {
+    const date = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) continue;
+    el.textContent = localTime.format(date);
+    el.title = el.getAttribute("datetime");
+    el.dataset.local = "1";
+  }
+}
+document.addEventListener("htmx:afterSettle", () => localiseTimes(document));
+document.addEventListener("DOMContentLoaded", () => localiseTimes(document));
 
 // ---- live output --------------------------------------------------------------------------------------
 const MAX_OUTPUT_CHARS = 2_000_000;

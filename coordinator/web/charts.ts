@@ -1,0 +1,146 @@
+// The dashboard's pictures: the farm over the last hours (CPU slots, clients by state, queue) from the shared
+// history (./history.ts), a parent's render time per frame (outliers stand out), a client's load and jobs.
+
+import type { Context } from "../context.js";
+import { FINISHED_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { childIds, frameSeconds, readFrames } from "./frames.js";
+import { clientHistory, farmHistory, HISTORY_MS, type FarmSample } from "./history.js";
+import { html, layout, type Html } from "./html.js";
+import { barChart, timeChart, type Bar } from "./svg.js";
+import { readUtilisation } from "./utilisation.js";
+
+export const CHART_HOURS = [1, 6, 24];
+
+export function readHours(params: URLSearchParams): number {
+  const hours = Number(params.get("hours") ?? "24");
+  return CHART_HOURS.includes(hours) ? hours : 24;
+}
+
+/** The history samples of the window, for the charts and for /farm/history.json. */
+export async function farmWindow(ctx: Context, hours: number, now = Date.now()): Promise<FarmSample[]> {
+  return farmHistory(ctx, now - Math.min(hours * 3600_000, HISTORY_MS));
+}
+
+const STATE_COLOURS: [keyof FarmSample["clients"], string][] = [
+  ["busy", "#1565c0"],
+  ["idle", "#2e7d32"],
+  ["unavailable", "#9e9d24"],
+  ["disabled", "#757575"],
+  ["not_responding", "#c62828"],
+];
+
+export function utilisationChart(samples: FarmSample[], hours: number, now: number): Html {
+  return timeChart({
+    id: "chart-slots",
+    title: "Farm utilisation: CPU slots",
+    times: samples.map((s) => s.t),
+    from: now - hours * 3600_000,
+    to: now,
+    series: [
+      { name: "busy", color: "#1565c0", values: samples.map((s) => s.slotsBusy) },
+      { name: "total", color: "#90a4ae", values: samples.map((s) => s.slotsTotal) },
+    ],
+  });
+}
+
+export async function farmCharts(ctx: Context, hours: number, now = Date.now()): Promise<Html> {
+  const samples = await farmWindow(ctx, hours, now);
+  const times = samples.map((s) => s.t);
+  const window = { from: now - hours * 3600_000, to: now, times };
+  return html`${utilisationChart(samples, hours, now)}
+  ${timeChart({
+    id: "chart-clients",
+    title: "Clients by state",
+    ...window,
+    series: STATE_COLOURS.map(([state, color]) => ({
+      name: state.replace("_", " "),
+      color,
+      values: samples.map((s) => s.clients[state]),
+    })),
+  })}
+  ${timeChart({
+    id: "chart-queue",
+    title: "Queue depth",
+    unit: "jobs",
+    ...window,
+    series: [
+      { name: "waiting", color: "#ef6c00", values: samples.map((s) => s.waiting) },
+      { name: "running", color: "#1565c0", values: samples.map((s) => s.running) },
+    ],
+  })}`;
+}
+
+export async function farmPage(ctx: Context, hours: number): Promise<Html> {
+  const [{ now: farm }, charts] = await Promise.all([readUtilisation(ctx), farmCharts(ctx, hours)]);
+  const pct = farm.slotsTotal > 0 ? Math.round((farm.slotsBusy / farm.slotsTotal) * 100) : 0;
+  const body = html`<h1>Farm</h1>
+    <p class="farm-now">
+      <strong>${farm.slotsBusy} / ${farm.slotsTotal}</strong> CPU slots busy (${pct}%) · ${farm.waiting} jobs
+      waiting · ${farm.running} running ·
+      ${STATE_COLOURS.map(([state]) => html`${farm.clients[state]} ${state.replace("_", " ")} · `)}
+      <a href="/farm/history.json?hours=${hours}">data</a>
+    </p>
+    <p class="toolbar">
+      Last:
+      ${CHART_HOURS.map((h) => (h === hours ? html`<strong>${h} h</strong> ` : html`<a href="/farm?hours=${h}">${h} h</a> `))}
+      <span class="muted">one sample a minute, kept 24 h in Redis by the coordinators</span>
+    </p>
+    <div class="charts">${charts}</div>`;
+  return layout("Farm", "/farm", body);
+}
+
+/** Most bars drawn; beyond, frames are binned (each bar = the slowest of its bin, so outliers still show). */
+const MAX_BARS = 600;
+
+/** Render time per frame of a parent, in child order: failed red, slower than 2x the median orange. */
+export async function renderTimeChart(ctx: Context, parentId: number, now = Date.now()): Promise<Html> {
+  const frames = await readFrames(ctx, await childIds(ctx, parentId));
+  const seconds = frames.map((f) => frameSeconds(f, now));
+  const done = seconds.filter(Number.isFinite).sort((a, b) => a - b);
+  const median = done[Math.floor(done.length / 2)] ?? NaN;
+  const colour = (i: number): string => {
+    const f = frames[i];
+    if (f && FINISHED_STATUSES.includes(f.status as JobStatus) && f.status !== "succeeded") return "#c62828";
+    return (seconds[i] ?? 0) > 2 * median && median > 0 ? "#ef6c00" : "#1565c0";
+  };
+  const bin = Math.max(1, Math.ceil(frames.length / MAX_BARS));
+  const bars: Bar[] = [];
+  for (let start = 0; start < frames.length; start += bin) {
+    let worst = start;
+    for (let i = start; i < Math.min(frames.length, start + bin); i++) {
+      if ((seconds[i] ?? -1) > (seconds[worst] ?? -1)) worst = i;
+    }
+    const f = frames[worst];
+    bars.push({
+      label:
+        bin === 1
+          ? `${f?.name ?? ""} (job ${f?.id})`
+          : `frames ${start + 1}–${Math.min(frames.length, start + bin)}, slowest ${f?.name ?? ""}`,
+      value: seconds[worst] ?? NaN,
+      color: colour(worst),
+    });
+  }
+  return barChart({
+    id: "chart-render-times",
+    title: `Render time per frame${Number.isFinite(median) ? ` (median ${Math.round(median)} s)` : ""}`,
+    unit: "s",
+    bars,
+  });
+}
+
+export async function clientChart(ctx: Context, clientId: number, now = Date.now()): Promise<Html> {
+  const samples = await clientHistory(ctx, clientId);
+  const from = Math.min(now - 3600_000, samples[0]?.t ?? now);
+  const times = samples.map((s) => s.t);
+  return html`${timeChart({
+    id: "chart-client-load",
+    title: "Load and running jobs",
+    times,
+    from,
+    to: now,
+    series: [
+      { name: "load", color: "#1565c0", values: samples.map((s) => s.load) },
+      { name: "jobs", color: "#ef6c00", values: samples.map((s) => s.jobs) },
+    ],
+  })}`;
+}

@@ -1,0 +1,130 @@
+// The dashboard's pictures and search in a real browser (Debian's Chromium through playwright-core) on a real
+// farm: the farm charts draw exactly the samples /farm/history.json answers (the coordinator's own sample
+// plus older ones written into its Redis history), a parent's render-time chart has one bar per frame, a
+// client's page has its load chart, and the header search finds a child job by name and jumps to an id.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { HQServer } from "../shared/client/index.js";
+import { startAgent } from "./support/agent.js";
+import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { startCoordinator } from "./support/coordinator.js";
+
+interface Sample {
+  t: number;
+  slotsBusy: number;
+  slotsTotal: number;
+  waiting: number;
+}
+
+test("farm charts match /farm/history.json; render-time and client charts; search finds a child and jumps to an id", async (t) => {
+  if (!hasChromium()) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
+  t.after(() => agent.stop());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+  const redis = new Redis(coordinator.redisUrl);
+  t.after(() => void redis.quit());
+
+  // Older minutes, as other coordinators would have written them.
+  const minute = Date.now() - (Date.now() % 60_000);
+  for (const [ago, busy, total, waiting] of [
+    [30, 1, 4, 12],
+    [20, 3, 4, 8],
+    [10, 4, 4, 2],
+  ] as const) {
+    const t0 = minute - ago * 60_000;
+    await redis.zadd(
+      `${coordinator.prefix}history:farm`,
+      t0,
+      [t0, busy, total, 1, 0, 0, 0, 0, waiting, busy].join(","),
+    );
+  }
+
+  const ids = await hq.newjob({
+    name: "shot 070",
+    children: [1, 2, 3, 4, 5].map((i) => ({ name: `shot 070 frame 000${i}`, command: `sleep 0.${i}` })),
+  });
+  const parent = ids[0] as number;
+  const kids = (await hq.getJob(parent, ["children"])).children as number[];
+  while ((await hq.getJob(parent, ["status"])).status !== "succeeded")
+    await new Promise((r) => setTimeout(r, 200));
+
+  const context = await browser(t);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+
+  const api = (await (await fetch(`${coordinator.url}/farm/history.json?hours=1`)).json()) as {
+    samples: Sample[];
+  };
+  assert.ok(api.samples.length >= 4, `the coordinator's own sample and the 3 written: ${api.samples.length}`);
+  await page.goto(`${coordinator.url}/farm?hours=1`);
+  const chart = page.locator("svg#chart-slots");
+  await chart.waitFor();
+  const times = ((await chart.getAttribute("data-t")) ?? "").split(",").map(Number);
+  const busy = ((await chart.locator('polyline[data-name="busy"]').getAttribute("data-v")) ?? "")
+    .split(",")
+    .map(Number);
+  const total = ((await chart.locator('polyline[data-name="total"]').getAttribute("data-v")) ?? "")
+    .split(",")
+    .map(Number);
+  assert.deepEqual(
+    times,
+    api.samples.map((s) => s.t),
+  );
+  assert.deepEqual(
+    busy,
+    api.samples.map((s) => s.slotsBusy),
+  );
+  assert.deepEqual(
+    total,
+    api.samples.map((s) => s.slotsTotal),
+  );
+  const points = ((await chart.locator('polyline[data-name="busy"]').getAttribute("points")) ?? "")
+    .trim()
+    .split(/\s+/);
+  assert.equal(points.length, api.samples.length, "one drawn point per sample");
+  const queue = (
+    (await page.locator('svg#chart-queue polyline[data-name="waiting"]').getAttribute("data-v")) ?? ""
+  )
+    .split(",")
+    .map(Number);
+  assert.deepEqual(
+    queue,
+    api.samples.map((s) => s.waiting),
+  );
+
+  // Render time per frame: one bar per child.
+  const svg = await (await fetch(`${coordinator.url}/jobs/${parent}/render-times.svg`)).text();
+  const values = /data-v="([^"]*)"/.exec(svg)?.[1]?.split(",") ?? [];
+  assert.equal(values.length, kids.length);
+  assert.ok(
+    values.every((v) => Number(v) >= 0 && v !== ""),
+    svg.slice(0, 300),
+  );
+
+  // The client's page draws its load.
+  const [client] = await hq.getClients(null, ["id"]);
+  await page.goto(`${coordinator.url}/clients/${client?.id}`);
+  await page.locator("svg#chart-client-load").waitFor();
+
+  // Search from the header: a child by name, then a jump to an id.
+  await page.fill("header form.search input", "FRAME 0004");
+  await page.press("header form.search input", "Enter");
+  await page.locator("#search-results tr.job").first().waitFor();
+  const found = await page
+    .locator("#search-results tr.job")
+    .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-id"))));
+  assert.deepEqual(found, [kids[3]]);
+  await page.fill("header form.search input", `#${kids[1]}`);
+  await page.press("header form.search input", "Enter");
+  await page.waitForURL(`**/jobs/${kids[1]}`);
+  assert.deepEqual(pageErrors, []);
+});
