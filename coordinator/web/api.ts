@@ -9,7 +9,6 @@ const perContext = new WeakMap<Context, Methods>();
 
 export interface Api {
   call<T = XmlRpcValue>(method: string, ...params: XmlRpcValue[]): Promise<T>;
-  has(method: string): boolean;
 }
 
 export function apiFor(ctx: Context, caller: CallContext = {}): Api {
@@ -25,6 +24,5 @@ export function apiFor(ctx: Context, caller: CallContext = {}): Api {
       if (!handler) throw new Fault(-32601, `no such method: ${method}`);
       return (await handler(params, caller)) as T;
     },
-    has: (method) => all[method] !== undefined,
   };
 }

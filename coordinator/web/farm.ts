@@ -138,12 +138,7 @@ export async function clientsPage(api: Api): Promise<Html> {
   );
 }
 
-export async function clientPage(
-  api: Api,
-  id: number,
-  rulesMethod: string | null,
-  chart: Html,
-): Promise<Html> {
+export async function clientPage(api: Api, id: number, chart: Html): Promise<Html> {
   const [client, groups, history, errors] = await Promise.all([
     api.call<Row>("getClient", id),
     api.call<Row[]>("getClientGroups", null, ["id", "name", "clients"]),
@@ -179,20 +174,15 @@ export async function clientPage(
           })}
         </ul>
         <h2>Availability rules</h2>
-        ${
-          rulesMethod
-            ? html`<form class="rules-form" data-method="${rulesMethod}" data-client="${id}">
-                <textarea name="rules" rows="5" spellcheck="false">
+        <form class="rules-form" data-method="setAvailabilityRules" data-client="${id}">
+          <textarea name="rules" rows="5" spellcheck="false">
 ${ruleLines(client["availabilityRules"])}</textarea>
-                <p class="muted">
-                  JSON list: {"type":"window","days":[1,2,3,4,5],"start":"19:00","end":"07:00"},
-                  {"type":"idle","minutes":15}, {"type":"anytime"}; empty = always available.
-                </p>
-                <button type="submit">Save rules</button>
-              </form>`
-            : html`<p>${rules(client["availabilityRules"])}</p>
-                <p class="muted">Rules are set in the agent's hqnode.ini on this server version.</p>`
-        }
+          <p class="muted">
+            JSON list: {"type":"window","days":[1,2,3,4,5],"start":"19:00","end":"07:00"},
+            {"type":"idle","minutes":15}, {"type":"anytime"}; empty = always available.
+          </p>
+          <button type="submit">Save rules</button>
+        </form>
         <p>
           <button
             type="button"
@@ -292,23 +282,19 @@ export async function groupsPage(api: Api): Promise<Html> {
   return layout("Groups", "/groups", body);
 }
 
-export async function resourcesPage(api: Api, editable: boolean): Promise<Html> {
+export async function resourcesPage(api: Api): Promise<Html> {
   const resources = await api.call<Row[]>("getResources");
   const body = html`<h1>Resources</h1>
     <p class="muted">
       A job declares {"name": amount}. Per-job resources are held by each running job; per-machine resources
       once per client (licenses).
     </p>
-    ${
-      editable
-        ? html`<form class="rpc-form" data-method="addResource">
-            <input name="0" placeholder="name" required />
-            <input name="1" type="number" min="0" placeholder="amount" required />
-            <label><input name="2" type="checkbox" /> per machine</label>
-            <button type="submit">Define resource</button>
-          </form>`
-        : ""
-    }
+    <form class="rpc-form" data-method="addResource">
+      <input name="0" placeholder="name" required />
+      <input name="1" type="number" min="0" placeholder="amount" required />
+      <label><input name="2" type="checkbox" /> per machine</label>
+      <button type="submit">Define resource</button>
+    </form>
     <table class="grid">
       <thead>
         <tr>
@@ -317,7 +303,7 @@ export async function resourcesPage(api: Api, editable: boolean): Promise<Html> 
           <th>Amount</th>
           <th>Used</th>
           <th>Counted per</th>
-          ${editable ? html`<th>Edit</th>` : ""}
+          <th>Edit</th>
         </tr>
       </thead>
       <tbody>
@@ -334,40 +320,32 @@ export async function resourcesPage(api: Api, editable: boolean): Promise<Html> 
                   <td class="num">${String(r["amount"] ?? "")}</td>
                   <td class="num">${String(r["used"] ?? 0)}</td>
                   <td>${r["perMachine"] ? "machine" : "job"}</td>
-                  ${
-                    editable
-                      ? html`<td>
-                          <form class="resource-edit" data-id="${rid}">
-                            <input name="name" value="${String(r["name"] ?? "")}" size="12" />
-                            <input
-                              name="amount"
-                              type="number"
-                              min="0"
-                              value="${String(r["amount"] ?? 0)}"
-                              style="width:6em"
-                            />
-                            <label
-                              ><input
-                                name="perMachine"
-                                type="checkbox"
-                                ${r["perMachine"] ? html`checked` : ""}
-                              />
-                              per machine</label
-                            >
-                            <button type="submit" class="small">save</button>
-                            <button
-                              type="button"
-                              class="rpc danger small"
-                              data-method="removeResource"
-                              data-params="${JSON.stringify([rid])}"
-                              data-confirm="Remove resource?"
-                            >
-                              remove
-                            </button>
-                          </form>
-                        </td>`
-                      : ""
-                  }
+                  <td>
+                    <form class="resource-edit" data-id="${rid}">
+                      <input name="name" value="${String(r["name"] ?? "")}" size="12" />
+                      <input
+                        name="amount"
+                        type="number"
+                        min="0"
+                        value="${String(r["amount"] ?? 0)}"
+                        style="width:6em"
+                      />
+                      <label
+                        ><input name="perMachine" type="checkbox" ${r["perMachine"] ? html`checked` : ""} />
+                        per machine</label
+                      >
+                      <button type="submit" class="small">save</button>
+                      <button
+                        type="button"
+                        class="rpc danger small"
+                        data-method="removeResource"
+                        data-params="${JSON.stringify([rid])}"
+                        data-confirm="Remove resource?"
+                      >
+                        remove
+                      </button>
+                    </form>
+                  </td>
                 </tr>`;
               })
         }

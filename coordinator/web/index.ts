@@ -159,16 +159,13 @@ export function webHandler(ctx: Context): WebHandler {
         send(req, res, 200, "text/plain; charset=utf-8", output);
         return;
       }
-      const priority = api.has("setJobPriority") ? "setJobPriority" : null;
-      return page(await jobPage(ctx, api, id, priority, readFrameQuery(url.searchParams)));
+      return page(await jobPage(ctx, api, id, readFrameQuery(url.searchParams)));
     }
     if (path === "/clients") return page(fragment ? await clientsTable(api) : await clientsPage(api));
     m = /^\/clients\/(\d+)$/.exec(path);
     if (m) {
-      const rulesMethod =
-        ["setAvailabilityRules", "setClientAvailabilityRules"].find((n) => api.has(n)) ?? null;
       const id = Number(m[1]);
-      return page(await clientPage(api, id, rulesMethod, await clientChart(ctx, id)));
+      return page(await clientPage(api, id, await clientChart(ctx, id)));
     }
     if (path === "/search") {
       const result = await searchPage(
@@ -195,7 +192,7 @@ export function webHandler(ctx: Context): WebHandler {
       return;
     }
     if (path === "/groups") return page(await groupsPage(api));
-    if (path === "/resources") return page(await resourcesPage(api, api.has("setResource")));
+    if (path === "/resources") return page(await resourcesPage(api));
     if (path === "/errors") return page(await errorsPage(api));
     send(req, res, 404, "text/html; charset=utf-8", notFound(`No page at ${path}.`).text);
   };

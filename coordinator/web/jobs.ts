@@ -3,7 +3,7 @@
 // page's buttons call the same XML-RPC methods from the browser (static/app.js), so access control and
 // validation are the API's.
 
-import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import { isStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import type { Api } from "./api.js";
 import {
@@ -126,12 +126,6 @@ function queryString(q: JobQuery, page: number): string {
   if (page > 1) p.set("page", String(page));
   const s = p.toString();
   return s === "" ? "/jobs" : `/jobs?${s}`;
-}
-
-function isStruct(v: XmlRpcValue): v is Record<string, XmlRpcValue | undefined> {
-  return (
-    typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v)
-  );
 }
 
 /** Client ids of a job's `clients` attribute ([{hostname, clientId, master}]). */
@@ -483,13 +477,7 @@ export async function notesSection(
   </section>`;
 }
 
-export async function jobPage(
-  ctx: Context,
-  api: Api,
-  id: number,
-  priorityMethod: string | null,
-  frames: FrameQuery,
-): Promise<Html> {
+export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQuery): Promise<Html> {
   const job = await api.call<Job>("getJob", id);
   const hidden = new Set(["logs"]);
   const hasChildren = Array.isArray(job["children"]) && job["children"].length > 0;
@@ -500,16 +488,12 @@ export async function jobPage(
   const body = html`${await jobHead(ctx, api, id)}
     <div class="actions" data-job="${id}">
       ${ACTIONS.map(([method, label, kind]) => html`<button type="button" class="action ${kind}" data-method="${method}">${label}</button>`)}
-      ${
-        priorityMethod
-          ? html`<form class="priority-form" data-method="${priorityMethod}">
-              <label
-                >Priority
-                <input type="number" min="0" name="priority" value="${String(job["priority"] ?? 0)}" /></label
-              ><button type="submit">Set</button>
-            </form>`
-          : ""
-      }
+      <form class="priority-form" data-method="setJobPriority">
+        <label
+          >Priority
+          <input type="number" min="0" name="priority" value="${String(job["priority"] ?? 0)}" /></label
+        ><button type="submit">Set</button>
+      </form>
     </div>
     ${hasChildren ? await frameTable(ctx, id, frames) : ""}
     ${hasChildren ? html`<div class="charts"><img src="/jobs/${id}/render-times.svg" alt="Render time per frame" /></div>` : ""}
