@@ -81,6 +81,8 @@ async function direct(maxOutputBytes: number): Promise<JobsHarness> {
       sharedNetworkPath: null,
       agentToken: null,
       maxOutputBytes,
+      maxLogBytes: 0,
+      jobLogsDir: "",
       serverUrl: "http://127.0.0.1:5000",
       raw: {},
     },

@@ -14,6 +14,7 @@ import { apiFor } from "./api.js";
 import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { escapeHtml, type Html } from "./html.js";
 import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery } from "./jobs.js";
+import { sendLog } from "./log-download.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
 
@@ -106,6 +107,8 @@ export function webHandler(ctx: Context): WebHandler {
       const q = readJobQuery(url.searchParams);
       return page(fragment ? await jobsTable(api, q) : await jobsPage(api, q));
     }
+    const log = /^\/jobs\/(\d+)\/log$/.exec(path);
+    if (log) return sendLog(ctx, req, res, Number(log[1]), url.searchParams.get("attempt"));
     let m = /^\/jobs\/(\d+)(\/head|\/side|\/children)?$/.exec(path);
     if (m) {
       const id = Number(m[1]);
