@@ -58,18 +58,30 @@ export class LogFiles {
   }
 
   /**
-   * Appends one compressed member at the committed end of the attempt's file and its index record, both
-   * fsynced before this resolves (the caller commits to Redis only then). Throws on I/O errors (ENOSPC...).
+   * Appends compressed members (with the raw length of each) at the committed end of the attempt's file,
+   * and their index records, both fsynced before this resolves (the caller commits to Redis only then).
+   * Throws on I/O errors (ENOSPC...).
    */
-  async append(jobId: number, attempt: number, at: Committed, rawLen: number, member: Buffer): Promise<void> {
+  async append(
+    jobId: number,
+    attempt: number,
+    at: Committed,
+    members: { raw: number; packed: Buffer }[],
+  ): Promise<void> {
     const gzPath = this.path(jobId, attempt, "gz");
     const fresh = at.z === 0 && at.n === 0;
     if (fresh) await mkdirDurable(dirname(gzPath));
-    const record = Buffer.alloc(RECORD_BYTES);
-    record.writeBigUInt64BE(BigInt(at.base + rawLen), 0);
-    record.writeBigUInt64BE(BigInt(at.z + member.length), 8);
-    await writeAt(gzPath, at.z, member);
-    await writeAt(this.path(jobId, attempt, "idx"), at.n * RECORD_BYTES, record);
+    const records = Buffer.alloc(RECORD_BYTES * members.length);
+    let raw = at.base;
+    let z = at.z;
+    members.forEach((m, i) => {
+      raw += m.raw;
+      z += m.packed.length;
+      records.writeBigUInt64BE(BigInt(raw), i * RECORD_BYTES);
+      records.writeBigUInt64BE(BigInt(z), i * RECORD_BYTES + 8);
+    });
+    await writeAt(gzPath, at.z, Buffer.concat(members.map((m) => m.packed)));
+    await writeAt(this.path(jobId, attempt, "idx"), at.n * RECORD_BYTES, records);
     if (fresh) await fsyncDir(dirname(gzPath));
   }
 

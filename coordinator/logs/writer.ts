@@ -14,6 +14,10 @@ import type { Committed, LogFiles } from "./files.js";
 
 /** Raw bytes per gzip member: a tail read inflates about this much. */
 export const SEGMENT_BYTES = 1024 * 1024;
+/** Raw bytes one flush writes at most: its members are compressed in parallel and fsynced once. */
+const FLUSH_BYTES = 4 * SEGMENT_BYTES;
+/** A coordinator's copy of the chunks it appended (so a flush need not read them back) stays under this. */
+const LOCAL_MAX_BYTES = 16 * 1024 * 1024;
 /** A lock outlives any one flush by far; a writer that died holding it blocks the log this long at most. */
 const LOCK_MS = 60_000;
 /** Chunks read per LRANGE while gathering a segment. */
@@ -34,6 +38,14 @@ interface LogState extends Committed {
   bytes: number;
 }
 
+/** The chunks this coordinator appended to an attempt's :q list, from log offset `start`, in list order. */
+interface Local {
+  start: number;
+  chunks: Buffer[];
+  bytes: number;
+  used: number;
+}
+
 /** A running sha256 of an attempt's bytes [0, base), kept by the coordinator that flushed them. */
 interface Running {
   base: number;
@@ -46,6 +58,7 @@ export class LogWriter {
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly hashes = new Map<string, Running>();
   private readonly lastError = new Map<string, number>();
+  private readonly local = new Map<string, Local>();
 
   constructor(
     private readonly ctx: WriterContext,
@@ -75,6 +88,7 @@ export class LogWriter {
         const name = `${jobId}:${attempt}`;
         const running = this.hashes.get(name);
         this.hashes.delete(name);
+        this.local.delete(name);
         const sha =
           running?.base === state.base
             ? running.hash.digest("hex")
@@ -85,10 +99,66 @@ export class LogWriter {
     );
   }
 
-  /** Forgets running hashes of attempts this coordinator has not flushed for a long time. */
+  /** appendOutput.lua pushed these chunks, as they are, to the attempt's :q list from log offset `before`. */
+  remember(jobId: number, attempt: number, before: number, chunks: (Buffer | string)[]): void {
+    const name = `${jobId}:${attempt}`;
+    let local = this.local.get(name);
+    if (local === undefined || local.start + local.bytes !== before || local.bytes > LOCAL_MAX_BYTES) {
+      local = { start: before, chunks: [], bytes: 0, used: 0 };
+      this.local.set(name, local);
+    }
+    local.used = Date.now();
+    for (const chunk of chunks) {
+      const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+      local.chunks.push(data);
+      local.bytes += data.length;
+    }
+  }
+
+  /** Forgets running hashes and copies of attempts this coordinator has not flushed for a long time. */
   prune(olderThanMs: number): void {
     const cutoff = Date.now() - olderThanMs;
     for (const [name, running] of this.hashes) if (running.used < cutoff) this.hashes.delete(name);
+    for (const [name, local] of this.local) if (local.used < cutoff) this.local.delete(name);
+  }
+
+  /** The oldest waiting chunks (from `base`), up to FLUSH_BYTES: from the local copy, else from Redis. */
+  private async oldest(jobId: number, attempt: number, base: number, waiting: number): Promise<Buffer[]> {
+    const name = `${jobId}:${attempt}`;
+    const local = this.local.get(name);
+    if (local !== undefined) {
+      // Drop what is flushed already (list items and copies are the same chunks, so boundaries agree).
+      while (local.start < base && local.chunks.length > 0) {
+        const chunk = local.chunks.shift() as Buffer;
+        local.start += chunk.length;
+        local.bytes -= chunk.length;
+      }
+      if (local.start === base && local.bytes >= Math.min(waiting, FLUSH_BYTES)) {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for (const chunk of local.chunks) {
+          if (size >= FLUSH_BYTES) break;
+          chunks.push(chunk);
+          size += chunk.length;
+        }
+        return chunks;
+      }
+      // Older chunks came from elsewhere (a restart, another coordinator): those are read from Redis.
+      if (local.start < base) this.local.delete(name);
+    }
+    const queue = `${this.logKey(jobId, attempt)}:q`;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    while (size < FLUSH_BYTES && size < waiting) {
+      const page = await this.ctx.redis.lrangeBuffer(queue, chunks.length, chunks.length + PAGE - 1);
+      if (page.length === 0) break;
+      for (const chunk of page) {
+        if (size >= FLUSH_BYTES) break;
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+    }
+    return chunks;
   }
 
   private serial<T>(jobId: number, attempt: number, work: () => Promise<T>): Promise<T> {
@@ -125,37 +195,35 @@ export class LogWriter {
   }
 
   private async write(jobId: number, attempt: number, token: string, all: boolean): Promise<FlushResult> {
-    const queue = `${this.logKey(jobId, attempt)}:q`;
     for (;;) {
       const state = await this.state(jobId, attempt);
       if (state === null) return "gone";
       const waiting = state.bytes - state.base;
       if (waiting === 0 || (!all && waiting < SEGMENT_BYTES)) return "ok";
-      const chunks: Buffer[] = [];
-      let size = 0;
-      while (size < SEGMENT_BYTES && size < waiting) {
-        const page = await this.ctx.redis.lrangeBuffer(queue, chunks.length, chunks.length + PAGE - 1);
-        if (page.length === 0) break;
-        for (const chunk of page) {
-          if (size >= SEGMENT_BYTES) break;
-          chunks.push(chunk);
-          size += chunk.length;
+      const chunks = await this.oldest(jobId, attempt, state.base, waiting);
+      if (chunks.length === 0) return "ok";
+      // Members of about SEGMENT_BYTES each, compressed at once on the thread pool.
+      const groups: Buffer[] = [];
+      let group: Buffer[] = [];
+      let groupBytes = 0;
+      for (const chunk of chunks) {
+        group.push(chunk);
+        groupBytes += chunk.length;
+        if (groupBytes >= SEGMENT_BYTES) {
+          groups.push(Buffer.concat(group, groupBytes));
+          group = [];
+          groupBytes = 0;
         }
       }
-      if (size === 0) return "ok";
-      const data = Buffer.concat(chunks, size);
+      if (group.length > 0) groups.push(Buffer.concat(group, groupBytes));
+      const size = groups.reduce((n, g) => n + g.length, 0);
       try {
-        const member = await this.files.compress(data);
-        await this.files.append(jobId, attempt, state, size, member);
-        const result = await this.script("commitLog", [
-          jobId,
-          attempt,
-          token,
-          state.base,
-          chunks.length,
-          size,
-          member.length,
-        ]);
+        const packed = await Promise.all(groups.map((g) => this.files.compress(g)));
+        const members = groups.map((g, i) => ({ raw: g.length, packed: packed[i] as Buffer }));
+        await this.files.append(jobId, attempt, state, members);
+        const zLen = packed.reduce((n, p) => n + p.length, 0);
+        const args = [jobId, attempt, token, state.base, chunks.length, size, zLen, members.length];
+        const result = await this.script("commitLog", args);
         if (result === "gone") return "gone";
         if (result !== "ok") return "busy";
       } catch (err) {
@@ -163,7 +231,11 @@ export class LogWriter {
         return "failed";
       }
       this.lastError.delete(`${jobId}:${attempt}`);
-      this.hashUpdate(jobId, attempt, state.base, data);
+      let offset = state.base;
+      for (const g of groups) {
+        this.hashUpdate(jobId, attempt, offset, g);
+        offset += g.length;
+      }
     }
   }
 

@@ -195,8 +195,10 @@ export class JobStore {
       logs ? WINDOW_BYTES : 0,
     ];
     for (let tries = 0; ; tries++) {
-      const [result, waiting, cutStarted] = (await this.run("appendOutput", [...args, ...chunks])) as [
+      const [result, waiting, cut, before, skip] = (await this.run("appendOutput", [...args, ...chunks])) as [
         EventResult | "full",
+        number,
+        number,
         number,
         number,
       ];
@@ -205,13 +207,17 @@ export class JobStore {
         if (flushed !== "ok") await new Promise((r) => setTimeout(r, Math.min(1000, 20 * (tries + 1))));
         continue;
       }
-      if (cutStarted === 1) {
+      if (cut === 1) {
         void this.ctx.recordError?.({
           message: `job ${jobId} attempt ${attempt}: output cut by openhq.maxOutputBytes (${settings.maxOutputBytes}) or openhq.maxLogBytes (${settings.maxLogBytes ?? 0}); the job goes on, the rest of its output is dropped`,
           time: Date.now(),
         });
       }
-      if (result === "ok") logs?.appended(jobId, attempt, waiting);
+      if (result === "ok" && logs) {
+        // The coordinator that flushes next needs not read back from Redis what it just wrote there.
+        if (cut === 0) logs.writer.remember(jobId, attempt, before, chunks.slice(skip));
+        logs.appended(jobId, attempt, waiting);
+      }
       return result as EventResult;
     }
   }

@@ -8,8 +8,9 @@
 -- `cap` bytes per attempt, or once the file store holds `quota` compressed bytes (0 = none), the rest of the
 -- attempt's output is dropped and counted, behind one marker line.
 -- ARGV: prefix, now, id, attempt, seq, cap, quota, window, data... (one or more chunks).
--- Returns {result, bytes waiting for the file store, 1 when this call started a cut else 0}; result is
--- 'ok' (some chunk applied), 'stale', 'duplicate' or 'full'.
+-- Returns {result, bytes waiting for the file store, cut, before, skip}: result is 'ok' (some chunk applied),
+-- 'stale', 'duplicate' or 'full'; cut is 1 when this call started a cut, 2 when the log was cut already,
+-- else 0; with cut 0, chunks skip+1.. were pushed to the :q list as they are, from log offset `before`.
 -- @include fence
 -- @include logKeys
 local prefix, now, id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -26,7 +27,7 @@ if not status then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
 end
 if status == 'queued' or status == 'runnable' then
-  return { 'stale', 0, 0 }
+  return { 'stale', 0, 0, 0, 0 }
 end
 local lk = logKey(prefix, id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'cut')
@@ -37,12 +38,12 @@ if window > 0 and waiting > 0 then
     incoming = incoming + #ARGV[i]
   end
   if waiting + incoming > window then
-    return { 'full', waiting, 0 }
+    return { 'full', waiting, 0, 0, 0 }
   end
 end
 local fenced, skip = fenceRange(key, attempt, first, first + #ARGV - FIRST_DATA)
 if fenced then
-  return { fenced, waiting, 0 }
+  return { fenced, waiting, 0, 0, 0 }
 end
 
 local bytes, base, cut = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
@@ -61,7 +62,10 @@ if not bytes then
 end
 
 local over = quota > 0 and (tonumber(redis.call('GET', prefix .. 'logs:bytes')) or 0) >= quota
-local started = 0
+local before, state = bytes, 0
+if cut >= 0 then
+  state = 2
+end
 local queue = lk .. ':q'
 for i = FIRST_DATA + skip, #ARGV do
   local data = ARGV[i]
@@ -78,11 +82,11 @@ for i = FIRST_DATA + skip, #ARGV do
     redis.call('RPUSH', queue, marker)
     bytes = bytes + keep + #marker
     cut = #data - keep
-    started = 1
+    state = 1
   else
     redis.call('RPUSH', queue, data)
     bytes = bytes + #data
   end
 end
 redis.call('HSET', lk, 'bytes', bytes, 'cut', cut)
-return { 'ok', bytes - base, started }
+return { 'ok', bytes - base, state, before, skip }
