@@ -79,7 +79,8 @@ export async function run(): Promise<BenchResult[]> {
     for (let i = 0; i < repeats; i++) expected.update(piece);
     const sha = expected.digest("hex");
     const bytes = repeats * piece.length;
-    await record(await runJob("echo warm-up")); // scripts loaded, connections made
+    await record(await runJob(`head -c ${3 * MB} ${piecePath}`)); // every script loaded, connections made
+    await new Promise((r) => setTimeout(r, 2000));
 
     // 1 + 2: throughput, peak Redis memory.
     const idle = await used();

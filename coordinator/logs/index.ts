@@ -31,6 +31,9 @@ export class LogStore {
   readonly files: LogFiles;
   readonly writer: LogWriter;
   private readonly sweeper: LogSweeper;
+  /** Per "id:attempt" appended here: the flush running now, and the bytes waiting in Redis at the last append. */
+  private readonly flushing = new Map<string, Promise<FlushResult>>();
+  private readonly waiting = new Map<string, number>();
 
   private constructor(
     private readonly ctx: LogContext,
@@ -56,16 +59,41 @@ export class LogStore {
 
   /** appendOutput.lua applied output and `waiting` bytes of the attempt wait in Redis. */
   appended(jobId: number, attempt: number, waiting: number): void {
-    if (waiting >= SEGMENT_BYTES) this.background(this.writer.flush(jobId, attempt));
+    const name = `${jobId}:${attempt}`;
+    if (this.waiting.size > 100_000) this.waiting.clear();
+    this.waiting.set(name, waiting);
+    // A running flush goes on while whole segments wait: it need not be asked again.
+    if (waiting >= SEGMENT_BYTES && !this.flushing.has(name))
+      this.background(this.startFlush(jobId, attempt));
+  }
+
+  /**
+   * Waits until `incoming` more bytes fit in the attempt's window (as of the last append here), so
+   * appendOutput.lua seldom has to refuse a batch as 'full' after it was sent to Redis.
+   */
+  async room(jobId: number, attempt: number, incoming: number): Promise<void> {
+    const name = `${jobId}:${attempt}`;
+    const waiting = this.waiting.get(name) ?? 0;
+    if (waiting === 0 || waiting + incoming <= WINDOW_BYTES) return;
+    await (this.flushing.get(name) ?? this.startFlush(jobId, attempt));
+    this.waiting.set(name, 0);
   }
 
   /** Writes waiting output now (appendOutput.lua answered 'full'). */
   flush(jobId: number, attempt: number): Promise<FlushResult> {
-    return this.writer.flush(jobId, attempt);
+    return this.flushing.get(`${jobId}:${attempt}`) ?? this.startFlush(jobId, attempt);
+  }
+
+  private startFlush(jobId: number, attempt: number): Promise<FlushResult> {
+    const name = `${jobId}:${attempt}`;
+    const flush = this.writer.flush(jobId, attempt).finally(() => this.flushing.delete(name));
+    this.flushing.set(name, flush);
+    return flush;
   }
 
   /** The attempt is over (its `finished` was applied here): seal its log now, not at the next sweep. */
   attemptOver(jobId: number, attempt: number): void {
+    this.waiting.delete(`${jobId}:${attempt}`);
     this.background(this.writer.seal(jobId, attempt));
   }
 

@@ -194,6 +194,12 @@ export class JobStore {
       settings.maxLogBytes ?? 0,
       logs ? WINDOW_BYTES : 0,
     ];
+    if (logs)
+      await logs.room(
+        jobId,
+        attempt,
+        chunks.reduce((n, c) => n + Buffer.byteLength(c), 0),
+      );
     for (let tries = 0; ; tries++) {
       const [result, waiting, cut, before, skip] = (await this.run("appendOutput", [...args, ...chunks])) as [
         EventResult | "full",
