@@ -11,7 +11,10 @@ import type { Keys } from "../store/keys.js";
 import type { LogWriter } from "./writer.js";
 
 const SWEEP_MS = 1000;
-/** A live attempt is looked at again this much later (its own coordinator flushes it as output arrives). */
+/**
+ * A live attempt is looked at again this much later: its own coordinator flushes whole segments as they
+ * fill, the sweep writes what waited since (a slow job's last lines do not sit in Redis for hours).
+ */
 const LIVE_RECHECK_MS = 30_000;
 /** An attempt that could not be sealed or written yet is tried again this soon. */
 const RETRY_MS = 1000;
@@ -71,7 +74,9 @@ export class LogSweeper {
         Number(current) === attempt &&
         !FINISHED_STATUSES.includes(status as JobStatus) &&
         !WAITING_STATUSES.includes(status as JobStatus);
-      const result = live ? await this.writer.flush(jobId, attempt) : await this.writer.seal(jobId, attempt);
+      const result = live
+        ? await this.writer.flush(jobId, attempt, true)
+        : await this.writer.seal(jobId, attempt);
       if (result === "gone") await redis.zrem(open, member);
       else if (result !== "ok") await redis.zadd(open, "XX", now + RETRY_MS, member);
     }
