@@ -369,6 +369,10 @@ export async function jobPage(api: Api, id: number, priorityMethod: string | nul
       <section class="output">
         <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
         <pre id="output" data-job="${id}"></pre>
+        <form class="log-download" action="/jobs/${id}/log" method="get">
+          <a href="/jobs/${id}/log">Download the log</a> · of attempt
+          <input type="number" min="1" name="attempt" /><button type="submit">Download</button>
+        </form>
       </section>
       ${await jobSide(api, id)}
     </div>
