@@ -54,7 +54,7 @@ export class LogFiles {
 
   /** Compresses `data` as one gzip member (off the main thread). */
   compress(data: Buffer): Promise<Buffer> {
-    return gzip(data, { level: GZIP_LEVEL });
+    return gzip(data, { level: GZIP_LEVEL, memLevel: 9 });
   }
 
   /**

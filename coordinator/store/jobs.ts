@@ -194,14 +194,16 @@ export class JobStore {
       settings.maxLogBytes ?? 0,
       logs ? WINDOW_BYTES : 0,
     ];
+    // Encoded once here, the same bytes go to Redis and to the log writer's copy.
+    const data = logs ? chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c)) : chunks;
     if (logs)
       await logs.room(
         jobId,
         attempt,
-        chunks.reduce((n, c) => n + Buffer.byteLength(c), 0),
+        data.reduce((n, c) => n + c.length, 0),
       );
     for (let tries = 0; ; tries++) {
-      const [result, waiting, cut, before, skip] = (await this.run("appendOutput", [...args, ...chunks])) as [
+      const [result, waiting, cut, before, skip] = (await this.run("appendOutput", [...args, ...data])) as [
         EventResult | "full",
         number,
         number,
@@ -221,7 +223,7 @@ export class JobStore {
       }
       if (result === "ok" && logs) {
         // The coordinator that flushes next needs not read back from Redis what it just wrote there.
-        if (cut === 0) logs.writer.remember(jobId, attempt, before, chunks.slice(skip));
+        if (cut === 0) logs.writer.remember(jobId, attempt, before, data.slice(skip));
         logs.appended(jobId, attempt, waiting);
       }
       return result as EventResult;
