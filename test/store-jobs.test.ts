@@ -326,6 +326,12 @@ test("delete: finished trees only, everything goes", async () => {
   assert.equal(await h.store.cascade("deleteJobs", [root!]), 2);
   assert.deepEqual(await h.store.read([root!, c!]), [null, null]);
   assert.equal(await h.redis.exists(h.keys.jobOutput(c!)), 0);
+  assert.deepEqual(await h.redis.keys(`${h.keys.job(c!)}:*`), [], "its log keys go too");
+  assert.notEqual(
+    await h.redis.zscore(`${h.keys.prefix}logs:trash`, String(c)),
+    null,
+    "its files are queued for removal",
+  );
   assert.equal(await h.redis.zscore(h.keys.jobsByStatus("succeeded"), String(root)), null);
   assert.equal(await h.redis.zscore(h.keys.finishedRoots, String(root)), null);
   await assert.rejects(
@@ -340,6 +346,11 @@ test("expireJobs deletes finished roots older than expireJobsDays", async () => 
   await h.redis.zadd(h.keys.expiry, Date.now() - 3 * 86_400_000, String(old));
   assert.equal(await h.store.expireJobs(Date.now(), 2), 1);
   assert.deepEqual(await h.store.read([old!]), [null]);
+  assert.notEqual(
+    await h.redis.zscore(`${h.keys.prefix}logs:trash`, String(old)),
+    null,
+    "its log files go too",
+  );
   assert.notEqual((await h.store.read([young!]))[0], null);
 });
 

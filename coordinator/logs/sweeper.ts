@@ -21,6 +21,8 @@ const RETRY_MS = 1000;
 /** Files of a deleted job are removed this long after the delete, when no writer can still be busy on them. */
 const TRASH_DELAY_MS = 5000;
 const BATCH = 50;
+/** Deleted jobs whose files one sweep removes at most (a bulk delete of 150,000 jobs drains in minutes). */
+const TRASH_PER_SWEEP = 2000;
 
 export interface SweepContext {
   redis: Redis;
@@ -85,14 +87,17 @@ export class LogSweeper {
   private async sweepTrash(now: number): Promise<void> {
     const { redis, keys } = this.ctx;
     const trash = `${keys.prefix}logs:trash`;
-    const ids = await redis.zrangebyscore(trash, "-inf", now - TRASH_DELAY_MS, "LIMIT", 0, BATCH);
-    for (const id of ids) {
-      const freed = await this.writer.files.remove(Number(id));
+    for (let done = 0; done < TRASH_PER_SWEEP;) {
+      const ids = await redis.zrangebyscore(trash, "-inf", now - TRASH_DELAY_MS, "LIMIT", 0, 200);
+      if (ids.length === 0) return;
+      let freed = 0;
+      for (const id of ids) freed += await this.writer.files.remove(Number(id));
       if (freed > 0) {
         const left = await redis.decrby(`${keys.prefix}logs:bytes`, freed);
         if (left < 0) await redis.set(`${keys.prefix}logs:bytes`, 0);
       }
-      await redis.zrem(trash, id);
+      await redis.zrem(trash, ...ids);
+      done += ids.length;
     }
   }
 }
