@@ -1,7 +1,7 @@
 // The job log store (issue 10) with real processes: 20 MB and 300 MB logs byte-identical end to end with
 // Redis keeping only a small record, a tail read of the 300 MB log, a coordinator SIGKILLed mid-job, a full
 // disk (a 2 MB tmpfs), two coordinators sharing one log folder, one with another folder refused, an
-// unwritable folder, and deleteJobs removing the files.
+// unwritable folder, a per-attempt cap tripping, and deleteJobs removing the files.
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -268,6 +268,29 @@ describe("job log store", () => {
       sha(Buffer.from(await client.call<string>("getJobOutput", id!), "utf8")),
       sha(readFileSync(random)),
     );
+  });
+
+  it("a per-attempt cap cuts the rest, marks it in the output and the server errors, and the job still succeeds", async () => {
+    const capped = await startCoordinator({
+      redisUrl: redis.url,
+      env: { OPENHQ_JOB_LOGS_DIR: logsDir, OPENHQ_MAX_OUTPUT_BYTES: String(2 * MB) },
+    });
+    cleanups.push(capped.stop);
+    const client = new XmlRpcClient(capped.url, { timeoutMs: 60_000, maxBodyBytes: 64 * MB });
+    cleanups.push(async () => client.close());
+    const blade = await startAgent({ serverUrl: capped.url });
+    cleanups.push(blade.stop);
+    const id = await run(client, `head -c ${5 * MB} ${bigFile}; echo done`);
+    const record = await sealed(capped.prefix, id);
+    assert.equal(Number(record[3]), 3 * MB + 5, "the bytes cut are counted");
+    const text = Buffer.from(await client.call<string>("getJobOutput", id), "utf8");
+    assert.ok(text.subarray(0, 2 * MB).equals(readFileSync(bigFile).subarray(0, 2 * MB)));
+    assert.match(
+      text.subarray(2 * MB).toString(),
+      /^\n\[openhq: output cut here: .*maxOutputBytes = 2097152 bytes; the rest was dropped\]\n$/,
+    );
+    const log = await client.call<{ errors?: { message: string }[] }>("getServerErrors");
+    assert.ok((log.errors ?? []).some((e) => new RegExp(`job ${id} attempt 1: output cut`).test(e.message)));
   });
 
   it("deleteJobs removes the files", async () => {
