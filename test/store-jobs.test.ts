@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
+import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/jobview.js";
 import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
@@ -168,6 +169,28 @@ test("a run of output chunks in one call: applied chunks are skipped, the cap be
   const all = "abcd" + lines.join("");
   assert.equal((await h.store.output(id!)).toString(), `${all.slice(0, 64)}${CUT}`);
   assert.equal((await h.store.output(id!, 10)).toString().slice(-10), CUT.slice(-10));
+});
+
+test("past the log store quota (openhq.maxLogBytes), new output is cut behind one marker", async () => {
+  const quota = new JobStore({
+    redis: h.redis,
+    keys: h.keys,
+    settings: { maxOutputBytes: 0, maxLogBytes: 100 },
+  });
+  const [id] = await add({ name: "over quota", command: "x" });
+  const attempt = await h.assign(id!);
+  await h.redis.set(`${h.keys.prefix}logs:bytes`, 100);
+  try {
+    assert.equal(await quota.appendOutput(id!, attempt, 1, "lost"), "ok");
+    assert.equal(await quota.appendOutput(id!, attempt, 2, "lost too"), "ok");
+    assert.match(
+      (await quota.output(id!)).toString(),
+      /^\n\[openhq: output cut here: the job logs reached openhq.maxLogBytes = 100 compressed bytes; the rest was dropped\]\n$/,
+    );
+    assert.equal(await h.redis.hget(`${h.keys.job(id!)}:log:${attempt}`, "cut"), "12");
+  } finally {
+    await h.redis.del(`${h.keys.prefix}logs:bytes`);
+  }
 });
 
 test("output an older openhq kept in Redis (head, tail list) stays readable", async () => {
