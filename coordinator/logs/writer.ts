@@ -19,7 +19,7 @@ const FLUSH_BYTES = 4 * SEGMENT_BYTES;
 /** A coordinator's copy of the chunks it appended (so a flush need not read them back) stays under this. */
 const LOCAL_MAX_BYTES = 16 * 1024 * 1024;
 /** A lock outlives any one flush by far; a writer that died holding it blocks the log this long at most. */
-const LOCK_MS = 60_000;
+const LOCK_MS = 30_000;
 /** Chunks read per LRANGE while gathering a segment. */
 const PAGE = 32;
 /** One server error per attempt per this long while its writes fail. */
