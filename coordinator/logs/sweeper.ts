@@ -80,7 +80,9 @@ export class LogSweeper {
         ? await this.writer.flush(jobId, attempt, true)
         : await this.writer.seal(jobId, attempt);
       if (result === "gone") await redis.zrem(open, member);
-      else if (result !== "ok") await redis.zadd(open, "XX", now + RETRY_MS, member);
+      // A live attempt another writer holds is being written: the claim's 30 s stand.
+      else if (result === "failed" || (!live && result !== "ok"))
+        await redis.zadd(open, "XX", now + RETRY_MS, member);
     }
   }
 
