@@ -159,6 +159,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     raw,
   };
 
+  // getConfig("job_logs_dir") answers the folder in use even when the file does not name it.
+  if (raw["job_logs_dir"] === undefined) raw["job_logs_dir"] = settings.jobLogsDir;
+
   return {
     port,
     host,
