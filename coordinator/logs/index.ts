@@ -53,8 +53,9 @@ export class LogStore {
     return store;
   }
 
-  stop(): Promise<void> {
-    return this.sweeper.stop();
+  async stop(): Promise<void> {
+    await this.sweeper.stop();
+    await this.writer.idle();
   }
 
   /** appendOutput.lua applied output and `waiting` bytes of the attempt wait in Redis. */

@@ -99,6 +99,11 @@ export class LogWriter {
     );
   }
 
+  /** Resolves once the flushes and seals running now are done (a clean stop leaves no lock behind). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.busy.values()]);
+  }
+
   /** appendOutput.lua pushed these chunks, as they are, to the attempt's :q list from log offset `before`. */
   remember(jobId: number, attempt: number, before: number, chunks: (Buffer | string)[]): void {
     const name = `${jobId}:${attempt}`;
