@@ -80,9 +80,10 @@ export class LogStore {
     this.waiting.set(name, 0);
   }
 
-  /** Writes waiting output now (appendOutput.lua answered 'full'). */
-  flush(jobId: number, attempt: number): Promise<FlushResult> {
-    return this.flushing.get(`${jobId}:${attempt}`) ?? this.startFlush(jobId, attempt);
+  /** Writes all waiting output now (appendOutput.lua answered 'full'), after the flush running here. */
+  async flush(jobId: number, attempt: number): Promise<FlushResult> {
+    await this.flushing.get(`${jobId}:${attempt}`);
+    return this.writer.flush(jobId, attempt, true);
   }
 
   private startFlush(jobId: number, attempt: number): Promise<FlushResult> {
