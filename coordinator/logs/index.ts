@@ -76,13 +76,14 @@ export class LogStore {
     const name = `${jobId}:${attempt}`;
     const waiting = this.waiting.get(name) ?? 0;
     if (waiting === 0 || waiting + incoming <= WINDOW_BYTES) return;
-    await (this.flushing.get(name) ?? this.startFlush(jobId, attempt));
+    // A failed flush is recorded where it ran; the append that follows decides ('full' or not).
+    await (this.flushing.get(name) ?? this.startFlush(jobId, attempt)).catch(() => undefined);
     this.waiting.set(name, 0);
   }
 
   /** Writes all waiting output now (appendOutput.lua answered 'full'), after the flush running here. */
   async flush(jobId: number, attempt: number): Promise<FlushResult> {
-    await this.flushing.get(`${jobId}:${attempt}`);
+    await this.flushing.get(`${jobId}:${attempt}`)?.catch(() => undefined);
     return this.writer.flush(jobId, attempt, true);
   }
 

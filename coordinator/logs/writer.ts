@@ -170,9 +170,12 @@ export class LogWriter {
     const name = `${jobId}:${attempt}`;
     const before = this.busy.get(name) ?? Promise.resolve();
     const next = before.then(work, work);
-    const tracked = next.finally(() => {
-      if (this.busy.get(name) === tracked) this.busy.delete(name);
-    });
+    // The caller handles `next`'s failure; the chain only orders the work.
+    const tracked: Promise<unknown> = next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.busy.get(name) === tracked) this.busy.delete(name);
+      });
     this.busy.set(name, tracked);
     return next;
   }
