@@ -7,7 +7,9 @@
 //   hqserver.expireJobsDays                  days before finished root jobs are deleted; 0 = never (10)
 //   hqserver.sharedNetwork.mount.linux|windows|macosx   HQROOT per platform
 //   hqserver.sharedNetwork.host / .path      the UNC path windows clients see (\\host\path)
-//   job_logs_dir, hqserver.upgradePriority, email_to, smtp_server   kept, returned by getConfig
+//   job_logs_dir                             the job log store's folder (<dataDir>/job_logs); shared by the
+//                                            farm's coordinators (a network mount with several)
+//   hqserver.upgradePriority, email_to, smtp_server   kept, returned by getConfig
 // openhq's own keys (same file):
 //   openhq.redis                 redis:// or rediss:// URL; empty = start a private redis-server
 //   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
@@ -15,13 +17,15 @@
 //   openhq.prefix                Redis key prefix (hq:)
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
-//   openhq.maxOutputBytes        cap on a job's stored output (head and tail kept)
+//   openhq.maxOutputBytes        cap on one attempt's output, bytes; 0 = none (default); the rest is cut
+//   openhq.maxLogBytes           quota of the whole job log store, compressed bytes; 0 = none (default)
 //   openhq.heartbeatIntervalMs   ms between agent heartbeats (5000)
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
 //   openhq.maxRequestBytes       largest XML-RPC request body accepted (64 MiB); larger ones get HTTP 413
 //   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
+//   OPENHQ_MAX_LOG_BYTES, OPENHQ_JOB_LOGS_DIR,
 //   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
 //   OPENHQ_MAX_XML_DEPTH.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
@@ -135,16 +139,28 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     sharedNetworkPath: nonEmpty(raw["hqserver.sharedNetwork.path"]),
     agentToken: nonEmpty(pick(undefined, ["OPENHQ_AGENT_TOKEN"], ["openhq.agentToken"])),
     maxOutputBytes: integer(
-      pick(undefined, ["OPENHQ_MAX_OUTPUT_BYTES"], ["openhq.maxOutputBytes"]) ?? String(16 * 1024 * 1024),
+      pick(undefined, ["OPENHQ_MAX_OUTPUT_BYTES"], ["openhq.maxOutputBytes"]) ?? "0",
       "maxOutputBytes",
-      1024,
+      0,
       Number.MAX_SAFE_INTEGER,
+    ),
+    maxLogBytes: integer(
+      pick(undefined, ["OPENHQ_MAX_LOG_BYTES"], ["openhq.maxLogBytes"]) ?? "0",
+      "maxLogBytes",
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    jobLogsDir: resolve(
+      pick(undefined, ["OPENHQ_JOB_LOGS_DIR"], ["job_logs_dir"]) ?? join(dataDir, "job_logs"),
     ),
     serverUrl:
       pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??
       `http://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
     raw,
   };
+
+  // getConfig("job_logs_dir") answers the folder in use even when the file does not name it.
+  if (raw["job_logs_dir"] === undefined) raw["job_logs_dir"] = settings.jobLogsDir;
 
   return {
     port,

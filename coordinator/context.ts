@@ -2,6 +2,7 @@
 // Built once in coordinator/main.ts and handed to each API module, the agent link and the scheduler.
 
 import type { Redis } from "ioredis";
+import type { LogStore } from "./logs/index.js";
 import type { Keys } from "./store/keys.js";
 
 export interface ServerSettings {
@@ -18,8 +19,12 @@ export interface ServerSettings {
   sharedNetworkPath: string | null;
   /** Optional shared secret agents must present in `hello`. */
   agentToken: string | null;
-  /** Cap on a job's stored output, bytes (head and tail are kept). */
+  /** Cap on one attempt's output, bytes; 0 = none (the default: logs are kept whole). */
   maxOutputBytes: number;
+  /** Quota of the whole job log store, compressed bytes; 0 = none. */
+  maxLogBytes: number;
+  /** job_logs_dir: the folder of the job log store (shared by every coordinator of the farm). */
+  jobLogsDir: string;
   /** The URL jobs see as HQSERVER. */
   serverUrl: string;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
@@ -39,6 +44,8 @@ export interface Context {
   redis: Redis;
   keys: Keys;
   settings: ServerSettings;
+  /** The job log store (coordinator/logs), opened by main.ts before serving. */
+  logs?: LogStore;
   /** Appends to the bounded server error log (getServerErrors). Never throws. */
   recordError(error: ErrorRecord): Promise<void>;
 }

@@ -13,6 +13,7 @@ import type { Context } from "./context.js";
 import { errorRecorder } from "./errors.js";
 import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
+import { LogStore } from "./logs/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
 
   const keys = new Keys(config.prefix);
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
+  ctx.logs = await LogStore.open(ctx, config.settings.jobLogsDir);
+  log(`job logs in ${config.settings.jobLogsDir}`);
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
   const rpc = createXmlRpcHandler(apiMethods(ctx), {
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
     await closed;
+    await ctx.logs?.stop();
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();
     log("stopped");

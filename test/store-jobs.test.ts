@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
+import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/jobview.js";
 import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
@@ -137,20 +138,22 @@ test("triesLeft retries a failure and an abandoned run; fencing drops the old at
   assert.equal(await status(id!), "abandoned");
 });
 
-test("output over the cap keeps its head and its tail", async () => {
+const CUT =
+  "\n[openhq: output cut here: the attempt printed more than openhq.maxOutputBytes = 64 bytes; the rest was dropped]\n";
+
+test("output over the cap keeps its first cap bytes and a marker; the job goes on", async () => {
   const [id] = await add({ name: "chatty", command: "x" });
   const attempt = await h.assign(id!);
   let all = "";
   for (let seq = 1; seq <= 20; seq++) {
     const line = `line ${seq}\n`;
     all += line;
-    await h.store.appendOutput(id!, attempt, seq, line);
+    assert.equal(await h.store.appendOutput(id!, attempt, seq, line), "ok");
   }
-  const text = (await h.store.output(id!)).toString();
-  const omitted = all.length - 64;
-  assert.equal(text, `${all.slice(0, 32)}\n[... ${omitted} bytes of output omitted ...]\n${all.slice(-32)}`);
-  // The tail is kept as a short list of chunks, never much more than the cap.
-  assert.ok((await h.redis.llen(h.keys.jobOutputTail(id!))) <= 5);
+  assert.equal((await h.store.output(id!)).toString(), `${all.slice(0, 64)}${CUT}`);
+  assert.equal(await h.redis.hget(`${h.keys.job(id!)}:log:${attempt}`, "cut"), String(all.length - 64));
+  assert.equal(await finish(id!, attempt, 0, 21), "ok");
+  assert.equal(await status(id!), "succeeded");
 });
 
 test("a run of output chunks in one call: applied chunks are skipped, the cap behaves as chunk by chunk", async () => {
@@ -164,11 +167,44 @@ test("a run of output chunks in one call: applied chunks are skipped, the cap be
   const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 5}\n`);
   assert.equal(await h.store.appendOutputs(id!, attempt, 5, lines), "ok");
   const all = "abcd" + lines.join("");
-  const text = (await h.store.output(id!)).toString();
-  assert.equal(
-    text,
-    `${all.slice(0, 32)}\n[... ${all.length - 64} bytes of output omitted ...]\n${all.slice(-32)}`,
-  );
+  assert.equal((await h.store.output(id!)).toString(), `${all.slice(0, 64)}${CUT}`);
+  assert.equal((await h.store.output(id!, 10)).toString().slice(-10), CUT.slice(-10));
+});
+
+test("past the log store quota (openhq.maxLogBytes), new output is cut behind one marker", async () => {
+  const quota = new JobStore({
+    redis: h.redis,
+    keys: h.keys,
+    settings: { maxOutputBytes: 0, maxLogBytes: 100 },
+  });
+  const [id] = await add({ name: "over quota", command: "x" });
+  const attempt = await h.assign(id!);
+  await h.redis.set(`${h.keys.prefix}logs:bytes`, 100);
+  try {
+    assert.equal(await quota.appendOutput(id!, attempt, 1, "lost"), "ok");
+    assert.equal(await quota.appendOutput(id!, attempt, 2, "lost too"), "ok");
+    assert.match(
+      (await quota.output(id!)).toString(),
+      /^\n\[openhq: output cut here: the job logs reached openhq.maxLogBytes = 100 compressed bytes; the rest was dropped\]\n$/,
+    );
+    assert.equal(await h.redis.hget(`${h.keys.job(id!)}:log:${attempt}`, "cut"), "12");
+  } finally {
+    await h.redis.del(`${h.keys.prefix}logs:bytes`);
+  }
+});
+
+test("output an older openhq kept in Redis (head, tail list) stays readable", async () => {
+  const [id] = await add({ name: "legacy", command: "x" });
+  const attempt = await h.assign(id!);
+  const key = h.keys.job(id!);
+  await h.redis.hset(key, "seqAttempt", attempt, "eventSeq", 3, "outBytes", 30, "outHead", 4);
+  await h.redis.set(h.keys.jobOutput(id!), "head");
+  await h.redis.rpush(h.keys.jobOutputTail(id!), "xxtail");
+  assert.equal((await h.store.output(id!)).toString(), "head\n[... 22 bytes of output omitted ...]\ntail");
+  await h.redis.hdel(key, "outHead");
+  await h.redis.hset(key, "outBytes", 4);
+  assert.equal((await h.store.output(id!)).toString(), "head");
+  assert.equal((await h.store.output(id!, 2)).toString(), "ad");
 });
 
 test("a running job that gains a child waits for it after its command, without running again", async () => {
@@ -313,6 +349,12 @@ test("delete: finished trees only, everything goes", async () => {
   assert.equal(await h.store.cascade("deleteJobs", [root!]), 2);
   assert.deepEqual(await h.store.read([root!, c!]), [null, null]);
   assert.equal(await h.redis.exists(h.keys.jobOutput(c!)), 0);
+  assert.deepEqual(await h.redis.keys(`${h.keys.job(c!)}:*`), [], "its log keys go too");
+  assert.notEqual(
+    await h.redis.zscore(`${h.keys.prefix}logs:trash`, String(c)),
+    null,
+    "its files are queued for removal",
+  );
   assert.equal(await h.redis.zscore(h.keys.jobsByStatus("succeeded"), String(root)), null);
   assert.equal(await h.redis.zscore(h.keys.finishedRoots, String(root)), null);
   await assert.rejects(
@@ -327,6 +369,11 @@ test("expireJobs deletes finished roots older than expireJobsDays", async () => 
   await h.redis.zadd(h.keys.expiry, Date.now() - 3 * 86_400_000, String(old));
   assert.equal(await h.store.expireJobs(Date.now(), 2), 1);
   assert.deepEqual(await h.store.read([old!]), [null]);
+  assert.notEqual(
+    await h.redis.zscore(`${h.keys.prefix}logs:trash`, String(old)),
+    null,
+    "its log files go too",
+  );
   assert.notEqual((await h.store.read([young!]))[0], null);
 });
 

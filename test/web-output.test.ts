@@ -1,5 +1,6 @@
-// The live output stream (/ws/output/<id>) with a real agent: it follows output past the size cap (head,
-// skipped middle, newest tail), and starts over with a reset when a retry begins a new attempt.
+// The live output stream (/ws/output/<id>) with a real agent: it follows output whole, the older part read
+// back from the job log store, and starts over with a reset when a retry begins a new attempt; each attempt's
+// log stays downloadable (GET /jobs/<id>/log?attempt=N).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +17,7 @@ let hq: XmlRpcClient;
 const dir = mkdtempSync(join(tmpdir(), "openhq-web-output-"));
 
 before(async () => {
-  coordinator = await startCoordinator({ env: { OPENHQ_MAX_OUTPUT_BYTES: "4096" } });
+  coordinator = await startCoordinator({ env: { OPENHQ_JOB_LOGS_DIR: join(dir, "logs") } });
   agent = await startAgent({ serverUrl: coordinator.url, name: "out" });
   hq = new XmlRpcClient(coordinator.url);
 });
@@ -27,11 +28,13 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("a viewer follows capped output to its last line, and a retry resets the stream", async () => {
+test("a viewer follows a log of several segments to its last line, and a retry resets the stream", async () => {
   const marker = join(dir, "first-attempt-done");
-  // The first attempt prints one line and fails; the retry prints 150 numbered lines (~3x the cap) over ~1.5 s.
+  // The first attempt prints one line and fails; the retry prints 3 MB (three segments of the file store),
+  // then 150 numbered lines over ~1.5 s.
   const command =
     `if [ ! -e ${marker} ]; then touch ${marker}; echo "first attempt"; exit 1; fi; ` +
+    `yes filler | head -c 2999997; ` +
     `for i in $(seq -w 1 150); do printf 'line %s %s\\n' $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; sleep 0.01; done`;
   const [jobId] = await hq.call<number[]>("newjob", { name: "capped", shell: "bash", command, triesLeft: 1 });
   assert.ok(jobId !== undefined);
@@ -51,7 +54,17 @@ test("a viewer follows capped output to its last line, and a retry resets the st
   const second = text(resetAt, events.length);
   assert.doesNotMatch(second, /first attempt/);
   const numbers = [...second.matchAll(/^line (\d{3}) x+$/gm)].map((m) => Number(m[1]));
-  assert.equal(numbers[0], 1);
-  assert.equal(numbers.at(-1), 150, "the newest lines past the cap reach the viewer");
-  for (let i = 1; i < numbers.length; i++) assert.ok(numbers[i]! > numbers[i - 1]!, "in order, no repeats");
+  assert.deepEqual(
+    numbers,
+    Array.from({ length: 150 }, (_, i) => i + 1),
+    "every line, in order",
+  );
+  assert.equal(second.split("filler\n").length - 1, 428_571, "the filler whole");
+  assert.equal(second, await hq.call<string>("getJobOutput", jobId));
+
+  const first = await fetch(`${coordinator.url}/jobs/${jobId}/log?attempt=1`);
+  assert.equal(first.status, 200);
+  assert.equal(await first.text(), "first attempt\n");
+  const latest = await fetch(`${coordinator.url}/jobs/${jobId}/log`);
+  assert.equal(await latest.text(), second);
 });

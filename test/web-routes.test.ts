@@ -27,16 +27,16 @@ test("404 page, output download, sort by name, frames.json, units, jump to id", 
 
   const [echo] = await hq.newjob({ name: "b echo", command: "echo hello download" });
   await hq.waitFor([echo as number], ["succeeded"], [], { pollMs: 100, timeoutMs: 30_000 });
-  const download = await fetch(`${u}/jobs/${echo}/output.txt`);
+  const download = await fetch(`${u}/jobs/${echo}/log`);
   assert.equal(download.status, 200);
   assert.match(
     download.headers.get("content-disposition") ?? "",
-    /attachment; filename="job-\d+-output\.txt"/,
+    /attachment; filename="job-\d+-attempt-1\.log"/,
   );
   assert.match(await download.text(), /hello download/);
   assert.match(
     await (await fetch(`${u}/jobs/${echo}`)).text(),
-    new RegExp(`href="/jobs/${echo}/output.txt"`),
+    new RegExp(`href="/jobs/${echo}/log"`),
   );
 
   await hq.newjob([

@@ -139,9 +139,25 @@ export function jobsMethods(ctx: Context): Methods {
     getJobOutput: async ([jobId, maxLastChars]) => {
       const jid = id(jobId, "job_id");
       if (!(await store.exists(jid))) throw notFound(jid);
-      const text = (await store.output(jid)).toString("utf8");
       const last = isGiven(maxLastChars) ? int(maxLastChars, "max_last_chars") : 0;
-      return last >= 1 && text.length > last ? text.slice(text.length - last) : text;
+      if (last < 1) {
+        const all = await store.output(jid);
+        // A JavaScript string (and so one XML-RPC reply) holds at most ~512 Mi characters.
+        if (all.length > 400 * 1024 * 1024)
+          throw badArgument(
+            "job_id",
+            `the output of job ${jid} is ${all.length} bytes, more than one reply can carry: read it with getJobOutput(id, max_last_chars) or GET /jobs/${jid}/log`,
+          );
+        return all.toString("utf8");
+      }
+      // The last `last` characters are at most 4 bytes each: read only that much from the end of the log
+      // (a tail of more than 64 Mi characters is read as the whole output).
+      const bytes = await store.output(jid, last > 64 * 1024 * 1024 ? 0 : last * 4);
+      let start = 0;
+      // Begin at a character, not inside one the cut went through.
+      while (start < bytes.length && start < 3 && ((bytes[start] as number) & 0xc0) === 0x80) start++;
+      const text = bytes.subarray(start).toString("utf8");
+      return text.length > last ? text.slice(text.length - last) : text;
     },
 
     cancelJobs: operation("cancelJobs"),

@@ -57,13 +57,12 @@
 //                    (in a DAG, a descendant reachable along two paths counts once per path)
 //   (uiStatus and ETA are pure functions of these fields: see jobview.ts)
 // event fencing (lua/includes/fence.lua; one seq per (job, attempt) for output chunks and job events):
-//   seqAttempt       the attempt whose events eventSeq counts (the first event of a new attempt resets it
-//                    and clears the previous attempt's output)
+//   seqAttempt       the attempt whose events eventSeq counts (the first event of a new attempt resets it)
 //   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
-//   outBytes         total output bytes received for the attempt
-//   outHead          absent while the output is under settings.maxOutputBytes (it is all in {p}job:{id}:output);
-//                    once capped, that key holds the first outHead bytes, and the list {p}job:{id}:output:tail
-//   outTail          holds the newest chunks, outTail bytes in all (>= cap - outHead); getJobOutput marks the gap
+// output (coordinator/logs; keys and fields in lua/includes/logKeys.lua):
+//   log:{attempt}    "bytes z n cut sha256": the sealed log of that attempt, whole in the file store
+//   outBytes outHead outTail   only in jobs whose output an older openhq kept in Redis ({p}job:{id}:output and
+//                    :output:tail, head and tail past its cap); still read by output() (legacyOutput)
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
 //   {p}queue ZSET: exactly the runnable jobs; score = -priority * 2^32 + INCR {p}ids:queue at entry.
@@ -94,7 +93,7 @@
 // ---- Transitions for the agent link (each one lua/<name>.lua; ARGV prefix, now, then as listed) -----------
 //   recordStarted   (id, attempt, seq, clientId)                       -> 'ok' | 'stale' | 'duplicate'
 //   updateProgress  (id, attempt, seq, progress 0..1)                   -> 'ok' | 'stale' | 'duplicate'
-//   appendOutput    (id, attempt, seq, capBytes, data bytes...)         -> 'ok' | 'stale' | 'duplicate'
+//   appendOutput    (id, attempt, seq, cap, quota, window, data bytes...) -> {'ok'|'stale'|'duplicate'|'full', waiting, cut}
 //   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> 'ok' | 'stale' | 'duplicate'
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
@@ -107,6 +106,9 @@ import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./scripts.js";
 import { tuneRedis } from "./tune.js";
+import type { ErrorRecord } from "../context.js";
+import { readBytes, readView } from "../logs/read.js";
+import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { JobStatus } from "../../shared/statuses.js";
 
@@ -118,7 +120,11 @@ export type JobRecord = Record<string, string>;
 export interface StoreContext {
   redis: Redis;
   keys: Keys;
-  settings: { maxOutputBytes: number };
+  /** maxOutputBytes: cap per attempt (0 = none); maxLogBytes: quota of the whole log store (0 = none). */
+  settings: { maxOutputBytes: number; maxLogBytes?: number };
+  /** The job log store; without it (unit tests) output stays in Redis, unbounded. */
+  logs?: LogStore;
+  recordError?(error: ErrorRecord): Promise<void>;
 }
 
 /** Default values of fields that may be absent (see the header). */
@@ -168,15 +174,60 @@ export class JobStore {
     return this.appendOutputs(jobId, attempt, seq, [data]);
   }
 
-  /** Appends the consecutive chunks seq, seq+1, … in one call: 'ok' when any of them was new. */
+  /**
+   * Appends the consecutive chunks seq, seq+1, … in one call: 'ok' when any of them was new. While the
+   * attempt's window in Redis is full (the file store is behind, or failing: a full disk), this waits and
+   * retries, so the caller acks nothing Redis does not hold and the agent keeps the rest.
+   */
   async appendOutputs(
     jobId: number,
     attempt: number,
     seq: number,
     chunks: (Buffer | string)[],
   ): Promise<EventResult> {
-    const cap = this.ctx.settings.maxOutputBytes;
-    return (await this.run("appendOutput", [jobId, attempt, seq, cap, ...chunks])) as EventResult;
+    const { settings, logs } = this.ctx;
+    const args = [
+      jobId,
+      attempt,
+      seq,
+      settings.maxOutputBytes,
+      settings.maxLogBytes ?? 0,
+      logs ? WINDOW_BYTES : 0,
+    ];
+    // Encoded once here, the same bytes go to Redis and to the log writer's copy.
+    const data = logs ? chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c)) : chunks;
+    if (logs)
+      await logs.room(
+        jobId,
+        attempt,
+        data.reduce((n, c) => n + c.length, 0),
+      );
+    for (let tries = 0; ; tries++) {
+      const [result, waiting, cut, before, skip] = (await this.run("appendOutput", [...args, ...data])) as [
+        EventResult | "full",
+        number,
+        number,
+        number,
+        number,
+      ];
+      if (result === "full" && logs) {
+        const flushed = await logs.flush(jobId, attempt);
+        if (flushed !== "ok") await new Promise((r) => setTimeout(r, Math.min(1000, 20 * (tries + 1))));
+        continue;
+      }
+      if (cut === 1) {
+        void this.ctx.recordError?.({
+          message: `job ${jobId} attempt ${attempt}: output cut by openhq.maxOutputBytes (${settings.maxOutputBytes}) or openhq.maxLogBytes (${settings.maxLogBytes ?? 0}); the job goes on, the rest of its output is dropped`,
+          time: Date.now(),
+        });
+      }
+      if (result === "ok" && logs) {
+        // The coordinator that flushes next needs not read back from Redis what it just wrote there.
+        if (cut === 0) logs.writer.remember(jobId, attempt, before, data.slice(skip));
+        logs.appended(jobId, attempt, waiting);
+      }
+      return result as EventResult;
+    }
   }
 
   async moveToFinished(
@@ -187,7 +238,10 @@ export class JobStore {
   ): Promise<EventResult> {
     const exit = result.exitCode ?? "";
     const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason];
-    return (await this.run("moveToFinished", args)) as EventResult;
+    const applied = (await this.run("moveToFinished", args)) as EventResult;
+    // The attempt is over whatever the store said: its log can be sealed.
+    this.ctx.logs?.attemptOver(jobId, attempt);
+    return applied;
   }
 
   async confirmPaused(jobId: number, attempt: number, seq: number): Promise<EventResult> {
@@ -263,8 +317,24 @@ export class JobStore {
     return out;
   }
 
-  /** The job's output (current/last attempt) as bytes, with a marker where a capped middle was dropped. */
-  async output(jobId: number): Promise<Buffer> {
+  /**
+   * The output of the job's latest attempt (or of `attempt`) as bytes: all of it, or (tailBytes > 0) at
+   * least its newest tailBytes, read from the end of the log file without inflating the rest.
+   */
+  async output(jobId: number, tailBytes = 0, attempt: number | null = null): Promise<Buffer> {
+    const { redis, keys, logs } = this.ctx;
+    const view = await readView(redis, keys, jobId, attempt, tailBytes);
+    if (view === null || view.kind === "none") return Buffer.alloc(0);
+    if (view.kind !== "legacy") return readBytes(logs?.files ?? null, view, tailBytes);
+    const all = await this.legacyOutput(jobId);
+    return tailBytes > 0 && all.length > tailBytes ? all.subarray(all.length - tailBytes) : all;
+  }
+
+  /**
+   * Output stored by openhq before the log store (kept readable after an upgrade): the :output key, and once
+   * it passed its cap then, its head there and its tail in the :output:tail list, with a marker between.
+   */
+  private async legacyOutput(jobId: number): Promise<Buffer> {
     const { redis, keys } = this.ctx;
     // One MULTI: an append landing between the reads would make head, tail and counts disagree.
     const replies =
@@ -280,8 +350,8 @@ export class JobStore {
     const fields = (replies[2]?.[1] ?? [null, null]) as (string | null)[];
     const start = head ?? Buffer.alloc(0);
     if (fields[0] === null) return start;
-    // The tail list holds at least the bytes to keep; show exactly the newest cap - head of them.
-    const keep = this.ctx.settings.maxOutputBytes - Number(fields[0]);
+    // The tail list holds at least the bytes the old cap kept (head as many again).
+    const keep = Number(fields[0]);
     const joined = Buffer.concat(tailChunks);
     const tail = joined.length > keep ? joined.subarray(joined.length - keep) : joined;
     const dropped = Number(fields[1] ?? 0) - start.length - tail.length;

@@ -5,8 +5,13 @@
 //   {p}ids:queue                 STRING  arrival counter: the low part of each {p}queue score (FIFO)
 //   {p}job:{id}                  HASH    one job: its spec fields, its state and its maintained roll-ups
 //                                        (field list: coordinator/store/jobs.ts)
-//   {p}job:{id}:output           STRING  combined stdout+stderr of the current attempt (the head, once capped)
-//   {p}job:{id}:output:tail      LIST    once the output passed its cap: the newest chunks (the tail)
+//   {p}job:{id}:log:{attempt}    HASH    an attempt's log while not all of it is in the job log store under
+//   {p}job:{id}:log:{attempt}:q  LIST    job_logs_dir: its offsets, and the chunks not on disk yet (bounded
+//   {p}job:{id}:log:{attempt}:lock STRING window); the flush lock (lua/includes/logKeys.lua, coordinator/logs)
+//   {p}logs:open / logs:trash    ZSET    unsealed attempts / deleted jobs whose files are to be removed
+//   {p}logs:bytes {p}logs:marker STRING  compressed bytes in the log store / the log folder's marker
+//   {p}job:{id}:output           STRING  (jobs from before the log store) the output an older openhq kept
+//   {p}job:{id}:output:tail      LIST    (the same, past its cap then: the newest chunks)
 //   {p}jobs:status:{status}      ZSET    ids by status (score = id), one set per status
 //   {p}jobs:roots:unfinished     ZSET    root ids not yet finished (score = id)
 //   {p}jobs:roots:finished       ZSET    finished root ids (score = id)

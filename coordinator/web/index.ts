@@ -19,6 +19,7 @@ import { frameIds, frameTable, readFrameQuery } from "./frames.js";
 import { startHistory } from "./history.js";
 import { searchPage } from "./search.js";
 import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery, readOpen } from "./jobs.js";
+import { sendLog } from "./log-download.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
 
@@ -129,10 +130,11 @@ export function webHandler(ctx: Context): WebHandler {
       const open = readOpen(url.searchParams);
       return page(fragment ? await jobsTable(ctx, api, q, open) : await jobsPage(ctx, api, q));
     }
-    let m =
-      /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/output\.txt|\/render-times\.svg)?$/.exec(
-        path,
-      );
+    const log = /^\/jobs\/(\d+)\/log$/.exec(path);
+    if (log) return sendLog(ctx, req, res, Number(log[1]), url.searchParams.get("attempt"));
+    let m = /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/render-times\.svg)?$/.exec(
+      path,
+    );
     if (m) {
       const id = Number(m[1]);
       if (m[2] === "/head") return page(await jobHead(ctx, api, id));
@@ -150,13 +152,6 @@ export function webHandler(ctx: Context): WebHandler {
       }
       if (m[2] === "/render-times.svg") {
         send(req, res, 200, "image/svg+xml; charset=utf-8", (await renderTimeChart(ctx, id)).text);
-        return;
-      }
-      if (m[2] === "/output.txt") {
-        // The job's stored output (the log store may serve a fuller file later; this is what getJobOutput has).
-        const output = await api.call<string>("getJobOutput", id);
-        res.setHeader("content-disposition", `attachment; filename="job-${id}-output.txt"`);
-        send(req, res, 200, "text/plain; charset=utf-8", output);
         return;
       }
       return page(await jobPage(ctx, api, id, readFrameQuery(url.searchParams)));

@@ -501,11 +501,12 @@ export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQ
       ${
         hasOutput
           ? html`<section class="output">
-              <h2>
-                Output <span id="output-state" class="muted">connecting…</span>
-                <a class="download" href="/jobs/${id}/output.txt" download>download</a>
-              </h2>
+              <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
               <pre id="output" data-job="${id}"></pre>
+              <form class="log-download" action="/jobs/${id}/log" method="get">
+                <a href="/jobs/${id}/log">Download the log</a> · of attempt
+                <input type="number" min="1" name="attempt" /><button type="submit">Download</button>
+              </form>
             </section>`
           : ""
       }

@@ -1,7 +1,8 @@
 // Live job output over WebSocket at /ws/output/<jobId>[?tail=BYTES] (protocol: shared/client/output-stream.ts),
 // for the job page and `openhq tail -f`. The public API has no "output since byte N" call, so this reads the
-// job's output with the store's read-only readOutput.lua, so the text and its byte count always agree. One 250 ms poll per open socket: a handful of viewers
-// cost a few tiny Redis round trips per second, and nothing at all when nobody watches.
+// job's output with the store's read-only readOutput.lua, so the text and its byte count always agree; the
+// part of a log already in the file store (coordinator/logs) is read from there. One 250 ms poll per open
+// socket: a handful of viewers cost a few tiny Redis round trips per second, and nothing when nobody watches.
 
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -30,6 +31,20 @@ interface Piece {
   sent: number;
   skipped: number;
   text: Buffer;
+  /** The text came from the file store: Redis may hold more after it, so this is not the end yet. */
+  fromStore: boolean;
+}
+
+/** Reads bytes [sent, base) of the attempt's log from the file store, at most MAX_READ_BYTES. */
+async function readFromStore(ctx: Context, jobId: number, piece: Piece, reply: Buffer[]): Promise<void> {
+  const base = Number(String(reply[6] ?? "0"));
+  if (piece.sent >= base) return;
+  if (!ctx.logs) throw new Error("the job log store is not open");
+  const at = { base, z: Number(String(reply[7])), n: Number(String(reply[8])) };
+  const text = await ctx.logs.files.readRange(jobId, Number(piece.attempt), at, piece.sent, MAX_READ_BYTES);
+  piece.text = text;
+  piece.sent += text.length;
+  piece.fromStore = true;
 }
 
 async function read(ctx: Context, jobId: number, sent: number, attempt: string): Promise<Piece | null> {
@@ -42,14 +57,17 @@ async function read(ctx: Context, jobId: number, sent: number, attempt: string):
   );
   if (!Array.isArray(reply)) return null;
   const [status, progress, att, newSent, skipped, text] = reply as Buffer[];
-  return {
+  const piece = {
     status: String(status),
     progress: Number(String(progress)),
     attempt: String(att),
     sent: Number(String(newSent)),
     skipped: Number(String(skipped)),
     text: text ?? Buffer.alloc(0),
+    fromStore: false,
   };
+  await readFromStore(ctx, jobId, piece, reply as Buffer[]);
+  return piece;
 }
 
 function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: number): void {
@@ -92,7 +110,11 @@ function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: num
         send({ type: "status", status, progress });
       }
       // A finished job's output is complete (its last chunks are applied before it finishes).
-      if (FINISHED_STATUSES.includes(status as JobStatus) && piece.text.length < MAX_READ_BYTES) {
+      if (
+        FINISHED_STATUSES.includes(status as JobStatus) &&
+        !piece.fromStore &&
+        piece.text.length < MAX_READ_BYTES
+      ) {
         const rest = decoder.end();
         if (rest !== "") send({ type: "output", data: rest });
         send({ type: "end", status });

@@ -18,6 +18,8 @@ export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSe
       sharedNetworkPath: null,
       agentToken: null,
       maxOutputBytes: 1024 * 1024,
+      maxLogBytes: 0,
+      jobLogsDir: "",
       serverUrl: "http://127.0.0.1:5000",
       raw: {},
       ...settings,

@@ -5,6 +5,8 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
@@ -62,6 +64,9 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   for (const name of Object.keys(env))
     if (name.startsWith("OPENHQ_") || name === "REDIS_URL") delete env[name];
   Object.assign(env, { OPENHQ_CONFIG: "" }, opts.env);
+  // Job logs of test farms go to one scratch folder (a folder per key prefix in it), not the user's data dir.
+  if (!opts.embedded && env["OPENHQ_JOB_LOGS_DIR"] === undefined)
+    env["OPENHQ_JOB_LOGS_DIR"] = join(tmpdir(), "openhq-test-job-logs");
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   // If the test process ends without stop() (a crash, process.exit), take the processes along.
   // SIGTERM for the coordinator: it still stops an embedded redis-server of its own on the way out.

@@ -1,15 +1,23 @@
 -- appendOutput: appends the output chunks seq, seq+1, ... of attempt A (one call for a run of consecutive
--- chunks, the same as one call per chunk). Fenced (fence.lua): chunks already applied are skipped; a job that
--- went back to waiting (retried, ejected) refuses its old attempt's chunks as stale, while a finished or
--- cancelled job still takes the trailing chunks of its last attempt. Past `cap` bytes the output keeps its
--- head (cap/2 bytes in the :output key, outHead) and its newest tail (chunks in the :output:tail list, outTail
--- bytes); outBytes counts every byte received.
--- ARGV: prefix, now, id, attempt, seq, cap, data... (one or more chunks). Returns 'ok' (some chunk applied),
--- 'stale' or 'duplicate'.
+-- chunks, the same as one call per chunk) to the attempt's log (includes/logKeys.lua): the chunks join the
+-- :q list until coordinator/logs moves them to the file store. Fenced (fence.lua): chunks already applied are
+-- skipped; a job that went back to waiting (retried, ejected) refuses its old attempt's chunks as stale, while
+-- a finished or cancelled job still takes the trailing chunks of its last attempt (reopening a sealed log).
+-- Bounds: while more than `window` bytes (0 = no bound) would wait for the file store, the call changes
+-- nothing and answers 'full' (the caller flushes and retries; the agent keeps the chunks until acked). Past
+-- `cap` bytes per attempt, or once the file store holds `quota` compressed bytes (0 = none), the rest of the
+-- attempt's output is dropped and counted, behind one marker line.
+-- ARGV: prefix, now, id, attempt, seq, cap, quota, window, data... (one or more chunks).
+-- Returns {result, bytes waiting for the file store, cut, before, skip}: result is 'ok' (some chunk applied),
+-- 'stale', 'duplicate' or 'full'; cut is 1 when this call started a cut, 2 when the log was cut already,
+-- else 0; with cut 0, chunks skip+1.. were pushed to the :q list as they are, from log offset `before`.
 -- @include fence
-local prefix, id, attempt, first = ARGV[1], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local cap = tonumber(ARGV[6])
-local FIRST_DATA = 7
+-- @include logKeys
+local prefix, now, id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local attempt, first = tonumber(ARGV[4]), tonumber(ARGV[5])
+local cap, quota, window = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local FIRST_DATA = 9
+local REOPEN_CHECK_MS = 30000
 if #ARGV < FIRST_DATA then
   return redis.error_reply('BADARG appendOutput needs at least one chunk')
 end
@@ -19,49 +27,66 @@ if not status then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
 end
 if status == 'queued' or status == 'runnable' then
-  return 'stale'
+  return { 'stale', 0, 0, 0, 0 }
+end
+local lk = logKey(prefix, id, attempt)
+local m = redis.call('HMGET', lk, 'bytes', 'base', 'cut')
+local waiting = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
+if window > 0 and waiting > 0 then
+  local incoming = 0
+  for i = FIRST_DATA, #ARGV do
+    incoming = incoming + #ARGV[i]
+  end
+  if waiting + incoming > window then
+    return { 'full', waiting, 0, 0, 0 }
+  end
 end
 local fenced, skip = fenceRange(key, attempt, first, first + #ARGV - FIRST_DATA)
 if fenced then
-  return fenced
-end
-local outKey, tailKey = key .. ':output', key .. ':output:tail'
-
-local function append(data)
-  redis.call('HINCRBY', key, 'outBytes', #data)
-  local head = tonumber(redis.call('HGET', key, 'outHead'))
-  if not head then
-    local size = redis.call('STRLEN', outKey)
-    if size + #data <= cap then
-      redis.call('APPEND', outKey, data)
-      return
-    end
-    -- First overflow: the key keeps the head; what followed it starts the tail (a one-time copy).
-    head = math.floor(cap / 2)
-    redis.call('HSET', key, 'outHead', head, 'outTail', 0)
-    if size > head then
-      local rest = redis.call('GETRANGE', outKey, head, -1)
-      redis.call('SET', outKey, redis.call('GETRANGE', outKey, 0, head - 1))
-      redis.call('RPUSH', tailKey, rest)
-      redis.call('HINCRBY', key, 'outTail', #rest)
-    end
-  end
-  -- The tail is a list of chunks: appending costs the chunk, and the oldest chunks are dropped while the
-  -- rest still holds at least cap - head bytes.
-  redis.call('RPUSH', tailKey, data)
-  local tail = redis.call('HINCRBY', key, 'outTail', #data)
-  local keep = cap - head
-  while true do
-    local oldest = redis.call('LINDEX', tailKey, 0)
-    if not oldest or tail - #oldest < keep then
-      break
-    end
-    redis.call('LPOP', tailKey)
-    tail = redis.call('HINCRBY', key, 'outTail', -#oldest)
-  end
+  return { fenced, waiting, 0, 0, 0 }
 end
 
+local bytes, base, cut = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+if not bytes then
+  -- The attempt's first output, or trailing output after its log was sealed: (re)open it.
+  bytes, base, cut = 0, 0, -1
+  local z, n = 0, 0
+  local record = redis.call('HGET', key, 'log:' .. attempt)
+  if record then
+    local b, zz, nn, c = string.match(record, '^(%d+) (%d+) (%d+) (%-?%d+)')
+    bytes, base, z, n, cut = tonumber(b), tonumber(b), zz, nn, tonumber(c)
+    redis.call('HDEL', key, 'log:' .. attempt)
+  end
+  redis.call('HSET', lk, 'bytes', bytes, 'base', base, 'z', z, 'n', n, 'cut', cut)
+  redis.call('ZADD', prefix .. 'logs:open', 'NX', now + REOPEN_CHECK_MS, id .. ':' .. attempt)
+end
+
+local over = quota > 0 and (tonumber(redis.call('GET', prefix .. 'logs:bytes')) or 0) >= quota
+local before, state = bytes, 0
+if cut >= 0 then
+  state = 2
+end
+local queue = lk .. ':q'
 for i = FIRST_DATA + skip, #ARGV do
-  append(ARGV[i])
+  local data = ARGV[i]
+  if cut >= 0 then
+    cut = cut + #data
+  elseif over or (cap > 0 and bytes + #data > cap) then
+    local keep = over and 0 or math.max(0, cap - bytes)
+    local why = over and ('the job logs reached openhq.maxLogBytes = ' .. quota .. ' compressed bytes')
+      or ('the attempt printed more than openhq.maxOutputBytes = ' .. cap .. ' bytes')
+    local marker = '\n[openhq: output cut here: ' .. why .. '; the rest was dropped]\n'
+    if keep > 0 then
+      redis.call('RPUSH', queue, string.sub(data, 1, keep))
+    end
+    redis.call('RPUSH', queue, marker)
+    bytes = bytes + keep + #marker
+    cut = #data - keep
+    state = 1
+  else
+    redis.call('RPUSH', queue, data)
+    bytes = bytes + #data
+  end
 end
-return 'ok'
+redis.call('HSET', lk, 'bytes', bytes, 'cut', cut)
+return { 'ok', bytes - base, state, before, skip }

@@ -3,7 +3,8 @@
 -- whole call (CONFLICT) before anything changes. Output keys go with their jobs.
 -- ARGV: prefix, now, id... Returns the number of jobs deleted.
 -- @include util
-local prefix = ARGV[1]
+-- @include logKeys
+local prefix, now = ARGV[1], tonumber(ARGV[2])
 local given, err = givenJobs(prefix, 3)
 if err then
   return err
@@ -102,6 +103,7 @@ for _, id in ipairs(order) do
   redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
   redis.call('ZREM', prefix .. 'jobs:expiry', id)
   redis.call('ZREM', prefix .. 'queue', id)
+  dropLogs(prefix, key, id, now)
   redis.call('DEL', key, key .. ':output', key .. ':output:tail')
 end
 if #order > 0 then

@@ -1,0 +1,105 @@
+// The log sweep, every second on every coordinator: seals the logs of attempts that are over (the agent
+// that ran them is gone, the job was retried, ejected, rescheduled...: the coordinator that applied a
+// `finished` seals at once, this catches the rest), retries flushes that failed (a full disk), and removes
+// the files of deleted jobs ({p}logs:trash, filled by deleteJobs.lua). Several coordinators may sweep at
+// once: each entry is claimed by pushing its next check time forward first, and the writer's lock decides.
+
+import type { Redis } from "ioredis";
+import { FINISHED_STATUSES, WAITING_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import type { ErrorRecord } from "../context.js";
+import type { Keys } from "../store/keys.js";
+import type { LogWriter } from "./writer.js";
+
+const SWEEP_MS = 1000;
+/**
+ * A live attempt is looked at again this much later: its own coordinator flushes whole segments as they
+ * fill, the sweep writes what waited since (a slow job's last lines do not sit in Redis for hours).
+ */
+const LIVE_RECHECK_MS = 30_000;
+/** An attempt that could not be sealed or written yet is tried again this soon. */
+const RETRY_MS = 1000;
+/** Files of a deleted job are removed this long after the delete, when no writer can still be busy on them. */
+const TRASH_DELAY_MS = 5000;
+const BATCH = 50;
+/** Deleted jobs whose files one sweep removes at most (a bulk delete of 150,000 jobs drains in minutes). */
+const TRASH_PER_SWEEP = 2000;
+
+export interface SweepContext {
+  redis: Redis;
+  keys: Keys;
+  recordError(error: ErrorRecord): Promise<void>;
+}
+
+export class LogSweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly ctx: SweepContext,
+    private readonly writer: LogWriter,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running !== null) return;
+      this.running = this.sweep()
+        .catch((err: Error) =>
+          this.ctx.recordError({ message: `job logs sweep: ${err.message}`, time: Date.now() }),
+        )
+        .finally(() => (this.running = null));
+    }, SWEEP_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  async sweep(now = Date.now()): Promise<void> {
+    await this.sweepOpen(now);
+    await this.sweepTrash(now);
+    this.writer.prune(10 * 60_000);
+  }
+
+  private async sweepOpen(now: number): Promise<void> {
+    const { redis, keys } = this.ctx;
+    const open = `${keys.prefix}logs:open`;
+    const due = await redis.zrangebyscore(open, "-inf", now, "LIMIT", 0, BATCH);
+    for (const member of due) {
+      // Claim it: another coordinator's sweep now skips it until then.
+      await redis.zadd(open, "XX", now + LIVE_RECHECK_MS, member);
+      const [jobId, attempt] = member.split(":").map(Number) as [number, number];
+      const [status, current] = await redis.hmget(keys.job(jobId), "status", "attempt");
+      const live =
+        status !== null &&
+        Number(current) === attempt &&
+        !FINISHED_STATUSES.includes(status as JobStatus) &&
+        !WAITING_STATUSES.includes(status as JobStatus);
+      const result = live
+        ? await this.writer.flush(jobId, attempt, true)
+        : await this.writer.seal(jobId, attempt);
+      if (result === "gone") await redis.zrem(open, member);
+      // A live attempt another writer holds is being written: the claim's 30 s stand.
+      else if (result === "failed" || (!live && result !== "ok"))
+        await redis.zadd(open, "XX", now + RETRY_MS, member);
+    }
+  }
+
+  private async sweepTrash(now: number): Promise<void> {
+    const { redis, keys } = this.ctx;
+    const trash = `${keys.prefix}logs:trash`;
+    for (let done = 0; done < TRASH_PER_SWEEP;) {
+      const ids = await redis.zrangebyscore(trash, "-inf", now - TRASH_DELAY_MS, "LIMIT", 0, 200);
+      if (ids.length === 0) return;
+      let freed = 0;
+      for (const id of ids) freed += await this.writer.files.remove(Number(id));
+      if (freed > 0) {
+        const left = await redis.decrby(`${keys.prefix}logs:bytes`, freed);
+        if (left < 0) await redis.set(`${keys.prefix}logs:bytes`, 0);
+      }
+      await redis.zrem(trash, ...ids);
+      done += ids.length;
+    }
+  }
+}

@@ -1,0 +1,308 @@
+// The job log store (issue 10) with real processes: 20 MB and 300 MB logs byte-identical end to end with
+// Redis keeping only a small record, a tail read of the 300 MB log, a coordinator SIGKILLed mid-job, a full
+// disk (a 2 MB tmpfs), two coordinators sharing one log folder, one with another folder refused, an
+// unwritable folder, a per-attempt cap tripping, and deleteJobs removing the files.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { XmlRpcClient } from "../shared/xmlrpc/client.js";
+import { startAgent, type TestAgent } from "./support/agent.js";
+import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { startRedis, type TestRedis } from "./support/redis.js";
+
+const MB = 1024 * 1024;
+const FINISHED = ["succeeded", "failed", "cancelled", "abandoned"];
+const dir = mkdtempSync(join(tmpdir(), "openhq-logs-"));
+const logsDir = join(dir, "job_logs");
+const bigFile = join(dir, "render.log");
+let bigSha = "";
+let redis: TestRedis;
+let db: Redis;
+let coord: TestCoordinator;
+let agent: TestAgent;
+let hq: XmlRpcClient;
+const cleanups: (() => Promise<void>)[] = [];
+
+/** 300 MB of render-log-like lines (every line different), written once; its sha256. */
+function writeBigLog(): string {
+  const hash = createHash("sha256");
+  const fd = openSync(bigFile, "w");
+  let written = 0;
+  let i = 0;
+  while (written < 300 * MB) {
+    const lines: string[] = [];
+    for (let k = 0; k < 50_000; k++, i++) {
+      lines.push(
+        `mantra: frame ${1001 + (i % 240)} tile ${i % 64}/64 bucket ${i} sample ${(i * 7) % 1024} ` +
+          `mem ${1000 + ((i * 37) % 4096)}MB rays ${(i * 7919) % 1000003} é\n`,
+      );
+    }
+    let block = Buffer.from(lines.join(""));
+    if (written + block.length > 300 * MB) block = block.subarray(0, 300 * MB - written);
+    writeSync(fd, block);
+    hash.update(block);
+    written += block.length;
+  }
+  closeSync(fd);
+  return hash.digest("hex");
+}
+
+function sha(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function run(client: XmlRpcClient, command: string, ms = 300_000): Promise<number> {
+  const [id] = await client.call<number[]>("newjob", { name: "log", shell: "bash", command });
+  const status = await until(
+    `job ${id} to finish`,
+    async () => {
+      const s = String(await client.call("getstatus", id!));
+      return FINISHED.includes(s) ? s : undefined;
+    },
+    ms,
+  );
+  assert.equal(status, "succeeded");
+  return id!;
+}
+
+/** The job's sealed record (log:1 = "bytes z n cut sha256"), once the log is sealed. */
+function sealed(prefix: string, id: number): Promise<string[]> {
+  return until(`job ${id}'s log to be sealed`, async () => {
+    const record = await db.hget(`${prefix}job:${id}`, "log:1");
+    return record === null ? undefined : record.split(" ");
+  });
+}
+
+async function usedMemory(): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await db.info("memory"))?.[1]);
+}
+
+async function download(url: string): Promise<{ sha: string; bytes: number }> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha: hash.digest("hex"), bytes };
+}
+
+before(async () => {
+  bigSha = writeBigLog();
+  redis = await startRedis();
+  db = redis.client();
+  coord = await startCoordinator({ redisUrl: redis.url, env: { OPENHQ_JOB_LOGS_DIR: logsDir } });
+  agent = await startAgent({ serverUrl: coord.url });
+  hq = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 256 * MB });
+  await until("the agent", async () => ((await hq.call<unknown[]>("getClients")) ?? []).length > 0);
+});
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  hq?.close();
+  await agent?.stop();
+  await coord?.stop();
+  db?.disconnect();
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("job log store", () => {
+  it("20 MB and 300 MB logs are byte-identical, Redis keeps a small record, the tail reads from the end", async () => {
+    await run(hq, "echo warm-up"); // load the scripts, so they do not count below
+    await sealed(coord.prefix, 1);
+    const before = await usedMemory();
+    const small = await run(hq, `head -c ${20 * MB} ${bigFile}`);
+    const record = await sealed(coord.prefix, small);
+    const expected = sha(readFileSync(bigFile).subarray(0, 20 * MB));
+    assert.equal(record[4], expected, "sealed record sha256");
+    assert.equal(Number(record[0]), 20 * MB);
+    const text = await hq.call<string>("getJobOutput", small);
+    assert.equal(sha(Buffer.from(text, "utf8")), expected, "getJobOutput byte-identical");
+    const grown = (await usedMemory()) - before;
+    assert.ok(grown < 2 * MB, `Redis grew ${grown} bytes for a finished 20 MB log`);
+    assert.deepEqual(await db.keys(`${coord.prefix}job:${small}:*`), [], "no log keys left in Redis");
+
+    const start = performance.now();
+    const big = await run(hq, `cat ${bigFile}`);
+    const [bytes, z, , , bigRecordSha] = await sealed(coord.prefix, big);
+    const seconds = (performance.now() - start) / 1000;
+    assert.equal(bigRecordSha, bigSha);
+    assert.equal(Number(bytes), 300 * MB);
+    const got = await download(`${coord.url}/jobs/${big}/log`);
+    assert.deepEqual(got, { sha: bigSha, bytes: 300 * MB }, "the download is byte-identical");
+    const tail = await hq.call<string>("getJobOutput", big, 65536);
+    const fileTail = readFileSync(bigFile).subarray(-400_000).toString("utf8");
+    assert.equal(tail, fileTail.slice(-65536));
+    assert.ok((await usedMemory()) - before < 4 * MB, "two finished big logs cost Redis almost nothing");
+    console.log(
+      `# 300 MB: ${(300 / seconds).toFixed(0)} MB/s end to end, compressed to ${(Number(z) / MB).toFixed(1)} MB`,
+    );
+  });
+
+  it("a second coordinator sharing the log folder reads the logs; one with another folder, or an unwritable one, is refused", async () => {
+    const two = await startCoordinator({
+      redisUrl: redis.url,
+      args: ["--prefix", coord.prefix],
+      env: { OPENHQ_JOB_LOGS_DIR: logsDir },
+    });
+    cleanups.push(two.stop);
+    const other = new XmlRpcClient(two.url, { timeoutMs: 60_000 });
+    cleanups.push(async () => other.close());
+    assert.equal((await other.call<string>("getJobOutput", 1)).trim(), "warm-up");
+    assert.equal(
+      await other.call<string>("getJobOutput", 2, 10),
+      await hq.call<string>("getJobOutput", 2, 10),
+    );
+
+    const elsewhere = join(dir, "not-mounted");
+    mkdirSync(elsewhere);
+    await assert.rejects(
+      startCoordinator({
+        redisUrl: redis.url,
+        args: ["--prefix", coord.prefix],
+        env: { OPENHQ_JOB_LOGS_DIR: elsewhere },
+      }),
+      (err: Error) =>
+        /exited \(2\)/.test(err.message) &&
+        /is not the job log folder the other coordinators/.test(err.message),
+    );
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    await assert.rejects(
+      startCoordinator({ redisUrl: redis.url, env: { OPENHQ_JOB_LOGS_DIR: join(file, "logs") } }),
+      (err: Error) => /exited \(2\)/.test(err.message) && /job_logs_dir .* is not writable/.test(err.message),
+    );
+  });
+
+  it("a coordinator SIGKILLed mid-job and restarted: the log is complete, not duplicated", async () => {
+    // 40 MB in 1 MB pieces over a few seconds; the coordinator dies while it streams and flushes.
+    const command = `for i in $(seq 0 39); do tail -c +$((i * ${MB} + 1)) ${bigFile} | head -c ${MB}; sleep 0.1; done`;
+    const [id] = await hq.call<number[]>("newjob", { name: "killed", shell: "bash", command });
+    await until("output to flow", async () => {
+      const m = await db.hget(`${coord.prefix}job:${id}:log:1`, "base");
+      return Number(m) >= 8 * MB;
+    });
+    coord.process.kill("SIGKILL");
+    await new Promise((r) => coord.process.once("exit", r));
+    await coord.stop();
+    coord = await startCoordinator({
+      redisUrl: redis.url,
+      port: coord.port,
+      args: ["--prefix", coord.prefix],
+      env: { OPENHQ_JOB_LOGS_DIR: logsDir },
+    });
+    hq.close();
+    hq = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 256 * MB });
+    await until("the job to finish", async () => String(await hq.call("getstatus", id!)) === "succeeded");
+    const record = await sealed(coord.prefix, id!);
+    const expected = sha(readFileSync(bigFile).subarray(0, 40 * MB));
+    assert.equal(record[4], expected);
+    assert.equal(sha(Buffer.from(await hq.call<string>("getJobOutput", id!), "utf8")), expected);
+  });
+
+  it("a full disk keeps the output in Redis and the agent until it can be written, and says so", async (t) => {
+    const mount = join(dir, "tmpfs");
+    mkdirSync(mount);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount], { stdio: "ignore" });
+    } catch {
+      t.skip("cannot mount a tmpfs here");
+      return;
+    }
+    cleanups.push(async () => void execFileSync("umount", ["-l", mount]));
+    const random = join(dir, "random.txt");
+    writeFileSync(random, randomBytes(12_000_000).toString("base64").replace(/.{76}/g, "$&\n"));
+    const full = await startCoordinator({ redisUrl: redis.url, env: { OPENHQ_JOB_LOGS_DIR: mount } });
+    cleanups.push(full.stop);
+    const client = new XmlRpcClient(full.url, { timeoutMs: 60_000, maxBodyBytes: 64 * MB });
+    cleanups.push(async () => client.close());
+    const blade = await startAgent({ serverUrl: full.url });
+    cleanups.push(blade.stop);
+    const [id] = await client.call<number[]>("newjob", {
+      name: "disk full",
+      shell: "bash",
+      command: `cat ${random}`,
+    });
+    const errors = await until("the write error", async () => {
+      const log = await client.call<{ errors?: { message: string }[] }>("getServerErrors");
+      return (log.errors ?? []).find((e) => /cannot write job .* ENOSPC.*stays in Redis/.test(e.message));
+    });
+    assert.ok(errors);
+    const waiting = await db.hmget(`${full.prefix}job:${id}:log:1`, "bytes", "base");
+    assert.ok(Number(waiting[0]) - Number(waiting[1]) <= 8 * MB, "Redis holds a bounded window");
+    // 16 MB of output: more than the file system, Redis's window and the agent's unacked spool together.
+    assert.notEqual(String(await client.call("getstatus", id!)), "succeeded");
+    execFileSync("mount", ["-o", "remount,size=64m", mount]);
+    await until("the job to finish", async () => String(await client.call("getstatus", id!)) === "succeeded");
+    const record = await sealed(full.prefix, id!);
+    assert.equal(record[4], sha(readFileSync(random)));
+    assert.equal(
+      sha(Buffer.from(await client.call<string>("getJobOutput", id!), "utf8")),
+      sha(readFileSync(random)),
+    );
+  });
+
+  it("a per-attempt cap cuts the rest, marks it in the output and the server errors, and the job still succeeds", async () => {
+    const capped = await startCoordinator({
+      redisUrl: redis.url,
+      env: { OPENHQ_JOB_LOGS_DIR: logsDir, OPENHQ_MAX_OUTPUT_BYTES: String(2 * MB) },
+    });
+    cleanups.push(capped.stop);
+    const client = new XmlRpcClient(capped.url, { timeoutMs: 60_000, maxBodyBytes: 64 * MB });
+    cleanups.push(async () => client.close());
+    const blade = await startAgent({ serverUrl: capped.url });
+    cleanups.push(blade.stop);
+    const id = await run(client, `head -c ${5 * MB} ${bigFile}; echo done`);
+    const record = await sealed(capped.prefix, id);
+    assert.equal(Number(record[3]), 3 * MB + 5, "the bytes cut are counted");
+    const text = Buffer.from(await client.call<string>("getJobOutput", id), "utf8");
+    assert.ok(text.subarray(0, 2 * MB).equals(readFileSync(bigFile).subarray(0, 2 * MB)));
+    assert.match(
+      text.subarray(2 * MB).toString(),
+      /^\n\[openhq: output cut here: .*maxOutputBytes = 2097152 bytes; the rest was dropped\]\n$/,
+    );
+    const log = await client.call<{ errors?: { message: string }[] }>("getServerErrors");
+    assert.ok((log.errors ?? []).some((e) => new RegExp(`job ${id} attempt 1: output cut`).test(e.message)));
+  });
+
+  it("deleteJobs removes the files", async () => {
+    const id = await run(hq, "echo doomed");
+    await sealed(coord.prefix, id);
+    const jobDir = join(logsDir, coord.prefix.replace(/[^A-Za-z0-9_.-]/g, "_"), "0", String(id));
+    assert.ok(existsSync(join(jobDir, "1.gz")));
+    await hq.call("deleteJobs", [id]);
+    await until(
+      "the files to go",
+      async () => !existsSync(jobDir) && (await db.zcard(`${coord.prefix}logs:trash`)) === 0,
+      30_000,
+    );
+  });
+});
