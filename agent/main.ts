@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Agent } from "./agent.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
+import { StateDirError } from "./state-dir.js";
 
 function findInstallDir(): string {
   // agent/main.ts in a checkout, dist/agent/main.js when built: the install folder holds package.json.
@@ -67,6 +68,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
+  if (err instanceof StateDirError) {
+    process.stderr.write(`openhq-agent: state folder refused: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`openhq-agent: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });

@@ -13,6 +13,7 @@ import type { Context } from "./context.js";
 import { errorRecorder } from "./errors.js";
 import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
+import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
@@ -52,6 +53,16 @@ async function main(): Promise<void> {
 
   const keys = new Keys(config.prefix);
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
+  const farm = await resolveFarmSecret(ctx, config.dataDir);
+  ctx.settings.agentToken = farm.secret;
+  if (farm.generated) {
+    // Printed once, by the coordinator that created it; later starts read it from Redis.
+    const server = withoutCredentials(ctx.settings.serverUrl);
+    process.stdout.write(
+      `farm secret generated (kept in Redis and ${join(config.dataDir, "farm-secret")}): ${farm.secret}\n` +
+        `install an agent with: sudo deploy/install.sh --server ${server} --token ${farm.secret}\n`,
+    );
+  }
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
   const rpc = createXmlRpcHandler(apiMethods(ctx), {

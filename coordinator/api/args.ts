@@ -14,7 +14,9 @@ export function isGiven(value: XmlRpcValue | undefined): value is Exclude<XmlRpc
 
 /** An integer; accepts numbers, bigints in range, and strings with a leading integer ("5", "5 (Medium)"). */
 export function int(value: XmlRpcValue | undefined, name: string): number {
-  if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
+  // Beyond 2^53 a double no longer holds every integer: such numbers are refused, not rounded.
+  if (typeof value === "number" && Number.isFinite(value) && Number.isSafeInteger(Math.trunc(value)))
+    return Math.trunc(value);
   if (
     typeof value === "bigint" &&
     value <= BigInt(Number.MAX_SAFE_INTEGER) &&

@@ -29,7 +29,8 @@ type ControlMessage =
   | CoordinatorMessage
   | { type: "assign"; jobId: number; attempt: number }
   | { type: "refresh" }
-  | { type: "takeover"; by: string };
+  | { type: "takeover"; by: string }
+  | { type: "revoked" };
 
 export class Link implements LinkHost {
   readonly coordinatorId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
@@ -188,6 +189,10 @@ export class Link implements LinkHost {
   private async control(conn: AgentConnection, msg: ControlMessage): Promise<void> {
     if (msg.type === "takeover") {
       if (msg.by !== this.coordinatorId) conn.close(4002, "the agent connected to another coordinator");
+      return;
+    }
+    if (msg.type === "revoked") {
+      conn.close(4003, "client revoked");
       return;
     }
     if (msg.type === "refresh") {

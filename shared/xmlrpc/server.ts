@@ -47,10 +47,23 @@ export interface XmlRpcServerOptions {
    * Fault to answer with; may set `ctx.user` for the handler.
    */
   authorize?(req: IncomingMessage, method: string, ctx: CallContext): true | Fault | Promise<true | Fault>;
+  /**
+   * Asked once per request before a byte of its body is read: an HTTP refusal to answer at once (and close),
+   * or the largest body this request may send (e.g. small for callers without credentials), or true.
+   */
+  admit?(
+    req: IncomingMessage,
+  ): true | number | { status: number; message: string; headers?: Record<string, string> };
+  /** Most calls in one system.multicall; more is a Fault, none of them run. Default 10,000. */
+  maxMulticall?: number;
+  /** Largest reply body (before gzip); a larger result is answered with a Fault instead. Default 64 MiB. */
+  maxReplyBytes?: number;
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const DEFAULT_GZIP_MIN = 16 * 1024;
+const DEFAULT_MAX_MULTICALL = 10_000;
+const DEFAULT_MAX_REPLY = 64 * 1024 * 1024;
 const XML_TYPE = "text/xml; charset=utf-8";
 /** Fast compression: on a busy 2-core box CPU is scarcer than LAN bandwidth. */
 const GZIP_LEVEL = 1;
@@ -115,7 +128,8 @@ export function createXmlRpcHandler(
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const gzipMinBytes = options.gzipMinBytes ?? DEFAULT_GZIP_MIN;
-  const { onCall, onError, authorize } = options;
+  const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY;
+  const { onCall, onError, authorize, admit } = options;
   const current = typeof methods === "function" ? methods : () => methods;
 
   const lookup = (table: Methods, name: string): MethodHandler | undefined => {
@@ -208,6 +222,7 @@ export function createXmlRpcHandler(
   };
 
   const system = systemMethods({
+    maxCalls: options.maxMulticall ?? DEFAULT_MAX_MULTICALL,
     names: () => [...new Set([...Object.keys(current()), ...Object.keys(system)])],
     help: (name) => {
       const handler = lookup(current(), name) as { help?: unknown } | undefined;
@@ -250,6 +265,12 @@ export function createXmlRpcHandler(
       onError?.(error, name);
       xml = encodeFault(FaultCode.internal, `cannot encode the result: ${error.message}`);
     }
+    const length = typeof xml === "string" ? Buffer.byteLength(xml) : xml.length;
+    if (length > maxReplyBytes)
+      xml = encodeFault(
+        FaultCode.badArgument,
+        `${shorten(name)}: the reply would be ${length} bytes, over the ${maxReplyBytes}-byte limit; ask for fewer items or attributes`,
+      );
     send(req, res, xml);
   };
 
@@ -316,13 +337,24 @@ export function createXmlRpcHandler(
       return;
     }
     const started = performance.now();
-    collectBody(req, maxBodyBytes, (err, raw) => {
+    let limit = maxBodyBytes;
+    if (admit) {
+      const verdict = admit(req);
+      if (typeof verdict === "object") {
+        onCall?.(INVALID_CALL, performance.now() - started, "fault");
+        // Nothing of the body is read: an unauthenticated sender cannot make the server hold or parse it.
+        plain(res, verdict.status, `${verdict.message}\n`, { connection: "close", ...verdict.headers });
+        return;
+      }
+      if (typeof verdict === "number") limit = Math.min(limit, verdict);
+    }
+    collectBody(req, limit, (err, raw) => {
       try {
         const coding = req.headers["content-encoding"];
         if (err) refuse(req, res, err, started);
         else if (coding === undefined) reply(req, res, raw, started);
         else
-          decodeContent(raw, coding, maxBodyBytes)
+          decodeContent(raw, coding, limit)
             .then(
               (body) => reply(req, res, body, started),
               (e: unknown) => refuse(req, res, e, started),

@@ -5,6 +5,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { TEST_FARM_SECRET } from "./farm-secret.js";
 import { freePort } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
@@ -61,7 +62,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env))
     if (name.startsWith("OPENHQ_") || name === "REDIS_URL") delete env[name];
-  Object.assign(env, { OPENHQ_CONFIG: "" }, opts.env);
+  Object.assign(env, { OPENHQ_CONFIG: "", OPENHQ_AGENT_TOKEN: TEST_FARM_SECRET }, opts.env);
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   // If the test process ends without stop() (a crash, process.exit), take the processes along.
   // SIGTERM for the coordinator: it still stops an embedded redis-server of its own on the way out.
