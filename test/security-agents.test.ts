@@ -4,6 +4,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execa } from "execa";
 import WebSocket from "ws";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
@@ -120,13 +121,27 @@ out({"status": s, "output": hq.getJobOutput(${jobId})})`);
   other.close();
 });
 
-test("revokeClient closes the agent's link and refuses it from then on; read-only users cannot call it", async () => {
+test("revokeClient closes the agent's link and refuses it from then on (XML-RPC and CLI)", async () => {
   const doomed = await peer({ hostname: "doomed" });
   const closed = new Promise<number>((resolve) =>
     (doomed as unknown as { ws: WebSocket }).ws.once("close", (code) => resolve(code)),
   );
   assert.equal(await py<boolean>(`out(hq.revokeClient(${doomed.clientId}))`), true);
   assert.equal(await closed, 4003);
+  // The same through the CLI.
+  const cliVictim = await peer({ hostname: "cli-doomed" });
+  const cli = await execa(process.execPath, [
+    "--import",
+    "tsx",
+    "cli/main.ts",
+    "--server",
+    coord.url,
+    "revoke",
+    String(cliVictim.clientId),
+  ]);
+  assert.match(cli.stdout, /revoked/);
+  await leave(cliVictim);
+  assert.match((await peer({ hostname: "cli-doomed" })).refused ?? "", /revoked/);
   const again = await peer({ hostname: "doomed" });
   assert.match(again.refused ?? "", /revoked/);
   const missing = await py<string>(`
