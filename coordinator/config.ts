@@ -20,6 +20,8 @@
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
 //   openhq.maxRequestBytes       largest XML-RPC request body accepted (64 MiB); larger ones get HTTP 413
 //   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
+//   openhq.maxReplyBytes         largest XML-RPC reply (64 MiB); a larger result is answered with a Fault
+//   openhq.allowedHosts          Host names served besides the defaults (coordinator/hosts.ts); * = any
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
 //   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
@@ -51,6 +53,7 @@ export interface CoordinatorConfig {
   /** Bounds on what one XML-RPC request may be. */
   maxRequestBytes: number;
   maxXmlDepth: number;
+  maxReplyBytes: number;
   settings: ServerSettings;
 }
 
@@ -160,6 +163,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     maxRequestBytes: integer(
       pick(undefined, ["OPENHQ_MAX_REQUEST_BYTES"], ["openhq.maxRequestBytes"]) ?? String(64 * 1024 * 1024),
       "maxRequestBytes",
+      1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxReplyBytes: integer(
+      pick(undefined, ["OPENHQ_MAX_REPLY_BYTES"], ["openhq.maxReplyBytes"]) ?? String(64 * 1024 * 1024),
+      "maxReplyBytes",
       1024,
       Number.MAX_SAFE_INTEGER,
     ),

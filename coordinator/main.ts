@@ -16,13 +16,23 @@ import { attachAgentLink } from "./link/index.js";
 import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
-import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
+import { loadHostList } from "./hosts.js";
+import {
+  closeServer,
+  createCoordinatorServer,
+  guardUpgrades,
+  listen,
+  type RequestHandler,
+} from "./server.js";
 import { metricsFor } from "./metrics.js";
 import { Keys } from "./store/keys.js";
+import { redactUrls } from "../shared/redact.js";
 import { VERSION } from "./version.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Longest a shutdown may take before the process exits anyway (systemd's TimeoutStopSec is 30 s). */
+const SHUTDOWN_LIMIT_MS = 20_000;
 
 /** Stopped on every way out, so a failed start does not leave a redis-server behind. */
 let embedded: EmbeddedRedis | null = null;
@@ -68,6 +78,8 @@ async function main(): Promise<void> {
   const rpc = createXmlRpcHandler(apiMethods(ctx), {
     maxBodyBytes: config.maxRequestBytes,
     maxDepth: config.maxXmlDepth,
+    maxReplyBytes: config.maxReplyBytes,
+    admit: auth.admit,
     onCall: metrics.onCall,
     authorize: auth.authorize,
     onError: (error: Error, method?: string) => {
@@ -79,7 +91,9 @@ async function main(): Promise<void> {
       });
     },
   });
-  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) });
+  const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
+  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) }, hosts);
+  const upgrades = guardUpgrades(server, hosts);
   const link = attachAgentLink(server, ctx);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
@@ -91,10 +105,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: shutting down`);
+    // Whatever hangs (a peer that never reads, a stuck Redis), the process ends within a bound.
+    setTimeout(() => {
+      log(`shutdown took over ${SHUTDOWN_LIMIT_MS} ms: exiting now`);
+      void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      setTimeout(() => process.exit(1), 5000).unref();
+    }, SHUTDOWN_LIMIT_MS).unref();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
+    upgrades.destroyAll();
     await closed;
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();
@@ -134,17 +155,17 @@ function dashboard(ctx: Context): RequestHandler {
 }
 
 function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  process.stderr.write(`${new Date().toISOString()} ${redactUrls(line)}\n`);
 }
 
 main().catch(async (err: unknown) => {
   await embedded?.stop().catch(() => {});
   if (err instanceof ConfigError || err instanceof AuthConfigError) {
-    process.stderr.write(`openhq-coordinator: ${err.message}\n`);
+    process.stderr.write(`openhq-coordinator: ${redactUrls(err.message)}\n`);
     process.exit(2);
   }
   process.stderr.write(
-    `openhq-coordinator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    `openhq-coordinator: ${redactUrls(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
   );
   process.exit(1);
 });

@@ -91,7 +91,8 @@ export class Link implements LinkHost {
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (path !== AGENT_PATH) return; // another listener (the dashboard) owns other paths
+    // Another listener (the dashboard) owns other paths; server.ts's guard destroyed what it refused.
+    if (path !== AGENT_PATH || socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       new AgentConnection(ws, this, req.socket.remoteAddress ?? "");
     });
