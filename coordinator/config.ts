@@ -22,13 +22,14 @@
 //   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
 //   openhq.maxReplyBytes         largest XML-RPC reply (64 MiB); a larger result is answered with a Fault
 //   openhq.allowedHosts          Host names served besides the defaults (coordinator/hosts.ts); * = any
+//   openhq.tlsCert, openhq.tlsKey  PEM files: serve https:// and wss:// (agents: https:// server + caFile)
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
 //   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
 //   OPENHQ_MAX_XML_DEPTH.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -54,6 +55,8 @@ export interface CoordinatorConfig {
   maxRequestBytes: number;
   maxXmlDepth: number;
   maxReplyBytes: number;
+  /** Certificate and key (PEM) to serve HTTPS with; null = plain HTTP. */
+  tls: { cert: Buffer; key: Buffer } | null;
   settings: ServerSettings;
 }
 
@@ -129,6 +132,19 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     if (value !== undefined && value !== "") mount[platform] = value;
   }
 
+  const certFile = pick(undefined, ["OPENHQ_TLS_CERT"], ["openhq.tlsCert"]);
+  const keyFile = pick(undefined, ["OPENHQ_TLS_KEY"], ["openhq.tlsKey"]);
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new ConfigError("tlsCert and tlsKey go together: give both or neither");
+  let tls: CoordinatorConfig["tls"] = null;
+  try {
+    if (certFile !== undefined && keyFile !== undefined)
+      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch (err) {
+    throw new ConfigError(`TLS: ${(err as Error).message}`);
+  }
+  const scheme = tls === null ? "http" : "https";
+
   const settings: ServerSettings = {
     activeTimeoutMinutes: number(raw["hqserver.activeTimeout"] ?? "5", "hqserver.activeTimeout", 0),
     expireJobsDays: number(raw["hqserver.expireJobsDays"] ?? "10", "hqserver.expireJobsDays", 0),
@@ -145,7 +161,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     ),
     serverUrl:
       pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??
-      `http://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
+      `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
     raw,
   };
 
@@ -178,6 +194,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       4,
       10_000,
     ),
+    tls,
     settings,
   };
 }

@@ -92,13 +92,15 @@ async function main(): Promise<void> {
     },
   });
   const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
-  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) }, hosts);
+  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) }, hosts, config.tls ?? undefined);
   const upgrades = guardUpgrades(server, hosts);
   const link = attachAgentLink(server, ctx);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
-  log(`openhq-coordinator ${VERSION} listening on http://${config.host}:${port} (prefix "${config.prefix}")`);
+  log(
+    `openhq-coordinator ${VERSION} listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (prefix "${config.prefix}")`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -27,6 +27,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export function createCoordinatorServer(
   handlers: { rpc: RequestHandler; web: RequestHandler },
   hosts: HostList,
+  tls?: { cert: Buffer; key: Buffer },
 ): Server {
   return createKeepAliveServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
@@ -45,7 +46,7 @@ export function createCoordinatorServer(
         .writeHead(405, { allow: "GET, HEAD, POST", "content-type": "text/plain" })
         .end("method not allowed\n");
     }
-  });
+  }, tls);
 }
 
 /** WebSocket paths served: the agent link and the live output of a job. */

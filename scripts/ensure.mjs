@@ -25,6 +25,7 @@ const packages = [];
 if (!has("redis-server")) packages.push("redis-server");
 if (forTests && !has("chromium")) packages.push("chromium");
 if (forTests && !has("systemd-analyze")) packages.push("systemd");
+if (forTests && !has("openssl")) packages.push("openssl"); // the TLS test makes a self-signed certificate
 if (packages.length > 0) {
   if (!has("apt-get")) {
     console.error(`openhq: please install ${packages.join(", ")} (no apt-get on this machine)`);

@@ -7,6 +7,7 @@
 // sense: 405 for a method other than POST, 413 for a body over `maxBodyBytes`.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { gzip } from "node:zlib";
 import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.js";
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
@@ -372,9 +373,16 @@ export function createXmlRpcHandler(
  * load balancers and the pauses of Python scripts between calls, a bound on how long one request may take,
  * and malformed HTTP costing the sender its connection and nothing else.
  */
-export function createKeepAliveServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+export function createKeepAliveServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: { cert: string | Buffer; key: string | Buffer },
+): Server {
   const keepAliveMs = 65_000;
-  const server = createServer({ keepAlive: true, requestTimeout: 300_000 }, handler);
+  const options = { keepAlive: true, requestTimeout: 300_000 };
+  // An https.Server is an http.Server with TLS underneath: everything below applies to both.
+  const server: Server = tls
+    ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler)
+    : createServer(options, handler);
   server.keepAliveTimeout = keepAliveMs;
   server.headersTimeout = keepAliveMs + 1000;
   server.on("clientError", (_err, socket) => {
