@@ -12,6 +12,7 @@
 //   openhq.redis                 redis:// or rediss:// URL; empty = start a private redis-server
 //   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
 //   openhq.redis.name            Sentinel master name (mymaster)
+//   openhq.redis.passwordFile    file holding the Redis password (added to openhq.redis's URL)
 //   openhq.prefix                Redis key prefix (hq:)
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
@@ -115,9 +116,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   );
   const host = pick(flags.host, ["OPENHQ_HOST"], ["openhq.host", "host"]) ?? "0.0.0.0";
   const sentinelList = pick(undefined, ["OPENHQ_REDIS_SENTINELS"], ["openhq.redis.sentinels"]) ?? "";
-  const redisUrl = pick(flags.redis, ["REDIS_URL", "OPENHQ_REDIS"], ["openhq.redis"]) ?? null;
+  let redisUrl = pick(flags.redis, ["REDIS_URL", "OPENHQ_REDIS"], ["openhq.redis"]) ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
+  }
+  // A password kept in a file (openhq-redis.service makes one) goes into the URL, never into the ini.
+  const passwordFile = pick(undefined, ["OPENHQ_REDIS_PASSWORD_FILE"], ["openhq.redis.passwordFile"]);
+  if (passwordFile !== undefined && redisUrl !== null) {
+    try {
+      const url = new URL(redisUrl);
+      url.password = encodeURIComponent(readFileSync(passwordFile, "utf8").trim());
+      redisUrl = url.toString();
+    } catch (err) {
+      throw new ConfigError(`openhq.redis.passwordFile: ${(err as Error).message}`);
+    }
   }
   const dataDir = resolve(pick(flags.data, ["OPENHQ_DATA"], ["openhq.dataDir"]) ?? defaultDataDir(env));
   const heartbeatMs = integer(

@@ -117,7 +117,7 @@ elif [ "$role" = agent ]; then
     [ -z "$token" ] || echo "token = $token"
     echo
     echo "[job_environment]"
-  } > "$ini"
+  } | (umask 027; cat > "$ini") # 0640 from the first byte: it may hold the farm secret
   echo "wrote $ini (see $lib/deploy/hqnode.ini.example for every key)"
 else
   {
@@ -126,10 +126,10 @@ else
     echo "hqserver.activeTimeout = 5"
     echo "hqserver.expireJobsDays = 10"
     [ -z "$token" ] || echo "openhq.agentToken = $token"
-  } > "$ini"
+  } | (umask 027; cat > "$ini")
   echo "wrote $ini (see $lib/deploy/hqserver.ini.example for every key)"
 fi
-[ -z "$token" ] || chmod 640 "$ini"
+chmod 640 "$ini"
 
 # ---- service account -------------------------------------------------------------------------------------
 if [ "$make_user" = 1 ] && [ "$(id -u)" = 0 ] && ! id "$user" >/dev/null 2>&1; then
