@@ -106,6 +106,10 @@ export class AgentConnection {
     }
     switch (msg.type) {
       case "heartbeat":
+        if (!validHeartbeat(msg)) {
+          this.ws.close(4000, "bad heartbeat");
+          return;
+        }
         this.beating = this.beating.then(() => this.heartbeat(msg)).catch((err: Error) => this.fail(err));
         return;
       case "goodbye":
@@ -337,4 +341,23 @@ function validEvent(msg: JobEventMessage): boolean {
   const ok = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   if (!ok(msg.jobId) || !ok(msg.attempt) || !ok(msg.seq)) return false;
   return msg.type !== "output" || typeof msg.data === "string";
+}
+
+/** A heartbeat's numbers are finite, `available` a boolean, `running` a bounded list of job ids/attempts. */
+function validHeartbeat(msg: HeartbeatMessage): boolean {
+  const finite = (n: unknown) => typeof n === "number" && Number.isFinite(n);
+  if (!finite(msg.load) || !finite(msg.idleTime) || !finite(msg.freeMemory)) return false;
+  if (typeof msg.available !== "boolean") return false;
+  if (msg.running === undefined) return true;
+  return (
+    Array.isArray(msg.running) &&
+    msg.running.length <= 10_000 &&
+    msg.running.every(
+      (r) =>
+        typeof r === "object" &&
+        r !== null &&
+        Number.isSafeInteger(r.jobId) &&
+        Number.isSafeInteger(r.attempt),
+    )
+  );
 }

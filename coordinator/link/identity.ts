@@ -69,8 +69,20 @@ export function helloProblem(msg: HelloMessage): string | null {
     return "bad clientPort";
   if (!Array.isArray(msg.availabilityRules) || msg.availabilityRules.length > 100)
     return "bad availabilityRules";
-  if (msg.running !== undefined && (!Array.isArray(msg.running) || msg.running.length > 10_000))
-    return "bad running list";
+  for (const list of [msg.running, msg.lost])
+    if (
+      list !== undefined &&
+      (!Array.isArray(list) ||
+        list.length > 10_000 ||
+        !list.every(
+          (r) =>
+            typeof r === "object" &&
+            r !== null &&
+            Number.isSafeInteger(r.jobId) &&
+            Number.isSafeInteger(r.attempt),
+        ))
+    )
+      return "bad running or lost list";
   return null;
 }
 
