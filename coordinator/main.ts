@@ -67,10 +67,15 @@ async function main(): Promise<void> {
   ctx.settings.agentToken = farm.secret;
   if (farm.generated) {
     // Printed once, by the coordinator that created it; later starts read it from Redis.
-    const server = withoutCredentials(ctx.settings.serverUrl);
+    const served = new URL(withoutCredentials(ctx.settings.serverUrl));
+    const port = served.port || (served.protocol === "https:" ? "443" : "80");
+    const where =
+      served.protocol === "https:"
+        ? `--server https://${served.hostname} --port ${port} (and caFile in hqnode.ini for a private CA)`
+        : `--server ${served.hostname} --port ${port}`;
     process.stdout.write(
       `farm secret generated (kept in Redis and ${join(config.dataDir, "farm-secret")}): ${farm.secret}\n` +
-        `install an agent with: sudo deploy/install.sh --server ${server} --token ${farm.secret}\n`,
+        `install an agent with: sudo deploy/install.sh ${where} --token ${farm.secret}\n`,
     );
   }
   const auth = authFor(ctx);
