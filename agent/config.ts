@@ -1,7 +1,7 @@
 // The agent's settings: hqnode.ini (COMPAT §7), then environment variables, then command-line flags, each
 // later source winning. The ini's [job_environment] section is added to every job's environment.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { readIni } from "../shared/ini.js";
@@ -113,7 +113,28 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
       if (key !== "config" && value !== undefined) setValue(config, key as keyof AgentConfig, value);
     }
   }
+  config.token ??= localFarmSecret(env);
   return config;
+}
+
+/**
+ * With no token configured: the farm secret a coordinator of this machine and user generated (its data
+ * folder's `farm-secret`, 0600), so a one-machine farm needs no setup. Reading it proves the agent runs as
+ * the coordinator's own user, who could read its Redis anyway. null when there is none.
+ */
+function localFarmSecret(env: NodeJS.ProcessEnv): string | null {
+  const dataHome = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share");
+  const candidates = [env["OPENHQ_DATA"], join(dataHome, "openhq"), join(".openhq", "data")];
+  for (const dir of candidates) {
+    if (!dir) continue;
+    try {
+      const secret = readFileSync(join(dir, "farm-secret"), "utf8").trim();
+      if (secret !== "") return secret;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return null;
 }
 
 function parseFlags(argv: string[]): Partial<Record<keyof AgentConfig | "config", string>> {

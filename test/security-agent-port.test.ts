@@ -177,7 +177,12 @@ test("the state folder must be the agent's own: a symlink or another user's fold
   assert.equal(agent.process.exitCode, null);
 });
 
-test("the default state folder is not under a world-writable /tmp", async () => {
-  const { defaultConfig } = await import("../agent/config.js");
+test("the default state folder is not under a world-writable /tmp; a local coordinator's farm secret is found", async () => {
+  const { defaultConfig, loadConfig } = await import("../agent/config.js");
   assert.doesNotMatch(defaultConfig(1).stateDir, /^\/tmp\b/);
+  const data = mkdtempSync(join(tmpdir(), "openhq-sec-data-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  writeFileSync(join(data, "farm-secret"), "local-secret\n", { mode: 0o600 });
+  assert.equal(loadConfig([], { OPENHQ_DATA: data, XDG_DATA_HOME: data }, 1).token, "local-secret");
+  assert.equal(loadConfig(["--token", "given"], { OPENHQ_DATA: data }, 1).token, "given");
 });
