@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { WebSocketServer } from "ws";
 import type { AgentMessage } from "../shared/protocol.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
+import { assignMessage } from "./support/assign.js";
 import { freePort } from "./support/ports.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -27,14 +28,23 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function standIn(): Promise<{ url: string; heartbeats: () => number }> {
+async function standIn(): Promise<{
+  url: string;
+  heartbeats: () => number;
+  send: (msg: object) => void;
+  events: AgentMessage[];
+}> {
   const port = await freePort();
   const wss = new WebSocketServer({ port, host: "127.0.0.1", path: "/agent" });
   await new Promise<void>((r) => wss.once("listening", () => r()));
   let beats = 0;
+  const events: AgentMessage[] = [];
+  let socket: { send(text: string): void } | null = null;
   wss.on("connection", (ws) => {
+    socket = ws;
     ws.on("message", (data) => {
       const msg = JSON.parse(data.toString()) as AgentMessage;
+      events.push(msg);
       if (msg.type === "hello")
         ws.send(
           JSON.stringify({
@@ -56,7 +66,12 @@ async function standIn(): Promise<{ url: string; heartbeats: () => number }> {
         wss.close(() => r());
       }),
   );
-  return { url: `http://127.0.0.1:${port}`, heartbeats: () => beats };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    heartbeats: () => beats,
+    send: (msg) => socket?.send(JSON.stringify(msg)),
+    events,
+  };
 }
 
 function post(
@@ -185,4 +200,21 @@ test("the default state folder is not under a world-writable /tmp; a local coord
   writeFileSync(join(data, "farm-secret"), "local-secret\n", { mode: 0o600 });
   assert.equal(loadConfig([], { OPENHQ_DATA: data, XDG_DATA_HOME: data }, 1).token, "local-secret");
   assert.equal(loadConfig(["--token", "given"], { OPENHQ_DATA: data }, 1).token, "given");
+});
+
+test("a maxTime beyond a Node timer's 24.8 days does not cancel the job at once", async () => {
+  const coord = await standIn();
+  await agentOn(coord.url, { name: "patient" });
+  await new Promise((r) => setTimeout(r, 1000)); // welcomed
+  const job = assignMessage("sleep 1; echo done", { maxTime: 30 * 24 * 3600 });
+  coord.send(job);
+  const deadline = Date.now() + 20_000;
+  let finished: AgentMessage | undefined;
+  while (Date.now() < deadline && !finished) {
+    await new Promise((r) => setTimeout(r, 100));
+    finished = coord.events.find((m) => m.type === "finished" && m.jobId === job.jobId);
+  }
+  assert.ok(finished && finished.type === "finished", "the job finished");
+  assert.equal(finished.reason, "exited");
+  assert.equal(finished.exitCode, 0);
 });
