@@ -114,6 +114,8 @@ export class Link implements LinkHost {
     );
     await this.sub.subscribe(this.ctx.keys.controlChannel(id));
     await this.dispatcher.addClient(id);
+    // The link may have closed while this awaited: release() ran before addClient, so undo it here.
+    if (!this.agents.has(id)) this.dispatcher.removeClient(id);
     this.log(`agent ${conn.label} connected as client ${id}`);
   }
 
