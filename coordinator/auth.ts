@@ -165,7 +165,15 @@ export class Auth {
         message: "wrong user name or password",
         headers: { "www-authenticate": 'Basic realm="openhq", charset="UTF-8"' },
       };
-    return user === null ? UNAUTHENTICATED_BODY_BYTES : true;
+    if (user !== null) return true;
+    // Nothing an anonymous caller may send is that large: ask for credentials instead of a 413.
+    if (Number(req.headers["content-length"]) > UNAUTHENTICATED_BODY_BYTES)
+      return {
+        status: 401,
+        message: "authentication required",
+        headers: { "www-authenticate": 'Basic realm="openhq", charset="UTF-8"' },
+      };
+    return UNAUTHENTICATED_BODY_BYTES;
   };
 
   /** For dashboard requests: answers 401/403 itself and returns false when refused. */

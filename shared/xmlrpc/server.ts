@@ -343,8 +343,14 @@ export function createXmlRpcHandler(
       const verdict = admit(req);
       if (typeof verdict === "object") {
         onCall?.(INVALID_CALL, performance.now() - started, "fault");
-        // Nothing of the body is read: an unauthenticated sender cannot make the server hold or parse it.
-        plain(res, verdict.status, `${verdict.message}\n`, { connection: "close", ...verdict.headers });
+        // The body is never held or parsed. Up to maxBodyBytes of it are read and dropped, so a client that
+        // writes its whole body before reading (Python) gets the answer rather than a reset connection.
+        const keep = !(Number(req.headers["content-length"]) > maxBodyBytes);
+        if (keep) discard(req, maxBodyBytes);
+        plain(res, verdict.status, `${verdict.message}\n`, {
+          ...(keep ? {} : { connection: "close" }),
+          ...verdict.headers,
+        });
         return;
       }
       if (typeof verdict === "number") limit = Math.min(limit, verdict);
