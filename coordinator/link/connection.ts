@@ -77,6 +77,10 @@ export class AgentConnection {
         ws.close(4000, "bad message");
         return;
       }
+      if (typeof msg !== "object" || msg === null) {
+        ws.close(4000, "bad message");
+        return;
+      }
       this.handle(msg).catch((err: Error) => this.fail(err));
     });
     ws.on("close", () => {
