@@ -23,6 +23,7 @@ import { Heartbeat } from "./heartbeat.js";
 import { IdleWatcher } from "./idle/index.js";
 import type { AgentFacts } from "./job-env.js";
 import { Job, jobKey, type JobHost } from "./job.js";
+import { CredentialFile } from "./credential.js";
 import { JobsOnDisk, killLeftover, survives } from "./jobs-on-disk.js";
 import { Link, linkUrl } from "./link.js";
 import type { Logger } from "./log.js";
@@ -45,6 +46,7 @@ export class Agent {
   readonly jobs = new Map<string, Job>();
   readonly link: Link;
   readonly disk: JobsOnDisk;
+  private readonly credential: CredentialFile;
   shutdown: { exitCode: number; goodbye: boolean } | null = null;
   private state: State;
   private linked = false;
@@ -66,16 +68,21 @@ export class Agent {
   ) {
     this.platform = options.platform ?? process.platform;
     this.disk = new JobsOnDisk(config.stateDir);
+    this.credential = new CredentialFile(
+      config.stateDir,
+      linkUrl(config.server, config.serverPort, config.tls),
+    );
     this.stats = new Stats(this.platform);
     this.heartbeat = new Heartbeat(config.heartbeatIntervalMs, () => this.sendHeartbeat());
     this.link = new Link(
-      linkUrl(config.server, config.serverPort),
+      linkUrl(config.server, config.serverPort, config.tls),
       {
         opened: (localAddress) => this.sayHello(localAddress),
         message: (message) => this.onMessage(message),
         closed: () => this.onLinkClosed(),
       },
       log,
+      config.caFile === null ? undefined : readFileSync(config.caFile, "utf8"),
     );
     this.host = {
       facts: () => this.facts(),
@@ -96,6 +103,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    for (const warning of this.disk.warnings) this.log.warn(`state folder: ${warning}`);
     this.reapLeftovers();
     this.api = await startApi(
       this.config.port,
@@ -198,7 +206,9 @@ export class Agent {
       hqroot: this.config.sharedNetworkMount ?? this.welcome?.hqroot ?? "",
       arch: clientArch(this.platform, process.arch),
       installDir: this.options.installDir,
-      serverUrl: this.welcome?.serverUrl ?? `http://${this.config.server}:${this.config.serverPort}`,
+      serverUrl:
+        this.welcome?.serverUrl ??
+        `${this.config.tls ? "https" : "http"}://${this.config.server}:${this.config.serverPort}`,
       jobEnvironment: this.config.jobEnvironment,
     };
   }
@@ -223,6 +233,8 @@ export class Agent {
       lost: this.lost,
     };
     if (this.config.token !== null) hello.token = this.config.token;
+    const credential = this.credential.load();
+    if (credential !== null) hello.credential = credential;
     void this.link.send(hello);
   }
 
@@ -257,6 +269,7 @@ export class Agent {
   }
 
   private onWelcome(welcome: WelcomeMessage): void {
+    if (welcome.credential !== undefined) this.credential.save(welcome.credential);
     this.welcome = welcome;
     this.linked = true;
     this.lost = [];

@@ -12,19 +12,50 @@ export interface ApiHandlers {
   terminate(): void;
 }
 
+/** Calls per second one caller address may make (a burst of BURST is allowed), and calls per multicall. */
+const CALLS_PER_SECOND = 10;
+const BURST = 20;
+const MAX_MULTICALL = 16;
+/** wakeup() forces at most one heartbeat per this many ms, however often it is called. */
+const WAKEUP_MIN_MS = 1000;
+
 /**
- * With a farm token set (hqnode.ini `token`, the one sent in hello), callers must send it as the Basic auth
- * password (any user name): Python's ServerProxy("http://hq:TOKEN@node:5001"), `openhq wakeup --agent-token`.
+ * Who may call what on port 5001:
+ * - no browser, ever: a request with an Origin or Sec-Fetch-Site header (every browser POST has one) is
+ *   refused before its body is read, so neither a cross-site form nor a DNS-rebound page reaches the API;
+ * - `terminate` needs the farm token as the Basic auth password (any user name) when the agent has one:
+ *   Python's ServerProxy("http://hq:TOKEN@node:5001"), `openhq terminate --agent-token`;
+ * - `wakeup` is open (HQueue's server calls it without credentials) but only forces a heartbeat at most
+ *   once a second;
+ * - each caller address gets CALLS_PER_SECOND calls (multicall entries count one by one).
  */
-function tokenCheck(token: string | null): ((req: IncomingMessage) => true | Fault) | undefined {
-  if (token === null) return undefined;
-  const digest = sha256(token);
-  return (req) => {
-    const credentials = basicCredentials(req.headers.authorization);
-    if (credentials !== null && credentials !== "malformed" && matchesDigest(credentials.password, digest)) {
-      return true;
-    }
-    return new Fault(FaultCode.unauthorized, "this agent requires the farm token (Basic auth password)");
+function access(token: string | null): {
+  admit: (req: IncomingMessage) => true | { status: number; message: string };
+  authorize: (req: IncomingMessage, method: string) => true | Fault;
+} {
+  const digest = token === null ? null : sha256(token);
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    admit: (req) =>
+      req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined
+        ? { status: 403, message: "browsers may not call an agent's API" }
+        : true,
+    authorize: (req, method) => {
+      const who = req.socket.remoteAddress ?? "";
+      const now = Date.now();
+      const bucket = buckets.get(who) ?? { tokens: BURST, at: now };
+      bucket.tokens = Math.min(BURST, bucket.tokens + ((now - bucket.at) / 1000) * CALLS_PER_SECOND);
+      bucket.at = now;
+      if (buckets.size > 10_000) buckets.clear(); // bounded memory, whatever the number of callers
+      buckets.set(who, bucket);
+      if (bucket.tokens < 1) return new Fault(FaultCode.tooManyCalls, `${method}: too many calls, slow down`);
+      bucket.tokens -= 1;
+      if (method !== "terminate" || digest === null) return true;
+      const credentials = basicCredentials(req.headers.authorization);
+      if (credentials !== null && credentials !== "malformed" && matchesDigest(credentials.password, digest))
+        return true;
+      return new Fault(FaultCode.unauthorized, "terminate needs the farm token (Basic auth password)");
+    },
   };
 }
 
@@ -35,11 +66,16 @@ export async function startApi(
   handlers: ApiHandlers,
   log: Logger,
 ): Promise<Server> {
-  const authorize = tokenCheck(token);
+  const { admit, authorize } = access(token);
+  let lastWakeup = 0;
   const server = createXmlRpcServer(
     {
       wakeup: () => {
-        handlers.wakeup();
+        const now = Date.now();
+        if (now - lastWakeup >= WAKEUP_MIN_MS) {
+          lastWakeup = now;
+          handlers.wakeup();
+        }
         return null;
       },
       terminate: () => {
@@ -49,8 +85,11 @@ export async function startApi(
       },
     },
     {
-      maxBodyBytes: 1024 * 1024,
-      ...(authorize ? { authorize } : {}),
+      maxBodyBytes: 64 * 1024,
+      maxMulticall: MAX_MULTICALL,
+      maxReplyBytes: 64 * 1024,
+      admit,
+      authorize,
       onError: (err, method) => log.error(`xml-rpc ${method ?? "?"}: ${err.message}`),
     },
   );

@@ -1,8 +1,8 @@
 // The agent's settings: hqnode.ini (COMPAT §7), then environment variables, then command-line flags, each
 // later source winning. The ini's [job_environment] section is added to every job's environment.
 
-import { existsSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { readIni } from "../shared/ini.js";
 
@@ -31,8 +31,12 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   /** Time between SIGTERM and SIGKILL when a job is cancelled, ms. */
   killGraceMs: number;
-  /** Shared secret sent in hello, when the coordinator asks for one. */
+  /** The farm secret sent in hello (the coordinator's openhq.agentToken); also guards terminate() on port 5001. */
   token: string | null;
+  /** wss:// to the coordinator: set by an https:// or wss:// server URL. */
+  tls: boolean;
+  /** PEM file of the CA(s) that signed the coordinator's certificate; null = the system's CAs. */
+  caFile: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -50,6 +54,7 @@ const FLAGS: Record<string, keyof AgentConfig | "config"> = {
   "--heartbeat-interval": "heartbeatIntervalMs",
   "--kill-grace": "killGraceMs",
   "--token": "token",
+  "--ca-file": "caFile",
 };
 
 const ENV: Record<string, keyof AgentConfig | "config"> = {
@@ -65,6 +70,7 @@ const ENV: Record<string, keyof AgentConfig | "config"> = {
   OPENHQ_HEARTBEAT_INTERVAL: "heartbeatIntervalMs",
   OPENHQ_KILL_GRACE: "killGraceMs",
   OPENHQ_AGENT_TOKEN: "token",
+  OPENHQ_CA_FILE: "caFile",
 };
 
 export function defaultConfig(cpuCount: number): AgentConfig {
@@ -75,13 +81,19 @@ export function defaultConfig(cpuCount: number): AgentConfig {
     bind: "0.0.0.0",
     name: "",
     cpus: cpuCount,
-    stateDir: join(tmpdir(), `openhq-agent-${hostname()}`),
+    // Never a shared /tmp: whoever can write the state folder can make the agent signal processes.
+    stateDir: join(
+      process.env["XDG_STATE_HOME"] || join(homedir(), ".local", "state"),
+      `openhq-agent-${hostname()}`,
+    ),
     logFile: null,
     sharedNetworkMount: null,
     jobEnvironment: {},
     heartbeatIntervalMs: 5000,
     killGraceMs: 10_000,
     token: null,
+    tls: false,
+    caFile: null,
   };
 }
 
@@ -101,7 +113,28 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
       if (key !== "config" && value !== undefined) setValue(config, key as keyof AgentConfig, value);
     }
   }
+  config.token ??= localFarmSecret(env);
   return config;
+}
+
+/**
+ * With no token configured: the farm secret a coordinator of this machine and user generated (its data
+ * folder's `farm-secret`, 0600), so a one-machine farm needs no setup. Reading it proves the agent runs as
+ * the coordinator's own user, who could read its Redis anyway. null when there is none.
+ */
+function localFarmSecret(env: NodeJS.ProcessEnv): string | null {
+  const dataHome = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share");
+  const candidates = [env["OPENHQ_DATA"], join(dataHome, "openhq"), join(".openhq", "data")];
+  for (const dir of candidates) {
+    if (!dir) continue;
+    try {
+      const secret = readFileSync(join(dir, "farm-secret"), "utf8").trim();
+      if (secret !== "") return secret;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return null;
 }
 
 function parseFlags(argv: string[]): Partial<Record<keyof AgentConfig | "config", string>> {
@@ -133,6 +166,7 @@ function applyIni(config: AgentConfig, path: string): void {
     stateDir: "stateDir",
     logFile: "logFile",
     token: "token",
+    caFile: "caFile",
   };
   for (const [iniKey, key] of Object.entries(keys)) {
     const value = main[iniKey];
@@ -165,7 +199,11 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
       // Also accepts a URL ("http://farm:5000", "ws://farm:5000"), as HQSERVER-style settings are written.
       if (value.includes("://")) {
         const url = new URL(value);
-        config.server = url.hostname;
+        if (!/^(https?|wss?):$/.test(url.protocol))
+          throw new ConfigError(`server URL must be http(s):// or ws(s)://, got ${JSON.stringify(value)}`);
+        // An https:// farm is reached over wss://; the scheme must not be silently dropped.
+        config.tls = url.protocol === "https:" || url.protocol === "wss:";
+        config.server = url.hostname.replace(/^\[|\]$/g, "");
         if (url.port !== "") config.serverPort = Number(url.port);
       } else if (/^[^:\s]+:\d+$/.test(value)) {
         // "host:port"
@@ -185,8 +223,11 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
     case "logFile":
     case "sharedNetworkMount":
     case "token":
+    case "caFile":
       config[key] = value;
       return;
+    case "tls":
+      throw new ConfigError("TLS comes from the server URL (https:// or wss://)");
     case "jobEnvironment":
       throw new ConfigError("job environment comes from the ini's [job_environment] section");
   }

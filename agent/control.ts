@@ -13,6 +13,8 @@ export function signalGroup(pgid: number, signal: TreeSignal, platform = process
     if (signal === "SIGTERM" || signal === "SIGKILL") void killTreeWindows(pgid);
     return signal === "SIGTERM" || signal === "SIGKILL";
   }
+  // kill(0) and kill(-1) would signal this agent's own group or every process it may signal.
+  if (!Number.isSafeInteger(pgid) || pgid <= 1) return false;
   try {
     process.kill(-pgid, signal);
     return true;

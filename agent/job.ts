@@ -28,6 +28,9 @@ export interface JobHost {
 export type JobPhase = "running" | "paused" | "finished";
 type StopReason = "cancelled" | "maxTime";
 
+/** Longest single wait of the maxTime timer (a day; well under Node's 2^31-1 ms limit). */
+const MAX_TIMER_STEP_MS = 24 * 3600 * 1000;
+
 export class Job {
   readonly spool: Spool;
   phase: JobPhase = "running";
@@ -189,7 +192,18 @@ export class Job {
   private startMaxTimer(): void {
     if (this.timeLeftMs === null) return;
     this.runningSince = Date.now();
-    this.maxTimer = setTimeout(() => void this.stop("maxTime", false), this.timeLeftMs);
+    this.armMaxTimer();
+  }
+
+  /** A Node timer fires at once beyond 2^31-1 ms (24.8 days): a longer maxTime is waited for in steps. */
+  private armMaxTimer(): void {
+    const left = (this.timeLeftMs ?? 0) - (Date.now() - this.runningSince);
+    if (left <= 0) {
+      this.maxTimer = null;
+      void this.stop("maxTime", false);
+      return;
+    }
+    this.maxTimer = setTimeout(() => this.armMaxTimer(), Math.min(left, MAX_TIMER_STEP_MS));
   }
 
   private pauseMaxTimer(): void {

@@ -30,6 +30,8 @@ export class Link {
     readonly url: string,
     private readonly handlers: LinkHandlers,
     private readonly log: Logger,
+    /** PEM of the CA(s) trusted for a wss:// coordinator; undefined = the system's. */
+    private readonly ca?: string,
   ) {}
 
   start(): void {
@@ -94,6 +96,7 @@ export class Link {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
+      ...(this.ca === undefined ? {} : { ca: this.ca }),
       // Masking guards browsers against proxy cache poisoning; an agent is no browser, and an all-zero mask
       // lets ws skip XOR-ing every byte of the job output it sends.
       generateMask: (mask) => mask.fill(0),
@@ -143,7 +146,7 @@ export class Link {
   }
 }
 
-export function linkUrl(server: string, port: number): string {
+export function linkUrl(server: string, port: number, tls = false): string {
   const host = server.includes(":") && !server.startsWith("[") ? `[${server}]` : server;
-  return `ws://${host}:${port}${AGENT_PATH}`;
+  return `${tls ? "wss" : "ws"}://${host}:${port}${AGENT_PATH}`;
 }

@@ -11,6 +11,7 @@ import { Agent } from "./agent.js";
 import { bundledVersion } from "./build-info.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
+import { StateDirError } from "./state-dir.js";
 
 function findInstallDir(): string {
   // The bundled agent (dist/install/openhq-agent.mjs, or lib/openhq-agent/ once installed) is its own folder.
@@ -80,6 +81,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
+  if (err instanceof StateDirError) {
+    process.stderr.write(`openhq-agent: state folder refused: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`openhq-agent: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });

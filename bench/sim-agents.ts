@@ -6,6 +6,7 @@
 
 import WebSocket from "ws";
 import { AGENT_PATH, PROTOCOL_VERSION, type CoordinatorMessage } from "../shared/protocol.js";
+import { TEST_FARM_SECRET } from "../test/support/farm-secret.js";
 
 const [serverUrl = "", countArg = "1", heartbeatArg = "5000", cpusArg = "1", prefix = "sim"] =
   process.argv.slice(2);
@@ -35,6 +36,7 @@ function agent(i: number): void {
       clientPort: 5001,
       availabilityRules: [],
       running: [],
+      token: process.env["OPENHQ_AGENT_TOKEN"] ?? TEST_FARM_SECRET,
     }),
   );
   ws.on("message", (data) => {

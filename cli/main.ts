@@ -41,6 +41,7 @@ commands:
   priority N ID…                       set the priority of jobs
   clients                              clients with state, load, memory, idle time, running jobs
   enable|disable CLIENT…               setdisabled by client name (hostname or hostname:name)
+  revoke CLIENT_ID…                    revoke agents: their link closes and they cannot rejoin
   groups                               client groups
   resources                            resources with amount and use
   wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)
@@ -163,6 +164,10 @@ async function run(argv: string[]): Promise<number> {
     case "enable":
     case "disable":
       return setDisabled(io, args, name === "disable");
+    case "revoke":
+      for (const id of parseIds(args, name)) await io.server.call("revokeClient", id);
+      io.out.write(io.json ? "true\n" : `revoked: ${args.join(", ")}\n`);
+      return Exit.ok;
     case "groups":
       return listGroups(io);
     case "resources":

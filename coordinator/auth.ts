@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Fault, FaultCode, type CallContext } from "../shared/xmlrpc/types.js";
 import type { Context } from "./context.js";
 import { basicCredentials, matchesDigest, sha256 } from "../shared/basic-auth.js";
+import { sameOrigin } from "./hosts.js";
 
 export type Role = "admin" | "readonly";
 
@@ -148,6 +149,33 @@ export class Auth {
     return true;
   };
 
+  /**
+   * The XML-RPC handler's `admit` hook, before any of the body is read: wrong credentials are answered 401
+   * at once; a caller without credentials may send UNAUTHENTICATED_BODY_BYTES at most (enough for ping and
+   * anonymous read-only calls), so nobody unauthenticated makes the server hold or parse a large body.
+   */
+  readonly admit = (
+    req: IncomingMessage,
+  ): true | number | { status: number; message: string; headers?: Record<string, string> } => {
+    if (!this.enabled) return true;
+    const user = this.identify(req);
+    if (user === "bad")
+      return {
+        status: 401,
+        message: "wrong user name or password",
+        headers: { "www-authenticate": 'Basic realm="openhq", charset="UTF-8"' },
+      };
+    if (user !== null) return true;
+    // Nothing an anonymous caller may send is that large: ask for credentials instead of a 413.
+    if (Number(req.headers["content-length"]) > UNAUTHENTICATED_BODY_BYTES)
+      return {
+        status: 401,
+        message: "authentication required",
+        headers: { "www-authenticate": 'Basic realm="openhq", charset="UTF-8"' },
+      };
+    return UNAUTHENTICATED_BODY_BYTES;
+  };
+
   /** For dashboard requests: answers 401/403 itself and returns false when refused. */
   allowWeb(req: IncomingMessage, res: ServerResponse, mutating: boolean): boolean {
     const result = this.check(req, mutating);
@@ -162,14 +190,11 @@ export class Auth {
 export class AuthConfigError extends Error {}
 
 function crossSite(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  try {
-    return new URL(origin).host !== req.headers.host;
-  } catch {
-    return true; // "null" (sandboxed frames, file: pages) or garbage
-  }
+  return !sameOrigin(req);
 }
+
+/** The largest request body a caller without credentials may send while access control is on. */
+export const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
 
 function parseAccount(entry: string, where: string): Account {
   const first = entry.indexOf(":");

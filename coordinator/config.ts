@@ -14,6 +14,7 @@
 //   openhq.redis                 redis:// or rediss:// URL; empty = start a private redis-server
 //   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
 //   openhq.redis.name            Sentinel master name (mymaster)
+//   openhq.redis.passwordFile    file holding the Redis password (added to openhq.redis's URL)
 //   openhq.prefix                Redis key prefix (hq:)
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
@@ -23,6 +24,10 @@
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
 //   openhq.maxRequestBytes       largest XML-RPC request body accepted (64 MiB); larger ones get HTTP 413
 //   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
+//   openhq.maxReplyBytes         largest XML-RPC reply (64 MiB, or 2 x maxOutputBytes + 1 MiB if more); larger
+//                                is answered with a Fault
+//   openhq.allowedHosts          Host names served besides the defaults (coordinator/hosts.ts); * = any
+//   openhq.tlsCert, openhq.tlsKey  PEM files: serve https:// and wss:// (agents: https:// server + caFile)
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
 //   OPENHQ_MAX_LOG_BYTES, OPENHQ_JOB_LOGS_DIR,
@@ -30,7 +35,7 @@
 //   OPENHQ_MAX_XML_DEPTH.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -55,6 +60,9 @@ export interface CoordinatorConfig {
   /** Bounds on what one XML-RPC request may be. */
   maxRequestBytes: number;
   maxXmlDepth: number;
+  maxReplyBytes: number;
+  /** Certificate and key (PEM) to serve HTTPS with; null = plain HTTP. */
+  tls: { cert: Buffer; key: Buffer } | null;
   settings: ServerSettings;
 }
 
@@ -113,9 +121,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   );
   const host = pick(flags.host, ["OPENHQ_HOST"], ["openhq.host", "host"]) ?? "0.0.0.0";
   const sentinelList = pick(undefined, ["OPENHQ_REDIS_SENTINELS"], ["openhq.redis.sentinels"]) ?? "";
-  const redisUrl = pick(flags.redis, ["REDIS_URL", "OPENHQ_REDIS"], ["openhq.redis"]) ?? null;
+  let redisUrl = pick(flags.redis, ["REDIS_URL", "OPENHQ_REDIS"], ["openhq.redis"]) ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(`redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
+  }
+  // A password kept in a file (openhq-redis.service makes one) goes into the URL, never into the ini.
+  const passwordFile = pick(undefined, ["OPENHQ_REDIS_PASSWORD_FILE"], ["openhq.redis.passwordFile"]);
+  if (passwordFile !== undefined && redisUrl !== null) {
+    try {
+      const url = new URL(redisUrl);
+      url.password = encodeURIComponent(readFileSync(passwordFile, "utf8").trim());
+      redisUrl = url.toString();
+    } catch (err) {
+      throw new ConfigError(`openhq.redis.passwordFile: ${(err as Error).message}`);
+    }
   }
   const dataDir = resolve(pick(flags.data, ["OPENHQ_DATA"], ["openhq.dataDir"]) ?? defaultDataDir(env));
   const heartbeatMs = integer(
@@ -129,6 +148,19 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     const value = raw[`hqserver.sharedNetwork.mount.${platform}`];
     if (value !== undefined && value !== "") mount[platform] = value;
   }
+
+  const certFile = pick(undefined, ["OPENHQ_TLS_CERT"], ["openhq.tlsCert"]);
+  const keyFile = pick(undefined, ["OPENHQ_TLS_KEY"], ["openhq.tlsKey"]);
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new ConfigError("tlsCert and tlsKey go together: give both or neither");
+  let tls: CoordinatorConfig["tls"] = null;
+  try {
+    if (certFile !== undefined && keyFile !== undefined)
+      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch (err) {
+    throw new ConfigError(`TLS: ${(err as Error).message}`);
+  }
+  const scheme = tls === null ? "http" : "https";
 
   const settings: ServerSettings = {
     activeTimeoutMinutes: number(raw["hqserver.activeTimeout"] ?? "5", "hqserver.activeTimeout", 0),
@@ -155,7 +187,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     ),
     serverUrl:
       pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??
-      `http://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
+      `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
     raw,
   };
 
@@ -179,12 +211,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       1024,
       Number.MAX_SAFE_INTEGER,
     ),
+    // By default a job's whole stored output (getJobOutput), escaped, still fits in one reply.
+    maxReplyBytes: integer(
+      pick(undefined, ["OPENHQ_MAX_REPLY_BYTES"], ["openhq.maxReplyBytes"]) ??
+        String(Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024)),
+      "maxReplyBytes",
+      1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
     maxXmlDepth: integer(
       pick(undefined, ["OPENHQ_MAX_XML_DEPTH"], ["openhq.maxXmlDepth"]) ?? "64",
       "maxXmlDepth",
       4,
       10_000,
     ),
+    tls,
     settings,
   };
 }

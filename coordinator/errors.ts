@@ -2,6 +2,7 @@
 // of failures costs a fixed amount of memory. Recording must never make things worse: it never throws.
 
 import type { Redis } from "ioredis";
+import { redactUrls } from "../shared/redact.js";
 import type { ErrorRecord } from "./context.js";
 import type { Keys } from "./store/keys.js";
 
@@ -29,6 +30,8 @@ export function errorRecorder(redis: Redis, keys: Keys, cap = MAX_SERVER_ERRORS)
   };
 }
 
+/** Cut to MAX_FIELD_CHARS, with any URL's password masked (getServerErrors is open to read-only users). */
 function clip(text: string): string {
+  text = redactUrls(text);
   return text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) + "…" : text;
 }

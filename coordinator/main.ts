@@ -14,15 +14,26 @@ import { errorRecorder } from "./errors.js";
 import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";
+import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
-import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
+import { loadHostList } from "./hosts.js";
+import {
+  closeServer,
+  createCoordinatorServer,
+  guardUpgrades,
+  listen,
+  type RequestHandler,
+} from "./server.js";
 import { metricsFor } from "./metrics.js";
 import { Keys } from "./store/keys.js";
+import { redactUrls } from "../shared/redact.js";
 import { VERSION } from "./version.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Longest a shutdown may take before the process exits anyway (systemd's TimeoutStopSec is 30 s). */
+const SHUTDOWN_LIMIT_MS = 20_000;
 
 /** Stopped on every way out, so a failed start does not leave a redis-server behind. */
 let embedded: EmbeddedRedis | null = null;
@@ -55,11 +66,24 @@ async function main(): Promise<void> {
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
   ctx.logs = await LogStore.open(ctx, config.settings.jobLogsDir);
   log(`job logs in ${config.settings.jobLogsDir}`);
+  const farm = await resolveFarmSecret(ctx, config.dataDir);
+  ctx.settings.agentToken = farm.secret;
+  if (farm.generated) {
+    // Printed once, by the coordinator that created it; later starts read it from Redis.
+    const served = withoutCredentials(ctx.settings.serverUrl).replace(/\/+$/, "");
+    process.stdout.write(
+      `farm secret generated (kept in Redis and ${join(config.dataDir, "farm-secret")}): ${farm.secret}\n` +
+        `add a machine (or open ${served}/install): ` +
+        `curl -fsSL ${served}/install/agent.sh | sudo sh -s -- --secret ${farm.secret}\n`,
+    );
+  }
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
   const rpc = createXmlRpcHandler(apiMethods(ctx), {
     maxBodyBytes: config.maxRequestBytes,
     maxDepth: config.maxXmlDepth,
+    maxReplyBytes: config.maxReplyBytes,
+    admit: auth.admit,
     onCall: metrics.onCall,
     authorize: auth.authorize,
     onError: (error: Error, method?: string) => {
@@ -71,22 +95,33 @@ async function main(): Promise<void> {
       });
     },
   });
-  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) });
+  const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
+  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) }, hosts, config.tls ?? undefined);
+  const upgrades = guardUpgrades(server, hosts);
   const link = attachAgentLink(server, ctx);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
-  log(`openhq-coordinator ${VERSION} listening on http://${config.host}:${port} (prefix "${config.prefix}")`);
+  log(
+    `openhq-coordinator ${VERSION} listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (prefix "${config.prefix}")`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: shutting down`);
+    // Whatever hangs (a peer that never reads, a stuck Redis), the process ends within a bound.
+    setTimeout(() => {
+      log(`shutdown took over ${SHUTDOWN_LIMIT_MS} ms: exiting now`);
+      void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      setTimeout(() => process.exit(1), 5000).unref();
+    }, SHUTDOWN_LIMIT_MS).unref();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
+    upgrades.destroyAll();
     await closed;
     await ctx.logs?.stop();
     await redis.quit().catch(() => redis.disconnect());
@@ -127,17 +162,17 @@ function dashboard(ctx: Context): RequestHandler {
 }
 
 function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  process.stderr.write(`${new Date().toISOString()} ${redactUrls(line)}\n`);
 }
 
 main().catch(async (err: unknown) => {
   await embedded?.stop().catch(() => {});
   if (err instanceof ConfigError || err instanceof AuthConfigError) {
-    process.stderr.write(`openhq-coordinator: ${err.message}\n`);
+    process.stderr.write(`openhq-coordinator: ${redactUrls(err.message)}\n`);
     process.exit(2);
   }
   process.stderr.write(
-    `openhq-coordinator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    `openhq-coordinator: ${redactUrls(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
   );
   process.exit(1);
 });

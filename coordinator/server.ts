@@ -3,12 +3,41 @@
 // listener). Connections are kept alive so scripts polling in a loop reuse one socket.
 
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { AGENT_PATH } from "../shared/protocol.js";
 import { createKeepAliveServer } from "../shared/xmlrpc/server.js";
+import { sameOrigin, type HostList } from "./hosts.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createCoordinatorServer(handlers: { rpc: RequestHandler; web: RequestHandler }): Server {
+/**
+ * Sent with every answer. The dashboard loads its scripts and styles from this origin only; htmx's
+ * `[autoRefresh()]` trigger filters need 'unsafe-eval'; the pages use style attributes. No page may frame it.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-frame-options": "DENY",
+  "content-security-policy":
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+};
+
+export function createCoordinatorServer(
+  handlers: { rpc: RequestHandler; web: RequestHandler },
+  hosts: HostList,
+  tls?: { cert: Buffer; key: Buffer },
+): Server {
   return createKeepAliveServer((req, res) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    if (!hosts.allows(req.headers.host)) {
+      // Nothing of the body is read: a rebound page gets nothing but this.
+      res
+        .writeHead(403, { "content-type": "text/plain", connection: "close" })
+        .end("unknown Host name: add it to openhq.allowedHosts\n");
+      return;
+    }
     if (req.method === "POST") handlers.rpc(req, res);
     else if (req.method === "GET" || req.method === "HEAD") handlers.web(req, res);
     else {
@@ -17,7 +46,46 @@ export function createCoordinatorServer(handlers: { rpc: RequestHandler; web: Re
         .writeHead(405, { allow: "GET, HEAD, POST", "content-type": "text/plain" })
         .end("method not allowed\n");
     }
+  }, tls);
+}
+
+/** WebSocket paths served: the agent link and the live output of a job. */
+const OUTPUT_PATH = /^\/ws\/output\/\d+$/;
+
+export interface UpgradeGuard {
+  /** Destroys every upgraded socket still open (shutdown must not wait on any). */
+  destroyAll(): void;
+}
+
+/**
+ * Runs before the link's and the dashboard's 'upgrade' listeners: answers and destroys what neither may
+ * take (an unknown Host, an unknown path with 404, a browser on /agent, a foreign page on /ws/*), so no
+ * upgrade request is left unanswered. Those listeners skip destroyed sockets.
+ */
+export function guardUpgrades(server: Server, hosts: HostList): UpgradeGuard {
+  const open = new Set<Duplex>();
+  server.prependListener("upgrade", (req: IncomingMessage, socket: Duplex) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const refuse = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (!hosts.allows(req.headers.host)) return refuse("403 Forbidden");
+    if (path === AGENT_PATH) {
+      // Agents are no browsers; any Origin means a web page is trying to join the farm.
+      if (req.headers.origin !== undefined) return refuse("403 Forbidden");
+    } else if (OUTPUT_PATH.test(path)) {
+      if (!sameOrigin(req)) return refuse("403 Forbidden");
+    } else return refuse("404 Not Found");
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
   });
+  return {
+    destroyAll: () => {
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+  };
 }
 
 export function listen(server: Server, port: number, host: string): Promise<number> {

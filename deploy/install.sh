@@ -160,10 +160,10 @@ else
     echo "hqserver.activeTimeout = 5"
     echo "hqserver.expireJobsDays = 10"
     [ -z "$token" ] || echo "openhq.agentToken = $token"
-  } > "$ini"
+  } | (umask 027; cat > "$ini")
   echo "wrote $ini (see $lib/deploy/hqserver.ini.example for every key)"
 fi
-[ -z "$token" ] || chmod 640 "$ini"
+chmod 640 "$ini"
 
 # ---- service account -------------------------------------------------------------------------------------
 if [ "$make_user" = 1 ] && [ "$(id -u)" = 0 ] && ! id "$user" >/dev/null 2>&1; then

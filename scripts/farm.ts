@@ -4,7 +4,7 @@
 //   npm start -- [--port 5000] [--host 0.0.0.0] [--agent-port 5001] [--no-agent] [--data DIR]
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -23,10 +23,11 @@ const local = `http://127.0.0.1:${flags.port}`;
 const children: { name: string; child: ChildProcess }[] = [];
 let stopping = false;
 
-function start(name: string, script: string, args: string[]): ChildProcess {
+function start(name: string, script: string, args: string[], env = process.env): ChildProcess {
   // Own process group: Ctrl-C reaches only this script, which then stops the children in order.
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     detached: true,
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const prefix = (chunk: Buffer) =>
@@ -97,16 +98,27 @@ try {
   await stopAll(1);
 }
 if (!flags["no-agent"] && existsSync("agent/main.ts")) {
-  start("agent", "agent/main.ts", [
-    "--server",
-    local,
-    "--port",
-    flags["agent-port"],
-    "--bind",
-    "127.0.0.1",
-    "--state-dir",
-    resolve(".openhq/agent"),
-  ]);
+  // The farm secret the coordinator generated (or found in Redis) on first start: the local agent joins
+  // with it, through the environment so it does not show in `ps`.
+  const secretFile = resolve(flags.data, "farm-secret");
+  const env = { ...process.env };
+  if (env["OPENHQ_AGENT_TOKEN"] === undefined && existsSync(secretFile))
+    env["OPENHQ_AGENT_TOKEN"] = readFileSync(secretFile, "utf8").trim();
+  start(
+    "agent",
+    "agent/main.ts",
+    [
+      "--server",
+      local,
+      "--port",
+      flags["agent-port"],
+      "--bind",
+      "127.0.0.1",
+      "--state-dir",
+      resolve(".openhq/agent"),
+    ],
+    env,
+  );
 }
 process.stdout.write(
   `\nopenhq farm is up: http://localhost:${flags.port}/  (dashboard and XML-RPC)\n` +

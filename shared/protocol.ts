@@ -56,7 +56,10 @@ export interface HelloMessage {
   memory: number;
   ip: string;
   clientPort: number;
+  /** The farm secret (coordinator openhq.agentToken; generated on first start when not configured). */
   token?: string;
+  /** This client's own credential, from an earlier `welcome`: required once the client name is enrolled. */
+  credential?: string;
   availabilityRules: AvailabilityRule[];
   /** Jobs whose processes survived on this agent (after a reconnect or an agent restart). */
   running: RunningJob[];
@@ -148,6 +151,8 @@ export interface WelcomeMessage {
   serverUrl: string;
   /** Attempts from `hello.running` that the coordinator no longer wants: the agent kills them. */
   stop: { jobId: number; attempt: number }[];
+  /** Given once, when the client name is enrolled: the agent keeps it and sends it in every later hello. */
+  credential?: string;
 }
 
 export interface RefusedMessage {

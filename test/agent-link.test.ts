@@ -12,6 +12,7 @@ import {
   type HelloMessage,
   type JobEventMessage,
 } from "../shared/protocol.js";
+import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { freePort } from "./support/ports.js";
 import { PRELUDE, python } from "./support/python.js";
@@ -156,7 +157,7 @@ describe("agent link", () => {
     await peer.until(() => peer.messages.filter((m) => m.type === "heartbeat").length > before);
   });
 
-  it("with a farm token, port 5001 answers only callers that send it (Basic auth password)", async () => {
+  it("with a farm token, port 5001's terminate answers only callers that send it; wakeup is open", async () => {
     const peer = await Peer.start();
     const agent = await startAgent({
       serverUrl: `http://127.0.0.1:${peer.port}`,
@@ -171,12 +172,14 @@ describe("agent link", () => {
 port = os.environ["AGENT_PORT"]
 bad = xmlrpc.client.ServerProxy("http://hq:nope@127.0.0.1:" + port)
 good = xmlrpc.client.ServerProxy("http://hq:s3cret@127.0.0.1:" + port, allow_none=True)
-out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": good.wakeup()})`,
+out({"wakeup": hq.wakeup(), "without": fault(hq_strict.terminate), "wrong": fault(bad.terminate), "right": good.terminate()})`,
       { HQSERVER: `http://127.0.0.1:${agent.port}`, AGENT_PORT: String(agent.port) },
     );
+    assert.equal((result as { wakeup?: unknown }).wakeup, null);
     assert.equal(result.without?.faultCode, 401);
     assert.equal((result.wrong as { faultCode: number } | null)?.faultCode, 401);
     assert.equal(result.right, null);
+    assert.equal(await agent.exited, 0);
   });
 
   it("availability rules from the coordinator are applied and reported", async () => {
@@ -311,7 +314,7 @@ out({"without": fault(hq_strict.wakeup), "wrong": fault(bad.wakeup), "right": go
     peer.send({ type: "pause", jobId: paused.jobId, attempt: 1 });
     await peer.until(() => peer.job(paused.jobId).events.some((e) => e.type === "paused"));
     const result = await python<{ r: unknown }>(`${PRELUDE}\nout({"r": hq_strict.terminate()})`, {
-      HQSERVER: `http://127.0.0.1:${agent.port}`,
+      HQSERVER: `http://hq:${TEST_FARM_SECRET}@127.0.0.1:${agent.port}`,
     });
     assert.equal(result.r, null);
     assert.equal(await agent.exited, 0);

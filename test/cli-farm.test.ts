@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent } from "./support/agent.js";
+import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
 
@@ -120,7 +121,12 @@ test("openhq against a farm: submit --wait exit codes, --json, tail, cancel", as
   assert.equal((await waiting).code, 6);
 
   // terminate: the agent leaves the farm and exits cleanly.
-  const terminate = await openhq(url, ["terminate", `127.0.0.1:${agent.port}`]);
+  const terminate = await openhq(url, [
+    "--agent-token",
+    TEST_FARM_SECRET,
+    "terminate",
+    `127.0.0.1:${agent.port}`,
+  ]);
   assert.equal(terminate.code, 0, terminate.stderr);
   assert.equal(await agent.exited, 0);
 });

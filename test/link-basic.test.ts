@@ -30,7 +30,7 @@ function py<T>(code: string): Promise<T> {
 }
 
 test("an agent without the token, or with a wrong one, is refused and the refusal is logged", async () => {
-  const none = await peer({ token: undefined, hostname: "intruder" });
+  const none = await peer({ token: null, hostname: "intruder" });
   assert.equal(none.welcome, null);
   assert.match(none.refused ?? "", /token required/);
   const wrong = await peer({ token: "nope", hostname: "intruder2" });

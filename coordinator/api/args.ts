@@ -4,6 +4,16 @@
 
 import { Fault, FaultCode, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 
+/**
+ * What numeric job fields can hold. The queue score is -priority * 2^32 + arrival, exact in a double only
+ * while priority < 2^21; the others are generous bounds on what a farm can mean.
+ */
+export const MAX_PRIORITY = 1_000_000;
+export const MAX_CPUS = 4096;
+export const MAX_HOSTS = 10_000;
+export const MAX_TRIES = 1000;
+export const MAX_TIME_SECONDS = 10 * 365 * 24 * 3600;
+
 export function badArgument(name: string, problem: string): Fault {
   return new Fault(FaultCode.badArgument, `${name}: ${problem}`);
 }
@@ -14,7 +24,9 @@ export function isGiven(value: XmlRpcValue | undefined): value is Exclude<XmlRpc
 
 /** An integer; accepts numbers, bigints in range, and strings with a leading integer ("5", "5 (Medium)"). */
 export function int(value: XmlRpcValue | undefined, name: string): number {
-  if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
+  // Beyond 2^53 a double no longer holds every integer: such numbers are refused, not rounded.
+  if (typeof value === "number" && Number.isFinite(value) && Number.isSafeInteger(Math.trunc(value)))
+    return Math.trunc(value);
   if (
     typeof value === "bigint" &&
     value <= BigInt(Number.MAX_SAFE_INTEGER) &&

@@ -3,11 +3,12 @@
 import type { Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { VERSION } from "../version.js";
+import { isSecretName, redactUrls } from "../../shared/redact.js";
 import { bool, isGiven, str } from "./args.js";
 
 const PLATFORMS = ["linux", "windows", "macosx"];
-/** Keys whose values are secrets (the agents' token, a Redis URL with its password): never served. */
-const SECRET_KEYS = ["openhq.agentToken", "openhq.redis"];
+/** Keys whose values are (or may hold) secrets whatever their name: the Redis URLs. */
+const SECRET_KEYS = ["openhq.redis", "openhq.redis.sentinels"];
 
 export function configMethods(ctx: Context): Methods {
   const { settings } = ctx;
@@ -15,11 +16,17 @@ export function configMethods(ctx: Context): Methods {
     ping: () => true,
     getVersion: () => VERSION,
     getServerTime: () => new Date(),
-    /** The ini value as written (after %(here)s); None when the key is not in the file or is a secret. */
+    /**
+     * The ini value as written (after %(here)s); None when the key is not in the file or is a secret (a
+     * password, token, user list or Redis URL, by name); a URL value loses its user:password. Read-only
+     * users may call this, and they are attackers as far as secrets go.
+     */
     getConfig: ([key]) => {
       const name = str(key, "key");
-      if (SECRET_KEYS.some((secret) => name === secret || name.endsWith(`.${secret}`))) return null;
-      return settings.raw[name] ?? null;
+      if (isSecretName(name) || SECRET_KEYS.some((secret) => name === secret || name.endsWith(`.${secret}`)))
+        return null;
+      const value = settings.raw[name];
+      return value === undefined ? null : redactUrls(value);
     },
     getHQRoot: ([platformArg, isClientArg]) => {
       const platform = str(platformArg, "platform");

@@ -7,6 +7,7 @@ import { clientsMethods } from "./clients.js";
 import { configMethods } from "./config.js";
 import { errorsMethods } from "./errors.js";
 import { groupsMethods } from "./groups.js";
+import { identityMethods } from "./identity.js";
 import { jobsMethods } from "./jobs.js";
 import { notesMethods } from "./notes.js";
 import { resourcesMethods } from "./resources.js";
@@ -20,6 +21,7 @@ export function apiMethods(ctx: Context): Methods {
     ["groups", groupsMethods(ctx)],
     ["notes", notesMethods(ctx)],
     ["resources", resourcesMethods(ctx)],
+    ["identity", identityMethods(ctx)],
   ];
   const all: Methods = {};
   const owner: Record<string, string> = {};

@@ -37,6 +37,7 @@ import {
   idList,
   int,
   isGiven,
+  MAX_PRIORITY,
   optionalInt,
   str,
   strList,
@@ -169,7 +170,7 @@ export function jobsMethods(ctx: Context): Methods {
 
     setJobPriority: async ([jobIds, priority]) => {
       const p = int(priority, "priority");
-      if (p < 0) throw badArgument("priority", `expected 0 or more, got ${p}`);
+      if (p < 0 || p > MAX_PRIORITY) throw badArgument("priority", `expected 0 to ${MAX_PRIORITY}, got ${p}`);
       await store.setPriority(idList(jobIds, "job_ids"), p);
       return null;
     },

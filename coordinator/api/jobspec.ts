@@ -4,7 +4,19 @@
 // the order of the ids newjob returns.
 
 import { Fault, FaultCode, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
-import { badArgument, describe, int, isGiven, optionalIdList, str } from "./args.js";
+import {
+  badArgument,
+  describe,
+  int,
+  isGiven,
+  MAX_CPUS,
+  MAX_HOSTS,
+  MAX_PRIORITY,
+  MAX_TIME_SECONDS,
+  MAX_TRIES,
+  optionalIdList,
+  str,
+} from "./args.js";
 
 /** One job for addJobs.lua: `f` are hash fields (strings), the rest its links. */
 export interface NewJob {
@@ -166,15 +178,20 @@ function parseSpec(
     }
   }
 
-  f.priority = String(nonNegative(spec.priority, at("priority"), 0));
-  f.cpus = String(Math.max(1, nonNegative(spec.cpus, at("cpus"), 1)));
-  const minHosts = Math.max(1, nonNegative(spec.minHosts, at("minHosts"), 1));
-  const maxHosts = Math.max(minHosts, nonNegative(spec.maxHosts, at("maxHosts"), minHosts));
+  f.priority = String(nonNegative(spec.priority, at("priority"), 0, MAX_PRIORITY));
+  f.cpus = String(Math.max(1, nonNegative(spec.cpus, at("cpus"), 1, MAX_CPUS)));
+  const minHosts = Math.max(1, nonNegative(spec.minHosts, at("minHosts"), 1, MAX_HOSTS));
+  const maxHosts = Math.max(minHosts, nonNegative(spec.maxHosts, at("maxHosts"), minHosts, MAX_HOSTS));
   f.minHosts = String(minHosts);
   f.maxHosts = String(maxHosts);
-  f.triesLeft = String(nonNegative(spec.triesLeft, at("triesLeft"), 0));
+  f.triesLeft = String(nonNegative(spec.triesLeft, at("triesLeft"), 0, MAX_TRIES));
   if (given("maxTime")) {
     const maxTime = int(spec.maxTime, at("maxTime"));
+    if (maxTime > MAX_TIME_SECONDS)
+      throw badArgument(
+        at("maxTime"),
+        `expected at most ${MAX_TIME_SECONDS} seconds (10 years), got ${maxTime}`,
+      );
     // 0 or less means no limit (a limit of 0 s would cancel every run at once).
     if (maxTime > 0) f.maxTime = String(maxTime);
   }
@@ -247,10 +264,15 @@ function stringList(value: XmlRpcValue | undefined, name: string): string[] {
   return items.map((item, i) => str(item, `${name}[${i}]`).trim()).filter((s) => s !== "");
 }
 
-/** An integer field that cannot be negative: a negative value (priority -1) is taken as 0, not refused. */
-function nonNegative(value: XmlRpcValue | undefined, name: string, fallback: number): number {
+/**
+ * An integer field that cannot be negative: a negative value (priority -1) is taken as 0, not refused; one
+ * above `max` (what the field can hold) is a Fault.
+ */
+function nonNegative(value: XmlRpcValue | undefined, name: string, fallback: number, max: number): number {
   if (!isGiven(value) || value === "") return fallback;
-  return Math.max(0, int(value, name));
+  const n = int(value, name);
+  if (n > max) throw badArgument(name, `expected at most ${max}, got ${n}`);
+  return Math.max(0, n);
 }
 
 function splitNames(value: string): string[] {
@@ -299,7 +321,7 @@ function parseResources(value: XmlRpcValue | undefined, name: string): Record<st
     return out;
   }
   for (const [key, v] of Object.entries(struct(value, name))) {
-    const amount = isGiven(v) ? nonNegative(v, `${name}.${key}`, 1) : 1;
+    const amount = isGiven(v) ? nonNegative(v, `${name}.${key}`, 1, Number.MAX_SAFE_INTEGER) : 1;
     // An amount of 0 needs nothing: leave the resource out rather than hold 0 of it.
     if (amount > 0) out[key] = amount;
   }

@@ -21,6 +21,7 @@ import {
 } from "../store/clients.js";
 import type { Scripts } from "../scheduler/scripts.js";
 import type { JobStore } from "../store/jobs.js";
+import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
 import { staleAttempts } from "./reconcile.js";
 import { metricsFor } from "../metrics.js";
 
@@ -79,6 +80,10 @@ export class AgentConnection {
         ws.close(4000, "bad message");
         return;
       }
+      if (typeof msg !== "object" || msg === null) {
+        ws.close(4000, "bad message");
+        return;
+      }
       this.handle(msg).catch((err: Error) => this.fail(err));
     });
     ws.on("close", () => {
@@ -108,6 +113,10 @@ export class AgentConnection {
     }
     switch (msg.type) {
       case "heartbeat":
+        if (!validHeartbeat(msg)) {
+          this.ws.close(4000, "bad heartbeat");
+          return;
+        }
         this.beating = this.beating.then(() => this.heartbeat(msg)).catch((err: Error) => this.fail(err));
         return;
       case "goodbye":
@@ -121,6 +130,10 @@ export class AgentConnection {
       case "finished":
       case "paused":
       case "resumed":
+        if (!validEvent(msg)) {
+          this.ws.close(4000, "bad job event");
+          return;
+        }
         return this.jobEvent(msg);
       default:
         return;
@@ -131,23 +144,23 @@ export class AgentConnection {
     if (this.clientId !== null) return;
     clearTimeout(this.helloTimer);
     const { ctx } = this.host;
-    const token = ctx.settings.agentToken;
-    const who = `${msg.hostname}${msg.name ? ":" + msg.name : ""} from ${this.remoteAddress}`;
-    let refusal: string | null = null;
-    if (msg.protocol !== PROTOCOL_VERSION) refusal = `protocol ${msg.protocol} is not ${PROTOCOL_VERSION}`;
-    else if (token !== null && msg.token !== token)
-      refusal = msg.token ? "wrong agent token" : "agent token required";
-    if (refusal !== null) {
-      this.host.log(`refused agent ${who}: ${refusal}`);
-      void ctx.recordError({ message: `refused agent ${who}: ${refusal}`, time: Date.now() });
-      setTimeout(() => {
-        this.send({ type: "refused", reason: refusal });
-        this.ws.close(4003, "refused");
-      }, REFUSE_DELAY_MS).unref();
-      return;
+    const who = `${String(msg.hostname).slice(0, 255)}${msg.name ? ":" + String(msg.name).slice(0, 255) : ""} from ${this.remoteAddress}`;
+    let enrolled = false;
+    let refusal =
+      msg.protocol !== PROTOCOL_VERSION
+        ? `protocol ${String(msg.protocol)} is not ${PROTOCOL_VERSION}`
+        : helloProblem(msg);
+    if (refusal === null) {
+      const admission = await admit(ctx, msg);
+      if (admission.ok) enrolled = admission.enrolled;
+      else refusal = admission.reason;
     }
+    if (refusal !== null) return this.refuse(who, refusal);
     const now = Date.now();
     const id = await registerClient(ctx, msg, this.host.coordinatorId, now);
+    const credential = enrolled ? null : await enroll(ctx, id);
+    if (!enrolled && credential === null)
+      return this.refuse(who, "enrolled by another coordinator meanwhile");
     this.clientId = id;
     this.hostname = msg.hostname;
     this.platform = msg.platform;
@@ -158,10 +171,21 @@ export class AgentConnection {
       clientId: id,
       heartbeatInterval: ctx.settings.heartbeatIntervalMs,
       hqroot: ctx.settings.sharedNetworkMount[msg.platform] ?? "",
-      serverUrl: ctx.settings.serverUrl,
+      serverUrl: withoutCredentials(ctx.settings.serverUrl),
       stop,
+      ...(credential === null ? {} : { credential }),
     });
     await this.host.adopt(this);
+  }
+
+  private refuse(who: string, refusal: string): void {
+    const { ctx } = this.host;
+    this.host.log(`refused agent ${who}: ${refusal}`);
+    void ctx.recordError({ message: `refused agent ${who}: ${refusal}`, time: Date.now() });
+    setTimeout(() => {
+      this.send({ type: "refused", reason: refusal });
+      this.ws.close(4003, "refused");
+    }, REFUSE_DELAY_MS).unref();
   }
 
   private async heartbeat(msg: HeartbeatMessage): Promise<void> {
@@ -231,6 +255,12 @@ export class AgentConnection {
   private async apply(batch: JobEventMessage[]): Promise<void> {
     const first = batch[0] as JobEventMessage;
     const last = batch[batch.length - 1] as JobEventMessage;
+    // Only a client the job is assigned to may report on it: another agent's events (a rogue, or a stale
+    // one) are dropped unapplied, and acked so an honest agent stops resending them.
+    if (!(await this.holds(first.jobId))) {
+      this.ack(last);
+      return;
+    }
     try {
       if (first.type === "output" && batch.length > 1) {
         const chunks = (batch as OutputMessage[]).map(outputData);
@@ -241,6 +271,11 @@ export class AgentConnection {
       if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
     }
     this.ack(last);
+  }
+
+  private async holds(jobId: number): Promise<boolean> {
+    const { ctx } = this.host;
+    return (await ctx.redis.sismember(ctx.keys.clientJobs(this.clientId as number), String(jobId))) === 1;
   }
 
   private ack({ type, jobId, attempt, seq }: JobEventMessage): void {
@@ -306,4 +341,30 @@ function takeBatch(queue: JobEventMessage[]): JobEventMessage[] {
 
 function outputData(msg: OutputMessage): Buffer | string {
   return msg.encoding === "base64" ? Buffer.from(msg.data, "base64") : msg.data;
+}
+
+/** Ids and seqs are positive safe integers; output data is a string. Anything else ends the link. */
+function validEvent(msg: JobEventMessage): boolean {
+  const ok = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!ok(msg.jobId) || !ok(msg.attempt) || !ok(msg.seq)) return false;
+  return msg.type !== "output" || typeof msg.data === "string";
+}
+
+/** A heartbeat's numbers are finite, `available` a boolean, `running` a bounded list of job ids/attempts. */
+function validHeartbeat(msg: HeartbeatMessage): boolean {
+  const finite = (n: unknown) => typeof n === "number" && Number.isFinite(n);
+  if (!finite(msg.load) || !finite(msg.idleTime) || !finite(msg.freeMemory)) return false;
+  if (typeof msg.available !== "boolean") return false;
+  if (msg.running === undefined) return true;
+  return (
+    Array.isArray(msg.running) &&
+    msg.running.length <= 10_000 &&
+    msg.running.every(
+      (r) =>
+        typeof r === "object" &&
+        r !== null &&
+        Number.isSafeInteger(r.jobId) &&
+        Number.isSafeInteger(r.attempt),
+    )
+  );
 }

@@ -30,7 +30,8 @@ type ControlMessage =
   | CoordinatorMessage
   | { type: "assign"; jobId: number; attempt: number }
   | { type: "refresh" }
-  | { type: "takeover"; by: string };
+  | { type: "takeover"; by: string }
+  | { type: "revoked" };
 
 export class Link implements LinkHost {
   readonly coordinatorId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
@@ -91,7 +92,8 @@ export class Link implements LinkHost {
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (path !== AGENT_PATH) return; // another listener (the dashboard) owns other paths
+    // Another listener (the dashboard) owns other paths; server.ts's guard destroyed what it refused.
+    if (path !== AGENT_PATH || socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       new AgentConnection(ws, this, req.socket.remoteAddress ?? "");
     });
@@ -113,6 +115,8 @@ export class Link implements LinkHost {
     );
     await this.sub.subscribe(this.ctx.keys.controlChannel(id));
     await this.dispatcher.addClient(id);
+    // The link may have closed while this awaited: release() ran before addClient, so undo it here.
+    if (!this.agents.has(id)) this.dispatcher.removeClient(id);
     this.log(`agent ${conn.label} connected as client ${id}`);
   }
 
@@ -190,6 +194,10 @@ export class Link implements LinkHost {
   private async control(conn: AgentConnection, msg: ControlMessage): Promise<void> {
     if (msg.type === "takeover") {
       if (msg.by !== this.coordinatorId) conn.close(4002, "the agent connected to another coordinator");
+      return;
+    }
+    if (msg.type === "revoked") {
+      conn.close(4003, "client revoked");
       return;
     }
     if (msg.type === "refresh") {

@@ -19,6 +19,10 @@ const POLL_MS = 250;
 /** Largest piece read per poll; a faster producer is caught up over the next polls. */
 const MAX_READ_BYTES = 1024 * 1024;
 const DEFAULT_INITIAL_TAIL = 4 * 1024 * 1024;
+/** Bytes queued for one viewer above which its polls pause until it reads. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+/** Open output sockets per coordinator; more are refused (503) so viewers cannot exhaust memory. */
+const MAX_SOCKETS = 256;
 
 export interface WebSockets {
   close(): Promise<void>;
@@ -83,7 +87,9 @@ function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: num
   let busy = false;
 
   const tick = async (): Promise<void> => {
-    if (busy) return;
+    // Backpressure: a viewer that does not read is not fed. Reading is pull-based (by byte offset), so
+    // skipping polls loses nothing and holds at most HIGH_WATER_BYTES + one read per socket in memory.
+    if (busy || socket.bufferedAmount > HIGH_WATER_BYTES) return;
     busy = true;
     try {
       const piece = await read(ctx, jobId, sent, attempt ?? "");
@@ -138,16 +144,21 @@ function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: num
 
 /** Handles WebSocket upgrades on /ws/*; leaves every other path (the agent link's /agent) alone. */
 export function attachWebSockets(server: Server, ctx: Context): WebSockets {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  // Viewers only listen: anything they send is tiny, so a large frame is refused.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
   const auth = authFor(ctx);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (!url.pathname.startsWith("/ws/")) return;
+    if (!url.pathname.startsWith("/ws/") || socket.destroyed) return; // server.ts's guard refused it
     const match = PATH.exec(url.pathname);
     const verdict = auth.check(req, false);
     if (!match || !verdict.ok) {
       const status = !match ? "404 Not Found" : verdict.ok ? "200 OK" : `${verdict.status} Unauthorized`;
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    if (wss.clients.size >= MAX_SOCKETS) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       return;
     }
     const tail = url.searchParams.get("tail");

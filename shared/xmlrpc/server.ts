@@ -7,6 +7,7 @@
 // sense: 405 for a method other than POST, 413 for a body over `maxBodyBytes`.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { gzip } from "node:zlib";
 import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.js";
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
@@ -47,10 +48,23 @@ export interface XmlRpcServerOptions {
    * Fault to answer with; may set `ctx.user` for the handler.
    */
   authorize?(req: IncomingMessage, method: string, ctx: CallContext): true | Fault | Promise<true | Fault>;
+  /**
+   * Asked once per request before a byte of its body is read: an HTTP refusal to answer at once (and close),
+   * or the largest body this request may send (e.g. small for callers without credentials), or true.
+   */
+  admit?(
+    req: IncomingMessage,
+  ): true | number | { status: number; message: string; headers?: Record<string, string> };
+  /** Most calls in one system.multicall; more is a Fault, none of them run. Default 10,000. */
+  maxMulticall?: number;
+  /** Largest reply body (before gzip); a larger result is answered with a Fault instead. Default 64 MiB. */
+  maxReplyBytes?: number;
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const DEFAULT_GZIP_MIN = 16 * 1024;
+const DEFAULT_MAX_MULTICALL = 10_000;
+const DEFAULT_MAX_REPLY = 64 * 1024 * 1024;
 const XML_TYPE = "text/xml; charset=utf-8";
 /** Fast compression: on a busy 2-core box CPU is scarcer than LAN bandwidth. */
 const GZIP_LEVEL = 1;
@@ -115,7 +129,8 @@ export function createXmlRpcHandler(
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const gzipMinBytes = options.gzipMinBytes ?? DEFAULT_GZIP_MIN;
-  const { onCall, onError, authorize } = options;
+  const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY;
+  const { onCall, onError, authorize, admit } = options;
   const current = typeof methods === "function" ? methods : () => methods;
 
   const lookup = (table: Methods, name: string): MethodHandler | undefined => {
@@ -208,6 +223,7 @@ export function createXmlRpcHandler(
   };
 
   const system = systemMethods({
+    maxCalls: options.maxMulticall ?? DEFAULT_MAX_MULTICALL,
     names: () => [...new Set([...Object.keys(current()), ...Object.keys(system)])],
     help: (name) => {
       const handler = lookup(current(), name) as { help?: unknown } | undefined;
@@ -250,6 +266,12 @@ export function createXmlRpcHandler(
       onError?.(error, name);
       xml = encodeFault(FaultCode.internal, `cannot encode the result: ${error.message}`);
     }
+    const length = typeof xml === "string" ? Buffer.byteLength(xml) : xml.length;
+    if (length > maxReplyBytes)
+      xml = encodeFault(
+        FaultCode.badArgument,
+        `${shorten(name)}: the reply would be ${length} bytes, over the ${maxReplyBytes}-byte limit; ask for fewer items or attributes`,
+      );
     send(req, res, xml);
   };
 
@@ -316,13 +338,30 @@ export function createXmlRpcHandler(
       return;
     }
     const started = performance.now();
-    collectBody(req, maxBodyBytes, (err, raw) => {
+    let limit = maxBodyBytes;
+    if (admit) {
+      const verdict = admit(req);
+      if (typeof verdict === "object") {
+        onCall?.(INVALID_CALL, performance.now() - started, "fault");
+        // The body is never held or parsed. Up to maxBodyBytes of it are read and dropped, so a client that
+        // writes its whole body before reading (Python) gets the answer rather than a reset connection.
+        const keep = !(Number(req.headers["content-length"]) > maxBodyBytes);
+        if (keep) discard(req, maxBodyBytes);
+        plain(res, verdict.status, `${verdict.message}\n`, {
+          ...(keep ? {} : { connection: "close" }),
+          ...verdict.headers,
+        });
+        return;
+      }
+      if (typeof verdict === "number") limit = Math.min(limit, verdict);
+    }
+    collectBody(req, limit, (err, raw) => {
       try {
         const coding = req.headers["content-encoding"];
         if (err) refuse(req, res, err, started);
         else if (coding === undefined) reply(req, res, raw, started);
         else
-          decodeContent(raw, coding, maxBodyBytes)
+          decodeContent(raw, coding, limit)
             .then(
               (body) => reply(req, res, body, started),
               (e: unknown) => refuse(req, res, e, started),
@@ -340,9 +379,16 @@ export function createXmlRpcHandler(
  * load balancers and the pauses of Python scripts between calls, a bound on how long one request may take,
  * and malformed HTTP costing the sender its connection and nothing else.
  */
-export function createKeepAliveServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+export function createKeepAliveServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: { cert: string | Buffer; key: string | Buffer },
+): Server {
   const keepAliveMs = 65_000;
-  const server = createServer({ keepAlive: true, requestTimeout: 300_000 }, handler);
+  const options = { keepAlive: true, requestTimeout: 300_000 };
+  // An https.Server is an http.Server with TLS underneath: everything below applies to both.
+  const server: Server = tls
+    ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler)
+    : createServer(options, handler);
   server.keepAliveTimeout = keepAliveMs;
   server.headersTimeout = keepAliveMs + 1000;
   server.on("clientError", (_err, socket) => {

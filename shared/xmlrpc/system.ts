@@ -4,6 +4,8 @@
 import { Fault, FaultCode, isStruct, type CallContext, type Methods, type XmlRpcValue } from "./types.js";
 
 export interface SystemHooks {
+  /** Most calls one system.multicall may carry. */
+  maxCalls: number;
   /** Every callable name, system.* included. */
   names(): string[];
   /** The help text of a method ("" when it has none or does not exist). */
@@ -28,6 +30,11 @@ export function systemMethods(hooks: SystemHooks): Methods {
         throw new Fault(
           FaultCode.badArgument,
           "system.multicall expects a list of {methodName, params} structs",
+        );
+      if (calls.length > hooks.maxCalls)
+        throw new Fault(
+          FaultCode.badArgument,
+          `system.multicall: ${calls.length} calls, over the limit of ${hooks.maxCalls} per request`,
         );
       const results: XmlRpcValue[] = [];
       for (const call of calls) {

@@ -69,6 +69,8 @@ export const FaultCode = {
   forbidden: 403,
   /** The call is valid but not in the object's current state (e.g. delete a running job). */
   conflict: 409,
+  /** A caller over its rate limit (an agent's port 5001). */
+  tooManyCalls: 429,
   /** An unexpected error inside the server; logged in getServerErrors. */
   internal: 1,
 } as const;

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TEST_FARM_SECRET } from "./farm-secret.js";
 import { freePort } from "./ports.js";
 
 export interface TestAgent {
@@ -68,7 +69,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<TestAgent> {
   // The developer's own openhq settings must not leak into a test.
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith("OPENHQ_")) delete env[name];
-  Object.assign(env, opts.env);
+  Object.assign(env, { OPENHQ_AGENT_TOKEN: TEST_FARM_SECRET }, opts.env);
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const collect = (chunk: Buffer): void => {

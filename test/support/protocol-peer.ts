@@ -11,6 +11,10 @@ import type {
   WelcomeMessage,
 } from "../../shared/protocol.js";
 import { AGENT_PATH, PROTOCOL_VERSION } from "../../shared/protocol.js";
+import { TEST_FARM_SECRET } from "./farm-secret.js";
+
+/** Client credentials from `welcome`, per coordinator and client name: a new peer of a name reconnects as it. */
+const credentials = new Map<string, string>();
 
 export interface PeerOptions {
   serverUrl: string;
@@ -18,7 +22,10 @@ export interface PeerOptions {
   name?: string;
   cpus?: number;
   platform?: string;
-  token?: string;
+  /** The farm secret; default TEST_FARM_SECRET. Pass null to send none. */
+  token?: string | null;
+  /** Override the remembered client credential (null = send none). */
+  credential?: string | null;
   /** "finish": report started + finished(exit 0) at once; "hold": keep jobs until finish() is called. */
   mode?: "finish" | "hold";
   heartbeatMs?: number;
@@ -41,6 +48,10 @@ export class ProtocolPeer {
     this.available = opts.available ?? true;
   }
 
+  private get credentialKey(): string {
+    return `${this.opts.serverUrl}|${this.opts.hostname ?? "peerhost"}:${this.opts.name ?? ""}`;
+  }
+
   get clientId(): number {
     if (!this.welcome) throw new Error("not welcomed");
     return this.welcome.clientId;
@@ -55,6 +66,9 @@ export class ProtocolPeer {
     });
     this.ws.on("message", (data) => this.onMessage(JSON.parse(data.toString()) as CoordinatorMessage));
     this.ws.on("close", () => this.stopHeartbeats());
+    const token = this.opts.token === undefined ? TEST_FARM_SECRET : this.opts.token;
+    const credential =
+      this.opts.credential === undefined ? credentials.get(this.credentialKey) : this.opts.credential;
     this.send({
       type: "hello",
       protocol: PROTOCOL_VERSION,
@@ -68,7 +82,8 @@ export class ProtocolPeer {
       memory: 1024 * 1024,
       ip: "127.0.0.1",
       clientPort: 5001,
-      ...(this.opts.token === undefined ? {} : { token: this.opts.token }),
+      ...(token === null ? {} : { token }),
+      ...(credential === null || credential === undefined ? {} : { credential }),
       availabilityRules: [],
       running: this.opts.running ?? [],
     });
@@ -130,8 +145,10 @@ export class ProtocolPeer {
 
   private onMessage(msg: CoordinatorMessage): void {
     this.received.push(msg);
-    if (msg.type === "welcome") this.welcome = msg;
-    else if (msg.type === "refused") this.refused = msg.reason;
+    if (msg.type === "welcome") {
+      this.welcome = msg;
+      if (msg.credential !== undefined) credentials.set(this.credentialKey, msg.credential);
+    } else if (msg.type === "refused") this.refused = msg.reason;
     else if (msg.type === "assign") {
       this.running.set(msg.jobId, msg);
       this.send({

@@ -1,0 +1,19 @@
+// openhq extension: revokeClient(clientId) — the agent's link is closed and that client name is refused
+// from then on (coordinator/link/identity.ts). Admin only (not in auth.ts READ_ONLY_METHODS).
+
+import { Fault, FaultCode, type Methods } from "../../shared/xmlrpc/types.js";
+import type { Context } from "../context.js";
+import { revoke } from "../link/identity.js";
+import { id } from "./args.js";
+
+export function identityMethods(ctx: Context): Methods {
+  return {
+    revokeClient: async ([clientId]) => {
+      const cid = id(clientId, "client_id");
+      if ((await ctx.redis.exists(ctx.keys.client(cid))) === 0)
+        throw new Fault(FaultCode.notFound, `client ${cid} does not exist`);
+      await revoke(ctx, cid);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// Who may join the farm as an agent. Two secrets:
+//   - the farm secret (openhq.agentToken): every agent presents it in `hello`. When none is configured the
+//     first coordinator to start makes one and keeps it in Redis ({p}farm:secret, SET NX), so every
+//     coordinator on that Redis agrees on it; anyone who can read that Redis owns the farm anyway.
+//   - a per-client credential: the first hello of a client name (hostname[:name]) gets a random one in
+//     `welcome`; the agent keeps it in its state folder and presents it on every reconnect. Redis stores only
+//     its sha256 ({p}client:{id} field `credential`), so another machine holding the farm secret still cannot
+//     take over an enrolled name (and the jobs assigned to it). `revokeClient` sets `revoked` and drops the
+//     credential: that name is refused until the client record is deleted.
+
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { HelloMessage } from "../../shared/protocol.js";
+import { sha256 } from "../../shared/basic-auth.js";
+import type { Context } from "../context.js";
+import { clientLabel } from "../store/clients.js";
+
+/** Largest CPU count an agent may claim: a bound, so one claim cannot swallow the whole queue unnoticed. */
+export const MAX_AGENT_CPUS = 4096;
+const MAX_TEXT = 255;
+
+export function farmSecretKey(ctx: Context): string {
+  return `${ctx.keys.prefix}farm:secret`;
+}
+
+/**
+ * The farm secret: the configured one, else the one in Redis, else a new one stored there. `generated` is
+ * true for the process that created it (it prints it once). Also written to `<dataDir>/farm-secret` (0600)
+ * when not configured, so `npm start` hands it to its local agent.
+ */
+export async function resolveFarmSecret(
+  ctx: Context,
+  dataDir: string,
+): Promise<{ secret: string; generated: boolean }> {
+  const configured = ctx.settings.agentToken;
+  if (configured !== null) return { secret: configured, generated: false };
+  const fresh = randomBytes(24).toString("base64url");
+  const created = (await ctx.redis.set(farmSecretKey(ctx), fresh, "NX")) === "OK";
+  const secret = created ? fresh : ((await ctx.redis.get(farmSecretKey(ctx))) ?? fresh);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = join(dataDir, "farm-secret");
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch {
+    // A read-only data folder: the secret is still in Redis and in the log line printed at creation.
+  }
+  return { secret, generated: created };
+}
+
+/** Compares two secrets in constant time (their digests, so lengths leak nothing either). */
+export function sameSecret(given: unknown, expected: string): boolean {
+  if (typeof given !== "string") return false;
+  return timingSafeEqual(sha256(given), sha256(expected));
+}
+
+/** Why a hello is malformed, or null: every field the coordinator stores has a type and a bound. */
+export function helloProblem(msg: HelloMessage): string | null {
+  const text = (v: unknown) => typeof v === "string" && v.length <= MAX_TEXT;
+  if (!text(msg.hostname) || msg.hostname === "") return "bad hostname";
+  if (!text(msg.name) || !text(msg.version) || !text(msg.platform) || !text(msg.arch) || !text(msg.ip))
+    return "bad name, version, platform, arch or ip";
+  if (!Number.isInteger(msg.cpus) || msg.cpus < 1 || msg.cpus > MAX_AGENT_CPUS)
+    return `cpus must be an integer from 1 to ${MAX_AGENT_CPUS}`;
+  for (const n of [msg.cpuSpeed, msg.memory])
+    if (typeof n !== "number" || !Number.isFinite(n) || n < 0 || n > 2 ** 53) return "bad cpuSpeed or memory";
+  if (!Number.isInteger(msg.clientPort) || msg.clientPort < 0 || msg.clientPort > 65535)
+    return "bad clientPort";
+  if (!Array.isArray(msg.availabilityRules) || msg.availabilityRules.length > 100)
+    return "bad availabilityRules";
+  for (const list of [msg.running, msg.lost])
+    if (
+      list !== undefined &&
+      (!Array.isArray(list) ||
+        list.length > 10_000 ||
+        !list.every(
+          (r) =>
+            typeof r === "object" &&
+            r !== null &&
+            Number.isSafeInteger(r.jobId) &&
+            Number.isSafeInteger(r.attempt),
+        ))
+    )
+      return "bad running or lost list";
+  return null;
+}
+
+export type Admission = { ok: true; enrolled: boolean } | { ok: false; reason: string };
+
+/**
+ * Checks the farm secret and, for a name already enrolled, the client's credential. Call before
+ * registerClient; then enroll() when `enrolled` is false.
+ */
+export async function admit(ctx: Context, msg: HelloMessage): Promise<Admission> {
+  const secret = ctx.settings.agentToken;
+  if (secret === null || !sameSecret(msg.token, secret))
+    return {
+      ok: false,
+      reason: msg.token ? "wrong agent token (farm secret)" : "agent token required (the farm secret)",
+    };
+  const id = await ctx.redis.hget(ctx.keys.clientsByLabel, clientLabel(msg.hostname, msg.name));
+  if (id === null) return { ok: true, enrolled: false };
+  const [revoked, digest] = await ctx.redis.hmget(ctx.keys.client(id), "revoked", "credential");
+  if (revoked === "1") return { ok: false, reason: `client ${id} is revoked` };
+  if (!digest) return { ok: true, enrolled: false };
+  const given = msg.credential;
+  if (typeof given !== "string" || !timingSafeEqual(sha256(given), Buffer.from(digest, "hex")))
+    return {
+      ok: false,
+      reason: `wrong client credential for client ${id} (that name is enrolled by another agent; revoke and delete it to enroll again)`,
+    };
+  return { ok: true, enrolled: true };
+}
+
+/** Gives client `id` its credential: returns it, or null when another coordinator enrolled it meanwhile. */
+export async function enroll(ctx: Context, id: number): Promise<string | null> {
+  const credential = randomBytes(32).toString("base64url");
+  const set = await ctx.redis.hsetnx(ctx.keys.client(id), "credential", sha256(credential).toString("hex"));
+  return set === 1 ? credential : null;
+}
+
+/** Revokes client `id`: its link is closed and it cannot join again until its record is deleted. */
+export async function revoke(ctx: Context, id: number): Promise<void> {
+  await ctx.redis
+    .multi()
+    .hset(ctx.keys.client(id), "revoked", "1")
+    .hdel(ctx.keys.client(id), "credential")
+    .exec();
+  await ctx.redis.publish(ctx.keys.controlChannel(id), JSON.stringify({ type: "revoked" }));
+}
+
+/** A URL without its user name and password (what jobs and agents may see of openhq.serverUrl). */
+export function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, url.endsWith("/") ? "/" : "");
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, "//");
+  }
+}
