@@ -13,6 +13,9 @@
 //   {p}jobs:expiry               ZSET    finished root ids by end time (ms), for expireJobsDays
 //   {p}queue                     ZSET    runnable jobs ready for dispatch; lowest score goes first
 //                                        (higher priority first, FIFO by queue order within a priority)
+//   {p}queue:class:{cls}         ZSET    the runnable jobs of one requirement class, scored as in {p}queue
+//                                        (cls: a job's `cls` field, see lua/includes/util.lua classOf)
+//   {p}queue:heads               ZSET    live requirement classes, scored by their head job's queue score
 //   {p}client:{id}               HASH    one client (agent): identity, machine stats, heartbeat, flags
 //                                        (field list: coordinator/store/clients.ts)
 //   {p}client:{id}:jobs          SET     ids of jobs currently assigned to the client
@@ -72,6 +75,12 @@ export class Keys {
   }
   get queue(): string {
     return `${this.prefix}queue`;
+  }
+  queueClass(cls: string): string {
+    return `${this.prefix}queue:class:${cls}`;
+  }
+  get queueHeads(): string {
+    return `${this.prefix}queue:heads`;
   }
   client(id: number | string): string {
     return `${this.prefix}client:${id}`;

@@ -101,7 +101,7 @@ for _, id in ipairs(order) do
   redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
   redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
   redis.call('ZREM', prefix .. 'jobs:expiry', id)
-  redis.call('ZREM', prefix .. 'queue', id)
+  dequeue(prefix, id)
   redis.call('DEL', key, key .. ':output', key .. ':output:tail')
 end
 if #order > 0 then

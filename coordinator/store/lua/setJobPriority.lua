@@ -14,7 +14,9 @@ local count, err = changeTargets(prefix, 4, function(id, key)
   local score = redis.call('ZSCORE', prefix .. 'queue', id)
   if score then
     local seq = tonumber(score) + old * QUEUE_SHIFT
-    redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
+    local cls = redis.call('HGET', key, 'cls') or storeClass(key)
+    queueAt(prefix, id, cls, -priority * QUEUE_SHIFT + seq)
+    refreshHead(prefix, cls)
   end
   return true
 end)

@@ -20,7 +20,7 @@ local function setStatus(prefix, id, new, now)
   if new == 'runnable' then
     enqueue(prefix, id)
   elseif old == 'runnable' then
-    redis.call('ZREM', prefix .. 'queue', id)
+    dequeue(prefix, id)
   end
 
   local wasFinished = old and FINISHED[old] or false

@@ -159,10 +159,107 @@ local function setProgress(prefix, id, progress)
   end
 end
 
+-- ---- The queue and its requirement classes (coordinator/scheduler/README.md) ----------------------------
+-- A job's class is a short hash of everything that decides which clients could take it: cpus, its single
+-- tags, conditions, min/max hosts, resources and the platforms of a per-OS command. Jobs of one class are
+-- interchangeable for dispatch, so only the head of each class matters: {p}queue:class:{cls} orders the
+-- class's runnable jobs, {p}queue:heads orders the classes by their head's score. The job keeps its class in
+-- `cls` (written at submit, rewritten when conditions change).
+local CLASS_CACHE = {}
+
+local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs)
+  local singles = {}
+  if tags and tags ~= '' then
+    for _, t in ipairs(cjson.decode(tags)) do
+      if t == 'single' or (type(t) == 'string' and string.sub(t, 1, 7) == 'single:') then
+        singles[#singles + 1] = t
+      end
+    end
+    table.sort(singles)
+  end
+  local platforms = '*'
+  if commandByOs and commandByOs ~= '' then
+    local names = {}
+    for k in pairs(cjson.decode(commandByOs)) do
+      names[#names + 1] = k
+    end
+    table.sort(names)
+    platforms = table.concat(names, ',')
+  end
+  local def = table.concat({ tostring(tonumber(cpus) or 1), table.concat(singles, ','), conditions or '',
+    tostring(tonumber(minHosts) or 1), tostring(tonumber(maxHosts) or 1), resources or '', platforms }, '\n')
+  local cls = CLASS_CACHE[def]
+  if not cls then
+    cls = string.sub(redis.sha1hex(def), 1, 12)
+    CLASS_CACHE[def] = cls
+  end
+  return cls
+end
+
+-- The class of a stored job, computed from its fields and written to `cls`.
+local function storeClass(key)
+  local v = redis.call('HMGET', key, 'cpus', 'tags', 'conditions', 'minHosts', 'maxHosts', 'resources', 'commandByOs')
+  local cls = classOf(v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+  redis.call('HSET', key, 'cls', cls)
+  return cls
+end
+
+local function classKey(prefix, cls)
+  return prefix .. 'queue:class:' .. cls
+end
+
+-- Puts the class's current head score in {p}queue:heads, or takes the class out when it is empty.
+local function refreshHead(prefix, cls)
+  local head = redis.call('ZRANGE', classKey(prefix, cls), 0, 0, 'WITHSCORES')
+  if #head == 0 then
+    redis.call('ZREM', prefix .. 'queue:heads', cls)
+  else
+    redis.call('ZADD', prefix .. 'queue:heads', head[2], cls)
+  end
+end
+
+-- Enters a job in {p}queue and its class with `score`.
+local function queueAt(prefix, id, cls, score)
+  redis.call('ZADD', prefix .. 'queue', score, id)
+  redis.call('ZADD', classKey(prefix, cls), score, id)
+  redis.call('ZADD', prefix .. 'queue:heads', 'LT', score, cls)
+end
+
 local function enqueue(prefix, id)
-  local priority = numField(jobKey(prefix, id), 'priority', 0)
+  local key = jobKey(prefix, id)
+  local v = redis.call('HMGET', key, 'priority', 'cls')
   local seq = redis.call('INCR', prefix .. 'ids:queue')
-  redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
+  queueAt(prefix, id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
+end
+
+-- Takes a job out of {p}queue and its class (a job not queued is left alone).
+local function dequeue(prefix, id)
+  if redis.call('ZREM', prefix .. 'queue', id) == 0 then
+    return
+  end
+  local cls = redis.call('HGET', jobKey(prefix, id), 'cls')
+  if cls then
+    redis.call('ZREM', classKey(prefix, cls), id)
+    refreshHead(prefix, cls)
+  end
+end
+
+-- Recomputes a job's class after a field it depends on changed; a queued job moves with its score.
+local function reclass(prefix, id)
+  local key = jobKey(prefix, id)
+  local old = redis.call('HGET', key, 'cls')
+  local cls = storeClass(key)
+  if old == cls then
+    return
+  end
+  local score = redis.call('ZSCORE', prefix .. 'queue', id)
+  if score then
+    if old then
+      redis.call('ZREM', classKey(prefix, old), id)
+      refreshHead(prefix, old)
+    end
+    queueAt(prefix, id, cls, score)
+  end
 end
 
 -- Control messages to the agents running the job's current attempt.
