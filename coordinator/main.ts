@@ -13,6 +13,7 @@ import type { Context } from "./context.js";
 import { errorRecorder } from "./errors.js";
 import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
+import { Scheduler } from "./scheduler/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { closeServer, createCoordinatorServer, listen, type RequestHandler } from "./server.js";
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
     },
   });
   const server = createCoordinatorServer({ rpc, web: dashboard(ctx) });
-  const link = attachAgentLink(server, ctx);
+  const scheduler = new Scheduler(ctx);
+  const link = attachAgentLink(server, ctx, scheduler.dispatcher);
+  scheduler.start(link);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
     log(`${signal}: shutting down`);
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
+    await scheduler.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
     await closed;

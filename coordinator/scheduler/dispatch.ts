@@ -15,6 +15,11 @@ import type { Scripts } from "./scripts.js";
 const HEADS_PAGE = 128;
 /** Most jobs read from one class per round trip (a class's reads start at 1 and double). */
 const CLASS_PAGE = 64;
+
+export interface DispatchOptions {
+  headsPage?: number;
+  classPage?: number;
+}
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
 const MAX_CACHED_JOBS = 50_000;
 const MAX_CACHED_CLASSES = 100_000;
@@ -49,13 +54,20 @@ export class Dispatcher {
   private again = false;
   private closed = false;
   private rotate = 0;
-  /** Group names and ids per client (refreshed by the link's maintenance timer). */
+  /** Group names and ids per client (refreshed by the scheduler's maintenance, scheduler/index.ts). */
   private groups = new Map<number, Set<string>>();
+
+  private readonly headsPage: number;
+  private readonly classPage: number;
 
   constructor(
     private readonly ctx: Context,
     private readonly hooks: DispatchHooks,
-  ) {}
+    options: DispatchOptions = {},
+  ) {
+    this.headsPage = options.headsPage ?? HEADS_PAGE;
+    this.classPage = options.classPage ?? CLASS_PAGE;
+  }
 
   async addClient(id: number): Promise<FarmClient | null> {
     const record = await readClient(this.ctx, id);
@@ -218,7 +230,7 @@ export class Dispatcher {
         // Classes not read yet may hold a better job: read the next page of class heads.
         if (boundary === Infinity) break;
         const page = await this.readHeads(headsRead, open, seen);
-        headsRead += HEADS_PAGE;
+        headsRead += this.headsPage;
         active.push(...page.cursors);
         boundary = page.last;
         continue;
@@ -252,7 +264,7 @@ export class Dispatcher {
     const flat = await redis.zrange(
       keys.queueHeads,
       String(offset),
-      String(offset + HEADS_PAGE - 1),
+      String(offset + this.headsPage - 1),
       "WITHSCORES",
     );
     const classes: { cls: string; score: number }[] = [];
@@ -269,7 +281,7 @@ export class Dispatcher {
       if (!template || !open.some((c) => c.canRun(template))) continue;
       cursors.push({ template, jobs: [], from: String(score), page: 1, done: false });
     }
-    const full = flat.length === 2 * HEADS_PAGE;
+    const full = flat.length === 2 * this.headsPage;
     return { cursors, last: full ? Number(flat[flat.length - 1]) : Infinity };
   }
 
@@ -302,7 +314,7 @@ export class Dispatcher {
       if (flat.length < 2 * c.page) c.done = true;
       const last = c.jobs[c.jobs.length - 1];
       if (last) c.from = `(${last.score}`;
-      c.page = Math.min(CLASS_PAGE, c.page * 2);
+      c.page = Math.min(this.classPage, c.page * 2);
     });
   }
 
