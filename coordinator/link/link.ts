@@ -1,7 +1,8 @@
 // The agent link of one coordinator process: accepts agents on the /agent WebSocket, tells the scheduler's
 // dispatcher (coordinator/scheduler/index.ts) about the agents connected here, forwards control messages
 // published on `{p}control:{clientId}` (from whichever coordinator served the API call) to the agent, and
-// sweeps for silent clients. Several coordinators on one Redis each run all of this; every decision that could race is a fenced Lua transition.
+// sweeps for silent clients. Several coordinators on one Redis each run all of this; every decision that
+// could race is a fenced Lua transition.
 
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
