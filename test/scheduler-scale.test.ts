@@ -111,3 +111,25 @@ test("50,000 blocked higher-priority jobs: runnable work still flows", async () 
   assert.deepEqual(new Set(Object.values(done)), new Set(["succeeded"]));
   assert.equal(await py<number>(coord.url, `out(hq.getNumWaitingJobs())`), 50_481); // and the gpu job of the order test
 });
+
+test("a job no registered client can run says why as soon as newjob returns; undefined ops are Faults", async () => {
+  const reply = await py<{ gpu: Record<string, unknown>; plain: Record<string, unknown>; faults: string[] }>(
+    coord.url,
+    `
+[gpu, plain] = hq.newjob([{"name": "gpu", "command": "x", "hostgroup": "nowhere"}, {"name": "plain", "command": "x"}])
+attribs = ["waitingFor", "showBlockedClientsWarning"]
+faults = []
+for op in ["<", ">", "<=", ">="]:
+    try:
+        hq.newjob({"name": "cmp", "command": "x", "conditions": [{"type": "client", "name": "cpus", "op": op, "value": "4"}]})
+    except xmlrpc.client.Fault as f:
+        faults.append(f.faultString)
+out({"gpu": hq.getJob(gpu, attribs), "plain": hq.getJob(plain, attribs), "faults": faults})`,
+  );
+  assert.match(String(reply.gpu.waitingFor), /no registered client can run this job/);
+  assert.equal(reply.gpu.showBlockedClientsWarning, true);
+  assert.equal(reply.plain.showBlockedClientsWarning, false);
+  assert.equal(reply.faults.length, 4);
+  for (const [i, op] of ["<", ">", "<=", ">="].entries())
+    assert.ok(reply.faults[i]!.includes(`"${op}"`), reply.faults[i]);
+});

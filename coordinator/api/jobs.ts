@@ -42,6 +42,7 @@ import {
   strList,
 } from "./args.js";
 import { parseNewJob } from "./jobspec.js";
+import { SubmitReasons } from "../scheduler/reasons.js";
 
 function notFound(jobId: number): Fault {
   return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
@@ -49,6 +50,7 @@ function notFound(jobId: number): Fault {
 
 export function jobsMethods(ctx: Context): Methods {
   const store = new JobStore(ctx);
+  const reasons = new SubmitReasons(ctx);
 
   async function readOne(jobId: number, attribs?: string[]): Promise<JobRecord> {
     const [job] = await store.read([jobId], fieldsFor(attribs));
@@ -57,7 +59,9 @@ export function jobsMethods(ctx: Context): Methods {
   }
 
   async function newjob(spec: XmlRpcValue | undefined, parent?: XmlRpcValue, children?: XmlRpcValue) {
-    return store.addJobs(parseNewJob(spec, parent, children));
+    const jobs = parseNewJob(spec, parent, children);
+    await reasons.mark(jobs);
+    return store.addJobs(jobs);
   }
 
   function statusList(value: XmlRpcValue | undefined): JobStatus[] {
