@@ -128,10 +128,10 @@ export function jobsMethods(ctx: Context): Methods {
       const minutes = optionalInt(waitTime, "wait_time", 0);
       const min = optionalInt(minPriority, "min_priority", -1);
       const max = optionalInt(maxPriority, "max_priority", -1);
+      if (minutes <= 0) return store.waitingCount(min, max);
       const jobs = (await store.queued()).filter(
         (j) => (min < 0 || j.priority >= min) && (max < 0 || j.priority <= max),
       );
-      if (minutes <= 0) return jobs.length;
       const cutoff = Date.now() - minutes * 60_000;
       const records = await store.read(
         jobs.map((j) => j.id),

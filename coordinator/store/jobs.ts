@@ -252,6 +252,19 @@ export class JobStore {
     return ids.map(Number);
   }
 
+  /**
+   * How many jobs wait in {p}queue with a priority in [min, max] (a negative bound: none), by score range:
+   * ZCARD or ZCOUNT, O(log n) whatever the queue's depth. Score = -priority * 2^32 + arrival (1 .. 2^32 - 1).
+   */
+  async waitingCount(min = -1, max = -1): Promise<number> {
+    const { redis, keys } = this.ctx;
+    if (min < 0 && max < 0) return redis.zcard(keys.queue);
+    if (min >= 0 && max >= 0 && min > max) return 0;
+    const low = max < 0 ? "-inf" : String(-max * 2 ** 32 + 1);
+    const high = min < 0 ? "+inf" : String(-min * 2 ** 32 + 2 ** 32 - 1);
+    return redis.zcount(keys.queue, low, high);
+  }
+
   /** Runnable jobs with their queue scores (priority = the score's high part). */
   async queued(): Promise<{ id: number; priority: number }[]> {
     const flat = await this.ctx.redis.zrange(this.ctx.keys.queue, "0", "-1", "WITHSCORES");
