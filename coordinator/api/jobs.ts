@@ -5,7 +5,9 @@
 // Decisions (COMPAT.md leaves them open):
 // - getJob/getinfo/getstatus/getJobOutput of an unknown id are Faults (notFound); getJobs answers None in
 //   the place of a job that does not exist (a dashboard's list may race a delete).
-// - The job operations Fault (notFound) when any id is unknown, and then change nothing.
+// - The job operations Fault (notFound) when any id is unknown, and then change nothing. They take any number
+//   of ids: long lists run in chunks after a check of every id (store/jobs.ts bulk), and a failure part-way
+//   names the ids done. getJobs answers each id once (first-asked order) and Faults past a reply bound.
 // - deleteJobs of an unfinished job is a Fault (conflict) and deletes nothing.
 // - parent_id/child_ids of newjob apply to the top-level specs (those without a parent in the same call).
 
@@ -43,6 +45,9 @@ import {
 } from "./args.js";
 import { parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
+
+/** Job data one getJobs reply may carry (its XML is a few times this). */
+const MAX_GET_JOBS_BYTES = 32 * 2 ** 20;
 
 function notFound(jobId: number): Fault {
   return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
@@ -103,10 +108,11 @@ export function jobsMethods(ctx: Context): Methods {
     },
 
     getJobs: async ([jobIds, attribs]) => {
-      const ids = idList(jobIds, "job_ids");
+      // Each job once, in the order first asked for; the reply is bounded (store.read's maxBytes).
+      const ids = [...new Set(idList(jobIds, "job_ids"))];
       const names = attribList(attribs);
       const now = Date.now();
-      const jobs = await store.read(ids, fieldsFor(names));
+      const jobs = await store.read(ids, fieldsFor(names), MAX_GET_JOBS_BYTES);
       return jobs.map((job) => (job ? jobAttributes(job, names, now) : null));
     },
 

@@ -137,6 +137,85 @@ const DEFAULTS: Record<string, string> = {
 
 /** Jobs per readJobs call: each call holds Redis for a few ms at most. */
 const READ_CHUNK = 1000;
+/** Ids per call of a bulk job operation (~10 ms of Redis for cancelJobs), and per checkJobs call. */
+const BULK_CHUNK = 250;
+const CHECK_CHUNK = 5000;
+
+export type BulkOperation =
+  | "cancelJobs"
+  | "pauseJobs"
+  | "resumeJobs"
+  | "ejectJobs"
+  | "rescheduleJobs"
+  | "deleteJobs"
+  | "setJobPriority";
+
+/** What the store needs to know of a new job to split a long newjob list (coordinator/api/jobspec.ts). */
+export interface NewJobLinks {
+  /** Parents among the new jobs (0-based index in the list). */
+  lp: number[];
+}
+
+/** Jobs per addJobs.lua call when a newjob list is split (~10 ms of Redis). */
+const ADD_CHUNK = 500;
+
+/** The list's indexes in calls of about ADD_CHUNK jobs; jobs linked through local parents share a call. */
+function addChunks(jobs: NewJobLinks[]): number[][] {
+  const root = jobs.map((_, i) => i);
+  const find = (i: number): number => {
+    while (root[i] !== i) i = root[i] = root[root[i] as number] as number;
+    return i;
+  };
+  jobs.forEach((job, i) => {
+    for (const p of job.lp) root[find(i)] = find(p);
+  });
+  const trees = new Map<number, number[]>();
+  jobs.forEach((_, i) => {
+    const r = find(i);
+    const tree = trees.get(r);
+    if (tree) tree.push(i);
+    else trees.set(r, [i]);
+  });
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  for (const tree of trees.values()) {
+    if (current.length > 0 && current.length + tree.length > ADD_CHUNK) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(...tree);
+  }
+  if (current.length > 0) chunks.push(current);
+  // In list order within a call: roots first, as addJobs.lua expects.
+  return chunks.map((chunk) => chunk.sort((a, b) => a - b));
+}
+
+/** "3-7, 12" for a list of ids. */
+function idRanges(ids: number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
+
+/** A bulk operation that stopped after `done` of `ids` (a prefix of the list, in order). */
+function partialFault(name: string, ids: number[], done: number, err: unknown): Fault {
+  const why = err instanceof Error ? err.message : String(err);
+  const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
+  const doneText =
+    done === 0
+      ? "none of the ids were done"
+      : `the first ${done} of the ${ids.length} distinct ids (up to job ${ids[done - 1]}) were done`;
+  return new Fault(
+    code,
+    `${name} stopped part-way: ${doneText}, the rest (from job ${ids[done]}) were not: ${why}`,
+  );
+}
 
 /** A field of a job record with its documented default ("" when none). */
 export function jobField(job: JobRecord, name: string): string {
@@ -150,10 +229,39 @@ export class JobStore {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, args);
   }
 
-  /** Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids. */
-  async addJobs(jobs: unknown[]): Promise<number[]> {
+  /**
+   * Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids in the
+   * given order. Up to ADD_CHUNK jobs it is one addJobs.lua call, atomic. A longer list is cut between its
+   * trees (jobs linked by local parents stay in one call) into calls of about ADD_CHUNK jobs, so no call
+   * holds Redis for long; a failure part-way is a Fault naming the jobs already created.
+   */
+  async addJobs(jobs: NewJobLinks[]): Promise<number[]> {
     await tuneRedis(this.ctx.redis);
-    return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+    if (jobs.length <= ADD_CHUNK) return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+    const ids: number[] = new Array<number>(jobs.length);
+    const created: number[] = [];
+    for (const chunk of addChunks(jobs)) {
+      const local = new Map(chunk.map((index, k) => [index, k]));
+      const payload = chunk.map((index) => {
+        const job = jobs[index] as NewJobLinks;
+        return { ...job, lp: job.lp.map((p) => local.get(p) as number) };
+      });
+      let made: number[];
+      try {
+        made = (await this.run("addJobs", [JSON.stringify({ jobs: payload })])) as number[];
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
+        const done = created.length === 0 ? "no job was created" : `jobs ${idRanges(created)} were created`;
+        throw new Fault(
+          code,
+          `newjob stopped part-way (${created.length} of ${jobs.length} jobs): ${done}: ${why}`,
+        );
+      }
+      chunk.forEach((index, k) => (ids[index] = made[k] as number));
+      created.push(...made);
+    }
+    return ids;
   }
 
   async recordStarted(jobId: number, attempt: number, seq: number, clientId: number): Promise<EventResult> {
@@ -202,18 +310,41 @@ export class JobStore {
     return (await this.run("moveToAbandoned", [jobId, attempt, reason])) as "ok" | "stale";
   }
 
-  /** cancelJobs, pauseJobs, resumeJobs, ejectJobs, rescheduleJobs, deleteJobs: number of jobs changed. */
-  async cascade(
-    name: "cancelJobs" | "pauseJobs" | "resumeJobs" | "ejectJobs" | "rescheduleJobs" | "deleteJobs",
-    ids: number[],
-  ): Promise<number> {
-    if (ids.length === 0) return 0;
-    return (await this.run(name, ids)) as number;
+  /**
+   * cancelJobs, pauseJobs, resumeJobs, ejectJobs, rescheduleJobs, deleteJobs: number of jobs changed. Any
+   * number of ids: see bulk().
+   */
+  cascade(name: BulkOperation, ids: number[]): Promise<number> {
+    return this.bulk(name, [], ids);
   }
 
-  async setPriority(ids: number[], priority: number): Promise<number> {
+  setPriority(ids: number[], priority: number): Promise<number> {
+    return this.bulk("setJobPriority", [priority], ids);
+  }
+
+  /**
+   * A job operation over any number of ids (duplicates count once). Up to BULK_CHUNK ids it is one script
+   * call, atomic. Beyond, checkJobs.lua first checks every id (unknown ids, and for deleteJobs unfinished
+   * jobs, are Faults that change nothing), then the operation runs BULK_CHUNK ids per call in the given
+   * order, so no call holds Redis for long. A failure part-way (Redis gone, a job deleted meanwhile) is a
+   * Fault saying how many of the ids, up to which one, were done.
+   */
+  private async bulk(name: BulkOperation, head: ScriptArg[], given: number[]): Promise<number> {
+    const ids = [...new Set(given)];
     if (ids.length === 0) return 0;
-    return (await this.run("setJobPriority", [priority, ...ids])) as number;
+    if (ids.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
+    const mode = name === "deleteJobs" ? "finished" : "exist";
+    for (let start = 0; start < ids.length; start += CHECK_CHUNK)
+      await this.run("checkJobs", [mode, ...ids.slice(start, start + CHECK_CHUNK)]);
+    let count = 0;
+    for (let start = 0; start < ids.length; start += BULK_CHUNK) {
+      try {
+        count += (await this.run(name, [...head, ...ids.slice(start, start + BULK_CHUNK)])) as number;
+      } catch (err) {
+        throw partialFault(name, ids, start, err);
+      }
+    }
+    return count;
   }
 
   /** Sets plain fields of one job; "" removes a field. */
@@ -223,14 +354,28 @@ export class JobStore {
 
   /**
    * Each job's fields (null for a job that does not exist): all of them, or only `fields`. readJobs.lua,
-   * 1,000 jobs per call.
+   * 1,000 jobs per call. Past `maxBytes` of job data it stops with a Fault (a reply's bound).
    */
-  async read(ids: number[], fields: readonly string[] = []): Promise<(JobRecord | null)[]> {
+  async read(
+    ids: number[],
+    fields: readonly string[] = [],
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<(JobRecord | null)[]> {
     const out: (JobRecord | null)[] = [];
+    let bytes = 0;
     for (let start = 0; start < ids.length; start += READ_CHUNK) {
       const args = [fields.length, ...fields, ...ids.slice(start, start + READ_CHUNK)];
       const rows = (await this.run("readJobs", args)) as (string | null)[];
-      for (const row of rows) out.push(row === null ? null : (JSON.parse(row) as JobRecord));
+      for (const row of rows) {
+        bytes += row === null ? 4 : row.length;
+        out.push(row === null ? null : (JSON.parse(row) as JobRecord));
+      }
+      if (bytes > maxBytes)
+        throw new Fault(
+          FaultCode.badArgument,
+          `the reply would pass ${Math.round(maxBytes / 2 ** 20)} MB of job data (${out.length} of ` +
+            `${ids.length} jobs read); ask for fewer jobs or fewer attribs`,
+        );
     }
     return out;
   }
