@@ -224,6 +224,7 @@ async function memoryAndCost(): Promise<BenchResult[]> {
     while ((await f.redis.zcard(f.keys.jobsByStatus("succeeded"))) < n + 1000) await sleep(20);
     const cpu = ((await redisCpu(f.redis)) - cpu0) / n;
     const calls = (await commandCalls(f.redis)) / n;
+    if (process.env.SCALE_VERBOSE) console.log(await f.redis.info("commandstats"));
     await sim.stop();
 
     // Memory per queued job, and getNumWaitingJobs, at depth.

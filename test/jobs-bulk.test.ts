@@ -78,6 +78,9 @@ out({"waiting": waiting + [hq.getNumWaitingJobs()], "statuses": sorted(set(j["st
   assert.deepEqual(result.waiting, [N, N, 0]);
   assert.deepEqual(result.statuses, ["cancelled"]);
   assert.ok(result.same, "getJobs answers each id once, in the order first asked");
+  // Emptied classes leave {p}queue:heads at the scheduler's next maintenance round.
+  for (let i = 0; i < 100 && (await redis.zcard(keys.queueHeads)) > 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
   assert.equal(await redis.zcard(keys.queueHeads), 0);
   // Lenient: the box is shared; the bench measures the p99 properly.
   const p99 = times[Math.floor(times.length * 0.99)] ?? 0;

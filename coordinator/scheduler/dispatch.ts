@@ -215,11 +215,12 @@ export class Dispatcher {
     }
     const active: Cursor[] = [];
     const seen = new Set<string>();
+    const empty: string[] = [];
     let headsRead = 0;
     let boundary = -Infinity;
     while (open.length > 0) {
-      const empty = active.filter((c) => c.jobs.length === 0 && !c.done);
-      if (empty.length > 0) await this.readClasses(empty);
+      const drained = active.filter((c) => c.jobs.length === 0 && !c.done);
+      if (drained.length > 0) await this.readClasses(drained, empty);
       let best: Cursor | null = null;
       for (const c of active) {
         const head = c.jobs[0];
@@ -229,8 +230,10 @@ export class Dispatcher {
       if (!best || !head || head.score > boundary) {
         // Classes not read yet may hold a better job: read the next page of class heads.
         if (boundary === Infinity) break;
-        const page = await this.readHeads(headsRead, open, seen);
-        headsRead += this.headsPage;
+        // Pages grow with the open clients: each takes one job, and the best jobs sit in the first classes.
+        const size = Math.min(this.headsPage, Math.max(16, 2 * open.length));
+        const page = await this.readHeads(headsRead, size, open, seen);
+        headsRead += size;
         active.push(...page.cursors);
         boundary = page.last;
         continue;
@@ -249,24 +252,22 @@ export class Dispatcher {
       open = open.filter((c) => c.open);
     }
     await Promise.all(attempts);
+    if (empty.length > 0) await this.hooks.scripts.pruneClasses(empty);
   }
 
   /**
-   * Classes HEADS_PAGE at a time from {p}queue:heads (best head first), as cursors for those some open client
-   * could run. `last` is the head score of the last class read: every class not read yet starts after it.
+   * `size` classes from {p}queue:heads (best head first), as cursors for those some open client could run.
+   * `last` is the head score of the last class read: every class not read yet starts after it (the scores
+   * there are lower bounds of each class's head, util.lua, so that still holds).
    */
   private async readHeads(
     offset: number,
+    size: number,
     open: FarmClient[],
     seen: Set<string>,
   ): Promise<{ cursors: Cursor[]; last: number }> {
     const { redis, keys } = this.ctx;
-    const flat = await redis.zrange(
-      keys.queueHeads,
-      String(offset),
-      String(offset + this.headsPage - 1),
-      "WITHSCORES",
-    );
+    const flat = await redis.zrange(keys.queueHeads, String(offset), String(offset + size - 1), "WITHSCORES");
     const classes: { cls: string; score: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const cls = flat[i] as string;
@@ -281,7 +282,7 @@ export class Dispatcher {
       if (!template || !open.some((c) => c.canRun(template))) continue;
       cursors.push({ template, jobs: [], from: String(score), page: 1, done: false });
     }
-    const full = flat.length === 2 * this.headsPage;
+    const full = flat.length === 2 * size;
     return { cursors, last: full ? Number(flat[flat.length - 1]) : Infinity };
   }
 
@@ -292,6 +293,7 @@ export class Dispatcher {
     const pipe = redis.pipeline();
     for (const cls of fresh) pipe.zrange(keys.queueClass(cls), "0", "0");
     const heads = ((await pipe.exec()) ?? []).map(([, ids]) => Number((ids as string[] | null)?.[0] ?? 0));
+    await this.hooks.scripts.pruneClasses(fresh.filter((_, i) => heads[i] === 0));
     const infos = await readJobInfos(
       this.ctx,
       heads.filter((id) => id > 0),
@@ -301,7 +303,7 @@ export class Dispatcher {
   }
 
   /** The next jobs of each cursor's class, in one round trip. */
-  private async readClasses(cursors: Cursor[]): Promise<void> {
+  private async readClasses(cursors: Cursor[], empty: string[]): Promise<void> {
     const { redis, keys } = this.ctx;
     const pipe = redis.pipeline();
     for (const c of cursors)
@@ -312,6 +314,8 @@ export class Dispatcher {
       for (let k = 0; k + 1 < flat.length; k += 2)
         c.jobs.push({ id: Number(flat[k]), score: Number(flat[k + 1]) });
       if (flat.length < 2 * c.page) c.done = true;
+      // A class found empty at its first read stays in {p}queue:heads until pruned.
+      if (flat.length === 0 && c.page === 1) empty.push(c.template.cls);
       const last = c.jobs[c.jobs.length - 1];
       if (last) c.from = `(${last.score}`;
       c.page = Math.min(this.classPage, c.page * 2);

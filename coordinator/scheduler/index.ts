@@ -12,6 +12,8 @@ import { readGroups, sweepWaiting } from "./waiting.js";
 
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
 const MAINTENANCE_MS = 3000;
+/** Classes of {p}queue:heads refreshed per maintenance round. */
+const HEADS_SWEEP = 1000;
 
 /** How the scheduler reaches agents: the agent link sends `assign` to each client of a job. */
 export interface Delivery {
@@ -26,6 +28,7 @@ export class Scheduler {
   private delivery: Delivery | null = null;
   private groups = new Map<number, Set<string>>();
   private busy = false;
+  private headsOffset = 0;
 
   constructor(
     private readonly ctx: Context,
@@ -104,6 +107,19 @@ export class Scheduler {
     this.dispatcher.retryResources();
   }
 
+  /**
+   * {p}queue:heads keeps lower bounds of each class's head and emptied classes (util.lua); dispatch prunes
+   * what it reads, and this walks the rest, HEADS_SWEEP classes per round, so classes nobody here can run
+   * do not pile up.
+   */
+  private async refreshHeads(): Promise<void> {
+    const { redis, keys } = this.ctx;
+    const from = this.headsOffset;
+    const classes = await redis.zrange(keys.queueHeads, String(from), String(from + HEADS_SWEEP - 1));
+    this.headsOffset = classes.length < HEADS_SWEEP ? 0 : from + HEADS_SWEEP;
+    for (let i = 0; i < classes.length; i += 100) await this.scripts.pruneClasses(classes.slice(i, i + 100));
+  }
+
   private async maintain(): Promise<void> {
     this.groups = await readGroups(this.ctx);
     this.dispatcher.setGroups(this.groups);
@@ -112,6 +128,7 @@ export class Scheduler {
       if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
     }
     await sweepWaiting(this.ctx, this.scripts, this.groups);
+    await this.refreshHeads();
     // Resource amounts can change through the API without any job event: look again now and then.
     this.dispatcher.retryResources();
   }

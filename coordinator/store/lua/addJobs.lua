@@ -269,8 +269,7 @@ if #runnable > 0 then
   end
 end
 zaddMany(prefix .. 'jobs:status:queued', queued)
-zaddMany(prefix .. 'jobs:status:runnable', runnable)
-zaddMany(prefix .. 'queue', queue)
+zaddMany(prefix .. QUEUE, queue)
 -- The requirement classes (util.lua): each class's new jobs, and its head in {p}queue:heads.
 local byClass, classes = {}, {}
 for k = 1, #queue do

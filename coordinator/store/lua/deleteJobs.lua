@@ -101,7 +101,6 @@ for _, id in ipairs(order) do
   redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
   redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
   redis.call('ZREM', prefix .. 'jobs:expiry', id)
-  dequeue(prefix, id)
   redis.call('DEL', key, key .. ':output', key .. ':output:tail')
 end
 if #order > 0 then

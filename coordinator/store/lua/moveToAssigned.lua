@@ -15,7 +15,7 @@ local id = ARGV[3]
 local key = jobKey(p, id)
 
 local status = redis.call('HGET', key, 'status')
-if status ~= 'runnable' or not redis.call('ZSCORE', p .. 'queue', id) then return {'gone'} end
+if status ~= 'runnable' then return {'gone'} end
 
 local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources')
 local cpus = tonumber(f[1]) or 1

@@ -11,12 +11,10 @@ local count, err = changeTargets(prefix, 4, function(id, key)
   end
   redis.call('HSET', key, 'priority', priority)
   appendLog(key, 'priorityChanged to ' .. priority, now)
-  local score = redis.call('ZSCORE', prefix .. 'queue', id)
+  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
   if score then
     local seq = tonumber(score) + old * QUEUE_SHIFT
-    local cls = redis.call('HGET', key, 'cls') or storeClass(key)
-    queueAt(prefix, id, cls, -priority * QUEUE_SHIFT + seq)
-    refreshHead(prefix, cls)
+    queueAt(prefix, id, redis.call('HGET', key, 'cls') or storeClass(key), -priority * QUEUE_SHIFT + seq)
   end
   return true
 end)

@@ -13,15 +13,17 @@ local function setStatus(prefix, id, new, now)
   if old then
     redis.call('ZREM', prefix .. 'jobs:status:' .. old, id)
   end
-  redis.call('ZADD', prefix .. 'jobs:status:' .. new, id, id)
-  redis.call('HSET', key, 'status', new)
-  appendLog(key, 'setting status to ' .. new, now)
-
+  -- The runnable set is the queue (util.lua): scored for dispatch, and each job is in its class too.
   if new == 'runnable' then
     enqueue(prefix, id)
-  elseif old == 'runnable' then
+  else
+    redis.call('ZADD', prefix .. 'jobs:status:' .. new, id, id)
+  end
+  if old == 'runnable' then
     dequeue(prefix, id)
   end
+  redis.call('HSET', key, 'status', new)
+  appendLog(key, 'setting status to ' .. new, now)
 
   local wasFinished = old and FINISHED[old] or false
   local isFinished = FINISHED[new] or false

@@ -160,11 +160,15 @@ local function setProgress(prefix, id, progress)
 end
 
 -- ---- The queue and its requirement classes (coordinator/scheduler/README.md) ----------------------------
--- A job's class is a short hash of everything that decides which clients could take it: cpus, its single
--- tags, conditions, min/max hosts, resources and the platforms of a per-OS command. Jobs of one class are
--- interchangeable for dispatch, so only the head of each class matters: {p}queue:class:{cls} orders the
--- class's runnable jobs, {p}queue:heads orders the classes by their head's score. The job keeps its class in
--- `cls` (written at submit, rewritten when conditions change).
+-- The queue is the status set of runnable jobs, {p}jobs:status:runnable, scored for dispatch (-priority *
+-- 2^32 + arrival) instead of by id. A job's class is a short hash of everything that decides which clients
+-- could take it: cpus, its single tags, conditions, min/max hosts, resources and the platforms of a per-OS
+-- command. Jobs of one class are alike for dispatch, so only the head of each class matters:
+-- {p}queue:class:{cls} orders the class's runnable jobs, and {p}queue:heads holds each class with a LOWER
+-- BOUND of its head's score (entering lowers it; leaving does not touch it, so a class whose head left keeps
+-- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
+-- its class in `cls` (written at submit, rewritten when conditions change).
+local QUEUE = 'jobs:status:runnable'
 local CLASS_CACHE = {}
 
 local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs)
@@ -208,23 +212,14 @@ local function classKey(prefix, cls)
   return prefix .. 'queue:class:' .. cls
 end
 
--- Puts the class's current head score in {p}queue:heads, or takes the class out when it is empty.
-local function refreshHead(prefix, cls)
-  local head = redis.call('ZRANGE', classKey(prefix, cls), 0, 0, 'WITHSCORES')
-  if #head == 0 then
-    redis.call('ZREM', prefix .. 'queue:heads', cls)
-  else
-    redis.call('ZADD', prefix .. 'queue:heads', head[2], cls)
-  end
-end
-
--- Enters a job in {p}queue and its class with `score`.
+-- Enters a job in the queue and its class with `score`.
 local function queueAt(prefix, id, cls, score)
-  redis.call('ZADD', prefix .. 'queue', score, id)
+  redis.call('ZADD', prefix .. QUEUE, score, id)
   redis.call('ZADD', classKey(prefix, cls), score, id)
   redis.call('ZADD', prefix .. 'queue:heads', 'LT', score, cls)
 end
 
+-- Enters a job that just became runnable (setStatus has taken it out of its old status set).
 local function enqueue(prefix, id)
   local key = jobKey(prefix, id)
   local v = redis.call('HMGET', key, 'priority', 'cls')
@@ -232,15 +227,12 @@ local function enqueue(prefix, id)
   queueAt(prefix, id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
 end
 
--- Takes a job out of {p}queue and its class (a job not queued is left alone).
-local function dequeue(prefix, id)
-  if redis.call('ZREM', prefix .. 'queue', id) == 0 then
-    return
-  end
-  local cls = redis.call('HGET', jobKey(prefix, id), 'cls')
+-- Takes a job that stops being runnable out of its class (setStatus takes it out of the queue). `cls` when
+-- the caller has read it already.
+local function dequeue(prefix, id, cls)
+  cls = cls or redis.call('HGET', jobKey(prefix, id), 'cls')
   if cls then
     redis.call('ZREM', classKey(prefix, cls), id)
-    refreshHead(prefix, cls)
   end
 end
 
@@ -252,11 +244,10 @@ local function reclass(prefix, id)
   if old == cls then
     return
   end
-  local score = redis.call('ZSCORE', prefix .. 'queue', id)
+  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
   if score then
     if old then
       redis.call('ZREM', classKey(prefix, old), id)
-      refreshHead(prefix, old)
     end
     queueAt(prefix, id, cls, score)
   end
