@@ -65,21 +65,30 @@ export class Scheduler {
   }
 
   /**
-   * Notices of the store (coordinator/store/lua): {type:"job", jobId, status?} per transition,
+   * Notices of the store (coordinator/store/lua): {type:"job", jobId, status?, released?} per transition,
    * {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients},
    * {type:"farm"} when group membership or resource definitions change.
    */
   private onEvent(message: string): void {
-    let event: { type?: string; jobId?: number; id?: number; status?: string; clients?: number[] };
+    let event: {
+      type?: string;
+      jobId?: number;
+      id?: number;
+      status?: string;
+      clients?: number[];
+      released?: number[];
+    };
     try {
       event = JSON.parse(message) as typeof event;
     } catch {
       return;
     }
     const jobId = event.jobId ?? event.id;
-    if (event.type === "job" && typeof jobId === "number")
+    if (event.type === "job" && typeof jobId === "number") {
+      // A finish that released clients says so on its status notice (setStatus `known.released`).
+      for (const cid of event.released ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
       this.dispatcher.jobChanged(jobId, event.status ?? "");
-    else if (event.type === "jobs") this.dispatcher.trigger();
+    } else if (event.type === "jobs") this.dispatcher.trigger();
     else if (event.type === "farm") void this.guard(() => this.farmChanged());
     else if (event.type === "released" && typeof jobId === "number")
       for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);

@@ -75,27 +75,30 @@ local function isLive(key, status)
   return RUNNING[status] or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1)
 end
 
--- Appends [text, ms] to the job's `logs` (compact JSON), keeping the newest 50 entries.
-local function appendLog(key, text, now)
+-- The job's `logs` (compact JSON, or nil) with [text, ms] appended, keeping the newest 50 entries.
+local function logsWith(logs, text, now)
   local entry = '[' .. cjson.encode(text) .. ',' .. now .. ']'
-  local logs = redis.call('HGET', key, 'logs')
   if not logs then
-    logs = '[' .. entry .. ']'
-  else
-    logs = string.sub(logs, 1, -2) .. ',' .. entry .. ']'
-    if #logs > 3000 then
-      local list = cjson.decode(logs)
-      while #list > 50 do
-        table.remove(list, 1)
-      end
-      local parts = {}
-      for i, e in ipairs(list) do
-        parts[i] = '[' .. cjson.encode(e[1]) .. ',' .. string.format('%d', e[2]) .. ']'
-      end
-      logs = '[' .. table.concat(parts, ',') .. ']'
-    end
+    return '[' .. entry .. ']'
   end
-  redis.call('HSET', key, 'logs', logs)
+  logs = string.sub(logs, 1, -2) .. ',' .. entry .. ']'
+  if #logs > 3000 then
+    local list = cjson.decode(logs)
+    while #list > 50 do
+      table.remove(list, 1)
+    end
+    local parts = {}
+    for i, e in ipairs(list) do
+      parts[i] = '[' .. cjson.encode(e[1]) .. ',' .. string.format('%d', e[2]) .. ']'
+    end
+    logs = '[' .. table.concat(parts, ',') .. ']'
+  end
+  return logs
+end
+
+-- Appends [text, ms] to the job's `logs` (logsWith).
+local function appendLog(key, text, now)
+  redis.call('HSET', key, 'logs', logsWith(redis.call('HGET', key, 'logs') or nil, text, now))
 end
 
 -- All ancestors of a job (each once), nearest first.
