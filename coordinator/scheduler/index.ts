@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 import type { JobHash } from "./assign.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
+import { runScript } from "../store/scripts.js";
 import { Scripts } from "./scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 
@@ -51,6 +52,7 @@ export class Scheduler {
     // After a Redis restart some events may be lost: look at the queue again.
     sub.on("ready", () => this.dispatcher.trigger());
     void sub.subscribe(this.ctx.keys.eventsChannel).catch(() => {});
+    void this.guard(() => this.migrate()).then(() => this.dispatcher.trigger());
     this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
     this.timer.unref();
     void this.maintainOnce();
@@ -114,6 +116,11 @@ export class Scheduler {
     this.groups = await readGroups(this.ctx);
     this.dispatcher.setGroups(this.groups);
     this.dispatcher.retryResources();
+  }
+
+  /** A queue left by an earlier version moves into the class index (migrateQueue.lua), 1,000 jobs a call. */
+  private async migrate(): Promise<void> {
+    while ((await runScript(this.ctx.redis, this.ctx.keys.prefix, "migrateQueue", [1000])) !== 0);
   }
 
   /**
