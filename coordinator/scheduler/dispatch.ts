@@ -247,7 +247,7 @@ export class Dispatcher {
         continue;
       }
       // Reserve locally so the rest of this pass does not propose the same CPUs again.
-      for (const client of chosen) client.jobs.set(job.id, { cpus: job.cpus, tags: job.singleTags });
+      for (const client of chosen) client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags });
       attempts.push(this.assign(job, chosen));
       open = open.filter((c) => c.open);
     }
