@@ -35,6 +35,8 @@ interface Cursor {
   page: number;
   /** The class has no more jobs. */
   done: boolean;
+  /** Its {p}queue:heads score is out of date: a job of it left, or its head is past that score. */
+  stale: boolean;
 }
 
 export interface DispatchHooks {
@@ -215,12 +217,13 @@ export class Dispatcher {
     }
     const active: Cursor[] = [];
     const seen = new Set<string>();
-    const empty: string[] = [];
+    const touched: Cursor[] = [];
     let headsRead = 0;
+    let pages = 0;
     let boundary = -Infinity;
     while (open.length > 0) {
       const drained = active.filter((c) => c.jobs.length === 0 && !c.done);
-      if (drained.length > 0) await this.readClasses(drained, empty);
+      if (drained.length > 0) await this.readClasses(drained);
       let best: Cursor | null = null;
       for (const c of active) {
         const head = c.jobs[0];
@@ -230,15 +233,18 @@ export class Dispatcher {
       if (!best || !head || head.score > boundary) {
         // Classes not read yet may hold a better job: read the next page of class heads.
         if (boundary === Infinity) break;
-        // Pages grow with the open clients: each takes one job, and the best jobs sit in the first classes.
-        const size = Math.min(this.headsPage, Math.max(16, 2 * open.length));
+        // The first page fits the open clients (each takes a job; with exact heads the best jobs sit in the
+        // first classes); later pages double, so classes nobody here can run are skipped in few reads.
+        const size = Math.min(this.headsPage, (open.length + 2) * 2 ** pages++);
         const page = await this.readHeads(headsRead, size, open, seen);
         headsRead += size;
         active.push(...page.cursors);
+        touched.push(...page.cursors);
         boundary = page.last;
         continue;
       }
       best.jobs.shift();
+      best.stale = true;
       const job = { ...best.template, id: head.id };
       const chosen = this.pick(job, open);
       if (chosen.length === 0) {
@@ -252,7 +258,12 @@ export class Dispatcher {
       open = open.filter((c) => c.open);
     }
     await Promise.all(attempts);
-    if (empty.length > 0) await this.hooks.scripts.pruneClasses(empty);
+    // Heads left behind by this pass (jobs taken, classes emptied) get exact scores again, so the next pass
+    // finds the best classes first instead of reading every class with an old, low bound.
+    // Not awaited: commands on one connection run in order, so the next pass reads the refreshed heads.
+    this.hooks.scripts
+      .pruneClasses(touched.filter((c) => c.stale).map((c) => c.template.cls))
+      .catch(() => {});
   }
 
   /**
@@ -280,7 +291,7 @@ export class Dispatcher {
     for (const { cls, score } of classes) {
       const template = this.classes.get(cls);
       if (!template || !open.some((c) => c.canRun(template))) continue;
-      cursors.push({ template, jobs: [], from: String(score), page: 1, done: false });
+      cursors.push({ template, jobs: [], from: String(score), page: 1, done: false, stale: false });
     }
     const full = flat.length === 2 * size;
     return { cursors, last: full ? Number(flat[flat.length - 1]) : Infinity };
@@ -303,7 +314,7 @@ export class Dispatcher {
   }
 
   /** The next jobs of each cursor's class, in one round trip. */
-  private async readClasses(cursors: Cursor[], empty: string[]): Promise<void> {
+  private async readClasses(cursors: Cursor[]): Promise<void> {
     const { redis, keys } = this.ctx;
     const pipe = redis.pipeline();
     for (const c of cursors)
@@ -314,8 +325,8 @@ export class Dispatcher {
       for (let k = 0; k + 1 < flat.length; k += 2)
         c.jobs.push({ id: Number(flat[k]), score: Number(flat[k + 1]) });
       if (flat.length < 2 * c.page) c.done = true;
-      // A class found empty at its first read stays in {p}queue:heads until pruned.
-      if (flat.length === 0 && c.page === 1) empty.push(c.template.cls);
+      // At the first read: an empty class, or a head past the class's bound in {p}queue:heads.
+      if (c.page === 1 && (flat.length === 0 || flat[1] !== c.from)) c.stale = true;
       const last = c.jobs[c.jobs.length - 1];
       if (last) c.from = `(${last.score}`;
       c.page = Math.min(this.classPage, c.page * 2);
