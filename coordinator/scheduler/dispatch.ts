@@ -259,9 +259,9 @@ export class Dispatcher {
     }
     await Promise.all(attempts);
     // Heads left behind by this pass (jobs taken, classes emptied) get exact scores again, so the next pass
-    // finds the best classes first instead of reading every class with an old, low bound.
-    // Not awaited: commands on one connection run in order, so the next pass reads the refreshed heads. A
-    // lone class needs no exact bound (nothing to order it against) unless it emptied.
+    // finds the best classes first instead of reading every class with an old, low bound. A lone class needs
+    // no exact bound (nothing to order it against) unless it emptied. Not awaited: commands on one
+    // connection run in order, so the next pass reads the refreshed heads.
     const stale = touched.filter((c) => c.stale && (touched.length > 1 || (c.done && c.jobs.length === 0)));
     if (stale.length > 0) this.hooks.scripts.pruneClasses(stale.map((c) => c.template.cls)).catch(() => {});
   }
