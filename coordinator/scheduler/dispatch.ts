@@ -13,7 +13,7 @@ import type { Scripts } from "./scripts.js";
 
 /** Classes read from {p}queue:heads per round trip. */
 const HEADS_PAGE = 128;
-/** Most jobs read from one class per round trip (a class's reads start at 1 and double). */
+/** Most jobs read from one class per round trip (a class's reads start at 2 and double). */
 const CLASS_PAGE = 64;
 
 export interface DispatchOptions {
@@ -31,6 +31,8 @@ interface Cursor {
   jobs: { id: number; score: number }[];
   /** Where the next read starts: the head's score (inclusive) at first, then after the last job read. */
   from: string;
+  /** The same as a number: every job of the class not read yet scores at least this. */
+  after: number;
   /** Jobs to read next time. */
   page: number;
   /** The class has no more jobs. */
@@ -222,12 +224,17 @@ export class Dispatcher {
     let pages = 0;
     let boundary = -Infinity;
     while (open.length > 0) {
-      const drained = active.filter((c) => c.jobs.length === 0 && !c.done);
-      if (drained.length > 0) await this.readClasses(drained);
       let best: Cursor | null = null;
       for (const c of active) {
         const head = c.jobs[0];
         if (head && (best === null || head.score < (best.jobs[0] as { score: number }).score)) best = c;
+      }
+      // Classes read to their end so far are read further only when they could hold a better job.
+      const bar = best?.jobs[0]?.score ?? Infinity;
+      const drained = active.filter((c) => c.jobs.length === 0 && !c.done && c.after < bar);
+      if (drained.length > 0) {
+        await this.readClasses(drained);
+        continue;
       }
       const head = best?.jobs[0];
       if (!best || !head || head.score > boundary) {
@@ -291,7 +298,16 @@ export class Dispatcher {
     for (const { cls, score } of classes) {
       const template = this.classes.get(cls);
       if (!template || !open.some((c) => c.canRun(template))) continue;
-      cursors.push({ template, jobs: [], from: String(score), page: 1, done: false, stale: false });
+      cursors.push({
+        template,
+        jobs: [],
+        from: String(score),
+        after: score,
+        // Two at first: a class whose next job is far behind then needs no second read to show it.
+        page: Math.min(2, this.classPage),
+        done: false,
+        stale: false,
+      });
     }
     const full = flat.length === 2 * size;
     return { cursors, last: full ? Number(flat[flat.length - 1]) : Infinity };
@@ -326,9 +342,12 @@ export class Dispatcher {
         c.jobs.push({ id: Number(flat[k]), score: Number(flat[k + 1]) });
       if (flat.length < 2 * c.page) c.done = true;
       // At the first read: an empty class, or a head past the class's bound in {p}queue:heads.
-      if (c.page === 1 && (flat.length === 0 || flat[1] !== c.from)) c.stale = true;
+      if (!c.from.startsWith("(") && (flat.length === 0 || flat[1] !== c.from)) c.stale = true;
       const last = c.jobs[c.jobs.length - 1];
-      if (last) c.from = `(${last.score}`;
+      if (last) {
+        c.from = `(${last.score}`;
+        c.after = last.score;
+      }
       c.page = Math.min(this.classPage, c.page * 2);
     });
   }
