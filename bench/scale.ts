@@ -63,16 +63,20 @@ const plain =
   (priority = 1) =>
   (i: number) => ({ name: `job${i}`, command: "true", priority });
 
-/** newjob calls of 100 jobs each for ~2 s: jobs per second. */
+/** newjob calls of 100 jobs each: jobs per second, the median of five 1-s windows (the box is noisy). */
 async function submitRate(f: Farm): Promise<number> {
   const specs = Array.from({ length: 100 }, (_, i) => ({ name: `s${i}`, command: "true", priority: 1 }));
-  const t0 = performance.now();
-  let jobs = 0;
-  while (performance.now() - t0 < 2000) {
-    await f.rpc.call("newjob", specs);
-    jobs += specs.length;
+  const rates: number[] = [];
+  for (let w = 0; w < 5; w++) {
+    const t0 = performance.now();
+    let jobs = 0;
+    while (performance.now() - t0 < 1000) {
+      await f.rpc.call("newjob", specs);
+      jobs += specs.length;
+    }
+    rates.push((jobs / (performance.now() - t0)) * 1000);
   }
-  return (jobs / (performance.now() - t0)) * 1000;
+  return rates.sort((a, b) => a - b)[2] as number;
 }
 
 /**
