@@ -146,24 +146,40 @@ async function rateWith(queued: number, spec: (i: number) => XmlRpcStruct, runna
   }
 }
 
+/**
+ * Each of two farms measured twice, alternately, keeping the better run of each: other work on a shared
+ * box only ever slows a run down.
+ */
+async function bestOfTwo(a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> {
+  const a1 = await a();
+  const b1 = await b();
+  const a2 = await a();
+  const b2 = await b();
+  return [Math.max(a1, a2), Math.max(b1, b2)];
+}
+
 async function dispatch(): Promise<BenchResult[]> {
-  const shallow = await rateWith(BASE + 10_000, plain());
-  const deep = await rateWith(QUEUED, plain());
+  const [shallow, deep] = await bestOfTwo(
+    () => rateWith(BASE + 10_000, plain()),
+    () => rateWith(QUEUED, plain()),
+  );
   return [
     ratio(
       `dispatch+finish rate, ${AGENTS} simulated agents, ${k(QUEUED)} queued / ${k(BASE)} queued`,
       deep,
       shallow,
       0.9,
-      `${Math.round(deep)} vs ${Math.round(shallow)} jobs/s over 10,000 jobs`,
+      `${Math.round(deep)} vs ${Math.round(shallow)} jobs/s over 10,000 jobs, better of two runs each`,
     ),
   ];
 }
 
 async function blocked(): Promise<BenchResult[]> {
   const gpu = () => ({ name: "gpu", command: "true", priority: 9, hostgroup: "gpu" });
-  const none = await rateWith(0, gpu, 20_000);
-  const behind = await rateWith(BLOCKED, gpu, 20_000);
+  const [none, behind] = await bestOfTwo(
+    () => rateWith(0, gpu, 20_000),
+    () => rateWith(BLOCKED, gpu, 20_000),
+  );
   return [
     ratio(
       `dispatch rate with ${k(BLOCKED)} blocked higher-priority jobs / with none`,
@@ -176,14 +192,17 @@ async function blocked(): Promise<BenchResult[]> {
 }
 
 async function classes(): Promise<BenchResult[]> {
-  const one = await rateWith(20_000, plain());
   // 1,000 classes every agent can run: each excludes a host that does not exist.
-  const many = await rateWith(20_000, (i) => ({
-    name: `c${i}`,
-    command: "true",
-    priority: 1,
-    conditions: [{ type: "client", name: "hostname", op: "not_in", value: `nohost${i % 1000}` }],
-  }));
+  const [one, many] = await bestOfTwo(
+    () => rateWith(20_000, plain()),
+    () =>
+      rateWith(20_000, (i) => ({
+        name: `c${i}`,
+        command: "true",
+        priority: 1,
+        conditions: [{ type: "client", name: "hostname", op: "not_in", value: `nohost${i % 1000}` }],
+      })),
+  );
   return [
     ratio(
       "dispatch rate with 1,000 distinct requirement classes queued / one class",
