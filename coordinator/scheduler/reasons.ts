@@ -19,6 +19,9 @@ export class SubmitReasons {
   /** Marks the jobs of one newjob call that no registered client could run (their `f` fields). */
   async mark(jobs: NewJob[]): Promise<void> {
     const clients = await this.clients();
+    // A farm whose agents have not registered yet: every job would be marked, and the many beyond the sweep's
+    // reach would keep the warning after the agents come. The sweep gives the queue's head its reasons.
+    if (clients.length === 0) return;
     const verdicts = new Map<string, boolean>();
     jobs.forEach((job, i) => {
       const f = job.f;
