@@ -46,8 +46,8 @@ import {
 import { parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
 
-/** Job data one getJobs reply may carry (its XML is a few times this). */
-const MAX_GET_JOBS_BYTES = 32 * 2 ** 20;
+/** Job data one getJobs reply may carry: its XML is about three times this, within the 64 MiB request bound. */
+const MAX_GET_JOBS_BYTES = 16 * 2 ** 20;
 
 function notFound(jobId: number): Fault {
   return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
