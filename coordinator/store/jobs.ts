@@ -11,7 +11,7 @@
 //   commandByOs      JSON {"linux":..,"windows":..,"macosx":..} when the spec gave a dict; `command` is then ""
 //                    and the scheduler picks the client's platform entry (no entry = the job fails at dispatch)
 //   shell            absent = the client OS default
-//   priority         integer >= 0 (always present; setJobPriority changes it and re-scores {p}queue)
+//   priority         integer >= 0 (always present; setJobPriority changes it and re-scores the queue)
 //   cpus             integer >= 1 (always present)
 //   tags             JSON list of strings; absent = []
 //   conditions       JSON list of {type,name,op,value}; already includes the host/hostgroup shortcuts and the
@@ -43,7 +43,7 @@
 //   cmdDone          "1" once the job's own command succeeded (a job that gained children while running
 //                    then waits in `queued` for them and does not run its command again)
 //   childError       "1" when the job failed because a child failed AND it has an onChildError hook: the job is
-//                    put in {p}queue as `runnable` so the scheduler can run ONLY the onChildError text (not the
+//                    put in the queue as `runnable` so the scheduler can run ONLY the onChildError text (not the
 //                    command) on a client; moveToFinished then marks it failed whatever the exit code, no retry
 //   pausedRunning    "1" while a job that was running is pausing/paused (resume -> resuming, not the queue)
 // roll-ups (maintained by every transition, read with one HGETALL):
@@ -64,28 +64,35 @@
 //   outHead          absent while the output is under settings.maxOutputBytes (it is all in {p}job:{id}:output);
 //                    once capped, that key holds the first outHead bytes, and the list {p}job:{id}:output:tail
 //   outTail          holds the newest chunks, outTail bytes in all (>= cap - outHead); getJobOutput marks the gap
+// dispatch:
+//   cls              the job's requirement class (lua/includes/util.lua classOf; coordinator/scheduler/README.md)
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
-//   {p}queue ZSET: exactly the runnable jobs; score = -priority * 2^32 + INCR {p}ids:queue at entry.
+//   The queue is {p}jobs:status:runnable: exactly the runnable jobs; score = -priority * 2^32 + INCR
+//   {p}ids:queue at entry. Each is also in {p}queue:class:{cls}; {p}queue:heads lists the classes.
 //   Conditions: {type:"client", name, op, value}; value is a string, lists separated by , ; or spaces.
 //   name "hostname:name" (savePermittedClientsList) matches client labels: an entry "host" matches any client
 //   on that host, "host:" the client with an empty name, "host:n" that one client.
-//   {p}jobs:status:{s} ZSET: ids by status; {p}jobs:roots:(un)finished; {p}jobs:expiry (finished roots by end).
+//   {p}jobs:status:{s} ZSET: ids by status (runnable: the queue); {p}jobs:roots:(un)finished; {p}jobs:expiry
+//   (finished roots by end).
 //
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
-//   -- @include setStatus   setStatus(prefix, id, newStatus, now)  moves the job between status sets, enters or
-//                           leaves {p}queue, appends the log entry, maintains roots/expiry sets, the ancestors'
-//                           treeRun and startTime, and PUBLISHes {"type":"job","jobId":N,"status":S} on {p}events.
-//                           moveToAssigned should call setStatus(prefix, id, "running", now) after its own writes.
-//   -- @include releaseClients   releaseClients(prefix, id)  removes the job from every {p}client:{cid}:jobs of
-//                           its `clients`, LPUSH+LTRIM(100) the id on {p}client:{cid}:history, releases the
+//   -- @include setStatus   setStatus(prefix, id, newStatus, now[, known])  moves the job between status sets,
+//                           enters or leaves the queue and its class, appends the log entry, maintains
+//                           roots/expiry sets, the ancestors' treeRun and startTime, and PUBLISHes
+//                           {"type":"job","jobId":N,"status":S[,"released":[cid...]]} on {p}events. `known`: what
+//                           a hot transition read already and its own fields, written in the same HSET.
+//   -- @include releaseClients   releaseClients(prefix, id[, read, quiet])  removes the job from every
+//                           {p}client:{cid}:jobs of its `clients`, LPUSHes the id on {p}client:{cid}:history
+//                           (trimmed to 100 once past 110), releases the
 //                           job's resources (the scheduler's releaseResources block). Called by every move out
 //                           of a running state.
 //   -- @include endRun      leaveClients / requeue / retryOrEnd: how a run ends without finishing its job for good.
 //   -- @include fence       fenceLiveEvent / fenceEvent / fenceRange: the checks every agent event starts with.
 //   -- @include targets     cascadeTargets / changeTargets: the jobs a cascading operation touches.
 // ---- Control messages -----------------------------------------------------------------------------------
-//   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients) and, once per
+//   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients; a finish may put
+//   them on its status notice instead, as "released") and, once per
 //   newjob, {"type":"jobs","added":n,"runnable":k} (no per-job events for new jobs); deleteJobs and
 //   setJobPriority publish {"type":"jobs","deleted":n} / {"type":"jobs","priorityChanged":n}.
 //   Scripts that stop/suspend a running attempt PUBLISH on {p}control:{clientId}, for each client of the job,
