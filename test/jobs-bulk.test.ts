@@ -136,3 +136,29 @@ out({"faults": faults, "statuses": sorted(set(j["status"] for j in jobs)),
   assert.deepEqual(reply.statuses, ["runnable"]);
   assert.deepEqual(reply.priorities, [0]);
 });
+
+test("a root with 1,000 children: pause, resume, priority and cancel run in chunks over the whole tree", async () => {
+  const [root] = await store.addJobs(
+    parseNewJob(
+      {
+        name: "show",
+        command: "x",
+        children: Array.from({ length: 1000 }, (_, i) => ({ name: `f${i}`, command: "x" })),
+      },
+      null,
+      null,
+    ),
+  );
+  const tree = [root as number, ...Array.from({ length: 1000 }, (_, i) => (root as number) + 1 + i)];
+  const statuses = async () => new Set((await store.read(tree, ["status"])).map((j) => j?.status));
+  assert.equal(await store.cascade("pauseJobs", [root as number]), 1001);
+  assert.deepEqual(await statuses(), new Set(["paused"]));
+  assert.equal(await store.cascade("resumeJobs", [root as number]), 1001);
+  const [parent] = await store.read([root as number], ["status"]);
+  assert.equal(parent?.status, "queued", "the parent waits for its children again");
+  assert.equal(await store.setPriority([root as number], 4), 1001);
+  assert.equal(await redis.zcount(keys.queue, -4 * 2 ** 32, -3 * 2 ** 32 - 1), 1000);
+  assert.equal(await store.cascade("cancelJobs", [root as number]), 1001);
+  assert.deepEqual(await statuses(), new Set(["cancelled"]));
+  await assert.rejects(store.cascade("cancelJobs", [...tree, 999_999_999]), /999999999 does not exist/);
+});

@@ -210,14 +210,23 @@ function idRanges(ids: number[]): string {
   return parts.join(", ");
 }
 
+/** Operations whose scripts walk each id's subtree, and in which order: these take 'flat' lists (targets.lua). */
+const CASCADES: Partial<Record<BulkOperation, "parents" | "children">> = {
+  cancelJobs: "parents",
+  pauseJobs: "parents",
+  resumeJobs: "children",
+  ejectJobs: "parents",
+  setJobPriority: "parents",
+};
+
 /** A bulk operation that stopped after `done` of `ids` (a prefix of the list, in order). */
 function partialFault(name: string, ids: number[], done: number, err: unknown): Fault {
   const why = err instanceof Error ? err.message : String(err);
   const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
   const doneText =
     done === 0
-      ? "none of the ids were done"
-      : `the first ${done} of the ${ids.length} distinct ids (up to job ${ids[done - 1]}) were done`;
+      ? "none of the jobs were done"
+      : `the first ${done} of the ${ids.length} jobs (up to job ${ids[done - 1]}) were done`;
   return new Fault(
     code,
     `${name} stopped part-way: ${doneText}, the rest (from job ${ids[done]}) were not: ${why}`,
@@ -330,28 +339,67 @@ export class JobStore {
   }
 
   /**
-   * A job operation over any number of ids (duplicates count once). Up to BULK_CHUNK ids it is one script
-   * call, atomic. Beyond, checkJobs.lua first checks every id (unknown ids, and for deleteJobs unfinished
-   * jobs, are Faults that change nothing), then the operation runs BULK_CHUNK ids per call in the given
-   * order, so no call holds Redis for long. A failure part-way (Redis gone, a job deleted meanwhile) is a
-   * Fault saying how many of the ids, up to which one, were done.
+   * A job operation over any number of ids (duplicates count once). When the jobs it changes (the ids, and
+   * their descendants for the cascading operations) are at most BULK_CHUNK, it is one script call, atomic.
+   * Beyond, every id is checked first (unknown ids, and for deleteJobs unfinished jobs, are Faults that
+   * change nothing), then the operation runs BULK_CHUNK jobs per call: the cascading ones over the whole
+   * list of jobs (parents first; children first for resume, as their scripts do), so a show's root with
+   * 150,000 frames does not hold Redis for seconds either. A failure part-way is a Fault saying how many of
+   * the jobs, up to which one, were done.
    */
   private async bulk(name: BulkOperation, head: ScriptArg[], given: number[]): Promise<number> {
     const ids = [...new Set(given)];
     if (ids.length === 0) return 0;
-    if (ids.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
-    const mode = name === "deleteJobs" ? "finished" : "exist";
-    for (let start = 0; start < ids.length; start += CHECK_CHUNK)
-      await this.run("checkJobs", [mode, ...ids.slice(start, start + CHECK_CHUNK)]);
+    const order = CASCADES[name];
+    let list = ids;
+    if (order) {
+      list = await this.subtrees(ids);
+      if (list.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
+      if (order === "children") list.reverse();
+    } else {
+      if (ids.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
+      const mode = name === "deleteJobs" ? "finished" : "exist";
+      for (let start = 0; start < ids.length; start += CHECK_CHUNK)
+        await this.run("checkJobs", [mode, ...ids.slice(start, start + CHECK_CHUNK)]);
+    }
     let count = 0;
-    for (let start = 0; start < ids.length; start += BULK_CHUNK) {
+    for (let start = 0; start < list.length; start += BULK_CHUNK) {
+      const chunk = list.slice(start, start + BULK_CHUNK);
+      // A children-first script walks its ids from the last: hand it the chunk reversed.
+      const args = order ? ["flat", ...(order === "children" ? chunk.reverse() : chunk)] : chunk;
       try {
-        count += (await this.run(name, [...head, ...ids.slice(start, start + BULK_CHUNK)])) as number;
+        count += (await this.run(name, [...head, ...args])) as number;
       } catch (err) {
-        throw partialFault(name, ids, start, err);
+        throw partialFault(name, list, start, err);
       }
     }
     return count;
+  }
+
+  /** Each id and its descendants, each once, parents first; a Fault (changing nothing) for an unknown id. */
+  private async subtrees(ids: number[]): Promise<number[]> {
+    const { redis, keys } = this.ctx;
+    const seen = new Set(ids);
+    const out = [...ids];
+    for (let start = 0; start < out.length; start += CHECK_CHUNK) {
+      const batch = out.slice(start, start + CHECK_CHUNK);
+      const pipe = redis.pipeline();
+      for (const id of batch) pipe.hmget(keys.job(id), "status", "children");
+      const replies = (await pipe.exec()) ?? [];
+      batch.forEach((id, k) => {
+        const [err, value] = replies[k] ?? [null, null];
+        if (err) throw err;
+        const [status, children] = value as (string | null)[];
+        if (status === null || status === undefined)
+          throw new Fault(FaultCode.notFound, `job ${id} does not exist`);
+        for (const child of children ? (JSON.parse(children) as number[]) : [])
+          if (!seen.has(child)) {
+            seen.add(child);
+            out.push(child);
+          }
+      });
+    }
+    return out;
   }
 
   /** Sets plain fields of one job; "" removes a field. */
