@@ -22,7 +22,7 @@ interface Sim {
   stop(): Promise<void>;
 }
 
-function startSim(url: string, count: number, heartbeatMs: number, cpus = 1, prefix = "sim"): Sim {
+export function startSim(url: string, count: number, heartbeatMs: number, cpus = 1, prefix = "sim"): Sim {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "bench/sim-agents.ts", url, String(count), String(heartbeatMs), String(cpus), prefix],

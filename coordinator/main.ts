@@ -15,6 +15,7 @@ import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";
 import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
+import { Scheduler } from "./scheduler/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { loadHostList } from "./hosts.js";
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
   const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
   const server = createCoordinatorServer({ rpc, web: dashboard(ctx) }, hosts, config.tls ?? undefined);
   const upgrades = guardUpgrades(server, hosts);
-  const link = attachAgentLink(server, ctx);
+  const scheduler = new Scheduler(ctx);
+  const link = attachAgentLink(server, ctx, scheduler.dispatcher);
+  scheduler.start(link);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
@@ -119,6 +122,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_LIMIT_MS).unref();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
+    await scheduler.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
     upgrades.destroyAll();

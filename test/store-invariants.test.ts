@@ -41,6 +41,28 @@ const isRunning = (s: string) => (RUNNING_STATUSES as readonly string[]).include
 const ids = (value: string | undefined): number[] =>
   value === undefined ? [] : (JSON.parse(value) as number[]);
 
+/**
+ * The requirement-class index partitions the queue, and {p}queue:heads lists each non-empty class with a
+ * lower bound of its head's score (emptied classes may stay listed until pruned).
+ */
+async function checkClassIndex(step: string): Promise<void> {
+  const queue = await h.redis.zrange(h.keys.queue, "0", "-1", "WITHSCORES");
+  const heads = await h.redis.zrange(h.keys.queueHeads, "0", "-1", "WITHSCORES");
+  let members = 0;
+  for (let i = 0; i < heads.length; i += 2) {
+    const cls = heads[i] as string;
+    const jobs = await h.redis.zrange(h.keys.queueClass(cls), "0", "-1", "WITHSCORES");
+    if (jobs.length > 0) assert.ok(Number(heads[i + 1]) <= Number(jobs[1]), `${step}: head bound of ${cls}`);
+    members += jobs.length / 2;
+  }
+  assert.equal(members, queue.length / 2, `${step}: classes hold exactly the queue`);
+  for (let i = 0; i < queue.length; i += 2) {
+    const cls = (await h.redis.hget(h.keys.job(queue[i] as string), "cls")) as string;
+    const score = await h.redis.zscore(h.keys.queueClass(cls), queue[i] as string);
+    assert.equal(score, queue[i + 1], `${step}: job ${queue[i]} in its class with its queue score`);
+  }
+}
+
 async function checkInvariants(all: number[], step: string): Promise<void> {
   const jobs = new Map<number, JobRecord>();
   (await h.store.read(all)).forEach((job, i) => {
@@ -56,6 +78,8 @@ async function checkInvariants(all: number[], step: string): Promise<void> {
   const clientJobs = new Map<number, Set<number>>();
   for (const c of CLIENTS)
     clientJobs.set(c, new Set((await h.redis.smembers(h.keys.clientJobs(c))).map(Number)));
+
+  await checkClassIndex(step);
 
   for (const [id, job] of jobs) {
     const at = `${step}: job ${id} ${JSON.stringify(job)}`;
@@ -114,6 +138,7 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
     if (random() < 0.2) spec.triesLeft = 1;
     if (random() < 0.2) spec.onChildError = "notify";
     if (random() < 0.1) spec.tags = ["excludeProgress"];
+    if (random() < 0.3) spec.cpus = 1 + Math.floor(random() * 2);
     if (depth < 3 && random() < 0.6) {
       spec.children = Array.from({ length: 1 + Math.floor(random() * 3) }, () => tree(depth + 1));
     }
@@ -159,6 +184,13 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
       const priority = Math.floor(random() * 5);
       label = `priority ${priority} for ${job}`;
       await h.store.setPriority([job], priority);
+    } else if (roll < 0.8) {
+      const job = pick(all);
+      if (job === undefined) continue;
+      const host = Math.floor(random() * 3);
+      const conditions = [{ type: "client", name: "hostname", op: "in", value: `node${host}` }];
+      label = `conditions host ${host} for ${job}`;
+      await h.store.setFields(job, { conditions: host === 0 ? "" : JSON.stringify(conditions) });
     } else {
       const job = pick(all);
       if (job === undefined) continue;

@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/jobview.js";
+import { runScript } from "../coordinator/store/scripts.js";
 import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
@@ -468,4 +469,32 @@ test("rescheduling a cancelled tree reopens all of it", async () => {
   );
   assert.ok((await h.store.rootIds(false)).includes(root!));
   await h.store.cascade("cancelJobs", [root!]);
+});
+
+test("a queue left by an earlier version moves into the class index (migrateQueue)", async () => {
+  const [a, b] = await add([
+    { name: "old a", command: "x", priority: 2 },
+    { name: "old b", command: "x", priority: 5, cpus: 2 },
+  ]);
+  // The earlier layout: {p}queue holds the dispatch scores, the runnable set is scored by id, no classes.
+  const p = h.keys.prefix;
+  for (const id of [a, b] as number[]) {
+    const score = (await h.redis.zscore(h.keys.queue, String(id))) as string;
+    const cls = (await h.redis.hget(h.keys.job(id), "cls")) as string;
+    await h.redis.zadd(`${p}queue`, score, String(id));
+    await h.redis.zadd(h.keys.queue, String(id), String(id));
+    await h.redis.zrem(h.keys.queueClass(cls), String(id));
+    await h.redis.hdel(h.keys.job(id), "cls");
+  }
+  const moved = await runScript(h.redis, p, "migrateQueue", [1000]);
+  assert.equal(moved, 2);
+  assert.equal(await h.redis.exists(`${p}queue`), 0);
+  const queue = await h.redis.zrange(h.keys.queue, "0", "-1");
+  assert.deepEqual(queue.slice(0, 2).map(Number), [b, a]);
+  for (const id of [a, b] as number[]) {
+    const cls = (await h.redis.hget(h.keys.job(id), "cls")) as string;
+    assert.ok(await h.redis.zscore(h.keys.queueClass(cls), String(id)));
+    assert.ok(await h.redis.zscore(h.keys.queueHeads, cls));
+  }
+  await h.store.cascade("cancelJobs", [a as number, b as number]);
 });

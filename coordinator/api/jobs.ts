@@ -5,7 +5,9 @@
 // Decisions (COMPAT.md leaves them open):
 // - getJob/getinfo/getstatus/getJobOutput of an unknown id are Faults (notFound); getJobs answers None in
 //   the place of a job that does not exist (a dashboard's list may race a delete).
-// - The job operations Fault (notFound) when any id is unknown, and then change nothing.
+// - The job operations Fault (notFound) when any id is unknown, and then change nothing. They take any number
+//   of ids: long lists run in chunks after a check of every id (store/jobs.ts bulk), and a failure part-way
+//   names the ids done. getJobs answers each id once (first-asked order) and Faults past a reply bound.
 // - deleteJobs of an unfinished job is a Fault (conflict) and deletes nothing.
 // - parent_id/child_ids of newjob apply to the top-level specs (those without a parent in the same call).
 
@@ -43,6 +45,10 @@ import {
   strList,
 } from "./args.js";
 import { parseNewJob } from "./jobspec.js";
+import { SubmitReasons } from "../scheduler/reasons.js";
+
+/** Job data one getJobs reply may carry: its XML is about three times this, within the 64 MiB request bound. */
+const MAX_GET_JOBS_BYTES = 16 * 2 ** 20;
 
 function notFound(jobId: number): Fault {
   return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
@@ -50,6 +56,7 @@ function notFound(jobId: number): Fault {
 
 export function jobsMethods(ctx: Context): Methods {
   const store = new JobStore(ctx);
+  const reasons = new SubmitReasons(ctx);
 
   async function readOne(jobId: number, attribs?: string[]): Promise<JobRecord> {
     const [job] = await store.read([jobId], fieldsFor(attribs));
@@ -58,7 +65,9 @@ export function jobsMethods(ctx: Context): Methods {
   }
 
   async function newjob(spec: XmlRpcValue | undefined, parent?: XmlRpcValue, children?: XmlRpcValue) {
-    return store.addJobs(parseNewJob(spec, parent, children));
+    const jobs = parseNewJob(spec, parent, children);
+    await reasons.mark(jobs);
+    return store.addJobs(jobs);
   }
 
   function statusList(value: XmlRpcValue | undefined): JobStatus[] {
@@ -100,10 +109,11 @@ export function jobsMethods(ctx: Context): Methods {
     },
 
     getJobs: async ([jobIds, attribs]) => {
-      const ids = idList(jobIds, "job_ids");
+      // Each job once, in the order first asked for; the reply is bounded (store.read's maxBytes).
+      const ids = [...new Set(idList(jobIds, "job_ids"))];
       const names = attribList(attribs);
       const now = Date.now();
-      const jobs = await store.read(ids, fieldsFor(names));
+      const jobs = await store.read(ids, fieldsFor(names), MAX_GET_JOBS_BYTES);
       return jobs.map((job) => (job ? jobAttributes(job, names, now) : null));
     },
 
@@ -125,10 +135,10 @@ export function jobsMethods(ctx: Context): Methods {
       const minutes = optionalInt(waitTime, "wait_time", 0);
       const min = optionalInt(minPriority, "min_priority", -1);
       const max = optionalInt(maxPriority, "max_priority", -1);
+      if (minutes <= 0) return store.waitingCount(min, max);
       const jobs = (await store.queued()).filter(
         (j) => (min < 0 || j.priority >= min) && (max < 0 || j.priority <= max),
       );
-      if (minutes <= 0) return jobs.length;
       const cutoff = Date.now() - minutes * 60_000;
       const records = await store.read(
         jobs.map((j) => j.id),

@@ -36,7 +36,8 @@ export interface NewJob {
 /** Bounded everything: one newjob call creates at most this many jobs. */
 export const MAX_JOBS_PER_CALL = 200_000;
 
-const OPS = new Set(["==", "!=", "in", "not_in", "any", "<", ">", "<=", ">="]);
+/** The condition ops HQueue defines; anything else (`<`, `>=`...) no client would ever satisfy, so refuse it. */
+const OPS = new Set(["==", "!=", "in", "not_in", "any"]);
 const OS_KEYS = new Set(["linux", "windows", "macosx"]);
 
 interface Pending {
@@ -292,7 +293,11 @@ function parseConditions(value: XmlRpcValue | undefined, name: string): Conditio
     const at = `${name}[${i}]`;
     const c = struct(item, at);
     const op = isGiven(c.op) ? str(c.op, `${at}.op`).trim() : "==";
-    if (!OPS.has(op)) throw badArgument(`${at}.op`, `unknown operator ${JSON.stringify(op)}`);
+    if (!OPS.has(op))
+      throw badArgument(
+        `${at}.op`,
+        `unknown operator ${JSON.stringify(op)} (HQueue defines ==, !=, in, not_in, any)`,
+      );
     if (!isGiven(c.name)) throw badArgument(`${at}.name`, "required");
     if (!isGiven(c.value)) throw badArgument(`${at}.value`, "required");
     return {

@@ -1,15 +1,18 @@
-// The agent link: main.ts calls attachAgentLink(server, ctx) once the HTTP server exists; the link handles
-// WebSocket upgrades on AGENT_PATH ("/agent") and runs the scheduler for the agents connected here;
-// close() stops both. (Implementation: ./link.ts.)
+// The agent link: main.ts calls attachAgentLink(server, ctx, dispatcher) once the HTTP server exists; the
+// link handles WebSocket upgrades on AGENT_PATH ("/agent") and tells the scheduler's dispatcher about the
+// agents connected here; deliver() sends a job's `assign`; close() stops it. (Implementation: ./link.ts.)
 import type { Server } from "node:http";
 import type { Context } from "../context.js";
+import type { JobHash } from "../scheduler/assign.js";
+import type { Dispatcher } from "../scheduler/dispatch.js";
 import { Link } from "./link.js";
 
 export interface AgentLink {
+  deliver(job: JobHash): void;
   close(): Promise<void>;
 }
 
-export function attachAgentLink(server: Server, ctx: Context): AgentLink {
-  const link = new Link(ctx, server);
-  return { close: () => link.close() };
+export function attachAgentLink(server: Server, ctx: Context, dispatcher: Dispatcher): AgentLink {
+  const link = new Link(ctx, server, dispatcher);
+  return { deliver: (job) => link.deliver(job), close: () => link.close() };
 }

@@ -1,7 +1,8 @@
-// The agent link of one coordinator process: accepts agents on the /agent WebSocket, runs dispatch for the
-// agents connected here, forwards control messages published on `{p}control:{clientId}` (from whichever
-// coordinator served the API call) to the agent, and sweeps for silent clients. Several coordinators on
-// one Redis each run all of this; every decision that could race is a fenced Lua transition.
+// The agent link of one coordinator process: accepts agents on the /agent WebSocket, tells the scheduler's
+// dispatcher (coordinator/scheduler/index.ts) about the agents connected here, forwards control messages
+// published on `{p}control:{clientId}` (from whichever coordinator served the API call) to the agent, and
+// sweeps for silent clients. Several coordinators on one Redis each run all of this; every decision that
+// could race is a fenced Lua transition.
 
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -13,18 +14,15 @@ import { AGENT_PATH, type CoordinatorMessage } from "../../shared/protocol.js";
 import type { Context } from "../context.js";
 import { heartbeatsKey, markDisconnected } from "../store/clients.js";
 import { assignedClients, assignMessage, type JobHash } from "../scheduler/assign.js";
-import { Dispatcher } from "../scheduler/dispatch.js";
+import type { Dispatcher } from "../scheduler/dispatch.js";
 import { Scripts } from "../scheduler/scripts.js";
 import { JobStore } from "../store/jobs.js";
-import { readGroups, sweepWaiting } from "../scheduler/waiting.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 import { metricsFor } from "../metrics.js";
 
 /** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
 const ALIVE_MS = 1000;
 const ALIVE_GAP_MS = 2000;
-/** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
-const MAINTENANCE_MS = 3000;
 
 type ControlMessage =
   | CoordinatorMessage
@@ -37,7 +35,6 @@ export class Link implements LinkHost {
   readonly coordinatorId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly scripts: Scripts;
   readonly store: JobStore;
-  readonly dispatcher: Dispatcher;
   private readonly agents = new Map<number, AgentConnection>();
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -46,7 +43,6 @@ export class Link implements LinkHost {
   });
   private readonly sub: Redis;
   private readonly timers: NodeJS.Timeout[] = [];
-  private groups = new Map<number, Set<string>>();
   /** Liveness sweeps wait for the first stamp, which forgives silence while no coordinator was listening. */
   private stamped = false;
   private closed = false;
@@ -54,23 +50,18 @@ export class Link implements LinkHost {
   constructor(
     readonly ctx: Context,
     server: Server,
+    readonly dispatcher: Dispatcher,
   ) {
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);
-    this.dispatcher = new Dispatcher(ctx, { scripts: this.scripts, deliver: (job) => this.deliver(job) });
     this.sub = ctx.redis.duplicate();
     this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
     this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
-    // After a Redis restart some events may be lost: look at the queue again.
-    this.sub.on("ready", () => this.dispatcher.trigger());
-    void this.sub.subscribe(ctx.keys.eventsChannel);
     server.on("upgrade", this.onUpgrade);
     const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
     const livenessMs = Math.min(5000, Math.max(250, timeoutMs / 4));
     this.every(ALIVE_MS, () => this.stampAlive());
     this.every(livenessMs, () => this.sweepLiveness());
-    this.every(MAINTENANCE_MS, () => this.maintain());
-    void this.maintain();
     void this.stampAlive().catch(() => {});
   }
 
@@ -140,7 +131,7 @@ export class Link implements LinkHost {
   }
 
   /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
-  private deliver(job: JobHash): void {
+  deliver(job: JobHash): void {
     metricsFor(this.ctx).jobDispatched(job);
     for (const c of assignedClients(job)) {
       const conn = this.agents.get(c.clientId);
@@ -164,26 +155,6 @@ export class Link implements LinkHost {
     try {
       msg = JSON.parse(message);
     } catch {
-      return;
-    }
-    if (channel === this.ctx.keys.eventsChannel) {
-      // Notices of the store (coordinator/store/lua): {type:"job", jobId, status?} per transition,
-      // {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients},
-      // {type:"farm"} when group membership or resource definitions change.
-      const event = msg as {
-        type?: string;
-        jobId?: number;
-        id?: number;
-        status?: string;
-        clients?: number[];
-      };
-      const jobId = event.jobId ?? event.id;
-      if (event.type === "job" && typeof jobId === "number")
-        this.dispatcher.jobChanged(jobId, event.status ?? "");
-      else if (event.type === "jobs") this.dispatcher.trigger();
-      else if (event.type === "farm") void this.farmChanged();
-      else if (event.type === "released" && typeof jobId === "number")
-        for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
       return;
     }
     const clientId = Number(channel.slice(this.ctx.keys.controlChannel("").length));
@@ -245,28 +216,8 @@ export class Link implements LinkHost {
     }
   }
 
-  /** Groups or resources changed through the API: what waited on them may fit now. */
-  private async farmChanged(): Promise<void> {
-    this.groups = await readGroups(this.ctx);
-    this.dispatcher.setGroups(this.groups);
-    this.dispatcher.retryResources();
-  }
-
-  private async maintain(): Promise<void> {
-    this.groups = await readGroups(this.ctx);
-    this.dispatcher.setGroups(this.groups);
-    for (const client of this.dispatcher.clients.values()) {
-      if (client.heldFor === null) continue;
-      if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
-    }
-    await sweepWaiting(this.ctx, this.scripts, this.groups);
-    // Resource amounts can change through the API without any job event: look again now and then.
-    this.dispatcher.retryResources();
-  }
-
   async close(): Promise<void> {
     this.closed = true;
-    this.dispatcher.close();
     for (const t of this.timers) clearInterval(t);
     for (const conn of this.agents.values()) conn.close(1001, "coordinator stopping");
     this.wss.close();

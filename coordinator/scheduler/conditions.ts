@@ -46,11 +46,24 @@ function clientValues(client: ClientFacts, name: string): string[] {
   }
 }
 
+/** Parsed value lists, lowercased: a permitted list can hold 200,000 labels, split once, not per client. */
+const wantedCache = new Map<string, ReadonlySet<string>>();
+const MAX_WANTED = 1000;
+
+function wanted(value: string): ReadonlySet<string> {
+  let set = wantedCache.get(value);
+  if (!set) {
+    set = new Set(splitValues(value).map((v) => v.toLowerCase()));
+    if (wantedCache.size >= MAX_WANTED) wantedCache.clear();
+    wantedCache.set(value, set);
+  }
+  return set;
+}
+
 export function satisfies(client: ClientFacts, condition: Condition): boolean {
   if (condition.type !== undefined && condition.type !== "client") return true;
-  const have = clientValues(client, condition.name).map((v) => v.toLowerCase());
-  const want = splitValues(condition.value).map((v) => v.toLowerCase());
-  const hit = want.some((w) => have.includes(w));
+  const want = wanted(condition.value);
+  const hit = clientValues(client, condition.name).some((v) => want.has(v.toLowerCase()));
   switch (condition.op) {
     case "==":
     case "in":

@@ -7,16 +7,39 @@
 import type { Context } from "../context.js";
 import { readClient } from "../store/clients.js";
 import { hashFromFlat, type JobHash } from "./assign.js";
-import { satisfiesAll } from "./conditions.js";
 import { FarmClient } from "./farmClient.js";
 import { readJobInfos, type JobInfo } from "./jobInfo.js";
 import type { Scripts } from "./scripts.js";
 
-/** Queue entries read per round trip, and at most per pass (jobs nobody here can run are skipped). */
-const PAGE = 256;
-const MAX_SCAN = 4096;
-/** Cap on cached job infos; the cache is dropped whole when it grows past this. */
+/** Classes read from {p}queue:heads per round trip. */
+const HEADS_PAGE = 128;
+/** Most jobs read from one class per round trip (a class's reads start at 2 and double). */
+const CLASS_PAGE = 64;
+
+export interface DispatchOptions {
+  headsPage?: number;
+  classPage?: number;
+}
+/** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
 const MAX_CACHED_JOBS = 50_000;
+const MAX_CACHED_CLASSES = 100_000;
+
+/** One requirement class during a pass: its jobs read so far, in queue order. */
+interface Cursor {
+  template: JobInfo;
+  /** Read but not yet considered, lowest score first. */
+  jobs: { id: number; score: number }[];
+  /** Where the next read starts: the head's score (inclusive) at first, then after the last job read. */
+  from: string;
+  /** The same as a number: every job of the class not read yet scores at least this. */
+  after: number;
+  /** Jobs to read next time. */
+  page: number;
+  /** The class has no more jobs. */
+  done: boolean;
+  /** Its {p}queue:heads score is out of date: a job of it left, or its head is past that score. */
+  stale: boolean;
+}
 
 export interface DispatchHooks {
   /** Sends `assign` to every client of a freshly assigned job (locally or through its control channel). */
@@ -27,26 +50,35 @@ export interface DispatchHooks {
 export class Dispatcher {
   readonly clients = new Map<number, FarmClient>();
   private readonly infos = new Map<number, JobInfo>();
-  /** Jobs refused for resources since the last job left a client: retried once something is released. */
-  private readonly resourceBlocked = new Set<number>();
+  /** One job info per requirement class: what its jobs need (all of them alike). */
+  private readonly classes = new Map<string, JobInfo>();
+  /** Classes refused for resources since the last job left a client: retried once something is released. */
+  private readonly resourceBlocked = new Set<string>();
   private running = false;
   private again = false;
   private closed = false;
   private rotate = 0;
-  /** Group names and ids per client (refreshed by the link's maintenance timer). */
+  /** Group names and ids per client (refreshed by the scheduler's maintenance, scheduler/index.ts). */
   private groups = new Map<number, Set<string>>();
+
+  private readonly headsPage: number;
+  private readonly classPage: number;
 
   constructor(
     private readonly ctx: Context,
     private readonly hooks: DispatchHooks,
-  ) {}
+    options: DispatchOptions = {},
+  ) {
+    this.headsPage = options.headsPage ?? HEADS_PAGE;
+    this.classPage = options.classPage ?? CLASS_PAGE;
+  }
 
   async addClient(id: number): Promise<FarmClient | null> {
     const record = await readClient(this.ctx, id);
     if (!record) return null;
     const client = this.clients.get(id) ?? new FarmClient(id);
     client.update(record);
-    client.groups = this.groups.get(id) ?? new Set();
+    client.setGroups(this.groups.get(id) ?? new Set<string>());
     await this.loadJobs(client);
     this.clients.set(id, client);
     this.trigger();
@@ -73,7 +105,7 @@ export class Dispatcher {
 
   setGroups(groupsByClient: Map<number, Set<string>>): void {
     this.groups = groupsByClient;
-    for (const client of this.clients.values()) client.groups = groupsByClient.get(client.id) ?? new Set();
+    for (const client of this.clients.values()) client.setGroups(groupsByClient.get(client.id) ?? new Set());
   }
 
   /** A job left a client (finished, cancelled, ejected, abandoned): its CPUs are free again. */
@@ -160,35 +192,164 @@ export class Dispatcher {
   private pick(job: JobInfo, open: FarmClient[]): FarmClient[] {
     const out: FarmClient[] = [];
     for (const client of open) {
-      if (!client.open || !client.fits(job) || !satisfiesAll(client, job.conditions)) continue;
+      if (!client.open || !client.canRun(job) || !client.fits(job)) continue;
       out.push(client);
       if (out.length >= job.maxHosts) break;
     }
     return out;
   }
 
+  /**
+   * One dispatch pass: the best job each open client can run, best jobs first. Jobs of one requirement class
+   * are alike here, so a pass merges the classes in queue order, reading only the classes some open client
+   * could run and only as far as it hands out work: its cost follows the open clients and the classes, never
+   * the queue's depth or the jobs nobody here can run.
+   */
   private async pass(): Promise<void> {
-    let open = this.openClients();
     const attempts: Promise<void>[] = [];
-    for (let offset = 0; open.length > 0 && offset < MAX_SCAN; offset += PAGE) {
-      const ids = (
-        await this.ctx.redis.zrange(this.ctx.keys.queue, String(offset), String(offset + PAGE - 1))
-      ).map(Number);
-      if (ids.length === 0) break;
-      const infos = await this.infosFor(ids);
-      for (const job of infos) {
-        if (!job || this.resourceBlocked.has(job.id)) continue;
-        const chosen = this.pick(job, open);
-        if (chosen.length === 0) continue;
-        // Reserve locally so the rest of this pass does not propose the same CPUs again.
-        for (const client of chosen) client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags });
-        attempts.push(this.assign(job, chosen));
-        open = open.filter((c) => c.open);
-        if (open.length === 0) break;
+    let open = this.openClients();
+    // A client on hold for a multi-host job takes only that job (moveToAssigned adds every held client).
+    const holding = new Map<number, FarmClient[]>();
+    for (const c of open)
+      if (c.heldFor !== null) holding.set(c.heldFor, [...(holding.get(c.heldFor) ?? []), c]);
+    if (holding.size > 0) {
+      const held = await this.infosFor([...holding.keys()]);
+      for (const job of held) if (job) attempts.push(this.assign(job, holding.get(job.id) ?? []));
+      open = open.filter((c) => c.heldFor === null);
+    }
+    const active: Cursor[] = [];
+    const seen = new Set<string>();
+    const touched: Cursor[] = [];
+    let headsRead = 0;
+    let pages = 0;
+    let boundary = -Infinity;
+    while (open.length > 0) {
+      let best: Cursor | null = null;
+      for (const c of active) {
+        const head = c.jobs[0];
+        if (head && (best === null || head.score < (best.jobs[0] as { score: number }).score)) best = c;
       }
-      if (ids.length < PAGE) break;
+      // Classes read to their end so far are read further only when they could hold a better job.
+      const bar = best?.jobs[0]?.score ?? Infinity;
+      const drained = active.filter((c) => c.jobs.length === 0 && !c.done && c.after < bar);
+      if (drained.length > 0) {
+        await this.readClasses(drained);
+        continue;
+      }
+      const head = best?.jobs[0];
+      if (!best || !head || head.score > boundary) {
+        // Classes not read yet may hold a better job: read the next page of class heads.
+        if (boundary === Infinity) break;
+        // The first page fits the open clients (each takes a job; with exact heads the best jobs sit in the
+        // first classes); later pages double, so classes nobody here can run are skipped in few reads.
+        const size = Math.min(this.headsPage, (open.length + 2) * 2 ** pages++);
+        const page = await this.readHeads(headsRead, size, open, seen);
+        headsRead += size;
+        active.push(...page.cursors);
+        touched.push(...page.cursors);
+        boundary = page.last;
+        continue;
+      }
+      best.jobs.shift();
+      best.stale = true;
+      const job = { ...best.template, id: head.id };
+      const chosen = this.pick(job, open);
+      if (chosen.length === 0) {
+        // No open client fits this job now, so none fits any job of its class: leave the class.
+        active.splice(active.indexOf(best), 1);
+        continue;
+      }
+      // Reserve locally so the rest of this pass does not propose the same CPUs again.
+      for (const client of chosen) client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags });
+      attempts.push(this.assign(job, chosen));
+      open = open.filter((c) => c.open);
     }
     await Promise.all(attempts);
+    // Heads left behind by this pass (jobs taken, classes emptied) get exact scores again, so the next pass
+    // finds the best classes first instead of reading every class with an old, low bound. A lone class needs
+    // no exact bound (nothing to order it against) unless it emptied. Not awaited: commands on one
+    // connection run in order, so the next pass reads the refreshed heads.
+    const stale = touched.filter((c) => c.stale && (touched.length > 1 || (c.done && c.jobs.length === 0)));
+    if (stale.length > 0) this.hooks.scripts.pruneClasses(stale.map((c) => c.template.cls)).catch(() => {});
+  }
+
+  /**
+   * `size` classes from {p}queue:heads (best head first), as cursors for those some open client could run.
+   * `last` is the head score of the last class read: every class not read yet starts after it (the scores
+   * there are lower bounds of each class's head, util.lua, so that still holds).
+   */
+  private async readHeads(
+    offset: number,
+    size: number,
+    open: FarmClient[],
+    seen: Set<string>,
+  ): Promise<{ cursors: Cursor[]; last: number }> {
+    const { redis, keys } = this.ctx;
+    const flat = await redis.zrange(keys.queueHeads, String(offset), String(offset + size - 1), "WITHSCORES");
+    const classes: { cls: string; score: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const cls = flat[i] as string;
+      if (seen.has(cls) || this.resourceBlocked.has(cls)) continue;
+      seen.add(cls);
+      classes.push({ cls, score: Number(flat[i + 1]) });
+    }
+    await this.learnClasses(classes.map((c) => c.cls).filter((cls) => !this.classes.has(cls)));
+    const cursors: Cursor[] = [];
+    for (const { cls, score } of classes) {
+      const template = this.classes.get(cls);
+      if (!template || !open.some((c) => c.canRun(template))) continue;
+      cursors.push({
+        template,
+        jobs: [],
+        from: String(score),
+        after: score,
+        // Two at first: a class whose next job is far behind then needs no second read to show it.
+        page: Math.min(2, this.classPage),
+        done: false,
+        stale: false,
+      });
+    }
+    const full = flat.length === 2 * size;
+    return { cursors, last: full ? Number(flat[flat.length - 1]) : Infinity };
+  }
+
+  /** Reads the template of each new class from its head job (every job of a class needs the same). */
+  private async learnClasses(fresh: string[]): Promise<void> {
+    if (fresh.length === 0) return;
+    const { redis, keys } = this.ctx;
+    const pipe = redis.pipeline();
+    for (const cls of fresh) pipe.zrange(keys.queueClass(cls), "0", "0");
+    const heads = ((await pipe.exec()) ?? []).map(([, ids]) => Number((ids as string[] | null)?.[0] ?? 0));
+    await this.hooks.scripts.pruneClasses(fresh.filter((_, i) => heads[i] === 0));
+    const infos = await readJobInfos(
+      this.ctx,
+      heads.filter((id) => id > 0),
+    );
+    if (this.classes.size + infos.length > MAX_CACHED_CLASSES) this.classes.clear();
+    for (const info of infos) if (info && info.cls !== "") this.classes.set(info.cls, info);
+  }
+
+  /** The next jobs of each cursor's class, in one round trip. */
+  private async readClasses(cursors: Cursor[]): Promise<void> {
+    const { redis, keys } = this.ctx;
+    const pipe = redis.pipeline();
+    for (const c of cursors)
+      pipe.zrangebyscore(keys.queueClass(c.template.cls), c.from, "+inf", "WITHSCORES", "LIMIT", 0, c.page);
+    const replies = (await pipe.exec()) ?? [];
+    cursors.forEach((c, i) => {
+      const flat = (replies[i]?.[1] ?? []) as string[];
+      for (let k = 0; k + 1 < flat.length; k += 2)
+        c.jobs.push({ id: Number(flat[k]), score: Number(flat[k + 1]) });
+      if (flat.length < 2 * c.page) c.done = true;
+      // At the first read: an empty class, or a head past the class's bound in {p}queue:heads.
+      if (!c.from.startsWith("(") && (flat.length === 0 || flat[1] !== c.from)) c.stale = true;
+      const last = c.jobs[c.jobs.length - 1];
+      if (last) {
+        c.from = `(${last.score}`;
+        c.after = last.score;
+      }
+      c.page = Math.min(this.classPage, c.page * 2);
+    });
   }
 
   private async assign(job: JobInfo, chosen: FarmClient[]): Promise<void> {
@@ -197,7 +358,7 @@ export class Dispatcher {
     )[];
     const kind = reply[0];
     if (kind === "assigned") {
-      for (const client of chosen) if (client.heldFor === job.id) client.heldFor = null;
+      for (const client of this.clients.values()) if (client.heldFor === job.id) client.heldFor = null;
       const hash = hashFromFlat(reply[2] as string[]);
       this.hooks.deliver(hash);
       return;
@@ -208,7 +369,7 @@ export class Dispatcher {
       return;
     }
     if (kind === "resources") {
-      this.resourceBlocked.add(job.id);
+      this.resourceBlocked.add(job.cls);
       return;
     }
     // "busy": our picture of a client was wrong (another coordinator, a flag change): re-read and retry;

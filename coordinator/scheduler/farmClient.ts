@@ -2,8 +2,10 @@
 // Redis stays the truth (moveToAssigned re-checks everything); this view only lets dispatch propose well.
 
 import type { ClientRecord } from "../store/clients.js";
-import type { ClientFacts } from "./conditions.js";
+import { satisfiesAll, type ClientFacts } from "./conditions.js";
 import type { JobInfo } from "./jobInfo.js";
+
+const MAX_CACHED_CLASSES = 100_000;
 
 export interface RunningShare {
   cpus: number;
@@ -19,12 +21,15 @@ export class FarmClient implements ClientFacts {
   available = true;
   terminated = false;
   heldFor: number | null = null;
-  groups: ReadonlySet<string> = new Set();
+  groups: ReadonlySet<string> = new Set<string>();
   readonly jobs = new Map<number, RunningShare>();
+  /** Requirement class -> could this client ever run it (cpus, platform, conditions); see canRun. */
+  private readonly classes = new Map<string, boolean>();
 
   constructor(readonly id: number) {}
 
   update(record: ClientRecord): void {
+    this.classes.clear();
     this.hostname = record.hostname;
     this.name = record.name;
     this.os = record.platform;
@@ -33,6 +38,25 @@ export class FarmClient implements ClientFacts {
     this.available = record.available;
     this.terminated = record.terminated;
     this.heldFor = record.heldFor;
+  }
+
+  setGroups(groups: ReadonlySet<string>): void {
+    this.groups = groups;
+    this.classes.clear();
+  }
+
+  /** The static half of the rules (what the client is, not what it runs now), cached per requirement class. */
+  canRun(job: JobInfo): boolean {
+    let ok = this.classes.get(job.cls);
+    if (ok === undefined) {
+      ok =
+        job.cpus <= this.cpus &&
+        (job.platforms === null || job.platforms.includes(this.os)) &&
+        satisfiesAll(this, job.conditions);
+      if (this.classes.size >= MAX_CACHED_CLASSES) this.classes.clear();
+      this.classes.set(job.cls, ok);
+    }
+    return ok;
   }
 
   get usedCpus(): number {

@@ -7,6 +7,8 @@ import { parseConditions, type Condition } from "./conditions.js";
 
 export interface JobInfo {
   id: number;
+  /** The job's requirement class (coordinator/store/lua/includes/util.lua): jobs of one class are alike here. */
+  cls: string;
   cpus: number;
   tags: string[];
   single: boolean;
@@ -20,7 +22,16 @@ export interface JobInfo {
   platforms: string[] | null;
 }
 
-const FIELDS = ["cpus", "tags", "conditions", "minHosts", "maxHosts", "resources", "commandByOs"] as const;
+const FIELDS = [
+  "cpus",
+  "tags",
+  "conditions",
+  "minHosts",
+  "maxHosts",
+  "resources",
+  "commandByOs",
+  "cls",
+] as const;
 
 function list(json: string | null): unknown[] {
   if (!json) return [];
@@ -47,6 +58,7 @@ export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
   const minHosts = Math.max(1, Number(f[3]) || 1);
   return {
     id,
+    cls: f[7] ?? "",
     cpus: Math.max(1, Number(f[0]) || 1),
     tags,
     single: tags.includes("single"),

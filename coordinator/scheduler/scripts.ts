@@ -1,6 +1,6 @@
 // The Lua transitions the scheduler and the agent link run, through the store's loader
 // (coordinator/store/scripts.ts). Every script takes ARGV prefix, now (ms), job id, … as documented at the
-// top of each .lua file. Dispatch's own: moveToAssigned, requeueLost, setWaiting, releaseHold.
+// top of each .lua file. Dispatch's own: moveToAssigned, requeueLost, setWaiting, releaseHold, pruneClasses.
 
 import type { Context } from "../context.js";
 import { runScript, type ScriptArg } from "../store/scripts.js";
@@ -12,6 +12,12 @@ export class Scripts {
 
   run(name: ScriptName, jobId: number, ...rest: ScriptArg[]): Promise<unknown> {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, [jobId, ...rest]);
+  }
+
+  /** pruneClasses.lua: refreshes {p}queue:heads for these classes, dropping the empty ones. */
+  async pruneClasses(classes: string[]): Promise<number> {
+    if (classes.length === 0) return 0;
+    return (await runScript(this.ctx.redis, this.ctx.keys.prefix, "pruneClasses", classes)) as number;
   }
 
   /** farmAlive.lua: stamps this coordinator's liveness; returns how many clients got a fresh timeout. */

@@ -13,7 +13,10 @@ const HEAD = 500;
 export const WAITING_FOR_CLIENT = "waiting for a free client";
 export const NO_CLIENT = "no registered client can run this job (conditions, cpus or platform)";
 
-function couldEverRun(job: JobInfo, client: ClientFacts & { terminated: boolean; cpus: number }): boolean {
+/** A registered client as the waiting reasons see it (any coordinator's, connected or not). */
+export type RegisteredClient = ClientFacts & { terminated: boolean; cpus: number };
+
+export function couldEverRun(job: JobInfo, client: RegisteredClient): boolean {
   if (client.terminated || client.cpus < job.cpus) return false;
   if (job.platforms !== null && !job.platforms.includes(client.os)) return false;
   return satisfiesAll(client, job.conditions);

@@ -11,7 +11,7 @@
 //   commandByOs      JSON {"linux":..,"windows":..,"macosx":..} when the spec gave a dict; `command` is then ""
 //                    and the scheduler picks the client's platform entry (no entry = the job fails at dispatch)
 //   shell            absent = the client OS default
-//   priority         integer >= 0 (always present; setJobPriority changes it and re-scores {p}queue)
+//   priority         integer >= 0 (always present; setJobPriority changes it and re-scores the queue)
 //   cpus             integer >= 1 (always present)
 //   tags             JSON list of strings; absent = []
 //   conditions       JSON list of {type,name,op,value}; already includes the host/hostgroup shortcuts and the
@@ -43,7 +43,7 @@
 //   cmdDone          "1" once the job's own command succeeded (a job that gained children while running
 //                    then waits in `queued` for them and does not run its command again)
 //   childError       "1" when the job failed because a child failed AND it has an onChildError hook: the job is
-//                    put in {p}queue as `runnable` so the scheduler can run ONLY the onChildError text (not the
+//                    put in the queue as `runnable` so the scheduler can run ONLY the onChildError text (not the
 //                    command) on a client; moveToFinished then marks it failed whatever the exit code, no retry
 //   pausedRunning    "1" while a job that was running is pausing/paused (resume -> resuming, not the queue)
 // roll-ups (maintained by every transition, read with one HGETALL):
@@ -63,28 +63,35 @@
 //   log:{attempt}    "bytes z n cut sha256": the sealed log of that attempt, whole in the file store
 //   outBytes outHead outTail   only in jobs whose output an older openhq kept in Redis ({p}job:{id}:output and
 //                    :output:tail, head and tail past its cap); still read by output() (legacyOutput)
+// dispatch:
+//   cls              the job's requirement class (lua/includes/util.lua classOf; coordinator/scheduler/README.md)
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
-//   {p}queue ZSET: exactly the runnable jobs; score = -priority * 2^32 + INCR {p}ids:queue at entry.
+//   The queue is {p}jobs:status:runnable: exactly the runnable jobs; score = -priority * 2^32 + INCR
+//   {p}ids:queue at entry. Each is also in {p}queue:class:{cls}; {p}queue:heads lists the classes.
 //   Conditions: {type:"client", name, op, value}; value is a string, lists separated by , ; or spaces.
 //   name "hostname:name" (savePermittedClientsList) matches client labels: an entry "host" matches any client
 //   on that host, "host:" the client with an empty name, "host:n" that one client.
-//   {p}jobs:status:{s} ZSET: ids by status; {p}jobs:roots:(un)finished; {p}jobs:expiry (finished roots by end).
+//   {p}jobs:status:{s} ZSET: ids by status (runnable: the queue); {p}jobs:roots:(un)finished; {p}jobs:expiry
+//   (finished roots by end).
 //
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
-//   -- @include setStatus   setStatus(prefix, id, newStatus, now)  moves the job between status sets, enters or
-//                           leaves {p}queue, appends the log entry, maintains roots/expiry sets, the ancestors'
-//                           treeRun and startTime, and PUBLISHes {"type":"job","jobId":N,"status":S} on {p}events.
-//                           moveToAssigned should call setStatus(prefix, id, "running", now) after its own writes.
-//   -- @include releaseClients   releaseClients(prefix, id)  removes the job from every {p}client:{cid}:jobs of
-//                           its `clients`, LPUSH+LTRIM(100) the id on {p}client:{cid}:history, releases the
+//   -- @include setStatus   setStatus(prefix, id, newStatus, now[, known])  moves the job between status sets,
+//                           enters or leaves the queue and its class, appends the log entry, maintains
+//                           roots/expiry sets, the ancestors' treeRun and startTime, and PUBLISHes
+//                           {"type":"job","jobId":N,"status":S[,"released":[cid...]]} on {p}events. `known`: what
+//                           a hot transition read already and its own fields, written in the same HSET.
+//   -- @include releaseClients   releaseClients(prefix, id[, read, quiet])  removes the job from every
+//                           {p}client:{cid}:jobs of its `clients`, LPUSHes the id on {p}client:{cid}:history
+//                           (trimmed to 100 once past 110), releases the
 //                           job's resources (the scheduler's releaseResources block). Called by every move out
 //                           of a running state.
 //   -- @include endRun      leaveClients / requeue / retryOrEnd: how a run ends without finishing its job for good.
 //   -- @include fence       fenceLiveEvent / fenceEvent / fenceRange: the checks every agent event starts with.
 //   -- @include targets     cascadeTargets / changeTargets: the jobs a cascading operation touches.
 // ---- Control messages -----------------------------------------------------------------------------------
-//   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients) and, once per
+//   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients; a finish may put
+//   them on its status notice instead, as "released") and, once per
 //   newjob, {"type":"jobs","added":n,"runnable":k} (no per-job events for new jobs); deleteJobs and
 //   setJobPriority publish {"type":"jobs","deleted":n} / {"type":"jobs","priorityChanged":n}.
 //   Scripts that stop/suspend a running attempt PUBLISH on {p}control:{clientId}, for each client of the job,
@@ -143,6 +150,94 @@ const DEFAULTS: Record<string, string> = {
 
 /** Jobs per readJobs call: each call holds Redis for a few ms at most. */
 const READ_CHUNK = 1000;
+/** Ids per call of a bulk job operation (~10 ms of Redis for cancelJobs), and per checkJobs call. */
+const BULK_CHUNK = 250;
+const CHECK_CHUNK = 5000;
+
+export type BulkOperation =
+  | "cancelJobs"
+  | "pauseJobs"
+  | "resumeJobs"
+  | "ejectJobs"
+  | "rescheduleJobs"
+  | "deleteJobs"
+  | "setJobPriority";
+
+/** What the store needs to know of a new job to split a long newjob list (coordinator/api/jobspec.ts). */
+export interface NewJobLinks {
+  /** Parents among the new jobs (0-based index in the list). */
+  lp: number[];
+}
+
+/** Jobs per addJobs.lua call when a newjob list is split (~10 ms of Redis). */
+const ADD_CHUNK = 500;
+
+/** The list's indexes in calls of about ADD_CHUNK jobs; jobs linked through local parents share a call. */
+function addChunks(jobs: NewJobLinks[]): number[][] {
+  const root = jobs.map((_, i) => i);
+  const find = (i: number): number => {
+    while (root[i] !== i) i = root[i] = root[root[i] as number] as number;
+    return i;
+  };
+  jobs.forEach((job, i) => {
+    for (const p of job.lp) root[find(i)] = find(p);
+  });
+  const trees = new Map<number, number[]>();
+  jobs.forEach((_, i) => {
+    const r = find(i);
+    const tree = trees.get(r);
+    if (tree) tree.push(i);
+    else trees.set(r, [i]);
+  });
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  for (const tree of trees.values()) {
+    if (current.length > 0 && current.length + tree.length > ADD_CHUNK) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(...tree);
+  }
+  if (current.length > 0) chunks.push(current);
+  // In list order within a call: roots first, as addJobs.lua expects.
+  return chunks.map((chunk) => chunk.sort((a, b) => a - b));
+}
+
+/** "3-7, 12" for a list of ids. */
+function idRanges(ids: number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
+
+/** Operations whose scripts walk each id's subtree, and in which order: these take 'flat' lists (targets.lua). */
+const CASCADES: Partial<Record<BulkOperation, "parents" | "children">> = {
+  cancelJobs: "parents",
+  pauseJobs: "parents",
+  resumeJobs: "children",
+  ejectJobs: "parents",
+  setJobPriority: "parents",
+};
+
+/** A bulk operation that stopped after `done` of `ids` (a prefix of the list, in order). */
+function partialFault(name: string, ids: number[], done: number, err: unknown): Fault {
+  const why = err instanceof Error ? err.message : String(err);
+  const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
+  const doneText =
+    done === 0
+      ? "none of the jobs were done"
+      : `the first ${done} of the ${ids.length} jobs (up to job ${ids[done - 1]}) were done`;
+  return new Fault(
+    code,
+    `${name} stopped part-way: ${doneText}, the rest (from job ${ids[done]}) were not: ${why}`,
+  );
+}
 
 /** A field of a job record with its documented default ("" when none). */
 export function jobField(job: JobRecord, name: string): string {
@@ -156,10 +251,39 @@ export class JobStore {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, args);
   }
 
-  /** Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids. */
-  async addJobs(jobs: unknown[]): Promise<number[]> {
+  /**
+   * Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids in the
+   * given order. Up to ADD_CHUNK jobs it is one addJobs.lua call, atomic. A longer list is cut between its
+   * trees (jobs linked by local parents stay in one call) into calls of about ADD_CHUNK jobs, so no call
+   * holds Redis for long; a failure part-way is a Fault naming the jobs already created.
+   */
+  async addJobs(jobs: NewJobLinks[]): Promise<number[]> {
     await tuneRedis(this.ctx.redis);
-    return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+    if (jobs.length <= ADD_CHUNK) return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+    const ids: number[] = new Array<number>(jobs.length);
+    const created: number[] = [];
+    for (const chunk of addChunks(jobs)) {
+      const local = new Map(chunk.map((index, k) => [index, k]));
+      const payload = chunk.map((index) => {
+        const job = jobs[index] as NewJobLinks;
+        return { ...job, lp: job.lp.map((p) => local.get(p) as number) };
+      });
+      let made: number[];
+      try {
+        made = (await this.run("addJobs", [JSON.stringify({ jobs: payload })])) as number[];
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
+        const done = created.length === 0 ? "no job was created" : `jobs ${idRanges(created)} were created`;
+        throw new Fault(
+          code,
+          `newjob stopped part-way (${created.length} of ${jobs.length} jobs): ${done}: ${why}`,
+        );
+      }
+      chunk.forEach((index, k) => (ids[index] = made[k] as number));
+      created.push(...made);
+    }
+    return ids;
   }
 
   async recordStarted(jobId: number, attempt: number, seq: number, clientId: number): Promise<EventResult> {
@@ -256,18 +380,80 @@ export class JobStore {
     return (await this.run("moveToAbandoned", [jobId, attempt, reason])) as "ok" | "stale";
   }
 
-  /** cancelJobs, pauseJobs, resumeJobs, ejectJobs, rescheduleJobs, deleteJobs: number of jobs changed. */
-  async cascade(
-    name: "cancelJobs" | "pauseJobs" | "resumeJobs" | "ejectJobs" | "rescheduleJobs" | "deleteJobs",
-    ids: number[],
-  ): Promise<number> {
-    if (ids.length === 0) return 0;
-    return (await this.run(name, ids)) as number;
+  /**
+   * cancelJobs, pauseJobs, resumeJobs, ejectJobs, rescheduleJobs, deleteJobs: number of jobs changed. Any
+   * number of ids: see bulk().
+   */
+  cascade(name: BulkOperation, ids: number[]): Promise<number> {
+    return this.bulk(name, [], ids);
   }
 
-  async setPriority(ids: number[], priority: number): Promise<number> {
+  setPriority(ids: number[], priority: number): Promise<number> {
+    return this.bulk("setJobPriority", [priority], ids);
+  }
+
+  /**
+   * A job operation over any number of ids (duplicates count once). When the jobs it changes (the ids, and
+   * their descendants for the cascading operations) are at most BULK_CHUNK, it is one script call, atomic.
+   * Beyond, every id is checked first (unknown ids, and for deleteJobs unfinished jobs, are Faults that
+   * change nothing), then the operation runs BULK_CHUNK jobs per call: the cascading ones over the whole
+   * list of jobs (parents first; children first for resume, as their scripts do), so a show's root with
+   * 150,000 frames does not hold Redis for seconds either. A failure part-way is a Fault saying how many of
+   * the jobs, up to which one, were done.
+   */
+  private async bulk(name: BulkOperation, head: ScriptArg[], given: number[]): Promise<number> {
+    const ids = [...new Set(given)];
     if (ids.length === 0) return 0;
-    return (await this.run("setJobPriority", [priority, ...ids])) as number;
+    const order = CASCADES[name];
+    let list = ids;
+    if (order) {
+      list = await this.subtrees(ids);
+      if (list.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
+      if (order === "children") list.reverse();
+    } else {
+      if (ids.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
+      const mode = name === "deleteJobs" ? "finished" : "exist";
+      for (let start = 0; start < ids.length; start += CHECK_CHUNK)
+        await this.run("checkJobs", [mode, ...ids.slice(start, start + CHECK_CHUNK)]);
+    }
+    let count = 0;
+    for (let start = 0; start < list.length; start += BULK_CHUNK) {
+      const chunk = list.slice(start, start + BULK_CHUNK);
+      // A children-first script walks its ids from the last: hand it the chunk reversed.
+      const args = order ? ["flat", ...(order === "children" ? chunk.reverse() : chunk)] : chunk;
+      try {
+        count += (await this.run(name, [...head, ...args])) as number;
+      } catch (err) {
+        throw partialFault(name, list, start, err);
+      }
+    }
+    return count;
+  }
+
+  /** Each id and its descendants, each once, parents first; a Fault (changing nothing) for an unknown id. */
+  private async subtrees(ids: number[]): Promise<number[]> {
+    const { redis, keys } = this.ctx;
+    const seen = new Set(ids);
+    const out = [...ids];
+    for (let start = 0; start < out.length; start += CHECK_CHUNK) {
+      const batch = out.slice(start, start + CHECK_CHUNK);
+      const pipe = redis.pipeline();
+      for (const id of batch) pipe.hmget(keys.job(id), "status", "children");
+      const replies = (await pipe.exec()) ?? [];
+      batch.forEach((id, k) => {
+        const [err, value] = replies[k] ?? [null, null];
+        if (err) throw err;
+        const [status, children] = value as (string | null)[];
+        if (status === null || status === undefined)
+          throw new Fault(FaultCode.notFound, `job ${id} does not exist`);
+        for (const child of children ? (JSON.parse(children) as number[]) : [])
+          if (!seen.has(child)) {
+            seen.add(child);
+            out.push(child);
+          }
+      });
+    }
+    return out;
   }
 
   /** Sets plain fields of one job; "" removes a field. */
@@ -277,14 +463,28 @@ export class JobStore {
 
   /**
    * Each job's fields (null for a job that does not exist): all of them, or only `fields`. readJobs.lua,
-   * 1,000 jobs per call.
+   * 1,000 jobs per call. Past `maxBytes` of job data it stops with a Fault (a reply's bound).
    */
-  async read(ids: number[], fields: readonly string[] = []): Promise<(JobRecord | null)[]> {
+  async read(
+    ids: number[],
+    fields: readonly string[] = [],
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<(JobRecord | null)[]> {
     const out: (JobRecord | null)[] = [];
+    let bytes = 0;
     for (let start = 0; start < ids.length; start += READ_CHUNK) {
       const args = [fields.length, ...fields, ...ids.slice(start, start + READ_CHUNK)];
       const rows = (await this.run("readJobs", args)) as (string | null)[];
-      for (const row of rows) out.push(row === null ? null : (JSON.parse(row) as JobRecord));
+      for (const row of rows) {
+        bytes += row === null ? 4 : row.length;
+        out.push(row === null ? null : (JSON.parse(row) as JobRecord));
+      }
+      if (bytes > maxBytes)
+        throw new Fault(
+          FaultCode.badArgument,
+          `the reply would pass ${Math.round(maxBytes / 2 ** 20)} MB of job data (${out.length} of ` +
+            `${ids.length} jobs read); ask for fewer jobs or fewer attribs`,
+        );
     }
     return out;
   }
@@ -304,6 +504,19 @@ export class JobStore {
     const { redis, keys } = this.ctx;
     const ids = await redis.zrange(finished ? keys.finishedRoots : keys.unfinishedRoots, "0", "-1");
     return ids.map(Number);
+  }
+
+  /**
+   * How many jobs wait in {p}queue with a priority in [min, max] (a negative bound: none), by score range:
+   * ZCARD or ZCOUNT, O(log n) whatever the queue's depth. Score = -priority * 2^32 + arrival (1 .. 2^32 - 1).
+   */
+  async waitingCount(min = -1, max = -1): Promise<number> {
+    const { redis, keys } = this.ctx;
+    if (min < 0 && max < 0) return redis.zcard(keys.queue);
+    if (min >= 0 && max >= 0 && min > max) return 0;
+    const low = max < 0 ? "-inf" : String(-max * 2 ** 32 + 1);
+    const high = min < 0 ? "+inf" : String(-min * 2 ** 32 + 2 ** 32 - 1);
+    return redis.zcount(keys.queue, low, high);
   }
 
   /** Runnable jobs with their queue scores (priority = the score's high part). */

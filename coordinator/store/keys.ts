@@ -12,12 +12,17 @@
 //   {p}logs:bytes {p}logs:marker STRING  compressed bytes in the log store / the log folder's marker
 //   {p}job:{id}:output           STRING  (jobs from before the log store) the output an older openhq kept
 //   {p}job:{id}:output:tail      LIST    (the same, past its cap then: the newest chunks)
-//   {p}jobs:status:{status}      ZSET    ids by status (score = id), one set per status
+//   {p}jobs:status:{status}      ZSET    ids by status (score = id), one set per status, except:
+//   {p}jobs:status:runnable      ZSET    the queue: runnable jobs ready for dispatch; lowest score goes first
+//                                        (score = -priority * 2^32 + {p}ids:queue at entry: higher priority
+//                                        first, FIFO within a priority)
 //   {p}jobs:roots:unfinished     ZSET    root ids not yet finished (score = id)
 //   {p}jobs:roots:finished       ZSET    finished root ids (score = id)
 //   {p}jobs:expiry               ZSET    finished root ids by end time (ms), for expireJobsDays
-//   {p}queue                     ZSET    runnable jobs ready for dispatch; lowest score goes first
-//                                        (higher priority first, FIFO by queue order within a priority)
+//   {p}queue:class:{cls}         ZSET    the runnable jobs of one requirement class, scored as in the queue
+//                                        (cls: a job's `cls` field, see lua/includes/util.lua classOf)
+//   {p}queue:heads               ZSET    requirement classes, scored by a lower bound of their head's score
+//                                        (an emptied class stays until pruneClasses.lua drops it)
 //   {p}client:{id}               HASH    one client (agent): identity, machine stats, heartbeat, flags
 //                                        (field list: coordinator/store/clients.ts)
 //   {p}client:{id}:jobs          SET     ids of jobs currently assigned to the client
@@ -79,8 +84,15 @@ export class Keys {
   get expiry(): string {
     return `${this.prefix}jobs:expiry`;
   }
+  /** The queue is the runnable status set, scored for dispatch. */
   get queue(): string {
-    return `${this.prefix}queue`;
+    return this.jobsByStatus("runnable");
+  }
+  queueClass(cls: string): string {
+    return `${this.prefix}queue:class:${cls}`;
+  }
+  get queueHeads(): string {
+    return `${this.prefix}queue:heads`;
   }
   client(id: number | string): string {
     return `${this.prefix}client:${id}`;

@@ -136,6 +136,7 @@ for i, j in ipairs(jobs) do
       f.conditions = redis.call('HGET', jobKey(prefix, f.root), 'conditions') or nil
     end
   end
+  f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs)
   local sb = submittedByOf(i)
   f.submittedBy = sb and sb ~= '' and sb or nil
   local parents = {}
@@ -268,8 +269,26 @@ if #runnable > 0 then
   end
 end
 zaddMany(prefix .. 'jobs:status:queued', queued)
-zaddMany(prefix .. 'jobs:status:runnable', runnable)
-zaddMany(prefix .. 'queue', queue)
+zaddMany(prefix .. QUEUE, queue)
+-- The requirement classes (util.lua): each class's new jobs, and its head in {p}queue:heads.
+local byClass, classes = {}, {}
+for k = 1, #queue do
+  local cls = jobs[indexOfId[queue[k][2]]].f.cls
+  if not byClass[cls] then
+    byClass[cls] = {}
+    classes[#classes + 1] = cls
+  end
+  local list = byClass[cls]
+  list[#list + 1] = queue[k]
+end
+for _, cls in ipairs(classes) do
+  zaddMany(classKey(prefix, cls), byClass[cls])
+  local head = byClass[cls][1][1]
+  for _, e in ipairs(byClass[cls]) do
+    head = math.min(head, e[1])
+  end
+  redis.call('ZADD', prefix .. 'queue:heads', 'LT', head, cls)
+end
 local rootPairs = {}
 for k, id in ipairs(newRoots) do
   rootPairs[k] = { id, id }

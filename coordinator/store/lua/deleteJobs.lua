@@ -102,7 +102,6 @@ for _, id in ipairs(order) do
   redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
   redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
   redis.call('ZREM', prefix .. 'jobs:expiry', id)
-  redis.call('ZREM', prefix .. 'queue', id)
   dropLogs(prefix, key, id, now)
   redis.call('DEL', key, key .. ':output', key .. ':output:tail')
 end

@@ -14,10 +14,10 @@ local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = jobKey(p, id)
 
-local status = redis.call('HGET', key, 'status')
-if status ~= 'runnable' or not redis.call('ZSCORE', p .. 'queue', id) then return {'gone'} end
-
-local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources')
+-- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`).
+local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status',
+  'attempt', 'cls', 'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt')
+if f[7] ~= 'runnable' then return {'gone'} end
 local cpus = tonumber(f[1]) or 1
 local tags = f[2] and cjson.decode(f[2]) or {}
 local minHosts = math.max(tonumber(f[3]) or 1, 1)
@@ -131,17 +131,24 @@ for _, h in ipairs(plan) do
 end
 if #plan > 0 then redis.call('HSET', key, 'heldResources', cjson.encode(plan)) end
 
--- Assign.
-setHold({})
+-- Assign: one HSET of the job's own fields with the status change, one HDEL of what waiting left behind.
+for _, h in ipairs(held) do redis.call('HSET', p .. 'client:' .. h.clientId, 'heldFor', '') end
+if f[5] or f[13] or f[14] then redis.call('HDEL', key, 'clientsOnHold', 'waitingFor', 'showBlockedClientsWarning') end
 local clients = {}
+local logs = f[11] or nil
 for i, c in ipairs(chosen) do
   redis.call('SADD', p .. 'client:' .. c.cid .. ':jobs', id)
   table.insert(clients, {hostname = c.hostname, clientId = tonumber(c.cid), master = (i == 1)})
-  appendLog(key, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
+  logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end
-local attempt = (tonumber(redis.call('HGET', key, 'attempt')) or 0) + 1
-redis.call('HSET', key, 'attempt', attempt, 'clients', cjson.encode(clients), 'startTime', now)
-redis.call('HDEL', key, 'waitingFor', 'showBlockedClientsWarning')
-setProgress(p, id, 0)
-setStatus(p, id, 'running', now)
+local attempt = (tonumber(f[8]) or 0) + 1
+local set = {'attempt', attempt, 'clients', cjson.encode(clients), 'startTime', now}
+-- A first attempt has no earlier output for the event fence (fence.lua) to clear: start its sequence here.
+if attempt == 1 and not f[15] then
+  table.insert(set, 'seqAttempt')
+  table.insert(set, attempt)
+end
+if f[12] then setProgress(p, id, 0) end
+setStatus(p, id, 'running', now,
+  {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true})
 return {'assigned', attempt, redis.call('HGETALL', key)}

@@ -11,12 +11,32 @@
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local key = jobKey(prefix, id)
-local _, refused = fenceLiveEvent(key, id, attempt, seq)
+local status, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused
 end
-leaveClients(prefix, id)
 local ok = exitCode == 0 and signal == '' and (reason == 'exited' or reason == '')
+local v = redis.call('HMGET', key, 'heldResources', 'clients', 'childError', 'kidsLeft', 'kidsBad', 'parents',
+  'pausedRunning', 'command', 'commandByOs', 'progress', 'noProg', 'logs', 'nKids')
+-- The common end, a root job without children whose command succeeded, in one pass over what was read:
+-- the same effects as the general path below (leaveClients, then finish), in fewer calls.
+if ok and not v[3] and not v[4] and not v[5] and not v[6] and not v[7] and ((v[8] and v[8] ~= '') or v[9]) then
+  local released = releaseClients(prefix, id, { v[1], v[2] }, true)
+  local set = { 'progress', 1 }
+  local progress = tonumber(v[10]) or 0
+  if not v[11] and progress ~= 1 then
+    if v[13] then
+      redis.call('HINCRBYFLOAT', key, 'treeP', 1 - progress)
+    else
+      -- Without children the job's treeP is its own progress.
+      set[3], set[4] = 'treeP', 1
+    end
+  end
+  setStatus(prefix, id, 'succeeded', now, { status = status, parents = false, logs = v[12] or false,
+    set = set, released = released })
+  return 'ok'
+end
+leaveClients(prefix, id)
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)
 elseif reason == 'spawnError' then

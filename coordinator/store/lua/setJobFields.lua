@@ -7,12 +7,18 @@ local key = jobKey(prefix, id)
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
 end
+local classChanged = false
 for i = 4, #ARGV - 1, 2 do
   if ARGV[i + 1] == '' then
     redis.call('HDEL', key, ARGV[i])
   else
     redis.call('HSET', key, ARGV[i], ARGV[i + 1])
   end
+  classChanged = classChanged or ARGV[i] == 'conditions'
+end
+-- New conditions make a new requirement class: a queued job moves to it, keeping its place.
+if classChanged then
+  reclass(prefix, id)
 end
 -- A job event without a status: fields that dispatch reads (conditions) may have changed.
 redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. '}')

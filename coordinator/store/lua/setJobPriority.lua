@@ -11,10 +11,10 @@ local count, err = changeTargets(prefix, 4, function(id, key)
   end
   redis.call('HSET', key, 'priority', priority)
   appendLog(key, 'priorityChanged to ' .. priority, now)
-  local score = redis.call('ZSCORE', prefix .. 'queue', id)
+  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
   if score then
     local seq = tonumber(score) + old * QUEUE_SHIFT
-    redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
+    queueAt(prefix, id, redis.call('HGET', key, 'cls') or storeClass(key), -priority * QUEUE_SHIFT + seq)
   end
   return true
 end)

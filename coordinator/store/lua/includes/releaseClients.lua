@@ -4,9 +4,7 @@
 -- [scheduler helper] Resources held by the job (moveToAssigned writes `heldResources`: JSON list of
 -- {rid, amount, perMachine, clientId}): per-job amounts go back to {p}resource:{rid} `used`; per-machine
 -- units leave {p}resource:{rid}:machines (client -> jobs using it), and `used` = clients holding it.
-local function releaseResources(prefix, id)
-  local key = prefix .. 'job:' .. id
-  local held = redis.call('HGET', key, 'heldResources')
+local function releaseHeld(prefix, key, held)
   if not held then
     return
   end
@@ -25,23 +23,36 @@ local function releaseResources(prefix, id)
   end
 end
 
-local function releaseClients(prefix, id)
-  releaseResources(prefix, id)
-  local clients = redis.call('HGET', prefix .. 'job:' .. id, 'clients')
+-- `read` (optional): the job's heldResources and clients fields as the caller read them ({held, clients});
+-- with `quiet` the released client ids are returned for the caller's own notice (setStatus
+-- `known.released`) instead of published here.
+local function releaseClients(prefix, id, read, quiet)
+  local key = prefix .. 'job:' .. id
+  local held, clients
+  if read then
+    held, clients = read[1], read[2]
+  else
+    local v = redis.call('HMGET', key, 'heldResources', 'clients')
+    held, clients = v[1], v[2]
+  end
+  releaseHeld(prefix, key, held)
   if not clients then
-    return
+    return {}
   end
   local released = {}
   for _, c in ipairs(cjson.decode(clients)) do
     local cid = string.format('%d', c.clientId)
     if redis.call('SREM', prefix .. 'client:' .. cid .. ':jobs', id) == 1 then
-      redis.call('LPUSH', prefix .. 'client:' .. cid .. ':history', id)
-      redis.call('LTRIM', prefix .. 'client:' .. cid .. ':history', 0, 99)
+      -- Trimmed now and then rather than on every push: the list stays near its cap of 100.
+      if redis.call('LPUSH', prefix .. 'client:' .. cid .. ':history', id) > 110 then
+        redis.call('LTRIM', prefix .. 'client:' .. cid .. ':history', 0, 99)
+      end
       released[#released + 1] = cid
     end
   end
-  if #released > 0 then
+  if #released > 0 and not quiet then
     redis.call('PUBLISH', prefix .. 'events',
       '{"type":"released","jobId":' .. id .. ',"clients":[' .. table.concat(released, ',') .. ']}')
   end
+  return released
 end

@@ -1,36 +1,67 @@
 -- @include util
--- The one place a job's status changes: status sets, {p}queue, roots/expiry sets, endTime, the log entry,
--- the ancestors' treeRun and startTime roll-ups, and the {p}events notice {"type":"job","jobId":N,"status":S}. QUIET_EVENTS lets a bulk script
--- publish one summary instead of one message per job.
+-- The one place a job's status changes: status sets, the queue and its classes, roots/expiry sets, endTime,
+-- the log entry, the ancestors' treeRun and startTime roll-ups, and the {p}events notice
+-- {"type":"job","jobId":N,"status":S}. QUIET_EVENTS lets a bulk script publish one summary instead of one
+-- message per job.
+--
+-- `known` (optional) lets a hot transition (moveToAssigned, moveToFinished) pass what it has read already
+-- and write its own fields in the same HSET: status (the old status), cls, parents (the field, or false for
+-- a root), logs (false for none), set (a list field, value, ... to write too), released (client ids the
+-- transition released: they ride on the notice as "released":[...] instead of a notice of their own).
 local QUIET_EVENTS = false
 
-local function setStatus(prefix, id, new, now)
+local function setStatus(prefix, id, new, now, known)
   local key = jobKey(prefix, id)
-  local old = redis.call('HGET', key, 'status')
+  local old
+  if known then
+    old = known.status
+  else
+    old = redis.call('HGET', key, 'status')
+  end
   if old == new then
     return
   end
   if old then
     redis.call('ZREM', prefix .. 'jobs:status:' .. old, id)
   end
-  redis.call('ZADD', prefix .. 'jobs:status:' .. new, id, id)
-  redis.call('HSET', key, 'status', new)
-  appendLog(key, 'setting status to ' .. new, now)
-
+  -- The runnable set is the queue (util.lua): scored for dispatch, and each job is in its class too.
   if new == 'runnable' then
     enqueue(prefix, id)
-  elseif old == 'runnable' then
-    redis.call('ZREM', prefix .. 'queue', id)
+  else
+    redis.call('ZADD', prefix .. 'jobs:status:' .. new, id, id)
+  end
+  if old == 'runnable' then
+    dequeue(prefix, id, known and known.cls or nil)
+  end
+  local logs
+  if known then
+    logs = known.logs or nil
+  else
+    logs = redis.call('HGET', key, 'logs') or nil
+  end
+  local fields = { 'status', new, 'logs', logsWith(logs, 'setting status to ' .. new, now) }
+  if known and known.set then
+    for _, v in ipairs(known.set) do
+      fields[#fields + 1] = v
+    end
   end
 
   local wasFinished = old and FINISHED[old] or false
   local isFinished = FINISHED[new] or false
   if isFinished then
-    redis.call('HSET', key, 'endTime', now)
+    fields[#fields + 1] = 'endTime'
+    fields[#fields + 1] = now
   elseif wasFinished then
     redis.call('HDEL', key, 'endTime')
   end
-  if (not old or wasFinished ~= isFinished) and redis.call('HEXISTS', key, 'parents') == 0 then
+  redis.call('HSET', key, unpack(fields))
+  local root
+  if known and known.parents ~= nil then
+    root = not known.parents
+  else
+    root = redis.call('HEXISTS', key, 'parents') == 0
+  end
+  if (not old or wasFinished ~= isFinished) and root then
     if isFinished then
       redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
       redis.call('ZADD', prefix .. 'jobs:roots:finished', id, id)
@@ -44,17 +75,23 @@ local function setStatus(prefix, id, new, now)
 
   local wasRunning = old and RUNNING[old] or false
   local isRunning = RUNNING[new] or false
-  if wasRunning ~= isRunning then
+  if wasRunning ~= isRunning and not root then
     addToAncestors(prefix, id, 'treeRun', isRunning and 1 or -1)
     if isRunning then
-      redis.call('HSETNX', key, 'startTime', now)
       for _, a in ipairs(ancestors(prefix, id)) do
         redis.call('HSETNX', jobKey(prefix, a), 'startTime', now)
       end
     end
   end
+  if isRunning and not wasRunning and not (known and known.startTime) then
+    redis.call('HSETNX', key, 'startTime', now)
+  end
 
   if not QUIET_EVENTS then
-    redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. ',"status":"' .. new .. '"}')
+    local released = ''
+    if known and known.released and #known.released > 0 then
+      released = ',"released":[' .. table.concat(known.released, ',') .. ']'
+    end
+    redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. ',"status":"' .. new .. '"' .. released .. '}')
   end
 end

@@ -1,10 +1,20 @@
 -- @include util
 -- The jobs a cascading operation touches: each given id and all its descendants, each once, parents first.
--- Fails (before any change) when an id does not exist. ARGV[firstArg..] are the ids.
+-- Fails (before any change) when an id does not exist. ARGV[firstArg..] are the ids; when ARGV[firstArg] is
+-- 'flat' the ids after it are the whole list, descendants included (a bulk operation the job store runs in
+-- chunks, store/jobs.ts).
 local function cascadeTargets(prefix, firstArg)
-  local given, err = givenJobs(prefix, firstArg)
+  local flat = ARGV[firstArg] == 'flat'
+  local given, err = givenJobs(prefix, flat and firstArg + 1 or firstArg)
   if err then
     return nil, err
+  end
+  if flat then
+    local out = {}
+    for i, id in ipairs(given) do
+      out[i] = tonumber(id)
+    end
+    return out, nil
   end
   local out, seen = {}, {}
   for _, id in ipairs(given) do

@@ -75,27 +75,30 @@ local function isLive(key, status)
   return RUNNING[status] or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1)
 end
 
--- Appends [text, ms] to the job's `logs` (compact JSON), keeping the newest 50 entries.
-local function appendLog(key, text, now)
+-- The job's `logs` (compact JSON, or nil) with [text, ms] appended, keeping the newest 50 entries.
+local function logsWith(logs, text, now)
   local entry = '[' .. cjson.encode(text) .. ',' .. now .. ']'
-  local logs = redis.call('HGET', key, 'logs')
   if not logs then
-    logs = '[' .. entry .. ']'
-  else
-    logs = string.sub(logs, 1, -2) .. ',' .. entry .. ']'
-    if #logs > 3000 then
-      local list = cjson.decode(logs)
-      while #list > 50 do
-        table.remove(list, 1)
-      end
-      local parts = {}
-      for i, e in ipairs(list) do
-        parts[i] = '[' .. cjson.encode(e[1]) .. ',' .. string.format('%d', e[2]) .. ']'
-      end
-      logs = '[' .. table.concat(parts, ',') .. ']'
-    end
+    return '[' .. entry .. ']'
   end
-  redis.call('HSET', key, 'logs', logs)
+  logs = string.sub(logs, 1, -2) .. ',' .. entry .. ']'
+  if #logs > 3000 then
+    local list = cjson.decode(logs)
+    while #list > 50 do
+      table.remove(list, 1)
+    end
+    local parts = {}
+    for i, e in ipairs(list) do
+      parts[i] = '[' .. cjson.encode(e[1]) .. ',' .. string.format('%d', e[2]) .. ']'
+    end
+    logs = '[' .. table.concat(parts, ',') .. ']'
+  end
+  return logs
+end
+
+-- Appends [text, ms] to the job's `logs` (logsWith).
+local function appendLog(key, text, now)
+  redis.call('HSET', key, 'logs', logsWith(redis.call('HGET', key, 'logs') or nil, text, now))
 end
 
 -- All ancestors of a job (each once), nearest first.
@@ -159,10 +162,98 @@ local function setProgress(prefix, id, progress)
   end
 end
 
+-- ---- The queue and its requirement classes (coordinator/scheduler/README.md) ----------------------------
+-- The queue is the status set of runnable jobs, {p}jobs:status:runnable, scored for dispatch (-priority *
+-- 2^32 + arrival) instead of by id. A job's class is a short hash of everything that decides which clients
+-- could take it: cpus, its single tags, conditions, min/max hosts, resources and the platforms of a per-OS
+-- command. Jobs of one class are alike for dispatch, so only the head of each class matters:
+-- {p}queue:class:{cls} orders the class's runnable jobs, and {p}queue:heads holds each class with a LOWER
+-- BOUND of its head's score (entering lowers it; leaving does not touch it, so a class whose head left keeps
+-- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
+-- its class in `cls` (written at submit, rewritten when conditions change).
+local QUEUE = 'jobs:status:runnable'
+local CLASS_CACHE = {}
+
+local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs)
+  local singles = {}
+  if tags and tags ~= '' then
+    for _, t in ipairs(cjson.decode(tags)) do
+      if t == 'single' or (type(t) == 'string' and string.sub(t, 1, 7) == 'single:') then
+        singles[#singles + 1] = t
+      end
+    end
+    table.sort(singles)
+  end
+  local platforms = '*'
+  if commandByOs and commandByOs ~= '' then
+    local names = {}
+    for k in pairs(cjson.decode(commandByOs)) do
+      names[#names + 1] = k
+    end
+    table.sort(names)
+    platforms = table.concat(names, ',')
+  end
+  local def = table.concat({ tostring(tonumber(cpus) or 1), table.concat(singles, ','), conditions or '',
+    tostring(tonumber(minHosts) or 1), tostring(tonumber(maxHosts) or 1), resources or '', platforms }, '\n')
+  local cls = CLASS_CACHE[def]
+  if not cls then
+    cls = string.sub(redis.sha1hex(def), 1, 12)
+    CLASS_CACHE[def] = cls
+  end
+  return cls
+end
+
+-- The class of a stored job, computed from its fields and written to `cls`.
+local function storeClass(key)
+  local v = redis.call('HMGET', key, 'cpus', 'tags', 'conditions', 'minHosts', 'maxHosts', 'resources', 'commandByOs')
+  local cls = classOf(v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+  redis.call('HSET', key, 'cls', cls)
+  return cls
+end
+
+local function classKey(prefix, cls)
+  return prefix .. 'queue:class:' .. cls
+end
+
+-- Enters a job in the queue and its class with `score`.
+local function queueAt(prefix, id, cls, score)
+  redis.call('ZADD', prefix .. QUEUE, score, id)
+  redis.call('ZADD', classKey(prefix, cls), score, id)
+  redis.call('ZADD', prefix .. 'queue:heads', 'LT', score, cls)
+end
+
+-- Enters a job that just became runnable (setStatus has taken it out of its old status set).
 local function enqueue(prefix, id)
-  local priority = numField(jobKey(prefix, id), 'priority', 0)
+  local key = jobKey(prefix, id)
+  local v = redis.call('HMGET', key, 'priority', 'cls')
   local seq = redis.call('INCR', prefix .. 'ids:queue')
-  redis.call('ZADD', prefix .. 'queue', -priority * QUEUE_SHIFT + seq, id)
+  queueAt(prefix, id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
+end
+
+-- Takes a job that stops being runnable out of its class (setStatus takes it out of the queue). `cls` when
+-- the caller has read it already.
+local function dequeue(prefix, id, cls)
+  cls = cls or redis.call('HGET', jobKey(prefix, id), 'cls')
+  if cls then
+    redis.call('ZREM', classKey(prefix, cls), id)
+  end
+end
+
+-- Recomputes a job's class after a field it depends on changed; a queued job moves with its score.
+local function reclass(prefix, id)
+  local key = jobKey(prefix, id)
+  local old = redis.call('HGET', key, 'cls')
+  local cls = storeClass(key)
+  if old == cls then
+    return
+  end
+  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
+  if score then
+    if old then
+      redis.call('ZREM', classKey(prefix, old), id)
+    end
+    queueAt(prefix, id, cls, score)
+  end
 end
 
 -- Control messages to the agents running the job's current attempt.

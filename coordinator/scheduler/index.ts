@@ -1,0 +1,168 @@
+// The scheduler of one coordinator process: the Dispatcher for the agents connected here, the store's
+// notices that wake it ({p}events), and its slow maintenance (groups, stale holds, waiting reasons).
+// main.ts creates it, hands its dispatcher to the agent link, and starts it with the link as the way to
+// reach agents; stop() ends it. (Design: coordinator/scheduler/README.md.)
+
+import type { Redis } from "ioredis";
+import type { Context } from "../context.js";
+import type { JobHash } from "./assign.js";
+import { Dispatcher, type DispatchOptions } from "./dispatch.js";
+import { runScript } from "../store/scripts.js";
+import { Scripts } from "./scripts.js";
+import { readGroups, sweepWaiting } from "./waiting.js";
+
+/** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
+const MAINTENANCE_MS = 3000;
+/** Classes of {p}queue:heads refreshed per maintenance round. */
+const HEADS_SWEEP = 1000;
+
+/** How the scheduler reaches agents: the agent link sends `assign` to each client of a job. */
+export interface Delivery {
+  deliver(job: JobHash): void;
+}
+
+export class Scheduler {
+  readonly dispatcher: Dispatcher;
+  private readonly scripts: Scripts;
+  private sub: Redis | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private delivery: Delivery | null = null;
+  private groups = new Map<number, Set<string>>();
+  private busy = false;
+  private headsOffset = 0;
+
+  constructor(
+    private readonly ctx: Context,
+    options: DispatchOptions = dispatchOptionsFromEnv(),
+  ) {
+    this.scripts = new Scripts(ctx);
+    this.dispatcher = new Dispatcher(
+      ctx,
+      { scripts: this.scripts, deliver: (job) => this.delivery?.deliver(job) },
+      options,
+    );
+  }
+
+  start(delivery: Delivery): void {
+    this.delivery = delivery;
+    const sub = this.ctx.redis.duplicate();
+    this.sub = sub;
+    sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
+    sub.on("message", (_channel: string, message: string) => this.onEvent(message));
+    // After a Redis restart some events may be lost: look at the queue again.
+    sub.on("ready", () => this.dispatcher.trigger());
+    void sub.subscribe(this.ctx.keys.eventsChannel).catch(() => {});
+    void this.guard(() => this.migrate()).then(() => this.dispatcher.trigger());
+    this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
+    this.timer.unref();
+    void this.maintainOnce();
+  }
+
+  async stop(): Promise<void> {
+    this.dispatcher.close();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sub?.disconnect();
+    this.sub = null;
+  }
+
+  /**
+   * Notices of the store (coordinator/store/lua): {type:"job", jobId, status?, released?} per transition,
+   * {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients},
+   * {type:"farm"} when group membership or resource definitions change.
+   */
+  private onEvent(message: string): void {
+    let event: {
+      type?: string;
+      jobId?: number;
+      id?: number;
+      status?: string;
+      clients?: number[];
+      released?: number[];
+    };
+    try {
+      event = JSON.parse(message) as typeof event;
+    } catch {
+      return;
+    }
+    const jobId = event.jobId ?? event.id;
+    if (event.type === "job" && typeof jobId === "number") {
+      // A finish that released clients says so on its status notice (setStatus `known.released`).
+      for (const cid of event.released ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
+      this.dispatcher.jobChanged(jobId, event.status ?? "");
+    } else if (event.type === "jobs") this.dispatcher.trigger();
+    else if (event.type === "farm") void this.guard(() => this.farmChanged());
+    else if (event.type === "released" && typeof jobId === "number")
+      for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
+  }
+
+  private async maintainOnce(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    await this.guard(() => this.maintain());
+    this.busy = false;
+  }
+
+  private async guard(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      void this.ctx.recordError({ message: `scheduler: ${(err as Error).message}`, time: Date.now() });
+    }
+  }
+
+  /** Groups or resources changed through the API: what waited on them may fit now. */
+  private async farmChanged(): Promise<void> {
+    this.groups = await readGroups(this.ctx);
+    this.dispatcher.setGroups(this.groups);
+    this.dispatcher.retryResources();
+  }
+
+  /** A queue left by an earlier version moves into the class index (migrateQueue.lua), 1,000 jobs a call. */
+  private async migrate(): Promise<void> {
+    while ((await runScript(this.ctx.redis, this.ctx.keys.prefix, "migrateQueue", [1000])) !== 0);
+  }
+
+  /**
+   * {p}queue:heads keeps lower bounds of each class's head and emptied classes (util.lua); dispatch prunes
+   * what it reads, and this walks the rest, HEADS_SWEEP classes per round, so classes nobody here can run
+   * do not pile up.
+   */
+  private async refreshHeads(): Promise<void> {
+    const { redis, keys } = this.ctx;
+    const from = this.headsOffset;
+    const classes = await redis.zrange(keys.queueHeads, String(from), String(from + HEADS_SWEEP - 1));
+    this.headsOffset = classes.length < HEADS_SWEEP ? 0 : from + HEADS_SWEEP;
+    for (let i = 0; i < classes.length; i += 100) await this.scripts.pruneClasses(classes.slice(i, i + 100));
+  }
+
+  private async maintain(): Promise<void> {
+    this.groups = await readGroups(this.ctx);
+    this.dispatcher.setGroups(this.groups);
+    for (const client of this.dispatcher.clients.values()) {
+      if (client.heldFor === null) continue;
+      if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
+    }
+    await sweepWaiting(this.ctx, this.scripts, this.groups);
+    await this.refreshHeads();
+    // Resource amounts can change through the API without any job event: look again now and then.
+    this.dispatcher.retryResources();
+  }
+}
+
+/**
+ * Test knobs: OPENHQ_DISPATCH_HEADS_PAGE / OPENHQ_DISPATCH_CLASS_PAGE lower the read sizes of a pass, so a
+ * test can queue more blocked work than any of them without queueing thousands of jobs.
+ */
+function dispatchOptionsFromEnv(): DispatchOptions {
+  const num = (name: string) => {
+    const n = Number(process.env[name]);
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  };
+  const headsPage = num("OPENHQ_DISPATCH_HEADS_PAGE");
+  const classPage = num("OPENHQ_DISPATCH_CLASS_PAGE");
+  return {
+    ...(headsPage === undefined ? {} : { headsPage }),
+    ...(classPage === undefined ? {} : { classPage }),
+  };
+}

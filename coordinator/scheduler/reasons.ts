@@ -1,0 +1,71 @@
+// Reasons at submit: a new job that no registered client could ever run (conditions, cpus, platform) gets
+// its waitingFor and showBlockedClientsWarning in the same write that creates it, instead of at the next
+// waiting sweep (waiting.ts, which keeps them true afterwards as clients and groups change).
+
+import type { NewJob } from "../api/jobspec.js";
+import type { Context } from "../context.js";
+import { allClientIds, readClients, type ClientRecord } from "../store/clients.js";
+import { parseJobInfo } from "./jobInfo.js";
+import { couldEverRun, NO_CLIENT, readGroups, type RegisteredClient } from "./waiting.js";
+
+/** How long a snapshot of the registered clients serves newjob calls. */
+const SNAPSHOT_MS = 1000;
+
+export class SubmitReasons {
+  private snapshot: { at: number; clients: RegisteredClient[] } | null = null;
+
+  constructor(private readonly ctx: Context) {}
+
+  /** Marks the jobs of one newjob call that no registered client could run (their `f` fields). */
+  async mark(jobs: NewJob[]): Promise<void> {
+    const clients = await this.clients();
+    // A farm whose agents have not registered yet: every job would be marked, and the many beyond the sweep's
+    // reach would keep the warning after the agents come. The sweep gives the queue's head its reasons.
+    if (clients.length === 0) return;
+    const verdicts = new Map<string, boolean>();
+    jobs.forEach((job, i) => {
+      const f = job.f;
+      const conditions = f.conditions ?? (job.ic ? rootConditions(jobs, i) : undefined);
+      const key = `${f.cpus}\n${conditions ?? ""}\n${f.commandByOs ? Object.keys(JSON.parse(f.commandByOs) as object).join() : "*"}`;
+      let blocked = verdicts.get(key);
+      if (blocked === undefined) {
+        const info = parseJobInfo(0, [
+          f.cpus ?? "1",
+          null,
+          conditions ?? null,
+          "1",
+          "1",
+          null,
+          f.commandByOs ?? null,
+        ]);
+        blocked = !clients.some((c) => couldEverRun(info, c));
+        verdicts.set(key, blocked);
+      }
+      if (blocked) {
+        f.waitingFor = NO_CLIENT;
+        f.showBlockedClientsWarning = "1";
+      }
+    });
+  }
+
+  private async clients(): Promise<RegisteredClient[]> {
+    const now = Date.now();
+    if (this.snapshot && now - this.snapshot.at < SNAPSHOT_MS) return this.snapshot.clients;
+    const [records, groups] = await Promise.all([
+      readClients(this.ctx, await allClientIds(this.ctx)),
+      readGroups(this.ctx),
+    ]);
+    const clients = records
+      .filter((c): c is ClientRecord => c !== null)
+      .map((c) => ({ ...c, os: c.platform, groups: groups.get(c.id) ?? new Set<string>() }));
+    this.snapshot = { at: now, clients };
+    return clients;
+  }
+}
+
+/** The conditions a job without its own inherits: its root's among the new jobs (else none known here). */
+function rootConditions(jobs: NewJob[], index: number): string | undefined {
+  let at = jobs[index];
+  for (let hops = 0; at && at.lp.length > 0 && hops < jobs.length; hops++) at = jobs[at.lp[0] as number];
+  return at && at.ep.length === 0 ? at.f.conditions : undefined;
+}

@@ -1,0 +1,17 @@
+-- migrateQueue: moves up to ARGV[3] jobs from the queue of earlier versions ({p}queue, beside a runnable
+-- set scored by id) into today's: the runnable set scored for dispatch, and each job's requirement class
+-- (util.lua). The scheduler calls it at start until it returns 0; safe to run from several coordinators.
+-- ARGV: prefix, now, count. Returns the number of jobs moved.
+-- @include util
+local prefix, count = ARGV[1], tonumber(ARGV[3])
+local old = prefix .. 'queue'
+local flat = redis.call('ZRANGE', old, 0, count - 1, 'WITHSCORES')
+for i = 1, #flat, 2 do
+  local id, score = flat[i], flat[i + 1]
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', old, id)
+  if redis.call('HGET', key, 'status') == 'runnable' then
+    queueAt(prefix, id, redis.call('HGET', key, 'cls') or storeClass(key), score)
+  end
+end
+return #flat / 2
