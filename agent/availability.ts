@@ -1,4 +1,4 @@
-// Availability rules (COMPAT §7): the client is available when ANY rule holds; no rules = always available.
+// Availability rules (docs/COMPAT.md §7): the client is available when ANY rule holds; no rules = always available.
 // Windows are in the agent's local time; a window whose start is after its end wraps past midnight and
 // belongs to the day it starts on (Friday 22:00–06:00 covers Saturday 03:00). The syntax of times and days,
 // shared with the coordinator, is in shared/availability.ts.

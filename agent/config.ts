@@ -1,4 +1,4 @@
-// The agent's settings: hqnode.ini (COMPAT §7), then environment variables, then command-line flags, each
+// The agent's settings: hqnode.ini (docs/COMPAT.md §7), then environment variables, then command-line flags, each
 // later source winning. The ini's [job_environment] section is added to every job's environment.
 
 import { existsSync, readFileSync } from "node:fs";

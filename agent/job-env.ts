@@ -1,4 +1,4 @@
-// The environment a job's command sees (COMPAT §7): the agent's own, then the HQ variables, then the job's
+// The environment a job's command sees (docs/COMPAT.md §7): the agent's own, then the HQ variables, then the job's
 // `environment`, then the client's [job_environment] (last, because it describes this machine's paths).
 
 import type { AssignMessage } from "../shared/protocol.js";

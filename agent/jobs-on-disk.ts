@@ -1,6 +1,6 @@
 // Crash safety: a small file per running job (pid, process group, attempt) in <state-dir>/jobs, written when
 // the job starts and removed when its processes are gone. After the agent itself died, the next agent finds
-// the files and kills what is left of those groups (DESIGN principle 7). Nothing read back is trusted
+// the files and kills what is left of those groups (docs/DESIGN.md principle 7). Nothing read back is trusted
 // blindly: the folder is the agent's own (state-dir.ts), records must be well formed with pid = pgid > 1,
 // and a group is signalled only when /proc shows it is the one the agent started (survives()).
 

@@ -1,5 +1,5 @@
 // The agent's log: one line per event, to stderr and, when configured, appended to a file. Cloud autoscaling
-// scripts grep the file for `Running job <id>`, `Finished job <id>` and `Cancelling job <id>` (COMPAT §7), so
+// scripts grep the file for `Running job <id>`, `Finished job <id>` and `Cancelling job <id>` (docs/COMPAT.md §7), so
 // those exact words must stay.
 
 import { appendFileSync, mkdirSync } from "node:fs";

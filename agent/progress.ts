@@ -1,4 +1,4 @@
-// Finds `PROGRESS: <done>/<total>` and `ALF_PROGRESS <n>%` lines in a job's output (COMPAT §7). Output comes
+// Finds `PROGRESS: <done>/<total>` and `ALF_PROGRESS <n>%` lines in a job's output (docs/COMPAT.md §7). Output comes
 // in arbitrary pieces, so the unfinished last line is carried over to the next piece.
 
 const MAX_CARRY = 1024;

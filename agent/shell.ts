@@ -1,4 +1,4 @@
-// Which program runs a job's command text: the job's `shell` (COMPAT §2), or this OS's default.
+// Which program runs a job's command text: the job's `shell` (docs/COMPAT.md §2), or this OS's default.
 
 import { basename } from "node:path";
 

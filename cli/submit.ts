@@ -96,7 +96,7 @@ export async function submit(
 ): Promise<number> {
   const specs = buildSpecs(options);
   const ids = await server.newjob(specs);
-  // newjob answers roots first, then nested children (COMPAT.md §2).
+  // newjob answers roots first, then nested children (docs/COMPAT.md §2).
   const roots = ids.slice(0, specs.length);
   if (!options.wait) {
     out.write(

@@ -1,6 +1,6 @@
 // The coordinator's configuration: defaults < hqserver.ini < environment variables < command-line flags.
 //
-// hqserver.ini keys (COMPAT.md §8; found in any section, a later section wins):
+// hqserver.ini keys (docs/COMPAT.md §8; found in any section, a later section wins):
 //   port | hqserver.port                     listening port (5000)
 //   host                                     listening address (0.0.0.0)
 //   hqserver.activeTimeout                   minutes before a silent client is "not responding" (5)

@@ -1,4 +1,4 @@
-// The syntax of availability rules (COMPAT §7), one copy for the coordinator (which checks what
+// The syntax of availability rules (docs/COMPAT.md §7), one copy for the coordinator (which checks what
 // setAvailabilityRules is given) and the agent (which checks what reaches it over the link or from disk, and
 // evaluates the rules: agent/availability.ts). The rule shapes are in shared/protocol.ts.
 //

@@ -1,7 +1,7 @@
 // The agent <-> coordinator protocol: JSON messages over one WebSocket at ws://coordinator:5000/agent.
 // Both programs import these types; change them here and both ends follow.
 //
-// Guarantees (DESIGN.md): every assignment carries an `attempt`; anything an agent reports for an attempt
+// Guarantees (docs/DESIGN.md): every assignment carries an `attempt`; anything an agent reports for an attempt
 // that is no longer current is acknowledged and dropped. Output chunks and job events are numbered per
 // (jobId, attempt) with `seq` starting at 1; the agent keeps each until the coordinator acks it and resends
 // after reconnecting; the coordinator applies each seq at most once, in order.

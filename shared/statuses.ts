@@ -1,4 +1,4 @@
-// Job statuses and event names exactly as HQueue clients know them (COMPAT.md §5). Clients hard-code the
+// Job statuses and event names exactly as HQueue clients know them (docs/COMPAT.md §5). Clients hard-code the
 // finished set and test membership in the lists the meta calls return, so these lists are part of the API.
 
 export const JOB_STATUSES = [

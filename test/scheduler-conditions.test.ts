@@ -1,4 +1,4 @@
-// Condition matching (COMPAT.md §3) as a pure function: every name and op, and the value separators.
+// Condition matching (docs/COMPAT.md §3) as a pure function: every name and op, and the value separators.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { satisfies, type ClientFacts } from "../coordinator/scheduler/conditions.js";

@@ -1,4 +1,4 @@
-// Dispatch rules (COMPAT §3, §4, §6) with protocol peers as agents and Python as the client: priority then
+// Dispatch rules (docs/COMPAT.md §3, §4, §6) with protocol peers as agents and Python as the client: priority then
 // FIFO, conditions, tags, cpus packing, resources, min/max hosts, disabled and unavailable clients,
 // per-OS commands, waitingFor and showBlockedClientsWarning.
 

@@ -1,4 +1,4 @@
-// Argument coercion at the XML-RPC boundary (COMPAT.md: strict inside, lenient at the edge). Every helper
+// Argument coercion at the XML-RPC boundary (docs/COMPAT.md: strict inside, lenient at the edge). Every helper
 // takes the raw value and the argument's name, returns a clean value, or throws a Fault naming the argument.
 // `null` and `undefined` both mean "not given".
 

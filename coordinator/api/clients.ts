@@ -1,7 +1,7 @@
 // The clients API: getClients, getClient, getClientByName, getClientsByName, the deprecated
 // getClientByHostname / getClientsByHostname, setdisabled, getJobIdsAssignedToClient, getJobHistory,
 // upgradeClients, and the extension setAvailabilityRules(client, rules). Attributes are the reference's
-// (COMPAT §7) plus openhq's own: os, arch, connected, responding, freeMemory, terminated.
+// (docs/COMPAT.md §7) plus openhq's own: os, arch, connected, responding, freeMemory, terminated.
 // Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
 // agent whichever coordinator holds its link. This module only coerces arguments and shapes replies; the
 // records live in coordinator/store/clients.ts.

@@ -2,7 +2,7 @@
 // event name lists) plus the extension setJobPriority. Every state change is one Lua transition of the job
 // store (coordinator/store/jobs.ts); this file only coerces arguments and shapes replies.
 //
-// Decisions (COMPAT.md leaves them open):
+// Decisions (docs/COMPAT.md leaves them open):
 // - getJob/getinfo/getstatus/getJobOutput of an unknown id are Faults (notFound); getJobs answers None in
 //   the place of a job that does not exist (a dashboard's list may race a delete).
 // - The job operations Fault (notFound) when any id is unknown, and then change nothing. They take any number

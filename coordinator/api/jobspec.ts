@@ -1,4 +1,4 @@
-// newjob's job specs (COMPAT.md §2): parsed, coerced and checked here, before anything is written, into the
+// newjob's job specs (docs/COMPAT.md §2): parsed, coerced and checked here, before anything is written, into the
 // payload of the addJobs Lua script. A bad spec is a Fault naming the field (`jobspec[1].children[0].cpus`).
 // Jobs come out roots first (the given specs in order), then nested children level by level; that is also
 // the order of the ids newjob returns.

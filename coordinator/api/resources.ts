@@ -1,4 +1,4 @@
-// Resources (COMPAT.md §6): getResources(resource_ids=None) as in the reference, plus the calls the original
+// Resources (docs/COMPAT.md §6): getResources(resource_ids=None) as in the reference, plus the calls the original
 // server only offered in its web UI: addResource(name, amount, per_machine=False) -> id,
 // setResource(id_or_name, amount=None, per_machine=None, name=None) -> True,
 // removeResource(id_or_name) -> True.

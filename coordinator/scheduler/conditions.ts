@@ -1,4 +1,4 @@
-// Job conditions (COMPAT.md §3): {"type": "client", "name": N, "op": OP, "value": V}. A client must satisfy
+// Job conditions (docs/COMPAT.md §3): {"type": "client", "name": N, "op": OP, "value": V}. A client must satisfy
 // every condition of a job. Names: hostname, hostname:name, group, os. Ops: ==, !=, in, not_in, any (= in).
 // List values come separated by commas, semicolons or whitespace, depending on the submitter.
 

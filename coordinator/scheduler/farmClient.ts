@@ -73,7 +73,7 @@ export class FarmClient implements ClientFacts {
     return true;
   }
 
-  /** Packing rules of COMPAT §4 against what the client runs now (conditions are checked separately). */
+  /** Packing rules of docs/COMPAT.md §4 against what the client runs now (conditions are checked separately). */
   fits(job: JobInfo): boolean {
     if (this.heldFor !== null && this.heldFor !== job.id) return false;
     if (job.single && this.jobs.size > 0) return false;

@@ -1,4 +1,4 @@
-// A job record as the HQueue API shows it (COMPAT.md §5): attribute names, None for missing values, dateTimes
+// A job record as the HQueue API shows it (docs/COMPAT.md §5): attribute names, None for missing values, dateTimes
 // as Date, and the "slow" HQueue roll-ups (uiStatus, overallProgress, ETA) computed from the fields the
 // transitions maintain in the same hash, so getJobs costs one HGETALL per job however big the tree.
 

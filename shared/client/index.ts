@@ -1,7 +1,7 @@
 // The typed TypeScript client for an HQueue-compatible server (what `import { HQServer } from "openhq"`
 // gives). One method per published HQueue call, same names and argument order as the Python API, so a
 // Python script translates line by line. Omitted optional arguments are sent as None (<nil/>), which the
-// server treats as "use the default" (COMPAT.md §1).
+// server treats as "use the default" (docs/COMPAT.md §1).
 
 // This module (the package's "." entry) imports nothing of the coordinator or the agent: node built-ins, the
 // XML-RPC codec and `ws` for followOutput. test/client-package.test.ts walks its imports to keep it so.

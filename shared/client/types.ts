@@ -1,4 +1,4 @@
-// The shapes HQueue calls return, as openhq serves them (COMPAT.md §5-§7). `Job` has every attribute
+// The shapes HQueue calls return, as openhq serves them (docs/COMPAT.md §5–§7). `Job` has every attribute
 // optional (any subset may be asked for); `JobAttributes` has them all present, and `JobWith<K>` is what a
 // call that asked for the attributes K returns: those present, the rest optional.
 
@@ -14,7 +14,7 @@ export type Condition = {
   value: string | string[];
 };
 
-/** What `newjob` accepts; only `name` is required (COMPAT.md §2). */
+/** What `newjob` accepts; only `name` is required (docs/COMPAT.md §2). */
 export interface JobSpec {
   name: string;
   command?: string | Record<string, string>;

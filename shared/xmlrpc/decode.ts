@@ -1,7 +1,7 @@
 // Reads XML-RPC documents (methodCall, methodResponse with params or fault) into XmlRpcValues.
 //
 // A hand-written scanner for exactly the XML that XML-RPC uses, in place of the general SAX parser (saxes)
-// DESIGN.md first chose: a getJobs reply of 10,000 jobs is 30 MB of XML, and saxes plus the event handlers
+// the first design chose: a getJobs reply of 10,000 jobs is 30 MB of XML, and saxes plus the event handlers
 // around it took 0.55-0.65 s for it (40% in garbage collection of per-event objects and per-character
 // text). This scanner walks the document's code units, copies out only the text values, reuses member
 // names from struct to struct and builds values by recursive descent: 0.2 s for the same reply, 3.5x the

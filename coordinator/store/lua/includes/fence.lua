@@ -1,5 +1,5 @@
 -- @include util
--- Fencing of agent events (DESIGN.md principle 2). Every event of an attempt carries a seq (one sequence per
+-- Fencing of agent events (docs/DESIGN.md principle 2). Every event of an attempt carries a seq (one sequence per
 -- (job, attempt) for output chunks and job events alike). fenceRange fences the consecutive events
 -- first..last at once: returns 'stale' when `attempt` is not the job's current attempt, 'duplicate' when
 -- last <= the last applied seq, or nil and how many leading events of the range were applied already, after
