@@ -42,6 +42,13 @@ async function leave(p: ProtocolPeer): Promise<void> {
   await Promise.resolve();
 }
 
+/** Waits until the coordinator has seen client `id`'s link drop. */
+async function disconnected(id: number | null): Promise<void> {
+  await py(
+    `import time\nfor _ in range(200):\n    if not hq.getClient(${id})["connected"]: break\n    time.sleep(0.05)\nout(True)`,
+  );
+}
+
 function py<T>(code: string): Promise<T> {
   return python<T>(PRELUDE + code, { HQSERVER: coord.url });
 }
@@ -70,18 +77,30 @@ test("welcome carries no credentials and the client's own credential", async () 
   await leave(honest);
 });
 
-test("with the farm secret but not the client's credential, an enrolled name cannot be taken over", async () => {
+test("with the farm secret but not the client's credential, a live agent's name cannot be taken over", async () => {
   const victim = await peer({ hostname: "victim" });
   const id = victim.clientId;
-  await leave(victim);
+  const own = victim.welcome?.credential;
+  assert.ok(own);
   const impostor = await peer({ hostname: "victim", credential: null });
   assert.match(impostor.refused ?? "", /wrong client credential/);
+  await leave(victim);
   const forged = await peer({ hostname: "victim", credential: "x".repeat(43) });
   assert.match(forged.refused ?? "", /wrong client credential/);
   // The real agent (it kept its credential) still gets back in as the same client.
   const back = await peer({ hostname: "victim" });
   assert.equal(back.clientId, id);
   await leave(back);
+  await disconnected(id);
+  // A re-imaged blade (the farm secret, no credential at all) enrolls its name again once the old agent is
+  // gone; the old credential is then worthless.
+  const reimaged = await peer({ hostname: "victim", credential: null });
+  assert.equal(reimaged.refused, null);
+  assert.equal(reimaged.clientId, id);
+  await leave(reimaged);
+  await disconnected(id);
+  const stale = await peer({ hostname: "victim", credential: own });
+  assert.match(stale.refused ?? "", /wrong client credential/);
 });
 
 test("an agent sending events for a job another agent holds changes nothing", async () => {

@@ -5,8 +5,12 @@
 //   - a per-client credential: the first hello of a client name (hostname[:name]) gets a random one in
 //     `welcome`; the agent keeps it in its state folder and presents it on every reconnect. Redis stores only
 //     its sha256 ({p}client:{id} field `credential`), so another machine holding the farm secret still cannot
-//     take over an enrolled name (and the jobs assigned to it). `revokeClient` sets `revoked` and drops the
-//     credential: that name is refused until the client record is deleted.
+//     take over an enrolled name (and the jobs assigned to it) while its agent is live. An agent that comes
+//     with the farm secret but no credential at all (a re-imaged blade, a wiped state folder) enrolls the
+//     name again once its old agent has been silent for two heartbeats: studios re-image blades under the
+//     same hostname, and the old agent's jobs are already on their way back to the queue by then. A wrong
+//     credential is always refused. `revokeClient` sets `revoked` and drops the credential: that name is
+//     refused until the client record is deleted.
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -101,10 +105,22 @@ export async function admit(ctx: Context, msg: HelloMessage): Promise<Admission>
     };
   const id = await ctx.redis.hget(ctx.keys.clientsByLabel, clientLabel(msg.hostname, msg.name));
   if (id === null) return { ok: true, enrolled: false };
-  const [revoked, digest] = await ctx.redis.hmget(ctx.keys.client(id), "revoked", "credential");
+  const [revoked, digest, connected, lastHeartbeat] = await ctx.redis.hmget(
+    ctx.keys.client(id),
+    "revoked",
+    "credential",
+    "connected",
+    "lastHeartbeat",
+  );
   if (revoked === "1") return { ok: false, reason: `client ${id} is revoked` };
   if (!digest) return { ok: true, enrolled: false };
   const given = msg.credential;
+  const live =
+    connected === "1" && Date.now() - Number(lastHeartbeat ?? 0) < 2 * ctx.settings.heartbeatIntervalMs;
+  if (given === undefined && !live) {
+    await ctx.redis.hdel(ctx.keys.client(id), "credential");
+    return { ok: true, enrolled: false };
+  }
   if (typeof given !== "string" || !timingSafeEqual(sha256(given), Buffer.from(digest, "hex")))
     return {
       ok: false,
