@@ -111,6 +111,7 @@ export class Agent {
       this.config.token,
       { wakeup: () => this.wakeup(), terminate: () => this.beginShutdown(0, true) },
       this.log,
+      () => this.welcome?.clientApiAuth !== false,
     );
     this.stats.start();
     this.idle.start();

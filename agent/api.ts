@@ -23,13 +23,18 @@ const WAKEUP_MIN_MS = 1000;
  * Who may call what on port 5001:
  * - no browser, ever: a request with an Origin or Sec-Fetch-Site header (every browser POST has one) is
  *   refused before its body is read, so neither a cross-site form nor a DNS-rebound page reaches the API;
- * - `terminate` needs the farm token as the Basic auth password (any user name) when the agent has one:
- *   Python's ServerProxy("http://hq:TOKEN@node:5001"), `openhq terminate --agent-token`;
+ * - `terminate` needs the farm token as the Basic auth password (any user name) when the farm's access
+ *   control is on (the coordinator says so in `welcome`; until the first welcome, to be safe, too):
+ *   Python's ServerProxy("http://hq:TOKEN@node:5001"), `openhq terminate --agent-token`. With it off,
+ *   terminate answers scripts as HQueue's client does (browsers are still refused);
  * - `wakeup` is open (HQueue's server calls it without credentials) but only forces a heartbeat at most
  *   once a second;
  * - each caller address gets CALLS_PER_SECOND calls (multicall entries count one by one).
  */
-function access(token: string | null): {
+function access(
+  token: string | null,
+  tokenRequired: () => boolean,
+): {
   admit: (req: IncomingMessage) => true | { status: number; message: string };
   authorize: (req: IncomingMessage, method: string) => true | Fault;
 } {
@@ -50,7 +55,7 @@ function access(token: string | null): {
       buckets.set(who, bucket);
       if (bucket.tokens < 1) return new Fault(FaultCode.tooManyCalls, `${method}: too many calls, slow down`);
       bucket.tokens -= 1;
-      if (method !== "terminate" || digest === null) return true;
+      if (method !== "terminate" || digest === null || !tokenRequired()) return true;
       const credentials = basicCredentials(req.headers.authorization);
       if (credentials !== null && credentials !== "malformed" && matchesDigest(credentials.password, digest))
         return true;
@@ -65,8 +70,9 @@ export async function startApi(
   token: string | null,
   handlers: ApiHandlers,
   log: Logger,
+  tokenRequired: () => boolean = () => true,
 ): Promise<Server> {
-  const { admit, authorize } = access(token);
+  const { admit, authorize } = access(token, tokenRequired);
   let lastWakeup = 0;
   const server = createXmlRpcServer(
     {

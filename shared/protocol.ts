@@ -149,6 +149,12 @@ export interface WelcomeMessage {
   hqroot: string;
   /** What jobs see as HQSERVER, e.g. "http://farm:5000". */
   serverUrl: string;
+  /**
+   * True when the farm's access control (openhq.auth) is on: `terminate` on the agent's port 5001 then needs
+   * the farm token. With it off, terminate answers any caller but a browser, as HQueue's client does, so
+   * autoscaling scripts keep calling ServerProxy("http://node:5001").terminate() unchanged.
+   */
+  clientApiAuth?: boolean;
   /** Attempts from `hello.running` that the coordinator no longer wants: the agent kills them. */
   stop: { jobId: number; attempt: number }[];
   /** Given once, when the client name is enrolled: the agent keeps it and sends it in every later hello. */

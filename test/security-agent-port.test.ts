@@ -28,7 +28,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function standIn(): Promise<{
+async function standIn(welcomeExtra: object = {}): Promise<{
   url: string;
   heartbeats: () => number;
   send: (msg: object) => void;
@@ -54,6 +54,7 @@ async function standIn(): Promise<{
             hqroot: "",
             serverUrl: "",
             stop: [],
+            ...welcomeExtra,
           }),
         );
       if (msg.type === "heartbeat") beats++;
@@ -120,6 +121,24 @@ test("a cross-site text/plain POST of terminate is refused before its body is re
   assert.match(anonymous.body, /<int>401<\/int>/);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(agent.process.exitCode, null, "the agent is still running");
+});
+
+test("with the farm's access control off, a script's terminate needs no token (as HQueue's client); a browser's is still refused", async () => {
+  const coord = await standIn({ clientApiAuth: false });
+  const agent = await agentOn(coord.url, { name: "open" });
+  for (let i = 0; i < 100 && !coord.events.some((e) => e.type === "heartbeat"); i++)
+    await new Promise((r) => setTimeout(r, 50)); // welcomed
+  const forged = await post(agent.port, call("terminate"), {
+    "content-type": "text/plain",
+    origin: "http://evil.example",
+  });
+  assert.equal(forged.status, 403);
+  const script = await post(agent.port, call("terminate"), { "content-type": "text/xml" });
+  assert.doesNotMatch(script.body, /faultCode/);
+  const code = await new Promise<number | null>((r) =>
+    agent.process.exitCode !== null ? r(agent.process.exitCode) : agent.process.once("exit", (c) => r(c)),
+  );
+  assert.equal(code, 0);
 });
 
 test("a multicall of 3,000 wakeups is a Fault; wakeups force at most one heartbeat a second; callers are rate-limited", async () => {

@@ -24,6 +24,7 @@ import type { JobStore } from "../store/jobs.js";
 import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
 import { staleAttempts } from "./reconcile.js";
 import { metricsFor } from "../metrics.js";
+import { authFor } from "../auth.js";
 
 /** What a connection needs from the link that owns it. */
 export interface LinkHost {
@@ -173,6 +174,7 @@ export class AgentConnection {
       hqroot: ctx.settings.sharedNetworkMount[msg.platform] ?? "",
       serverUrl: withoutCredentials(ctx.settings.serverUrl),
       stop,
+      clientApiAuth: authFor(ctx).enabled,
       ...(credential === null ? {} : { credential }),
     });
     await this.host.adopt(this);
