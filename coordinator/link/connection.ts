@@ -214,12 +214,28 @@ export class AgentConnection {
     return Promise.resolve();
   }
 
-  /** Applies a job's pending events until none are left; events arriving meanwhile join the queue. */
+  /**
+   * Applies a job's pending events until none are left; events arriving meanwhile join the queue. A failed
+   * apply (Redis refusing writes, a failover) stays at the head of the queue and is tried again with
+   * backoff: nothing behind it is applied or acked before it, so a gap never reaches the fence and the agent
+   * keeps every event the store does not hold. Once the link is closed the drain gives up; the agent
+   * resends everything unacked when it reconnects.
+   */
   private async drain(jobId: number): Promise<void> {
     const queue = this.pending.get(jobId) as JobEventMessage[];
+    let delay = RETRY_MIN_MS;
     while (queue.length > 0) {
       const batch = takeBatch(queue);
-      await this.apply(batch).catch((err: Error) => this.fail(err));
+      try {
+        await this.apply(batch);
+        delay = RETRY_MIN_MS;
+      } catch (err) {
+        if (delay === RETRY_MIN_MS) this.fail(err as Error);
+        if (this.ws.readyState !== this.ws.OPEN) break;
+        queue.unshift(...batch);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+      }
     }
     this.pending.delete(jobId);
   }
@@ -277,6 +293,10 @@ export class AgentConnection {
     }
   }
 }
+
+/** Backoff between tries of an apply that failed: short first, so a blip costs little. */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2000;
 
 /** Output bytes per store call at most: one Lua call holds Redis while it appends them. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
