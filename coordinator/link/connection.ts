@@ -21,7 +21,8 @@ import {
 } from "../store/clients.js";
 import type { Scripts } from "../scheduler/scripts.js";
 import type { JobStore } from "../store/jobs.js";
-import { staleAttempts } from "./reconcile.js";
+import { watchDroppedAgent } from "./crash.js";
+import { endLostAttempts, staleAttempts } from "./reconcile.js";
 
 /** What a connection needs from the link that owns it. */
 export interface LinkHost {
@@ -59,6 +60,8 @@ export class AgentConnection {
   /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
   private suspects = new Map<number, number>();
   private readonly helloTimer: NodeJS.Timeout;
+  /** This coordinator closed the link on purpose: no crash probe. */
+  private closedHere = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -81,6 +84,12 @@ export class AgentConnection {
     ws.on("close", () => {
       clearTimeout(this.helloTimer);
       this.host.release(this);
+      // Not when this side closed it on purpose (coordinator stopping, agent connected elsewhere).
+      const { clientId, label, remoteAddress } = this;
+      if (clientId !== null && !this.closedHere)
+        void watchDroppedAgent(this.host, { clientId, label, remoteAddress }).catch((err: Error) =>
+          this.fail(err),
+        );
     });
     ws.on("error", () => ws.terminate());
   }
@@ -90,6 +99,7 @@ export class AgentConnection {
   }
 
   close(code: number, reason: string): void {
+    this.closedHere = true;
     this.ws.close(code, reason);
   }
 
@@ -159,6 +169,7 @@ export class AgentConnection {
       stop,
     });
     await this.host.adopt(this);
+    await endLostAttempts(this.host, id, this.label, msg.lost ?? []);
   }
 
   private async heartbeat(msg: HeartbeatMessage): Promise<void> {
