@@ -1,0 +1,96 @@
+// The agent's journal (agent/spool.ts): an attempt that ended while the link was down, under an agent that
+// was then SIGKILLed, is replayed by the restarted agent (its output and `finished` land, the job is not
+// run again); and a spool on a full disk (a 1 MB tmpfs) degrades to memory with backpressure instead of
+// crashing the agent or losing output.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startProxy } from "../scripts/chaos-proxy.js";
+import { startAgent } from "./support/agent.js";
+import { startCoordinator } from "./support/coordinator.js";
+import { py, waitFinished, waitJob } from "./support/farm-kit.js";
+
+const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
+
+test("a restarted agent replays the journal of an attempt that ended while it was cut off", async () => {
+  const coord = await startCoordinator({ env: ENV });
+  const proxy = await startProxy(coord.port);
+  const marks = mkdtempSync(join(tmpdir(), "openhq-marks-"));
+  let agent = await startAgent({ serverUrl: proxy.url, name: "journal" });
+  const stateDir = agent.stateDir;
+  try {
+    const [id] = (await py<number[]>(
+      coord.url,
+      `out(hq.newjob({"name": "ends offline", "shell": "bash", "triesLeft": 2,
+        "command": "echo ran >> ${marks}/$JOBID; for i in $(seq 1 30); do echo line $i; sleep 0.05; done"}))`,
+    )) as [number];
+    await waitJob(coord.url, id, ["status"], `"line 3\\n" in hq.getJobOutput(${id})`);
+    proxy.cut(60_000);
+    // The job ends while cut off; then the agent dies before it could report the rest.
+    await new Promise((r) => setTimeout(r, 3000));
+    agent.process.kill("SIGKILL");
+    await agent.exited;
+    agent = await startAgent({ serverUrl: coord.url, name: "journal", stateDir });
+    assert.deepEqual(await waitFinished(coord.url, [id], 30), { [id]: "succeeded" });
+    const expected = Array.from({ length: 30 }, (_, i) => `line ${i + 1}\n`).join("");
+    assert.equal(await py<string>(coord.url, `out(hq.getJobOutput(${id}))`), expected);
+    assert.equal(readFileSync(join(marks, String(id)), "utf8"), "ran\n", "ran once");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(
+      execFileSync("ls", [join(stateDir, "spool")], { encoding: "utf8" }),
+      "",
+      "journal removed",
+    );
+  } finally {
+    await agent.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(marks, { recursive: true, force: true });
+    await proxy.close();
+    await coord.stop();
+  }
+});
+
+test("a full disk under the spool: the job's 12 MB of output survive a link cut, the agent lives", async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), "openhq-agent-state-"));
+  const spoolDir = join(stateDir, "spool");
+  mkdirSync(spoolDir);
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", spoolDir], { stdio: "ignore" });
+  } catch {
+    rmSync(stateDir, { recursive: true, force: true });
+    t.skip("cannot mount a tmpfs here (needs root)");
+    return;
+  }
+  const coord = await startCoordinator({ env: ENV });
+  const proxy = await startProxy(coord.port);
+  const agent = await startAgent({ serverUrl: proxy.url, name: "diskfull", stateDir });
+  try {
+    // 120,000 lines of 100 bytes: more than the 8 MB memory spool and far more than the 1 MB disk.
+    const [id] = (await py<number[]>(
+      coord.url,
+      `out(hq.newjob({"name": "floods", "shell": "bash",
+        "command": "sleep 1; python3 -c 'import sys\\nfor i in range(120000): sys.stdout.write(\\"%099d\\\\n\\" % i)'"}))`,
+    )) as [number];
+    await waitJob(coord.url, id, ["status"], `j["status"] == "running"`);
+    proxy.cut(5000);
+    assert.deepEqual(await waitFinished(coord.url, [id], 120), { [id]: "succeeded" });
+    const check = await py<[number, boolean]>(
+      coord.url,
+      `
+o = hq.getJobOutput(${id})
+out([len(o), o == "".join("%099d\\n" % i for i in range(120000))])`,
+    );
+    assert.deepEqual(check, [12_000_000, true]);
+    assert.equal(agent.process.exitCode, null, "the agent is still running");
+  } finally {
+    await agent.stop();
+    await proxy.close();
+    await coord.stop();
+    execFileSync("umount", ["-l", spoolDir], { stdio: "ignore" });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
