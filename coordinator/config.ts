@@ -12,6 +12,7 @@
 //   openhq.redis                 redis:// or rediss:// URL; empty = start a private redis-server
 //   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
 //   openhq.redis.name            Sentinel master name (mymaster)
+//   openhq.redis.waitReplicas    replicas that must confirm (WAIT) before events are acked or a job sent (0)
 //   openhq.prefix                Redis key prefix (hq:)
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
@@ -23,7 +24,7 @@
 // Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
 //   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
-//   OPENHQ_MAX_XML_DEPTH.
+//   OPENHQ_MAX_XML_DEPTH, OPENHQ_REDIS_WAIT_REPLICAS.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
 import { existsSync } from "node:fs";
@@ -139,6 +140,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       "maxOutputBytes",
       1024,
       Number.MAX_SAFE_INTEGER,
+    ),
+    waitReplicas: integer(
+      pick(undefined, ["OPENHQ_REDIS_WAIT_REPLICAS"], ["openhq.redis.waitReplicas"]) ?? "0",
+      "waitReplicas",
+      0,
+      100,
     ),
     serverUrl:
       pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??

@@ -22,6 +22,8 @@ export interface ServerSettings {
   maxOutputBytes: number;
   /** The URL jobs see as HQSERVER. */
   serverUrl: string;
+  /** openhq.redis.waitReplicas: replicas that must confirm writes before an ack or assignment (0 = none). */
+  waitReplicas?: number;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
   raw: Record<string, string>;
 }

@@ -33,6 +33,8 @@ export interface LinkHost {
   adopt(conn: AgentConnection): Promise<void>;
   release(conn: AgentConnection): void;
   jobLeft(clientId: number, jobId: number): void;
+  /** Resolves once the writes so far are on the configured replicas (openhq.redis.waitReplicas). */
+  durable(): Promise<void>;
   clientChanged(clientId: number): void;
   log(line: string): void;
 }
@@ -264,6 +266,7 @@ export class AgentConnection {
       // A job deleted meanwhile: nothing to apply, but the agent must stop resending it.
       if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
     }
+    await this.host.durable();
     this.ack(last);
   }
 

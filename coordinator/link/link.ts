@@ -16,6 +16,7 @@ import { assignedClients, assignMessage, type JobHash } from "../scheduler/assig
 import { Dispatcher } from "../scheduler/dispatch.js";
 import { Scripts } from "../scheduler/scripts.js";
 import { JobStore } from "../store/jobs.js";
+import { ReplicaWait } from "../redis/wait.js";
 import { readGroups, sweepWaiting } from "../scheduler/waiting.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 
@@ -44,6 +45,7 @@ export class Link implements LinkHost {
   });
   private readonly sub: Redis;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly replicas: ReplicaWait;
   private groups = new Map<number, Set<string>>();
   /** Liveness sweeps wait for the first stamp, which forgives silence while no coordinator was listening. */
   private stamped = false;
@@ -55,6 +57,7 @@ export class Link implements LinkHost {
   ) {
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);
+    this.replicas = new ReplicaWait(ctx);
     this.dispatcher = new Dispatcher(ctx, { scripts: this.scripts, deliver: (job) => this.deliver(job) });
     this.sub = ctx.redis.duplicate();
     this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
@@ -134,8 +137,18 @@ export class Link implements LinkHost {
     void this.dispatcher.refreshClient(clientId);
   }
 
-  /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
+  durable(): Promise<void> {
+    return this.replicas.sync();
+  }
+
+  /** With openhq.redis.waitReplicas, an assignment leaves only once the replicas hold it. */
   private deliver(job: JobHash): void {
+    if (!this.replicas.enabled) return this.deliverNow(job);
+    void this.replicas.confirmed().then((ok) => ok && this.deliverNow(job));
+  }
+
+  /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
+  private deliverNow(job: JobHash): void {
     for (const c of assignedClients(job)) {
       const conn = this.agents.get(c.clientId);
       if (conn) this.sendAssign(conn, job);
@@ -257,6 +270,7 @@ export class Link implements LinkHost {
   async close(): Promise<void> {
     this.closed = true;
     this.dispatcher.close();
+    this.replicas.close();
     for (const t of this.timers) clearInterval(t);
     for (const conn of this.agents.values()) conn.close(1001, "coordinator stopping");
     this.wss.close();
