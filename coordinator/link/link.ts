@@ -144,7 +144,18 @@ export class Link implements LinkHost {
   /** With openhq.redis.waitReplicas, an assignment leaves only once the replicas hold it. */
   private deliver(job: JobHash): void {
     if (!this.replicas.enabled) return this.deliverNow(job);
-    void this.replicas.confirmed().then((ok) => ok && this.deliverNow(job));
+    void this.replicas
+      .confirmed()
+      .then(async (ok) => {
+        // Meanwhile the attempt may have been requeued as lost: an old one must not run beside the next.
+        const [status, attempt] = await this.ctx.redis.hmget(
+          this.ctx.keys.job(job.id ?? ""),
+          "status",
+          "attempt",
+        );
+        if (ok && status === "running" && attempt === job.attempt) this.deliverNow(job);
+      })
+      .catch((err: Error) => this.log(`assignment of job ${job.id}: ${err.message}`));
   }
 
   /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
