@@ -118,7 +118,11 @@ export class Spool {
       this.diskOnlyLastSeq = 0;
     }
     if (this.settled()) this.removeFile();
-    else if (this.diskOnlyBytes === 0 && this.journalBytes > COMPACT_MIN_BYTES + 2 * this.memoryBytes)
+    else if (
+      !this.journalFailed &&
+      this.diskOnlyBytes === 0 &&
+      this.journalBytes > COMPACT_MIN_BYTES + 2 * this.memoryBytes
+    )
       this.compact();
     if (!this.full()) for (const wake of this.roomWaiters.splice(0)) wake();
   }
@@ -218,9 +222,10 @@ export class Spool {
     } catch {
       // ENOSPC, EDQUOT, EROFS…: what is only on disk already cannot be dropped from memory any more, so
       // from now on memory holds everything unacked and full() bounds it.
+      // Events already dropped from memory stay readable in the file for resend.
       this.journalFailed = true;
       this.closeFile();
-      rmSync(this.file, { force: true });
+      if (this.diskOnlyBytes === 0) rmSync(this.file, { force: true });
     }
   }
 

@@ -1,5 +1,6 @@
 // A small TCP proxy the chaos harness (and its tests) put between agents and a coordinator, so the link can
 // be cut (every connection reset, new ones refused) or slowed (each chunk held for a delay) at will.
+// Bytes are never reordered, as on a real TCP path.
 
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 
@@ -19,18 +20,26 @@ export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): 
   let cutUntil = 0;
   let delayMs = 0;
   const forward = (from: Socket, to: Socket) => {
-    // Release times only grow, so shortening the delay never lets a chunk overtake an earlier one.
-    let last = 0;
-    from.on("data", (chunk) => {
-      const now = Date.now();
-      if (delayMs === 0 && last <= now) {
+    // One FIFO per direction: a chunk waits behind every earlier one, so changing the delay never lets a
+    // chunk overtake another (timers of different durations do not fire in the order they were set).
+    const queue: { at: number; chunk: Buffer }[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    const flush = () => {
+      timer = null;
+      while (queue.length > 0 && (queue[0] as { at: number }).at <= Date.now()) {
+        const { chunk } = queue.shift() as { chunk: Buffer };
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0)
+        timer = setTimeout(flush, Math.max(1, (queue[0] as { at: number }).at - Date.now()));
+    };
+    from.on("data", (chunk: Buffer) => {
+      if (delayMs === 0 && queue.length === 0) {
         if (!to.write(chunk)) from.pause();
         return;
       }
-      last = Math.max(now + delayMs, last);
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, last - now);
+      queue.push({ at: Date.now() + delayMs, chunk });
+      timer ??= setTimeout(flush, delayMs);
     });
     to.on("drain", () => from.resume());
   };

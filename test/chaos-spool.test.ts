@@ -6,9 +6,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Spool } from "../agent/spool.js";
 import { startProxy } from "../scripts/chaos-proxy.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
@@ -92,5 +93,44 @@ out([len(o), o == "".join("%099d\\n" % i for i in range(120000))])`,
     await coord.stop();
     execFileSync("umount", ["-l", spoolDir], { stdio: "ignore" });
     rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test("the disk fills after events went to the journal only: they are still resent, in order", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-spool-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "ignore" });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    t.skip("cannot mount a tmpfs here (needs root)");
+    return;
+  }
+  try {
+    let open = false;
+    const sent: number[] = [];
+    const outlet = {
+      isOpen: () => open,
+      send: async (text: string) => void sent.push((JSON.parse(text) as { seq: number }).seq),
+    };
+    const spool = new Spool(5, 1, dir, outlet, { memoryBytes: 2000, diskBytes: 1 << 20 });
+    const push = () => spool.push({ type: "output", jobId: 5, attempt: 1, data: "y".repeat(200) });
+    for (let i = 0; i < 40; i++) push(); // link down: most of these now live in the journal only
+    try {
+      writeFileSync(join(dir, "filler"), Buffer.alloc(128 << 10));
+    } catch {
+      // ENOSPC: full, as intended
+    }
+    for (let i = 0; i < 10; i++) push(); // the journal fails: these stay in memory
+    open = true;
+    await spool.resend();
+    assert.deepEqual(
+      sent,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    spool.ack(50);
+    assert.equal(spool.settled(), true);
+  } finally {
+    execFileSync("umount", ["-l", dir], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -263,8 +263,10 @@ export class AgentConnection {
         await this.host.store.appendOutputs(first.jobId, first.attempt, first.seq, chunks);
       } else await this.applyToStore(first);
     } catch (err) {
-      // A job deleted meanwhile: nothing to apply, but the agent must stop resending it.
-      if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
+      // A job deleted meanwhile: nothing to apply, but the agent must stop resending it. Other store
+      // refusals (bad arguments) are as final; only a failed write (Redis down, refusing) is tried again.
+      if (!(err instanceof Fault)) throw err;
+      if (err.faultCode !== FaultCode.notFound) this.fail(err);
     }
     await this.host.durable();
     this.ack(last);
