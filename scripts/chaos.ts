@@ -102,6 +102,19 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs: numb
   }
 }
 
+/** A (re)start that fails for a reason outside the farm (a shared node_modules being reinstalled) is retried. */
+async function retried<T>(start: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= 5) throw err;
+      log(`start failed (${(err as Error).message.split("\n")[0]}); again in 3 s`);
+      await sleep(3000);
+    }
+  }
+}
+
 function quietRedis(port: number): Redis {
   const r = new Redis({ port, host: "127.0.0.1", lazyConnect: false, maxRetriesPerRequest: 1 });
   r.on("error", () => {});
@@ -237,6 +250,10 @@ class Farm {
   }
 
   async startCoordinator(i: number): Promise<TestCoordinator> {
+    return retried(() => this.spawnCoordinator(i));
+  }
+
+  private spawnCoordinator(i: number): Promise<TestCoordinator> {
     return startCoordinator({
       redisUrl: "redis://127.0.0.1:1",
       port: this.coordinatorPorts[i] as number,
@@ -251,7 +268,7 @@ class Farm {
   }
 
   startAgent(name: string, stateDir: string, proxy: ChaosProxy): Promise<TestAgent> {
-    return startAgent({ serverUrl: proxy.url, name, cpus: 2, stateDir });
+    return retried(() => startAgent({ serverUrl: proxy.url, name, cpus: 2, stateDir }));
   }
 
   urls(): string[] {
