@@ -1,7 +1,7 @@
 // The agent: owns the link, the jobs and the current state, and answers what every state answers alike
 // (welcome, acks, job control, availability). Assignments, terminate and upgrade go to the state.
 
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -27,7 +27,7 @@ import { CredentialFile } from "./credential.js";
 import { JobsOnDisk, killLeftover, survives } from "./jobs-on-disk.js";
 import { Link, linkUrl } from "./link.js";
 import type { Logger } from "./log.js";
-import { DEFAULT_SPOOL_LIMITS, Spool } from "./spool.js";
+import { DEFAULT_SPOOL_LIMITS, leftSpools, Spool, spoolFileName } from "./spool.js";
 import { DisconnectedState } from "./states/disconnected.js";
 import { ShuttingDownState } from "./states/shutting-down.js";
 import type { State } from "./states/state.js";
@@ -54,6 +54,11 @@ export class Agent {
   private rules: AvailabilityRule[] = [];
   /** Attempts an earlier agent process left behind, killed at start; reported in the next hello. */
   private lost: RunningJob[] = [];
+  /**
+   * Attempts that ended under an earlier agent process before the coordinator acked all their events: their
+   * journals are resent after each welcome until acked (they count as running until then).
+   */
+  private readonly replays = new Map<string, Spool>();
   private api: Server | null = null;
   private readonly heartbeat: Heartbeat;
   private readonly stats: Stats;
@@ -104,7 +109,7 @@ export class Agent {
 
   async start(): Promise<void> {
     for (const warning of this.disk.warnings) this.log.warn(`state folder: ${warning}`);
-    this.reapLeftovers();
+    await this.recoverLeftovers();
     this.api = await startApi(
       this.config.port,
       this.config.bind,
@@ -189,17 +194,47 @@ export class Agent {
     await this.exit(0);
   }
 
-  private reapLeftovers(): void {
+  /**
+   * What an earlier agent process left: job processes still running are killed (their output pipe died with
+   * it) and reported `lost`, like attempts whose process ended without a recorded end; attempts whose
+   * journal holds their `finished` event are replayed, so a job that ended is not run again.
+   */
+  private async recoverLeftovers(): Promise<void> {
+    const spools = new Map(
+      (await leftSpools(this.host.spoolDir)).map((s) => [jobKey(s.jobId, s.attempt), s]),
+    );
     for (const record of this.disk.leftovers()) {
+      const key = jobKey(record.jobId, record.attempt);
       if (survives(record)) {
         this.log.warn(
           `killing leftover job ${record.jobId} (attempt ${record.attempt}, process group ${record.pgid}) of an earlier agent`,
         );
         killLeftover(record);
+        spools.delete(key);
+        this.lost.push({ jobId: record.jobId, attempt: record.attempt, pid: record.pid });
+      } else if (spools.get(key)?.finished !== true) {
+        this.log.warn(
+          `job ${record.jobId} (attempt ${record.attempt}) ended with an earlier agent, unreported`,
+        );
+        spools.delete(key);
         this.lost.push({ jobId: record.jobId, attempt: record.attempt, pid: record.pid });
       }
       this.disk.remove(record.jobId, record.attempt);
     }
+    for (const left of spools.values()) {
+      if (!left.finished) continue;
+      const spool = new Spool(left.jobId, left.attempt, this.host.spoolDir, this.host.outlet);
+      spool.adopt(left.lastSeq, left.bytes);
+      this.replays.set(jobKey(left.jobId, left.attempt), spool);
+      this.log.info(
+        `job ${left.jobId} (attempt ${left.attempt}) ended with an earlier agent: replaying its events`,
+      );
+    }
+    // Journals of attempts that are lost or already settled have nothing left to say.
+    for (const left of [...spools.values()].filter((s) => !s.finished))
+      rmSync(join(this.host.spoolDir, spoolFileName(left.jobId, left.attempt)), { force: true });
+    for (const lost of this.lost)
+      rmSync(join(this.host.spoolDir, spoolFileName(lost.jobId, lost.attempt)), { force: true });
   }
 
   private facts(): AgentFacts {
@@ -247,9 +282,17 @@ export class Agent {
         this.log.error(`the coordinator refused this agent: ${message.reason}`);
         this.link.drop();
         return;
-      case "ack":
-        this.jobs.get(jobKey(message.jobId, message.attempt))?.ack(message.seq);
+      case "ack": {
+        const key = jobKey(message.jobId, message.attempt);
+        this.jobs.get(key)?.ack(message.seq);
+        const replay = this.replays.get(key);
+        replay?.ack(message.seq);
+        if (replay?.settled()) {
+          replay.discard();
+          this.replays.delete(key);
+        }
         return;
+      }
       case "cancel":
       case "eject": {
         const job = this.jobs.get(jobKey(message.jobId, message.attempt));
@@ -283,7 +326,13 @@ export class Agent {
       job.forget();
       void job.stop("cancelled", false);
     }
+    for (const stop of welcome.stop ?? []) {
+      const key = jobKey(stop.jobId, stop.attempt);
+      this.replays.get(key)?.discard();
+      this.replays.delete(key);
+    }
     for (const job of this.jobs.values()) void job.spool.resend();
+    for (const replay of this.replays.values()) void replay.resend();
     this.heartbeat.start(welcome.heartbeatInterval);
     this.state.linkUp();
   }
@@ -312,7 +361,8 @@ export class Agent {
   }
 
   private runningJobs(): RunningJob[] {
-    return [...this.jobs.values()].map((job) => job.running());
+    const replays = [...this.replays.values()].map((s) => ({ jobId: s.jobId, attempt: s.attempt, pid: -1 }));
+    return [...this.jobs.values()].map((job) => job.running()).concat(replays);
   }
 
   private setRules(input: unknown): void {

@@ -1,12 +1,29 @@
 // The outbox of one job attempt: numbers its events (seq from 1), keeps each until the coordinator acks it,
-// and resends after a reconnect. While the link is down, events beyond `memoryBytes` move to a file under
-// the state folder; beyond `diskBytes` (or `memoryBytes` unacked while the link is up) the spool reports
-// itself full, and the job stops reading its output until acks catch up, so nothing is ever dropped.
+// and resends after a reconnect. Every event is also appended to a journal file under the state folder
+// (`<jobId>-<attempt>.spool`, one `seq<TAB>json` line each) before it is sent, and the file is removed
+// whenever everything is acked: so an agent process that dies (SIGKILL, OOM) leaves exactly its unacked
+// events behind, and the next agent process replays them (recoverSpools). No fsync: the page cache outlives
+// the process; a machine crash loses the tail, like the job's own output would.
 //
-// Order invariant: every event in the file is older than every event in memory, so a resend is "the file,
-// then memory", and new events wait in memory until a resend has caught up.
+// While the link is down, events beyond `memoryBytes` are dropped from memory (the journal has them) and
+// resent from the file; beyond `diskBytes` (or `memoryBytes` unacked while the link is up, or when the disk
+// refuses the journal) the spool reports itself full, and the job stops reading its output until acks catch
+// up, so nothing is ever dropped.
+//
+// Order invariant: events only on disk are older than every event in memory, so a resend is "the file up to
+// diskOnlyLastSeq, then memory", and new events wait in memory until a resend has caught up.
 
-import { createReadStream, mkdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { JobEventMessage } from "../shared/protocol.js";
@@ -34,6 +51,9 @@ export const DEFAULT_SPOOL_LIMITS: SpoolLimits = {
   diskBytes: 1024 * 1024 * 1024,
 };
 
+/** The journal is rewritten with only the unacked events once it is this much larger than they are. */
+const COMPACT_MIN_BYTES = 1024 * 1024;
+
 interface Entry {
   seq: number;
   text: string;
@@ -44,9 +64,15 @@ export class Spool {
   private acked = 0;
   private memory: Entry[] = [];
   private memoryBytes = 0;
-  private file: string;
-  private fileBytes = 0;
-  private fileLastSeq = 0;
+  private readonly file: string;
+  /** The open journal, or null until the next event (removed whenever everything was acked). */
+  private fd: number | null = null;
+  private journalBytes = 0;
+  /** The disk refused the journal (full, read-only): events stay in memory only, bounded by memoryBytes. */
+  private journalFailed = false;
+  /** Unacked events only in the journal (older than memory), and the newest of them. */
+  private diskOnlyBytes = 0;
+  private diskOnlyLastSeq = 0;
   /** True while a resend is in progress: new events wait in memory behind it. */
   private replaying = false;
   private generation = 0;
@@ -61,7 +87,7 @@ export class Spool {
     private readonly outlet: Outlet,
     private readonly limits: SpoolLimits = DEFAULT_SPOOL_LIMITS,
   ) {
-    this.file = join(dir, `${jobId}-${attempt}.spool`);
+    this.file = join(dir, spoolFileName(jobId, attempt));
   }
 
   /** Numbers and keeps an event, and sends it now when the link is up. Returns its seq. */
@@ -69,6 +95,7 @@ export class Spool {
     const seq = this.nextSeq++;
     if (this.discarded) return seq;
     const text = JSON.stringify({ ...event, seq });
+    this.journal(`${seq}\t${text}\n`);
     if (!this.outlet.isOpen() && this.memoryBytes + text.length > this.limits.memoryBytes) this.spill();
     this.memory.push({ seq, text });
     this.memoryBytes += text.length;
@@ -86,7 +113,17 @@ export class Spool {
       drop++;
     }
     if (drop > 0) this.memory.splice(0, drop);
-    if (this.fileBytes > 0 && this.acked >= this.fileLastSeq) this.removeFile();
+    if (this.acked >= this.diskOnlyLastSeq) {
+      this.diskOnlyBytes = 0;
+      this.diskOnlyLastSeq = 0;
+    }
+    if (this.settled()) this.removeFile();
+    else if (
+      !this.journalFailed &&
+      this.diskOnlyBytes === 0 &&
+      this.journalBytes > COMPACT_MIN_BYTES + 2 * this.memoryBytes
+    )
+      this.compact();
     if (!this.full()) for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
@@ -95,12 +132,15 @@ export class Spool {
     return this.acked === this.nextSeq - 1;
   }
 
+  /** The highest seq pushed (or recovered) so far. */
+  lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
   /** Too much is unacked: the producer should wait for `room()`. */
   full(): boolean {
-    const unacked = this.memoryBytes + this.fileBytes;
-    return this.outlet.isOpen()
-      ? this.memoryBytes > this.limits.memoryBytes
-      : unacked > this.limits.diskBytes;
+    if (this.outlet.isOpen() || this.journalFailed) return this.memoryBytes > this.limits.memoryBytes;
+    return this.memoryBytes + this.diskOnlyBytes > this.limits.diskBytes;
   }
 
   /** Resolves once the spool is no longer full. */
@@ -114,7 +154,8 @@ export class Spool {
     const generation = ++this.generation;
     this.replaying = true;
     try {
-      if (this.fileBytes > 0) {
+      if (this.diskOnlyBytes > 0) {
+        const upTo = this.diskOnlyLastSeq;
         const lines = createInterface({ input: createReadStream(this.file, "utf8"), crlfDelay: Infinity });
         for await (const line of lines) {
           if (generation !== this.generation || !this.outlet.isOpen()) {
@@ -122,8 +163,11 @@ export class Spool {
             return;
           }
           const tab = line.indexOf("\t");
-          if (Number(line.slice(0, tab)) > this.acked) await this.outlet.send(line.slice(tab + 1));
+          const seq = Number(line.slice(0, tab));
+          if (seq > upTo) break;
+          if (seq > this.acked) await this.outlet.send(line.slice(tab + 1));
         }
+        lines.close();
       }
       // Events pushed during the replay joined memory; send until memory has no unsent tail left.
       // Found by seq each time, because acks arriving meanwhile shift the array.
@@ -148,26 +192,155 @@ export class Spool {
     this.generation++;
     this.memory = [];
     this.memoryBytes = 0;
-    if (this.fileBytes > 0) this.removeFile();
+    this.diskOnlyBytes = 0;
+    this.diskOnlyLastSeq = 0;
+    this.removeFile();
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
-  /** Moves memory to the end of the file (memory is always newer than the file). */
+  /**
+   * Takes over a journal an earlier agent process left (see recoverSpools): its events count as pushed and
+   * unacked, to be sent by the next resend().
+   */
+  adopt(lastSeq: number, bytes: number): void {
+    this.nextSeq = lastSeq + 1;
+    this.diskOnlyLastSeq = lastSeq;
+    this.diskOnlyBytes = Math.max(1, bytes);
+    this.journalBytes = bytes;
+    this.fd = openSync(this.file, "a");
+  }
+
+  /** Appends one line to the journal; on a disk error the journal is given up (the events stay in memory). */
+  private journal(line: string): void {
+    if (this.journalFailed) return;
+    try {
+      if (this.fd === null) {
+        mkdirSync(this.dir, { recursive: true });
+        this.fd = openSync(this.file, "a");
+      }
+      this.journalBytes += writeSync(this.fd, line);
+    } catch {
+      // ENOSPC, EDQUOT, EROFS…: what is only on disk already cannot be dropped from memory any more, so
+      // from now on memory holds everything unacked and full() bounds it.
+      // Events already dropped from memory stay readable in the file for resend.
+      this.journalFailed = true;
+      this.closeFile();
+      if (this.diskOnlyBytes === 0) rmSync(this.file, { force: true });
+    }
+  }
+
+  /** The link is down and memory is over its limit: memory is in the journal, so it can go. */
   private spill(): void {
-    if (this.memory.length === 0) return;
-    mkdirSync(this.dir, { recursive: true });
-    const text = this.memory.map((e) => `${e.seq}\t${e.text}\n`).join("");
-    if (this.fileBytes === 0) writeFileSync(this.file, text);
-    else appendFileSync(this.file, text);
-    this.fileBytes += this.memoryBytes;
-    this.fileLastSeq = (this.memory[this.memory.length - 1] as Entry).seq;
+    if (this.journalFailed || this.fd === null || this.memory.length === 0) return;
+    this.diskOnlyBytes += this.memoryBytes;
+    this.diskOnlyLastSeq = (this.memory[this.memory.length - 1] as Entry).seq;
     this.memory = [];
     this.memoryBytes = 0;
   }
 
+  /** Rewrites the journal with the unacked events only (all in memory), so a chatty job's file stays small. */
+  private compact(): void {
+    const tmp = `${this.file}.tmp`;
+    try {
+      const text = this.memory.map((e) => `${e.seq}\t${e.text}\n`).join("");
+      const fd = openSync(tmp, "w");
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+      this.closeFile();
+      this.fd = openSync(this.file, "a");
+      this.journalBytes = Buffer.byteLength(text);
+    } catch {
+      rmSync(tmp, { force: true }); // the old journal still holds everything: try again on a later ack
+    }
+  }
+
+  private closeFile(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
   private removeFile(): void {
-    rmSync(this.file, { force: true });
-    this.fileBytes = 0;
-    this.fileLastSeq = 0;
+    this.closeFile();
+    if (this.journalBytes > 0 || this.diskOnlyBytes > 0) rmSync(this.file, { force: true });
+    this.journalBytes = 0;
+  }
+}
+
+export function spoolFileName(jobId: number, attempt: number): string {
+  return `${jobId}-${attempt}.spool`;
+}
+
+/** What an earlier agent process left in one journal. */
+export interface LeftSpool {
+  jobId: number;
+  attempt: number;
+  /** The newest seq in the file (a torn last line is cut off). */
+  lastSeq: number;
+  bytes: number;
+  /** The attempt's `finished` event is in the file: it ended, only the coordinator does not know yet. */
+  finished: boolean;
+}
+
+/**
+ * The journals in `dir` left by an earlier agent process. Torn or unreadable files are removed; a torn last
+ * line (the process died mid-write) is cut off.
+ */
+export async function leftSpools(dir: string): Promise<LeftSpool[]> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: LeftSpool[] = [];
+  for (const name of names) {
+    const match = /^(\d+)-(\d+)\.spool$/.exec(name);
+    const path = join(dir, name);
+    if (match === null) {
+      rmSync(path, { force: true, recursive: true });
+      continue;
+    }
+    let lastSeq = 0;
+    let finished = false;
+    let good = 0;
+    try {
+      const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
+      for await (const line of lines) {
+        const tab = line.indexOf("\t");
+        let event: { type?: string; seq?: number };
+        try {
+          event = JSON.parse(line.slice(tab + 1)) as { type?: string; seq?: number };
+        } catch {
+          break; // a torn last line
+        }
+        if (Number(line.slice(0, tab)) !== event.seq) break;
+        lastSeq = event.seq;
+        finished = event.type === "finished";
+        good += Buffer.byteLength(line) + 1;
+      }
+    } catch {
+      lastSeq = 0; // unreadable: nothing trustworthy in it
+    }
+    if (lastSeq === 0) {
+      rmSync(path, { force: true });
+      continue;
+    }
+    truncateTo(path, good);
+    out.push({ jobId: Number(match[1]), attempt: Number(match[2]), lastSeq, bytes: good, finished });
+  }
+  return out;
+}
+
+function truncateTo(path: string, bytes: number): void {
+  const fd = openSync(path, "r+");
+  try {
+    // ftruncate: a torn tail must not sit between old lines and the ones the next process appends.
+    ftruncateSync(fd, bytes);
+  } finally {
+    closeSync(fd);
   }
 }

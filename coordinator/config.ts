@@ -15,6 +15,7 @@
 //   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
 //   openhq.redis.name            Sentinel master name (mymaster)
 //   openhq.redis.passwordFile    file holding the Redis password (added to openhq.redis's URL)
+//   openhq.redis.waitReplicas    replicas that must confirm (WAIT) before events are acked or a job sent (0)
 //   openhq.prefix                Redis key prefix (hq:)
 //   openhq.dataDir               where the private redis-server keeps its data
 //   openhq.agentToken            shared secret agents must present
@@ -32,7 +33,7 @@
 //   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
 //   OPENHQ_MAX_LOG_BYTES, OPENHQ_JOB_LOGS_DIR,
 //   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
-//   OPENHQ_MAX_XML_DEPTH.
+//   OPENHQ_MAX_XML_DEPTH, OPENHQ_REDIS_WAIT_REPLICAS.
 // Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
 
 import { existsSync, readFileSync } from "node:fs";
@@ -184,6 +185,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     ),
     jobLogsDir: resolve(
       pick(undefined, ["OPENHQ_JOB_LOGS_DIR"], ["job_logs_dir"]) ?? join(dataDir, "job_logs"),
+    ),
+    waitReplicas: integer(
+      pick(undefined, ["OPENHQ_REDIS_WAIT_REPLICAS"], ["openhq.redis.waitReplicas"]) ?? "0",
+      "waitReplicas",
+      0,
+      100,
     ),
     serverUrl:
       pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??

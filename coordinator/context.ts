@@ -27,6 +27,8 @@ export interface ServerSettings {
   jobLogsDir: string;
   /** The URL jobs see as HQSERVER. */
   serverUrl: string;
+  /** openhq.redis.waitReplicas: replicas that must confirm writes before an ack or assignment (0 = none). */
+  waitReplicas?: number;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
   raw: Record<string, string>;
 }

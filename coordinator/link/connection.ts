@@ -22,7 +22,8 @@ import {
 import type { Scripts } from "../scheduler/scripts.js";
 import type { JobStore } from "../store/jobs.js";
 import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
-import { staleAttempts } from "./reconcile.js";
+import { watchDroppedAgent } from "./crash.js";
+import { endLostAttempts, staleAttempts } from "./reconcile.js";
 import { metricsFor } from "../metrics.js";
 import { authFor } from "../auth.js";
 
@@ -35,6 +36,8 @@ export interface LinkHost {
   adopt(conn: AgentConnection): Promise<void>;
   release(conn: AgentConnection): void;
   jobLeft(clientId: number, jobId: number): void;
+  /** Resolves once the writes so far are on the configured replicas (openhq.redis.waitReplicas). */
+  durable(): Promise<void>;
   clientChanged(clientId: number): void;
   log(line: string): void;
 }
@@ -64,6 +67,8 @@ export class AgentConnection {
   /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
   private suspects = new Map<number, number>();
   private readonly helloTimer: NodeJS.Timeout;
+  /** This coordinator closed the link on purpose: no crash probe. */
+  private closedHere = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -90,6 +95,12 @@ export class AgentConnection {
     ws.on("close", () => {
       clearTimeout(this.helloTimer);
       this.host.release(this);
+      // Not when this side closed it on purpose (coordinator stopping, agent connected elsewhere).
+      const { clientId, label, remoteAddress } = this;
+      if (clientId !== null && !this.closedHere)
+        void watchDroppedAgent(this.host, { clientId, label, remoteAddress }).catch((err: Error) =>
+          this.fail(err),
+        );
     });
     ws.on("error", () => ws.terminate());
   }
@@ -99,6 +110,7 @@ export class AgentConnection {
   }
 
   close(code: number, reason: string): void {
+    this.closedHere = true;
     this.ws.close(code, reason);
   }
 
@@ -178,6 +190,7 @@ export class AgentConnection {
       ...(credential === null ? {} : { credential }),
     });
     await this.host.adopt(this);
+    await endLostAttempts(this.host, id, this.label, msg.lost ?? []);
   }
 
   private refuse(who: string, refusal: string): void {
@@ -243,12 +256,28 @@ export class AgentConnection {
     return Promise.resolve();
   }
 
-  /** Applies a job's pending events until none are left; events arriving meanwhile join the queue. */
+  /**
+   * Applies a job's pending events until none are left; events arriving meanwhile join the queue. A failed
+   * apply (Redis refusing writes, a failover) stays at the head of the queue and is tried again with
+   * backoff: nothing behind it is applied or acked before it, so a gap never reaches the fence and the agent
+   * keeps every event the store does not hold. Once the link is closed the drain gives up; the agent
+   * resends everything unacked when it reconnects.
+   */
   private async drain(jobId: number): Promise<void> {
     const queue = this.pending.get(jobId) as JobEventMessage[];
+    let delay = RETRY_MIN_MS;
     while (queue.length > 0) {
       const batch = takeBatch(queue);
-      await this.apply(batch).catch((err: Error) => this.fail(err));
+      try {
+        await this.apply(batch);
+        delay = RETRY_MIN_MS;
+      } catch (err) {
+        if (delay === RETRY_MIN_MS) this.fail(err as Error);
+        if (this.ws.readyState !== this.ws.OPEN) break;
+        queue.unshift(...batch);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+      }
     }
     this.pending.delete(jobId);
   }
@@ -269,9 +298,12 @@ export class AgentConnection {
         await this.host.store.appendOutputs(first.jobId, first.attempt, first.seq, chunks);
       } else await this.applyToStore(first);
     } catch (err) {
-      // A job deleted meanwhile: nothing to apply, but the agent must stop resending it.
-      if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
+      // A job deleted meanwhile: nothing to apply, but the agent must stop resending it. Other store
+      // refusals (bad arguments) are as final; only a failed write (Redis down, refusing) is tried again.
+      if (!(err instanceof Fault)) throw err;
+      if (err.faultCode !== FaultCode.notFound) this.fail(err);
     }
+    await this.host.durable();
     this.ack(last);
   }
 
@@ -317,6 +349,10 @@ export class AgentConnection {
     }
   }
 }
+
+/** Backoff between tries of an apply that failed: short first, so a blip costs little. */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2000;
 
 /** Output bytes per store call at most: one Lua call holds Redis while it appends them. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;

@@ -17,6 +17,7 @@ import { assignedClients, assignMessage, type JobHash } from "../scheduler/assig
 import type { Dispatcher } from "../scheduler/dispatch.js";
 import { Scripts } from "../scheduler/scripts.js";
 import { JobStore } from "../store/jobs.js";
+import { ReplicaWait } from "../redis/wait.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 import { metricsFor } from "../metrics.js";
 
@@ -43,6 +44,7 @@ export class Link implements LinkHost {
   });
   private readonly sub: Redis;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly replicas: ReplicaWait;
   /** Liveness sweeps wait for the first stamp, which forgives silence while no coordinator was listening. */
   private stamped = false;
   private closed = false;
@@ -54,6 +56,7 @@ export class Link implements LinkHost {
   ) {
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);
+    this.replicas = new ReplicaWait(ctx);
     this.sub = ctx.redis.duplicate();
     this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
     this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
@@ -130,9 +133,33 @@ export class Link implements LinkHost {
     void this.dispatcher.refreshClient(clientId);
   }
 
-  /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
+  durable(): Promise<void> {
+    return this.replicas.sync();
+  }
+
+  /**
+   * Sends a dispatched job's `assign` (the scheduler's deliver hook). With openhq.redis.waitReplicas, an
+   * assignment leaves only once the replicas hold it.
+   */
   deliver(job: JobHash): void {
     metricsFor(this.ctx).jobDispatched(job);
+    if (!this.replicas.enabled) return this.deliverNow(job);
+    void this.replicas
+      .confirmed()
+      .then(async (ok) => {
+        // Meanwhile the attempt may have been requeued as lost: an old one must not run beside the next.
+        const [status, attempt] = await this.ctx.redis.hmget(
+          this.ctx.keys.job(job.id ?? ""),
+          "status",
+          "attempt",
+        );
+        if (ok && status === "running" && attempt === job.attempt) this.deliverNow(job);
+      })
+      .catch((err: Error) => this.log(`assignment of job ${job.id}: ${err.message}`));
+  }
+
+  /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
+  private deliverNow(job: JobHash): void {
     for (const c of assignedClients(job)) {
       const conn = this.agents.get(c.clientId);
       if (conn) this.sendAssign(conn, job);
@@ -218,6 +245,7 @@ export class Link implements LinkHost {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.replicas.close();
     for (const t of this.timers) clearInterval(t);
     for (const conn of this.agents.values()) conn.close(1001, "coordinator stopping");
     this.wss.close();

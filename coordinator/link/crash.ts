@@ -1,0 +1,69 @@
+// Crash detection: when an agent's link drops, tell a dead agent process from a network partition. A host
+// whose agent process is gone still answers TCP: the agent's client port (5001) refuses the connection at
+// once. A partition or a stopped process does not refuse (no answer, or the kernel still accepts), so only
+// a refusal from every address the agent is known by counts as dead; then the attempts it held when the link
+// dropped are abandoned (retried while triesLeft > 0) within seconds instead of after activeTimeout.
+
+import { connect } from "node:net";
+import type { LinkHost } from "./connection.js";
+
+/** Probes after a drop: the first soon (a restarting agent has its port back within a second or two). */
+const PROBE_GAPS_MS = [1000, 1500, 2000];
+const PROBE_TIMEOUT_MS = 2000;
+
+export type Reach = "refused" | "open" | "silent";
+
+/** One TCP connect to host:port: refused, open, or no answer within timeoutMs. */
+export function probePort(host: string, port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<Reach> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (reach: Reach) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reach);
+    };
+    const timer = setTimeout(() => done("silent"), timeoutMs);
+    socket.once("connect", () => done("open"));
+    socket.once("error", (err: NodeJS.ErrnoException) =>
+      done(err.code === "ECONNREFUSED" ? "refused" : "silent"),
+    );
+  });
+}
+
+export interface DroppedAgent {
+  clientId: number;
+  label: string;
+  /** The address the link came from (the agent, or a proxy in front of the coordinator). */
+  remoteAddress: string;
+}
+
+/**
+ * After an agent's link dropped: probes its client port a few times; when every probe of every address is
+ * refused, the attempts it held at the drop are abandoned through the fenced moveToAbandoned (a later
+ * attempt, or a job that finished meanwhile, is left alone).
+ */
+export async function watchDroppedAgent(host: LinkHost, agent: DroppedAgent): Promise<void> {
+  const { ctx } = host;
+  const id = agent.clientId;
+  const jobIds = await ctx.redis.smembers(ctx.keys.clientJobs(id));
+  if (jobIds.length === 0) return;
+  const pipe = ctx.redis.pipeline();
+  for (const jobId of jobIds) pipe.hget(ctx.keys.job(jobId), "attempt");
+  const attempts = ((await pipe.exec()) ?? []).map((r) => Number(r[1]));
+  for (const gap of PROBE_GAPS_MS) {
+    await new Promise((resolve) => setTimeout(resolve, gap).unref());
+    // Read again each time: an agent that restarted meanwhile may listen on another port or address.
+    const [ip, port] = await ctx.redis.hmget(ctx.keys.client(id), "ip", "clientPort");
+    const addresses = [...new Set([agent.remoteAddress, ip ?? ""].filter((a) => a !== ""))];
+    if (!(Number(port) > 0) || addresses.length === 0) return;
+    const reach = await Promise.all(addresses.map((a) => probePort(a, Number(port))));
+    if (reach.some((r) => r !== "refused")) return;
+  }
+  const reason = `${agent.label} agent process gone (client port refused)`;
+  for (let i = 0; i < jobIds.length; i++) {
+    const jobId = Number(jobIds[i]);
+    if ((await host.store.moveToAbandoned(jobId, attempts[i] as number, reason)) !== "ok") continue;
+    host.log(`job ${jobId} attempt ${attempts[i]}: ${reason}`);
+    host.jobLeft(id, jobId);
+  }
+}

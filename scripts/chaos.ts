@@ -1,0 +1,610 @@
+// The chaos run: a real farm on this machine that keeps being broken, then checked.
+//   npm run chaos -- --minutes N [--seed S] [--rate TREES_PER_S] [--fsync everysec|always] [--wait-replicas N]
+// The farm: Redis primary + replica under one Sentinel, 2 coordinators (Sentinel-routed, one key prefix), 4
+// agents each behind its own TCP proxy (scripts/chaos-proxy.ts), and a Python xmlrpc.client stream of job
+// trees (scripts/chaos-stream.py). Faults, one at a time at random gaps: SIGKILL + restart of an agent, of a
+// coordinator, of the Redis primary (Sentinel fails over); SIGSTOP/SIGCONT of an agent for longer than a
+// heartbeat; link cuts and delays at a proxy; Redis refusing writes; the spool disk of one agent full (a
+// tmpfs, when this runs as root). Afterwards, every job must be finished, no command may have run more
+// often than its job was assigned (marks), outputs must be byte-identical to what the attempt printed (a
+// prefix for cancelled/abandoned ones), no job process may be left, and the store invariants must hold.
+// Prints `faults N, jobs M, lost L, duplicated D, stuck S` and exits 1 on any violation.
+
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { JobStore } from "../coordinator/store/jobs.js";
+import { Keys } from "../coordinator/store/keys.js";
+import { FINISHED_STATUSES, JOB_STATUSES, UNFINISHED_STATUSES } from "../shared/statuses.js";
+import { startAgent, type TestAgent } from "../test/support/agent.js";
+import { startCoordinator, type TestCoordinator } from "../test/support/coordinator.js";
+import { iniArgs, py } from "../test/support/farm-kit.js";
+import { freePort } from "../test/support/ports.js";
+import { checkStoreInvariants } from "../test/support/store-invariants.js";
+import { startProxy, type ChaosProxy } from "./chaos-proxy.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PREFIX = "chaos:";
+const MASTER = "farm";
+const HEARTBEAT_MS = 1000;
+const AGENTS = 4;
+const COORDINATORS = 2;
+
+type Fault =
+  | "agentKill"
+  | "coordinatorKill"
+  | "redisFailover"
+  | "agentStop"
+  | "linkCut"
+  | "linkDelay"
+  | "redisWrites"
+  | "spoolFull";
+
+interface Options {
+  minutes: number;
+  seed: number;
+  rate: number;
+  fsync: string;
+  waitReplicas: number;
+  /** Longest link cut (ms): 30 s for long runs. */
+  maxCutMs: number;
+  activeTimeoutMinutes: number;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      minutes: { type: "string", default: "2" },
+      seed: { type: "string" },
+      rate: { type: "string", default: "1" },
+      fsync: { type: "string", default: "everysec" },
+      "wait-replicas": { type: "string", default: "1" },
+    },
+  });
+  const minutes = Number(values.minutes);
+  if (!(minutes > 0)) throw new Error("--minutes must be a positive number");
+  return {
+    minutes,
+    seed: Number(values.seed ?? Date.now() % 1_000_000),
+    rate: Number(values.rate),
+    fsync: values.fsync === "always" ? "always" : "everysec",
+    waitReplicas: Number(values["wait-replicas"]),
+    maxCutMs: minutes >= 10 ? 30_000 : 8_000,
+    activeTimeoutMinutes: 1,
+  };
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) =>
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} chaos: ${line}\n`);
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** A (re)start that fails for a reason outside the farm (a shared node_modules being reinstalled) is retried. */
+async function retried<T>(start: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= 5) throw err;
+      log(`start failed (${(err as Error).message.split("\n")[0]}); again in 3 s`);
+      await sleep(3000);
+    }
+  }
+}
+
+function quietRedis(port: number): Redis {
+  const r = new Redis({ port, host: "127.0.0.1", lazyConnect: false, maxRetriesPerRequest: 1 });
+  r.on("error", () => {});
+  return r;
+}
+
+interface RedisNode {
+  port: number;
+  dir: string;
+  process: ChildProcess;
+}
+
+interface AgentSlot {
+  name: string;
+  stateDir: string;
+  proxy: ChaosProxy;
+  agent: TestAgent;
+  /** The tmpfs under its spool folder, when one could be mounted. */
+  tmpfs: string | null;
+}
+
+class Farm {
+  readonly dir = mkdtempSync(join(tmpdir(), "openhq-chaos-"));
+  readonly marks = join(this.dir, "marks");
+  readonly redisNodes: RedisNode[] = [];
+  sentinelPort = 0;
+  private sentinel: ChildProcess | null = null;
+  readonly coordinators: TestCoordinator[] = [];
+  readonly agents: AgentSlot[] = [];
+  private coordinatorPorts: number[] = [];
+  private ini: string[] = [];
+
+  constructor(readonly opts: Options) {
+    mkdirSync(this.marks);
+  }
+
+  async start(): Promise<void> {
+    const primary = await this.startRedis(await freePort(), null);
+    await this.startRedis(await freePort(), primary.port);
+    this.sentinelPort = await freePort();
+    const conf = join(this.dir, "sentinel.conf");
+    writeFileSync(
+      conf,
+      [
+        `port ${this.sentinelPort}`,
+        "bind 127.0.0.1",
+        `dir ${this.dir}`,
+        `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`,
+        `sentinel down-after-milliseconds ${MASTER} 1000`,
+        `sentinel failover-timeout ${MASTER} 5000`,
+        "",
+      ].join("\n"),
+    );
+    this.sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+    await until("sentinel", async () => (await this.primaryPort()) === primary.port, 20_000);
+    this.ini = iniArgs(`[main]\nhqserver.activeTimeout = ${this.opts.activeTimeoutMinutes}\n`);
+    for (let i = 0; i < COORDINATORS; i++) {
+      this.coordinatorPorts.push(await freePort());
+      this.coordinators.push(await this.startCoordinator(i));
+    }
+    for (let i = 0; i < AGENTS; i++) {
+      const name = `chaos${i}`;
+      const stateDir = join(this.dir, name);
+      mkdirSync(join(stateDir, "spool"), { recursive: true });
+      let tmpfs: string | null = null;
+      if (i === AGENTS - 1) {
+        try {
+          const spool = join(stateDir, "spool");
+          execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", spool], { stdio: "ignore" });
+          tmpfs = spool;
+        } catch {
+          log("cannot mount a tmpfs (not root?): no spoolFull faults");
+        }
+      }
+      const proxy = await startProxy(this.coordinatorPorts[i % COORDINATORS] as number);
+      const agent = await this.startAgent(name, stateDir, proxy);
+      this.agents.push({ name, stateDir, proxy, agent, tmpfs });
+    }
+  }
+
+  async startRedis(port: number, replicaOf: number | null): Promise<RedisNode> {
+    const dir = join(this.dir, `redis-${port}`);
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      this.opts.fsync,
+      "--maxmemory-policy",
+      "noeviction",
+      ...(replicaOf === null ? [] : ["--replicaof", "127.0.0.1", String(replicaOf)]),
+    ];
+    const node: RedisNode = { port, dir, process: spawn("redis-server", args, { stdio: "ignore" }) };
+    const i = this.redisNodes.findIndex((n) => n.port === port);
+    if (i >= 0) this.redisNodes[i] = node;
+    else this.redisNodes.push(node);
+    const probe = quietRedis(port);
+    try {
+      await until(`redis ${port}`, async () => (await probe.ping()) === "PONG", 20_000);
+    } finally {
+      probe.disconnect();
+    }
+    return node;
+  }
+
+  async primaryPort(): Promise<number> {
+    const s = quietRedis(this.sentinelPort);
+    try {
+      const reply = (await s.call("SENTINEL", "get-master-addr-by-name", MASTER)) as string[] | null;
+      return Number(reply?.[1] ?? 0);
+    } finally {
+      s.disconnect();
+    }
+  }
+
+  /** A connection that follows the primary through Sentinel. */
+  sentinelClient(): Redis {
+    const r = new Redis({
+      sentinels: [{ host: "127.0.0.1", port: this.sentinelPort }],
+      name: MASTER,
+      maxRetriesPerRequest: 50,
+    });
+    r.on("error", () => {});
+    return r;
+  }
+
+  async startCoordinator(i: number): Promise<TestCoordinator> {
+    return retried(() => this.spawnCoordinator(i));
+  }
+
+  private spawnCoordinator(i: number): Promise<TestCoordinator> {
+    return startCoordinator({
+      redisUrl: "redis://127.0.0.1:1",
+      port: this.coordinatorPorts[i] as number,
+      args: ["--prefix", PREFIX, ...this.ini],
+      env: {
+        OPENHQ_REDIS_SENTINELS: `127.0.0.1:${this.sentinelPort}`,
+        OPENHQ_REDIS_NAME: MASTER,
+        OPENHQ_HEARTBEAT_INTERVAL: String(HEARTBEAT_MS),
+        OPENHQ_REDIS_WAIT_REPLICAS: String(this.opts.waitReplicas),
+      },
+    });
+  }
+
+  startAgent(name: string, stateDir: string, proxy: ChaosProxy): Promise<TestAgent> {
+    return retried(() => startAgent({ serverUrl: proxy.url, name, cpus: 2, stateDir }));
+  }
+
+  urls(): string[] {
+    return this.coordinatorPorts.map((p) => `http://127.0.0.1:${p}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.agent.stop().catch(() => {})));
+    for (const a of this.agents) {
+      await a.proxy.close();
+      if (a.tmpfs !== null) execFileSync("umount", ["-l", a.tmpfs], { stdio: "ignore" });
+    }
+    await Promise.all(this.coordinators.map((c) => c.stop().catch(() => {})));
+    this.sentinel?.kill("SIGKILL");
+    for (const n of this.redisNodes) n.process.kill("SIGKILL");
+    await sleep(200);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Injects one fault and waits until the farm has what it needs back; counts both. */
+class Faults {
+  readonly injected = new Map<Fault, number>();
+  readonly survived = new Map<Fault, number>();
+  private readonly random: () => number;
+
+  constructor(
+    private readonly farm: Farm,
+    seed: number,
+  ) {
+    this.random = rng(seed + 7);
+  }
+
+  private pick<T>(list: readonly T[]): T {
+    return list[Math.floor(this.random() * list.length)] as T;
+  }
+
+  private between(lo: number, hi: number): number {
+    return Math.round(lo + this.random() * (hi - lo));
+  }
+
+  kinds(): Fault[] {
+    const all: Fault[] = [
+      "agentKill",
+      "coordinatorKill",
+      "redisFailover",
+      "agentStop",
+      "linkCut",
+      "linkDelay",
+      "redisWrites",
+    ];
+    if (this.farm.agents.some((a) => a.tmpfs !== null)) all.push("spoolFull");
+    return all;
+  }
+
+  async inject(kind: Fault): Promise<void> {
+    this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
+    await this[kind]();
+    this.survived.set(kind, (this.survived.get(kind) ?? 0) + 1);
+  }
+
+  private async agentKill(): Promise<void> {
+    const slot = this.pick(this.farm.agents);
+    log(`SIGKILL agent ${slot.name}`);
+    slot.agent.process.kill("SIGKILL");
+    await slot.agent.exited;
+    await sleep(this.between(500, 5000));
+    slot.agent = await this.farm.startAgent(slot.name, slot.stateDir, slot.proxy);
+  }
+
+  private async coordinatorKill(): Promise<void> {
+    const i = Math.floor(this.random() * this.farm.coordinators.length);
+    log(`SIGKILL coordinator ${i}`);
+    const c = this.farm.coordinators[i] as TestCoordinator;
+    c.process.kill("SIGKILL");
+    await new Promise((r) =>
+      c.process.exitCode !== null || c.process.signalCode !== null ? r(0) : c.process.once("exit", r),
+    );
+    await sleep(this.between(500, 4000));
+    this.farm.coordinators[i] = await this.farm.startCoordinator(i);
+  }
+
+  private async redisFailover(): Promise<void> {
+    const old = await this.farm.primaryPort();
+    const node = this.farm.redisNodes.find((n) => n.port === old);
+    if (node === undefined) throw new Error(`primary ${old} is not one of ours`);
+    log(`SIGKILL Redis primary ${old}`);
+    node.process.kill("SIGKILL");
+    await until(
+      "Sentinel to promote the replica",
+      async () => {
+        const now = await this.farm.primaryPort();
+        return now !== 0 && now !== old;
+      },
+      30_000,
+    );
+    const primary = await this.farm.primaryPort();
+    log(`Sentinel promoted ${primary}; ${old} comes back as its replica`);
+    await this.farm.startRedis(old, primary);
+    const p = quietRedis(primary);
+    try {
+      await until(
+        "the replica to sync",
+        async () => /slave0:.*state=online/.test(await p.info("replication")),
+        60_000,
+      );
+    } finally {
+      p.disconnect();
+    }
+  }
+
+  private async agentStop(): Promise<void> {
+    const slot = this.pick(this.farm.agents);
+    const ms = this.between(3 * HEARTBEAT_MS, 8 * HEARTBEAT_MS);
+    log(`SIGSTOP agent ${slot.name} for ${ms} ms`);
+    slot.agent.process.kill("SIGSTOP");
+    await sleep(ms);
+    slot.agent.process.kill("SIGCONT");
+  }
+
+  private async linkCut(): Promise<void> {
+    const slot = this.pick(this.farm.agents);
+    const ms = this.between(1000, this.farm.opts.maxCutMs);
+    log(`cut the link of ${slot.name} for ${ms} ms`);
+    slot.proxy.cut(ms);
+    await sleep(ms);
+  }
+
+  private async linkDelay(): Promise<void> {
+    const slot = this.pick(this.farm.agents);
+    const delay = this.between(50, 800);
+    const ms = this.between(3000, 12_000);
+    log(`delay the link of ${slot.name} by ${delay} ms for ${ms} ms`);
+    slot.proxy.delay(delay);
+    await sleep(ms);
+    slot.proxy.delay(0);
+  }
+
+  private async redisWrites(): Promise<void> {
+    const primary = await this.farm.primaryPort();
+    const ms = this.between(1500, 4000);
+    log(`Redis ${primary} refuses writes for ${ms} ms`);
+    const r = quietRedis(primary);
+    try {
+      await r.config("SET", "maxmemory", "1");
+      await sleep(ms);
+      await r.config("SET", "maxmemory", "0");
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  private async spoolFull(): Promise<void> {
+    const slot = this.farm.agents.find((a) => a.tmpfs !== null) as AgentSlot;
+    const filler = join(slot.tmpfs as string, "filler");
+    const ms = this.between(2000, 8000);
+    log(`fill the spool disk of ${slot.name} and cut its link for ${ms} ms`);
+    try {
+      writeFileSync(filler, Buffer.alloc(4 << 20));
+    } catch {
+      // ENOSPC: the tmpfs is full, which is the point
+    }
+    slot.proxy.cut(ms);
+    await sleep(ms);
+    rmSync(filler, { force: true });
+  }
+}
+
+interface JobReport {
+  id: number;
+  status: string;
+  attempt: number;
+  name: string;
+  len: number;
+  exact: boolean;
+  prefix: boolean;
+}
+
+/** Per job: status, attempt, and whether its output is exactly / a prefix of what its name says it prints. */
+const REPORT_PY = `
+import re
+ids = json.loads(sys.stdin.read())
+res = []
+for i in range(0, len(ids), 200):
+    for j in hq.getJobs(ids[i:i+200], ["id", "status", "name", "attempt"]):
+        m = re.match(r"chaos L=(\\d+) W=(\\d+) S=\\S+ F=\\d", j["name"] or "")
+        o = hq.getJobOutput(j["id"]) or ""
+        if m:
+            pad = "x" * int(m.group(2))
+            want = "".join("%d:%d:%s\\n" % (j["id"], k, pad) for k in range(1, int(m.group(1)) + 1))
+        else:
+            want = None
+        res.append({"id": j["id"], "status": j["status"], "attempt": j.get("attempt") or 0, "name": j["name"],
+                    "len": len(o), "exact": want is not None and o == want,
+                    "prefix": want is not None and want.startswith(o)})
+out(res)
+`;
+
+async function main(): Promise<number> {
+  const opts = options();
+  log(
+    `seed ${opts.seed}, ${opts.minutes} min of faults, appendfsync ${opts.fsync}, waitReplicas ${opts.waitReplicas}`,
+  );
+  const farm = new Farm(opts);
+  let stream: ChildProcess | null = null;
+  try {
+    await farm.start();
+    log(`farm up in ${farm.dir}`);
+    const submitted = new Set<number>();
+    stream = spawn(
+      "python3",
+      [
+        join(HERE, "chaos-stream.py"),
+        farm.urls().join(","),
+        farm.marks,
+        String(opts.seed),
+        String(opts.rate),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const streamDone = new Promise((r) => stream?.once("exit", r));
+    createInterface({ input: stream.stdout! }).on("line", (line) => {
+      const msg = JSON.parse(line) as { submitted?: number[] };
+      for (const id of msg.submitted ?? []) submitted.add(id);
+    });
+
+    const faults = new Faults(farm, opts.seed);
+    const random = rng(opts.seed + 11);
+    const end = Date.now() + opts.minutes * 60_000;
+    // Every kind once per round, in a shuffled order: a short run sees them all.
+    const bag: Fault[] = [];
+    while (Date.now() < end) {
+      await sleep(2000 + random() * 6000);
+      if (Date.now() >= end) break;
+      if (bag.length === 0) bag.push(...faults.kinds().sort(() => random() - 0.5));
+      await faults.inject(bag.pop() as Fault);
+    }
+    log("faults over; stopping the stream and draining");
+    stream.kill("SIGTERM");
+    await streamDone;
+
+    const redis = farm.sentinelClient();
+    const keys = new Keys(PREFIX);
+    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 16 << 20 } });
+    const drainMs = opts.activeTimeoutMinutes * 60_000 + 90_000;
+    const drainEnd = Date.now() + drainMs;
+    let unfinished = await store.idsByStatus(UNFINISHED_STATUSES);
+    while (unfinished.length > 0 && Date.now() < drainEnd) {
+      await sleep(2000);
+      unfinished = await store.idsByStatus(UNFINISHED_STATUSES);
+    }
+    // Processes of cancelled attempts get SIGTERM, a grace and SIGKILL: give them that long.
+    await sleep(3000);
+    const violations: string[] = [];
+    const all = (await store.idsByStatus(JOB_STATUSES)).sort((a, b) => a - b);
+    const reports = await py<JobReport[]>(
+      farm.urls()[0] as string,
+      REPORT_PY.replace("json.loads(sys.stdin.read())", JSON.stringify(all)),
+      600_000,
+    );
+    const marks = new Map<number, number>();
+    for (const f of readdirSync(farm.marks))
+      marks.set(Number(f), readFileSync(join(farm.marks, f), "utf8").split("\n").filter(Boolean).length);
+    let lost = 0;
+    let duplicated = 0;
+    const present = new Set(all);
+    for (const id of submitted)
+      if (!present.has(id)) {
+        lost++;
+        violations.push(`job ${id} was submitted but is not in the store`);
+      }
+    const statuses = new Map<string, number>();
+    for (const r of reports) {
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      const ran = marks.get(r.id) ?? 0;
+      if (ran > r.attempt) {
+        duplicated++;
+        violations.push(`job ${r.id} ran ${ran} times in ${r.attempt} attempts`);
+      }
+      if (!(FINISHED_STATUSES as readonly string[]).includes(r.status)) continue;
+      const complete = r.status === "succeeded" || r.status === "failed";
+      if (r.status === "succeeded" && ran === 0) {
+        lost++;
+        violations.push(`job ${r.id} succeeded without running`);
+      } else if (complete && ran > 0 && !r.exact) {
+        if (r.prefix) lost++;
+        else duplicated++;
+        violations.push(
+          `job ${r.id} (${r.status}, ${r.name}): output of ${r.len} bytes is not what it printed`,
+        );
+      } else if (!complete && !r.prefix) {
+        duplicated++;
+        violations.push(
+          `job ${r.id} (${r.status}): output of ${r.len} bytes is not a prefix of what it prints`,
+        );
+      }
+    }
+    for (const id of unfinished) violations.push(`job ${id} is stuck`);
+    let leftover = "";
+    try {
+      leftover = execFileSync("pgrep", ["-af", farm.marks], { encoding: "utf8" }).trim();
+    } catch {
+      // pgrep exits 1 when nothing matches
+    }
+    if (leftover !== "") violations.push(`processes left behind:\n${leftover}`);
+    const clientIds = (await redis.hvals(keys.clientsByLabel)).map(Number);
+    try {
+      await checkStoreInvariants(store, redis, keys, all, clientIds, "after the chaos run");
+    } catch (err) {
+      violations.push(`store invariant: ${(err as Error).message.split("\n")[0]}`);
+    }
+    redis.disconnect();
+
+    const totalFaults = [...faults.injected.values()].reduce((a, b) => a + b, 0);
+    const perFault = [...faults.injected]
+      .map(([k, v]) => `${k} ${faults.survived.get(k) ?? 0}/${v}`)
+      .join(", ");
+    for (const v of violations.slice(0, 50)) log(`VIOLATION ${v}`);
+    for (const r of reports.filter((j) => j.status === "failed" || j.status === "abandoned").slice(0, 10))
+      log(`${r.status}: job ${r.id} "${r.name}" after ${r.attempt} attempt(s), ran ${marks.get(r.id) ?? 0}`);
+    log(`statuses: ${[...statuses].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    log(`faults survived/injected: ${perFault}`);
+    console.log(
+      `faults ${totalFaults}, jobs ${all.length}, lost ${lost}, duplicated ${duplicated}, stuck ${unfinished.length}`,
+    );
+    return violations.length === 0 ? 0 : 1;
+  } finally {
+    if (stream !== null && stream.exitCode === null) stream.kill("SIGKILL");
+    await farm.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    log(`failed: ${err.stack ?? err.message}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,25 @@
+// The short chaos run (scripts/chaos.ts): a real farm (Sentinel-managed Redis pair, 2 coordinators, 4
+// agents behind proxies) under a stream of job trees for about a minute and a half of random faults, then
+// checked: nothing lost, duplicated, stuck or left running, store invariants intact.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+
+test("a short chaos run loses, duplicates and strands nothing", async () => {
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = execFile(
+        process.execPath,
+        ["--import", "tsx", "scripts/chaos.ts", "--minutes", "1.5", "--rate", "1.5"],
+        { timeout: 540_000, maxBuffer: 64 << 20 },
+        (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+      );
+    },
+  );
+  const summary = stdout.trim().split("\n").at(-1) ?? "";
+  assert.match(summary, /^faults \d+, jobs \d+, lost 0, duplicated 0, stuck 0$/, stderr.slice(-8000));
+  assert.equal(code, 0, stderr.slice(-8000));
+  const faults = Number(/^faults (\d+)/.exec(summary)?.[1]);
+  assert.ok(faults >= 5, summary);
+});
