@@ -4,6 +4,7 @@
 // became runnable, a client connected, freed up or changed) — push, not poll — and passes never overlap:
 // a trigger during a pass just asks for one more.
 
+import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
 import { readClient } from "../store/clients.js";
 import { hashFromFlat, type JobHash } from "./assign.js";
@@ -121,8 +122,8 @@ export class Dispatcher {
    */
   jobChanged(jobId: number, status: string): void {
     this.infos.delete(jobId);
-    if (status === "running" || status === "pausing" || status === "paused" || status === "resuming") return;
-    if (status !== "runnable" && status !== "queued") this.resourceBlocked.clear();
+    if (statusIn(ALIVE_STATUSES, status)) return;
+    if (!statusIn(WAITING_STATUSES, status)) this.resourceBlocked.clear();
     this.trigger();
   }
 

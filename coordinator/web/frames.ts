@@ -4,7 +4,7 @@
 // only for the rows on the page. Host labels (`hostname:name`) come from the client hashes.
 
 import type { Context } from "../context.js";
-import { FINISHED_STATUSES, JOB_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { isFinished, isJobStatus } from "../../shared/statuses.js";
 import { lastExit } from "../../shared/job-log.js";
 import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
 
@@ -37,7 +37,7 @@ export function readFrameQuery(params: URLSearchParams): FrameQuery {
   const sort = params.get("fsort") ?? "id";
   const per = Number(params.get("fper") ?? "100");
   return {
-    status: status === "done" || status === "bad" || JOB_STATUSES.includes(status as JobStatus) ? status : "",
+    status: status === "done" || status === "bad" || isJobStatus(status) ? status : "",
     sort: FRAME_SORTS.includes(sort) ? sort : "id",
     desc: params.get("fdir") === "desc",
     page: Math.max(1, Math.trunc(Number(params.get("fpage") ?? "1")) || 1),
@@ -129,16 +129,14 @@ export async function hostLabels(ctx: Context, clientIds: Iterable<number>): Pro
 /** Seconds a frame ran: end - start, or until now while it runs; NaN when it never started. */
 export function frameSeconds(f: Frame, now: number): number {
   if (!Number.isFinite(f.start)) return NaN;
-  const end = Number.isFinite(f.end) ? f.end : FINISHED_STATUSES.includes(f.status as JobStatus) ? NaN : now;
+  const end = Number.isFinite(f.end) ? f.end : isFinished(f.status) ? NaN : now;
   return (end - f.start) / 1000;
 }
-
-const BAD = new Set(["failed", "abandoned", "cancelled"]);
 
 function matches(f: Frame, status: string): boolean {
   if (status === "") return true;
   if (status === "done") return f.status === "succeeded";
-  if (status === "bad") return BAD.has(f.status);
+  if (status === "bad") return isFinished(f.status) && f.status !== "succeeded";
   return f.status === status;
 }
 
@@ -289,7 +287,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
   const rows = picked.slice((page - 1) * q.per, page * q.per);
   const exits = await exitCodes(
     ctx,
-    rows.filter((f) => FINISHED_STATUSES.includes(f.status as JobStatus)).map((f) => f.id),
+    rows.filter((f) => isFinished(f.status)).map((f) => f.id),
   );
   const self = frameUrl(parentId, q, { page });
   const summary = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));

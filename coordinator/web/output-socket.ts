@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { WebSocketServer, type WebSocket } from "ws";
-import { FINISHED_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { isFinished } from "../../shared/statuses.js";
 import type { OutputEvent } from "../../shared/client/output-stream.js";
 import { authFor } from "../auth.js";
 import type { Context } from "../context.js";
@@ -116,11 +116,7 @@ function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: num
         send({ type: "status", status, progress });
       }
       // A finished job's output is complete (its last chunks are applied before it finishes).
-      if (
-        FINISHED_STATUSES.includes(status as JobStatus) &&
-        !piece.fromStore &&
-        piece.text.length < MAX_READ_BYTES
-      ) {
+      if (isFinished(status) && !piece.fromStore && piece.text.length < MAX_READ_BYTES) {
         const rest = decoder.end();
         if (rest !== "") send({ type: "output", data: rest });
         send({ type: "end", status });
