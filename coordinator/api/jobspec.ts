@@ -3,7 +3,13 @@
 // Jobs come out roots first (the given specs in order), then nested children level by level; that is also
 // the order of the ids newjob returns.
 
-import { Fault, FaultCode, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import {
+  Fault,
+  FaultCode,
+  isStruct,
+  type XmlRpcStruct,
+  type XmlRpcValue,
+} from "../../shared/xmlrpc/types.js";
 import {
   badArgument,
   describe,
@@ -123,16 +129,6 @@ function topLevelSpecs(jobspec: XmlRpcValue | undefined): XmlRpcStruct[] {
 function struct(value: XmlRpcValue | undefined, name: string): XmlRpcStruct {
   if (isStruct(value)) return value;
   throw badArgument(name, `expected a job spec (a dict), got ${describe(value)}`);
-}
-
-function isStruct(value: XmlRpcValue | undefined): value is XmlRpcStruct {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    !Buffer.isBuffer(value)
-  );
 }
 
 /** parent_id: an id, possibly the string os.environ["JOBID"]. */
