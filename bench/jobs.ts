@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { jobAttributes } from "../coordinator/store/jobview.js";
+import { jobAttributes } from "../coordinator/store/job-view.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/scripts.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";

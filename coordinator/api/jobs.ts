@@ -30,7 +30,7 @@ import {
 import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { JobStore, type JobRecord } from "../store/jobs.js";
-import { fieldsFor, jobAttributes } from "../store/jobview.js";
+import { fieldsFor, jobAttributes } from "../store/job-view.js";
 import {
   attribList,
   badArgument,

@@ -8,8 +8,8 @@ import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuse
 import type { Context } from "../context.js";
 import { readClient } from "../store/clients.js";
 import { hashFromFlat, type JobHash } from "./assign.js";
-import { FarmClient } from "./farmClient.js";
-import { readJobInfos, type JobInfo } from "./jobInfo.js";
+import { FarmClient } from "./farm-client.js";
+import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "./scripts.js";
 
 /** Classes read from {p}queue:heads per round trip. */

@@ -5,7 +5,7 @@
 import type { NewJob } from "../api/jobspec.js";
 import type { Context } from "../context.js";
 import { allClientIds, readClients, type ClientRecord } from "../store/clients.js";
-import { parseJobInfo } from "./jobInfo.js";
+import { parseJobInfo } from "./job-info.js";
 import { couldEverRun, NO_CLIENT, readGroups, type RegisteredClient } from "./waiting.js";
 
 /** How long a snapshot of the registered clients serves newjob calls. */

@@ -6,7 +6,7 @@
 import type { Context } from "../context.js";
 import { readClients, allClientIds, type ClientRecord } from "../store/clients.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
-import { readJobInfos, type JobInfo } from "./jobInfo.js";
+import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "./scripts.js";
 
 const HEAD = 500;

@@ -55,7 +55,7 @@
 //   treeP            sum of their progress; overallProgress = treeP / treeN
 //   treeRun          running descendants (not self); uiStatus "running (N clients assigned)" for a waiting parent
 //                    (in a DAG, a descendant reachable along two paths counts once per path)
-//   (uiStatus and ETA are pure functions of these fields: see jobview.ts)
+//   (uiStatus and ETA are pure functions of these fields: see job-view.ts)
 // event fencing (lua/includes/fence.lua; one seq per (job, attempt) for output chunks and job events):
 //   seqAttempt       the attempt whose events eventSeq counts (the first event of a new attempt resets it)
 //   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
