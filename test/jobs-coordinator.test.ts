@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { runScript } from "../coordinator/store/scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
 

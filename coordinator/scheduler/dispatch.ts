@@ -10,7 +10,7 @@ import { readClient } from "../store/clients.js";
 import { hashFromFlat, type JobHash } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
-import type { Scripts } from "./scripts.js";
+import type { Scripts } from "./dispatch-scripts.js";
 
 /** Classes read from {p}queue:heads per round trip. */
 const HEADS_PAGE = 128;

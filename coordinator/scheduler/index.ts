@@ -7,8 +7,8 @@ import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 import type { JobHash } from "./assign.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
-import { runScript } from "../store/scripts.js";
-import { Scripts } from "./scripts.js";
+import { runScript } from "../store/lua-scripts.js";
+import { Scripts } from "./dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */

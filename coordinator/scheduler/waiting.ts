@@ -7,7 +7,7 @@ import type { Context } from "../context.js";
 import { readClients, allClientIds, type ClientRecord } from "../store/clients.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
-import type { Scripts } from "./scripts.js";
+import type { Scripts } from "./dispatch-scripts.js";
 
 const HEAD = 500;
 export const WAITING_FOR_CLIENT = "waiting for a free client";

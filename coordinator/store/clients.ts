@@ -13,7 +13,7 @@
 //   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
 
 import type { Redis } from "ioredis";
-import { runScript } from "./scripts.js";
+import { runScript } from "./lua-scripts.js";
 import type { Context } from "../context.js";
 import type { AvailabilityRule, HelloMessage, HeartbeatMessage } from "../../shared/protocol.js";
 

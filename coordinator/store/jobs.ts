@@ -111,7 +111,7 @@
 
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import { runScript, type ScriptArg } from "./scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 import { tuneRedis } from "./tune.js";
 import type { ErrorRecord } from "../context.js";
 import { readBytes, readView } from "../logs/read.js";

@@ -12,7 +12,7 @@ import { isFinished } from "../../shared/statuses.js";
 import type { OutputEvent } from "../../shared/client/output-stream.js";
 import { authFor } from "../auth.js";
 import type { Context } from "../context.js";
-import { runScript } from "../store/scripts.js";
+import { runScript } from "../store/lua-scripts.js";
 
 const PATH = /^\/ws\/output\/(\d+)$/;
 const POLL_MS = 250;
