@@ -7,7 +7,8 @@
 import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
 import { readClient } from "../store/clients.js";
-import { hashFromFlat, type JobHash } from "./assign.js";
+import type { JobRecord } from "../store/jobs.js";
+import { hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "./dispatch-scripts.js";
@@ -44,7 +45,7 @@ interface Cursor {
 
 export interface DispatchHooks {
   /** Sends `assign` to every client of a freshly assigned job (locally or through its control channel). */
-  deliver(job: JobHash): void;
+  deliver(job: JobRecord): void;
   scripts: Scripts;
 }
 

@@ -5,7 +5,7 @@
 
 import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
-import type { JobHash } from "./assign.js";
+import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
 import { runScript } from "../store/lua-scripts.js";
 import { Scripts } from "./dispatch-scripts.js";
@@ -18,7 +18,7 @@ const HEADS_SWEEP = 1000;
 
 /** How the scheduler reaches agents: the agent link sends `assign` to each client of a job. */
 export interface Delivery {
-  deliver(job: JobHash): void;
+  deliver(job: JobRecord): void;
 }
 
 export class Scheduler {
