@@ -166,7 +166,7 @@ export type BulkOperation =
 /** What the store needs to know of a new job to split a long newjob list (coordinator/api/jobspec.ts). */
 export interface NewJobLinks {
   /** Parents among the new jobs (0-based index in the list). */
-  lp: number[];
+  newParents: number[];
 }
 
 /** Jobs per addJobs.lua call when a newjob list is split (~10 ms of Redis). */
@@ -180,7 +180,7 @@ function addChunks(jobs: NewJobLinks[]): number[][] {
     return i;
   };
   jobs.forEach((job, i) => {
-    for (const p of job.lp) root[find(i)] = find(p);
+    for (const p of job.newParents) root[find(i)] = find(p);
   });
   const trees = new Map<number, number[]>();
   jobs.forEach((_, i) => {
@@ -266,7 +266,7 @@ export class JobStore {
       const local = new Map(chunk.map((index, k) => [index, k]));
       const payload = chunk.map((index) => {
         const job = jobs[index] as NewJobLinks;
-        return { ...job, lp: job.lp.map((p) => local.get(p) as number) };
+        return { ...job, newParents: job.newParents.map((p) => local.get(p) as number) };
       });
       let made: number[];
       try {
