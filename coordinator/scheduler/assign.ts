@@ -88,6 +88,5 @@ export function assignMessage(job: JobRecord, clientId: number, platform: string
     onSuccess: job.childError === "1" ? null : (job.onSuccess ?? null),
     onError: job.childError === "1" ? null : (job.onError ?? null),
     onCancel: job.onCancel ?? null,
-    onChildError: null,
   };
 }
