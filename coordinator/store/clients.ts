@@ -236,6 +236,19 @@ export async function jobHistory(ctx: Context, id: number, limit: number): Promi
   return (await ctx.redis.lrange(ctx.keys.clientHistory(id), 0, limit - 1)).map(Number);
 }
 
+/** Every known client's label (hostname, or hostname:name), in id order. One pipelined round trip. */
+export async function allClientLabels(ctx: Context): Promise<string[]> {
+  const ids = await ctx.redis.zrange(ctx.keys.clients, "0", "-1");
+  const replies =
+    (await ctx.redis.pipeline(ids.map((c) => ["hmget", ctx.keys.client(c), "hostname", "name"])).exec()) ??
+    [];
+  return replies.flatMap(([err, value]) => {
+    const [hostname, name] = (err ? [null, null] : value) as (string | null)[];
+    if (!hostname) return [];
+    return [name ? `${hostname}:${name}` : hostname];
+  });
+}
+
 /** Sends a control message to the agent, through whichever coordinator holds its link ({p}control:{id}). */
 export async function sendControl(ctx: Context, id: number, message: object): Promise<void> {
   await ctx.redis.publish(ctx.keys.controlChannel(id), JSON.stringify(message));
