@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { errorRecorder } from "../coordinator/errors.js";
+import { errorRecorder } from "../coordinator/store/errors.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";

@@ -222,6 +222,11 @@ export async function clientExists(ctx: Context, id: number): Promise<boolean> {
   return (await ctx.redis.exists(ctx.keys.client(id))) === 1;
 }
 
+/** Whether the id is in the client list ({p}clients). */
+export async function clientListed(ctx: Context, id: number): Promise<boolean> {
+  return (await ctx.redis.zscore(ctx.keys.clients, id)) !== null;
+}
+
 /** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */
 export async function assignedJobIds(ctx: Context, ids: readonly number[]): Promise<number[][]> {
   if (ids.length === 0) return [];
