@@ -1,5 +1,5 @@
 // The bounded error logs behind getServerErrors / getClientErrors: newest first in one capped Redis LIST
-// each ({p}errors:server, {p}client:{id}:errors), so a storm of failures costs a fixed amount of memory.
+// each ({p}errors:server, {p}errors:client:{id}), so a storm of failures costs a fixed amount of memory.
 // Recording a server error must never make things worse: it never throws.
 
 import type { Redis } from "ioredis";
