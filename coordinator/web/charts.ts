@@ -3,7 +3,8 @@
 
 import type { Context } from "../context.js";
 import { isFinished } from "../../shared/statuses.js";
-import { childIds, frameSeconds, readFrames } from "./frames.js";
+import { childIds, readFrames } from "../store/job-frames.js";
+import { frameSeconds } from "./frames.js";
 import { clientHistory, farmHistory, HISTORY_MS, type FarmSample } from "../store/history.js";
 import { html, layout, type Html } from "./html.js";
 import { barChart, timeChart, type Bar } from "./svg.js";
