@@ -6,7 +6,8 @@
 
 import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
-import { readClient } from "../store/clients.js";
+import { jobsOfClient, readClient } from "../store/clients.js";
+import { classHeads, classPages, headsWithScores } from "../store/queue.js";
 import type { JobRecord } from "../store/jobs.js";
 import { hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
@@ -163,7 +164,7 @@ export class Dispatcher {
   }
 
   private async loadJobs(client: FarmClient): Promise<void> {
-    const ids = (await this.ctx.redis.smembers(this.ctx.keys.clientJobs(client.id))).map(Number);
+    const ids = await jobsOfClient(this.ctx, client.id);
     const infos = await this.infosFor(ids);
     client.jobs.clear();
     for (const info of infos) if (info) client.jobs.set(info.id, { cpus: info.cpus, tags: info.tags });
@@ -286,8 +287,7 @@ export class Dispatcher {
     open: FarmClient[],
     seen: Set<string>,
   ): Promise<{ cursors: Cursor[]; last: number }> {
-    const { redis, keys } = this.ctx;
-    const flat = await redis.zrange(keys.queueHeads, String(offset), String(offset + size - 1), "WITHSCORES");
+    const flat = await headsWithScores(this.ctx, offset, size);
     const classes: { cls: string; score: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const cls = flat[i] as string;
@@ -318,10 +318,7 @@ export class Dispatcher {
   /** Reads the template of each new class from its head job (every job of a class needs the same). */
   private async learnClasses(fresh: string[]): Promise<void> {
     if (fresh.length === 0) return;
-    const { redis, keys } = this.ctx;
-    const pipe = redis.pipeline();
-    for (const cls of fresh) pipe.zrange(keys.queueClass(cls), "0", "0");
-    const heads = ((await pipe.exec()) ?? []).map(([, ids]) => Number((ids as string[] | null)?.[0] ?? 0));
+    const heads = await classHeads(this.ctx, fresh);
     await this.hooks.scripts.pruneClasses(fresh.filter((_, i) => heads[i] === 0));
     const infos = await readJobInfos(
       this.ctx,
@@ -333,13 +330,12 @@ export class Dispatcher {
 
   /** The next jobs of each cursor's class, in one round trip. */
   private async readClasses(cursors: Cursor[]): Promise<void> {
-    const { redis, keys } = this.ctx;
-    const pipe = redis.pipeline();
-    for (const c of cursors)
-      pipe.zrangebyscore(keys.queueClass(c.template.cls), c.from, "+inf", "WITHSCORES", "LIMIT", 0, c.page);
-    const replies = (await pipe.exec()) ?? [];
+    const replies = await classPages(
+      this.ctx,
+      cursors.map((c) => ({ cls: c.template.cls, from: c.from, count: c.page })),
+    );
     cursors.forEach((c, i) => {
-      const flat = (replies[i]?.[1] ?? []) as string[];
+      const flat = replies[i] ?? [];
       for (let k = 0; k + 1 < flat.length; k += 2)
         c.jobs.push({ id: Number(flat[k]), score: Number(flat[k + 1]) });
       if (flat.length < 2 * c.page) c.done = true;

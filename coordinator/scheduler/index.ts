@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
-import { runScript } from "../store/lua-scripts.js";
+import { headClasses, migrateQueue } from "../store/queue.js";
 import { Scripts } from "./dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 
@@ -120,7 +120,7 @@ export class Scheduler {
 
   /** A queue left by an earlier version moves into the class index (migrateQueue.lua), 1,000 jobs a call. */
   private async migrate(): Promise<void> {
-    while ((await runScript(this.ctx.redis, this.ctx.keys.prefix, "migrateQueue", [1000])) !== 0);
+    while ((await migrateQueue(this.ctx, 1000)) !== 0);
   }
 
   /**
@@ -129,9 +129,8 @@ export class Scheduler {
    * do not pile up.
    */
   private async refreshHeads(): Promise<void> {
-    const { redis, keys } = this.ctx;
     const from = this.headsOffset;
-    const classes = await redis.zrange(keys.queueHeads, String(from), String(from + HEADS_SWEEP - 1));
+    const classes = await headClasses(this.ctx, from, HEADS_SWEEP);
     this.headsOffset = classes.length < HEADS_SWEEP ? 0 : from + HEADS_SWEEP;
     for (let i = 0; i < classes.length; i += 100) await this.scripts.pruneClasses(classes.slice(i, i + 100));
   }

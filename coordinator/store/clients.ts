@@ -227,6 +227,11 @@ export async function clientListed(ctx: Context, id: number): Promise<boolean> {
   return (await ctx.redis.zscore(ctx.keys.clients, id)) !== null;
 }
 
+/** The ids of the jobs assigned to one client now, in no order (a failed read throws). */
+export async function jobsOfClient(ctx: Context, id: number): Promise<number[]> {
+  return (await ctx.redis.smembers(ctx.keys.clientJobs(id))).map(Number);
+}
+
 /** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */
 export async function assignedJobIds(ctx: Context, ids: readonly number[]): Promise<number[][]> {
   if (ids.length === 0) return [];
