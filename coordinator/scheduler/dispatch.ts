@@ -12,7 +12,7 @@ import type { JobRecord } from "../store/jobs.js";
 import { hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
-import type { Scripts } from "./dispatch-scripts.js";
+import type { Scripts } from "../store/dispatch-scripts.js";
 
 /** Classes read from {p}queue:heads per round trip. */
 const HEADS_PAGE = 128;

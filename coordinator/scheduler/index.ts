@@ -8,7 +8,7 @@ import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
 import { headClasses, migrateQueue } from "../store/queue.js";
-import { Scripts } from "./dispatch-scripts.js";
+import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */

@@ -10,7 +10,7 @@ import { readJobFields } from "../store/job-fields.js";
 import { queueHead } from "../store/queue.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
-import type { Scripts } from "./dispatch-scripts.js";
+import type { Scripts } from "../store/dispatch-scripts.js";
 
 const HEAD = 500;
 export const WAITING_FOR_CLIENT = "waiting for a free client";

@@ -1,9 +1,9 @@
 // The Lua transitions the scheduler and the agent link run, through the store's loader
-// (coordinator/store/lua-scripts.ts). Every script takes ARGV prefix, now (ms), job id, … as documented at the
+// (lua-scripts.ts). Every script takes ARGV prefix, now (ms), job id, … as documented at the
 // top of each .lua file. Dispatch's own: moveToAssigned, requeueLost, setWaiting, releaseHold, pruneClasses.
 
 import type { Context } from "../context.js";
-import { runScript, type ScriptArg } from "../store/lua-scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 
 export type ScriptName = "moveToAssigned" | "requeueLost" | "setWaiting" | "releaseHold";
 
