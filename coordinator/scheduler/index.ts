@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
+import { subscribeEvents } from "../store/events.js";
 import { headClasses, migrateQueue } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
@@ -45,13 +46,11 @@ export class Scheduler {
 
   start(delivery: Delivery): void {
     this.delivery = delivery;
-    const sub = this.ctx.redis.duplicate();
-    this.sub = sub;
-    sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
-    sub.on("message", (_channel: string, message: string) => this.onEvent(message));
-    // After a Redis restart some events may be lost: look at the queue again.
-    sub.on("ready", () => this.dispatcher.trigger());
-    void sub.subscribe(this.ctx.keys.eventsChannel).catch(() => {});
+    this.sub = subscribeEvents(this.ctx, {
+      message: (text) => this.onEvent(text),
+      // After a Redis restart some events may be lost: look at the queue again.
+      ready: () => this.dispatcher.trigger(),
+    });
     void this.guard(() => this.migrate()).then(() => this.dispatcher.trigger());
     this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
     this.timer.unref();
