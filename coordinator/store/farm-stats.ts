@@ -2,8 +2,21 @@
 // (web/utilisation.ts): ZCARDs of the status sets and the queue, the cpus of the running jobs, a timed PING.
 // Each function is one pipelined round trip; a failed read counts as 0.
 
+import type { ClientState } from "../../shared/client-state.js";
 import { JOB_STATUSES } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
+
+/** The farm at one moment (computed by web/utilisation.ts, kept a minute at a time by store/history.ts). */
+export interface Utilisation {
+  /** CPUs of the clients that can take work now (busy or idle). */
+  slotsTotal: number;
+  /** Of those, CPUs held by running jobs (a job holds its `cpus`, at most the client's CPUs). */
+  slotsBusy: number;
+  clients: Record<ClientState, number>;
+  /** Jobs in the dispatch queue (runnable). */
+  waiting: number;
+  running: number;
+}
 
 /** Jobs per status, in JOB_STATUSES order. */
 export async function jobCountsByStatus(ctx: Context): Promise<number[]> {

@@ -12,7 +12,7 @@
 // Cost per minute: one getClients (already bounded by the farm size), one ZADD, one LPUSH+LTRIM per client.
 
 import type { Context } from "../context.js";
-import type { Utilisation } from "../web/utilisation.js";
+import type { Utilisation } from "./farm-stats.js";
 
 export const HISTORY_MS = 24 * 3600_000;
 const MINUTE = 60_000;

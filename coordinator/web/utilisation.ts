@@ -9,19 +9,8 @@ import {
   type ClientState,
 } from "../../shared/client-state.js";
 import type { Context } from "../context.js";
-import { cpusAndQueue } from "../store/farm-stats.js";
+import { cpusAndQueue, type Utilisation } from "../store/farm-stats.js";
 import { apiFor } from "./api.js";
-
-export interface Utilisation {
-  /** CPUs of the clients that can take work now (busy or idle). */
-  slotsTotal: number;
-  /** Of those, CPUs held by running jobs (a job holds its `cpus`, at most the client's CPUs). */
-  slotsBusy: number;
-  clients: Record<ClientState, number>;
-  /** Jobs in the dispatch queue (runnable). */
-  waiting: number;
-  running: number;
-}
 
 interface ClientRow {
   id?: number;
