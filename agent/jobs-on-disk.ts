@@ -10,7 +10,7 @@ import { groupAlive, signalGroup } from "./control.js";
 import { groupMembers, procStat } from "./proc.js";
 import { secureDir } from "./state-dir.js";
 
-export interface JobRecord {
+export interface RunRecord {
   jobId: number;
   attempt: number;
   pid: number;
@@ -34,8 +34,8 @@ export class JobsOnDisk {
     }
   }
 
-  write(record: Omit<JobRecord, "startTime" | "agentPid">): void {
-    const full: JobRecord = {
+  write(record: Omit<RunRecord, "startTime" | "agentPid">): void {
+    const full: RunRecord = {
       ...record,
       startTime: procStat(record.pid)?.startTime ?? null,
       agentPid: process.pid,
@@ -48,12 +48,12 @@ export class JobsOnDisk {
   }
 
   /** Records left by an earlier agent process. */
-  leftovers(): JobRecord[] {
-    const out: JobRecord[] = [];
+  leftovers(): RunRecord[] {
+    const out: RunRecord[] = [];
     for (const name of readdirSync(this.dir)) {
       if (!name.endsWith(".json")) continue;
       try {
-        const record = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as JobRecord;
+        const record = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as RunRecord;
         if (!wellFormed(record)) rmSync(join(this.dir, name), { force: true });
         else if (record.agentPid !== process.pid) out.push(record);
       } catch {
@@ -68,7 +68,7 @@ export class JobsOnDisk {
   }
 }
 
-function wellFormed(r: JobRecord): boolean {
+function wellFormed(r: RunRecord): boolean {
   const int = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   return (
     int(r.jobId) &&
@@ -87,7 +87,7 @@ function wellFormed(r: JobRecord): boolean {
  * started after it and owned by this agent's user. A record without a start time proves nothing there.
  * Elsewhere /proc cannot tell, and the 0700 state folder is the guard.
  */
-export function survives(record: JobRecord): boolean {
+export function survives(record: RunRecord): boolean {
   if (!wellFormed(record)) return false;
   if (process.platform === "linux") {
     if (record.startTime === null) return false;
@@ -117,6 +117,6 @@ function ownedBy(pid: number, uid: number): boolean {
 }
 
 /** Kills a leftover group at once (its output pipe died with the old agent, nobody can read it). */
-export function killLeftover(record: JobRecord): void {
+export function killLeftover(record: RunRecord): void {
   if (wellFormed(record) && record.pgid > 1) signalGroup(record.pgid, "SIGKILL");
 }

@@ -5,9 +5,9 @@
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { jobAttributes } from "../coordinator/store/jobview.js";
+import { jobAttributes } from "../coordinator/store/job-view.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { runScript } from "../coordinator/store/scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import { startCoordinator } from "../test/support/coordinator.js";
 import type { BenchResult } from "./types.js";

@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
-import { FINISHED_STATUSES, type JobStatus } from "../shared/statuses.js";
+import { isFinished, type JobStatus } from "../shared/statuses.js";
 import type { HQServer, Job, JobSpec, JobWith } from "../shared/client/index.js";
 import { lastExit } from "../shared/job-log.js";
 import { CliError, Exit } from "./exit-codes.js";
@@ -184,7 +184,7 @@ async function waitFor(server: HQServer, roots: number[], pollMs: number, drawBa
     const rows = await server.getJobs(roots, ["id", "status", "overallProgress", "progress"]);
     // A root deleted while we wait counts as cancelled.
     const jobs = rows.map((j, i): Job => j ?? { id: roots[i] ?? 0, status: "cancelled" });
-    const done = jobs.every((j) => FINISHED_STATUSES.includes(j.status as JobStatus));
+    const done = jobs.every((j) => isFinished(j.status));
     if (drawBar) {
       const fraction =
         jobs.reduce((sum, j) => sum + (done ? 1 : Number(j.overallProgress ?? j.progress ?? 0)), 0) /

@@ -10,7 +10,7 @@ import { apiMethods } from "./api/index.js";
 import { AuthConfigError, authFor } from "./auth.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
-import { errorRecorder } from "./errors.js";
+import { errorRecorder } from "./store/errors.js";
 import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";

@@ -26,6 +26,7 @@ import type { FinishedMessage } from "../shared/protocol.js";
 import { JOB_STATUSES } from "../shared/statuses.js";
 import type { CallOutcome } from "../shared/xmlrpc/server.js";
 import type { Context } from "./context.js";
+import { jobCountsByStatus, redisRoundTrip } from "./store/farm-stats.js";
 import { VERSION } from "./version.js";
 import { readUtilisation } from "./web/utilisation.js";
 
@@ -183,13 +184,8 @@ export class Metrics {
 
   /** The farm-wide gauges, read from Redis (a separate list: it is left out when Redis does not answer). */
   private async farmLines(): Promise<string[]> {
-    const { redis, keys } = this.ctx;
-    const pipeline = redis.pipeline();
-    for (const status of JOB_STATUSES) pipeline.zcard(keys.jobsByStatus(status));
-    const started = process.hrtime.bigint();
-    await redis.ping();
-    const roundTrip = Number(process.hrtime.bigint() - started) / 1e9;
-    const counts = ((await pipeline.exec()) ?? []).map(([err, n]) => (err ? 0 : Number(n)));
+    const roundTrip = await redisRoundTrip(this.ctx);
+    const counts = await jobCountsByStatus(this.ctx);
     const { now: farm, rows } = await readUtilisation(this.ctx);
     const now = Date.now();
 

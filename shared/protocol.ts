@@ -66,7 +66,8 @@ export interface HelloMessage {
   /**
    * Added by the agent helper: attempts an earlier agent process on this machine left running, which this
    * agent killed at start (it cannot re-attach to their output, which died with the old process). They are
-   * not in `running`; the coordinator can fail/retry them at once instead of waiting for a timeout.
+   * not in `running`; the coordinator ends them at once (retried per triesLeft) instead of waiting for a
+   * timeout.
    */
   lost?: RunningJob[];
 }
@@ -185,7 +186,6 @@ export interface AssignMessage {
   onSuccess: string | null;
   onError: string | null;
   onCancel: string | null;
-  onChildError: string | null;
 }
 
 export interface AckMessage {

@@ -20,6 +20,8 @@ export const FAILED_STATUSES: readonly JobStatus[] = ["failed", "abandoned"];
 export const SUCCEEDED_STATUSES: readonly JobStatus[] = ["succeeded"];
 export const RUNNING_STATUSES: readonly JobStatus[] = ["running", "pausing", "resuming"];
 export const PAUSED_STATUSES: readonly JobStatus[] = ["paused", "pausing"];
+/** A job in one of these holds a client: it was handed out and has not ended or been released. */
+export const ALIVE_STATUSES: readonly JobStatus[] = ["running", "pausing", "paused", "resuming"];
 /** `waiting` is what getJobIdsByStatus accepts for these two. */
 export const WAITING_STATUSES: readonly JobStatus[] = ["queued", "runnable"];
 export const UNFINISHED_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter(
@@ -36,6 +38,11 @@ export function isJobStatus(value: string): value is JobStatus {
   return (JOB_STATUSES as readonly string[]).includes(value);
 }
 
-export function isFinished(status: JobStatus): boolean {
-  return FINISHED_STATUSES.includes(status);
+/** Whether `status` (as read from Redis: any string, or missing) is one of `statuses`. */
+export function statusIn(statuses: readonly JobStatus[], status: string | undefined): boolean {
+  return status !== undefined && (statuses as readonly string[]).includes(status);
+}
+
+export function isFinished(status: string | undefined): boolean {
+  return statusIn(FINISHED_STATUSES, status);
 }

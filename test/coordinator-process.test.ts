@@ -5,11 +5,12 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { errorRecorder } from "../coordinator/errors.js";
+import { errorRecorder } from "../coordinator/store/errors.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { startCoordinator } from "./support/coordinator.js";
+import { useCoordinator } from "./support/coordinator-fixture.js";
 import { PRELUDE, python } from "./support/python.js";
 import { alive } from "./support/processes.js";
 
@@ -85,35 +86,26 @@ const REFERENCE_METHODS = [
 const py = <T>(url: string, code: string) => python<T>(PRELUDE + code, { HQSERVER: url });
 
 describe("with an external Redis", () => {
-  let coordinator: TestCoordinator;
-  let redis: Redis;
-  before(async () => {
-    coordinator = await startCoordinator();
-    redis = new Redis(coordinator.redisUrl);
-  });
-  after(async () => {
-    redis.disconnect();
-    await coordinator.stop();
-  });
+  const farm = useCoordinator();
 
   test("XML-RPC on POST to any path, the dashboard on GET, 405 otherwise", async () => {
     const call = (path: string) =>
-      fetch(coordinator.url + path, {
+      fetch(farm.url + path, {
         method: "POST",
         body: "<?xml version='1.0'?><methodCall><methodName>ping</methodName></methodCall>",
       }).then((r) => r.text());
     assert.match(await call("/"), /<boolean>1<\/boolean>/);
     assert.match(await call("/RPC2"), /<boolean>1<\/boolean>/);
-    const page = await fetch(coordinator.url + "/");
+    const page = await fetch(farm.url + "/");
     await page.arrayBuffer();
     assert.notEqual(page.status, 405);
-    const put = await fetch(coordinator.url + "/", { method: "PUT", body: "x" });
+    const put = await fetch(farm.url + "/", { method: "PUT", body: "x" });
     await put.arrayBuffer();
     assert.equal(put.status, 405);
   });
 
   test("system.listMethods lists the notes, groups, config, errors and resources calls", async () => {
-    const names = await py<string[]>(coordinator.url, `out(hq.system.listMethods())`);
+    const names = await py<string[]>(farm.url, `out(hq.system.listMethods())`);
     for (const name of [
       "addNote",
       "getNoteThreads",
@@ -133,7 +125,7 @@ describe("with an external Redis", () => {
   });
 
   test("the composed API serves every call of the published reference", async () => {
-    const names = await py<string[]>(coordinator.url, `out(hq.system.listMethods())`);
+    const names = await py<string[]>(farm.url, `out(hq.system.listMethods())`);
     assert.deepEqual(
       REFERENCE_METHODS.filter((name) => !names.includes(name)),
       [],
@@ -141,20 +133,17 @@ describe("with an external Redis", () => {
   });
 
   test("getServerErrors / getClientErrors: {} when empty, {total, errors} newest first", async () => {
-    const keys = new Keys(coordinator.prefix);
-    const empty = await py<unknown[]>(
-      coordinator.url,
-      `out([hq.getServerErrors(), hq_strict.getServerErrors()])`,
-    );
+    const keys = farm.keys;
+    const empty = await py<unknown[]>(farm.url, `out([hq.getServerErrors(), hq_strict.getServerErrors()])`);
     assert.deepEqual(empty, [{}, {}]);
-    const record = errorRecorder(redis, keys);
+    const record = errorRecorder(farm.redis, keys);
     await record({ message: "first", time: Date.UTC(2026, 0, 2, 3, 4, 5), method: "newjob" });
     await record({ message: "second", time: Date.UTC(2026, 0, 2, 3, 4, 6) });
-    await redis.hset(keys.client(5), { hostname: "n5", name: "" });
-    await redis.zadd(keys.clients, 5, "5");
-    await redis.lpush(keys.clientErrors(5), JSON.stringify({ message: "disk full", time: 0 }));
+    await farm.redis.hset(keys.client(5), { hostname: "n5", name: "" });
+    await farm.redis.zadd(keys.clients, 5, "5");
+    await farm.redis.lpush(keys.clientErrors(5), JSON.stringify({ message: "disk full", time: 0 }));
     const r = await py<[Record<string, unknown>, Record<string, unknown>, unknown, { faultString: string }]>(
-      coordinator.url,
+      farm.url,
       `out([hq.getServerErrors(), hq.getClientErrors(5), hq.getClientErrors("5") == hq.getClientErrors(5),
             fault(hq.getClientErrors, 999)])`,
     );
@@ -174,27 +163,27 @@ describe("with an external Redis", () => {
   });
 
   test("an unexpected exception in a handler is Fault 1 and lands in getServerErrors", async () => {
-    const keys = new Keys(coordinator.prefix);
-    await redis.del(keys.serverErrors);
-    await redis.set(keys.groups, "not a sorted set");
+    const keys = farm.keys;
+    await farm.redis.del(keys.serverErrors);
+    await farm.redis.set(keys.groups, "not a sorted set");
     try {
       const [fault, log] = await py<
         [{ faultCode: number }, { total: number; errors: { method: string; message: string }[] }]
-      >(coordinator.url, `out([fault(hq.getClientGroups), hq.getServerErrors()])`);
+      >(farm.url, `out([fault(hq.getClientGroups), hq.getServerErrors()])`);
       assert.equal(fault.faultCode, 1);
       assert.equal(log.total, 1);
       assert.equal(log.errors[0]?.method, "getClientGroups");
       assert.match(log.errors[0]?.message ?? "", /WRONGTYPE/);
     } finally {
-      await redis.del(keys.groups, keys.serverErrors);
+      await farm.redis.del(keys.groups, keys.serverErrors);
     }
   });
 
   test("the error log is capped and recording never throws, even with Redis gone", async () => {
-    const keys = new Keys(`${coordinator.prefix}cap:`);
-    const record = errorRecorder(redis, keys, 3);
+    const keys = new Keys(`${farm.coordinator.prefix}cap:`);
+    const record = errorRecorder(farm.redis, keys, 3);
     for (let i = 0; i < 5; i++) await record({ message: `e${i}`, time: i });
-    const kept = (await redis.lrange(keys.serverErrors, 0, -1)).map(
+    const kept = (await farm.redis.lrange(keys.serverErrors, 0, -1)).map(
       (e) => (JSON.parse(e) as { message: string }).message,
     );
     assert.deepEqual(kept, ["e4", "e3", "e2"]);
@@ -214,7 +203,7 @@ describe("with an external Redis", () => {
   });
 
   test("SIGTERM stops it cleanly with exit code 0", async () => {
-    const other = await startCoordinator({ redisUrl: coordinator.redisUrl });
+    const other = await startCoordinator({ redisUrl: farm.coordinator.redisUrl });
     const exited = new Promise<number | null>((resolve) =>
       other.process.once("exit", (code) => resolve(code)),
     );

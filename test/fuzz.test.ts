@@ -7,14 +7,14 @@
 import assert from "node:assert/strict";
 import { Agent, request } from "node:http";
 import { connect } from "node:net";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { decodeMethodResponse } from "../shared/xmlrpc/decode.js";
 import { encodeMethodCall } from "../shared/xmlrpc/encode.js";
 import { Fault, isStruct, type XmlRpcValue } from "../shared/xmlrpc/types.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { useCoordinator } from "./support/coordinator-fixture.js";
 
 const TOTAL = 10_000;
 const CONNECTIONS = 4;
@@ -650,14 +650,10 @@ function describeChange(key: string, was: string | undefined, now: string | unde
 // ---------------------------------------------------------------- the test
 
 describe(`fuzz: hostile requests against a real coordinator (FUZZ_SEED=${seed})`, () => {
-  let coordinator: TestCoordinator;
-  let redis: Redis;
   const world: World = { methods: [], jobId: null, noteId: null, groupId: null };
 
-  before(async () => {
-    coordinator = await startCoordinator();
-    redis = new Redis(coordinator.redisUrl);
-    const client = new XmlRpcClient(coordinator.url);
+  const farm = useCoordinator({}, async ({ url }) => {
+    const client = new XmlRpcClient(url);
     try {
       const all = await client.call<string[]>("system.listMethods");
       world.methods = all.filter((m) => !m.startsWith("system.") && !NO_ARGUMENTS.has(m));
@@ -685,15 +681,11 @@ describe(`fuzz: hostile requests against a real coordinator (FUZZ_SEED=${seed})`
       client.close();
     }
   });
-  after(async () => {
-    redis?.disconnect();
-    await coordinator?.stop();
-  });
 
   it(`answers ${TOTAL} hostile requests with Faults or 4xx, stays up and changes nothing in Redis`, async (t) => {
     assert.ok(world.methods.length > 0, "the coordinator lists no methods");
-    const before = await settled(redis);
-    const url = new URL(coordinator.url);
+    const before = await settled(farm.redis);
+    const url = new URL(farm.url);
     const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     const failures: string[] = [];
     const counts = new Map<string, number>();
@@ -717,7 +709,7 @@ describe(`fuzz: hostile requests against a real coordinator (FUZZ_SEED=${seed})`
         } catch (err) {
           failures.push(`#${i} ${probe.label}: ${(err as Error).message}`);
         }
-        if (coordinator.process.exitCode !== null || coordinator.process.signalCode !== null) {
+        if (farm.coordinator.process.exitCode !== null || farm.coordinator.process.signalCode !== null) {
           failures.push(`#${i} ${probe.label}: the coordinator exited`);
           return;
         }
@@ -735,14 +727,14 @@ describe(`fuzz: hostile requests against a real coordinator (FUZZ_SEED=${seed})`
       [],
       `${failures.length} bad answers (FUZZ_SEED=${seed}):\n${failures.slice(0, 30).join("\n")}`,
     );
-    assert.equal(coordinator.process.exitCode, null, "the coordinator is still running");
-    const client = new XmlRpcClient(coordinator.url);
+    assert.equal(farm.coordinator.process.exitCode, null, "the coordinator is still running");
+    const client = new XmlRpcClient(farm.url);
     try {
       assert.equal(await client.call("ping"), true);
     } finally {
       client.close();
     }
-    const afterwards = await snapshot(redis);
+    const afterwards = await snapshot(farm.redis);
     const changed = [...new Set([...before.keys(), ...afterwards.keys()])].filter(
       (k) => before.get(k) !== afterwards.get(k),
     );

@@ -4,7 +4,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { JOB_ATTRIBUTES } from "../coordinator/store/jobview.js";
+import { JOB_ATTRIBUTES } from "../coordinator/store/job-view.js";
 import { PRELUDE, python } from "./support/python.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 

@@ -1,40 +1,26 @@
 // The job API end to end through a real coordinator process and Python's xmlrpc.client: a tree submitted the
 // way Houdini's submitters do, run by hand through the store's transitions (no agents here), then queried.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { Keys } from "../coordinator/store/keys.js";
-import { runScript } from "../coordinator/store/scripts.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { PRELUDE, python } from "./support/python.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
+import { useCoordinator } from "./support/coordinator-fixture.js";
 
-let coordinator: TestCoordinator;
-let redis: Redis;
-before(async () => {
-  coordinator = await startCoordinator();
-  redis = new Redis(coordinator.redisUrl);
-});
-after(async () => {
-  redis.disconnect();
-  await coordinator.stop();
-});
+const farm = useCoordinator();
 
 test("a submitted tree runs to success and reads back through the coordinator", async () => {
-  const env = { HQSERVER: coordinator.url };
-  const ids = await python<number[]>(
-    PRELUDE +
-      `out(hq.newjob({"name": "render", "priority": 3, "submittedBy": "ann", "children": [
+  const { redis, coordinator } = farm;
+  const ids = await farm.py<number[]>(
+    `out(hq.newjob({"name": "render", "priority": 3, "submittedBy": "ann", "children": [
           {"name": "frame 1", "command": "echo 1", "environment": {"F": "1"}},
           {"name": "frame 2", "command": "echo 2"}]}))`,
-    env,
   );
   assert.equal(ids.length, 3);
   const [root, ...frames] = ids as [number, number, number];
   const store = new JobStore({
     redis,
-    keys: new Keys(coordinator.prefix),
+    keys: farm.keys,
     settings: { maxOutputBytes: 1 << 20 },
   });
   await redis.hset(`${coordinator.prefix}client:424242`, "hostname", "blade7", "cpus", "64");
@@ -44,16 +30,14 @@ test("a submitted tree runs to success and reads back through the coordinator", 
     assert.equal(await store.appendOutput(id, 1, 1, `frame ${id} done\n`), "ok");
     assert.equal(await store.moveToFinished(id, 1, 2, { exitCode: 0, signal: null, reason: "exited" }), "ok");
   }
-  const r = await python<Record<string, unknown>>(
-    PRELUDE +
-      `
+  const r = await farm.py<Record<string, unknown>>(
+    `
 root, f1 = ${root}, ${frames[0]}
 out({"root": hq.getJob(root, ["status", "uiStatus", "overallProgress", "submittedBy", "children"]),
      "frame": hq.getJob(f1, ["status", "clients", "submittedBy", "progress", "environment"]),
      "output": hq.getJobOutput(f1), "finished": root in hq.getFinishedRootJobIds(),
      "succeeded": hq.getJobIdsByStatus("succeeded")})
 `,
-    env,
   );
   assert.deepEqual(r.root, {
     status: "succeeded",

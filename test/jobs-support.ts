@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { jobsMethods } from "../coordinator/api/jobs.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { runScript } from "../coordinator/store/scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { testContext } from "./support/context.js";

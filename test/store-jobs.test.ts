@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { jobAttributes } from "../coordinator/store/jobview.js";
-import { runScript } from "../coordinator/store/scripts.js";
+import { jobAttributes } from "../coordinator/store/job-view.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 

@@ -4,28 +4,27 @@
 
 import { Fault, FaultCode, type Methods, type XmlRpcStruct } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { clientListed } from "../store/clients.js";
+import { clientErrors, serverErrors } from "../store/errors.js";
 import { id } from "./args.js";
 
 export function errorsMethods(ctx: Context): Methods {
-  const { redis, keys } = ctx;
-
-  async function readLog(key: string): Promise<XmlRpcStruct> {
-    const entries = await redis.lrange(key, 0, -1);
-    if (entries.length === 0) return {};
-    return { total: entries.length, errors: entries.map(toStruct) };
-  }
-
   return {
-    getServerErrors: () => readLog(keys.serverErrors),
+    getServerErrors: async () => logReply(await serverErrors(ctx)),
     getClientErrors: async ([clientId]) => {
       const cid = id(clientId, "client_id");
-      const log = await readLog(keys.clientErrors(cid));
-      if (log["total"] === undefined && (await redis.zscore(keys.clients, cid)) === null) {
+      const log = logReply(await clientErrors(ctx, cid));
+      if (log["total"] === undefined && !(await clientListed(ctx, cid))) {
         throw new Fault(FaultCode.notFound, `client_id: no client ${cid}`);
       }
       return log;
     },
   };
+}
+
+function logReply(entries: string[]): XmlRpcStruct {
+  if (entries.length === 0) return {};
+  return { total: entries.length, errors: entries.map(toStruct) };
 }
 
 function toStruct(entry: string): XmlRpcStruct {

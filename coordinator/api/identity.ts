@@ -4,13 +4,14 @@
 import { Fault, FaultCode, type Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { revoke } from "../link/identity.js";
+import { clientExists } from "../store/clients.js";
 import { id } from "./args.js";
 
 export function identityMethods(ctx: Context): Methods {
   return {
     revokeClient: async ([clientId]) => {
       const cid = id(clientId, "client_id");
-      if ((await ctx.redis.exists(ctx.keys.client(cid))) === 0)
+      if (!(await clientExists(ctx, cid)))
         throw new Fault(FaultCode.notFound, `client ${cid} does not exist`);
       await revoke(ctx, cid);
       return true;

@@ -29,8 +29,9 @@ import {
 } from "../../shared/statuses.js";
 import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { allClientLabels } from "../store/clients.js";
 import { JobStore, type JobRecord } from "../store/jobs.js";
-import { fieldsFor, jobAttributes } from "../store/jobview.js";
+import { fieldsFor, jobAttributes } from "../store/job-view.js";
 import {
   attribList,
   badArgument,
@@ -251,13 +252,5 @@ async function permittedClients(ctx: Context, job: JobRecord): Promise<string[]>
     }
   }
   if (restricted) return [...new Set(listed)];
-  const ids = await ctx.redis.zrange(ctx.keys.clients, "0", "-1");
-  const replies =
-    (await ctx.redis.pipeline(ids.map((c) => ["hmget", ctx.keys.client(c), "hostname", "name"])).exec()) ??
-    [];
-  return replies.flatMap(([err, value]) => {
-    const [hostname, name] = (err ? [null, null] : value) as (string | null)[];
-    if (!hostname) return [];
-    return [name ? `${hostname}:${name}` : hostname];
-  });
+  return allClientLabels(ctx);
 }

@@ -3,7 +3,13 @@
 // Jobs come out roots first (the given specs in order), then nested children level by level; that is also
 // the order of the ids newjob returns.
 
-import { Fault, FaultCode, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import {
+  Fault,
+  FaultCode,
+  isStruct,
+  type XmlRpcStruct,
+  type XmlRpcValue,
+} from "../../shared/xmlrpc/types.js";
 import {
   badArgument,
   describe,
@@ -18,19 +24,19 @@ import {
   str,
 } from "./args.js";
 
-/** One job for addJobs.lua: `f` are hash fields (strings), the rest its links. */
+/** One job for addJobs.lua: `fields` are hash fields (strings), the rest its links. */
 export interface NewJob {
-  f: Record<string, string>;
+  fields: Record<string, string>;
   /** Parents among the new jobs (0-based index in the list). */
-  lp: number[];
+  newParents: number[];
   /** Existing parents. */
-  ep: number[];
+  existingParents: number[];
   /** Existing jobs that become its children. */
-  ec: number[];
+  existingChildren: number[];
   /** The spec gave no conditions: take the root's. */
-  ic: boolean;
+  inheritConditions: boolean;
   /** The spec gave no submittedBy: take the parent's. */
-  is: boolean;
+  inheritSubmittedBy: boolean;
 }
 
 /** Bounded everything: one newjob call creates at most this many jobs. */
@@ -71,7 +77,7 @@ export function parseNewJob(
   for (let i = 0; i < pending.length; i++) {
     const item = pending[i] as Pending;
     const { job, nested, stubId, childStubIds } = parseSpec(item.spec, item.path);
-    if (item.parent !== undefined) job.lp.push(item.parent);
+    if (item.parent !== undefined) job.newParents.push(item.parent);
     jobs.push(job);
     if (jobs.length > MAX_JOBS_PER_CALL) throw badArgument("jobspec", `more than ${MAX_JOBS_PER_CALL} jobs`);
     nested.forEach((spec, c) =>
@@ -89,7 +95,7 @@ export function parseNewJob(
       const child = stubs.get(name);
       if (child === undefined)
         throw badArgument(`${path}.childStubIds[${k}]`, `no spec has stubId ${JSON.stringify(name)}`);
-      const links = (jobs[child] as NewJob).lp;
+      const links = (jobs[child] as NewJob).newParents;
       if (child === index) throw badArgument(`${path}.childStubIds[${k}]`, "a job cannot be its own child");
       if (!links.includes(index)) links.push(index);
     });
@@ -97,8 +103,10 @@ export function parseNewJob(
   pending.forEach((item, i) => {
     const job = jobs[i] as NewJob;
     if (!item.topLevel) return;
-    if (parent !== undefined && job.lp.length === 0 && !job.ep.includes(parent)) job.ep.push(parent);
-    if (job.lp.length === 0) for (const c of children) if (!job.ec.includes(c)) job.ec.push(c);
+    if (parent !== undefined && job.newParents.length === 0 && !job.existingParents.includes(parent))
+      job.existingParents.push(parent);
+    if (job.newParents.length === 0)
+      for (const c of children) if (!job.existingChildren.includes(c)) job.existingChildren.push(c);
   });
   checkAcyclic(jobs, pending);
   return jobs;
@@ -123,16 +131,6 @@ function topLevelSpecs(jobspec: XmlRpcValue | undefined): XmlRpcStruct[] {
 function struct(value: XmlRpcValue | undefined, name: string): XmlRpcStruct {
   if (isStruct(value)) return value;
   throw badArgument(name, `expected a job spec (a dict), got ${describe(value)}`);
-}
-
-function isStruct(value: XmlRpcValue | undefined): value is XmlRpcStruct {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    !Buffer.isBuffer(value)
-  );
 }
 
 /** parent_id: an id, possibly the string os.environ["JOBID"]. */
@@ -231,12 +229,14 @@ function parseSpec(
   }
 
   const job: NewJob = {
-    f,
-    lp: [],
-    ep: unique(optionalIdList(spec.parentIds ?? spec.parentId ?? spec.parent_id, at("parentIds")) ?? []),
-    ec: unique(optionalIdList(spec.childrenIds ?? spec.child_ids, at("childrenIds")) ?? []),
-    ic: !given("conditions") && !given("host") && !given("hostgroup"),
-    is: !given("submittedBy"),
+    fields: f,
+    newParents: [],
+    existingParents: unique(
+      optionalIdList(spec.parentIds ?? spec.parentId ?? spec.parent_id, at("parentIds")) ?? [],
+    ),
+    existingChildren: unique(optionalIdList(spec.childrenIds ?? spec.child_ids, at("childrenIds")) ?? []),
+    inheritConditions: !given("conditions") && !given("host") && !given("hostgroup"),
+    inheritSubmittedBy: !given("submittedBy"),
   };
   const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
   const childStubIds = stringList(spec.childStubIds, at("childStubIds"));
@@ -343,7 +343,7 @@ function checkAcyclic(jobs: NewJob[], pending: Pending[]): void {
     while (stack.length > 0) {
       const top = stack[stack.length - 1] as [number, number];
       const [node, next] = top;
-      const parents = (jobs[node] as NewJob).lp;
+      const parents = (jobs[node] as NewJob).newParents;
       if (next < parents.length) {
         top[1]++;
         const p = parents[next] as number;

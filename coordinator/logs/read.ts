@@ -5,7 +5,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import type { Redis } from "ioredis";
 import type { Keys } from "../store/keys.js";
-import { runScript } from "../store/scripts.js";
+import { runScript } from "../store/lua-scripts.js";
 import type { Committed, LogFiles } from "./files.js";
 
 export interface LogView extends Committed {

@@ -5,7 +5,7 @@
 // once: each entry is claimed by pushing its next check time forward first, and the writer's lock decides.
 
 import type { Redis } from "ioredis";
-import { FINISHED_STATUSES, WAITING_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { isFinished, statusIn, WAITING_STATUSES } from "../../shared/statuses.js";
 import type { ErrorRecord } from "../context.js";
 import type { Keys } from "../store/keys.js";
 import type { LogWriter } from "./writer.js";
@@ -74,8 +74,8 @@ export class LogSweeper {
       const live =
         status !== null &&
         Number(current) === attempt &&
-        !FINISHED_STATUSES.includes(status as JobStatus) &&
-        !WAITING_STATUSES.includes(status as JobStatus);
+        !isFinished(status) &&
+        !statusIn(WAITING_STATUSES, status);
       const result = live
         ? await this.writer.flush(jobId, attempt, true)
         : await this.writer.seal(jobId, attempt);

@@ -9,7 +9,7 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { ErrorRecord } from "../context.js";
 import type { Keys } from "../store/keys.js";
-import { runScript } from "../store/scripts.js";
+import { runScript } from "../store/lua-scripts.js";
 import type { Committed, LogFiles } from "./files.js";
 
 /** Raw bytes per gzip member: a tail read inflates about this much. */

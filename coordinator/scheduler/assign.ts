@@ -1,6 +1,7 @@
 // Turning an assigned job into the `assign` message each of its clients gets.
 
 import type { AssignMessage } from "../../shared/protocol.js";
+import type { JobRecord } from "../store/jobs.js";
 
 export interface AssignedClient {
   hostname: string;
@@ -8,16 +9,19 @@ export interface AssignedClient {
   master: boolean;
 }
 
-/** A job hash as HGETALL returns it. */
-export type JobHash = Record<string, string>;
+/**
+ * The job hash is `JobRecord` (store/jobs.ts). This alias stays only until the crash-recovery branch's
+ * coordinator/link/* import JobRecord; then delete it.
+ */
+export type JobHash = JobRecord;
 
-export function hashFromFlat(flat: readonly string[]): JobHash {
-  const out: JobHash = {};
+export function hashFromFlat(flat: readonly string[]): JobRecord {
+  const out: JobRecord = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
   return out;
 }
 
-export function assignedClients(job: JobHash): AssignedClient[] {
+export function assignedClients(job: JobRecord): AssignedClient[] {
   if (!job.clients) return [];
   try {
     const value: unknown = JSON.parse(job.clients);
@@ -39,7 +43,7 @@ function environment(json: string | undefined): Record<string, string> {
 }
 
 /** The command for a client's platform: the per-OS entry when the spec gave a dict. */
-function commandFor(job: JobHash, platform: string): string | null {
+function commandFor(job: JobRecord, platform: string): string | null {
   // A parent whose child failed runs only its onChildError hook (coordinator/store/jobs.ts, `childError`).
   if (job.childError === "1") return job.onChildError ?? "";
   if (job.commandByOs) {
@@ -54,7 +58,7 @@ function commandFor(job: JobHash, platform: string): string | null {
   return job.command ?? "";
 }
 
-export function assignMessage(job: JobHash, clientId: number, platform: string): AssignMessage | null {
+export function assignMessage(job: JobRecord, clientId: number, platform: string): AssignMessage | null {
   const clients = assignedClients(job);
   const me = clients.find((c) => c.clientId === clientId);
   if (!me) return null;
@@ -84,6 +88,5 @@ export function assignMessage(job: JobHash, clientId: number, platform: string):
     onSuccess: job.childError === "1" ? null : (job.onSuccess ?? null),
     onError: job.childError === "1" ? null : (job.onError ?? null),
     onCancel: job.onCancel ?? null,
-    onChildError: null,
   };
 }

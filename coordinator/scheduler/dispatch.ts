@@ -4,12 +4,15 @@
 // became runnable, a client connected, freed up or changed) — push, not poll — and passes never overlap:
 // a trigger during a pass just asks for one more.
 
+import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
-import { readClient } from "../store/clients.js";
-import { hashFromFlat, type JobHash } from "./assign.js";
-import { FarmClient } from "./farmClient.js";
-import { readJobInfos, type JobInfo } from "./jobInfo.js";
-import type { Scripts } from "./scripts.js";
+import { jobsOfClient, readClient } from "../store/clients.js";
+import { classHeads, classPages, headsWithScores } from "../store/queue.js";
+import type { JobRecord } from "../store/jobs.js";
+import { hashFromFlat } from "./assign.js";
+import { FarmClient } from "./farm-client.js";
+import { readJobInfos, type JobInfo } from "./job-info.js";
+import type { Scripts } from "../store/dispatch-scripts.js";
 
 /** Classes read from {p}queue:heads per round trip. */
 const HEADS_PAGE = 128;
@@ -43,7 +46,7 @@ interface Cursor {
 
 export interface DispatchHooks {
   /** Sends `assign` to every client of a freshly assigned job (locally or through its control channel). */
-  deliver(job: JobHash): void;
+  deliver(job: JobRecord): void;
   scripts: Scripts;
 }
 
@@ -121,8 +124,8 @@ export class Dispatcher {
    */
   jobChanged(jobId: number, status: string): void {
     this.infos.delete(jobId);
-    if (status === "running" || status === "pausing" || status === "paused" || status === "resuming") return;
-    if (status !== "runnable" && status !== "queued") this.resourceBlocked.clear();
+    if (statusIn(ALIVE_STATUSES, status)) return;
+    if (!statusIn(WAITING_STATUSES, status)) this.resourceBlocked.clear();
     this.trigger();
   }
 
@@ -161,7 +164,7 @@ export class Dispatcher {
   }
 
   private async loadJobs(client: FarmClient): Promise<void> {
-    const ids = (await this.ctx.redis.smembers(this.ctx.keys.clientJobs(client.id))).map(Number);
+    const ids = await jobsOfClient(this.ctx, client.id);
     const infos = await this.infosFor(ids);
     client.jobs.clear();
     for (const info of infos) if (info) client.jobs.set(info.id, { cpus: info.cpus, tags: info.tags });
@@ -284,8 +287,7 @@ export class Dispatcher {
     open: FarmClient[],
     seen: Set<string>,
   ): Promise<{ cursors: Cursor[]; last: number }> {
-    const { redis, keys } = this.ctx;
-    const flat = await redis.zrange(keys.queueHeads, String(offset), String(offset + size - 1), "WITHSCORES");
+    const flat = await headsWithScores(this.ctx, offset, size);
     const classes: { cls: string; score: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const cls = flat[i] as string;
@@ -316,10 +318,7 @@ export class Dispatcher {
   /** Reads the template of each new class from its head job (every job of a class needs the same). */
   private async learnClasses(fresh: string[]): Promise<void> {
     if (fresh.length === 0) return;
-    const { redis, keys } = this.ctx;
-    const pipe = redis.pipeline();
-    for (const cls of fresh) pipe.zrange(keys.queueClass(cls), "0", "0");
-    const heads = ((await pipe.exec()) ?? []).map(([, ids]) => Number((ids as string[] | null)?.[0] ?? 0));
+    const heads = await classHeads(this.ctx, fresh);
     await this.hooks.scripts.pruneClasses(fresh.filter((_, i) => heads[i] === 0));
     const infos = await readJobInfos(
       this.ctx,
@@ -331,13 +330,12 @@ export class Dispatcher {
 
   /** The next jobs of each cursor's class, in one round trip. */
   private async readClasses(cursors: Cursor[]): Promise<void> {
-    const { redis, keys } = this.ctx;
-    const pipe = redis.pipeline();
-    for (const c of cursors)
-      pipe.zrangebyscore(keys.queueClass(c.template.cls), c.from, "+inf", "WITHSCORES", "LIMIT", 0, c.page);
-    const replies = (await pipe.exec()) ?? [];
+    const replies = await classPages(
+      this.ctx,
+      cursors.map((c) => ({ cls: c.template.cls, from: c.from, count: c.page })),
+    );
     cursors.forEach((c, i) => {
-      const flat = (replies[i]?.[1] ?? []) as string[];
+      const flat = replies[i] ?? [];
       for (let k = 0; k + 1 < flat.length; k += 2)
         c.jobs.push({ id: Number(flat[k]), score: Number(flat[k + 1]) });
       if (flat.length < 2 * c.page) c.done = true;

@@ -5,10 +5,11 @@
 
 import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
-import type { JobHash } from "./assign.js";
+import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
-import { runScript } from "../store/scripts.js";
-import { Scripts } from "./scripts.js";
+import { subscribeEvents } from "../store/events.js";
+import { headClasses, migrateQueue } from "../store/queue.js";
+import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
@@ -18,7 +19,7 @@ const HEADS_SWEEP = 1000;
 
 /** How the scheduler reaches agents: the agent link sends `assign` to each client of a job. */
 export interface Delivery {
-  deliver(job: JobHash): void;
+  deliver(job: JobRecord): void;
 }
 
 export class Scheduler {
@@ -45,13 +46,11 @@ export class Scheduler {
 
   start(delivery: Delivery): void {
     this.delivery = delivery;
-    const sub = this.ctx.redis.duplicate();
-    this.sub = sub;
-    sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
-    sub.on("message", (_channel: string, message: string) => this.onEvent(message));
-    // After a Redis restart some events may be lost: look at the queue again.
-    sub.on("ready", () => this.dispatcher.trigger());
-    void sub.subscribe(this.ctx.keys.eventsChannel).catch(() => {});
+    this.sub = subscribeEvents(this.ctx, {
+      message: (text) => this.onEvent(text),
+      // After a Redis restart some events may be lost: look at the queue again.
+      ready: () => this.dispatcher.trigger(),
+    });
     void this.guard(() => this.migrate()).then(() => this.dispatcher.trigger());
     this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
     this.timer.unref();
@@ -120,7 +119,7 @@ export class Scheduler {
 
   /** A queue left by an earlier version moves into the class index (migrateQueue.lua), 1,000 jobs a call. */
   private async migrate(): Promise<void> {
-    while ((await runScript(this.ctx.redis, this.ctx.keys.prefix, "migrateQueue", [1000])) !== 0);
+    while ((await migrateQueue(this.ctx, 1000)) !== 0);
   }
 
   /**
@@ -129,9 +128,8 @@ export class Scheduler {
    * do not pile up.
    */
   private async refreshHeads(): Promise<void> {
-    const { redis, keys } = this.ctx;
     const from = this.headsOffset;
-    const classes = await redis.zrange(keys.queueHeads, String(from), String(from + HEADS_SWEEP - 1));
+    const classes = await headClasses(this.ctx, from, HEADS_SWEEP);
     this.headsOffset = classes.length < HEADS_SWEEP ? 0 : from + HEADS_SWEEP;
     for (let i = 0; i < classes.length; i += 100) await this.scripts.pruneClasses(classes.slice(i, i + 100));
   }

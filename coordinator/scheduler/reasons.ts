@@ -5,7 +5,7 @@
 import type { NewJob } from "../api/jobspec.js";
 import type { Context } from "../context.js";
 import { allClientIds, readClients, type ClientRecord } from "../store/clients.js";
-import { parseJobInfo } from "./jobInfo.js";
+import { parseJobInfo } from "./job-info.js";
 import { couldEverRun, NO_CLIENT, readGroups, type RegisteredClient } from "./waiting.js";
 
 /** How long a snapshot of the registered clients serves newjob calls. */
@@ -24,8 +24,8 @@ export class SubmitReasons {
     if (clients.length === 0) return;
     const verdicts = new Map<string, boolean>();
     jobs.forEach((job, i) => {
-      const f = job.f;
-      const conditions = f.conditions ?? (job.ic ? rootConditions(jobs, i) : undefined);
+      const f = job.fields;
+      const conditions = f.conditions ?? (job.inheritConditions ? rootConditions(jobs, i) : undefined);
       const key = `${f.cpus}\n${conditions ?? ""}\n${f.commandByOs ? Object.keys(JSON.parse(f.commandByOs) as object).join() : "*"}`;
       let blocked = verdicts.get(key);
       if (blocked === undefined) {
@@ -66,6 +66,7 @@ export class SubmitReasons {
 /** The conditions a job without its own inherits: its root's among the new jobs (else none known here). */
 function rootConditions(jobs: NewJob[], index: number): string | undefined {
   let at = jobs[index];
-  for (let hops = 0; at && at.lp.length > 0 && hops < jobs.length; hops++) at = jobs[at.lp[0] as number];
-  return at && at.ep.length === 0 ? at.f.conditions : undefined;
+  for (let hops = 0; at && at.newParents.length > 0 && hops < jobs.length; hops++)
+    at = jobs[at.newParents[0] as number];
+  return at && at.existingParents.length === 0 ? at.fields.conditions : undefined;
 }

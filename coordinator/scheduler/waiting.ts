@@ -5,9 +5,12 @@
 
 import type { Context } from "../context.js";
 import { readClients, allClientIds, type ClientRecord } from "../store/clients.js";
+import { GroupStore } from "../store/groups.js";
+import { readJobFields } from "../store/job-fields.js";
+import { queueHead } from "../store/queue.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
-import { readJobInfos, type JobInfo } from "./jobInfo.js";
-import type { Scripts } from "./scripts.js";
+import { readJobInfos, type JobInfo } from "./job-info.js";
+import type { Scripts } from "../store/dispatch-scripts.js";
 
 const HEAD = 500;
 export const WAITING_FOR_CLIENT = "waiting for a free client";
@@ -27,20 +30,17 @@ export async function sweepWaiting(
   scripts: Scripts,
   groupsByClient: Map<number, Set<string>>,
 ): Promise<void> {
-  const ids = (await ctx.redis.zrange(ctx.keys.queue, "0", String(HEAD - 1))).map(Number);
+  const ids = await queueHead(ctx, HEAD);
   if (ids.length === 0) return;
   const clients = (await readClients(ctx, await allClientIds(ctx)))
     .filter((c): c is ClientRecord => c !== null)
     .map((c) => ({ ...c, os: c.platform, groups: groupsByClient.get(c.id) ?? new Set<string>() }));
   const infos = await readJobInfos(ctx, ids);
-  const pipe = ctx.redis.pipeline();
-  for (const id of ids)
-    pipe.hmget(ctx.keys.job(id), "waitingFor", "showBlockedClientsWarning", "clientsOnHold");
-  const current = (await pipe.exec()) ?? [];
+  const current = await readJobFields(ctx, ids, ["waitingFor", "showBlockedClientsWarning", "clientsOnHold"]);
   const writes: Promise<unknown>[] = [];
   infos.forEach((job, i) => {
     if (!job) return;
-    const [waitingFor, warning, onHold] = (current[i]?.[1] ?? []) as (string | null)[];
+    const [waitingFor, warning, onHold] = current[i] ?? [];
     const blocked = !clients.some((c) => couldEverRun(job, c));
     let text = blocked ? NO_CLIENT : WAITING_FOR_CLIENT;
     // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
@@ -54,22 +54,6 @@ export async function sweepWaiting(
 }
 
 /** Group names and ids (as strings) per client id, for `group` conditions. */
-export async function readGroups(ctx: Context): Promise<Map<number, Set<string>>> {
-  const ids = await ctx.redis.zrange(ctx.keys.groups, "0", "-1");
-  const out = new Map<number, Set<string>>();
-  if (ids.length === 0) return out;
-  const pipe = ctx.redis.pipeline();
-  for (const id of ids) pipe.hget(ctx.keys.group(id), "name").smembers(ctx.keys.groupClients(id));
-  const replies = (await pipe.exec()) ?? [];
-  ids.forEach((gid, i) => {
-    const name = replies[2 * i]?.[1] as string | null;
-    const members = (replies[2 * i + 1]?.[1] ?? []) as string[];
-    for (const m of members) {
-      const set = out.get(Number(m)) ?? new Set<string>();
-      set.add(gid);
-      if (name) set.add(name);
-      out.set(Number(m), set);
-    }
-  });
-  return out;
+export function readGroups(ctx: Context): Promise<Map<number, Set<string>>> {
+  return new GroupStore(ctx).namesByClient();
 }

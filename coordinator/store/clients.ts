@@ -13,7 +13,7 @@
 //   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
 
 import type { Redis } from "ioredis";
-import { runScript } from "./scripts.js";
+import { runScript } from "./lua-scripts.js";
 import type { Context } from "../context.js";
 import type { AvailabilityRule, HelloMessage, HeartbeatMessage } from "../../shared/protocol.js";
 
@@ -222,6 +222,16 @@ export async function clientExists(ctx: Context, id: number): Promise<boolean> {
   return (await ctx.redis.exists(ctx.keys.client(id))) === 1;
 }
 
+/** Whether the id is in the client list ({p}clients). */
+export async function clientListed(ctx: Context, id: number): Promise<boolean> {
+  return (await ctx.redis.zscore(ctx.keys.clients, id)) !== null;
+}
+
+/** The ids of the jobs assigned to one client now, in no order (a failed read throws). */
+export async function jobsOfClient(ctx: Context, id: number): Promise<number[]> {
+  return (await ctx.redis.smembers(ctx.keys.clientJobs(id))).map(Number);
+}
+
 /** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */
 export async function assignedJobIds(ctx: Context, ids: readonly number[]): Promise<number[][]> {
   if (ids.length === 0) return [];
@@ -234,6 +244,19 @@ export async function assignedJobIds(ctx: Context, ids: readonly number[]): Prom
 /** The ids of the last `limit` jobs that finished on the client, newest first. */
 export async function jobHistory(ctx: Context, id: number, limit: number): Promise<number[]> {
   return (await ctx.redis.lrange(ctx.keys.clientHistory(id), 0, limit - 1)).map(Number);
+}
+
+/** Every known client's label (hostname, or hostname:name), in id order. One pipelined round trip. */
+export async function allClientLabels(ctx: Context): Promise<string[]> {
+  const ids = await ctx.redis.zrange(ctx.keys.clients, "0", "-1");
+  const replies =
+    (await ctx.redis.pipeline(ids.map((c) => ["hmget", ctx.keys.client(c), "hostname", "name"])).exec()) ??
+    [];
+  return replies.flatMap(([err, value]) => {
+    const [hostname, name] = (err ? [null, null] : value) as (string | null)[];
+    if (!hostname) return [];
+    return [name ? `${hostname}:${name}` : hostname];
+  });
 }
 
 /** Sends a control message to the agent, through whichever coordinator holds its link ({p}control:{id}). */

@@ -9,7 +9,7 @@
 
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import { runScript, type ScriptArg } from "./scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 
 export interface StoredGroup {
   id: number;
@@ -79,5 +79,27 @@ export class GroupStore {
       .filter((_, i) => scores[i] !== null)
       .map(Number)
       .sort((a, b) => a - b);
+  }
+
+  /** Group names and ids (as strings) per member client id, for the scheduler's `group` conditions. */
+  async namesByClient(): Promise<Map<number, Set<string>>> {
+    const { redis, keys } = this.ctx;
+    const ids = await redis.zrange(keys.groups, "0", "-1");
+    const out = new Map<number, Set<string>>();
+    if (ids.length === 0) return out;
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.hget(keys.group(id), "name").smembers(keys.groupClients(id));
+    const replies = (await pipe.exec()) ?? [];
+    ids.forEach((gid, i) => {
+      const name = replies[2 * i]?.[1] as string | null;
+      const members = (replies[2 * i + 1]?.[1] ?? []) as string[];
+      for (const m of members) {
+        const set = out.get(Number(m)) ?? new Set<string>();
+        set.add(gid);
+        if (name) set.add(name);
+        out.set(Number(m), set);
+      }
+    });
+    return out;
   }
 }

@@ -55,7 +55,7 @@
 //   treeP            sum of their progress; overallProgress = treeP / treeN
 //   treeRun          running descendants (not self); uiStatus "running (N clients assigned)" for a waiting parent
 //                    (in a DAG, a descendant reachable along two paths counts once per path)
-//   (uiStatus and ETA are pure functions of these fields: see jobview.ts)
+//   (uiStatus and ETA are pure functions of these fields: see job-view.ts)
 // event fencing (lua/includes/fence.lua; one seq per (job, attempt) for output chunks and job events):
 //   seqAttempt       the attempt whose events eventSeq counts (the first event of a new attempt resets it)
 //   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
@@ -111,7 +111,7 @@
 
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import { runScript, type ScriptArg } from "./scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 import { tuneRedis } from "./tune.js";
 import type { ErrorRecord } from "../context.js";
 import { readBytes, readView } from "../logs/read.js";
@@ -166,7 +166,7 @@ export type BulkOperation =
 /** What the store needs to know of a new job to split a long newjob list (coordinator/api/jobspec.ts). */
 export interface NewJobLinks {
   /** Parents among the new jobs (0-based index in the list). */
-  lp: number[];
+  newParents: number[];
 }
 
 /** Jobs per addJobs.lua call when a newjob list is split (~10 ms of Redis). */
@@ -180,7 +180,7 @@ function addChunks(jobs: NewJobLinks[]): number[][] {
     return i;
   };
   jobs.forEach((job, i) => {
-    for (const p of job.lp) root[find(i)] = find(p);
+    for (const p of job.newParents) root[find(i)] = find(p);
   });
   const trees = new Map<number, number[]>();
   jobs.forEach((_, i) => {
@@ -266,7 +266,7 @@ export class JobStore {
       const local = new Map(chunk.map((index, k) => [index, k]));
       const payload = chunk.map((index) => {
         const job = jobs[index] as NewJobLinks;
-        return { ...job, lp: job.lp.map((p) => local.get(p) as number) };
+        return { ...job, newParents: job.newParents.map((p) => local.get(p) as number) };
       });
       let made: number[];
       try {

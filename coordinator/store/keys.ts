@@ -51,7 +51,7 @@
 //   {p}history:farm              ZSET    the dashboard's farm history, one sample a minute, 24 h
 //   {p}history:lock:{minute}     STRING  SET NX: the one coordinator that samples that minute
 //   {p}client:{id}:load          LIST    a client's load and job count, a sample a minute, 12 h
-//                                        (these three: coordinator/web/history.ts)
+//                                        (these three: coordinator/store/history.ts)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 
@@ -165,5 +165,14 @@ export class Keys {
   }
   get clientHeartbeats(): string {
     return `${this.prefix}clients:heartbeat`;
+  }
+  get historyFarm(): string {
+    return `${this.prefix}history:farm`;
+  }
+  historyLock(minute: number): string {
+    return `${this.prefix}history:lock:${minute}`;
+  }
+  clientLoad(id: number | string): string {
+    return `${this.prefix}client:${id}:load`;
   }
 }

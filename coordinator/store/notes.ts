@@ -19,7 +19,7 @@
 
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import { runScript, type ScriptArg } from "./scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 
 /** Who a thread is about. A client that is gone leaves clientId set and hostname/label null. */
 export interface ThreadOwner {

@@ -9,7 +9,7 @@
 
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import { runScript, type ScriptArg } from "./scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 
 export interface StoredResource {
   id: number;

@@ -2,9 +2,10 @@
 // history (./history.ts), a parent's render time per frame (outliers stand out), a client's load and jobs.
 
 import type { Context } from "../context.js";
-import { FINISHED_STATUSES, type JobStatus } from "../../shared/statuses.js";
-import { childIds, frameSeconds, readFrames } from "./frames.js";
-import { clientHistory, farmHistory, HISTORY_MS, type FarmSample } from "./history.js";
+import { isFinished } from "../../shared/statuses.js";
+import { childIds, readFrames } from "../store/job-frames.js";
+import { frameSeconds } from "./frames.js";
+import { clientHistory, farmHistory, HISTORY_MS, type FarmSample } from "../store/history.js";
 import { html, layout, type Html } from "./html.js";
 import { barChart, timeChart, type Bar } from "./svg.js";
 import { readUtilisation } from "./utilisation.js";
@@ -100,7 +101,7 @@ export async function renderTimeChart(ctx: Context, parentId: number, now = Date
   const median = done[Math.floor(done.length / 2)] ?? NaN;
   const colour = (i: number): string => {
     const f = frames[i];
-    if (f && FINISHED_STATUSES.includes(f.status as JobStatus) && f.status !== "succeeded") return "#c62828";
+    if (f && isFinished(f.status) && f.status !== "succeeded") return "#c62828";
     return (seconds[i] ?? 0) > 2 * median && median > 0 ? "#ef6c00" : "#1565c0";
   };
   const bin = Math.max(1, Math.ceil(frames.length / MAX_BARS));

@@ -1,28 +1,23 @@
 // The frame table on a parent's page: every child of the job, sorted, filtered by status and paged on the
 // server, so a 10,000-frame parent costs one HGET of its child list and ten calls reading seven fields of 1,000
 // children each (no per-child round trip, no HGETALL of 50-entry logs). Exit codes come from the status log, read
-// only for the rows on the page. Host labels (`hostname:name`) come from the client hashes.
+// only for the rows on the page. Host labels (`hostname:name`) come from the client hashes. The reads are in
+// coordinator/store/job-frames.ts.
 
 import type { Context } from "../context.js";
-import { FINISHED_STATUSES, JOB_STATUSES, type JobStatus } from "../../shared/statuses.js";
-import { lastExit } from "../../shared/job-log.js";
+import { isFinished, isJobStatus } from "../../shared/statuses.js";
+import {
+  childIds,
+  exitCodes,
+  hostLabels,
+  readFrames,
+  type FamilyCounts,
+  type Frame,
+} from "../store/job-frames.js";
 import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
 export const FRAME_PAGE_SIZES = [50, 100, 250, 500];
-
-export interface Frame {
-  id: number;
-  name: string;
-  status: string;
-  /** client ids of the current/last run */
-  clientIds: number[];
-  progress: number;
-  /** ms since epoch, NaN when not started */
-  start: number;
-  end: number;
-  attempt: number;
-}
 
 export interface FrameQuery {
   status: string;
@@ -37,7 +32,7 @@ export function readFrameQuery(params: URLSearchParams): FrameQuery {
   const sort = params.get("fsort") ?? "id";
   const per = Number(params.get("fper") ?? "100");
   return {
-    status: status === "done" || status === "bad" || JOB_STATUSES.includes(status as JobStatus) ? status : "",
+    status: status === "done" || status === "bad" || isJobStatus(status) ? status : "",
     sort: FRAME_SORTS.includes(sort) ? sort : "id",
     desc: params.get("fdir") === "desc",
     page: Math.max(1, Math.trunc(Number(params.get("fpage") ?? "1")) || 1),
@@ -45,100 +40,17 @@ export function readFrameQuery(params: URLSearchParams): FrameQuery {
   };
 }
 
-/** The child ids of a job, in creation order ([] for a leaf or a job that does not exist). */
-export async function childIds(ctx: Context, parentId: number): Promise<number[]> {
-  const text = await ctx.redis.hget(ctx.keys.job(parentId), "children");
-  return text ? (JSON.parse(text) as number[]) : [];
-}
-
-/**
- * One call per READ_CHUNK children: an HMGET per job inside Redis (about 2 ms of Redis per 1,000), answered as
- * one string per job, "id US status US clients US progress US startTime US endTime US attempt US name" (the
- * name last: it is the only field that may hold any character). Ten thousand HMGETs through a client
- * pipeline cost 10x more in reply decoding on a loaded machine (measured 120-310 ms vs 25-30 ms).
- */
-const READ_FRAMES = `local p = ARGV[1]
-local out = {}
-for i = 2, #ARGV do
-  local v = redis.call('HMGET', p .. 'job:' .. ARGV[i], 'status', 'clients', 'progress', 'startTime', 'endTime',
-    'attempt', 'name')
-  if v[1] then
-    out[#out + 1] = table.concat({ ARGV[i], v[1], v[2] or '', v[3] or '', v[4] or '', v[5] or '', v[6] or '',
-      v[7] or '' }, '\\31')
-  end
-end
-return out`;
-const READ_CHUNK = 1000;
-type FrameReader = { openhqReadFrames(...args: (string | number)[]): Promise<string[]> };
-const defined = new WeakSet<object>();
-
-function reader(ctx: Context): FrameReader {
-  if (!defined.has(ctx.redis)) {
-    ctx.redis.defineCommand("openhqReadFrames", { numberOfKeys: 0, lua: READ_FRAMES });
-    defined.add(ctx.redis);
-  }
-  return ctx.redis as unknown as FrameReader;
-}
-
-/** The frame fields of each job, in order, skipping jobs deleted meanwhile. */
-export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> {
-  const redis = reader(ctx);
-  const chunks: Promise<string[]>[] = [];
-  for (let start = 0; start < ids.length; start += READ_CHUNK) {
-    chunks.push(redis.openhqReadFrames(ctx.keys.prefix, ...ids.slice(start, start + READ_CHUNK)));
-  }
-  const frames: Frame[] = [];
-  for (const rows of await Promise.all(chunks)) {
-    for (const row of rows) {
-      const [id, status, clients, progress, start, end, attempt, ...name] = row.split("\x1f");
-      let clientIds: number[] = [];
-      if (clients) {
-        clientIds = (JSON.parse(clients) as { clientId?: number }[])
-          .map((c) => Number(c.clientId))
-          .filter(Number.isFinite);
-      }
-      frames.push({
-        id: Number(id),
-        name: name.join("\x1f"),
-        status: status ?? "",
-        clientIds,
-        progress: status === "succeeded" ? 1 : Number(progress || 0),
-        start: start ? Number(start) : NaN,
-        end: end ? Number(end) : NaN,
-        attempt: Number(attempt || 0),
-      });
-    }
-  }
-  return frames;
-}
-
-/** Client id -> label (`hostname` or `hostname:name`), one pipelined HGET per distinct client. */
-export async function hostLabels(ctx: Context, clientIds: Iterable<number>): Promise<Map<number, string>> {
-  const ids = [...new Set(clientIds)];
-  const labels = new Map<number, string>();
-  if (ids.length === 0) return labels;
-  const pipeline = ctx.redis.pipeline();
-  for (const id of ids) pipeline.hget(ctx.keys.client(id), "label");
-  const replies = (await pipeline.exec()) ?? [];
-  replies.forEach(([err, label], i) => {
-    labels.set(ids[i] as number, !err && typeof label === "string" ? label : `client ${ids[i]}`);
-  });
-  return labels;
-}
-
 /** Seconds a frame ran: end - start, or until now while it runs; NaN when it never started. */
 export function frameSeconds(f: Frame, now: number): number {
   if (!Number.isFinite(f.start)) return NaN;
-  const end = Number.isFinite(f.end) ? f.end : FINISHED_STATUSES.includes(f.status as JobStatus) ? NaN : now;
+  const end = Number.isFinite(f.end) ? f.end : isFinished(f.status) ? NaN : now;
   return (end - f.start) / 1000;
 }
-
-const BAD = new Set(["failed", "abandoned", "cancelled"]);
 
 function matches(f: Frame, status: string): boolean {
   if (status === "") return true;
   if (status === "done") return f.status === "succeeded";
-  if (status === "bad") return BAD.has(f.status);
+  if (status === "bad") return isFinished(f.status) && f.status !== "succeeded";
   return f.status === status;
 }
 
@@ -177,50 +89,6 @@ export function selectFrames(
     return c !== 0 ? c * sign : a.f.id - b.f.id;
   });
   return keyed.map((e) => e.f);
-}
-
-/** The exit code (or signal) of each job's latest finished run, from its status log; "" when none. */
-export async function exitCodes(ctx: Context, ids: number[]): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  if (ids.length === 0) return out;
-  const pipeline = ctx.redis.pipeline();
-  for (const id of ids) pipeline.hget(ctx.keys.job(id), "logs");
-  const replies = (await pipeline.exec()) ?? [];
-  replies.forEach(([err, text], i) => {
-    out.set(
-      ids[i] as number,
-      err || typeof text !== "string" ? "" : lastExit(JSON.parse(text) as unknown[][]),
-    );
-  });
-  return out;
-}
-
-export interface FamilyCounts {
-  total: number;
-  done: number;
-  bad: number;
-  running: number;
-}
-
-/** done/failed/running children of each job, from the roll-ups every transition maintains (one HMGET each). */
-export async function familyCounts(ctx: Context, ids: number[]): Promise<Map<number, FamilyCounts>> {
-  const out = new Map<number, FamilyCounts>();
-  if (ids.length === 0) return out;
-  const pipeline = ctx.redis.pipeline();
-  for (const id of ids) pipeline.hmget(ctx.keys.job(id), "nKids", "kidsLeft", "kidsBad", "treeRun");
-  const replies = (await pipeline.exec()) ?? [];
-  replies.forEach(([err, value], i) => {
-    if (err) return;
-    const [n, left, bad, run] = (value as (string | null)[]).map((v) => Number(v ?? 0));
-    if (!n) return;
-    out.set(ids[i] as number, {
-      total: n,
-      done: Math.max(0, n - (left ?? 0) - (bad ?? 0)),
-      bad: bad ?? 0,
-      running: run ?? 0,
-    });
-  });
-  return out;
 }
 
 export function countsLabel(c: FamilyCounts | undefined): Html {
@@ -289,7 +157,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
   const rows = picked.slice((page - 1) * q.per, page * q.per);
   const exits = await exitCodes(
     ctx,
-    rows.filter((f) => FINISHED_STATUSES.includes(f.status as JobStatus)).map((f) => f.id),
+    rows.filter((f) => isFinished(f.status)).map((f) => f.id),
   );
   const self = frameUrl(parentId, q, { page });
   const summary = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));

@@ -6,14 +6,8 @@
 import { isStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import type { Api } from "./api.js";
-import {
-  countsLabel,
-  familyCounts,
-  frameTable,
-  hostLabels,
-  type FamilyCounts,
-  type FrameQuery,
-} from "./frames.js";
+import { familyCounts, hostLabels, type FamilyCounts } from "../store/job-frames.js";
+import { countsLabel, frameTable, type FrameQuery } from "./frames.js";
 import { attrTable, html, layout, progressBar, statusBadge, time, unitValue, type Html } from "./html.js";
 
 type Job = Record<string, XmlRpcValue | undefined>;

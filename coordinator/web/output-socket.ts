@@ -8,11 +8,11 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { WebSocketServer, type WebSocket } from "ws";
-import { FINISHED_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { isFinished } from "../../shared/statuses.js";
 import type { OutputEvent } from "../../shared/client/output-stream.js";
 import { authFor } from "../auth.js";
 import type { Context } from "../context.js";
-import { runScript } from "../store/scripts.js";
+import { readOutputPiece } from "../store/output.js";
 
 const PATH = /^\/ws\/output\/(\d+)$/;
 const POLL_MS = 250;
@@ -52,15 +52,9 @@ async function readFromStore(ctx: Context, jobId: number, piece: Piece, reply: B
 }
 
 async function read(ctx: Context, jobId: number, sent: number, attempt: string): Promise<Piece | null> {
-  const reply = await runScript(
-    ctx.redis,
-    ctx.keys.prefix,
-    "readOutput",
-    [jobId, sent, attempt, MAX_READ_BYTES],
-    "buffers",
-  );
-  if (!Array.isArray(reply)) return null;
-  const [status, progress, att, newSent, skipped, text] = reply as Buffer[];
+  const reply = await readOutputPiece(ctx, jobId, sent, attempt, MAX_READ_BYTES);
+  if (reply === null) return null;
+  const [status, progress, att, newSent, skipped, text] = reply;
   const piece = {
     status: String(status),
     progress: Number(String(progress)),
@@ -70,7 +64,7 @@ async function read(ctx: Context, jobId: number, sent: number, attempt: string):
     text: text ?? Buffer.alloc(0),
     fromStore: false,
   };
-  await readFromStore(ctx, jobId, piece, reply as Buffer[]);
+  await readFromStore(ctx, jobId, piece, reply);
   return piece;
 }
 
@@ -116,11 +110,7 @@ function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: num
         send({ type: "status", status, progress });
       }
       // A finished job's output is complete (its last chunks are applied before it finishes).
-      if (
-        FINISHED_STATUSES.includes(status as JobStatus) &&
-        !piece.fromStore &&
-        piece.text.length < MAX_READ_BYTES
-      ) {
+      if (isFinished(status) && !piece.fromStore && piece.text.length < MAX_READ_BYTES) {
         const rest = decoder.end();
         if (rest !== "") send({ type: "output", data: rest });
         send({ type: "end", status });

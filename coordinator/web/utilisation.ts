@@ -9,18 +9,8 @@ import {
   type ClientState,
 } from "../../shared/client-state.js";
 import type { Context } from "../context.js";
+import { cpusAndQueue, type Utilisation } from "../store/farm-stats.js";
 import { apiFor } from "./api.js";
-
-export interface Utilisation {
-  /** CPUs of the clients that can take work now (busy or idle). */
-  slotsTotal: number;
-  /** Of those, CPUs held by running jobs (a job holds its `cpus`, at most the client's CPUs). */
-  slotsBusy: number;
-  clients: Record<ClientState, number>;
-  /** Jobs in the dispatch queue (runnable). */
-  waiting: number;
-  running: number;
-}
 
 interface ClientRow {
   id?: number;
@@ -52,12 +42,8 @@ export async function readUtilisation(ctx: Context): Promise<{ now: Utilisation;
     return state === "busy" || state === "idle";
   });
   const jobIds = open.flatMap((c) => c.runningJobs ?? []);
-  const pipeline = ctx.redis.pipeline();
-  for (const id of jobIds) pipeline.hget(ctx.keys.job(id), "cpus");
-  pipeline.zcard(ctx.keys.queue);
-  pipeline.zcard(ctx.keys.jobsByStatus("running"));
-  const replies = ((await pipeline.exec()) ?? []).map(([err, v]) => (err ? 0 : Number(v ?? 0)));
-  const cpusOf = new Map(jobIds.map((id, i) => [id, Math.max(1, replies[i] ?? 1)]));
+  const { cpus: jobCpus, waiting, running } = await cpusAndQueue(ctx, jobIds);
+  const cpusOf = new Map(jobIds.map((id, i) => [id, Math.max(1, jobCpus[i] ?? 1)]));
   let slotsTotal = 0;
   let slotsBusy = 0;
   for (const c of open) {
@@ -71,8 +57,8 @@ export async function readUtilisation(ctx: Context): Promise<{ now: Utilisation;
       slotsTotal,
       slotsBusy,
       clients,
-      waiting: replies[jobIds.length] ?? 0,
-      running: replies[jobIds.length + 1] ?? 0,
+      waiting,
+      running,
     },
     rows,
   };

@@ -22,7 +22,6 @@ export function assignMessage(command: string, extra: Partial<AssignMessage> = {
     onSuccess: null,
     onError: null,
     onCancel: null,
-    onChildError: null,
     ...extra,
   };
 }

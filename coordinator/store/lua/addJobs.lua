@@ -1,7 +1,8 @@
 -- addJobs: creates every job of one newjob call atomically, or nothing.
--- ARGV: prefix, now (ms), JSON {"jobs":[{"f":{field:string}, "lp":[local parent index (0-based)],
---   "ep":[existing parent id], "ec":[existing child id], "ic":inherit conditions, "is":inherit submittedBy}]}
--- The jobs come roots first; `f` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
+-- ARGV: prefix, now (ms), JSON {"jobs":[{"fields":{field:string}, "newParents":[local parent index (0-based)],
+--   "existingParents":[existing parent id], "existingChildren":[existing child id],
+--   "inheritConditions":bool, "inheritSubmittedBy":bool}]}
+-- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
 -- @include settle
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local jobs = cjson.decode(ARGV[3]).jobs
@@ -10,7 +11,7 @@ local n = #jobs
 -- Validate every reference before writing anything.
 local extAncestors = {}
 for _, j in ipairs(jobs) do
-  for _, p in ipairs(j.ep) do
+  for _, p in ipairs(j.existingParents) do
     local st = redis.call('HGET', jobKey(prefix, p), 'status')
     if not st then
       return redis.error_reply('NOTFOUND parent job ' .. p .. ' does not exist')
@@ -19,7 +20,7 @@ for _, j in ipairs(jobs) do
       return redis.error_reply('CONFLICT parent job ' .. p .. ' is ' .. st .. '; a finished job cannot gain children')
     end
   end
-  for _, c in ipairs(j.ec) do
+  for _, c in ipairs(j.existingChildren) do
     if redis.call('EXISTS', jobKey(prefix, c)) == 0 then
       return redis.error_reply('NOTFOUND child job ' .. c .. ' does not exist')
     end
@@ -32,21 +33,21 @@ local function localAncestorsExt(i, acc, seen)
     return
   end
   seen[i] = true
-  for _, p in ipairs(jobs[i].ep) do
+  for _, p in ipairs(jobs[i].existingParents) do
     acc[tonumber(p)] = true
     for _, a in ipairs(ancestors(prefix, p)) do
       acc[tonumber(a)] = true
     end
   end
-  for _, lp in ipairs(jobs[i].lp) do
+  for _, lp in ipairs(jobs[i].newParents) do
     localAncestorsExt(lp + 1, acc, seen)
   end
 end
 for i, j in ipairs(jobs) do
-  if #j.ec > 0 then
+  if #j.existingChildren > 0 then
     local acc = {}
     localAncestorsExt(i, acc, {})
-    for _, c in ipairs(j.ec) do
+    for _, c in ipairs(j.existingChildren) do
       if acc[tonumber(c)] then
         return redis.error_reply('CONFLICT job ' .. c .. ' is an ancestor of the new job; it cannot be its child')
       end
@@ -64,10 +65,10 @@ local roots = {}
 local function rootOf(i)
   if not roots[i] then
     local j = jobs[i]
-    if #j.lp > 0 then
-      roots[i] = rootOf(j.lp[1] + 1)
-    elseif #j.ep > 0 then
-      roots[i] = tonumber(redis.call('HGET', jobKey(prefix, j.ep[1]), 'root'))
+    if #j.newParents > 0 then
+      roots[i] = rootOf(j.newParents[1] + 1)
+    elseif #j.existingParents > 0 then
+      roots[i] = tonumber(redis.call('HGET', jobKey(prefix, j.existingParents[1]), 'root'))
     else
       roots[i] = ids[i]
     end
@@ -79,12 +80,12 @@ local submitted = {}
 local function submittedByOf(i)
   if submitted[i] == nil then
     local j = jobs[i]
-    local value = j.f.submittedBy or false
-    if j.is then
-      if #j.lp > 0 then
-        value = submittedByOf(j.lp[1] + 1)
-      elseif #j.ep > 0 then
-        value = redis.call('HGET', jobKey(prefix, j.ep[1]), 'submittedBy')
+    local value = j.fields.submittedBy or false
+    if j.inheritSubmittedBy then
+      if #j.newParents > 0 then
+        value = submittedByOf(j.newParents[1] + 1)
+      elseif #j.existingParents > 0 then
+        value = redis.call('HGET', jobKey(prefix, j.existingParents[1]), 'submittedBy')
       end
     end
     submitted[i] = value
@@ -103,14 +104,14 @@ for i = 1, n do
   kids[i], kidsLeft[i], kidsBad[i] = {}, 0, 0
 end
 for i, j in ipairs(jobs) do
-  for _, lp in ipairs(j.lp) do
+  for _, lp in ipairs(j.newParents) do
     local pi = lp + 1
     kids[pi][#kids[pi] + 1] = ids[i]
     kidsLeft[pi] = kidsLeft[pi] + 1
   end
 end
 for i, j in ipairs(jobs) do
-  for _, c in ipairs(j.ec) do
+  for _, c in ipairs(j.existingChildren) do
     kids[i][#kids[i] + 1] = tonumber(c)
     local st = redis.call('HGET', jobKey(prefix, c), 'status')
     if not FINISHED[st] then
@@ -123,15 +124,15 @@ end
 
 local initial, newRoots = {}, {}
 for i, j in ipairs(jobs) do
-  local f = j.f
+  local f = j.fields
   f.id = ids[i]
   f.queueTime = now
   f.attempt = 0
   f.root = rootOf(i)
-  if j.ic and f.root ~= ids[i] then
+  if j.inheritConditions and f.root ~= ids[i] then
     local ri = indexOfId[f.root]
     if ri then
-      f.conditions = jobs[ri].f.conditions
+      f.conditions = jobs[ri].fields.conditions
     else
       f.conditions = redis.call('HGET', jobKey(prefix, f.root), 'conditions') or nil
     end
@@ -140,10 +141,10 @@ for i, j in ipairs(jobs) do
   local sb = submittedByOf(i)
   f.submittedBy = sb and sb ~= '' and sb or nil
   local parents = {}
-  for _, lp in ipairs(j.lp) do
+  for _, lp in ipairs(j.newParents) do
     parents[#parents + 1] = ids[lp + 1]
   end
-  for _, p in ipairs(j.ep) do
+  for _, p in ipairs(j.existingParents) do
     parents[#parents + 1] = tonumber(p)
   end
   if #parents > 0 then
@@ -188,7 +189,7 @@ end
 
 -- Links to existing parents and children.
 for i, j in ipairs(jobs) do
-  for _, p in ipairs(j.ep) do
+  for _, p in ipairs(j.existingParents) do
     local pk = jobKey(prefix, p)
     local list = idList(redis.call('HGET', pk, 'children'))
     list[#list + 1] = ids[i]
@@ -200,7 +201,7 @@ for i, j in ipairs(jobs) do
       setStatus(prefix, p, 'queued', now)
     end
   end
-  for _, c in ipairs(j.ec) do
+  for _, c in ipairs(j.existingChildren) do
     local ck = jobKey(prefix, c)
     local list = idList(redis.call('HGET', ck, 'parents'))
     if #list == 0 then
@@ -218,10 +219,10 @@ end
 
 -- Roll-ups: each new job counts once in its ancestors; an attached subtree brings its own totals.
 for i, j in ipairs(jobs) do
-  if not j.f.noProg and (#j.lp > 0 or #j.ep > 0) then
+  if not j.fields.noProg and (#j.newParents > 0 or #j.existingParents > 0) then
     addToAncestors(prefix, ids[i], 'treeN', 1)
   end
-  for _, c in ipairs(j.ec) do
+  for _, c in ipairs(j.existingChildren) do
     local v = redis.call('HMGET', jobKey(prefix, c), 'treeN', 'treeP', 'treeRun', 'status')
     local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
     local targets = ancestors(prefix, ids[i])
@@ -264,7 +265,7 @@ if #runnable > 0 then
   for i = 1, n do
     if initial[i] == 'runnable' then
       k = k + 1
-      queue[k] = { -(tonumber(jobs[i].f.priority) or 0) * QUEUE_SHIFT + seq + k, ids[i] }
+      queue[k] = { -(tonumber(jobs[i].fields.priority) or 0) * QUEUE_SHIFT + seq + k, ids[i] }
     end
   end
 end
@@ -273,7 +274,7 @@ zaddMany(prefix .. QUEUE, queue)
 -- The requirement classes (util.lua): each class's new jobs, and its head in {p}queue:heads.
 local byClass, classes = {}, {}
 for k = 1, #queue do
-  local cls = jobs[indexOfId[queue[k][2]]].f.cls
+  local cls = jobs[indexOfId[queue[k][2]]].fields.cls
   if not byClass[cls] then
     byClass[cls] = {}
     classes[#classes + 1] = cls

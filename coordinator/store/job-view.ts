@@ -2,6 +2,7 @@
 // as Date, and the "slow" HQueue roll-ups (uiStatus, overallProgress, ETA) computed from the fields the
 // transitions maintain in the same hash, so getJobs costs one HGETALL per job however big the tree.
 
+import { isFinished, RUNNING_STATUSES, statusIn } from "../../shared/statuses.js";
 import { withDoubles, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import { jobField, type JobRecord } from "./jobs.js";
 
@@ -54,8 +55,6 @@ export const JOB_ATTRIBUTES = [
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
 const FLOAT_ATTRIBUTES = ["progress", "overallProgress"];
 
-const RUNNING = new Set(["running", "pausing", "resuming"]);
-
 function date(ms: string | undefined): Date | null {
   return ms === undefined ? null : new Date(Number(ms));
 }
@@ -90,10 +89,12 @@ export function uiStatus(job: JobRecord): string {
 /** Seconds left, from the progress rate since the job (or its tree) started; -1 when unknown. */
 export function eta(job: JobRecord, now: number): number {
   const status = job.status ?? "";
-  if (["succeeded", "failed", "cancelled", "abandoned"].includes(status)) return 0;
+  if (isFinished(status)) return 0;
   if (job.startTime === undefined) return -1;
   const progress =
-    RUNNING.has(status) && job.nKids === undefined ? Number(jobField(job, "progress")) : overallProgress(job);
+    statusIn(RUNNING_STATUSES, status) && job.nKids === undefined
+      ? Number(jobField(job, "progress"))
+      : overallProgress(job);
   if (!(progress > 0) || progress >= 1) return -1;
   const elapsed = (now - Number(job.startTime)) / 1000;
   return Math.max(0, Math.round((elapsed * (1 - progress)) / progress));

@@ -3,7 +3,7 @@
 
 import type { ClientRecord } from "../store/clients.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
-import type { JobInfo } from "./jobInfo.js";
+import type { JobInfo } from "./job-info.js";
 
 const MAX_CACHED_CLASSES = 100_000;
 

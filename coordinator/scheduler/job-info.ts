@@ -3,6 +3,7 @@
 // so the scheduler caches them and forgets a job whenever an event names it.
 
 import type { Context } from "../context.js";
+import { readJobFields } from "../store/job-fields.js";
 import { parseConditions, type Condition } from "./conditions.js";
 
 export interface JobInfo {
@@ -73,13 +74,10 @@ export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
 
 export async function readJobInfos(ctx: Context, ids: readonly number[]): Promise<(JobInfo | null)[]> {
   if (ids.length === 0) return [];
-  const pipe = ctx.redis.pipeline();
-  for (const id of ids) pipe.hmget(ctx.keys.job(id), ...FIELDS);
-  const replies = (await pipe.exec()) ?? [];
+  const replies = await readJobFields(ctx, ids, FIELDS);
   return ids.map((id, i) => {
-    const reply = replies[i];
-    if (!reply || reply[0]) return null;
-    const fields = reply[1] as (string | null)[];
+    const fields = replies[i];
+    if (!fields) return null;
     return fields.every((v) => v === null) ? null : parseJobInfo(id, fields);
   });
 }

@@ -1,0 +1,114 @@
+// A compact, bounded history of the farm for the dashboard's charts, kept in Redis and shared by every
+// coordinator: once a minute ONE coordinator (whichever wins `SET NX` on the minute's lock) samples the farm
+// (the sampler: coordinator/web/history.ts) and appends one entry; the others skip that minute.
+//
+//   {p}history:farm           ZSET  score = minute start (ms); member = "t,busy,total,cB,cI,cU,cD,cN,waiting,
+//                                   running" (slots busy/total, clients busy/idle/unavailable/disabled/not
+//                                   responding, jobs waiting/running); older than 24 h trimmed at each write
+//   {p}history:lock:{minute}  STRING SET NX PX 2 min: the one coordinator that samples that minute
+//   {p}client:{id}:load       LIST  "t,load,jobs" newest first, capped at CLIENT_SAMPLES (12 h); expires
+//                                   12 h after its last sample (a removed client)
+//
+// Cost per minute: one getClients (already bounded by the farm size), one ZADD, one LPUSH+LTRIM per client.
+
+import type { Context } from "../context.js";
+import type { Utilisation } from "./farm-stats.js";
+
+export const HISTORY_MS = 24 * 3600_000;
+const MINUTE = 60_000;
+const CLIENT_SAMPLES = 720;
+
+export interface FarmSample extends Utilisation {
+  /** minute start, ms since epoch */
+  t: number;
+}
+
+export interface ClientSample {
+  t: number;
+  load: number;
+  jobs: number;
+}
+
+export function encodeSample(s: FarmSample): string {
+  const c = s.clients;
+  return [
+    s.t,
+    s.slotsBusy,
+    s.slotsTotal,
+    c.busy,
+    c.idle,
+    c.unavailable,
+    c.disabled,
+    c.not_responding,
+    s.waiting,
+    s.running,
+  ].join(",");
+}
+
+function decodeSample(text: string): FarmSample | null {
+  const n = text.split(",").map(Number);
+  if (n.length !== 10 || n.some((x) => !Number.isFinite(x))) return null;
+  const [t, busy, total, cb, ci, cu, cd, cn, waiting, running] = n as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return {
+    t,
+    slotsBusy: busy,
+    slotsTotal: total,
+    clients: { busy: cb, idle: ci, unavailable: cu, disabled: cd, not_responding: cn },
+    waiting,
+    running,
+  };
+}
+
+/** Claims `minute` (its start, ms) for this coordinator; false when another coordinator already took it. */
+export async function claimMinute(ctx: Context, minute: number): Promise<boolean> {
+  return (await ctx.redis.set(ctx.keys.historyLock(minute), "1", "PX", 2 * MINUTE, "NX")) === "OK";
+}
+
+/** Appends one minute's farm sample (trimming samples older than HISTORY_MS) and the clients' load samples. */
+export async function appendSamples(
+  ctx: Context,
+  minute: number,
+  farm: Utilisation,
+  clients: readonly { id: number; load: number; jobs: number }[],
+): Promise<void> {
+  const key = ctx.keys.historyFarm;
+  const pipeline = ctx.redis.pipeline();
+  pipeline.zadd(key, minute, encodeSample({ t: minute, ...farm }));
+  pipeline.zremrangebyscore(key, "-inf", `(${minute - HISTORY_MS}`);
+  for (const c of clients) {
+    pipeline.lpush(ctx.keys.clientLoad(c.id), `${minute},${c.load.toFixed(2)},${c.jobs}`);
+    pipeline.ltrim(ctx.keys.clientLoad(c.id), 0, CLIENT_SAMPLES - 1);
+    // A removed client's samples go by themselves.
+    pipeline.pexpire(ctx.keys.clientLoad(c.id), CLIENT_SAMPLES * MINUTE);
+  }
+  await pipeline.exec();
+}
+
+/** Samples since `since` (ms), oldest first. */
+export async function farmHistory(ctx: Context, since: number): Promise<FarmSample[]> {
+  const members = await ctx.redis.zrangebyscore(ctx.keys.historyFarm, since, "+inf");
+  return members.map(decodeSample).filter((s): s is FarmSample => s !== null);
+}
+
+/** A client's samples, oldest first. */
+export async function clientHistory(ctx: Context, id: number): Promise<ClientSample[]> {
+  const items = await ctx.redis.lrange(ctx.keys.clientLoad(id), 0, CLIENT_SAMPLES - 1);
+  return items
+    .map((text) => {
+      const [t, load, jobs] = text.split(",").map(Number);
+      return { t: t ?? NaN, load: load ?? NaN, jobs: jobs ?? NaN };
+    })
+    .filter((s) => Number.isFinite(s.t) && Number.isFinite(s.load) && Number.isFinite(s.jobs))
+    .reverse();
+}

@@ -1,0 +1,124 @@
+// Reads behind the dashboard's frame table (coordinator/web/frames.ts): a parent's child list, then a few
+// fields of each child, batched so a 10,000-frame parent costs one HGET and ten script calls (no per-child
+// round trip, no HGETALL of 50-entry logs); exit codes and roll-ups only for the rows on the page; host
+// labels from the client hashes.
+
+import { lastExit } from "../../shared/job-log.js";
+import type { Context } from "../context.js";
+import { runScript } from "./lua-scripts.js";
+
+export interface Frame {
+  id: number;
+  name: string;
+  status: string;
+  /** client ids of the current/last run */
+  clientIds: number[];
+  progress: number;
+  /** ms since epoch, NaN when not started */
+  start: number;
+  end: number;
+  attempt: number;
+}
+
+/** The child ids of a job, in creation order ([] for a leaf or a job that does not exist). */
+export async function childIds(ctx: Context, parentId: number): Promise<number[]> {
+  const text = await ctx.redis.hget(ctx.keys.job(parentId), "children");
+  return text ? (JSON.parse(text) as number[]) : [];
+}
+
+/**
+ * One readFrames.lua call per READ_CHUNK children: an HMGET per job inside Redis (about 2 ms of Redis per
+ * 1,000), one string per job. Ten thousand HMGETs through a client pipeline cost 10x more in reply decoding on
+ * a loaded machine (measured 120-310 ms vs 25-30 ms).
+ */
+const READ_CHUNK = 1000;
+
+/** The frame fields of each job, in order, skipping jobs deleted meanwhile. */
+export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> {
+  const chunks: Promise<string[]>[] = [];
+  for (let start = 0; start < ids.length; start += READ_CHUNK) {
+    const chunk = ids.slice(start, start + READ_CHUNK);
+    chunks.push(runScript(ctx.redis, ctx.keys.prefix, "readFrames", chunk) as Promise<string[]>);
+  }
+  const frames: Frame[] = [];
+  for (const rows of await Promise.all(chunks)) {
+    for (const row of rows) {
+      const [id, status, clients, progress, start, end, attempt, ...name] = row.split("\x1f");
+      let clientIds: number[] = [];
+      if (clients) {
+        clientIds = (JSON.parse(clients) as { clientId?: number }[])
+          .map((c) => Number(c.clientId))
+          .filter(Number.isFinite);
+      }
+      frames.push({
+        id: Number(id),
+        name: name.join("\x1f"),
+        status: status ?? "",
+        clientIds,
+        progress: status === "succeeded" ? 1 : Number(progress || 0),
+        start: start ? Number(start) : NaN,
+        end: end ? Number(end) : NaN,
+        attempt: Number(attempt || 0),
+      });
+    }
+  }
+  return frames;
+}
+
+/** Client id -> label (`hostname` or `hostname:name`), one pipelined HGET per distinct client. */
+export async function hostLabels(ctx: Context, clientIds: Iterable<number>): Promise<Map<number, string>> {
+  const ids = [...new Set(clientIds)];
+  const labels = new Map<number, string>();
+  if (ids.length === 0) return labels;
+  const pipeline = ctx.redis.pipeline();
+  for (const id of ids) pipeline.hget(ctx.keys.client(id), "label");
+  const replies = (await pipeline.exec()) ?? [];
+  replies.forEach(([err, label], i) => {
+    labels.set(ids[i] as number, !err && typeof label === "string" ? label : `client ${ids[i]}`);
+  });
+  return labels;
+}
+
+/** The exit code (or signal) of each job's latest finished run, from its status log; "" when none. */
+export async function exitCodes(ctx: Context, ids: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  if (ids.length === 0) return out;
+  const pipeline = ctx.redis.pipeline();
+  for (const id of ids) pipeline.hget(ctx.keys.job(id), "logs");
+  const replies = (await pipeline.exec()) ?? [];
+  replies.forEach(([err, text], i) => {
+    out.set(
+      ids[i] as number,
+      err || typeof text !== "string" ? "" : lastExit(JSON.parse(text) as unknown[][]),
+    );
+  });
+  return out;
+}
+
+export interface FamilyCounts {
+  total: number;
+  done: number;
+  bad: number;
+  running: number;
+}
+
+/** done/failed/running children of each job, from the roll-ups every transition maintains (one HMGET each). */
+export async function familyCounts(ctx: Context, ids: number[]): Promise<Map<number, FamilyCounts>> {
+  const out = new Map<number, FamilyCounts>();
+  if (ids.length === 0) return out;
+  const pipeline = ctx.redis.pipeline();
+  for (const id of ids) pipeline.hmget(ctx.keys.job(id), "nKids", "kidsLeft", "kidsBad", "treeRun");
+  const replies = (await pipeline.exec()) ?? [];
+  replies.forEach(([err, value], i) => {
+    if (err) return;
+    const [n, left, bad, run] = (value as (string | null)[]).map((v) => Number(v ?? 0));
+    if (!n) return;
+    out.set(ids[i] as number, {
+      total: n,
+      done: Math.max(0, n - (left ?? 0) - (bad ?? 0)),
+      bad: bad ?? 0,
+      running: run ?? 0,
+    });
+  });
+  return out;
+}

@@ -1,0 +1,67 @@
+// The one way this project runs Lua: every script is a named file lua/<name>.lua (the job transitions, and
+// the changes of the note, group and resource stores). A line `-- @include name` is replaced by
+// lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
+// registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
+// KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest.
+
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Redis } from "ioredis";
+import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+
+const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
+
+export type ScriptArg = string | number | Buffer;
+type Command = (...args: ScriptArg[]) => Promise<unknown>;
+
+function expandIncludes(source: string, seen = new Set<string>()): string {
+  return source.replace(/^-- @include (\w+)\s*$/gm, (_line, name: string) => {
+    if (seen.has(name)) return "";
+    seen.add(name);
+    return expandIncludes(readFileSync(join(LUA_DIR, "includes", `${name}.lua`), "utf8"), seen);
+  });
+}
+
+/** The full text of lua/<name>.lua with its includes expanded. */
+export function loadLua(name: string): string {
+  return expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8"));
+}
+
+/**
+ * Runs lua/<name>.lua with ARGV (prefix, now, ...args). A script refuses a call (having changed nothing) with
+ * `return redis.error_reply('NOTFOUND|CONFLICT|BADARG <message>')`, which becomes the matching XML-RPC Fault
+ * (404, 409, -32602) carrying <message>; any other error is rethrown.
+ */
+export async function runScript(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  args: ScriptArg[],
+  replies: "strings" | "buffers" = "strings",
+): Promise<unknown> {
+  const method = `openhq_store_${name}`;
+  if (!(method in redis)) redis.defineCommand(method, { numberOfKeys: 0, lua: loadLua(name) });
+  // defineCommand also makes `<method>Buffer`, whose bulk replies stay bytes (job output need not be UTF-8).
+  const variant = replies === "buffers" ? `${method}Buffer` : method;
+  const command = (redis as unknown as Record<string, Command>)[variant] as Command;
+  try {
+    return await command.call(redis, prefix, Date.now(), ...args);
+  } catch (err) {
+    throw scriptFault(err);
+  }
+}
+
+const FAULTS: Record<string, number> = {
+  NOTFOUND: FaultCode.notFound,
+  CONFLICT: FaultCode.conflict,
+  BADARG: FaultCode.badArgument,
+};
+
+function scriptFault(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  // ioredis prefixes the reply with the script location for errors raised with error_reply; find our code.
+  const match = /\b(NOTFOUND|CONFLICT|BADARG) (.*)$/s.exec(err.message);
+  const code = match?.[1] !== undefined ? FAULTS[match[1]] : undefined;
+  return code !== undefined && match?.[2] !== undefined ? new Fault(code, match[2]) : err;
+}

@@ -1,0 +1,49 @@
+// Reads of the dispatch queue for the scheduler (coordinator/scheduler/): the queue's head, the requirement
+// classes in {p}queue:heads and the jobs of each class ({p}queue:class:{cls}). Keys and scores:
+// store/keys.ts; the writes are the job transitions' (lua/, includes/util.lua).
+
+import type { Context } from "../context.js";
+import { runScript } from "./lua-scripts.js";
+
+/** The ids of the first `count` jobs of the queue, in dispatch order. */
+export async function queueHead(ctx: Context, count: number): Promise<number[]> {
+  return (await ctx.redis.zrange(ctx.keys.queue, "0", String(count - 1))).map(Number);
+}
+
+/** Classes of {p}queue:heads by rank [offset, offset + count), as a flat [cls, score, cls, score, …] list. */
+export function headsWithScores(ctx: Context, offset: number, count: number): Promise<string[]> {
+  return ctx.redis.zrange(ctx.keys.queueHeads, String(offset), String(offset + count - 1), "WITHSCORES");
+}
+
+/** Classes of {p}queue:heads by rank [offset, offset + count). */
+export function headClasses(ctx: Context, offset: number, count: number): Promise<string[]> {
+  return ctx.redis.zrange(ctx.keys.queueHeads, String(offset), String(offset + count - 1));
+}
+
+/** The first job id of each class (0 for an empty class), in one round trip. */
+export async function classHeads(ctx: Context, classes: readonly string[]): Promise<number[]> {
+  const pipe = ctx.redis.pipeline();
+  for (const cls of classes) pipe.zrange(ctx.keys.queueClass(cls), "0", "0");
+  return ((await pipe.exec()) ?? []).map(([, ids]) => Number((ids as string[] | null)?.[0] ?? 0));
+}
+
+/**
+ * Per request, up to `count` jobs of class `cls` with score from `from` (a ZRANGEBYSCORE bound: "(" = after)
+ * as a flat [id, score, …] list; [] when the read failed. One round trip.
+ */
+export async function classPages(
+  ctx: Context,
+  requests: readonly { cls: string; from: string; count: number }[],
+): Promise<string[][]> {
+  const pipe = ctx.redis.pipeline();
+  for (const r of requests)
+    pipe.zrangebyscore(ctx.keys.queueClass(r.cls), r.from, "+inf", "WITHSCORES", "LIMIT", 0, r.count);
+  const replies = (await pipe.exec()) ?? [];
+  return requests.map((_r, i) => (replies[i]?.[1] ?? []) as string[]);
+}
+
+/** migrateQueue.lua: moves up to `batch` jobs of a queue left by an earlier version into the class index;
+ * returns how many it moved (0 = done). */
+export async function migrateQueue(ctx: Context, batch: number): Promise<number> {
+  return Number(await runScript(ctx.redis, ctx.keys.prefix, "migrateQueue", [batch]));
+}
