@@ -4,7 +4,7 @@
 
 import { after, before, test } from "node:test";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
-import { runScript } from "../coordinator/store/scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { FINISHED_STATUSES, RUNNING_STATUSES } from "../shared/statuses.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";

@@ -19,7 +19,7 @@ import {
   registerClient,
   removeIfTerminatedAndIdle,
 } from "../store/clients.js";
-import type { Scripts } from "../scheduler/scripts.js";
+import type { Scripts } from "../store/dispatch-scripts.js";
 import type { JobStore } from "../store/jobs.js";
 import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
 import { watchDroppedAgent } from "./crash.js";

@@ -3,12 +3,12 @@
 // agents connected here; deliver() sends a job's `assign`; close() stops it. (Implementation: ./link.ts.)
 import type { Server } from "node:http";
 import type { Context } from "../context.js";
-import type { JobHash } from "../scheduler/assign.js";
+import type { JobRecord } from "../store/jobs.js";
 import type { Dispatcher } from "../scheduler/dispatch.js";
 import { Link } from "./link.js";
 
 export interface AgentLink {
-  deliver(job: JobHash): void;
+  deliver(job: JobRecord): void;
   close(): Promise<void>;
 }
 

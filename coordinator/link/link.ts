@@ -12,10 +12,11 @@ import type { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
 import { AGENT_PATH, type CoordinatorMessage } from "../../shared/protocol.js";
 import type { Context } from "../context.js";
-import { heartbeatsKey, markDisconnected } from "../store/clients.js";
-import { assignedClients, assignMessage, type JobHash } from "../scheduler/assign.js";
+import { markDisconnected } from "../store/clients.js";
+import { assignedClients, assignMessage } from "../scheduler/assign.js";
+import type { JobRecord } from "../store/jobs.js";
 import type { Dispatcher } from "../scheduler/dispatch.js";
-import { Scripts } from "../scheduler/scripts.js";
+import { Scripts } from "../store/dispatch-scripts.js";
 import { JobStore } from "../store/jobs.js";
 import { ReplicaWait } from "../redis/wait.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
@@ -141,7 +142,7 @@ export class Link implements LinkHost {
    * Sends a dispatched job's `assign` (the scheduler's deliver hook). With openhq.redis.waitReplicas, an
    * assignment leaves only once the replicas hold it.
    */
-  deliver(job: JobHash): void {
+  deliver(job: JobRecord): void {
     metricsFor(this.ctx).jobDispatched(job);
     if (!this.replicas.enabled) return this.deliverNow(job);
     void this.replicas
@@ -159,7 +160,7 @@ export class Link implements LinkHost {
   }
 
   /** Sends `assign` to each client of a job: directly when connected here, else through its control channel. */
-  private deliverNow(job: JobHash): void {
+  private deliverNow(job: JobRecord): void {
     for (const c of assignedClients(job)) {
       const conn = this.agents.get(c.clientId);
       if (conn) this.sendAssign(conn, job);
@@ -171,7 +172,7 @@ export class Link implements LinkHost {
     }
   }
 
-  private sendAssign(conn: AgentConnection, job: JobHash): void {
+  private sendAssign(conn: AgentConnection, job: JobRecord): void {
     const msg = assignMessage(job, conn.clientId as number, conn.platform);
     if (!msg) return;
     conn.send(msg);
@@ -225,7 +226,7 @@ export class Link implements LinkHost {
     const now = Date.now();
     for (const conn of this.agents.values())
       if (now - conn.lastSeen > timeoutMs) conn.close(4008, "silent for activeTimeout");
-    const stale = await this.ctx.redis.zrangebyscore(heartbeatsKey(this.ctx), "-inf", now - timeoutMs);
+    const stale = await this.ctx.redis.zrangebyscore(this.ctx.keys.clientHeartbeats, "-inf", now - timeoutMs);
     if (stale.length === 0) return;
     const pipe = this.ctx.redis.pipeline();
     for (const cid of stale)

@@ -4,8 +4,7 @@ import type { Context } from "../context.js";
 import type { RunningJob } from "../../shared/protocol.js";
 import { assignedClients } from "../scheduler/assign.js";
 import type { LinkHost } from "./connection.js";
-
-const ALIVE = new Set(["running", "pausing", "paused", "resuming"]);
+import { ALIVE_STATUSES, statusIn } from "../../shared/statuses.js";
 
 /**
  * The attempts of `hello.running` the farm no longer wants on this client: the job was given to another
@@ -25,7 +24,7 @@ export async function staleAttempts(
     const [status, attempt, clients] = (replies[i]?.[1] ?? []) as (string | null)[];
     const mine =
       status != null &&
-      ALIVE.has(status) &&
+      statusIn(ALIVE_STATUSES, status) &&
       Number(attempt) === r.attempt &&
       assignedClients({ clients: clients ?? "" }).some((c) => c.clientId === clientId);
     if (!mine) stop.push({ jobId: r.jobId, attempt: r.attempt });

@@ -9,12 +9,6 @@ export interface AssignedClient {
   master: boolean;
 }
 
-/**
- * The job hash is `JobRecord` (store/jobs.ts). This alias stays only until the crash-recovery branch's
- * coordinator/link/* import JobRecord; then delete it.
- */
-export type JobHash = JobRecord;
-
 export function hashFromFlat(flat: readonly string[]): JobRecord {
   const out: JobRecord = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;

@@ -21,11 +21,6 @@ export function clientLabel(hostname: string, name: string): string {
   return name === "" ? hostname : `${hostname}:${name}`;
 }
 
-/** Keys.clientHeartbeats; kept for coordinator/link/link.ts until it reads the key from Keys itself. */
-export function heartbeatsKey(ctx: Context): string {
-  return ctx.keys.clientHeartbeats;
-}
-
 export interface ClientRecord {
   id: number;
   hostname: string;
