@@ -3,37 +3,12 @@
 // the agent until terminate(), upgrade or a signal. SIGTERM/SIGINT kill running jobs' processes and exit;
 // a second signal exits at once.
 
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Agent } from "./agent.js";
-import { bundledVersion } from "./build-info.js";
+import { INSTALL_DIR, VERSION } from "../shared/version.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { StateDirError } from "./state-dir.js";
-
-function findInstallDir(): string {
-  // The bundled agent (dist/install/openhq-agent.mjs, or lib/openhq-agent/ once installed) is its own folder.
-  if (bundledVersion !== null) return dirname(fileURLToPath(import.meta.url));
-  // agent/main.ts in a checkout, dist/agent/main.js when built: the install folder holds package.json.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    dir = dirname(dir);
-    try {
-      readFileSync(join(dir, "package.json"));
-      return dir;
-    } catch {
-      // keep looking upwards
-    }
-  }
-  return dirname(dirname(fileURLToPath(import.meta.url)));
-}
-
-function packageVersion(installDir: string): string {
-  const pkg = JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version?: string };
-  return pkg.version ?? "0.0.0";
-}
 
 const USAGE = `usage: openhq-agent [--config hqnode.ini] [--server HOST|URL] [--server-port N] [--port N]
                     [--bind ADDR] [--name NAME] [--cpus N] [--state-dir DIR] [--log-file FILE]
@@ -49,7 +24,7 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes("--version")) {
-    process.stdout.write(`${bundledVersion ?? packageVersion(findInstallDir())}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return;
   }
   let config;
@@ -60,12 +35,10 @@ async function main(): Promise<void> {
     process.stderr.write(`openhq-agent: ${err.message}\n`);
     process.exit(2);
   }
-  const installDir = findInstallDir();
-  const version = bundledVersion ?? packageVersion(installDir);
   const log = createLogger(config.logFile);
   const agent = new Agent(config, log, {
-    version,
-    installDir,
+    version: VERSION,
+    installDir: INSTALL_DIR,
     exit: (code) => process.exit(code),
   });
   let signalled = false;

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bundledVersion } from "./build-info.js";
+import { BUNDLED } from "../shared/version.js";
 import type { Logger } from "./log.js";
 
 export const ARTIFACT_NAME = "openhq-agent.mjs";
@@ -30,7 +30,7 @@ export function coordinatorBaseUrl(server: string, port: number): string {
 
 /** The running bundle's own file, or null when this agent does not run from the bundle. */
 export function ownArtifact(): string | null {
-  return bundledVersion === null ? null : fileURLToPath(import.meta.url);
+  return BUNDLED ? fileURLToPath(import.meta.url) : null;
 }
 
 async function download(source: UpgradeSource, name: string): Promise<Buffer> {

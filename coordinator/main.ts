@@ -29,7 +29,7 @@ import {
 import { metricsFor } from "./metrics.js";
 import { Keys } from "./store/keys.js";
 import { redactUrls } from "../shared/redact.js";
-import { VERSION } from "./version.js";
+import { VERSION } from "../shared/version.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -27,7 +27,7 @@ import { JOB_STATUSES } from "../shared/statuses.js";
 import type { CallOutcome } from "../shared/xmlrpc/server.js";
 import type { Context } from "./context.js";
 import { jobCountsByStatus, redisRoundTrip } from "./store/farm-stats.js";
-import { VERSION } from "./version.js";
+import { VERSION } from "../shared/version.js";
 import { readUtilisation } from "./web/utilisation.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -2,7 +2,7 @@
 
 import type { Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../../shared/version.js";
 import { isSecretName, redactUrls } from "../../shared/redact.js";
 import { bool, isGiven, str } from "./args.js";
 
