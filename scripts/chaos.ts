@@ -263,6 +263,8 @@ class Farm {
         OPENHQ_REDIS_NAME: MASTER,
         OPENHQ_HEARTBEAT_INTERVAL: String(HEARTBEAT_MS),
         OPENHQ_REDIS_WAIT_REPLICAS: String(this.opts.waitReplicas),
+        // Both coordinators share this run's own log folder (a folder of an earlier run belongs to its Redis).
+        OPENHQ_JOB_LOGS_DIR: join(this.dir, "job_logs"),
       },
     });
   }
