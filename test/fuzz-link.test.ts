@@ -174,13 +174,22 @@ function xmlBody(): string {
   return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName>${params}</methodCall>`;
 }
 
+const admin = (url: string): string => url.replace("://", "://fuzz:fuzz-pw@");
+
 describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
   let coordinator: TestCoordinator;
   let redis: Redis;
   let agent: TestAgent;
 
   before(async () => {
-    coordinator = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "500" } });
+    // Access control on: the agent then holds terminate to the farm token, so no fuzzed call may end it.
+    coordinator = await startCoordinator({
+      env: {
+        OPENHQ_HEARTBEAT_INTERVAL: "500",
+        OPENHQ_AUTH: "on",
+        OPENHQ_AUTH_USERS: "fuzz:admin:fuzz-pw",
+      },
+    });
     redis = new Redis(coordinator.redisUrl);
   });
   after(async () => {
@@ -196,7 +205,7 @@ describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
       mode: "hold",
     }).connect();
     const [jobId] = await python<number[]>(`${PRELUDE}out(hq.newjob({"name": "seed", "command": "true"}))`, {
-      HQSERVER: coordinator.url,
+      HQSERVER: admin(coordinator.url),
     });
     await holder.waitFor(() => holder.running.has(jobId as number));
     await new Promise((r) => setTimeout(r, 500));
@@ -253,7 +262,7 @@ describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
     assert.equal(await redis.get(`${coordinator.prefix}job:${jobId}:output`), null);
     const answer = await python<{ clients: number; job: string }>(
       `${PRELUDE}out({"clients": len(hq.getClients()), "job": hq.getJob(${jobId}, ["status"])["status"]})`,
-      { HQSERVER: coordinator.url },
+      { HQSERVER: admin(coordinator.url) },
     );
     assert.equal(answer.job, "running");
     assert.equal(coordinator.process.exitCode, null);
