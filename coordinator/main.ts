@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   const keys = new Keys(config.prefix);
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
-  ctx.logs = await LogStore.open(ctx, config.settings.jobLogsDir);
+  ctx.logs = await LogStore.open(ctx, config.settings.jobLogsDir, log);
   log(`job logs in ${config.settings.jobLogsDir}`);
   const farm = await resolveFarmSecret(ctx, config.dataDir);
   ctx.settings.agentToken = farm.secret;

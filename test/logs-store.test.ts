@@ -11,6 +11,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -200,6 +201,23 @@ describe("job log store", () => {
       startCoordinator({ redisUrl: redis.url, env: { OPENHQ_JOB_LOGS_DIR: join(file, "logs") } }),
       (err: Error) => /exited \(2\)/.test(err.message) && /job_logs_dir .* is not writable/.test(err.message),
     );
+  });
+
+  it("a new farm (a fresh Redis) over an earlier farm's log folder moves the old logs aside and starts", async () => {
+    const folder = join(dir, "earlier-farm");
+    for (const round of [1, 2]) {
+      const fresh = await startRedis();
+      const farm = await startCoordinator({
+        redisUrl: fresh.url,
+        args: ["--prefix", "earlier:"],
+        env: { OPENHQ_JOB_LOGS_DIR: folder },
+      });
+      const moved = /an earlier farm's logs were moved aside to /.test(farm.output());
+      await farm.stop();
+      await fresh.stop();
+      assert.equal(moved, round === 2, `round ${round}`);
+    }
+    assert.ok(readdirSync(folder).some((name) => name.includes(".superseded-")));
   });
 
   it("a coordinator SIGKILLed mid-job and restarted: the log is complete, not duplicated", async () => {

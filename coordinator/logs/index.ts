@@ -46,9 +46,9 @@ export class LogStore {
   }
 
   /** Checks the folder (writable, the farm's shared one: marker.ts) and starts the sweep. */
-  static async open(ctx: LogContext, dir: string): Promise<LogStore> {
+  static async open(ctx: LogContext, dir: string, log: (line: string) => void): Promise<LogStore> {
     const store = new LogStore(ctx, dir);
-    await checkLogDir(ctx.redis, ctx.keys, dir, store.files.root);
+    for (const notice of await checkLogDir(ctx.redis, ctx.keys, dir, store.files.root)) log(notice);
     store.sweeper.start();
     return store;
   }

@@ -2,7 +2,8 @@
 // probe file written, fsynced, renamed and removed), and it must be the folder the farm's other coordinators
 // use. The first coordinator of a farm puts a random marker in Redis ({p}logs:marker) and the same text in
 // <dir>/<farm>/.openhq-marker; a coordinator that finds the Redis marker but not the same file (the share is
-// not mounted there, or it is another farm's folder) refuses to start.
+// not mounted there, or it is another farm's folder) refuses to start. The first coordinator of a new farm
+// (a fresh Redis) that finds an earlier farm's folder moves it aside and starts an empty one.
 
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
@@ -19,7 +20,9 @@ const MARKER_FILE = ".openhq-marker";
 const FRESH_MS = 30_000;
 const WAIT_MS = 10_000;
 
-export async function checkLogDir(redis: Redis, keys: Keys, dir: string, farmDir: string): Promise<void> {
+/** Returns what the caller should log (an earlier farm's logs moved aside). */
+export async function checkLogDir(redis: Redis, keys: Keys, dir: string, farmDir: string): Promise<string[]> {
+  const notices: string[] = [];
   try {
     await mkdir(farmDir, { recursive: true });
     await writeDurably(join(farmDir, `.probe-${randomBytes(6).toString("hex")}`), "probe\n", true);
@@ -34,17 +37,28 @@ export async function checkLogDir(redis: Redis, keys: Keys, dir: string, farmDir
   if (made) {
     const existing = await readMarker(path);
     if (existing !== null && existing !== marker) {
-      await redis.del(key);
-      throw mismatch(dir, key, "belongs to another farm (its marker is not the one this Redis has)");
+      // A new farm (this Redis had no marker) over an earlier farm's logs: job ids start again at 1, so the
+      // old files are moved aside whole, never overwritten, and the new farm starts an empty folder.
+      const aside = `${farmDir}.superseded-${Date.now()}`;
+      try {
+        await rename(farmDir, aside);
+        await mkdir(farmDir, { recursive: true });
+      } catch (err) {
+        await redis.del(key);
+        throw new LogDirError(
+          `job_logs_dir ${dir} holds an earlier farm's logs that could not be moved aside: ${(err as Error).message}`,
+        );
+      }
+      notices.push(`job_logs_dir: an earlier farm's logs were moved aside to ${aside}`);
     }
     await writeDurably(path, marker, false);
-    return;
+    return notices;
   }
   const created = Number(marker.split(" ")[1] ?? 0);
   const deadline = Date.now() + (Date.now() - created < FRESH_MS ? WAIT_MS : 0);
   for (;;) {
     const found = await readMarker(path);
-    if (found === marker) return;
+    if (found === marker) return notices;
     if (found !== null) throw mismatch(dir, key, "holds another farm's marker");
     if (Date.now() >= deadline) throw mismatch(dir, key, `has no ${MARKER_FILE}`);
     await new Promise((r) => setTimeout(r, 200));
