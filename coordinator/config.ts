@@ -25,7 +25,8 @@
 //   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
 //   openhq.maxRequestBytes       largest XML-RPC request body accepted (64 MiB); larger ones get HTTP 413
 //   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
-//   openhq.maxReplyBytes         largest XML-RPC reply (64 MiB, or 2 x maxOutputBytes + 1 MiB if more); larger
+//   openhq.maxReplyBytes         largest XML-RPC reply (1 GiB with no output cap, else 64 MiB or
+//                                2 x maxOutputBytes + 1 MiB if more); larger
 //                                is answered with a Fault
 //   openhq.allowedHosts          Host names served besides the defaults (coordinator/hosts.ts); * = any
 //   openhq.tlsCert, openhq.tlsKey  PEM files: serve https:// and wss:// (agents: https:// server + caFile)
@@ -218,10 +219,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       1024,
       Number.MAX_SAFE_INTEGER,
     ),
-    // By default a job's whole stored output (getJobOutput), escaped, still fits in one reply.
+    // By default a job's whole stored output (getJobOutput), escaped, still fits in one reply: with no
+    // output cap that is up to the 400 MiB getJobOutput itself allows (api/jobs.ts), so 1 GiB.
     maxReplyBytes: integer(
       pick(undefined, ["OPENHQ_MAX_REPLY_BYTES"], ["openhq.maxReplyBytes"]) ??
-        String(Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024)),
+        String(
+          settings.maxOutputBytes === 0
+            ? 1024 * 1024 * 1024
+            : Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024),
+        ),
       "maxReplyBytes",
       1024,
       Number.MAX_SAFE_INTEGER,

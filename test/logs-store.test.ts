@@ -159,6 +159,11 @@ describe("job log store", () => {
     assert.equal(Number(bytes), 300 * MB);
     const got = await download(`${coord.url}/jobs/${big}/log`);
     assert.deepEqual(got, { sha: bigSha, bytes: 300 * MB }, "the download is byte-identical");
+    // The whole 300 MB through getJobOutput too: one reply, far past the 64 MiB a capped farm allows.
+    const whole = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 1024 * MB });
+    cleanups.push(async () => whole.close());
+    const all = await whole.call<string>("getJobOutput", big);
+    assert.equal(sha(Buffer.from(all, "utf8")), bigSha, "getJobOutput of 300 MB is byte-identical");
     const tail = await hq.call<string>("getJobOutput", big, 65536);
     const fileTail = readFileSync(bigFile).subarray(-400_000).toString("utf8");
     assert.equal(tail, fileTail.slice(-65536));
