@@ -39,7 +39,7 @@ export interface AgentConfig {
   caFile: string | null;
 }
 
-export class ConfigError extends Error {}
+export class AgentConfigError extends Error {}
 
 const FLAGS: Record<string, keyof AgentConfig | "config"> = {
   "--config": "config",
@@ -97,7 +97,7 @@ export function defaultConfig(cpuCount: number): AgentConfig {
   };
 }
 
-/** Reads flags (`--x value` or `--x=value`) and env; returns the merged config. Throws ConfigError. */
+/** Reads flags (`--x value` or `--x=value`) and env; returns the merged config. Throws AgentConfigError. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: number): AgentConfig {
   const fromEnv: Partial<Record<keyof AgentConfig | "config", string>> = {};
   for (const [variable, key] of Object.entries(ENV)) {
@@ -145,9 +145,9 @@ function parseFlags(argv: string[]): Partial<Record<keyof AgentConfig | "config"
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const key = FLAGS[flag];
     if (key === undefined)
-      throw new ConfigError(`unknown option ${arg}; known: ${Object.keys(FLAGS).join(" ")}`);
+      throw new AgentConfigError(`unknown option ${arg}; known: ${Object.keys(FLAGS).join(" ")}`);
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    if (value === undefined) throw new AgentConfigError(`${flag} needs a value`);
     out[key] = value;
   }
   return out;
@@ -190,7 +190,7 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
     case "killGraceMs": {
       const n = Number(value);
       if (!Number.isInteger(n) || n < (key === "killGraceMs" ? 0 : 1)) {
-        throw new ConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
+        throw new AgentConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
       }
       config[key] = n;
       return;
@@ -200,7 +200,9 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
       if (value.includes("://")) {
         const url = new URL(value);
         if (!/^(https?|wss?):$/.test(url.protocol))
-          throw new ConfigError(`server URL must be http(s):// or ws(s)://, got ${JSON.stringify(value)}`);
+          throw new AgentConfigError(
+            `server URL must be http(s):// or ws(s)://, got ${JSON.stringify(value)}`,
+          );
         // An https:// farm is reached over wss://; the scheme must not be silently dropped.
         config.tls = url.protocol === "https:" || url.protocol === "wss:";
         config.server = url.hostname.replace(/^\[|\]$/g, "");
@@ -212,7 +214,9 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
         config.serverPort = Number(port);
       } else if (/^[\w.-]+$|^[0-9a-f:]+$/i.test(value)) config.server = value;
       else
-        throw new ConfigError(`server must be a host name, host:port or a URL, got ${JSON.stringify(value)}`);
+        throw new AgentConfigError(
+          `server must be a host name, host:port or a URL, got ${JSON.stringify(value)}`,
+        );
       return;
     }
     case "bind":
@@ -227,8 +231,8 @@ function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): v
       config[key] = value;
       return;
     case "tls":
-      throw new ConfigError("TLS comes from the server URL (https:// or wss://)");
+      throw new AgentConfigError("TLS comes from the server URL (https:// or wss://)");
     case "jobEnvironment":
-      throw new ConfigError("job environment comes from the ini's [job_environment] section");
+      throw new AgentConfigError("job environment comes from the ini's [job_environment] section");
   }
 }

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Agent } from "./agent.js";
 import { INSTALL_DIR, VERSION } from "../shared/version.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { AgentConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { StateDirError } from "./state-dir.js";
 
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.argv.slice(2), process.env, availableParallelism());
   } catch (err) {
-    if (!(err instanceof ConfigError) && !(err instanceof Error)) throw err;
+    if (!(err instanceof AgentConfigError) && !(err instanceof Error)) throw err;
     process.stderr.write(`openhq-agent: ${err.message}\n`);
     process.exit(2);
   }
