@@ -18,8 +18,11 @@ import { useCoordinator } from "./support/coordinator-fixture.js";
 
 const TOTAL = 10_000;
 const CONNECTIONS = 4;
-/** Keys the coordinator rewrites on a timer whatever the requests: its liveness records ({p}coordinators…). */
-const VOLATILE_KEY = /:coordinators(:[^:]*)?$/;
+/**
+ * Keys the coordinator rewrites on a timer whatever the requests: its liveness records ({p}coordinators…) and
+ * the dashboard's once-a-minute farm history ({p}history:farm, {p}history:lock:{minute}, {p}client:{id}:load).
+ */
+const VOLATILE_KEY = /:coordinators(:[^:]*)?$|:history:(farm|lock:\d+)$|:client:\d+:load$/;
 /** Methods of the HQueue API that take no argument at all (extra arguments are not "wrong types" for them). */
 const NO_ARGUMENTS = new Set([
   "ping",
