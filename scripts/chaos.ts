@@ -27,6 +27,7 @@ import { iniArgs, py } from "../test/support/farm-kit.js";
 import { freePort } from "../test/support/ports.js";
 import { checkStoreInvariants } from "../test/support/store-invariants.js";
 import { startProxy, type ChaosProxy } from "./chaos-proxy.js";
+import { rng } from "../test/support/rng.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PREFIX = "chaos:";
@@ -76,16 +77,6 @@ function options(): Options {
     waitReplicas: Number(values["wait-replicas"]),
     maxCutMs: minutes >= 10 ? 30_000 : 8_000,
     activeTimeoutMinutes: 1,
-  };
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
   };
 }
 

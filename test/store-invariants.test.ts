@@ -9,6 +9,7 @@ import { FINISHED_STATUSES, RUNNING_STATUSES } from "../shared/statuses.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 import { checkStoreInvariants } from "./support/store-invariants.js";
+import { rng } from "./support/rng.js";
 
 const SEED = Number(process.env["STORE_SEED"] ?? Date.now() % 1_000_000);
 const STEPS = Number(process.env["STORE_STEPS"] ?? 300);
@@ -24,16 +25,6 @@ before(async () => {
 after(async () => {
   await h.stop();
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 const isFinished = (s: string) => (FINISHED_STATUSES as readonly string[]).includes(s);
 const isRunning = (s: string) => (RUNNING_STATUSES as readonly string[]).includes(s);
