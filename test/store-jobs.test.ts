@@ -357,7 +357,7 @@ test("delete: finished trees only, everything goes", async () => {
     "its files are queued for removal",
   );
   assert.equal(await h.redis.zscore(h.keys.jobsByStatus("succeeded"), String(root)), null);
-  assert.equal(await h.redis.zscore(h.keys.finishedRoots, String(root)), null);
+  assert.equal(await h.redis.zscore(h.keys.expiry, String(root)), null);
   await assert.rejects(
     h.store.cascade("deleteJobs", [root!]),
     (e) => e instanceof Fault && e.faultCode === FaultCode.notFound,

@@ -69,6 +69,8 @@ export class AgentConnection {
   private readonly helloTimer: NodeJS.Timeout;
   /** This coordinator closed the link on purpose: no crash probe. */
   private closedHere = false;
+  /** The agent said goodbye on this link (a hello clears `terminated` in Redis, so only this link sets it). */
+  private saidGoodbye = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -133,6 +135,7 @@ export class AgentConnection {
         this.beating = this.beating.then(() => this.heartbeat(msg)).catch((err: Error) => this.fail(err));
         return;
       case "goodbye":
+        this.saidGoodbye = true;
         await markTerminated(this.host.ctx, this.clientId);
         this.host.clientChanged(this.clientId);
         await removeIfTerminatedAndIdle(this.host.ctx, this.clientId);
@@ -344,7 +347,7 @@ export class AgentConnection {
         if ((await store.moveToFinished(jobId, attempt, seq, msg)) === "ok") metricsFor(ctx).runFinished(msg);
         // Whatever the store said (applied, stale, duplicate), the job no longer runs on this agent.
         this.host.jobLeft(id, jobId);
-        await removeIfTerminatedAndIdle(ctx, id);
+        if (this.saidGoodbye) await removeIfTerminatedAndIdle(ctx, id);
         return;
     }
   }

@@ -72,7 +72,7 @@
 //   Conditions: {type:"client", name, op, value}; value is a string, lists separated by , ; or spaces.
 //   name "hostname:name" (savePermittedClientsList) matches client labels: an entry "host" matches any client
 //   on that host, "host:" the client with an empty name, "host:n" that one client.
-//   {p}jobs:status:{s} ZSET: ids by status (runnable: the queue); {p}jobs:roots:(un)finished; {p}jobs:expiry
+//   {p}jobs:status:{s} ZSET: ids by status (runnable: the queue); {p}jobs:roots:unfinished; {p}jobs:expiry
 //   (finished roots by end).
 //
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
@@ -87,7 +87,7 @@
 //                           job's resources (the scheduler's releaseResources block). Called by every move out
 //                           of a running state.
 //   -- @include endRun      leaveClients / requeue / retryOrEnd: how a run ends without finishing its job for good.
-//   -- @include fence       fenceLiveEvent / fenceEvent / fenceRange: the checks every agent event starts with.
+//   -- @include fence       fenceLiveRead / fenceLiveEvent / fenceRange: the checks every agent event starts with.
 //   -- @include targets     cascadeTargets / changeTargets: the jobs a cascading operation touches.
 // ---- Control messages -----------------------------------------------------------------------------------
 //   {p}events also carries {"type":"released","jobId":N,"clients":[cid...]} (releaseClients; a finish may put
@@ -101,7 +101,7 @@
 //   recordStarted   (id, attempt, seq, clientId)                       -> 'ok' | 'stale' | 'duplicate'
 //   updateProgress  (id, attempt, seq, progress 0..1)                   -> 'ok' | 'stale' | 'duplicate'
 //   appendOutput    (id, attempt, seq, cap, quota, window, data bytes...) -> {'ok'|'stale'|'duplicate'|'full', waiting, cut}
-//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> 'ok' | 'stale' | 'duplicate'
+//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> {'ok' | 'stale' | 'duplicate', log 0|1}
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
 // Unknown job ids raise "NOTFOUND ..." script errors. The JobStore methods below wrap them.
@@ -362,9 +362,9 @@ export class JobStore {
   ): Promise<EventResult> {
     const exit = result.exitCode ?? "";
     const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason];
-    const applied = (await this.run("moveToFinished", args)) as EventResult;
-    // The attempt is over whatever the store said: its log can be sealed.
-    this.ctx.logs?.attemptOver(jobId, attempt);
+    const [applied, log] = (await this.run("moveToFinished", args)) as [EventResult, number];
+    // The attempt is over whatever the store said: its log can be sealed (an attempt without output has none).
+    if (log === 1) this.ctx.logs?.attemptOver(jobId, attempt);
     return applied;
   }
 
@@ -502,8 +502,9 @@ export class JobStore {
 
   async rootIds(finished: boolean): Promise<number[]> {
     const { redis, keys } = this.ctx;
-    const ids = await redis.zrange(finished ? keys.finishedRoots : keys.unfinishedRoots, "0", "-1");
-    return ids.map(Number);
+    // Finished roots are the expiry set's members (scored by end time), so they are sorted here.
+    if (finished) return (await redis.zrange(keys.expiry, "0", "-1")).map(Number).sort((a, b) => a - b);
+    return (await redis.zrange(keys.unfinishedRoots, "0", "-1")).map(Number);
   }
 
   /**

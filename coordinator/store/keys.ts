@@ -17,8 +17,8 @@
 //                                        (score = -priority * 2^32 + {p}ids:queue at entry: higher priority
 //                                        first, FIFO within a priority)
 //   {p}jobs:roots:unfinished     ZSET    root ids not yet finished (score = id)
-//   {p}jobs:roots:finished       ZSET    finished root ids (score = id)
-//   {p}jobs:expiry               ZSET    finished root ids by end time (ms), for expireJobsDays
+//   {p}jobs:expiry               ZSET    finished root ids by end time (ms), for expireJobsDays and
+//                                        getFinishedRootJobIds (an earlier {p}jobs:roots:finished is dropped)
 //   {p}queue:class:{cls}         ZSET    the runnable jobs of one requirement class, scored as in the queue
 //                                        (cls: a job's `cls` field, see lua/includes/util.lua classOf)
 //   {p}queue:heads               ZSET    requirement classes, scored by a lower bound of their head's score
@@ -77,9 +77,6 @@ export class Keys {
   }
   get unfinishedRoots(): string {
     return `${this.prefix}jobs:roots:unfinished`;
-  }
-  get finishedRoots(): string {
-    return `${this.prefix}jobs:roots:finished`;
   }
   get expiry(): string {
     return `${this.prefix}jobs:expiry`;

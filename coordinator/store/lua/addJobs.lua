@@ -206,7 +206,6 @@ for i, j in ipairs(jobs) do
     local list = idList(redis.call('HGET', ck, 'parents'))
     if #list == 0 then
       redis.call('ZREM', prefix .. 'jobs:roots:unfinished', c)
-      redis.call('ZREM', prefix .. 'jobs:roots:finished', c)
       redis.call('ZREM', prefix .. 'jobs:expiry', c)
       for _, d in ipairs(subtree(prefix, c)) do
         redis.call('HSET', jobKey(prefix, d), 'root', rootOf(i))

@@ -90,7 +90,6 @@ for _, id in ipairs(order) do
         local cst = redis.call('HGET', ck, 'status')
         redis.call('HSET', ck, 'root', n)
         if FINISHED[cst] then
-          redis.call('ZADD', prefix .. 'jobs:roots:finished', n, n)
           redis.call('ZADD', prefix .. 'jobs:expiry', numField(ck, 'endTime', 0), n)
         else
           redis.call('ZADD', prefix .. 'jobs:roots:unfinished', n, n)
@@ -100,7 +99,6 @@ for _, id in ipairs(order) do
   end
   redis.call('ZREM', prefix .. 'jobs:status:' .. status, id)
   redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
-  redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
   redis.call('ZREM', prefix .. 'jobs:expiry', id)
   dropLogs(prefix, key, id, now)
   redis.call('DEL', key, key .. ':output', key .. ':output:tail')

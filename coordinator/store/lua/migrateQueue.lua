@@ -1,9 +1,11 @@
 -- migrateQueue: moves up to ARGV[3] jobs from the queue of earlier versions ({p}queue, beside a runnable
 -- set scored by id) into today's: the runnable set scored for dispatch, and each job's requirement class
 -- (util.lua). The scheduler calls it at start until it returns 0; safe to run from several coordinators.
+-- Also drops {p}jobs:roots:finished of earlier versions: {p}jobs:expiry holds the same ids.
 -- ARGV: prefix, now, count. Returns the number of jobs moved.
 -- @include util
 local prefix, count = ARGV[1], tonumber(ARGV[3])
+redis.call('UNLINK', prefix .. 'jobs:roots:finished')
 local old = prefix .. 'queue'
 local flat = redis.call('ZRANGE', old, 0, count - 1, 'WITHSCORES')
 for i = 1, #flat, 2 do

@@ -5,37 +5,44 @@
 --   reason cancelled / maxTime  -> cancelled (maxTime is HQueue's automatic cancel)
 -- A job run only for its onChildError hook (childError) ends failed whatever the exit. Releases the clients.
 -- ARGV: prefix, now, id, attempt, seq, exitCode ("" none), signal ("" none), reason (exited|cancelled|maxTime|
--- spawnError). Returns 'ok', 'stale' or 'duplicate'.
+-- spawnError). Returns {result, log}: result 'ok', 'stale' or 'duplicate'; log 1 when the attempt has output
+-- in Redis for the log store to seal (coordinator/logs), else 0.
 -- @include endRun
 -- @include fence
+-- @include logKeys
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local key = jobKey(prefix, id)
-local status, refused = fenceLiveEvent(key, id, attempt, seq)
+-- The fence and this transition read the job in one HMGET; eventSeq is written with the transition's fields.
+local status, refused, v = fenceLiveRead(key, id, attempt, seq, { 'heldResources', 'clients', 'childError',
+  'kidsLeft', 'kidsBad', 'parents', 'pausedRunning', 'command', 'commandByOs', 'progress', 'noProg', 'logs', 'nKids' })
+local log = redis.call('EXISTS', logKey(prefix, id, attempt))
 if refused then
-  return refused
+  if type(refused) == 'table' then
+    return refused
+  end
+  return { refused, log }
 end
 local ok = exitCode == 0 and signal == '' and (reason == 'exited' or reason == '')
-local v = redis.call('HMGET', key, 'heldResources', 'clients', 'childError', 'kidsLeft', 'kidsBad', 'parents',
-  'pausedRunning', 'command', 'commandByOs', 'progress', 'noProg', 'logs', 'nKids')
 -- The common end, a root job without children whose command succeeded, in one pass over what was read:
 -- the same effects as the general path below (leaveClients, then finish), in fewer calls.
 if ok and not v[3] and not v[4] and not v[5] and not v[6] and not v[7] and ((v[8] and v[8] ~= '') or v[9]) then
   local released = releaseClients(prefix, id, { v[1], v[2] }, true)
-  local set = { 'progress', 1 }
+  local set = { 'progress', 1, 'eventSeq', seq }
   local progress = tonumber(v[10]) or 0
   if not v[11] and progress ~= 1 then
     if v[13] then
       redis.call('HINCRBYFLOAT', key, 'treeP', 1 - progress)
     else
       -- Without children the job's treeP is its own progress.
-      set[3], set[4] = 'treeP', 1
+      set[5], set[6] = 'treeP', 1
     end
   end
   setStatus(prefix, id, 'succeeded', now, { status = status, parents = false, logs = v[12] or false,
     set = set, released = released })
-  return 'ok'
+  return { 'ok', log }
 end
+redis.call('HSET', key, 'eventSeq', seq)
 leaveClients(prefix, id)
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)
@@ -64,4 +71,4 @@ elseif ok then
 else
   retryOrEnd(prefix, id, now, 'failed')
 end
-return 'ok'
+return { 'ok', log }

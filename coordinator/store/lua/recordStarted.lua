@@ -4,9 +4,9 @@
 -- @include fence
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = jobKey(prefix, id)
-local _, refused = fenceLiveEvent(key, id, attempt, seq)
+local _, refused, read = fenceLiveRead(key, id, attempt, seq, { 'logs' })
 if refused then
   return refused
 end
-appendLog(key, 'started', now)
+redis.call('HSET', key, 'logs', logsWith(read[1] or nil, 'started', now), 'eventSeq', seq)
 return 'ok'

@@ -1,16 +1,16 @@
 -- @include util
 -- Fencing of agent events (docs/DESIGN.md principle 2). Every event of an attempt carries a seq (one sequence per
--- (job, attempt) for output chunks and job events alike). fenceRange fences the consecutive events
--- first..last at once: returns 'stale' when `attempt` is not the job's current attempt, 'duplicate' when
--- last <= the last applied seq, or nil and how many leading events of the range were applied already, after
--- recording `last` (apply the rest). The first event of a new attempt resets the output of the previous one.
-local function fenceRange(key, attempt, first, last)
-  local v = redis.call('HMGET', key, 'attempt', 'seqAttempt', 'eventSeq')
-  if (tonumber(v[1]) or 0) ~= attempt then
+-- (job, attempt) for output chunks and job events alike). fenceCheck fences the consecutive events first..last
+-- against the job's attempt, seqAttempt and eventSeq as read by the caller: returns 'stale' when `attempt` is
+-- not the job's current attempt, 'duplicate' when last <= the last applied seq, or nil and how many leading
+-- events of the range were applied already (apply the rest, and record eventSeq = last). The first event of a
+-- new attempt resets the output of the previous one.
+local function fenceCheck(key, attempt, first, last, current, seqAttempt, eventSeq)
+  if (tonumber(current) or 0) ~= attempt then
     return 'stale', 0
   end
-  local applied = tonumber(v[3]) or 0
-  if tonumber(v[2]) ~= attempt then
+  local applied = tonumber(eventSeq) or 0
+  if tonumber(seqAttempt) ~= attempt then
     redis.call('DEL', key .. ':output', key .. ':output:tail')
     redis.call('HDEL', key, 'outHead', 'outTail', 'outBytes')
     redis.call('HSET', key, 'seqAttempt', attempt)
@@ -19,25 +19,41 @@ local function fenceRange(key, attempt, first, last)
   if last <= applied then
     return 'duplicate', 0
   end
-  redis.call('HSET', key, 'eventSeq', last)
   return nil, math.max(0, applied - first + 1)
 end
 
--- fenceRange for one event: 'stale', 'duplicate', or nil after recording seq (apply it).
-local function fenceEvent(key, attempt, seq)
-  return (fenceRange(key, attempt, seq, seq))
+-- fenceCheck after reading the fields, and recording eventSeq = last when the range is to be applied.
+local function fenceRange(key, attempt, first, last)
+  local v = redis.call('HMGET', key, 'attempt', 'seqAttempt', 'eventSeq')
+  local refused, skip = fenceCheck(key, attempt, first, last, v[1], v[2], v[3])
+  if not refused then
+    redis.call('HSET', key, 'eventSeq', last)
+  end
+  return refused, skip
 end
 
--- The checks every event of a running attempt starts with: the NOTFOUND reply for an unknown job, 'stale'
--- when the job is not live (isLive), then fenceEvent. Returns the job's status and the reply to give instead
--- of applying the event (nil: apply it).
-local function fenceLiveEvent(key, id, attempt, seq)
-  local status = redis.call('HGET', key, 'status')
+-- The checks every event of a running attempt starts with, in one read of the job: the NOTFOUND reply for an
+-- unknown job, 'stale' when the job is not live (isLive), then fenceCheck. `extra` names more fields to read in
+-- the same HMGET. Returns the job's status, the reply to give instead of applying the event (nil: apply it),
+-- and the values of `extra`. The caller applies the event and records eventSeq = seq, in its own HSET.
+local function fenceLiveRead(key, id, attempt, seq, extra)
+  local v = redis.call('HMGET', key, 'status', 'attempt', 'seqAttempt', 'eventSeq', 'pausedRunning', unpack(extra or {}))
+  local status = v[1]
   if not status then
     return nil, redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
   end
-  if not isLive(key, status) then
-    return status, 'stale'
+  local rest = { unpack(v, 6) }
+  if not (RUNNING[status] or (status == 'paused' and v[5])) then
+    return status, 'stale', rest
   end
-  return status, fenceEvent(key, attempt, seq)
+  return status, (fenceCheck(key, attempt, seq, seq, v[2], v[3], v[4])), rest
+end
+
+-- fenceLiveRead, recording eventSeq itself: for events whose own writes are not on the hot path.
+local function fenceLiveEvent(key, id, attempt, seq)
+  local status, refused = fenceLiveRead(key, id, attempt, seq)
+  if not refused then
+    redis.call('HSET', key, 'eventSeq', seq)
+  end
+  return status, refused
 end

@@ -64,10 +64,8 @@ local function setStatus(prefix, id, new, now, known)
   if (not old or wasFinished ~= isFinished) and root then
     if isFinished then
       redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
-      redis.call('ZADD', prefix .. 'jobs:roots:finished', id, id)
       redis.call('ZADD', prefix .. 'jobs:expiry', now, id)
     else
-      redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
       redis.call('ZREM', prefix .. 'jobs:expiry', id)
       redis.call('ZADD', prefix .. 'jobs:roots:unfinished', id, id)
     end
