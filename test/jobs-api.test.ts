@@ -236,10 +236,42 @@ out({"ids": ids, "endTime": j["endTime"], "res": res, "status": hq_strict.getsta
   assert.equal(r.out, "");
 });
 
-test("getNumWaitingJobs(wait_time) counts from when a job last became runnable", async () => {
-  const [id] = await py<number[]>(`out(hq.newjob({"name": "old", "command": "x", "priority": 42}))`);
-  const old = Date.now() - 20 * 60_000;
-  await h.redis.hset(h.keys.job(id!), "logs", JSON.stringify([["setting status to runnable", old]]));
-  const n = await py<number[]>(`out([hq.getNumWaitingJobs(10, 42, 42), hq.getNumWaitingJobs(30, 42, 42)])`);
-  assert.deepEqual(n, [1, 0]);
+test("getNumWaitingJobs(wait_time) counts from when a job last became runnable, by arrival, not by reading jobs", async () => {
+  // Jobs of priorities no other test uses. The queue's clock (util.lua markClock) is moved back by hand:
+  // arrivals up to `seq` entered `minutes` ago (a real farm's clock has one entry a second).
+  const clockAt = async (minutes: number) => {
+    const seq = await h.redis.get(`${h.keys.prefix}ids:queue`);
+    const at = Date.now() - minutes * 60_000;
+    await h.redis.zremrangebyscore(h.keys.queueClock, at - 1000, "+inf");
+    await h.redis.zadd(h.keys.queueClock, at, seq!);
+  };
+  const count = (wait: number, min: number, max: number) => `hq.getNumWaitingJobs(${wait}, ${min}, ${max})`;
+  const [a] = await py<number[]>(`out(hq.newjob({"name": "a", "command": "x", "priority": 900002}))`);
+  const [c] = await py<number[]>(`out(hq.newjob({"name": "c", "command": "x", "priority": 900001}))`);
+  await clockAt(20);
+  await py(`out(hq.newjob({"name": "b", "command": "x", "priority": 900002}))`);
+  await clockAt(5);
+  const r = await py<number[]>(`out([${count(10, 900001, 900002)}, ${count(10, 900002, 900002)},
+    ${count(10, 900001, 900001)}, ${count(3, 900001, 900002)}, ${count(30, 900001, 900002)},
+    ${count(10, 900002, 900001)}, ${count(0, 900001, 900002)}])`);
+  assert.deepEqual(r, [2, 1, 1, 3, 0, 0, 3]);
+  // A priority change keeps the wait; a job out of the queue is not waiting, and back in it starts again.
+  const after = await py<number[]>(`
+hq.setJobPriority([${a}], 900001)
+n = [${count(10, 900001, 900001)}]
+hq.pauseJobs([${c}])
+n.append(${count(10, 900001, 900001)})
+hq.resumeJobs([${c}])
+n += [${count(10, 900001, 900001)}, ${count(0, 900001, 900001)}]
+out(n)`);
+  assert.deepEqual(after, [2, 1, 1, 2]);
+  // More priorities than one waitingSince.lua call counts (WAITING_STEPS): counted over several calls.
+  await py(
+    `out(hq.newjob([{"name": "p%d" % i, "command": "x", "priority": 800000 + i} for i in range(1500)]))`,
+  );
+  await clockAt(20);
+  assert.deepEqual(
+    await py<number[]>(`out([${count(10, 800000, 801499)}, ${count(10, 800100, 800199)}])`),
+    [1500, 100],
+  );
 });

@@ -9,6 +9,8 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/job-view.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
+import { thinClock } from "../coordinator/store/queue.js";
+import type { Context } from "../coordinator/context.js";
 import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
@@ -497,4 +499,28 @@ test("a queue left by an earlier version moves into the class index (migrateQueu
     assert.ok(await h.redis.zscore(h.keys.queueHeads, cls));
   }
   await h.store.cascade("cancelJobs", [a as number, b as number]);
+});
+
+test("the queue's clock keeps one entry a minute past an hour, and only the newest while the queue is empty", async () => {
+  const clock = h.keys.queueClock;
+  const now = Date.now();
+  const old = now - 2 * 3_600_000;
+  await h.redis.del(clock);
+  // Three minutes of entries two hours ago (one every 10 s), and a recent one.
+  for (let i = 0; i < 18; i++) await h.redis.zadd(clock, old + i * 10_000, String(100 + i));
+  await h.redis.zadd(clock, now - 1000, "500");
+  const [job] = await add({ name: "waits", command: "x" });
+  const ctx = { redis: h.redis, keys: h.keys } as unknown as Context;
+  const next = await thinClock(ctx, 0, now);
+  const left = await h.redis.zrange(clock, "0", "-1");
+  const minutes = new Set<number>();
+  for (let i = 0; i < 18; i++) minutes.add(Math.floor((old + i * 10_000) / 60_000));
+  assert.equal(left.length - 2, minutes.size, "one old entry a minute, the recent one and the new job's");
+  assert.ok(left.includes("117") && left.includes("500"), "each minute keeps its last entry");
+  assert.ok(next <= now - 3_600_000);
+  await h.store.cascade("cancelJobs", [job as number]);
+  if ((await h.redis.zcard(h.keys.queue)) === 0) {
+    await thinClock(ctx, next, now);
+    assert.equal(await h.redis.zcard(clock), 1);
+  }
 });

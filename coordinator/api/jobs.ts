@@ -137,15 +137,7 @@ export function jobsMethods(ctx: Context): Methods {
       const min = optionalInt(minPriority, "min_priority", -1);
       const max = optionalInt(maxPriority, "max_priority", -1);
       if (minutes <= 0) return store.waitingCount(min, max);
-      const jobs = (await store.queued()).filter(
-        (j) => (min < 0 || j.priority >= min) && (max < 0 || j.priority <= max),
-      );
-      const cutoff = Date.now() - minutes * 60_000;
-      const records = await store.read(
-        jobs.map((j) => j.id),
-        ["logs", "queueTime"],
-      );
-      return records.filter((job) => job !== null && runnableSince(job) <= cutoff).length;
+      return store.waitingSince(Date.now() - minutes * 60_000, min, max);
     },
 
     getJobOutput: async ([jobId, maxLastChars]) => {
@@ -222,15 +214,6 @@ export function jobsMethods(ctx: Context): Methods {
   };
 }
 
-/** When the job last became runnable (its newest "setting status to runnable" log entry), in ms. */
-function runnableSince(job: JobRecord): number {
-  const logs = job.logs === undefined ? [] : (JSON.parse(job.logs) as [string, number][]);
-  for (let i = logs.length - 1; i >= 0; i--) {
-    const [text, ms] = logs[i] as [string, number];
-    if (text === "setting status to runnable") return ms;
-  }
-  return Number(job.queueTime);
-}
 
 /**
  * The clients a job may run on, as labels: taken from its hostname / hostname:name conditions with `==`/`in`;

@@ -8,7 +8,7 @@ import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
 import { subscribeEvents } from "../store/events.js";
-import { headClasses, migrateQueue } from "../store/queue.js";
+import { headClasses, migrateQueue, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 
@@ -31,6 +31,8 @@ export class Scheduler {
   private groups = new Map<number, Set<string>>();
   private busy = false;
   private headsOffset = 0;
+  /** Where the next thinning of {p}queue:clock starts (ms): its whole history after a start. */
+  private clockFrom = 0;
 
   constructor(
     private readonly ctx: Context,
@@ -143,6 +145,7 @@ export class Scheduler {
     }
     await sweepWaiting(this.ctx, this.scripts, this.groups);
     await this.refreshHeads();
+    this.clockFrom = await thinClock(this.ctx, this.clockFrom, Date.now());
     // Resource amounts can change through the API without any job event: look again now and then.
     this.dispatcher.retryResources();
   }

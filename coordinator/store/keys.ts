@@ -23,6 +23,8 @@
 //                                        (cls: a job's `cls` field, see lua/includes/util.lua classOf)
 //   {p}queue:heads               ZSET    requirement classes, scored by a lower bound of their head's score
 //                                        (an emptied class stays until pruneClasses.lua drops it)
+//   {p}queue:clock               ZSET    {p}ids:queue values by when the queue had reached them (ms): one a
+//                                        second, one a minute past an hour (getNumWaitingJobs(wait_time))
 //   {p}client:{id}               HASH    one client (agent): identity, machine stats, heartbeat, flags
 //                                        (field list: coordinator/store/clients.ts)
 //   {p}client:{id}:jobs          SET     ids of jobs currently assigned to the client
@@ -90,6 +92,9 @@ export class Keys {
   }
   get queueHeads(): string {
     return `${this.prefix}queue:heads`;
+  }
+  get queueClock(): string {
+    return `${this.prefix}queue:clock`;
   }
   client(id: number | string): string {
     return `${this.prefix}client:${id}`;

@@ -42,6 +42,30 @@ export async function classPages(
   return requests.map((_r, i) => (replies[i]?.[1] ?? []) as string[]);
 }
 
+/** {p}queue:clock entries older than this are thinned to one a minute. */
+export const CLOCK_FINE_MS = 3_600_000;
+
+/**
+ * Thins {p}queue:clock (util.lua markClock) in (from, now - CLOCK_FINE_MS] to the last entry of each minute,
+ * and drops all but the newest entry while the queue is empty (no arrival before it waits). Returns where
+ * the next call can start: a minute before the end, so a minute cut by the window is thinned whole.
+ */
+export async function thinClock(ctx: Context, from: number, now: number): Promise<number> {
+  const { redis, keys } = ctx;
+  const to = now - CLOCK_FINE_MS;
+  if ((await redis.zcard(keys.queue)) === 0) await redis.zremrangebyrank(keys.queueClock, 0, -2);
+  const flat = await redis.zrangebyscore(keys.queueClock, `(${from}`, to, "WITHSCORES", "LIMIT", 0, 20_000);
+  const drop: string[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 2) {
+    // Sorted by time: an entry is dropped when the next one is in the same minute.
+    const minute = Math.floor(Number(flat[i + 1]) / 60_000);
+    if (Math.floor(Number(flat[i + 3]) / 60_000) === minute) drop.push(flat[i] as string);
+  }
+  if (drop.length > 0) await redis.zrem(keys.queueClock, ...drop);
+  const last = flat.length > 0 ? Number(flat[flat.length - 1]) : to;
+  return Math.min(last, to) - 60_000;
+}
+
 /** migrateQueue.lua: moves up to `batch` jobs of a queue left by an earlier version into the class index;
  * returns how many it moved (0 = done). */
 export async function migrateQueue(ctx: Context, batch: number): Promise<number> {

@@ -260,6 +260,7 @@ for i = 1, n do
 end
 if #runnable > 0 then
   local seq = redis.call('INCRBY', prefix .. 'ids:queue', #runnable) - #runnable
+  markClock(prefix, now, seq + #runnable)
   local k = 0
   for i = 1, n do
     if initial[i] == 'runnable' then

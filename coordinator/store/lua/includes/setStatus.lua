@@ -26,7 +26,7 @@ local function setStatus(prefix, id, new, now, known)
   end
   -- The runnable set is the queue (util.lua): scored for dispatch, and each job is in its class too.
   if new == 'runnable' then
-    enqueue(prefix, id)
+    enqueue(prefix, id, now)
   else
     redis.call('ZADD', prefix .. 'jobs:status:' .. new, id, id)
   end

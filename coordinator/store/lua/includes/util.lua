@@ -222,11 +222,21 @@ local function queueAt(prefix, id, cls, score)
   redis.call('ZADD', prefix .. 'queue:heads', 'LT', score, cls)
 end
 
--- Enters a job that just became runnable (setStatus has taken it out of its old status set).
-local function enqueue(prefix, id)
+-- Records in {p}queue:clock that the queue's arrivals up to `seq` ({p}ids:queue) had entered by `now`, one
+-- entry per second (the second's last): getNumWaitingJobs(wait_time) counts by arrival instead of reading
+-- the jobs (waitingSince.lua). The scheduler thins entries past an hour to one a minute (store/queue.ts).
+local function markClock(prefix, now, seq)
+  local clock = prefix .. 'queue:clock'
+  redis.call('ZREMRANGEBYSCORE', clock, now - now % 1000, '+inf')
+  redis.call('ZADD', clock, now, seq)
+end
+
+-- Enters a job that just became runnable at `now` (setStatus has taken it out of its old status set).
+local function enqueue(prefix, id, now)
   local key = jobKey(prefix, id)
   local v = redis.call('HMGET', key, 'priority', 'cls')
   local seq = redis.call('INCR', prefix .. 'ids:queue')
+  markClock(prefix, now, seq)
   queueAt(prefix, id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
 end
 
