@@ -8,6 +8,8 @@ import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
+import { checkStoreInvariants } from "./support/store-invariants.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { py } from "./support/farm-kit.js";
 
@@ -161,4 +163,92 @@ test("a root with 1,000 children: pause, resume, priority and cancel run in chun
   assert.equal(await store.cascade("cancelJobs", [root as number]), 1001);
   assert.deepEqual(await statuses(), new Set(["cancelled"]));
   await assert.rejects(store.cascade("cancelJobs", [...tree, 999_999_999]), /999999999 does not exist/);
+});
+
+/** A root with `n` children: even ones succeed, odd ones are cancelled, so the root fails. Returns its ids. */
+async function finishedTree(n: number): Promise<number[]> {
+  const ids = await store.addJobs(
+    parseNewJob(
+      {
+        name: "show",
+        command: "x",
+        children: Array.from({ length: n }, (_, i) => ({ name: `f${i}`, command: "x" })),
+      },
+      null,
+      null,
+    ),
+  );
+  const [root, ...children] = ids as [number, ...number[]];
+  const client = 999_999;
+  await redis.hset(keys.client(client), "hostname", "bulk-node", "cpus", "1000000");
+  const odd = children.filter((_, i) => i % 2 === 1);
+  await store.cascade("cancelJobs", odd);
+  for (const id of children.filter((_, i) => i % 2 === 0)) {
+    const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [id, client])) as unknown[];
+    await runScript(redis, keys.prefix, "moveToFinished", [id, reply[1] as number, 1, 0, "", "exited"]);
+  }
+  const [job] = await store.read([root], ["status"]);
+  assert.equal(job?.status, "failed", "a cancelled child fails its parent");
+  return [root, ...children];
+}
+
+test("rescheduleJobs and deleteJobs of a root with 1,000 children run in chunks, as the one-call path does", async () => {
+  // The same shape twice: 100 children (one call, atomic) and 1,000 (chunks of BULK_CHUNK = 250).
+  for (const n of [100, 1000]) {
+    const tree = await finishedTree(n);
+    const [root] = tree as [number];
+    assert.equal(
+      await store.cascade("rescheduleJobs", [root]),
+      1 + n / 2,
+      `${n}: the root and its cancelled children`,
+    );
+    const jobs = await store.read(tree, ["status", "kidsLeft", "kidsBad"]);
+    assert.equal(jobs[0]?.status, "queued", `${n}: the root waits for its children again`);
+    assert.equal(jobs[0]?.kidsLeft, String(n / 2));
+    assert.equal(jobs[0]?.kidsBad, undefined);
+    jobs
+      .slice(1)
+      .forEach((job, i) =>
+        assert.equal(job?.status, i % 2 === 0 ? "succeeded" : "runnable", `${n}: child ${i}`),
+      );
+    await checkStoreInvariants(store, redis, keys, tree, [], `reschedule ${n}`);
+
+    await store.cascade("cancelJobs", [root]);
+    await assert.rejects(
+      store.cascade("deleteJobs", [root, tree[1] as number, 999_999_999]),
+      /999999999 does not exist/,
+    );
+    assert.equal(await store.cascade("deleteJobs", [root]), 1 + n, `${n}: the whole tree`);
+    assert.equal(await redis.exists(...tree.map((id) => keys.job(id))), 0);
+    assert.equal(await redis.zscore(keys.expiry, String(root)), null);
+    assert.equal(await redis.zscore(keys.jobsByStatus("succeeded"), String(tree[1])), null);
+  }
+});
+
+test("rescheduleJobs and deleteJobs of one root with 150,000 children, in chunks, while ping stays answered", async () => {
+  const N = 150_000;
+  // One newjob of the whole tree (one addJobs.lua call: a tree is never split), before the pings start.
+  const [root] = await store.addJobs(
+    parseNewJob(
+      {
+        name: "show",
+        command: "x",
+        children: Array.from({ length: N }, (_, i) => ({ name: `f${i}`, command: "x" })),
+      },
+      null,
+      null,
+    ),
+  );
+  await store.cascade("cancelJobs", [root as number]);
+  const ping = pinger(coord.url);
+  assert.equal(await store.cascade("rescheduleJobs", [root as number]), N + 1);
+  assert.equal(await redis.zcard(keys.queue), N);
+  await store.cascade("cancelJobs", [root as number]);
+  assert.equal(await store.cascade("deleteJobs", [root as number]), N + 1);
+  const times = (await ping.stop()).sort((a, b) => a - b);
+  console.log(
+    `ping p99 during reschedule + delete of ${N + 1} jobs: ${times[Math.floor(times.length * 0.99)]?.toFixed(1)} ms`,
+  );
+  assert.equal(await redis.zcard(keys.queue), 0);
+  assert.equal(await redis.exists(keys.job(root as number), keys.job((root as number) + N)), 0);
 });

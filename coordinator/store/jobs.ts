@@ -112,6 +112,7 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./lua-scripts.js";
+import { doomedJobs, reopenedJobs } from "./tree-walks.js";
 import { tuneRedis } from "./tune.js";
 import type { ErrorRecord } from "../context.js";
 import { readBytes, readView } from "../logs/read.js";
@@ -150,7 +151,7 @@ const DEFAULTS: Record<string, string> = {
 
 /** Jobs per readJobs call: each call holds Redis for a few ms at most. */
 const READ_CHUNK = 1000;
-/** Ids per call of a bulk job operation (~10 ms of Redis for cancelJobs), and per checkJobs call. */
+/** Jobs per call of a bulk job operation (~10 ms of Redis for cancelJobs), and per pipelined tree read. */
 const BULK_CHUNK = 250;
 const CHECK_CHUNK = 5000;
 
@@ -196,7 +197,7 @@ function addChunks(jobs: NewJobLinks[]): number[][] {
       chunks.push(current);
       current = [];
     }
-    current.push(...tree);
+    for (const index of tree) current.push(index);
   }
   if (current.length > 0) chunks.push(current);
   // In list order within a call: roots first, as addJobs.lua expects.
@@ -291,7 +292,7 @@ export class JobStore {
         );
       }
       chunk.forEach((index, k) => (ids[index] = made[k] as number));
-      created.push(...made);
+      for (const id of made) created.push(id);
     }
     return ids;
   }
@@ -403,41 +404,77 @@ export class JobStore {
   }
 
   /**
-   * A job operation over any number of ids (duplicates count once). When the jobs it changes (the ids, and
-   * their descendants for the cascading operations) are at most BULK_CHUNK, it is one script call, atomic.
-   * Beyond, every id is checked first (unknown ids, and for deleteJobs unfinished jobs, are Faults that
-   * change nothing), then the operation runs BULK_CHUNK jobs per call: the cascading ones over the whole
-   * list of jobs (parents first; children first for resume, as their scripts do), so a show's root with
-   * 150,000 frames does not hold Redis for seconds either. A failure part-way is a Fault saying how many of
-   * the jobs, up to which one, were done.
+   * A job operation over any number of ids (duplicates count once). The jobs it changes (the ids, and their
+   * descendants for the cascading operations; deleteJobs' and rescheduleJobs' own sets, store/tree-walks.ts)
+   * are worked out first, which also refuses unknown ids (and for deleteJobs unfinished ones) before any
+   * change. Up to BULK_CHUNK jobs it is one script call, atomic. Beyond, the operation runs BULK_CHUNK jobs
+   * per call over that list (parents first; children first for resume, as their scripts do), so a show's
+   * root with 150,000 frames does not hold Redis for seconds. A failure part-way is a Fault saying how many
+   * of the jobs, up to which one, were done.
    */
   private async bulk(name: BulkOperation, head: ScriptArg[], given: number[]): Promise<number> {
     const ids = [...new Set(given)];
     if (ids.length === 0) return 0;
+    if (name === "deleteJobs") return this.bulkDelete(ids);
+    if (name === "rescheduleJobs") return this.bulkReschedule(ids);
     const order = CASCADES[name];
-    let list = ids;
-    if (order) {
-      list = await this.subtrees(ids);
-      if (list.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
-      if (order === "children") list.reverse();
-    } else {
-      if (ids.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
-      const mode = name === "deleteJobs" ? "finished" : "exist";
-      for (let start = 0; start < ids.length; start += CHECK_CHUNK)
-        await this.run("checkJobs", [mode, ...ids.slice(start, start + CHECK_CHUNK)]);
-    }
+    const list = await this.subtrees(ids);
+    if (list.length <= BULK_CHUNK) return (await this.run(name, [...head, ...ids])) as number;
+    if (order === "children") list.reverse();
+    // A children-first script walks its ids from the last: hand it each chunk reversed.
+    return this.chunked(name, list, (chunk) => [
+      ...head,
+      "flat",
+      ...(order === "children" ? chunk.reverse() : chunk),
+    ]);
+  }
+
+  /** `name` over `list`, BULK_CHUNK jobs a call (`args` makes a call's arguments); the sum of the replies. */
+  private async chunked(
+    name: BulkOperation,
+    list: number[],
+    args: (chunk: number[], start: number) => ScriptArg[],
+  ): Promise<number> {
     let count = 0;
     for (let start = 0; start < list.length; start += BULK_CHUNK) {
-      const chunk = list.slice(start, start + BULK_CHUNK);
-      // A children-first script walks its ids from the last: hand it the chunk reversed.
-      const args = order ? ["flat", ...(order === "children" ? chunk.reverse() : chunk)] : chunk;
       try {
-        count += (await this.run(name, [...head, ...args])) as number;
+        count += (await this.run(name, args(list.slice(start, start + BULK_CHUNK), start))) as number;
       } catch (err) {
         throw partialFault(name, list, start, err);
       }
     }
     return count;
+  }
+
+  /** deleteJobs: the doomed set in chunks, parents first ('flat', how many of the chunk are given ids). */
+  private async bulkDelete(ids: number[]): Promise<number> {
+    const list = await doomedJobs(this.ctx, ids);
+    if (list.length <= BULK_CHUNK) return (await this.run("deleteJobs", ids)) as number;
+    return this.chunked("deleteJobs", list, (chunk, start) => [
+      "flat",
+      Math.max(0, Math.min(chunk.length, ids.length - start)),
+      ...chunk,
+    ]);
+  }
+
+  /**
+   * rescheduleJobs: first every job's counters and its parents' (the jobs stay finished meanwhile, so none
+   * runs early), then their statuses, parents first (a parent is queued before its children run).
+   */
+  private async bulkReschedule(ids: number[]): Promise<number> {
+    const list = await reopenedJobs(this.ctx, ids);
+    if (list.length <= BULK_CHUNK) return (await this.run("rescheduleJobs", ids)) as number;
+    try {
+      await this.chunked("rescheduleJobs", list, (chunk) => ["counters", ...chunk]);
+    } catch (err) {
+      // Counters are reset but no job is queued yet: say so, on top of how far the pass went.
+      if (!(err instanceof Fault)) throw err;
+      throw new Fault(
+        err.faultCode,
+        `${err.faultString} (in the first pass, the counters: no job was requeued)`,
+      );
+    }
+    return this.chunked("rescheduleJobs", list, (chunk) => ["statuses", ...chunk]);
   }
 
   /** Each id and its descendants, each once, parents first; a Fault (changing nothing) for an unknown id. */

@@ -2,14 +2,20 @@
 -- (a child shared with a job that stays, or not finished, is kept, detached). Any given job that is not finished fails the
 -- whole call (CONFLICT) before anything changes. Output keys go with their jobs.
 -- ARGV: prefix, now, id... Returns the number of jobs deleted.
+-- A doomed set too large for one call is chunked by the job store (store/tree-walks.ts), parents first, as
+-- ARGV: prefix, now, 'flat', g, id...: the first g ids are given jobs, the rest descendants, each of which
+-- goes only while it still qualifies (finished, every parent listed here or gone already).
 -- @include util
 -- @include logKeys
 local prefix, now = ARGV[1], tonumber(ARGV[2])
-local given, err = givenJobs(prefix, 3)
+local flat = ARGV[3] == 'flat'
+local given, err = givenJobs(prefix, flat and 5 or 3)
 if err then
   return err
 end
-for _, id in ipairs(given) do
+local nGiven = flat and tonumber(ARGV[4]) or #given
+for k = 1, nGiven do
+  local id = given[k]
   local status = redis.call('HGET', jobKey(prefix, id), 'status')
   if not FINISHED[status] then
     return redis.error_reply('CONFLICT job ' .. id .. ' is ' .. status .. '; only finished jobs can be deleted')
@@ -19,13 +25,28 @@ end
 -- The doomed set: the given jobs, then descendants all of whose parents are doomed.
 local doomed, order = {}, {}
 for _, id in ipairs(given) do
+  doomed[tonumber(id)] = true
+end
+local listed = {}
+for k, id in ipairs(given) do
   local n = tonumber(id)
-  if not doomed[n] then
-    doomed[n] = true
+  if flat and k > nGiven then
+    -- Parents come first in the list, so a parent kept here is known before its children.
+    local v = redis.call('HMGET', jobKey(prefix, n), 'status', 'parents')
+    local all = FINISHED[v[1]] or false
+    for _, p in ipairs(idList(v[2])) do
+      if not doomed[tonumber(p)] then
+        all = false
+      end
+    end
+    doomed[n] = all or nil
+  end
+  if doomed[n] and not listed[n] then
+    listed[n] = true
     order[#order + 1] = n
   end
 end
-local i = 0
+local i = flat and #order or 0
 while i < #order do
   i = i + 1
   for _, c in ipairs(idList(redis.call('HGET', jobKey(prefix, order[i]), 'children'))) do

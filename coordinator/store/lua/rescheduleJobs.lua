@@ -2,9 +2,60 @@
 -- did not succeed, and every finished ancestor of those (a parent must wait for its rescheduled child).
 -- Phase 1 fixes the parents' counters (order-free); phase 2 gives each reopened job its waiting status.
 -- ARGV: prefix, now, id... Returns the number of jobs rescheduled.
+-- A set too large for one call is chunked by the job store (store/tree-walks.ts), which works out the set and
+-- calls ARGV: prefix, now, 'counters', id... over all of it, then 'statuses', id... parents first; each
+-- changes only the listed jobs that are still finished and returns how many.
 -- @include settle
 -- @include targets
 local prefix, now = ARGV[1], tonumber(ARGV[2])
+
+-- Phase 1 for one job: its own state, and its parents' counters.
+local function reopenCounters(id, set)
+  local key = jobKey(prefix, id)
+  local bad = redis.call('HGET', key, 'status') ~= 'succeeded'
+  redis.call('HDEL', key, 'cmdDone', 'childError')
+  setProgress(prefix, id, 0)
+  for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
+    local pk = jobKey(prefix, p)
+    redis.call('HINCRBY', pk, 'kidsLeft', 1)
+    if bad and redis.call('HINCRBY', pk, 'kidsBad', -1) <= 0 then
+      redis.call('HDEL', pk, 'kidsBad')
+    end
+    if not set[tonumber(p)] and redis.call('HGET', pk, 'status') == 'runnable' then
+      redis.call('HDEL', pk, 'childError')
+      setStatus(prefix, p, 'queued', now)
+    end
+  end
+end
+
+-- Phase 2 for one job: its waiting status (what it finishes by itself goes to `work`).
+local function reopen(id, work)
+  appendLog(jobKey(prefix, id), 'rescheduled', now)
+  resolveIdle(prefix, id, now, work)
+end
+
+local mode = ARGV[3]
+if mode == 'counters' or mode == 'statuses' then
+  local listed, err = givenJobs(prefix, 4)
+  if err then
+    return err
+  end
+  local work, count = {}, 0
+  for _, id in ipairs(listed) do
+    if FINISHED[redis.call('HGET', jobKey(prefix, id), 'status')] then
+      count = count + 1
+      -- A listed parent is finished too, so never runnable: the set matters only to the one-call path.
+      if mode == 'counters' then
+        reopenCounters(id, {})
+      else
+        reopen(id, work)
+      end
+    end
+  end
+  settle(prefix, now, work)
+  return count
+end
+
 local given, err = givenJobs(prefix, 3)
 if err then
   return err
@@ -41,27 +92,12 @@ for i = 1, reopened do
 end
 
 for _, id in ipairs(order) do
-  local key = jobKey(prefix, id)
-  local bad = redis.call('HGET', key, 'status') ~= 'succeeded'
-  redis.call('HDEL', key, 'cmdDone', 'childError')
-  setProgress(prefix, id, 0)
-  for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
-    local pk = jobKey(prefix, p)
-    redis.call('HINCRBY', pk, 'kidsLeft', 1)
-    if bad and redis.call('HINCRBY', pk, 'kidsBad', -1) <= 0 then
-      redis.call('HDEL', pk, 'kidsBad')
-    end
-    if not set[tonumber(p)] and redis.call('HGET', pk, 'status') == 'runnable' then
-      redis.call('HDEL', pk, 'childError')
-      setStatus(prefix, p, 'queued', now)
-    end
-  end
+  reopenCounters(id, set)
 end
 
 local work = {}
 for _, id in ipairs(order) do
-  appendLog(jobKey(prefix, id), 'rescheduled', now)
-  resolveIdle(prefix, id, now, work)
+  reopen(id, work)
 end
 settle(prefix, now, work)
 return #order

@@ -1,0 +1,137 @@
+// The job sets of deleteJobs and rescheduleJobs, worked out in TypeScript from pipelined reads (READ_BATCH
+// jobs a round trip) when they may be too large for one script call: the job store then runs the script over
+// the set in chunks (store/jobs.ts bulk()). Each walk gives the same set as the script's own walk
+// (lua/deleteJobs.lua, lua/rescheduleJobs.lua), parents first, and refuses what the script would refuse
+// (unknown or unfinished jobs) before anything changes.
+
+import type { Redis } from "ioredis";
+import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { isFinished } from "../../shared/statuses.js";
+import type { Keys } from "./keys.js";
+
+const READ_BATCH = 5000;
+
+interface Walk {
+  redis: Redis;
+  keys: Keys;
+}
+
+type Fields = (string | null)[];
+
+/** The fields of each job (null values for a job that does not exist), READ_BATCH jobs a round trip. */
+async function readFields(w: Walk, ids: readonly number[], fields: string[]): Promise<Fields[]> {
+  const out: Fields[] = [];
+  for (let start = 0; start < ids.length; start += READ_BATCH) {
+    const pipe = w.redis.pipeline();
+    for (const id of ids.slice(start, start + READ_BATCH)) pipe.hmget(w.keys.job(id), ...fields);
+    for (const [err, value] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      out.push(value as Fields);
+    }
+  }
+  return out;
+}
+
+const idList = (value: string | null | undefined): number[] => (value ? (JSON.parse(value) as number[]) : []);
+
+function notFound(id: number): Fault {
+  return new Fault(FaultCode.notFound, `job ${id} does not exist`);
+}
+
+/**
+ * deleteJobs' doomed set: the given jobs (each must exist and be finished), then each descendant that is
+ * finished and whose every parent is doomed. A child is looked at again with each of its parents, and
+ * listed only once all of them are: the list is parents first.
+ */
+export async function doomedJobs(w: Walk, given: readonly number[]): Promise<number[]> {
+  const statuses = await readFields(w, given, ["status"]);
+  given.forEach((id, k) => {
+    const status = statuses[k]?.[0];
+    if (status === null || status === undefined) throw notFound(id);
+    if (!isFinished(status))
+      throw new Fault(FaultCode.conflict, `job ${id} is ${status}; only finished jobs can be deleted`);
+  });
+  const doomed = new Set(given);
+  const order = [...given];
+  for (let start = 0; start < order.length; start += READ_BATCH) {
+    const batch = order.slice(start, start + READ_BATCH);
+    const children = (await readFields(w, batch, ["children"])).flatMap((f) => idList(f[0]));
+    const candidates = [...new Set(children)].filter((c) => !doomed.has(c));
+    const info = await readFields(w, candidates, ["status", "parents"]);
+    candidates.forEach((c, k) => {
+      const [status, parents] = info[k] as Fields;
+      if (!isFinished(status ?? undefined)) return;
+      if (idList(parents).every((p) => doomed.has(p))) {
+        doomed.add(c);
+        order.push(c);
+      }
+    });
+  }
+  return order;
+}
+
+/**
+ * rescheduleJobs' set, parents first: each given finished job, its descendants that are finished but did not
+ * succeed, and every finished ancestor of those. Unknown given jobs are refused; unfinished ones are left out.
+ */
+export async function reopenedJobs(w: Walk, given: readonly number[]): Promise<number[]> {
+  const statuses = await readFields(w, given, ["status"]);
+  given.forEach((id, k) => {
+    if (statuses[k]?.[0] === null || statuses[k]?.[0] === undefined) throw notFound(id);
+  });
+  const set = new Set<number>();
+  // Down: each finished given job's whole subtree, keeping the given job and what did not succeed.
+  const roots = given.filter((_id, k) => isFinished(statuses[k]?.[0] ?? undefined));
+  const seen = new Set(roots);
+  const walk = [...roots];
+  for (let start = 0; start < walk.length; start += READ_BATCH) {
+    const batch = walk.slice(start, start + READ_BATCH);
+    const info = await readFields(w, batch, ["status", "children"]);
+    batch.forEach((id, k) => {
+      const [status, children] = info[k] as Fields;
+      // The walk starts with the given jobs, which are kept whatever their finished status.
+      if (isFinished(status ?? undefined) && (start + k < roots.length || status !== "succeeded"))
+        set.add(id);
+      for (const c of idList(children))
+        if (!seen.has(c)) {
+          seen.add(c);
+          walk.push(c);
+        }
+    });
+  }
+  // Up: every finished ancestor of those.
+  const parentsOf = new Map<number, number[]>();
+  let frontier = [...set];
+  while (frontier.length > 0) {
+    const info = await readFields(w, frontier, ["parents"]);
+    frontier.forEach((id, k) => parentsOf.set(id, idList(info[k]?.[0])));
+    const next = [...new Set(frontier.flatMap((id) => parentsOf.get(id) as number[]))].filter(
+      (p) => !parentsOf.has(p),
+    );
+    const up = await readFields(w, next, ["status"]);
+    next.forEach((p, k) => {
+      if (isFinished(up[k]?.[0] ?? undefined)) set.add(p);
+    });
+    frontier = next;
+  }
+  return parentsFirst(set, parentsOf);
+}
+
+/** The set's jobs ordered so that each job comes after its parents in the set (Kahn's order). */
+function parentsFirst(set: Set<number>, parentsOf: Map<number, number[]>): number[] {
+  const waiting = new Map<number, number>();
+  const children = new Map<number, number[]>();
+  for (const id of set) {
+    const inSet = (parentsOf.get(id) ?? []).filter((p) => set.has(p));
+    waiting.set(id, inSet.length);
+    for (const p of inSet) children.set(p, [...(children.get(p) ?? []), id]);
+  }
+  const order = [...set].filter((id) => waiting.get(id) === 0);
+  for (let i = 0; i < order.length; i++)
+    for (const c of children.get(order[i] as number) ?? []) {
+      const left = (waiting.get(c) as number) - 1;
+      waiting.set(c, left);
+      if (left === 0) order.push(c);
+    }
+  return order;
+}
