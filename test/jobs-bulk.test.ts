@@ -165,8 +165,11 @@ test("a root with 1,000 children: pause, resume, priority and cancel run in chun
   await assert.rejects(store.cascade("cancelJobs", [...tree, 999_999_999]), /999999999 does not exist/);
 });
 
-/** A root with `n` children: even ones succeed, odd ones are cancelled, so the root fails. Returns its ids. */
-async function finishedTree(n: number): Promise<number[]> {
+/**
+ * A root with `n` children: even ones succeed, odd ones are cancelled, so the root fails. One more child,
+ * shared with a root that stays runnable, succeeds too. Returns the tree's ids and [other root, shared child].
+ */
+async function finishedTree(n: number): Promise<{ tree: number[]; shared: number[] }> {
   const ids = await store.addJobs(
     parseNewJob(
       {
@@ -179,24 +182,29 @@ async function finishedTree(n: number): Promise<number[]> {
     ),
   );
   const [root, ...children] = ids as [number, ...number[]];
+  const [other] = await store.addJobs(parseNewJob({ name: "other", command: "x" }, null, null));
+  const [child] = await store.addJobs(
+    parseNewJob({ name: "shared", command: "x", parentIds: [root, other as number] }, null, null),
+  );
   const client = 999_999;
   await redis.hset(keys.client(client), "hostname", "bulk-node", "cpus", "1000000");
   const odd = children.filter((_, i) => i % 2 === 1);
   await store.cascade("cancelJobs", odd);
-  for (const id of children.filter((_, i) => i % 2 === 0)) {
+  for (const id of [child as number, ...children.filter((_, i) => i % 2 === 0)]) {
     const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [id, client])) as unknown[];
     await runScript(redis, keys.prefix, "moveToFinished", [id, reply[1] as number, 1, 0, "", "exited"]);
   }
   const [job] = await store.read([root], ["status"]);
   assert.equal(job?.status, "failed", "a cancelled child fails its parent");
-  return [root, ...children];
+  return { tree: [root, ...children], shared: [other as number, child as number] };
 }
 
 test("rescheduleJobs and deleteJobs of a root with 1,000 children run in chunks, as the one-call path does", async () => {
   // The same shape twice: 100 children (one call, atomic) and 1,000 (chunks of BULK_CHUNK = 250).
   for (const n of [100, 1000]) {
-    const tree = await finishedTree(n);
+    const { tree, shared } = await finishedTree(n);
     const [root] = tree as [number];
+    const [other, child] = shared as [number, number];
     assert.equal(
       await store.cascade("rescheduleJobs", [root]),
       1 + n / 2,
@@ -211,7 +219,7 @@ test("rescheduleJobs and deleteJobs of a root with 1,000 children run in chunks,
       .forEach((job, i) =>
         assert.equal(job?.status, i % 2 === 0 ? "succeeded" : "runnable", `${n}: child ${i}`),
       );
-    await checkStoreInvariants(store, redis, keys, tree, [], `reschedule ${n}`);
+    await checkStoreInvariants(store, redis, keys, [...tree, ...shared], [], `reschedule ${n}`);
 
     await store.cascade("cancelJobs", [root]);
     await assert.rejects(
@@ -222,6 +230,11 @@ test("rescheduleJobs and deleteJobs of a root with 1,000 children run in chunks,
     assert.equal(await redis.exists(...tree.map((id) => keys.job(id))), 0);
     assert.equal(await redis.zscore(keys.expiry, String(root)), null);
     assert.equal(await redis.zscore(keys.jobsByStatus("succeeded"), String(tree[1])), null);
+    const [kept] = await store.read([child], ["status", "parents"]);
+    assert.equal(kept?.status, "succeeded", `${n}: a child shared with a job that stays is kept`);
+    assert.equal(kept?.parents, JSON.stringify([other]));
+    await checkStoreInvariants(store, redis, keys, shared, [], `delete ${n}`);
+    await store.cascade("cancelJobs", [other]);
   }
 });
 

@@ -446,15 +446,20 @@ export class JobStore {
     return count;
   }
 
-  /** deleteJobs: the doomed set in chunks, parents first ('flat', how many of the chunk are given ids). */
+  /**
+   * deleteJobs: the doomed set in chunks, parents first ('flat', how many of the chunk are given ids), then
+   * the children that stay lose their deleted parents ('detach').
+   */
   private async bulkDelete(ids: number[]): Promise<number> {
-    const list = await doomedJobs(this.ctx, ids);
-    if (list.length <= BULK_CHUNK) return (await this.run("deleteJobs", ids)) as number;
-    return this.chunked("deleteJobs", list, (chunk, start) => [
+    const { order, kept } = await doomedJobs(this.ctx, ids);
+    if (order.length <= BULK_CHUNK) return (await this.run("deleteJobs", ids)) as number;
+    const count = await this.chunked("deleteJobs", order, (chunk, start) => [
       "flat",
       Math.max(0, Math.min(chunk.length, ids.length - start)),
       ...chunk,
     ]);
+    await this.chunked("deleteJobs", kept, (chunk) => ["detach", ...chunk]);
+    return count;
   }
 
   /**

@@ -41,9 +41,12 @@ function notFound(id: number): Fault {
 /**
  * deleteJobs' doomed set: the given jobs (each must exist and be finished), then each descendant that is
  * finished and whose every parent is doomed. A child is looked at again with each of its parents, and
- * listed only once all of them are: the list is parents first.
+ * listed only once all of them are: the list is parents first. `kept`: children of doomed jobs that stay.
  */
-export async function doomedJobs(w: Walk, given: readonly number[]): Promise<number[]> {
+export async function doomedJobs(
+  w: Walk,
+  given: readonly number[],
+): Promise<{ order: number[]; kept: number[] }> {
   const statuses = await readFields(w, given, ["status"]);
   given.forEach((id, k) => {
     const status = statuses[k]?.[0];
@@ -53,10 +56,12 @@ export async function doomedJobs(w: Walk, given: readonly number[]): Promise<num
   });
   const doomed = new Set(given);
   const order = [...given];
+  const seen = new Set<number>();
   for (let start = 0; start < order.length; start += READ_BATCH) {
     const batch = order.slice(start, start + READ_BATCH);
     const children = (await readFields(w, batch, ["children"])).flatMap((f) => idList(f[0]));
     const candidates = [...new Set(children)].filter((c) => !doomed.has(c));
+    for (const c of candidates) seen.add(c);
     const info = await readFields(w, candidates, ["status", "parents"]);
     candidates.forEach((c, k) => {
       const [status, parents] = info[k] as Fields;
@@ -67,7 +72,7 @@ export async function doomedJobs(w: Walk, given: readonly number[]): Promise<num
       }
     });
   }
-  return order;
+  return { order, kept: [...seen].filter((c) => !doomed.has(c)) };
 }
 
 /**

@@ -4,10 +4,50 @@
 -- ARGV: prefix, now, id... Returns the number of jobs deleted.
 -- A doomed set too large for one call is chunked by the job store (store/tree-walks.ts), parents first, as
 -- ARGV: prefix, now, 'flat', g, id...: the first g ids are given jobs, the rest descendants, each of which
--- goes only while it still qualifies (finished, every parent listed here or gone already).
+-- goes only while it still qualifies (finished, every parent listed here or gone already). These calls
+-- leave a deleted job's children alone (a show's root has 150,000); the children that stay are detached
+-- afterwards by ARGV: prefix, now, 'detach', id... (each loses the parents that are gone; returns 0).
 -- @include util
 -- @include logKeys
 local prefix, now = ARGV[1], tonumber(ARGV[2])
+
+-- Job n loses the parents `gone(p)` says are gone; one left without parents becomes a root.
+local function detach(n, gone)
+  local ck = jobKey(prefix, n)
+  local old = idList(redis.call('HGET', ck, 'parents'))
+  local parents = {}
+  for _, p in ipairs(old) do
+    if not gone(tonumber(p)) then
+      parents[#parents + 1] = p
+    end
+  end
+  if #parents == #old then
+    return
+  end
+  putIds(ck, 'parents', parents)
+  if #parents == 0 then
+    local cst = redis.call('HGET', ck, 'status')
+    redis.call('HSET', ck, 'root', n)
+    if FINISHED[cst] then
+      redis.call('ZADD', prefix .. 'jobs:expiry', numField(ck, 'endTime', 0), n)
+    else
+      redis.call('ZADD', prefix .. 'jobs:roots:unfinished', n, n)
+    end
+  end
+end
+local function missing(p)
+  return redis.call('EXISTS', jobKey(prefix, p)) == 0
+end
+
+if ARGV[3] == 'detach' then
+  for i = 4, #ARGV do
+    if redis.call('EXISTS', jobKey(prefix, ARGV[i])) == 1 then
+      detach(tonumber(ARGV[i]), missing)
+    end
+  end
+  return 0
+end
+
 local flat = ARGV[3] == 'flat'
 local given, err = givenJobs(prefix, flat and 5 or 3)
 if err then
@@ -30,16 +70,26 @@ end
 local listed = {}
 for k, id in ipairs(given) do
   local n = tonumber(id)
-  if flat and k > nGiven then
-    -- Parents come first in the list, so a parent kept here is known before its children.
+  if flat then
+    -- Parents come first in the list, so a parent kept here is known before its children; a parent
+    -- deleted by an earlier call is gone (and counts as doomed for what follows). A descendant goes only if
+    -- it is finished and every parent goes too; one that stays loses the parents that are gone.
     local v = redis.call('HMGET', jobKey(prefix, n), 'status', 'parents')
     local all = FINISHED[v[1]] or false
     for _, p in ipairs(idList(v[2])) do
-      if not doomed[tonumber(p)] then
-        all = false
+      local pn = tonumber(p)
+      if not doomed[pn] then
+        if missing(pn) then
+          doomed[pn] = true
+        else
+          all = false
+        end
       end
     end
-    doomed[n] = all or nil
+    if k > nGiven and not all then
+      doomed[n] = nil
+      detach(n, missing)
+    end
   end
   if doomed[n] and not listed[n] then
     listed[n] = true
@@ -100,21 +150,14 @@ for _, id in ipairs(order) do
       end
     end
   end
-  -- Children that stay lose this parent; one left without parents becomes a root.
-  for _, c in ipairs(idList(v[5])) do
-    local n = tonumber(c)
-    if not doomed[n] then
-      local ck = jobKey(prefix, n)
-      local parents = withoutId(idList(redis.call('HGET', ck, 'parents')), id)
-      putIds(ck, 'parents', parents)
-      if #parents == 0 then
-        local cst = redis.call('HGET', ck, 'status')
-        redis.call('HSET', ck, 'root', n)
-        if FINISHED[cst] then
-          redis.call('ZADD', prefix .. 'jobs:expiry', numField(ck, 'endTime', 0), n)
-        else
-          redis.call('ZADD', prefix .. 'jobs:roots:unfinished', n, n)
-        end
+  -- Children that stay lose this parent (chunked calls: the 'detach' call does it).
+  if not flat then
+    for _, c in ipairs(idList(v[5])) do
+      local n = tonumber(c)
+      if not doomed[n] then
+        detach(n, function(p)
+          return p == id
+        end)
       end
     end
   end
