@@ -265,3 +265,25 @@ test("rescheduleJobs and deleteJobs of one root with 150,000 children, in chunks
   assert.equal(await redis.zcard(keys.queue), 0);
   assert.equal(await redis.exists(keys.job(root as number), keys.job((root as number) + N)), 0);
 });
+
+test("a chunked cascade reaches every level of the tree (grandchildren of the first children too)", async () => {
+  const ids = await store.addJobs(
+    parseNewJob(
+      {
+        name: "show",
+        command: "x",
+        children: Array.from({ length: 300 }, (_, i) => ({
+          name: `shot${i}`,
+          command: "x",
+          children: [{ name: `frame${i}`, command: "x" }],
+        })),
+      },
+      null,
+      null,
+    ),
+  );
+  assert.equal(ids.length, 601);
+  assert.equal(await store.cascade("cancelJobs", [ids[0] as number]), 601);
+  const statuses = new Set((await store.read(ids, ["status"])).map((j) => j?.status));
+  assert.deepEqual(statuses, new Set(["cancelled"]));
+});

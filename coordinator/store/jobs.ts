@@ -487,7 +487,8 @@ export class JobStore {
     const { redis, keys } = this.ctx;
     const seen = new Set(ids);
     const out = [...ids];
-    for (let start = 0; start < out.length; start += CHECK_CHUNK) {
+    // The list grows as it is walked: each round takes what is there, up to CHECK_CHUNK.
+    for (let start = 0; start < out.length;) {
       const batch = out.slice(start, start + CHECK_CHUNK);
       const pipe = redis.pipeline();
       for (const id of batch) pipe.hmget(keys.job(id), "status", "children");
@@ -504,6 +505,7 @@ export class JobStore {
             out.push(child);
           }
       });
+      start += batch.length;
     }
     return out;
   }

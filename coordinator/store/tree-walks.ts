@@ -57,7 +57,8 @@ export async function doomedJobs(
   const doomed = new Set(given);
   const order = [...given];
   const seen = new Set<number>();
-  for (let start = 0; start < order.length; start += READ_BATCH) {
+  // The list grows as it is walked: each round takes what is there, up to READ_BATCH.
+  for (let start = 0; start < order.length;) {
     const batch = order.slice(start, start + READ_BATCH);
     const children = (await readFields(w, batch, ["children"])).flatMap((f) => idList(f[0]));
     const candidates = [...new Set(children)].filter((c) => !doomed.has(c));
@@ -71,6 +72,7 @@ export async function doomedJobs(
         order.push(c);
       }
     });
+    start += batch.length;
   }
   return { order, kept: [...seen].filter((c) => !doomed.has(c)) };
 }
@@ -89,7 +91,8 @@ export async function reopenedJobs(w: Walk, given: readonly number[]): Promise<n
   const roots = given.filter((_id, k) => isFinished(statuses[k]?.[0] ?? undefined));
   const seen = new Set(roots);
   const walk = [...roots];
-  for (let start = 0; start < walk.length; start += READ_BATCH) {
+  // The list grows as it is walked: each round takes what is there, up to READ_BATCH.
+  for (let start = 0; start < walk.length;) {
     const batch = walk.slice(start, start + READ_BATCH);
     const info = await readFields(w, batch, ["status", "children"]);
     batch.forEach((id, k) => {
@@ -103,6 +106,7 @@ export async function reopenedJobs(w: Walk, given: readonly number[]): Promise<n
           walk.push(c);
         }
     });
+    start += batch.length;
   }
   // Up: every finished ancestor of those.
   const parentsOf = new Map<number, number[]>();
@@ -129,7 +133,11 @@ function parentsFirst(set: Set<number>, parentsOf: Map<number, number[]>): numbe
   for (const id of set) {
     const inSet = (parentsOf.get(id) ?? []).filter((p) => set.has(p));
     waiting.set(id, inSet.length);
-    for (const p of inSet) children.set(p, [...(children.get(p) ?? []), id]);
+    for (const p of inSet) {
+      const list = children.get(p);
+      if (list) list.push(id);
+      else children.set(p, [id]);
+    }
   }
   const order = [...set].filter((id) => waiting.get(id) === 0);
   for (let i = 0; i < order.length; i++)
