@@ -259,9 +259,10 @@ test("rescheduleJobs and deleteJobs of one root with 150,000 children, in chunks
   await store.cascade("cancelJobs", [root as number]);
   assert.equal(await store.cascade("deleteJobs", [root as number]), N + 1);
   const times = (await ping.stop()).sort((a, b) => a - b);
-  console.log(
-    `ping p99 during reschedule + delete of ${N + 1} jobs: ${times[Math.floor(times.length * 0.99)]?.toFixed(1)} ms`,
-  );
+  const p99 = times[Math.floor(times.length * 0.99)] as number;
+  console.log(`ping p99 during reschedule + delete of ${N + 1} jobs: ${p99.toFixed(1)} ms`);
+  // Lenient, as in the 200,000-id test: the figure is the bench's (shared box); this catches a long stall.
+  assert.ok(p99 < 1000, `ping p99 ${p99} ms`);
   assert.equal(await redis.zcard(keys.queue), 0);
   assert.equal(await redis.exists(keys.job(root as number), keys.job((root as number) + N)), 0);
 });
