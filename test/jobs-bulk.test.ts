@@ -253,9 +253,10 @@ test("rescheduleJobs and deleteJobs of one root with 150,000 children, in chunks
     ),
   );
   await store.cascade("cancelJobs", [root as number]);
+  const queued = await redis.zcard(keys.queue); // what earlier tests left
   const ping = pinger(coord.url);
   assert.equal(await store.cascade("rescheduleJobs", [root as number]), N + 1);
-  assert.equal(await redis.zcard(keys.queue), N);
+  assert.equal(await redis.zcard(keys.queue), queued + N);
   await store.cascade("cancelJobs", [root as number]);
   assert.equal(await store.cascade("deleteJobs", [root as number]), N + 1);
   const times = (await ping.stop()).sort((a, b) => a - b);
@@ -263,7 +264,7 @@ test("rescheduleJobs and deleteJobs of one root with 150,000 children, in chunks
   console.log(`ping p99 during reschedule + delete of ${N + 1} jobs: ${p99.toFixed(1)} ms`);
   // Lenient, as in the 200,000-id test: the figure is the bench's (shared box); this catches a long stall.
   assert.ok(p99 < 1000, `ping p99 ${p99} ms`);
-  assert.equal(await redis.zcard(keys.queue), 0);
+  assert.equal(await redis.zcard(keys.queue), queued);
   assert.equal(await redis.exists(keys.job(root as number), keys.job((root as number) + N)), 0);
 });
 

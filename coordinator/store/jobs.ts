@@ -79,8 +79,9 @@
 //   -- @include setStatus   setStatus(prefix, id, newStatus, now[, known])  moves the job between status sets,
 //                           enters or leaves the queue and its class, appends the log entry, maintains
 //                           roots/expiry sets, the ancestors' treeRun and startTime, and PUBLISHes
-//                           {"type":"job","jobId":N,"status":S[,"released":[cid...]]} on {p}events. `known`: what
-//                           a hot transition read already and its own fields, written in the same HSET.
+//                           {"type":"job","jobId":N,"status":S[,"released":[cid...]]} on {p}events (not for an
+//                           assignment: `known.quiet`). `known`: what a hot transition read already and its own
+//                           fields, written in the same HSET.
 //   -- @include releaseClients   releaseClients(prefix, id[, read, quiet])  removes the job from every
 //                           {p}client:{cid}:jobs of its `clients`, LPUSHes the id on {p}client:{cid}:history
 //                           (trimmed to 100 once past 110), releases the

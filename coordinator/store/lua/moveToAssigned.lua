@@ -150,5 +150,6 @@ if attempt == 1 and not f[15] then
 end
 if f[12] then setProgress(p, id, 0) end
 setStatus(p, id, 'running', now,
-  {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true})
+  {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
+   quiet = true})
 return {'assigned', attempt, redis.call('HGETALL', key)}

@@ -7,7 +7,8 @@
 -- `known` (optional) lets a hot transition (moveToAssigned, moveToFinished) pass what it has read already
 -- and write its own fields in the same HSET: status (the old status), cls, parents (the field, or false for
 -- a root), logs (false for none), set (a list field, value, ... to write too), released (client ids the
--- transition released: they ride on the notice as "released":[...] instead of a notice of their own).
+-- transition released: they ride on the notice as "released":[...] instead of a notice of their own), quiet
+-- (no notice: moveToAssigned, whose job leaves the queue and which only the assigning scheduler acts on).
 local QUIET_EVENTS = false
 
 local function setStatus(prefix, id, new, now, known)
@@ -85,7 +86,7 @@ local function setStatus(prefix, id, new, now, known)
     redis.call('HSETNX', key, 'startTime', now)
   end
 
-  if not QUIET_EVENTS then
+  if not QUIET_EVENTS and not (known and known.quiet) then
     local released = ''
     if known and known.released and #known.released > 0 then
       released = ',"released":[' .. table.concat(known.released, ',') .. ']'
