@@ -258,13 +258,17 @@ async function memoryAndCost(): Promise<BenchResult[]> {
       const times: number[] = [];
       for (let i = 0; i < 30; i++) {
         const t0 = performance.now();
-        await f.rpc.call("getNumWaitingJobs", args);
+        await f.rpc.call("getNumWaitingJobs", ...args);
         times.push(performance.now() - t0);
       }
       return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
     };
     const count = await median([]);
+    // The fill took seconds: the queue's clock is moved back so that every queued job has waited a minute.
+    const arrived = (await f.redis.get(`${f.keys.prefix}ids:queue`)) as string;
+    await f.redis.zadd(f.keys.queueClock, Date.now() - 120_000, arrived);
     const since = await median([1]);
+    const counted = Number(await f.rpc.call("getNumWaitingJobs", 1));
     return [
       {
         name: `Redis memory per queued job at ${k(QUEUED)}`,
@@ -303,6 +307,7 @@ async function memoryAndCost(): Promise<BenchResult[]> {
         unit: "ms",
         target: "<= 5 ms",
         ok: since <= 5,
+        note: `counted ${k(counted)} jobs waiting a minute or more`,
       },
     ];
   } finally {
