@@ -8,6 +8,7 @@ import { after, before } from "node:test";
 import { Redis } from "ioredis";
 import { Keys } from "../../coordinator/store/keys.js";
 import { startCoordinator, type StartCoordinatorOptions, type TestCoordinator } from "./coordinator.js";
+import { ProtocolPeer, type PeerOptions } from "./protocol-peer.js";
 import { PRELUDE, python } from "./python.js";
 
 export interface CoordinatorFixture {
@@ -87,4 +88,19 @@ export function useCoordinator(
     py: (code) => running().py(code),
   };
   return fixture;
+}
+
+/** The peers of one test file: connect(opts) starts one on the file's defaults; all are closed after it. */
+export function usePeers(
+  defaults: () => PeerOptions,
+): (opts?: Partial<PeerOptions>) => Promise<ProtocolPeer> {
+  const peers: ProtocolPeer[] = [];
+  after(() => {
+    for (const p of peers) p.close();
+  });
+  return (opts = {}) => {
+    const p = new ProtocolPeer({ ...defaults(), ...opts });
+    peers.push(p);
+    return p.connect();
+  };
 }
