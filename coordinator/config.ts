@@ -249,10 +249,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   const host = options.get("host");
   let redisUrl = options.get("redis") ?? null;
   // A password kept in a file (openhq-redis.service makes one) goes into the URL, never into the ini.
-  if (redisUrl !== null && options.winner("passwordFile") !== undefined) {
-    const url = new URL(redisUrl);
-    url.password = encodeURIComponent((options.get("passwordFile") ?? "").toString("utf8").trim());
-    redisUrl = url.toString();
+  const password = redisUrl === null ? undefined : options.get("passwordFile");
+  if (redisUrl !== null && password !== undefined) {
+    try {
+      const url = new URL(redisUrl);
+      url.password = encodeURIComponent(password.toString("utf8").trim());
+      redisUrl = url.toString();
+    } catch (err) {
+      throw new ConfigError(`redis: ${(err as Error).message}`, "redis");
+    }
   }
   const dataDir = resolve(options.get("data") ?? defaultDataDir(env));
   const mount: Record<string, string> = {};
