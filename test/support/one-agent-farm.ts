@@ -1,4 +1,4 @@
-// The farm most end-to-end tests need: a coordinator on a private redis-server, one real agent with 2 CPUs,
+// The farm most end-to-end tests need: a coordinator on a private redis-server, one real agent (2 CPUs),
 // and an HQServer client on the coordinator, each stopped when the test ends.
 
 import type { TestContext } from "node:test";
@@ -12,10 +12,10 @@ export interface OneAgentFarm {
   hq: HQServer;
 }
 
-export async function oneAgentFarm(t: TestContext): Promise<OneAgentFarm> {
+export async function oneAgentFarm(t: TestContext, cpus = 2): Promise<OneAgentFarm> {
   const coordinator = await startCoordinator();
   t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
+  const agent = await startAgent({ serverUrl: coordinator.url, cpus });
   t.after(() => agent.stop());
   const hq = new HQServer(coordinator.url);
   t.after(() => hq.rpc.close());
