@@ -25,13 +25,14 @@ export class DisconnectedState implements State {
   }
 
   message(message: StateMessage): void {
-    if (
-      message.type === "cancel" ||
-      message.type === "eject" ||
-      message.type === "pause" ||
-      message.type === "resume"
-    )
-      this.agent.controlJob(message);
+    switch (message.type) {
+      case "assign":
+      case "terminate":
+      case "upgrade":
+        return; // work and orders count only on a welcomed link
+      default:
+        return this.agent.controlJob(message);
+    }
   }
 
   linkDown(): void {}
