@@ -227,6 +227,35 @@ export async function jobsOfClient(ctx: Context, id: number): Promise<number[]> 
   return (await ctx.redis.smembers(ctx.keys.clientJobs(id))).map(Number);
 }
 
+/** Whether job `jobId` is assigned to client `id` now. */
+export async function clientHoldsJob(ctx: Context, id: number, jobId: number): Promise<boolean> {
+  return (await ctx.redis.sismember(ctx.keys.clientJobs(id), String(jobId))) === 1;
+}
+
+/** Ids of the clients whose last heartbeat is at or before `before` (ms): the stale end of {p}clients:heartbeat. */
+export async function silentClients(ctx: Context, before: number): Promise<string[]> {
+  return ctx.redis.zrangebyscore(ctx.keys.clientHeartbeats, "-inf", before);
+}
+
+/** Per client, its assigned job ids and its label (null when unknown). One pipelined round trip. */
+export async function jobsAndLabels(
+  ctx: Context,
+  ids: readonly string[],
+): Promise<{ jobs: string[]; label: string | null }[]> {
+  const pipe = ctx.redis.pipeline();
+  for (const cid of ids) pipe.smembers(ctx.keys.clientJobs(cid)).hget(ctx.keys.client(cid), "label");
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((_cid, i) => ({
+    jobs: (replies[2 * i]?.[1] ?? []) as string[],
+    label: (replies[2 * i + 1]?.[1] as string | null) ?? null,
+  }));
+}
+
+/** Where the client's agent said it listens: its ip and client port (null when not known). */
+export async function clientAddress(ctx: Context, id: number): Promise<(string | null)[]> {
+  return ctx.redis.hmget(ctx.keys.client(id), "ip", "clientPort");
+}
+
 /** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */
 export async function assignedJobIds(ctx: Context, ids: readonly number[]): Promise<number[][]> {
   if (ids.length === 0) return [];

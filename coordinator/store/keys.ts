@@ -52,127 +52,265 @@
 //   {p}history:lock:{minute}     STRING  SET NX: the one coordinator that samples that minute
 //   {p}client:{id}:load          LIST    a client's load and job count, a sample a minute, 12 h
 //                                        (these three: coordinator/store/history.ts)
+//   {p}farm:secret               STRING  the farm secret agents present, when none is configured (link/identity.ts)
+//   {p}replicaWait               STRING  a counter bumped before WAIT (store/replica-wait.ts)
+//   {p}queue                     ZSET    the queue of an openhq before requirement classes (migrateQueue.lua)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
+//
+// KEY_TEMPLATES below is the one place these names are spelled: `Keys` fills them in for TypeScript, and
+// lua-scripts.ts gives every script the same table as `K` (luaKeyPrelude), so a script says K.job(id).
 
 export type IdKind = "job" | "client" | "group" | "thread" | "note" | "resource";
+
+/** Every key and channel name after the prefix; `{name}` is a part given per call, in order. */
+export const KEY_TEMPLATES = {
+  ids: "ids:{kind}",
+  queueSeq: "ids:queue",
+  job: "job:{id}",
+  jobLog: "job:{id}:log:{attempt}",
+  jobLogQueue: "job:{id}:log:{attempt}:q",
+  jobLogLock: "job:{id}:log:{attempt}:lock",
+  jobOutput: "job:{id}:output",
+  jobOutputTail: "job:{id}:output:tail",
+  jobsByStatus: "jobs:status:{status}",
+  /** The queue is the runnable status set, scored for dispatch. */
+  queue: "jobs:status:runnable",
+  unfinishedRoots: "jobs:roots:unfinished",
+  finishedRoots: "jobs:roots:finished",
+  expiry: "jobs:expiry",
+  queueClass: "queue:class:{cls}",
+  queueHeads: "queue:heads",
+  legacyQueue: "queue",
+  logsOpen: "logs:open",
+  logsTrash: "logs:trash",
+  logsBytes: "logs:bytes",
+  logsMarker: "logs:marker",
+  client: "client:{id}",
+  clientJobs: "client:{id}:jobs",
+  clientHistory: "client:{id}:history",
+  clientLoad: "client:{id}:load",
+  clients: "clients",
+  clientsByLabel: "clients:byLabel",
+  clientHeartbeats: "clients:heartbeat",
+  group: "group:{id}",
+  groupClients: "group:{id}:clients",
+  groups: "groups",
+  groupsByName: "groups:byName",
+  thread: "thread:{id}",
+  threadNotes: "thread:{id}:notes",
+  note: "note:{id}",
+  threads: "threads",
+  threadsByJob: "threads:byJob",
+  threadsByClient: "threads:byClient",
+  resource: "resource:{id}",
+  resourceMachines: "resource:{id}:machines",
+  resources: "resources",
+  resourcesByName: "resources:byName",
+  serverErrors: "errors:server",
+  clientErrors: "errors:client:{id}",
+  coordinatorsAlive: "coordinators:alive",
+  farmSecret: "farm:secret",
+  replicaWait: "replicaWait",
+  historyFarm: "history:farm",
+  historyLock: "history:lock:{minute}",
+  eventsChannel: "events",
+  controlChannel: "control:{clientId}",
+} as const;
+
+type Templates = typeof KEY_TEMPLATES;
+export type KeyName = keyof Templates;
+/** The parts a template takes, one per `{name}`. */
+type Parts<T extends string> = T extends `${string}{${string}}${infer Rest}` ? [Part, ...Parts<Rest>] : [];
+type Part = string | number;
+
+/** Splits each template once, so filling one in is a few concatenations (key names are built on hot paths). */
+const PIECES = Object.fromEntries(
+  Object.entries(KEY_TEMPLATES).map(([name, template]) => [name, template.split(/\{\w+\}/)]),
+) as Record<KeyName, string[]>;
 
 export class Keys {
   constructor(readonly prefix = "hq:") {}
 
+  /** The full name of key `name` with its parts filled in. */
+  key<N extends KeyName>(name: N, ...parts: Parts<Templates[N]>): string {
+    const pieces = PIECES[name];
+    let out = this.prefix + (pieces[0] as string);
+    for (let i = 0; i < parts.length; i++) out += String(parts[i]) + (pieces[i + 1] as string);
+    return out;
+  }
+
   ids(kind: IdKind): string {
-    return `${this.prefix}ids:${kind}`;
+    return this.key("ids", kind);
+  }
+  get queueSeq(): string {
+    return this.key("queueSeq");
   }
   job(id: number | string): string {
-    return `${this.prefix}job:${id}`;
+    return this.key("job", id);
+  }
+  jobLog(id: number | string, attempt: number | string): string {
+    return this.key("jobLog", id, attempt);
+  }
+  jobLogQueue(id: number | string, attempt: number | string): string {
+    return this.key("jobLogQueue", id, attempt);
+  }
+  jobLogLock(id: number | string, attempt: number | string): string {
+    return this.key("jobLogLock", id, attempt);
   }
   jobOutput(id: number | string): string {
-    return `${this.prefix}job:${id}:output`;
+    return this.key("jobOutput", id);
   }
   jobOutputTail(id: number | string): string {
-    return `${this.prefix}job:${id}:output:tail`;
+    return this.key("jobOutputTail", id);
   }
   jobsByStatus(status: string): string {
-    return `${this.prefix}jobs:status:${status}`;
+    return this.key("jobsByStatus", status);
+  }
+  get queue(): string {
+    return this.key("queue");
   }
   get unfinishedRoots(): string {
-    return `${this.prefix}jobs:roots:unfinished`;
+    return this.key("unfinishedRoots");
   }
   get finishedRoots(): string {
-    return `${this.prefix}jobs:roots:finished`;
+    return this.key("finishedRoots");
   }
   get expiry(): string {
-    return `${this.prefix}jobs:expiry`;
-  }
-  /** The queue is the runnable status set, scored for dispatch. */
-  get queue(): string {
-    return this.jobsByStatus("runnable");
+    return this.key("expiry");
   }
   queueClass(cls: string): string {
-    return `${this.prefix}queue:class:${cls}`;
+    return this.key("queueClass", cls);
   }
   get queueHeads(): string {
-    return `${this.prefix}queue:heads`;
+    return this.key("queueHeads");
+  }
+  get legacyQueue(): string {
+    return this.key("legacyQueue");
+  }
+  get logsOpen(): string {
+    return this.key("logsOpen");
+  }
+  get logsTrash(): string {
+    return this.key("logsTrash");
+  }
+  get logsBytes(): string {
+    return this.key("logsBytes");
+  }
+  get logsMarker(): string {
+    return this.key("logsMarker");
   }
   client(id: number | string): string {
-    return `${this.prefix}client:${id}`;
+    return this.key("client", id);
   }
   clientJobs(id: number | string): string {
-    return `${this.prefix}client:${id}:jobs`;
+    return this.key("clientJobs", id);
   }
   clientHistory(id: number | string): string {
-    return `${this.prefix}client:${id}:history`;
-  }
-  get clients(): string {
-    return `${this.prefix}clients`;
-  }
-  get clientsByLabel(): string {
-    return `${this.prefix}clients:byLabel`;
-  }
-  group(id: number | string): string {
-    return `${this.prefix}group:${id}`;
-  }
-  groupClients(id: number | string): string {
-    return `${this.prefix}group:${id}:clients`;
-  }
-  get groups(): string {
-    return `${this.prefix}groups`;
-  }
-  get groupsByName(): string {
-    return `${this.prefix}groups:byName`;
-  }
-  thread(id: number | string): string {
-    return `${this.prefix}thread:${id}`;
-  }
-  threadNotes(id: number | string): string {
-    return `${this.prefix}thread:${id}:notes`;
-  }
-  note(id: number | string): string {
-    return `${this.prefix}note:${id}`;
-  }
-  get threads(): string {
-    return `${this.prefix}threads`;
-  }
-  get threadsByJob(): string {
-    return `${this.prefix}threads:byJob`;
-  }
-  get threadsByClient(): string {
-    return `${this.prefix}threads:byClient`;
-  }
-  resource(id: number | string): string {
-    return `${this.prefix}resource:${id}`;
-  }
-  get resources(): string {
-    return `${this.prefix}resources`;
-  }
-  get resourcesByName(): string {
-    return `${this.prefix}resources:byName`;
-  }
-  get serverErrors(): string {
-    return `${this.prefix}errors:server`;
-  }
-  clientErrors(id: number | string): string {
-    return `${this.prefix}errors:client:${id}`;
-  }
-  get eventsChannel(): string {
-    return `${this.prefix}events`;
-  }
-  controlChannel(clientId: number | string): string {
-    return `${this.prefix}control:${clientId}`;
-  }
-  resourceMachines(id: number | string): string {
-    return `${this.prefix}resource:${id}:machines`;
-  }
-  get clientHeartbeats(): string {
-    return `${this.prefix}clients:heartbeat`;
-  }
-  get historyFarm(): string {
-    return `${this.prefix}history:farm`;
-  }
-  historyLock(minute: number): string {
-    return `${this.prefix}history:lock:${minute}`;
+    return this.key("clientHistory", id);
   }
   clientLoad(id: number | string): string {
-    return `${this.prefix}client:${id}:load`;
+    return this.key("clientLoad", id);
   }
+  get clients(): string {
+    return this.key("clients");
+  }
+  get clientsByLabel(): string {
+    return this.key("clientsByLabel");
+  }
+  get clientHeartbeats(): string {
+    return this.key("clientHeartbeats");
+  }
+  group(id: number | string): string {
+    return this.key("group", id);
+  }
+  groupClients(id: number | string): string {
+    return this.key("groupClients", id);
+  }
+  get groups(): string {
+    return this.key("groups");
+  }
+  get groupsByName(): string {
+    return this.key("groupsByName");
+  }
+  thread(id: number | string): string {
+    return this.key("thread", id);
+  }
+  threadNotes(id: number | string): string {
+    return this.key("threadNotes", id);
+  }
+  note(id: number | string): string {
+    return this.key("note", id);
+  }
+  get threads(): string {
+    return this.key("threads");
+  }
+  get threadsByJob(): string {
+    return this.key("threadsByJob");
+  }
+  get threadsByClient(): string {
+    return this.key("threadsByClient");
+  }
+  resource(id: number | string): string {
+    return this.key("resource", id);
+  }
+  resourceMachines(id: number | string): string {
+    return this.key("resourceMachines", id);
+  }
+  get resources(): string {
+    return this.key("resources");
+  }
+  get resourcesByName(): string {
+    return this.key("resourcesByName");
+  }
+  get serverErrors(): string {
+    return this.key("serverErrors");
+  }
+  clientErrors(id: number | string): string {
+    return this.key("clientErrors", id);
+  }
+  get coordinatorsAlive(): string {
+    return this.key("coordinatorsAlive");
+  }
+  get farmSecret(): string {
+    return this.key("farmSecret");
+  }
+  get replicaWait(): string {
+    return this.key("replicaWait");
+  }
+  get historyFarm(): string {
+    return this.key("historyFarm");
+  }
+  historyLock(minute: number): string {
+    return this.key("historyLock", minute);
+  }
+  get eventsChannel(): string {
+    return this.key("eventsChannel");
+  }
+  controlChannel(clientId: number | string): string {
+    return this.key("controlChannel", clientId);
+  }
+}
+
+/**
+ * The Lua side of the same table, for a script that uses the keys `names`: one line that defines `K` (constants
+ * as strings, the rest as functions of their parts) from the prefix in ARGV[1]. lua-scripts.ts puts it in
+ * front of every script. Only the keys a script uses are defined: the line runs on every call.
+ */
+export function luaKeyPrelude(names: Iterable<string>): string {
+  const entries = [...new Set(names)].sort().map((name) => {
+    if (!(name in KEY_TEMPLATES)) throw new Error(`Lua uses K.${name}, which is not in KEY_TEMPLATES`);
+    const template = KEY_TEMPLATES[name as KeyName];
+    const pieces = template.split(/\{\w+\}/);
+    const params = (template.match(/\{\w+\}/g) ?? []).map((p) => p.slice(1, -1));
+    let expr = `KP .. '${pieces[0]}'`;
+    params.forEach((param, i) => {
+      expr += ` .. ${param}`;
+      if (pieces[i + 1] !== "") expr += ` .. '${pieces[i + 1]}'`;
+    });
+    return params.length === 0
+      ? `K.${name} = ${expr}; `
+      : `K.${name} = function(${params.join(", ")}) return ${expr} end; `;
+  });
+  return `local KP, K = ARGV[1], {}; ${entries.join("")}`;
 }
