@@ -292,13 +292,28 @@ export class Keys {
   }
 }
 
+/** A key below another (`job:{id}:output` below `job:{id}`): its name, the parent's and the suffix. */
+function childOf(name: string): { parent: KeyName; suffix: string } | null {
+  if (!(name in KEY_TEMPLATES)) return null;
+  const template: string = KEY_TEMPLATES[name as KeyName];
+  const cut = template.lastIndexOf("}") + 1;
+  const parent = (Object.keys(KEY_TEMPLATES) as KeyName[]).find(
+    (n) => KEY_TEMPLATES[n] === template.slice(0, cut),
+  );
+  return cut > 0 && cut < template.length && parent ? { parent, suffix: template.slice(cut) } : null;
+}
+
 /**
- * The Lua side of the same table, for a script that uses the keys `names`: one line that defines `K` (constants
- * as strings, the rest as functions of their parts) from the prefix in ARGV[1]. lua-scripts.ts puts it in
- * front of every script. Only the keys a script uses are defined: the line runs on every call.
+ * The Lua side of the same table, for a script that uses the keys `names`: one line that defines `K` from the
+ * prefix in ARGV[1]: constants as strings (K.queueHeads), the rest as functions of their parts (K.job(id)),
+ * and for a key below another, `<name>Of(parentKey)` (K.jobOutputOf(key) = K.jobOutput(id) when key =
+ * K.job(id)). lua-scripts.ts puts it in front of every script. Only the keys a script uses are defined: the
+ * line runs on every call.
  */
 export function luaKeyPrelude(names: Iterable<string>): string {
   const entries = [...new Set(names)].sort().map((name) => {
+    const child = name.endsWith("Of") ? childOf(name.slice(0, -2)) : null;
+    if (child) return `K.${name} = function(key) return key .. '${child.suffix}' end; `;
     if (!(name in KEY_TEMPLATES)) throw new Error(`Lua uses K.${name}, which is not in KEY_TEMPLATES`);
     const template = KEY_TEMPLATES[name as KeyName];
     const pieces = template.split(/\{\w+\}/);

@@ -21,7 +21,7 @@ local REOPEN_CHECK_MS = 30000
 if #ARGV < FIRST_DATA then
   return redis.error_reply('BADARG appendOutput needs at least one chunk')
 end
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if not status then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
@@ -29,7 +29,7 @@ end
 if status == 'queued' or status == 'runnable' then
   return { 'stale', 0, 0, 0, 0 }
 end
-local lk = logKey(prefix, id, attempt)
+local lk = K.jobLog(id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'cut')
 local waiting = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
 if window > 0 and waiting > 0 then
@@ -58,15 +58,15 @@ if not bytes then
     redis.call('HDEL', key, 'log:' .. attempt)
   end
   redis.call('HSET', lk, 'bytes', bytes, 'base', base, 'z', z, 'n', n, 'cut', cut)
-  redis.call('ZADD', prefix .. 'logs:open', 'NX', now + REOPEN_CHECK_MS, id .. ':' .. attempt)
+  redis.call('ZADD', K.logsOpen, 'NX', now + REOPEN_CHECK_MS, id .. ':' .. attempt)
 end
 
-local over = quota > 0 and (tonumber(redis.call('GET', prefix .. 'logs:bytes')) or 0) >= quota
+local over = quota > 0 and (tonumber(redis.call('GET', K.logsBytes)) or 0) >= quota
 local before, state = bytes, 0
 if cut >= 0 then
   state = 2
 end
-local queue = lk .. ':q'
+local queue = K.jobLogQueueOf(lk)
 for i = FIRST_DATA + skip, #ARGV do
   local data = ARGV[i]
   if cut >= 0 then

@@ -14,7 +14,7 @@ for _, id in ipairs(targets) do
 end
 local count = 0
 for _, id in ipairs(targets) do
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   local status = redis.call('HGET', key, 'status')
   if not FINISHED[status] then
     if RUNNING[status] or redis.call('HEXISTS', key, 'pausedRunning') == 1 then

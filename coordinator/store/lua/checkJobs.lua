@@ -5,7 +5,7 @@
 -- @include util
 local prefix, mode = ARGV[1], ARGV[3]
 for i = 4, #ARGV do
-  local status = redis.call('HGET', jobKey(prefix, ARGV[i]), 'status')
+  local status = redis.call('HGET', K.job(ARGV[i]), 'status')
   if not status then
     return redis.error_reply('NOTFOUND job ' .. ARGV[i] .. ' does not exist')
   end

@@ -3,7 +3,7 @@
 -- @include setStatus
 -- @include fence
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local status, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused

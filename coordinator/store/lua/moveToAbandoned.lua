@@ -4,7 +4,7 @@
 -- current one or the job is no longer running.
 -- @include endRun
 local prefix, now, id, attempt, reason = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if not status then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')

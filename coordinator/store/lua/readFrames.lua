@@ -6,7 +6,7 @@
 local p = ARGV[1]
 local out = {}
 for i = 3, #ARGV do
-  local v = redis.call('HMGET', p .. 'job:' .. ARGV[i], 'status', 'clients', 'progress', 'startTime', 'endTime',
+  local v = redis.call('HMGET', K.job(ARGV[i]), 'status', 'clients', 'progress', 'startTime', 'endTime',
     'attempt', 'name')
   if v[1] then
     out[#out + 1] = table.concat({ ARGV[i], v[1], v[2] or '', v[3] or '', v[4] or '', v[5] or '', v[6] or '',

@@ -9,7 +9,7 @@ for k = 1, nFields do
 end
 local out = {}
 for i = 4 + nFields, #ARGV do
-  local key = prefix .. 'job:' .. ARGV[i]
+  local key = K.job(ARGV[i])
   local t = nil
   if nFields == 0 then
     local flat = redis.call('HGETALL', key)

@@ -8,7 +8,7 @@
 -- openhq, read by JobStore.output) or 'none' (no output).
 -- @include logKeys
 local prefix, id, tailBytes = ARGV[1], ARGV[3], tonumber(ARGV[5])
-local key = prefix .. 'job:' .. id
+local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'seqAttempt', 'outBytes')
 if not f[1] then
   return false
@@ -20,11 +20,11 @@ end
 if attempt == '' then
   return { '', 'none', 0, 0, 0, 0, -1, '', 0 }
 end
-local lk = logKey(prefix, id, attempt)
+local lk = K.jobLog(id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'z', 'n', 'cut')
 if m[1] then
   local reply = { attempt, 'live', m[1], m[2], m[3], m[4], m[5], '', m[2] }
-  local list = lk .. ':q'
+  local list = K.jobLogQueueOf(lk)
   if tailBytes <= 0 then
     for _, c in ipairs(redis.call('LRANGE', list, 0, -1)) do
       reply[#reply + 1] = c

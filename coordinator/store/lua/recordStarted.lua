@@ -3,7 +3,7 @@
 -- Returns 'ok', 'stale' (not the current attempt, or the job is no longer running) or 'duplicate'.
 -- @include fence
 local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local _, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused

@@ -2,11 +2,11 @@
 -- deleted while it held clients). ARGV: prefix, now, id (the job), clientId. Returns 1 if released.
 -- @include util
 local prefix, id, cid = ARGV[1], ARGV[3], ARGV[4]
-local ckey = prefix .. 'client:' .. cid
+local ckey = K.client(cid)
 if redis.call('HGET', ckey, 'heldFor') ~= id then
   return 0
 end
-if redis.call('HGET', jobKey(prefix, id), 'status') == 'runnable' then
+if redis.call('HGET', K.job(id), 'status') == 'runnable' then
   return 0
 end
 redis.call('HSET', ckey, 'heldFor', '')

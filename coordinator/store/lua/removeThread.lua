@@ -2,7 +2,7 @@
 -- ARGV: prefix, now, thread id. Returns 1 when removed, 0 when there was no such thread.
 -- @include noteThreads
 local p, tid = ARGV[1], ARGV[3]
-if redis.call('EXISTS', p .. 'thread:' .. tid) == 0 then
+if redis.call('EXISTS', K.thread(tid)) == 0 then
   return 0
 end
 dropThread(p, tid)

@@ -6,7 +6,7 @@
 -- @include setStatus
 -- @include endRun
 local prefix, now, id, attempt = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if status ~= 'running' or numField(key, 'attempt', 0) ~= attempt then
   return 0

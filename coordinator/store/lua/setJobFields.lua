@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, id, field, value, [field, value]... Returns 1.
 -- @include util
 local prefix, id = ARGV[1], ARGV[3]
-local key = jobKey(prefix, id)
+local key = K.job(id)
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
 end
@@ -21,5 +21,5 @@ if classChanged then
   reclass(prefix, id)
 end
 -- A job event without a status: fields that dispatch reads (conditions) may have changed.
-redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. '}')
+redis.call('PUBLISH', K.eventsChannel, '{"type":"job","jobId":' .. id .. '}')
 return 1

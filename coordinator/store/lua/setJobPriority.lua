@@ -11,7 +11,7 @@ local count, err = changeTargets(prefix, 4, function(id, key)
   end
   redis.call('HSET', key, 'priority', priority)
   appendLog(key, 'priorityChanged to ' .. priority, now)
-  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
+  local score = redis.call('ZSCORE', K.queue, id)
   if score then
     local seq = tonumber(score) + old * QUEUE_SHIFT
     queueAt(prefix, id, redis.call('HGET', key, 'cls') or storeClass(key), -priority * QUEUE_SHIFT + seq)
@@ -22,6 +22,6 @@ if err then
   return err
 end
 if count > 0 then
-  redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","priorityChanged":' .. count .. '}')
+  redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","priorityChanged":' .. count .. '}')
 end
 return count

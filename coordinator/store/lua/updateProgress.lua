@@ -2,7 +2,7 @@
 -- ARGV: prefix, now, id, attempt, seq, progress. Returns 'ok', 'stale' or 'duplicate'.
 -- @include fence
 local prefix, id, attempt, seq, progress = ARGV[1], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local _, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused

@@ -10,13 +10,13 @@ local function releaseHeld(prefix, key, held)
   end
   redis.call('HDEL', key, 'heldResources')
   for _, h in ipairs(cjson.decode(held)) do
-    local rk = prefix .. 'resource:' .. string.format('%d', h.rid)
+    local rk = K.resource(string.format('%d', h.rid))
     if h.perMachine then
       local cid = string.format('%d', h.clientId)
-      if redis.call('HINCRBY', rk .. ':machines', cid, -1) <= 0 then
-        redis.call('HDEL', rk .. ':machines', cid)
+      if redis.call('HINCRBY', K.resourceMachinesOf(rk), cid, -1) <= 0 then
+        redis.call('HDEL', K.resourceMachinesOf(rk), cid)
       end
-      redis.call('HSET', rk, 'used', redis.call('HLEN', rk .. ':machines'))
+      redis.call('HSET', rk, 'used', redis.call('HLEN', K.resourceMachinesOf(rk)))
     elseif redis.call('HINCRBY', rk, 'used', -h.amount) < 0 then
       redis.call('HSET', rk, 'used', 0)
     end
@@ -27,7 +27,7 @@ end
 -- with `quiet` the released client ids are returned for the caller's own notice (setStatus
 -- `known.released`) instead of published here.
 local function releaseClients(prefix, id, read, quiet)
-  local key = prefix .. 'job:' .. id
+  local key = K.job(id)
   local held, clients
   if read then
     held, clients = read[1], read[2]
@@ -42,16 +42,16 @@ local function releaseClients(prefix, id, read, quiet)
   local released = {}
   for _, c in ipairs(cjson.decode(clients)) do
     local cid = string.format('%d', c.clientId)
-    if redis.call('SREM', prefix .. 'client:' .. cid .. ':jobs', id) == 1 then
+    if redis.call('SREM', K.clientJobs(cid), id) == 1 then
       -- Trimmed now and then rather than on every push: the list stays near its cap of 100.
-      if redis.call('LPUSH', prefix .. 'client:' .. cid .. ':history', id) > 110 then
-        redis.call('LTRIM', prefix .. 'client:' .. cid .. ':history', 0, 99)
+      if redis.call('LPUSH', K.clientHistory(cid), id) > 110 then
+        redis.call('LTRIM', K.clientHistory(cid), 0, 99)
       end
       released[#released + 1] = cid
     end
   end
   if #released > 0 and not quiet then
-    redis.call('PUBLISH', prefix .. 'events',
+    redis.call('PUBLISH', K.eventsChannel,
       '{"type":"released","jobId":' .. id .. ',"clients":[' .. table.concat(released, ',') .. ']}')
   end
   return released

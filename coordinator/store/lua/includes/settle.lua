@@ -12,7 +12,7 @@ end
 -- A job whose children are all finished (new, `queued`, or being resumed). Appends {id, status} to `work`
 -- when it finishes without running anything.
 local function resolveWaiting(prefix, id, now, work)
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   if numField(key, 'kidsBad', 0) > 0 then
     if redis.call('HEXISTS', key, 'onChildError') == 1 then
       redis.call('HSET', key, 'childError', '1')
@@ -29,7 +29,7 @@ end
 
 -- The next status of a job that is not running and not finished: `queued` while children are unfinished.
 local function resolveIdle(prefix, id, now, work)
-  if numField(jobKey(prefix, id), 'kidsLeft', 0) > 0 then
+  if numField(K.job(id), 'kidsLeft', 0) > 0 then
     setStatus(prefix, id, 'queued', now)
   else
     resolveWaiting(prefix, id, now, work)
@@ -42,7 +42,7 @@ local function settle(prefix, now, work)
   while i < #work do
     i = i + 1
     local id, status = work[i][1], work[i][2]
-    local key = jobKey(prefix, id)
+    local key = K.job(id)
     -- A job without a command keeps progress 0.0, as HQueue reports it.
     if status == 'succeeded' and hasCommand(key) then
       setProgress(prefix, id, 1)
@@ -51,7 +51,7 @@ local function settle(prefix, now, work)
     setStatus(prefix, id, status, now)
     local ok = status == 'succeeded'
     for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
-      local pk = jobKey(prefix, p)
+      local pk = K.job(p)
       local left = redis.call('HINCRBY', pk, 'kidsLeft', -1)
       if left <= 0 then
         redis.call('HDEL', pk, 'kidsLeft')

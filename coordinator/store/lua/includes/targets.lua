@@ -43,7 +43,7 @@ local function changeTargets(prefix, firstArg, change, childrenFirst)
   local count = 0
   for i = from, to, step do
     local id = targets[i]
-    local key = jobKey(prefix, id)
+    local key = K.job(id)
     if change(id, key, redis.call('HGET', key, 'status')) then
       count = count + 1
     end
