@@ -15,25 +15,20 @@
 import type { Redis } from "ioredis";
 import { runScript } from "./lua-scripts.js";
 import type { Context } from "../context.js";
-import type { AvailabilityRule, HelloMessage, HeartbeatMessage } from "../../shared/protocol.js";
+import type {
+  AgentMachine,
+  AvailabilityRule,
+  HelloMessage,
+  HeartbeatMessage,
+} from "../../shared/protocol.js";
 
 export function clientLabel(hostname: string, name: string): string {
   return name === "" ? hostname : `${hostname}:${name}`;
 }
 
-export interface ClientRecord {
+export interface ClientRecord extends AgentMachine {
   id: number;
-  hostname: string;
-  name: string;
   label: string;
-  version: string;
-  platform: string;
-  arch: string;
-  cpus: number;
-  cpuSpeed: number;
-  memory: number;
-  ip: string;
-  clientPort: number;
   availabilityRules: AvailabilityRule[];
   available: boolean;
   disabled: boolean;

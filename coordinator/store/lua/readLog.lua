@@ -6,7 +6,7 @@
 -- offset of the first chunk returned (>= base), and kind is
 -- 'live' (keys in Redis), 'sealed' (all in the file store), 'legacy' (output kept in Redis by an older
 -- openhq, read by JobStore.output) or 'none' (no output).
--- @include logKeys
+-- @include newestChunks
 local prefix, id, tailBytes = ARGV[1], ARGV[3], tonumber(ARGV[5])
 local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'seqAttempt', 'outBytes')
@@ -31,23 +31,9 @@ if m[1] then
     end
     return reply
   end
-  -- Newest chunks first, a page at a time, until they hold tailBytes.
-  local chunks, got, last = {}, 0, -1
-  while got < tailBytes do
-    local page = redis.call('LRANGE', list, last - 15, last)
-    if #page == 0 then
-      break
-    end
-    for j = #page, 1, -1 do
-      table.insert(chunks, 1, page[j])
-      got = got + #page[j]
-      if got >= tailBytes then
-        break
-      end
-    end
-    last = last - 16
-  end
-  reply[9] = tostring(tonumber(m[1]) - got)
+  local bytes = tonumber(m[1])
+  local chunks, start = newestChunks(list, bytes, bytes - tailBytes)
+  reply[9] = tostring(start)
   for _, c in ipairs(chunks) do
     reply[#reply + 1] = c
   end

@@ -7,7 +7,7 @@
 -- ARGV: prefix, now, id, sent (the viewer's offset; negative = start that many bytes before the end),
 -- attempt (the one the viewer follows; "" = none yet), max bytes to return.
 -- Returns false (no such job) or {status, progress, attempt, newSent, skipped, text, base, z, n}. Reads only.
--- @include logKeys
+-- @include newestChunks
 local prefix, id = ARGV[1], ARGV[3]
 local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'progress', 'seqAttempt', 'outBytes', 'outHead')
@@ -55,23 +55,7 @@ elseif sent < head and room > 0 then
   take(redis.call('GETRANGE', K.jobOutputOf(key), sent, math.min(head, sent + room) - 1))
 end
 if sent >= head and sent < bytes and room > 0 then
-  -- Walk the list back from its newest chunk only as far as the viewer's offset: a viewer that keeps up
-  -- reads a chunk or two, not the whole list.
-  local chunks, start, last = {}, bytes, -1
-  while start > sent do
-    local page = redis.call('LRANGE', list, last - 15, last)
-    if #page == 0 then
-      break
-    end
-    for j = #page, 1, -1 do
-      table.insert(chunks, 1, page[j])
-      start = start - #page[j]
-      if start <= sent then
-        break
-      end
-    end
-    last = last - 16
-  end
+  local chunks, start = newestChunks(list, bytes, sent)
   if sent < start then
     skipped = skipped + (start - sent)
     sent = start

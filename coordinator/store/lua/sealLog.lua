@@ -3,7 +3,6 @@
 -- ARGV: prefix, now, id, attempt, lock token, sha256 (hex, of the whole log).
 -- Returns 'ok', 'lost' (not our lock), 'pending' (chunks arrived meanwhile: flush them first) or 'gone'
 -- (the job was deleted: its keys are dropped, deleteJobs queued its files).
--- @include logKeys
 local prefix, id, attempt, token, sha = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local lk = K.jobLog(id, attempt)
 if redis.call('GET', K.jobLogLockOf(lk)) ~= token then
