@@ -119,178 +119,40 @@ export const KEY_TEMPLATES = {
 } as const;
 
 type Templates = typeof KEY_TEMPLATES;
-export type KeyName = keyof Templates;
-/** The parts a template takes, one per `{name}`. */
-type Parts<T extends string> = T extends `${string}{${string}}${infer Rest}` ? [Part, ...Parts<Rest>] : [];
+type KeyName = keyof Templates;
+/** The parts a template takes, one per `{name}`: an id kind for {kind}, a number for {minute}. */
+type Parts<T extends string> = T extends `${string}{${infer Name}}${infer Rest}`
+  ? [Name extends "kind" ? IdKind : Name extends "minute" ? number : Part, ...Parts<Rest>]
+  : [];
 type Part = string | number;
 
-/** Splits each template once, so filling one in is a few concatenations (key names are built on hot paths). */
-const PIECES = Object.fromEntries(
-  Object.entries(KEY_TEMPLATES).map(([name, template]) => [name, template.split(/\{\w+\}/)]),
-) as Record<KeyName, string[]>;
+/** A constant key is a string; a key with parts is a function of them, in the template's order. */
+type Accessor<T extends string> = Parts<T> extends [] ? string : (...parts: Parts<T>) => string;
+type Accessors = { readonly [N in KeyName]: Accessor<Templates[N]> };
 
-export class Keys {
-  constructor(readonly prefix = "hq:") {}
+/**
+ * The key names of one prefix: `keys.queueHeads`, `keys.job(id)`, one member per KEY_TEMPLATES entry, built
+ * from the table when constructed (constants once; the rest split once, so a name is a few concatenations).
+ */
+export type Keys = Accessors & { readonly prefix: string };
 
-  /** The full name of key `name` with its parts filled in. */
-  key<N extends KeyName>(name: N, ...parts: Parts<Templates[N]>): string {
-    const pieces = PIECES[name];
-    let out = this.prefix + (pieces[0] as string);
-    for (let i = 0; i < parts.length; i++) out += String(parts[i]) + (pieces[i + 1] as string);
-    return out;
+export const Keys = class {
+  constructor(readonly prefix = "hq:") {
+    for (const [name, template] of Object.entries(KEY_TEMPLATES)) {
+      const pieces = template.split(/\{\w+\}/);
+      const head = prefix + (pieces[0] as string);
+      const value =
+        pieces.length === 1
+          ? head
+          : (...parts: Part[]): string => {
+              let out = head;
+              for (let i = 0; i < parts.length; i++) out += String(parts[i]) + (pieces[i + 1] as string);
+              return out;
+            };
+      Object.defineProperty(this, name, { value, enumerable: true });
+    }
   }
-
-  ids(kind: IdKind): string {
-    return this.key("ids", kind);
-  }
-  get queueSeq(): string {
-    return this.key("queueSeq");
-  }
-  job(id: number | string): string {
-    return this.key("job", id);
-  }
-  jobLog(id: number | string, attempt: number | string): string {
-    return this.key("jobLog", id, attempt);
-  }
-  jobLogQueue(id: number | string, attempt: number | string): string {
-    return this.key("jobLogQueue", id, attempt);
-  }
-  jobLogLock(id: number | string, attempt: number | string): string {
-    return this.key("jobLogLock", id, attempt);
-  }
-  jobOutput(id: number | string): string {
-    return this.key("jobOutput", id);
-  }
-  jobOutputTail(id: number | string): string {
-    return this.key("jobOutputTail", id);
-  }
-  jobsByStatus(status: string): string {
-    return this.key("jobsByStatus", status);
-  }
-  get queue(): string {
-    return this.key("queue");
-  }
-  get unfinishedRoots(): string {
-    return this.key("unfinishedRoots");
-  }
-  get finishedRoots(): string {
-    return this.key("finishedRoots");
-  }
-  get expiry(): string {
-    return this.key("expiry");
-  }
-  queueClass(cls: string): string {
-    return this.key("queueClass", cls);
-  }
-  get queueHeads(): string {
-    return this.key("queueHeads");
-  }
-  get legacyQueue(): string {
-    return this.key("legacyQueue");
-  }
-  get logsOpen(): string {
-    return this.key("logsOpen");
-  }
-  get logsTrash(): string {
-    return this.key("logsTrash");
-  }
-  get logsBytes(): string {
-    return this.key("logsBytes");
-  }
-  get logsMarker(): string {
-    return this.key("logsMarker");
-  }
-  client(id: number | string): string {
-    return this.key("client", id);
-  }
-  clientJobs(id: number | string): string {
-    return this.key("clientJobs", id);
-  }
-  clientHistory(id: number | string): string {
-    return this.key("clientHistory", id);
-  }
-  clientLoad(id: number | string): string {
-    return this.key("clientLoad", id);
-  }
-  get clients(): string {
-    return this.key("clients");
-  }
-  get clientsByLabel(): string {
-    return this.key("clientsByLabel");
-  }
-  get clientHeartbeats(): string {
-    return this.key("clientHeartbeats");
-  }
-  group(id: number | string): string {
-    return this.key("group", id);
-  }
-  groupClients(id: number | string): string {
-    return this.key("groupClients", id);
-  }
-  get groups(): string {
-    return this.key("groups");
-  }
-  get groupsByName(): string {
-    return this.key("groupsByName");
-  }
-  thread(id: number | string): string {
-    return this.key("thread", id);
-  }
-  threadNotes(id: number | string): string {
-    return this.key("threadNotes", id);
-  }
-  note(id: number | string): string {
-    return this.key("note", id);
-  }
-  get threads(): string {
-    return this.key("threads");
-  }
-  get threadsByJob(): string {
-    return this.key("threadsByJob");
-  }
-  get threadsByClient(): string {
-    return this.key("threadsByClient");
-  }
-  resource(id: number | string): string {
-    return this.key("resource", id);
-  }
-  resourceMachines(id: number | string): string {
-    return this.key("resourceMachines", id);
-  }
-  get resources(): string {
-    return this.key("resources");
-  }
-  get resourcesByName(): string {
-    return this.key("resourcesByName");
-  }
-  get serverErrors(): string {
-    return this.key("serverErrors");
-  }
-  clientErrors(id: number | string): string {
-    return this.key("clientErrors", id);
-  }
-  get coordinatorsAlive(): string {
-    return this.key("coordinatorsAlive");
-  }
-  get farmSecret(): string {
-    return this.key("farmSecret");
-  }
-  get replicaWait(): string {
-    return this.key("replicaWait");
-  }
-  get historyFarm(): string {
-    return this.key("historyFarm");
-  }
-  historyLock(minute: number): string {
-    return this.key("historyLock", minute);
-  }
-  get eventsChannel(): string {
-    return this.key("eventsChannel");
-  }
-  controlChannel(clientId: number | string): string {
-    return this.key("controlChannel", clientId);
-  }
-}
+} as new (prefix?: string) => Keys;
 
 /** A key below another (`job:{id}:output` below `job:{id}`): its name, the parent's and the suffix. */
 function childOf(name: string): { parent: KeyName; suffix: string } | null {
