@@ -4,15 +4,15 @@
 
 import type { Context } from "../context.js";
 import { sendControl } from "./clients.js";
+import { setOnce } from "./set-once.js";
 
 /** Stores `fresh` as the farm secret unless there is one: returns the farm's secret and whether it is `fresh`. */
 export async function claimFarmSecret(
   ctx: Context,
   fresh: string,
 ): Promise<{ secret: string; created: boolean }> {
-  const created = (await ctx.redis.set(ctx.keys.farmSecret, fresh, "NX")) === "OK";
-  const secret = created ? fresh : ((await ctx.redis.get(ctx.keys.farmSecret)) ?? fresh);
-  return { secret, created };
+  const { kept, created } = await setOnce(ctx.redis, ctx.keys.farmSecret, fresh);
+  return { secret: kept, created };
 }
 
 export interface Enrollment {

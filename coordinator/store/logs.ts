@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { runScript } from "./lua-scripts.js";
+import { setOnce } from "./set-once.js";
 
 export interface LogRedis {
   redis: Redis;
@@ -147,9 +148,8 @@ export async function claimLogMarker(
   ctx: LogRedis,
   mine: string,
 ): Promise<{ marker: string; made: boolean }> {
-  const made = (await ctx.redis.set(ctx.keys.logsMarker, mine, "NX")) === "OK";
-  const marker = made ? mine : ((await ctx.redis.get(ctx.keys.logsMarker)) ?? mine);
-  return { marker, made };
+  const { kept, created } = await setOnce(ctx.redis, ctx.keys.logsMarker, mine);
+  return { marker: kept, made: created };
 }
 
 export async function dropLogMarker(ctx: LogRedis): Promise<void> {
