@@ -4,7 +4,7 @@
 --   "inheritConditions":bool, "inheritSubmittedBy":bool}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
 -- @include settle
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
 local jobs = cjson.decode(ARGV[3]).jobs
 local n = #jobs
 
@@ -35,7 +35,7 @@ local function localAncestorsExt(i, acc, seen)
   seen[i] = true
   for _, p in ipairs(jobs[i].existingParents) do
     acc[tonumber(p)] = true
-    for _, a in ipairs(ancestors(prefix, p)) do
+    for _, a in ipairs(ancestors(p)) do
       acc[tonumber(a)] = true
     end
   end
@@ -198,7 +198,7 @@ for i, j in ipairs(jobs) do
     redis.call('HINCRBY', pk, 'kidsLeft', 1)
     if redis.call('HGET', pk, 'status') == 'runnable' then
       redis.call('HDEL', pk, 'childError')
-      setStatus(prefix, p, 'queued', now)
+      setStatus(p, 'queued', now)
     end
   end
   for _, c in ipairs(j.existingChildren) do
@@ -208,7 +208,7 @@ for i, j in ipairs(jobs) do
       redis.call('ZREM', K.unfinishedRoots, c)
       redis.call('ZREM', K.finishedRoots, c)
       redis.call('ZREM', K.expiry, c)
-      for _, d in ipairs(subtree(prefix, c)) do
+      for _, d in ipairs(subtree(c)) do
         redis.call('HSET', K.job(d), 'root', rootOf(i))
       end
     end
@@ -220,12 +220,12 @@ end
 -- Roll-ups: each new job counts once in its ancestors; an attached subtree brings its own totals.
 for i, j in ipairs(jobs) do
   if not j.fields.noProg and (#j.newParents > 0 or #j.existingParents > 0) then
-    addToAncestors(prefix, ids[i], 'treeN', 1)
+    addToAncestors(ids[i], 'treeN', 1)
   end
   for _, c in ipairs(j.existingChildren) do
     local v = redis.call('HMGET', K.job(c), 'treeN', 'treeP', 'treeRun', 'status')
     local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
-    local targets = ancestors(prefix, ids[i])
+    local targets = ancestors(ids[i])
     table.insert(targets, 1, ids[i])
     for _, t in ipairs(targets) do
       local tk = K.job(t)
@@ -301,9 +301,9 @@ QUIET_EVENTS = true
 local work = {}
 for i = 1, n do
   if not initial[i] then
-    resolveWaiting(prefix, ids[i], now, work)
+    resolveWaiting(ids[i], now, work)
   end
 end
-settle(prefix, now, work)
+settle(now, work)
 redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","added":' .. n .. ',"runnable":' .. #runnable .. '}')
 return ids

@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, text, mode (client|job|thread|new), target id. Returns the note id; NOTFOUND for an
 -- unknown client or job.
 -- @include noteThreads
-local p, now, text, mode, target = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, text, mode, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local tid = false
 if mode == 'client' or mode == 'job' then
   if redis.call('EXISTS', mode == 'job' and K.job(target) or K.client(target)) == 0 then
@@ -26,5 +26,5 @@ end
 local nid = redis.call('INCR', K.ids('note'))
 redis.call('HSET', K.note(nid), 'text', text, 'date', now, 'threadId', tid)
 redis.call('ZADD', K.threadNotes(tid), nid, nid)
-refreshMirror(p, tid)
+refreshMirror(tid)
 return nid

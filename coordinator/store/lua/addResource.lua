@@ -1,7 +1,7 @@
 -- addResource: a new resource, unused. ARGV: prefix, now, name, amount, perMachine (0|1). Returns the new id;
 -- CONFLICT when the name is taken.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
-local p, name, amount, perMachine = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
+local name, amount, perMachine = ARGV[3], ARGV[4], ARGV[5]
 if redis.call('HEXISTS', K.resourcesByName, name) == 1 then
   return redis.error_reply('CONFLICT name: a resource named ' .. cjson.encode(name) .. ' already exists')
 end

@@ -12,7 +12,7 @@
 -- 'stale', 'duplicate' or 'full'; cut is 1 when this call started a cut, 2 when the log was cut already,
 -- else 0; with cut 0, chunks skip+1.. were pushed to the :q list as they are, from log offset `before`.
 -- @include fence
-local prefix, now, id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now, id = tonumber(ARGV[2]), ARGV[3]
 local attempt, first = tonumber(ARGV[4]), tonumber(ARGV[5])
 local cap, quota, window = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local FIRST_DATA = 9

@@ -4,7 +4,7 @@
 -- the attempt's flush lock may commit, and only at the offset it read: anything else changes nothing.
 -- ARGV: prefix, now, id, attempt, lock token, base, count, rawLen, zLen, members.
 -- Returns 'ok', 'lost' (the lock is not ours any more), 'gone' (no such log: deleted or sealed) or 'moved'.
-local prefix, id, attempt, token = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
+local id, attempt, token = ARGV[3], ARGV[4], ARGV[5]
 local base, count, rawLen, zLen = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local members = tonumber(ARGV[10])
 local lk = K.jobLog(id, attempt)

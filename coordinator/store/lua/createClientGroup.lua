@@ -1,6 +1,6 @@
 -- createClientGroup: a new, empty client group. ARGV: prefix, now, name. Returns the new id; CONFLICT when
 -- the name is taken.
-local p, name = ARGV[1], ARGV[3]
+local name = ARGV[3]
 if redis.call('HEXISTS', K.groupsByName, name) == 1 then
   return redis.error_reply('CONFLICT name: a client group named ' .. cjson.encode(name) .. ' already exists')
 end

@@ -2,13 +2,13 @@
 -- ARGV: prefix, now, group id. Returns 1; NOTFOUND for an unknown group.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
-local p, gid = ARGV[1], ARGV[3]
+local gid = ARGV[3]
 local gkey = K.group(gid)
 if redis.call('EXISTS', gkey) == 0 then
   return redis.error_reply('NOTFOUND group_id: no client group ' .. gid)
 end
 for _, cid in ipairs(redis.call('SMEMBERS', K.groupClientsOf(gkey))) do
-  setGroupMirror(p, cid, gid, false)
+  setGroupMirror(cid, gid, false)
 end
 redis.call('HDEL', K.groupsByName, redis.call('HGET', gkey, 'name'))
 redis.call('DEL', gkey, K.groupClientsOf(gkey))

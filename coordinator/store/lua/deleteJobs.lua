@@ -4,8 +4,8 @@
 -- ARGV: prefix, now, id... Returns the number of jobs deleted.
 -- @include util
 -- @include logKeys
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local given, err = givenJobs(prefix, 3)
+local now = tonumber(ARGV[2])
+local given, err = givenJobs(3)
 if err then
   return err
 end
@@ -66,7 +66,7 @@ for _, id in ipairs(order) do
       elseif not FINISHED[status] then
         redis.call('HINCRBY', pk, 'kidsLeft', -1)
       end
-      local targets = ancestors(prefix, p)
+      local targets = ancestors(p)
       table.insert(targets, 1, p)
       for _, t in ipairs(targets) do
         -- (never HINCRBY by -0: Lua writes it as "-0", which Redis refuses as an integer)
@@ -102,7 +102,7 @@ for _, id in ipairs(order) do
   redis.call('ZREM', K.unfinishedRoots, id)
   redis.call('ZREM', K.finishedRoots, id)
   redis.call('ZREM', K.expiry, id)
-  dropLogs(prefix, key, id, now)
+  dropLogs(key, id, now)
   redis.call('DEL', key, K.jobOutputOf(key), K.jobOutputTailOf(key))
 end
 if #order > 0 then

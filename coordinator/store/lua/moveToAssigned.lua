@@ -9,7 +9,6 @@
 --   {"resources", why} the job's resources do not fit now (why names the resource)
 -- @include setStatus
 
-local p = ARGV[1]
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
@@ -148,7 +147,7 @@ if attempt == 1 and not f[15] then
   table.insert(set, 'seqAttempt')
   table.insert(set, attempt)
 end
-if f[12] then setProgress(p, id, 0) end
-setStatus(p, id, 'running', now,
+if f[12] then setProgress(id, 0) end
+setStatus(id, 'running', now,
   {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true})
 return {'assigned', attempt, redis.call('HGETALL', key)}

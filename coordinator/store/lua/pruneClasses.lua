@@ -3,7 +3,6 @@
 -- scheduler calls this for classes it found empty, and its maintenance for the first classes now and then.
 -- ARGV: prefix, now, cls... Returns the number of classes dropped.
 -- @include util
-local prefix = ARGV[1]
 local dropped = 0
 for i = 3, #ARGV do
   local head = redis.call('ZRANGE', K.queueClass(ARGV[i]), 0, 0, 'WITHSCORES')

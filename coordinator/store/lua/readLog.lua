@@ -7,7 +7,7 @@
 -- 'live' (keys in Redis), 'sealed' (all in the file store), 'legacy' (output kept in Redis by an older
 -- openhq, read by JobStore.output) or 'none' (no output).
 -- @include newestChunks
-local prefix, id, tailBytes = ARGV[1], ARGV[3], tonumber(ARGV[5])
+local id, tailBytes = ARGV[3], tonumber(ARGV[5])
 local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'seqAttempt', 'outBytes')
 if not f[1] then

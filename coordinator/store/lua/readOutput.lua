@@ -8,7 +8,7 @@
 -- attempt (the one the viewer follows; "" = none yet), max bytes to return.
 -- Returns false (no such job) or {status, progress, attempt, newSent, skipped, text, base, z, n}. Reads only.
 -- @include newestChunks
-local prefix, id = ARGV[1], ARGV[3]
+local id = ARGV[3]
 local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'progress', 'seqAttempt', 'outBytes', 'outHead')
 if not f[1] then

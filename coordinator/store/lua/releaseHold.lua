@@ -1,7 +1,7 @@
 -- releaseHold: frees a client held for a multi-host job that no longer waits (it was cancelled, paused or
 -- deleted while it held clients). ARGV: prefix, now, id (the job), clientId. Returns 1 if released.
 -- @include util
-local prefix, id, cid = ARGV[1], ARGV[3], ARGV[4]
+local id, cid = ARGV[3], ARGV[4]
 local ckey = K.client(cid)
 if redis.call('HGET', ckey, 'heldFor') ~= id then
   return 0

@@ -1,7 +1,7 @@
 -- removeClientIfIdle: removes a terminated client (the agent said goodbye) from the farm once it holds no
 -- jobs: terminate() "removes the client from the list of clients". Atomic, so a job assigned in the same
 -- instant keeps its client record. ARGV: prefix, now, clientId. Returns 1 when removed.
-local prefix, cid = ARGV[1], ARGV[3]
+local cid = ARGV[3]
 local key = K.client(cid)
 if redis.call('HGET', key, 'terminated') ~= '1' then
   return 0

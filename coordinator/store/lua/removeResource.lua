@@ -2,12 +2,12 @@
 -- unknown id, CONFLICT while it is in use.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include resourceUsage
-local p, rid = ARGV[1], ARGV[3]
+local rid = ARGV[3]
 local key = K.resource(rid)
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND id_or_name: no resource ' .. rid)
 end
-if resourceUsed(p, rid) > 0 then
+if resourceUsed(rid) > 0 then
   return redis.error_reply('CONFLICT id_or_name: resource ' .. rid .. ' is in use; remove it when no job holds it')
 end
 redis.call('HDEL', K.resourcesByName, redis.call('HGET', key, 'name'))

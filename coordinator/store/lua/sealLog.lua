@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, id, attempt, lock token, sha256 (hex, of the whole log).
 -- Returns 'ok', 'lost' (not our lock), 'pending' (chunks arrived meanwhile: flush them first) or 'gone'
 -- (the job was deleted: its keys are dropped, deleteJobs queued its files).
-local prefix, id, attempt, token, sha = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local id, attempt, token, sha = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local lk = K.jobLog(id, attempt)
 if redis.call('GET', K.jobLogLockOf(lk)) ~= token then
   return 'lost'

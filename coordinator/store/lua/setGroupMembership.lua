@@ -3,7 +3,7 @@
 -- unknown group or client.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
-local p, gid, cid, member = ARGV[1], ARGV[3], ARGV[4], ARGV[5] == '1'
+local gid, cid, member = ARGV[3], ARGV[4], ARGV[5] == '1'
 local gkey = K.group(gid)
 if redis.call('EXISTS', gkey) == 0 then
   return redis.error_reply('NOTFOUND group_id: no client group ' .. gid)
@@ -16,6 +16,6 @@ if member then
 else
   redis.call('SREM', K.groupClientsOf(gkey), cid)
 end
-setGroupMirror(p, cid, gid, member)
+setGroupMirror(cid, gid, member)
 redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')
 return 1

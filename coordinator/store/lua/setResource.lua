@@ -3,7 +3,7 @@
 -- name|''. Returns 1; NOTFOUND for an unknown id, CONFLICT for a taken name or a flag change while in use.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include resourceUsage
-local p, rid, amount, perMachine, name = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local rid, amount, perMachine, name = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local key = K.resource(rid)
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND id_or_name: no resource ' .. rid)
@@ -13,7 +13,7 @@ local rename = name ~= '' and name ~= old
 if rename and redis.call('HEXISTS', K.resourcesByName, name) == 1 then
   return redis.error_reply('CONFLICT name: a resource named ' .. cjson.encode(name) .. ' already exists')
 end
-if perMachine ~= '' and perMachine ~= redis.call('HGET', key, 'perMachine') and resourceUsed(p, rid) > 0 then
+if perMachine ~= '' and perMachine ~= redis.call('HGET', key, 'perMachine') and resourceUsed(rid) > 0 then
   return redis.error_reply(
     'CONFLICT per_machine: resource ' .. rid .. ' is in use; change it when no job holds it'
   )

@@ -9,7 +9,7 @@
 --   {p}logs:bytes       STRING compressed bytes in the file store (for openhq.maxLogBytes)
 
 -- On deleting job `id` (hash `key`): drops its log keys and queues its files for removal.
-local function dropLogs(prefix, key, id, now)
+local function dropLogs(key, id, now)
   local attempts = tonumber(redis.call('HGET', key, 'attempt')) or 0
   for a = 1, attempts do
     local lk = K.jobLog(id, a)

@@ -2,7 +2,7 @@
 -- thread's newest note, and dropThread removes a thread with its notes and its owner index entry.
 
 -- The job or client hash that owns thread `tid`, or nil for a free-standing thread.
-local function threadOwnerKey(p, tid)
+local function threadOwnerKey(tid)
   local t = redis.call('HMGET', K.thread(tid), 'jobId', 'clientId')
   if t[1] then
     return K.job(t[1])
@@ -14,8 +14,8 @@ local function threadOwnerKey(p, tid)
 end
 
 -- Points the owner's mirror at the thread's newest note, or clears it when the thread has none left.
-local function refreshMirror(p, tid)
-  local owner = threadOwnerKey(p, tid)
+local function refreshMirror(tid)
+  local owner = threadOwnerKey(tid)
   if not owner or redis.call('EXISTS', owner) == 0 then
     return
   end
@@ -28,14 +28,14 @@ local function refreshMirror(p, tid)
   end
 end
 
-local function dropThread(p, tid)
+local function dropThread(tid)
   local tkey = K.thread(tid)
   local owner = redis.call('HMGET', tkey, 'jobId', 'clientId')
   for _, nid in ipairs(redis.call('ZRANGE', K.threadNotesOf(tkey), 0, -1)) do
     redis.call('DEL', K.note(nid))
   end
   redis.call('DEL', K.threadNotesOf(tkey))
-  refreshMirror(p, tid)
+  refreshMirror(tid)
   if owner[1] then
     redis.call('HDEL', K.threadsByJob, owner[1])
   end

@@ -4,7 +4,7 @@
 -- [scheduler helper] Resources held by the job (moveToAssigned writes `heldResources`: JSON list of
 -- {rid, amount, perMachine, clientId}): per-job amounts go back to {p}resource:{rid} `used`; per-machine
 -- units leave {p}resource:{rid}:machines (client -> jobs using it), and `used` = clients holding it.
-local function releaseHeld(prefix, key, held)
+local function releaseHeld(key, held)
   if not held then
     return
   end
@@ -26,7 +26,7 @@ end
 -- `read` (optional): the job's heldResources and clients fields as the caller read them ({held, clients});
 -- with `quiet` the released client ids are returned for the caller's own notice (setStatus
 -- `known.released`) instead of published here.
-local function releaseClients(prefix, id, read, quiet)
+local function releaseClients(id, read, quiet)
   local key = K.job(id)
   local held, clients
   if read then
@@ -35,7 +35,7 @@ local function releaseClients(prefix, id, read, quiet)
     local v = redis.call('HMGET', key, 'heldResources', 'clients')
     held, clients = v[1], v[2]
   end
-  releaseHeld(prefix, key, held)
+  releaseHeld(key, held)
   if not clients then
     return {}
   end

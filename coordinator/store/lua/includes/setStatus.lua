@@ -10,7 +10,7 @@
 -- transition released: they ride on the notice as "released":[...] instead of a notice of their own).
 local QUIET_EVENTS = false
 
-local function setStatus(prefix, id, new, now, known)
+local function setStatus(id, new, now, known)
   local key = K.job(id)
   local old
   if known then
@@ -26,12 +26,12 @@ local function setStatus(prefix, id, new, now, known)
   end
   -- The runnable set is the queue (util.lua): scored for dispatch, and each job is in its class too.
   if new == 'runnable' then
-    enqueue(prefix, id)
+    enqueue(id)
   else
     redis.call('ZADD', K.jobsByStatus(new), id, id)
   end
   if old == 'runnable' then
-    dequeue(prefix, id, known and known.cls or nil)
+    dequeue(id, known and known.cls or nil)
   end
   local logs
   if known then
@@ -76,9 +76,9 @@ local function setStatus(prefix, id, new, now, known)
   local wasRunning = old and RUNNING[old] or false
   local isRunning = RUNNING[new] or false
   if wasRunning ~= isRunning and not root then
-    addToAncestors(prefix, id, 'treeRun', isRunning and 1 or -1)
+    addToAncestors(id, 'treeRun', isRunning and 1 or -1)
     if isRunning then
-      for _, a in ipairs(ancestors(prefix, id)) do
+      for _, a in ipairs(ancestors(id)) do
         redis.call('HSETNX', K.job(a), 'startTime', now)
       end
     end

@@ -38,7 +38,7 @@ local function numField(key, field, default)
 end
 
 -- Every job id in `ids` must exist, or the whole script fails before it changes anything.
-local function requireJobs(prefix, ids)
+local function requireJobs(ids)
   for _, id in ipairs(ids) do
     if redis.call('EXISTS', K.job(id)) == 0 then
       return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
@@ -48,12 +48,12 @@ local function requireJobs(prefix, ids)
 end
 
 -- The job ids ARGV[firstArg..], and the NOTFOUND reply when one of them does not exist (then change nothing).
-local function givenJobs(prefix, firstArg)
+local function givenJobs(firstArg)
   local given = {}
   for i = firstArg, #ARGV do
     given[#given + 1] = ARGV[i]
   end
-  return given, requireJobs(prefix, given)
+  return given, requireJobs(given)
 end
 
 -- An id list without `id`.
@@ -99,7 +99,7 @@ local function appendLog(key, text, now)
 end
 
 -- All ancestors of a job (each once), nearest first.
-local function ancestors(prefix, id)
+local function ancestors(id)
   local out, seen, i = {}, {}, 0
   local frontier = { id }
   while i < #frontier do
@@ -116,7 +116,7 @@ local function ancestors(prefix, id)
 end
 
 -- The job and all its descendants (each once), parents before children.
-local function subtree(prefix, id)
+local function subtree(id)
   local out, seen, i = { id }, { [tonumber(id)] = true }, 0
   while i < #out do
     i = i + 1
@@ -131,11 +131,11 @@ local function subtree(prefix, id)
 end
 
 -- Adds deltas to roll-up counters of the job's ancestors (not the job itself).
-local function addToAncestors(prefix, id, field, delta)
+local function addToAncestors(id, field, delta)
   if delta == 0 then
     return
   end
-  for _, a in ipairs(ancestors(prefix, id)) do
+  for _, a in ipairs(ancestors(id)) do
     if field == 'treeP' then
       redis.call('HINCRBYFLOAT', K.job(a), field, delta)
     else
@@ -145,7 +145,7 @@ local function addToAncestors(prefix, id, field, delta)
 end
 
 -- Sets the job's own progress and rolls the change up to treeP of the job and its ancestors.
-local function setProgress(prefix, id, progress)
+local function setProgress(id, progress)
   local key = K.job(id)
   local old = numField(key, 'progress', 0)
   if progress == 0 then
@@ -155,7 +155,7 @@ local function setProgress(prefix, id, progress)
   end
   if redis.call('HEXISTS', key, 'noProg') == 0 and progress ~= old then
     redis.call('HINCRBYFLOAT', key, 'treeP', progress - old)
-    addToAncestors(prefix, id, 'treeP', progress - old)
+    addToAncestors(id, 'treeP', progress - old)
   end
 end
 
@@ -209,23 +209,23 @@ end
 
 
 -- Enters a job in the queue and its class with `score`.
-local function queueAt(prefix, id, cls, score)
+local function queueAt(id, cls, score)
   redis.call('ZADD', K.queue, score, id)
   redis.call('ZADD', K.queueClass(cls), score, id)
   redis.call('ZADD', K.queueHeads, 'LT', score, cls)
 end
 
 -- Enters a job that just became runnable (setStatus has taken it out of its old status set).
-local function enqueue(prefix, id)
+local function enqueue(id)
   local key = K.job(id)
   local v = redis.call('HMGET', key, 'priority', 'cls')
   local seq = redis.call('INCR', K.queueSeq)
-  queueAt(prefix, id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
+  queueAt(id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
 end
 
 -- Takes a job that stops being runnable out of its class (setStatus takes it out of the queue). `cls` when
 -- the caller has read it already.
-local function dequeue(prefix, id, cls)
+local function dequeue(id, cls)
   cls = cls or redis.call('HGET', K.job(id), 'cls')
   if cls then
     redis.call('ZREM', K.queueClass(cls), id)
@@ -233,7 +233,7 @@ local function dequeue(prefix, id, cls)
 end
 
 -- Recomputes a job's class after a field it depends on changed; a queued job moves with its score.
-local function reclass(prefix, id)
+local function reclass(id)
   local key = K.job(id)
   local old = redis.call('HGET', key, 'cls')
   local cls = storeClass(key)
@@ -245,12 +245,12 @@ local function reclass(prefix, id)
     if old then
       redis.call('ZREM', K.queueClass(old), id)
     end
-    queueAt(prefix, id, cls, score)
+    queueAt(id, cls, score)
   end
 end
 
 -- Control messages to the agents running the job's current attempt.
-local function sendControl(prefix, id, kind)
+local function sendControl(id, kind)
   local key = K.job(id)
   local clients = redis.call('HGET', key, 'clients')
   if not clients then
