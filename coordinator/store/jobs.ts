@@ -76,12 +76,12 @@
 //   (finished roots by end).
 //
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
-//   -- @include setStatus   setStatus(prefix, id, newStatus, now[, known])  moves the job between status sets,
+//   -- @include setStatus   setStatus(id, newStatus, now[, known])  moves the job between status sets,
 //                           enters or leaves the queue and its class, appends the log entry, maintains
 //                           roots/expiry sets, the ancestors' treeRun and startTime, and PUBLISHes
 //                           {"type":"job","jobId":N,"status":S[,"released":[cid...]]} on {p}events. `known`: what
 //                           a hot transition read already and its own fields, written in the same HSET.
-//   -- @include releaseClients   releaseClients(prefix, id[, read, quiet])  removes the job from every
+//   -- @include releaseClients   releaseClients(id[, read, quiet])  removes the job from every
 //                           {p}client:{cid}:jobs of its `clients`, LPUSHes the id on {p}client:{cid}:history
 //                           (trimmed to 100 once past 110), releases the
 //                           job's resources (the scheduler's releaseResources block). Called by every move out

@@ -29,7 +29,7 @@ local function cascadeTargets(firstArg)
   return out, nil
 end
 
--- Calls change(id, key, status) on each job of cascadeTargets(prefix, firstArg), parents first (children
+-- Calls change(id, key, status) on each job of cascadeTargets(firstArg), parents first (children
 -- first when `childrenFirst`). Returns how many calls returned true, or nil and the NOTFOUND reply.
 local function changeTargets(firstArg, change, childrenFirst)
   local targets, err = cascadeTargets(firstArg)
