@@ -3,9 +3,9 @@
 -- ARGV: prefix, now, mode ('exist' | 'finished'), id... Returns 1, or the NOTFOUND / CONFLICT reply the
 -- operation's own script would give.
 -- @include util
-local prefix, mode = ARGV[1], ARGV[3]
+local mode = ARGV[3]
 for i = 4, #ARGV do
-  local status = redis.call('HGET', jobKey(prefix, ARGV[i]), 'status')
+  local status = redis.call('HGET', K.job(ARGV[i]), 'status')
   if not status then
     return redis.error_reply('NOTFOUND job ' .. ARGV[i] .. ' does not exist')
   end

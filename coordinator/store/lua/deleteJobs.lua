@@ -4,13 +4,13 @@
 -- ARGV: prefix, now, id... Returns the number of jobs deleted.
 -- @include util
 -- @include logKeys
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local given, err = givenJobs(prefix, 3)
+local now = tonumber(ARGV[2])
+local given, err = givenJobs(3)
 if err then
   return err
 end
 for _, id in ipairs(given) do
-  local status = redis.call('HGET', jobKey(prefix, id), 'status')
+  local status = redis.call('HGET', K.job(id), 'status')
   if not FINISHED[status] then
     return redis.error_reply('CONFLICT job ' .. id .. ' is ' .. status .. '; only finished jobs can be deleted')
   end
@@ -28,11 +28,11 @@ end
 local i = 0
 while i < #order do
   i = i + 1
-  for _, c in ipairs(idList(redis.call('HGET', jobKey(prefix, order[i]), 'children'))) do
+  for _, c in ipairs(idList(redis.call('HGET', K.job(order[i]), 'children'))) do
     local n = tonumber(c)
     if not doomed[n] then
-      local all = FINISHED[redis.call('HGET', jobKey(prefix, n), 'status')] or false
-      for _, p in ipairs(idList(redis.call('HGET', jobKey(prefix, n), 'parents'))) do
+      local all = FINISHED[redis.call('HGET', K.job(n), 'status')] or false
+      for _, p in ipairs(idList(redis.call('HGET', K.job(n), 'parents'))) do
         if not doomed[tonumber(p)] then
           all = false
         end
@@ -46,13 +46,13 @@ while i < #order do
 end
 
 for _, id in ipairs(order) do
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children')
   local status = v[1]
   -- Parents that stay lose this child and its subtree's share of the roll-ups.
   for _, p in ipairs(idList(v[4])) do
     if not doomed[tonumber(p)] then
-      local pk = jobKey(prefix, p)
+      local pk = K.job(p)
       putIds(pk, 'children', withoutId(idList(redis.call('HGET', pk, 'children')), id))
       redis.call('HINCRBY', pk, 'nKids', -1)
       if status ~= 'succeeded' and FINISHED[status] then
@@ -66,15 +66,15 @@ for _, id in ipairs(order) do
       elseif not FINISHED[status] then
         redis.call('HINCRBY', pk, 'kidsLeft', -1)
       end
-      local targets = ancestors(prefix, p)
+      local targets = ancestors(p)
       table.insert(targets, 1, p)
       for _, t in ipairs(targets) do
         -- (never HINCRBY by -0: Lua writes it as "-0", which Redis refuses as an integer)
         if (tonumber(v[2]) or 0) ~= 0 then
-          redis.call('HINCRBY', jobKey(prefix, t), 'treeN', -tonumber(v[2]))
+          redis.call('HINCRBY', K.job(t), 'treeN', -tonumber(v[2]))
         end
         if (tonumber(v[3]) or 0) ~= 0 then
-          redis.call('HINCRBYFLOAT', jobKey(prefix, t), 'treeP', -tonumber(v[3]))
+          redis.call('HINCRBYFLOAT', K.job(t), 'treeP', -tonumber(v[3]))
         end
       end
     end
@@ -83,29 +83,29 @@ for _, id in ipairs(order) do
   for _, c in ipairs(idList(v[5])) do
     local n = tonumber(c)
     if not doomed[n] then
-      local ck = jobKey(prefix, n)
+      local ck = K.job(n)
       local parents = withoutId(idList(redis.call('HGET', ck, 'parents')), id)
       putIds(ck, 'parents', parents)
       if #parents == 0 then
         local cst = redis.call('HGET', ck, 'status')
         redis.call('HSET', ck, 'root', n)
         if FINISHED[cst] then
-          redis.call('ZADD', prefix .. 'jobs:roots:finished', n, n)
-          redis.call('ZADD', prefix .. 'jobs:expiry', numField(ck, 'endTime', 0), n)
+          redis.call('ZADD', K.finishedRoots, n, n)
+          redis.call('ZADD', K.expiry, numField(ck, 'endTime', 0), n)
         else
-          redis.call('ZADD', prefix .. 'jobs:roots:unfinished', n, n)
+          redis.call('ZADD', K.unfinishedRoots, n, n)
         end
       end
     end
   end
-  redis.call('ZREM', prefix .. 'jobs:status:' .. status, id)
-  redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
-  redis.call('ZREM', prefix .. 'jobs:roots:finished', id)
-  redis.call('ZREM', prefix .. 'jobs:expiry', id)
-  dropLogs(prefix, key, id, now)
-  redis.call('DEL', key, key .. ':output', key .. ':output:tail')
+  redis.call('ZREM', K.jobsByStatus(status), id)
+  redis.call('ZREM', K.unfinishedRoots, id)
+  redis.call('ZREM', K.finishedRoots, id)
+  redis.call('ZREM', K.expiry, id)
+  dropLogs(key, id, now)
+  redis.call('DEL', key, K.jobOutputOf(key), K.jobOutputTailOf(key))
 end
 if #order > 0 then
-  redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","deleted":' .. #order .. '}')
+  redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","deleted":' .. #order .. '}')
 end
 return #order

@@ -11,7 +11,7 @@ local function fenceRange(key, attempt, first, last)
   end
   local applied = tonumber(v[3]) or 0
   if tonumber(v[2]) ~= attempt then
-    redis.call('DEL', key .. ':output', key .. ':output:tail')
+    redis.call('DEL', K.jobOutputOf(key), K.jobOutputTailOf(key))
     redis.call('HDEL', key, 'outHead', 'outTail', 'outBytes')
     redis.call('HSET', key, 'seqAttempt', attempt)
     applied = 0
