@@ -1,5 +1,6 @@
-// The agent: owns the link, the jobs and the current state, and answers what every state answers alike
-// (welcome, acks, job control, availability). Assignments, terminate and upgrade go to the state.
+// The agent: owns the link, the jobs, their journals and the current state (agent/states/). It does what
+// no state changes (a welcome's bookkeeping, acks, availability rules, a refusal) and what the states ask
+// (start, refuse or control a job, shut down, beat); the state decides which of those a message means.
 
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
@@ -11,6 +12,7 @@ import type {
   CoordinatorMessage,
   HeartbeatMessage,
   HelloMessage,
+  JobControlMessage,
   RunningJob,
   WelcomeMessage,
 } from "../shared/protocol.js";
@@ -29,7 +31,6 @@ import { Link, linkUrl } from "./link.js";
 import type { Logger } from "./log.js";
 import { DEFAULT_SPOOL_LIMITS, leftSpools, Spool, spoolFileName } from "./spool.js";
 import { DisconnectedState } from "./states/disconnected.js";
-import { ShuttingDownState } from "./states/shutting-down.js";
 import type { State } from "./states/state.js";
 import { machineFacts, primaryIp, Stats } from "./stats.js";
 import { coordinatorBaseUrl, upgradeSelf } from "./upgrade.js";
@@ -49,7 +50,6 @@ export class Agent {
   private readonly credential: CredentialFile;
   shutdown: { exitCode: number; goodbye: boolean } | null = null;
   private state: State;
-  private linked = false;
   private welcome: WelcomeMessage | null = null;
   private rules: AvailabilityRule[] = [];
   /** Attempts an earlier agent process left behind, killed at start; reported in the next hello. */
@@ -94,7 +94,7 @@ export class Agent {
       log,
       disk: this.disk,
       spoolDir: join(config.stateDir, "spool"),
-      outlet: { isOpen: () => this.linked && this.link.isOpen(), send: (text) => this.link.send(text) },
+      outlet: { isOpen: () => this.state.linked && this.link.isOpen(), send: (text) => this.link.send(text) },
       spoolLimits: DEFAULT_SPOOL_LIMITS,
       killGraceMs: config.killGraceMs,
       platform: this.platform,
@@ -127,9 +127,14 @@ export class Agent {
   }
 
   setState(state: State): void {
-    this.log.info(`state ${this.state.name} -> ${state.name}`);
+    const from = this.state;
     this.state = state;
-    state.enter();
+    this.entered(from);
+  }
+
+  private entered(from: State): void {
+    this.log.info(`state ${from.name} -> ${this.state.name}`);
+    this.state.enter();
   }
 
   startJob(spec: AssignMessage): void {
@@ -150,17 +155,28 @@ export class Agent {
     spool.discard();
   }
 
+  /** cancel, eject, pause, resume of a running attempt (unknown attempts are ignored). */
+  controlJob(message: JobControlMessage): void {
+    const job = this.jobs.get(jobKey(message.jobId, message.attempt));
+    if (job === undefined) return;
+    if (message.type === "pause") job.pause();
+    else if (message.type === "resume") job.resume();
+    else void job.stop("cancelled", message.type === "cancel");
+  }
+
   beginShutdown(exitCode: number, goodbye: boolean): void {
     if (this.shutdown !== null) return;
     this.shutdown = { exitCode, goodbye };
-    // Without a link the disconnected state goes to shutting-down once the coordinator is back.
-    if (this.linked) this.setState(new ShuttingDownState(this));
+    this.state.shutdownAsked();
     this.wakeup();
   }
 
   wakeup(): void {
-    if (this.linked) this.heartbeat.now();
-    else this.link.reconnectNow();
+    this.state.wakeup();
+  }
+
+  beatNow(): void {
+    this.heartbeat.now();
   }
 
   /** Ends the process: stops timers and servers first. Job processes are not touched here. */
@@ -293,29 +309,20 @@ export class Agent {
         }
         return;
       }
-      case "cancel":
-      case "eject": {
-        const job = this.jobs.get(jobKey(message.jobId, message.attempt));
-        if (job !== undefined) void job.stop("cancelled", message.type === "cancel");
-        return;
-      }
-      case "pause":
-        this.jobs.get(jobKey(message.jobId, message.attempt))?.pause();
-        return;
-      case "resume":
-        this.jobs.get(jobKey(message.jobId, message.attempt))?.resume();
-        return;
       case "availability":
         return this.setRules(message.rules);
       default:
-        if (this.linked) this.state.message(message);
+        this.state.message(message);
     }
   }
 
   private onWelcome(welcome: WelcomeMessage): void {
     if (welcome.credential !== undefined) this.credential.save(welcome.credential);
     this.welcome = welcome;
-    this.linked = true;
+    // The state to be in (linked from here on); entered once the journals are resent, so that a
+    // shutting-down agent with nothing left to run says goodbye after them.
+    const from = this.state;
+    this.state = from.welcomed();
     this.lost = [];
     this.link.welcomed();
     this.log.info(`welcomed as client ${welcome.clientId}`);
@@ -334,19 +341,18 @@ export class Agent {
     for (const job of this.jobs.values()) void job.spool.resend();
     for (const replay of this.replays.values()) void replay.resend();
     this.heartbeat.start(welcome.heartbeatInterval);
-    this.state.linkUp();
+    if (this.state !== from) this.entered(from);
   }
 
   private onLinkClosed(): void {
-    const was = this.linked;
-    this.linked = false;
+    const was = this.state.linked;
     this.heartbeat.stop();
     if (was) this.log.warn("link to the coordinator lost; reconnecting");
     this.state.linkDown();
   }
 
   private sendHeartbeat(): void {
-    if (!this.linked) return;
+    if (!this.state.linked) return;
     const idleTime = this.idle.idleMinutes();
     const sample = this.stats.sample();
     const heartbeat: HeartbeatMessage = {

@@ -1,10 +1,12 @@
-// The agent's settings: hqnode.ini (docs/COMPAT.md §7), then environment variables, then command-line flags, each
-// later source winning. The ini's [job_environment] section is added to every job's environment.
+// The agent's settings: hqnode.ini's [main] section (docs/COMPAT.md §7), then environment variables, then
+// command-line flags, each later source winning (shared/config-loader.ts reads OPTIONS below). The ini's
+// [job_environment] section is added to every job's environment.
 
 import { existsSync, readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join } from "node:path";
-import { readIni } from "../shared/ini.js";
+import { KindError, kinds, Options, type OptionTable } from "../shared/config-loader.js";
+import { readIni, type IniFile } from "../shared/ini.js";
 
 export interface AgentConfig {
   /** Coordinator host name or address. */
@@ -39,47 +41,134 @@ export interface AgentConfig {
   caFile: string | null;
 }
 
-export class AgentConfigError extends Error {}
+/** Every option: flag, environment variable, [main] key in hqnode.ini. README.md has the same table. */
+export const OPTIONS = {
+  config: {
+    flag: "config",
+    arg: "FILE",
+    env: ["OPENHQ_AGENT_CONFIG"],
+    kind: kinds.string,
+    doc: "hqnode.ini to read (default ./hqnode.ini when present)",
+  },
+  server: {
+    flag: "server",
+    arg: "HOST|URL",
+    env: ["OPENHQ_SERVER"],
+    ini: ["server"],
+    kind: kinds.custom(parseServer),
+    doc: "the coordinator: host, host:port or http(s):// / ws(s):// URL (default localhost)",
+  },
+  serverPort: {
+    flag: "server-port",
+    arg: "N",
+    env: ["OPENHQ_SERVER_PORT"],
+    ini: ["port"],
+    kind: kinds.int(1),
+    doc: "the coordinator's port (default 5000)",
+  },
+  port: {
+    flag: "port",
+    arg: "N",
+    env: ["OPENHQ_AGENT_PORT"],
+    ini: ["clientPort"],
+    kind: kinds.int(1),
+    default: 5001,
+    doc: "this agent's XML-RPC port (default 5001)",
+  },
+  bind: {
+    flag: "bind",
+    arg: "ADDR",
+    env: ["OPENHQ_AGENT_BIND"],
+    kind: kinds.string,
+    default: "0.0.0.0",
+    doc: "bind address of the XML-RPC port (default 0.0.0.0)",
+  },
+  name: {
+    flag: "name",
+    arg: "NAME",
+    env: ["OPENHQ_AGENT_NAME"],
+    ini: ["name"],
+    kind: kinds.string,
+    default: "",
+    doc: "several agents on one host need distinct names",
+  },
+  cpus: {
+    flag: "cpus",
+    arg: "N",
+    env: ["OPENHQ_AGENT_CPUS"],
+    ini: ["cpus"],
+    kind: kinds.int(1),
+    doc: "CPUs offered to jobs (default all)",
+  },
+  stateDir: {
+    flag: "state-dir",
+    arg: "DIR",
+    env: ["OPENHQ_STATE_DIR"],
+    ini: ["stateDir"],
+    kind: kinds.string,
+    doc: "running jobs' records, spool, credential (default ~/.local/state/openhq-agent-<host>)",
+  },
+  logFile: {
+    flag: "log-file",
+    arg: "FILE",
+    env: ["OPENHQ_AGENT_LOG_FILE"],
+    ini: ["logFile"],
+    kind: kinds.string,
+    doc: "log file (default stderr)",
+  },
+  sharedNetworkMount: {
+    ini: ["sharedNetwork.mount"],
+    kind: kinds.string,
+    doc: "HQROOT on this machine (default: what the coordinator says)",
+  },
+  heartbeatIntervalMs: {
+    flag: "heartbeat-interval",
+    arg: "MS",
+    env: ["OPENHQ_HEARTBEAT_INTERVAL"],
+    kind: kinds.int(1),
+    default: 5000,
+    doc: "heartbeat period until the coordinator's welcome says (default 5000)",
+  },
+  killGraceMs: {
+    flag: "kill-grace",
+    arg: "MS",
+    env: ["OPENHQ_KILL_GRACE"],
+    kind: kinds.int(0),
+    default: 10_000,
+    doc: "SIGTERM to SIGKILL of a cancelled job (default 10000)",
+  },
+  token: {
+    flag: "token",
+    arg: "SECRET",
+    env: ["OPENHQ_AGENT_TOKEN"],
+    ini: ["token"],
+    kind: kinds.string,
+    doc: "the farm secret (default: a local coordinator's farm-secret file)",
+  },
+  caFile: {
+    flag: "ca-file",
+    arg: "FILE",
+    env: ["OPENHQ_CA_FILE"],
+    ini: ["caFile"],
+    kind: kinds.string,
+    doc: "PEM CA(s) of an https:// coordinator (default the system's)",
+  },
+} satisfies OptionTable;
 
-const FLAGS: Record<string, keyof AgentConfig | "config"> = {
-  "--config": "config",
-  "--server": "server",
-  "--server-port": "serverPort",
-  "--port": "port",
-  "--bind": "bind",
-  "--name": "name",
-  "--cpus": "cpus",
-  "--state-dir": "stateDir",
-  "--log-file": "logFile",
-  "--heartbeat-interval": "heartbeatIntervalMs",
-  "--kill-grace": "killGraceMs",
-  "--token": "token",
-  "--ca-file": "caFile",
-};
+export const USAGE = `usage: openhq-agent [FLAGS]
+       openhq-agent --version
 
-const ENV: Record<string, keyof AgentConfig | "config"> = {
-  OPENHQ_AGENT_CONFIG: "config",
-  OPENHQ_SERVER: "server",
-  OPENHQ_SERVER_PORT: "serverPort",
-  OPENHQ_AGENT_PORT: "port",
-  OPENHQ_AGENT_BIND: "bind",
-  OPENHQ_AGENT_NAME: "name",
-  OPENHQ_AGENT_CPUS: "cpus",
-  OPENHQ_STATE_DIR: "stateDir",
-  OPENHQ_AGENT_LOG_FILE: "logFile",
-  OPENHQ_HEARTBEAT_INTERVAL: "heartbeatIntervalMs",
-  OPENHQ_KILL_GRACE: "killGraceMs",
-  OPENHQ_AGENT_TOKEN: "token",
-  OPENHQ_CA_FILE: "caFile",
-};
+${Options.usage(OPTIONS, 28)}
+Every flag has an OPENHQ_* environment variable, most an hqnode.ini key: see deploy/hqnode.ini.example.
+`;
 
 export function defaultConfig(cpuCount: number): AgentConfig {
   return {
     server: "localhost",
     serverPort: 5000,
-    port: 5001,
-    bind: "0.0.0.0",
-    name: "",
+    port: OPTIONS.port.default,
+    bind: OPTIONS.bind.default,
+    name: OPTIONS.name.default,
     cpus: cpuCount,
     // Never a shared /tmp: whoever can write the state folder can make the agent signal processes.
     stateDir: join(
@@ -89,31 +178,49 @@ export function defaultConfig(cpuCount: number): AgentConfig {
     logFile: null,
     sharedNetworkMount: null,
     jobEnvironment: {},
-    heartbeatIntervalMs: 5000,
-    killGraceMs: 10_000,
+    heartbeatIntervalMs: OPTIONS.heartbeatIntervalMs.default,
+    killGraceMs: OPTIONS.killGraceMs.default,
     token: null,
     tls: false,
     caFile: null,
   };
 }
 
-/** Reads flags (`--x value` or `--x=value`) and env; returns the merged config. Throws AgentConfigError. */
+/** Reads flags (`--x value` or `--x=value`), env and hqnode.ini; returns the merged config. Throws ConfigError. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: number): AgentConfig {
-  const fromEnv: Partial<Record<keyof AgentConfig | "config", string>> = {};
-  for (const [variable, key] of Object.entries(ENV)) {
-    const value = env[variable];
-    if (value !== undefined && value !== "") fromEnv[key] = value;
-  }
-  const fromFlags = parseFlags(argv);
+  const options = new Options(OPTIONS, { argv, env });
   const config = defaultConfig(cpuCount);
-  const iniPath = fromFlags.config ?? fromEnv.config ?? (existsSync("hqnode.ini") ? "hqnode.ini" : undefined);
-  if (iniPath !== undefined) applyIni(config, iniPath);
-  for (const layer of [fromEnv, fromFlags]) {
-    for (const [key, value] of Object.entries(layer)) {
-      if (key !== "config" && value !== undefined) setValue(config, key as keyof AgentConfig, value);
+  const iniPath = options.get("config") ?? (existsSync("hqnode.ini") ? "hqnode.ini" : undefined);
+  if (iniPath !== undefined) {
+    const ini = readIni(iniPath);
+    options.useIni(ini.sections["main"] ?? {}, `${iniPath} [main]`);
+    config.jobEnvironment = jobEnvironment(ini);
+  }
+  // A server URL may carry a port and a scheme; what is given later (higher source, later flag) wins.
+  const given = [
+    ...options.given("server").map((g) => ({ ...g, option: "server" as const })),
+    ...options.given("serverPort").map((g) => ({ ...g, option: "serverPort" as const })),
+  ].sort((a, b) => a.order - b.order);
+  for (const g of given) {
+    if (g.option === "serverPort") config.serverPort = options.convert("serverPort", g);
+    else {
+      const to = options.convert("server", g);
+      config.server = to.host;
+      if (to.port !== undefined) config.serverPort = to.port;
+      if (to.tls !== undefined) config.tls = to.tls;
     }
   }
-  config.token ??= localFarmSecret(env);
+  config.port = options.get("port");
+  config.bind = options.get("bind");
+  config.name = options.get("name");
+  config.cpus = options.get("cpus") ?? cpuCount;
+  config.stateDir = options.get("stateDir") ?? config.stateDir;
+  config.logFile = options.get("logFile") ?? null;
+  config.sharedNetworkMount = options.get("sharedNetworkMount") ?? null;
+  config.heartbeatIntervalMs = options.get("heartbeatIntervalMs");
+  config.killGraceMs = options.get("killGraceMs");
+  config.caFile = options.get("caFile") ?? null;
+  config.token = options.get("token") ?? localFarmSecret(env);
   return config;
 }
 
@@ -137,102 +244,45 @@ function localFarmSecret(env: NodeJS.ProcessEnv): string | null {
   return null;
 }
 
-function parseFlags(argv: string[]): Partial<Record<keyof AgentConfig | "config", string>> {
-  const out: Partial<Record<keyof AgentConfig | "config", string>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const key = FLAGS[flag];
-    if (key === undefined)
-      throw new AgentConfigError(`unknown option ${arg}; known: ${Object.keys(FLAGS).join(" ")}`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new AgentConfigError(`${flag} needs a value`);
+/** The ini's [job_environment] section. */
+function jobEnvironment(ini: IniFile): Record<string, string> {
+  const out: Record<string, string> = {};
+  const defaults = ini.sections["DEFAULT"] ?? {};
+  for (const [key, value] of Object.entries(ini.sections["job_environment"] ?? {})) {
+    // The reader merges [DEFAULT] and `here` into every section; only the section's own keys are meant.
+    if (key === "here" || (key in defaults && defaults[key] === value)) continue;
     out[key] = value;
   }
   return out;
 }
 
-function applyIni(config: AgentConfig, path: string): void {
-  const ini = readIni(path);
-  const main = ini.sections["main"] ?? {};
-  const keys: Record<string, keyof AgentConfig> = {
-    server: "server",
-    port: "serverPort",
-    name: "name",
-    cpus: "cpus",
-    "sharedNetwork.mount": "sharedNetworkMount",
-    clientPort: "port",
-    stateDir: "stateDir",
-    logFile: "logFile",
-    token: "token",
-    caFile: "caFile",
-  };
-  for (const [iniKey, key] of Object.entries(keys)) {
-    const value = main[iniKey];
-    if (value !== undefined && value !== "") setValue(config, key, value);
-  }
-  const jobEnv = ini.sections["job_environment"] ?? {};
-  const defaults = ini.sections["DEFAULT"] ?? {};
-  for (const [key, value] of Object.entries(jobEnv)) {
-    // The reader merges [DEFAULT] and `here` into every section; only the section's own keys are meant.
-    if (key === "here" || (key in defaults && defaults[key] === value)) continue;
-    config.jobEnvironment[key] = value;
-  }
+interface Server {
+  host: string;
+  port?: number;
+  /** Set by a URL: an https:// or wss:// farm is reached over wss://. */
+  tls?: boolean;
 }
 
-function setValue(config: AgentConfig, key: keyof AgentConfig, value: string): void {
-  switch (key) {
-    case "serverPort":
-    case "port":
-    case "cpus":
-    case "heartbeatIntervalMs":
-    case "killGraceMs": {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < (key === "killGraceMs" ? 0 : 1)) {
-        throw new AgentConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
-      }
-      config[key] = n;
-      return;
+/** A host name, "host:port", or a URL ("http://farm:5000", "ws://farm:5000") as HQSERVER-style settings are written. */
+function parseServer(value: string): Server {
+  if (value.includes("://")) {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
     }
-    case "server": {
-      // Also accepts a URL ("http://farm:5000", "ws://farm:5000"), as HQSERVER-style settings are written.
-      if (value.includes("://")) {
-        const url = new URL(value);
-        if (!/^(https?|wss?):$/.test(url.protocol))
-          throw new AgentConfigError(
-            `server URL must be http(s):// or ws(s)://, got ${JSON.stringify(value)}`,
-          );
-        // An https:// farm is reached over wss://; the scheme must not be silently dropped.
-        config.tls = url.protocol === "https:" || url.protocol === "wss:";
-        config.server = url.hostname.replace(/^\[|\]$/g, "");
-        if (url.port !== "") config.serverPort = Number(url.port);
-      } else if (/^[^:\s]+:\d+$/.test(value)) {
-        // "host:port"
-        const [host = "", port = ""] = value.split(":");
-        config.server = host;
-        config.serverPort = Number(port);
-      } else if (/^[\w.-]+$|^[0-9a-f:]+$/i.test(value)) config.server = value;
-      else
-        throw new AgentConfigError(
-          `server must be a host name, host:port or a URL, got ${JSON.stringify(value)}`,
-        );
-      return;
-    }
-    case "bind":
-    case "name":
-    case "stateDir":
-      config[key] = value;
-      return;
-    case "logFile":
-    case "sharedNetworkMount":
-    case "token":
-    case "caFile":
-      config[key] = value;
-      return;
-    case "tls":
-      throw new AgentConfigError("TLS comes from the server URL (https:// or wss://)");
-    case "jobEnvironment":
-      throw new AgentConfigError("job environment comes from the ini's [job_environment] section");
+    if (url === null || !/^(https?|wss?):$/.test(url.protocol))
+      throw new KindError("an http(s):// or ws(s):// URL");
+    // The scheme must not be silently dropped.
+    const tls = url.protocol === "https:" || url.protocol === "wss:";
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    return url.port === "" ? { host, tls } : { host, port: Number(url.port), tls };
   }
+  if (/^[^:\s]+:\d+$/.test(value)) {
+    const [host = "", port = ""] = value.split(":");
+    return { host, port: Number(port) };
+  }
+  if (/^[\w.-]+$|^[0-9a-f:]+$/i.test(value)) return { host: value };
+  throw new KindError("a host name, host:port or a URL");
 }

@@ -6,17 +6,9 @@
 import { availableParallelism } from "node:os";
 import { Agent } from "./agent.js";
 import { INSTALL_DIR, VERSION } from "../shared/version.js";
-import { AgentConfigError, loadConfig } from "./config.js";
+import { loadConfig, USAGE } from "./config.js";
 import { createLogger } from "./log.js";
 import { StateDirError } from "./state-dir.js";
-
-const USAGE = `usage: openhq-agent [--config hqnode.ini] [--server HOST|URL] [--server-port N] [--port N]
-                    [--bind ADDR] [--name NAME] [--cpus N] [--state-dir DIR] [--log-file FILE]
-                    [--heartbeat-interval MS] [--kill-grace MS] [--token SECRET]
-       openhq-agent --version
-
-Every flag has an hqnode.ini key and an OPENHQ_* environment variable: see deploy/hqnode.ini.example.
-`;
 
 async function main(): Promise<void> {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -31,7 +23,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.argv.slice(2), process.env, availableParallelism());
   } catch (err) {
-    if (!(err instanceof AgentConfigError) && !(err instanceof Error)) throw err;
+    if (!(err instanceof Error)) throw err;
     process.stderr.write(`openhq-agent: ${err.message}\n`);
     process.exit(2);
   }

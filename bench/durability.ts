@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
+import { redisServerArgs } from "../coordinator/redis/server-args.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import { startCoordinator, type TestCoordinator } from "../test/support/coordinator.js";
 import { freePort } from "../test/support/ports.js";
@@ -36,25 +37,7 @@ async function redisServer(dir: string, fsync: string, replicaOf: number | null)
   const port = await freePort();
   const child: ChildProcess = spawn(
     "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      fsync,
-      "--appendfilename",
-      `aof-${port}`,
-      "--appenddirname",
-      `aof-${port}`,
-      ...(replicaOf === null ? [] : ["--replicaof", "127.0.0.1", String(replicaOf)]),
-    ],
+    redisServerArgs({ port, dir, appendfsync: fsync, aofName: `aof-${port}`, replicaOf }),
     { stdio: "ignore" },
   );
   const probe = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1 });

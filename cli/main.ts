@@ -2,7 +2,7 @@
 // `openhq`: the farm from a terminal. Talks to the coordinator's public XML-RPC API (the same calls Python
 // scripts make) and, for wakeup/terminate, to an agent's port 5001.
 
-import { parseArgs } from "node:util";
+import { ConfigError, KindError, kinds, Options, type OptionTable } from "../shared/config-loader.js";
 import { HQServer, Fault } from "../shared/client/index.js";
 import {
   agentCall,
@@ -22,6 +22,44 @@ import {
 } from "./commands.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { submit } from "./submit.js";
+
+const INT = kinds.int(-Number.MAX_SAFE_INTEGER);
+
+/** The flags. The first four are settings; the others belong to commands and are documented with them. */
+const OPTIONS = {
+  server: {
+    flag: "server",
+    arg: "URL",
+    env: ["HQSERVER"],
+    kind: kinds.custom(serverUrl),
+    default: "http://localhost:5000",
+    doc: `coordinator URL (env HQSERVER; default http://localhost:5000);
+                      with access control on: http://user:password@host:5000`,
+  },
+  agentToken: {
+    flag: "agent-token",
+    arg: "T",
+    env: ["OPENHQ_AGENT_TOKEN"],
+    kind: kinds.string,
+    doc: "token for an agent's port 5001 (env OPENHQ_AGENT_TOKEN)",
+  },
+  json: { flag: "json", kind: kinds.bool, default: false, doc: "machine-readable output" },
+  help: { flag: "help", short: "h", kind: kinds.bool, default: false, doc: "this text" },
+  wait: { flag: "wait", short: "w", kind: kinds.bool, default: false },
+  name: { flag: "name", kind: kinds.string },
+  priority: { flag: "priority", kind: INT },
+  status: { flag: "status", kind: kinds.string, multiple: true },
+  all: { flag: "all", kind: kinds.bool, default: false },
+  limit: { flag: "limit", kind: INT, default: 100 },
+  follow: { flag: "follow", short: "f", kind: kinds.bool, default: false },
+  tree: { flag: "tree", kind: kinds.bool, default: false },
+  user: { flag: "user", kind: kinds.string, default: "" },
+  cpus: { flag: "cpus", kind: INT },
+  tags: { flag: "tags", kind: kinds.string, multiple: true },
+  group: { flag: "group", kind: kinds.string },
+  env: { flag: "env", kind: kinds.string, multiple: true },
+  pollMs: { flag: "poll-ms", kind: INT, default: 500 },
+} satisfies OptionTable;
 
 const HELP = `usage: openhq [--server URL] [--json] COMMAND [ARGS]
 
@@ -49,12 +87,7 @@ commands:
   ping                                 check that the server answers
 
 options:
-  --server URL        coordinator URL (env HQSERVER; default http://localhost:5000);
-                      with access control on: http://user:password@host:5000
-  --agent-token T     token for an agent's port 5001 (env OPENHQ_AGENT_TOKEN)
-  --json              machine-readable output
-  -h, --help          this text
-
+${Options.usage(OPTIONS, 22)}
 exit codes:
   0 ok (submit --wait, tail -f: the jobs succeeded)
   1 submit --wait / tail -f: a job failed or was abandoned
@@ -68,44 +101,15 @@ async function run(argv: string[]): Promise<number> {
   const dashes = argv.indexOf("--");
   const before = dashes < 0 ? argv : argv.slice(0, dashes);
   const command = dashes < 0 ? [] : argv.slice(dashes + 1);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: before,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        server: { type: "string" },
-        "agent-token": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-        wait: { type: "boolean", short: "w", default: false },
-        name: { type: "string" },
-        priority: { type: "string" },
-        status: { type: "string", multiple: true },
-        all: { type: "boolean", default: false },
-        limit: { type: "string" },
-        follow: { type: "boolean", short: "f", default: false },
-        tree: { type: "boolean", default: false },
-        user: { type: "string" },
-        cpus: { type: "string" },
-        tags: { type: "string", multiple: true },
-        group: { type: "string" },
-        env: { type: "string", multiple: true },
-        "poll-ms": { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${HELP}`, Exit.usage);
-  }
-  const { values: flags, positionals } = parsed;
-  const [name, ...args] = positionals;
-  if (flags.help || name === undefined) {
+  const flags = new Options(OPTIONS, { argv: before, env: process.env, positionals: true, usage: HELP });
+  const [name, ...args] = flags.positionals;
+  if (flags.get("help") || name === undefined) {
     process.stdout.write(HELP);
-    return name === undefined && !flags.help ? Exit.usage : Exit.ok;
+    return name === undefined && !flags.get("help") ? Exit.usage : Exit.ok;
   }
-  const serverUrl = checkServerUrl(flags.server ?? process.env["HQSERVER"] ?? "http://localhost:5000");
-  const io: Io = { server: new HQServer(serverUrl), serverUrl, json: flags.json, out: process.stdout };
+  const serverUrl = flags.get("server");
+  const json = flags.get("json");
+  const io: Io = { server: new HQServer(serverUrl), serverUrl, json, out: process.stdout };
   const one = (): number => {
     const ids = parseIds(args, name);
     if (ids.length !== 1) throw new CliError(`${name}: give exactly one job id`, Exit.usage);
@@ -123,30 +127,30 @@ async function run(argv: string[]): Promise<number> {
         {
           specFile: args[0],
           command,
-          name: flags.name,
-          priority: flags.priority === undefined ? undefined : integer(flags.priority, "--priority"),
-          cpus: flags.cpus === undefined ? undefined : integer(flags.cpus, "--cpus"),
-          tags: flags.tags,
-          group: flags.group,
-          env: flags.env,
-          wait: flags.wait,
-          json: flags.json,
-          pollMs: flags["poll-ms"] === undefined ? 500 : integer(flags["poll-ms"], "--poll-ms"),
+          name: flags.get("name"),
+          priority: flags.get("priority"),
+          cpus: flags.get("cpus"),
+          tags: flags.get("tags"),
+          group: flags.get("group"),
+          env: flags.get("env"),
+          wait: flags.get("wait"),
+          json,
+          pollMs: flags.get("pollMs"),
         },
         process.stdout,
       );
     case "jobs":
       return listJobs(io, {
-        statuses: flags.status ?? [],
-        all: flags.all,
-        limit: flags.limit ? integer(flags.limit, "--limit") : 100,
-        user: flags.user ?? "",
-        name: flags.name ?? "",
+        statuses: flags.get("status"),
+        all: flags.get("all"),
+        limit: flags.get("limit"),
+        user: flags.get("user"),
+        name: flags.get("name") ?? "",
       });
     case "job":
-      return flags.tree ? showTree(io, one()) : showJob(io, one());
+      return flags.get("tree") ? showTree(io, one()) : showJob(io, one());
     case "tail":
-      return tail(io, one(), flags.follow);
+      return tail(io, one(), flags.get("follow"));
     case "cancel":
     case "pause":
     case "resume":
@@ -174,7 +178,7 @@ async function run(argv: string[]): Promise<number> {
       return listResources(io);
     case "wakeup":
     case "terminate":
-      return agentCall(io, name, host(), flags["agent-token"] ?? process.env["OPENHQ_AGENT_TOKEN"]);
+      return agentCall(io, name, host(), flags.get("agentToken"));
     case "ping":
       await io.server.ping();
       io.out.write(io.json ? "true\n" : `${serverUrl}: ok\n`);
@@ -185,7 +189,7 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /** The coordinator URL must be http(s)://…; "host:5000" alone parses as a URL scheme or not at all. */
-function checkServerUrl(text: string): string {
+function serverUrl(text: string): string {
   let url: URL | null = null;
   try {
     url = new URL(text);
@@ -193,10 +197,7 @@ function checkServerUrl(text: string): string {
     // reported below
   }
   if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new CliError(
-      `--server ${text}: not an http:// or https:// URL; did you mean --server http://${text}?`,
-      Exit.usage,
-    );
+    throw new KindError("an http:// or https:// URL", `; did you mean --server http://${text}?`);
   }
   return text;
 }
@@ -210,6 +211,7 @@ function integer(text: string, flag: string): number {
 /** Maps what went wrong to a documented exit code and a one-line message. */
 function failure(err: unknown): { code: number; message: string } {
   if (err instanceof CliError) return { code: err.code, message: err.message };
+  if (err instanceof ConfigError) return { code: Exit.usage, message: err.message };
   if (err instanceof Fault) {
     const code = err.faultCode === 403 || err.faultCode === 401 ? Exit.denied : Exit.fault;
     return { code, message: `server refused: ${err.faultString} (fault ${err.faultCode})` };

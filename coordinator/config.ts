@@ -1,48 +1,17 @@
-// The coordinator's configuration: defaults < hqserver.ini < environment variables < command-line flags.
-//
-// hqserver.ini keys (docs/COMPAT.md §8; found in any section, a later section wins):
-//   port | hqserver.port                     listening port (5000)
-//   host                                     listening address (0.0.0.0)
-//   hqserver.activeTimeout                   minutes before a silent client is "not responding" (5)
-//   hqserver.expireJobsDays                  days before finished root jobs are deleted; 0 = never (10)
-//   hqserver.sharedNetwork.mount.linux|windows|macosx   HQROOT per platform
-//   hqserver.sharedNetwork.host / .path      the UNC path windows clients see (\\host\path)
-//   job_logs_dir                             the job log store's folder (<dataDir>/job_logs); shared by the
-//                                            farm's coordinators (a network mount with several)
-//   hqserver.upgradePriority, email_to, smtp_server   kept, returned by getConfig
-// openhq's own keys (same file):
-//   openhq.redis                 redis:// or rediss:// URL; empty = start a private redis-server
-//   openhq.redis.sentinels       "host:port,host:port" (Sentinel; then openhq.redis.name is the master)
-//   openhq.redis.name            Sentinel master name (mymaster)
-//   openhq.redis.passwordFile    file holding the Redis password (added to openhq.redis's URL)
-//   openhq.redis.waitReplicas    replicas that must confirm (WAIT) before events are acked or a job sent (0)
-//   openhq.prefix                Redis key prefix (hq:)
-//   openhq.dataDir               where the private redis-server keeps its data
-//   openhq.agentToken            shared secret agents must present
-//   openhq.maxOutputBytes        cap on one attempt's output, bytes; 0 = none (default); the rest is cut
-//   openhq.maxLogBytes           quota of the whole job log store, compressed bytes; 0 = none (default)
-//   openhq.heartbeatIntervalMs   ms between agent heartbeats (5000)
-//   openhq.serverUrl             the HQSERVER URL jobs see (default http://<hostname>:<port>)
-//   openhq.maxRequestBytes       largest XML-RPC request body accepted (64 MiB); larger ones get HTTP 413
-//   openhq.maxXmlDepth           deepest nesting of XML elements in a request (64); deeper is a parse Fault
-//   openhq.maxReplyBytes         largest XML-RPC reply (1 GiB with no output cap, else 64 MiB or
-//                                2 x maxOutputBytes + 1 MiB if more); larger
-//                                is answered with a Fault
-//   openhq.allowedHosts          Host names served besides the defaults (coordinator/hosts.ts); * = any
-//   openhq.tlsCert, openhq.tlsKey  PEM files: serve https:// and wss:// (agents: https:// server + caFile)
-// Environment: OPENHQ_CONFIG ("" = read no file), OPENHQ_PORT, OPENHQ_HOST, REDIS_URL (or OPENHQ_REDIS),
-//   OPENHQ_REDIS_SENTINELS, OPENHQ_REDIS_NAME, OPENHQ_PREFIX, OPENHQ_DATA, OPENHQ_AGENT_TOKEN, OPENHQ_MAX_OUTPUT_BYTES,
-//   OPENHQ_MAX_LOG_BYTES, OPENHQ_JOB_LOGS_DIR,
-//   OPENHQ_HEARTBEAT_INTERVAL (ms, as for the agent), OPENHQ_SERVER_URL, OPENHQ_MAX_REQUEST_BYTES,
-//   OPENHQ_MAX_XML_DEPTH, OPENHQ_REDIS_WAIT_REPLICAS.
-// Flags: --config FILE, --port N, --host ADDR, --redis URL, --data DIR, --prefix P.
+// The coordinator's configuration: defaults < hqserver.ini < environment variables < command-line flags, read
+// by shared/config-loader.ts from OPTIONS below (README.md has the same table). hqserver.ini keys
+// (docs/COMPAT.md §8) are found in any section, a later section winning; hqserver.upgradePriority, email_to,
+// smtp_server and every other key are kept and returned by getConfig. openhq.allowedHosts is read by
+// hosts.ts, openhq.auth.* by auth.ts.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { ConfigError, kinds, KindError, Options, type OptionTable } from "../shared/config-loader.js";
 import { readIni } from "../shared/ini.js";
 import type { ServerSettings } from "./context.js";
+
+export { ConfigError };
 
 export interface RedisTarget {
   /** redis:// or rediss:// URL; null with no sentinels = start a private redis-server. */
@@ -68,133 +37,257 @@ export interface CoordinatorConfig {
   settings: ServerSettings;
 }
 
-export class ConfigError extends Error {}
+const BYTES = kinds.int(0);
+
+/** Every option: its flag, environment variables and hqserver.ini keys (see the header for their meaning). */
+export const OPTIONS = {
+  config: {
+    flag: "config",
+    arg: "FILE",
+    kind: kinds.string,
+    doc: "hqserver.ini to read (default: ./hqserver.ini when present; env OPENHQ_CONFIG)",
+  },
+  port: {
+    flag: "port",
+    arg: "N",
+    env: ["OPENHQ_PORT"],
+    ini: ["hqserver.port", "port"],
+    kind: kinds.int(0, 65535),
+    default: 5000,
+    doc: "listening port (default 5000; env OPENHQ_PORT)",
+  },
+  host: {
+    flag: "host",
+    arg: "ADDR",
+    env: ["OPENHQ_HOST"],
+    ini: ["openhq.host", "host"],
+    kind: kinds.string,
+    default: "0.0.0.0",
+    doc: "listening address (default 0.0.0.0; env OPENHQ_HOST)",
+  },
+  redis: {
+    flag: "redis",
+    arg: "URL",
+    env: ["REDIS_URL", "OPENHQ_REDIS"],
+    ini: ["openhq.redis"],
+    kind: kinds.custom((text) => {
+      if (!/^rediss?:\/\//.test(text)) throw new KindError("a redis:// or rediss:// URL");
+      return text;
+    }),
+    doc: "redis:// or rediss:// URL (env REDIS_URL); none = start a private redis-server",
+  },
+  data: {
+    flag: "data",
+    arg: "DIR",
+    env: ["OPENHQ_DATA"],
+    ini: ["openhq.dataDir"],
+    kind: kinds.string,
+    doc: "data folder of the private redis-server (env OPENHQ_DATA)",
+  },
+  prefix: {
+    flag: "prefix",
+    arg: "P",
+    env: ["OPENHQ_PREFIX"],
+    ini: ["openhq.prefix"],
+    kind: kinds.string,
+    default: "hq:",
+    doc: 'Redis key prefix (default "hq:"; env OPENHQ_PREFIX)',
+  },
+  help: { flag: "help", short: "h", kind: kinds.bool, default: false, doc: "this text" },
+  sentinels: {
+    doc: '"host:port,host:port": Redis Sentinel (then sentinelName is the master)',
+    env: ["OPENHQ_REDIS_SENTINELS"],
+    ini: ["openhq.redis.sentinels"],
+    kind: kinds.custom(parseSentinels),
+    default: [],
+  },
+  sentinelName: {
+    env: ["OPENHQ_REDIS_NAME"],
+    ini: ["openhq.redis.name"],
+    kind: kinds.string,
+    default: "mymaster",
+    doc: "Sentinel master name",
+  },
+  passwordFile: {
+    env: ["OPENHQ_REDIS_PASSWORD_FILE"],
+    ini: ["openhq.redis.passwordFile"],
+    kind: kinds.file,
+    doc: "file holding the Redis password (added to the Redis URL)",
+  },
+  waitReplicas: {
+    env: ["OPENHQ_REDIS_WAIT_REPLICAS"],
+    ini: ["openhq.redis.waitReplicas"],
+    kind: kinds.int(0, 100),
+    default: 0,
+    doc: "replicas that must confirm (WAIT) before events are acked or a job sent",
+  },
+  heartbeatIntervalMs: {
+    env: ["OPENHQ_HEARTBEAT_INTERVAL"],
+    ini: ["openhq.heartbeatIntervalMs"],
+    kind: kinds.int(50, 3_600_000),
+    default: 5000,
+    doc: "ms between agent heartbeats",
+  },
+  activeTimeout: {
+    ini: ["hqserver.activeTimeout"],
+    kind: kinds.number(0),
+    default: 5,
+    doc: 'minutes before a silent client is "not responding"',
+  },
+  expireJobsDays: {
+    ini: ["hqserver.expireJobsDays"],
+    kind: kinds.number(0),
+    default: 10,
+    doc: "days before finished root jobs are deleted; 0 = never",
+  },
+  mountLinux: {
+    ini: ["hqserver.sharedNetwork.mount.linux"],
+    kind: kinds.string,
+    doc: "HQROOT of linux clients",
+  },
+  mountWindows: {
+    ini: ["hqserver.sharedNetwork.mount.windows"],
+    kind: kinds.string,
+    doc: "HQROOT of windows clients",
+  },
+  mountMacosx: {
+    ini: ["hqserver.sharedNetwork.mount.macosx"],
+    kind: kinds.string,
+    doc: "HQROOT of macosx clients",
+  },
+  sharedNetworkHost: {
+    ini: ["hqserver.sharedNetwork.host"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "the UNC path windows clients see (\\\\host\\path): host",
+  },
+  sharedNetworkPath: {
+    ini: ["hqserver.sharedNetwork.path"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "the UNC path windows clients see: path",
+  },
+  agentToken: {
+    env: ["OPENHQ_AGENT_TOKEN"],
+    ini: ["openhq.agentToken"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "shared secret agents must present",
+  },
+  maxOutputBytes: {
+    env: ["OPENHQ_MAX_OUTPUT_BYTES"],
+    ini: ["openhq.maxOutputBytes"],
+    kind: BYTES,
+    default: 0,
+    doc: "cap on one attempt's output, bytes; 0 = none; the rest is cut",
+  },
+  maxLogBytes: {
+    env: ["OPENHQ_MAX_LOG_BYTES"],
+    ini: ["openhq.maxLogBytes"],
+    kind: BYTES,
+    default: 0,
+    doc: "quota of the whole job log store, compressed bytes; 0 = none",
+  },
+  jobLogsDir: {
+    env: ["OPENHQ_JOB_LOGS_DIR"],
+    ini: ["job_logs_dir"],
+    kind: kinds.string,
+    doc: "the job log store's folder (default <dataDir>/job_logs), one for all the farm's coordinators",
+  },
+  serverUrl: {
+    env: ["OPENHQ_SERVER_URL"],
+    ini: ["openhq.serverUrl"],
+    kind: kinds.string,
+    doc: "the HQSERVER URL jobs see (default http(s)://<hostname>:<port>)",
+  },
+  maxRequestBytes: {
+    env: ["OPENHQ_MAX_REQUEST_BYTES"],
+    ini: ["openhq.maxRequestBytes"],
+    kind: kinds.int(1024),
+    default: 64 * 1024 * 1024,
+    doc: "largest XML-RPC request body accepted; larger ones get HTTP 413",
+  },
+  maxReplyBytes: {
+    env: ["OPENHQ_MAX_REPLY_BYTES"],
+    ini: ["openhq.maxReplyBytes"],
+    kind: kinds.int(1024),
+    doc: "largest XML-RPC reply, larger is a Fault (default 1 GiB with no output cap, else 64 MiB or 2 x maxOutputBytes + 1 MiB if more)",
+  },
+  maxXmlDepth: {
+    env: ["OPENHQ_MAX_XML_DEPTH"],
+    ini: ["openhq.maxXmlDepth"],
+    kind: kinds.int(4, 10_000),
+    default: 64,
+    doc: "deepest nesting of XML elements in a request; deeper is a parse Fault",
+  },
+  tlsCert: {
+    env: ["OPENHQ_TLS_CERT"],
+    ini: ["openhq.tlsCert"],
+    kind: kinds.file,
+    doc: "PEM certificate: serve https:// and wss:// (with tlsKey)",
+  },
+  tlsKey: { env: ["OPENHQ_TLS_KEY"], ini: ["openhq.tlsKey"], kind: kinds.file, doc: "PEM key of tlsCert" },
+} satisfies OptionTable;
 
 export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL]
                           [--data DIR] [--prefix P]
 
-  --config FILE   hqserver.ini to read (default: ./hqserver.ini when present; env OPENHQ_CONFIG)
-  --port N        listening port (default 5000; env OPENHQ_PORT)
-  --host ADDR     listening address (default 0.0.0.0; env OPENHQ_HOST)
-  --redis URL     redis:// or rediss:// URL (env REDIS_URL); none = start a private redis-server
-  --data DIR      data folder of the private redis-server (env OPENHQ_DATA)
-  --prefix P      Redis key prefix (default "hq:"; env OPENHQ_PREFIX)
-`;
+${Options.usage(OPTIONS, 18)}`;
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
-  let flags;
-  try {
-    flags = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        redis: { type: "string" },
-        data: { type: "string" },
-        prefix: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const options = new Options(OPTIONS, { argv, env, usage: USAGE });
 
   // OPENHQ_CONFIG="" means "no file at all", not even ./hqserver.ini.
   const configPath =
-    flags.config ??
+    options.get("config") ??
     (env["OPENHQ_CONFIG"] === "" ? null : env["OPENHQ_CONFIG"]) ??
     (existsSync("hqserver.ini") ? "hqserver.ini" : null);
   const raw = configPath === null ? {} : flatten(configPath);
-  const pick = (flag: string | undefined, envNames: string[], iniKeys: string[]): string | undefined => {
-    if (flag !== undefined) return flag;
-    for (const name of envNames) if (env[name] !== undefined && env[name] !== "") return env[name];
-    for (const key of iniKeys) if (raw[key] !== undefined && raw[key] !== "") return raw[key];
-    return undefined;
-  };
+  options.useIni(raw, configPath ?? "");
 
-  const port = integer(
-    pick(flags.port, ["OPENHQ_PORT"], ["hqserver.port", "port"]) ?? "5000",
-    "port",
-    0,
-    65535,
-  );
-  const host = pick(flags.host, ["OPENHQ_HOST"], ["openhq.host", "host"]) ?? "0.0.0.0";
-  const sentinelList = pick(undefined, ["OPENHQ_REDIS_SENTINELS"], ["openhq.redis.sentinels"]) ?? "";
-  let redisUrl = pick(flags.redis, ["REDIS_URL", "OPENHQ_REDIS"], ["openhq.redis"]) ?? null;
-  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
-  }
+  const port = options.get("port");
+  const host = options.get("host");
+  let redisUrl = options.get("redis") ?? null;
   // A password kept in a file (openhq-redis.service makes one) goes into the URL, never into the ini.
-  const passwordFile = pick(undefined, ["OPENHQ_REDIS_PASSWORD_FILE"], ["openhq.redis.passwordFile"]);
-  if (passwordFile !== undefined && redisUrl !== null) {
+  const password = redisUrl === null ? undefined : options.get("passwordFile");
+  if (redisUrl !== null && password !== undefined) {
     try {
       const url = new URL(redisUrl);
-      url.password = encodeURIComponent(readFileSync(passwordFile, "utf8").trim());
+      url.password = encodeURIComponent(password.toString("utf8").trim());
       redisUrl = url.toString();
     } catch (err) {
-      throw new ConfigError(`openhq.redis.passwordFile: ${(err as Error).message}`);
+      throw new ConfigError(`redis: ${(err as Error).message}`, "redis");
     }
   }
-  const dataDir = resolve(pick(flags.data, ["OPENHQ_DATA"], ["openhq.dataDir"]) ?? defaultDataDir(env));
-  const heartbeatMs = integer(
-    pick(undefined, ["OPENHQ_HEARTBEAT_INTERVAL"], ["openhq.heartbeatIntervalMs"]) ?? "5000",
-    "heartbeatIntervalMs",
-    50,
-    3_600_000,
-  );
+  const dataDir = resolve(options.get("data") ?? defaultDataDir(env));
   const mount: Record<string, string> = {};
-  for (const platform of ["linux", "windows", "macosx"]) {
-    const value = raw[`hqserver.sharedNetwork.mount.${platform}`];
-    if (value !== undefined && value !== "") mount[platform] = value;
+  const mountOptions = { linux: "mountLinux", windows: "mountWindows", macosx: "mountMacosx" } as const;
+  for (const [platform, name] of Object.entries(mountOptions)) {
+    const value = options.get(name);
+    if (value !== undefined) mount[platform] = value;
   }
 
-  const certFile = pick(undefined, ["OPENHQ_TLS_CERT"], ["openhq.tlsCert"]);
-  const keyFile = pick(undefined, ["OPENHQ_TLS_KEY"], ["openhq.tlsKey"]);
-  if ((certFile === undefined) !== (keyFile === undefined))
-    throw new ConfigError("tlsCert and tlsKey go together: give both or neither");
-  let tls: CoordinatorConfig["tls"] = null;
-  try {
-    if (certFile !== undefined && keyFile !== undefined)
-      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
-  } catch (err) {
-    throw new ConfigError(`TLS: ${(err as Error).message}`);
-  }
+  if ((options.winner("tlsCert") === undefined) !== (options.winner("tlsKey") === undefined))
+    throw new ConfigError("tlsCert and tlsKey go together: give both or neither", "tlsCert");
+  const cert = options.get("tlsCert");
+  const key = options.get("tlsKey");
+  const tls = cert !== undefined && key !== undefined ? { cert, key } : null;
   const scheme = tls === null ? "http" : "https";
 
   const settings: ServerSettings = {
-    activeTimeoutMinutes: number(raw["hqserver.activeTimeout"] ?? "5", "hqserver.activeTimeout", 0),
-    expireJobsDays: number(raw["hqserver.expireJobsDays"] ?? "10", "hqserver.expireJobsDays", 0),
-    heartbeatIntervalMs: heartbeatMs,
+    activeTimeoutMinutes: options.get("activeTimeout"),
+    expireJobsDays: options.get("expireJobsDays"),
+    heartbeatIntervalMs: options.get("heartbeatIntervalMs"),
     sharedNetworkMount: mount,
-    sharedNetworkHost: nonEmpty(raw["hqserver.sharedNetwork.host"]),
-    sharedNetworkPath: nonEmpty(raw["hqserver.sharedNetwork.path"]),
-    agentToken: nonEmpty(pick(undefined, ["OPENHQ_AGENT_TOKEN"], ["openhq.agentToken"])),
-    maxOutputBytes: integer(
-      pick(undefined, ["OPENHQ_MAX_OUTPUT_BYTES"], ["openhq.maxOutputBytes"]) ?? "0",
-      "maxOutputBytes",
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    maxLogBytes: integer(
-      pick(undefined, ["OPENHQ_MAX_LOG_BYTES"], ["openhq.maxLogBytes"]) ?? "0",
-      "maxLogBytes",
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    jobLogsDir: resolve(
-      pick(undefined, ["OPENHQ_JOB_LOGS_DIR"], ["job_logs_dir"]) ?? join(dataDir, "job_logs"),
-    ),
-    waitReplicas: integer(
-      pick(undefined, ["OPENHQ_REDIS_WAIT_REPLICAS"], ["openhq.redis.waitReplicas"]) ?? "0",
-      "waitReplicas",
-      0,
-      100,
-    ),
+    sharedNetworkHost: options.get("sharedNetworkHost"),
+    sharedNetworkPath: options.get("sharedNetworkPath"),
+    agentToken: options.get("agentToken"),
+    maxOutputBytes: options.get("maxOutputBytes"),
+    maxLogBytes: options.get("maxLogBytes"),
+    jobLogsDir: resolve(options.get("jobLogsDir") ?? join(dataDir, "job_logs")),
+    waitReplicas: options.get("waitReplicas"),
     serverUrl:
-      pick(undefined, ["OPENHQ_SERVER_URL"], ["openhq.serverUrl"]) ??
+      options.get("serverUrl") ??
       `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
     raw,
   };
@@ -205,39 +298,19 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   return {
     port,
     host,
-    redis: {
-      url: redisUrl,
-      sentinels: sentinelList === "" ? [] : parseSentinels(sentinelList),
-      sentinelName: pick(undefined, ["OPENHQ_REDIS_NAME"], ["openhq.redis.name"]) ?? "mymaster",
-    },
-    prefix: pick(flags.prefix, ["OPENHQ_PREFIX"], ["openhq.prefix"]) ?? "hq:",
+    redis: { url: redisUrl, sentinels: options.get("sentinels"), sentinelName: options.get("sentinelName") },
+    prefix: options.get("prefix"),
     dataDir,
     configPath: configPath === null ? null : resolve(configPath),
-    maxRequestBytes: integer(
-      pick(undefined, ["OPENHQ_MAX_REQUEST_BYTES"], ["openhq.maxRequestBytes"]) ?? String(64 * 1024 * 1024),
-      "maxRequestBytes",
-      1024,
-      Number.MAX_SAFE_INTEGER,
-    ),
+    maxRequestBytes: options.get("maxRequestBytes"),
     // By default a job's whole stored output (getJobOutput), escaped, still fits in one reply: with no
     // output cap that is up to the 400 MiB getJobOutput itself allows (api/jobs.ts), so 1 GiB.
-    maxReplyBytes: integer(
-      pick(undefined, ["OPENHQ_MAX_REPLY_BYTES"], ["openhq.maxReplyBytes"]) ??
-        String(
-          settings.maxOutputBytes === 0
-            ? 1024 * 1024 * 1024
-            : Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024),
-        ),
-      "maxReplyBytes",
-      1024,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    maxXmlDepth: integer(
-      pick(undefined, ["OPENHQ_MAX_XML_DEPTH"], ["openhq.maxXmlDepth"]) ?? "64",
-      "maxXmlDepth",
-      4,
-      10_000,
-    ),
+    maxReplyBytes:
+      options.get("maxReplyBytes") ??
+      (settings.maxOutputBytes === 0
+        ? 1024 * 1024 * 1024
+        : Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024)),
+    maxXmlDepth: options.get("maxXmlDepth"),
     tls,
     settings,
   };
@@ -272,32 +345,9 @@ function parseSentinels(list: string): { host: string; port: number }[] {
     .filter(Boolean)
     .map((entry) => {
       const match = /^(.+?)(?::(\d+))?$/.exec(entry);
-      if (!match?.[1]) throw new ConfigError(`redis sentinels: cannot read ${JSON.stringify(entry)}`);
-      return {
-        host: match[1],
-        port: match[2] === undefined ? 26379 : integer(match[2], "sentinel port", 1, 65535),
-      };
+      const port = match?.[2] === undefined ? 26379 : Number(match[2]);
+      if (!match?.[1] || port < 1 || port > 65535)
+        throw new KindError('"host:port" entries (port 1 to 65535)');
+      return { host: match[1], port };
     });
-}
-
-function integer(text: string, name: string, min: number, max: number): number {
-  const n = Number(text.trim());
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(
-      `${name}: expected an integer between ${min} and ${max}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return n;
-}
-
-function number(text: string, name: string, min: number): number {
-  const n = Number(text.trim());
-  if (!Number.isFinite(n) || n < min) {
-    throw new ConfigError(`${name}: expected a number >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return n;
-}
-
-function nonEmpty(value: string | undefined): string | null {
-  return value === undefined || value.trim() === "" ? null : value.trim();
 }

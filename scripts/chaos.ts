@@ -18,6 +18,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import { redisServerArgs } from "../coordinator/redis/server-args.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { FINISHED_STATUSES, JOB_STATUSES, UNFINISHED_STATUSES } from "../shared/statuses.js";
@@ -189,23 +190,7 @@ class Farm {
   async startRedis(port: number, replicaOf: number | null): Promise<RedisNode> {
     const dir = join(this.dir, `redis-${port}`);
     mkdirSync(dir, { recursive: true });
-    const args = [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      this.opts.fsync,
-      "--maxmemory-policy",
-      "noeviction",
-      ...(replicaOf === null ? [] : ["--replicaof", "127.0.0.1", String(replicaOf)]),
-    ];
+    const args = redisServerArgs({ port, dir, appendfsync: this.opts.fsync, replicaOf });
     const node: RedisNode = { port, dir, process: spawn("redis-server", args, { stdio: "ignore" }) };
     const i = this.redisNodes.findIndex((n) => n.port === port);
     if (i >= 0) this.redisNodes[i] = node;

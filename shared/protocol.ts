@@ -38,9 +38,8 @@ export type AvailabilityRule = AvailabilityWindow | AvailabilityIdle | Availabil
 
 // ---- agent -> coordinator -------------------------------------------------------------------------------
 
-export interface HelloMessage {
-  type: "hello";
-  protocol: number;
+/** What an agent tells of itself and its machine in `hello`; the client record keeps it (store/clients.ts). */
+export interface AgentMachine {
   hostname: string;
   /** From hqnode.ini `name`; "" by default. The client's identity is `hostname` or `hostname:name`. */
   name: string;
@@ -56,6 +55,11 @@ export interface HelloMessage {
   memory: number;
   ip: string;
   clientPort: number;
+}
+
+export interface HelloMessage extends AgentMachine {
+  type: "hello";
+  protocol: number;
   /** The farm secret (coordinator openhq.agentToken; generated on first start when not configured). */
   token?: string;
   /** This client's own credential, from an earlier `welcome`: required once the client name is enrolled. */

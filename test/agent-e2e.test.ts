@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { eventually } from "./support/farm-kit.js";
 import { startRedis } from "./support/redis.js";
 import { livePids } from "./support/processes.js";
 
@@ -16,18 +17,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function finished(client: XmlRpcClient, id: number, ms?: number): Promise<string> {
-  return until(
+  return eventually(
     `job ${id} to finish`,
     async () => {
       const status = String(await client.call("getstatus", id));
@@ -47,7 +38,7 @@ async function coordinatorWithAgent(opts: { redisUrl?: string } = {}) {
   cleanups.push(async () => client.close());
   const agent = await startAgent({ serverUrl: coordinator.url });
   cleanups.push(agent.stop);
-  await until(
+  await eventually(
     "the agent to register",
     async () => ((await client.call<unknown[]>("getClients")) ?? []).length > 0,
   );
@@ -80,7 +71,7 @@ describe("agent with the real coordinator", () => {
     const command =
       "echo begin; for i in $(seq 1 40); do seq $((i*1000)) $((i*1000+999)); sleep 1; done; echo end";
     const [id] = await first.client.call<number[]>("newjob", { name: "outage", command });
-    await until("output to begin", async () =>
+    await eventually("output to begin", async () =>
       (await first.client.call<string>("getJobOutput", id!)).startsWith("begin"),
     );
     await first.coordinator.stop();
@@ -110,7 +101,7 @@ describe("agent with the real coordinator", () => {
       name: "orphan",
       command: "echo pid $$; sleep 1000 & sleep 1000; wait",
     });
-    const firstPid = await until("the job to start", async () => {
+    const firstPid = await eventually("the job to start", async () => {
       const m = /pid (\d+)/.exec(await client.call<string>("getJobOutput", id!));
       return m ? Number(m[1]) : undefined;
     });
@@ -119,9 +110,9 @@ describe("agent with the real coordinator", () => {
     assert.ok(livePids(firstPid).length > 0, "the job outlived its agent");
     const again = await startAgent({ serverUrl: coordinator.url, stateDir: agent.stateDir });
     cleanups.push(again.stop);
-    await until("the leftover group to die", async () => livePids(firstPid).length === 0, 30_000);
+    await eventually("the leftover group to die", async () => livePids(firstPid).length === 0, 30_000);
     // Told: the coordinator stops counting on the killed attempt (finished, or a new attempt that runs anew).
-    await until(
+    await eventually(
       "the coordinator to drop the killed attempt",
       async () => {
         const status = String(await client.call("getstatus", id!));

@@ -1,18 +1,18 @@
 // Test support for the job store and job API tests, in one of two shapes:
 // - direct: a real redis-server, a Context built by hand and an XML-RPC server serving only the job methods;
-// - coordinator: a real coordinator process (test/support/coordinator.ts) and a store on its Redis and prefix.
+// - coordinator: a real coordinator process (test/support/coordinator-fixture.ts) and a store on its Redis and prefix.
 // Either way `assign` runs the scheduler's moveToAssigned transition the way dispatch does, on a client made
 // up here (no agents in these tests), and `store` drives the store's transitions directly.
 
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { jobsMethods } from "../coordinator/api/jobs.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
-import { startCoordinator } from "./support/coordinator.js";
+import { startCoordinatorWithRedis } from "./support/coordinator-fixture.js";
 import { testContext } from "./support/context.js";
 import { startRedis } from "./support/redis.js";
 
@@ -57,12 +57,10 @@ function harness(url: string, redis: Redis, keys: Keys, maxOutputBytes: number, 
 }
 
 async function overCoordinator(maxOutputBytes: number): Promise<JobsHarness> {
-  const coordinator = await startCoordinator({ env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes) } });
-  const redis = new Redis(coordinator.redisUrl);
-  return harness(coordinator.url, redis, new Keys(coordinator.prefix), maxOutputBytes, async () => {
-    redis.disconnect();
-    await coordinator.stop();
+  const farm = await startCoordinatorWithRedis({
+    env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes) },
   });
+  return harness(farm.url, farm.redis, farm.keys, maxOutputBytes, () => farm.stop());
 }
 
 async function direct(maxOutputBytes: number): Promise<JobsHarness> {

@@ -2,32 +2,13 @@
 // agent and Python's xmlrpc.client as the HQueue client: registration and stable ids, the token,
 // dispatch of a submitted job, output and progress, getClients attributes, job history.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { ProtocolPeer } from "./support/protocol-peer.js";
-import { PRELUDE, python } from "./support/python.js";
+import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 
-let coord: TestCoordinator;
-const peers: ProtocolPeer[] = [];
-
-before(async () => {
-  coord = await startCoordinator({ env: { OPENHQ_AGENT_TOKEN: "s3cret", OPENHQ_HEARTBEAT_INTERVAL: "200" } });
-});
-after(async () => {
-  for (const p of peers) p.close();
-  await coord.stop();
-});
-
-function peer(opts: Partial<ConstructorParameters<typeof ProtocolPeer>[0]>): Promise<ProtocolPeer> {
-  const p = new ProtocolPeer({ serverUrl: coord.url, token: "s3cret", ...opts });
-  peers.push(p);
-  return p.connect();
-}
-
-function py<T>(code: string): Promise<T> {
-  return python<T>(PRELUDE + code, { HQSERVER: coord.url });
-}
+const farm = useCoordinator({ env: { OPENHQ_AGENT_TOKEN: "s3cret", OPENHQ_HEARTBEAT_INTERVAL: "200" } });
+const peer = usePeers(() => ({ serverUrl: farm.url, token: "s3cret" }));
+const py = <T>(code: string): Promise<T> => farm.py<T>(code);
 
 test("an agent without the token, or with a wrong one, is refused and the refusal is logged", async () => {
   const none = await peer({ token: null, hostname: "intruder" });

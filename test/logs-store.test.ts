@@ -24,6 +24,7 @@ import { Redis } from "ioredis";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { eventually } from "./support/farm-kit.js";
 import { startRedis, type TestRedis } from "./support/redis.js";
 
 const MB = 1024 * 1024;
@@ -67,19 +68,9 @@ function sha(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function run(client: XmlRpcClient, command: string, ms = 300_000): Promise<number> {
   const [id] = await client.call<number[]>("newjob", { name: "log", shell: "bash", command });
-  const status = await until(
+  const status = await eventually(
     `job ${id} to finish`,
     async () => {
       const s = String(await client.call("getstatus", id!));
@@ -93,7 +84,7 @@ async function run(client: XmlRpcClient, command: string, ms = 300_000): Promise
 
 /** The job's sealed record (log:1 = "bytes z n cut sha256"), once the log is sealed. */
 function sealed(prefix: string, id: number): Promise<string[]> {
-  return until(`job ${id}'s log to be sealed`, async () => {
+  return eventually(`job ${id}'s log to be sealed`, async () => {
     const record = await db.hget(`${prefix}job:${id}`, "log:1");
     return record === null ? undefined : record.split(" ");
   });
@@ -122,7 +113,7 @@ before(async () => {
   coord = await startCoordinator({ redisUrl: redis.url, env: { OPENHQ_JOB_LOGS_DIR: logsDir } });
   agent = await startAgent({ serverUrl: coord.url });
   hq = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 256 * MB });
-  await until("the agent", async () => ((await hq.call<unknown[]>("getClients")) ?? []).length > 0);
+  await eventually("the agent", async () => ((await hq.call<unknown[]>("getClients")) ?? []).length > 0);
 });
 
 after(async () => {
@@ -229,7 +220,7 @@ describe("job log store", () => {
     // 40 MB in 1 MB pieces over a few seconds; the coordinator dies while it streams and flushes.
     const command = `for i in $(seq 0 39); do tail -c +$((i * ${MB} + 1)) ${bigFile} | head -c ${MB}; sleep 0.1; done`;
     const [id] = await hq.call<number[]>("newjob", { name: "killed", shell: "bash", command });
-    await until("output to flow", async () => {
+    await eventually("output to flow", async () => {
       const m = await db.hget(`${coord.prefix}job:${id}:log:1`, "base");
       return Number(m) >= 8 * MB;
     });
@@ -244,7 +235,10 @@ describe("job log store", () => {
     });
     hq.close();
     hq = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 256 * MB });
-    await until("the job to finish", async () => String(await hq.call("getstatus", id!)) === "succeeded");
+    await eventually(
+      "the job to finish",
+      async () => String(await hq.call("getstatus", id!)) === "succeeded",
+    );
     const record = await sealed(coord.prefix, id!);
     const expected = sha(readFileSync(bigFile).subarray(0, 40 * MB));
     assert.equal(record[4], expected);
@@ -274,7 +268,7 @@ describe("job log store", () => {
       shell: "bash",
       command: `cat ${random}`,
     });
-    const errors = await until("the write error", async () => {
+    const errors = await eventually("the write error", async () => {
       const log = await client.call<{ errors?: { message: string }[] }>("getServerErrors");
       return (log.errors ?? []).find((e) => /cannot write job .* ENOSPC.*stays in Redis/.test(e.message));
     });
@@ -284,7 +278,10 @@ describe("job log store", () => {
     // 16 MB of output: more than the file system, Redis's window and the agent's unacked spool together.
     assert.notEqual(String(await client.call("getstatus", id!)), "succeeded");
     execFileSync("mount", ["-o", "remount,size=64m", mount]);
-    await until("the job to finish", async () => String(await client.call("getstatus", id!)) === "succeeded");
+    await eventually(
+      "the job to finish",
+      async () => String(await client.call("getstatus", id!)) === "succeeded",
+    );
     const record = await sealed(full.prefix, id!);
     assert.equal(record[4], sha(readFileSync(random)));
     assert.equal(
@@ -322,7 +319,7 @@ describe("job log store", () => {
     const jobDir = join(logsDir, coord.prefix.replace(/[^A-Za-z0-9_.-]/g, "_"), "0", String(id));
     assert.ok(existsSync(join(jobDir, "1.gz")));
     await hq.call("deleteJobs", [id]);
-    await until(
+    await eventually(
       "the files to go",
       async () => !existsSync(jobDir) && (await db.zcard(`${coord.prefix}logs:trash`)) === 0,
       30_000,

@@ -7,9 +7,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { HQServer } from "../shared/client/index.js";
-import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startRedis } from "./support/redis.js";
 
 const DIR = join(import.meta.dirname, "..", "deploy", "monitoring");
@@ -30,12 +29,7 @@ test("alert rules pass promtool check rules; /metrics passes promtool check metr
   assert.equal(rules.status, 0, rules.stdout + rules.stderr);
   assert.match(rules.stdout, /SUCCESS: 5 rules found/);
 
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
-  t.after(() => agent.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await oneAgentFarm(t);
   const [id] = await hq.newjob({ name: "one", command: "true" });
   while ((await hq.getJob(id as number, ["status"])).status !== "succeeded") {
     await new Promise((r) => setTimeout(r, 100));

@@ -2,46 +2,35 @@
 // can (more blocked classes and jobs than the pass reads at once, with those page sizes lowered; then 50,000
 // blocked jobs at the default sizes), and order holds across requirement classes.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { Keys } from "../coordinator/store/keys.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { ProtocolPeer } from "./support/protocol-peer.js";
+import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+import type { ProtocolPeer } from "./support/protocol-peer.js";
 import { py, waitFinished } from "./support/farm-kit.js";
 
-let coord: TestCoordinator;
-let redis: Redis;
 let store: JobStore;
-const peers: ProtocolPeer[] = [];
-
-before(async () => {
-  coord = await startCoordinator({
+const farm = useCoordinator(
+  {
     env: {
       OPENHQ_HEARTBEAT_INTERVAL: "200",
       // Far below what the test queues: a pass must go past its first reads to find runnable work.
       OPENHQ_DISPATCH_HEADS_PAGE: "4",
       OPENHQ_DISPATCH_CLASS_PAGE: "2",
     },
-  });
-  redis = new Redis(coord.redisUrl);
-  store = new JobStore({ redis, keys: new Keys(coord.prefix), settings: { maxOutputBytes: 1 << 20 } });
-});
-after(async () => {
-  for (const p of peers) p.close();
-  redis.disconnect();
-  await coord.stop();
-});
+  },
+  async ({ redis, keys }) => {
+    store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
+  },
+);
+const connect = usePeers(() => ({ serverUrl: farm.url }));
 
 const add = (specs: XmlRpcStruct[]) => store.addJobs(parseNewJob(specs, null, null));
 
-async function peer(hostname: string, cpus: number, mode: "finish" | "hold"): Promise<ProtocolPeer> {
-  const p = await new ProtocolPeer({ serverUrl: coord.url, hostname, cpus, mode }).connect();
-  peers.push(p);
-  return p;
+function peer(hostname: string, cpus: number, mode: "finish" | "hold"): Promise<ProtocolPeer> {
+  return connect({ hostname, cpus, mode });
 }
 
 test("blocked classes and jobs beyond every page size never stop runnable work", async () => {
@@ -62,18 +51,18 @@ test("blocked classes and jobs beyond every page size never stop runnable work",
   const runnable = await add(
     Array.from({ length: 30 }, (_, i) => ({ name: `r${i}`, command: "true", priority: 1 })),
   );
-  const done = await waitFinished(coord.url, runnable, 60);
+  const done = await waitFinished(farm.url, runnable, 60);
   assert.deepEqual(new Set(Object.values(done)), new Set(["succeeded"]));
   // The blocked work is still queued, untouched.
-  const waiting = await py<number>(coord.url, `out(hq.getNumWaitingJobs())`);
+  const waiting = await py<number>(farm.url, `out(hq.getNumWaitingJobs())`);
   assert.equal(waiting, 480);
   worker.close();
-  await py(coord.url, `out(hq.setdisabled("worker1", True))`);
+  await py(farm.url, `out(hq.setdisabled("worker1", True))`);
 });
 
 test("order across classes: each job to the best client that can run it, priority then FIFO", async () => {
   const node = await peer("orderhost", 1, "hold");
-  await py(coord.url, `out(hq.setdisabled("orderhost", True))`);
+  await py(farm.url, `out(hq.setdisabled("orderhost", True))`);
   const one = async (spec: XmlRpcStruct) => (await add([spec]))[0] as number;
   const a = await one({ name: "a", command: "x", priority: 5 });
   const b = await one({
@@ -88,7 +77,7 @@ test("order across classes: each job to the best client that can run it, priorit
   const e = await one({ name: "e", command: "x", priority: 7, host: "orderhost" });
   const f = await one({ name: "f", command: "x", priority: 0, maxHosts: 2 });
   const g = await one({ name: "g", command: "x", priority: 5 });
-  await py(coord.url, `out(hq.setdisabled("orderhost", False))`);
+  await py(farm.url, `out(hq.setdisabled("orderhost", False))`);
   const order: number[] = [];
   for (let i = 0; i < 7; i++) {
     await node.waitFor(() => node.running.size === 1);
@@ -107,14 +96,14 @@ test("50,000 blocked higher-priority jobs: runnable work still flows", async () 
   const runnable = await add(
     Array.from({ length: 20 }, (_, i) => ({ name: `s${i}`, command: "true", priority: 1 })),
   );
-  const done = await waitFinished(coord.url, runnable, 120);
+  const done = await waitFinished(farm.url, runnable, 120);
   assert.deepEqual(new Set(Object.values(done)), new Set(["succeeded"]));
-  assert.equal(await py<number>(coord.url, `out(hq.getNumWaitingJobs())`), 50_481); // and the gpu job of the order test
+  assert.equal(await py<number>(farm.url, `out(hq.getNumWaitingJobs())`), 50_481); // and the gpu job of the order test
 });
 
 test("a job no registered client can run says why as soon as newjob returns; undefined ops are Faults", async () => {
   const reply = await py<{ gpu: Record<string, unknown>; plain: Record<string, unknown>; faults: string[] }>(
-    coord.url,
+    farm.url,
     `
 [gpu, plain] = hq.newjob([{"name": "gpu", "command": "x", "hostgroup": "nowhere"}, {"name": "plain", "command": "x"}])
 attribs = ["waitingFor", "showBlockedClientsWarning"]

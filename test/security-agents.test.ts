@@ -2,36 +2,21 @@
 // (a WebSocket client that knows the protocol). Each attack reproduces what the review did on main and
 // checks it now fails.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execa } from "execa";
 import WebSocket from "ws";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { ProtocolPeer } from "./support/protocol-peer.js";
-import { PRELUDE, python } from "./support/python.js";
+import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+import type { ProtocolPeer } from "./support/protocol-peer.js";
 
-let coord: TestCoordinator;
-const peers: ProtocolPeer[] = [];
-
-before(async () => {
-  coord = await startCoordinator({
-    env: {
-      OPENHQ_HEARTBEAT_INTERVAL: "200",
-      // docs/ADMIN.md's advice of old: the admin login in the URL jobs see. It must reach no agent or job.
-      OPENHQ_SERVER_URL: "http://admin:hunter2@127.0.0.1:5999",
-    },
-  });
+const farm = useCoordinator({
+  env: {
+    OPENHQ_HEARTBEAT_INTERVAL: "200",
+    // docs/ADMIN.md's advice of old: the admin login in the URL jobs see. It must reach no agent or job.
+    OPENHQ_SERVER_URL: "http://admin:hunter2@127.0.0.1:5999",
+  },
 });
-after(async () => {
-  for (const p of peers) p.close();
-  await coord.stop();
-});
-
-function peer(opts: Partial<ConstructorParameters<typeof ProtocolPeer>[0]>): Promise<ProtocolPeer> {
-  const p = new ProtocolPeer({ serverUrl: coord.url, mode: "hold", ...opts });
-  peers.push(p);
-  return p.connect();
-}
+const peer = usePeers(() => ({ serverUrl: farm.url, mode: "hold" }));
 
 /**
  * Closes a peer at once, while the coordinator may still be adopting it: that used to leave the closed
@@ -49,9 +34,7 @@ async function disconnected(id: number | null): Promise<void> {
   );
 }
 
-function py<T>(code: string): Promise<T> {
-  return python<T>(PRELUDE + code, { HQSERVER: coord.url });
-}
+const py = <T>(code: string): Promise<T> => farm.py<T>(code);
 
 test("a rogue agent with no or a wrong farm secret is refused and never listed", async () => {
   const none = await peer({ token: null, hostname: "rogue1" });
@@ -122,7 +105,7 @@ test("an agent sending events for a job another agent holds changes nothing", as
   });
   await other
     .waitFor(() => other.received.some((m) => m.type === "ack" && m.seq === 3), 5000)
-    .catch(() => assert.fail(JSON.stringify([worker.received, other.received, coord.output()])));
+    .catch(() => assert.fail(JSON.stringify([worker.received, other.received, farm.coordinator.output()])));
   const mid = await py<{ status: string; output: string }>(
     `out({"status": hq.getJob(${jobId}, ["status"])["status"], "output": hq.getJobOutput(${jobId})})`,
   );
@@ -157,7 +140,7 @@ test("revokeClient closes the agent's link and refuses it from then on (XML-RPC 
     "tsx",
     "cli/main.ts",
     "--server",
-    coord.url,
+    farm.url,
     "revoke",
     String(cliVictim.clientId),
   ]);

@@ -4,19 +4,16 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent, type TestAgent } from "./support/agent.js";
-import { TEST_FARM_SECRET } from "./support/farm-secret.js";
-import { freePort } from "./support/ports.js";
+import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
-import { startRedis, type TestRedis } from "./support/redis.js";
 
 let dir: string;
-let redis: TestRedis;
-let coordinator: ChildProcess;
+let coordinator: TestCoordinator;
 let url: string;
 const agents: TestAgent[] = [];
 
@@ -27,53 +24,20 @@ before(async () => {
     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
     "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
   ], { stdio: "ignore" }); // prettier-ignore
-  redis = await startRedis();
-  const port = await freePort();
-  url = `https://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith("OPENHQ_")) delete env[name];
-  Object.assign(env, {
-    OPENHQ_CONFIG: "",
-    OPENHQ_AGENT_TOKEN: TEST_FARM_SECRET,
-    OPENHQ_TLS_CERT: join(dir, "cert.pem"),
-    OPENHQ_TLS_KEY: join(dir, "key.pem"),
-    OPENHQ_HEARTBEAT_INTERVAL: "300",
+  coordinator = await startCoordinator({
+    https: true,
+    env: {
+      OPENHQ_TLS_CERT: join(dir, "cert.pem"),
+      OPENHQ_TLS_KEY: join(dir, "key.pem"),
+      OPENHQ_HEARTBEAT_INTERVAL: "300",
+    },
   });
-  coordinator = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "coordinator/main.ts",
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--redis",
-      redis.url,
-    ],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no https listener:\n${output}`)), 60_000);
-    coordinator.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("listening on https://")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    coordinator.once("exit", () => reject(new Error(`coordinator exited:\n${output}`)));
-  });
+  url = coordinator.url;
 });
 
 after(async () => {
   for (const agent of agents) await agent.stop();
-  const exited = new Promise((r) => coordinator.once("exit", r));
-  coordinator.kill("SIGTERM");
-  await exited;
-  await redis.stop();
+  await coordinator.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

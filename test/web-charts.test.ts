@@ -6,10 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { HQServer } from "../shared/client/index.js";
-import { startAgent } from "./support/agent.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
-import { startCoordinator } from "./support/coordinator.js";
+import { oneAgentFarm } from "./support/one-agent-farm.js";
 
 interface Sample {
   t: number;
@@ -23,12 +21,7 @@ test("farm charts match /farm/history.json; render-time and client charts; searc
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
-  t.after(() => agent.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await oneAgentFarm(t);
   const redis = new Redis(coordinator.redisUrl);
   t.after(() => void redis.quit());
 

@@ -5,10 +5,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HQServer, type JobSpec } from "../shared/client/index.js";
-import { startAgent } from "./support/agent.js";
+import type { JobSpec } from "../shared/client/index.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
-import { startCoordinator } from "./support/coordinator.js";
+import { oneAgentFarm } from "./support/one-agent-farm.js";
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   const deadline = Date.now() + 90_000;
@@ -25,12 +24,7 @@ test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedu
     t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
     return;
   }
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 4 });
-  t.after(() => agent.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await oneAgentFarm(t, 4);
 
   const children: JobSpec[] = Array.from({ length: 1000 }, (_, i) => {
     const name = `shot 020 frame ${String(i + 1).padStart(4, "0")}`;

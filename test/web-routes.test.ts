@@ -4,17 +4,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HQServer } from "../shared/client/index.js";
-import { startAgent } from "./support/agent.js";
-import { startCoordinator } from "./support/coordinator.js";
+import { oneAgentFarm } from "./support/one-agent-farm.js";
 
 test("404 page, output download, sort by name, frames.json, units, jump to id", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
-  t.after(() => agent.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await oneAgentFarm(t);
   const u = coordinator.url;
 
   for (const path of ["/no/such/page", "/jobs/424242"]) {

@@ -18,6 +18,11 @@ export function badArgument(name: string, problem: string): Fault {
   return new Fault(FaultCode.badArgument, `${name}: ${problem}`);
 }
 
+/** The Fault for an argument naming something that does not exist: "<name>: <problem>". */
+export function notFound(name: string, problem: string): Fault {
+  return new Fault(FaultCode.notFound, `${name}: ${problem}`);
+}
+
 export function isGiven(value: XmlRpcValue | undefined): value is Exclude<XmlRpcValue, null> {
   return value !== null && value !== undefined;
 }

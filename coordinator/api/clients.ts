@@ -30,7 +30,18 @@ import {
   setNeedsUpgrade,
   type ClientRecord,
 } from "../store/clients.js";
-import { attribList, badArgument, bool, id, idList, isGiven, optionalInt, str, strList } from "./args.js";
+import {
+  attribList,
+  badArgument,
+  bool,
+  id,
+  idList,
+  isGiven,
+  optionalInt,
+  str,
+  strList,
+  notFound,
+} from "./args.js";
 
 type Attribute = (c: ClientRecord, running: number[], now: number, timeoutMs: number) => XmlRpcValue;
 
@@ -97,13 +108,11 @@ async function byNames(ctx: Context, names: string[]): Promise<number[]> {
 async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: string): Promise<number> {
   if (typeof value === "string" && !/^\s*\d+\s*$/.test(value)) {
     const found = await resolveClientName(ctx, value);
-    if (found[0] === undefined)
-      throw new Fault(FaultCode.notFound, `${argName}: no client named ${JSON.stringify(value)}`);
+    if (found[0] === undefined) throw notFound(argName, `no client named ${JSON.stringify(value)}`);
     return found[0];
   }
   const cid = id(value, argName);
-  if (!(await clientExists(ctx, cid)))
-    throw new Fault(FaultCode.notFound, `${argName}: client ${cid} does not exist`);
+  if (!(await clientExists(ctx, cid))) throw notFound(argName, `client ${cid} does not exist`);
   return cid;
 }
 

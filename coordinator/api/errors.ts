@@ -2,11 +2,11 @@
 // first, or {} when there are none (as the reference says). Each error is {message, time (UTC dateTime),
 // method?, stack?} for the server and whatever fields the agent reported for a client.
 
-import { Fault, FaultCode, type Methods, type XmlRpcStruct } from "../../shared/xmlrpc/types.js";
+import type { Methods, XmlRpcStruct } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { clientListed } from "../store/clients.js";
 import { clientErrors, serverErrors } from "../store/errors.js";
-import { id } from "./args.js";
+import { id, notFound } from "./args.js";
 
 export function errorsMethods(ctx: Context): Methods {
   return {
@@ -15,7 +15,7 @@ export function errorsMethods(ctx: Context): Methods {
       const cid = id(clientId, "client_id");
       const log = logReply(await clientErrors(ctx, cid));
       if (log["total"] === undefined && !(await clientListed(ctx, cid))) {
-        throw new Fault(FaultCode.notFound, `client_id: no client ${cid}`);
+        throw notFound("client_id", `no client ${cid}`);
       }
       return log;
     },

@@ -12,7 +12,7 @@ import {
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { GroupStore } from "../store/groups.js";
-import { attribList, badArgument, id, optionalIdList, str } from "./args.js";
+import { attribList, badArgument, id, optionalIdList, str, notFound } from "./args.js";
 
 const GROUP_ATTRIBUTES = ["clients", "id", "name"];
 const MAX_NAME_CHARS = 200;
@@ -24,7 +24,7 @@ export function groupsMethods(ctx: Context): Methods {
     const wanted = checkAttribs(attribs);
     const stored = await store.read(ids, wanted.includes("clients"));
     return stored.map((found, i) => {
-      if (found === null) throw new Fault(FaultCode.notFound, `group_ids[${i}]: no client group ${ids[i]}`);
+      if (found === null) throw notFound(`group_ids[${i}]`, `no client group ${ids[i]}`);
       const group: XmlRpcStruct = {};
       if (wanted.includes("id")) group["id"] = found.id;
       if (wanted.includes("name")) group["name"] = found.name;
@@ -67,7 +67,7 @@ export function groupsMethods(ctx: Context): Methods {
         return await oneGroup(gid, attribs);
       } catch (err) {
         if (err instanceof Fault && err.faultCode === FaultCode.notFound) {
-          throw new Fault(FaultCode.notFound, `group_id: no client group ${gid}`);
+          throw notFound("group_id", `no client group ${gid}`);
         }
         throw err;
       }
@@ -76,8 +76,7 @@ export function groupsMethods(ctx: Context): Methods {
     getClientGroupByName: async ([name, attribs]) => {
       const wanted = str(name, "name");
       const gid = await store.idByName(wanted);
-      if (gid === null)
-        throw new Fault(FaultCode.notFound, `name: no client group named ${JSON.stringify(wanted)}`);
+      if (gid === null) throw notFound("name", `no client group named ${JSON.stringify(wanted)}`);
       return oneGroup(gid, attribs);
     },
   };

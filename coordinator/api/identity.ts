@@ -3,7 +3,7 @@
 
 import { Fault, FaultCode, type Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { revoke } from "../link/identity.js";
+import { revokeClient } from "../store/credentials.js";
 import { clientExists } from "../store/clients.js";
 import { id } from "./args.js";
 
@@ -13,7 +13,7 @@ export function identityMethods(ctx: Context): Methods {
       const cid = id(clientId, "client_id");
       if (!(await clientExists(ctx, cid)))
         throw new Fault(FaultCode.notFound, `client ${cid} does not exist`);
-      await revoke(ctx, cid);
+      await revokeClient(ctx, cid);
       return true;
     },
   };

@@ -51,7 +51,7 @@ import { SubmitReasons } from "../scheduler/reasons.js";
 /** Job data one getJobs reply may carry: its XML is about three times this, within the 64 MiB request bound. */
 const MAX_GET_JOBS_BYTES = 16 * 2 ** 20;
 
-function notFound(jobId: number): Fault {
+function jobNotFound(jobId: number): Fault {
   return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
 }
 
@@ -61,7 +61,7 @@ export function jobsMethods(ctx: Context): Methods {
 
   async function readOne(jobId: number, attribs?: string[]): Promise<JobRecord> {
     const [job] = await store.read([jobId], fieldsFor(attribs));
-    if (!job) throw notFound(jobId);
+    if (!job) throw jobNotFound(jobId);
     return job;
   }
 
@@ -123,7 +123,7 @@ export function jobsMethods(ctx: Context): Methods {
     getstatus: async ([jobId]) => {
       const jid = id(jobId, "job_id");
       const [job] = await store.read([jid], ["status"]);
-      if (!job) throw notFound(jid);
+      if (!job) throw jobNotFound(jid);
       return job.status ?? "";
     },
 
@@ -142,7 +142,7 @@ export function jobsMethods(ctx: Context): Methods {
 
     getJobOutput: async ([jobId, maxLastChars]) => {
       const jid = id(jobId, "job_id");
-      if (!(await store.exists(jid))) throw notFound(jid);
+      if (!(await store.exists(jid))) throw jobNotFound(jid);
       const last = isGiven(maxLastChars) ? int(maxLastChars, "max_last_chars") : 0;
       if (last < 1) {
         const all = await store.output(jid);

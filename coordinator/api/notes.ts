@@ -6,16 +6,10 @@
 // removing a thread's last note removes the thread. That is the reason behind the reference's advice to put
 // the first note of a thread last in removeNotes(). (decision)
 
-import {
-  Fault,
-  FaultCode,
-  type Methods,
-  type XmlRpcStruct,
-  type XmlRpcValue,
-} from "../../shared/xmlrpc/types.js";
+import type { Methods, XmlRpcStruct, XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { NoteStore, type NoteTarget, type StoredNote, type ThreadOwner } from "../store/notes.js";
-import { attribList, badArgument, id, idList, isGiven, optionalIdList, str } from "./args.js";
+import { attribList, badArgument, id, idList, isGiven, optionalIdList, str, notFound } from "./args.js";
 
 const NOTE_ATTRIBUTES = [
   "clientHostname",
@@ -36,7 +30,7 @@ export function notesMethods(ctx: Context): Methods {
   /** Owner details of each thread; throws a Fault naming `argName[i]` for an unknown thread. */
   async function owners(tids: number[], argName: string): Promise<ThreadOwner[]> {
     return (await store.owners(tids)).map((owner, i) => {
-      if (owner === null) throw new Fault(FaultCode.notFound, `${argName}[${i}]: no note thread ${tids[i]}`);
+      if (owner === null) throw notFound(`${argName}[${i}]`, `no note thread ${tids[i]}`);
       return owner;
     });
   }

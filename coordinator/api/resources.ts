@@ -7,16 +7,10 @@
 // replies; the records, their usage and the rules for changing a resource in use live in
 // coordinator/store/resources.ts.
 
-import {
-  Fault,
-  FaultCode,
-  type Methods,
-  type XmlRpcStruct,
-  type XmlRpcValue,
-} from "../../shared/xmlrpc/types.js";
+import type { Methods, XmlRpcStruct, XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { ResourceStore } from "../store/resources.js";
-import { badArgument, bool, int, isGiven, optionalIdList, str } from "./args.js";
+import { badArgument, bool, int, isGiven, optionalIdList, str, notFound } from "./args.js";
 
 const MAX_NAME_CHARS = 200;
 
@@ -29,7 +23,7 @@ export function resourcesMethods(ctx: Context): Methods {
       const byName = await store.idByName(value);
       if (byName !== null) return byName;
       if (!/^\s*\d+\s*$/.test(value)) {
-        throw new Fault(FaultCode.notFound, `id_or_name: no resource named ${JSON.stringify(value)}`);
+        throw notFound("id_or_name", `no resource named ${JSON.stringify(value)}`);
       }
     }
     const rid = int(value, "id_or_name");
@@ -41,8 +35,7 @@ export function resourcesMethods(ctx: Context): Methods {
     getResources: async ([resourceIds]) => {
       const rids = optionalIdList(resourceIds, "resource_ids") ?? (await store.ids());
       return (await store.read(rids)).map((resource, i): XmlRpcStruct => {
-        if (resource === null)
-          throw new Fault(FaultCode.notFound, `resource_ids[${i}]: no resource ${rids[i]}`);
+        if (resource === null) throw notFound(`resource_ids[${i}]`, `no resource ${rids[i]}`);
         return { ...resource };
       });
     },

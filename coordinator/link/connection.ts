@@ -14,6 +14,8 @@ import {
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import {
+  clientHoldsJob,
+  jobsOfClient,
   markTerminated,
   recordHeartbeat,
   registerClient,
@@ -21,6 +23,7 @@ import {
 } from "../store/clients.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
 import type { JobStore } from "../store/jobs.js";
+import { jobFields } from "../store/job-fields.js";
 import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
 import { watchDroppedAgent } from "./crash.js";
 import { endLostAttempts, staleAttempts } from "./reconcile.js";
@@ -228,14 +231,12 @@ export class AgentConnection {
     const { ctx } = this.host;
     const listed = new Set((msg.running ?? []).map((r) => r.jobId));
     const old = Date.now() - 2 * ctx.settings.heartbeatIntervalMs;
-    const missing = (await ctx.redis.smembers(ctx.keys.clientJobs(id)))
-      .map(Number)
-      .filter((jobId) => !listed.has(jobId) && !this.pending.has(jobId));
+    const missing = (await jobsOfClient(ctx, id)).filter(
+      (jobId) => !listed.has(jobId) && !this.pending.has(jobId),
+    );
     const next = new Map<number, number>();
     for (const jobId of missing) {
-      const [attempt, startTime] = (await ctx.redis.hmget(ctx.keys.job(jobId), "attempt", "startTime")).map(
-        Number,
-      );
+      const [attempt, startTime] = (await jobFields(ctx, jobId, ["attempt", "startTime"])).map(Number);
       if (!(Number(startTime) < old)) continue;
       if (this.suspects.get(jobId) !== attempt) {
         next.set(jobId, attempt as number);
@@ -312,7 +313,7 @@ export class AgentConnection {
 
   private async holds(jobId: number): Promise<boolean> {
     const { ctx } = this.host;
-    return (await ctx.redis.sismember(ctx.keys.clientJobs(this.clientId as number), String(jobId))) === 1;
+    return clientHoldsJob(ctx, this.clientId as number, jobId);
   }
 
   private ack({ type, jobId, attempt, seq }: JobEventMessage): void {

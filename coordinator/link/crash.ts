@@ -6,6 +6,8 @@
 
 import { connect } from "node:net";
 import type { LinkHost } from "./connection.js";
+import { clientAddress, jobsOfClient } from "../store/clients.js";
+import { readJobFields } from "../store/job-fields.js";
 
 /** Probes after a drop: the first soon (a restarting agent has its port back within a second or two). */
 const PROBE_GAPS_MS = [1000, 1500, 2000];
@@ -45,15 +47,13 @@ export interface DroppedAgent {
 export async function watchDroppedAgent(host: LinkHost, agent: DroppedAgent): Promise<void> {
   const { ctx } = host;
   const id = agent.clientId;
-  const jobIds = await ctx.redis.smembers(ctx.keys.clientJobs(id));
+  const jobIds = await jobsOfClient(ctx, id);
   if (jobIds.length === 0) return;
-  const pipe = ctx.redis.pipeline();
-  for (const jobId of jobIds) pipe.hget(ctx.keys.job(jobId), "attempt");
-  const attempts = ((await pipe.exec()) ?? []).map((r) => Number(r[1]));
+  const attempts = (await readJobFields(ctx, jobIds, ["attempt"])).map((r) => Number(r?.[0]));
   for (const gap of PROBE_GAPS_MS) {
     await new Promise((resolve) => setTimeout(resolve, gap).unref());
     // Read again each time: an agent that restarted meanwhile may listen on another port or address.
-    const [ip, port] = await ctx.redis.hmget(ctx.keys.client(id), "ip", "clientPort");
+    const [ip, port] = await clientAddress(ctx, id);
     const addresses = [...new Set([agent.remoteAddress, ip ?? ""].filter((a) => a !== ""))];
     if (!(Number(port) > 0) || addresses.length === 0) return;
     const reach = await Promise.all(addresses.map((a) => probePort(a, Number(port))));
@@ -61,7 +61,7 @@ export async function watchDroppedAgent(host: LinkHost, agent: DroppedAgent): Pr
   }
   const reason = `${agent.label} agent process gone (client port refused)`;
   for (let i = 0; i < jobIds.length; i++) {
-    const jobId = Number(jobIds[i]);
+    const jobId = jobIds[i] as number;
     if ((await host.store.moveToAbandoned(jobId, attempts[i] as number, reason)) !== "ok") continue;
     host.log(`job ${jobId} attempt ${attempts[i]}: ${reason}`);
     host.jobLeft(id, jobId);

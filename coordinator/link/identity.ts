@@ -19,14 +19,11 @@ import type { HelloMessage } from "../../shared/protocol.js";
 import { sha256 } from "../../shared/basic-auth.js";
 import type { Context } from "../context.js";
 import { clientLabel } from "../store/clients.js";
+import { claimFarmSecret, dropCredential, enrollmentOf, storeCredential } from "../store/credentials.js";
 
 /** Largest CPU count an agent may claim: a bound, so one claim cannot swallow the whole queue unnoticed. */
 export const MAX_AGENT_CPUS = 4096;
 const MAX_TEXT = 255;
-
-export function farmSecretKey(ctx: Context): string {
-  return `${ctx.keys.prefix}farm:secret`;
-}
 
 /**
  * The farm secret: the configured one, else the one in Redis, else a new one stored there. `generated` is
@@ -40,8 +37,7 @@ export async function resolveFarmSecret(
   const configured = ctx.settings.agentToken;
   if (configured !== null) return { secret: configured, generated: false };
   const fresh = randomBytes(24).toString("base64url");
-  const created = (await ctx.redis.set(farmSecretKey(ctx), fresh, "NX")) === "OK";
-  const secret = created ? fresh : ((await ctx.redis.get(farmSecretKey(ctx))) ?? fresh);
+  const { secret, created } = await claimFarmSecret(ctx, fresh);
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, "farm-secret");
@@ -103,22 +99,15 @@ export async function admit(ctx: Context, msg: HelloMessage): Promise<Admission>
       ok: false,
       reason: msg.token ? "wrong agent token (farm secret)" : "agent token required (the farm secret)",
     };
-  const id = await ctx.redis.hget(ctx.keys.clientsByLabel, clientLabel(msg.hostname, msg.name));
-  if (id === null) return { ok: true, enrolled: false };
-  const [revoked, digest, connected, lastHeartbeat] = await ctx.redis.hmget(
-    ctx.keys.client(id),
-    "revoked",
-    "credential",
-    "connected",
-    "lastHeartbeat",
-  );
-  if (revoked === "1") return { ok: false, reason: `client ${id} is revoked` };
-  if (!digest) return { ok: true, enrolled: false };
+  const client = await enrollmentOf(ctx, clientLabel(msg.hostname, msg.name));
+  if (client === null) return { ok: true, enrolled: false };
+  const { id, digest } = client;
+  if (client.revoked) return { ok: false, reason: `client ${id} is revoked` };
+  if (digest === null) return { ok: true, enrolled: false };
   const given = msg.credential;
-  const live =
-    connected === "1" && Date.now() - Number(lastHeartbeat ?? 0) < 2 * ctx.settings.heartbeatIntervalMs;
+  const live = client.connected && Date.now() - client.lastHeartbeat < 2 * ctx.settings.heartbeatIntervalMs;
   if (given === undefined && !live) {
-    await ctx.redis.hdel(ctx.keys.client(id), "credential");
+    await dropCredential(ctx, id);
     return { ok: true, enrolled: false };
   }
   if (typeof given !== "string" || !timingSafeEqual(sha256(given), Buffer.from(digest, "hex")))
@@ -132,18 +121,7 @@ export async function admit(ctx: Context, msg: HelloMessage): Promise<Admission>
 /** Gives client `id` its credential: returns it, or null when another coordinator enrolled it meanwhile. */
 export async function enroll(ctx: Context, id: number): Promise<string | null> {
   const credential = randomBytes(32).toString("base64url");
-  const set = await ctx.redis.hsetnx(ctx.keys.client(id), "credential", sha256(credential).toString("hex"));
-  return set === 1 ? credential : null;
-}
-
-/** Revokes client `id`: its link is closed and it cannot join again until its record is deleted. */
-export async function revoke(ctx: Context, id: number): Promise<void> {
-  await ctx.redis
-    .multi()
-    .hset(ctx.keys.client(id), "revoked", "1")
-    .hdel(ctx.keys.client(id), "credential")
-    .exec();
-  await ctx.redis.publish(ctx.keys.controlChannel(id), JSON.stringify({ type: "revoked" }));
+  return (await storeCredential(ctx, id, sha256(credential).toString("hex"))) ? credential : null;
 }
 
 /** A URL without its user name and password (what jobs and agents may see of openhq.serverUrl). */

@@ -8,17 +8,18 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
 import { AGENT_PATH, type CoordinatorMessage } from "../../shared/protocol.js";
 import type { Context } from "../context.js";
-import { markDisconnected } from "../store/clients.js";
+import { jobsAndLabels, markDisconnected, sendControl, silentClients } from "../store/clients.js";
+import { ControlSubscription } from "../store/events.js";
+import { jobFields, jobHash } from "../store/job-fields.js";
 import { assignedClients, assignMessage } from "../scheduler/assign.js";
 import type { JobRecord } from "../store/jobs.js";
 import type { Dispatcher } from "../scheduler/dispatch.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { JobStore } from "../store/jobs.js";
-import { ReplicaWait } from "../redis/wait.js";
+import { ReplicaWait } from "../store/replica-wait.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 import { metricsFor } from "../metrics.js";
 
@@ -43,7 +44,7 @@ export class Link implements LinkHost {
     perMessageDeflate: false,
     maxPayload: 64 << 20,
   });
-  private readonly sub: Redis;
+  private readonly sub: ControlSubscription;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly replicas: ReplicaWait;
   /** Liveness sweeps wait for the first stamp, which forgives silence while no coordinator was listening. */
@@ -58,9 +59,7 @@ export class Link implements LinkHost {
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);
     this.replicas = new ReplicaWait(ctx);
-    this.sub = ctx.redis.duplicate();
-    this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
-    this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
+    this.sub = new ControlSubscription(ctx, (clientId, message) => this.onMessage(clientId, message));
     server.on("upgrade", this.onUpgrade);
     const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
     const livenessMs = Math.min(5000, Math.max(250, timeoutMs / 4));
@@ -104,11 +103,8 @@ export class Link implements LinkHost {
     this.agents.set(id, conn);
     if (old && old !== conn) old.close(4002, "replaced by a newer connection");
     // A half-open link to this agent on another coordinator must not take work for it any longer.
-    await this.ctx.redis.publish(
-      this.ctx.keys.controlChannel(id),
-      JSON.stringify({ type: "takeover", by: this.coordinatorId }),
-    );
-    await this.sub.subscribe(this.ctx.keys.controlChannel(id));
+    await sendControl(this.ctx, id, { type: "takeover", by: this.coordinatorId });
+    await this.sub.add(id);
     await this.dispatcher.addClient(id);
     // The link may have closed while this awaited: release() ran before addClient, so undo it here.
     if (!this.agents.has(id)) this.dispatcher.removeClient(id);
@@ -121,7 +117,7 @@ export class Link implements LinkHost {
     this.agents.delete(id);
     this.dispatcher.removeClient(id);
     if (this.closed) return;
-    void this.sub.unsubscribe(this.ctx.keys.controlChannel(id)).catch(() => {});
+    void this.sub.remove(id).catch(() => {});
     void markDisconnected(this.ctx, id, this.coordinatorId).catch(() => {});
     this.log(`agent ${conn.label} (client ${id}) disconnected`);
   }
@@ -149,11 +145,7 @@ export class Link implements LinkHost {
       .confirmed()
       .then(async (ok) => {
         // Meanwhile the attempt may have been requeued as lost: an old one must not run beside the next.
-        const [status, attempt] = await this.ctx.redis.hmget(
-          this.ctx.keys.job(job.id ?? ""),
-          "status",
-          "attempt",
-        );
+        const [status, attempt] = await jobFields(this.ctx, job.id ?? "", ["status", "attempt"]);
         if (ok && status === "running" && attempt === job.attempt) this.deliverNow(job);
       })
       .catch((err: Error) => this.log(`assignment of job ${job.id}: ${err.message}`));
@@ -165,10 +157,11 @@ export class Link implements LinkHost {
       const conn = this.agents.get(c.clientId);
       if (conn) this.sendAssign(conn, job);
       else
-        void this.ctx.redis.publish(
-          this.ctx.keys.controlChannel(c.clientId),
-          JSON.stringify({ type: "assign", jobId: Number(job.id), attempt: Number(job.attempt) }),
-        );
+        void sendControl(this.ctx, c.clientId, {
+          type: "assign",
+          jobId: Number(job.id),
+          attempt: Number(job.attempt),
+        });
     }
   }
 
@@ -178,14 +171,13 @@ export class Link implements LinkHost {
     conn.send(msg);
   }
 
-  private onMessage(channel: string, message: string): void {
+  private onMessage(clientId: number, message: string): void {
     let msg: unknown;
     try {
       msg = JSON.parse(message);
     } catch {
       return;
     }
-    const clientId = Number(channel.slice(this.ctx.keys.controlChannel("").length));
     const conn = this.agents.get(clientId);
     if (conn) void this.control(conn, msg as ControlMessage);
   }
@@ -204,7 +196,7 @@ export class Link implements LinkHost {
       return;
     }
     if (msg.type === "assign" && !("command" in msg)) {
-      const job = await this.ctx.redis.hgetall(this.ctx.keys.job(msg.jobId));
+      const job = await jobHash(this.ctx, msg.jobId);
       if (Number(job.attempt) === msg.attempt && job.status === "running") this.sendAssign(conn, job);
       return;
     }
@@ -226,17 +218,12 @@ export class Link implements LinkHost {
     const now = Date.now();
     for (const conn of this.agents.values())
       if (now - conn.lastSeen > timeoutMs) conn.close(4008, "silent for activeTimeout");
-    const stale = await this.ctx.redis.zrangebyscore(this.ctx.keys.clientHeartbeats, "-inf", now - timeoutMs);
+    const stale = await silentClients(this.ctx, now - timeoutMs);
     if (stale.length === 0) return;
-    const pipe = this.ctx.redis.pipeline();
-    for (const cid of stale)
-      pipe.smembers(this.ctx.keys.clientJobs(cid)).hget(this.ctx.keys.client(cid), "label");
-    const replies = (await pipe.exec()) ?? [];
-    for (let i = 0; i < stale.length; i++) {
-      const jobs = (replies[2 * i]?.[1] ?? []) as string[];
-      const label = (replies[2 * i + 1]?.[1] as string | null) ?? `client ${stale[i]}`;
-      for (const jobId of jobs) {
-        const attempt = Number(await this.ctx.redis.hget(this.ctx.keys.job(jobId), "attempt"));
+    for (const [i, client] of (await jobsAndLabels(this.ctx, stale)).entries()) {
+      const label = client.label ?? `client ${stale[i]}`;
+      for (const jobId of client.jobs) {
+        const attempt = Number((await jobFields(this.ctx, jobId, ["attempt"]))[0]);
         const reason = `${label} not responding`;
         if ((await this.store.moveToAbandoned(Number(jobId), attempt, reason)) === "ok")
           this.log(`job ${jobId} attempt ${attempt}: ${reason}`);
@@ -250,6 +237,6 @@ export class Link implements LinkHost {
     for (const t of this.timers) clearInterval(t);
     for (const conn of this.agents.values()) conn.close(1001, "coordinator stopping");
     this.wss.close();
-    this.sub.disconnect();
+    this.sub.close();
   }
 }

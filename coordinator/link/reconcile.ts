@@ -5,6 +5,7 @@ import type { RunningJob } from "../../shared/protocol.js";
 import { assignedClients } from "../scheduler/assign.js";
 import type { LinkHost } from "./connection.js";
 import { ALIVE_STATUSES, statusIn } from "../../shared/statuses.js";
+import { readJobFields } from "../store/job-fields.js";
 
 /**
  * The attempts of `hello.running` the farm no longer wants on this client: the job was given to another
@@ -16,12 +17,14 @@ export async function staleAttempts(
   running: readonly RunningJob[],
 ): Promise<{ jobId: number; attempt: number }[]> {
   if (running.length === 0) return [];
-  const pipe = ctx.redis.pipeline();
-  for (const r of running) pipe.hmget(ctx.keys.job(r.jobId), "status", "attempt", "clients");
-  const replies = (await pipe.exec()) ?? [];
+  const replies = await readJobFields(
+    ctx,
+    running.map((r) => r.jobId),
+    ["status", "attempt", "clients"],
+  );
   const stop: { jobId: number; attempt: number }[] = [];
   running.forEach((r, i) => {
-    const [status, attempt, clients] = (replies[i]?.[1] ?? []) as (string | null)[];
+    const [status, attempt, clients] = replies[i] ?? [];
     const mine =
       status != null &&
       statusIn(ALIVE_STATUSES, status) &&

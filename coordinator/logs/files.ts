@@ -15,6 +15,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGunzip, gunzip as gunzipCb, gzip as gzipCb } from "node:zlib";
+import type { Committed } from "../store/logs.js";
 
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
@@ -24,14 +25,6 @@ const RECORD_BYTES = 16;
 const GZIP_LEVEL = 1;
 
 /** Where the committed part of one attempt's file ends (from Redis). */
-export interface Committed {
-  /** raw bytes in the file */
-  base: number;
-  /** compressed bytes */
-  z: number;
-  /** index records */
-  n: number;
-}
 
 interface Member {
   rawStart: number;

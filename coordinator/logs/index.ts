@@ -6,24 +6,20 @@
 
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import type { Redis } from "ioredis";
 import type { ErrorRecord } from "../context.js";
-import type { Keys } from "../store/keys.js";
+import { readView, type LogRedis, type LogView } from "../store/logs.js";
 import { LogFiles } from "./files.js";
 import { checkLogDir } from "./marker.js";
-import { readBytes, readView, streamBytes, type LogView } from "./read.js";
+import { readBytes, streamBytes } from "./read.js";
 import { LogSweeper } from "./sweeper.js";
 import { LogWriter, SEGMENT_BYTES, type FlushResult } from "./writer.js";
 
 export { LogDirError } from "./marker.js";
-export type { LogView } from "./read.js";
 
 /** Bytes of one attempt's output Redis holds at most while they wait for the file store. */
 export const WINDOW_BYTES = 6 * 1024 * 1024;
 
-export interface LogContext {
-  redis: Redis;
-  keys: Keys;
+export interface LogContext extends LogRedis {
   recordError(error: ErrorRecord): Promise<void>;
 }
 
@@ -48,7 +44,7 @@ export class LogStore {
   /** Checks the folder (writable, the farm's shared one: marker.ts) and starts the sweep. */
   static async open(ctx: LogContext, dir: string, log: (line: string) => void): Promise<LogStore> {
     const store = new LogStore(ctx, dir);
-    for (const notice of await checkLogDir(ctx.redis, ctx.keys, dir, store.files.root)) log(notice);
+    for (const notice of await checkLogDir(ctx, dir, store.files.root)) log(notice);
     store.sweeper.start();
     return store;
   }
@@ -101,7 +97,7 @@ export class LogStore {
   }
 
   view(jobId: number, attempt: number | null, tailBytes = 0): Promise<LogView | null> {
-    return readView(this.ctx.redis, this.ctx.keys, jobId, attempt, tailBytes);
+    return readView(this.ctx, jobId, attempt, tailBytes);
   }
 
   read(view: LogView, tailBytes = 0): Promise<Buffer> {

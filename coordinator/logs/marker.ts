@@ -8,9 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import { ConfigError } from "../config.js";
-import type { Keys } from "../store/keys.js";
+import { claimLogMarker, dropLogMarker, type LogRedis } from "../store/logs.js";
 import { fsyncDir } from "./files.js";
 
 export class LogDirError extends ConfigError {}
@@ -21,7 +20,7 @@ const FRESH_MS = 30_000;
 const WAIT_MS = 10_000;
 
 /** Returns what the caller should log (an earlier farm's logs moved aside). */
-export async function checkLogDir(redis: Redis, keys: Keys, dir: string, farmDir: string): Promise<string[]> {
+export async function checkLogDir(ctx: LogRedis, dir: string, farmDir: string): Promise<string[]> {
   const notices: string[] = [];
   try {
     await mkdir(farmDir, { recursive: true });
@@ -29,10 +28,9 @@ export async function checkLogDir(redis: Redis, keys: Keys, dir: string, farmDir
   } catch (err) {
     throw new LogDirError(`job_logs_dir ${dir} is not writable: ${(err as Error).message}`);
   }
-  const key = `${keys.prefix}logs:marker`;
+  const key = ctx.keys.logsMarker;
   const mine = `${randomBytes(16).toString("hex")} ${Date.now()}`;
-  const made = (await redis.set(key, mine, "NX")) === "OK";
-  const marker = made ? mine : ((await redis.get(key)) ?? mine);
+  const { marker, made } = await claimLogMarker(ctx, mine);
   const path = join(farmDir, MARKER_FILE);
   if (made) {
     const existing = await readMarker(path);
@@ -44,7 +42,7 @@ export async function checkLogDir(redis: Redis, keys: Keys, dir: string, farmDir
         await rename(farmDir, aside);
         await mkdir(farmDir, { recursive: true });
       } catch (err) {
-        await redis.del(key);
+        await dropLogMarker(ctx);
         throw new LogDirError(
           `job_logs_dir ${dir} holds an earlier farm's logs that could not be moved aside: ${(err as Error).message}`,
         );

@@ -1,57 +1,10 @@
-// Reading a job's log: where its bytes are (readLog.lua: the committed part of its file and the chunks still
-// in Redis, in one step so they agree), then the whole of it, its tail, or a stream for a download. The
-// committed part of a file never changes, so reading it after the Redis step is safe while a writer appends.
+// Reading a job's log once store/logs.ts readView found where its bytes are (the committed part of its file
+// and the chunks still in Redis): the whole of it, its tail, or a stream for a download. The committed part
+// of a file never changes, so reading it after the Redis step is safe while a writer appends.
 
 import { PassThrough, type Readable } from "node:stream";
-import type { Redis } from "ioredis";
-import type { Keys } from "../store/keys.js";
-import { runScript } from "../store/lua-scripts.js";
-import type { Committed, LogFiles } from "./files.js";
-
-export interface LogView extends Committed {
-  jobId: number;
-  attempt: number;
-  /** live: keys in Redis; sealed: all in the file store; legacy: output kept in Redis by an older openhq. */
-  kind: "live" | "sealed" | "legacy" | "none";
-  /** Bytes of the log so far. */
-  bytes: number;
-  /** Bytes dropped by a cap (-1: none). */
-  cut: number;
-  /** sha256 of a sealed log ("" otherwise). */
-  sha256: string;
-  /** The chunks read from Redis: bytes [from, bytes). */
-  from: number;
-  chunks: Buffer[];
-}
-
-/** Where attempt `attempt` (null = the latest) of a job's log is; with `tailBytes` > 0 only the newest chunks. */
-export async function readView(
-  redis: Redis,
-  keys: Keys,
-  jobId: number,
-  attempt: number | null,
-  tailBytes = 0,
-): Promise<LogView | null> {
-  const args = [jobId, attempt ?? "", tailBytes];
-  const reply = (await runScript(redis, keys.prefix, "readLog", args, "buffers")) as
-    (Buffer | number)[] | null;
-  if (!Array.isArray(reply)) return null;
-  const text = (i: number): string => String(reply[i] ?? "");
-  const num = (i: number): number => Number(text(i));
-  return {
-    jobId,
-    attempt: num(0),
-    kind: text(1) as LogView["kind"],
-    bytes: num(2),
-    base: num(3),
-    z: num(4),
-    n: num(5),
-    cut: num(6),
-    sha256: text(7),
-    from: num(8),
-    chunks: reply.slice(9) as Buffer[],
-  };
-}
+import type { LogView } from "../store/logs.js";
+import type { LogFiles } from "./files.js";
 
 /** The log's bytes: all of them, or (tailBytes > 0) at least its newest tailBytes. */
 export async function readBytes(files: LogFiles | null, view: LogView, tailBytes = 0): Promise<Buffer> {

@@ -4,10 +4,17 @@
 // the files of deleted jobs ({p}logs:trash, filled by deleteJobs.lua). Several coordinators may sweep at
 // once: each entry is claimed by pushing its next check time forward first, and the writer's lock decides.
 
-import type { Redis } from "ioredis";
 import { isFinished, statusIn, WAITING_STATUSES } from "../../shared/statuses.js";
 import type { ErrorRecord } from "../context.js";
-import type { Keys } from "../store/keys.js";
+import { jobFields } from "../store/job-fields.js";
+import {
+  closeOpenLog,
+  dueOpenLogs,
+  dueTrash,
+  lookAgainAt,
+  trashRemoved,
+  type LogRedis,
+} from "../store/logs.js";
 import type { LogWriter } from "./writer.js";
 
 const SWEEP_MS = 1000;
@@ -24,9 +31,7 @@ const BATCH = 50;
 /** Deleted jobs whose files one sweep removes at most (a bulk delete of 150,000 jobs drains in minutes). */
 const TRASH_PER_SWEEP = 2000;
 
-export interface SweepContext {
-  redis: Redis;
-  keys: Keys;
+export interface SweepContext extends LogRedis {
   recordError(error: ErrorRecord): Promise<void>;
 }
 
@@ -63,14 +68,12 @@ export class LogSweeper {
   }
 
   private async sweepOpen(now: number): Promise<void> {
-    const { redis, keys } = this.ctx;
-    const open = `${keys.prefix}logs:open`;
-    const due = await redis.zrangebyscore(open, "-inf", now, "LIMIT", 0, BATCH);
-    for (const member of due) {
+    const { ctx } = this;
+    for (const member of await dueOpenLogs(ctx, now, BATCH)) {
       // Claim it: another coordinator's sweep now skips it until then.
-      await redis.zadd(open, "XX", now + LIVE_RECHECK_MS, member);
+      await lookAgainAt(ctx, member, now + LIVE_RECHECK_MS);
       const [jobId, attempt] = member.split(":").map(Number) as [number, number];
-      const [status, current] = await redis.hmget(keys.job(jobId), "status", "attempt");
+      const [status, current] = await jobFields(ctx, jobId, ["status", "attempt"]);
       const live =
         status !== null &&
         Number(current) === attempt &&
@@ -79,26 +82,20 @@ export class LogSweeper {
       const result = live
         ? await this.writer.flush(jobId, attempt, true)
         : await this.writer.seal(jobId, attempt);
-      if (result === "gone") await redis.zrem(open, member);
+      if (result === "gone") await closeOpenLog(ctx, member);
       // A live attempt another writer holds is being written: the claim's 30 s stand.
       else if (result === "failed" || (!live && result !== "ok"))
-        await redis.zadd(open, "XX", now + RETRY_MS, member);
+        await lookAgainAt(ctx, member, now + RETRY_MS);
     }
   }
 
   private async sweepTrash(now: number): Promise<void> {
-    const { redis, keys } = this.ctx;
-    const trash = `${keys.prefix}logs:trash`;
     for (let done = 0; done < TRASH_PER_SWEEP;) {
-      const ids = await redis.zrangebyscore(trash, "-inf", now - TRASH_DELAY_MS, "LIMIT", 0, 200);
+      const ids = await dueTrash(this.ctx, now - TRASH_DELAY_MS, 200);
       if (ids.length === 0) return;
       let freed = 0;
       for (const id of ids) freed += await this.writer.files.remove(Number(id));
-      if (freed > 0) {
-        const left = await redis.decrby(`${keys.prefix}logs:bytes`, freed);
-        if (left < 0) await redis.set(`${keys.prefix}logs:bytes`, 0);
-      }
-      await redis.zrem(trash, ...ids);
+      await trashRemoved(this.ctx, ids, freed);
       done += ids.length;
     }
   }

@@ -6,11 +6,9 @@
 // log is never torn nor duplicated, and Redis keeps every chunk until the file holds it.
 
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { ErrorRecord } from "../context.js";
-import type { Keys } from "../store/keys.js";
-import { runScript } from "../store/lua-scripts.js";
-import type { Committed, LogFiles } from "./files.js";
+import { lockLog, logScript, logState, waitingChunks, type LogRedis } from "../store/logs.js";
+import type { LogFiles } from "./files.js";
 
 /** Raw bytes per gzip member: a tail read inflates about this much. */
 export const SEGMENT_BYTES = 1024 * 1024;
@@ -25,18 +23,12 @@ const PAGE = 32;
 /** One server error per attempt per this long while its writes fail. */
 const ERROR_EVERY_MS = 60_000;
 
-export interface WriterContext {
-  redis: Redis;
-  keys: Keys;
+export interface WriterContext extends LogRedis {
   recordError(error: ErrorRecord): Promise<void>;
 }
 
 export type FlushResult = "ok" | "busy" | "gone" | "failed";
 export type SealResult = "ok" | "busy" | "gone" | "pending" | "failed";
-
-interface LogState extends Committed {
-  bytes: number;
-}
 
 /** The chunks this coordinator appended to an attempt's :q list, from log offset `start`, in list order. */
 interface Local {
@@ -65,10 +57,6 @@ export class LogWriter {
     readonly files: LogFiles,
   ) {}
 
-  private logKey(jobId: number, attempt: number): string {
-    return `${this.ctx.keys.job(jobId)}:log:${attempt}`;
-  }
-
   /** Writes the waiting output of an attempt to the file store: whole segments, or everything (`all`). */
   flush(jobId: number, attempt: number, all = false): Promise<FlushResult> {
     return this.serial(jobId, attempt, () =>
@@ -82,7 +70,7 @@ export class LogWriter {
       this.locked(jobId, attempt, async (token): Promise<SealResult> => {
         const written = await this.write(jobId, attempt, token, true);
         if (written !== "ok") return written;
-        const state = await this.state(jobId, attempt);
+        const state = await logState(this.ctx, jobId, attempt);
         if (state === null) return "gone";
         if (state.bytes !== state.base) return "pending";
         const name = `${jobId}:${attempt}`;
@@ -93,7 +81,7 @@ export class LogWriter {
           running?.base === state.base
             ? running.hash.digest("hex")
             : await this.files.sha256(jobId, attempt, state);
-        const result = (await this.script("sealLog", [jobId, attempt, token, sha])) as string;
+        const result = (await logScript(this.ctx, "sealLog", [jobId, attempt, token, sha])) as string;
         return result === "lost" ? "busy" : (result as SealResult);
       }),
     );
@@ -151,11 +139,10 @@ export class LogWriter {
       // Older chunks came from elsewhere (a restart, another coordinator): those are read from Redis.
       if (local.start < base) this.local.delete(name);
     }
-    const queue = `${this.logKey(jobId, attempt)}:q`;
     const chunks: Buffer[] = [];
     let size = 0;
     while (size < FLUSH_BYTES && size < waiting) {
-      const page = await this.ctx.redis.lrangeBuffer(queue, chunks.length, chunks.length + PAGE - 1);
+      const page = await waitingChunks(this.ctx, jobId, attempt, chunks.length, PAGE);
       if (page.length === 0) break;
       for (const chunk of page) {
         if (size >= FLUSH_BYTES) break;
@@ -185,26 +172,18 @@ export class LogWriter {
     attempt: number,
     work: (token: string) => Promise<T>,
   ): Promise<T | "busy"> {
-    const lock = `${this.logKey(jobId, attempt)}:lock`;
     const token = randomBytes(12).toString("hex");
-    if ((await this.ctx.redis.set(lock, token, "PX", LOCK_MS, "NX")) !== "OK") return "busy";
+    if (!(await lockLog(this.ctx, jobId, attempt, token, LOCK_MS))) return "busy";
     try {
       return await work(token);
     } finally {
-      await this.script("unlockLog", [jobId, attempt, token]);
+      await logScript(this.ctx, "unlockLog", [jobId, attempt, token]);
     }
-  }
-
-  private async state(jobId: number, attempt: number): Promise<LogState | null> {
-    const m = await this.ctx.redis.hmget(this.logKey(jobId, attempt), "bytes", "base", "z", "n");
-    if (m[0] === null) return null;
-    const [bytes, base, z, n] = m.map(Number) as [number, number, number, number];
-    return { bytes, base, z, n };
   }
 
   private async write(jobId: number, attempt: number, token: string, all: boolean): Promise<FlushResult> {
     for (;;) {
-      const state = await this.state(jobId, attempt);
+      const state = await logState(this.ctx, jobId, attempt);
       if (state === null) return "gone";
       const waiting = state.bytes - state.base;
       if (waiting === 0 || (!all && waiting < SEGMENT_BYTES)) return "ok";
@@ -231,7 +210,7 @@ export class LogWriter {
         await this.files.append(jobId, attempt, state, members);
         const zLen = packed.reduce((n, p) => n + p.length, 0);
         const args = [jobId, attempt, token, state.base, chunks.length, size, zLen, members.length];
-        const result = await this.script("commitLog", args);
+        const result = await logScript(this.ctx, "commitLog", args);
         if (result === "gone") return "gone";
         if (result !== "ok") return "busy";
       } catch (err) {
@@ -272,9 +251,5 @@ export class LogWriter {
         `its output (${waiting} bytes) stays in Redis until it can be written, and the agent holds the rest`,
       time: now,
     });
-  }
-
-  private script(name: string, args: (string | number)[]): Promise<unknown> {
-    return runScript(this.ctx.redis, this.ctx.keys.prefix, name, args);
   }
 }

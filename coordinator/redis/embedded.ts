@@ -7,8 +7,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { join } from "node:path";
+import { freeLoopbackPort, waitForPort } from "../../shared/ports.js";
+import { redisServerArgs } from "./server-args.js";
 
 export interface EmbeddedRedis {
   url: string;
@@ -46,30 +47,15 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
 
   const port = await freeLoopbackPort();
   const password = randomBytes(18).toString("base64url");
-  const args = [
-    "--bind",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--dir",
+  const args = redisServerArgs({
+    port,
     dir,
-    "--pidfile",
+    appendfsync: "everysec",
+    snapshots: true,
     pidFile,
-    "--daemonize",
-    "no",
-    "--appendonly",
-    "yes",
-    "--appendfsync",
-    "everysec",
-    "--maxmemory-policy",
-    "noeviction",
-    "--protected-mode",
-    "yes",
-    "--requirepass",
     password,
-    "--logfile",
-    "redis.log",
-  ];
+    logFile: "redis.log",
+  });
 
   let child: ChildProcess | null = null;
   let stopping = false;
@@ -161,37 +147,5 @@ function runningPid(file: string, name: string): number | null {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(name) ? pid : null;
   } catch {
     return null; // not running (or no /proc: nothing we can check safely)
-  }
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        address !== null && typeof address === "object"
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -15,25 +15,20 @@
 import type { Redis } from "ioredis";
 import { runScript } from "./lua-scripts.js";
 import type { Context } from "../context.js";
-import type { AvailabilityRule, HelloMessage, HeartbeatMessage } from "../../shared/protocol.js";
+import type {
+  AgentMachine,
+  AvailabilityRule,
+  HelloMessage,
+  HeartbeatMessage,
+} from "../../shared/protocol.js";
 
 export function clientLabel(hostname: string, name: string): string {
   return name === "" ? hostname : `${hostname}:${name}`;
 }
 
-export interface ClientRecord {
+export interface ClientRecord extends AgentMachine {
   id: number;
-  hostname: string;
-  name: string;
   label: string;
-  version: string;
-  platform: string;
-  arch: string;
-  cpus: number;
-  cpuSpeed: number;
-  memory: number;
-  ip: string;
-  clientPort: number;
   availabilityRules: AvailabilityRule[];
   available: boolean;
   disabled: boolean;
@@ -225,6 +220,35 @@ export async function clientListed(ctx: Context, id: number): Promise<boolean> {
 /** The ids of the jobs assigned to one client now, in no order (a failed read throws). */
 export async function jobsOfClient(ctx: Context, id: number): Promise<number[]> {
   return (await ctx.redis.smembers(ctx.keys.clientJobs(id))).map(Number);
+}
+
+/** Whether job `jobId` is assigned to client `id` now. */
+export async function clientHoldsJob(ctx: Context, id: number, jobId: number): Promise<boolean> {
+  return (await ctx.redis.sismember(ctx.keys.clientJobs(id), String(jobId))) === 1;
+}
+
+/** Ids of the clients whose last heartbeat is at or before `before` (ms): the stale end of {p}clients:heartbeat. */
+export async function silentClients(ctx: Context, before: number): Promise<string[]> {
+  return ctx.redis.zrangebyscore(ctx.keys.clientHeartbeats, "-inf", before);
+}
+
+/** Per client, its assigned job ids and its label (null when unknown). One pipelined round trip. */
+export async function jobsAndLabels(
+  ctx: Context,
+  ids: readonly string[],
+): Promise<{ jobs: string[]; label: string | null }[]> {
+  const pipe = ctx.redis.pipeline();
+  for (const cid of ids) pipe.smembers(ctx.keys.clientJobs(cid)).hget(ctx.keys.client(cid), "label");
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((_cid, i) => ({
+    jobs: (replies[2 * i]?.[1] ?? []) as string[],
+    label: (replies[2 * i + 1]?.[1] as string | null) ?? null,
+  }));
+}
+
+/** Where the client's agent said it listens: its ip and client port (null when not known). */
+export async function clientAddress(ctx: Context, id: number): Promise<(string | null)[]> {
+  return ctx.redis.hmget(ctx.keys.client(id), "ip", "clientPort");
 }
 
 /** The ids of the jobs assigned to each client now, ascending. One pipelined round trip. */

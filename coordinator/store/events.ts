@@ -1,5 +1,6 @@
-// The {p}events channel (store/keys.ts): the job transitions publish a JSON notice for each change
-// (lua/includes/setStatus.lua, releaseClients.lua). A subscriber needs a connection of its own.
+// The pub/sub channels (store/keys.ts). {p}events: the job transitions publish a JSON notice for each change
+// (lua/includes/setStatus.lua, releaseClients.lua). {p}control:{clientId}: messages for the coordinator that
+// holds that agent's link (store/clients.ts sendControl). A subscriber needs a connection of its own.
 
 import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
@@ -18,4 +19,34 @@ export function subscribeEvents(
   sub.on("ready", () => handlers.ready());
   void sub.subscribe(ctx.keys.eventsChannel).catch(() => {});
   return sub;
+}
+
+/** The control channels of the agents linked to this coordinator, on a connection of their own. */
+export class ControlSubscription {
+  private readonly sub: Redis;
+
+  /** `message` gets the client id of the channel and the message's text. */
+  constructor(
+    private readonly ctx: Context,
+    message: (clientId: number, text: string) => void,
+  ) {
+    const channelPrefix = ctx.keys.controlChannel("");
+    this.sub = ctx.redis.duplicate();
+    this.sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
+    this.sub.on("message", (channel: string, text: string) =>
+      message(Number(channel.slice(channelPrefix.length)), text),
+    );
+  }
+
+  async add(clientId: number): Promise<void> {
+    await this.sub.subscribe(this.ctx.keys.controlChannel(clientId));
+  }
+
+  async remove(clientId: number): Promise<void> {
+    await this.sub.unsubscribe(this.ctx.keys.controlChannel(clientId));
+  }
+
+  close(): void {
+    this.sub.disconnect();
+  }
 }

@@ -76,13 +76,13 @@
 //   (finished roots by end).
 //
 // ---- Shared Lua (lua/includes) for the scheduler ----------------------------------------------------------
-//   -- @include setStatus   setStatus(prefix, id, newStatus, now[, known])  moves the job between status sets,
+//   -- @include setStatus   setStatus(id, newStatus, now[, known])  moves the job between status sets,
 //                           enters or leaves the queue and its class, appends the log entry, maintains
 //                           roots/expiry sets, the ancestors' treeRun and startTime, and PUBLISHes
 //                           {"type":"job","jobId":N,"status":S[,"released":[cid...]]} on {p}events (not for an
 //                           assignment: `known.quiet`). `known`: what a hot transition read already and its own
 //                           fields, written in the same HSET.
-//   -- @include releaseClients   releaseClients(prefix, id[, read, quiet])  removes the job from every
+//   -- @include releaseClients   releaseClients(id[, read, quiet])  removes the job from every
 //                           {p}client:{cid}:jobs of its `clients`, LPUSHes the id on {p}client:{cid}:history
 //                           (trimmed to 100 once past 110), releases the
 //                           job's resources (the scheduler's releaseResources block). Called by every move out
@@ -116,7 +116,8 @@ import { runScript, type ScriptArg } from "./lua-scripts.js";
 import { doomedJobs, reopenedJobs } from "./tree-walks.js";
 import { tuneRedis } from "./tune.js";
 import type { ErrorRecord } from "../context.js";
-import { readBytes, readView } from "../logs/read.js";
+import { readBytes } from "../logs/read.js";
+import { readView } from "./logs.js";
 import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { JobStatus } from "../../shared/statuses.js";
@@ -610,10 +611,9 @@ export class JobStore {
    * least its newest tailBytes, read from the end of the log file without inflating the rest.
    */
   async output(jobId: number, tailBytes = 0, attempt: number | null = null): Promise<Buffer> {
-    const { redis, keys, logs } = this.ctx;
-    const view = await readView(redis, keys, jobId, attempt, tailBytes);
+    const view = await readView(this.ctx, jobId, attempt, tailBytes);
     if (view === null || view.kind === "none") return Buffer.alloc(0);
-    if (view.kind !== "legacy") return readBytes(logs?.files ?? null, view, tailBytes);
+    if (view.kind !== "legacy") return readBytes(this.ctx.logs?.files ?? null, view, tailBytes);
     const all = await this.legacyOutput(jobId);
     return tailBytes > 0 && all.length > tailBytes ? all.subarray(all.length - tailBytes) : all;
   }

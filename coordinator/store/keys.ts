@@ -54,127 +54,144 @@
 //   {p}history:lock:{minute}     STRING  SET NX: the one coordinator that samples that minute
 //   {p}client:{id}:load          LIST    a client's load and job count, a sample a minute, 12 h
 //                                        (these three: coordinator/store/history.ts)
+//   {p}farm:secret               STRING  the farm secret agents present, when none is configured (link/identity.ts)
+//   {p}replicaWait               STRING  a counter bumped before WAIT (store/replica-wait.ts)
+//   {p}queue                     ZSET    the queue of an openhq before requirement classes (migrateQueue.lua)
+//   {p}jobs:roots:finished       ZSET    finished roots of an earlier openhq (dropped by migrateQueue.lua)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
+//
+// KEY_TEMPLATES below is the one place these names are spelled: `Keys` fills them in for TypeScript, and
+// lua-scripts.ts gives every script the same table as `K` (luaKeyPrelude), so a script says K.job(id).
 
 export type IdKind = "job" | "client" | "group" | "thread" | "note" | "resource";
 
-export class Keys {
-  constructor(readonly prefix = "hq:") {}
-
-  ids(kind: IdKind): string {
-    return `${this.prefix}ids:${kind}`;
-  }
-  job(id: number | string): string {
-    return `${this.prefix}job:${id}`;
-  }
-  jobOutput(id: number | string): string {
-    return `${this.prefix}job:${id}:output`;
-  }
-  jobOutputTail(id: number | string): string {
-    return `${this.prefix}job:${id}:output:tail`;
-  }
-  jobsByStatus(status: string): string {
-    return `${this.prefix}jobs:status:${status}`;
-  }
-  get unfinishedRoots(): string {
-    return `${this.prefix}jobs:roots:unfinished`;
-  }
-  get expiry(): string {
-    return `${this.prefix}jobs:expiry`;
-  }
+/** Every key and channel name after the prefix; `{name}` is a part given per call, in order. */
+export const KEY_TEMPLATES = {
+  ids: "ids:{kind}",
+  queueSeq: "ids:queue",
+  job: "job:{id}",
+  jobLog: "job:{id}:log:{attempt}",
+  jobLogQueue: "job:{id}:log:{attempt}:q",
+  jobLogLock: "job:{id}:log:{attempt}:lock",
+  jobOutput: "job:{id}:output",
+  jobOutputTail: "job:{id}:output:tail",
+  jobsByStatus: "jobs:status:{status}",
   /** The queue is the runnable status set, scored for dispatch. */
-  get queue(): string {
-    return this.jobsByStatus("runnable");
+  queue: "jobs:status:runnable",
+  unfinishedRoots: "jobs:roots:unfinished",
+  expiry: "jobs:expiry",
+  queueClass: "queue:class:{cls}",
+  queueHeads: "queue:heads",
+  queueClock: "queue:clock",
+  legacyQueue: "queue",
+  legacyFinishedRoots: "jobs:roots:finished",
+  logsOpen: "logs:open",
+  logsTrash: "logs:trash",
+  logsBytes: "logs:bytes",
+  logsMarker: "logs:marker",
+  client: "client:{id}",
+  clientJobs: "client:{id}:jobs",
+  clientHistory: "client:{id}:history",
+  clientLoad: "client:{id}:load",
+  clients: "clients",
+  clientsByLabel: "clients:byLabel",
+  clientHeartbeats: "clients:heartbeat",
+  group: "group:{id}",
+  groupClients: "group:{id}:clients",
+  groups: "groups",
+  groupsByName: "groups:byName",
+  thread: "thread:{id}",
+  threadNotes: "thread:{id}:notes",
+  note: "note:{id}",
+  threads: "threads",
+  threadsByJob: "threads:byJob",
+  threadsByClient: "threads:byClient",
+  resource: "resource:{id}",
+  resourceMachines: "resource:{id}:machines",
+  resources: "resources",
+  resourcesByName: "resources:byName",
+  serverErrors: "errors:server",
+  clientErrors: "errors:client:{id}",
+  coordinatorsAlive: "coordinators:alive",
+  farmSecret: "farm:secret",
+  replicaWait: "replicaWait",
+  historyFarm: "history:farm",
+  historyLock: "history:lock:{minute}",
+  eventsChannel: "events",
+  controlChannel: "control:{clientId}",
+} as const;
+
+type Templates = typeof KEY_TEMPLATES;
+type KeyName = keyof Templates;
+/** The parts a template takes, one per `{name}`: an id kind for {kind}, a number for {minute}. */
+type Parts<T extends string> = T extends `${string}{${infer Name}}${infer Rest}`
+  ? [Name extends "kind" ? IdKind : Name extends "minute" ? number : Part, ...Parts<Rest>]
+  : [];
+type Part = string | number;
+
+/** A constant key is a string; a key with parts is a function of them, in the template's order. */
+type Accessor<T extends string> = Parts<T> extends [] ? string : (...parts: Parts<T>) => string;
+type Accessors = { readonly [N in KeyName]: Accessor<Templates[N]> };
+
+/**
+ * The key names of one prefix: `keys.queueHeads`, `keys.job(id)`, one member per KEY_TEMPLATES entry, built
+ * from the table when constructed (constants once; the rest split once, so a name is a few concatenations).
+ */
+export type Keys = Accessors & { readonly prefix: string };
+
+export const Keys = class {
+  constructor(readonly prefix = "hq:") {
+    for (const [name, template] of Object.entries(KEY_TEMPLATES)) {
+      const pieces = template.split(/\{\w+\}/);
+      const head = prefix + (pieces[0] as string);
+      const value =
+        pieces.length === 1
+          ? head
+          : (...parts: Part[]): string => {
+              let out = head;
+              for (let i = 0; i < parts.length; i++) out += String(parts[i]) + (pieces[i + 1] as string);
+              return out;
+            };
+      Object.defineProperty(this, name, { value, enumerable: true });
+    }
   }
-  queueClass(cls: string): string {
-    return `${this.prefix}queue:class:${cls}`;
-  }
-  get queueHeads(): string {
-    return `${this.prefix}queue:heads`;
-  }
-  get queueClock(): string {
-    return `${this.prefix}queue:clock`;
-  }
-  client(id: number | string): string {
-    return `${this.prefix}client:${id}`;
-  }
-  clientJobs(id: number | string): string {
-    return `${this.prefix}client:${id}:jobs`;
-  }
-  clientHistory(id: number | string): string {
-    return `${this.prefix}client:${id}:history`;
-  }
-  get clients(): string {
-    return `${this.prefix}clients`;
-  }
-  get clientsByLabel(): string {
-    return `${this.prefix}clients:byLabel`;
-  }
-  group(id: number | string): string {
-    return `${this.prefix}group:${id}`;
-  }
-  groupClients(id: number | string): string {
-    return `${this.prefix}group:${id}:clients`;
-  }
-  get groups(): string {
-    return `${this.prefix}groups`;
-  }
-  get groupsByName(): string {
-    return `${this.prefix}groups:byName`;
-  }
-  thread(id: number | string): string {
-    return `${this.prefix}thread:${id}`;
-  }
-  threadNotes(id: number | string): string {
-    return `${this.prefix}thread:${id}:notes`;
-  }
-  note(id: number | string): string {
-    return `${this.prefix}note:${id}`;
-  }
-  get threads(): string {
-    return `${this.prefix}threads`;
-  }
-  get threadsByJob(): string {
-    return `${this.prefix}threads:byJob`;
-  }
-  get threadsByClient(): string {
-    return `${this.prefix}threads:byClient`;
-  }
-  resource(id: number | string): string {
-    return `${this.prefix}resource:${id}`;
-  }
-  get resources(): string {
-    return `${this.prefix}resources`;
-  }
-  get resourcesByName(): string {
-    return `${this.prefix}resources:byName`;
-  }
-  get serverErrors(): string {
-    return `${this.prefix}errors:server`;
-  }
-  clientErrors(id: number | string): string {
-    return `${this.prefix}errors:client:${id}`;
-  }
-  get eventsChannel(): string {
-    return `${this.prefix}events`;
-  }
-  controlChannel(clientId: number | string): string {
-    return `${this.prefix}control:${clientId}`;
-  }
-  resourceMachines(id: number | string): string {
-    return `${this.prefix}resource:${id}:machines`;
-  }
-  get clientHeartbeats(): string {
-    return `${this.prefix}clients:heartbeat`;
-  }
-  get historyFarm(): string {
-    return `${this.prefix}history:farm`;
-  }
-  historyLock(minute: number): string {
-    return `${this.prefix}history:lock:${minute}`;
-  }
-  clientLoad(id: number | string): string {
-    return `${this.prefix}client:${id}:load`;
-  }
+} as new (prefix?: string) => Keys;
+
+/** A key below another (`job:{id}:output` below `job:{id}`): its name, the parent's and the suffix. */
+function childOf(name: string): { parent: KeyName; suffix: string } | null {
+  if (!(name in KEY_TEMPLATES)) return null;
+  const template: string = KEY_TEMPLATES[name as KeyName];
+  const cut = template.lastIndexOf("}") + 1;
+  const parent = (Object.keys(KEY_TEMPLATES) as KeyName[]).find(
+    (n) => KEY_TEMPLATES[n] === template.slice(0, cut),
+  );
+  return cut > 0 && cut < template.length && parent ? { parent, suffix: template.slice(cut) } : null;
+}
+
+/**
+ * The Lua side of the same table, for a script that uses the keys `names`: one line that defines `K` from the
+ * prefix in ARGV[1]: constants as strings (K.queueHeads), the rest as functions of their parts (K.job(id)),
+ * and for a key below another, `<name>Of(parentKey)` (K.jobOutputOf(key) = K.jobOutput(id) when key =
+ * K.job(id)). lua-scripts.ts puts it in front of every script. Only the keys a script uses are defined: the
+ * line runs on every call.
+ */
+export function luaKeyPrelude(names: Iterable<string>): string {
+  const entries = [...new Set(names)].sort().map((name) => {
+    const child = name.endsWith("Of") ? childOf(name.slice(0, -2)) : null;
+    if (child) return `K.${name} = function(key) return key .. '${child.suffix}' end; `;
+    if (!(name in KEY_TEMPLATES)) throw new Error(`Lua uses K.${name}, which is not in KEY_TEMPLATES`);
+    const template = KEY_TEMPLATES[name as KeyName];
+    const pieces = template.split(/\{\w+\}/);
+    const params = (template.match(/\{\w+\}/g) ?? []).map((p) => p.slice(1, -1));
+    let expr = `KP .. '${pieces[0]}'`;
+    params.forEach((param, i) => {
+      expr += ` .. ${param}`;
+      if (pieces[i + 1] !== "") expr += ` .. '${pieces[i + 1]}'`;
+    });
+    return params.length === 0
+      ? `K.${name} = ${expr}; `
+      : `K.${name} = function(${params.join(", ")}) return ${expr} end; `;
+  });
+  return `local KP, K = ARGV[1], {}; ${entries.join("")}`;
 }

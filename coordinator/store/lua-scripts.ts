@@ -2,13 +2,16 @@
 // the changes of the note, group and resource stores). A line `-- @include name` is replaced by
 // lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
 // registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
-// KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest.
+// KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. Scripts
+// name keys only through `K` (K.job(id), K.queueHeads...), which luaKeyPrelude (store/keys.ts) defines from
+// the one key schema, on the script's first line so Lua's line numbers stay those of the files.
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { luaKeyPrelude } from "./keys.js";
 
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
 
@@ -23,9 +26,11 @@ function expandIncludes(source: string, seen = new Set<string>()): string {
   });
 }
 
-/** The full text of lua/<name>.lua with its includes expanded. */
+/** The full text of lua/<name>.lua with its includes expanded, after the definitions of the keys it uses. */
 export function loadLua(name: string): string {
-  return expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8"));
+  const source = expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8"));
+  const used = [...source.matchAll(/\bK\.(\w+)/g)].map((m) => m[1] as string);
+  return `${luaKeyPrelude(used)}${source}`;
 }
 
 /**

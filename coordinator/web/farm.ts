@@ -10,6 +10,7 @@ import {
   html,
   kilobytes,
   layout,
+  refreshing,
   statusBadge,
   time,
   unitValue,
@@ -53,14 +54,10 @@ async function groupNames(api: Api): Promise<Map<number, string>> {
 
 export async function clientsTable(api: Api): Promise<Html> {
   const [clients, groups] = await Promise.all([api.call<Row[]>("getClients"), groupNames(api)]);
-  return html`<div
-    id="clients-table"
-    hx-get="/clients"
-    hx-trigger="every 3s [autoRefresh()]"
-    hx-swap="outerHTML"
-    hx-select="#clients-table"
-  >
-    <table class="grid">
+  return refreshing(
+    "clients-table",
+    "/clients",
+    html`<table class="grid">
       <thead>
         <tr>
           <th>Client</th>
@@ -122,8 +119,8 @@ export async function clientsTable(api: Api): Promise<Html> {
               })
         }
       </tbody>
-    </table>
-  </div>`;
+    </table>`,
+  );
 }
 
 export async function clientsPage(api: Api): Promise<Html> {

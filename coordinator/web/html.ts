@@ -39,6 +39,19 @@ const NAV: [string, string][] = [
   ["/install", "Add a machine"],
 ];
 
+/** A block the page reloads every 3 s while auto-refresh is on: htmx swaps it for the same block of `url`. */
+export function refreshing(id: string, url: string, body: Html): Html {
+  return html`<div
+    id="${id}"
+    hx-get="${url}"
+    hx-trigger="every 3s [autoRefresh()]"
+    hx-swap="outerHTML"
+    hx-select="#${id}"
+  >
+    ${body}
+  </div>`;
+}
+
 export function layout(title: string, active: string, body: Html): Html {
   return html`<!doctype html>
     <html lang="en">

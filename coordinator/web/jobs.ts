@@ -8,7 +8,17 @@ import type { Context } from "../context.js";
 import type { Api } from "./api.js";
 import { familyCounts, hostLabels, type FamilyCounts } from "../store/job-frames.js";
 import { countsLabel, frameTable, type FrameQuery } from "./frames.js";
-import { attrTable, html, layout, progressBar, statusBadge, time, unitValue, type Html } from "./html.js";
+import {
+  attrTable,
+  html,
+  layout,
+  progressBar,
+  refreshing,
+  statusBadge,
+  time,
+  unitValue,
+  type Html,
+} from "./html.js";
 
 type Job = Record<string, XmlRpcValue | undefined>;
 
@@ -267,31 +277,27 @@ export async function jobsTable(
   const pageIds = ids.slice((page - 1) * q.per, page * q.per);
   const jobs = pageIds.length === 0 ? [] : await readJobs(api, pageIds, LIST_ATTRIBS);
   const self = queryString(q, page);
-  return html`<div
-    id="jobs-table"
-    hx-get="${self}"
-    hx-trigger="every 3s [autoRefresh()]"
-    hx-swap="outerHTML"
-    hx-select="#jobs-table"
-  >
-    <table class="grid">
-      ${tableHead(q)}
-      <tbody>
-        ${
-          jobs.length === 0
-            ? html`<tr>
-                <td colspan="9" class="empty">No jobs match.</td>
-              </tr>`
-            : await treeRows(ctx, api, jobs, 0, open)
-        }
-      </tbody>
-    </table>
-    <div class="pager">
-      <span>${ids.length} job${ids.length === 1 ? "" : "s"} · page ${page} of ${pages}</span>
-      ${page > 1 ? html`<a href="${queryString(q, 1)}">« first</a> <a href="${queryString(q, page - 1)}" rel="prev">‹ prev</a>` : ""}
-      ${page < pages ? html`<a href="${queryString(q, page + 1)}" rel="next">next ›</a> <a href="${queryString(q, pages)}">last »</a>` : ""}
-    </div>
-  </div>`;
+  return refreshing(
+    "jobs-table",
+    self,
+    html`<table class="grid">
+        ${tableHead(q)}
+        <tbody>
+          ${
+            jobs.length === 0
+              ? html`<tr>
+                  <td colspan="9" class="empty">No jobs match.</td>
+                </tr>`
+              : await treeRows(ctx, api, jobs, 0, open)
+          }
+        </tbody>
+      </table>
+      <div class="pager">
+        <span>${ids.length} job${ids.length === 1 ? "" : "s"} · page ${page} of ${pages}</span>
+        ${page > 1 ? html`<a href="${queryString(q, 1)}">« first</a> <a href="${queryString(q, page - 1)}" rel="prev">‹ prev</a>` : ""}
+        ${page < pages ? html`<a href="${queryString(q, page + 1)}" rel="next">next ›</a> <a href="${queryString(q, pages)}">last »</a>` : ""}
+      </div>`,
+  );
 }
 
 export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Html> {

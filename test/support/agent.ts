@@ -5,9 +5,9 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitForPort } from "../../shared/ports.js";
 import { TEST_FARM_SECRET } from "./farm-secret.js";
 import { freePort } from "./ports.js";
 
@@ -92,31 +92,13 @@ export async function startAgent(opts: StartAgentOptions): Promise<TestAgent> {
   };
 
   try {
-    await waitForPort(port, child);
+    await waitForPort(port, READY_TIMEOUT_MS, () => {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`agent exited (${child.signalCode ?? child.exitCode}) before listening`);
+    });
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- agent output ---\n${output}`, { cause: err });
   }
   return { port, stateDir, logFile, process: child, output: () => output, exited, stop };
-}
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`agent exited (${child.signalCode ?? child.exitCode}) before listening`);
-    }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline)
-      throw new Error(`agent did not listen on ${port} within ${READY_TIMEOUT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -8,6 +8,7 @@ import { after, before } from "node:test";
 import { Redis } from "ioredis";
 import { Keys } from "../../coordinator/store/keys.js";
 import { startCoordinator, type StartCoordinatorOptions, type TestCoordinator } from "./coordinator.js";
+import { ProtocolPeer, type PeerOptions } from "./protocol-peer.js";
 import { PRELUDE, python } from "./python.js";
 
 export interface CoordinatorFixture {
@@ -23,45 +24,83 @@ export interface CoordinatorFixture {
   py<T>(code: string): Promise<T>;
 }
 
+/** A coordinator fixture started outside a hook (e.g. from a harness's own before); stop() ends it. */
+export interface StartedCoordinator extends CoordinatorFixture {
+  stop(): Promise<void>;
+}
+
+export async function startCoordinatorWithRedis(
+  options: StartCoordinatorOptions = {},
+): Promise<StartedCoordinator> {
+  const coordinator = await startCoordinator(options);
+  let redis: Redis | null = null;
+  return {
+    coordinator,
+    url: coordinator.url,
+    get redis() {
+      redis ??= new Redis(coordinator.redisUrl);
+      return redis;
+    },
+    keys: new Keys(coordinator.prefix),
+    key: (suffix) => coordinator.prefix + suffix,
+    py: (code) => python(PRELUDE + code, { HQSERVER: coordinator.url }),
+    async stop() {
+      redis?.disconnect();
+      await coordinator.stop();
+    },
+  };
+}
+
 export function useCoordinator(
   /** Start options, or a function returning them, called in the hook (e.g. after writing a config file). */
   options: StartCoordinatorOptions | (() => StartCoordinatorOptions) = {},
   /** Runs once the coordinator answers, before the tests. */
   seed?: (fixture: CoordinatorFixture) => Promise<void>,
 ): CoordinatorFixture {
-  let coordinator: TestCoordinator | null = null;
-  let redis: Redis | null = null;
-  const started = (): TestCoordinator => {
-    if (coordinator === null)
-      throw new Error("the coordinator starts in before(): use it in tests and hooks");
-    return coordinator;
+  let started: StartedCoordinator | null = null;
+  const running = (): StartedCoordinator => {
+    if (started === null) throw new Error("the coordinator starts in before(): use it in tests and hooks");
+    return started;
   };
 
   before(async () => {
-    coordinator = await startCoordinator(typeof options === "function" ? options() : options);
+    started = await startCoordinatorWithRedis(typeof options === "function" ? options() : options);
     await seed?.(fixture);
   });
   after(async () => {
-    redis?.disconnect();
-    await coordinator?.stop();
+    await started?.stop();
   });
 
   const fixture: CoordinatorFixture = {
     get coordinator() {
-      return started();
+      return running().coordinator;
     },
     get url() {
-      return started().url;
+      return running().url;
     },
     get redis() {
-      redis ??= new Redis(started().redisUrl);
-      return redis;
+      return running().redis;
     },
     get keys() {
-      return new Keys(started().prefix);
+      return running().keys;
     },
-    key: (suffix) => started().prefix + suffix,
-    py: (code) => python(PRELUDE + code, { HQSERVER: started().url }),
+    key: (suffix) => running().key(suffix),
+    py: (code) => running().py(code),
   };
   return fixture;
+}
+
+/** The peers of one test file: connect(opts) starts one on the file's defaults; all are closed after it. */
+export function usePeers(
+  defaults: () => PeerOptions,
+): (opts?: Partial<PeerOptions>) => Promise<ProtocolPeer> {
+  const peers: ProtocolPeer[] = [];
+  after(() => {
+    for (const p of peers) p.close();
+  });
+  return (opts = {}) => {
+    const p = new ProtocolPeer({ ...defaults(), ...opts });
+    peers.push(p);
+    return p.connect();
+  };
 }

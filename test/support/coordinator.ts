@@ -33,6 +33,11 @@ export interface StartCoordinatorOptions {
   embedded?: boolean;
   /** Listen on this port instead of a free one (restart-on-the-same-port tests). */
   port?: number;
+  /**
+   * env names a certificate (OPENHQ_TLS_CERT/KEY): the URL is https://, and the coordinator is ready once it
+   * says it listens on https:// (a ping would need its CA).
+   */
+  https?: boolean;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -82,7 +87,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.https ? "https" : "http"}://127.0.0.1:${port}`;
 
   const stop = async () => {
     process.off("exit", orphanGuard);
@@ -97,7 +102,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   };
 
   try {
-    await waitForPing(url, child);
+    await (opts.https ? waitForLine("listening on https://", () => output, child) : waitForPing(url, child));
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- coordinator output ---\n${output}`, { cause: err });
@@ -126,6 +131,17 @@ async function waitForPing(url: string, child: ChildProcess): Promise<void> {
     }
     if (Date.now() > deadline)
       throw new Error(`coordinator did not answer ping within ${READY_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitForLine(line: string, output: () => string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!output().includes(line)) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`coordinator exited (${child.signalCode ?? child.exitCode}) before saying "${line}"`);
+    if (Date.now() > deadline)
+      throw new Error(`coordinator did not say "${line}" within ${READY_TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

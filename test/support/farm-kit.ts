@@ -1,5 +1,5 @@
 // Small helpers shared by the scheduler, link, e2e and fault tests: Python calls against a coordinator,
-// waiting for job statuses, and an hqserver.ini with a short activeTimeout.
+// waiting for job statuses or any condition, and an hqserver.ini with a short activeTimeout.
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,6 +63,25 @@ export function iniArgs(text: string): string[] {
   const path = join(dir, "hqserver.ini");
   writeFileSync(path, text);
   return ["--config", path];
+}
+
+/**
+ * Polls `probe` until it answers something other than undefined or false, and returns that; a probe that
+ * throws counts as "not yet" (the server may still be starting).
+ */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms = 120_000,
+  everyMs = 200,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }
 
 export function until(cond: () => boolean, timeoutMs = 20_000): Promise<void> {

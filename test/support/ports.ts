@@ -1,16 +1,3 @@
-import { createServer } from "node:net";
+// Tests take their free ports from shared/ports.ts, the same helper the coordinator's private Redis uses.
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
-}
+export { freeLoopbackPort as freePort } from "../../shared/ports.js";

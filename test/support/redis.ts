@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { redisServerArgs } from "../../coordinator/redis/server-args.js";
 import { freePort } from "./ports.js";
 
 export interface TestRedis {
@@ -22,20 +23,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), "openhq-redis-"));
   const child = spawn(
     "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      options.appendonly ? "yes" : "no",
-      "--maxmemory-policy",
-      "noeviction",
-    ],
+    redisServerArgs({ port, dir, appendfsync: options.appendonly ? "everysec" : null }),
     { stdio: "ignore" },
   );
   const url = `redis://127.0.0.1:${port}`;

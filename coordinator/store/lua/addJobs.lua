@@ -4,7 +4,7 @@
 --   "inheritConditions":bool, "inheritSubmittedBy":bool}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
 -- @include settle
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
 local jobs = cjson.decode(ARGV[3]).jobs
 local n = #jobs
 
@@ -12,7 +12,7 @@ local n = #jobs
 local extAncestors = {}
 for _, j in ipairs(jobs) do
   for _, p in ipairs(j.existingParents) do
-    local st = redis.call('HGET', jobKey(prefix, p), 'status')
+    local st = redis.call('HGET', K.job(p), 'status')
     if not st then
       return redis.error_reply('NOTFOUND parent job ' .. p .. ' does not exist')
     end
@@ -21,7 +21,7 @@ for _, j in ipairs(jobs) do
     end
   end
   for _, c in ipairs(j.existingChildren) do
-    if redis.call('EXISTS', jobKey(prefix, c)) == 0 then
+    if redis.call('EXISTS', K.job(c)) == 0 then
       return redis.error_reply('NOTFOUND child job ' .. c .. ' does not exist')
     end
   end
@@ -35,7 +35,7 @@ local function localAncestorsExt(i, acc, seen)
   seen[i] = true
   for _, p in ipairs(jobs[i].existingParents) do
     acc[tonumber(p)] = true
-    for _, a in ipairs(ancestors(prefix, p)) do
+    for _, a in ipairs(ancestors(p)) do
       acc[tonumber(a)] = true
     end
   end
@@ -55,7 +55,7 @@ for i, j in ipairs(jobs) do
   end
 end
 
-local last = redis.call('INCRBY', prefix .. 'ids:job', n)
+local last = redis.call('INCRBY', K.ids('job'), n)
 local ids = {}
 for i = 1, n do
   ids[i] = last - n + i
@@ -68,7 +68,7 @@ local function rootOf(i)
     if #j.newParents > 0 then
       roots[i] = rootOf(j.newParents[1] + 1)
     elseif #j.existingParents > 0 then
-      roots[i] = tonumber(redis.call('HGET', jobKey(prefix, j.existingParents[1]), 'root'))
+      roots[i] = tonumber(redis.call('HGET', K.job(j.existingParents[1]), 'root'))
     else
       roots[i] = ids[i]
     end
@@ -85,7 +85,7 @@ local function submittedByOf(i)
       if #j.newParents > 0 then
         value = submittedByOf(j.newParents[1] + 1)
       elseif #j.existingParents > 0 then
-        value = redis.call('HGET', jobKey(prefix, j.existingParents[1]), 'submittedBy')
+        value = redis.call('HGET', K.job(j.existingParents[1]), 'submittedBy')
       end
     end
     submitted[i] = value
@@ -113,7 +113,7 @@ end
 for i, j in ipairs(jobs) do
   for _, c in ipairs(j.existingChildren) do
     kids[i][#kids[i] + 1] = tonumber(c)
-    local st = redis.call('HGET', jobKey(prefix, c), 'status')
+    local st = redis.call('HGET', K.job(c), 'status')
     if not FINISHED[st] then
       kidsLeft[i] = kidsLeft[i] + 1
     elseif st ~= 'succeeded' then
@@ -134,7 +134,7 @@ for i, j in ipairs(jobs) do
     if ri then
       f.conditions = jobs[ri].fields.conditions
     else
-      f.conditions = redis.call('HGET', jobKey(prefix, f.root), 'conditions') or nil
+      f.conditions = redis.call('HGET', K.job(f.root), 'conditions') or nil
     end
   end
   f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs)
@@ -184,13 +184,13 @@ for i, j in ipairs(jobs) do
     args[#args + 1] = k
     args[#args + 1] = v
   end
-  redis.call('HSET', jobKey(prefix, ids[i]), unpack(args))
+  redis.call('HSET', K.job(ids[i]), unpack(args))
 end
 
 -- Links to existing parents and children.
 for i, j in ipairs(jobs) do
   for _, p in ipairs(j.existingParents) do
-    local pk = jobKey(prefix, p)
+    local pk = K.job(p)
     local list = idList(redis.call('HGET', pk, 'children'))
     list[#list + 1] = ids[i]
     putIds(pk, 'children', list)
@@ -198,17 +198,17 @@ for i, j in ipairs(jobs) do
     redis.call('HINCRBY', pk, 'kidsLeft', 1)
     if redis.call('HGET', pk, 'status') == 'runnable' then
       redis.call('HDEL', pk, 'childError')
-      setStatus(prefix, p, 'queued', now)
+      setStatus(p, 'queued', now)
     end
   end
   for _, c in ipairs(j.existingChildren) do
-    local ck = jobKey(prefix, c)
+    local ck = K.job(c)
     local list = idList(redis.call('HGET', ck, 'parents'))
     if #list == 0 then
-      redis.call('ZREM', prefix .. 'jobs:roots:unfinished', c)
-      redis.call('ZREM', prefix .. 'jobs:expiry', c)
-      for _, d in ipairs(subtree(prefix, c)) do
-        redis.call('HSET', jobKey(prefix, d), 'root', rootOf(i))
+      redis.call('ZREM', K.unfinishedRoots, c)
+      redis.call('ZREM', K.expiry, c)
+      for _, d in ipairs(subtree(c)) do
+        redis.call('HSET', K.job(d), 'root', rootOf(i))
       end
     end
     list[#list + 1] = ids[i]
@@ -219,15 +219,15 @@ end
 -- Roll-ups: each new job counts once in its ancestors; an attached subtree brings its own totals.
 for i, j in ipairs(jobs) do
   if not j.fields.noProg and (#j.newParents > 0 or #j.existingParents > 0) then
-    addToAncestors(prefix, ids[i], 'treeN', 1)
+    addToAncestors(ids[i], 'treeN', 1)
   end
   for _, c in ipairs(j.existingChildren) do
-    local v = redis.call('HMGET', jobKey(prefix, c), 'treeN', 'treeP', 'treeRun', 'status')
+    local v = redis.call('HMGET', K.job(c), 'treeN', 'treeP', 'treeRun', 'status')
     local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
-    local targets = ancestors(prefix, ids[i])
+    local targets = ancestors(ids[i])
     table.insert(targets, 1, ids[i])
     for _, t in ipairs(targets) do
-      local tk = jobKey(prefix, t)
+      local tk = K.job(t)
       redis.call('HINCRBY', tk, 'treeN', tonumber(v[1]) or 0)
       if (tonumber(v[2]) or 0) ~= 0 then
         redis.call('HINCRBYFLOAT', tk, 'treeP', v[2])
@@ -259,8 +259,8 @@ for i = 1, n do
   end
 end
 if #runnable > 0 then
-  local seq = redis.call('INCRBY', prefix .. 'ids:queue', #runnable) - #runnable
-  markClock(prefix, now, seq + #runnable)
+  local seq = redis.call('INCRBY', K.queueSeq, #runnable) - #runnable
+  markClock(now, seq + #runnable)
   local k = 0
   for i = 1, n do
     if initial[i] == 'runnable' then
@@ -269,8 +269,8 @@ if #runnable > 0 then
     end
   end
 end
-zaddMany(prefix .. 'jobs:status:queued', queued)
-zaddMany(prefix .. QUEUE, queue)
+zaddMany(K.jobsByStatus('queued'), queued)
+zaddMany(K.queue, queue)
 -- The requirement classes (util.lua): each class's new jobs, and its head in {p}queue:heads.
 local byClass, classes = {}, {}
 for k = 1, #queue do
@@ -283,27 +283,27 @@ for k = 1, #queue do
   list[#list + 1] = queue[k]
 end
 for _, cls in ipairs(classes) do
-  zaddMany(classKey(prefix, cls), byClass[cls])
+  zaddMany(K.queueClass(cls), byClass[cls])
   local head = byClass[cls][1][1]
   for _, e in ipairs(byClass[cls]) do
     head = math.min(head, e[1])
   end
-  redis.call('ZADD', prefix .. 'queue:heads', 'LT', head, cls)
+  redis.call('ZADD', K.queueHeads, 'LT', head, cls)
 end
 local rootPairs = {}
 for k, id in ipairs(newRoots) do
   rootPairs[k] = { id, id }
 end
-zaddMany(prefix .. 'jobs:roots:unfinished', rootPairs)
+zaddMany(K.unfinishedRoots, rootPairs)
 
 -- The others resolve now (commandless jobs finish at once, which can resolve their parents).
 QUIET_EVENTS = true
 local work = {}
 for i = 1, n do
   if not initial[i] then
-    resolveWaiting(prefix, ids[i], now, work)
+    resolveWaiting(ids[i], now, work)
   end
 end
-settle(prefix, now, work)
-redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","added":' .. n .. ',"runnable":' .. #runnable .. '}')
+settle(now, work)
+redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","added":' .. n .. ',"runnable":' .. #runnable .. '}')
 return ids

@@ -12,8 +12,7 @@
 -- 'stale', 'duplicate' or 'full'; cut is 1 when this call started a cut, 2 when the log was cut already,
 -- else 0; with cut 0, chunks skip+1.. were pushed to the :q list as they are, from log offset `before`.
 -- @include fence
--- @include logKeys
-local prefix, now, id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now, id = tonumber(ARGV[2]), ARGV[3]
 local attempt, first = tonumber(ARGV[4]), tonumber(ARGV[5])
 local cap, quota, window = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local FIRST_DATA = 9
@@ -21,7 +20,7 @@ local REOPEN_CHECK_MS = 30000
 if #ARGV < FIRST_DATA then
   return redis.error_reply('BADARG appendOutput needs at least one chunk')
 end
-local key = jobKey(prefix, id)
+local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if not status then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
@@ -29,7 +28,7 @@ end
 if status == 'queued' or status == 'runnable' then
   return { 'stale', 0, 0, 0, 0 }
 end
-local lk = logKey(prefix, id, attempt)
+local lk = K.jobLog(id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'cut')
 local waiting = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
 if window > 0 and waiting > 0 then
@@ -58,15 +57,15 @@ if not bytes then
     redis.call('HDEL', key, 'log:' .. attempt)
   end
   redis.call('HSET', lk, 'bytes', bytes, 'base', base, 'z', z, 'n', n, 'cut', cut)
-  redis.call('ZADD', prefix .. 'logs:open', 'NX', now + REOPEN_CHECK_MS, id .. ':' .. attempt)
+  redis.call('ZADD', K.logsOpen, 'NX', now + REOPEN_CHECK_MS, id .. ':' .. attempt)
 end
 
-local over = quota > 0 and (tonumber(redis.call('GET', prefix .. 'logs:bytes')) or 0) >= quota
+local over = quota > 0 and (tonumber(redis.call('GET', K.logsBytes)) or 0) >= quota
 local before, state = bytes, 0
 if cut >= 0 then
   state = 2
 end
-local queue = lk .. ':q'
+local queue = K.jobLogQueueOf(lk)
 for i = FIRST_DATA + skip, #ARGV do
   local data = ARGV[i]
   if cut >= 0 then

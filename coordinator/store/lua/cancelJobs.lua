@@ -4,8 +4,8 @@
 -- @include settle
 -- @include releaseClients
 -- @include targets
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local targets, err = cascadeTargets(prefix, 3)
+local now = tonumber(ARGV[2])
+local targets, err = cascadeTargets(3)
 if err then
   return err
 end
@@ -14,14 +14,14 @@ for _, id in ipairs(targets) do
 end
 local count = 0
 for _, id in ipairs(targets) do
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   local status = redis.call('HGET', key, 'status')
   if not FINISHED[status] then
     if RUNNING[status] or redis.call('HEXISTS', key, 'pausedRunning') == 1 then
-      sendControl(prefix, id, 'cancel')
-      releaseClients(prefix, id)
+      sendControl(id, 'cancel')
+      releaseClients(id)
     end
-    finish(prefix, id, 'cancelled', now)
+    finish(id, 'cancelled', now)
     count = count + 1
   end
 end

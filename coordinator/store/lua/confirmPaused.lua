@@ -2,13 +2,13 @@
 -- ARGV: prefix, now, id, attempt, seq. Returns 'ok', 'stale' (also when the job is not pausing) or 'duplicate'.
 -- @include setStatus
 -- @include fence
-local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = jobKey(prefix, id)
+local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local key = K.job(id)
 local status, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused
 end
 if status == 'pausing' then
-  setStatus(prefix, id, 'paused', now)
+  setStatus(id, 'paused', now)
 end
 return 'ok'

@@ -2,8 +2,8 @@
 -- ARGV: prefix, now, id, attempt, seq. Returns 'ok', 'stale' or 'duplicate'.
 -- @include setStatus
 -- @include fence
-local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = jobKey(prefix, id)
+local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local key = K.job(id)
 local status, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused
@@ -11,6 +11,6 @@ end
 if status == 'resuming' then
   redis.call('HDEL', key, 'pausedRunning')
   appendLog(key, 'resumed', now)
-  setStatus(prefix, id, 'running', now)
+  setStatus(id, 'running', now)
 end
 return 'ok'

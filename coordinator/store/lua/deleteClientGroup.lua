@@ -2,16 +2,16 @@
 -- ARGV: prefix, now, group id. Returns 1; NOTFOUND for an unknown group.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
-local p, gid = ARGV[1], ARGV[3]
-local gkey = p .. 'group:' .. gid
+local gid = ARGV[3]
+local gkey = K.group(gid)
 if redis.call('EXISTS', gkey) == 0 then
   return redis.error_reply('NOTFOUND group_id: no client group ' .. gid)
 end
-for _, cid in ipairs(redis.call('SMEMBERS', gkey .. ':clients')) do
-  setGroupMirror(p, cid, gid, false)
+for _, cid in ipairs(redis.call('SMEMBERS', K.groupClientsOf(gkey))) do
+  setGroupMirror(cid, gid, false)
 end
-redis.call('HDEL', p .. 'groups:byName', redis.call('HGET', gkey, 'name'))
-redis.call('DEL', gkey, gkey .. ':clients')
-redis.call('ZREM', p .. 'groups', gid)
-redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
+redis.call('HDEL', K.groupsByName, redis.call('HGET', gkey, 'name'))
+redis.call('DEL', gkey, K.groupClientsOf(gkey))
+redis.call('ZREM', K.groups, gid)
+redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')
 return 1

@@ -9,11 +9,11 @@
 -- afterwards by ARGV: prefix, now, 'detach', id... (each loses the parents that are gone; returns 0).
 -- @include util
 -- @include logKeys
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
 
 -- Job n loses the parents `gone(p)` says are gone; one left without parents becomes a root.
 local function detach(n, gone)
-  local ck = jobKey(prefix, n)
+  local ck = K.job(n)
   local old = idList(redis.call('HGET', ck, 'parents'))
   local parents = {}
   for _, p in ipairs(old) do
@@ -29,19 +29,19 @@ local function detach(n, gone)
     local cst = redis.call('HGET', ck, 'status')
     redis.call('HSET', ck, 'root', n)
     if FINISHED[cst] then
-      redis.call('ZADD', prefix .. 'jobs:expiry', numField(ck, 'endTime', 0), n)
+      redis.call('ZADD', K.expiry, numField(ck, 'endTime', 0), n)
     else
-      redis.call('ZADD', prefix .. 'jobs:roots:unfinished', n, n)
+      redis.call('ZADD', K.unfinishedRoots, n, n)
     end
   end
 end
 local function missing(p)
-  return redis.call('EXISTS', jobKey(prefix, p)) == 0
+  return redis.call('EXISTS', K.job(p)) == 0
 end
 
 if ARGV[3] == 'detach' then
   for i = 4, #ARGV do
-    if redis.call('EXISTS', jobKey(prefix, ARGV[i])) == 1 then
+    if redis.call('EXISTS', K.job(ARGV[i])) == 1 then
       detach(tonumber(ARGV[i]), missing)
     end
   end
@@ -49,14 +49,14 @@ if ARGV[3] == 'detach' then
 end
 
 local flat = ARGV[3] == 'flat'
-local given, err = givenJobs(prefix, flat and 5 or 3)
+local given, err = givenJobs(flat and 5 or 3)
 if err then
   return err
 end
 local nGiven = flat and tonumber(ARGV[4]) or #given
 for k = 1, nGiven do
   local id = given[k]
-  local status = redis.call('HGET', jobKey(prefix, id), 'status')
+  local status = redis.call('HGET', K.job(id), 'status')
   if not FINISHED[status] then
     return redis.error_reply('CONFLICT job ' .. id .. ' is ' .. status .. '; only finished jobs can be deleted')
   end
@@ -74,7 +74,7 @@ for k, id in ipairs(given) do
     -- Parents come first in the list, so a parent kept here is known before its children; a parent
     -- deleted by an earlier call is gone (and counts as doomed for what follows). A descendant goes only if
     -- it is finished and every parent goes too; one that stays loses the parents that are gone.
-    local v = redis.call('HMGET', jobKey(prefix, n), 'status', 'parents')
+    local v = redis.call('HMGET', K.job(n), 'status', 'parents')
     local all = FINISHED[v[1]] or false
     for _, p in ipairs(idList(v[2])) do
       local pn = tonumber(p)
@@ -99,11 +99,11 @@ end
 local i = flat and #order or 0
 while i < #order do
   i = i + 1
-  for _, c in ipairs(idList(redis.call('HGET', jobKey(prefix, order[i]), 'children'))) do
+  for _, c in ipairs(idList(redis.call('HGET', K.job(order[i]), 'children'))) do
     local n = tonumber(c)
     if not doomed[n] then
-      local all = FINISHED[redis.call('HGET', jobKey(prefix, n), 'status')] or false
-      for _, p in ipairs(idList(redis.call('HGET', jobKey(prefix, n), 'parents'))) do
+      local all = FINISHED[redis.call('HGET', K.job(n), 'status')] or false
+      for _, p in ipairs(idList(redis.call('HGET', K.job(n), 'parents'))) do
         if not doomed[tonumber(p)] then
           all = false
         end
@@ -117,13 +117,13 @@ while i < #order do
 end
 
 for _, id in ipairs(order) do
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children')
   local status = v[1]
   -- Parents that stay lose this child and its subtree's share of the roll-ups.
   for _, p in ipairs(idList(v[4])) do
     if not doomed[tonumber(p)] then
-      local pk = jobKey(prefix, p)
+      local pk = K.job(p)
       putIds(pk, 'children', withoutId(idList(redis.call('HGET', pk, 'children')), id))
       redis.call('HINCRBY', pk, 'nKids', -1)
       if status ~= 'succeeded' and FINISHED[status] then
@@ -137,15 +137,15 @@ for _, id in ipairs(order) do
       elseif not FINISHED[status] then
         redis.call('HINCRBY', pk, 'kidsLeft', -1)
       end
-      local targets = ancestors(prefix, p)
+      local targets = ancestors(p)
       table.insert(targets, 1, p)
       for _, t in ipairs(targets) do
         -- (never HINCRBY by -0: Lua writes it as "-0", which Redis refuses as an integer)
         if (tonumber(v[2]) or 0) ~= 0 then
-          redis.call('HINCRBY', jobKey(prefix, t), 'treeN', -tonumber(v[2]))
+          redis.call('HINCRBY', K.job(t), 'treeN', -tonumber(v[2]))
         end
         if (tonumber(v[3]) or 0) ~= 0 then
-          redis.call('HINCRBYFLOAT', jobKey(prefix, t), 'treeP', -tonumber(v[3]))
+          redis.call('HINCRBYFLOAT', K.job(t), 'treeP', -tonumber(v[3]))
         end
       end
     end
@@ -161,13 +161,13 @@ for _, id in ipairs(order) do
       end
     end
   end
-  redis.call('ZREM', prefix .. 'jobs:status:' .. status, id)
-  redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
-  redis.call('ZREM', prefix .. 'jobs:expiry', id)
-  dropLogs(prefix, key, id, now)
-  redis.call('DEL', key, key .. ':output', key .. ':output:tail')
+  redis.call('ZREM', K.jobsByStatus(status), id)
+  redis.call('ZREM', K.unfinishedRoots, id)
+  redis.call('ZREM', K.expiry, id)
+  dropLogs(key, id, now)
+  redis.call('DEL', key, K.jobOutputOf(key), K.jobOutputTailOf(key))
 end
 if #order > 0 then
-  redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","deleted":' .. #order .. '}')
+  redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","deleted":' .. #order .. '}')
 end
 return #order

@@ -4,14 +4,14 @@
 -- ARGV: prefix, now, id... Returns the number of jobs ejected.
 -- @include endRun
 -- @include targets
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local count, err = changeTargets(prefix, 3, function(id, key, status)
+local now = tonumber(ARGV[2])
+local count, err = changeTargets(3, function(id, key, status)
   if not isLive(key, status) then
     return false
   end
-  sendControl(prefix, id, 'eject')
-  leaveClients(prefix, id)
-  requeue(prefix, id, now, 'ejected')
+  sendControl(id, 'eject')
+  leaveClients(id)
+  requeue(id, now, 'ejected')
   return true
 end)
 return err or count

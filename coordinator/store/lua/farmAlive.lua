@@ -2,14 +2,14 @@
 -- stamp is older than `gap` ms (or missing), no coordinator could hear heartbeats meanwhile (all were down,
 -- or Redis was): every client's last heartbeat is moved up to now, so each gets a full activeTimeout to
 -- reconnect before its jobs are called lost. ARGV: prefix, now, gap. Returns the number of clients refreshed.
-local prefix, now, gap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local key = prefix .. 'coordinators:alive'
+local now, gap = tonumber(ARGV[2]), tonumber(ARGV[3])
+local key = K.coordinatorsAlive
 local last = tonumber(redis.call('GET', key))
 redis.call('SET', key, now)
 if last and now - last <= gap then
   return 0
 end
-local beats = prefix .. 'clients:heartbeat'
+local beats = K.clientHeartbeats
 local ids = redis.call('ZRANGEBYSCORE', beats, '-inf', '(' .. now)
 for _, id in ipairs(ids) do
   redis.call('ZADD', beats, now, id)

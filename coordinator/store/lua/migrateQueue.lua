@@ -4,16 +4,16 @@
 -- Also drops {p}jobs:roots:finished of earlier versions: {p}jobs:expiry holds the same ids.
 -- ARGV: prefix, now, count. Returns the number of jobs moved.
 -- @include util
-local prefix, count = ARGV[1], tonumber(ARGV[3])
-redis.call('UNLINK', prefix .. 'jobs:roots:finished')
-local old = prefix .. 'queue'
+local count = tonumber(ARGV[3])
+redis.call('UNLINK', K.legacyFinishedRoots)
+local old = K.legacyQueue
 local flat = redis.call('ZRANGE', old, 0, count - 1, 'WITHSCORES')
 for i = 1, #flat, 2 do
   local id, score = flat[i], flat[i + 1]
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   redis.call('ZREM', old, id)
   if redis.call('HGET', key, 'status') == 'runnable' then
-    queueAt(prefix, id, redis.call('HGET', key, 'cls') or storeClass(key), score)
+    queueAt(id, redis.call('HGET', key, 'cls') or storeClass(key), score)
   end
 end
 return #flat / 2

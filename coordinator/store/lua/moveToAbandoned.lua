@@ -3,8 +3,8 @@
 -- ARGV: prefix, now, id, attempt, reason ("" none). Returns 'ok', or 'stale' when the attempt is not the
 -- current one or the job is no longer running.
 -- @include endRun
-local prefix, now, id, attempt, reason = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local key = jobKey(prefix, id)
+local now, id, attempt, reason = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if not status then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
@@ -12,12 +12,12 @@ end
 if not isLive(key, status) or numField(key, 'attempt', 0) ~= attempt then
   return 'stale'
 end
-leaveClients(prefix, id)
+leaveClients(id)
 appendLog(key, reason ~= '' and ('client lost: ' .. reason) or 'client lost', now)
 -- A run of the onChildError hook alone is not retried.
 if redis.call('HGET', key, 'childError') == '1' then
-  finish(prefix, id, 'abandoned', now)
+  finish(id, 'abandoned', now)
 else
-  retryOrEnd(prefix, id, now, 'abandoned')
+  retryOrEnd(id, now, 'abandoned')
 end
 return 'ok'

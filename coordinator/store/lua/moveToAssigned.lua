@@ -9,10 +9,9 @@
 --   {"resources", why} the job's resources do not fit now (why names the resource)
 -- @include setStatus
 
-local p = ARGV[1]
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
-local key = jobKey(p, id)
+local key = K.job(id)
 
 -- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`).
 local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status',
@@ -33,14 +32,14 @@ end
 -- Can client `cid` take this job now? Packing is derived from the jobs the client holds.
 local refused = nil
 local function fits(cid)
-  local c = redis.call('HMGET', p .. 'client:' .. cid, 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor')
+  local c = redis.call('HMGET', K.client(cid), 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor')
   if not c[1] or c[3] == '1' or c[4] == '0' or c[5] == '1' then return nil end
   if c[6] and c[6] ~= '' and c[6] ~= id then return nil end
-  local jobs = redis.call('SMEMBERS', p .. 'client:' .. cid .. ':jobs')
+  local jobs = redis.call('SMEMBERS', K.clientJobs(cid))
   if single and #jobs > 0 then return nil end
   local used = 0
   for _, jid in ipairs(jobs) do
-    local r = redis.call('HMGET', p .. 'job:' .. jid, 'cpus', 'tags')
+    local r = redis.call('HMGET', K.job(jid), 'cpus', 'tags')
     if r[1] then used = used + (tonumber(r[1]) or 1) end
     if r[2] then
       for _, t in ipairs(cjson.decode(r[2])) do
@@ -67,10 +66,10 @@ for _, h in ipairs(held) do consider(h.clientId) end
 for i = 4, #ARGV do consider(ARGV[i]) end
 
 local function setHold(list)
-  for _, h in ipairs(held) do redis.call('HSET', p .. 'client:' .. h.clientId, 'heldFor', '') end
+  for _, h in ipairs(held) do redis.call('HSET', K.client(h.clientId), 'heldFor', '') end
   local out = {}
   for _, c in ipairs(list) do
-    redis.call('HSET', p .. 'client:' .. c.cid, 'heldFor', id)
+    redis.call('HSET', K.client(c.cid), 'heldFor', id)
     table.insert(out, {hostname = c.hostname, clientId = tonumber(c.cid)})
   end
   if #out == 0 then redis.call('HDEL', key, 'clientsOnHold')
@@ -93,21 +92,21 @@ while #chosen > maxHosts do table.remove(chosen) end
 local want = f[6] and cjson.decode(f[6]) or {}
 local plan = {}
 for name, amount in pairs(want) do
-  local rid = redis.call('HGET', p .. 'resources:byName', name)
+  local rid = redis.call('HGET', K.resourcesByName, name)
   if not rid then
     redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name .. ' is not defined')
     return {'resources', name}
   end
-  local rk = p .. 'resource:' .. rid
+  local rk = K.resource(rid)
   local r = redis.call('HMGET', rk, 'amount', 'perMachine', 'used')
   local total = tonumber(r[1]) or 0
   amount = tonumber(amount) or 1
   if r[2] == '1' then
     local fresh = 0
     for _, c in ipairs(chosen) do
-      if redis.call('HEXISTS', rk .. ':machines', c.cid) == 0 then fresh = fresh + 1 end
+      if redis.call('HEXISTS', K.resourceMachinesOf(rk), c.cid) == 0 then fresh = fresh + 1 end
     end
-    if redis.call('HLEN', rk .. ':machines') + fresh > total then
+    if redis.call('HLEN', K.resourceMachinesOf(rk)) + fresh > total then
       redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name)
       return {'resources', name}
     end
@@ -121,10 +120,10 @@ for name, amount in pairs(want) do
   end
 end
 for _, h in ipairs(plan) do
-  local rk = p .. 'resource:' .. h.rid
+  local rk = K.resource(h.rid)
   if h.perMachine then
-    redis.call('HINCRBY', rk .. ':machines', h.clientId, 1)
-    redis.call('HSET', rk, 'used', redis.call('HLEN', rk .. ':machines'))
+    redis.call('HINCRBY', K.resourceMachinesOf(rk), h.clientId, 1)
+    redis.call('HSET', rk, 'used', redis.call('HLEN', K.resourceMachinesOf(rk)))
   else
     redis.call('HINCRBY', rk, 'used', h.amount)
   end
@@ -132,12 +131,12 @@ end
 if #plan > 0 then redis.call('HSET', key, 'heldResources', cjson.encode(plan)) end
 
 -- Assign: one HSET of the job's own fields with the status change, one HDEL of what waiting left behind.
-for _, h in ipairs(held) do redis.call('HSET', p .. 'client:' .. h.clientId, 'heldFor', '') end
+for _, h in ipairs(held) do redis.call('HSET', K.client(h.clientId), 'heldFor', '') end
 if f[5] or f[13] or f[14] then redis.call('HDEL', key, 'clientsOnHold', 'waitingFor', 'showBlockedClientsWarning') end
 local clients = {}
 local logs = f[11] or nil
 for i, c in ipairs(chosen) do
-  redis.call('SADD', p .. 'client:' .. c.cid .. ':jobs', id)
+  redis.call('SADD', K.clientJobs(c.cid), id)
   table.insert(clients, {hostname = c.hostname, clientId = tonumber(c.cid), master = (i == 1)})
   logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end
@@ -148,8 +147,8 @@ if attempt == 1 and not f[15] then
   table.insert(set, 'seqAttempt')
   table.insert(set, attempt)
 end
-if f[12] then setProgress(p, id, 0) end
-setStatus(p, id, 'running', now,
+if f[12] then setProgress(id, 0) end
+setStatus(id, 'running', now,
   {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
    quiet = true})
 return {'assigned', attempt, redis.call('HGETALL', key)}

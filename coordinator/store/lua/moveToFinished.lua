@@ -9,14 +9,13 @@
 -- in Redis for the log store to seal (coordinator/logs), else 0.
 -- @include endRun
 -- @include fence
--- @include logKeys
-local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local key = jobKey(prefix, id)
+local key = K.job(id)
 -- The fence and this transition read the job in one HMGET; eventSeq is written with the transition's fields.
 local status, refused, v = fenceLiveRead(key, id, attempt, seq, { 'heldResources', 'clients', 'childError',
   'kidsLeft', 'kidsBad', 'parents', 'pausedRunning', 'command', 'commandByOs', 'progress', 'noProg', 'logs', 'nKids' })
-local log = redis.call('EXISTS', logKey(prefix, id, attempt))
+local log = redis.call('EXISTS', K.jobLog(id, attempt))
 if refused then
   if type(refused) == 'table' then
     return refused
@@ -27,7 +26,7 @@ local ok = exitCode == 0 and signal == '' and (reason == 'exited' or reason == '
 -- The common end, a root job without children whose command succeeded, in one pass over what was read:
 -- the same effects as the general path below (leaveClients, then finish), in fewer calls.
 if ok and not v[3] and not v[4] and not v[5] and not v[6] and not v[7] and ((v[8] and v[8] ~= '') or v[9]) then
-  local released = releaseClients(prefix, id, { v[1], v[2] }, true)
+  local released = releaseClients(id, { v[1], v[2] }, true)
   local set = { 'progress', 1, 'eventSeq', seq }
   local progress = tonumber(v[10]) or 0
   if not v[11] and progress ~= 1 then
@@ -38,12 +37,12 @@ if ok and not v[3] and not v[4] and not v[5] and not v[6] and not v[7] and ((v[8
       set[5], set[6] = 'treeP', 1
     end
   end
-  setStatus(prefix, id, 'succeeded', now, { status = status, parents = false, logs = v[12] or false,
+  setStatus(id, 'succeeded', now, { status = status, parents = false, logs = v[12] or false,
     set = set, released = released })
   return { 'ok', log }
 end
 redis.call('HSET', key, 'eventSeq', seq)
-leaveClients(prefix, id)
+leaveClients(id)
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)
 elseif reason == 'spawnError' then
@@ -53,22 +52,22 @@ elseif not ok and reason ~= 'cancelled' then
 end
 
 if reason == 'cancelled' or reason == 'maxTime' then
-  finish(prefix, id, 'cancelled', now)
+  finish(id, 'cancelled', now)
 elseif redis.call('HGET', key, 'childError') == '1' then
-  finish(prefix, id, 'failed', now)
+  finish(id, 'failed', now)
 elseif ok then
   if numField(key, 'kidsLeft', 0) > 0 then
     redis.call('HSET', key, 'cmdDone', '1')
-    setProgress(prefix, id, 1)
-    setStatus(prefix, id, 'queued', now)
+    setProgress(id, 1)
+    setStatus(id, 'queued', now)
   elseif numField(key, 'kidsBad', 0) > 0 then
     local work = {}
-    resolveWaiting(prefix, id, now, work)
-    settle(prefix, now, work)
+    resolveWaiting(id, now, work)
+    settle(now, work)
   else
-    finish(prefix, id, 'succeeded', now)
+    finish(id, 'succeeded', now)
   end
 else
-  retryOrEnd(prefix, id, now, 'failed')
+  retryOrEnd(id, now, 'failed')
 end
 return { 'ok', log }

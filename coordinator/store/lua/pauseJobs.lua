@@ -3,15 +3,15 @@
 -- ARGV: prefix, now, id... Returns the number of jobs changed.
 -- @include setStatus
 -- @include targets
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local count, err = changeTargets(prefix, 3, function(id, key, status)
+local now = tonumber(ARGV[2])
+local count, err = changeTargets(3, function(id, key, status)
   if status == 'queued' or status == 'runnable' then
-    setStatus(prefix, id, 'paused', now)
+    setStatus(id, 'paused', now)
     return true
   elseif status == 'running' or status == 'resuming' then
     redis.call('HSET', key, 'pausedRunning', '1')
-    sendControl(prefix, id, 'pause')
-    setStatus(prefix, id, 'pausing', now)
+    sendControl(id, 'pause')
+    setStatus(id, 'pausing', now)
     return true
   end
   return false

@@ -3,14 +3,13 @@
 -- scheduler calls this for classes it found empty, and its maintenance for the first classes now and then.
 -- ARGV: prefix, now, cls... Returns the number of classes dropped.
 -- @include util
-local prefix = ARGV[1]
 local dropped = 0
 for i = 3, #ARGV do
-  local head = redis.call('ZRANGE', classKey(prefix, ARGV[i]), 0, 0, 'WITHSCORES')
+  local head = redis.call('ZRANGE', K.queueClass(ARGV[i]), 0, 0, 'WITHSCORES')
   if #head == 0 then
-    dropped = dropped + redis.call('ZREM', prefix .. 'queue:heads', ARGV[i])
+    dropped = dropped + redis.call('ZREM', K.queueHeads, ARGV[i])
   else
-    redis.call('ZADD', prefix .. 'queue:heads', head[2], ARGV[i])
+    redis.call('ZADD', K.queueHeads, head[2], ARGV[i])
   end
 end
 return dropped

@@ -3,10 +3,9 @@
 -- attempt US name" (US = \31; the name last: it is the only field that may hold any character). A job that
 -- does not exist is skipped. Read-only.
 -- ARGV: prefix, now, id...
-local p = ARGV[1]
 local out = {}
 for i = 3, #ARGV do
-  local v = redis.call('HMGET', p .. 'job:' .. ARGV[i], 'status', 'clients', 'progress', 'startTime', 'endTime',
+  local v = redis.call('HMGET', K.job(ARGV[i]), 'status', 'clients', 'progress', 'startTime', 'endTime',
     'attempt', 'name')
   if v[1] then
     out[#out + 1] = table.concat({ ARGV[i], v[1], v[2] or '', v[3] or '', v[4] or '', v[5] or '', v[6] or '',

@@ -2,14 +2,14 @@
 -- One HGETALL (or HMGET of the wanted fields) per job; one string per job instead of a nested reply roughly
 -- halves what the client spends decoding 10,000 jobs. Read-only.
 -- ARGV: prefix, now, nFields (0 = every field), field..., id...
-local prefix, nFields = ARGV[1], tonumber(ARGV[3])
+local nFields = tonumber(ARGV[3])
 local fields = {}
 for k = 1, nFields do
   fields[k] = ARGV[3 + k]
 end
 local out = {}
 for i = 4 + nFields, #ARGV do
-  local key = prefix .. 'job:' .. ARGV[i]
+  local key = K.job(ARGV[i])
   local t = nil
   if nFields == 0 then
     local flat = redis.call('HGETALL', key)

@@ -6,9 +6,9 @@
 -- offset of the first chunk returned (>= base), and kind is
 -- 'live' (keys in Redis), 'sealed' (all in the file store), 'legacy' (output kept in Redis by an older
 -- openhq, read by JobStore.output) or 'none' (no output).
--- @include logKeys
-local prefix, id, tailBytes = ARGV[1], ARGV[3], tonumber(ARGV[5])
-local key = prefix .. 'job:' .. id
+-- @include newestChunks
+local id, tailBytes = ARGV[3], tonumber(ARGV[5])
+local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'seqAttempt', 'outBytes')
 if not f[1] then
   return false
@@ -20,34 +20,20 @@ end
 if attempt == '' then
   return { '', 'none', 0, 0, 0, 0, -1, '', 0 }
 end
-local lk = logKey(prefix, id, attempt)
+local lk = K.jobLog(id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'z', 'n', 'cut')
 if m[1] then
   local reply = { attempt, 'live', m[1], m[2], m[3], m[4], m[5], '', m[2] }
-  local list = lk .. ':q'
+  local list = K.jobLogQueueOf(lk)
   if tailBytes <= 0 then
     for _, c in ipairs(redis.call('LRANGE', list, 0, -1)) do
       reply[#reply + 1] = c
     end
     return reply
   end
-  -- Newest chunks first, a page at a time, until they hold tailBytes.
-  local chunks, got, last = {}, 0, -1
-  while got < tailBytes do
-    local page = redis.call('LRANGE', list, last - 15, last)
-    if #page == 0 then
-      break
-    end
-    for j = #page, 1, -1 do
-      table.insert(chunks, 1, page[j])
-      got = got + #page[j]
-      if got >= tailBytes then
-        break
-      end
-    end
-    last = last - 16
-  end
-  reply[9] = tostring(tonumber(m[1]) - got)
+  local bytes = tonumber(m[1])
+  local chunks, start = newestChunks(list, bytes, bytes - tailBytes)
+  reply[9] = tostring(start)
   for _, c in ipairs(chunks) do
     reply[#reply + 1] = c
   end

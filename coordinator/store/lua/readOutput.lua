@@ -7,21 +7,21 @@
 -- ARGV: prefix, now, id, sent (the viewer's offset; negative = start that many bytes before the end),
 -- attempt (the one the viewer follows; "" = none yet), max bytes to return.
 -- Returns false (no such job) or {status, progress, attempt, newSent, skipped, text, base, z, n}. Reads only.
--- @include logKeys
-local prefix, id = ARGV[1], ARGV[3]
-local key = prefix .. 'job:' .. id
+-- @include newestChunks
+local id = ARGV[3]
+local key = K.job(id)
 local f = redis.call('HMGET', key, 'status', 'progress', 'seqAttempt', 'outBytes', 'outHead')
 if not f[1] then
   return false
 end
 local attempt = f[3] or ''
 local bytes, head, base, z, n = tonumber(f[4] or '0') or 0, tonumber(f[5] or ''), 0, 0, 0
-local list = key .. ':output:tail'
-local lk = logKey(prefix, id, attempt)
+local list = K.jobOutputTailOf(key)
+local lk = K.jobLog(id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'z', 'n')
 local record = redis.call('HGET', key, 'log:' .. attempt)
 if m[1] then
-  bytes, base, z, n, head, list = tonumber(m[1]), tonumber(m[2]), m[3], m[4], nil, lk .. ':q'
+  bytes, base, z, n, head, list = tonumber(m[1]), tonumber(m[2]), m[3], m[4], nil, K.jobLogQueueOf(lk)
 elseif record then
   local b, zz, nn = string.match(record, '^(%d+) (%d+) (%d+)')
   bytes, base, z, n, head = tonumber(b), tonumber(b), zz, nn, nil
@@ -49,29 +49,13 @@ elseif head == nil then
   -- Legacy, under its cap: all of it in the :output key.
   head = bytes
   if sent < bytes and room > 0 then
-    take(redis.call('GETRANGE', key .. ':output', sent, math.min(bytes, sent + room) - 1))
+    take(redis.call('GETRANGE', K.jobOutputOf(key), sent, math.min(bytes, sent + room) - 1))
   end
 elseif sent < head and room > 0 then
-  take(redis.call('GETRANGE', key .. ':output', sent, math.min(head, sent + room) - 1))
+  take(redis.call('GETRANGE', K.jobOutputOf(key), sent, math.min(head, sent + room) - 1))
 end
 if sent >= head and sent < bytes and room > 0 then
-  -- Walk the list back from its newest chunk only as far as the viewer's offset: a viewer that keeps up
-  -- reads a chunk or two, not the whole list.
-  local chunks, start, last = {}, bytes, -1
-  while start > sent do
-    local page = redis.call('LRANGE', list, last - 15, last)
-    if #page == 0 then
-      break
-    end
-    for j = #page, 1, -1 do
-      table.insert(chunks, 1, page[j])
-      start = start - #page[j]
-      if start <= sent then
-        break
-      end
-    end
-    last = last - 16
-  end
+  local chunks, start = newestChunks(list, bytes, sent)
   if sent < start then
     skipped = skipped + (start - sent)
     sent = start

@@ -2,8 +2,8 @@
 -- getStartedJobEventNames). ARGV: prefix, now, id, attempt, seq, clientId.
 -- Returns 'ok', 'stale' (not the current attempt, or the job is no longer running) or 'duplicate'.
 -- @include fence
-local prefix, now, id, attempt, seq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = jobKey(prefix, id)
+local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local key = K.job(id)
 local _, refused, read = fenceLiveRead(key, id, attempt, seq, { 'logs' })
 if refused then
   return refused

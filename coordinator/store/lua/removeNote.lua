@@ -2,20 +2,20 @@
 -- a thread's last note removes the thread. ARGV: prefix, now, note id. Returns 1 when removed, 0 when not
 -- (unknown, or the first note of a longer thread).
 -- @include noteThreads
-local p, nid = ARGV[1], ARGV[3]
-local tid = redis.call('HGET', p .. 'note:' .. nid, 'threadId')
+local nid = ARGV[3]
+local tid = redis.call('HGET', K.note(nid), 'threadId')
 if not tid then
   return 0
 end
-local nkey = p .. 'thread:' .. tid .. ':notes'
+local nkey = K.threadNotes(tid)
 if redis.call('ZCARD', nkey) <= 1 then
-  dropThread(p, tid)
+  dropThread(tid)
   return 1
 end
 if redis.call('ZRANGE', nkey, 0, 0)[1] == nid then
   return 0
 end
-redis.call('DEL', p .. 'note:' .. nid)
+redis.call('DEL', K.note(nid))
 redis.call('ZREM', nkey, nid)
-refreshMirror(p, tid)
+refreshMirror(tid)
 return 1

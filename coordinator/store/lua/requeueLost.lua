@@ -5,12 +5,12 @@
 -- ARGV: prefix, now, id, attempt, clientId. Returns 1 when applied.
 -- @include setStatus
 -- @include endRun
-local prefix, now, id, attempt = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local key = jobKey(prefix, id)
+local now, id, attempt = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if status ~= 'running' or numField(key, 'attempt', 0) ~= attempt then
   return 0
 end
-leaveClients(prefix, id)
-requeue(prefix, id, now, 'assignment to client ' .. ARGV[5] .. ' was lost: requeued')
+leaveClients(id)
+requeue(id, now, 'assignment to client ' .. ARGV[5] .. ' was lost: requeued')
 return 1

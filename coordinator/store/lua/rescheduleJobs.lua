@@ -7,42 +7,42 @@
 -- changes only the listed jobs that are still finished and returns how many.
 -- @include settle
 -- @include targets
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
 
 -- Phase 1 for one job: its own state, and its parents' counters.
 local function reopenCounters(id, set)
-  local key = jobKey(prefix, id)
+  local key = K.job(id)
   local bad = redis.call('HGET', key, 'status') ~= 'succeeded'
   redis.call('HDEL', key, 'cmdDone', 'childError')
-  setProgress(prefix, id, 0)
+  setProgress(id, 0)
   for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
-    local pk = jobKey(prefix, p)
+    local pk = K.job(p)
     redis.call('HINCRBY', pk, 'kidsLeft', 1)
     if bad and redis.call('HINCRBY', pk, 'kidsBad', -1) <= 0 then
       redis.call('HDEL', pk, 'kidsBad')
     end
     if not set[tonumber(p)] and redis.call('HGET', pk, 'status') == 'runnable' then
       redis.call('HDEL', pk, 'childError')
-      setStatus(prefix, p, 'queued', now)
+      setStatus(p, 'queued', now)
     end
   end
 end
 
 -- Phase 2 for one job: its waiting status (what it finishes by itself goes to `work`).
 local function reopen(id, work)
-  appendLog(jobKey(prefix, id), 'rescheduled', now)
-  resolveIdle(prefix, id, now, work)
+  appendLog(K.job(id), 'rescheduled', now)
+  resolveIdle(id, now, work)
 end
 
 local mode = ARGV[3]
 if mode == 'counters' or mode == 'statuses' then
-  local listed, err = givenJobs(prefix, 4)
+  local listed, err = givenJobs(4)
   if err then
     return err
   end
   local work, count = {}, 0
   for _, id in ipairs(listed) do
-    if FINISHED[redis.call('HGET', jobKey(prefix, id), 'status')] then
+    if FINISHED[redis.call('HGET', K.job(id), 'status')] then
       count = count + 1
       -- A listed parent is finished too, so never runnable: the set matters only to the one-call path.
       if mode == 'counters' then
@@ -52,11 +52,11 @@ if mode == 'counters' or mode == 'statuses' then
       end
     end
   end
-  settle(prefix, now, work)
+  settle(now, work)
   return count
 end
 
-local given, err = givenJobs(prefix, 3)
+local given, err = givenJobs(3)
 if err then
   return err
 end
@@ -67,17 +67,17 @@ local function add(id)
   if set[n] then
     return
   end
-  local status = redis.call('HGET', jobKey(prefix, n), 'status')
+  local status = redis.call('HGET', K.job(n), 'status')
   if FINISHED[status] then
     set[n] = true
     order[#order + 1] = n
   end
 end
 for _, id in ipairs(given) do
-  local status = redis.call('HGET', jobKey(prefix, id), 'status')
+  local status = redis.call('HGET', K.job(id), 'status')
   if FINISHED[status] then
-    for i, d in ipairs(subtree(prefix, id)) do
-      local st = redis.call('HGET', jobKey(prefix, d), 'status')
+    for i, d in ipairs(subtree(id)) do
+      local st = redis.call('HGET', K.job(d), 'status')
       if i == 1 or (FINISHED[st] and st ~= 'succeeded') then
         add(d)
       end
@@ -86,7 +86,7 @@ for _, id in ipairs(given) do
 end
 local reopened = #order
 for i = 1, reopened do
-  for _, a in ipairs(ancestors(prefix, order[i])) do
+  for _, a in ipairs(ancestors(order[i])) do
     add(a)
   end
 end
@@ -99,5 +99,5 @@ local work = {}
 for _, id in ipairs(order) do
   reopen(id, work)
 end
-settle(prefix, now, work)
+settle(now, work)
 return #order

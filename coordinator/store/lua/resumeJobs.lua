@@ -4,16 +4,16 @@
 -- ARGV: prefix, now, id... Returns the number of jobs changed.
 -- @include settle
 -- @include targets
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
 local work = {}
 -- Children first, so a parent sees its children's new state.
-local count, err = changeTargets(prefix, 3, function(id, key, status)
+local count, err = changeTargets(3, function(id, key, status)
   if status == 'pausing' or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1) then
-    sendControl(prefix, id, 'resume')
-    setStatus(prefix, id, 'resuming', now)
+    sendControl(id, 'resume')
+    setStatus(id, 'resuming', now)
     return true
   elseif status == 'paused' then
-    resolveIdle(prefix, id, now, work)
+    resolveIdle(id, now, work)
     return true
   end
   return false
@@ -21,5 +21,5 @@ end, true)
 if err then
   return err
 end
-settle(prefix, now, work)
+settle(now, work)
 return count

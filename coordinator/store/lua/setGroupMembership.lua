@@ -3,19 +3,19 @@
 -- unknown group or client.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
-local p, gid, cid, member = ARGV[1], ARGV[3], ARGV[4], ARGV[5] == '1'
-local gkey = p .. 'group:' .. gid
+local gid, cid, member = ARGV[3], ARGV[4], ARGV[5] == '1'
+local gkey = K.group(gid)
 if redis.call('EXISTS', gkey) == 0 then
   return redis.error_reply('NOTFOUND group_id: no client group ' .. gid)
 end
-if redis.call('ZSCORE', p .. 'clients', cid) == false then
+if redis.call('ZSCORE', K.clients, cid) == false then
   return redis.error_reply('NOTFOUND client_id: no client ' .. cid)
 end
 if member then
-  redis.call('SADD', gkey .. ':clients', cid)
+  redis.call('SADD', K.groupClientsOf(gkey), cid)
 else
-  redis.call('SREM', gkey .. ':clients', cid)
+  redis.call('SREM', K.groupClientsOf(gkey), cid)
 end
-setGroupMirror(p, cid, gid, member)
-redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
+setGroupMirror(cid, gid, member)
+redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')
 return 1

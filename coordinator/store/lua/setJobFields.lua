@@ -2,8 +2,8 @@
 -- conditions from savePermittedClientsList, waitingFor, clientsOnHold). An empty value removes the field.
 -- ARGV: prefix, now, id, field, value, [field, value]... Returns 1.
 -- @include util
-local prefix, id = ARGV[1], ARGV[3]
-local key = jobKey(prefix, id)
+local id = ARGV[3]
+local key = K.job(id)
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
 end
@@ -18,8 +18,8 @@ for i = 4, #ARGV - 1, 2 do
 end
 -- New conditions make a new requirement class: a queued job moves to it, keeping its place.
 if classChanged then
-  reclass(prefix, id)
+  reclass(id)
 end
 -- A job event without a status: fields that dispatch reads (conditions) may have changed.
-redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. '}')
+redis.call('PUBLISH', K.eventsChannel, '{"type":"job","jobId":' .. id .. '}')
 return 1

@@ -3,18 +3,18 @@
 -- ARGV: prefix, now, priority, id... Returns the number of jobs changed.
 -- @include setStatus
 -- @include targets
-local prefix, now, priority = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local count, err = changeTargets(prefix, 4, function(id, key)
+local now, priority = tonumber(ARGV[2]), tonumber(ARGV[3])
+local count, err = changeTargets(4, function(id, key)
   local old = numField(key, 'priority', 0)
   if old == priority then
     return false
   end
   redis.call('HSET', key, 'priority', priority)
   appendLog(key, 'priorityChanged to ' .. priority, now)
-  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
+  local score = redis.call('ZSCORE', K.queue, id)
   if score then
     local seq = tonumber(score) + old * QUEUE_SHIFT
-    queueAt(prefix, id, redis.call('HGET', key, 'cls') or storeClass(key), -priority * QUEUE_SHIFT + seq)
+    queueAt(id, redis.call('HGET', key, 'cls') or storeClass(key), -priority * QUEUE_SHIFT + seq)
   end
   return true
 end)
@@ -22,6 +22,6 @@ if err then
   return err
 end
 if count > 0 then
-  redis.call('PUBLISH', prefix .. 'events', '{"type":"jobs","priorityChanged":' .. count .. '}')
+  redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","priorityChanged":' .. count .. '}')
 end
 return count

@@ -3,24 +3,24 @@
 -- name|''. Returns 1; NOTFOUND for an unknown id, CONFLICT for a taken name or a flag change while in use.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include resourceUsage
-local p, rid, amount, perMachine, name = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local key = p .. 'resource:' .. rid
+local rid, amount, perMachine, name = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local key = K.resource(rid)
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND id_or_name: no resource ' .. rid)
 end
 local old = redis.call('HGET', key, 'name')
 local rename = name ~= '' and name ~= old
-if rename and redis.call('HEXISTS', p .. 'resources:byName', name) == 1 then
+if rename and redis.call('HEXISTS', K.resourcesByName, name) == 1 then
   return redis.error_reply('CONFLICT name: a resource named ' .. cjson.encode(name) .. ' already exists')
 end
-if perMachine ~= '' and perMachine ~= redis.call('HGET', key, 'perMachine') and resourceUsed(p, rid) > 0 then
+if perMachine ~= '' and perMachine ~= redis.call('HGET', key, 'perMachine') and resourceUsed(rid) > 0 then
   return redis.error_reply(
     'CONFLICT per_machine: resource ' .. rid .. ' is in use; change it when no job holds it'
   )
 end
 if rename then
-  redis.call('HDEL', p .. 'resources:byName', old)
-  redis.call('HSET', p .. 'resources:byName', name, rid)
+  redis.call('HDEL', K.resourcesByName, old)
+  redis.call('HSET', K.resourcesByName, name, rid)
   redis.call('HSET', key, 'name', name)
 end
 if amount ~= '' then
@@ -29,5 +29,5 @@ end
 if perMachine ~= '' then
   redis.call('HSET', key, 'perMachine', perMachine)
 end
-redis.call('PUBLISH', p .. 'events', '{"type":"farm"}')
+redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')
 return 1

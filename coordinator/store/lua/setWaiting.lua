@@ -2,8 +2,8 @@
 -- it (showBlockedClientsWarning). Only while the job is still runnable, so a job dispatched meanwhile keeps
 -- the fields moveToAssigned cleared. ARGV: prefix, now, id, waitingFor, blocked (0|1). Returns 1 if written.
 -- @include util
-local prefix, id, text, blocked = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-local key = jobKey(prefix, id)
+local id, text, blocked = ARGV[3], ARGV[4], ARGV[5]
+local key = K.job(id)
 if redis.call('HGET', key, 'status') ~= 'runnable' then
   return 0
 end

@@ -1,8 +1,8 @@
 -- updateProgress: sets the progress (0..1, clamped) of attempt A of a running job, rolled up to its ancestors.
 -- ARGV: prefix, now, id, attempt, seq, progress. Returns 'ok', 'stale' or 'duplicate'.
 -- @include fence
-local prefix, id, attempt, seq, progress = ARGV[1], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local key = jobKey(prefix, id)
+local id, attempt, seq, progress = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local key = K.job(id)
 local _, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused
@@ -12,5 +12,5 @@ if progress < 0 then
 elseif progress > 1 then
   progress = 1
 end
-setProgress(prefix, id, progress)
+setProgress(id, progress)
 return 'ok'

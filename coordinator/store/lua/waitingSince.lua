@@ -6,9 +6,9 @@
 -- ARGV: prefix, now, cutoff, low (the first score to look at, or -inf), high (the last, or +inf), steps.
 -- Returns {count, next}: next is the score to go on from, or '' when done.
 -- @include util
-local prefix, cutoff, low, high, steps = ARGV[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
-local queue = prefix .. QUEUE
-local mark = redis.call('ZREVRANGEBYSCORE', prefix .. 'queue:clock', cutoff, '-inf', 'LIMIT', 0, 1)
+local cutoff, low, high, steps = tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
+local queue = K.queue
+local mark = redis.call('ZREVRANGEBYSCORE', K.queueClock, cutoff, '-inf', 'LIMIT', 0, 1)
 if #mark == 0 then
   return { 0, '' }
 end

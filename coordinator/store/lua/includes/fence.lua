@@ -11,7 +11,7 @@ local function fenceCheck(key, attempt, first, last, current, seqAttempt, eventS
   end
   local applied = tonumber(eventSeq) or 0
   if tonumber(seqAttempt) ~= attempt then
-    redis.call('DEL', key .. ':output', key .. ':output:tail')
+    redis.call('DEL', K.jobOutputOf(key), K.jobOutputTailOf(key))
     redis.call('HDEL', key, 'outHead', 'outTail', 'outBytes')
     redis.call('HSET', key, 'seqAttempt', attempt)
     applied = 0

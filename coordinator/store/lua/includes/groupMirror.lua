@@ -1,7 +1,7 @@
 -- Client groups (coordinator/store/groups.ts): the client hash field `groups` mirrors the client's group ids as
 -- a JSON list, ascending. setGroupMirror rewrites it after the client joined (member) or left group `gid`.
-local function setGroupMirror(p, cid, gid, member)
-  local ckey = p .. 'client:' .. cid
+local function setGroupMirror(cid, gid, member)
+  local ckey = K.client(cid)
   if redis.call('EXISTS', ckey) == 0 then
     return
   end

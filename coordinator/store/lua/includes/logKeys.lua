@@ -7,17 +7,14 @@
 --   {p}logs:open        ZSET  "J:A" of every unsealed attempt -> when a sweep should look at it next (ms)
 --   {p}logs:trash       ZSET  ids of deleted jobs whose files are still to be removed -> deletion time (ms)
 --   {p}logs:bytes       STRING compressed bytes in the file store (for openhq.maxLogBytes)
-local function logKey(prefix, id, attempt)
-  return prefix .. 'job:' .. id .. ':log:' .. attempt
-end
 
 -- On deleting job `id` (hash `key`): drops its log keys and queues its files for removal.
-local function dropLogs(prefix, key, id, now)
+local function dropLogs(key, id, now)
   local attempts = tonumber(redis.call('HGET', key, 'attempt')) or 0
   for a = 1, attempts do
-    local lk = logKey(prefix, id, a)
-    redis.call('DEL', lk, lk .. ':q')
-    redis.call('ZREM', prefix .. 'logs:open', id .. ':' .. a)
+    local lk = K.jobLog(id, a)
+    redis.call('DEL', lk, K.jobLogQueueOf(lk))
+    redis.call('ZREM', K.logsOpen, id .. ':' .. a)
   end
-  redis.call('ZADD', prefix .. 'logs:trash', now, id)
+  redis.call('ZADD', K.logsTrash, now, id)
 end

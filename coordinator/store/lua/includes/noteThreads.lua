@@ -2,46 +2,46 @@
 -- thread's newest note, and dropThread removes a thread with its notes and its owner index entry.
 
 -- The job or client hash that owns thread `tid`, or nil for a free-standing thread.
-local function threadOwnerKey(p, tid)
-  local t = redis.call('HMGET', p .. 'thread:' .. tid, 'jobId', 'clientId')
+local function threadOwnerKey(tid)
+  local t = redis.call('HMGET', K.thread(tid), 'jobId', 'clientId')
   if t[1] then
-    return p .. 'job:' .. t[1]
+    return K.job(t[1])
   end
   if t[2] then
-    return p .. 'client:' .. t[2]
+    return K.client(t[2])
   end
   return nil
 end
 
 -- Points the owner's mirror at the thread's newest note, or clears it when the thread has none left.
-local function refreshMirror(p, tid)
-  local owner = threadOwnerKey(p, tid)
+local function refreshMirror(tid)
+  local owner = threadOwnerKey(tid)
   if not owner or redis.call('EXISTS', owner) == 0 then
     return
   end
-  local newest = redis.call('ZRANGE', p .. 'thread:' .. tid .. ':notes', -1, -1)[1]
+  local newest = redis.call('ZRANGE', K.threadNotes(tid), -1, -1)[1]
   if newest then
-    local text = redis.call('HGET', p .. 'note:' .. newest, 'text') or ''
+    local text = redis.call('HGET', K.note(newest), 'text') or ''
     redis.call('HSET', owner, 'threadId', tid, 'latestNote', text)
   else
     redis.call('HDEL', owner, 'threadId', 'latestNote')
   end
 end
 
-local function dropThread(p, tid)
-  local tkey = p .. 'thread:' .. tid
+local function dropThread(tid)
+  local tkey = K.thread(tid)
   local owner = redis.call('HMGET', tkey, 'jobId', 'clientId')
-  for _, nid in ipairs(redis.call('ZRANGE', tkey .. ':notes', 0, -1)) do
-    redis.call('DEL', p .. 'note:' .. nid)
+  for _, nid in ipairs(redis.call('ZRANGE', K.threadNotesOf(tkey), 0, -1)) do
+    redis.call('DEL', K.note(nid))
   end
-  redis.call('DEL', tkey .. ':notes')
-  refreshMirror(p, tid)
+  redis.call('DEL', K.threadNotesOf(tkey))
+  refreshMirror(tid)
   if owner[1] then
-    redis.call('HDEL', p .. 'threads:byJob', owner[1])
+    redis.call('HDEL', K.threadsByJob, owner[1])
   end
   if owner[2] then
-    redis.call('HDEL', p .. 'threads:byClient', owner[2])
+    redis.call('HDEL', K.threadsByClient, owner[2])
   end
   redis.call('DEL', tkey)
-  redis.call('ZREM', p .. 'threads', tid)
+  redis.call('ZREM', K.threads, tid)
 end

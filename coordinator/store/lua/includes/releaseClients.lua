@@ -4,19 +4,19 @@
 -- [scheduler helper] Resources held by the job (moveToAssigned writes `heldResources`: JSON list of
 -- {rid, amount, perMachine, clientId}): per-job amounts go back to {p}resource:{rid} `used`; per-machine
 -- units leave {p}resource:{rid}:machines (client -> jobs using it), and `used` = clients holding it.
-local function releaseHeld(prefix, key, held)
+local function releaseHeld(key, held)
   if not held then
     return
   end
   redis.call('HDEL', key, 'heldResources')
   for _, h in ipairs(cjson.decode(held)) do
-    local rk = prefix .. 'resource:' .. string.format('%d', h.rid)
+    local rk = K.resource(string.format('%d', h.rid))
     if h.perMachine then
       local cid = string.format('%d', h.clientId)
-      if redis.call('HINCRBY', rk .. ':machines', cid, -1) <= 0 then
-        redis.call('HDEL', rk .. ':machines', cid)
+      if redis.call('HINCRBY', K.resourceMachinesOf(rk), cid, -1) <= 0 then
+        redis.call('HDEL', K.resourceMachinesOf(rk), cid)
       end
-      redis.call('HSET', rk, 'used', redis.call('HLEN', rk .. ':machines'))
+      redis.call('HSET', rk, 'used', redis.call('HLEN', K.resourceMachinesOf(rk)))
     elseif redis.call('HINCRBY', rk, 'used', -h.amount) < 0 then
       redis.call('HSET', rk, 'used', 0)
     end
@@ -26,8 +26,8 @@ end
 -- `read` (optional): the job's heldResources and clients fields as the caller read them ({held, clients});
 -- with `quiet` the released client ids are returned for the caller's own notice (setStatus
 -- `known.released`) instead of published here.
-local function releaseClients(prefix, id, read, quiet)
-  local key = prefix .. 'job:' .. id
+local function releaseClients(id, read, quiet)
+  local key = K.job(id)
   local held, clients
   if read then
     held, clients = read[1], read[2]
@@ -35,23 +35,23 @@ local function releaseClients(prefix, id, read, quiet)
     local v = redis.call('HMGET', key, 'heldResources', 'clients')
     held, clients = v[1], v[2]
   end
-  releaseHeld(prefix, key, held)
+  releaseHeld(key, held)
   if not clients then
     return {}
   end
   local released = {}
   for _, c in ipairs(cjson.decode(clients)) do
     local cid = string.format('%d', c.clientId)
-    if redis.call('SREM', prefix .. 'client:' .. cid .. ':jobs', id) == 1 then
+    if redis.call('SREM', K.clientJobs(cid), id) == 1 then
       -- Trimmed now and then rather than on every push: the list stays near its cap of 100.
-      if redis.call('LPUSH', prefix .. 'client:' .. cid .. ':history', id) > 110 then
-        redis.call('LTRIM', prefix .. 'client:' .. cid .. ':history', 0, 99)
+      if redis.call('LPUSH', K.clientHistory(cid), id) > 110 then
+        redis.call('LTRIM', K.clientHistory(cid), 0, 99)
       end
       released[#released + 1] = cid
     end
   end
   if #released > 0 and not quiet then
-    redis.call('PUBLISH', prefix .. 'events',
+    redis.call('PUBLISH', K.eventsChannel,
       '{"type":"released","jobId":' .. id .. ',"clients":[' .. table.concat(released, ',') .. ']}')
   end
   return released

@@ -11,8 +11,8 @@
 -- (no notice: moveToAssigned, whose job leaves the queue and which only the assigning scheduler acts on).
 local QUIET_EVENTS = false
 
-local function setStatus(prefix, id, new, now, known)
-  local key = jobKey(prefix, id)
+local function setStatus(id, new, now, known)
+  local key = K.job(id)
   local old
   if known then
     old = known.status
@@ -23,16 +23,16 @@ local function setStatus(prefix, id, new, now, known)
     return
   end
   if old then
-    redis.call('ZREM', prefix .. 'jobs:status:' .. old, id)
+    redis.call('ZREM', K.jobsByStatus(old), id)
   end
   -- The runnable set is the queue (util.lua): scored for dispatch, and each job is in its class too.
   if new == 'runnable' then
-    enqueue(prefix, id, now)
+    enqueue(id, now)
   else
-    redis.call('ZADD', prefix .. 'jobs:status:' .. new, id, id)
+    redis.call('ZADD', K.jobsByStatus(new), id, id)
   end
   if old == 'runnable' then
-    dequeue(prefix, id, known and known.cls or nil)
+    dequeue(id, known and known.cls or nil)
   end
   local logs
   if known then
@@ -64,21 +64,21 @@ local function setStatus(prefix, id, new, now, known)
   end
   if (not old or wasFinished ~= isFinished) and root then
     if isFinished then
-      redis.call('ZREM', prefix .. 'jobs:roots:unfinished', id)
-      redis.call('ZADD', prefix .. 'jobs:expiry', now, id)
+      redis.call('ZREM', K.unfinishedRoots, id)
+      redis.call('ZADD', K.expiry, now, id)
     else
-      redis.call('ZREM', prefix .. 'jobs:expiry', id)
-      redis.call('ZADD', prefix .. 'jobs:roots:unfinished', id, id)
+      redis.call('ZREM', K.expiry, id)
+      redis.call('ZADD', K.unfinishedRoots, id, id)
     end
   end
 
   local wasRunning = old and RUNNING[old] or false
   local isRunning = RUNNING[new] or false
   if wasRunning ~= isRunning and not root then
-    addToAncestors(prefix, id, 'treeRun', isRunning and 1 or -1)
+    addToAncestors(id, 'treeRun', isRunning and 1 or -1)
     if isRunning then
-      for _, a in ipairs(ancestors(prefix, id)) do
-        redis.call('HSETNX', jobKey(prefix, a), 'startTime', now)
+      for _, a in ipairs(ancestors(id)) do
+        redis.call('HSETNX', K.job(a), 'startTime', now)
       end
     end
   end
@@ -91,6 +91,6 @@ local function setStatus(prefix, id, new, now, known)
     if known and known.released and #known.released > 0 then
       released = ',"released":[' .. table.concat(known.released, ',') .. ']'
     end
-    redis.call('PUBLISH', prefix .. 'events', '{"type":"job","jobId":' .. id .. ',"status":"' .. new .. '"' .. released .. '}')
+    redis.call('PUBLISH', K.eventsChannel, '{"type":"job","jobId":' .. id .. ',"status":"' .. new .. '"' .. released .. '}')
   end
 end

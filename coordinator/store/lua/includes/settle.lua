@@ -11,47 +11,47 @@ end
 
 -- A job whose children are all finished (new, `queued`, or being resumed). Appends {id, status} to `work`
 -- when it finishes without running anything.
-local function resolveWaiting(prefix, id, now, work)
-  local key = jobKey(prefix, id)
+local function resolveWaiting(id, now, work)
+  local key = K.job(id)
   if numField(key, 'kidsBad', 0) > 0 then
     if redis.call('HEXISTS', key, 'onChildError') == 1 then
       redis.call('HSET', key, 'childError', '1')
-      setStatus(prefix, id, 'runnable', now)
+      setStatus(id, 'runnable', now)
     else
       work[#work + 1] = { id, 'failed' }
     end
   elseif redis.call('HGET', key, 'cmdDone') == '1' or not hasCommand(key) then
     work[#work + 1] = { id, 'succeeded' }
   else
-    setStatus(prefix, id, 'runnable', now)
+    setStatus(id, 'runnable', now)
   end
 end
 
 -- The next status of a job that is not running and not finished: `queued` while children are unfinished.
-local function resolveIdle(prefix, id, now, work)
-  if numField(jobKey(prefix, id), 'kidsLeft', 0) > 0 then
-    setStatus(prefix, id, 'queued', now)
+local function resolveIdle(id, now, work)
+  if numField(K.job(id), 'kidsLeft', 0) > 0 then
+    setStatus(id, 'queued', now)
   else
-    resolveWaiting(prefix, id, now, work)
+    resolveWaiting(id, now, work)
   end
 end
 
 -- Applies each {id, finishedStatus} of `work`, and whatever finishing it causes up the tree.
-local function settle(prefix, now, work)
+local function settle(now, work)
   local i = 0
   while i < #work do
     i = i + 1
     local id, status = work[i][1], work[i][2]
-    local key = jobKey(prefix, id)
+    local key = K.job(id)
     -- A job without a command keeps progress 0.0, as HQueue reports it.
     if status == 'succeeded' and hasCommand(key) then
-      setProgress(prefix, id, 1)
+      setProgress(id, 1)
     end
     redis.call('HDEL', key, 'childError', 'pausedRunning')
-    setStatus(prefix, id, status, now)
+    setStatus(id, status, now)
     local ok = status == 'succeeded'
     for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
-      local pk = jobKey(prefix, p)
+      local pk = K.job(p)
       local left = redis.call('HINCRBY', pk, 'kidsLeft', -1)
       if left <= 0 then
         redis.call('HDEL', pk, 'kidsLeft')
@@ -60,12 +60,12 @@ local function settle(prefix, now, work)
         redis.call('HINCRBY', pk, 'kidsBad', 1)
       end
       if left <= 0 and not SETTLE_SKIP[tonumber(p)] and redis.call('HGET', pk, 'status') == 'queued' then
-        resolveWaiting(prefix, p, now, work)
+        resolveWaiting(p, now, work)
       end
     end
   end
 end
 
-local function finish(prefix, id, status, now)
-  settle(prefix, now, { { id, status } })
+local function finish(id, status, now)
+  settle(now, { { id, status } })
 end

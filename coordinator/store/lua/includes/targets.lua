@@ -3,9 +3,9 @@
 -- Fails (before any change) when an id does not exist. ARGV[firstArg..] are the ids; when ARGV[firstArg] is
 -- 'flat' the ids after it are the whole list, descendants included (a bulk operation the job store runs in
 -- chunks, store/jobs.ts).
-local function cascadeTargets(prefix, firstArg)
+local function cascadeTargets(firstArg)
   local flat = ARGV[firstArg] == 'flat'
-  local given, err = givenJobs(prefix, flat and firstArg + 1 or firstArg)
+  local given, err = givenJobs(flat and firstArg + 1 or firstArg)
   if err then
     return nil, err
   end
@@ -18,7 +18,7 @@ local function cascadeTargets(prefix, firstArg)
   end
   local out, seen = {}, {}
   for _, id in ipairs(given) do
-    for _, d in ipairs(subtree(prefix, id)) do
+    for _, d in ipairs(subtree(id)) do
       local n = tonumber(d)
       if not seen[n] then
         seen[n] = true
@@ -29,10 +29,10 @@ local function cascadeTargets(prefix, firstArg)
   return out, nil
 end
 
--- Calls change(id, key, status) on each job of cascadeTargets(prefix, firstArg), parents first (children
+-- Calls change(id, key, status) on each job of cascadeTargets(firstArg), parents first (children
 -- first when `childrenFirst`). Returns how many calls returned true, or nil and the NOTFOUND reply.
-local function changeTargets(prefix, firstArg, change, childrenFirst)
-  local targets, err = cascadeTargets(prefix, firstArg)
+local function changeTargets(firstArg, change, childrenFirst)
+  local targets, err = cascadeTargets(firstArg)
   if err then
     return nil, err
   end
@@ -43,7 +43,7 @@ local function changeTargets(prefix, firstArg, change, childrenFirst)
   local count = 0
   for i = from, to, step do
     local id = targets[i]
-    local key = jobKey(prefix, id)
+    local key = K.job(id)
     if change(id, key, redis.call('HGET', key, 'status')) then
       count = count + 1
     end

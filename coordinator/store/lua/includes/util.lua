@@ -4,9 +4,6 @@ local RUNNING = { running = true, pausing = true, resuming = true }
 local FINISHED = { succeeded = true, failed = true, cancelled = true, abandoned = true }
 local QUEUE_SHIFT = 4294967296
 
-local function jobKey(prefix, id)
-  return prefix .. 'job:' .. id
-end
 
 local function idList(value)
   if not value or value == '' then
@@ -41,9 +38,9 @@ local function numField(key, field, default)
 end
 
 -- Every job id in `ids` must exist, or the whole script fails before it changes anything.
-local function requireJobs(prefix, ids)
+local function requireJobs(ids)
   for _, id in ipairs(ids) do
-    if redis.call('EXISTS', jobKey(prefix, id)) == 0 then
+    if redis.call('EXISTS', K.job(id)) == 0 then
       return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
     end
   end
@@ -51,12 +48,12 @@ local function requireJobs(prefix, ids)
 end
 
 -- The job ids ARGV[firstArg..], and the NOTFOUND reply when one of them does not exist (then change nothing).
-local function givenJobs(prefix, firstArg)
+local function givenJobs(firstArg)
   local given = {}
   for i = firstArg, #ARGV do
     given[#given + 1] = ARGV[i]
   end
-  return given, requireJobs(prefix, given)
+  return given, requireJobs(given)
 end
 
 -- An id list without `id`.
@@ -102,12 +99,12 @@ local function appendLog(key, text, now)
 end
 
 -- All ancestors of a job (each once), nearest first.
-local function ancestors(prefix, id)
+local function ancestors(id)
   local out, seen, i = {}, {}, 0
   local frontier = { id }
   while i < #frontier do
     i = i + 1
-    for _, p in ipairs(idList(redis.call('HGET', jobKey(prefix, frontier[i]), 'parents'))) do
+    for _, p in ipairs(idList(redis.call('HGET', K.job(frontier[i]), 'parents'))) do
       if not seen[p] then
         seen[p] = true
         out[#out + 1] = p
@@ -119,11 +116,11 @@ local function ancestors(prefix, id)
 end
 
 -- The job and all its descendants (each once), parents before children.
-local function subtree(prefix, id)
+local function subtree(id)
   local out, seen, i = { id }, { [tonumber(id)] = true }, 0
   while i < #out do
     i = i + 1
-    for _, c in ipairs(idList(redis.call('HGET', jobKey(prefix, out[i]), 'children'))) do
+    for _, c in ipairs(idList(redis.call('HGET', K.job(out[i]), 'children'))) do
       if not seen[c] then
         seen[c] = true
         out[#out + 1] = c
@@ -134,22 +131,22 @@ local function subtree(prefix, id)
 end
 
 -- Adds deltas to roll-up counters of the job's ancestors (not the job itself).
-local function addToAncestors(prefix, id, field, delta)
+local function addToAncestors(id, field, delta)
   if delta == 0 then
     return
   end
-  for _, a in ipairs(ancestors(prefix, id)) do
+  for _, a in ipairs(ancestors(id)) do
     if field == 'treeP' then
-      redis.call('HINCRBYFLOAT', jobKey(prefix, a), field, delta)
+      redis.call('HINCRBYFLOAT', K.job(a), field, delta)
     else
-      redis.call('HINCRBY', jobKey(prefix, a), field, delta)
+      redis.call('HINCRBY', K.job(a), field, delta)
     end
   end
 end
 
 -- Sets the job's own progress and rolls the change up to treeP of the job and its ancestors.
-local function setProgress(prefix, id, progress)
-  local key = jobKey(prefix, id)
+local function setProgress(id, progress)
+  local key = K.job(id)
   local old = numField(key, 'progress', 0)
   if progress == 0 then
     redis.call('HDEL', key, 'progress')
@@ -158,7 +155,7 @@ local function setProgress(prefix, id, progress)
   end
   if redis.call('HEXISTS', key, 'noProg') == 0 and progress ~= old then
     redis.call('HINCRBYFLOAT', key, 'treeP', progress - old)
-    addToAncestors(prefix, id, 'treeP', progress - old)
+    addToAncestors(id, 'treeP', progress - old)
   end
 end
 
@@ -171,7 +168,6 @@ end
 -- BOUND of its head's score (entering lowers it; leaving does not touch it, so a class whose head left keeps
 -- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
 -- its class in `cls` (written at submit, rewritten when conditions change).
-local QUEUE = 'jobs:status:runnable'
 local CLASS_CACHE = {}
 
 local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs)
@@ -211,70 +207,66 @@ local function storeClass(key)
   return cls
 end
 
-local function classKey(prefix, cls)
-  return prefix .. 'queue:class:' .. cls
-end
 
 -- Enters a job in the queue and its class with `score`.
-local function queueAt(prefix, id, cls, score)
-  redis.call('ZADD', prefix .. QUEUE, score, id)
-  redis.call('ZADD', classKey(prefix, cls), score, id)
-  redis.call('ZADD', prefix .. 'queue:heads', 'LT', score, cls)
+local function queueAt(id, cls, score)
+  redis.call('ZADD', K.queue, score, id)
+  redis.call('ZADD', K.queueClass(cls), score, id)
+  redis.call('ZADD', K.queueHeads, 'LT', score, cls)
 end
 
 -- Records in {p}queue:clock that the queue's arrivals up to `seq` ({p}ids:queue) had entered by `now`, one
 -- entry per second (the second's last): getNumWaitingJobs(wait_time) counts by arrival instead of reading
 -- the jobs (waitingSince.lua). The scheduler thins entries past an hour to one a minute (store/queue.ts).
-local function markClock(prefix, now, seq)
-  local clock = prefix .. 'queue:clock'
-  redis.call('ZREMRANGEBYSCORE', clock, now - now % 1000, '+inf')
-  redis.call('ZADD', clock, now, seq)
+local function markClock(now, seq)
+  redis.call('ZREMRANGEBYSCORE', K.queueClock, now - now % 1000, '+inf')
+  redis.call('ZADD', K.queueClock, now, seq)
 end
 
 -- Enters a job that just became runnable at `now` (setStatus has taken it out of its old status set).
-local function enqueue(prefix, id, now)
-  local key = jobKey(prefix, id)
+local function enqueue(id, now)
+  local key = K.job(id)
   local v = redis.call('HMGET', key, 'priority', 'cls')
-  local seq = redis.call('INCR', prefix .. 'ids:queue')
-  markClock(prefix, now, seq)
-  queueAt(prefix, id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
+  local seq = redis.call('INCR', K.queueSeq)
+  markClock(now, seq)
+  queueAt(id, v[2] or storeClass(key), -(tonumber(v[1]) or 0) * QUEUE_SHIFT + seq)
 end
 
 -- Takes a job that stops being runnable out of its class (setStatus takes it out of the queue). `cls` when
 -- the caller has read it already.
-local function dequeue(prefix, id, cls)
-  cls = cls or redis.call('HGET', jobKey(prefix, id), 'cls')
+local function dequeue(id, cls)
+  cls = cls or redis.call('HGET', K.job(id), 'cls')
   if cls then
-    redis.call('ZREM', classKey(prefix, cls), id)
+    redis.call('ZREM', K.queueClass(cls), id)
   end
 end
 
 -- Recomputes a job's class after a field it depends on changed; a queued job moves with its score.
-local function reclass(prefix, id)
-  local key = jobKey(prefix, id)
+local function reclass(id)
+  local key = K.job(id)
   local old = redis.call('HGET', key, 'cls')
   local cls = storeClass(key)
   if old == cls then
     return
   end
-  local score = redis.call('ZSCORE', prefix .. QUEUE, id)
+  local score = redis.call('ZSCORE', K.queue, id)
   if score then
     if old then
-      redis.call('ZREM', classKey(prefix, old), id)
+      redis.call('ZREM', K.queueClass(old), id)
     end
-    queueAt(prefix, id, cls, score)
+    queueAt(id, cls, score)
   end
 end
 
 -- Control messages to the agents running the job's current attempt.
-local function sendControl(prefix, id, kind)
-  local key = jobKey(prefix, id)
+local function sendControl(id, kind)
+  local key = K.job(id)
   local clients = redis.call('HGET', key, 'clients')
   if not clients then
     return
   end
   local msg = '{"type":"' .. kind .. '","jobId":' .. id .. ',"attempt":' .. numField(key, 'attempt', 0) .. '}'
   for _, c in ipairs(cjson.decode(clients)) do
-    redis.call('PUBLISH', prefix .. 'control:' .. c.clientId, msg)
+    redis.call('PUBLISH', K.controlChannel(c.clientId), msg)
   end
 end

@@ -70,7 +70,7 @@ export class ReplicaWait {
 
   private async wait(): Promise<void> {
     const conn = this.conn as Redis;
-    await conn.incr(this.ctx.keys.prefix + "replicaWait");
+    await conn.incr(this.ctx.keys.replicaWait);
     const reached = Number(await conn.call("WAIT", this.replicas, WAIT_TIMEOUT_MS));
     if (reached < this.replicas)
       throw new Error(`only ${reached} of ${this.replicas} Redis replicas confirmed the writes`);
