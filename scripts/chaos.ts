@@ -1,5 +1,6 @@
 // The chaos run: a real farm on this machine that keeps being broken, then checked.
 //   npm run chaos -- --minutes N [--seed S] [--rate TREES_PER_S] [--fsync everysec|always] [--wait-replicas N]
+//     [--faults redisFailover,redisWrites] [--gap-ms 2000-8000]
 // The farm: Redis primary + replica under one Sentinel, 2 coordinators (Sentinel-routed, one key prefix), 4
 // agents each behind its own TCP proxy (scripts/chaos-proxy.ts), and a Python xmlrpc.client stream of job
 // trees (scripts/chaos-stream.py). Faults, one at a time at random gaps: SIGKILL + restart of an agent, of a
@@ -11,7 +12,16 @@
 // Prints `faults N, jobs M, lost L, duplicated D, stuck S` and exits 1 on any violation.
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -55,6 +65,10 @@ interface Options {
   /** Longest link cut (ms): 30 s for long runs. */
   maxCutMs: number;
   activeTimeoutMinutes: number;
+  /** Only these fault kinds (all when empty): e.g. many failovers in a short run. */
+  only: string[];
+  /** Pause between faults, ms: [lo, hi). */
+  gapMs: [number, number];
 }
 
 function options(): Options {
@@ -65,10 +79,13 @@ function options(): Options {
       rate: { type: "string", default: "1" },
       fsync: { type: "string", default: "everysec" },
       "wait-replicas": { type: "string", default: "1" },
+      faults: { type: "string", default: "" },
+      "gap-ms": { type: "string", default: "2000-8000" },
     },
   });
   const minutes = Number(values.minutes);
   if (!(minutes > 0)) throw new Error("--minutes must be a positive number");
+  const gap = values["gap-ms"].split("-");
   return {
     minutes,
     seed: Number(values.seed ?? Date.now() % 1_000_000),
@@ -77,6 +94,8 @@ function options(): Options {
     waitReplicas: Number(values["wait-replicas"]),
     maxCutMs: minutes >= 10 ? 30_000 : 8_000,
     activeTimeoutMinutes: 1,
+    only: values.faults.split(",").filter(Boolean),
+    gapMs: [Number(gap[0]), Number(gap[1] ?? gap[0])],
   };
 }
 
@@ -159,7 +178,7 @@ class Farm {
         "",
       ].join("\n"),
     );
-    this.sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+    this.sentinel = this.logged("sentinel", [conf, "--sentinel"]);
     await until("sentinel", async () => (await this.primaryPort()) === primary.port, 20_000);
     this.ini = iniArgs(`[main]\nhqserver.activeTimeout = ${this.opts.activeTimeoutMinutes}\n`);
     for (let i = 0; i < COORDINATORS; i++) {
@@ -186,6 +205,16 @@ class Farm {
     }
   }
 
+  /** Each Redis and Sentinel logs to <run folder>/<name>.log (appended across restarts), to diagnose a failed run. */
+  private logged(name: string, args: string[]): ChildProcess {
+    const fd = openSync(join(this.dir, `${name}.log`), "a");
+    try {
+      return spawn("redis-server", args, { stdio: ["ignore", fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   async startRedis(port: number, replicaOf: number | null): Promise<RedisNode> {
     const dir = join(this.dir, `redis-${port}`);
     mkdirSync(dir, { recursive: true });
@@ -206,7 +235,7 @@ class Farm {
       "noeviction",
       ...(replicaOf === null ? [] : ["--replicaof", "127.0.0.1", String(replicaOf)]),
     ];
-    const node: RedisNode = { port, dir, process: spawn("redis-server", args, { stdio: "ignore" }) };
+    const node: RedisNode = { port, dir, process: this.logged(`redis-${port}`, args) };
     const i = this.redisNodes.findIndex((n) => n.port === port);
     if (i >= 0) this.redisNodes[i] = node;
     else this.redisNodes.push(node);
@@ -268,7 +297,8 @@ class Farm {
     return this.coordinatorPorts.map((p) => `http://127.0.0.1:${p}`);
   }
 
-  async stop(): Promise<void> {
+  /** keep: leave the run folder (logs, Redis files, marks) for a diagnosis. */
+  async stop(keep: boolean): Promise<void> {
     await Promise.all(this.agents.map((a) => a.agent.stop().catch(() => {})));
     for (const a of this.agents) {
       await a.proxy.close();
@@ -278,7 +308,8 @@ class Farm {
     this.sentinel?.kill("SIGKILL");
     for (const n of this.redisNodes) n.process.kill("SIGKILL");
     await sleep(200);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (keep) log(`run folder kept: ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -314,7 +345,8 @@ class Faults {
       "redisWrites",
     ];
     if (this.farm.agents.some((a) => a.tmpfs !== null)) all.push("spoolFull");
-    return all;
+    const only = this.farm.opts.only;
+    return only.length === 0 ? all : all.filter((k) => only.includes(k));
   }
 
   async inject(kind: Fault): Promise<void> {
@@ -474,6 +506,7 @@ async function main(): Promise<number> {
   );
   const farm = new Farm(opts);
   let stream: ChildProcess | null = null;
+  let ok = false;
   try {
     await farm.start();
     log(`farm up in ${farm.dir}`);
@@ -501,7 +534,8 @@ async function main(): Promise<number> {
     // Every kind once per round, in a shuffled order: a short run sees them all.
     const bag: Fault[] = [];
     while (Date.now() < end) {
-      await sleep(2000 + random() * 6000);
+      const [lo, hi] = opts.gapMs;
+      await sleep(lo + random() * (hi - lo));
       if (Date.now() >= end) break;
       if (bag.length === 0) bag.push(...faults.kinds().sort(() => random() - 0.5));
       await faults.inject(bag.pop() as Fault);
@@ -594,10 +628,11 @@ async function main(): Promise<number> {
     console.log(
       `faults ${totalFaults}, jobs ${all.length}, lost ${lost}, duplicated ${duplicated}, stuck ${unfinished.length}`,
     );
-    return violations.length === 0 ? 0 : 1;
+    ok = violations.length === 0;
+    return ok ? 0 : 1;
   } finally {
     if (stream !== null && stream.exitCode === null) stream.kill("SIGKILL");
-    await farm.stop();
+    await farm.stop(!ok);
   }
 }
 
