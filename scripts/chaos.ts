@@ -14,6 +14,7 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import {
   closeSync,
+  createWriteStream,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -184,6 +185,9 @@ class Farm {
     );
     this.sentinel = this.logged("sentinel", [conf, "--sentinel"]);
     await until("sentinel", async () => (await this.primaryPort()) === primary.port, 20_000);
+    // A failover before the replica's first sync (Redis delays it 5 s) promoted an empty replica: the farm
+    // lost everything written so far.
+    await this.replicated(primary.port);
     this.ini = iniArgs(`[main]\nhqserver.activeTimeout = ${this.opts.activeTimeoutMinutes}\n`);
     for (let i = 0; i < COORDINATORS; i++) {
       this.coordinatorPorts.push(await freePort());
@@ -299,7 +303,13 @@ class Farm {
   }
 
   async startCoordinator(i: number): Promise<TestCoordinator> {
-    return retried(() => this.spawnCoordinator(i));
+    const c = await retried(() => this.spawnCoordinator(i));
+    // Its output so far is in c.output(); from now on it goes to coordinator-<i>.log too.
+    const file = createWriteStream(join(this.dir, `coordinator-${i}.log`), { flags: "a" });
+    file.write(c.output());
+    c.process.stdout?.pipe(file);
+    c.process.stderr?.pipe(file);
+    return c;
   }
 
   private spawnCoordinator(i: number): Promise<TestCoordinator> {

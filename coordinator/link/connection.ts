@@ -67,6 +67,8 @@ export class AgentConnection {
   /** Jobs Redis gives this client that the previous heartbeat did not list: lost if the next one agrees. */
   private suspects = new Map<number, number>();
   private readonly helloTimer: NodeJS.Timeout;
+  /** The agent said goodbye on this link: it leaves the farm once its jobs are done. */
+  private saidGoodbye = false;
   /** This coordinator closed the link on purpose: no crash probe. */
   private closedHere = false;
 
@@ -133,6 +135,7 @@ export class AgentConnection {
         this.beating = this.beating.then(() => this.heartbeat(msg)).catch((err: Error) => this.fail(err));
         return;
       case "goodbye":
+        this.saidGoodbye = true;
         await markTerminated(this.host.ctx, this.clientId);
         this.host.clientChanged(this.clientId);
         await removeIfTerminatedAndIdle(this.host.ctx, this.clientId);
@@ -206,7 +209,13 @@ export class AgentConnection {
   private async heartbeat(msg: HeartbeatMessage): Promise<void> {
     const id = this.clientId as number;
     const { ctx } = this.host;
-    await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now());
+    if (!(await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now()))) {
+      // After its goodbye the record may be gone on purpose (removeIfTerminatedAndIdle); else it was lost.
+      if (this.saidGoodbye) return;
+      this.host.log(`${this.label}: client ${id} lost its record in Redis: link closed for a new hello`);
+      this.close(4012, "client record lost: say hello again");
+      return;
+    }
     if (msg.available !== this.available) {
       this.available = msg.available;
       this.host.clientChanged(id);
