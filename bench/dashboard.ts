@@ -82,7 +82,7 @@ export async function run(): Promise<BenchResult[]> {
       const t = minute - i * 60_000;
       args.push(t, [t, i % 64, 64, 20, 10, 1, 1, 0, 500 + i, i % 64].join(","));
     }
-    await redis.zadd(`${coordinator.prefix}history:farm`, ...args);
+    await redis.zadd(coordinator.keys.historyFarm, ...args);
     await redis.quit();
     for (const [name, path] of [
       ["24 h utilisation chart (SVG, 1,440 samples)", "/farm/utilisation.svg?hours=24"],

@@ -100,7 +100,7 @@ async function measure(name: string, level: Level): Promise<BenchResult[]> {
       sim.once("exit", (code) => reject(new Error(`sim-agents exited ${code}`)));
     });
     const redis = new Redis(primary.port, "127.0.0.1");
-    const key = `${coord.prefix}jobs:status:succeeded`;
+    const key = coord.keys.jobsByStatus("succeeded");
     const before = await redis.zcard(key);
     const n = 3000;
     const t0 = performance.now();

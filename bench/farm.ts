@@ -56,7 +56,7 @@ function cpuSeconds(pid: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function succeeded(redis: Redis, coord: TestCoordinator): Promise<number> {
-  return redis.zcard(`${coord.prefix}jobs:status:succeeded`);
+  return redis.zcard(coord.keys.jobsByStatus("succeeded"));
 }
 
 async function submit(rpc: XmlRpcClient, n: number, command: string): Promise<number[]> {

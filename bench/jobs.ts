@@ -6,7 +6,6 @@ import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/job-view.js";
-import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import { startCoordinator } from "../test/support/coordinator.js";
@@ -108,7 +107,7 @@ export async function run(): Promise<BenchResult[]> {
     // show how much of the above is the store and how much the XML codec and HTTP on both ends.
     const store = new JobStore({
       redis,
-      keys: new Keys(coordinator.prefix),
+      keys: coordinator.keys,
       settings: { maxOutputBytes: 1 },
     });
     let start = performance.now();
@@ -134,7 +133,7 @@ export async function run(): Promise<BenchResult[]> {
     await client.call("deleteJobs", await client.call<number[]>("getFinishedRootJobIds"));
     const prefix = coordinator.prefix;
     const clientId = 999_999;
-    await redis.hset(`${prefix}client:${clientId}`, "hostname", "render-node-042", "cpus", "1000000");
+    await redis.hset(coordinator.keys.client(clientId), "hostname", "render-node-042", "cpus", "1000000");
     const before = await usedMemory(redis);
     const memIds = await client.call<number[]>(
       "newjob",
@@ -146,7 +145,7 @@ export async function run(): Promise<BenchResult[]> {
       if (reply[0] !== "assigned") continue;
       await runScript(redis, prefix, "moveToFinished", [id, reply[1] as number, 1, 0, "", "exited"]);
     }
-    await redis.del(`${prefix}client:${clientId}:history`);
+    await redis.del(coordinator.keys.clientHistory(clientId));
     const perJob = (await usedMemory(redis)) - before;
     const finished = (await client.call<number[]>("getJobIdsByStatus", "succeeded")).length;
     results.push({

@@ -60,10 +60,10 @@ export async function run(): Promise<BenchResult[]> {
   });
   const agent = await startAgent({ serverUrl: coordinator.url });
   const hq = new XmlRpcClient(coordinator.url, { timeoutMs: 600_000 });
-  const prefix = coordinator.prefix;
+  const keys = coordinator.keys;
   const used = async () => Number(/used_memory:(\d+)/.exec(await db.info("memory"))?.[1]);
   const record = (id: number) =>
-    until(async () => (await db.hget(`${prefix}job:${id}`, "log:1"))?.split(" "), 600_000);
+    until(async () => (await db.hget(keys.job(id), "log:1"))?.split(" "), 600_000);
   const runJob = async (command: string) => {
     const [id] = await hq.call<number[]>("newjob", { name: "bench log", shell: "bash", command });
     await until(async () => FINISHED.includes(String(await hq.call("getstatus", id ?? 0))), 600_000);
@@ -157,7 +157,7 @@ export async function run(): Promise<BenchResult[]> {
       let last = 0;
       for (let i = 0; i < SMALL_JOBS; i++) last = await runJob(`head -c ${MB} ${piecePath}`);
       await record(last);
-      await until(async () => (await db.zcard(`${prefix}logs:open`)) === 0, 60_000);
+      await until(async () => (await db.zcard(keys.logsOpen)) === 0, 60_000);
       return last;
     };
     await smallBatch();
@@ -166,9 +166,9 @@ export async function run(): Promise<BenchResult[]> {
     const last = await smallBatch();
     await new Promise((r) => setTimeout(r, 2000));
     const perJob = ((await used()) - before) / SMALL_JOBS;
-    const recordBytes = (await db.hget(`${prefix}job:${last}`, "log:1"))?.length ?? 0;
-    const bigHash = Number(await db.memory("USAGE", `${prefix}job:${id}`));
-    const bigKeys = await db.keys(`${prefix}job:${id}:*`);
+    const recordBytes = (await db.hget(keys.job(last), "log:1"))?.length ?? 0;
+    const bigHash = Number(await db.memory("USAGE", keys.job(id!)));
+    const bigKeys = await db.keys(keys.job(id!) + ":*");
     results.push({
       name: "Redis memory per finished job (50 jobs with a 1 MB log each)",
       value: Math.round(perJob),

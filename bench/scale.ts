@@ -8,7 +8,7 @@
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { Keys } from "../coordinator/store/keys.js";
+import type { Keys } from "../coordinator/store/keys.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
 import { startCoordinator, type TestCoordinator } from "../test/support/coordinator.js";
@@ -35,7 +35,7 @@ interface Farm {
 async function farm(): Promise<Farm> {
   const coord = await startCoordinator();
   const redis = new Redis(coord.redisUrl);
-  const keys = new Keys(coord.prefix);
+  const keys = coord.keys;
   const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
   const rpc = new XmlRpcClient(coord.url, { timeoutMs: 600_000 });
   return {
@@ -265,7 +265,7 @@ async function memoryAndCost(): Promise<BenchResult[]> {
     };
     const count = await median([]);
     // The fill took seconds: the queue's clock is moved back so that every queued job has waited a minute.
-    const arrived = (await f.redis.get(`${f.keys.prefix}ids:queue`)) as string;
+    const arrived = (await f.redis.get(f.keys.queueSeq)) as string;
     await f.redis.zadd(f.keys.queueClock, Date.now() - 120_000, arrived);
     const since = await median([1]);
     const counted = Number(await f.rpc.call("getNumWaitingJobs", 1));

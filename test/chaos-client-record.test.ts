@@ -17,7 +17,7 @@ test("an agent whose client record Redis lost registers again and runs jobs", as
   try {
     const label = "amnesia";
     const byLabel = async () => {
-      const labels = await redis.hgetall(`${coord.prefix}clients:byLabel`);
+      const labels = await redis.hgetall(coord.keys.clientsByLabel);
       return Object.entries(labels).find(([l]) => l.endsWith(`:${label}`));
     };
     for (let i = 0; i < 100 && (await byLabel()) === undefined; i++)
@@ -27,9 +27,9 @@ test("an agent whose client record Redis lost registers again and runs jobs", as
     // What a failover to a replica without the hello's writes leaves: no record, no label, no client entry.
     await redis
       .multi()
-      .del(`${coord.prefix}client:${entry[1]}`)
-      .hdel(`${coord.prefix}clients:byLabel`, entry[0])
-      .zrem(`${coord.prefix}clients`, entry[1])
+      .del(coord.keys.client(entry[1]))
+      .hdel(coord.keys.clientsByLabel, entry[0])
+      .zrem(coord.keys.clients, entry[1])
       .exec();
     const [id] = await py<number[]>(
       coord.url,

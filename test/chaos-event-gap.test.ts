@@ -87,7 +87,7 @@ test("a gap no resend can fill (Redis lost acked events) lets the events through
   await peer.waitFor(() => acks(peer, jobId).includes(2));
   peer.close();
   // As if a failover without waitReplicas lost the write of seq 2 after it was acked.
-  await redis.hset(`${coord.prefix}job:${jobId}`, "eventSeq", 1);
+  await redis.hset(coord.keys.job(jobId), "eventSeq", 1);
   const resent = await again("forgetful", jobId, attempt);
   try {
     resent.send({ type: "output", jobId, attempt, seq: 3, data: "three\n" });

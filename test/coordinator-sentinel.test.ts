@@ -28,7 +28,7 @@ test("connects to the primary that Sentinel names", async () => {
       const gid = await python<number>(PRELUDE + `out(hq.createClientGroup("via-sentinel"))`, {
         HQSERVER: coordinator.url,
       });
-      assert.equal(await primary.client().hget(`${coordinator.prefix}group:${gid}`, "name"), "via-sentinel");
+      assert.equal(await primary.client().hget(coordinator.keys.group(gid), "name"), "via-sentinel");
     } finally {
       await coordinator.stop();
     }

@@ -209,7 +209,7 @@ describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
     });
     await holder.waitFor(() => holder.running.has(jobId as number));
     await new Promise((r) => setTimeout(r, 500));
-    const jobBefore = await redis.hgetall(`${coordinator.prefix}job:${jobId}`);
+    const jobBefore = await redis.hgetall(coordinator.keys.job(jobId!));
 
     const url = coordinator.url.replace("http", "ws") + AGENT_PATH;
     // Refusals come after a 1 s delay (a misconfigured farm must not spin): sockets go in parallel batches.
@@ -236,7 +236,7 @@ describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
     };
     for (let i = 0; i < LINK_SOCKETS; i += BATCH)
       await Promise.all(Array.from({ length: BATCH }, (_, k) => hostileSocket(i + k)));
-    const labels = await redis.hkeys(`${coordinator.prefix}clients:byLabel`).catch(() => []);
+    const labels = await redis.hkeys(coordinator.keys.clientsByLabel).catch(() => []);
     t.diagnostic(`labels after hostile hellos: ${JSON.stringify(labels)}`);
     assert.ok(!labels.some((l) => l.startsWith("fuzzhost")), JSON.stringify(labels));
 
@@ -257,9 +257,9 @@ describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setTimeout(r, 1500));
-    const jobAfter = await redis.hgetall(`${coordinator.prefix}job:${jobId}`);
+    const jobAfter = await redis.hgetall(coordinator.keys.job(jobId!));
     assert.deepEqual(jobAfter, jobBefore, "the held job did not change");
-    assert.equal(await redis.get(`${coordinator.prefix}job:${jobId}:output`), null);
+    assert.equal(await redis.get(coordinator.keys.jobOutput(jobId!)), null);
     const answer = await python<{ clients: number; job: string }>(
       `${PRELUDE}out({"clients": len(hq.getClients()), "job": hq.getJob(${jobId}, ["status"])["status"]})`,
       { HQSERVER: admin(coordinator.url) },

@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { useCoordinator } from "./support/coordinator-fixture.js";
 
-const farm = useCoordinator({}, async ({ redis, key }) => {
+const farm = useCoordinator({}, async ({ redis, keys }) => {
   for (const id of [1, 2, 3]) {
-    await redis.hset(key(`client:${id}`), { id: String(id), hostname: `node${id}`, name: "" });
-    await redis.zadd(key("clients"), id, String(id));
+    await redis.hset(keys.client(id), { id: String(id), hostname: `node${id}`, name: "" });
+    await redis.zadd(keys.clients, id, String(id));
   }
 });
-const { py, key } = farm;
+const { py } = farm;
 
 interface Group {
   id: number;
@@ -37,7 +37,7 @@ out({"gpu": gpu, "sim": sim, "all": hq.getClientGroups(), "one": hq_strict.getCl
   assert.deepEqual(r.byName, { id: r.sim, name: "sim", clients: [2] });
   assert.deepEqual(r.names, [{ name: "sim" }, { name: "gpu" }]);
   assert.equal(
-    await farm.redis.hget(key("client:2"), "groups"),
+    await farm.redis.hget(farm.keys.client(2), "groups"),
     JSON.stringify([r.gpu, r.sim].sort((a, b) => a - b)),
   );
 
@@ -52,26 +52,26 @@ out({"removed": removed, "groups": hq.getClientGroups()})
     after.groups.map((g) => g.name),
     ["gpu"],
   );
-  assert.equal(await farm.redis.hget(key("client:2"), "groups"), JSON.stringify([r.gpu]));
-  assert.equal(await farm.redis.hget(key("client:1"), "groups"), "[]");
-  assert.equal(await farm.redis.hexists(key("groups:byName"), "sim"), 0);
+  assert.equal(await farm.redis.hget(farm.keys.client(2), "groups"), JSON.stringify([r.gpu]));
+  assert.equal(await farm.redis.hget(farm.keys.client(1), "groups"), "[]");
+  assert.equal(await farm.redis.hexists(farm.keys.groupsByName, "sim"), 0);
 });
 
 test("a client that left the farm drops out of its groups' member lists", async () => {
   const gid = await py<number>(`g = hq.createClientGroup("leavers"); hq.addClientToGroup(g, 3); out(g)`);
-  await farm.redis.zrem(key("clients"), "3");
+  await farm.redis.zrem(farm.keys.clients, "3");
   const group = await py<Group>(`out(hq.getClientGroup(${gid}))`);
   assert.deepEqual(group.clients, []);
-  await farm.redis.zadd(key("clients"), 3, "3");
+  await farm.redis.zadd(farm.keys.clients, 3, "3");
 });
 
 test("bad input is a Fault naming the argument and changes nothing", async () => {
   const gid = await py<number>(`out(hq.createClientGroup("render"))`);
   const snapshot = async () => ({
-    ids: await farm.redis.get(key("ids:group")),
-    names: await farm.redis.hgetall(key("groups:byName")),
-    members: await farm.redis.smembers(key(`group:${gid}:clients`)),
-    mirror: await farm.redis.hget(key("client:1"), "groups"),
+    ids: await farm.redis.get(farm.keys.ids("group")),
+    names: await farm.redis.hgetall(farm.keys.groupsByName),
+    members: await farm.redis.smembers(farm.keys.groupClients(gid)),
+    mirror: await farm.redis.hget(farm.keys.client(1), "groups"),
   });
   const before = await snapshot();
   const r = await py<Record<string, { faultCode: number; faultString: string } | null>>(`

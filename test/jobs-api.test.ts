@@ -240,7 +240,7 @@ test("getNumWaitingJobs(wait_time) counts from when a job last became runnable, 
   // Jobs of priorities no other test uses. The queue's clock (util.lua markClock) is moved back by hand:
   // arrivals up to `seq` entered `minutes` ago (a real farm's clock has one entry a second).
   const clockAt = async (minutes: number) => {
-    const seq = await h.redis.get(`${h.keys.prefix}ids:queue`);
+    const seq = await h.redis.get(h.keys.queueSeq);
     const at = Date.now() - minutes * 60_000;
     await h.redis.zremrangebyscore(h.keys.queueClock, at - 1000, "+inf");
     await h.redis.zadd(h.keys.queueClock, at, seq!);

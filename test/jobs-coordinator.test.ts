@@ -23,7 +23,7 @@ test("a submitted tree runs to success and reads back through the coordinator", 
     keys: farm.keys,
     settings: { maxOutputBytes: 1 << 20 },
   });
-  await redis.hset(`${coordinator.prefix}client:424242`, "hostname", "blade7", "cpus", "64");
+  await redis.hset(coordinator.keys.client(424242), "hostname", "blade7", "cpus", "64");
   for (const id of frames) {
     const reply = (await runScript(redis, coordinator.prefix, "moveToAssigned", [id, 424242])) as unknown[];
     assert.equal(reply[0], "assigned");

@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import type { Keys } from "../coordinator/store/keys.js";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
@@ -83,9 +84,9 @@ async function run(client: XmlRpcClient, command: string, ms = 300_000): Promise
 }
 
 /** The job's sealed record (log:1 = "bytes z n cut sha256"), once the log is sealed. */
-function sealed(prefix: string, id: number): Promise<string[]> {
+function sealed(keys: Keys, id: number): Promise<string[]> {
   return eventually(`job ${id}'s log to be sealed`, async () => {
-    const record = await db.hget(`${prefix}job:${id}`, "log:1");
+    const record = await db.hget(keys.job(id), "log:1");
     return record === null ? undefined : record.split(" ");
   });
 }
@@ -129,10 +130,10 @@ after(async () => {
 describe("job log store", () => {
   it("20 MB and 300 MB logs are byte-identical, Redis keeps a small record, the tail reads from the end", async () => {
     await run(hq, "echo warm-up"); // load the scripts, so they do not count below
-    await sealed(coord.prefix, 1);
+    await sealed(coord.keys, 1);
     const before = await usedMemory();
     const small = await run(hq, `head -c ${20 * MB} ${bigFile}`);
-    const record = await sealed(coord.prefix, small);
+    const record = await sealed(coord.keys, small);
     const expected = sha(readFileSync(bigFile).subarray(0, 20 * MB));
     assert.equal(record[4], expected, "sealed record sha256");
     assert.equal(Number(record[0]), 20 * MB);
@@ -140,11 +141,11 @@ describe("job log store", () => {
     assert.equal(sha(Buffer.from(text, "utf8")), expected, "getJobOutput byte-identical");
     const grown = (await usedMemory()) - before;
     assert.ok(grown < 2 * MB, `Redis grew ${grown} bytes for a finished 20 MB log`);
-    assert.deepEqual(await db.keys(`${coord.prefix}job:${small}:*`), [], "no log keys left in Redis");
+    assert.deepEqual(await db.keys(coord.keys.job(small) + ":*"), [], "no log keys left in Redis");
 
     const start = performance.now();
     const big = await run(hq, `cat ${bigFile}`);
-    const [bytes, z, , , bigRecordSha] = await sealed(coord.prefix, big);
+    const [bytes, z, , , bigRecordSha] = await sealed(coord.keys, big);
     const seconds = (performance.now() - start) / 1000;
     assert.equal(bigRecordSha, bigSha);
     assert.equal(Number(bytes), 300 * MB);
@@ -221,7 +222,7 @@ describe("job log store", () => {
     const command = `for i in $(seq 0 39); do tail -c +$((i * ${MB} + 1)) ${bigFile} | head -c ${MB}; sleep 0.1; done`;
     const [id] = await hq.call<number[]>("newjob", { name: "killed", shell: "bash", command });
     await eventually("output to flow", async () => {
-      const m = await db.hget(`${coord.prefix}job:${id}:log:1`, "base");
+      const m = await db.hget(coord.keys.jobLog(id!, 1), "base");
       return Number(m) >= 8 * MB;
     });
     coord.process.kill("SIGKILL");
@@ -239,7 +240,7 @@ describe("job log store", () => {
       "the job to finish",
       async () => String(await hq.call("getstatus", id!)) === "succeeded",
     );
-    const record = await sealed(coord.prefix, id!);
+    const record = await sealed(coord.keys, id!);
     const expected = sha(readFileSync(bigFile).subarray(0, 40 * MB));
     assert.equal(record[4], expected);
     assert.equal(sha(Buffer.from(await hq.call<string>("getJobOutput", id!), "utf8")), expected);
@@ -273,7 +274,7 @@ describe("job log store", () => {
       return (log.errors ?? []).find((e) => /cannot write job .* ENOSPC.*stays in Redis/.test(e.message));
     });
     assert.ok(errors);
-    const waiting = await db.hmget(`${full.prefix}job:${id}:log:1`, "bytes", "base");
+    const waiting = await db.hmget(full.keys.jobLog(id!, 1), "bytes", "base");
     assert.ok(Number(waiting[0]) - Number(waiting[1]) <= 8 * MB, "Redis holds a bounded window");
     // 16 MB of output: more than the file system, Redis's window and the agent's unacked spool together.
     assert.notEqual(String(await client.call("getstatus", id!)), "succeeded");
@@ -282,7 +283,7 @@ describe("job log store", () => {
       "the job to finish",
       async () => String(await client.call("getstatus", id!)) === "succeeded",
     );
-    const record = await sealed(full.prefix, id!);
+    const record = await sealed(full.keys, id!);
     assert.equal(record[4], sha(readFileSync(random)));
     assert.equal(
       sha(Buffer.from(await client.call<string>("getJobOutput", id!), "utf8")),
@@ -301,7 +302,7 @@ describe("job log store", () => {
     const blade = await startAgent({ serverUrl: capped.url });
     cleanups.push(blade.stop);
     const id = await run(client, `head -c ${5 * MB} ${bigFile}; echo done`);
-    const record = await sealed(capped.prefix, id);
+    const record = await sealed(capped.keys, id);
     assert.equal(Number(record[3]), 3 * MB + 5, "the bytes cut are counted");
     const text = Buffer.from(await client.call<string>("getJobOutput", id), "utf8");
     assert.ok(text.subarray(0, 2 * MB).equals(readFileSync(bigFile).subarray(0, 2 * MB)));
@@ -315,13 +316,13 @@ describe("job log store", () => {
 
   it("deleteJobs removes the files", async () => {
     const id = await run(hq, "echo doomed");
-    await sealed(coord.prefix, id);
+    await sealed(coord.keys, id);
     const jobDir = join(logsDir, coord.prefix.replace(/[^A-Za-z0-9_.-]/g, "_"), "0", String(id));
     assert.ok(existsSync(join(jobDir, "1.gz")));
     await hq.call("deleteJobs", [id]);
     await eventually(
       "the files to go",
-      async () => !existsSync(jobDir) && (await db.zcard(`${coord.prefix}logs:trash`)) === 0,
+      async () => !existsSync(jobDir) && (await db.zcard(coord.keys.logsTrash)) === 0,
       30_000,
     );
   });

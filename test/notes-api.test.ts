@@ -6,12 +6,12 @@ import { sweepOrphanThreads } from "../coordinator/store/notes.js";
 import { useCoordinator } from "./support/coordinator-fixture.js";
 
 // A job and a client as the jobs and scheduler parts would register them.
-const farm = useCoordinator({}, async ({ redis, key }) => {
-  await redis.hset(key("job:7"), { id: "7", name: "render", status: "runnable" });
-  await redis.hset(key("client:3"), { id: "3", hostname: "node1", name: "gpu" });
-  await redis.zadd(key("clients"), 3, "3");
+const farm = useCoordinator({}, async ({ redis, keys }) => {
+  await redis.hset(keys.job(7), { id: "7", name: "render", status: "runnable" });
+  await redis.hset(keys.client(3), { id: "3", hostname: "node1", name: "gpu" });
+  await redis.zadd(keys.clients, 3, "3");
 });
-const { py, key } = farm;
+const { py } = farm;
 
 interface Note {
   id: number;
@@ -49,7 +49,7 @@ out([a, b, ids, hq_strict.getNoteThreads(ids)])
     ["first look", "second look"],
   );
   assert.match(thread.notes[0]!.date.dateTime, /^\d{8}T\d\d:\d\d:\d\d$/);
-  assert.deepEqual(await farm.redis.hmget(key("job:7"), "threadId", "latestNote"), [
+  assert.deepEqual(await farm.redis.hmget(farm.keys.job(7), "threadId", "latestNote"), [
     String(thread.id),
     "second look",
   ]);
@@ -83,7 +83,7 @@ out([t["id"], hq.threadExists(t["id"]), hq.threadExists(99999), hq.getLatestNote
   assert.equal(latest[0]!.clientLabel, "node1:gpu");
   assert.equal(latest[0]!.threadId, threadId);
   assert.deepEqual(subset, [{ text: "fan replaced", clientLabel: "node1:gpu" }]);
-  assert.deepEqual(await farm.redis.hmget(key("client:3"), "threadId", "latestNote"), [
+  assert.deepEqual(await farm.redis.hmget(farm.keys.client(3), "threadId", "latestNote"), [
     String(threadId),
     "fan replaced",
   ]);
@@ -119,7 +119,7 @@ out({"wrongOrder": wrong, "rightOrder": right, "exists": hq.threadExists(t["id"]
   assert.deepEqual(r.rightOrder, []);
   assert.equal(r.exists, false);
   assert.equal(r.listed, false);
-  assert.deepEqual(await farm.redis.hmget(key("job:7"), "threadId", "latestNote"), [null, null]);
+  assert.deepEqual(await farm.redis.hmget(farm.keys.job(7), "threadId", "latestNote"), [null, null]);
 });
 
 test("removeSingleNote / removeSingleThread / removeThreads answer what they did", async () => {
@@ -148,11 +148,11 @@ t = [x for x in hq.getNoteThreads() if x["jobId"] == 7][0]
 hq.removeSingleNote(t["notes"][-1]["id"])
 out(None)
 `);
-  assert.equal(await farm.redis.hget(key("job:7"), "latestNote"), "old");
+  assert.equal(await farm.redis.hget(farm.keys.job(7), "latestNote"), "old");
 });
 
 test("bad input is a Fault naming the argument and changes nothing", async () => {
-  const before = await farm.redis.get(key("ids:note"));
+  const before = await farm.redis.get(farm.keys.ids("note"));
   const r = await py<Record<string, { faultString: string } | null>>(`
 out({
   "unknownJob": fault(hq.addNote, "x", None, 999, None),
@@ -171,13 +171,13 @@ out({
   assert.match(r["threads"]!.faultString, /thread_ids\[1\]/);
   assert.match(r["attribs"]!.faultString, /attribs\[0\]/);
   assert.match(r["noteIds"]!.faultString, /note_ids/);
-  assert.equal(await farm.redis.get(key("ids:note")), before);
+  assert.equal(await farm.redis.get(farm.keys.ids("note")), before);
 });
 
 test("threads of deleted jobs and departed clients are swept away with their mirrors", async () => {
-  await farm.redis.hset(key("job:8"), { id: "8", name: "gone soon", status: "succeeded" });
-  await farm.redis.hset(key("client:4"), { id: "4", hostname: "node4", name: "" });
-  await farm.redis.zadd(key("clients"), 4, "4");
+  await farm.redis.hset(farm.keys.job(8), { id: "8", name: "gone soon", status: "succeeded" });
+  await farm.redis.hset(farm.keys.client(4), { id: "4", hostname: "node4", name: "" });
+  await farm.redis.zadd(farm.keys.clients, 4, "4");
   const [jobThread, clientThread, keep] = await py<[number, number, number]>(`
 hq.addNote("about job 8", None, 8, None)
 hq.addNote("about client 4", None, None, 4)
@@ -185,13 +185,13 @@ hq.addNote("about job 7", None, 7, None)
 ts = {(t["jobId"], t["clientId"]): t["id"] for t in hq.getNoteThreads(None, ["id", "jobId", "clientId"])}
 out([ts[(8, None)], ts[(None, 4)], ts[(7, None)]])
 `);
-  await farm.redis.del(key("job:8"), key("client:4"));
+  await farm.redis.del(farm.keys.job(8), farm.keys.client(4));
   const ctx = { redis: farm.redis, keys: farm.keys };
   assert.equal(await sweepOrphanThreads(ctx), 2);
   assert.equal(await sweepOrphanThreads(ctx), 0);
   const left = await py<number[]>(`out(hq.getNoteThreadIds())`);
   assert.ok(!left.includes(jobThread) && !left.includes(clientThread));
   assert.ok(left.includes(keep));
-  assert.equal(await farm.redis.hexists(key("threads:byJob"), "8"), 0);
-  assert.equal(await farm.redis.exists(key("job:8")), 0, "the sweep does not recreate the job hash");
+  assert.equal(await farm.redis.hexists(farm.keys.threadsByJob, "8"), 0);
+  assert.equal(await farm.redis.exists(farm.keys.job(8)), 0, "the sweep does not recreate the job hash");
 });

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { useCoordinator } from "./support/coordinator-fixture.js";
 
 const farm = useCoordinator();
-const { py, key } = farm;
+const { py } = farm;
 
 interface Resource {
   id: number;
@@ -50,16 +50,16 @@ out({"empty": empty, "all": all_, "some": some, "changed": changed, "after": hq.
     r.after.map((x) => x.name),
     ["hbatch"],
   );
-  assert.equal(await farm.redis.hget(key("resources:byName"), "hbatch"), String(h!.id));
-  assert.equal(await farm.redis.hexists(key("resources:byName"), "houdini"), 0);
+  assert.equal(await farm.redis.hget(farm.keys.resourcesByName, "hbatch"), String(h!.id));
+  assert.equal(await farm.redis.hexists(farm.keys.resourcesByName, "houdini"), 0);
 });
 
 test("usage as the scheduler records it is reported; a resource in use cannot be removed or switched", async () => {
   const ids = await py<[number, number]>(
     `out([hq.addResource("lic", 2, False), hq.addResource("node-lic", 3, True)])`,
   );
-  await farm.redis.hset(key(`resource:${ids[0]}`), "used", "2");
-  await farm.redis.hset(key(`resource:${ids[1]}:machines`), { "1": "2", "4": "1" });
+  await farm.redis.hset(farm.keys.resource(ids[0]!), "used", "2");
+  await farm.redis.hset(farm.keys.resourceMachines(ids[1]!), { "1": "2", "4": "1" });
   const r = await py<{
     used: number[];
     remove: { faultString: string };
@@ -80,8 +80,8 @@ out({"used": [x["used"] for x in hq.getResources([${ids[0]}, ${ids[1]}])],
 test("bad input is a Fault naming the argument and changes nothing", async () => {
   await py(`hq.addResource("gpu", 4); out(None)`);
   const snapshot = async () => ({
-    ids: await farm.redis.get(key("ids:resource")),
-    names: await farm.redis.hgetall(key("resources:byName")),
+    ids: await farm.redis.get(farm.keys.ids("resource")),
+    names: await farm.redis.hgetall(farm.keys.resourcesByName),
   });
   const before = await snapshot();
   const r = await py<Record<string, { faultString: string } | null>>(`

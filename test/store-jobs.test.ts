@@ -158,7 +158,7 @@ test("output over the cap keeps its first cap bytes and a marker; the job goes o
     assert.equal(await h.store.appendOutput(id!, attempt, seq, line), "ok");
   }
   assert.equal((await h.store.output(id!)).toString(), `${all.slice(0, 64)}${CUT}`);
-  assert.equal(await h.redis.hget(`${h.keys.job(id!)}:log:${attempt}`, "cut"), String(all.length - 64));
+  assert.equal(await h.redis.hget(h.keys.jobLog(id!, attempt), "cut"), String(all.length - 64));
   assert.equal(await finish(id!, attempt, 0, 21), "ok");
   assert.equal(await status(id!), "succeeded");
 });
@@ -186,7 +186,7 @@ test("past the log store quota (openhq.maxLogBytes), new output is cut behind on
   });
   const [id] = await add({ name: "over quota", command: "x" });
   const attempt = await h.assign(id!);
-  await h.redis.set(`${h.keys.prefix}logs:bytes`, 100);
+  await h.redis.set(h.keys.logsBytes, 100);
   try {
     assert.equal(await quota.appendOutput(id!, attempt, 1, "lost"), "ok");
     assert.equal(await quota.appendOutput(id!, attempt, 2, "lost too"), "ok");
@@ -194,9 +194,9 @@ test("past the log store quota (openhq.maxLogBytes), new output is cut behind on
       (await quota.output(id!)).toString(),
       /^\n\[openhq: output cut here: the job logs reached openhq.maxLogBytes = 100 compressed bytes; the rest was dropped\]\n$/,
     );
-    assert.equal(await h.redis.hget(`${h.keys.job(id!)}:log:${attempt}`, "cut"), "12");
+    assert.equal(await h.redis.hget(h.keys.jobLog(id!, attempt), "cut"), "12");
   } finally {
-    await h.redis.del(`${h.keys.prefix}logs:bytes`);
+    await h.redis.del(h.keys.logsBytes);
   }
 });
 
@@ -358,7 +358,7 @@ test("delete: finished trees only, everything goes", async () => {
   assert.equal(await h.redis.exists(h.keys.jobOutput(c!)), 0);
   assert.deepEqual(await h.redis.keys(`${h.keys.job(c!)}:*`), [], "its log keys go too");
   assert.notEqual(
-    await h.redis.zscore(`${h.keys.prefix}logs:trash`, String(c)),
+    await h.redis.zscore(h.keys.logsTrash, String(c)),
     null,
     "its files are queued for removal",
   );
@@ -376,11 +376,7 @@ test("expireJobs deletes finished roots older than expireJobsDays", async () => 
   await h.redis.zadd(h.keys.expiry, Date.now() - 3 * 86_400_000, String(old));
   assert.equal(await h.store.expireJobs(Date.now(), 2), 1);
   assert.deepEqual(await h.store.read([old!]), [null]);
-  assert.notEqual(
-    await h.redis.zscore(`${h.keys.prefix}logs:trash`, String(old)),
-    null,
-    "its log files go too",
-  );
+  assert.notEqual(await h.redis.zscore(h.keys.logsTrash, String(old)), null, "its log files go too");
   assert.notEqual((await h.store.read([young!]))[0], null);
 });
 

@@ -34,7 +34,7 @@ test("farm charts match /farm/history.json; render-time and client charts; searc
   ] as const) {
     const t0 = minute - ago * 60_000;
     await redis.zadd(
-      `${coordinator.prefix}history:farm`,
+      coordinator.keys.historyFarm,
       t0,
       [t0, busy, total, 1, 0, 0, 0, 0, waiting, busy].join(","),
     );

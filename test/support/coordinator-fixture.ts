@@ -6,7 +6,7 @@
 
 import { after, before } from "node:test";
 import { Redis } from "ioredis";
-import { Keys } from "../../coordinator/store/keys.js";
+import type { Keys } from "../../coordinator/store/keys.js";
 import { startCoordinator, type StartCoordinatorOptions, type TestCoordinator } from "./coordinator.js";
 import { ProtocolPeer, type PeerOptions } from "./protocol-peer.js";
 import { PRELUDE, python } from "./python.js";
@@ -18,8 +18,6 @@ export interface CoordinatorFixture {
   readonly redis: Redis;
   /** The key schema under the coordinator's prefix. */
   readonly keys: Keys;
-  /** A key under the coordinator's prefix: key("job:7") = "<prefix>job:7". */
-  key(suffix: string): string;
   /** Runs Python code after PRELUDE with HQSERVER = the coordinator; returns what it passed to out(). */
   py<T>(code: string): Promise<T>;
 }
@@ -41,8 +39,7 @@ export async function startCoordinatorWithRedis(
       redis ??= new Redis(coordinator.redisUrl);
       return redis;
     },
-    keys: new Keys(coordinator.prefix),
-    key: (suffix) => coordinator.prefix + suffix,
+    keys: coordinator.keys,
     py: (code) => python(PRELUDE + code, { HQSERVER: coordinator.url }),
     async stop() {
       redis?.disconnect();
@@ -84,7 +81,6 @@ export function useCoordinator(
     get keys() {
       return running().keys;
     },
-    key: (suffix) => running().key(suffix),
     py: (code) => running().py(code),
   };
   return fixture;

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Keys } from "../../coordinator/store/keys.js";
 import { TEST_FARM_SECRET } from "./farm-secret.js";
 import { freePort } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
@@ -17,6 +18,8 @@ export interface TestCoordinator {
   redisUrl: string;
   /** The unique Redis key prefix this coordinator uses (e.g. "t1a2b3c4d:"). */
   prefix: string;
+  /** The key schema under that prefix. */
+  keys: Keys;
   process: ChildProcess;
   /** Everything the coordinator wrote to stdout and stderr so far (for failure messages). */
   output(): string;
@@ -107,7 +110,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     await stop();
     throw new Error(`${(err as Error).message}\n--- coordinator output ---\n${output}`, { cause: err });
   }
-  return { url, port, redisUrl, prefix, process: child, output: () => output, stop };
+  return { url, port, redisUrl, prefix, keys: new Keys(prefix), process: child, output: () => output, stop };
 }
 
 const PING = `<?xml version="1.0"?><methodCall><methodName>ping</methodName><params></params></methodCall>`;
