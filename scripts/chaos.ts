@@ -1,5 +1,6 @@
 // The chaos run: a real farm on this machine that keeps being broken, then checked.
 //   npm run chaos -- --minutes N [--seed S] [--rate TREES_PER_S] [--fsync everysec|always] [--wait-replicas N]
+//     [--faults redisFailover,redisWrites] [--gap-ms 2000-8000]
 // The farm: Redis primary + replica under one Sentinel, 2 coordinators (Sentinel-routed, one key prefix), 4
 // agents each behind its own TCP proxy (scripts/chaos-proxy.ts), and a Python xmlrpc.client stream of job
 // trees (scripts/chaos-stream.py). Faults, one at a time at random gaps: SIGKILL + restart of an agent, of a
@@ -11,7 +12,17 @@
 // Prints `faults N, jobs M, lost L, duplicated D, stuck S` and exits 1 on any violation.
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -56,6 +67,10 @@ interface Options {
   /** Longest link cut (ms): 30 s for long runs. */
   maxCutMs: number;
   activeTimeoutMinutes: number;
+  /** Only these fault kinds (all when empty): e.g. many failovers in a short run. */
+  only: string[];
+  /** Pause between faults, ms: [lo, hi). */
+  gapMs: [number, number];
 }
 
 function options(): Options {
@@ -66,10 +81,13 @@ function options(): Options {
       rate: { type: "string", default: "1" },
       fsync: { type: "string", default: "everysec" },
       "wait-replicas": { type: "string", default: "1" },
+      faults: { type: "string", default: "" },
+      "gap-ms": { type: "string", default: "2000-8000" },
     },
   });
   const minutes = Number(values.minutes);
   if (!(minutes > 0)) throw new Error("--minutes must be a positive number");
+  const gap = values["gap-ms"].split("-");
   return {
     minutes,
     seed: Number(values.seed ?? Date.now() % 1_000_000),
@@ -78,6 +96,8 @@ function options(): Options {
     waitReplicas: Number(values["wait-replicas"]),
     maxCutMs: minutes >= 10 ? 30_000 : 8_000,
     activeTimeoutMinutes: 1,
+    only: values.faults.split(",").filter(Boolean),
+    gapMs: [Number(gap[0]), Number(gap[1] ?? gap[0])],
   };
 }
 
@@ -155,13 +175,20 @@ class Farm {
         "bind 127.0.0.1",
         `dir ${this.dir}`,
         `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`,
-        `sentinel down-after-milliseconds ${MASTER} 1000`,
+        // Not less: a primary just promoted on this loaded box can take over a second to answer Sentinel's
+        // first PING, and with 1 s Sentinel declared it down and failed over again at once, to the killed
+        // primary just restarted with its stale data (the farm lost writes; the harness waited for a replica
+        // that was now the primary).
+        `sentinel down-after-milliseconds ${MASTER} 5000`,
         `sentinel failover-timeout ${MASTER} 5000`,
         "",
       ].join("\n"),
     );
-    this.sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+    this.sentinel = this.logged("sentinel", [conf, "--sentinel"]);
     await until("sentinel", async () => (await this.primaryPort()) === primary.port, 20_000);
+    // A failover before the replica's first sync (Redis delays it 5 s) promoted an empty replica: the farm
+    // lost everything written so far.
+    await this.replicated(primary.port);
     this.ini = iniArgs(`[main]\nhqserver.activeTimeout = ${this.opts.activeTimeoutMinutes}\n`);
     for (let i = 0; i < COORDINATORS; i++) {
       this.coordinatorPorts.push(await freePort());
@@ -187,11 +214,21 @@ class Farm {
     }
   }
 
+  /** Each Redis and Sentinel logs to <run folder>/<name>.log (appended across restarts), to diagnose a failed run. */
+  private logged(name: string, args: string[]): ChildProcess {
+    const fd = openSync(join(this.dir, `${name}.log`), "a");
+    try {
+      return spawn("redis-server", args, { stdio: ["ignore", fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   async startRedis(port: number, replicaOf: number | null): Promise<RedisNode> {
     const dir = join(this.dir, `redis-${port}`);
     mkdirSync(dir, { recursive: true });
     const args = redisServerArgs({ port, dir, appendfsync: this.opts.fsync, replicaOf });
-    const node: RedisNode = { port, dir, process: spawn("redis-server", args, { stdio: "ignore" }) };
+    const node: RedisNode = { port, dir, process: this.logged(`redis-${port}`, args) };
     const i = this.redisNodes.findIndex((n) => n.port === port);
     if (i >= 0) this.redisNodes[i] = node;
     else this.redisNodes.push(node);
@@ -202,6 +239,31 @@ class Farm {
       probe.disconnect();
     }
     return node;
+  }
+
+  /**
+   * Waits until Sentinel's primary has a replica online. Follows Sentinel: should it fail over again on its
+   * own meanwhile (it may, on a loaded machine), that is logged and the new primary waited for.
+   */
+  async replicated(expected: number): Promise<void> {
+    let primary = expected;
+    await until(
+      "the replica to sync",
+      async () => {
+        const now = await this.primaryPort();
+        if (now !== primary) {
+          log(`Sentinel failed over on its own: the primary is now ${now}, not ${primary}`);
+          primary = now;
+        }
+        const p = quietRedis(now);
+        try {
+          return /slave0:.*state=online/.test(await p.info("replication"));
+        } finally {
+          p.disconnect();
+        }
+      },
+      60_000,
+    );
   }
 
   async primaryPort(): Promise<number> {
@@ -226,7 +288,13 @@ class Farm {
   }
 
   async startCoordinator(i: number): Promise<TestCoordinator> {
-    return retried(() => this.spawnCoordinator(i));
+    const c = await retried(() => this.spawnCoordinator(i));
+    // Its output so far is in c.output(); from now on it goes to coordinator-<i>.log too.
+    const file = createWriteStream(join(this.dir, `coordinator-${i}.log`), { flags: "a" });
+    file.write(c.output());
+    c.process.stdout?.pipe(file);
+    c.process.stderr?.pipe(file);
+    return c;
   }
 
   private spawnCoordinator(i: number): Promise<TestCoordinator> {
@@ -253,7 +321,8 @@ class Farm {
     return this.coordinatorPorts.map((p) => `http://127.0.0.1:${p}`);
   }
 
-  async stop(): Promise<void> {
+  /** keep: leave the run folder (logs, Redis files, marks) for a diagnosis. */
+  async stop(keep: boolean): Promise<void> {
     await Promise.all(this.agents.map((a) => a.agent.stop().catch(() => {})));
     for (const a of this.agents) {
       await a.proxy.close();
@@ -263,7 +332,8 @@ class Farm {
     this.sentinel?.kill("SIGKILL");
     for (const n of this.redisNodes) n.process.kill("SIGKILL");
     await sleep(200);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (keep) log(`run folder kept: ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -299,7 +369,8 @@ class Faults {
       "redisWrites",
     ];
     if (this.farm.agents.some((a) => a.tmpfs !== null)) all.push("spoolFull");
-    return all;
+    const only = this.farm.opts.only;
+    return only.length === 0 ? all : all.filter((k) => only.includes(k));
   }
 
   async inject(kind: Fault): Promise<void> {
@@ -346,23 +417,7 @@ class Faults {
     const primary = await this.farm.primaryPort();
     log(`Sentinel promoted ${primary}; ${old} comes back as its replica`);
     await this.farm.startRedis(old, primary);
-    const p = quietRedis(primary);
-    const synced = async () => /slave0:.*state=online/.test(await p.info("replication"));
-    try {
-      await until("the replica to sync", synced, 30_000).catch(async () => {
-        // Redis's own resync of a killed primary can stall (seen once in a long run); the farm under test is
-        // openhq, not Redis replication: start that replica again from an empty folder, a full sync.
-        log(`replica ${old} did not sync in 30 s: restarting it from an empty folder`);
-        const stuck = this.farm.redisNodes.find((n) => n.port === old);
-        stuck?.process.kill("SIGKILL");
-        await sleep(500);
-        rmSync(join(this.farm.dir, `redis-${old}`), { recursive: true, force: true });
-        await this.farm.startRedis(old, primary);
-        await until("the replica to sync", synced, 60_000);
-      });
-    } finally {
-      p.disconnect();
-    }
+    await this.farm.replicated(primary);
   }
 
   private async agentStop(): Promise<void> {
@@ -459,6 +514,7 @@ async function main(): Promise<number> {
   );
   const farm = new Farm(opts);
   let stream: ChildProcess | null = null;
+  let ok = false;
   try {
     await farm.start();
     log(`farm up in ${farm.dir}`);
@@ -486,7 +542,8 @@ async function main(): Promise<number> {
     // Every kind once per round, in a shuffled order: a short run sees them all.
     const bag: Fault[] = [];
     while (Date.now() < end) {
-      await sleep(2000 + random() * 6000);
+      const [lo, hi] = opts.gapMs;
+      await sleep(lo + random() * (hi - lo));
       if (Date.now() >= end) break;
       if (bag.length === 0) bag.push(...faults.kinds().sort(() => random() - 0.5));
       await faults.inject(bag.pop() as Fault);
@@ -579,10 +636,11 @@ async function main(): Promise<number> {
     console.log(
       `faults ${totalFaults}, jobs ${all.length}, lost ${lost}, duplicated ${duplicated}, stuck ${unfinished.length}`,
     );
-    return violations.length === 0 ? 0 : 1;
+    ok = violations.length === 0;
+    return ok ? 0 : 1;
   } finally {
     if (stream !== null && stream.exitCode === null) stream.kill("SIGKILL");
-    await farm.stop();
+    await farm.stop(!ok);
   }
 }
 

@@ -23,6 +23,8 @@ export interface JobsHarness {
   store: JobStore;
   /** Puts a runnable job on client `clientId` (made up on first use, with no agent); returns the attempt. */
   assign(jobId: number, clientId?: number): Promise<number>;
+  /** The seq the attempt's next event must carry: the fence refuses a gap. */
+  nextSeq(jobId: number, attempt: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,10 @@ function harness(url: string, redis: Redis, keys: Keys, maxOutputBytes: number, 
       const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [jobId, clientId])) as unknown[];
       if (reply[0] !== "assigned") throw new Error(`job ${jobId} not assigned: ${JSON.stringify(reply)}`);
       return reply[1] as number;
+    },
+    async nextSeq(jobId: number, attempt: number) {
+      const [seqAttempt, eventSeq] = await redis.hmget(keys.job(jobId), "seqAttempt", "eventSeq");
+      return Number(seqAttempt) === attempt ? Number(eventSeq) + 1 : 1;
     },
     stop,
   };

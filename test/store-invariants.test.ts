@@ -74,8 +74,12 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
       const attempt = Number(await h.redis.hget(h.keys.job(job), "attempt"));
       const exitCode = random() < 0.75 ? 0 : 1;
       label = `finish ${job} with ${exitCode}`;
-      if (random() < 0.5) await h.store.updateProgress(job, attempt, 100 + step, random());
-      await h.store.moveToFinished(job, attempt, 1000 + step, { exitCode, signal: null, reason: "exited" });
+      if (random() < 0.5) await h.store.updateProgress(job, attempt, await h.nextSeq(job, attempt), random());
+      await h.store.moveToFinished(job, attempt, await h.nextSeq(job, attempt), {
+        exitCode,
+        signal: null,
+        reason: "exited",
+      });
     } else if (roll < 0.65) {
       const job = pick(await withStatus(isRunning));
       if (job === undefined) continue;
@@ -86,8 +90,9 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
       if (job === undefined) continue;
       const attempt = Number(await h.redis.hget(h.keys.job(job), "attempt"));
       label = `confirm ${job}`;
-      if ((await statusOf(job)) === "pausing") await h.store.confirmPaused(job, attempt, 2000 + step);
-      else await h.store.confirmResumed(job, attempt, 2000 + step);
+      if ((await statusOf(job)) === "pausing")
+        await h.store.confirmPaused(job, attempt, await h.nextSeq(job, attempt));
+      else await h.store.confirmResumed(job, attempt, await h.nextSeq(job, attempt));
     } else if (roll < 0.75) {
       const job = pick(all);
       if (job === undefined) continue;

@@ -30,8 +30,12 @@ async function attrs(id: number, names = ["status"]) {
   return jobAttributes(job, names, Date.now());
 }
 const status = async (id: number) => (await attrs(id)).status;
-const finish = (id: number, attempt: number, exitCode = 0, seq = 1000) =>
-  h.store.moveToFinished(id, attempt, seq, { exitCode, signal: null, reason: "exited" });
+const finish = async (id: number, attempt: number, exitCode = 0, seq?: number) =>
+  h.store.moveToFinished(id, attempt, seq ?? (await h.nextSeq(id, attempt)), {
+    exitCode,
+    signal: null,
+    reason: "exited",
+  });
 
 test("a parent waits for its children, then runs; roll-ups follow", async () => {
   const [root, a, b] = await add({

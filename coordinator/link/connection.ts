@@ -22,7 +22,7 @@ import {
   removeIfTerminatedAndIdle,
 } from "../store/clients.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
-import type { JobStore } from "../store/jobs.js";
+import type { EventResult, JobStore } from "../store/jobs.js";
 import { jobFields } from "../store/job-fields.js";
 import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
 import { watchDroppedAgent } from "./crash.js";
@@ -212,7 +212,13 @@ export class AgentConnection {
   private async heartbeat(msg: HeartbeatMessage): Promise<void> {
     const id = this.clientId as number;
     const { ctx } = this.host;
-    await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now());
+    if (!(await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now()))) {
+      // After its goodbye the record may be gone on purpose (removeIfTerminatedAndIdle); else it was lost.
+      if (this.saidGoodbye) return;
+      this.host.log(`${this.label}: client ${id} lost its record in Redis: link closed for a new hello`);
+      this.close(4012, "client record lost: say hello again");
+      return;
+    }
     if (msg.available !== this.available) {
       this.available = msg.available;
       this.host.clientChanged(id);
@@ -273,7 +279,7 @@ export class AgentConnection {
     while (queue.length > 0) {
       const batch = takeBatch(queue);
       try {
-        await this.apply(batch);
+        if (!(await this.apply(batch))) break;
         delay = RETRY_MIN_MS;
       } catch (err) {
         if (delay === RETRY_MIN_MS) this.fail(err as Error);
@@ -286,21 +292,41 @@ export class AgentConnection {
     this.pending.delete(jobId);
   }
 
-  /** Applies one event, or a run of output chunks, then acks its last seq (acks are cumulative). */
-  private async apply(batch: JobEventMessage[]): Promise<void> {
+  /**
+   * Applies one event, or a run of output chunks, then acks its last seq (acks are cumulative). False when
+   * an earlier event is missing (the fence's 'gap'): nothing is acked and the link is closed, so the agent
+   * resends everything from its last ack on its next link.
+   */
+  private async apply(batch: JobEventMessage[]): Promise<boolean> {
     const first = batch[0] as JobEventMessage;
     const last = batch[batch.length - 1] as JobEventMessage;
     // Only a client the job is assigned to may report on it: another agent's events (a rogue, or a stale
     // one) are dropped unapplied, and acked so an honest agent stops resending them.
     if (!(await this.holds(first.jobId))) {
       this.ack(last);
-      return;
+      return true;
     }
     try {
-      if (first.type === "output" && batch.length > 1) {
-        const chunks = (batch as OutputMessage[]).map(outputData);
-        await this.host.store.appendOutputs(first.jobId, first.attempt, first.seq, chunks);
-      } else await this.applyToStore(first);
+      if ((await this.applyToStore(batch)) === "gap") {
+        if (this.acked.get(first.jobId)?.attempt === first.attempt) {
+          this.host.log(
+            `${this.label}: job ${first.jobId} attempt ${first.attempt} event ${first.seq} came after a gap: link closed for a resend`,
+          );
+          this.close(4009, "event gap: resend from the last ack");
+          return false;
+        }
+        // The first event of this attempt on this link starts the agent's resend at its last ack + 1: a gap
+        // before it means the store lost events it had acked (a Redis restart or failover without
+        // waitReplicas). No resend can fill it; letting the events through keeps the job going.
+        this.fail(
+          new Error(
+            `job ${first.jobId} attempt ${first.attempt}: Redis lost acked events before seq ${first.seq}; the output has a hole there`,
+          ),
+        );
+        await this.host.store.skipGap(first.jobId, first.attempt, first.seq);
+        if ((await this.applyToStore(batch)) === "gap")
+          throw new Error(`job ${first.jobId}: event gap again`);
+      }
     } catch (err) {
       // A job deleted meanwhile: nothing to apply, but the agent must stop resending it. Other store
       // refusals (bad arguments) are as final; only a failed write (Redis down, refusing) is tried again.
@@ -309,6 +335,7 @@ export class AgentConnection {
     }
     await this.host.durable();
     this.ack(last);
+    return true;
   }
 
   private async holds(jobId: number): Promise<boolean> {
@@ -324,32 +351,31 @@ export class AgentConnection {
     this.send({ type: "ack", jobId, attempt, seq });
   }
 
-  private async applyToStore(msg: JobEventMessage): Promise<void> {
+  private async applyToStore(batch: JobEventMessage[]): Promise<EventResult> {
     const { store, ctx } = this.host;
     const id = this.clientId as number;
+    const msg = batch[0] as JobEventMessage;
     const { jobId, attempt, seq } = msg;
     switch (msg.type) {
       case "started":
-        await store.recordStarted(jobId, attempt, seq, id);
-        return;
+        return store.recordStarted(jobId, attempt, seq, id);
       case "progress":
-        await store.updateProgress(jobId, attempt, seq, msg.progress);
-        return;
+        return store.updateProgress(jobId, attempt, seq, msg.progress);
       case "output":
-        await store.appendOutput(jobId, attempt, seq, outputData(msg));
-        return;
+        return store.appendOutputs(jobId, attempt, seq, (batch as OutputMessage[]).map(outputData));
       case "paused":
-        await store.confirmPaused(jobId, attempt, seq);
-        return;
+        return store.confirmPaused(jobId, attempt, seq);
       case "resumed":
-        await store.confirmResumed(jobId, attempt, seq);
-        return;
-      case "finished":
-        if ((await store.moveToFinished(jobId, attempt, seq, msg)) === "ok") metricsFor(ctx).runFinished(msg);
-        // Whatever the store said (applied, stale, duplicate), the job no longer runs on this agent.
+        return store.confirmResumed(jobId, attempt, seq);
+      case "finished": {
+        const result = await store.moveToFinished(jobId, attempt, seq, msg);
+        if (result === "gap") return result;
+        if (result === "ok") metricsFor(ctx).runFinished(msg);
+        // Whatever else the store said (stale, duplicate), the job no longer runs on this agent.
         this.host.jobLeft(id, jobId);
         if (this.saidGoodbye) await removeIfTerminatedAndIdle(ctx, id);
-        return;
+        return result;
+      }
     }
   }
 }

@@ -160,13 +160,19 @@ export async function registerClient(
   return id;
 }
 
+/**
+ * Records a heartbeat; false, writing nothing, when the record has lost its registration (a Redis failover
+ * lost the hello's writes, or the record was removed): heartbeats alone would build a record without
+ * hostname, cpus or platform that no job can ever run on, so the link must say hello again.
+ */
 export async function recordHeartbeat(
   ctx: Context,
   id: number,
   beat: HeartbeatMessage,
   coordinatorId: string,
   now: number,
-): Promise<void> {
+): Promise<boolean> {
+  if ((await ctx.redis.hexists(ctx.keys.client(id), "hostname")) === 0) return false;
   await ctx.redis
     .multi()
     .hset(ctx.keys.client(id), {
@@ -180,6 +186,7 @@ export async function recordHeartbeat(
     })
     .zadd(ctx.keys.clientHeartbeats, now, String(id))
     .exec();
+  return true;
 }
 
 /** The link went down. The record keeps its jobs until activeTimeout says the machine is gone. */

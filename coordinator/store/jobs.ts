@@ -105,6 +105,8 @@
 //   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> {'ok' | 'stale' | 'duplicate', log 0|1}
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
+//   (each event transition also answers 'gap' when an earlier seq is missing, having changed nothing)
+//   skipGap         (id, attempt, seq)                                  -> 'ok' | 'stale'
 // Unknown job ids raise "NOTFOUND ..." script errors. The JobStore methods below wrap them.
 // Job operations (ARGV prefix, now, id...; each cascades to descendants; any unknown id changes nothing):
 //   cancelJobs pauseJobs resumeJobs ejectJobs rescheduleJobs deleteJobs; setJobPriority (priority, id...);
@@ -122,7 +124,8 @@ import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { JobStatus } from "../../shared/statuses.js";
 
-export type EventResult = "ok" | "stale" | "duplicate";
+/** 'gap': an earlier event of the attempt is missing; nothing was applied (lua/includes/fence.lua). */
+export type EventResult = "ok" | "stale" | "duplicate" | "gap";
 export type FinishReason = "exited" | "cancelled" | "maxTime" | "spawnError";
 /** A job hash as read: field -> string. */
 export type JobRecord = Record<string, string>;
@@ -376,8 +379,9 @@ export class JobStore {
     const exit = result.exitCode ?? "";
     const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason];
     const [applied, log] = (await this.run("moveToFinished", args)) as [EventResult, number];
-    // The attempt is over whatever the store said: its log can be sealed (an attempt without output has none).
-    if (log === 1) this.ctx.logs?.attemptOver(jobId, attempt);
+    // Unless an earlier event is missing, the attempt is over whatever else the store said: its log can be
+    // sealed (an attempt without output has none).
+    if (log === 1 && applied !== "gap") this.ctx.logs?.attemptOver(jobId, attempt);
     return applied;
   }
 
@@ -387,6 +391,11 @@ export class JobStore {
 
   async confirmResumed(jobId: number, attempt: number, seq: number): Promise<EventResult> {
     return (await this.run("confirmResumed", [jobId, attempt, seq])) as EventResult;
+  }
+
+  /** Lets event `seq` through a gap the agent cannot fill (lua/skipGap.lua says when). */
+  async skipGap(jobId: number, attempt: number, seq: number): Promise<"ok" | "stale"> {
+    return (await this.run("skipGap", [jobId, attempt, seq])) as "ok" | "stale";
   }
 
   async moveToAbandoned(jobId: number, attempt: number, reason = ""): Promise<"ok" | "stale"> {

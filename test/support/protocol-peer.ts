@@ -38,6 +38,8 @@ export class ProtocolPeer {
   readonly running = new Map<number, AssignMessage>();
   welcome: WelcomeMessage | null = null;
   refused: string | null = null;
+  /** The WebSocket close code once the link is closed (by either side). */
+  closeCode: number | null = null;
   available: boolean;
   private ws!: WebSocket;
   private timer: NodeJS.Timeout | null = null;
@@ -65,7 +67,11 @@ export class ProtocolPeer {
       this.ws.once("error", reject);
     });
     this.ws.on("message", (data) => this.onMessage(JSON.parse(data.toString()) as CoordinatorMessage));
-    this.ws.on("close", () => this.stopHeartbeats());
+    this.ws.on("close", (code) => {
+      this.closeCode = code;
+      this.stopHeartbeats();
+      for (const w of this.waiters.splice(0)) w();
+    });
     const token = this.opts.token === undefined ? TEST_FARM_SECRET : this.opts.token;
     const credential =
       this.opts.credential === undefined ? credentials.get(this.credentialKey) : this.opts.credential;

@@ -1,31 +1,36 @@
 -- @include util
 -- Fencing of agent events (docs/DESIGN.md principle 2). Every event of an attempt carries a seq (one sequence per
--- (job, attempt) for output chunks and job events alike). fenceCheck fences the consecutive events first..last
--- against the job's attempt, seqAttempt and eventSeq as read by the caller: returns 'stale' when `attempt` is
--- not the job's current attempt, 'duplicate' when last <= the last applied seq, or nil and how many leading
--- events of the range were applied already (apply the rest, and record eventSeq = last). The first event of a
--- new attempt resets the output of the previous one.
-local function fenceCheck(key, attempt, first, last, current, seqAttempt, eventSeq)
+-- (job, attempt) for output chunks and job events alike, from 1, no holes). fenceCheck fences the consecutive
+-- events first..last against the job's attempt, seqAttempt and eventSeq as read by the caller: returns 'stale'
+-- when `attempt` is not the job's current attempt, 'duplicate' when last <= the last applied seq, 'gap' when
+-- first is past the next seq (an event is missing: nothing is applied, so nothing past the hole is ever acked
+-- and the agent resends it), or nil and how many leading events of the range were applied already (apply the
+-- rest, and record eventSeq = last). gapOk lets a gap through (skipGap.lua). The first event of a new attempt
+-- resets the output of the previous one.
+local function fenceCheck(key, attempt, first, last, current, seqAttempt, eventSeq, gapOk)
   if (tonumber(current) or 0) ~= attempt then
     return 'stale', 0
   end
-  local applied = tonumber(eventSeq) or 0
-  if tonumber(seqAttempt) ~= attempt then
+  local fresh = tonumber(seqAttempt) ~= attempt
+  local applied = fresh and 0 or (tonumber(eventSeq) or 0)
+  if last <= applied then
+    return 'duplicate', 0
+  end
+  if first > applied + 1 and not gapOk then
+    return 'gap', 0
+  end
+  if fresh then
     redis.call('DEL', K.jobOutputOf(key), K.jobOutputTailOf(key))
     redis.call('HDEL', key, 'outHead', 'outTail', 'outBytes')
     redis.call('HSET', key, 'seqAttempt', attempt)
-    applied = 0
-  end
-  if last <= applied then
-    return 'duplicate', 0
   end
   return nil, math.max(0, applied - first + 1)
 end
 
 -- fenceCheck after reading the fields, and recording eventSeq = last when the range is to be applied.
-local function fenceRange(key, attempt, first, last)
+local function fenceRange(key, attempt, first, last, gapOk)
   local v = redis.call('HMGET', key, 'attempt', 'seqAttempt', 'eventSeq')
-  local refused, skip = fenceCheck(key, attempt, first, last, v[1], v[2], v[3])
+  local refused, skip = fenceCheck(key, attempt, first, last, v[1], v[2], v[3], gapOk)
   if not refused then
     redis.call('HSET', key, 'eventSeq', last)
   end
