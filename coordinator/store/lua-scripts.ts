@@ -3,15 +3,16 @@
 // lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
 // registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
 // KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. Scripts
-// name keys only through `K` (K.job(id), K.queueHeads...), which luaKeyPrelude (store/keys.ts) defines from
-// the one key schema, on the script's first line so Lua's line numbers stay those of the files.
+// name keys only through `K` (K.job(id), K.queueHeads...), which luaWithKeys (store/keys.ts) writes out from
+// the one key schema in place, after `local KP = ARGV[1]` on the script's first line, so Lua's line numbers
+// stay those of the expanded files.
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
-import { luaKeyPrelude } from "./keys.js";
+import { luaWithKeys } from "./keys.js";
 
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
 
@@ -59,11 +60,10 @@ function withoutUnusedHelpers(source: string): string {
   return lines.join("\n");
 }
 
-/** The full text of lua/<name>.lua with its includes expanded, after the definitions of the keys it uses. */
+/** The full text of lua/<name>.lua with its includes expanded (those it calls) and its keys written out. */
 export function loadLua(name: string): string {
   const source = withoutUnusedHelpers(expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8")));
-  const used = [...source.matchAll(/\bK\.(\w+)/g)].map((m) => m[1] as string);
-  return `${luaKeyPrelude(used)}${source}`;
+  return `local KP = ARGV[1]; ${luaWithKeys(source)}`;
 }
 
 /**
