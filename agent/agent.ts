@@ -27,7 +27,7 @@ import type { AgentFacts } from "./job-env.js";
 import { Job, jobKey, type JobHost } from "./job.js";
 import { CredentialFile } from "./credential.js";
 import { JobsOnDisk, killLeftover, survives } from "./jobs-on-disk.js";
-import { Link, linkUrl } from "./link.js";
+import { CoordinatorLink, linkUrl } from "./link.js";
 import type { Logger } from "./log.js";
 import { DEFAULT_SPOOL_LIMITS, leftSpools, Spool, spoolFileName } from "./spool.js";
 import { DisconnectedState } from "./states/disconnected.js";
@@ -45,7 +45,7 @@ export interface AgentOptions {
 
 export class Agent {
   readonly jobs = new Map<string, Job>();
-  readonly link: Link;
+  readonly link: CoordinatorLink;
   readonly disk: JobsOnDisk;
   private readonly credential: CredentialFile;
   shutdown: { exitCode: number; goodbye: boolean } | null = null;
@@ -79,7 +79,7 @@ export class Agent {
     );
     this.stats = new Stats(this.platform);
     this.heartbeat = new Heartbeat(config.heartbeatIntervalMs, () => this.sendHeartbeat());
-    this.link = new Link(
+    this.link = new CoordinatorLink(
       linkUrl(config.server, config.serverPort, config.tls),
       {
         opened: (localAddress) => this.sayHello(localAddress),

@@ -20,7 +20,7 @@ const MAX_DELAY_MS = 30_000;
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-export class Link {
+export class CoordinatorLink {
   private socket: WebSocket | null = null;
   private attempts = 0;
   private timer: NodeJS.Timeout | null = null;
