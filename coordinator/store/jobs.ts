@@ -115,7 +115,7 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./lua-scripts.js";
-import { doomedJobs, reopenedJobs } from "./tree-walks.js";
+import { doomedJobs, eachYielding, reopenedJobs } from "./tree-walks.js";
 import { tuneRedis } from "./tune.js";
 import type { ErrorRecord } from "../context.js";
 import { readBytes } from "../logs/read.js";
@@ -504,17 +504,20 @@ export class JobStore {
       const pipe = redis.pipeline();
       for (const id of batch) pipe.hmget(keys.job(id), "status", "children");
       const replies = (await pipe.exec()) ?? [];
+      const found: number[][] = [];
       batch.forEach((id, k) => {
         const [err, value] = replies[k] ?? [null, null];
         if (err) throw err;
         const [status, children] = value as (string | null)[];
         if (status === null || status === undefined)
           throw new Fault(FaultCode.notFound, `job ${id} does not exist`);
-        for (const child of children ? (JSON.parse(children) as number[]) : [])
-          if (!seen.has(child)) {
-            seen.add(child);
-            out.push(child);
-          }
+        if (children) found.push(JSON.parse(children) as number[]);
+      });
+      await eachYielding(found.flat(), (child) => {
+        if (!seen.has(child)) {
+          seen.add(child);
+          out.push(child);
+        }
       });
       start += batch.length;
     }

@@ -62,7 +62,7 @@
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 //
 // KEY_TEMPLATES below is the one place these names are spelled: `Keys` fills them in for TypeScript, and
-// lua-scripts.ts gives every script the same table as `K` (luaKeyPrelude), so a script says K.job(id).
+// lua-scripts.ts writes a script's keys out from the same table (luaWithKeys), so a script says K.job(id).
 
 export type IdKind = "job" | "client" | "group" | "thread" | "note" | "resource";
 
@@ -169,29 +169,72 @@ function childOf(name: string): { parent: KeyName; suffix: string } | null {
   return cut > 0 && cut < template.length && parent ? { parent, suffix: template.slice(cut) } : null;
 }
 
-/**
- * The Lua side of the same table, for a script that uses the keys `names`: one line that defines `K` from the
- * prefix in ARGV[1]: constants as strings (K.queueHeads), the rest as functions of their parts (K.job(id)),
- * and for a key below another, `<name>Of(parentKey)` (K.jobOutputOf(key) = K.jobOutput(id) when key =
- * K.job(id)). lua-scripts.ts puts it in front of every script. Only the keys a script uses are defined: the
- * line runs on every call.
- */
-export function luaKeyPrelude(names: Iterable<string>): string {
-  const entries = [...new Set(names)].sort().map((name) => {
-    const child = name.endsWith("Of") ? childOf(name.slice(0, -2)) : null;
-    if (child) return `K.${name} = function(key) return key .. '${child.suffix}' end; `;
-    if (!(name in KEY_TEMPLATES)) throw new Error(`Lua uses K.${name}, which is not in KEY_TEMPLATES`);
-    const template = KEY_TEMPLATES[name as KeyName];
-    const pieces = template.split(/\{\w+\}/);
-    const params = (template.match(/\{\w+\}/g) ?? []).map((p) => p.slice(1, -1));
-    let expr = `KP .. '${pieces[0]}'`;
-    params.forEach((param, i) => {
-      expr += ` .. ${param}`;
-      if (pieces[i + 1] !== "") expr += ` .. '${pieces[i + 1]}'`;
-    });
-    return params.length === 0
-      ? `K.${name} = ${expr}; `
-      : `K.${name} = function(${params.join(", ")}) return ${expr} end; `;
+/** The Lua expression of key `name` with its parts given as Lua expressions (a key below another: its parent). */
+function luaKey(name: string, parts: string[]): string {
+  const child = name.endsWith("Of") ? childOf(name.slice(0, -2)) : null;
+  if (child) return `(${parts[0] ?? "nil"} .. '${child.suffix}')`;
+  if (!(name in KEY_TEMPLATES)) throw new Error(`Lua uses K.${name}, which is not in KEY_TEMPLATES`);
+  const template = KEY_TEMPLATES[name as KeyName];
+  const pieces = template.split(/\{\w+\}/);
+  const params = template.match(/\{\w+\}/g) ?? [];
+  if (parts.length !== params.length)
+    throw new Error(`Lua gives K.${name} ${parts.length} parts; ${template} has ${params.length}`);
+  let expr = `KP .. '${pieces[0]}'`;
+  parts.forEach((part, i) => {
+    expr += ` .. (${part})`;
+    if (pieces[i + 1] !== "") expr += ` .. '${pieces[i + 1]}'`;
   });
-  return `local KP, K = ARGV[1], {}; ${entries.join("")}`;
+  return `(${expr})`;
+}
+
+/** The index of the `)` closing the `(` at `open` on the same line, and the top-level commas between. */
+function closing(line: string, open: number): { close: number; commas: number[] } {
+  const commas: number[] = [];
+  let depth = 0;
+  for (let i = open; i < line.length; i++) {
+    const c = line[i] as string;
+    if (c === "'" || c === '"') {
+      for (i++; i < line.length && line[i] !== c; i++) if (line[i] === "\\") i++;
+    } else if (c === "(" || c === "{" || c === "[") depth++;
+    else if (c === ")" || c === "}" || c === "]") {
+      depth--;
+      if (depth === 0) return { close: i, commas };
+    } else if (c === "," && depth === 1) commas.push(i);
+  }
+  throw new Error(`Lua key call without its closing parenthesis on the line: ${line.trim()}`);
+}
+
+/**
+ * The Lua side of the same table: a script names keys through `K` (constants as K.queueHeads, the rest as
+ * calls with their parts, K.job(id), and a key below another as `<name>Of(parentKey)`: K.jobOutputOf(key) =
+ * K.jobOutput(id) when key = K.job(id)), and the loader writes each one out as an expression on the prefix
+ * `KP` (ARGV[1]): K.job(id) becomes (KP .. 'job:' .. (id)). Written out rather than a table of functions,
+ * which Redis would build on every call (~1.4 µs of a hot script's time). Each call's parts must be on its line.
+ */
+export function luaWithKeys(source: string): string {
+  return source
+    .split("\n")
+    .map((line) => {
+      let out = "";
+      let from = 0;
+      for (const m of line.matchAll(/\bK\.(\w+)/g)) {
+        const at = m.index as number;
+        if (at < from) continue;
+        const name = m[1] as string;
+        const after = at + m[0].length;
+        out += line.slice(from, at);
+        if (line[after] !== "(") {
+          out += luaKey(name, []);
+          from = after;
+          continue;
+        }
+        const { close, commas } = closing(line, after);
+        const cuts = [after, ...commas, close];
+        const parts = cuts.slice(1).map((cut, i) => line.slice((cuts[i] as number) + 1, cut).trim());
+        out += luaKey(name, parts.length === 1 && parts[0] === "" ? [] : parts);
+        from = close + 1;
+      }
+      return out + line.slice(from);
+    })
+    .join("\n");
 }

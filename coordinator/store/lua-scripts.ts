@@ -3,15 +3,16 @@
 // lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
 // registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
 // KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. Scripts
-// name keys only through `K` (K.job(id), K.queueHeads...), which luaKeyPrelude (store/keys.ts) defines from
-// the one key schema, on the script's first line so Lua's line numbers stay those of the files.
+// name keys only through `K` (K.job(id), K.queueHeads...), which luaWithKeys (store/keys.ts) writes out from
+// the one key schema in place, after `local KP = ARGV[1]` on the script's first line, so Lua's line numbers
+// stay those of the expanded files.
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
-import { luaKeyPrelude } from "./keys.js";
+import { luaWithKeys } from "./keys.js";
 
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
 
@@ -26,11 +27,43 @@ function expandIncludes(source: string, seen = new Set<string>()): string {
   });
 }
 
-/** The full text of lua/<name>.lua with its includes expanded, after the definitions of the keys it uses. */
+/**
+ * Blanks the included helpers the script never calls: Redis runs a script's whole text on every call, so
+ * each helper left in is a closure made per call (all of util.lua costs a hot script ~2 µs of Redis CPU). A
+ * helper is a top-level `local function name(` through the next line `end` at column 0; it stays while its
+ * name appears in code (not comments) outside its own body. Lines are blanked, not removed, so the text keeps
+ * its line numbers.
+ */
+function withoutUnusedHelpers(source: string): string {
+  const lines = source.split("\n");
+  const code = lines.map((line) => line.replace(/--.*$/, ""));
+  const helpers: { name: string; from: number; to: number }[] = [];
+  lines.forEach((line, i) => {
+    const name = /^local function (\w+)\(/.exec(line)?.[1];
+    if (name === undefined) return;
+    const to = lines.findIndex((l, j) => j > i && l === "end");
+    if (to < 0) throw new Error(`Lua helper ${name} has no closing \`end\` at column 0`);
+    helpers.push({ name, from: i, to });
+  });
+  const uses = (name: string, from: number, to: number) =>
+    code.some((line, i) => (i < from || i > to) && new RegExp(`\\b${name}\\b`).test(line));
+  for (let dropped = true; dropped;) {
+    dropped = false;
+    for (const h of helpers.splice(0)) {
+      if (uses(h.name, h.from, h.to)) helpers.push(h);
+      else {
+        for (let i = h.from; i <= h.to; i++) lines[i] = code[i] = "";
+        dropped = true;
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The full text of lua/<name>.lua with its includes expanded (those it calls) and its keys written out. */
 export function loadLua(name: string): string {
-  const source = expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8"));
-  const used = [...source.matchAll(/\bK\.(\w+)/g)].map((m) => m[1] as string);
-  return `${luaKeyPrelude(used)}${source}`;
+  const source = withoutUnusedHelpers(expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8")));
+  return `local KP = ARGV[1]; ${luaWithKeys(source)}`;
 }
 
 /**

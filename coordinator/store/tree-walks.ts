@@ -10,6 +10,8 @@ import { isFinished } from "../../shared/statuses.js";
 import type { Keys } from "./keys.js";
 
 const READ_BATCH = 5000;
+/** Jobs a walk handles between yields to the event loop: a few ms, so the coordinator keeps answering. */
+const YIELD_EVERY = 5000;
 
 interface Walk {
   redis: Redis;
@@ -30,6 +32,21 @@ async function readFields(w: Walk, ids: readonly number[], fields: string[]): Pr
     }
   }
   return out;
+}
+
+/**
+ * fn over each item, letting the event loop run every YIELD_EVERY items: a synchronous pass over a show's
+ * 150,000 jobs (JSON parsing each one's parents) would hold the coordinator for tens of ms.
+ */
+export async function eachYielding<T>(
+  items: readonly T[],
+  fn: (item: T, index: number) => void,
+): Promise<void> {
+  for (let start = 0; start < items.length; start += YIELD_EVERY) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    const end = Math.min(items.length, start + YIELD_EVERY);
+    for (let i = start; i < end; i++) fn(items[i] as T, i);
+  }
 }
 
 const idList = (value: string | null | undefined): number[] => (value ? (JSON.parse(value) as number[]) : []);
@@ -61,10 +78,14 @@ export async function doomedJobs(
   for (let start = 0; start < order.length;) {
     const batch = order.slice(start, start + READ_BATCH);
     const children = (await readFields(w, batch, ["children"])).flatMap((f) => idList(f[0]));
-    const candidates = [...new Set(children)].filter((c) => !doomed.has(c));
+    const unique = new Set<number>();
+    await eachYielding(children, (c) => {
+      if (!doomed.has(c)) unique.add(c);
+    });
+    const candidates = [...unique];
     for (const c of candidates) seen.add(c);
     const info = await readFields(w, candidates, ["status", "parents"]);
-    candidates.forEach((c, k) => {
+    await eachYielding(candidates, (c, k) => {
       const [status, parents] = info[k] as Fields;
       if (!isFinished(status ?? undefined)) return;
       if (idList(parents).every((p) => doomed.has(p))) {
@@ -95,16 +116,19 @@ export async function reopenedJobs(w: Walk, given: readonly number[]): Promise<n
   for (let start = 0; start < walk.length;) {
     const batch = walk.slice(start, start + READ_BATCH);
     const info = await readFields(w, batch, ["status", "children"]);
+    const found: number[][] = [];
     batch.forEach((id, k) => {
       const [status, children] = info[k] as Fields;
       // The walk starts with the given jobs, which are kept whatever their finished status.
       if (isFinished(status ?? undefined) && (start + k < roots.length || status !== "succeeded"))
         set.add(id);
-      for (const c of idList(children))
-        if (!seen.has(c)) {
-          seen.add(c);
-          walk.push(c);
-        }
+      found.push(idList(children));
+    });
+    await eachYielding(found.flat(), (c) => {
+      if (!seen.has(c)) {
+        seen.add(c);
+        walk.push(c);
+      }
     });
     start += batch.length;
   }
@@ -113,13 +137,15 @@ export async function reopenedJobs(w: Walk, given: readonly number[]): Promise<n
   let frontier = [...set];
   while (frontier.length > 0) {
     const info = await readFields(w, frontier, ["parents"]);
-    frontier.forEach((id, k) => parentsOf.set(id, idList(info[k]?.[0])));
-    const next = [...new Set(frontier.flatMap((id) => parentsOf.get(id) as number[]))].filter(
-      (p) => !parentsOf.has(p),
-    );
-    const up = await readFields(w, next, ["status"]);
+    await eachYielding(frontier, (id, k) => parentsOf.set(id, idList(info[k]?.[0])));
+    const up = new Set<number>();
+    await eachYielding(frontier, (id) => {
+      for (const p of parentsOf.get(id) as number[]) if (!parentsOf.has(p)) up.add(p);
+    });
+    const next = [...up];
+    const statuses = await readFields(w, next, ["status"]);
     next.forEach((p, k) => {
-      if (isFinished(up[k]?.[0] ?? undefined)) set.add(p);
+      if (isFinished(statuses[k]?.[0] ?? undefined)) set.add(p);
     });
     frontier = next;
   }
@@ -127,24 +153,30 @@ export async function reopenedJobs(w: Walk, given: readonly number[]): Promise<n
 }
 
 /** The set's jobs ordered so that each job comes after its parents in the set (Kahn's order). */
-function parentsFirst(set: Set<number>, parentsOf: Map<number, number[]>): number[] {
+async function parentsFirst(set: Set<number>, parentsOf: Map<number, number[]>): Promise<number[]> {
+  const ids = [...set];
   const waiting = new Map<number, number>();
   const children = new Map<number, number[]>();
-  for (const id of set) {
-    const inSet = (parentsOf.get(id) ?? []).filter((p) => set.has(p));
-    waiting.set(id, inSet.length);
-    for (const p of inSet) {
-      const list = children.get(p);
-      if (list) list.push(id);
-      else children.set(p, [id]);
-    }
-  }
-  const order = [...set].filter((id) => waiting.get(id) === 0);
+  await eachYielding(ids, (id) => {
+    let inSet = 0;
+    for (const p of parentsOf.get(id) ?? [])
+      if (set.has(p)) {
+        inSet++;
+        const list = children.get(p);
+        if (list) list.push(id);
+        else children.set(p, [id]);
+      }
+    waiting.set(id, inSet);
+  });
+  const order = ids.filter((id) => waiting.get(id) === 0);
+  // The list grows as it is walked, like the walks above; steps count children (a root may have 150,000).
+  let steps = 0;
   for (let i = 0; i < order.length; i++)
     for (const c of children.get(order[i] as number) ?? []) {
       const left = (waiting.get(c) as number) - 1;
       waiting.set(c, left);
       if (left === 0) order.push(c);
+      if (++steps % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   return order;
 }

@@ -2,7 +2,8 @@
 -- The scheduler proposes; this script decides, so two coordinators never hand out one job twice.
 -- ARGV: prefix, now (ms), jobId, clientId...
 -- Replies:
---   {"assigned", attempt, <HGETALL of the job, flat>}   the job is running on its `clients`
+--   {"assigned", attempt, <the job's fields its `assign` message needs, flat>}   the job is running on its
+--                      `clients` (ASSIGN_FIELDS and id, attempt, clients, cpus; absent fields are left out)
 --   {"held", n}        a multi-host job holds n clients (clientsOnHold) and waits for minHosts
 --   {"gone"}           the job is no longer runnable (taken, paused, cancelled, deleted)
 --   {"busy", cid}      none of the proposed clients can take the job now (the last refusal's client)
@@ -13,9 +14,16 @@ local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
 
--- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`).
+-- What the `assign` message (scheduler/assign.ts) and the dispatch metrics read besides id, attempt, clients
+-- and cpus: returned instead of the whole hash, which would cost Redis more to convert than the rest of this
+-- transition's reads.
+local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
+  'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime' }
+-- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`), the
+-- assign fields after the first 15.
 local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status',
-  'attempt', 'cls', 'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt')
+  'attempt', 'cls', 'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt',
+  unpack(ASSIGN_FIELDS))
 if f[7] ~= 'runnable' then return {'gone'} end
 local cpus = tonumber(f[1]) or 1
 local tags = f[2] and cjson.decode(f[2]) or {}
@@ -141,7 +149,8 @@ for i, c in ipairs(chosen) do
   logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end
 local attempt = (tonumber(f[8]) or 0) + 1
-local set = {'attempt', attempt, 'clients', cjson.encode(clients), 'startTime', now}
+local encoded = cjson.encode(clients)
+local set = {'attempt', attempt, 'clients', encoded, 'startTime', now}
 -- A first attempt has no earlier output for the event fence (fence.lua) to clear: start its sequence here.
 if attempt == 1 and not f[15] then
   table.insert(set, 'seqAttempt')
@@ -151,4 +160,13 @@ if f[12] then setProgress(id, 0) end
 setStatus(id, 'running', now,
   {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
    quiet = true})
-return {'assigned', attempt, redis.call('HGETALL', key)}
+local job = {'id', id, 'attempt', tostring(attempt), 'clients', encoded}
+local function put(name, v)
+  if v then
+    job[#job + 1] = name
+    job[#job + 1] = v
+  end
+end
+put('cpus', f[1])
+for i, name in ipairs(ASSIGN_FIELDS) do put(name, f[15 + i]) end
+return {'assigned', attempt, job}
