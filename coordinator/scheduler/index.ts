@@ -10,7 +10,8 @@ import { Dispatcher, type DispatchOptions } from "./dispatch.js";
 import { subscribeEvents } from "../store/events.js";
 import { headClasses, migrateQueue, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
-import { readGroups, sweepWaiting } from "./waiting.js";
+import { readGroups, registeredClients, sweepWaiting } from "./waiting.js";
+import { ClassReasons } from "./class-reasons.js";
 
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
 const MAINTENANCE_MS = 3000;
@@ -25,6 +26,7 @@ export interface Delivery {
 export class Scheduler {
   readonly dispatcher: Dispatcher;
   private readonly scripts: Scripts;
+  private readonly reasons: ClassReasons;
   private sub: Redis | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delivery: Delivery | null = null;
@@ -39,6 +41,7 @@ export class Scheduler {
     options: DispatchOptions = dispatchOptionsFromEnv(),
   ) {
     this.scripts = new Scripts(ctx);
+    this.reasons = new ClassReasons(ctx, this.scripts, positiveEnv("OPENHQ_REASONS_WALK"));
     this.dispatcher = new Dispatcher(
       ctx,
       { scripts: this.scripts, deliver: (job) => this.delivery?.deliver(job) },
@@ -127,13 +130,14 @@ export class Scheduler {
   /**
    * {p}queue:heads keeps lower bounds of each class's head and emptied classes (util.lua); dispatch prunes
    * what it reads, and this walks the rest, HEADS_SWEEP classes per round, so classes nobody here can run
-   * do not pile up.
+   * do not pile up. Returns the classes walked.
    */
-  private async refreshHeads(): Promise<void> {
+  private async refreshHeads(): Promise<string[]> {
     const from = this.headsOffset;
     const classes = await headClasses(this.ctx, from, HEADS_SWEEP);
     this.headsOffset = classes.length < HEADS_SWEEP ? 0 : from + HEADS_SWEEP;
     for (let i = 0; i < classes.length; i += 100) await this.scripts.pruneClasses(classes.slice(i, i + 100));
+    return classes;
   }
 
   private async maintain(): Promise<void> {
@@ -143,8 +147,10 @@ export class Scheduler {
       if (client.heldFor === null) continue;
       if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
     }
-    await sweepWaiting(this.ctx, this.scripts, this.groups);
-    await this.refreshHeads();
+    const clients = await registeredClients(this.ctx, this.groups);
+    await sweepWaiting(this.ctx, this.scripts, clients);
+    // The heads walked this round are the classes judged this round: every class in turn, without a scan.
+    await this.reasons.round(await this.refreshHeads(), clients);
     this.clockFrom = await thinClock(this.ctx, this.clockFrom, Date.now());
     // Resource amounts can change through the API without any job event: look again now and then.
     this.dispatcher.retryResources();
@@ -153,17 +159,19 @@ export class Scheduler {
 
 /**
  * Test knobs: OPENHQ_DISPATCH_HEADS_PAGE / OPENHQ_DISPATCH_CLASS_PAGE lower the read sizes of a pass, so a
- * test can queue more blocked work than any of them without queueing thousands of jobs.
+ * test can queue more blocked work than any of them without queueing thousands of jobs
+ * (OPENHQ_REASONS_WALK does the same for the jobs the waiting reasons walk per round).
  */
 function dispatchOptionsFromEnv(): DispatchOptions {
-  const num = (name: string) => {
-    const n = Number(process.env[name]);
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-  };
-  const headsPage = num("OPENHQ_DISPATCH_HEADS_PAGE");
-  const classPage = num("OPENHQ_DISPATCH_CLASS_PAGE");
+  const headsPage = positiveEnv("OPENHQ_DISPATCH_HEADS_PAGE");
+  const classPage = positiveEnv("OPENHQ_DISPATCH_CLASS_PAGE");
   return {
     ...(headsPage === undefined ? {} : { headsPage }),
     ...(classPage === undefined ? {} : { classPage }),
   };
+}
+
+function positiveEnv(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }

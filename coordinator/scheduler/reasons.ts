@@ -1,12 +1,11 @@
 // Reasons at submit: a new job that no registered client could ever run (conditions, cpus, platform) gets
 // its waitingFor and showBlockedClientsWarning in the same write that creates it, instead of at the next
-// waiting sweep (waiting.ts, which keeps them true afterwards as clients and groups change).
+// waiting sweep (waiting.ts and class-reasons.ts keep them true afterwards as clients and groups change).
 
 import type { NewJob } from "../api/jobspec.js";
 import type { Context } from "../context.js";
-import { allClientIds, readClients, type ClientRecord } from "../store/clients.js";
 import { parseJobInfo } from "./job-info.js";
-import { couldEverRun, NO_CLIENT, readGroups, type RegisteredClient } from "./waiting.js";
+import { couldEverRun, NO_CLIENT, readGroups, registeredClients, type RegisteredClient } from "./waiting.js";
 
 /** How long a snapshot of the registered clients serves newjob calls. */
 const SNAPSHOT_MS = 1000;
@@ -19,8 +18,8 @@ export class SubmitReasons {
   /** Marks the jobs of one newjob call that no registered client could run (their `f` fields). */
   async mark(jobs: NewJob[]): Promise<void> {
     const clients = await this.clients();
-    // A farm whose agents have not registered yet: every job would be marked, and the many beyond the sweep's
-    // reach would keep the warning after the agents come. The sweep gives the queue's head its reasons.
+    // A farm whose agents have not registered yet: every job would be marked only to be cleared again when
+    // they come. The class sweep (class-reasons.ts) gives them their reasons once some client registers.
     if (clients.length === 0) return;
     const verdicts = new Map<string, boolean>();
     jobs.forEach((job, i) => {
@@ -51,13 +50,7 @@ export class SubmitReasons {
   private async clients(): Promise<RegisteredClient[]> {
     const now = Date.now();
     if (this.snapshot && now - this.snapshot.at < SNAPSHOT_MS) return this.snapshot.clients;
-    const [records, groups] = await Promise.all([
-      readClients(this.ctx, await allClientIds(this.ctx)),
-      readGroups(this.ctx),
-    ]);
-    const clients = records
-      .filter((c): c is ClientRecord => c !== null)
-      .map((c) => ({ ...c, os: c.platform, groups: groups.get(c.id) ?? new Set<string>() }));
+    const clients = await registeredClients(this.ctx, await readGroups(this.ctx));
     this.snapshot = { at: now, clients };
     return clients;
   }

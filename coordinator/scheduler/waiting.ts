@@ -1,7 +1,8 @@
 // Why queued jobs wait. A slow sweep (not the dispatch hot path) looks at the head of the queue against every
 // registered client: a job no client could ever run (conditions, CPUs, platform) gets
 // showBlockedClientsWarning and says so in waitingFor; the others wait for a free client. Reasons that only
-// moveToAssigned knows (resources, clients on hold) are written by it and left alone here.
+// moveToAssigned knows (resources, clients on hold) are written by it and left alone here. The rest of the
+// queue is kept true class by class (class-reasons.ts).
 
 import type { Context } from "../context.js";
 import { readClients, allClientIds, type ClientRecord } from "../store/clients.js";
@@ -15,6 +16,8 @@ import type { Scripts } from "../store/dispatch-scripts.js";
 const HEAD = 500;
 export const WAITING_FOR_CLIENT = "waiting for a free client";
 export const NO_CLIENT = "no registered client can run this job (conditions, cpus or platform)";
+/** The job fields a reason is decided against (reasonFor). */
+export const REASON_FIELDS = ["waitingFor", "showBlockedClientsWarning", "clientsOnHold"] as const;
 
 /** A registered client as the waiting reasons see it (any coordinator's, connected or not). */
 export type RegisteredClient = ClientFacts & { terminated: boolean; cpus: number };
@@ -25,30 +28,45 @@ export function couldEverRun(job: JobInfo, client: RegisteredClient): boolean {
   return satisfiesAll(client, job.conditions);
 }
 
+/** Every registered client with its groups. */
+export async function registeredClients(
+  ctx: Context,
+  groupsByClient: Map<number, Set<string>>,
+): Promise<RegisteredClient[]> {
+  return (await readClients(ctx, await allClientIds(ctx)))
+    .filter((c): c is ClientRecord => c !== null)
+    .map((c) => ({ ...c, os: c.platform, groups: groupsByClient.get(c.id) ?? new Set<string>() }));
+}
+
+/**
+ * The reason a queued job should carry, given whether any registered client could ever run it and its
+ * REASON_FIELDS now; null when it already carries it.
+ */
+export function reasonFor(blocked: boolean, current: (string | null)[] | null): string | null {
+  const [waitingFor, warning, onHold] = current ?? [];
+  let text = blocked ? NO_CLIENT : WAITING_FOR_CLIENT;
+  // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
+  if (!blocked && (onHold || (waitingFor && waitingFor.startsWith("waiting for resources")))) {
+    text = waitingFor ?? text;
+  }
+  return text !== (waitingFor ?? "") || blocked !== (warning === "1") ? text : null;
+}
+
 export async function sweepWaiting(
   ctx: Context,
   scripts: Scripts,
-  groupsByClient: Map<number, Set<string>>,
+  clients: RegisteredClient[],
 ): Promise<void> {
   const ids = await queueHead(ctx, HEAD);
   if (ids.length === 0) return;
-  const clients = (await readClients(ctx, await allClientIds(ctx)))
-    .filter((c): c is ClientRecord => c !== null)
-    .map((c) => ({ ...c, os: c.platform, groups: groupsByClient.get(c.id) ?? new Set<string>() }));
   const infos = await readJobInfos(ctx, ids);
-  const current = await readJobFields(ctx, ids, ["waitingFor", "showBlockedClientsWarning", "clientsOnHold"]);
+  const current = await readJobFields(ctx, ids, REASON_FIELDS);
   const writes: Promise<unknown>[] = [];
   infos.forEach((job, i) => {
     if (!job) return;
-    const [waitingFor, warning, onHold] = current[i] ?? [];
     const blocked = !clients.some((c) => couldEverRun(job, c));
-    let text = blocked ? NO_CLIENT : WAITING_FOR_CLIENT;
-    // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
-    if (!blocked && (onHold || (waitingFor && waitingFor.startsWith("waiting for resources")))) {
-      text = waitingFor ?? text;
-    }
-    if (text !== (waitingFor ?? "") || blocked !== (warning === "1"))
-      writes.push(scripts.run("setWaiting", job.id, text, blocked ? 1 : 0));
+    const text = reasonFor(blocked, current[i] ?? null);
+    if (text !== null) writes.push(scripts.run("setWaiting", job.id, text, blocked ? 1 : 0));
   });
   await Promise.all(writes);
 }
