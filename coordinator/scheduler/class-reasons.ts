@@ -2,8 +2,8 @@
 // job (cpus, platform, conditions) is the same for every job of its requirement class, so each maintenance
 // round judges the classes it walks in {p}queue:heads and remembers the verdict. A class whose verdict is
 // new here or changed gets its jobs walked ({p}queue:class:{cls}, in score order, resuming next round) and
-// brought to the verdict with setWaiting (marked, or unmarked where marked), a bounded number of jobs a round. setWaiting writes the same
-// fields for the same verdict, so coordinators sharing Redis may walk one class at once.
+// marked with setWaiting (or unmarked where marked), a bounded number of jobs a round. setWaiting writes the
+// same fields for the same verdict, so coordinators sharing Redis may walk one class at once.
 
 import type { Context } from "../context.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
