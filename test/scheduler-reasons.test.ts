@@ -1,5 +1,6 @@
 // Waiting reasons deep in the queue: a job behind more blocked work than the head sweep reads (600 jobs
-// ahead of it, the sweep reads 500) still says why it waits, as clients register and groups change.
+// ahead of it, the sweep reads 500) still says why it waits, as clients register and groups change; a job
+// whose conditions change says so at once.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -74,5 +75,22 @@ out(g)`,
     `out(hq.removeClientFromGroup(${gpu}, hq.getClientByHostname("reasonhost", ["id"])["id"]))`,
   );
   await warned(deep, true);
+
+  // savePermittedClientsList moves a queued job to another class, the second job to one already judged:
+  // each says at once whether its new conditions could run anywhere.
+  const pair = await py<[Reason, Reason, Reason]>(
+    farm.url,
+    `
+[a, b] = hq.newjob([{"name": "ab", "command": "x", "hostgroup": "sim"}] * 2)
+attribs = ["waitingFor", "showBlockedClientsWarning"]
+before = hq.getJob(b, attribs)
+hq.savePermittedClientsList(a, ["reasonhost"])
+hq.savePermittedClientsList(b, ["reasonhost"])
+out([before, hq.getJob(a, attribs), hq.getJob(b, attribs)])`,
+  );
+  assert.deepEqual(
+    pair.map((r) => r.showBlockedClientsWarning),
+    [true, false, false],
+  );
   peer.close();
 });

@@ -195,7 +195,9 @@ export function jobsMethods(ctx: Context): Methods {
         labels.length === 0
           ? ""
           : JSON.stringify([{ type: "client", name: "hostname:name", op: "in", value: labels.join(",") }]);
-      await store.setFields(id(jobId, "job_id"), { conditions });
+      const jid = id(jobId, "job_id");
+      await store.setFields(jid, { conditions });
+      await reasons.rejudge(jid);
       return null;
     },
 
@@ -213,7 +215,6 @@ export function jobsMethods(ctx: Context): Methods {
     getPriorityChangedEventNames: listOf(PRIORITY_CHANGED_EVENTS),
   };
 }
-
 
 /**
  * The clients a job may run on, as labels: taken from its hostname / hostname:name conditions with `==`/`in`;

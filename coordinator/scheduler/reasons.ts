@@ -1,11 +1,22 @@
 // Reasons at submit: a new job that no registered client could ever run (conditions, cpus, platform) gets
 // its waitingFor and showBlockedClientsWarning in the same write that creates it, instead of at the next
 // waiting sweep (waiting.ts and class-reasons.ts keep them true afterwards as clients and groups change).
+// savePermittedClientsList gets the same for the one job whose conditions it changes (rejudge).
 
 import type { NewJob } from "../api/jobspec.js";
 import type { Context } from "../context.js";
-import { parseJobInfo } from "./job-info.js";
-import { couldEverRun, NO_CLIENT, readGroups, registeredClients, type RegisteredClient } from "./waiting.js";
+import { Scripts } from "../store/dispatch-scripts.js";
+import { readJobFields } from "../store/job-fields.js";
+import { parseJobInfo, readJobInfos } from "./job-info.js";
+import {
+  couldEverRun,
+  NO_CLIENT,
+  readGroups,
+  reasonFor,
+  REASON_FIELDS,
+  registeredClients,
+  type RegisteredClient,
+} from "./waiting.js";
 
 /** How long a snapshot of the registered clients serves newjob calls. */
 const SNAPSHOT_MS = 1000;
@@ -13,7 +24,11 @@ const SNAPSHOT_MS = 1000;
 export class SubmitReasons {
   private snapshot: { at: number; clients: RegisteredClient[] } | null = null;
 
-  constructor(private readonly ctx: Context) {}
+  private readonly scripts: Scripts;
+
+  constructor(private readonly ctx: Context) {
+    this.scripts = new Scripts(ctx);
+  }
 
   /** Marks the jobs of one newjob call that no registered client could run (their `f` fields). */
   async mark(jobs: NewJob[]): Promise<void> {
@@ -45,6 +60,23 @@ export class SubmitReasons {
         f.showBlockedClientsWarning = "1";
       }
     });
+  }
+
+  /**
+   * A job whose conditions changed (savePermittedClientsList) moved to another class, maybe one the class
+   * sweep judged before and will not walk again: its reason now (setWaiting writes only while it is queued).
+   */
+  async rejudge(jobId: number): Promise<void> {
+    const clients = await this.clients();
+    if (clients.length === 0) return;
+    const [[info], [current]] = await Promise.all([
+      readJobInfos(this.ctx, [jobId]),
+      readJobFields(this.ctx, [jobId], REASON_FIELDS),
+    ]);
+    if (!info) return;
+    const blocked = !clients.some((c) => couldEverRun(info, c));
+    const text = reasonFor(blocked, current ?? null);
+    if (text !== null) await this.scripts.run("setWaiting", jobId, text, blocked ? 1 : 0);
   }
 
   private async clients(): Promise<RegisteredClient[]> {
