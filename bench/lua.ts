@@ -67,7 +67,7 @@ export async function run(): Promise<BenchResult[]> {
       name: `Redis time of ${name}${name === "addJobs" ? " (1,000 jobs a call)" : ""}, per job`,
       value: +micros.toFixed(1),
       unit: "µs",
-      note: "commandstats usec inside EVALSHA, one client, second of two rounds",
+      note: "commandstats usec inside FCALL, one client, second of two rounds",
     }));
   } finally {
     redis.disconnect();
