@@ -524,3 +524,13 @@ test("the queue's clock keeps one entry a minute past an hour, and only the newe
     assert.equal(await h.redis.zcard(clock), 1);
   }
 });
+
+test("a Redis without the script library (flushed, or a fresh replica promoted) gets it loaded again", async () => {
+  await h.redis.function("FLUSH");
+  const calls = Array.from({ length: 3 }, () => add({ name: "after-flush", command: "true" }));
+  const ids = (await Promise.all(calls)).flat();
+  assert.equal(ids.length, 3);
+  for (const id of ids) assert.equal(await status(id), "runnable");
+  const libraries = (await h.redis.function("LIST")) as unknown[];
+  assert.equal(libraries.length, 1, "the one library is back");
+});

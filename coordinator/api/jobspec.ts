@@ -177,13 +177,18 @@ function parseSpec(
     }
   }
 
-  f.priority = String(nonNegative(spec.priority, at("priority"), 0, MAX_PRIORITY));
-  f.cpus = String(Math.max(1, nonNegative(spec.cpus, at("cpus"), 1, MAX_CPUS)));
+  // A value equal to its default (store/jobs.ts DEFAULTS) stays absent: a smaller job hash is less for every
+  // HMGET of a transition to scan.
+  const unlessDefault = (field: string, value: number, fallback: number) => {
+    if (value !== fallback) f[field] = String(value);
+  };
+  unlessDefault("priority", nonNegative(spec.priority, at("priority"), 0, MAX_PRIORITY), 0);
+  unlessDefault("cpus", Math.max(1, nonNegative(spec.cpus, at("cpus"), 1, MAX_CPUS)), 1);
   const minHosts = Math.max(1, nonNegative(spec.minHosts, at("minHosts"), 1, MAX_HOSTS));
   const maxHosts = Math.max(minHosts, nonNegative(spec.maxHosts, at("maxHosts"), minHosts, MAX_HOSTS));
-  f.minHosts = String(minHosts);
-  f.maxHosts = String(maxHosts);
-  f.triesLeft = String(nonNegative(spec.triesLeft, at("triesLeft"), 0, MAX_TRIES));
+  unlessDefault("minHosts", minHosts, 1);
+  unlessDefault("maxHosts", maxHosts, 1);
+  unlessDefault("triesLeft", nonNegative(spec.triesLeft, at("triesLeft"), 0, MAX_TRIES), 0);
   if (given("maxTime")) {
     const maxTime = int(spec.maxTime, at("maxTime"));
     if (maxTime > MAX_TIME_SECONDS)

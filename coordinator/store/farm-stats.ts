@@ -38,13 +38,15 @@ export async function cpusAndQueue(
   jobIds: readonly number[],
 ): Promise<{ cpus: number[]; waiting: number; running: number }> {
   const pipeline = ctx.redis.pipeline();
-  for (const id of jobIds) pipeline.hget(ctx.keys.job(id), "cpus");
+  // `status` tells a job that is gone (0) from one whose cpus is absent (the default, 1).
+  for (const id of jobIds) pipeline.hmget(ctx.keys.job(id), "cpus", "status");
   pipeline.zcard(ctx.keys.queue);
   pipeline.zcard(ctx.keys.jobsByStatus("running"));
-  const replies = ((await pipeline.exec()) ?? []).map(([err, v]) => (err ? 0 : Number(v ?? 0)));
-  return {
-    cpus: replies.slice(0, jobIds.length),
-    waiting: replies[jobIds.length] ?? 0,
-    running: replies[jobIds.length + 1] ?? 0,
-  };
+  const replies = (await pipeline.exec()) ?? [];
+  const cpus = replies.slice(0, jobIds.length).map(([err, v]) => {
+    const [n, status] = err ? [] : (v as (string | null)[]);
+    return status ? Number(n ?? 1) : 0;
+  });
+  const count = (i: number) => Number(replies[i]?.[1] ?? 0);
+  return { cpus, waiting: count(jobIds.length), running: count(jobIds.length + 1) };
 }

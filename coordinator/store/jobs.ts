@@ -11,16 +11,16 @@
 //   commandByOs      JSON {"linux":..,"windows":..,"macosx":..} when the spec gave a dict; `command` is then ""
 //                    and the scheduler picks the client's platform entry (no entry = the job fails at dispatch)
 //   shell            absent = the client OS default
-//   priority         integer >= 0 (always present; setJobPriority changes it and re-scores the queue)
-//   cpus             integer >= 1 (always present)
+//   priority         integer >= 0; absent = 0 (setJobPriority changes it and re-scores the queue)
+//   cpus             integer >= 1; absent = 1
 //   tags             JSON list of strings; absent = []
 //   conditions       JSON list of {type,name,op,value}; already includes the host/hostgroup shortcuts and the
 //                    root's conditions when the spec gave none; absent = [] (savePermittedClientsList rewrites)
 //   environment      JSON dict str->str; absent = {}
 //   resources        JSON dict name->amount; absent = none
-//   minHosts maxHosts integers (always present)
+//   minHosts maxHosts integers; absent = 1
 //   maxTime          seconds > 0; absent = -1 (no limit)
-//   triesLeft        integer (always present); decremented on each automatic retry
+//   triesLeft        integer; absent = 0; decremented on each automatic retry
 //   onSuccess onError onCancel onChildError   shell text; absent = none
 //   description submittedBy emailTo emailReasons   absent = ""
 // state:
@@ -143,6 +143,11 @@ export interface StoreContext {
 /** Default values of fields that may be absent (see the header). */
 const DEFAULTS: Record<string, string> = {
   command: "",
+  priority: "0",
+  cpus: "1",
+  minHosts: "1",
+  maxHosts: "1",
+  triesLeft: "0",
   progress: "0",
   attempt: "0",
   maxTime: "-1",

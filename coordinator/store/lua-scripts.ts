@@ -1,13 +1,22 @@
 // The one way this project runs Lua: every script is a named file lua/<name>.lua (the job transitions, and
-// the changes of the note, group and resource stores). A line `-- @include name` is replaced by
-// lua/includes/<name>.lua, each include at most once per script (includes may include others). Scripts are
-// registered with ioredis defineCommand (EVALSHA, falling back to EVAL after a Redis restart) and take no
-// KEYS: ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. Scripts
-// name keys only through `K` (K.job(id), K.queueHeads...), which luaWithKeys (store/keys.ts) writes out from
-// the one key schema in place, after `local KP = ARGV[1]` on the script's first line, so Lua's line numbers
-// stay those of the expanded files.
+// the changes of the note, group and resource stores). All of them are loaded into Redis as ONE function
+// library (FUNCTION LOAD), so the helpers in lua/includes/ are defined once at load instead of on every call
+// (with EVALSHA, Redis ran a script's whole text, every helper definition included, per call: 2-3 µs of a
+// hot script). The library holds every include once, then one function per script whose body is the .lua
+// file unchanged; a line `-- @include name` in a script only documents what it uses. Scripts take no KEYS:
+// ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. ARGV and KP (the
+// prefix) are library-level locals each function sets on entry, as the includes read them too; an include's
+// state that must not outlive a call is declared `local NAME = value -- @per-call` and reset on entry.
+// Scripts name keys only through `K` (K.job(id), K.queueHeads...), which luaWithKeys (store/keys.ts) writes
+// out from the one key schema in place.
+//
+// The library and its functions are named with a hash of its code (openhq_<hash>, openhq_<hash>_<script>),
+// so coordinators of two versions can share one Redis during a rolling upgrade; a loaded library persists
+// (RDB/AOF, replication). A Redis that lacks it (flushed, restarted without persistence, a fresh replica
+// promoted) answers `Function not found`: the caller loads the library and retries once.
 
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
@@ -17,9 +26,8 @@ import { luaWithKeys } from "./keys.js";
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
 
 export type ScriptArg = string | number | Buffer;
-type Command = (...args: ScriptArg[]) => Promise<unknown>;
 
-function expandIncludes(source: string, seen = new Set<string>()): string {
+function expandIncludes(source: string, seen: Set<string>): string {
   return source.replace(/^-- @include (\w+)\s*$/gm, (_line, name: string) => {
     if (seen.has(name)) return "";
     seen.add(name);
@@ -27,49 +35,63 @@ function expandIncludes(source: string, seen = new Set<string>()): string {
   });
 }
 
-/**
- * Blanks the included helpers the script never calls: Redis runs a script's whole text on every call, so
- * each helper left in is a closure made per call (all of util.lua costs a hot script ~2 µs of Redis CPU). A
- * helper is a top-level `local function name(` through the next line `end` at column 0; it stays while its
- * name appears in code (not comments) outside its own body. Lines are blanked, not removed, so the text keeps
- * its line numbers.
- */
-function withoutUnusedHelpers(source: string): string {
-  const lines = source.split("\n");
-  const code = lines.map((line) => line.replace(/--.*$/, ""));
-  const helpers: { name: string; from: number; to: number }[] = [];
-  lines.forEach((line, i) => {
-    const name = /^local function (\w+)\(/.exec(line)?.[1];
-    if (name === undefined) return;
-    const to = lines.findIndex((l, j) => j > i && l === "end");
-    if (to < 0) throw new Error(`Lua helper ${name} has no closing \`end\` at column 0`);
-    helpers.push({ name, from: i, to });
-  });
-  const uses = (name: string, from: number, to: number) =>
-    code.some((line, i) => (i < from || i > to) && new RegExp(`\\b${name}\\b`).test(line));
-  for (let dropped = true; dropped;) {
-    dropped = false;
-    for (const h of helpers.splice(0)) {
-      if (uses(h.name, h.from, h.to)) helpers.push(h);
-      else {
-        for (let i = h.from; i <= h.to; i++) lines[i] = code[i] = "";
-        dropped = true;
-      }
-    }
-  }
-  return lines.join("\n");
+const luaNames = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".lua"))
+    .map((f) => f.slice(0, -4))
+    .sort();
+
+export interface LuaLibrary {
+  /** openhq_<hash of the code>; each script is the function `<name>_<script>`. */
+  name: string;
+  /** The FUNCTION LOAD text. */
+  code: string;
 }
 
-/** The full text of lua/<name>.lua with its includes expanded (those it calls) and its keys written out. */
-export function loadLua(name: string): string {
-  const source = withoutUnusedHelpers(expandIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), "utf8")));
-  return `local KP = ARGV[1]; ${luaWithKeys(source)}`;
+function buildLibrary(): LuaLibrary {
+  const includes = expandIncludes(
+    luaNames(join(LUA_DIR, "includes"))
+      .map((n) => `-- @include ${n}`)
+      .join("\n"),
+    new Set(),
+  );
+  const resets = [...includes.matchAll(/^local (\w+) = (.*?)\s*-- @per-call$/gm)]
+    .map((m) => `${m[1] as string} = ${m[2] as string}; `)
+    .join("");
+  const functions = luaNames(LUA_DIR).map((script) => {
+    const body = readFileSync(join(LUA_DIR, `${script}.lua`), "utf8").replace(/^-- @include \w+\s*$/gm, "");
+    return `redis.register_function('@LIB@_${script}', function(_, args) ARGV = args; KP = args[1]; ${resets}\n${body}\nend)`;
+  });
+  const text = luaWithKeys(["local ARGV, KP = {}, ''", includes, ...functions].join("\n"));
+  const name = `openhq_${createHash("sha1").update(text).digest("hex").slice(0, 12)}`;
+  return { name, code: `#!lua name=${name}\n${text.replaceAll("@LIB@", name)}` };
+}
+
+let library: LuaLibrary | undefined;
+
+/** The one function library of all lua/*.lua scripts (built once per process). */
+export function luaLibrary(): LuaLibrary {
+  library ??= buildLibrary();
+  return library;
+}
+
+// One load at a time per connection: after a Redis restart every waiting call meets `Function not found`.
+const loading = new WeakMap<Redis, Promise<unknown>>();
+
+function loadLibrary(redis: Redis): Promise<unknown> {
+  let pending = loading.get(redis);
+  if (pending === undefined) {
+    pending = redis.function("LOAD", "REPLACE", luaLibrary().code).finally(() => loading.delete(redis));
+    loading.set(redis, pending);
+  }
+  return pending;
 }
 
 /**
  * Runs lua/<name>.lua with ARGV (prefix, now, ...args). A script refuses a call (having changed nothing) with
  * `return redis.error_reply('NOTFOUND|CONFLICT|BADARG <message>')`, which becomes the matching XML-RPC Fault
- * (404, 409, -32602) carrying <message>; any other error is rethrown.
+ * (404, 409, -32602) carrying <message>; any other error is rethrown. With `buffers`, bulk replies stay bytes
+ * (job output need not be UTF-8).
  */
 export async function runScript(
   redis: Redis,
@@ -78,13 +100,19 @@ export async function runScript(
   args: ScriptArg[],
   replies: "strings" | "buffers" = "strings",
 ): Promise<unknown> {
-  const method = `openhq_store_${name}`;
-  if (!(method in redis)) redis.defineCommand(method, { numberOfKeys: 0, lua: loadLua(name) });
-  // defineCommand also makes `<method>Buffer`, whose bulk replies stay bytes (job output need not be UTF-8).
-  const variant = replies === "buffers" ? `${method}Buffer` : method;
-  const command = (redis as unknown as Record<string, Command>)[variant] as Command;
+  const fn = `${luaLibrary().name}_${name}`;
+  const call = () =>
+    replies === "buffers"
+      ? redis.callBuffer("FCALL", fn, 0, prefix, Date.now(), ...args)
+      : redis.fcall(fn, 0, prefix, Date.now(), ...args);
   try {
-    return await command.call(redis, prefix, Date.now(), ...args);
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof Error) || !/^ERR Function not found/.test(err.message)) throw err;
+      await loadLibrary(redis);
+      return await call();
+    }
   } catch (err) {
     throw scriptFault(err);
   }
@@ -98,7 +126,7 @@ const FAULTS: Record<string, number> = {
 
 function scriptFault(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
-  // ioredis prefixes the reply with the script location for errors raised with error_reply; find our code.
+  // The reply may carry a script location before our code (ioredis, Lua runtime errors); find the code.
   const match = /\b(NOTFOUND|CONFLICT|BADARG) (.*)$/s.exec(err.message);
   const code = match?.[1] !== undefined ? FAULTS[match[1]] : undefined;
   return code !== undefined && match?.[2] !== undefined ? new Fault(code, match[2]) : err;

@@ -67,7 +67,8 @@ export async function checkStoreInvariants(
     const status = job.status as JobStatus;
     for (const [s, set] of byStatus) assert.equal(set.has(id), s === status, `${at} in status set ${s}`);
     assert.equal(queue.has(id), status === "runnable", `${at} queue`);
-    if (queue.has(id)) assert.equal(queuedPriority.get(id), Number(job.priority), `${at} queue score`);
+    if (queue.has(id))
+      assert.equal(queuedPriority.get(id), Number(jobField(job, "priority")), `${at} queue score`);
     const kids = ids(job.children)
       .map((c) => jobs.get(c))
       .filter((k): k is JobRecord => k !== undefined);

@@ -47,8 +47,9 @@ local function fits(cid)
   if single and #jobs > 0 then return nil end
   local used = 0
   for _, jid in ipairs(jobs) do
-    local r = redis.call('HMGET', K.job(jid), 'cpus', 'tags')
-    if r[1] then used = used + (tonumber(r[1]) or 1) end
+    -- `status` tells a job that is gone (nothing used) from one whose cpus is absent (the default, 1).
+    local r = redis.call('HMGET', K.job(jid), 'cpus', 'tags', 'status')
+    if r[3] then used = used + (tonumber(r[1]) or 1) end
     if r[2] then
       for _, t in ipairs(cjson.decode(r[2])) do
         if t == 'single' or singleX[t] then return nil end

@@ -9,7 +9,7 @@
 -- a root), logs (false for none), set (a list field, value, ... to write too), released (client ids the
 -- transition released: they ride on the notice as "released":[...] instead of a notice of their own), quiet
 -- (no notice: moveToAssigned, whose job leaves the queue and which only the assigning scheduler acts on).
-local QUIET_EVENTS = false
+local QUIET_EVENTS = false -- @per-call
 
 local function setStatus(id, new, now, known)
   local key = K.job(id)

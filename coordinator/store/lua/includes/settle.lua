@@ -2,7 +2,7 @@
 -- Finishing jobs and the cascade up the tree: a finished child updates each parent's kidsLeft/kidsBad, and a
 -- `queued` parent whose last child finished is resolved (run its command, succeed, or fail), which can
 -- finish it in turn. SETTLE_SKIP holds ids a cascading script is about to change itself (keyed by number).
-local SETTLE_SKIP = {}
+local SETTLE_SKIP = {} -- @per-call
 
 local function hasCommand(key)
   local c = redis.call('HGET', key, 'command')

@@ -168,7 +168,7 @@ end
 -- BOUND of its head's score (entering lowers it; leaving does not touch it, so a class whose head left keeps
 -- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
 -- its class in `cls` (written at submit, rewritten when conditions change).
-local CLASS_CACHE = {}
+local CLASS_CACHE = {} -- @per-call
 
 local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs)
   local singles = {}
