@@ -23,7 +23,14 @@ test("Redis refusing writes for 2.5 s during a 40-line job: output complete, job
     )) as [number, number];
     await waitJob(coord.url, id, ["status"], `"line 8\\n" in hq.getJobOutput(${id})`, 60);
     await redis.config("SET", "maxmemory", "1");
-    await new Promise((r) => setTimeout(r, 2500));
+    const outageEnds = Date.now() + 2500;
+    // Reads still answer while Redis refuses writes (the read scripts are flagged no-writes).
+    const during = await py<[string, boolean]>(
+      coord.url,
+      `out([hq.getJob(${id})["status"], "line 8\\n" in hq.getJobOutput(${id})])`,
+    );
+    assert.deepEqual(during, ["running", true]);
+    await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
     await redis.config("SET", "maxmemory", "0");
     const done = await waitFinished(coord.url, [id, short], 60);
     assert.deepEqual(done, { [id]: "succeeded", [short]: "succeeded" });

@@ -3,7 +3,8 @@
 // library (FUNCTION LOAD), so the helpers in lua/includes/ are defined once at load instead of on every call
 // (with EVALSHA, Redis ran a script's whole text, every helper definition included, per call: 2-3 µs of a
 // hot script). The library holds every include once, then one function per script whose body is the .lua
-// file unchanged; a line `-- @include name` in a script only documents what it uses. Scripts take no KEYS:
+// file unchanged; a line `-- @include name` in a script only documents what it uses, and a line
+// `-- @read-only` marks a script that never writes. Scripts take no KEYS:
 // ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. ARGV and KP (the
 // prefix) are library-level locals each function sets on entry, as the includes read them too; an include's
 // state that must not outlive a call is declared `local NAME = value -- @per-call` and reset on entry.
@@ -59,8 +60,12 @@ function buildLibrary(): LuaLibrary {
     .map((m) => `${m[1] as string} = ${m[2] as string}; `)
     .join("");
   const functions = luaNames(LUA_DIR).map((script) => {
-    const body = readFileSync(join(LUA_DIR, `${script}.lua`), "utf8").replace(/^-- @include \w+\s*$/gm, "");
-    return `redis.register_function('@LIB@_${script}', function(_, args) ARGV = args; KP = args[1]; ${resets}\n${body}\nend)`;
+    const source = readFileSync(join(LUA_DIR, `${script}.lua`), "utf8");
+    const body = source.replace(/^-- @include \w+\s*$/gm, "");
+    // A read (`-- @read-only`) is flagged no-writes, so it still answers while Redis refuses writes (maxmemory);
+    // without a flag Redis refuses any function call then, as it may write.
+    const flags = /^-- @read-only\s*$/m.test(source) ? ", flags = { 'no-writes' }" : "";
+    return `redis.register_function{ function_name = '@LIB@_${script}', callback = function(_, args) ARGV = args; KP = args[1]; ${resets}\n${body}\nend${flags} }`;
   });
   const text = luaWithKeys(["local ARGV, KP = {}, ''", includes, ...functions].join("\n"));
   const name = `openhq_${createHash("sha1").update(text).digest("hex").slice(0, 12)}`;

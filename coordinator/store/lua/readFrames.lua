@@ -3,6 +3,7 @@
 -- attempt US name" (US = \31; the name last: it is the only field that may hold any character). A job that
 -- does not exist is skipped. Read-only.
 -- ARGV: prefix, now, id...
+-- @read-only
 local out = {}
 for i = 3, #ARGV do
   local v = redis.call('HMGET', K.job(ARGV[i]), 'status', 'clients', 'progress', 'startTime', 'endTime',

@@ -2,6 +2,7 @@
 -- One HGETALL (or HMGET of the wanted fields) per job; one string per job instead of a nested reply roughly
 -- halves what the client spends decoding 10,000 jobs. Read-only.
 -- ARGV: prefix, now, nFields (0 = every field), field..., id...
+-- @read-only
 local nFields = tonumber(ARGV[3])
 local fields = {}
 for k = 1, nFields do

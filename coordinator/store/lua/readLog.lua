@@ -6,6 +6,7 @@
 -- offset of the first chunk returned (>= base), and kind is
 -- 'live' (keys in Redis), 'sealed' (all in the file store), 'legacy' (output kept in Redis by an older
 -- openhq, read by JobStore.output) or 'none' (no output).
+-- @read-only
 -- @include newestChunks
 local id, tailBytes = ARGV[3], tonumber(ARGV[5])
 local key = K.job(id)

@@ -7,6 +7,7 @@
 -- ARGV: prefix, now, id, sent (the viewer's offset; negative = start that many bytes before the end),
 -- attempt (the one the viewer follows; "" = none yet), max bytes to return.
 -- Returns false (no such job) or {status, progress, attempt, newSent, skipped, text, base, z, n}. Reads only.
+-- @read-only
 -- @include newestChunks
 local id = ARGV[3]
 local key = K.job(id)

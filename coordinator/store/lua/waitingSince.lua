@@ -5,6 +5,7 @@
 -- present, never a read of the jobs. At most `steps` priorities per call; the caller goes on from `next`.
 -- ARGV: prefix, now, cutoff, low (the first score to look at, or -inf), high (the last, or +inf), steps.
 -- Returns {count, next}: next is the score to go on from, or '' when done.
+-- @read-only
 -- @include util
 local cutoff, low, high, steps = tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
 local queue = K.queue
