@@ -28,6 +28,7 @@ import {
 } from "./server.js";
 import { metricsFor } from "./metrics.js";
 import { Keys } from "./store/keys.js";
+import { loadLuaLibrary } from "./store/lua-scripts.js";
 import { redactUrls } from "../shared/redact.js";
 import { VERSION } from "../shared/version.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
   });
   redis.on("ready", () => (redisDown = false));
   await waitForRedis(redis, 30_000);
+  await loadLuaLibrary(redis);
 
   const keys = new Keys(config.prefix);
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };

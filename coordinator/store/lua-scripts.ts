@@ -22,6 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { ConfigError } from "../../shared/config-loader.js";
 import { luaWithKeys } from "./keys.js";
 
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), "lua");
@@ -90,6 +91,19 @@ function loadLibrary(redis: Redis): Promise<unknown> {
     loading.set(redis, pending);
   }
   return pending;
+}
+
+/**
+ * Loads the library at start-up, which also proves the Redis can run it: functions need Redis 7, so an older
+ * server is named here (ConfigError: exit 2) instead of failing every call later.
+ */
+export async function loadLuaLibrary(redis: Redis): Promise<void> {
+  const info = await redis.info("server");
+  const version = /^redis_version:(\d+)/m.exec(info)?.[1];
+  if (version !== undefined && Number(version) < 7) {
+    throw new ConfigError(`redis: openhq needs Redis 7 or newer (functions); this server is ${version}.x`);
+  }
+  await loadLibrary(redis);
 }
 
 /**
