@@ -10,13 +10,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { redisServerArgs } from "../coordinator/redis/server-args.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import { startCoordinator, type TestCoordinator } from "../test/support/coordinator.js";
 import { freePort } from "../test/support/ports.js";
-import { ProtocolPeer } from "../test/support/protocol-peer.js";
+import { startSim, submitToStart } from "./farm.js";
 import type { BenchResult } from "./types.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,38 +66,10 @@ async function measure(name: string, level: Level): Promise<BenchResult[]> {
       env: { OPENHQ_REDIS_WAIT_REPLICAS: String(level.waitReplicas) },
     });
     const rpc = new XmlRpcClient(coord.url);
-    const peers = await Promise.all(
-      Array.from({ length: 4 }, (_, i) =>
-        new ProtocolPeer({ serverUrl: coord!.url, hostname: `dur${i}`, heartbeatMs: 5000 }).connect(),
-      ),
-    );
-    const samples: number[] = [];
-    try {
-      for (let i = 0; i < 220; i++) {
-        const t0 = performance.now();
-        const [id] = (await rpc.call("newjob", { name: `lat${i}`, command: "true" })) as number[];
-        await Promise.race(
-          peers.map((p) => p.waitFor(() => p.received.some((m) => m.type === "assign" && m.jobId === id))),
-        );
-        if (i >= 20) samples.push(performance.now() - t0);
-        await sleep(5);
-      }
-    } finally {
-      for (const p of peers) p.close();
-    }
-    samples.sort((a, b) => a - b);
-    const p50 = samples[Math.floor(samples.length * 0.5)] as number;
-    const p99 = samples[Math.floor(samples.length * 0.99)] as number;
+    const { p50, p99 } = await submitToStart(coord.url, 220, "dur");
 
-    const sim = spawn(
-      process.execPath,
-      ["--import", "tsx", "bench/sim-agents.ts", coord.url, "50", "5000", "1", `d${name}`],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: sim.stdout! }).on("line", (l) => l.includes('"ready"') && resolve());
-      sim.once("exit", (code) => reject(new Error(`sim-agents exited ${code}`)));
-    });
+    const sim = startSim(coord.url, 50, 5000, 1, `d${name}`);
+    await sim.ready;
     const redis = new Redis(primary.port, "127.0.0.1");
     const key = coord.keys.jobsByStatus("succeeded");
     const before = await redis.zcard(key);
@@ -111,9 +82,7 @@ async function measure(name: string, level: Level): Promise<BenchResult[]> {
     while ((await redis.zcard(key)) < before + n && performance.now() - t0 < 120_000) await sleep(20);
     const rate = ((await redis.zcard(key)) - before) / ((performance.now() - t0) / 1000);
     redis.disconnect();
-    const exited = new Promise((r) => sim.once("exit", r));
-    sim.kill("SIGTERM");
-    await exited;
+    await sim.stop();
     const label = `${name} (appendfsync ${level.fsync}${level.replica ? `, 1 replica, waitReplicas ${level.waitReplicas}` : ""})`;
     return [
       { name: `${label}: submit->start p50`, value: +p50.toFixed(2), unit: "ms" },

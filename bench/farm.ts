@@ -117,17 +117,24 @@ async function throughput(): Promise<BenchResult[]> {
   }
 }
 
-async function latency(): Promise<BenchResult[]> {
-  const coord = await startCoordinator();
-  const rpc = new XmlRpcClient(coord.url);
+/**
+ * Submit→start latency on an idle farm: `runs` single newjob calls, each timed until one of 4 protocol peers
+ * holds its assign (the first 20 are warm-up). Returns p50 and p99 in ms.
+ */
+export async function submitToStart(
+  url: string,
+  runs: number,
+  hostname: string,
+): Promise<{ p50: number; p99: number }> {
+  const rpc = new XmlRpcClient(url);
   const peers = await Promise.all(
     Array.from({ length: 4 }, (_, i) =>
-      new ProtocolPeer({ serverUrl: coord.url, hostname: `lat${i}`, heartbeatMs: 5000 }).connect(),
+      new ProtocolPeer({ serverUrl: url, hostname: `${hostname}${i}`, heartbeatMs: 5000 }).connect(),
     ),
   );
+  const samples: number[] = [];
   try {
-    const samples: number[] = [];
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
       const [id] = (await rpc.call("newjob", { name: `lat${i}`, command: "true" })) as number[];
       await Promise.race(
@@ -136,9 +143,20 @@ async function latency(): Promise<BenchResult[]> {
       if (i >= 20) samples.push(performance.now() - t0);
       await sleep(5);
     }
-    samples.sort((a, b) => a - b);
-    const p50 = samples[Math.floor(samples.length * 0.5)]!;
-    const p99 = samples[Math.floor(samples.length * 0.99)]!;
+  } finally {
+    for (const p of peers) p.close();
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    p50: samples[Math.floor(samples.length * 0.5)]!,
+    p99: samples[Math.floor(samples.length * 0.99)]!,
+  };
+}
+
+async function latency(): Promise<BenchResult[]> {
+  const coord = await startCoordinator();
+  try {
+    const { p50, p99 } = await submitToStart(coord.url, 300, "lat");
     return [
       {
         name: "submit->start latency p50, idle farm",
@@ -157,7 +175,6 @@ async function latency(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    for (const p of peers) p.close();
     await coord.stop();
   }
 }
