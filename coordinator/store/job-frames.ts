@@ -5,6 +5,7 @@
 
 import { lastExit } from "../../shared/job-log.js";
 import type { Context } from "../context.js";
+import { readJobFields } from "./job-fields.js";
 import { runScript } from "./lua-scripts.js";
 
 export interface Frame {
@@ -82,15 +83,10 @@ export async function hostLabels(ctx: Context, clientIds: Iterable<number>): Pro
 /** The exit code (or signal) of each job's latest finished run, from its status log; "" when none. */
 export async function exitCodes(ctx: Context, ids: number[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
-  if (ids.length === 0) return out;
-  const pipeline = ctx.redis.pipeline();
-  for (const id of ids) pipeline.hget(ctx.keys.job(id), "logs");
-  const replies = (await pipeline.exec()) ?? [];
-  replies.forEach(([err, text], i) => {
-    out.set(
-      ids[i] as number,
-      err || typeof text !== "string" ? "" : lastExit(JSON.parse(text) as unknown[][]),
-    );
+  const logs = await readJobFields(ctx, ids, ["logs"]);
+  logs.forEach((reply, i) => {
+    const text = reply?.[0];
+    out.set(ids[i] as number, typeof text === "string" ? lastExit(JSON.parse(text) as unknown[][]) : "");
   });
   return out;
 }
