@@ -13,7 +13,7 @@ import { readJobInfos, type JobInfo } from "./job-info.js";
 import { couldEverRun, NO_CLIENT, reasonFor, REASON_FIELDS, type RegisteredClient } from "./waiting.js";
 
 /** Jobs walked per round, over all classes being walked. */
-export const WALK_JOBS = 1000;
+const WALK_JOBS = 1000;
 /** Cap on remembered classes; past it both maps are dropped and every class is judged afresh. */
 const MAX_CLASSES = 100_000;
 

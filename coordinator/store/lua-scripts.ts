@@ -43,7 +43,7 @@ const luaNames = (dir: string) =>
     .map((f) => f.slice(0, -4))
     .sort();
 
-export interface LuaLibrary {
+interface LuaLibrary {
   /** openhq_<hash of the code>; each script is the function `<name>_<script>`. */
   name: string;
   /** The FUNCTION LOAD text. */
@@ -76,7 +76,7 @@ function buildLibrary(): LuaLibrary {
 let library: LuaLibrary | undefined;
 
 /** The one function library of all lua/*.lua scripts (built once per process). */
-export function luaLibrary(): LuaLibrary {
+function luaLibrary(): LuaLibrary {
   library ??= buildLibrary();
   return library;
 }
