@@ -1,7 +1,9 @@
 // Which names the coordinator answers to. A browser lets a page talk to whatever a DNS name resolves to, so
 // a hostile page on `attacker.example` can re-point its name at the farm (DNS rebinding) and become
 // "same-origin" with it; its requests still carry `Host: attacker.example`, so refusing unknown Host names
-// closes that door. IP-literal hosts cannot be rebound and are always accepted.
+// closes that door. IP-literal hosts cannot be rebound and are always accepted. Only browsers are held to
+// the list (and every GET, the dashboard's): XML-RPC POSTs and WebSocket handshakes without Origin or
+// Sec-Fetch-* come from scripts and agents, and are answered for any Host, as HQueue does (DNS aliases).
 //
 //   openhq.allowedHosts   names (comma or space separated) besides the defaults; "*" = any Host
 //                                                                             env OPENHQ_ALLOWED_HOSTS
@@ -67,6 +69,20 @@ export function loadHostList(
     // a bad serverUrl shows elsewhere
   }
   return new HostList(names, configured.includes("*"));
+}
+
+/**
+ * Whether a request carries a browser's marks: every browser sends Origin with a POST and a WebSocket
+ * handshake, and Sec-Fetch-* to secure origins. Scripts (Python's xmlrpc.client, curl, agents) send neither,
+ * and a DNS-rebound page cannot make a browser leave them out.
+ */
+export function fromBrowser(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  return (
+    headers.origin !== undefined ||
+    headers["sec-fetch-site"] !== undefined ||
+    headers["sec-fetch-mode"] !== undefined
+  );
 }
 
 /** Whether a request's Origin (when it has one) is this very site: same scheme-less host:port as Host. */

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { AGENT_PATH } from "../shared/protocol.js";
 import { createKeepAliveServer } from "../shared/xmlrpc/server.js";
-import { sameOrigin, type HostList } from "./hosts.js";
+import { fromBrowser, sameOrigin, type HostList } from "./hosts.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -24,14 +24,18 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "cross-origin-opener-policy": "same-origin",
 };
 
+const HEADER_ENTRIES = Object.entries(SECURITY_HEADERS);
+
 export function createCoordinatorServer(
   handlers: { rpc: RequestHandler; web: RequestHandler },
   hosts: HostList,
   tls?: { cert: Buffer; key: Buffer },
 ): Server {
   return createKeepAliveServer((req, res) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    if (!hosts.allows(req.headers.host)) {
+    for (const [name, value] of HEADER_ENTRIES) res.setHeader(name, value);
+    // XML-RPC from scripts is answered whatever Host they use (studios reach the farm by DNS aliases, as
+    // HQueue allows); browsers, which DNS rebinding drives, and every GET keep the Host allowlist.
+    if ((req.method !== "POST" || fromBrowser(req)) && !hosts.allows(req.headers.host)) {
       // Nothing of the body is read: a rebound page gets nothing but this.
       res
         .writeHead(403, { "content-type": "text/plain", connection: "close" })
@@ -70,7 +74,8 @@ export function guardUpgrades(server: Server, hosts: HostList): UpgradeGuard {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       socket.destroy();
     };
-    if (!hosts.allows(req.headers.host)) return refuse("403 Forbidden");
+    // A browser's WebSocket handshake always carries Origin: agents reach the farm by any name.
+    if (fromBrowser(req) && !hosts.allows(req.headers.host)) return refuse("403 Forbidden");
     if (path === AGENT_PATH) {
       // Agents are no browsers; any Origin means a web page is trying to join the farm.
       if (req.headers.origin !== undefined) return refuse("403 Forbidden");
