@@ -80,6 +80,7 @@ commands:
   clients                              clients with state, load, memory, idle time, running jobs
   enable|disable CLIENT…               setdisabled by client name (hostname or hostname:name)
   revoke CLIENT_ID…                    revoke agents: their link closes and they cannot rejoin
+  approve CLIENT_ID…                   let a known name enroll again from the address it last asked from
   groups                               client groups
   resources                            resources with amount and use
   wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)
@@ -171,6 +172,12 @@ async function run(argv: string[]): Promise<number> {
     case "revoke":
       for (const id of parseIds(args, name)) await io.server.call("revokeClient", id);
       io.out.write(io.json ? "true\n" : `revoked: ${args.join(", ")}\n`);
+      return Exit.ok;
+    case "approve":
+      for (const id of parseIds(args, name)) {
+        const address = String(await io.server.call("approveClient", id));
+        io.out.write(io.json ? `${JSON.stringify(address)}\n` : `approved: client ${id} from ${address}\n`);
+      }
       return Exit.ok;
     case "groups":
       return listGroups(io);

@@ -86,6 +86,50 @@ test("with the farm secret but not the client's credential, a live agent's name 
   assert.match(stale.refused ?? "", /wrong client credential/);
 });
 
+test("a rogue agent with the farm secret cannot squat a silent blade's name; the real blade gets back in", async () => {
+  const blade = await peer({ hostname: "squatted" });
+  const id = blade.clientId;
+  await leave(blade);
+  await disconnected(id);
+  // The blade is silent (a reboot, or right after terminate): another machine claims its name.
+  const squatter = await peer({ hostname: "squatted", credential: null, localAddress: "127.0.0.2" });
+  assert.equal(squatter.welcome, null);
+  assert.match(
+    squatter.refused ?? "",
+    new RegExp(`client ${id} .*asks to enroll again from 127\\.0\\.0\\.2`),
+  );
+  assert.match(squatter.refused ?? "", new RegExp(`openhq approve ${id}`));
+  // The real blade, with its credential, reconnects as the same client, its credential still good.
+  const back = await peer({ hostname: "squatted" });
+  assert.equal(back.refused, null);
+  assert.equal(back.clientId, id);
+  await leave(back);
+  await disconnected(id);
+  // Only an admin's approval lets the other address enroll the name (a blade that really moved).
+  const noRequest = await py<string>(`
+try:
+    out(hq.approveClient(${id}))
+except xmlrpc.client.Fault as f:
+    out(f.faultString)`);
+  assert.match(noRequest, /no request to enroll again/);
+  const asking = await peer({ hostname: "squatted", credential: null, localAddress: "127.0.0.3" });
+  assert.match(asking.refused ?? "", /asks to enroll again from 127\.0\.0\.3/);
+  const cli = await execa(process.execPath, [
+    "--import",
+    "tsx",
+    "cli/main.ts",
+    "--server",
+    farm.url,
+    "approve",
+    String(id),
+  ]);
+  assert.match(cli.stdout, new RegExp(`approved: client ${id} from 127\\.0\\.0\\.3`));
+  const moved = await peer({ hostname: "squatted", credential: null, localAddress: "127.0.0.3" });
+  assert.equal(moved.refused, null);
+  assert.equal(moved.clientId, id);
+  await leave(moved);
+});
+
 test("an agent sending events for a job another agent holds changes nothing", async () => {
   const worker = await peer({ hostname: "worker" });
   const [jobId] = await py<number[]>(`out(hq.newjob({"name": "j", "command": "true"}))`);

@@ -1,9 +1,12 @@
-// openhq extension: revokeClient(clientId) — the agent's link is closed and that client name is refused
-// from then on (coordinator/link/identity.ts). Admin only (not in auth.ts READ_ONLY_METHODS).
+// openhq extensions, admin only (not in auth.ts READ_ONLY_METHODS), on who may hold a client name
+// (coordinator/link/identity.ts):
+//   - revokeClient(clientId): the agent's link is closed and that client name is refused from then on;
+//   - approveClient(clientId): the last refused request to enroll that known name again, from another
+//     address and without its credential, may enroll once; returns the approved address.
 
 import { Fault, FaultCode, type Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { revokeClient } from "../store/credentials.js";
+import { approveEnrollment, pendingEnrollmentOf, revokeClient } from "../store/credentials.js";
 import { clientExists } from "../store/clients.js";
 import { id } from "./args.js";
 
@@ -15,6 +18,16 @@ export function identityMethods(ctx: Context): Methods {
         throw new Fault(FaultCode.notFound, `client ${cid} does not exist`);
       await revokeClient(ctx, cid);
       return true;
+    },
+    approveClient: async ([clientId]) => {
+      const cid = id(clientId, "client_id");
+      if (!(await clientExists(ctx, cid)))
+        throw new Fault(FaultCode.notFound, `client ${cid} does not exist`);
+      const pending = await pendingEnrollmentOf(ctx, cid);
+      if (pending === null)
+        throw new Fault(FaultCode.notFound, `client ${cid} has no request to enroll again`);
+      await approveEnrollment(ctx, cid, pending.address);
+      return pending.address;
     },
   };
 }

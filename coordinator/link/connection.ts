@@ -170,13 +170,13 @@ export class AgentConnection {
         ? `protocol ${String(msg.protocol)} is not ${PROTOCOL_VERSION}`
         : helloProblem(msg);
     if (refusal === null) {
-      const admission = await admit(ctx, msg);
+      const admission = await admit(ctx, msg, this.remoteAddress);
       if (admission.ok) enrolled = admission.enrolled;
       else refusal = admission.reason;
     }
     if (refusal !== null) return this.refuse(who, refusal);
     const now = Date.now();
-    const id = await registerClient(ctx, msg, this.host.coordinatorId, now);
+    const id = await registerClient(ctx, msg, this.host.coordinatorId, now, this.remoteAddress);
     const credential = enrolled ? null : await enroll(ctx, id);
     if (!enrolled && credential === null)
       return this.refuse(who, "enrolled by another coordinator meanwhile");

@@ -7,10 +7,12 @@
 //     its sha256 ({p}client:{id} field `credential`), so another machine holding the farm secret still cannot
 //     take over an enrolled name (and the jobs assigned to it) while its agent is live. An agent that comes
 //     with the farm secret but no credential at all (a re-imaged blade, a wiped state folder) enrolls the
-//     name again once its old agent has been silent for two heartbeats: studios re-image blades under the
-//     same hostname, and the old agent's jobs are already on their way back to the queue by then. A wrong
-//     credential is always refused. `revokeClient` sets `revoked` and drops the credential: that name is
-//     refused until the client record is deleted.
+//     name again once its old agent has been silent for two heartbeats, but only from the address of the
+//     name's last registration (studios re-image blades under the same hostname and address) or from the
+//     address an admin approved (approveClient): anyone else holding the farm secret is refused, and the
+//     request kept for an admin, so a squatter never takes a silent blade's name and the real blade, still
+//     holding its credential, is never locked out. A wrong credential is always refused. `revokeClient`
+//     sets `revoked` and drops the credential: that name is refused until the client record is deleted.
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -19,7 +21,14 @@ import type { HelloMessage } from "../../shared/protocol.js";
 import { sha256 } from "../../shared/basic-auth.js";
 import type { Context } from "../context.js";
 import { clientLabel } from "../store/clients.js";
-import { claimFarmSecret, dropCredential, enrollmentOf, storeCredential } from "../store/credentials.js";
+import {
+  claimFarmSecret,
+  dropCredential,
+  dropPendingEnrollment,
+  enrollmentOf,
+  recordPendingEnrollment,
+  storeCredential,
+} from "../store/credentials.js";
 
 /** Largest CPU count an agent may claim: a bound, so one claim cannot swallow the whole queue unnoticed. */
 export const MAX_AGENT_CPUS = 4096;
@@ -89,10 +98,10 @@ export function helloProblem(msg: HelloMessage): string | null {
 export type Admission = { ok: true; enrolled: boolean } | { ok: false; reason: string };
 
 /**
- * Checks the farm secret and, for a name already enrolled, the client's credential. Call before
- * registerClient; then enroll() when `enrolled` is false.
+ * Checks the farm secret and, for a name already enrolled, the client's credential. `address` is the link's
+ * remote address. Call before registerClient; then enroll() when `enrolled` is false.
  */
-export async function admit(ctx: Context, msg: HelloMessage): Promise<Admission> {
+export async function admit(ctx: Context, msg: HelloMessage, address: string): Promise<Admission> {
   const secret = ctx.settings.agentToken;
   if (secret === null || !sameSecret(msg.token, secret))
     return {
@@ -107,14 +116,24 @@ export async function admit(ctx: Context, msg: HelloMessage): Promise<Admission>
   const given = msg.credential;
   const live = client.connected && Date.now() - client.lastHeartbeat < 2 * ctx.settings.heartbeatIntervalMs;
   if (given === undefined && !live) {
-    await dropCredential(ctx, id);
-    return { ok: true, enrolled: false };
+    const known = address !== "" && (address === client.address || address === client.approvedAddress);
+    if (known) {
+      await dropCredential(ctx, id);
+      return { ok: true, enrolled: false };
+    }
+    await recordPendingEnrollment(ctx, id, { address, time: Date.now() });
+    return {
+      ok: false,
+      reason: `client ${id} is enrolled from another address and asks to enroll again from ${address}: an admin approves it with \`openhq approve ${id}\` (approveClient)`,
+    };
   }
   if (typeof given !== "string" || !timingSafeEqual(sha256(given), Buffer.from(digest, "hex")))
     return {
       ok: false,
       reason: `wrong client credential for client ${id} (that name is enrolled by another agent; revoke and delete it to enroll again)`,
     };
+  // The name's own agent is back: a request from elsewhere waiting for approval was not the blade's.
+  await dropPendingEnrollment(ctx, id);
   return { ok: true, enrolled: true };
 }
 

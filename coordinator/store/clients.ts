@@ -123,6 +123,8 @@ export async function registerClient(
   hello: HelloMessage,
   coordinatorId: string,
   now: number,
+  /** The link's remote address: a credential-less re-enrollment of this name is allowed from it. */
+  address: string,
 ): Promise<number> {
   const label = clientLabel(hello.hostname, hello.name);
   const id = await clientIdFor(ctx.redis, ctx, label);
@@ -142,6 +144,7 @@ export async function registerClient(
       cpuSpeed: String(hello.cpuSpeed),
       memory: String(hello.memory),
       ip: hello.ip,
+      address,
       clientPort: String(hello.clientPort),
       availabilityRules: JSON.stringify(hello.availabilityRules ?? []),
       lastHeartbeat: String(now),

@@ -31,6 +31,8 @@ export interface PeerOptions {
   heartbeatMs?: number;
   running?: HelloMessage["running"];
   available?: boolean;
+  /** The local address the link comes from (any 127.x.y.z works on Linux): another machine. */
+  localAddress?: string;
 }
 
 export class ProtocolPeer {
@@ -61,7 +63,10 @@ export class ProtocolPeer {
 
   async connect(): Promise<this> {
     const url = this.opts.serverUrl.replace(/^http/, "ws") + AGENT_PATH;
-    this.ws = new WebSocket(url, { perMessageDeflate: false });
+    this.ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      ...(this.opts.localAddress === undefined ? {} : { localAddress: this.opts.localAddress }),
+    });
     await new Promise<void>((resolve, reject) => {
       this.ws.once("open", () => resolve());
       this.ws.once("error", reject);
