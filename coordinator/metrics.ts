@@ -11,7 +11,8 @@
 //   openhq_queue_wait_seconds (histogram)       their wait since submission (or since their last requeue)
 //   openhq_jobs_finished_total{outcome}         runs that ended on this coordinator's agents: succeeded |
 //                                               failed | killed | cancelled | timeout | spawn_error
-//   openhq_job_run_seconds (histogram)          those runs' duration (from this coordinator's dispatch)
+//   openhq_job_run_seconds (histogram)          those runs' running time (from this coordinator's dispatch;
+//                                               paused time, from the pause/resume its agents confirmed, left out)
 //   openhq_clients{state}                       busy | idle | unavailable | disabled | not_responding
 //                                               (shared/client-state.ts: the dashboard's and CLI's states)
 //   openhq_cpu_slots{state}                     busy | total: CPUs of clients that can take work, and held
@@ -74,8 +75,8 @@ export class Metrics {
   private readonly queueWait = new Histogram(WAIT_BUCKETS);
   private readonly finished = new Map<Outcome, number>(OUTCOMES.map((o) => [o, 0]));
   private readonly runTime = new Histogram(RUN_BUCKETS);
-  /** job id -> ms when this process dispatched it */
-  private readonly startedAt = new Map<number, number>();
+  /** job id -> ms when this process dispatched it, and its paused spans (ms stopped; since when, while stopped) */
+  private readonly runs = new Map<number, { start: number; pausedMs: number; pausedAt: number | null }>();
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly ctx: Context) {
@@ -99,8 +100,22 @@ export class Metrics {
     const since = Number(job["queueTime"]);
     this.dispatched++;
     this.queueWait.observe(Number.isFinite(since) ? Math.max(0, now - since) / 1000 : 0);
-    if (this.startedAt.size >= MAX_TRACKED) this.startedAt.clear();
-    this.startedAt.set(id, now);
+    if (this.runs.size >= MAX_TRACKED) this.runs.clear();
+    this.runs.set(id, { start: now, pausedMs: 0, pausedAt: null });
+  }
+
+  /** The link's hook when the store applied an agent's `paused` (its run is stopped from now). */
+  runPaused(jobId: number, now = Date.now()): void {
+    const run = this.runs.get(jobId);
+    if (run && run.pausedAt === null) run.pausedAt = now;
+  }
+
+  /** The link's hook when the store applied an agent's `resumed`. */
+  runResumed(jobId: number, now = Date.now()): void {
+    const run = this.runs.get(jobId);
+    if (!run || run.pausedAt === null) return;
+    run.pausedMs += Math.max(0, now - run.pausedAt);
+    run.pausedAt = null;
   }
 
   /** The link's hook when an agent linked here reported a run's end and the store applied it. */
@@ -121,10 +136,11 @@ export class Metrics {
                 ? "succeeded"
                 : "failed";
     this.finished.set(outcome, (this.finished.get(outcome) ?? 0) + 1);
-    const started = this.startedAt.get(msg.jobId);
-    if (started !== undefined) {
-      this.startedAt.delete(msg.jobId);
-      this.runTime.observe(Math.max(0, now - started) / 1000);
+    const run = this.runs.get(msg.jobId);
+    if (run !== undefined) {
+      this.runs.delete(msg.jobId);
+      const stopped = run.pausedMs + (run.pausedAt === null ? 0 : Math.max(0, now - run.pausedAt));
+      this.runTime.observe(Math.max(0, now - run.start - stopped) / 1000);
     }
   }
 

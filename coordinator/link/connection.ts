@@ -363,10 +363,16 @@ export class AgentConnection {
         return store.updateProgress(jobId, attempt, seq, msg.progress);
       case "output":
         return store.appendOutputs(jobId, attempt, seq, (batch as OutputMessage[]).map(outputData));
-      case "paused":
-        return store.confirmPaused(jobId, attempt, seq);
-      case "resumed":
-        return store.confirmResumed(jobId, attempt, seq);
+      case "paused": {
+        const result = await store.confirmPaused(jobId, attempt, seq);
+        if (result === "ok") metricsFor(ctx).runPaused(jobId);
+        return result;
+      }
+      case "resumed": {
+        const result = await store.confirmResumed(jobId, attempt, seq);
+        if (result === "ok") metricsFor(ctx).runResumed(jobId);
+        return result;
+      }
       case "finished": {
         const result = await store.moveToFinished(jobId, attempt, seq, msg);
         if (result === "gap") return result;

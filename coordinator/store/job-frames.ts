@@ -7,17 +7,16 @@ import { lastExit } from "../../shared/job-log.js";
 import type { Context } from "../context.js";
 import { readJobFields } from "./job-fields.js";
 import { runScript } from "./lua-scripts.js";
+import type { RunTimes } from "./run-time.js";
 
-export interface Frame {
+/** start/end/pausedMs/pausedAt (RunTimes): its current or last run. */
+export interface Frame extends RunTimes {
   id: number;
   name: string;
   status: string;
   /** client ids of the current/last run */
   clientIds: number[];
   progress: number;
-  /** ms since epoch, NaN when not started */
-  start: number;
-  end: number;
   attempt: number;
 }
 
@@ -44,7 +43,8 @@ export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> 
   const frames: Frame[] = [];
   for (const rows of await Promise.all(chunks)) {
     for (const row of rows) {
-      const [id, status, clients, progress, start, end, attempt, ...name] = row.split("\x1f");
+      const [id, status, clients, progress, start, end, attempt, pausedMs, pausedAt, ...name] =
+        row.split("\x1f");
       let clientIds: number[] = [];
       if (clients) {
         clientIds = (JSON.parse(clients) as { clientId?: number }[])
@@ -59,6 +59,8 @@ export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> 
         progress: status === "succeeded" ? 1 : Number(progress || 0),
         start: start ? Number(start) : NaN,
         end: end ? Number(end) : NaN,
+        pausedMs: Number(pausedMs || 0),
+        pausedAt: pausedAt ? Number(pausedAt) : NaN,
         attempt: Number(attempt || 0),
       });
     }

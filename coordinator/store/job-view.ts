@@ -5,6 +5,7 @@
 import { isFinished, RUNNING_STATUSES, statusIn } from "../../shared/statuses.js";
 import { withDoubles, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import { jobField, type JobRecord } from "./jobs.js";
+import { runSeconds, type RunTimes } from "./run-time.js";
 
 export const JOB_ATTRIBUTES = [
   "children",
@@ -50,10 +51,11 @@ export const JOB_ATTRIBUTES = [
   // openhq extras
   "rootJobId",
   "attempt",
+  "runTime",
 ] as const;
 
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
-const FLOAT_ATTRIBUTES = ["progress", "overallProgress"];
+const FLOAT_ATTRIBUTES = ["progress", "overallProgress", "runTime"];
 
 function date(ms: string | undefined): Date | null {
   return ms === undefined ? null : new Date(Number(ms));
@@ -86,6 +88,25 @@ export function uiStatus(job: JobRecord): string {
   return status;
 }
 
+function runTimes(job: JobRecord): RunTimes {
+  return {
+    start: job.startTime === undefined ? NaN : Number(job.startTime),
+    end: job.endTime === undefined ? NaN : Number(job.endTime),
+    pausedMs: Number(job.pausedMs ?? 0),
+    pausedAt: job.pausedAt === undefined ? NaN : Number(job.pausedAt),
+  };
+}
+
+/**
+ * openhq's `runTime`: seconds the job's own current or last run has been running, paused time excluded
+ * (store/run-time.ts); None for a job that never ran on a client (a parent's startTime is its first child's).
+ */
+export function runTime(job: JobRecord, now: number): number | null {
+  if (Number(jobField(job, "attempt")) === 0) return null;
+  const seconds = runSeconds(runTimes(job), now);
+  return Number.isFinite(seconds) ? Math.round(seconds * 1000) / 1000 : null;
+}
+
 /** Seconds left, from the progress rate since the job (or its tree) started; -1 when unknown. */
 export function eta(job: JobRecord, now: number): number {
   const status = job.status ?? "";
@@ -96,7 +117,9 @@ export function eta(job: JobRecord, now: number): number {
       ? Number(jobField(job, "progress"))
       : overallProgress(job);
   if (!(progress > 0) || progress >= 1) return -1;
-  const elapsed = (now - Number(job.startTime)) / 1000;
+  // A run's own rate leaves its paused time out; a tree's counts from its first start.
+  const elapsed =
+    job.nKids === undefined ? runSeconds(runTimes(job), now) : (now - Number(job.startTime)) / 1000;
   return Math.max(0, Math.round((elapsed * (1 - progress)) / progress));
 }
 
@@ -154,6 +177,7 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   emailReasons: (j) => j.emailReasons ?? "",
   rootJobId: INTEGER("root"),
   attempt: INTEGER("attempt"),
+  runTime,
 };
 
 /**
@@ -177,7 +201,8 @@ export function jobAttributes(
 
 /** The hash fields each attribute is computed from (the attribute's own name when not listed). */
 const SOURCES: Record<string, string[]> = {
-  ETA: ["status", "startTime", "progress", "nKids", "treeN", "treeP"],
+  ETA: ["status", "startTime", "progress", "nKids", "treeN", "treeP", "endTime", "pausedMs", "pausedAt"],
+  runTime: ["attempt", "startTime", "endTime", "pausedMs", "pausedAt"],
   overallProgress: ["status", "treeN", "treeP"],
   uiStatus: ["status", "waitingFor", "treeRun"],
   command: ["command", "commandByOs"],

@@ -46,6 +46,10 @@
 //                    put in the queue as `runnable` so the scheduler can run ONLY the onChildError text (not the
 //                    command) on a client; moveToFinished then marks it failed whatever the exit code, no retry
 //   pausedRunning    "1" while a job that was running is pausing/paused (resume -> resuming, not the queue)
+//   pausedMs         ms the current/last run spent stopped by a pause (confirmPaused -> confirmResumed); absent = 0
+//   pausedAt         ms when the agent confirmed the pause of the current run, while it is stopped; absent = not
+//                    stopped (a run that ends stopped keeps it: its span ends at endTime). Both go at the next
+//                    assignment. Run time = (endTime or now) - startTime - paused time (store/run-time.ts)
 // roll-ups (maintained by every transition, read with one HGETALL):
 //   nKids            number of children; absent = 0
 //   kidsLeft         children not finished yet; absent = 0 (a waiting parent is `queued` while > 0)

@@ -1,5 +1,5 @@
 // The frame table on a parent's page: every child of the job, sorted, filtered by status and paged on the
-// server, so a 10,000-frame parent costs one HGET of its child list and ten calls reading seven fields of 1,000
+// server, so a 10,000-frame parent costs one HGET of its child list and ten calls reading nine fields of 1,000
 // children each (no per-child round trip, no HGETALL of 50-entry logs). Exit codes come from the status log, read
 // only for the rows on the page. Host labels (`hostname:name`) come from the client hashes. The reads are in
 // coordinator/store/job-frames.ts.
@@ -14,6 +14,7 @@ import {
   type FamilyCounts,
   type Frame,
 } from "../store/job-frames.js";
+import { runSeconds } from "../store/run-time.js";
 import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
@@ -40,11 +41,10 @@ export function readFrameQuery(params: URLSearchParams): FrameQuery {
   };
 }
 
-/** Seconds a frame ran: end - start, or until now while it runs; NaN when it never started. */
+/** Seconds a frame ran, paused time excluded (runSeconds), until now while it runs; NaN when it never started. */
 export function frameSeconds(f: Frame, now: number): number {
-  if (!Number.isFinite(f.start)) return NaN;
-  const end = Number.isFinite(f.end) ? f.end : isFinished(f.status) ? NaN : now;
-  return (end - f.start) / 1000;
+  if (!Number.isFinite(f.end) && isFinished(f.status)) return NaN;
+  return runSeconds(f, now);
 }
 
 function matches(f: Frame, status: string): boolean {

@@ -122,6 +122,7 @@ const UNITS: Record<string, (v: unknown) => string | null> = {
   memory: kilobytes,
   freeMemory: kilobytes,
   ETA: (v) => (typeof v === "number" ? (v < 0 ? "unknown" : duration(v)) : null),
+  runTime: (v) => (typeof v === "number" ? duration(v) : null),
   idleTime: (v) => (typeof v === "number" ? (v < 0 ? "unknown" : duration(v * 60)) : null),
   maxTime: (v) => (typeof v === "number" ? (v < 0 ? "no limit" : duration(v)) : null),
   cpuSpeed: (v) => (typeof v === "number" ? `${v} MHz` : null),

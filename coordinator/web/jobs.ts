@@ -375,6 +375,7 @@ const KEY_ATTRIBS = [
   "queueTime",
   "startTime",
   "endTime",
+  "runTime",
   "ETA",
   "command",
   "tags",

@@ -96,6 +96,8 @@ export interface KnownJobAttributes {
   emailReasons: string;
   rootJobId: number;
   attempt: number;
+  /** seconds the job's current or last run has been running, paused time excluded; null before it ran */
+  runTime: number | null;
 }
 
 export type JobAttribute = keyof KnownJobAttributes;
@@ -143,6 +145,7 @@ export interface Job {
   submittedBy?: string | null;
   rootJobId?: number;
   attempt?: number;
+  runTime?: number | null;
   [attribute: string]: XmlRpcValue | undefined;
 }
 

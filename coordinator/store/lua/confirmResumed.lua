@@ -1,4 +1,5 @@
--- confirmResumed: the agent continued attempt A: resuming -> running (`resumed` log entry).
+-- confirmResumed: the agent continued attempt A: resuming -> running (`resumed` log entry). The paused span
+-- that confirmPaused opened is added to `pausedMs` (run time excludes it: store/run-time.ts).
 -- ARGV: prefix, now, id, attempt, seq. Returns 'ok', 'stale' or 'duplicate'.
 -- @include setStatus
 -- @include fence
@@ -7,6 +8,11 @@ local key = K.job(id)
 local status, refused = fenceLiveEvent(key, id, attempt, seq)
 if refused then
   return refused
+end
+local pausedAt = tonumber(redis.call('HGET', key, 'pausedAt'))
+if pausedAt then
+  redis.call('HINCRBY', key, 'pausedMs', math.max(0, math.floor(now - pausedAt)))
+  redis.call('HDEL', key, 'pausedAt')
 end
 if status == 'resuming' then
   redis.call('HDEL', key, 'pausedRunning')

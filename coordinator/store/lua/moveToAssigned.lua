@@ -158,6 +158,8 @@ if attempt == 1 and not f[15] then
   table.insert(set, attempt)
 end
 if f[12] then setProgress(id, 0) end
+-- A new run's time starts afresh: the paused time of an earlier run (confirmPaused/confirmResumed) goes.
+if attempt > 1 then redis.call('HDEL', key, 'pausedMs', 'pausedAt') end
 setStatus(id, 'running', now,
   {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
    quiet = true})
