@@ -21,6 +21,7 @@ import {
   type JobAction,
 } from "./commands.js";
 import { CliError, Exit } from "./exit-codes.js";
+import { hashPasswordCommand } from "./hash-password.js";
 import { submit } from "./submit.js";
 
 const INT = kinds.int(-Number.MAX_SAFE_INTEGER);
@@ -86,6 +87,8 @@ commands:
   wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)
   terminate HOST                       ask an agent to finish its jobs and leave the farm
   ping                                 check that the server answers
+  hash-password                        print a salted hash (scrypt) of a password for openhq.auth.users;
+                                       reads it from the terminal (no echo) or standard input
 
 options:
 ${Options.usage(OPTIONS, 22)}
@@ -186,6 +189,8 @@ async function run(argv: string[]): Promise<number> {
     case "wakeup":
     case "terminate":
       return agentCall(io, name, host(), flags.get("agentToken"));
+    case "hash-password":
+      return hashPasswordCommand(io.out);
     case "ping":
       await io.server.ping();
       io.out.write(io.json ? "true\n" : `${serverUrl}: ok\n`);

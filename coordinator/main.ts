@@ -99,7 +99,12 @@ async function main(): Promise<void> {
     },
   });
   const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
-  const server = createCoordinatorServer({ rpc, web: dashboard(ctx) }, hosts, config.tls ?? undefined);
+  const server = createCoordinatorServer(
+    // Credentials are checked (a slow hash at most once per login) before either handler looks at them.
+    { rpc: auth.gate(rpc), web: auth.gate(dashboard(ctx)) },
+    hosts,
+    config.tls ?? undefined,
+  );
   const upgrades = guardUpgrades(server, hosts);
   const scheduler = new Scheduler(ctx);
   const link = attachAgentLink(server, ctx, scheduler.dispatcher);

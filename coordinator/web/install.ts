@@ -87,8 +87,7 @@ export async function installRoute(
   const secret = farmSecret(ctx);
   if (path === "/install") {
     if (!auth.allowWeb(req, res, false)) return true;
-    const user = auth.enabled ? auth.identify(req) : null;
-    const admin = !auth.enabled || (user !== null && user !== "bad" && user.role === "admin");
+    const admin = auth.check(req, true).ok;
     const page = await installPage(ctx, baseUrl(req, ctx), secret, admin, auth.enabled);
     send(200, "text/html; charset=utf-8", page.text);
     return true;

@@ -140,6 +140,12 @@ export function attachWebSockets(server: Server, ctx: Context): WebSockets {
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (!url.pathname.startsWith("/ws/") || socket.destroyed) return; // server.ts's guard refused it
+    const found = auth.authenticate(req);
+    if (found instanceof Promise) void found.then(() => upgrade(req, socket, head, url));
+    else upgrade(req, socket, head, url);
+  };
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void => {
+    if (socket.destroyed) return;
     const match = PATH.exec(url.pathname);
     const verdict = auth.check(req, false);
     if (!match || !verdict.ok) {

@@ -79,6 +79,8 @@ export const FaultCode = {
 export interface CallContext {
   /** Authenticated user, when access control is on. */
   user?: string;
+  /** The authenticated user's role (coordinator/auth.ts), for replies that depend on it. */
+  role?: string;
   remoteAddress?: string;
 }
 
