@@ -116,6 +116,7 @@ export class Agent {
       this.config.token,
       { wakeup: () => this.wakeup(), terminate: () => this.beginShutdown(0, true) },
       this.log,
+      { total: this.config.maxConnections, perAddress: this.config.maxConnectionsPerAddress },
       () => this.welcome?.clientApiAuth !== false,
     );
     this.stats.start();

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, Server } from "node:http";
 import { basicCredentials, matchesDigest, sha256 } from "../shared/basic-auth.js";
+import { ConnectionGate, type ConnectionLimits } from "../shared/connection-gate.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/server.js";
 import { Fault, FaultCode } from "../shared/xmlrpc/types.js";
 import type { Logger } from "./log.js";
@@ -18,6 +19,8 @@ const BURST = 20;
 const MAX_MULTICALL = 16;
 /** wakeup() forces at most one heartbeat per this many ms, however often it is called. */
 const WAKEUP_MIN_MS = 1000;
+/** A call is a few hundred bytes: its headers and its whole request come within seconds or not at all. */
+const TIMEOUTS = { headersMs: 10_000, requestMs: 15_000 };
 
 /**
  * Who may call what on port 5001:
@@ -70,6 +73,7 @@ export async function startApi(
   token: string | null,
   handlers: ApiHandlers,
   log: Logger,
+  limits: ConnectionLimits,
   tokenRequired: () => boolean = () => true,
 ): Promise<Server> {
   const { admit, authorize } = access(token, tokenRequired);
@@ -98,11 +102,21 @@ export async function startApi(
       authorize,
       onError: (err, method) => log.error(`xml-rpc ${method ?? "?"}: ${err.message}`),
     },
+    TIMEOUTS,
+  );
+  // Whoever can reach the port could otherwise hold every file handle of the agent (and its jobs').
+  new ConnectionGate(server, limits, (count) =>
+    log.warn(
+      `client port: refused ${count} connection(s) over the cap (maxConnections, maxConnectionsPerAddress)`,
+    ),
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
       server.off("error", reject);
+      // An accept() that fails (no file handles left) is reported here: without a listener it would end
+      // the agent.
+      server.on("error", (err) => log.error(`client port: ${err.message}`));
       resolve();
     });
   });

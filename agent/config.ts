@@ -39,6 +39,9 @@ export interface AgentConfig {
   tls: boolean;
   /** PEM file of the CA(s) that signed the coordinator's certificate; null = the system's CAs. */
   caFile: string | null;
+  /** Sockets the client port holds at once: in all, and from one address. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
 }
 
 /** Every option: flag, environment variable, [main] key in hqnode.ini. README.md has the same table. */
@@ -153,6 +156,24 @@ export const OPTIONS = {
     kind: kinds.string,
     doc: "PEM CA(s) of an https:// coordinator (default the system's)",
   },
+  maxConnections: {
+    flag: "max-connections",
+    arg: "N",
+    env: ["OPENHQ_AGENT_MAX_CONNECTIONS"],
+    ini: ["maxConnections"],
+    kind: kinds.int(1, 10_000),
+    default: 64,
+    doc: "connections the client port holds at once (1-10000, default 64)",
+  },
+  maxConnectionsPerAddress: {
+    flag: "max-connections-per-address",
+    arg: "N",
+    env: ["OPENHQ_AGENT_MAX_CONNECTIONS_PER_ADDRESS"],
+    ini: ["maxConnectionsPerAddress"],
+    kind: kinds.int(1, 10_000),
+    default: 8,
+    doc: "of those, from one address (1-10000, default 8)",
+  },
 } satisfies OptionTable;
 
 export const USAGE = `usage: openhq-agent [FLAGS]
@@ -183,6 +204,8 @@ export function defaultConfig(cpuCount: number): AgentConfig {
     token: null,
     tls: false,
     caFile: null,
+    maxConnections: OPTIONS.maxConnections.default,
+    maxConnectionsPerAddress: OPTIONS.maxConnectionsPerAddress.default,
   };
 }
 
@@ -220,6 +243,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
   config.heartbeatIntervalMs = options.get("heartbeatIntervalMs");
   config.killGraceMs = options.get("killGraceMs");
   config.caFile = options.get("caFile") ?? null;
+  config.maxConnections = options.get("maxConnections");
+  config.maxConnectionsPerAddress = options.get("maxConnectionsPerAddress");
   config.token = options.get("token") ?? localFarmSecret(env);
   return config;
 }

@@ -157,7 +157,8 @@ export class Job {
     const command = runCommand(choice.command, this.env, (data) => this.onData(data), this.host.platform);
     this.command = command;
     this.spool.push({ type: "started", jobId, attempt, pid: command.pid });
-    this.host.disk.write({ jobId, attempt, pid: command.pid, pgid: command.pgid });
+    // A command that could not start has no process group to record (its done says why).
+    if (command.pid > 0) this.host.disk.write({ jobId, attempt, pid: command.pid, pgid: command.pgid });
     this.startMaxTimer();
     const status = await command.done;
     if (status.spawnError !== undefined)

@@ -3,10 +3,16 @@
 //
 // Order: on POSIX the command's stderr is made a copy of its stdout *inside* the child (a tiny /bin/sh
 // prelude runs `exec 2>&1` and then execs the real shell), so both go through one pipe and the kernel keeps
-// their order exactly. Windows has no such prelude: there the two pipes are merged by execa's `all`, which
-// keeps the order only as well as the reads interleave.
+// their order exactly. Windows has no such prelude: there the two pipes are merged as their reads
+// interleave, which keeps the order only as well as that.
+//
+// A command that cannot be started (no file handles left, EMFILE; arguments too long, E2BIG; no shell,
+// ENOENT) fails that attempt with the reason and nothing else: node:child_process reports some of these by
+// throwing and others by an 'error' event, both are caught here (an 'error' event without a listener would
+// end the agent, and every job on the blade with it).
 
-import { execa, type ResultPromise } from "execa";
+import { spawn, type ChildProcess } from "node:child_process";
+import { Readable } from "node:stream";
 import { signalGroup } from "./control.js";
 import type { ShellCommand } from "./shell.js";
 
@@ -42,21 +48,26 @@ export function runCommand(
   const args = posix
     ? ["-c", 'exec 2>&1; exec "$@"', "openhq-job", command.file, ...command.args]
     : command.args;
-  const child = execa(file, args, {
-    env,
-    extendEnv: true,
-    detached: posix,
-    cleanup: false,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: posix ? "ignore" : "pipe",
-    all: !posix,
-    buffer: false,
-    reject: false,
-    windowsHide: true,
-  });
-  const output = posix ? child.stdout : child.all;
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      env: { ...process.env, ...env },
+      detached: posix,
+      stdio: ["ignore", "pipe", posix ? "ignore" : "pipe"],
+      windowsHide: true,
+    });
+  } catch (err) {
+    return notStarted(file, err as NodeJS.ErrnoException);
+  }
   const pid = child.pid ?? -1;
+  const failedToStart = new Promise<ExitStatus>((resolve) =>
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      // 'error' also means a kill failed; only a child that never got a pid did not start.
+      if (child.pid === undefined) resolve(spawnFailure(file, err));
+    }),
+  );
+  // A child that could not get its pipes (EMFILE) has neither, whatever the types say.
+  const outputs = [child.stdout, child.stderr].filter((s): s is Readable => s instanceof Readable);
 
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once("exit", (code, signal) => {
@@ -66,11 +77,30 @@ export function runCommand(
       resolve({ code, signal });
     });
   });
-  const drained = new Promise<void>((resolve) => {
-    if (output === null || output === undefined) {
-      resolve();
-      return;
-    }
+  const drained = Promise.all(outputs.map((output) => drain(output, exited, onData)));
+
+  const done =
+    pid < 0
+      ? failedToStart
+      : Promise.race([
+          failedToStart,
+          Promise.all([exited, drained]).then(([status]) => ({
+            exitCode: status.code,
+            signal: status.signal,
+          })),
+        ]);
+  return {
+    pid,
+    pgid: pid,
+    done,
+    pauseOutput: () => outputs.forEach((o) => o.pause()),
+    resumeOutput: () => outputs.forEach((o) => o.resume()),
+  };
+}
+
+/** Reads one output pipe to its end, or until DRAIN_AFTER_EXIT_MS after the command exited. */
+function drain(output: Readable, exited: Promise<unknown>, onData: (data: Buffer) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
     output.on("data", (data: Buffer) => onData(data));
     output.once("end", () => resolve());
     output.once("close", () => resolve());
@@ -83,27 +113,30 @@ export function runCommand(
       }, DRAIN_AFTER_EXIT_MS).unref(),
     );
   });
+}
 
-  const done = settle(child, exited, drained);
+function spawnFailure(file: string, err: NodeJS.ErrnoException): ExitStatus {
+  const reason =
+    err.code === "EMFILE" || err.code === "ENFILE"
+      ? "the agent has no file handles left"
+      : err.code === "E2BIG"
+        ? "the command and its environment are too long"
+        : err.code === "ENOENT"
+          ? `${file} not found`
+          : err.message;
   return {
-    pid,
-    pgid: pid,
-    done,
-    pauseOutput: () => output?.pause(),
-    resumeOutput: () => output?.resume(),
+    exitCode: null,
+    signal: null,
+    spawnError: `cannot start ${file}: ${reason} (${err.code ?? err.message})`,
   };
 }
 
-async function settle(
-  child: ResultPromise,
-  exited: Promise<{ code: number | null; signal: string | null }>,
-  drained: Promise<void>,
-): Promise<ExitStatus> {
-  const result = await child;
-  if (result.exitCode === undefined && result.signal === undefined && result.failed) {
-    return { exitCode: null, signal: null, spawnError: result.shortMessage };
-  }
-  const { code, signal } = await exited;
-  await drained;
-  return { exitCode: code, signal };
+function notStarted(file: string, err: NodeJS.ErrnoException): RunningCommand {
+  return {
+    pid: -1,
+    pgid: -1,
+    done: Promise.resolve(spawnFailure(file, err)),
+    pauseOutput: () => {},
+    resumeOutput: () => {},
+  };
 }

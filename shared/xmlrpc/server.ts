@@ -374,6 +374,13 @@ export function createXmlRpcHandler(
   };
 }
 
+export interface RequestTimeouts {
+  /** Longest time to receive a request's headers (a slowloris sender's bound). Default 66 s. */
+  headersMs?: number;
+  /** Longest time to receive a whole request. Default 300 s. */
+  requestMs?: number;
+}
+
 /**
  * An HTTP server for long-lived XML-RPC clients: keep-alive that outlives the usual 60 s idle timeout of
  * load balancers and the pauses of Python scripts between calls, a bound on how long one request may take,
@@ -382,15 +389,16 @@ export function createXmlRpcHandler(
 export function createKeepAliveServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   tls?: { cert: string | Buffer; key: string | Buffer },
+  timeouts: RequestTimeouts = {},
 ): Server {
   const keepAliveMs = 65_000;
-  const options = { keepAlive: true, requestTimeout: 300_000 };
+  const options = { keepAlive: true, requestTimeout: timeouts.requestMs ?? 300_000 };
   // An https.Server is an http.Server with TLS underneath: everything below applies to both.
   const server: Server = tls
     ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler)
     : createServer(options, handler);
   server.keepAliveTimeout = keepAliveMs;
-  server.headersTimeout = keepAliveMs + 1000;
+  server.headersTimeout = timeouts.headersMs ?? keepAliveMs + 1000;
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else socket.destroy();
@@ -402,6 +410,7 @@ export function createKeepAliveServer(
 export function createXmlRpcServer(
   methods: Methods | (() => Methods),
   options: XmlRpcServerOptions = {},
+  timeouts: RequestTimeouts = {},
 ): Server {
-  return createKeepAliveServer(createXmlRpcHandler(methods, options));
+  return createKeepAliveServer(createXmlRpcHandler(methods, options), undefined, timeouts);
 }
