@@ -236,21 +236,62 @@ export async function listClients(io: Io): Promise<number> {
   return Exit.ok;
 }
 
-export async function setDisabled(io: Io, names: string[], disabled: boolean): Promise<number> {
-  if (names.length === 0) throw new CliError("give one or more client names", Exit.usage);
-  const done: string[] = [];
+/**
+ * Clients as the CLI takes them: an id (`openhq clients` lists them), "host" (every client on it) or
+ * "host:name". Each argument's ids, in order; an argument matching no client is listed in `unknown`.
+ */
+async function resolveClients(
+  io: Io,
+  args: string[],
+): Promise<{ found: { arg: string; ids: number[]; labels: string[] }[]; unknown: string[] }> {
+  const found: { arg: string; ids: number[]; labels: string[] }[] = [];
   const unknown: string[] = [];
-  // setdisabled answers None (not a Fault, as in HQueue) for a name that matches no client.
-  for (const name of names)
-    ((await io.server.setdisabled(name, disabled)) === null ? unknown : done).push(name);
+  for (const arg of args) {
+    const byName = await io.server.getClientsByName([arg], ["id", "label"]);
+    const byId =
+      byName.length === 0 && /^\d+$/.test(arg)
+        ? await io.server.getClients([Number(arg)], ["id", "label"])
+        : [];
+    const clients = [...byName, ...byId];
+    if (clients.length === 0) unknown.push(arg);
+    else
+      found.push({ arg, ids: clients.map((c) => Number(c.id)), labels: clients.map((c) => String(c.label)) });
+  }
+  return { found, unknown };
+}
+
+function noSuchClient(unknown: string[]): CliError {
+  return new CliError(`no such client: ${unknown.join(", ")} (see \`openhq clients\`)`, Exit.fault);
+}
+
+export async function setDisabled(io: Io, args: string[], disabled: boolean): Promise<number> {
+  if (args.length === 0) throw new CliError("give one or more client ids or names", Exit.usage);
+  const { found, unknown } = await resolveClients(io, args);
+  const done: string[] = [];
+  for (const { labels } of found)
+    for (const label of labels) if ((await io.server.setdisabled(label, disabled)) !== null) done.push(label);
   if (done.length > 0 || io.json)
     io.out.write(
       io.json
         ? toJson({ disabled, clients: done, unknown })
         : `${disabled ? "disabled" : "enabled"}: ${done.join(", ")}\n`,
     );
-  if (unknown.length > 0)
-    throw new CliError(`no such client: ${unknown.join(", ")} (see \`openhq clients\`)`, Exit.fault);
+  if (unknown.length > 0) throw noSuchClient(unknown);
+  return Exit.ok;
+}
+
+/** `openhq remove CLIENT…`: removeClients; nothing is removed when one of them matches no client. */
+export async function removeClients(io: Io, args: string[]): Promise<number> {
+  if (args.length === 0) throw new CliError("remove: give one or more client ids or names", Exit.usage);
+  const { found, unknown } = await resolveClients(io, args);
+  if (unknown.length > 0) throw noSuchClient(unknown);
+  const removed = await io.server.removeClients(found.flatMap((f) => f.ids));
+  const labels = new Map(found.flatMap((f) => f.ids.map((id, i) => [id, f.labels[i]] as const)));
+  io.out.write(
+    io.json
+      ? toJson({ removed })
+      : `removed: ${removed.map((id) => `${labels.get(id) ?? ""} (${id})`).join(", ")}\n`,
+  );
   return Exit.ok;
 }
 

@@ -12,6 +12,7 @@ import {
   listJobs,
   listResources,
   parseIds,
+  removeClients,
   setDisabled,
   setPriority,
   showJob,
@@ -79,9 +80,11 @@ commands:
   cancel|pause|resume|reschedule|eject|delete ID…
   priority N ID…                       set the priority of jobs
   clients                              clients with state, load, memory, idle time, running jobs
-  enable|disable CLIENT…               setdisabled by client name (hostname or hostname:name)
+  enable|disable CLIENT…               setdisabled; CLIENT is an id, a hostname or hostname:name
   revoke CLIENT_ID…                    revoke agents: their link closes and they cannot rejoin
   approve CLIENT_ID…                   let a known name enroll again from the address it last asked from
+  remove CLIENT…                       take machines out of the farm for good: record deleted,
+                                       credential refused, running frames back to the queue
   groups                               client groups
   resources                            resources with amount and use
   wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)
@@ -172,6 +175,8 @@ async function run(argv: string[]): Promise<number> {
     case "enable":
     case "disable":
       return setDisabled(io, args, name === "disable");
+    case "remove":
+      return removeClients(io, args);
     case "revoke":
       for (const id of parseIds(args, name)) await io.server.call("revokeClient", id);
       io.out.write(io.json ? "true\n" : `revoked: ${args.join(", ")}\n`);

@@ -66,7 +66,7 @@ test("with the farm secret but not the client's credential, a live agent's name 
   const own = victim.welcome?.credential;
   assert.ok(own);
   const impostor = await peer({ hostname: "victim", credential: null });
-  assert.match(impostor.refused ?? "", /wrong client credential/);
+  assert.match(impostor.refused ?? "", /is still live and this agent has no credential/);
   await leave(victim);
   const forged = await peer({ hostname: "victim", credential: "x".repeat(43) });
   assert.match(forged.refused ?? "", /wrong client credential/);

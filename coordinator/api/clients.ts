@@ -1,6 +1,7 @@
 // The clients API: getClients, getClient, getClientByName, getClientsByName, the deprecated
 // getClientByHostname / getClientsByHostname, setdisabled, getJobIdsAssignedToClient, getJobHistory,
-// upgradeClients, and the extension setAvailabilityRules(client, rules). Attributes are the reference's
+// upgradeClients, and the extensions setAvailabilityRules(client, rules) and removeClients(client_ids) (admin:
+// machines out of the farm for good, coordinator/link/removal.ts). Attributes are the reference's
 // (docs/COMPAT.md §7) plus openhq's own: os, arch, connected, responding, freeMemory, terminated.
 // Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
 // agent whichever coordinator holds its link. This module only coerces arguments and shapes replies; the
@@ -17,6 +18,8 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { removeMachine } from "../link/removal.js";
+import { JobStore } from "../store/jobs.js";
 import {
   allClientIds,
   assignedJobIds,
@@ -116,6 +119,9 @@ async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: 
   return cid;
 }
 
+/** One removeClients call removes at most this many clients: each is a few Redis round trips. */
+export const MAX_REMOVE = 1000;
+
 function parseRules(value: XmlRpcValue | undefined): AvailabilityRule[] {
   if (!isGiven(value)) return [];
   if (!Array.isArray(value)) throw badArgument("rules", "expected a list of rules");
@@ -144,6 +150,7 @@ function parseRules(value: XmlRpcValue | undefined): AvailabilityRule[] {
 }
 
 export function clientsMethods(ctx: Context): Methods {
+  const store = new JobStore(ctx);
   const getClients = async (ids: number[] | undefined, attribs: XmlRpcValue | undefined) =>
     describeClients(ctx, ids ?? (await allClientIds(ctx)), pickAttributes(attribList(attribs)));
   const firstByName = async (
@@ -192,6 +199,18 @@ export function clientsMethods(ctx: Context): Methods {
         await sendControl(ctx, cid, { type: "upgrade" });
       }
       return null;
+    },
+    removeClients: async ([ids]) => {
+      const wanted = [...new Set(idList(ids, "client_ids"))];
+      if (wanted.length > MAX_REMOVE)
+        throw badArgument("client_ids", `expected at most ${MAX_REMOVE} ids, got ${wanted.length}`);
+      const missing: number[] = [];
+      for (const cid of wanted) if (!(await clientExists(ctx, cid))) missing.push(cid);
+      if (missing.length > 0)
+        throw notFound("client_ids", `no client ${missing.join(", ")}: nothing was removed`);
+      const removed: number[] = [];
+      for (const cid of wanted) if (await removeMachine(ctx, store, cid)) removed.push(cid);
+      return removed;
     },
     setAvailabilityRules: async ([client, rules]) => {
       const cid = await oneClient(ctx, client, "client");

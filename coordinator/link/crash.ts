@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import type { LinkHost } from "./connection.js";
 import { clientAddress, jobsOfClient } from "../store/clients.js";
 import { readJobFields } from "../store/job-fields.js";
+import type { JobStore } from "../store/jobs.js";
 
 /** Probes after a drop: the first soon (a restarting agent has its port back within a second or two). */
 const PROBE_GAPS_MS = [1000, 1500, 2000];
@@ -60,10 +61,29 @@ export async function watchDroppedAgent(host: LinkHost, agent: DroppedAgent): Pr
     if (reach.some((r) => r !== "refused")) return;
   }
   const reason = `${agent.label} agent process gone (client port refused)`;
-  for (let i = 0; i < jobIds.length; i++) {
-    const jobId = jobIds[i] as number;
-    if ((await host.store.moveToAbandoned(jobId, attempts[i] as number, reason)) !== "ok") continue;
-    host.log(`job ${jobId} attempt ${attempts[i]}: ${reason}`);
+  const held = jobIds.map((jobId, i) => ({ jobId, attempt: attempts[i] as number }));
+  for (const { jobId, attempt } of await releaseMachineAttempts(host.store, held, reason)) {
+    host.log(`job ${jobId} attempt ${attempt}: ${reason}`);
     host.jobLeft(id, jobId);
   }
+}
+
+export interface HeldAttempt {
+  jobId: number;
+  attempt: number;
+}
+
+/**
+ * Ends the attempts a machine held when it was lost: its agent process died (above), or the admin removed
+ * it (removal.ts). One path for every machine loss, so both get the same semantics. Fenced: a later attempt,
+ * or a job that finished meanwhile, is left alone. Returns the attempts it ended.
+ */
+export async function releaseMachineAttempts(
+  store: JobStore,
+  held: readonly HeldAttempt[],
+  reason: string,
+): Promise<HeldAttempt[]> {
+  const ended: HeldAttempt[] = [];
+  for (const h of held) if ((await store.moveToAbandoned(h.jobId, h.attempt, reason)) === "ok") ended.push(h);
+  return ended;
 }

@@ -12,7 +12,9 @@
 //     address an admin approved (approveClient): anyone else holding the farm secret is refused, and the
 //     request kept for an admin, so a squatter never takes a silent blade's name and the real blade, still
 //     holding its credential, is never locked out. A wrong credential is always refused. `revokeClient`
-//     sets `revoked` and drops the credential: that name is refused until the client record is deleted.
+//     sets `revoked` and drops the credential: that name is refused until the client record is deleted
+//     (`removeClients`, link/removal.ts). Removal keeps the removed agent's credential refused
+//     ({p}clients:removed); a machine without one enrols under the same name as a new client.
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -27,6 +29,7 @@ import {
   dropPendingEnrollment,
   enrollmentOf,
   recordPendingEnrollment,
+  removedCredentialOf,
   storeCredential,
 } from "../store/credentials.js";
 
@@ -108,12 +111,22 @@ export async function admit(ctx: Context, msg: HelloMessage, address: string): P
       ok: false,
       reason: msg.token ? "wrong agent token (farm secret)" : "agent token required (the farm secret)",
     };
-  const client = await enrollmentOf(ctx, clientLabel(msg.hostname, msg.name));
-  if (client === null) return { ok: true, enrolled: false };
-  const { id, digest } = client;
-  if (client.revoked) return { ok: false, reason: `client ${id} is revoked` };
-  if (digest === null) return { ok: true, enrolled: false };
+  const label = clientLabel(msg.hostname, msg.name);
   const given = msg.credential;
+  const client = await enrollmentOf(ctx, label);
+  if (client === null) {
+    const removed = typeof given === "string" ? await removedCredentialOf(ctx, label) : null;
+    if (removed !== null && matches(given, removed))
+      return {
+        ok: false,
+        reason: `this machine (${label}) was removed from the farm; to add it again as a new machine, delete credential.json in the agent's state folder and restart the agent`,
+      };
+    return { ok: true, enrolled: false };
+  }
+  const { id, digest } = client;
+  if (client.revoked)
+    return { ok: false, reason: `client ${id} is revoked (\`openhq remove ${id}\` frees the name)` };
+  if (digest === null) return { ok: true, enrolled: false };
   const live = client.connected && Date.now() - client.lastHeartbeat < 2 * ctx.settings.heartbeatIntervalMs;
   if (given === undefined && !live) {
     const known = address !== "" && (address === client.address || address === client.approvedAddress);
@@ -127,14 +140,24 @@ export async function admit(ctx: Context, msg: HelloMessage, address: string): P
       reason: `client ${id} is enrolled from another address and asks to enroll again from ${address}: an admin approves it with \`openhq approve ${id}\` (approveClient)`,
     };
   }
-  if (typeof given !== "string" || !timingSafeEqual(sha256(given), Buffer.from(digest, "hex")))
+  if (given === undefined)
     return {
       ok: false,
-      reason: `wrong client credential for client ${id} (that name is enrolled by another agent; revoke and delete it to enroll again)`,
+      reason: `client ${id} (${label}) is still live and this agent has no credential for it (a new coordinator URL, or a wiped state folder): it enrols again once the old link has been silent for two heartbeats`,
+    };
+  if (!matches(given, digest))
+    return {
+      ok: false,
+      reason: `wrong client credential for client ${id} (that name is enrolled by another agent; if this is a new machine under that name, remove the old one: \`openhq remove ${id}\`)`,
     };
   // The name's own agent is back: a request from elsewhere waiting for approval was not the blade's.
   await dropPendingEnrollment(ctx, id);
   return { ok: true, enrolled: true };
+}
+
+/** Whether a credential someone presents is the one whose sha256 (hex) is stored, in constant time. */
+function matches(given: unknown, digest: string): boolean {
+  return typeof given === "string" && timingSafeEqual(sha256(given), Buffer.from(digest, "hex"));
 }
 
 /** Gives client `id` its credential: returns it, or null when another coordinator enrolled it meanwhile. */

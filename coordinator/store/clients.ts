@@ -334,6 +334,15 @@ export async function markTerminated(ctx: Context, id: number): Promise<void> {
   await ctx.redis.hset(ctx.keys.client(id), "terminated", "1");
 }
 
+/**
+ * Deletes a client's record for good (lua/removeClient.lua): "removed", "gone" when there was none, or
+ * "held" (nothing changed) while jobs are still assigned to it.
+ */
+export async function removeClientRecord(ctx: Context, id: number): Promise<"removed" | "gone" | "held"> {
+  const result = await runScript(ctx.redis, ctx.keys.prefix, "removeClient", [id]);
+  return result === 1 ? "removed" : result === 0 ? "gone" : "held";
+}
+
 /** Removes a terminated client once it holds no jobs (lua/removeClientIfIdle.lua). */
 export async function removeIfTerminatedAndIdle(ctx: Context, id: number): Promise<boolean> {
   return (await runScript(ctx.redis, ctx.keys.prefix, "removeClientIfIdle", [id])) === 1;

@@ -105,12 +105,23 @@ export async function storeCredential(ctx: Context, id: number, digest: string):
   return (await ctx.redis.hsetnx(ctx.keys.client(id), "credential", digest)) === 1;
 }
 
-/** Marks the client revoked, drops its credential, then tells the coordinator holding its link. */
+/**
+ * Marks the client revoked and moves its credential's digest aside (`revokedCredential`: removeClient keeps
+ * it refused once the record is gone), then tells the coordinator holding its link.
+ */
 export async function revokeClient(ctx: Context, id: number): Promise<void> {
+  const key = ctx.keys.client(id);
+  const digest = await ctx.redis.hget(key, "credential");
+  const moved = digest === null ? {} : { revokedCredential: digest };
   await ctx.redis
     .multi()
-    .hset(ctx.keys.client(id), "revoked", "1")
-    .hdel(ctx.keys.client(id), "credential")
+    .hset(key, { revoked: "1", ...moved })
+    .hdel(key, "credential")
     .exec();
   await sendControl(ctx, id, { type: "revoked" });
+}
+
+/** The credential digest of the removed client that had this label, or null (lua/removeClient.lua). */
+export async function removedCredentialOf(ctx: Context, label: string): Promise<string | null> {
+  return ctx.redis.hget(ctx.keys.clientsRemoved, label);
 }

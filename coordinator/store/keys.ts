@@ -31,6 +31,8 @@
 //   {p}client:{id}:history       LIST    ids of jobs that finished on the client, newest first (capped)
 //   {p}clients                   ZSET    all client ids (score = id)
 //   {p}clients:byLabel           HASH    "hostname" or "hostname:name" -> client id
+//   {p}clients:removed           HASH    label of a removed client -> sha256 of its credential, refused from
+//                                        then on (lua/removeClient.lua, link/identity.ts)
 //   {p}group:{id}                HASH    {name}
 //   {p}group:{id}:clients        SET     client ids
 //   {p}groups                    ZSET    all group ids
@@ -96,6 +98,7 @@ export const KEY_TEMPLATES = {
   clientLoad: "client:{id}:load",
   clients: "clients",
   clientsByLabel: "clients:byLabel",
+  clientsRemoved: "clients:removed",
   clientHeartbeats: "clients:heartbeat",
   group: "group:{id}",
   groupClients: "group:{id}:clients",

@@ -198,6 +198,16 @@ ${ruleLines(client["availabilityRules"])}</textarea>
           >
             Upgrade agent
           </button>
+          <button
+            type="button"
+            class="rpc danger"
+            data-method="removeClients"
+            data-params="${JSON.stringify([[id]])}"
+            data-confirm="Remove ${label} from the farm for good? Its running frames go back to the queue, its agent is shut out; it can only come back as a new machine."
+            data-then="/clients"
+          >
+            Remove machine
+          </button>
         </p>
         <h2>Recent jobs</h2>
         <p>

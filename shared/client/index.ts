@@ -302,6 +302,14 @@ export class HQServer {
   upgradeClients(clientIds: Ids): Promise<null> {
     return this.call("upgradeClients", clientIds);
   }
+  /**
+   * openhq extension (admin): takes machines out of the farm for good; returns the removed ids. Their
+   * running frames go back to the queue, their credentials are refused; a Fault for an unknown id removes
+   * nothing.
+   */
+  removeClients(clientIds: Ids): Promise<number[]> {
+    return this.call("removeClients", clientIds);
+  }
   getClientGroups(groupIds?: number[] | null, attribs?: string[]): Promise<ClientGroup[]> {
     return this.call("getClientGroups", groupIds, attribs);
   }
