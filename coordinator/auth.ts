@@ -267,12 +267,20 @@ export class Auth {
             : FaultCode.forbidden,
         `${method}: ${result.message}`,
       );
-    if (result.user) {
-      ctx.user = result.user.name;
-      ctx.role = result.user.role;
-    }
+    Object.assign(ctx, this.caller(req));
     return true;
   };
+
+  /**
+   * Who a request is, for replies that depend on it (job environments): nothing with access control off,
+   * else the user and role (a caller without credentials is read-only).
+   */
+  caller(req: IncomingMessage): CallContext {
+    if (!this.enabled) return {};
+    const user = this.identify(req);
+    if (user === null || user === "bad" || "throttled" in user) return { role: "readonly" };
+    return { user: user.name, role: user.role };
+  }
 
   /**
    * The XML-RPC handler's `admit` hook, before any of the body is read: wrong credentials are answered 401

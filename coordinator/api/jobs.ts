@@ -45,6 +45,7 @@ import {
   str,
   strList,
 } from "./args.js";
+import { guardEnvironment } from "./environment-access.js";
 import { parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
 
@@ -104,21 +105,25 @@ export function jobsMethods(ctx: Context): Methods {
       return jobId ?? null;
     },
 
-    getJob: async ([jobId, attribs]) => {
+    getJob: async ([jobId, attribs], caller) => {
       const names = attribList(attribs);
-      return jobAttributes(await readOne(id(jobId, "job_id"), names), names, Date.now());
+      const job = await readOne(id(jobId, "job_id"), names);
+      return guardEnvironment(jobAttributes(job, names, Date.now()), job, caller);
     },
 
-    getJobs: async ([jobIds, attribs]) => {
+    getJobs: async ([jobIds, attribs], caller) => {
       // Each job once, in the order first asked for; the reply is bounded (store.read's maxBytes).
       const ids = [...new Set(idList(jobIds, "job_ids"))];
       const names = attribList(attribs);
       const now = Date.now();
       const jobs = await store.read(ids, fieldsFor(names), MAX_GET_JOBS_BYTES);
-      return jobs.map((job) => (job ? jobAttributes(job, names, now) : null));
+      return jobs.map((job) => (job ? guardEnvironment(jobAttributes(job, names, now), job, caller) : null));
     },
 
-    getinfo: async ([jobId]) => jobAttributes(await readOne(id(jobId, "job_id")), undefined, Date.now()),
+    getinfo: async ([jobId], caller) => {
+      const job = await readOne(id(jobId, "job_id"));
+      return guardEnvironment(jobAttributes(job, undefined, Date.now()), job, caller);
+    },
 
     getstatus: async ([jobId]) => {
       const jid = id(jobId, "job_id");

@@ -207,6 +207,8 @@ const SOURCES: Record<string, string[]> = {
   uiStatus: ["status", "waitingFor", "treeRun"],
   command: ["command", "commandByOs"],
   rootJobId: ["root"],
+  // Whether a caller may read the values depends on who submitted the job (api/environment-access.ts).
+  environment: ["environment", "submittedBy"],
 };
 
 /** The fields to read for `attribs` (undefined = all attributes = every field: read the whole hash). */

@@ -93,7 +93,7 @@ export function webHandler(ctx: Context): WebHandler {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     const fragment = req.headers["hx-request"] === "true";
-    const api = apiFor(ctx);
+    const api = apiFor(ctx, auth.caller(req));
     const page = (html: Html): void => send(req, res, 200, "text/html; charset=utf-8", html.text);
 
     const file = assets.get(path);

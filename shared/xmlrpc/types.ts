@@ -79,7 +79,10 @@ export const FaultCode = {
 export interface CallContext {
   /** Authenticated user, when access control is on. */
   user?: string;
-  /** The authenticated user's role (coordinator/auth.ts), for replies that depend on it. */
+  /**
+   * The caller's role when access control is on (coordinator/auth.ts: admin, or readonly also for callers
+   * without credentials); undefined when it is off. For replies that depend on it (job environments).
+   */
   role?: string;
   remoteAddress?: string;
 }
