@@ -4,6 +4,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import { basicCredentials, matchesDigest, sha256 } from "../shared/basic-auth.js";
 import { ConnectionGate, type ConnectionLimits } from "../shared/connection-gate.js";
+import { RateBuckets } from "../shared/rate-buckets.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/server.js";
 import { Fault, FaultCode } from "../shared/xmlrpc/types.js";
 import type { Logger } from "./log.js";
@@ -42,22 +43,15 @@ function access(
   authorize: (req: IncomingMessage, method: string) => true | Fault;
 } {
   const digest = token === null ? null : sha256(token);
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new RateBuckets(CALLS_PER_SECOND, BURST);
   return {
     admit: (req) =>
       req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined
         ? { status: 403, message: "browsers may not call an agent's API" }
         : true,
     authorize: (req, method) => {
-      const who = req.socket.remoteAddress ?? "";
-      const now = Date.now();
-      const bucket = buckets.get(who) ?? { tokens: BURST, at: now };
-      bucket.tokens = Math.min(BURST, bucket.tokens + ((now - bucket.at) / 1000) * CALLS_PER_SECOND);
-      bucket.at = now;
-      if (buckets.size > 10_000) buckets.clear(); // bounded memory, whatever the number of callers
-      buckets.set(who, bucket);
-      if (bucket.tokens < 1) return new Fault(FaultCode.tooManyCalls, `${method}: too many calls, slow down`);
-      bucket.tokens -= 1;
+      if (!buckets.take(req.socket.remoteAddress ?? ""))
+        return new Fault(FaultCode.tooManyCalls, `${method}: too many calls, slow down`);
       if (method !== "terminate" || digest === null || !tokenRequired()) return true;
       const credentials = basicCredentials(req.headers.authorization);
       if (credentials !== null && credentials !== "malformed" && matchesDigest(credentials.password, digest))

@@ -1,9 +1,10 @@
 // The agent's log: one line per event, to stderr and, when configured, appended to a file. Cloud autoscaling
 // scripts grep the file for `Running job <id>`, `Finished job <id>` and `Cancelling job <id>` (docs/COMPAT.md §7), so
-// those exact words must stay.
+// those exact words must stay. One event is one line: control characters in a message are escaped.
 
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { oneLine } from "../shared/log-line.js";
 
 export type LogLevel = "INFO" | "WARN" | "ERROR";
 
@@ -16,7 +17,7 @@ export interface Logger {
 export function createLogger(file: string | null, echo = true): Logger {
   if (file !== null) mkdirSync(dirname(file), { recursive: true });
   const write = (level: LogLevel, message: string): void => {
-    const line = `${new Date().toISOString()} ${level} ${message}\n`;
+    const line = `${new Date().toISOString()} ${level} ${oneLine(message)}\n`;
     // Synchronous so the lines are on disk in order even if the agent is killed right after.
     if (file !== null) {
       try {

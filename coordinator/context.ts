@@ -39,6 +39,11 @@ export interface ErrorRecord {
   time: number;
   method?: string;
   stack?: string;
+  /**
+   * Who outside caused it (e.g. "agent hello from 10.0.0.7"): records with a source are rate-limited per
+   * source and in all, so no caller can wipe the list. Not stored.
+   */
+  source?: string;
 }
 
 export interface Context {

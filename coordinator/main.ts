@@ -30,6 +30,7 @@ import { metricsFor } from "./metrics.js";
 import { Keys } from "./store/keys.js";
 import { loadLuaLibrary } from "./store/lua-scripts.js";
 import { redactUrls } from "../shared/redact.js";
+import { oneLine } from "../shared/log-line.js";
 import { VERSION } from "../shared/version.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
 
@@ -173,7 +174,7 @@ function dashboard(ctx: Context): RequestHandler {
 }
 
 function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${redactUrls(line)}\n`);
+  process.stderr.write(`${new Date().toISOString()} ${oneLine(redactUrls(line))}\n`);
 }
 
 main().catch(async (err: unknown) => {

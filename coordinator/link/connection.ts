@@ -43,6 +43,8 @@ export interface LinkHost {
   durable(): Promise<void>;
   clientChanged(clientId: number): void;
   log(line: string): void;
+  /** A line caused from outside: rate-limited per source (see store/errors.ts). */
+  logFrom(source: string, line: string): void;
 }
 
 const HELLO_TIMEOUT_MS = 15_000;
@@ -201,8 +203,10 @@ export class AgentConnection {
 
   private refuse(who: string, refusal: string): void {
     const { ctx } = this.host;
-    this.host.log(`refused agent ${who}: ${refusal}`);
-    void ctx.recordError({ message: `refused agent ${who}: ${refusal}`, time: Date.now() });
+    // Whoever reaches the port can make hellos be refused: their log lines and records are rate-limited.
+    const source = `agent hellos from ${this.remoteAddress}`;
+    this.host.logFrom(source, `refused agent ${who}: ${refusal}`);
+    void ctx.recordError({ message: `refused agent ${who}: ${refusal}`, time: Date.now(), source });
     setTimeout(() => {
       this.send({ type: "refused", reason: refusal });
       this.ws.close(4003, "refused");

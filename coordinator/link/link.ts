@@ -9,9 +9,11 @@ import type { Duplex } from "node:stream";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "ws";
+import { oneLine } from "../../shared/log-line.js";
 import { AGENT_PATH, type CoordinatorMessage } from "../../shared/protocol.js";
 import type { Context } from "../context.js";
 import { jobsAndLabels, markDisconnected, sendControl, silentClients } from "../store/clients.js";
+import { SourceLimiter } from "../store/errors.js";
 import { ControlSubscription } from "../store/events.js";
 import { jobFields, jobHash } from "../store/job-fields.js";
 import { assignedClients, assignMessage } from "../scheduler/assign.js";
@@ -45,6 +47,7 @@ export class Link implements LinkHost {
     maxPayload: 64 << 20,
   });
   private readonly sub: ControlSubscription;
+  private readonly logLimiter = new SourceLimiter();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly replicas: ReplicaWait;
   /** Liveness sweeps wait for the first stamp, which forgives silence while no coordinator was listening. */
@@ -94,7 +97,13 @@ export class Link implements LinkHost {
   };
 
   log(line: string): void {
-    process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    process.stderr.write(`${new Date().toISOString()} ${oneLine(line)}\n`);
+  }
+
+  logFrom(source: string, line: string): void {
+    const dropped = this.logLimiter.admit(source);
+    if (dropped === null) return;
+    this.log(dropped > 0 ? `${line} (and ${dropped} more like it from ${source}, not logged)` : line);
   }
 
   async adopt(conn: AgentConnection): Promise<void> {

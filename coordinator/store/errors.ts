@@ -1,20 +1,55 @@
 // The bounded error logs behind getServerErrors / getClientErrors: newest first in one capped Redis LIST
 // each ({p}errors:server, {p}errors:client:{id}), so a storm of failures costs a fixed amount of memory.
-// Recording a server error must never make things worse: it never throws.
+// Recording a server error must never make things worse: it never throws. Every field is one line (control
+// characters escaped). Records caused from outside name their `source`: each source may add SOURCE_BURST
+// records, then one per SOURCE_EVERY_MS, and all sources together ALL_SOURCES_BURST, then one a second, so
+// a flood of refused hellos can neither wipe the list nor hide the other sources; what was dropped is
+// counted in the source's next record.
 
 import type { Redis } from "ioredis";
+import { oneLine } from "../../shared/log-line.js";
+import { RateBuckets } from "../../shared/rate-buckets.js";
 import { redactUrls } from "../../shared/redact.js";
 import type { Context, ErrorRecord } from "../context.js";
 import type { Keys } from "./keys.js";
 
 export const MAX_SERVER_ERRORS = 1000;
 const MAX_FIELD_CHARS = 8192;
+const SOURCE_BURST = 10;
+const SOURCE_EVERY_MS = 30_000;
+const ALL_SOURCES_BURST = 100;
+
+/** Which records from outside may be kept, and how many were dropped per source since its last kept one. */
+export class SourceLimiter {
+  private readonly perSource = new RateBuckets(1000 / SOURCE_EVERY_MS, SOURCE_BURST);
+  private readonly allSources = new RateBuckets(1, ALL_SOURCES_BURST);
+  private readonly dropped = new Map<string, number>();
+
+  /** null: drop this record; else how many of this source's were dropped before it. */
+  admit(source: string, now = Date.now()): number | null {
+    if (this.perSource.take(source, now) && this.allSources.take("", now)) {
+      const before = this.dropped.get(source) ?? 0;
+      this.dropped.delete(source);
+      return before;
+    }
+    if (this.dropped.size >= 10_000) this.dropped.clear();
+    this.dropped.set(source, (this.dropped.get(source) ?? 0) + 1);
+    return null;
+  }
+}
 
 export function errorRecorder(redis: Redis, keys: Keys, cap = MAX_SERVER_ERRORS) {
+  const limiter = new SourceLimiter();
   return async function recordError(error: ErrorRecord): Promise<void> {
     try {
+      let message = String(error.message);
+      if (error.source !== undefined) {
+        const dropped = limiter.admit(error.source);
+        if (dropped === null) return;
+        if (dropped > 0) message += ` (and ${dropped} more like it from ${error.source}, not recorded)`;
+      }
       const record: ErrorRecord = {
-        message: clip(String(error.message)),
+        message: clip(message),
         time: Number.isFinite(error.time) ? error.time : Date.now(),
         ...(error.method === undefined ? {} : { method: clip(error.method) }),
         ...(error.stack === undefined ? {} : { stack: clip(error.stack) }),
@@ -26,14 +61,20 @@ export function errorRecorder(redis: Redis, keys: Keys, cap = MAX_SERVER_ERRORS)
         .exec();
     } catch (err) {
       // Redis is down or the record is unserialisable: the console is the log of last resort.
-      console.error(`openhq-coordinator: could not record error (${(err as Error).message}):`, error.message);
+      console.error(
+        `openhq-coordinator: could not record error (${oneLine((err as Error).message)}):`,
+        oneLine(String(error.message)),
+      );
     }
   };
 }
 
-/** Cut to MAX_FIELD_CHARS, with any URL's password masked (getServerErrors is open to read-only users). */
+/**
+ * One line cut to MAX_FIELD_CHARS, with any URL's password masked (getServerErrors is open to read-only
+ * users). A stack's lines are kept apart by escaped newlines, as any message's.
+ */
 function clip(text: string): string {
-  text = redactUrls(text);
+  text = oneLine(redactUrls(text));
   return text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) + "…" : text;
 }
 
