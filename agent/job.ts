@@ -1,5 +1,6 @@
 // One assigned attempt of a job on this agent: runs its command (and its on* hooks) through the runner,
-// turns the output into numbered events in its spool, and carries out cancel, pause, resume and maxTime.
+// turns the output into numbered events in its spool, and carries out cancel, pause, resume, maxTime and the
+// stall watch (a run without output for its stallTimeout is killed as hung).
 
 import type { AssignMessage, FinishedMessage, RunningJob } from "../shared/protocol.js";
 import { Chunker } from "./chunker.js";
@@ -26,7 +27,7 @@ export interface JobHost {
 }
 
 export type JobPhase = "running" | "paused" | "finished";
-type StopReason = "cancelled" | "maxTime";
+type StopReason = "cancelled" | "maxTime" | "stalled";
 
 /** Longest single wait of the maxTime timer (a day; well under Node's 2^31-1 ms limit). */
 const MAX_TIMER_STEP_MS = 24 * 3600 * 1000;
@@ -43,6 +44,13 @@ export class Job {
   /** ms of run time left before maxTime; paused time does not count. */
   private timeLeftMs: number | null;
   private runningSince = Date.now();
+  /** ms without output after which the run counts as hung; null = no stall watch. */
+  private readonly stallMs: number | null;
+  private stallTimer: NodeJS.Timeout | null = null;
+  /** When output last came, moved on by paused time and by time the spool held the output back. */
+  private lastOutputAt = Date.now();
+  /** While paused or held back: ms of silence before it (the watch goes on from there). */
+  private silentBeforeHold: number | null = null;
   private readonly env: Record<string, string>;
   private reported = false;
   private forgotten = false;
@@ -62,6 +70,8 @@ export class Job {
       }
     });
     this.timeLeftMs = spec.maxTime !== null && spec.maxTime > 0 ? spec.maxTime * 1000 : null;
+    const stall = spec.stallTimeout ?? 0;
+    this.stallMs = Number.isFinite(stall) && stall > 0 ? stall * 1000 : null;
     this.env = jobEnvironment(spec, host.facts());
   }
 
@@ -79,6 +89,7 @@ export class Job {
     this.host.log.info(`Running job ${jobId}`);
     const status = await this.runMain();
     this.clearMaxTimer();
+    this.clearStallTimer();
     if (status.spawnError === undefined && this.stopReason === null) {
       const hook = status.exitCode === 0 ? this.spec.onSuccess : this.spec.onError;
       if (hook) await this.runHook(hook);
@@ -95,6 +106,7 @@ export class Job {
       exitCode: status.exitCode,
       signal: status.signal,
       reason,
+      ...(reason === "stalled" && this.stallMs !== null ? { stalledAfter: this.stallMs / 1000 } : {}),
     });
     this.phase = "finished";
     this.host.disk.remove(jobId, attempt);
@@ -110,12 +122,13 @@ export class Job {
     this.checkSettled();
   }
 
-  /** Cancel (runs onCancel first), eject (no hook) or maxTime: the group gets SIGTERM, grace, SIGKILL. */
+  /** Cancel (runs onCancel first), eject (no hook), maxTime or a stall: the group gets SIGTERM, grace, SIGKILL. */
   async stop(reason: StopReason, runOnCancel: boolean): Promise<void> {
     if (this.phase === "finished" || this.stopReason !== null || this.command === null) return;
     this.stopReason = reason;
     this.host.log.info(`Cancelling job ${this.spec.jobId} (attempt ${this.spec.attempt}, ${reason})`);
     this.clearMaxTimer();
+    this.clearStallTimer();
     if (runOnCancel && this.spec.onCancel) await this.runHook(this.spec.onCancel);
     await terminateGroup(this.command.pgid, this.host.killGraceMs, this.host.platform);
   }
@@ -135,6 +148,7 @@ export class Job {
     }
     this.phase = "paused";
     this.pauseMaxTimer();
+    this.holdStallWatch();
     this.spool.push({ type: "paused", jobId: this.spec.jobId, attempt: this.spec.attempt });
   }
 
@@ -143,6 +157,7 @@ export class Job {
     signalGroup(this.command.pgid, "SIGCONT", this.host.platform);
     this.phase = "running";
     this.startMaxTimer();
+    this.releaseStallWatch();
     this.spool.push({ type: "resumed", jobId: this.spec.jobId, attempt: this.spec.attempt });
   }
 
@@ -160,6 +175,8 @@ export class Job {
     // A command that could not start has no process group to record (its done says why).
     if (command.pid > 0) this.host.disk.write({ jobId, attempt, pid: command.pid, pgid: command.pgid });
     this.startMaxTimer();
+    this.lastOutputAt = Date.now();
+    this.armStallTimer();
     const status = await command.done;
     if (status.spawnError !== undefined)
       this.chunker.write(Buffer.from(`openhq-agent: ${status.spawnError}\n`));
@@ -180,14 +197,54 @@ export class Job {
   }
 
   private onData(data: Buffer): void {
+    this.lastOutputAt = Date.now();
     const found = this.progress.feed(data);
     if (found !== null) this.pendingProgress = found;
     this.chunker.write(data);
     if (this.spool.full() && this.command !== null) {
       const command = this.command;
       command.pauseOutput();
-      void this.spool.room().then(() => command.resumeOutput());
+      // A command blocked on a full pipe is not hung: the watch waits while the spool holds it back.
+      this.holdStallWatch();
+      void this.spool.room().then(() => {
+        command.resumeOutput();
+        if (this.phase === "running") this.releaseStallWatch();
+      });
     }
+  }
+
+  /** Checks for a stall when the silence could first reach stallMs; output meanwhile moves the check on. */
+  private armStallTimer(): void {
+    if (this.stallMs === null || this.stopReason !== null) return;
+    this.clearStallTimer();
+    const left = this.stallMs - (Date.now() - this.lastOutputAt);
+    if (left > 0) {
+      this.stallTimer = setTimeout(() => this.armStallTimer(), Math.min(left, MAX_TIMER_STEP_MS));
+      return;
+    }
+    const seconds = this.stallMs / 1000;
+    this.host.log.warn(`job ${this.spec.jobId}: stalled, no output for ${seconds} s`);
+    this.chunker.write(Buffer.from(`\nopenhq-agent: stalled: no output for ${seconds} s; killing the job\n`));
+    void this.stop("stalled", false);
+  }
+
+  /** Paused, or output held back: the silence so far is kept, the clock stops. */
+  private holdStallWatch(): void {
+    if (this.stallMs === null || this.silentBeforeHold !== null) return;
+    this.silentBeforeHold = Date.now() - this.lastOutputAt;
+    this.clearStallTimer();
+  }
+
+  private releaseStallWatch(): void {
+    if (this.silentBeforeHold === null) return;
+    this.lastOutputAt = Date.now() - this.silentBeforeHold;
+    this.silentBeforeHold = null;
+    this.armStallTimer();
+  }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
   }
 
   private startMaxTimer(): void {

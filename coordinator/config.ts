@@ -9,6 +9,7 @@ import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, kinds, KindError, Options, type OptionTable } from "../shared/config-loader.js";
 import { readIni } from "../shared/ini.js";
+import { MAX_STALL_SECONDS } from "./api/args.js";
 import type { ServerSettings } from "./context.js";
 
 export { ConfigError };
@@ -188,6 +189,13 @@ export const OPTIONS = {
     default: 0,
     doc: "quota of the whole job log store, compressed bytes; 0 = none",
   },
+  stallTimeout: {
+    env: ["OPENHQ_STALL_TIMEOUT"],
+    ini: ["openhq.stallTimeout"],
+    kind: kinds.int(0, MAX_STALL_SECONDS),
+    default: 0,
+    doc: "seconds without output (or progress) after which a run is killed as hung and retried per triesLeft, for jobs without their own stallTimeout; 0 = off",
+  },
   jobLogsDir: {
     env: ["OPENHQ_JOB_LOGS_DIR"],
     ini: ["job_logs_dir"],
@@ -284,6 +292,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     agentToken: options.get("agentToken"),
     maxOutputBytes: options.get("maxOutputBytes"),
     maxLogBytes: options.get("maxLogBytes"),
+    stallTimeout: options.get("stallTimeout"),
     jobLogsDir: resolve(options.get("jobLogsDir") ?? join(dataDir, "job_logs")),
     waitReplicas: options.get("waitReplicas"),
     serverUrl:

@@ -25,6 +25,8 @@ export interface ServerSettings {
   maxLogBytes: number;
   /** job_logs_dir: the folder of the job log store (shared by every coordinator of the farm). */
   jobLogsDir: string;
+  /** openhq.stallTimeout: seconds without output before a run counts as hung, for jobs that set none; 0 = off. */
+  stallTimeout: number;
   /** The URL jobs see as HQSERVER. */
   serverUrl: string;
   /** openhq.redis.waitReplicas: replicas that must confirm writes before an ack or assignment (0 = none). */

@@ -10,7 +10,7 @@
 //   openhq_jobs_dispatched_total                jobs this coordinator assigned to clients
 //   openhq_queue_wait_seconds (histogram)       their wait since submission (or since their last requeue)
 //   openhq_jobs_finished_total{outcome}         runs that ended on this coordinator's agents: succeeded |
-//                                               failed | killed | cancelled | timeout | spawn_error
+//                                               failed | killed | cancelled | timeout | stalled | spawn_error
 //   openhq_job_run_seconds (histogram)          those runs' running time (from this coordinator's dispatch;
 //                                               paused time, from the pause/resume its agents confirmed, left out)
 //   openhq_clients{state}                       busy | idle | unavailable | disabled | not_responding
@@ -34,7 +34,7 @@ import { readUtilisation } from "./web/utilisation.js";
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const WAIT_BUCKETS = [0.01, 0.1, 1, 5, 15, 60, 300, 900, 3600, 14400, 86400];
 const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400];
-const OUTCOMES = ["succeeded", "failed", "killed", "cancelled", "timeout", "spawn_error"] as const;
+const OUTCOMES = ["succeeded", "failed", "killed", "cancelled", "timeout", "stalled", "spawn_error"] as const;
 type Outcome = (typeof OUTCOMES)[number];
 /** A scrape waits this long for Redis before reporting openhq_redis_up 0. */
 const FARM_TIMEOUT_MS = 3000;
@@ -128,13 +128,15 @@ export class Metrics {
         ? "cancelled"
         : msg.reason === "maxTime"
           ? "timeout"
-          : msg.reason === "spawnError"
-            ? "spawn_error"
-            : msg.signal
-              ? "killed"
-              : msg.exitCode === 0
-                ? "succeeded"
-                : "failed";
+          : msg.reason === "stalled"
+            ? "stalled"
+            : msg.reason === "spawnError"
+              ? "spawn_error"
+              : msg.signal
+                ? "killed"
+                : msg.exitCode === 0
+                  ? "succeeded"
+                  : "failed";
     this.finished.set(outcome, (this.finished.get(outcome) ?? 0) + 1);
     const run = this.runs.get(msg.jobId);
     if (run !== undefined) {

@@ -121,8 +121,13 @@ export interface FinishedMessage {
   seq: number;
   exitCode: number | null;
   signal: string | null;
-  /** What the agent did: ran to the end, was cancelled, hit maxTime, or could not start the command. */
-  reason: "exited" | "cancelled" | "maxTime" | "spawnError";
+  /**
+   * What the agent did: ran to the end, was cancelled, hit maxTime, killed it as stalled (no output for the
+   * assignment's `stallTimeout`), or could not start the command.
+   */
+  reason: "exited" | "cancelled" | "maxTime" | "stalled" | "spawnError";
+  /** With reason "stalled": the seconds without output after which the agent killed it. */
+  stalledAfter?: number;
 }
 
 /** The agent confirms a pause/resume took effect (pausing -> paused, resuming -> running). */
@@ -187,6 +192,12 @@ export interface AssignMessage {
   cpus: number;
   /** seconds; null = no limit */
   maxTime: number | null;
+  /**
+   * seconds without output (progress lines are output) after which the run counts as hung: the agent kills
+   * its process group and reports it finished with reason "stalled"; paused time does not count. null or
+   * absent = off.
+   */
+  stallTimeout?: number | null;
   onSuccess: string | null;
   onError: string | null;
   onCancel: string | null;

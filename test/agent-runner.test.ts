@@ -166,6 +166,35 @@ describe("agent runner", () => {
     assert.equal(finished(events).reason, "maxTime");
   });
 
+  it("stallTimeout kills a silent run with its whole group and reports it stalled", async () => {
+    const { job, events, done } = start(
+      assignMessage("echo go; sleep 1000 & sleep 1000", { stallTimeout: 1 }),
+    );
+    await waitFor(() => job.running().pid > 0);
+    const pgid = job.running().pid;
+    await done;
+    const end = finished(events);
+    assert.equal(end.reason, "stalled");
+    assert.equal(end.stalledAfter, 1);
+    assert.match(outputOf(events).toString(), /openhq-agent: stalled: no output for 1 s/);
+    await waitFor(() => livePids(pgid).length === 0);
+  });
+
+  it("paused time does not count as stall time; output keeps a run alive", async () => {
+    const { job, events, done } = start(
+      assignMessage("echo go; for i in 1 2 3 4; do sleep 0.5; echo tick $i; done", { stallTimeout: 2 }),
+    );
+    await waitFor(() => outputOf(events).includes("go"));
+    job.pause();
+    // Paused three times as long as the stall timeout: a watch that counted it would kill the run.
+    await new Promise((r) => setTimeout(r, 3000));
+    job.resume();
+    await done;
+    assert.equal(finished(events).reason, "exited");
+    assert.equal(finished(events).exitCode, 0);
+    assert.match(outputOf(events).toString(), /tick 4\n$/);
+  });
+
   it("200 MB of output arrive byte-identical", async () => {
     const file = join(stateDir, "big.bin");
     const hash = createHash("sha256");

@@ -130,6 +130,18 @@ test("sentinels come from the config; bad values are ConfigErrors naming the key
   assert.throws(() => loadConfig(["--config", join(dir, "missing.ini")], {}), /missing\.ini/);
 });
 
+test("openhq.stallTimeout: off by default, seconds when set, a ConfigError naming it when bad", () => {
+  assert.equal(loadConfig([], {}).settings.stallTimeout, 0);
+  assert.equal(loadConfig([], { OPENHQ_STALL_TIMEOUT: "1800" }).settings.stallTimeout, 1800);
+  for (const bad of ["-1", "ten", "1.5", "2592001"]) {
+    assert.throws(
+      () => loadConfig([], { OPENHQ_STALL_TIMEOUT: bad }),
+      (e: Error) => e instanceof ConfigError && /stallTimeout/.test(e.message),
+      bad,
+    );
+  }
+});
+
 test("deploy/hqserver.ini.example reads cleanly", () => {
   const c = loadConfig(["--config", "deploy/hqserver.ini.example"], {});
   assert.equal(c.port, 5000);

@@ -13,6 +13,8 @@ export const MAX_CPUS = 4096;
 export const MAX_HOSTS = 10_000;
 export const MAX_TRIES = 1000;
 export const MAX_TIME_SECONDS = 10 * 365 * 24 * 3600;
+/** stallTimeout (job field and openhq.stallTimeout): 30 days without output is as long as a hang is worth. */
+export const MAX_STALL_SECONDS = 30 * 24 * 3600;
 
 export function badArgument(name: string, problem: string): Fault {
   return new Fault(FaultCode.badArgument, `${name}: ${problem}`);

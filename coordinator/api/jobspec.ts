@@ -18,6 +18,7 @@ import {
   MAX_CPUS,
   MAX_HOSTS,
   MAX_PRIORITY,
+  MAX_STALL_SECONDS,
   MAX_TIME_SECONDS,
   MAX_TRIES,
   optionalIdList,
@@ -37,6 +38,8 @@ export interface NewJob {
   inheritConditions: boolean;
   /** The spec gave no submittedBy: take the parent's. */
   inheritSubmittedBy: boolean;
+  /** The spec gave no stallTimeout: take the parent's (none there either: the farm's openhq.stallTimeout). */
+  inheritStallTimeout: boolean;
 }
 
 /** Bounded everything: one newjob call creates at most this many jobs. */
@@ -199,6 +202,16 @@ function parseSpec(
     // 0 or less means no limit (a limit of 0 s would cancel every run at once).
     if (maxTime > 0) f.maxTime = String(maxTime);
   }
+  // Kept when given, 0 too: 0 turns the farm's default off for this job (and its children).
+  if (given("stallTimeout")) {
+    const stall = int(spec.stallTimeout, at("stallTimeout"));
+    if (stall < 0 || stall > MAX_STALL_SECONDS)
+      throw badArgument(
+        at("stallTimeout"),
+        `expected 0 (off) to ${MAX_STALL_SECONDS} seconds (30 days), got ${stall}`,
+      );
+    f.stallTimeout = String(stall);
+  }
 
   const tags = stringList(spec.tags, at("tags"));
   if (tags.length > 0) f.tags = JSON.stringify(tags);
@@ -242,6 +255,7 @@ function parseSpec(
     existingChildren: unique(optionalIdList(spec.childrenIds ?? spec.child_ids, at("childrenIds")) ?? []),
     inheritConditions: !given("conditions") && !given("host") && !given("hostgroup"),
     inheritSubmittedBy: !given("submittedBy"),
+    inheritStallTimeout: !given("stallTimeout"),
   };
   const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
   const childStubIds = stringList(spec.childStubIds, at("childStubIds"));

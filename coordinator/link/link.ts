@@ -175,7 +175,7 @@ export class Link implements LinkHost {
   }
 
   private sendAssign(conn: AgentConnection, job: JobRecord): void {
-    const msg = assignMessage(job, conn.clientId as number, conn.platform);
+    const msg = assignMessage(job, conn.clientId as number, conn.platform, this.ctx.settings.stallTimeout);
     if (!msg) return;
     conn.send(msg);
   }

@@ -52,7 +52,16 @@ function commandFor(job: JobRecord, platform: string): string | null {
   return job.command ?? "";
 }
 
-export function assignMessage(job: JobRecord, clientId: number, platform: string): AssignMessage | null {
+/**
+ * The `assign` message for one client of a job. `farmStallTimeout` (openhq.stallTimeout, seconds, 0 = off)
+ * applies when the job (and its ancestors, at submit) gave no stallTimeout.
+ */
+export function assignMessage(
+  job: JobRecord,
+  clientId: number,
+  platform: string,
+  farmStallTimeout: number,
+): AssignMessage | null {
   const clients = assignedClients(job);
   const me = clients.find((c) => c.clientId === clientId);
   if (!me) return null;
@@ -66,6 +75,7 @@ export function assignMessage(job: JobRecord, clientId: number, platform: string
     shell = "sh";
   }
   const maxTime = job.maxTime === undefined ? -1 : Number(job.maxTime);
+  const stallTimeout = job.stallTimeout === undefined ? farmStallTimeout : Number(job.stallTimeout);
   return {
     type: "assign",
     jobId,
@@ -79,6 +89,7 @@ export function assignMessage(job: JobRecord, clientId: number, platform: string
     master: me.master,
     cpus: Number(job.cpus ?? 1),
     maxTime: Number.isFinite(maxTime) && maxTime > 0 ? maxTime : null,
+    stallTimeout: Number.isFinite(stallTimeout) && stallTimeout > 0 ? stallTimeout : null,
     onSuccess: job.childError === "1" ? null : (job.onSuccess ?? null),
     onError: job.childError === "1" ? null : (job.onError ?? null),
     onCancel: job.onCancel ?? null,

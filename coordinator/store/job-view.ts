@@ -52,6 +52,7 @@ export const JOB_ATTRIBUTES = [
   "rootJobId",
   "attempt",
   "runTime",
+  "stallTimeout",
 ] as const;
 
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
@@ -178,6 +179,7 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   rootJobId: INTEGER("root"),
   attempt: INTEGER("attempt"),
   runTime,
+  stallTimeout: (j) => (j.stallTimeout === undefined ? null : Number(j.stallTimeout)),
 };
 
 /**

@@ -21,6 +21,8 @@
 //   minHosts maxHosts integers; absent = 1
 //   maxTime          seconds > 0; absent = -1 (no limit)
 //   triesLeft        integer; absent = 0; decremented on each automatic retry
+//   stallTimeout     seconds without output before the agent kills a run as hung; "0" = off; absent = the farm's
+//                    openhq.stallTimeout (given or inherited from the first parent at submit)
 //   onSuccess onError onCancel onChildError   shell text; absent = none
 //   description submittedBy emailTo emailReasons   absent = ""
 // state:
@@ -106,7 +108,8 @@
 //   recordStarted   (id, attempt, seq, clientId)                       -> 'ok' | 'stale' | 'duplicate'
 //   updateProgress  (id, attempt, seq, progress 0..1)                   -> 'ok' | 'stale' | 'duplicate'
 //   appendOutput    (id, attempt, seq, cap, quota, window, data bytes...) -> {'ok'|'stale'|'duplicate'|'full', waiting, cut}
-//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason)  -> {'ok' | 'stale' | 'duplicate', log 0|1}
+//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason, stalledAfter|"")
+//                                                                      -> {'ok' | 'stale' | 'duplicate', log 0|1}
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
 //   (each event transition also answers 'gap' when an earlier seq is missing, having changed nothing)
@@ -130,7 +133,7 @@ import type { JobStatus } from "../../shared/statuses.js";
 
 /** 'gap': an earlier event of the attempt is missing; nothing was applied (lua/includes/fence.lua). */
 export type EventResult = "ok" | "stale" | "duplicate" | "gap";
-export type FinishReason = "exited" | "cancelled" | "maxTime" | "spawnError";
+export type FinishReason = "exited" | "cancelled" | "maxTime" | "stalled" | "spawnError";
 /** A job hash as read: field -> string. */
 export type JobRecord = Record<string, string>;
 
@@ -383,10 +386,13 @@ export class JobStore {
     jobId: number,
     attempt: number,
     seq: number,
-    result: { exitCode: number | null; signal: string | null; reason: FinishReason },
+    result: { exitCode: number | null; signal: string | null; reason: FinishReason; stalledAfter?: number },
   ): Promise<EventResult> {
     const exit = result.exitCode ?? "";
-    const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason];
+    // Only a whole number of seconds goes into the log entry an agent's report makes.
+    const stalled = result.stalledAfter;
+    const stalledAfter = Number.isSafeInteger(stalled) && (stalled as number) > 0 ? (stalled as number) : "";
+    const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason, stalledAfter];
     const [applied, log] = (await this.run("moveToFinished", args)) as [EventResult, number];
     // Unless an earlier event is missing, the attempt is over whatever else the store said: its log can be
     // sealed (an attempt without output has none).

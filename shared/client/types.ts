@@ -36,6 +36,8 @@ export interface JobSpec {
   maxHosts?: number;
   maxTime?: number;
   triesLeft?: number;
+  /** openhq: seconds without output before a run is killed as hung and retried; 0 = off; inherited */
+  stallTimeout?: number;
   resources?: Record<string, number>;
   onSuccess?: string;
   onError?: string;
@@ -98,6 +100,8 @@ export interface KnownJobAttributes {
   attempt: number;
   /** seconds the job's current or last run has been running, paused time excluded; null before it ran */
   runTime: number | null;
+  /** the job's own stallTimeout; null = the farm's openhq.stallTimeout */
+  stallTimeout: number | null;
 }
 
 export type JobAttribute = keyof KnownJobAttributes;

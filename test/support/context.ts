@@ -19,6 +19,7 @@ export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSe
       agentToken: null,
       maxOutputBytes: 1024 * 1024,
       maxLogBytes: 0,
+      stallTimeout: 0,
       jobLogsDir: "",
       serverUrl: "http://127.0.0.1:5000",
       raw: {},

@@ -1,7 +1,7 @@
 -- addJobs: creates every job of one newjob call atomically, or nothing.
 -- ARGV: prefix, now (ms), JSON {"jobs":[{"fields":{field:string}, "newParents":[local parent index (0-based)],
 --   "existingParents":[existing parent id], "existingChildren":[existing child id],
---   "inheritConditions":bool, "inheritSubmittedBy":bool}]}
+--   "inheritConditions":bool, "inheritSubmittedBy":bool, "inheritStallTimeout":bool}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
 -- @include settle
 local now = tonumber(ARGV[2])
@@ -76,21 +76,34 @@ local function rootOf(i)
   return roots[i]
 end
 
-local submitted = {}
-local function submittedByOf(i)
-  if submitted[i] == nil then
+-- A field the spec did not give (flag `inherit`) comes from the first parent, new or existing; false = none.
+local inheritedValues = {}
+local function inheritedField(i, field, inherit)
+  local memo = inheritedValues[field]
+  if not memo then
+    memo = {}
+    inheritedValues[field] = memo
+  end
+  if memo[i] == nil then
     local j = jobs[i]
-    local value = j.fields.submittedBy or false
-    if j.inheritSubmittedBy then
+    local value = j.fields[field] or false
+    if j[inherit] then
       if #j.newParents > 0 then
-        value = submittedByOf(j.newParents[1] + 1)
+        value = inheritedField(j.newParents[1] + 1, field, inherit)
       elseif #j.existingParents > 0 then
-        value = redis.call('HGET', K.job(j.existingParents[1]), 'submittedBy')
+        -- Thousands of frames added to one existing parent read it once.
+        local p = j.existingParents[1]
+        local known = memo['parent:' .. p]
+        if known == nil then
+          known = redis.call('HGET', K.job(p), field)
+          memo['parent:' .. p] = known
+        end
+        value = known
       end
     end
-    submitted[i] = value
+    memo[i] = value
   end
-  return submitted[i]
+  return memo[i]
 end
 
 local indexOfId = {}
@@ -138,8 +151,9 @@ for i, j in ipairs(jobs) do
     end
   end
   f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs)
-  local sb = submittedByOf(i)
+  local sb = inheritedField(i, 'submittedBy', 'inheritSubmittedBy')
   f.submittedBy = sb and sb ~= '' and sb or nil
+  f.stallTimeout = inheritedField(i, 'stallTimeout', 'inheritStallTimeout') or nil
   local parents = {}
   for _, lp in ipairs(j.newParents) do
     parents[#parents + 1] = ids[lp + 1]

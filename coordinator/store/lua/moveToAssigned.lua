@@ -18,7 +18,7 @@ local key = K.job(id)
 -- and cpus: returned instead of the whole hash, which would cost Redis more to convert than the rest of this
 -- transition's reads.
 local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
-  'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime' }
+  'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime', 'stallTimeout' }
 -- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`), the
 -- assign fields after the first 15.
 local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status',

@@ -3,9 +3,11 @@
 --   exited with 0 (no signal)  -> succeeded, or `queued` when the job gained children while it ran
 --   any other exit / spawnError -> runnable again while triesLeft > 0 (decremented), else failed
 --   reason cancelled / maxTime  -> cancelled (maxTime is HQueue's automatic cancel)
+--   reason stalled              -> a failure (retried per triesLeft): the agent killed a run silent for its
+--                                  stallTimeout; logged "stalled: no output for N s"
 -- A job run only for its onChildError hook (childError) ends failed whatever the exit. Releases the clients.
 -- ARGV: prefix, now, id, attempt, seq, exitCode ("" none), signal ("" none), reason (exited|cancelled|maxTime|
--- spawnError). Returns {result, log}: result 'ok', 'stale' or 'duplicate'; log 1 when the attempt has output
+-- stalled|spawnError), stalledAfter (seconds, with reason stalled). Returns {result, log}: result 'ok', 'stale' or 'duplicate'; log 1 when the attempt has output
 -- in Redis for the log store to seal (coordinator/logs), else 0.
 -- @include endRun
 -- @include fence
@@ -45,6 +47,8 @@ redis.call('HSET', key, 'eventSeq', seq)
 leaveClients(id)
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)
+elseif reason == 'stalled' then
+  appendLog(key, 'stalled: no output for ' .. (tonumber(ARGV[9]) or '?') .. ' s', now)
 elseif reason == 'spawnError' then
   appendLog(key, 'the command could not be started', now)
 elseif not ok and reason ~= 'cancelled' then
