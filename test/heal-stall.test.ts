@@ -1,0 +1,108 @@
+// Hung frames (issue 18, item 4) on a real coordinator with openhq.stallTimeout set, a real agent and Python's
+// xmlrpc.client: a frame that sleeps silently past the timeout is killed with every process it started and
+// retried; one that prints regularly is not; a job's own stallTimeout (inherited by its children, 0 = off)
+// wins over the farm's; bad values are Faults that create nothing.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAgent, type TestAgent } from "./support/agent.js";
+import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { py, waitFinished } from "./support/farm-kit.js";
+
+const FARM_STALL_S = 2;
+let coord: TestCoordinator;
+let agent: TestAgent;
+const dir = mkdtempSync(join(tmpdir(), "openhq-stall-"));
+
+before(async () => {
+  coord = await startCoordinator({
+    env: { OPENHQ_HEARTBEAT_INTERVAL: "500", OPENHQ_STALL_TIMEOUT: String(FARM_STALL_S) },
+  });
+  agent = await startAgent({ serverUrl: coord.url, cpus: 4 });
+  await py(coord.url, `import time\nwhile len(hq.getClients()) < 1:\n    time.sleep(0.05)\nout(True)`);
+});
+after(async () => {
+  await agent.stop();
+  await coord.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sleepers(marker: string): number {
+  const out = execFileSync("sh", ["-c", `ps -eo args | grep -c "^sleep ${marker}" || true`]).toString();
+  return Number(out.trim());
+}
+
+test("a frame sleeping silently past the farm's stallTimeout is killed, its processes too, and retried", async () => {
+  const marker = `${Math.floor(Math.random() * 1e6) + 1000}.5`;
+  const flag = join(dir, "first-attempt-ran");
+  // The first attempt hangs (two silent sleeps, one in the background); the retry finishes at once.
+  const [id] = (await py<number[]>(
+    coord.url,
+    `out(hq.newjob({"name": "hangs once", "shell": "bash", "triesLeft": 1,
+      "command": "echo start; if [ ! -e ${flag} ]; then touch ${flag}; sleep ${marker} & sleep ${marker}; fi; echo done"}))`,
+  )) as [number];
+  assert.deepEqual(Object.values(await waitFinished(coord.url, [id])), ["succeeded"]);
+  const job = await py<{ attempt: number; triesLeft: number; logs: string[]; stallTimeout: null }>(
+    coord.url,
+    `j = hq.getJob(${id}, ["attempt", "triesLeft", "logs", "stallTimeout"])
+j["logs"] = [t for t, _ in j["logs"]]
+out(j)`,
+  );
+  assert.equal(job.attempt, 2, JSON.stringify(job));
+  assert.equal(job.triesLeft, 0);
+  assert.equal(job.stallTimeout, null, "the job set none: the farm's applies");
+  assert.ok(job.logs.includes(`stalled: no output for ${FARM_STALL_S} s`), JSON.stringify(job.logs));
+  assert.ok(
+    job.logs.some((t) => t.startsWith("rescheduled")),
+    JSON.stringify(job.logs),
+  );
+  // The whole tree went with the first attempt, the background sleep included.
+  for (let i = 0; i < 100 && sleepers(marker) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(sleepers(marker), 0);
+});
+
+test("a frame printing regularly is not killed; a job's own stallTimeout, inherited, and 0 = off win", async () => {
+  const [parent, ticking, quiet] = (await py<number[]>(
+    coord.url,
+    `out(hq.newjob({"name": "shot", "stallTimeout": 3, "children": [
+      {"name": "ticks", "shell": "bash", "command": "for i in $(seq 1 12); do echo PROGRESS: $i/12; sleep 0.4; done"},
+      {"name": "quiet but allowed", "stallTimeout": 0, "shell": "bash", "command": "sleep ${FARM_STALL_S + 2}; echo ok"}]}))`,
+  )) as [number, number, number];
+  assert.deepEqual(Object.values(await waitFinished(coord.url, [parent])), ["succeeded"]);
+  const jobs = await py<{ id: number; attempt: number; stallTimeout: number }[]>(
+    coord.url,
+    `out(hq.getJobs([${ticking}, ${quiet}], ["id", "attempt", "stallTimeout"]))`,
+  );
+  assert.deepEqual(
+    jobs.map((j) => [j.attempt, j.stallTimeout]),
+    [
+      [1, 3],
+      [1, 0],
+    ],
+  );
+});
+
+test("a bad stallTimeout is a Fault naming the field, and creates nothing", async () => {
+  const result = await py<{ faults: string[]; before: number; after: number }>(
+    coord.url,
+    `
+import xmlrpc.client
+before = len(hq.getJobIdsByStatus(["queued", "runnable", "running", "succeeded", "failed", "cancelled", "abandoned"]))
+faults = []
+for bad in [-1, 2592001, "soon"]:
+    try:
+        hq.newjob({"name": "bad", "command": "true", "children": [{"name": "c", "command": "true", "stallTimeout": bad}]})
+        faults.append("accepted %r" % (bad,))
+    except xmlrpc.client.Fault as f:
+        faults.append(f.faultString)
+after = len(hq.getJobIdsByStatus(["queued", "runnable", "running", "succeeded", "failed", "cancelled", "abandoned"]))
+out({"faults": faults, "before": before, "after": after})`,
+  );
+  assert.equal(result.faults.length, 3);
+  for (const f of result.faults) assert.match(f, /jobspec\[0\]\.children\[0\]\.stallTimeout/);
+  assert.equal(result.after, result.before);
+});
