@@ -43,6 +43,9 @@ export interface AgentOptions {
   exit(code: number): void;
 }
 
+/** A refusal repeated on every retry is logged again after this long. */
+const REPEAT_REFUSAL_MS = 60_000;
+
 export class Agent {
   readonly jobs = new Map<string, Job>();
   readonly link: CoordinatorLink;
@@ -51,6 +54,8 @@ export class Agent {
   shutdown: { exitCode: number; goodbye: boolean } | null = null;
   private state: State;
   private welcome: WelcomeMessage | null = null;
+  /** The last refusal logged: the same one again is not logged on every retry. */
+  private lastRefusal: { reason: string; at: number } | null = null;
   private rules: AvailabilityRule[] = [];
   /** Attempts an earlier agent process left behind, killed at start; reported in the next hello. */
   private lost: RunningJob[] = [];
@@ -295,10 +300,18 @@ export class Agent {
     switch (message.type) {
       case "welcome":
         return this.onWelcome(message);
-      case "refused":
-        this.log.error(`the coordinator refused this agent: ${message.reason}`);
+      case "refused": {
+        // The same refusal on every retry is said once a minute, not on each (a new coordinator URL used to
+        // log it four times before the agent got back in on its own).
+        const now = Date.now();
+        const last = this.lastRefusal;
+        if (last === null || last.reason !== message.reason || now - last.at >= REPEAT_REFUSAL_MS) {
+          this.log.error(`the coordinator refused this agent: ${message.reason}`);
+          this.lastRefusal = { reason: message.reason, at: now };
+        }
         this.link.drop();
         return;
+      }
       case "ack": {
         const key = jobKey(message.jobId, message.attempt);
         this.jobs.get(key)?.ack(message.seq);
@@ -320,6 +333,7 @@ export class Agent {
   private onWelcome(welcome: WelcomeMessage): void {
     if (welcome.credential !== undefined) this.credential.save(welcome.credential);
     this.welcome = welcome;
+    this.lastRefusal = null;
     // The state to be in (linked from here on); entered once the journals are resent, so that a
     // shutting-down agent with nothing left to run says goodbye after them.
     const from = this.state;

@@ -5,6 +5,7 @@
 import WebSocket from "ws";
 import { AGENT_PATH, type AgentMessage, type CoordinatorMessage } from "../shared/protocol.js";
 import type { Logger } from "./log.js";
+import { ConnectFailures } from "./connect-failures.js";
 
 export interface LinkHandlers {
   /** The socket is open: say hello. */
@@ -25,6 +26,7 @@ export class CoordinatorLink {
   private attempts = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly failures = new ConnectFailures();
 
   constructor(
     readonly url: string,
@@ -58,6 +60,8 @@ export class CoordinatorLink {
   /** The handshake succeeded: the next outage starts again from a short delay. */
   welcomed(): void {
     this.attempts = 0;
+    const failed = this.failures.clear();
+    if (failed > 0) this.log.info(`welcomed by ${this.url} after ${failed} failed connect(s)`);
   }
 
   /** Skips the wait of a pending reconnect (wakeup()). */
@@ -122,19 +126,28 @@ export class CoordinatorLink {
       }
       this.handlers.message(message);
     });
+    let opened = false;
+    let failure = "closed before the handshake";
+    socket.once("open", () => (opened = true));
     socket.on("error", (err) => {
-      if (this.attempts <= 1) this.log.warn(`link to ${this.url}: ${err.message}`);
+      failure = err.message;
+      // A link that was up and broke is worth a line; a connect that never opened is logged with its delay.
+      if (opened) this.log.warn(`link to ${this.url}: ${err.message}`);
     });
     socket.on("close", () => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.handlers.closed();
-      this.scheduleReconnect();
+      const delay = this.scheduleReconnect();
+      if (opened || delay === null) return;
+      const line = this.failures.failed(this.url, failure, delay, Date.now());
+      if (line !== null) this.log.warn(line);
     });
   }
 
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
+  /** Schedules the next connect; returns its delay (ms), or null when stopped. */
+  private scheduleReconnect(): number | null {
+    if (this.stopped) return null;
     const ceiling = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** this.attempts);
     this.attempts++;
     // Half fixed, half random: quick enough, and a farm does not reconnect in one burst.
@@ -143,6 +156,7 @@ export class CoordinatorLink {
       this.timer = null;
       this.connect();
     }, delay);
+    return delay;
   }
 }
 

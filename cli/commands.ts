@@ -212,13 +212,15 @@ export async function listClients(io: Io): Promise<number> {
     "available",
     "disabled",
     "lastHeartbeat",
+    "connected",
+    "disconnectedSince",
     ...CLIENT_STATE_ATTRIBUTES,
   ]);
   if (io.json) io.out.write(toJson(clients));
   else
     io.out.write(
       table(
-        ["ID", "CLIENT", "PLATFORM", "CPUS", "LOAD", "MEM(GB)", "IDLE", "STATE", "JOBS", "HEARTBEAT"],
+        ["ID", "CLIENT", "PLATFORM", "CPUS", "LOAD", "MEM(GB)", "IDLE", "STATE", "JOBS", "HEARTBEAT", "LINK"],
         clients.map((c) => [
           String(c.id),
           String(c.label ?? c.hostname ?? ""),
@@ -230,6 +232,7 @@ export async function listClients(io: Io): Promise<number> {
           clientState(c),
           (c.runningJobs ?? []).join(","),
           when(c.lastHeartbeat),
+          c.connected === false ? `disconnected since ${when(c.disconnectedSince)}` : "connected",
         ]),
       ),
     );

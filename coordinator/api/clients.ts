@@ -2,7 +2,8 @@
 // getClientByHostname / getClientsByHostname, setdisabled, getJobIdsAssignedToClient, getJobHistory,
 // upgradeClients, and the extensions setAvailabilityRules(client, rules) and removeClients(client_ids) (admin:
 // machines out of the farm for good, coordinator/link/removal.ts). Attributes are the reference's
-// (docs/COMPAT.md §7) plus openhq's own: os, arch, connected, responding, freeMemory, terminated.
+// (docs/COMPAT.md §7) plus openhq's own: os, arch, connected, disconnectedSince, responding, freeMemory,
+// terminated.
 // Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
 // agent whichever coordinator holds its link. This module only coerces arguments and shapes replies; the
 // records live in coordinator/store/clients.ts.
@@ -75,6 +76,8 @@ const ATTRIBUTES: Record<string, Attribute> = {
   os: (c) => c.platform,
   arch: (c) => c.arch,
   connected: (c) => c.connected,
+  // When the link went down; None while connected (or for a record from before openhq kept it).
+  disconnectedSince: (c) => (c.disconnectedAt > 0 ? new Date(c.disconnectedAt) : null),
   responding: (c, _r, now, timeoutMs) => timeoutMs <= 0 || now - c.lastHeartbeat <= timeoutMs,
   freeMemory: (c) => c.freeMemory,
   terminated: (c) => c.terminated,

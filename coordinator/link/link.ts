@@ -127,7 +127,7 @@ export class Link implements LinkHost {
     this.dispatcher.removeClient(id);
     if (this.closed) return;
     void this.sub.remove(id).catch(() => {});
-    void markDisconnected(this.ctx, id, this.coordinatorId).catch(() => {});
+    void markDisconnected(this.ctx, id, this.coordinatorId, Date.now()).catch(() => {});
     this.log(`agent ${conn.label} (client ${id}) disconnected`);
   }
 

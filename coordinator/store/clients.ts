@@ -6,7 +6,8 @@
 //                               description, availabilityRules JSON, needsUpgrade 0|1, terminated 0|1 once the
 //                               agent said goodbye, heldFor = id of a multi-host job holding the client or ""),
 //                               heartbeat stats (available 0|1, load, idleTime, freeMemory, lastHeartbeat ms),
-//                               link state (connected 0|1, coordinator = id of the process holding the link),
+//                               link state (connected 0|1, coordinator = id of the process holding the link,
+//                               disconnectedAt = ms the link went down, "" while connected),
 //                               mirrors written by other APIs: groups (JSON ids), threadId, latestNote
 //   {p}client:{id}:jobs   SET   jobs assigned to the client (written by the job transitions)
 //   {p}clients            ZSET  all client ids;  {p}clients:byLabel HASH label -> id
@@ -41,6 +42,8 @@ export interface ClientRecord extends AgentMachine {
   needsUpgrade: boolean;
   terminated: boolean;
   connected: boolean;
+  /** ms since epoch the link went down; 0 while connected, or when not known. */
+  disconnectedAt: number;
   heldFor: number | null;
   /** Mirrors kept by the group and note stores (coordinator/store/groups.ts, notes.ts). */
   groups: number[];
@@ -100,6 +103,7 @@ export function parseClient(id: number, h: Record<string, string>): ClientRecord
     needsUpgrade: h.needsUpgrade === "1",
     terminated: h.terminated === "1",
     connected: h.connected === "1",
+    disconnectedAt: h.connected === "1" ? 0 : num(h.disconnectedAt),
     heldFor: h.heldFor ? num(h.heldFor) : null,
     groups: ids(h.groups),
     threadId: h.threadId ? num(h.threadId) : null,
@@ -149,6 +153,7 @@ export async function registerClient(
       availabilityRules: JSON.stringify(hello.availabilityRules ?? []),
       lastHeartbeat: String(now),
       connected: "1",
+      disconnectedAt: "",
       coordinator: coordinatorId,
       // A fresh hello cancels an earlier goodbye: the machine came back to work.
       terminated: "0",
@@ -193,10 +198,16 @@ export async function recordHeartbeat(
 }
 
 /** The link went down. The record keeps its jobs until activeTimeout says the machine is gone. */
-export async function markDisconnected(ctx: Context, id: number, coordinatorId: string): Promise<void> {
+export async function markDisconnected(
+  ctx: Context,
+  id: number,
+  coordinatorId: string,
+  now: number,
+): Promise<void> {
   // Only when this process still holds the link: the agent may already be connected elsewhere.
   const holder = await ctx.redis.hget(ctx.keys.client(id), "coordinator");
-  if (holder === coordinatorId) await ctx.redis.hset(ctx.keys.client(id), "connected", "0");
+  if (holder === coordinatorId)
+    await ctx.redis.hset(ctx.keys.client(id), { connected: "0", disconnectedAt: String(now) });
 }
 
 export async function readClient(ctx: Context, id: number): Promise<ClientRecord | null> {

@@ -103,7 +103,10 @@ export async function clientsTable(api: Api): Promise<Html> {
                     ${inGroups.map((g) => html`<a href="/groups#group-${g}">${groups.get(g) ?? g}</a> `)}
                   </td>
                   <td>${rules(c["availabilityRules"])}</td>
-                  <td>${time(c["lastHeartbeat"])}</td>
+                  <td>
+                    ${time(c["lastHeartbeat"])}
+                    ${c["connected"] === false && c["disconnectedSince"] ? html`<br /><span class="muted">disconnected since ${time(c["disconnectedSince"])}</span>` : ""}
+                  </td>
                   <td class="note">${String(c["latestNote"] ?? "")}</td>
                   <td>
                     <button

@@ -176,6 +176,9 @@ export interface Client {
   runningJobs?: number[];
   threadId?: number | null;
   version?: string;
+  /** openhq: whether the agent's link is up, and since when it is down (null while connected). */
+  connected?: boolean;
+  disconnectedSince?: Date | null;
   [attribute: string]: XmlRpcValue | undefined;
 }
 
