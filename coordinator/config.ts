@@ -11,6 +11,7 @@ import { ConfigError, kinds, KindError, Options, type OptionTable } from "../sha
 import { readIni } from "../shared/ini.js";
 import { MAX_STALL_SECONDS } from "./api/args.js";
 import type { ServerSettings } from "./context.js";
+import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 
 export { ConfigError };
 
@@ -134,6 +135,20 @@ export const OPTIONS = {
     kind: kinds.number(0),
     default: 5,
     doc: 'minutes before a silent client is "not responding"',
+  },
+  frozenTimeout: {
+    env: ["OPENHQ_FROZEN_TIMEOUT"],
+    ini: ["openhq.frozenTimeout"],
+    kind: kinds.int(0, 3600),
+    default: 0,
+    doc: "seconds without a heartbeat before a blade whose link stays up loses its frames (as lost); 0 = activeTimeout",
+  },
+  maxLostAttempts: {
+    env: ["OPENHQ_MAX_LOST_ATTEMPTS"],
+    ini: ["openhq.maxLostAttempts"],
+    kind: kinds.int(1, 100),
+    default: DEFAULT_MAX_LOST_ATTEMPTS,
+    doc: "runs of one job that may end with their blade lost; the last one abandons the job",
   },
   expireJobsDays: {
     ini: ["hqserver.expireJobsDays"],
@@ -282,10 +297,22 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   const tls = cert !== undefined && key !== undefined ? { cert, key } : null;
   const scheme = tls === null ? "http" : "https";
 
+  const heartbeatIntervalMs = options.get("heartbeatIntervalMs");
+  const frozenTimeoutSeconds = options.get("frozenTimeout");
+  // A healthy agent is up to two heartbeats late under load: a shorter timeout would take its frames away.
+  const frozenFloor = Math.ceil(notRespondingAfterMs(heartbeatIntervalMs) / 1000);
+  if (frozenTimeoutSeconds > 0 && frozenTimeoutSeconds < frozenFloor)
+    throw new ConfigError(
+      `openhq.frozenTimeout: expected 0 or at least ${frozenFloor} seconds (two heartbeat intervals and a second)`,
+      "frozenTimeout",
+    );
+
   const settings: ServerSettings = {
     activeTimeoutMinutes: options.get("activeTimeout"),
+    frozenTimeoutSeconds,
+    maxLostAttempts: options.get("maxLostAttempts"),
     expireJobsDays: options.get("expireJobsDays"),
-    heartbeatIntervalMs: options.get("heartbeatIntervalMs"),
+    heartbeatIntervalMs,
     sharedNetworkMount: mount,
     sharedNetworkHost: options.get("sharedNetworkHost"),
     sharedNetworkPath: options.get("sharedNetworkPath"),

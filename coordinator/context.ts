@@ -6,8 +6,13 @@ import type { LogStore } from "./logs/index.js";
 import type { Keys } from "./store/keys.js";
 
 export interface ServerSettings {
-  /** hqserver.activeTimeout, in minutes: a client silent this long is "not responding". */
+  /** hqserver.activeTimeout, in minutes: a client silent this long loses its jobs (as lost). */
   activeTimeoutMinutes: number;
+  /** openhq.frozenTimeout, seconds: a client whose link is up but that sent no heartbeat this long loses its
+   * jobs as lost (link/blade-lost.ts); 0 = only activeTimeout does. */
+  frozenTimeoutSeconds: number;
+  /** openhq.maxLostAttempts: a job whose runs ended this many times with their machine lost is abandoned. */
+  maxLostAttempts: number;
   /** hqserver.expireJobsDays: finished root jobs older than this are deleted; 0 = never. */
   expireJobsDays: number;
   /** How often agents send heartbeats, ms. */

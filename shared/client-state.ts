@@ -1,8 +1,9 @@
 // One definition of a client's state, used by the dashboard, the CLI and /metrics (they used to compute it
 // three ways and disagree: "busy" on the dashboard, "available" in the CLI).
 //
-//   not_responding  the server's `responding` attribute is false: no heartbeat for hqserver.activeTimeout
-//                   minutes (the server applies the timeout, so every reader agrees) — checked first, the
+//   not_responding  the server's `responding` attribute is false: the agent's link is down (process gone,
+//                   machine off) or no heartbeat came for two heartbeat intervals (frozen); the server
+//                   applies the rule (coordinator/liveness.ts), so every reader agrees — checked first, the
 //                   other flags are stale then
 //   disabled        switched off by an administrator
 //   unavailable     its availability rules (or the agent) say no new work now

@@ -1,6 +1,6 @@
 // Crash recovery in seconds, with the default activeTimeout (5 minutes): an agent SIGKILLed mid-job (its
-// client port now refuses) has its job retried elsewhere within 15 s; an agent SIGKILLed and restarted on the
-// same state reports the attempt it killed and gets it retried at once; a link cut (the agent alive behind a
+// client port now refuses) has its job retried elsewhere within 15 s without spending a try; an agent
+// SIGKILLed and restarted on the same state reports the attempt it killed and gets it retried at once; a link cut (the agent alive behind a
 // proxy) keeps the job running on its attempt and loses no output.
 
 import { test } from "node:test";
@@ -11,6 +11,8 @@ import { startCoordinator, type TestCoordinator } from "./support/coordinator.js
 import { py, waitFinished, waitJob } from "./support/farm-kit.js";
 
 const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
+/** waitJob's condition: the job's logs record a lost blade. */
+const LOST = `any(l[0].startswith("blade lost") for l in j["logs"])`;
 
 async function submit(coord: TestCoordinator, spec: object): Promise<number> {
   const [id] = await py<number[]>(coord.url, `out(hq.newjob(${JSON.stringify(JSON.stringify(spec))}))`);
@@ -27,12 +29,12 @@ test("an agent SIGKILLed mid-job (port refused) has its job retried elsewhere wi
     agents.push(await startAgent({ serverUrl: coord.url, name: "rescuer" }));
     agents[0]!.process.kill("SIGKILL");
     const killedAt = Date.now();
-    const job = await waitJob(coord.url, id, ["status", "triesLeft", "logs"], `j["triesLeft"] == 0`, 20);
+    const job = await waitJob(coord.url, id, ["status", "triesLeft", "logs"], LOST, 20);
     const seconds = (Date.now() - killedAt) / 1000;
-    assert.equal(job.triesLeft, 0, JSON.stringify(job));
+    assert.equal(job.triesLeft, 1, `a lost machine spends no try: ${JSON.stringify(job)}`);
     assert.ok(seconds < 15, `retried after ${seconds} s`);
     assert.ok(
-      (job.logs as [string][]).some((l) => /process gone/.test(l[0])),
+      (job.logs as [string][]).some((l) => /^blade lost: \S+:victim, agent process gone/.test(l[0])),
       JSON.stringify(job.logs),
     );
     assert.deepEqual(await waitFinished(coord.url, [id], 30), { [id]: "succeeded" });
@@ -52,8 +54,14 @@ test("an agent SIGKILLed and restarted reports the attempt it killed: retried at
     agent.process.kill("SIGKILL");
     await agent.exited;
     agent = await startAgent({ serverUrl: coord.url, name: "phoenix", stateDir });
-    const job = await waitJob(coord.url, id, ["triesLeft", "logs"], `j["triesLeft"] == 0`, 15);
-    assert.equal(job.triesLeft, 0, JSON.stringify(job));
+    const job = await waitJob(coord.url, id, ["triesLeft", "logs"], LOST, 15);
+    assert.equal(job.triesLeft, 1, JSON.stringify(job));
+    assert.ok(
+      (job.logs as [string][]).some((l) =>
+        /^blade lost: \S+:phoenix, (agent restarted|agent process gone)/.test(l[0]),
+      ),
+      JSON.stringify(job.logs),
+    );
     assert.deepEqual(await waitFinished(coord.url, [id], 30), { [id]: "succeeded" });
     assert.equal(await py<string>(coord.url, `out(hq.getJobOutput(${id}))`), "done\n");
   } finally {

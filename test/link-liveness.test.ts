@@ -1,6 +1,6 @@
-// Liveness: a client silent for activeTimeout loses its jobs (abandoned, or requeued while triesLeft > 0);
-// a reconnecting agent is told to stop attempts that moved on; an assignment that never reached its agent
-// goes back to the queue. activeTimeout is 0.05 minutes (3 s) here.
+// Liveness: a client silent for activeTimeout loses its jobs as lost (requeued without spending a try,
+// abandoned at openhq.maxLostAttempts, 2 here); a reconnecting agent is told to stop attempts that moved on; an
+// assignment that never reached its agent goes back to the queue. activeTimeout is 0.05 minutes (3 s) here.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ const peers: ProtocolPeer[] = [];
 before(async () => {
   coord = await startCoordinator({
     env: { OPENHQ_HEARTBEAT_INTERVAL: "200" },
-    args: iniArgs("[main]\nhqserver.activeTimeout = 0.05\n"),
+    args: iniArgs("[main]\nhqserver.activeTimeout = 0.05\nopenhq.maxLostAttempts = 2\n"),
   });
 });
 after(async () => {
@@ -36,10 +36,17 @@ test("a silent agent's job is retried elsewhere; when it comes back it is told t
   const [id] = (await submit({ name: "retry me", command: "x", triesLeft: 1 })) as [number];
   await first.waitFor(() => first.running.has(id));
   first.close(); // no goodbye, no heartbeats: as if the machine died
-  const requeued = await waitJob(coord.url, id, ["status", "triesLeft", "logs"], `j["triesLeft"] == 0`);
-  assert.equal(requeued.triesLeft, 0);
+  const requeued = await waitJob(
+    coord.url,
+    id,
+    ["status", "triesLeft", "logs"],
+    `any("blade lost" in l[0] for l in j["logs"])`,
+  );
+  assert.equal(requeued.triesLeft, 1, "a lost machine spends no try");
   assert.ok(
-    (requeued.logs as [string][]).some((l) => /not responding|process gone/.test(l[0])),
+    (requeued.logs as [string][]).some((l) =>
+      /^blade lost: crash1, (not responding|agent process gone)/.test(l[0]),
+    ),
     JSON.stringify(requeued.logs),
   );
   const second = await peer("crash2");
@@ -59,11 +66,15 @@ test("a silent agent's job is retried elsewhere; when it comes back it is told t
   second.close();
 });
 
-test("with no tries left the job of a silent agent is abandoned", async () => {
+test("with no tries left a silent agent's job is requeued, and abandoned at maxLostAttempts", async () => {
   const node = await peer("crash3");
   const [id] = (await submit({ name: "abandon me", command: "x", host: "crash3" })) as [number];
   await node.waitFor(() => node.running.has(id));
   node.close();
+  await waitJob(coord.url, id, ["logs"], `any("blade lost" in l[0] for l in j["logs"])`);
+  const again = await peer("crash3");
+  await again.waitFor(() => again.running.get(id)?.attempt === 2, 30_000);
+  again.close();
   const done = await waitFinished(coord.url, [id], 30);
   assert.deepEqual(Object.values(done), ["abandoned"]);
 });

@@ -83,8 +83,8 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
     } else if (roll < 0.65) {
       const job = pick(await withStatus(isRunning));
       if (job === undefined) continue;
-      label = `abandon ${job}`;
-      await h.store.moveToAbandoned(job, Number(await h.redis.hget(h.keys.job(job), "attempt")));
+      label = `lose ${job}`;
+      await h.store.moveToLost(job, Number(await h.redis.hget(h.keys.job(job), "attempt")), "node", "gone");
     } else if (roll < 0.7) {
       const job = pick(await withStatus((s) => s === "pausing" || s === "resuming"));
       if (job === undefined) continue;

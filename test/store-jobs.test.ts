@@ -122,12 +122,12 @@ test("commandless jobs succeed at once, or when their children do", async () => 
   assert.equal(await status(root!), "succeeded");
 });
 
-test("triesLeft retries a failure and an abandoned run; fencing drops the old attempt", async () => {
-  const [id] = await add({ name: "retry", command: "x", triesLeft: 2 });
+test("triesLeft retries a failure; fencing drops the old attempt", async () => {
+  const [id] = await add({ name: "retry", command: "x", triesLeft: 1 });
   const first = await h.assign(id!);
   assert.equal(await h.store.appendOutput(id!, first, 1, "one "), "ok");
   assert.equal(await finish(id!, first, 3, 2), "ok");
-  assert.deepEqual(await attrs(id!, ["status", "triesLeft"]), { status: "runnable", triesLeft: 1 });
+  assert.deepEqual(await attrs(id!, ["status", "triesLeft"]), { status: "runnable", triesLeft: 0 });
   // Late messages of attempt 1 change nothing.
   assert.equal(await h.store.appendOutput(id!, first, 3, "late"), "stale");
   assert.equal(await finish(id!, first, 0, 4), "stale");
@@ -137,12 +137,49 @@ test("triesLeft retries a failure and an abandoned run; fencing drops the old at
   assert.equal(await h.store.appendOutput(id!, second, 1, "two"), "ok");
   assert.equal(await h.store.appendOutput(id!, second, 1, "two"), "duplicate");
   assert.equal((await h.store.output(id!)).toString(), "two");
-  assert.equal(await h.store.moveToAbandoned(id!, second, "node1 not responding"), "ok");
+  assert.equal(await finish(id!, second, 3, 2), "ok");
+  assert.equal(await status(id!), "failed");
+});
+
+test("a lost blade requeues its run without spending a try; maxLostAttempts abandons", async () => {
+  const [id] = await add({ name: "lost", command: "x" });
+  const first = await h.assign(id!);
+  assert.equal(await h.store.moveToLost(id!, first, "node1", "agent process gone"), "requeued");
   assert.deepEqual(await attrs(id!, ["status", "triesLeft"]), { status: "runnable", triesLeft: 0 });
+  assert.equal(await h.store.moveToLost(id!, first, "node1", "again"), "stale");
+  const second = await h.assign(id!);
+  assert.equal(await h.store.moveToLost(id!, second, "node2", "not responding"), "requeued");
   const third = await h.assign(id!);
-  assert.equal(await h.store.moveToAbandoned(id!, second), "stale");
-  assert.equal(await h.store.moveToAbandoned(id!, third), "ok");
-  assert.equal(await status(id!), "abandoned");
+  assert.equal(await h.store.moveToLost(id!, third, "node3", "agent restarted"), "abandoned");
+  const { status: final, logs } = await attrs(id!, ["status", "logs"]);
+  assert.equal(final, "abandoned");
+  const texts = (logs as [string, Date][]).map((l) => l[0]);
+  assert.ok(
+    texts.includes("blade lost: node1, agent process gone (requeued; 1 of 3 lost attempts)"),
+    texts.join("|"),
+  );
+  assert.ok(
+    texts.includes("blade lost: node3, agent restarted (3 of 3 lost attempts: abandoned)"),
+    texts.join("|"),
+  );
+  // A wrangler's reschedule starts the count again.
+  await h.store.cascade("rescheduleJobs", [id!]);
+  const fourth = await h.assign(id!);
+  assert.equal(await h.store.moveToLost(id!, fourth, "node1", "agent process gone"), "requeued");
+});
+
+test("a parent does not fail when its child's blade is lost", async () => {
+  const [parent, child] = await add({
+    name: "parent",
+    command: "",
+    children: [{ name: "child", command: "x" }],
+  });
+  const attempt = await h.assign(child!);
+  assert.equal(await h.store.moveToLost(child!, attempt, "node1", "agent process gone"), "requeued");
+  assert.equal(await status(parent!), "queued");
+  assert.equal(await status(child!), "runnable");
+  await finish(child!, await h.assign(child!));
+  assert.equal(await status(parent!), "succeeded");
 });
 
 const CUT =

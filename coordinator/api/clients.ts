@@ -19,6 +19,7 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { isResponding } from "../liveness.js";
 import { removeMachine } from "../link/removal.js";
 import { JobStore } from "../store/jobs.js";
 import {
@@ -47,11 +48,19 @@ import {
   notFound,
 } from "./args.js";
 
-type Attribute = (c: ClientRecord, running: number[], now: number, timeoutMs: number) => XmlRpcValue;
+/** Per client, what its attributes are computed from besides its record. */
+interface Seen {
+  running: number[];
+  /** link/liveness: the link is up and heartbeats keep coming (../liveness.ts). */
+  responding: boolean;
+}
+
+type Attribute = (c: ClientRecord, seen: Seen) => XmlRpcValue;
 
 const ATTRIBUTES: Record<string, Attribute> = {
   availabilityRules: (c) => c.availabilityRules as unknown as XmlRpcValue,
-  available: (c) => c.available,
+  // The agent's own say (availability rules) counts only while it answers: a gone or frozen agent takes no work.
+  available: (c, seen) => c.available && seen.responding,
   cpus: (c) => c.cpus,
   cpuSpeed: (c) => c.cpuSpeed,
   description: (c) => c.description,
@@ -70,7 +79,7 @@ const ATTRIBUTES: Record<string, Attribute> = {
   needsUpgrade: (c) => c.needsUpgrade,
   // "operating system and architecture", e.g. linux-x86_64.
   platform: (c) => c.arch || c.platform,
-  runningJobs: (_c, running) => running,
+  runningJobs: (_c, seen) => seen.running,
   threadId: (c) => c.threadId,
   version: (c) => c.version,
   os: (c) => c.platform,
@@ -78,7 +87,7 @@ const ATTRIBUTES: Record<string, Attribute> = {
   connected: (c) => c.connected,
   // When the link went down; None while connected (or for a record from before openhq kept it).
   disconnectedSince: (c) => (c.disconnectedAt > 0 ? new Date(c.disconnectedAt) : null),
-  responding: (c, _r, now, timeoutMs) => timeoutMs <= 0 || now - c.lastHeartbeat <= timeoutMs,
+  responding: (_c, seen) => seen.responding,
   freeMemory: (c) => c.freeMemory,
   terminated: (c) => c.terminated,
 };
@@ -95,10 +104,13 @@ async function describeClients(ctx: Context, ids: number[], names: string[]): Pr
   const wanted = names.includes("runningJobs") ? records.map((c) => c.id) : [];
   const running = await assignedJobIds(ctx, wanted);
   const now = Date.now();
-  const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
   return records.map((c, i) => {
+    const seen = {
+      running: running[i] ?? [],
+      responding: isResponding(c, now, ctx.settings.heartbeatIntervalMs),
+    };
     const out: XmlRpcStruct = {};
-    for (const n of names) out[n] = (ATTRIBUTES[n] as Attribute)(c, running[i] ?? [], now, timeoutMs);
+    for (const n of names) out[n] = (ATTRIBUTES[n] as Attribute)(c, seen);
     return out;
   });
 }

@@ -2,13 +2,12 @@
 // whose agent process is gone still answers TCP: the agent's client port (5001) refuses the connection at
 // once. A partition or a stopped process does not refuse (no answer, or the kernel still accepts), so only
 // a refusal from every address the agent is known by counts as dead; then the attempts it held when the link
-// dropped are abandoned (retried while triesLeft > 0) within seconds instead of after activeTimeout.
+// dropped go back to the queue as lost (blade-lost.ts) within seconds instead of after activeTimeout.
 
 import { connect } from "node:net";
 import type { LinkHost } from "./connection.js";
-import { clientAddress, jobsOfClient } from "../store/clients.js";
-import { readJobFields } from "../store/job-fields.js";
-import type { JobStore } from "../store/jobs.js";
+import { clientAddress } from "../store/clients.js";
+import { attemptsHeld, bladeLost } from "./blade-lost.js";
 
 /** Probes after a drop: the first soon (a restarting agent has its port back within a second or two). */
 const PROBE_GAPS_MS = [1000, 1500, 2000];
@@ -42,15 +41,14 @@ export interface DroppedAgent {
 
 /**
  * After an agent's link dropped: probes its client port a few times; when every probe of every address is
- * refused, the attempts it held at the drop are abandoned through the fenced moveToAbandoned (a later
- * attempt, or a job that finished meanwhile, is left alone).
+ * refused, the attempts it held at the drop end as lost (a later attempt, or a job that finished meanwhile,
+ * is left alone).
  */
 export async function watchDroppedAgent(host: LinkHost, agent: DroppedAgent): Promise<void> {
   const { ctx } = host;
   const id = agent.clientId;
-  const jobIds = await jobsOfClient(ctx, id);
-  if (jobIds.length === 0) return;
-  const attempts = (await readJobFields(ctx, jobIds, ["attempt"])).map((r) => Number(r?.[0]));
+  const attempts = await attemptsHeld(ctx, id);
+  if (attempts.length === 0) return;
   for (const gap of PROBE_GAPS_MS) {
     await new Promise((resolve) => setTimeout(resolve, gap).unref());
     // Read again each time: an agent that restarted meanwhile may listen on another port or address.
@@ -60,30 +58,10 @@ export async function watchDroppedAgent(host: LinkHost, agent: DroppedAgent): Pr
     const reach = await Promise.all(addresses.map((a) => probePort(a, Number(port))));
     if (reach.some((r) => r !== "refused")) return;
   }
-  const reason = `${agent.label} agent process gone (client port refused)`;
-  const held = jobIds.map((jobId, i) => ({ jobId, attempt: attempts[i] as number }));
-  for (const { jobId, attempt } of await releaseMachineAttempts(host.store, held, reason)) {
-    host.log(`job ${jobId} attempt ${attempt}: ${reason}`);
-    host.jobLeft(id, jobId);
-  }
-}
-
-export interface HeldAttempt {
-  jobId: number;
-  attempt: number;
-}
-
-/**
- * Ends the attempts a machine held when it was lost: its agent process died (above), or the admin removed
- * it (removal.ts). One path for every machine loss, so both get the same semantics. Fenced: a later attempt,
- * or a job that finished meanwhile, is left alone. Returns the attempts it ended.
- */
-export async function releaseMachineAttempts(
-  store: JobStore,
-  held: readonly HeldAttempt[],
-  reason: string,
-): Promise<HeldAttempt[]> {
-  const ended: HeldAttempt[] = [];
-  for (const h of held) if ((await store.moveToAbandoned(h.jobId, h.attempt, reason)) === "ok") ended.push(h);
-  return ended;
+  await bladeLost(
+    host,
+    { clientId: id, label: agent.label },
+    "agent process gone (client port refused)",
+    attempts,
+  );
 }

@@ -23,6 +23,7 @@ import { Scripts } from "../store/dispatch-scripts.js";
 import { JobStore } from "../store/jobs.js";
 import { ReplicaWait } from "../store/replica-wait.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
+import { bladeLost } from "./blade-lost.js";
 import { metricsFor } from "../metrics.js";
 
 /** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
@@ -64,8 +65,7 @@ export class Link implements LinkHost {
     this.replicas = new ReplicaWait(ctx);
     this.sub = new ControlSubscription(ctx, (clientId, message) => this.onMessage(clientId, message));
     server.on("upgrade", this.onUpgrade);
-    const timeoutMs = ctx.settings.activeTimeoutMinutes * 60_000;
-    const livenessMs = Math.min(5000, Math.max(250, timeoutMs / 4));
+    const livenessMs = Math.min(5000, Math.max(250, this.silenceLimitMs() / 4));
     this.every(ALIVE_MS, () => this.stampAlive());
     this.every(livenessMs, () => this.sweepLiveness());
     void this.stampAlive().catch(() => {});
@@ -219,25 +219,33 @@ export class Link implements LinkHost {
     this.stamped = true;
   }
 
-  /** Clients silent for activeTimeout lose their jobs (abandoned, or requeued while triesLeft > 0). */
+  /**
+   * Clients silent for activeTimeout lose their jobs as lost (blade-lost.ts), and so do clients whose link
+   * stays up without heartbeats past openhq.frozenTimeout when it is set. Reads the stale end of the
+   * last-heartbeat sorted set, never every client.
+   */
   private async sweepLiveness(): Promise<void> {
     if (!this.stamped) return;
-    const timeoutMs = this.ctx.settings.activeTimeoutMinutes * 60_000;
+    const timeoutMs = this.silenceLimitMs();
     if (timeoutMs <= 0) return;
     const now = Date.now();
     for (const conn of this.agents.values())
       if (now - conn.lastSeen > timeoutMs) conn.close(4008, "silent for activeTimeout");
     const stale = await silentClients(this.ctx, now - timeoutMs);
     if (stale.length === 0) return;
+    const why = `not responding (no heartbeat for ${Math.round(timeoutMs / 1000)} s)`;
     for (const [i, client] of (await jobsAndLabels(this.ctx, stale)).entries()) {
-      const label = client.label ?? `client ${stale[i]}`;
-      for (const jobId of client.jobs) {
-        const attempt = Number((await jobFields(this.ctx, jobId, ["attempt"]))[0]);
-        const reason = `${label} not responding`;
-        if ((await this.store.moveToAbandoned(Number(jobId), attempt, reason)) === "ok")
-          this.log(`job ${jobId} attempt ${attempt}: ${reason}`);
-      }
+      if (client.jobs.length === 0) continue;
+      const clientId = Number(stale[i]);
+      await bladeLost(this, { clientId, label: client.label ?? `client ${clientId}` }, why);
     }
+  }
+
+  /** How long a client may stay silent before its jobs are lost: activeTimeout, or openhq.frozenTimeout. */
+  private silenceLimitMs(): number {
+    const { activeTimeoutMinutes, frozenTimeoutSeconds } = this.ctx.settings;
+    const limits = [activeTimeoutMinutes * 60_000, frozenTimeoutSeconds * 1000].filter((ms) => ms > 0);
+    return limits.length === 0 ? 0 : Math.min(...limits);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 import type { Context } from "../context.js";
 import type { RunningJob } from "../../shared/protocol.js";
 import { assignedClients } from "../scheduler/assign.js";
-import type { LinkHost } from "./connection.js";
+import { bladeLost, type LossHost } from "./blade-lost.js";
 import { ALIVE_STATUSES, statusIn } from "../../shared/statuses.js";
 import { readJobFields } from "../store/job-fields.js";
 
@@ -37,22 +37,18 @@ export async function staleAttempts(
 
 /**
  * The attempts a restarted agent found left over from its earlier process and killed (`hello.lost`): they
- * cannot report anything any more, so they end now (retried while triesLeft > 0) rather than after
- * activeTimeout. Fenced by attempt: one that moved on already is left alone.
+ * cannot report anything any more, so they end now as lost (blade-lost.ts) rather than after activeTimeout.
+ * Fenced by attempt: one that moved on already is left alone.
  */
 export async function endLostAttempts(
-  host: Pick<LinkHost, "store" | "log" | "jobLeft">,
+  host: LossHost,
   clientId: number,
   label: string,
   lost: readonly RunningJob[],
 ): Promise<void> {
-  for (const { jobId, attempt } of lost.slice(0, MAX_LOST)) {
-    const reason = `${label} restarted; the attempt died with its earlier agent process`;
-    const result = await host.store.moveToAbandoned(jobId, attempt, reason).catch(() => "stale");
-    if (result !== "ok") continue;
-    host.log(`job ${jobId} attempt ${attempt}: ${reason}`);
-    host.jobLeft(clientId, jobId);
-  }
+  const attempts = lost.slice(0, MAX_LOST).map(({ jobId, attempt }) => ({ jobId, attempt }));
+  const why = "agent restarted; the attempt died with its earlier process";
+  await bladeLost(host, { clientId, label }, why, attempts);
 }
 
 /** A hello's `lost` list is untrusted input: bounded. */

@@ -41,7 +41,7 @@
 //   showBlockedClientsWarning   "1" when set; absent = false
 //   threadId latestNote   mirrored by the note store (store/notes.ts); absent = None / ""
 //   logs             compact JSON list of [text, ms] (capped at the newest 50); texts: "setting status to S",
-//                    "started", "resumed", "rescheduled ...", "priorityChanged to N", "ejected", "client lost"
+//                    "started", "resumed", "rescheduled ...", "priorityChanged to N", "ejected", "blade lost: <label>, <why> ..."
 //   cmdDone          "1" once the job's own command succeeded (a job that gained children while running
 //                    then waits in `queued` for them and does not run its command again)
 //   childError       "1" when the job failed because a child failed AND it has an onChildError hook: the job is
@@ -52,6 +52,8 @@
 //   pausedAt         ms when the agent confirmed the pause of the current run, while it is stopped; absent = not
 //                    stopped (a run that ends stopped keeps it: its span ends at endTime). Both go at the next
 //                    assignment. Run time = (endTime or now) - startTime - paused time (store/run-time.ts)
+//   lostAttempts     runs that ended because their machine was lost (moveToLost); absent = 0; at
+//                    openhq.maxLostAttempts the job is abandoned; rescheduleJobs clears it
 // roll-ups (maintained by every transition, read with one HGETALL):
 //   nKids            number of children; absent = 0
 //   kidsLeft         children not finished yet; absent = 0 (a waiting parent is `queued` while > 0)
@@ -111,7 +113,7 @@
 //   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason, stalledAfter|"")
 //                                                                      -> {'ok' | 'stale' | 'duplicate', log 0|1}
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
-//   moveToAbandoned (id, attempt, reason)                               -> 'ok' | 'stale'
+//   moveToLost      (id, attempt, label, why, maxLost)                  -> 'requeued' | 'abandoned' | 'stale'
 //   (each event transition also answers 'gap' when an earlier seq is missing, having changed nothing)
 //   skipGap         (id, attempt, seq)                                  -> 'ok' | 'stale'
 // Unknown job ids raise "NOTFOUND ..." script errors. The JobStore methods below wrap them.
@@ -130,10 +132,13 @@ import { readView } from "./logs.js";
 import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
 import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { JobStatus } from "../../shared/statuses.js";
+import { DEFAULT_MAX_LOST_ATTEMPTS } from "../liveness.js";
 
 /** 'gap': an earlier event of the attempt is missing; nothing was applied (lua/includes/fence.lua). */
 export type EventResult = "ok" | "stale" | "duplicate" | "gap";
 export type FinishReason = "exited" | "cancelled" | "maxTime" | "stalled" | "spawnError";
+/** What moveToLost did: back in the queue, ended at the loss cap, or nothing (a later attempt, or finished). */
+export type LostResult = "requeued" | "abandoned" | "stale";
 /** A job hash as read: field -> string. */
 export type JobRecord = Record<string, string>;
 
@@ -141,7 +146,7 @@ export interface StoreContext {
   redis: Redis;
   keys: Keys;
   /** maxOutputBytes: cap per attempt (0 = none); maxLogBytes: quota of the whole log store (0 = none). */
-  settings: { maxOutputBytes: number; maxLogBytes?: number };
+  settings: { maxOutputBytes: number; maxLogBytes?: number; maxLostAttempts?: number };
   /** The job log store; without it (unit tests) output stays in Redis, unbounded. */
   logs?: LogStore;
   recordError?(error: ErrorRecord): Promise<void>;
@@ -413,8 +418,13 @@ export class JobStore {
     return (await this.run("skipGap", [jobId, attempt, seq])) as "ok" | "stale";
   }
 
-  async moveToAbandoned(jobId: number, attempt: number, reason = ""): Promise<"ok" | "stale"> {
-    return (await this.run("moveToAbandoned", [jobId, attempt, reason])) as "ok" | "stale";
+  /**
+   * Attempt `attempt` of a job ended because its machine was lost (lua/moveToLost.lua): requeued without
+   * spending a try, or abandoned at openhq.maxLostAttempts. Called only through link/blade-lost.ts.
+   */
+  async moveToLost(jobId: number, attempt: number, label: string, why: string): Promise<LostResult> {
+    const max = this.ctx.settings.maxLostAttempts ?? DEFAULT_MAX_LOST_ATTEMPTS;
+    return (await this.run("moveToLost", [jobId, attempt, label, why, max])) as LostResult;
   }
 
   /**

@@ -11,6 +11,8 @@ export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSe
     keys,
     settings: {
       activeTimeoutMinutes: 5,
+      frozenTimeoutSeconds: 0,
+      maxLostAttempts: 3,
       expireJobsDays: 0,
       heartbeatIntervalMs: 1000,
       sharedNetworkMount: {},

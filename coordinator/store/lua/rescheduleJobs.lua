@@ -13,7 +13,7 @@ local now = tonumber(ARGV[2])
 local function reopenCounters(id, set)
   local key = K.job(id)
   local bad = redis.call('HGET', key, 'status') ~= 'succeeded'
-  redis.call('HDEL', key, 'cmdDone', 'childError')
+  redis.call('HDEL', key, 'cmdDone', 'childError', 'lostAttempts')
   setProgress(id, 0)
   for _, p in ipairs(idList(redis.call('HGET', key, 'parents'))) do
     local pk = K.job(p)

@@ -1,6 +1,6 @@
 -- @include settle
 -- @include releaseClients
--- How a run ends without finishing its job for good (moveToFinished, moveToAbandoned, ejectJobs).
+-- How a run ends without finishing its job for good (moveToFinished, moveToLost, ejectJobs).
 
 -- The run leaves its clients (and their resources); a paused run is no longer paused on a client.
 local function leaveClients(id)

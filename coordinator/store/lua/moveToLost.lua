@@ -1,0 +1,31 @@
+-- moveToLost: the machine running attempt A was lost (its agent process is gone, its link was silent past
+-- activeTimeout or openhq.frozenTimeout, its restarted agent reported the attempt lost, or the blade was
+-- removed). That is not the job's fault: the run leaves its clients (the other clients of a multi-host run are
+-- told to stop it) and the job goes back to the queue without spending triesLeft, counting `lostAttempts`.
+-- The loss that brings lostAttempts to maxLost ends the job `abandoned` instead, as HQueue does, so a job that
+-- kills every machine it touches cannot loop forever. A run of the onChildError hook alone is requeued the
+-- same way (childError stays set, so only the hook runs again).
+-- ARGV: prefix, now, id, attempt, label, why, maxLost. Returns 'requeued' or 'abandoned', or 'stale' when the
+-- attempt is not the current one or the job is no longer running.
+-- @include endRun
+local now, id, attempt = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local label, why, maxLost = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local key = K.job(id)
+local status = redis.call('HGET', key, 'status')
+if not status then
+  return redis.error_reply('NOTFOUND job ' .. id .. ' does not exist')
+end
+if not isLive(key, status) or numField(key, 'attempt', 0) ~= attempt then
+  return 'stale'
+end
+sendControl(id, 'eject')
+leaveClients(id)
+local lost = redis.call('HINCRBY', key, 'lostAttempts', 1)
+local entry = 'blade lost: ' .. label .. ', ' .. why
+if lost >= maxLost then
+  appendLog(key, entry .. ' (' .. lost .. ' of ' .. maxLost .. ' lost attempts: abandoned)', now)
+  finish(id, 'abandoned', now)
+  return 'abandoned'
+end
+requeue(id, now, entry .. ' (requeued; ' .. lost .. ' of ' .. maxLost .. ' lost attempts)')
+return 'requeued'
