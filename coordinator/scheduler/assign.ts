@@ -54,7 +54,7 @@ function commandFor(job: JobRecord, platform: string): string | null {
 
 /**
  * The `assign` message for one client of a job. `farmStallTimeout` (openhq.stallTimeout, seconds, 0 = off)
- * applies when the job (and its ancestors, at submit) gave no stallTimeout.
+ * applies when the job (and its ancestors, at submit) gave no stallTimeout; only the master host is watched.
  */
 export function assignMessage(
   job: JobRecord,
@@ -89,7 +89,8 @@ export function assignMessage(
     master: me.master,
     cpus: Number(job.cpus ?? 1),
     maxTime: Number.isFinite(maxTime) && maxTime > 0 ? maxTime : null,
-    stallTimeout: Number.isFinite(stallTimeout) && stallTimeout > 0 ? stallTimeout : null,
+    // Only the master of a multi-host job is watched: the others often work silently while it reports.
+    stallTimeout: me.master && Number.isFinite(stallTimeout) && stallTimeout > 0 ? stallTimeout : null,
     onSuccess: job.childError === "1" ? null : (job.onSuccess ?? null),
     onError: job.childError === "1" ? null : (job.onError ?? null),
     onCancel: job.onCancel ?? null,
