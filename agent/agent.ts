@@ -26,6 +26,7 @@ import { IdleWatcher } from "./idle/index.js";
 import type { AgentFacts } from "./job-env.js";
 import { Job, jobKey, type JobHost } from "./job.js";
 import { CredentialFile } from "./credential.js";
+import { resolveJobAccount } from "./job-account.js";
 import { JobsOnDisk, killLeftover, survives } from "./jobs-on-disk.js";
 import { CoordinatorLink, linkUrl } from "./link.js";
 import type { Logger } from "./log.js";
@@ -70,6 +71,8 @@ export class Agent {
   private readonly idle = new IdleWatcher();
   private readonly platform: NodeJS.Platform;
   private readonly host: JobHost;
+  /** The uid job processes run as: a leftover process group is only the agent's when they own it. */
+  private readonly jobUid: number;
 
   constructor(
     readonly config: AgentConfig,
@@ -77,6 +80,8 @@ export class Agent {
     private readonly options: AgentOptions,
   ) {
     this.platform = options.platform ?? process.platform;
+    const account = resolveJobAccount(config.jobUser, this.platform);
+    this.jobUid = account?.uid ?? process.getuid?.() ?? -1;
     this.disk = new JobsOnDisk(config.stateDir);
     this.credential = new CredentialFile(
       config.stateDir,
@@ -103,6 +108,7 @@ export class Agent {
       spoolLimits: DEFAULT_SPOOL_LIMITS,
       killGraceMs: config.killGraceMs,
       platform: this.platform,
+      account,
       settled: (job) => {
         this.jobs.delete(job.key);
         this.state.jobSettled();
@@ -227,7 +233,7 @@ export class Agent {
     );
     for (const record of this.disk.leftovers()) {
       const key = jobKey(record.jobId, record.attempt);
-      if (survives(record)) {
+      if (survives(record, this.jobUid)) {
         this.log.warn(
           `killing leftover job ${record.jobId} (attempt ${record.attempt}, process group ${record.pgid}) of an earlier agent`,
         );

@@ -42,6 +42,8 @@ export interface AgentConfig {
   /** Sockets the client port holds at once: in all, and from one address. */
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  /** The account jobs run as (agent/job-account.ts); null = the agent's own (refused when that is root). */
+  jobUser: string | null;
 }
 
 /** Every option: flag, environment variable, [main] key in hqnode.ini. README.md has the same table. */
@@ -174,6 +176,14 @@ export const OPTIONS = {
     default: 8,
     doc: "of those, from one address (1-10000, default 8)",
   },
+  jobUser: {
+    flag: "job-user",
+    arg: "USER",
+    env: ["OPENHQ_JOB_USER"],
+    ini: ["jobUser"],
+    kind: kinds.string,
+    doc: "account jobs run as (needed when the agent runs as root; root only when given)",
+  },
 } satisfies OptionTable;
 
 export const USAGE = `usage: openhq-agent [FLAGS]
@@ -206,6 +216,7 @@ export function defaultConfig(cpuCount: number): AgentConfig {
     caFile: null,
     maxConnections: OPTIONS.maxConnections.default,
     maxConnectionsPerAddress: OPTIONS.maxConnectionsPerAddress.default,
+    jobUser: null,
   };
 }
 
@@ -245,6 +256,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
   config.caFile = options.get("caFile") ?? null;
   config.maxConnections = options.get("maxConnections");
   config.maxConnectionsPerAddress = options.get("maxConnectionsPerAddress");
+  config.jobUser = options.get("jobUser") ?? null;
   config.token = options.get("token") ?? localFarmSecret(env);
   return config;
 }

@@ -5,12 +5,13 @@
 import type { AssignMessage, FinishedMessage, RunningJob } from "../shared/protocol.js";
 import { Chunker } from "./chunker.js";
 import { signalGroup, terminateGroup } from "./control.js";
+import type { JobAccount } from "./job-account.js";
 import { jobEnvironment, type AgentFacts } from "./job-env.js";
 import type { JobsOnDisk } from "./jobs-on-disk.js";
 import type { Logger } from "./log.js";
 import { ProgressParser } from "./progress.js";
 import { runCommand, type ExitStatus, type RunningCommand } from "./runner.js";
-import { shellCommand } from "./shell.js";
+import { shellCommand, type ShellCommand } from "./shell.js";
 import { Spool, type Outlet, type SpoolLimits } from "./spool.js";
 
 export interface JobHost {
@@ -22,6 +23,8 @@ export interface JobHost {
   spoolLimits: SpoolLimits;
   killGraceMs: number;
   platform: NodeJS.Platform;
+  /** The account job commands run as; null = the agent's own. */
+  account: JobAccount | null;
   /** The attempt is over and the coordinator has acked all of it. */
   settled(job: Job): void;
 }
@@ -169,7 +172,7 @@ export class Job {
       this.chunker.write(Buffer.from(choice.message));
       return { exitCode: null, signal: null, spawnError: choice.message.trim() };
     }
-    const command = runCommand(choice.command, this.env, (data) => this.onData(data), this.host.platform);
+    const command = this.runAsAccount(choice.command);
     this.command = command;
     this.spool.push({ type: "started", jobId, attempt, pid: command.pid });
     // A command that could not start has no process group to record (its done says why).
@@ -183,6 +186,10 @@ export class Job {
     return status;
   }
 
+  private runAsAccount(command: ShellCommand): RunningCommand {
+    return runCommand(command, this.env, (data) => this.onData(data), this.host.platform, this.host.account);
+  }
+
   /** Hooks share the job's environment and output stream, and are not subject to cancel. */
   private async runHook(text: string): Promise<void> {
     const choice = shellCommand(this.spec.shell, text, this.host.platform);
@@ -190,8 +197,7 @@ export class Job {
       this.chunker.write(Buffer.from(choice.message));
       return;
     }
-    const status = await runCommand(choice.command, this.env, (data) => this.onData(data), this.host.platform)
-      .done;
+    const status = await this.runAsAccount(choice.command).done;
     if (status.spawnError !== undefined)
       this.chunker.write(Buffer.from(`openhq-agent: ${status.spawnError}\n`));
   }

@@ -84,10 +84,10 @@ function wellFormed(r: RunRecord): boolean {
 /**
  * Whether the record's process group still has live processes that are the job's. On Linux: the leader
  * (pid = pgid) alive with the recorded start time, or, once the leader is gone, every member of the group
- * started after it and owned by this agent's user. A record without a start time proves nothing there.
- * Elsewhere /proc cannot tell, and the 0700 state folder is the guard.
+ * started after it and owned by `jobUid`, the user jobs run as. A record without a start time proves nothing
+ * there. Elsewhere /proc cannot tell, and the 0700 state folder is the guard.
  */
-export function survives(record: RunRecord): boolean {
+export function survives(record: RunRecord, jobUid: number): boolean {
   if (!wellFormed(record)) return false;
   if (process.platform === "linux") {
     if (record.startTime === null) return false;
@@ -95,13 +95,12 @@ export function survives(record: RunRecord): boolean {
     if (stat !== null && stat.state !== "Z")
       return stat.startTime === record.startTime && stat.pgid === record.pgid;
     const members = groupMembers(record.pgid) ?? [];
-    const uid = process.getuid?.() ?? -1;
     const leaderStart = record.startTime;
     return (
       members.length > 0 &&
       members.every((pid) => {
         const member = procStat(pid);
-        return member !== null && member.startTime >= leaderStart && ownedBy(pid, uid);
+        return member !== null && member.startTime >= leaderStart && ownedBy(pid, jobUid);
       })
     );
   }

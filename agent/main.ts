@@ -8,6 +8,7 @@ import { Agent } from "./agent.js";
 import { INSTALL_DIR, VERSION } from "../shared/version.js";
 import { loadConfig, USAGE } from "./config.js";
 import { createLogger } from "./log.js";
+import { JobAccountError } from "./job-account.js";
 import { StateDirError } from "./state-dir.js";
 
 async function main(): Promise<void> {
@@ -28,11 +29,18 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logFile);
-  const agent = new Agent(config, log, {
-    version: VERSION,
-    installDir: INSTALL_DIR,
-    exit: (code) => process.exit(code),
-  });
+  let agent;
+  try {
+    agent = new Agent(config, log, {
+      version: VERSION,
+      installDir: INSTALL_DIR,
+      exit: (code) => process.exit(code),
+    });
+  } catch (err) {
+    if (!(err instanceof JobAccountError)) throw err;
+    process.stderr.write(`openhq-agent: ${err.message}\n`);
+    process.exit(2);
+  }
   let signalled = false;
   const onSignal = (signal: string): void => {
     if (signalled) process.exit(1);

@@ -10,10 +10,15 @@
 // ENOENT) fails that attempt with the reason and nothing else: node:child_process reports some of these by
 // throwing and others by an 'error' event, both are caught here (an 'error' event without a listener would
 // end the agent, and every job on the blade with it).
+//
+// Account: given a job account (agent/job-account.ts) other than the agent's own, the command runs as that
+// user, in its home folder, with HOME/USER/LOGNAME of it: through `setpriv --reuid --regid --init-groups`
+// (the user's groups too) or Node's uid/gid.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { Readable } from "node:stream";
 import { signalGroup } from "./control.js";
+import { accountEnvironment, type JobAccount } from "./job-account.js";
 import type { ShellCommand } from "./shell.js";
 
 export interface ExitStatus {
@@ -42,16 +47,19 @@ export function runCommand(
   env: Record<string, string>,
   onData: (data: Buffer) => void,
   platform: NodeJS.Platform = process.platform,
+  account: JobAccount | null = null,
 ): RunningCommand {
   const posix = platform !== "win32";
   const file = posix ? "/bin/sh" : command.file;
   const args = posix
     ? ["-c", 'exec 2>&1; exec "$@"', "openhq-job", command.file, ...command.args]
     : command.args;
+  const as = account?.switchUser === true ? switchedTo(account, file, args, env) : null;
   let child: ChildProcess;
   try {
-    child = spawn(file, args, {
-      env: { ...process.env, ...env },
+    child = spawn(as?.file ?? file, as?.args ?? args, {
+      env: { ...process.env, ...(as?.env ?? env) },
+      ...as?.options,
       detached: posix,
       stdio: ["ignore", "pipe", posix ? "ignore" : "pipe"],
       windowsHide: true,
@@ -129,6 +137,19 @@ function spawnFailure(file: string, err: NodeJS.ErrnoException): ExitStatus {
     signal: null,
     spawnError: `cannot start ${file}: ${reason} (${err.code ?? err.message})`,
   };
+}
+
+/** How to start `file args` as `account`: through setpriv (groups too), else with Node's uid/gid. */
+function switchedTo(account: JobAccount, file: string, args: string[], env: Record<string, string>) {
+  const common = { env: { ...env, ...accountEnvironment(account) } };
+  if (account.setpriv !== null)
+    return {
+      ...common,
+      file: account.setpriv,
+      args: [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--", file, ...args],
+      options: { cwd: account.home },
+    };
+  return { ...common, file, args, options: { cwd: account.home, uid: account.uid, gid: account.gid } };
 }
 
 function notStarted(file: string, err: NodeJS.ErrnoException): RunningCommand {

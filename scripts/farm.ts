@@ -104,6 +104,14 @@ if (!flags["no-agent"] && existsSync("agent/main.ts")) {
   const env = { ...process.env };
   if (env["OPENHQ_AGENT_TOKEN"] === undefined && existsSync(secretFile))
     env["OPENHQ_AGENT_TOKEN"] = readFileSync(secretFile, "utf8").trim();
+  // An agent running as root runs jobs as root only when told so: `npm start` as root is a one-machine farm
+  // its admin started as root, so it says so, loudly.
+  if (process.getuid?.() === 0 && env["OPENHQ_JOB_USER"] === undefined) {
+    env["OPENHQ_JOB_USER"] = "root";
+    process.stdout.write(
+      "npm start runs as root: jobs run as root too (OPENHQ_JOB_USER=USER picks their account)\n",
+    );
+  }
   start(
     "agent",
     "agent/main.ts",

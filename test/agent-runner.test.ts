@@ -30,6 +30,7 @@ function start(spec: AssignMessage): { job: Job; events: JobEventMessage[]; done
     }),
     log: createLogger(null, false),
     disk: new JobsOnDisk(stateDir),
+    account: null,
     spoolDir: join(stateDir, "spool"),
     outlet: {
       isOpen: () => true,
