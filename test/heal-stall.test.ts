@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assignMessage } from "../coordinator/scheduler/assign.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { py, waitFinished } from "./support/farm-kit.js";
@@ -105,4 +106,28 @@ out({"faults": faults, "before": before, "after": after})`,
   assert.equal(result.faults.length, 3);
   for (const f of result.faults) assert.match(f, /jobspec\[0\]\.children\[0\]\.stallTimeout/);
   assert.equal(result.after, result.before);
+});
+
+test("assign carries the job's stallTimeout, else the farm's, to the master host only", () => {
+  const clients = JSON.stringify([
+    { hostname: "a", clientId: 1, master: true },
+    { hostname: "b", clientId: 2, master: false },
+  ]);
+  const job = (extra: Record<string, string>) => ({
+    id: "7",
+    attempt: "1",
+    name: "j",
+    command: "true",
+    clients,
+    ...extra,
+  });
+  assert.equal(assignMessage(job({}), 1, "linux", 0)?.stallTimeout, null, "off by default");
+  assert.equal(assignMessage(job({}), 1, "linux", 30)?.stallTimeout, 30, "the farm's");
+  assert.equal(assignMessage(job({ stallTimeout: "5" }), 1, "linux", 30)?.stallTimeout, 5, "the job's wins");
+  assert.equal(assignMessage(job({ stallTimeout: "0" }), 1, "linux", 30)?.stallTimeout, null, "0 = off");
+  assert.equal(
+    assignMessage(job({ stallTimeout: "5" }), 2, "linux", 30)?.stallTimeout,
+    null,
+    "not the master",
+  );
 });
