@@ -43,6 +43,7 @@ function agent(i: number): void {
     const msg = JSON.parse(data.toString()) as CoordinatorMessage;
     if (msg.type === "welcome") {
       if (++welcomed === count) process.stdout.write(JSON.stringify({ ready: welcomed }) + "\n");
+      else if (welcomed === launched) launchBatch();
       // Spread heartbeats over the interval, as real agents' jitter does.
       setTimeout(() => {
         timer = setInterval(
@@ -70,11 +71,14 @@ function agent(i: number): void {
   ws.on("error", () => {});
 }
 
-// Connect in small batches so the coordinator is not hit by thousands of handshakes in one tick.
-for (let i = 0; i < count; i += 100) {
-  setTimeout(() => {
-    for (let j = i; j < Math.min(count, i + 100); j++) agent(j);
-  }, i / 10);
+// Connect in batches of BATCH, the next once the last is welcomed, as a farm's agents trickle in: the
+// coordinator bounds the sockets of one address not welcomed yet (openhq.maxConnectionsPerAddress, 256).
+const BATCH = 100;
+let launched = 0;
+function launchBatch(): void {
+  const end = Math.min(count, launched + BATCH);
+  while (launched < end) agent(launched++);
 }
+launchBatch();
 process.on("SIGUSR2", () => process.stdout.write(JSON.stringify({ assigned }) + "\n"));
 process.on("SIGTERM", () => process.exit(0));

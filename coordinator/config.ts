@@ -36,7 +36,21 @@ export interface CoordinatorConfig {
   maxReplyBytes: number;
   /** Certificate and key (PEM) to serve HTTPS with; null = plain HTTP. */
   tls: { cert: Buffer; key: Buffer } | null;
+  /** Bounds on what callers may hold of port 5000 (see docs/SECURITY.md). */
+  limits: PortLimits;
   settings: ServerSettings;
+}
+
+export interface PortLimits {
+  /** Sockets open at once, in all and from one address (an agent past its hello counts in all only). */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** /agent sockets that have not said a welcomed hello yet, and the bytes each may send until then. */
+  maxPendingAgents: number;
+  maxHelloBytes: number;
+  /** Longest wait for a request's headers (or a new connection's first byte), and for a whole request. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 const BYTES = kinds.int(0);
@@ -250,6 +264,48 @@ export const OPTIONS = {
     doc: "PEM certificate: serve https:// and wss:// (with tlsKey)",
   },
   tlsKey: { env: ["OPENHQ_TLS_KEY"], ini: ["openhq.tlsKey"], kind: kinds.file, doc: "PEM key of tlsCert" },
+  maxConnections: {
+    env: ["OPENHQ_MAX_CONNECTIONS"],
+    ini: ["openhq.maxConnections"],
+    kind: kinds.int(16, 1_000_000),
+    default: 10_000,
+    doc: "sockets port 5000 holds at once (16-1000000); keep it under the process's file limit",
+  },
+  maxConnectionsPerAddress: {
+    env: ["OPENHQ_MAX_CONNECTIONS_PER_ADDRESS"],
+    ini: ["openhq.maxConnectionsPerAddress"],
+    kind: kinds.int(1, 1_000_000),
+    default: 256,
+    doc: "of those, from one address (1-1000000); agents past their hello do not count",
+  },
+  maxPendingAgents: {
+    env: ["OPENHQ_MAX_PENDING_AGENTS"],
+    ini: ["openhq.maxPendingAgents"],
+    kind: kinds.int(1, 100_000),
+    default: 512,
+    doc: "/agent sockets not welcomed yet (1-100000); more get HTTP 503",
+  },
+  maxHelloBytes: {
+    env: ["OPENHQ_MAX_HELLO_BYTES"],
+    ini: ["openhq.maxHelloBytes"],
+    kind: kinds.int(1024, 64 * 1024 * 1024),
+    default: 16 * 1024,
+    doc: "bytes an /agent socket may send before its hello is welcomed (1024-67108864)",
+  },
+  headersTimeoutSeconds: {
+    env: ["OPENHQ_HEADERS_TIMEOUT"],
+    ini: ["openhq.headersTimeoutSeconds"],
+    kind: kinds.number(1, 3600),
+    default: 20,
+    doc: "seconds for a request's headers, or a new connection's first request (1-3600)",
+  },
+  requestTimeoutSeconds: {
+    env: ["OPENHQ_REQUEST_TIMEOUT"],
+    ini: ["openhq.requestTimeoutSeconds"],
+    kind: kinds.number(1, 86_400),
+    default: 300,
+    doc: "seconds for a whole request to arrive (1-86400)",
+  },
 } satisfies OptionTable;
 
 export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL]
@@ -348,6 +404,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
         : Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024)),
     maxXmlDepth: options.get("maxXmlDepth"),
     tls,
+    limits: {
+      maxConnections: options.get("maxConnections"),
+      maxConnectionsPerAddress: options.get("maxConnectionsPerAddress"),
+      maxPendingAgents: options.get("maxPendingAgents"),
+      maxHelloBytes: options.get("maxHelloBytes"),
+      headersTimeoutMs: options.get("headersTimeoutSeconds") * 1000,
+      requestTimeoutMs: options.get("requestTimeoutSeconds") * 1000,
+    },
     settings,
   };
 }

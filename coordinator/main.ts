@@ -19,6 +19,7 @@ import { Scheduler } from "./scheduler/index.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { loadHostList } from "./hosts.js";
+import { ConnectionGate } from "../shared/connection-gate.js";
 import {
   closeServer,
   createCoordinatorServer,
@@ -105,14 +106,24 @@ async function main(): Promise<void> {
     { rpc: auth.gate(rpc), web: auth.gate(dashboard(ctx)) },
     hosts,
     config.tls ?? undefined,
+    { headersMs: config.limits.headersTimeoutMs, requestMs: config.limits.requestTimeoutMs },
+  );
+  const { limits } = config;
+  const gate = new ConnectionGate(
+    server,
+    { total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress },
+    (count) =>
+      log(`refused ${count} connection(s) over openhq.maxConnections or openhq.maxConnectionsPerAddress`),
   );
   const upgrades = guardUpgrades(server, hosts);
   const scheduler = new Scheduler(ctx);
-  const link = attachAgentLink(server, ctx, scheduler.dispatcher);
+  const link = attachAgentLink(server, ctx, scheduler.dispatcher, { ...limits, gate });
   scheduler.start(link);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
   const port = await listen(server, config.port, config.host);
+  // A failed accept() (no file handles left) must not end the coordinator.
+  server.on("error", (err) => log(`port ${port}: ${err.message}`));
   log(
     `openhq-coordinator ${VERSION} listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (prefix "${config.prefix}")`,
   );

@@ -5,7 +5,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { AGENT_PATH } from "../shared/protocol.js";
-import { createKeepAliveServer } from "../shared/xmlrpc/server.js";
+import { createKeepAliveServer, type RequestTimeouts } from "../shared/xmlrpc/server.js";
 import { fromBrowser, sameOrigin, type HostList } from "./hosts.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -29,28 +29,33 @@ const HEADER_ENTRIES = Object.entries(SECURITY_HEADERS);
 export function createCoordinatorServer(
   handlers: { rpc: RequestHandler; web: RequestHandler },
   hosts: HostList,
-  tls?: { cert: Buffer; key: Buffer },
+  tls: { cert: Buffer; key: Buffer } | undefined,
+  timeouts: RequestTimeouts,
 ): Server {
-  return createKeepAliveServer((req, res) => {
-    for (const [name, value] of HEADER_ENTRIES) res.setHeader(name, value);
-    // XML-RPC from scripts is answered whatever Host they use (studios reach the farm by DNS aliases, as
-    // HQueue allows); browsers, which DNS rebinding drives, and every GET keep the Host allowlist.
-    if ((req.method !== "POST" || fromBrowser(req)) && !hosts.allows(req.headers.host)) {
-      // Nothing of the body is read: a rebound page gets nothing but this.
-      res
-        .writeHead(403, { "content-type": "text/plain", connection: "close" })
-        .end("unknown Host name: add it to openhq.allowedHosts\n");
-      return;
-    }
-    if (req.method === "POST") handlers.rpc(req, res);
-    else if (req.method === "GET" || req.method === "HEAD") handlers.web(req, res);
-    else {
-      req.resume();
-      res
-        .writeHead(405, { allow: "GET, HEAD, POST", "content-type": "text/plain" })
-        .end("method not allowed\n");
-    }
-  }, tls);
+  return createKeepAliveServer(
+    (req, res) => {
+      for (const [name, value] of HEADER_ENTRIES) res.setHeader(name, value);
+      // XML-RPC from scripts is answered whatever Host they use (studios reach the farm by DNS aliases, as
+      // HQueue allows); browsers, which DNS rebinding drives, and every GET keep the Host allowlist.
+      if ((req.method !== "POST" || fromBrowser(req)) && !hosts.allows(req.headers.host)) {
+        // Nothing of the body is read: a rebound page gets nothing but this.
+        res
+          .writeHead(403, { "content-type": "text/plain", connection: "close" })
+          .end("unknown Host name: add it to openhq.allowedHosts\n");
+        return;
+      }
+      if (req.method === "POST") handlers.rpc(req, res);
+      else if (req.method === "GET" || req.method === "HEAD") handlers.web(req, res);
+      else {
+        req.resume();
+        res
+          .writeHead(405, { allow: "GET, HEAD, POST", "content-type": "text/plain" })
+          .end("method not allowed\n");
+      }
+    },
+    tls,
+    timeouts,
+  );
 }
 
 /** WebSocket paths served: the agent link and the live output of a job. */

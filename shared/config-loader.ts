@@ -56,11 +56,12 @@ export const kinds = {
       },
     };
   },
-  number(min: number): Kind<number> {
+  number(min: number, max = Infinity): Kind<number> {
+    const expected = max === Infinity ? `a number >= ${min}` : `a number between ${min} and ${max}`;
     return {
       parse(text) {
         const n = Number(text.trim());
-        if (!Number.isFinite(n) || n < min) throw new KindError(`a number >= ${min}`);
+        if (!Number.isFinite(n) || n < min || n > max) throw new KindError(expected);
         return n;
       },
     };

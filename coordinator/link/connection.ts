@@ -1,6 +1,7 @@
 // One agent's WebSocket on this coordinator: hello/welcome, heartbeats, job events (applied through the
 // fenced store transitions, then acknowledged), goodbye, and the control messages sent to the agent.
 
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import {
   PROTOCOL_VERSION,
@@ -80,6 +81,8 @@ export class AgentConnection {
   constructor(
     readonly ws: WebSocket,
     private readonly host: LinkHost,
+    /** The upgraded HTTP socket under `ws` (the link's connection bounds are kept per socket). */
+    readonly socket: Duplex,
     readonly remoteAddress: string,
   ) {
     this.helloTimer = setTimeout(() => ws.close(4000, "no hello"), HELLO_TIMEOUT_MS);

@@ -5,14 +5,19 @@ import type { Server } from "node:http";
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import type { Dispatcher } from "../scheduler/dispatch.js";
-import { Link } from "./link.js";
+import { Link, type PreHelloLimits } from "./link.js";
 
 export interface AgentLink {
   deliver(job: JobRecord): void;
   close(): Promise<void>;
 }
 
-export function attachAgentLink(server: Server, ctx: Context, dispatcher: Dispatcher): AgentLink {
-  const link = new Link(ctx, server, dispatcher);
+export function attachAgentLink(
+  server: Server,
+  ctx: Context,
+  dispatcher: Dispatcher,
+  limits: PreHelloLimits,
+): AgentLink {
+  const link = new Link(ctx, server, dispatcher, limits);
   return { deliver: (job) => link.deliver(job), close: () => link.close() };
 }

@@ -5,7 +5,9 @@
 // could race is a fenced Lua transition.
 
 import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { ConnectionGate } from "../../shared/connection-gate.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "ws";
@@ -29,6 +31,13 @@ import { metricsFor } from "../metrics.js";
 /** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
 const ALIVE_MS = 1000;
 const ALIVE_GAP_MS = 2000;
+
+export interface PreHelloLimits {
+  maxPendingAgents: number;
+  maxHelloBytes: number;
+  /** Port 5000's connection caps: a welcomed agent's socket is released from its address's count. */
+  gate: ConnectionGate;
+}
 
 type ControlMessage =
   | CoordinatorMessage
@@ -55,10 +64,14 @@ export class Link implements LinkHost {
   private stamped = false;
   private closed = false;
 
+  /** Per /agent socket not welcomed yet: ends its pre-hello bounds once it is (or once it closes). */
+  private readonly preHello = new Map<Duplex, () => void>();
+
   constructor(
     readonly ctx: Context,
     server: Server,
     readonly dispatcher: Dispatcher,
+    private readonly limits: PreHelloLimits,
   ) {
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);
@@ -91,8 +104,30 @@ export class Link implements LinkHost {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     // Another listener (the dashboard) owns other paths; server.ts's guard destroyed what it refused.
     if (path !== AGENT_PATH || socket.destroyed) return;
+    if (this.preHello.size >= this.limits.maxPendingAgents) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      socket.destroy();
+      return;
+    }
+    // Until its hello is welcomed, a socket may send maxHelloBytes in all (counted as they arrive, before
+    // the WebSocket layer buffers a frame), so nobody without the farm secret makes the coordinator hold
+    // more than that per socket.
+    let received = head.length;
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > this.limits.maxHelloBytes) socket.destroy();
+    };
+    const welcomed = () => {
+      socket.off("data", count);
+      socket.off("close", welcomed);
+      this.preHello.delete(socket);
+    };
+    this.preHello.set(socket, welcomed);
+    socket.on("data", count);
+    socket.once("close", welcomed);
+    if (received > this.limits.maxHelloBytes) return void socket.destroy();
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      new AgentConnection(ws, this, req.socket.remoteAddress ?? "");
+      new AgentConnection(ws, this, socket, req.socket.remoteAddress ?? "");
     });
   };
 
@@ -108,6 +143,10 @@ export class Link implements LinkHost {
 
   async adopt(conn: AgentConnection): Promise<void> {
     const id = conn.clientId as number;
+    // Welcomed: the pre-hello bounds end, and the socket no longer counts against its address (agents
+    // behind one NAT address may be many).
+    this.preHello.get(conn.socket)?.();
+    this.limits.gate.release(conn.socket as Socket);
     const old = this.agents.get(id);
     this.agents.set(id, conn);
     if (old && old !== conn) old.close(4002, "replaced by a newer connection");

@@ -8,6 +8,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import { gzip } from "node:zlib";
 import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.js";
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
@@ -392,13 +393,22 @@ export function createKeepAliveServer(
   timeouts: RequestTimeouts = {},
 ): Server {
   const keepAliveMs = 65_000;
+  const headersMs = timeouts.headersMs ?? keepAliveMs + 1000;
   const options = { keepAlive: true, requestTimeout: timeouts.requestMs ?? 300_000 };
+  // Node bounds a request from its first byte on (headersTimeout) and the pause between requests
+  // (keepAliveTimeout), not a connection that never sends a byte: that one gets headersMs of idleness, and
+  // its first request turns the timer off (from then on Node's own timeouts apply).
+  const firstRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.socket.timeout) req.socket.setTimeout(0);
+    handler(req, res);
+  };
   // An https.Server is an http.Server with TLS underneath: everything below applies to both.
   const server: Server = tls
-    ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler)
-    : createServer(options, handler);
+    ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, firstRequest)
+    : createServer(options, firstRequest);
+  server.on(tls ? "secureConnection" : "connection", (socket: Socket) => socket.setTimeout(headersMs));
   server.keepAliveTimeout = keepAliveMs;
-  server.headersTimeout = timeouts.headersMs ?? keepAliveMs + 1000;
+  server.headersTimeout = headersMs;
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else socket.destroy();

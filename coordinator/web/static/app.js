@@ -219,7 +219,10 @@ document.addEventListener("click", async (event) => {
     if (
       await act(button.dataset.method, JSON.parse(button.dataset.params || "[]"), button.textContent.trim())
     )
-      setTimeout(() => (button.dataset.then ? (location.href = button.dataset.then) : location.reload()), 300);
+      setTimeout(
+        () => (button.dataset.then ? (location.href = button.dataset.then) : location.reload()),
+        300,
+      );
   }
 });
 
