@@ -62,7 +62,10 @@ test("install.sh puts a working agent install into a temporary prefix", async (t
     ),
   );
   assert.match(unit, /^KillMode=control-group$/m);
-  assert.match(unit, /^User=openhq$/m);
+  // Agent and jobs apart: the agent runs as root with only what switching to jobUser takes.
+  assert.doesNotMatch(unit, /^User=/m);
+  assert.match(unit, /^CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL$/m);
+  assert.match(ini, /^jobUser = openhq$/m);
   assert.match(unit, /^Restart=on-failure$/m);
   assert.match(unit, new RegExp(`^RestartForceExitStatus=${UPGRADE_EXIT_CODE}$`, "m"));
 
@@ -70,7 +73,11 @@ test("install.sh puts a working agent install into a temporary prefix", async (t
   writeFileSync(join(dir, "etc/hqnode.ini"), "[main]\nserver = edited\n");
   const again = install(dir, "--server", "other");
   assert.equal(again.status, 0, again.stderr);
-  assert.equal(readFileSync(join(dir, "etc/hqnode.ini"), "utf8"), "[main]\nserver = edited\n");
+  // ...adding the jobUser an agent running as root needs (an older install's ini has none).
+  assert.equal(
+    readFileSync(join(dir, "etc/hqnode.ini"), "utf8"),
+    "[main]\njobUser = openhq\nserver = edited\n",
+  );
 
   assert.equal(install(dir, "--role", "nonsense").status, 2);
   assert.equal(install(dir, "--bogus").status, 2);

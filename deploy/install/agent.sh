@@ -10,6 +10,11 @@
 # --no-service or without systemd, the agent started directly under PREFIX/bin/openhq-agent-loop. Running it
 # again upgrades the agent in place.
 #
+# Agent and jobs apart (docs/SECURITY.md): run as root, the agent runs as root, its code, hqnode.ini (0600)
+# and state folder (0700) are root's, and it runs every job as the --user account (jobUser in hqnode.ini),
+# in that account's home: a job cannot read the token or credential, write the agent or signal it. With
+# launchd (macOS) the agent and its jobs still share the --user account.
+#
 # Options (defaults in brackets):
 #   --url URL            the coordinator [the one that served this script]
 #   --secret SECRET      the farm secret (the coordinator's openhq.agentToken) [none]
@@ -18,8 +23,8 @@
 #   --hqroot PATH        this machine's mount of the shared folder [what the coordinator says]
 #   --prefix DIR         install under DIR [/opt/openhq]
 #   --etc DIR            where hqnode.ini goes [/etc/openhq; PREFIX/etc/openhq with another --prefix]
-#   --user USER          service account, created when missing [openhq]
-#   --no-user            do not create the service account (nor chown to it)
+#   --user USER          the account jobs run as, created when missing [openhq]; with launchd the agent's too
+#   --no-user            do not create that account (it must exist)
 #   --no-service         start the agent directly, not as a systemd/launchd service
 #   --service KIND       systemd, launchd or none [systemd when it runs, launchd on macOS, else none]
 #   --no-start           install, but do not start anything
@@ -38,13 +43,13 @@ set -eu
 
 url="@OPENHQ_URL@"
 secret="" name="" client_port="" hqroot="" prefix=/opt/openhq etc="" user=openhq
-service=auto start=1 node="" from="" uninstall=0 purge=0 make_user=1
+service=auto start=1 node="" from="" uninstall=0 purge=0 make_user=1 user_given=0
 systemd_dir=/etc/systemd/system launchd_dir=/Library/LaunchDaemons logrotate_dir=/etc/logrotate.d
 
 say() { echo "openhq: $*"; }
 die() { echo "openhq: $*" >&2; exit 1; }
 usage() {
-  sed -n '2,35p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' | grep . || echo "openhq: options: see the top of /install/agent.sh"
+  sed -n '2,38p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' | grep . || echo "openhq: options: see the top of /install/agent.sh"
   exit "${1:-2}"
 }
 need() { [ $# -ge 2 ] || { echo "openhq: $1 needs a value" >&2; exit 2; }; }
@@ -58,7 +63,7 @@ while [ $# -gt 0 ]; do
     --hqroot) need "$@"; hqroot=$2; shift ;;
     --prefix) need "$@"; prefix=$2; shift ;;
     --etc) need "$@"; etc=$2; shift ;;
-    --user) need "$@"; user=$2; shift ;;
+    --user) need "$@"; user=$2; user_given=1; shift ;;
     --no-service) service=none ;;
     --service) need "$@"; service=$2; shift ;;
     --no-user) make_user=0 ;;
@@ -101,6 +106,12 @@ fi
 if [ "$service" != none ] && [ "$root" = 0 ] && { [ "$start" = 1 ] || [ "$make_user" = 1 ]; }; then
   die "installing a $service service needs root: run it with sudo, or add --no-service"
 fi
+# Run as root (and not under launchd), the agent keeps jobs apart: they run as --user, not as root.
+apart=0
+[ "$root" = 1 ] && [ "$service" != launchd ] && apart=1
+if [ "$apart" = 0 ] && [ "$service" = none ] && [ "$user_given" = 1 ]; then
+  die "--user needs root: an agent not started as root runs its jobs as its own user"
+fi
 
 # Services use the system's folders (the unit's StateDirectory/LogsDirectory); an agent started directly keeps
 # everything inside a --prefix other than the default.
@@ -110,9 +121,9 @@ fi
 if [ "$service" = launchd ]; then
   state="/Library/Application Support/openhq-agent" logs=/Library/Logs/openhq
 elif [ "$service" = systemd ] || [ "$prefix" = /opt/openhq ]; then
-  state=/var/lib/openhq-agent logs=/var/log/openhq
+  state=/var/lib/openhq-agent logs=/var/log/openhq jobs_home=/var/lib/openhq-jobs
 else
-  state=$prefix/var/lib/openhq-agent logs=$prefix/var/log/openhq
+  state=$prefix/var/lib/openhq-agent logs=$prefix/var/log/openhq jobs_home=$prefix/var/lib/openhq-jobs
 fi
 lib=$prefix/lib/openhq-agent
 ini=$etc/hqnode.ini
@@ -287,6 +298,7 @@ else
     echo "stateDir = $state"
     echo "logFile = $logs/agent.log"
     [ -z "$secret" ] || echo "token = $secret"
+    [ "$apart" = 0 ] || echo "jobUser = $user"
     echo
     echo "[job_environment]"
   } > "$ini"
@@ -294,12 +306,18 @@ else
   say "wrote $ini"
 fi
 
-# ---- service account ---------------------------------------------------------------------------------------
+# ---- the job account (with launchd: the agent's too) -------------------------------------------------------
 make_user() {
-  id "$user" >/dev/null 2>&1 && return 0
-  say "creating the service account $user"
+  if id "$user" >/dev/null 2>&1; then
+    # Older installs made the account with the state folder as its home: jobs would start in it.
+    if [ "$os" = Linux ] && [ "$(getent passwd "$user" | cut -d: -f6)" = "$state" ]; then
+      usermod --home "$jobs_home" "$user"
+    fi
+    return 0
+  fi
+  say "creating the account $user"
   if [ "$os" = Linux ]; then
-    useradd --system --home-dir "$state" --shell /usr/sbin/nologin --user-group "$user"
+    useradd --system --home-dir "$jobs_home" --shell /usr/sbin/nologin --user-group "$user"
   else
     # A hidden macOS account and group with an id below 500 (as system daemons have) that neither uses yet.
     uid=$({ dscl . -list /Users UniqueID; dscl . -list /Groups PrimaryGroupID; } | awk '{print $2}' | sort -n -u |
@@ -314,12 +332,42 @@ make_user() {
   fi
 }
 group=$user
-if [ "$service" != none ] && [ "$make_user" = 1 ]; then
+if [ "$apart" = 1 ]; then
+  if [ "$make_user" = 1 ]; then make_user; fi
+  if id "$user" >/dev/null 2>&1; then
+    group=$(id -gn "$user")
+  else
+    say "warning: the account $user does not exist yet: the agent will not start until it does"
+  fi
+  # Jobs start in the account's home: theirs, not the agent's state folder.
+  if [ "$os" = Linux ] && id "$user" >/dev/null 2>&1; then
+    home=$(getent passwd "$user" | cut -d: -f6)
+    if [ "$home" = "$jobs_home" ] && [ ! -d "$home" ]; then
+      mkdir -p "$home" && chown "$user:$group" "$home" && chmod 700 "$home"
+    fi
+  fi
+  # The agent's code, settings and state are root's: a job (as $user) reads none of its secrets and
+  # writes none of its code. This also takes back what older installs gave the service account.
+  chown -R 0:0 "$lib"
+  chmod 755 "$lib"
+  chown 0:0 "$ini"
+  chmod 600 "$ini"
+  if ! grep -q '^[[:space:]]*jobUser[[:space:]]*=' "$ini"; then
+    awk -v line="jobUser = $user" '{ print } /^\[main\][[:space:]]*$/ && !done { print line; done = 1 }' "$ini" > "$ini.new"
+    chmod 600 "$ini.new"
+    mv -f "$ini.new" "$ini"
+    say "added jobUser = $user to $ini"
+  fi
+  if [ "$service" = none ]; then
+    chown -R 0:0 "$state" "$logs"
+    chmod 700 "$state"
+    chmod 750 "$logs"
+  fi
+elif [ "$service" != none ] && [ "$make_user" = 1 ]; then
   make_user
   group=$(id -gn "$user")
-  # The agent replaces its own file on upgradeClients, and writes its state and log.
-  chown -R "$user:$group" "$lib"
-  [ "$service" = systemd ] || chown -R "$user:$group" "$state" "$logs"
+  # launchd runs the agent as $user: it replaces its own file on upgradeClients, and writes its state and log.
+  chown -R "$user:$group" "$lib" "$state" "$logs"
   chgrp "$group" "$ini"
   chmod 640 "$ini"
 fi
@@ -340,7 +388,8 @@ case "$service" in
     say "wrote $unit"
     if [ -d "$(dirname "$logrotate_dir")" ] && mkdir -p "$logrotate_dir" 2>/dev/null; then
       fetch openhq.logrotate "$work/logrotate" || die "could not fetch openhq.logrotate"
-      sed -e "s#^    su openhq openhq#    su $user $group#" "$work/logrotate" > "$logrotate_dir/openhq-agent"
+      # The agent runs as root, so its log is root's.
+      sed -e "s#^    su openhq openhq#    su root root#" "$work/logrotate" > "$logrotate_dir/openhq-agent"
     fi
     if [ -d /run/systemd/system ]; then
       systemctl daemon-reload
