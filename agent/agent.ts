@@ -34,7 +34,8 @@ import { DEFAULT_SPOOL_LIMITS, leftSpools, Spool, spoolFileName } from "./spool.
 import { DisconnectedState } from "./states/disconnected.js";
 import type { State } from "./states/state.js";
 import { machineFacts, primaryIp, Stats } from "./stats.js";
-import { coordinatorBaseUrl, upgradeSelf } from "./upgrade.js";
+import { checkTlsPin } from "./tls-pin.js";
+import { upgradeSelf, upgradeSource } from "./upgrade.js";
 
 export interface AgentOptions {
   version: string;
@@ -83,6 +84,7 @@ export class Agent {
     const account = resolveJobAccount(config.jobUser, this.platform);
     this.jobUid = account?.uid ?? process.getuid?.() ?? -1;
     this.disk = new JobsOnDisk(config.stateDir);
+    checkTlsPin(config.stateDir, config.tls, linkUrl(config.server, config.serverPort, config.tls));
     this.credential = new CredentialFile(
       config.stateDir,
       linkUrl(config.server, config.serverPort, config.tls),
@@ -204,8 +206,7 @@ export class Agent {
 
   /** upgradeClients(): replaces the single-file agent with the coordinator's build (agent/upgrade.ts). */
   upgradeSelf(): Promise<void> {
-    const baseUrl = coordinatorBaseUrl(this.config.server, this.config.serverPort);
-    return upgradeSelf({ baseUrl, token: this.config.token }, this.log);
+    return upgradeSelf(upgradeSource(this.config), this.log);
   }
 
   /** SIGTERM/SIGINT: kill every job's processes (the coordinator retries them elsewhere), then exit. */

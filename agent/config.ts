@@ -44,6 +44,8 @@ export interface AgentConfig {
   maxConnectionsPerAddress: number;
   /** The account jobs run as (agent/job-account.ts); null = the agent's own (refused when that is root). */
   jobUser: string | null;
+  /** The farm's artifact-signing public key pinned at install (base64 SPKI DER); upgrades need it. */
+  signingKey: string | null;
 }
 
 /** Every option: flag, environment variable, [main] key in hqnode.ini. README.md has the same table. */
@@ -184,6 +186,14 @@ export const OPTIONS = {
     kind: kinds.string,
     doc: "account jobs run as (needed when the agent runs as root; root only when given)",
   },
+  signingKey: {
+    flag: "signing-key",
+    arg: "KEY",
+    env: ["OPENHQ_SIGNING_KEY"],
+    ini: ["signingKey"],
+    kind: kinds.string,
+    doc: "the farm's signing key (/install/signing-key.pub), pinned at install: upgrades must be signed by it",
+  },
 } satisfies OptionTable;
 
 export const USAGE = `usage: openhq-agent [FLAGS]
@@ -217,6 +227,7 @@ export function defaultConfig(cpuCount: number): AgentConfig {
     maxConnections: OPTIONS.maxConnections.default,
     maxConnectionsPerAddress: OPTIONS.maxConnectionsPerAddress.default,
     jobUser: null,
+    signingKey: null,
   };
 }
 
@@ -257,6 +268,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
   config.maxConnections = options.get("maxConnections");
   config.maxConnectionsPerAddress = options.get("maxConnectionsPerAddress");
   config.jobUser = options.get("jobUser") ?? null;
+  config.signingKey = options.get("signingKey") ?? null;
   config.token = options.get("token") ?? localFarmSecret(env);
   return config;
 }

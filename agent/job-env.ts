@@ -1,5 +1,12 @@
-// The environment a job's command sees (docs/COMPAT.md §7): the agent's own, then the HQ variables, then the job's
-// `environment`, then the client's [job_environment] (last, because it describes this machine's paths).
+// The environment a job's command sees (docs/COMPAT.md §7): the agent's own without its secrets, then the HQ
+// variables, then the job's `environment`, then the client's [job_environment] (last, because it describes
+// this machine's paths).
+//
+// The agent's own environment is what a render node's tools expect (PATH, HOME, USER, LANG, TMPDIR, licence
+// server variables set for the service), so it is passed on, except what belongs to the agent: every
+// OPENHQ_* variable (OPENHQ_AGENT_TOKEN is the farm secret; `npm start` starts the agent with it) and npm's
+// npm_* (npm run puts its configuration there, registry tokens included). A job's output is readable by
+// every read-only user, so whatever a job can print is public.
 
 import type { AssignMessage } from "../shared/protocol.js";
 
@@ -15,8 +22,24 @@ export interface AgentFacts {
   jobEnvironment: Record<string, string>;
 }
 
-export function jobEnvironment(job: AssignMessage, facts: AgentFacts): Record<string, string> {
+/** Variables of the agent's own environment a job never inherits (case-insensitive: Windows is). */
+const AGENT_ONLY = /^(OPENHQ_|npm_)/i;
+
+/** The agent's environment without its own variables: what a job inherits. */
+export function inheritedEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && !AGENT_ONLY.test(key)) out[key] = value;
+  return out;
+}
+
+export function jobEnvironment(
+  job: AssignMessage,
+  facts: AgentFacts,
+  inherited: Record<string, string> = inheritedEnvironment(),
+): Record<string, string> {
   return {
+    ...inherited,
     HQROOT: facts.hqroot,
     HQCLIENTARCH: facts.arch,
     HQCLIENT: facts.installDir,

@@ -10,6 +10,7 @@ import { loadConfig, USAGE } from "./config.js";
 import { createLogger } from "./log.js";
 import { JobAccountError } from "./job-account.js";
 import { StateDirError } from "./state-dir.js";
+import { TlsDowngradeError } from "./tls-pin.js";
 
 async function main(): Promise<void> {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -54,6 +55,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
+  if (err instanceof TlsDowngradeError) {
+    process.stderr.write(`openhq-agent: ${err.message}\n`);
+    process.exit(2);
+  }
   if (err instanceof StateDirError) {
     process.stderr.write(`openhq-agent: state folder refused: ${err.message}\n`);
     process.exit(2);

@@ -58,7 +58,8 @@ export function runCommand(
   let child: ChildProcess;
   try {
     child = spawn(as?.file ?? file, as?.args ?? args, {
-      env: { ...process.env, ...(as?.env ?? env) },
+      // The whole environment is given (agent/job-env.ts): the agent's own secrets are left out of it.
+      env: as?.env ?? env,
       ...as?.options,
       detached: posix,
       stdio: ["ignore", "pipe", posix ? "ignore" : "pipe"],

@@ -12,6 +12,7 @@ import { readIni } from "../shared/ini.js";
 import { MAX_STALL_SECONDS } from "./api/args.js";
 import type { ServerSettings } from "./context.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
+import { needsPrivateCa } from "./tls-trust.js";
 
 export { ConfigError };
 
@@ -381,6 +382,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     serverUrl:
       options.get("serverUrl") ??
       `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
+    tlsPrivateCa: tls !== null && needsPrivateCa(tls.cert),
     raw,
   };
 

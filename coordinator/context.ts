@@ -34,6 +34,8 @@ export interface ServerSettings {
   stallTimeout: number;
   /** The URL jobs see as HQSERVER. */
   serverUrl: string;
+  /** HTTPS with a certificate agents cannot check with their system's CAs: install lines take --ca-file. */
+  tlsPrivateCa?: boolean;
   /** openhq.redis.waitReplicas: replicas that must confirm writes before an ack or assignment (0 = none). */
   waitReplicas?: number;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */

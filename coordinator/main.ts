@@ -33,6 +33,7 @@ import { loadLuaLibrary } from "./store/lua-scripts.js";
 import { redactUrls } from "../shared/redact.js";
 import { oneLine } from "../shared/log-line.js";
 import { VERSION } from "../shared/version.js";
+import { farmSigner } from "./web/artifact-signing.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
   log(`job logs in ${config.settings.jobLogsDir}`);
   const farm = await resolveFarmSecret(ctx, config.dataDir);
   ctx.settings.agentToken = farm.secret;
+  // The key that signs the agent artifact: made now, so installers can pin it from the first install.
+  await farmSigner(ctx);
   if (farm.generated) {
     // Printed once, by the coordinator that created it; later starts read it from Redis.
     const served = withoutCredentials(ctx.settings.serverUrl).replace(/\/+$/, "");

@@ -2,13 +2,13 @@
 // `curl .../install/agent.sh | sh -s -- ...` against a real coordinator (and Redis), into a temporary prefix
 // with --no-service (as on a machine without systemd). The agent joins and runs a job; re-running the line
 // upgrades it; upgradeClients makes it fetch the coordinator's newer build; terminate() leaves it stopped;
-// --uninstall stops and removes it. Also: the install endpoints' access control, and the installer and the
-// upgrading agent refusing a build whose sha256 does not match.
+// --uninstall stops and removes it. Also: the install endpoints' access control, the installer refusing a
+// build whose sha256 does not match, and the upgrading agent refusing a build not signed by its pinned key.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -32,14 +32,18 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The Linux line as the "Add a machine" page shows it (access control off: with the secret), without sudo. */
+/**
+ * The Linux line as the "Add a machine" page shows it, without sudo. Access control is off, so the page is
+ * anonymous and shows a placeholder for the secret, which the admin replaces (read with `openhq secret`).
+ */
 async function pageLine(url: string): Promise<string> {
   const page = await (await fetch(`${url}/install`)).text();
+  assert.ok(!page.includes(SECRET) && !page.includes(shellQuote(SECRET)), "no secret on the anonymous page");
   const code = /<pre class="install-line"><code>(curl [^<]*)<\/code><\/pre>/.exec(page)?.[1];
   assert.ok(code !== undefined, page);
   const text = code.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
-  assert.ok(text.includes(`| sudo sh -s -- --secret ${shellQuote(SECRET)}`), text);
-  return text.replace("| sudo sh", "| sh");
+  assert.ok(text.includes(`| sudo sh -s -- --secret FARM-SECRET`), text);
+  return text.replace("| sudo sh", "| sh").replace("FARM-SECRET", shellQuote(SECRET));
 }
 
 /** The line with the test's options added (--no-service, a temporary prefix, a free client port). */
@@ -99,6 +103,7 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   const ini = readFileSync(join(prefix, "etc/openhq/hqnode.ini"), "utf8");
   assert.ok(ini.includes(`server = ${coordinator.url}\n`), ini);
   assert.ok(ini.includes(`token = ${SECRET}\n`), ini);
+  assert.match(ini, /^signingKey = [A-Za-z0-9+/=]{40,}$/m, "the farm's signing key is pinned");
   let clients = await waitVersion(coordinator.url, "1.0.0-first");
   assert.deepEqual(
     clients.map((c) => [c["name"], c["version"]]),
@@ -123,7 +128,8 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   buildInstallDir(served, "1.0.1-rerun");
   const again = oneLiner(coordinator.url, args);
   assert.equal(again.status, 0, again.output);
-  assert.match(again.output, /keeping .*hqnode\.ini/);
+  assert.match(again.output, /kept the other settings of .*hqnode\.ini/);
+  assert.doesNotMatch(again.output, /updated/, "nothing changed");
   clients = await waitVersion(coordinator.url, "1.0.1-rerun");
   assert.deepEqual(
     clients.map((c) => [c["name"], c["version"]]),
@@ -245,16 +251,19 @@ test("the installer refuses an agent whose sha256 does not match, and checks its
   assert.match(noUrl.stderr, /--url/);
 });
 
-test("an agent upgrading itself keeps its file when the build does not match its sha256", async (t) => {
+test("an agent upgrading itself installs only a build signed by its pinned key", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "openhq-upgrade-"));
   const file = join(dir, "openhq-agent.mjs");
   writeFileSync(file, "// the running agent\n", { mode: 0o755 });
   const good = "// the new agent\n";
-  let digest = createHash("sha256").update(good).digest("hex");
+  const farm = generateKeyPairSync("ed25519");
+  const other = generateKeyPairSync("ed25519");
+  let signer = other.privateKey;
   const seen: (string | undefined)[] = [];
   const server = createServer((req, res) => {
     seen.push(req.headers.authorization);
-    if (req.url === "/install/openhq-agent.mjs.sha256") res.end(`${digest}  openhq-agent.mjs\n`);
+    if (req.url === "/install/openhq-agent.mjs.sig")
+      res.end(`${sign(null, Buffer.from(good), signer).toString("base64")}\n`);
     else if (req.url === "/install/openhq-agent.mjs") res.end(good);
     else res.writeHead(404).end();
   });
@@ -264,15 +273,16 @@ test("an agent upgrading itself keeps its file when the build does not match its
     rmSync(dir, { recursive: true, force: true });
   });
   const { port } = server.address() as AddressInfo;
-  const source = { baseUrl: coordinatorBaseUrl("127.0.0.1", port), token: SECRET };
+  const pinned = farm.publicKey.export({ format: "der", type: "spki" }).toString("base64");
+  const source = { baseUrl: coordinatorBaseUrl("127.0.0.1", port, false), token: SECRET, signingKey: pinned };
 
-  digest = "0".repeat(64);
-  await assert.rejects(fetchUpgrade(source, file), /sha256 [0-9a-f]{64}, expected 0{64}/);
+  await assert.rejects(fetchUpgrade(source, file), /not signed by the farm's key/);
   assert.equal(readFileSync(file, "utf8"), "// the running agent\n");
   assert.deepEqual(readdirSync(dir), ["openhq-agent.mjs"], "no partial file left behind");
+  await assert.rejects(fetchUpgrade({ ...source, signingKey: null }, file), /no signingKey is pinned/);
 
-  digest = createHash("sha256").update(good).digest("hex");
-  assert.match(await fetchUpgrade(source, file), /installed the coordinator's agent/);
+  signer = farm.privateKey;
+  assert.match(await fetchUpgrade(source, file), /installed the coordinator's signed agent/);
   assert.equal(readFileSync(file, "utf8"), good);
   assert.equal(statSync(file).mode & 0o777, 0o755);
   assert.equal(seen[0], `Basic ${Buffer.from(`openhq-agent:${SECRET}`).toString("base64")}`);

@@ -57,6 +57,8 @@
 //   {p}client:{id}:load          LIST    a client's load and job count, a sample a minute, 12 h
 //                                        (these three: coordinator/store/history.ts)
 //   {p}farm:secret               STRING  the farm secret agents present, when none is configured (link/identity.ts)
+//   {p}farm:signingKey           STRING  PEM (PKCS#8) of the ed25519 key that signs the agent artifact
+//                                        (web/artifact-signing.ts); made by the first coordinator
 //   {p}replicaWait               STRING  a counter bumped before WAIT (store/replica-wait.ts)
 //   {p}queue                     ZSET    the queue of an openhq before requirement classes (migrateQueue.lua)
 //   {p}jobs:roots:finished       ZSET    finished roots of an earlier openhq (dropped by migrateQueue.lua)
@@ -118,6 +120,7 @@ export const KEY_TEMPLATES = {
   clientErrors: "errors:client:{id}",
   coordinatorsAlive: "coordinators:alive",
   farmSecret: "farm:secret",
+  farmSigningKey: "farm:signingKey",
   replicaWait: "replicaWait",
   historyFarm: "history:farm",
   historyLock: "history:lock:{minute}",

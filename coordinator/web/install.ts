@@ -1,13 +1,19 @@
 // "Add a machine": GET /install shows the one-line installers for this coordinator, and /install/<file>
 // serves what they fetch: agent.sh (Linux, macOS), agent.ps1 (Windows), the single-file agent
-// (openhq-agent.mjs, scripts/bundle.mjs) with its .sha256, and the service definitions the scripts install.
-// Agents upgrading themselves (agent/upgrade.ts) fetch the same artifact.
+// (openhq-agent.mjs, scripts/bundle.mjs) with its .sha256 and its signature (.sig, made here with the farm's
+// key, web/artifact-signing.ts), the farm's public key (signing-key.pub, which installers pin), and the
+// service definitions the scripts install. Agents upgrading themselves (agent/upgrade.ts) fetch the same
+// artifact and check its signature against the pinned key.
 //
 // The files come from the folder `npm run build` fills (dist/install), or openhq.install.dir /
 // OPENHQ_INSTALL_DIR. Access follows the dashboard's (coordinator/auth.ts): with access control on, a user
 // who may read the dashboard may fetch them, and so may anyone sending the farm secret as the Basic auth
 // password (the installers and agents do), since a blade being installed has no user account. The page shows
-// the farm secret to an admin only (to everyone when access control is off: then anyone may do anything).
+// the farm secret to a logged-in admin only: with access control off nobody logs in, so it shows a
+// placeholder and how to read the secret on the coordinator's host (`openhq secret`).
+//
+// The lines speak the scheme the page was reached by; on HTTPS with a private CA (or a self-signed
+// certificate) they carry the CA file: `curl --cacert FILE` and the installer's `--ca-file FILE`.
 
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -15,9 +21,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { timingSafeEqual } from "node:crypto";
+import type { TLSSocket } from "node:tls";
 import { basicCredentials, sha256 } from "../../shared/basic-auth.js";
 import type { Auth } from "../auth.js";
 import type { Context } from "../context.js";
+import { farmPublicKey, signatureOf } from "./artifact-signing.js";
 import { html, layout, type Html } from "./html.js";
 
 /** What /install/ serves; anything else is a 404. The scripts get this coordinator's address filled in. */
@@ -26,6 +34,8 @@ const FILES: Record<string, { type: string; script?: true }> = {
   "agent.ps1": { type: "text/plain; charset=utf-8", script: true },
   "openhq-agent.mjs": { type: "text/javascript; charset=utf-8" },
   "openhq-agent.mjs.sha256": { type: "text/plain; charset=utf-8" },
+  "openhq-agent.mjs.sig": { type: "text/plain; charset=utf-8" },
+  "signing-key.pub": { type: "text/plain; charset=utf-8" },
   "openhq-agent.service": { type: "text/plain; charset=utf-8" },
   "com.openhq.agent.plist": { type: "application/xml; charset=utf-8" },
   "openhq.logrotate": { type: "text/plain; charset=utf-8" },
@@ -58,10 +68,14 @@ export function installDir(ctx: Context, env: NodeJS.ProcessEnv = process.env): 
   }
 }
 
-/** This coordinator as the requester reached it (the Host header when it is a plain host[:port]). */
+/** Where installers put the farm's CA on a blade, in the lines the page shows. */
+export const CA_FILE_PLACEHOLDER = "/etc/openhq/farm-ca.pem";
+
+/** This coordinator as the requester reached it: its scheme, and the Host header when it is a plain host[:port]. */
 function baseUrl(req: IncomingMessage, ctx: Context): string {
   const host = req.headers.host ?? "";
-  if (/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(host)) return `http://${host}`;
+  const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
+  if (/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(host)) return `${scheme}://${host}`;
   return ctx.settings.serverUrl.replace(/\/+$/, "");
 }
 
@@ -87,7 +101,8 @@ export async function installRoute(
   const secret = farmSecret(ctx);
   if (path === "/install") {
     if (!auth.allowWeb(req, res, false)) return true;
-    const admin = auth.check(req, true).ok;
+    // With access control off nobody has logged in: the page is anonymous, and never shows the secret.
+    const admin = auth.enabled && auth.check(req, true).ok;
     const page = await installPage(ctx, baseUrl(req, ctx), secret, admin, auth.enabled);
     send(200, "text/html; charset=utf-8", page.text);
     return true;
@@ -101,7 +116,10 @@ export async function installRoute(
   if (!sendsFarmSecret(req, secret) && !auth.allowWeb(req, res, false)) return true;
   let body: Buffer;
   try {
-    body = await readFile(join(installDir(ctx), name));
+    if (name === "signing-key.pub") body = Buffer.from(`${await farmPublicKey(ctx)}\n`);
+    else if (name === "openhq-agent.mjs.sig")
+      body = Buffer.from(`${await signatureOf(ctx, join(installDir(ctx), "openhq-agent.mjs"))}\n`);
+    else body = await readFile(join(installDir(ctx), name));
   } catch {
     send(503, "text/plain; charset=utf-8", `${name} is not built on this coordinator: run npm run build\n`);
     return true;
@@ -140,15 +158,19 @@ async function installPage(
   authOn: boolean,
 ): Promise<Html> {
   const shown = secret === null ? null : admin ? secret : "FARM-SECRET";
+  const privateCa = url.startsWith("https:") && ctx.settings.tlsPrivateCa === true;
   const curlAuth = shown !== null && authOn ? ` -u ${shellWord(`${INSTALL_USER}:${shown}`)}` : "";
+  const curlCa = privateCa ? ` --cacert ${CA_FILE_PLACEHOLDER}` : "";
+  const shCa = privateCa ? ` --ca-file ${CA_FILE_PLACEHOLDER}` : "";
   const shSecret = shown === null ? "" : ` --secret ${shellWord(shown)}`;
-  const unix = `curl -fsSL${curlAuth} ${url}/install/agent.sh | sudo sh -s --${shSecret}`;
+  const unix = `curl -fsSL${curlCa}${curlAuth} ${url}/install/agent.sh | sudo sh -s --${shCa}${shSecret}`;
   const psAuth =
     shown !== null && authOn
       ? ` -Headers @{Authorization='Basic ${Buffer.from(`${INSTALL_USER}:${shown}`).toString("base64")}'}`
       : "";
+  const psCa = privateCa ? ` -CaFile 'C:\\ProgramData\\openhq\\farm-ca.pem'` : "";
   const psSecret = shown === null ? "" : ` -Secret ${psString(shown)}`;
-  const windows = `& ([scriptblock]::Create((Invoke-RestMethod${psAuth} ${url}/install/agent.ps1)))${psSecret}`;
+  const windows = `& ([scriptblock]::Create((Invoke-RestMethod${psAuth} ${url}/install/agent.ps1)))${psCa}${psSecret}`;
   const artifact = await artifactFacts(ctx);
   const body = html`<h1>Add a machine</h1>
     <p>
@@ -161,18 +183,34 @@ async function installPage(
     ${
       secret !== null && !admin
         ? html`<p class="note">
-            The farm secret is shown to admins only: replace <code>FARM-SECRET</code> with it, or log in as an
-            admin.
+            Replace <code>FARM-SECRET</code> with the farm secret: on the coordinator's host, an admin reads
+            it with
+            <code>openhq secret</code
+            >${authOn ? html`, or logs in here as an admin to see it in the lines` : ""}. It is never shown to
+            a visitor who has not logged in as an admin.
+          </p>`
+        : ""
+    }
+    ${
+      privateCa
+        ? html`<p class="note">
+            This coordinator's certificate is not issued by a public CA: copy the farm's CA certificate (PEM)
+            to <code>${CA_FILE_PLACEHOLDER}</code> on the machine first (on Windows, to
+            <code>C:\\ProgramData\\openhq\\farm-ca.pem</code>, with the CA also trusted by Windows, e.g. by
+            Group Policy or <code>Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\Root</code>). The
+            agent keeps using it (<code>caFile</code> in <code>hqnode.ini</code>).
           </p>`
         : ""
     }
     <h2>Linux and macOS</h2>
     <pre class="install-line"><code>${unix}</code></pre>
     <p>
-      Add <code>--name NAME</code> for a second agent on one machine, <code>--prefix DIR</code> to install
-      elsewhere than <code>/opt/openhq</code>, <code>--no-service</code> to start the agent without systemd or
-      launchd, <code>--uninstall</code> to remove it (<code>--purge</code> also removes its settings, state
-      and logs).
+      Running the line again on a machine updates <code>server</code>, <code>caFile</code>, the token and the
+      pinned signing key in its <code>hqnode.ini</code> and says what changed. Add
+      <code>--ca-file FILE</code> for a private CA, <code>--name NAME</code> for a second agent on one
+      machine, <code>--prefix DIR</code> to install elsewhere than <code>/opt/openhq</code>,
+      <code>--no-service</code> to start the agent without systemd or launchd, <code>--uninstall</code> to
+      remove it (<code>--purge</code> also removes its settings, state and logs).
     </p>
     <h2>Windows</h2>
     <p>In an administrator PowerShell:</p>
@@ -189,7 +227,9 @@ async function installPage(
           </p>`
         : html`<p>
             <a href="/install/openhq-agent.mjs">openhq-agent.mjs</a> (${(artifact.bytes / 1048576).toFixed(1)}
-            MB, sha256 <code>${artifact.sha256}</code>) runs with Node.js 20 or newer.
+            MB, sha256 <code>${artifact.sha256}</code>) runs with Node.js 20 or newer. It is signed with the
+            farm's ed25519 key (<a href="/install/signing-key.pub">signing-key.pub</a>), which the installers
+            pin: an agent installs an upgrade only with a valid signature by that key.
           </p>`
     }`;
   return layout("Add a machine", "/install", body);

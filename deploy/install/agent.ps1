@@ -4,9 +4,17 @@
 #
 #   & ([scriptblock]::Create((Invoke-RestMethod http://farm:5000/install/agent.ps1))) -Secret 'FARM-SECRET'
 #
-# Steps: Node.js 20+ (winget when missing), the agent (one file from the coordinator, checked against its
-# sha256) in $Prefix, hqnode.ini in %ProgramData%\openhq (kept when it exists), the service, the idle helper
-# and a firewall rule for the agent's port, then it starts the agent. Running it again upgrades in place.
+# Steps: Node.js 20+ (winget when missing), the agent (one file from the coordinator, checked against the
+# farm's ed25519 signature, whose public key hqnode.ini pins for later upgrades) in $Prefix, hqnode.ini in
+# %ProgramData%\openhq (an existing one keeps its other keys and gets server, caFile, token and signingKey
+# updated, each change said), the service, the idle helper and a firewall rule for the agent's port, then it
+# starts the agent. Running it again upgrades in place. An hqnode.ini set up for https:// is not moved back
+# to http:// (unless -AllowHttp).
+#
+# A coordinator with a private CA: this script's downloads go through Windows' own trust, so the CA must be
+# trusted by Windows (Group Policy, or Import-Certificate -CertStoreLocation Cert:\LocalMachine\Root); give
+# its PEM file with -CaFile too, which the agent (Node.js, which does not read the Windows store) keeps as
+# caFile.
 #
 # The service is a scheduled task "openhq-agent" that starts at boot, without anyone logged on, and runs
 # agent-service.ps1: node.exe cannot answer the service control manager itself (so New-Service cannot run it),
@@ -23,6 +31,10 @@ param(
   [string]$Url = '@OPENHQ_URL@',
   # The farm secret (the coordinator's openhq.agentToken).
   [string]$Secret = '',
+  # PEM CA of an https:// coordinator with a private CA, kept as caFile in hqnode.ini.
+  [string]$CaFile = '',
+  # Let an https:// hqnode.ini be pointed at an http:// coordinator.
+  [switch]$AllowHttp,
   # Agent name, for several agents on one machine.
   [string]$Name = '',
   # The agent's own port for wakeup/terminate [5001].
@@ -100,6 +112,10 @@ if ($Url.StartsWith('@')) {
   $Url = ''
 }
 $Url = $Url.TrimEnd('/')
+if ($CaFile -ne '') {
+  if (-not (Test-Path -PathType Leaf $CaFile)) { throw "openhq: -CaFile $CaFile is not a file" }
+  $CaFile = (Resolve-Path $CaFile).Path
+}
 
 # ---- Node.js ----------------------------------------------------------------------------------------------
 function Find-Node {
@@ -135,19 +151,45 @@ if ($Secret -ne '') {
 }
 function Get-InstallFile([string]$fileName, [string]$destination) {
   if ($From -ne '') { Copy-Item -Force (Join-Path $From $fileName) $destination }
-  else { Invoke-WebRequest -UseBasicParsing -Headers $headers -Uri "$Url/install/$fileName" -OutFile $destination }
+  else { Invoke-WebRequest -UseBasicParsing -MaximumRedirection 0 -Headers $headers -Uri "$Url/install/$fileName" -OutFile $destination }
 }
 
 New-Item -ItemType Directory -Force -Path $Prefix, $data, $state, $logs | Out-Null
 $download = Join-Path $Prefix 'openhq-agent.mjs.download'
 Get-InstallFile 'openhq-agent.mjs' $download
-Get-InstallFile 'openhq-agent.mjs.sha256' "$download.sha256"
-$expected = (Get-Content "$download.sha256" -Raw).Substring(0, 64).ToLowerInvariant()
-$actual = (Get-FileHash -Algorithm SHA256 $download).Hash.ToLowerInvariant()
-Remove-Item -Force "$download.sha256"
-if ($expected -ne $actual) {
-  Remove-Item -Force $download
-  throw "openhq: the downloaded agent's sha256 is $actual, the coordinator says $expected"
+$signingKey = ''
+if ($From -ne '') {
+  # A folder of files (no coordinator to sign them): its sha256 file is checked, no key is pinned.
+  Get-InstallFile 'openhq-agent.mjs.sha256' "$download.sha256"
+  $expected = (Get-Content "$download.sha256" -Raw).Substring(0, 64).ToLowerInvariant()
+  $actual = (Get-FileHash -Algorithm SHA256 $download).Hash.ToLowerInvariant()
+  Remove-Item -Force "$download.sha256"
+  if ($expected -ne $actual) {
+    Remove-Item -Force $download
+    throw "openhq: the downloaded agent's sha256 is $actual, the coordinator says $expected"
+  }
+} else {
+  # The farm's public key (pinned in hqnode.ini: later upgrades must be signed by it) and the signature,
+  # checked by node (Windows PowerShell has no ed25519).
+  Get-InstallFile 'signing-key.pub' "$download.key"
+  Get-InstallFile 'openhq-agent.mjs.sig' "$download.sig"
+  $signingKey = (Get-Content "$download.key" -Raw).Trim()
+  $verify = Join-Path $Prefix 'verify-signature.mjs'
+  Set-Content -Path $verify -Encoding ASCII -Value @'
+import { createPublicKey, verify } from "node:crypto";
+import { readFileSync } from "node:fs";
+const [file, sig, key] = process.argv.slice(2);
+const pub = createPublicKey({ key: Buffer.from(key, "base64"), format: "der", type: "spki" });
+const signature = Buffer.from(readFileSync(sig, "utf8").trim(), "base64");
+process.exit(verify(null, readFileSync(file), pub, signature) ? 0 : 1);
+'@
+  & $node $verify $download "$download.sig" $signingKey
+  $signed = $LASTEXITCODE -eq 0
+  Remove-Item -Force $verify, "$download.key", "$download.sig"
+  if (-not $signed) {
+    Remove-Item -Force $download
+    throw "openhq: the downloaded agent is not signed by the farm's key"
+  }
 }
 Get-InstallFile 'agent-service.ps1' (Join-Path $Prefix 'agent-service.ps1')
 Get-InstallFile 'idle-helper.ps1' (Join-Path $Prefix 'idle-helper.ps1')
@@ -156,16 +198,63 @@ Move-Item -Force $download $agentFile
 $version = & $node $agentFile --version
 Say "installed the agent $version in $Prefix"
 
-# ---- hqnode.ini (kept when it exists) ---------------------------------------------------------------------
+# ---- hqnode.ini: written, or its connection keys updated ------------------------------------------------
+# The [main] lines of the ini, with KEY set to VALUE (replaced where it is, else added at the end of [main]).
+function Set-IniValue([string[]]$lines, [string]$key, [string]$value) {
+  $out = New-Object System.Collections.Generic.List[string]
+  $section = ''
+  $done = $false
+  foreach ($line in $lines) {
+    if ($line -match '^\s*\[(.*)\]') {
+      if ($section -eq 'main' -and -not $done) { $out.Add("$key = $value"); $done = $true }
+      $section = $Matches[1].Trim()
+    } elseif ($section -eq 'main' -and -not $done -and $line -match "^\s*$([regex]::Escape($key))\s*[=:]") {
+      $out.Add("$key = $value"); $done = $true; continue
+    }
+    $out.Add($line)
+  }
+  if (-not $done) {
+    if ($section -ne 'main') { $out.Add('[main]') }
+    $out.Add("$key = $value")
+  }
+  return ,$out.ToArray()
+}
+function Get-IniValue([string[]]$lines, [string]$key) {
+  $section = ''
+  foreach ($line in $lines) {
+    if ($line -match '^\s*\[(.*)\]') { $section = $Matches[1].Trim(); continue }
+    if ($section -eq 'main' -and $line -match "^\s*$([regex]::Escape($key))\s*[=:]\s*(.*?)\s*$") { return $Matches[1] }
+  }
+  return ''
+}
 if (Test-Path $ini) {
-  Say "keeping $ini"
+  $lines = @(Get-Content $ini)
+  $oldServer = Get-IniValue $lines 'server'
+  if ($oldServer.StartsWith('https://') -and $Url.StartsWith('http://') -and -not $AllowHttp) {
+    throw "openhq: $ini is set up for TLS ($oldServer); refusing to point it at $Url (give -AllowHttp to do it anyway)"
+  }
+  $changes = @(@('server', $Url, $false), @('caFile', $CaFile, $false), @('token', $Secret, $true),
+    @('signingKey', $signingKey, $false))
+  foreach ($change in $changes) {
+    $key, $value, $secretValue = $change
+    if ($value -eq '') { continue }
+    $old = Get-IniValue $lines $key
+    if ($old -eq $value) { continue }
+    $lines = Set-IniValue $lines $key $value
+    if ($secretValue) { Say "updated $key in $ini" }
+    else { Say "updated $key in ${ini}: $(if ($old) { $old } else { '(none)' }) -> $value" }
+  }
+  Set-Content -Path $ini -Value $lines -Encoding ASCII
+  Say "kept the other settings of $ini"
 } else {
   $lines = @('; written by /install/agent.ps1; every key: deploy/hqnode.ini.example in the openhq sources',
     '[main]', "server = $(if ($Url) { $Url } else { 'localhost' })", "name = $Name")
   if ($ClientPort -gt 0) { $lines += "clientPort = $ClientPort" }
   if ($HqRoot -ne '') { $lines += "sharedNetwork.mount = $HqRoot" }
   $lines += @("stateDir = $state", "logFile = $(Join-Path $logs 'agent.log')")
+  if ($CaFile -ne '') { $lines += "caFile = $CaFile" }
   if ($Secret -ne '') { $lines += "token = $Secret" }
+  if ($signingKey -ne '') { $lines += "signingKey = $signingKey" }
   $lines += @('', '[job_environment]')
   Set-Content -Path $ini -Value $lines -Encoding ASCII
   # The secret: readable by administrators and SYSTEM (and the agent's account) only.

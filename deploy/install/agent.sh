@@ -3,12 +3,15 @@
 # this script with its own address filled in; its "Add a machine" page (/install) shows the line to run:
 #
 #   curl -fsSL http://farm:5000/install/agent.sh | sudo sh -s -- --secret FARM-SECRET [--name NAME]
+#   curl -fsSL --cacert CA.pem https://farm:5000/install/agent.sh | sudo sh -s -- --ca-file CA.pem --secret …
 #
 # Steps: Node.js 20+ (from the OS's package manager when missing), the agent (one file from the coordinator,
-# checked against its sha256) in PREFIX/lib/openhq-agent, PREFIX/bin/openhq-agent, hqnode.ini pointing back
-# at the coordinator (kept when it exists), then the service: systemd (Linux), launchd (macOS), or, with
-# --no-service or without systemd, the agent started directly under PREFIX/bin/openhq-agent-loop. Running it
-# again upgrades the agent in place.
+# checked against the farm's ed25519 signature, whose public key hqnode.ini pins for later upgrades) in
+# PREFIX/lib/openhq-agent, PREFIX/bin/openhq-agent, hqnode.ini pointing back at the coordinator (an existing
+# one keeps its other keys and gets server, caFile, token and signingKey updated, each change said), then the
+# service: systemd (Linux), launchd (macOS), or, with --no-service or without systemd, the agent started
+# directly under PREFIX/bin/openhq-agent-loop. Running it again upgrades the agent in place. An hqnode.ini
+# set up for https:// is not moved back to http:// (unless --allow-http).
 #
 # Agent and jobs apart (docs/SECURITY.md): run as root, the agent runs as root, its code, hqnode.ini (0600)
 # and state folder (0700) are root's, and it runs every job as the --user account (jobUser in hqnode.ini),
@@ -18,6 +21,8 @@
 # Options (defaults in brackets):
 #   --url URL            the coordinator [the one that served this script]
 #   --secret SECRET      the farm secret (the coordinator's openhq.agentToken) [none]
+#   --ca-file FILE       PEM CA of an https:// coordinator with a private CA; kept as caFile [the system's CAs]
+#   --allow-http         let an https:// hqnode.ini be pointed at an http:// coordinator
 #   --name NAME          agent name, for several agents on one machine [""]
 #   --client-port N      the agent's own port for wakeup/terminate [5001]
 #   --hqroot PATH        this machine's mount of the shared folder [what the coordinator says]
@@ -42,14 +47,14 @@ set -eu
 {
 
 url="@OPENHQ_URL@"
-secret="" name="" client_port="" hqroot="" prefix=/opt/openhq etc="" user=openhq
+secret="" name="" client_port="" hqroot="" prefix=/opt/openhq etc="" user=openhq ca_file="" allow_http=0
 service=auto start=1 node="" from="" uninstall=0 purge=0 make_user=1 user_given=0
 systemd_dir=/etc/systemd/system launchd_dir=/Library/LaunchDaemons logrotate_dir=/etc/logrotate.d
 
 say() { echo "openhq: $*"; }
 die() { echo "openhq: $*" >&2; exit 1; }
 usage() {
-  sed -n '2,38p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' | grep . || echo "openhq: options: see the top of /install/agent.sh"
+  sed -n '2,42p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' | grep . || echo "openhq: options: see the top of /install/agent.sh"
   exit "${1:-2}"
 }
 need() { [ $# -ge 2 ] || { echo "openhq: $1 needs a value" >&2; exit 2; }; }
@@ -58,6 +63,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --url) need "$@"; url=$2; shift ;;
     --secret) need "$@"; secret=$2; shift ;;
+    --ca-file) need "$@"; ca_file=$2; shift ;;
+    --allow-http) allow_http=1 ;;
     --name) need "$@"; name=$2; shift ;;
     --client-port) need "$@"; client_port=$2; shift ;;
     --hqroot) need "$@"; hqroot=$2; shift ;;
@@ -84,6 +91,10 @@ case "$service" in auto|systemd|launchd|none) ;; *) echo "openhq: --service must
 case "$client_port" in *[!0-9]*) echo "openhq: --client-port must be a number" >&2; exit 2 ;; esac
 case "$name" in *[!A-Za-z0-9._-]*) echo "openhq: --name may hold letters, digits, . _ - only" >&2; exit 2 ;; esac
 url=${url%/}
+if [ -n "$ca_file" ]; then
+  [ -r "$ca_file" ] || { echo "openhq: --ca-file $ca_file is not a readable file" >&2; exit 2; }
+  case "$ca_file" in /*) ;; *) ca_file=$(pwd)/$ca_file ;; esac
+fi
 
 os=$(uname -s)
 case "$os" in
@@ -223,21 +234,27 @@ case "$url" in
     ;;
 esac
 
-# fetch NAME DEST: from --from DIR, or from the coordinator with the farm secret as Basic auth password.
+# fetch NAME DEST: from --from DIR, or from the coordinator with the farm secret as Basic auth password
+# (and the --ca-file CA). Redirects are not followed: the files come from this coordinator only.
 fetch() {
+  fetch_name=$1 fetch_dest=$2
   if [ -n "$from" ]; then
-    cp "$from/$1" "$2"
+    cp "$from/$fetch_name" "$fetch_dest"
   elif command -v curl >/dev/null 2>&1; then
+    set --
+    [ -z "$ca_file" ] || set -- --cacert "$ca_file"
     if [ -n "$secret" ]; then
-      printf 'user = "openhq-agent:%s"\n' "$secret" | curl -fsSL -K - -o "$2" "$url/install/$1"
+      printf 'user = "openhq-agent:%s"\n' "$secret" | curl -fsS -K - "$@" -o "$fetch_dest" "$url/install/$fetch_name"
     else
-      curl -fsSL -o "$2" "$url/install/$1"
+      curl -fsS "$@" -o "$fetch_dest" "$url/install/$fetch_name"
     fi
   elif command -v wget >/dev/null 2>&1; then
+    set -- --max-redirect=0
+    [ -z "$ca_file" ] || set -- "$@" --ca-certificate="$ca_file"
     if [ -n "$secret" ]; then
-      wget -q --auth-no-challenge --user=openhq-agent --password="$secret" -O "$2" "$url/install/$1"
+      wget -q --auth-no-challenge --user=openhq-agent --password="$secret" "$@" -O "$fetch_dest" "$url/install/$fetch_name"
     else
-      wget -q -O "$2" "$url/install/$1"
+      wget -q "$@" -O "$fetch_dest" "$url/install/$fetch_name"
     fi
   else
     die "neither curl nor wget is installed"
@@ -250,10 +267,25 @@ mkdir -p "$lib" "$prefix/bin" "$etc"
 work=$(mktemp -d "$lib/.download.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fetch openhq-agent.mjs "$work/openhq-agent.mjs" || die "could not fetch the agent from ${from:-$url}"
-fetch openhq-agent.mjs.sha256 "$work/sha256" || die "could not fetch the agent's sha256 from ${from:-$url}"
-expected=$(cut -c1-64 "$work/sha256")
 actual=$("$node" -e 'const c=require("node:crypto"),f=require("node:fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync(process.argv[1])).digest("hex"))' "$work/openhq-agent.mjs")
-[ "$expected" = "$actual" ] || die "the downloaded agent's sha256 is $actual, the coordinator says $expected"
+if [ -n "$from" ]; then
+  # A folder of files (no coordinator to sign them): its sha256 file is checked, no key is pinned.
+  fetch openhq-agent.mjs.sha256 "$work/sha256" || die "could not read the agent's sha256 in $from"
+  expected=$(cut -c1-64 "$work/sha256")
+  [ "$expected" = "$actual" ] || die "the downloaded agent's sha256 is $actual, the coordinator says $expected"
+  signing_key=""
+else
+  # The farm's public key (pinned in hqnode.ini: later upgrades must be signed by it) and the signature.
+  fetch signing-key.pub "$work/key" || die "could not fetch the farm's signing key from $url"
+  fetch openhq-agent.mjs.sig "$work/sig" || die "could not fetch the agent's signature from $url"
+  signing_key=$(tr -d ' \r\n' < "$work/key")
+  "$node" -e '
+const c = require("node:crypto"), f = require("node:fs");
+const [file, sig, key] = process.argv.slice(1);
+const pub = c.createPublicKey({ key: Buffer.from(key, "base64"), format: "der", type: "spki" });
+process.exit(c.verify(null, f.readFileSync(file), pub, Buffer.from(f.readFileSync(sig, "utf8").trim(), "base64")) ? 0 : 1);
+' "$work/openhq-agent.mjs" "$work/sig" "$signing_key" || die "the downloaded agent is not signed by the farm's key"
+fi
 version=$("$node" "$work/openhq-agent.mjs" --version 2>/dev/null || echo unknown)
 
 # Stop a directly started agent before replacing its file; services restart on the new file below.
@@ -283,9 +315,45 @@ done
 EOF
 chmod 755 "$prefix/bin/openhq-agent" "$prefix/bin/openhq-agent-loop"
 
-# ---- hqnode.ini (kept when it exists) ----------------------------------------------------------------------
+# ---- hqnode.ini: written, or its connection keys updated ----------------------------------------------------
+# ini_value KEY: KEY's value in [main] ("" when absent).
+ini_value() {
+  awk -v k="$1" '/^[[:space:]]*\[/ { s = $0; gsub(/[][[:space:]]/, "", s); next }
+    s == "main" && $0 ~ "^[[:space:]]*" k "[[:space:]]*[=:]" { sub(/^[^=:]*[=:][[:space:]]*/, ""); sub(/[[:space:]]*$/, ""); print; exit }' "$ini"
+}
+# ini_set KEY VALUE: sets KEY in [main] (replaced where it is, else added at the end of [main]).
+ini_set() {
+  OPENHQ_INI_VALUE=$2 awk -v k="$1" 'BEGIN { v = ENVIRON["OPENHQ_INI_VALUE"] }
+    /^[[:space:]]*\[/ { if (s == "main" && !done) { print k " = " v; done = 1 } s = $0; gsub(/[][[:space:]]/, "", s) }
+    s == "main" && !done && $0 ~ "^[[:space:]]*" k "[[:space:]]*[=:]" { print k " = " v; done = 1; next }
+    { print }
+    END { if (!done) { if (s != "main") print "[main]"; print k " = " v } }' "$ini" > "$ini.new"
+  cat "$ini.new" > "$ini"
+  rm -f "$ini.new"
+}
+# ini_update KEY VALUE LABEL: sets KEY when it differs, and says so (LABEL: how to show the values).
+ini_update() {
+  old_value=$(ini_value "$1")
+  [ "$old_value" = "$2" ] && return 0
+  ini_set "$1" "$2"
+  case "$3" in
+    secret) say "updated $1 in $ini" ;;
+    *) say "updated $1 in $ini: ${old_value:-(none)} -> $2" ;;
+  esac
+}
 if [ -f "$ini" ]; then
-  say "keeping $ini"
+  old_server=$(ini_value server)
+  case "$old_server:$url" in
+    https://*:http://*)
+      [ "$allow_http" = 1 ] || die "$ini is set up for TLS ($old_server); refusing to point it at $url (give --allow-http to do it anyway)" ;;
+  esac
+  umask 077
+  [ -z "$url" ] || ini_update server "$url" value
+  [ -z "$ca_file" ] || ini_update caFile "$ca_file" value
+  [ -z "$secret" ] || ini_update token "$secret" secret
+  [ -z "$signing_key" ] || ini_update signingKey "$signing_key" value
+  umask 022
+  say "kept the other settings of $ini"
 else
   umask 077
   {
@@ -297,8 +365,10 @@ else
     [ -z "$hqroot" ] || echo "sharedNetwork.mount = $hqroot"
     echo "stateDir = $state"
     echo "logFile = $logs/agent.log"
+    [ -z "$ca_file" ] || echo "caFile = $ca_file"
     [ -z "$secret" ] || echo "token = $secret"
     [ "$apart" = 0 ] || echo "jobUser = $user"
+    [ -z "$signing_key" ] || echo "signingKey = $signing_key"
     echo
     echo "[job_environment]"
   } > "$ini"
