@@ -23,6 +23,7 @@ import {
 } from "./commands.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { hashPasswordCommand } from "./hash-password.js";
+import { readFarmSecret } from "./farm-secret.js";
 import { submit } from "./submit.js";
 
 const INT = kinds.int(-Number.MAX_SAFE_INTEGER);
@@ -61,6 +62,8 @@ const OPTIONS = {
   group: { flag: "group", kind: kinds.string },
   env: { flag: "env", kind: kinds.string, multiple: true },
   pollMs: { flag: "poll-ms", kind: INT, default: 500 },
+  data: { flag: "data", kind: kinds.string },
+  config: { flag: "config", kind: kinds.string },
 } satisfies OptionTable;
 
 const HELP = `usage: openhq [--server URL] [--json] COMMAND [ARGS]
@@ -92,6 +95,10 @@ commands:
   ping                                 check that the server answers
   hash-password                        print a salted hash (scrypt) of a password for openhq.auth.users;
                                        reads it from the terminal (no echo) or standard input
+  secret [--data DIR] [--config INI]   on the coordinator's host: print the farm secret agents join with
+                                       (from the data folder's farm-secret, or openhq.agentToken in INI)
+  rotate-secret [--data DIR]           on the coordinator's host (or as an admin): make a new farm secret
+                                       and print it; enrolled agents stay (docs/SECURITY.md)
 
 options:
 ${Options.usage(OPTIONS, 22)}
@@ -196,6 +203,27 @@ async function run(argv: string[]): Promise<number> {
       return agentCall(io, name, host(), flags.get("agentToken"));
     case "hash-password":
       return hashPasswordCommand(io.out);
+    case "secret":
+      io.out.write(
+        `${readFarmSecret({ data: flags.get("data"), config: flags.get("config") }, process.env)}\n`,
+      );
+      return Exit.ok;
+    case "rotate-secret": {
+      await io.server.call("rotateFarmSecret");
+      let secret: string;
+      try {
+        secret = readFarmSecret({ data: flags.get("data") }, process.env);
+      } catch (err) {
+        io.out.write(
+          `rotated the farm secret; read the new one on the coordinator's host: ${(err as Error).message}\n`,
+        );
+        return Exit.ok;
+      }
+      io.out.write(
+        io.json ? `${JSON.stringify(secret)}\n` : `rotated the farm secret; the new one: ${secret}\n`,
+      );
+      return Exit.ok;
+    }
     case "ping":
       await io.server.ping();
       io.out.write(io.json ? "true\n" : `${serverUrl}: ok\n`);

@@ -24,6 +24,8 @@ export interface ServerSettings {
   sharedNetworkPath: string | null;
   /** Optional shared secret agents must present in `hello`. */
   agentToken: string | null;
+  /** Where a generated farm secret is kept (<dataDir>/farm-secret); unset when it is configured. */
+  farmSecretFile?: string | null;
   /** Cap on one attempt's output, bytes; 0 = none (the default: logs are kept whole). */
   maxOutputBytes: number;
   /** Quota of the whole job log store, compressed bytes; 0 = none. */

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
   ctx.logs = await LogStore.open(ctx, config.settings.jobLogsDir, log);
   log(`job logs in ${config.settings.jobLogsDir}`);
+  if (ctx.settings.agentToken === null) ctx.settings.farmSecretFile = join(config.dataDir, "farm-secret");
   const farm = await resolveFarmSecret(ctx, config.dataDir);
   ctx.settings.agentToken = farm.secret;
   // The key that signs the agent artifact: made now, so installers can pin it from the first install.

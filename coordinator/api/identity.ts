@@ -9,6 +9,12 @@ import type { Context } from "../context.js";
 import { approveEnrollment, pendingEnrollmentOf, revokeClient } from "../store/credentials.js";
 import { clientExists } from "../store/clients.js";
 import { id } from "./args.js";
+import { rotateFarmSecret, SecretConfiguredError } from "../link/farm-secret.js";
+
+/** 127.0.0.0/8, ::1, and IPv4-mapped loopback. */
+function loopback(address: string | undefined): boolean {
+  return address !== undefined && /^(127\.|::1$|::ffff:127\.)/.test(address);
+}
 
 export function identityMethods(ctx: Context): Methods {
   return {
@@ -17,6 +23,21 @@ export function identityMethods(ctx: Context): Methods {
       if (!(await clientExists(ctx, cid)))
         throw new Fault(FaultCode.notFound, `client ${cid} does not exist`);
       await revokeClient(ctx, cid);
+      return true;
+    },
+    rotateFarmSecret: async (_params, call) => {
+      // With access control on, authorize() let only an admin through (and set call.user).
+      if (call.user === undefined && !loopback(call.remoteAddress))
+        throw new Fault(
+          FaultCode.forbidden,
+          "rotateFarmSecret: with access control off, only from the coordinator's host (openhq rotate-secret there)",
+        );
+      try {
+        await rotateFarmSecret(ctx);
+      } catch (err) {
+        if (err instanceof SecretConfiguredError) throw new Fault(FaultCode.conflict, err.message);
+        throw err;
+      }
       return true;
     },
     approveClient: async ([clientId]) => {

@@ -23,6 +23,7 @@ import type { HelloMessage } from "../../shared/protocol.js";
 import { sha256 } from "../../shared/basic-auth.js";
 import type { Context } from "../context.js";
 import { clientLabel } from "../store/clients.js";
+import { farmSecretMatches, ownCredentialAdmits } from "./farm-secret.js";
 import {
   claimFarmSecret,
   dropCredential,
@@ -59,12 +60,6 @@ export async function resolveFarmSecret(
     // A read-only data folder: the secret is still in Redis and in the log line printed at creation.
   }
   return { secret, generated: created };
-}
-
-/** Compares two secrets in constant time (their digests, so lengths leak nothing either). */
-export function sameSecret(given: unknown, expected: string): boolean {
-  if (typeof given !== "string") return false;
-  return timingSafeEqual(sha256(given), sha256(expected));
 }
 
 /** Why a hello is malformed, or null: every field the coordinator stores has a type and a bound. */
@@ -105,12 +100,14 @@ export type Admission = { ok: true; enrolled: boolean } | { ok: false; reason: s
  * remote address. Call before registerClient; then enroll() when `enrolled` is false.
  */
 export async function admit(ctx: Context, msg: HelloMessage, address: string): Promise<Admission> {
-  const secret = ctx.settings.agentToken;
-  if (secret === null || !sameSecret(msg.token, secret))
+  if (!(await farmSecretMatches(ctx, msg.token))) {
+    // After rotateFarmSecret an enrolled agent still holds the old secret: its own credential admits it.
+    if (await ownCredentialAdmits(ctx, msg)) return { ok: true, enrolled: true };
     return {
       ok: false,
       reason: msg.token ? "wrong agent token (farm secret)" : "agent token required (the farm secret)",
     };
+  }
   const label = clientLabel(msg.hostname, msg.name);
   const given = msg.credential;
   const client = await enrollmentOf(ctx, label);

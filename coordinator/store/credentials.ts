@@ -17,6 +17,16 @@ export async function claimFarmSecret(
   return { secret: kept, created };
 }
 
+/** The farm secret Redis holds (null when none was generated). */
+export async function readFarmSecret(ctx: Context): Promise<string | null> {
+  return ctx.redis.get(ctx.keys.farmSecret);
+}
+
+/** rotateFarmSecret: the new secret replaces the old one for every coordinator of the farm. */
+export async function replaceFarmSecret(ctx: Context, secret: string): Promise<void> {
+  await ctx.redis.set(ctx.keys.farmSecret, secret);
+}
+
 export interface Enrollment {
   id: string;
   revoked: boolean;

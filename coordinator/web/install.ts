@@ -20,9 +20,9 @@ import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { timingSafeEqual } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import { basicCredentials, sha256 } from "../../shared/basic-auth.js";
+import { basicCredentials } from "../../shared/basic-auth.js";
+import { farmSecretMatches } from "../link/farm-secret.js";
 import type { Auth } from "../auth.js";
 import type { Context } from "../context.js";
 import { farmPublicKey, signatureOf } from "./artifact-signing.js";
@@ -79,11 +79,10 @@ function baseUrl(req: IncomingMessage, ctx: Context): string {
   return ctx.settings.serverUrl.replace(/\/+$/, "");
 }
 
-function sendsFarmSecret(req: IncomingMessage, secret: string | null): boolean {
-  if (secret === null) return false;
+async function sendsFarmSecret(ctx: Context, req: IncomingMessage): Promise<boolean> {
   const credentials = basicCredentials(req.headers.authorization);
   if (credentials === null || credentials === "malformed") return false;
-  return timingSafeEqual(sha256(credentials.password), sha256(secret));
+  return farmSecretMatches(ctx, credentials.password);
 }
 
 type Send = (status: number, type: string, body: string | Buffer) => void;
@@ -113,7 +112,7 @@ export async function installRoute(
     send(404, "text/plain; charset=utf-8", "not found\n");
     return true;
   }
-  if (!sendsFarmSecret(req, secret) && !auth.allowWeb(req, res, false)) return true;
+  if (!(await sendsFarmSecret(ctx, req)) && !auth.allowWeb(req, res, false)) return true;
   let body: Buffer;
   try {
     if (name === "signing-key.pub") body = Buffer.from(`${await farmPublicKey(ctx)}\n`);

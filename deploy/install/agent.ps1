@@ -227,7 +227,10 @@ function Get-IniValue([string[]]$lines, [string]$key) {
   }
   return ''
 }
-if (Test-Path $ini) {
+if ((Test-Path $ini) -and $From -ne '') {
+  # Installed from a folder: no coordinator line to follow, the ini is the admin's.
+  Say "keeping $ini"
+} elseif (Test-Path $ini) {
   $lines = @(Get-Content $ini)
   $oldServer = Get-IniValue $lines 'server'
   if ($oldServer.StartsWith('https://') -and $Url.StartsWith('http://') -and -not $AllowHttp) {

@@ -8,10 +8,10 @@
 # Steps: Node.js 20+ (from the OS's package manager when missing), the agent (one file from the coordinator,
 # checked against the farm's ed25519 signature, whose public key hqnode.ini pins for later upgrades) in
 # PREFIX/lib/openhq-agent, PREFIX/bin/openhq-agent, hqnode.ini pointing back at the coordinator (an existing
-# one keeps its other keys and gets server, caFile, token and signingKey updated, each change said), then the
-# service: systemd (Linux), launchd (macOS), or, with --no-service or without systemd, the agent started
-# directly under PREFIX/bin/openhq-agent-loop. Running it again upgrades the agent in place. An hqnode.ini
-# set up for https:// is not moved back to http:// (unless --allow-http).
+# one keeps its other keys and gets server, caFile, token and signingKey updated, each change said; with
+# --from it is kept as it is), then the service: systemd (Linux), launchd (macOS), or, with --no-service or
+# without systemd, the agent started directly under PREFIX/bin/openhq-agent-loop. Running it again upgrades
+# the agent in place. An hqnode.ini set up for https:// is not moved back to http:// (unless --allow-http).
 #
 # Agent and jobs apart (docs/SECURITY.md): run as root, the agent runs as root, its code, hqnode.ini (0600)
 # and state folder (0700) are root's, and it runs every job as the --user account (jobUser in hqnode.ini),
@@ -341,7 +341,10 @@ ini_update() {
     *) say "updated $1 in $ini: ${old_value:-(none)} -> $2" ;;
   esac
 }
-if [ -f "$ini" ]; then
+if [ -f "$ini" ] && [ -n "$from" ]; then
+  # Installed from a folder (deploy/install.sh): no coordinator line to follow, the ini is the admin's.
+  say "keeping $ini"
+elif [ -f "$ini" ]; then
   old_server=$(ini_value server)
   case "$old_server:$url" in
     https://*:http://*)
