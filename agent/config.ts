@@ -25,6 +25,8 @@ export interface AgentConfig {
   stateDir: string;
   /** null = log to stderr only. */
   logFile: string | null;
+  /** With a log file: each line to stderr as well (off when stderr is itself a file: lines twice). */
+  logToStderr: boolean;
   /** HQROOT override (`sharedNetwork.mount`); null = what the coordinator says. */
   sharedNetworkMount: string | null;
   /** Variables added to every job ([job_environment]). */
@@ -123,6 +125,13 @@ export const OPTIONS = {
     kind: kinds.string,
     doc: "log file (default stderr)",
   },
+  logToStderr: {
+    env: ["OPENHQ_AGENT_LOG_STDERR"],
+    ini: ["logToStderr"],
+    kind: kinds.bool,
+    default: true,
+    doc: "with a log file, also write each line to stderr (the journal); off for an agent whose stderr goes to a file",
+  },
   sharedNetworkMount: {
     ini: ["sharedNetwork.mount"],
     kind: kinds.string,
@@ -217,6 +226,7 @@ export function defaultConfig(cpuCount: number): AgentConfig {
       `openhq-agent-${hostname()}`,
     ),
     logFile: null,
+    logToStderr: true,
     sharedNetworkMount: null,
     jobEnvironment: {},
     heartbeatIntervalMs: OPTIONS.heartbeatIntervalMs.default,
@@ -261,6 +271,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
   config.cpus = options.get("cpus") ?? cpuCount;
   config.stateDir = options.get("stateDir") ?? config.stateDir;
   config.logFile = options.get("logFile") ?? null;
+  config.logToStderr = options.get("logToStderr");
   config.sharedNetworkMount = options.get("sharedNetworkMount") ?? null;
   config.heartbeatIntervalMs = options.get("heartbeatIntervalMs");
   config.killGraceMs = options.get("killGraceMs");

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     process.stderr.write(`openhq-agent: ${err.message}\n`);
     process.exit(2);
   }
-  const log = createLogger(config.logFile);
+  const log = createLogger(config.logFile, config.logFile === null || config.logToStderr);
   let agent;
   try {
     agent = new Agent(config, log, {

@@ -99,7 +99,8 @@ export const OPTIONS = {
     env: ["OPENHQ_DATA"],
     ini: ["openhq.dataDir"],
     kind: kinds.string,
-    doc: "data folder of the private redis-server (env OPENHQ_DATA)",
+    doc: `data folder (env OPENHQ_DATA): the private redis-server's data (redis/),
+                  the job logs (job_logs/, unless job_logs_dir says otherwise) and farm-secret`,
   },
   prefix: {
     flag: "prefix",

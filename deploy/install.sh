@@ -194,6 +194,13 @@ elif [ "$service" = 1 ]; then
     systemctl daemon-reload
     systemctl enable --now openhq-coordinator.service
     echo "started openhq-coordinator.service (logs: journalctl -u openhq-coordinator)"
+    started=1
   fi
 fi
-echo "done: $prefix/bin/openhq --server http://$server:$port clients"
+if [ "${started:-0}" = 1 ]; then
+  echo "done: $prefix/bin/openhq --server http://$server:$port clients"
+else
+  # No systemd (a container, a minimal host), --no-service or --no-start: say so, and how to run it by hand.
+  echo "installed, NOT started: no systemd here, or --no-service/--no-start. Run it yourself (docs/ADMIN.md §2,"
+  echo "\"Without systemd\"): $prefix/bin/openhq-coordinator --config $ini >>LOGFILE 2>&1"
+fi

@@ -490,11 +490,28 @@ case "$service" in
     ;;
   none)
     if [ "$start" = 1 ]; then
-      nohup "$prefix/bin/openhq-agent-loop" --config "$ini" </dev/null >>"$logs/agent.out.log" 2>&1 &
+      # The agent writes agent.log itself; agent.out.log gets only what the process says outside its log
+      # (a crash), so no line is in both.
+      OPENHQ_AGENT_LOG_STDERR=0 nohup "$prefix/bin/openhq-agent-loop" --config "$ini" </dev/null \
+        >>"$logs/agent.out.log" 2>&1 &
       echo $! > "$pidfile"
       say "started the agent (process $!; log $logs/agent.log); stop it with: kill \$(cat '$pidfile')"
+      say "no service manager: nothing starts the agent after a reboot; run this line again to restart it"
+    else
+      say "not started (--no-start): start it with $prefix/bin/openhq-agent-loop --config $ini"
+    fi
+    # Rotation: the same logrotate rule as with systemd, for this log folder, where logrotate is installed.
+    if [ "$root" = 1 ] && command -v logrotate >/dev/null 2>&1 && [ -d "$logrotate_dir" ]; then
+      fetch openhq.logrotate "$work/logrotate" || die "could not fetch openhq.logrotate"
+      sed -e "s#^/var/log/openhq/#$logs/#" -e "s#^    su openhq openhq#    su $(id -un) $(id -gn)#" \
+        "$work/logrotate" > "$logrotate_dir/openhq-agent"
+      say "wrote $logrotate_dir/openhq-agent (rotates $logs/*.log)"
+    else
+      say "no log rotation set up (needs root and logrotate): $logs/agent.log grows until you rotate it"
     fi
     ;;
 esac
-say "done: the agent connects to $url"
+if [ "$start" = 1 ]; then say "done: the agent connects to $url"
+else say "installed, not started: the agent will connect to $url"
+fi
 }
