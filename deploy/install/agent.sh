@@ -500,14 +500,16 @@ case "$service" in
     else
       say "not started (--no-start): start it with $prefix/bin/openhq-agent-loop --config $ini"
     fi
-    # Rotation: the same logrotate rule as with systemd, for this log folder, where logrotate is installed.
-    if [ "$root" = 1 ] && command -v logrotate >/dev/null 2>&1 && [ -d "$logrotate_dir" ]; then
+    # Rotation: the same logrotate rule as with systemd, where logrotate is installed, for a system install
+    # (another --prefix keeps everything inside it, so nothing is written to /etc).
+    if [ "$root" = 1 ] && [ "$prefix" = /opt/openhq ] && command -v logrotate >/dev/null 2>&1 &&
+      [ -d "$logrotate_dir" ]; then
       fetch openhq.logrotate "$work/logrotate" || die "could not fetch openhq.logrotate"
       sed -e "s#^/var/log/openhq/#$logs/#" -e "s#^    su openhq openhq#    su $(id -un) $(id -gn)#" \
         "$work/logrotate" > "$logrotate_dir/openhq-agent"
       say "wrote $logrotate_dir/openhq-agent (rotates $logs/*.log)"
     else
-      say "no log rotation set up (needs root and logrotate): $logs/agent.log grows until you rotate it"
+      say "no log rotation set up (needs root, the default --prefix and logrotate): $logs/agent.log grows until you rotate it"
     fi
     ;;
 esac
