@@ -35,6 +35,8 @@ export interface CoordinatorConfig {
   maxRequestBytes: number;
   maxXmlDepth: number;
   maxReplyBytes: number;
+  /** Whole job logs streamed into getJobOutput replies at once. */
+  maxLogReads: number;
   /** Certificate and key (PEM) to serve HTTPS with; null = plain HTTP. */
   tls: { cert: Buffer; key: Buffer } | null;
   /** Bounds on what callers may hold of port 5000 (see docs/SECURITY.md). */
@@ -252,6 +254,20 @@ export const OPTIONS = {
     kind: kinds.int(1024),
     doc: "largest XML-RPC reply, larger is a Fault (default 1 GiB with no output cap, else 64 MiB or 2 x maxOutputBytes + 1 MiB if more)",
   },
+  maxLogReads: {
+    env: ["OPENHQ_MAX_LOG_READS"],
+    ini: ["openhq.maxLogReads"],
+    kind: kinds.int(1, 256),
+    default: 4,
+    doc: "whole job logs (getJobOutput without max_last_chars, over 1 MiB) streamed at once; more wait (default 4, 1-256)",
+  },
+  maxOutputSocketsPerUser: {
+    env: ["OPENHQ_MAX_OUTPUT_SOCKETS_PER_USER"],
+    ini: ["openhq.maxOutputSocketsPerUser"],
+    kind: kinds.int(1, 256),
+    default: 16,
+    doc: "live-output WebSockets one user (or, without a login, one address) may hold open (default 16, 1-256)",
+  },
   maxXmlDepth: {
     env: ["OPENHQ_MAX_XML_DEPTH"],
     ini: ["openhq.maxXmlDepth"],
@@ -380,6 +396,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     stallTimeout: options.get("stallTimeout"),
     jobLogsDir: resolve(options.get("jobLogsDir") ?? join(dataDir, "job_logs")),
     waitReplicas: options.get("waitReplicas"),
+    maxOutputSocketsPerUser: options.get("maxOutputSocketsPerUser"),
     serverUrl:
       options.get("serverUrl") ??
       `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
@@ -406,6 +423,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
         ? 1024 * 1024 * 1024
         : Math.max(64 * 1024 * 1024, 2 * settings.maxOutputBytes + 1024 * 1024)),
     maxXmlDepth: options.get("maxXmlDepth"),
+    maxLogReads: options.get("maxLogReads"),
     tls,
     limits: {
       maxConnections: options.get("maxConnections"),

@@ -40,6 +40,8 @@ export interface ServerSettings {
   tlsPrivateCa?: boolean;
   /** openhq.redis.waitReplicas: replicas that must confirm writes before an ack or assignment (0 = none). */
   waitReplicas?: number;
+  /** openhq.maxOutputSocketsPerUser: live-output sockets per user (or address without a login); default 16. */
+  maxOutputSocketsPerUser?: number;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
   raw: Record<string, string>;
 }

@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     maxBodyBytes: config.maxRequestBytes,
     maxDepth: config.maxXmlDepth,
     maxReplyBytes: config.maxReplyBytes,
+    maxStreamedReplies: config.maxLogReads,
     admit: auth.admit,
     onCall: metrics.onCall,
     authorize: auth.authorize,

@@ -1,5 +1,5 @@
 // The job log store (issue 10) with real processes: 20 MB and 300 MB logs byte-identical end to end with
-// Redis keeping only a small record, a tail read of the 300 MB log, a coordinator SIGKILLed mid-job, a full
+// Redis keeping only a small record, getJobOutput of 300 MB streamed with the coordinator's RSS bounded, a tail read of the 300 MB log, a coordinator SIGKILLed mid-job, a full
 // disk (a 2 MB tmpfs), two coordinators sharing one log folder, one with another folder refused, an
 // unwritable folder, a per-attempt cap tripping, and deleteJobs removing the files.
 import { strict as assert } from "node:assert";
@@ -40,6 +40,12 @@ let coord: TestCoordinator;
 let agent: TestAgent;
 let hq: XmlRpcClient;
 const cleanups: (() => Promise<void>)[] = [];
+
+/** A process's resident memory now, bytes (VmRSS). */
+function rss(pid: number | undefined): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) * 1024;
+}
 
 /** 300 MB of render-log-like lines (every line different), written once; its sha256. */
 function writeBigLog(): string {
@@ -154,8 +160,17 @@ describe("job log store", () => {
     // The whole 300 MB through getJobOutput too: one reply, far past the 64 MiB a capped farm allows.
     const whole = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 1024 * MB });
     cleanups.push(async () => whole.close());
-    const all = await whole.call<string>("getJobOutput", big);
+    // Streamed from the gzip file into the reply: the coordinator's memory hardly grows (issue 21).
+    const rssBefore = rss(coord.process.pid);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss(coord.process.pid))), 20);
+    const all = await whole.call<string>("getJobOutput", big).finally(() => clearInterval(sampler));
     assert.equal(sha(Buffer.from(all, "utf8")), bigSha, "getJobOutput of 300 MB is byte-identical");
+    assert.ok(
+      rssPeak - rssBefore < 64 * MB,
+      `coordinator RSS grew ${((rssPeak - rssBefore) / MB).toFixed(1)} MB during getJobOutput of 300 MB`,
+    );
+    console.log(`# getJobOutput of 300 MB: coordinator RSS +${((rssPeak - rssBefore) / MB).toFixed(1)} MB`);
     const tail = await hq.call<string>("getJobOutput", big, 65536);
     const fileTail = readFileSync(bigFile).subarray(-400_000).toString("utf8");
     assert.equal(tail, fileTail.slice(-65536));

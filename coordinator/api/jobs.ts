@@ -27,7 +27,7 @@ import {
   isJobStatus,
   type JobStatus,
 } from "../../shared/statuses.js";
-import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import { Fault, FaultCode, StreamedText, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { allClientLabels } from "../store/clients.js";
 import { JobStore, type JobRecord } from "../store/jobs.js";
@@ -48,6 +48,9 @@ import {
 import { guardEnvironment } from "./environment-access.js";
 import { parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
+
+/** A whole log larger than this is streamed into the getJobOutput reply rather than read first. */
+const STREAM_MIN_BYTES = 1024 * 1024;
 
 /** Job data one getJobs reply may carry: its XML is about three times this, within the 64 MiB request bound. */
 const MAX_GET_JOBS_BYTES = 16 * 2 ** 20;
@@ -150,6 +153,13 @@ export function jobsMethods(ctx: Context): Methods {
       if (!(await store.exists(jid))) throw jobNotFound(jid);
       const last = isGiven(maxLastChars) ? int(maxLastChars, "max_last_chars") : 0;
       if (last < 1) {
+        const logs = ctx.logs;
+        const view = logs ? await logs.view(jid, null) : null;
+        if (logs && view && (view.kind === "live" || view.kind === "sealed")) {
+          // A large log goes from its gzip file into the reply as it is read: no copy of it in memory.
+          if (view.bytes > STREAM_MIN_BYTES) return new StreamedText(view.bytes, () => logs.stream(view));
+          return (await logs.read(view)).toString("utf8");
+        }
         const all = await store.output(jid);
         // A JavaScript string (and so one XML-RPC reply) holds at most ~512 Mi characters.
         if (all.length > 400 * 1024 * 1024)

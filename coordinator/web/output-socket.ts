@@ -23,6 +23,9 @@ const DEFAULT_INITIAL_TAIL = 4 * 1024 * 1024;
 const HIGH_WATER_BYTES = 1024 * 1024;
 /** Open output sockets per coordinator; more are refused (503) so viewers cannot exhaust memory. */
 const MAX_SOCKETS = 256;
+/** Open output sockets per user (or address without a login), unless openhq.maxOutputSocketsPerUser says. */
+const DEFAULT_SOCKETS_PER_VIEWER = 16;
+const REFUSALS: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests" };
 
 export interface WebSockets {
   close(): Promise<void>;
@@ -137,6 +140,10 @@ export function attachWebSockets(server: Server, ctx: Context): WebSockets {
   // Viewers only listen: anything they send is tiny, so a large frame is refused.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
   const auth = authFor(ctx);
+  const perViewerCap = ctx.settings.maxOutputSocketsPerUser ?? DEFAULT_SOCKETS_PER_VIEWER;
+  /** Sockets open or being upgraded, in all and per viewer (counted before the upgrade completes). */
+  let open = 0;
+  const perViewer = new Map<string, number>();
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (!url.pathname.startsWith("/ws/") || socket.destroyed) return; // server.ts's guard refused it
@@ -148,15 +155,24 @@ export function attachWebSockets(server: Server, ctx: Context): WebSockets {
     if (socket.destroyed) return;
     const match = PATH.exec(url.pathname);
     const verdict = auth.check(req, false);
-    if (!match || !verdict.ok) {
-      const status = !match ? "404 Not Found" : verdict.ok ? "200 OK" : `${verdict.status} Unauthorized`;
+    const refuse = (status: string): void => {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      return;
-    }
-    if (wss.clients.size >= MAX_SOCKETS) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-      return;
-    }
+    };
+    if (!match) return refuse("404 Not Found");
+    if (!verdict.ok) return refuse(`${verdict.status} ${REFUSALS[verdict.status]}`);
+    if (open >= MAX_SOCKETS) return refuse("503 Service Unavailable");
+    // One viewer (a user, or an address without a login) cannot hold every socket.
+    const viewer = auth.caller(req).user ?? `address ${req.socket.remoteAddress ?? ""}`;
+    const held = perViewer.get(viewer) ?? 0;
+    if (held >= perViewerCap) return refuse("429 Too Many Requests");
+    open++;
+    perViewer.set(viewer, held + 1);
+    socket.once("close", () => {
+      open--;
+      const left = (perViewer.get(viewer) ?? 1) - 1;
+      if (left > 0) perViewer.set(viewer, left);
+      else perViewer.delete(viewer);
+    });
     const tail = url.searchParams.get("tail");
     const tailBytes = tail !== null && /^\d+$/.test(tail) ? Number(tail) : DEFAULT_INITIAL_TAIL;
     wss.handleUpgrade(req, socket, head, (ws) => follow(ctx, ws, Number(match[1]), tailBytes));

@@ -159,10 +159,14 @@ export function encodeMethodCall(method: string, params: readonly (XmlRpcValue |
   return out.string();
 }
 
+/** What a methodResponse has before and after its one value (streamed replies write the value between). */
+export const RESPONSE_OPEN = `${HEAD}<methodResponse><params><param><value>`;
+export const RESPONSE_CLOSE = "</value></param></params></methodResponse>";
+
 function response(out: Writer, result: XmlRpcValue | undefined): void {
-  out.add(`${HEAD}<methodResponse><params><param><value>`);
+  out.add(RESPONSE_OPEN);
   write(out, result, 0);
-  out.add("</value></param></params></methodResponse>");
+  out.add(RESPONSE_CLOSE);
 }
 
 export function encodeMethodResponse(result: XmlRpcValue | undefined): string {

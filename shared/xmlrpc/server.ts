@@ -14,9 +14,11 @@ import { BodyTooLargeError, bodyText, collectBody, decodeContent } from "./body.
 import { decodeMethodCall, DEFAULT_MAX_DEPTH, type MethodCall } from "./decode.js";
 import { encodeFault, encodeMethodResponseBody } from "./encode.js";
 import { systemMethods } from "./system.js";
+import { sendStreamedText } from "./streamed-reply.js";
 import {
   Fault,
   FaultCode,
+  StreamedText,
   type CallContext,
   type MethodHandler,
   type Methods,
@@ -60,12 +62,20 @@ export interface XmlRpcServerOptions {
   maxMulticall?: number;
   /** Largest reply body (before gzip); a larger result is answered with a Fault instead. Default 64 MiB. */
   maxReplyBytes?: number;
+  /**
+   * Streamed replies (a handler's StreamedText: a whole job log) written at once; more wait for a turn, up
+   * to 16 times as many, and beyond that are answered with a Fault. Default 4.
+   */
+  maxStreamedReplies?: number;
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const DEFAULT_GZIP_MIN = 16 * 1024;
 const DEFAULT_MAX_MULTICALL = 10_000;
 const DEFAULT_MAX_REPLY = 64 * 1024 * 1024;
+const DEFAULT_MAX_STREAMED = 4;
+/** Streamed replies that may wait for a turn, per turn. */
+const WAITING_PER_STREAM = 16;
 const XML_TYPE = "text/xml; charset=utf-8";
 /** Fast compression: on a busy 2-core box CPU is scarcer than LAN bandwidth. */
 const GZIP_LEVEL = 1;
@@ -119,6 +129,34 @@ function shorten(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
+/** A bounded number of things at once, and a bounded line of those waiting for a turn. */
+class Turns {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  /** Runs `start` now or once a turn is free; false (and `start` never runs) when the line is full. */
+  enter(start: () => void): boolean {
+    if (this.active < this.max) {
+      this.active++;
+      start();
+    } else if (this.waiting.length < this.maxWaiting) this.waiting.push(start);
+    else return false;
+    return true;
+  }
+
+  /** A turn is over: the next in line takes it. */
+  leave(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
 /** Where a call context keeps its request, for the calls system.multicall makes on the same request's behalf. */
 const REQUEST = Symbol("request");
 type ServerContext = CallContext & { [REQUEST]?: IncomingMessage };
@@ -131,6 +169,8 @@ export function createXmlRpcHandler(
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const gzipMinBytes = options.gzipMinBytes ?? DEFAULT_GZIP_MIN;
   const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY;
+  const maxStreamed = options.maxStreamedReplies ?? DEFAULT_MAX_STREAMED;
+  const streamTurns = new Turns(maxStreamed, maxStreamed * WAITING_PER_STREAM);
   const { onCall, onError, authorize, admit } = options;
   const current = typeof methods === "function" ? methods : () => methods;
 
@@ -170,7 +210,7 @@ export function createXmlRpcHandler(
         UNKNOWN_METHOD,
         started,
       );
-    let result: XmlRpcValue | Promise<XmlRpcValue>;
+    let result: XmlRpcValue | StreamedText | Promise<XmlRpcValue | StreamedText>;
     try {
       result = handler(params, ctx);
     } catch (thrown) {
@@ -233,7 +273,13 @@ export function createXmlRpcHandler(
     invoke: async (name, params, ctx) => {
       const req = (ctx as ServerContext)[REQUEST];
       if (!req) throw new Fault(FaultCode.internal, "call context without a request");
-      return invoke(req, name, params, ctx);
+      const result = await invoke(req, name, params, ctx);
+      if (result instanceof StreamedText)
+        throw new Fault(
+          FaultCode.badArgument,
+          `${shorten(name)}: its reply is too large for system.multicall; call it on its own`,
+        );
+      return result;
     },
   });
 
@@ -257,7 +303,56 @@ export function createXmlRpcHandler(
     });
   };
 
-  const sendResult = (req: IncomingMessage, res: ServerResponse, value: XmlRpcValue, name: string): void => {
+  /** A StreamedText reply, when its turn comes (the client may be gone by then). */
+  const sendStreamed = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    text: StreamedText,
+    name: string,
+  ): void => {
+    if (text.bytes > maxReplyBytes) {
+      send(
+        req,
+        res,
+        encodeFault(
+          FaultCode.badArgument,
+          `${shorten(name)}: the reply would be ${text.bytes} bytes, over the ${maxReplyBytes}-byte limit`,
+        ),
+      );
+      return;
+    }
+    const start = (): void => {
+      if (res.destroyed) {
+        streamTurns.leave();
+        return;
+      }
+      sendStreamedText(res, text, acceptsGzip(req.headers["accept-encoding"]), GZIP_LEVEL)
+        .catch((err: unknown) => {
+          // A client that hangs up part-way is no server error.
+          if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE")
+            onError?.(asError(err), name);
+          res.destroy();
+        })
+        .finally(() => streamTurns.leave());
+    };
+    if (!streamTurns.enter(start))
+      send(
+        req,
+        res,
+        encodeFault(FaultCode.tooManyCalls, `${shorten(name)}: too many large replies being sent; try again`),
+      );
+  };
+
+  const sendResult = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    value: XmlRpcValue | StreamedText,
+    name: string,
+  ): void => {
+    if (value instanceof StreamedText) {
+      sendStreamed(req, res, value, name);
+      return;
+    }
     let xml: string | Buffer;
     try {
       xml = encodeMethodResponseBody(value);
@@ -314,7 +409,7 @@ export function createXmlRpcHandler(
     }
     const ctx: ServerContext = { [REQUEST]: req };
     if (req.socket.remoteAddress !== undefined) ctx.remoteAddress = req.socket.remoteAddress;
-    let result: XmlRpcValue | Promise<XmlRpcValue>;
+    let result: XmlRpcValue | StreamedText | Promise<XmlRpcValue | StreamedText>;
     try {
       result = invoke(req, call.methodName, call.params, ctx);
     } catch (err) {

@@ -8,6 +8,8 @@
 // named with `withDoubles` (below) are always written as <double>. Strings are written as bare `<value>text</value>`, which the
 // XML-RPC spec, Python 2's xmlrpclib and Python 3's xmlrpc.client all read as a string (it is shorter).
 
+import type { Readable } from "node:stream";
+
 export type XmlRpcValue =
   | null
   | boolean
@@ -88,11 +90,27 @@ export interface CallContext {
 }
 
 /**
+ * A string result too large to hold: the server writes its UTF-8 bytes into the reply as `open()` yields
+ * them, escaped on the way, so a reply of any size costs a few buffers (a whole job log from
+ * getJobOutput). `bytes` is its size in advance, for the reply bound. Only a call of its own may answer
+ * one: inside system.multicall it is a Fault.
+ */
+export class StreamedText {
+  constructor(
+    readonly bytes: number,
+    readonly open: () => Readable,
+  ) {}
+}
+
+/**
  * One XML-RPC method. `params` are the decoded parameters. `null` (Python's None) and a missing argument
  * mean the same thing ("use the default"); the helpers in coordinator/api/args.ts treat both alike.
  * Throw a Fault for a bad call; any other exception becomes Fault(FaultCode.internal) and is recorded as a
  * server error.
  */
-export type MethodHandler = (params: XmlRpcValue[], ctx: CallContext) => XmlRpcValue | Promise<XmlRpcValue>;
+export type MethodHandler = (
+  params: XmlRpcValue[],
+  ctx: CallContext,
+) => XmlRpcValue | StreamedText | Promise<XmlRpcValue | StreamedText>;
 
 export type Methods = Record<string, MethodHandler>;
