@@ -15,6 +15,7 @@ import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/farm-kit.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
+import { broadWriters } from "../agent/state-dir.js";
 
 const JOB_USER = "openhq-testjob";
 
@@ -145,3 +146,22 @@ test(
     assert.match(run.stderr, /runs as root: give jobUser/);
   },
 );
+
+test("on Windows, a state folder that Users, Everyone or Authenticated Users may write is refused (icacls)", () => {
+  const open = [
+    "C:\\ProgramData\\openhq\\state NT AUTHORITY\\SYSTEM:(OI)(CI)(F)",
+    "                               BUILTIN\\Administrators:(OI)(CI)(F)",
+    "                               BUILTIN\\Users:(I)(OI)(CI)(M)",
+    "                               Everyone:(OI)(CI)(Rc,S,RD,WD,AD)",
+    "",
+    "Successfully processed 1 files; Failed processing 0 files",
+  ].join("\r\n");
+  assert.deepEqual(broadWriters(open), ["BUILTIN\\Users", "Everyone"]);
+  const closed = [
+    "C:\\ProgramData\\openhq\\state NT AUTHORITY\\SYSTEM:(OI)(CI)(F)",
+    "                               BUILTIN\\Administrators:(OI)(CI)(F)",
+    "                               BLADE07\\openhq-agent:(OI)(CI)(M)",
+    "                               BUILTIN\\Users:(OI)(CI)(RX)",
+  ].join("\r\n");
+  assert.deepEqual(broadWriters(closed), []);
+});

@@ -1,5 +1,5 @@
 # Runs the openhq agent for the "openhq-agent" scheduled task that /install/agent.ps1 registers (at boot, as
-# SYSTEM or the given account), and does what the agent's exit code asks:
+# the agent's account, or SYSTEM with -System), and does what the agent's exit code asks:
 #   0   terminate() (or a stop): the agent has left the farm; stay stopped until the next boot or
 #       Start-ScheduledTask openhq-agent
 #   75  upgradeClients: the agent replaced its own file (agent/upgrade.ts); start the new code at once

@@ -43,9 +43,13 @@ param(
   [string]$HqRoot = '',
   # Where the agent goes.
   [string]$Prefix = (Join-Path $env:ProgramFiles 'openhq'),
-  # Run the agent as this account (DOMAIN\user) instead of SYSTEM, e.g. to read a share; needs -Password.
+  # Run the agent (and its jobs) as this account (DOMAIN\user), e.g. to read a share; needs -Password.
+  # Default: a dedicated local account, openhq-agent, made with a random password (not SYSTEM, so a job is
+  # no administrator of the machine).
   [string]$User = '',
   [string]$Password = '',
+  # Run the agent's task as SYSTEM instead of a dedicated account (jobs then run as SYSTEM too).
+  [switch]$System,
   # Install the files, but no task, and start nothing.
   [switch]$NoService,
   # Install the files from this folder (a built checkout's dist\install) instead of downloading.
@@ -260,19 +264,48 @@ if ((Test-Path $ini) -and $From -ne '') {
   if ($signingKey -ne '') { $lines += "signingKey = $signingKey" }
   $lines += @('', '[job_environment]')
   Set-Content -Path $ini -Value $lines -Encoding ASCII
-  # The secret: readable by administrators and SYSTEM (and the agent's account) only.
-  icacls.exe $ini /inheritance:r /grant:r '*S-1-5-32-544:F' '*S-1-5-18:F' | Out-Null
-  if ($User -ne '') { icacls.exe $ini /grant:r "${User}:R" | Out-Null }
   Say "wrote $ini"
 }
-if ($User -ne '') { icacls.exe $data /grant "${User}:(OI)(CI)M" | Out-Null; icacls.exe $Prefix /grant "${User}:(OI)(CI)M" | Out-Null }
+
+# ---- the agent's account: a dedicated local one unless -User or -System --------------------------------
+$generated = $false
+if (-not $System -and $User -eq '' -and -not $NoService) {
+  $User = 'openhq-agent'
+  $bytes = New-Object byte[] 24
+  [Security.Cryptography.RandomNumberGenerator]::Create().GetBytes($bytes)
+  $Password = [Convert]::ToBase64String($bytes) + 'aA1!'
+  $secure = ConvertTo-SecureString $Password -AsPlainText -Force
+  if (Get-LocalUser -Name $User -ErrorAction SilentlyContinue) {
+    Set-LocalUser -Name $User -Password $secure
+  } else {
+    New-LocalUser -Name $User -Password $secure -PasswordNeverExpires -UserMayNotChangePassword `
+      -Description 'openhq render agent and its jobs' | Out-Null
+    Say "created the local account $User"
+  }
+  $generated = $true
+}
+
+# ---- who may touch what: Administrators and SYSTEM everything; the agent's account its own folders --------
+# No Users entry (older installs gave Users Modify on all of %ProgramData%\openhq): another local user, or a
+# job of another agent, writes no state, spool, credential or log. The agent checks this at every start.
+icacls.exe $data /remove:g '*S-1-5-32-545' | Out-Null
+icacls.exe $ini /inheritance:r /grant:r '*S-1-5-32-544:F' '*S-1-5-18:F' | Out-Null
+foreach ($folder in @($state, $logs)) {
+  icacls.exe $folder /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' '*S-1-5-18:(OI)(CI)F' | Out-Null
+}
+if ($User -ne '') {
+  icacls.exe $ini /grant:r "${User}:R" | Out-Null
+  foreach ($folder in @($state, $logs)) { icacls.exe $folder /grant:r "${User}:(OI)(CI)M" | Out-Null }
+  # upgradeClients: the agent replaces its own file.
+  icacls.exe $Prefix /grant:r "${User}:(OI)(CI)M" | Out-Null
+}
 
 if ($NoService) {
   Say "installed without a service: run `"$node`" `"$agentFile`" --config `"$ini`""
   return
 }
 
-# ---- the agent's task: at boot, as SYSTEM (or -User), supervised by agent-service.ps1 -------------------
+# ---- the agent's task: at boot, as its account (or SYSTEM), supervised by agent-service.ps1 -------------------
 $supervisor = Join-Path $Prefix 'agent-service.ps1'
 $arguments = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$supervisor`" -Node `"$node`" -Agent `"$agentFile`" -Config `"$ini`" -Logs `"$logs`""
 $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments -WorkingDirectory $state
@@ -282,17 +315,20 @@ $settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) 
   -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1)
 if ($User -ne '') {
   if ($Password -eq '') { throw 'openhq: -User needs -Password (the task runs without anyone logged on)' }
+  if ($generated) { Say "the agent's task runs as $User (-System runs it as SYSTEM)" }
   Register-ScheduledTask -TaskName $taskName -Action $action -Trigger $trigger -Settings $settings `
     -User $User -Password $Password -RunLevel Highest -Force | Out-Null
 } else {
-  $system = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+  $systemPrincipal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
   Register-ScheduledTask -TaskName $taskName -Action $action -Trigger $trigger -Settings $settings `
-    -Principal $system -Force | Out-Null
+    -Principal $systemPrincipal -Force | Out-Null
 }
 
 # ---- the idle helper: at every logon, in the user's session ------------------------------------------------
-# It writes idle.txt here; users need to write it, the agent reads it.
-icacls.exe $data /grant '*S-1-5-32-545:(OI)(CI)M' | Out-Null
+# It writes idle.txt here: users may write that one file, nothing else of the agent's.
+$idleFile = Join-Path $data 'idle.txt'
+if (-not (Test-Path $idleFile)) { Set-Content -Path $idleFile -Value '' -Encoding ASCII }
+icacls.exe $idleFile /grant:r '*S-1-5-32-545:M' | Out-Null
 $helper = Join-Path $Prefix 'idle-helper.ps1'
 $idleAction = New-ScheduledTaskAction -Execute 'powershell.exe' `
   -Argument "-NoProfile -NonInteractive -WindowStyle Hidden -ExecutionPolicy Bypass -File `"$helper`""
