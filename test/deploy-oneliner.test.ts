@@ -109,6 +109,12 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
     clients.map((c) => [c["name"], c["version"]]),
     [["blade01", "1.0.0-first"]],
   );
+  // Without a service manager the agent logs once: agent.log has its lines, agent.out.log none of them.
+  const logs = join(prefix, "var/log/openhq");
+  assert.match(readFileSync(join(logs, "agent.log"), "utf8"), /welcomed as client/);
+  const outLog = join(logs, "agent.out.log");
+  assert.ok(!existsSync(outLog) || !readFileSync(outLog, "utf8").includes("welcomed as client"));
+  assert.match(first.output, /nothing starts the agent after a reboot/);
 
   // It runs a job.
   const ids = await py<number[]>(coordinator.url, `out(hq.newjob({"name": "hello", "command": "echo hi"}))`);
