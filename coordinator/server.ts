@@ -11,8 +11,9 @@ import { fromBrowser, sameOrigin, type HostList } from "./hosts.js";
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * Sent with every answer. The dashboard loads its scripts and styles from this origin only; htmx's
- * `[autoRefresh()]` trigger filters need 'unsafe-eval'; the pages use style attributes. No page may frame it.
+ * Sent with every answer to a browser (any GET, a POST with browser marks). The dashboard loads its
+ * scripts and styles from this origin only; htmx's `[autoRefresh()]` trigger filters need 'unsafe-eval';
+ * the pages use style attributes. No page may frame it.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "x-frame-options": "DENY",
@@ -34,10 +35,12 @@ export function createCoordinatorServer(
 ): Server {
   return createKeepAliveServer(
     (req, res) => {
-      for (const [name, value] of HEADER_ENTRIES) res.setHeader(name, value);
       // XML-RPC from scripts is answered whatever Host they use (studios reach the farm by DNS aliases, as
-      // HQueue allows); browsers, which DNS rebinding drives, and every GET keep the Host allowlist.
-      if ((req.method !== "POST" || fromBrowser(req)) && !hosts.allows(req.headers.host)) {
+      // HQueue allows), and without the page headers, which no script reads (they cost more than a ping's
+      // own work); browsers, which DNS rebinding drives, and every GET keep the Host allowlist.
+      const browser = req.method !== "POST" || fromBrowser(req);
+      if (browser) for (const [name, value] of HEADER_ENTRIES) res.setHeader(name, value);
+      if (browser && !hosts.allows(req.headers.host)) {
         // Nothing of the body is read: a rebound page gets nothing but this.
         res
           .writeHead(403, { "content-type": "text/plain", connection: "close" })
