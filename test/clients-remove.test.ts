@@ -47,6 +47,8 @@ out({"ids": [c["id"] for c in hq.getClients()],
   assert.ok(!after.ids.includes(id), JSON.stringify(after.ids));
   assert.deepEqual(after.group, []);
   assert.equal(after.job.status, "runnable", JSON.stringify(after.job));
+  // As for a lost blade: the machine failed, not the frame, so no try is spent.
+  assert.equal(after.job.triesLeft, 1, JSON.stringify(after.job));
   assert.equal(after.job.triesLeft, 1, "a removed machine spends no try");
   assert.match(JSON.stringify(await py(`out(fault(hq.getClient, ${id}))`)), /does not exist/);
 
