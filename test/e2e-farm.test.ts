@@ -150,10 +150,19 @@ test("cancel kills the whole process tree of a running job", async () => {
 test("pause and resume a running job on a real agent: pausing/resuming hold until the agent confirms", async () => {
   const [id] = (await py<number[]>(
     coord.url,
-    `out(hq.newjob({"name": "pausable", "shell": "bash", "command": "for i in $(seq 1 30); do echo tick $i; sleep 0.1; done"}))`,
+    `out(hq.newjob({"name": "pausable", "shell": "bash", "command": "for i in $(seq 1 30); do echo tick $i; sleep 0.2; done"}))`,
   )) as [number];
-  await waitJob(coord.url, id, ["status"], `j["status"] == "running"`);
-  await py(coord.url, `hq.pauseJobs([${id}]); out(True)`);
+  // Waiting and pausing in one Python process: on a loaded machine a second one may start after the job ended.
+  await py(
+    coord.url,
+    `
+import time
+deadline = time.time() + 60
+while hq.getJob(${id}, ["status"])["status"] != "running" and time.time() < deadline:
+    time.sleep(0.02)
+hq.pauseJobs([${id}])
+out(True)`,
+  );
   const paused = await waitJob(coord.url, id, ["status"], `j["status"] == "paused"`);
   assert.equal(paused.status, "paused");
   const frozen = await py<string[]>(
