@@ -329,14 +329,20 @@ export class Auth {
 
   /**
    * Wraps a request handler so it runs once the request's credentials are checked (at once, when they need
-   * no slow hash or were verified before).
+   * no slow hash or were verified before). Requests `checksItself` picks are passed on unchecked: their
+   * handler calls `authenticate` itself where it needs to.
    */
   gate<Rest extends unknown[]>(
     handler: (req: IncomingMessage, ...rest: Rest) => void,
+    checksItself: (req: IncomingMessage) => boolean = () => false,
   ): (req: IncomingMessage, ...rest: Rest) => void {
     // Access control off: nothing to check, and nothing added to every request's path.
     if (!this.enabled) return handler;
     return (req, ...rest) => {
+      if (checksItself(req)) {
+        handler(req, ...rest);
+        return;
+      }
       const found = this.authenticate(req);
       if (found instanceof Promise) void found.then(() => handler(req, ...rest));
       else handler(req, ...rest);

@@ -35,6 +35,7 @@ import { oneLine } from "../shared/log-line.js";
 import { VERSION } from "../shared/version.js";
 import { farmSigner } from "./web/artifact-signing.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
+import { isInstallRequest } from "./web/install.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 /** Longest a shutdown may take before the process exits anyway (systemd's TimeoutStopSec is 30 s). */
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
   const server = createCoordinatorServer(
     // Credentials are checked (a slow hash at most once per login) before either handler looks at them.
-    { rpc: auth.gate(rpc), web: auth.gate(dashboard(ctx)) },
+    { rpc: auth.gate(rpc), web: auth.gate(dashboard(ctx), isInstallRequest) },
     hosts,
     config.tls ?? undefined,
     { headersMs: config.limits.headersTimeoutMs, requestMs: config.limits.requestTimeoutMs },

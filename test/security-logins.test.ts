@@ -11,6 +11,7 @@ import { AuthConfigError, loadAuth } from "../coordinator/auth.js";
 import { hashPassword as hashWithLibrary } from "../shared/password-hash.js";
 import { addressKey, FailureBudget } from "../coordinator/login-throttle.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { PRELUDE, python } from "./support/python.js";
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
@@ -129,7 +130,17 @@ out({"boss": boss.getJob(ids[0], ["name"])["name"], "viewer": viewer.getJob(ids[
   // Once verified, the same credentials are remembered: they work from the throttled address too.
   assert.equal(await call(coordinator.url, "127.0.0.1", basic("carol", "carol-pw")), 200);
 
+  // Agents fetching install files with the farm secret are no failed logins of their address.
+  for (let i = 0; i < 12; i++) {
+    const res = await fetch(`${coordinator.url}/install/agent.sh`, {
+      headers: { authorization: basic("openhq-agent", TEST_FARM_SECRET) },
+    });
+    await res.arrayBuffer();
+    assert.ok(res.status !== 401 && res.status !== 429, `install file with the farm secret: ${res.status}`);
+  }
+
   const log = coordinator.output();
+  assert.doesNotMatch(log, /failed login \(user "openhq-agent"/);
   assert.match(log, /failed login \(user "carol"\) from "127\.0\.0\.1"/);
   assert.match(log, /address throttled for \d+ s/);
   assert.match(log, /user "x\\u000aFORGED line", unknown/);

@@ -87,6 +87,12 @@ async function sendsFarmSecret(ctx: Context, req: IncomingMessage): Promise<bool
 
 type Send = (status: number, type: string, body: string | Buffer) => void;
 
+/** Whether installRoute answers this request (it checks credentials itself: agents send the farm secret). */
+export function isInstallRequest(req: IncomingMessage): boolean {
+  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  return path === "/install" || path.startsWith("/install/");
+}
+
 /** Handles /install and /install/<file>; returns false for any other path. */
 export async function installRoute(
   ctx: Context,
@@ -99,6 +105,7 @@ export async function installRoute(
   if (path !== "/install" && !path.startsWith("/install/")) return false;
   const secret = farmSecret(ctx);
   if (path === "/install") {
+    await auth.authenticate(req);
     if (!auth.allowWeb(req, res, false)) return true;
     // With access control off nobody has logged in: the page is anonymous, and never shows the secret.
     const admin = auth.enabled && auth.check(req, true).ok;
@@ -112,7 +119,11 @@ export async function installRoute(
     send(404, "text/plain; charset=utf-8", "not found\n");
     return true;
   }
-  if (!(await sendsFarmSecret(ctx, req)) && !auth.allowWeb(req, res, false)) return true;
+  // Agents fetch these with the farm secret as their password: that is no user's failed login.
+  if (!(await sendsFarmSecret(ctx, req))) {
+    await auth.authenticate(req);
+    if (!auth.allowWeb(req, res, false)) return true;
+  }
   let body: Buffer;
   try {
     if (name === "signing-key.pub") body = Buffer.from(`${await farmPublicKey(ctx)}\n`);
