@@ -9,7 +9,8 @@
 // tmpfs, when this runs as root). Afterwards, every job must be finished, no command may have run more
 // often than its job was assigned (marks), outputs must be byte-identical to what the attempt printed (a
 // prefix for cancelled/abandoned ones), no job process may be left, and the store invariants must hold.
-// Prints `faults N, jobs M, lost L, duplicated D, stuck S` and exits 1 on any violation.
+// Prints `faults N, jobs M, lost L, duplicated D, stuck S, renders failed by machine loss R` and exits 1 on
+// any violation (R > 0 is one: a render whose tree holds a job abandoned after lost blades).
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import {
@@ -50,6 +51,7 @@ const COORDINATORS = 2;
 
 type Fault =
   | "agentKill"
+  | "bladeDies"
   | "coordinatorKill"
   | "redisFailover"
   | "agentStop"
@@ -361,6 +363,7 @@ class Faults {
   kinds(): Fault[] {
     const all: Fault[] = [
       "agentKill",
+      "bladeDies",
       "coordinatorKill",
       "redisFailover",
       "agentStop",
@@ -385,6 +388,31 @@ class Faults {
     slot.agent.process.kill("SIGKILL");
     await slot.agent.exited;
     await sleep(this.between(500, 5000));
+    slot.agent = await this.farm.startAgent(slot.name, slot.stateDir, slot.proxy);
+  }
+
+  /**
+   * Blade dies mid-render: SIGKILL of an agent while it runs frames, back only after 8-15 s, so its frames
+   * must go back to the queue through crash detection (not the restarted agent's report) and cost no render.
+   */
+  private async bladeDies(): Promise<void> {
+    let busy: AgentSlot[] = [];
+    const deadline = Date.now() + 60_000;
+    while (busy.length === 0 && Date.now() < deadline) {
+      const labels = await py<string[]>(
+        this.farm.urls()[0] as string,
+        `out([c["label"] for c in hq.getClients(None, ["label", "runningJobs"]) if c["runningJobs"]])`,
+      ).catch(() => []);
+      busy = this.farm.agents.filter((a) => labels.some((l) => l.endsWith(`:${a.name}`)));
+      if (busy.length === 0) await sleep(500);
+    }
+    // An idle farm for a minute: any agent dies then.
+    if (busy.length === 0) busy = this.farm.agents;
+    const slot = this.pick(busy);
+    log(`blade dies mid-render: SIGKILL agent ${slot.name}`);
+    slot.agent.process.kill("SIGKILL");
+    await slot.agent.exited;
+    await sleep(this.between(8000, 15000));
     slot.agent = await this.farm.startAgent(slot.name, slot.stateDir, slot.proxy);
   }
 
@@ -479,6 +507,8 @@ class Faults {
 
 interface JobReport {
   id: number;
+  /** rootJobId: the render the job belongs to */
+  root: number;
   status: string;
   attempt: number;
   name: string;
@@ -493,7 +523,7 @@ import re
 ids = json.loads(sys.stdin.read())
 res = []
 for i in range(0, len(ids), 200):
-    for j in hq.getJobs(ids[i:i+200], ["id", "status", "name", "attempt"]):
+    for j in hq.getJobs(ids[i:i+200], ["id", "status", "name", "attempt", "rootJobId"]):
         m = re.match(r"chaos L=(\\d+) W=(\\d+) S=\\S+ F=\\d", j["name"] or "")
         o = hq.getJobOutput(j["id"]) or ""
         if m:
@@ -502,6 +532,7 @@ for i in range(0, len(ids), 200):
         else:
             want = None
         res.append({"id": j["id"], "status": j["status"], "attempt": j.get("attempt") or 0, "name": j["name"],
+                    "root": j["rootJobId"],
                     "len": len(o), "exact": want is not None and o == want,
                     "prefix": want is not None and want.startswith(o)})
 out(res)
@@ -609,6 +640,9 @@ async function main(): Promise<number> {
       }
     }
     for (const id of unfinished) violations.push(`job ${id} is stuck`);
+    // Only moveToLost abandons a job (openhq.maxLostAttempts): a render holding one failed by machine loss.
+    const lossFailed = new Set(reports.filter((r) => r.status === "abandoned").map((r) => r.root));
+    for (const root of lossFailed) violations.push(`render ${root} failed by machine loss`);
     let leftover = "";
     try {
       leftover = execFileSync("pgrep", ["-af", farm.marks], { encoding: "utf8" }).trim();
@@ -634,7 +668,7 @@ async function main(): Promise<number> {
     log(`statuses: ${[...statuses].map(([k, v]) => `${k} ${v}`).join(", ")}`);
     log(`faults survived/injected: ${perFault}`);
     console.log(
-      `faults ${totalFaults}, jobs ${all.length}, lost ${lost}, duplicated ${duplicated}, stuck ${unfinished.length}`,
+      `faults ${totalFaults}, jobs ${all.length}, lost ${lost}, duplicated ${duplicated}, stuck ${unfinished.length}, renders failed by machine loss ${lossFailed.size}`,
     );
     ok = violations.length === 0;
     return ok ? 0 : 1;
