@@ -126,9 +126,9 @@ test("a SIGSTOPped blade is not responding within 15 s; openhq.frozenTimeout giv
     await clientWhen(coord, "frozen", "len(c['runningJobs']) > 0");
     agents[0]!.process.kill("SIGSTOP");
     const stoppedAt = Date.now();
-    agents.push(await startAgent({ serverUrl: coord.url, name: "spare" }));
     const silentAt = await clientWhen(coord, "frozen", "not c['responding'] and not c['available']", 30);
     assert.ok(silentAt - stoppedAt < 15_000, `not responding after ${silentAt - stoppedAt} ms`);
+    agents.push(await startAgent({ serverUrl: coord.url, name: "spare" }));
     assert.deepEqual(await waitFinished(coord.url, [id], 90), { [id]: "succeeded" });
     const [logs] = await logsOf(coord, [id]);
     assert.ok(
