@@ -35,7 +35,7 @@ import { DisconnectedState } from "./states/disconnected.js";
 import type { State } from "./states/state.js";
 import { machineFacts, primaryIp, Stats } from "./stats.js";
 import { checkTlsPin } from "./tls-pin.js";
-import { upgradeSelf, upgradeSource } from "./upgrade.js";
+import { forgetUpgradeFailure, upgradeFailure, upgradeSelf, upgradeSource } from "./upgrade.js";
 
 export interface AgentOptions {
   version: string;
@@ -206,7 +206,7 @@ export class Agent {
 
   /** upgradeClients(): replaces the single-file agent with the coordinator's build (agent/upgrade.ts). */
   upgradeSelf(): Promise<void> {
-    return upgradeSelf(upgradeSource(this.config), this.log);
+    return upgradeSelf(upgradeSource(this.config), this.log, this.config.stateDir);
   }
 
   /** SIGTERM/SIGINT: kill every job's processes (the coordinator retries them elsewhere), then exit. */
@@ -300,6 +300,8 @@ export class Agent {
     if (this.config.token !== null) hello.token = this.config.token;
     const credential = this.credential.load();
     if (credential !== null) hello.credential = credential;
+    const upgradeError = upgradeFailure(this.config.stateDir);
+    if (upgradeError !== undefined) hello.upgradeError = upgradeError;
     void this.link.send(hello);
   }
 
@@ -348,6 +350,7 @@ export class Agent {
     this.lost = [];
     this.link.welcomed();
     this.log.info(`welcomed as client ${welcome.clientId}`);
+    forgetUpgradeFailure(this.config.stateDir);
     for (const stop of welcome.stop ?? []) {
       const job = this.jobs.get(jobKey(stop.jobId, stop.attempt));
       if (job === undefined) continue;

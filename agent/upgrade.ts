@@ -12,6 +12,7 @@ import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto
 import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUNDLED } from "../shared/version.js";
 import type { AgentConfig } from "./config.js";
@@ -131,8 +132,26 @@ export async function fetchUpgrade(source: UpgradeSource, file: string): Promise
   return `installed the coordinator's signed agent (sha256 ${digest.slice(0, 12)}) over ${file}`;
 }
 
-/** The upgrade step before the agent exits with UPGRADE_EXIT_CODE; never throws (a failure is logged). */
-export async function upgradeSelf(source: UpgradeSource, log: Logger): Promise<void> {
+/** Where a failed upgrade's reason waits for the next hello (the coordinator shows it as the upgrade state). */
+const FAILURE_FILE = "upgrade-failed";
+const MAX_FAILURE_CHARS = 500;
+
+/** Why the last upgrade failed, or undefined; told in the next hello, then forgotten (forgetUpgradeFailure). */
+export function upgradeFailure(stateDir: string): string | undefined {
+  try {
+    return readFileSync(join(stateDir, FAILURE_FILE), "utf8").slice(0, MAX_FAILURE_CHARS) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function forgetUpgradeFailure(stateDir: string): void {
+  rmSync(join(stateDir, FAILURE_FILE), { force: true });
+}
+
+/** The upgrade step before the agent exits with UPGRADE_EXIT_CODE; never throws (a failure is logged and kept). */
+export async function upgradeSelf(source: UpgradeSource, log: Logger, stateDir: string): Promise<void> {
+  forgetUpgradeFailure(stateDir);
   const file = ownArtifact();
   if (file === null) {
     log.info("upgrade: not running from the single-file agent; restarting on the installed code");
@@ -141,6 +160,8 @@ export async function upgradeSelf(source: UpgradeSource, log: Logger): Promise<v
   try {
     log.info(`upgrade: ${await fetchUpgrade(source, file)}`);
   } catch (err) {
-    log.error(`upgrade failed, restarting on the current code: ${(err as Error).message}`);
+    const reason = (err as Error).message;
+    log.error(`upgrade failed, restarting on the current code: ${reason}`);
+    writeFileSync(join(stateDir, FAILURE_FILE), reason.slice(0, MAX_FAILURE_CHARS), { mode: 0o600 });
   }
 }

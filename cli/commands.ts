@@ -214,13 +214,27 @@ export async function listClients(io: Io): Promise<number> {
     "lastHeartbeat",
     "connected",
     "disconnectedSince",
+    "upgradeState",
     ...CLIENT_STATE_ATTRIBUTES,
   ]);
   if (io.json) io.out.write(toJson(clients));
   else
     io.out.write(
       table(
-        ["ID", "CLIENT", "PLATFORM", "CPUS", "LOAD", "MEM(GB)", "IDLE", "STATE", "JOBS", "HEARTBEAT", "LINK"],
+        [
+          "ID",
+          "CLIENT",
+          "PLATFORM",
+          "CPUS",
+          "LOAD",
+          "MEM(GB)",
+          "IDLE",
+          "STATE",
+          "JOBS",
+          "HEARTBEAT",
+          "LINK",
+          "UPGRADE",
+        ],
         clients.map((c) => [
           String(c.id),
           String(c.label ?? c.hostname ?? ""),
@@ -233,6 +247,7 @@ export async function listClients(io: Io): Promise<number> {
           (c.runningJobs ?? []).join(","),
           when(c.lastHeartbeat),
           c.connected === false ? `disconnected since ${when(c.disconnectedSince)}` : "connected",
+          String(c.upgradeState ?? "") || "-",
         ]),
       ),
     );

@@ -74,6 +74,8 @@ export interface HelloMessage extends AgentMachine {
    * timeout.
    */
   lost?: RunningJob[];
+  /** Why the upgradeClients() before this start failed (the agent restarted on its old code); at most 500 characters. */
+  upgradeError?: string;
 }
 
 export interface HeartbeatMessage {

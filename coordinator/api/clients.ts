@@ -32,7 +32,7 @@ import {
   sendControl,
   setAvailabilityRules,
   setDisabled,
-  setNeedsUpgrade,
+  askUpgrade,
   type ClientRecord,
 } from "../store/clients.js";
 import {
@@ -77,6 +77,8 @@ const ATTRIBUTES: Record<string, Attribute> = {
   memory: (c) => c.memory,
   name: (c) => c.name,
   needsUpgrade: (c) => c.needsUpgrade,
+  // openhq extension: how the last upgradeClients() went: "", "pending", "upgraded", "failed: why".
+  upgradeState: (c) => c.upgradeState,
   // "operating system and architecture", e.g. linux-x86_64.
   platform: (c) => c.arch || c.platform,
   runningJobs: (_c, seen) => seen.running,
@@ -208,10 +210,13 @@ export function clientsMethods(ctx: Context): Methods {
       return jobHistory(ctx, id(cid, "client_id"), n);
     },
     upgradeClients: async ([ids]) => {
-      for (const cid of idList(ids, "client_ids")) {
-        if (!(await clientExists(ctx, cid))) continue;
-        await setNeedsUpgrade(ctx, cid, true);
-        await sendControl(ctx, cid, { type: "upgrade" });
+      const wanted = idList(ids, "client_ids");
+      const records = await readClients(ctx, wanted);
+      for (const client of records) {
+        if (client === null) continue;
+        // An agent without a link cannot be told: say so now rather than leave it pending.
+        await askUpgrade(ctx, client.id, client.connected ? "pending" : "failed: not connected");
+        if (client.connected) await sendControl(ctx, client.id, { type: "upgrade" });
       }
       return null;
     },

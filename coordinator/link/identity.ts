@@ -68,6 +68,11 @@ export function helloProblem(msg: HelloMessage): string | null {
   if (!text(msg.hostname) || msg.hostname === "") return "bad hostname";
   if (!text(msg.name) || !text(msg.version) || !text(msg.platform) || !text(msg.arch) || !text(msg.ip))
     return "bad name, version, platform, arch or ip";
+  if (
+    msg.upgradeError !== undefined &&
+    (typeof msg.upgradeError !== "string" || msg.upgradeError.length > 500)
+  )
+    return "bad upgradeError";
   if (!Number.isInteger(msg.cpus) || msg.cpus < 1 || msg.cpus > MAX_AGENT_CPUS)
     return `cpus must be an integer from 1 to ${MAX_AGENT_CPUS}`;
   for (const n of [msg.cpuSpeed, msg.memory])

@@ -40,6 +40,8 @@ export interface ClientRecord extends AgentMachine {
   /** ms since epoch; 0 = never */
   lastHeartbeat: number;
   needsUpgrade: boolean;
+  /** upgradeClients(): "" (never asked), "pending", "upgraded" or "failed: why". */
+  upgradeState: string;
   terminated: boolean;
   connected: boolean;
   /** ms since epoch the link went down; 0 while connected, or when not known. */
@@ -101,6 +103,7 @@ export function parseClient(id: number, h: Record<string, string>): ClientRecord
     freeMemory: num(h.freeMemory),
     lastHeartbeat: num(h.lastHeartbeat),
     needsUpgrade: h.needsUpgrade === "1",
+    upgradeState: h.upgradeState ?? "",
     terminated: h.terminated === "1",
     connected: h.connected === "1",
     disconnectedAt: h.connected === "1" ? 0 : num(h.disconnectedAt),
@@ -133,8 +136,15 @@ export async function registerClient(
   const label = clientLabel(hello.hostname, hello.name);
   const id = await clientIdFor(ctx.redis, ctx, label);
   // An agent back with another version has been upgraded (upgradeClients, or installed again).
-  const previous = await ctx.redis.hget(ctx.keys.client(id), "version");
+  const [previous, upgradeState] = await ctx.redis.hmget(ctx.keys.client(id), "version", "upgradeState");
   const upgraded = previous !== null && previous !== hello.version ? { needsUpgrade: "0" } : {};
+  // The first hello after upgradeClients() tells how it went: the agent says why when it failed.
+  const outcome =
+    hello.upgradeError !== undefined
+      ? { upgradeState: `failed: ${hello.upgradeError}` }
+      : upgradeState === "pending"
+        ? { upgradeState: "upgraded" }
+        : {};
   await ctx.redis
     .multi()
     .hset(ctx.keys.client(id), {
@@ -158,6 +168,7 @@ export async function registerClient(
       // A fresh hello cancels an earlier goodbye: the machine came back to work.
       terminated: "0",
       ...upgraded,
+      ...outcome,
     })
     .hsetnx(ctx.keys.client(id), "disabled", "0")
     .hsetnx(ctx.keys.client(id), "needsUpgrade", "0")
@@ -337,8 +348,9 @@ export async function setAvailabilityRules(
   await ctx.redis.hset(ctx.keys.client(id), "availabilityRules", JSON.stringify(value));
 }
 
-export async function setNeedsUpgrade(ctx: Context, id: number, value: boolean): Promise<void> {
-  await ctx.redis.hset(ctx.keys.client(id), "needsUpgrade", value ? "1" : "0");
+/** upgradeClients(): `pending` until the agent's next hello, or `failed: …` at once (not connected). */
+export async function askUpgrade(ctx: Context, id: number, state: string): Promise<void> {
+  await ctx.redis.hset(ctx.keys.client(id), { needsUpgrade: "1", upgradeState: state });
 }
 
 export async function markTerminated(ctx: Context, id: number): Promise<void> {

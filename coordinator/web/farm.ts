@@ -201,6 +201,11 @@ ${ruleLines(client["availabilityRules"])}</textarea>
           >
             Upgrade agent
           </button>
+          ${
+            client["upgradeState"]
+              ? html`<span class="muted upgrade-state">last upgrade: ${String(client["upgradeState"])}</span>`
+              : ""
+          }
           <button
             type="button"
             class="rpc danger"
