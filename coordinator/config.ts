@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { ConfigError, kinds, KindError, Options, type OptionTable } from "../shared/config-loader.js";
 import { readIni } from "../shared/ini.js";
 import { MAX_STALL_SECONDS } from "./api/args.js";
-import type { ServerSettings } from "./context.js";
+import { BLADE_DEFAULTS, type ServerSettings } from "./context.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 import { needsPrivateCa } from "./tls-trust.js";
 
@@ -323,6 +323,33 @@ export const OPTIONS = {
     kind: kinds.number(1, 86_400),
     default: 300,
     doc: "seconds for a whole request to arrive (1-86400)",
+  bladeJobFailures: {
+    ini: ["openhq.blade.jobFailures"],
+    kind: kinds.int(0, 100),
+    default: BLADE_DEFAULTS.jobFailures,
+    doc: "failures of one job's frames on one blade before the blade takes no more of that job; 0 = never",
+  },
+  bladeQuarantineFailures: {
+    ini: ["openhq.blade.quarantineFailures"],
+    kind: kinds.custom((text) => {
+      const n = Number(text.trim());
+      if (!Number.isInteger(n) || (n !== 0 && (n < 2 || n > 20))) throw new KindError("0, or an integer between 2 and 20");
+      return n;
+    }),
+    default: BLADE_DEFAULTS.quarantineFailures,
+    doc: "failed frames (of >= 2 jobs that succeed elsewhere) within quarantineWindow that quarantine a blade; 0 = never",
+  },
+  bladeQuarantineWindow: {
+    ini: ["openhq.blade.quarantineWindow"],
+    kind: kinds.int(60, 86_400),
+    default: BLADE_DEFAULTS.quarantineWindowS,
+    doc: "seconds in which quarantineFailures must happen",
+  },
+  bladeProbation: {
+    ini: ["openhq.blade.probation"],
+    kind: kinds.int(10, 604_800),
+    default: BLADE_DEFAULTS.probationS,
+    doc: "seconds a quarantined blade waits before it takes one frame at a time again",
   },
 } satisfies OptionTable;
 
@@ -397,6 +424,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     jobLogsDir: resolve(options.get("jobLogsDir") ?? join(dataDir, "job_logs")),
     waitReplicas: options.get("waitReplicas"),
     maxOutputSocketsPerUser: options.get("maxOutputSocketsPerUser"),
+    blade: {
+      jobFailures: options.get("bladeJobFailures"),
+      quarantineFailures: options.get("bladeQuarantineFailures"),
+      quarantineWindowS: options.get("bladeQuarantineWindow"),
+      probationS: options.get("bladeProbation"),
+    },
     serverUrl:
       options.get("serverUrl") ??
       `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,

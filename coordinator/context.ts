@@ -42,9 +42,29 @@ export interface ServerSettings {
   waitReplicas?: number;
   /** openhq.maxOutputSocketsPerUser: live-output sockets per user (or address without a login); default 16. */
   maxOutputSocketsPerUser?: number;
+  /** Bad-blade handling, openhq.blade.* (docs/DESIGN.md "Bad blades"). */
+  blade: BladeSettings;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
   raw: Record<string, string>;
 }
+
+export interface BladeSettings {
+  /** Failures of one job tree's frames on one blade before it is blocklisted for the tree; 0 = never. */
+  jobFailures: number;
+  /** Failed frames within the window (of >= 2 trees that succeed elsewhere) that quarantine a blade; 0 = never. */
+  quarantineFailures: number;
+  quarantineWindowS: number;
+  /** Seconds of quarantine before probation (one frame at a time until one succeeds). */
+  probationS: number;
+}
+
+/** The defaults of openhq.blade.* (coordinator/config.ts). */
+export const BLADE_DEFAULTS: BladeSettings = {
+  jobFailures: 2,
+  quarantineFailures: 4,
+  quarantineWindowS: 1800,
+  probationS: 900,
+};
 
 export interface ErrorRecord {
   message: string;

@@ -13,7 +13,7 @@
 //                                               failed | killed | cancelled | timeout | stalled | spawn_error
 //   openhq_job_run_seconds (histogram)          those runs' running time (from this coordinator's dispatch;
 //                                               paused time, from the pause/resume its agents confirmed, left out)
-//   openhq_clients{state}                       busy | idle | unavailable | disabled | not_responding
+//   openhq_clients{state}                       busy | idle | unavailable | disabled | not_responding | quarantined
 //                                               (shared/client-state.ts: the dashboard's and CLI's states)
 //   openhq_cpu_slots{state}                     busy | total: CPUs of clients that can take work, and held
 //   openhq_client_heartbeat_lag_seconds{client} seconds since each client's last heartbeat

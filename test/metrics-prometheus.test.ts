@@ -112,7 +112,7 @@ test("/metrics counts this coordinator's own dispatches and finished runs; the o
   assert.equal(sample(theirs, "openhq_jobs_dispatched_total"), 0, "the other coordinator did no work");
   assert.equal(sample(theirs, "openhq_jobs_finished_total", { outcome: "succeeded" }), 0);
   assert.equal(sample(theirs, "openhq_jobs", { status: "succeeded" }), 2, "gauges are farm-wide");
-  const clients = ["busy", "idle", "unavailable", "disabled", "not_responding"].map(
+  const clients = ["busy", "idle", "unavailable", "disabled", "not_responding", "quarantined"].map(
     (state) => sample(families, "openhq_clients", { state }) ?? 0,
   );
   assert.equal(

@@ -3,7 +3,7 @@
 // upgradeClients, and the extensions setAvailabilityRules(client, rules) and removeClients(client_ids) (admin:
 // machines out of the farm for good, coordinator/link/removal.ts). Attributes are the reference's
 // (docs/COMPAT.md §7) plus openhq's own: os, arch, connected, disconnectedSince, responding, freeMemory,
-// terminated.
+// terminated, quarantined.
 // Changes that an agent or a scheduler must hear about go out on `{p}control:{clientId}`, so they reach the
 // agent whichever coordinator holds its link. This module only coerces arguments and shapes replies; the
 // records live in coordinator/store/clients.ts.
@@ -92,6 +92,7 @@ const ATTRIBUTES: Record<string, Attribute> = {
   responding: (_c, seen) => seen.responding,
   freeMemory: (c) => c.freeMemory,
   terminated: (c) => c.terminated,
+  quarantined: (c, _r, now) => c.quarantinedUntil > now,
 };
 
 function pickAttributes(names: string[] | undefined): string[] {
@@ -125,7 +126,7 @@ async function byNames(ctx: Context, names: string[]): Promise<number[]> {
 }
 
 /** A client given by id (int or numeric string) or by name ("host", "host:name"). */
-async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: string): Promise<number> {
+export async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: string): Promise<number> {
   if (typeof value === "string" && !/^\s*\d+\s*$/.test(value)) {
     const found = await resolveClientName(ctx, value);
     if (found[0] === undefined) throw notFound(argName, `no client named ${JSON.stringify(value)}`);

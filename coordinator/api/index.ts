@@ -3,6 +3,7 @@
 
 import type { Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { bladesMethods } from "./blades.js";
 import { clientsMethods } from "./clients.js";
 import { configMethods } from "./config.js";
 import { errorsMethods } from "./errors.js";
@@ -16,6 +17,7 @@ export function apiMethods(ctx: Context): Methods {
   const parts: [string, Methods][] = [
     ["jobs", jobsMethods(ctx)],
     ["clients", clientsMethods(ctx)],
+    ["blades", bladesMethods(ctx)],
     ["config", configMethods(ctx)],
     ["errors", errorsMethods(ctx)],
     ["groups", groupsMethods(ctx)],

@@ -6,8 +6,9 @@
 
 import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
+import { blockedRoots } from "../store/blades.js";
 import { jobsOfClient, readClient } from "../store/clients.js";
-import { classHeads, classPages, headsWithScores } from "../store/queue.js";
+import { classHeads, classPages, headsWithScores, jobRoots } from "../store/queue.js";
 import type { JobRecord } from "../store/jobs.js";
 import { hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
@@ -26,6 +27,9 @@ export interface DispatchOptions {
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
 const MAX_CACHED_JOBS = 50_000;
 const MAX_CACHED_CLASSES = 100_000;
+/** Cap on remembered retries to keep off the blade that failed them, and on cached job roots. */
+const MAX_AVOIDED = 100_000;
+const MAX_CACHED_ROOTS = 100_000;
 
 /** One requirement class during a pass: its jobs read so far, in queue order. */
 interface Cursor {
@@ -57,6 +61,12 @@ export class Dispatcher {
   private readonly classes = new Map<string, JobInfo>();
   /** Classes refused for resources since the last job left a client: retried once something is released. */
   private readonly resourceBlocked = new Set<string>();
+  /** Job -> the client its last attempt failed on: its retry goes elsewhere while it can ({p}events "avoid"). */
+  private readonly avoided = new Map<number, number>();
+  /** Job -> its tree's root, read only while some client here is blocklisted for a tree. */
+  private readonly roots = new Map<number, number>();
+  /** Per pass: "is there another client for this class and tree besides this one" (see keptOff). */
+  private others = new Map<string, boolean>();
   private running = false;
   private again = false;
   private closed = false;
@@ -83,6 +93,7 @@ export class Dispatcher {
     client.update(record);
     client.setGroups(this.groups.get(id) ?? new Set<string>());
     await this.loadJobs(client);
+    await this.loadHealth(client);
     this.clients.set(id, client);
     this.trigger();
     return client;
@@ -103,7 +114,21 @@ export class Dispatcher {
     }
     client.update(record);
     await this.loadJobs(client);
+    await this.loadHealth(client);
     this.trigger();
+  }
+
+  /** A job's attempt failed on `clientId`: its retry should go to another client if there is one. */
+  avoid(jobId: number, clientId: number): void {
+    if (this.avoided.size >= MAX_AVOIDED) this.avoided.clear();
+    this.avoided.set(jobId, clientId);
+  }
+
+  /** The client's blocklisted trees, and a pass when its quarantine ends (probation begins). */
+  private async loadHealth(client: FarmClient): Promise<void> {
+    client.blockedRoots = new Set(await blockedRoots(this.ctx, client.id));
+    const wait = client.quarantinedUntil - Date.now();
+    if (wait > 0) setTimeout(() => this.trigger(), wait + 50).unref();
   }
 
   setGroups(groupsByClient: Map<number, Set<string>>): void {
@@ -192,14 +217,44 @@ export class Dispatcher {
     return open;
   }
 
-  private pick(job: JobInfo, open: FarmClient[]): FarmClient[] {
-    const out: FarmClient[] = [];
+  /** The open clients to propose for `job`; `keptOff` when some fitted but were kept off it (keptOff()). */
+  private pick(job: JobInfo, open: FarmClient[]): { chosen: FarmClient[]; keptOff: boolean } {
+    const chosen: FarmClient[] = [];
+    let keptOff = false;
     for (const client of open) {
       if (!client.open || !client.canRun(job) || !client.fits(job)) continue;
-      out.push(client);
-      if (out.length >= job.maxHosts) break;
+      if (this.keptOff(job, client)) {
+        keptOff = true;
+        continue;
+      }
+      chosen.push(client);
+      if (chosen.length >= job.maxHosts) break;
     }
-    return out;
+    return { chosen, keptOff };
+  }
+
+  /**
+   * A client that just failed the job, or is blocklisted for its tree, is kept off it while another client
+   * here could run it (not quarantined, not blocklisted for the tree): a farm whose only eligible blade it is
+   * still runs the retry there, as HQueue would. Soft, so it lives here and not in moveToAssigned.lua.
+   */
+  private keptOff(job: JobInfo, client: FarmClient): boolean {
+    const root = this.roots.get(job.id);
+    const blocked = root !== undefined && client.blockedRoots.has(root);
+    if (!blocked && this.avoided.get(job.id) !== client.id) return false;
+    const key = `${job.cls} ${root ?? ""} ${client.id}`;
+    let other = this.others.get(key);
+    if (other === undefined) {
+      other = false;
+      for (const c of this.clients.values()) {
+        if (c === client || c.disabled || c.terminated || c.quarantined || !c.canRun(job)) continue;
+        if (root !== undefined && c.blockedRoots.has(root)) continue;
+        other = true;
+        break;
+      }
+      this.others.set(key, other);
+    }
+    return other;
   }
 
   /**
@@ -211,6 +266,9 @@ export class Dispatcher {
   private async pass(): Promise<void> {
     const attempts: Promise<void>[] = [];
     let open = this.openClients();
+    this.others = new Map();
+    // Job roots are read with the class pages only while some client here is blocklisted for a tree.
+    const needRoots = open.some((c) => c.blockedRoots.size > 0);
     // A client on hold for a multi-host job takes only that job (moveToAssigned adds every held client).
     const holding = new Map<number, FarmClient[]>();
     for (const c of open)
@@ -236,7 +294,7 @@ export class Dispatcher {
       const bar = best?.jobs[0]?.score ?? Infinity;
       const drained = active.filter((c) => c.jobs.length === 0 && !c.done && c.after < bar);
       if (drained.length > 0) {
-        await this.readClasses(drained);
+        await this.readClasses(drained, needRoots);
         continue;
       }
       const head = best?.jobs[0];
@@ -256,8 +314,10 @@ export class Dispatcher {
       best.jobs.shift();
       best.stale = true;
       const job = { ...best.template, id: head.id };
-      const chosen = this.pick(job, open);
+      const { chosen, keptOff } = this.pick(job, open);
       if (chosen.length === 0) {
+        // Kept off this job only (a failed retry, a blocklisted tree): the class's next job may suit them.
+        if (keptOff) continue;
         // No open client fits this job now, so none fits any job of its class: leave the class.
         active.splice(active.indexOf(best), 1);
         continue;
@@ -329,11 +389,12 @@ export class Dispatcher {
   }
 
   /** The next jobs of each cursor's class, in one round trip. */
-  private async readClasses(cursors: Cursor[]): Promise<void> {
+  private async readClasses(cursors: Cursor[], needRoots: boolean): Promise<void> {
     const replies = await classPages(
       this.ctx,
       cursors.map((c) => ({ cls: c.template.cls, from: c.from, count: c.page })),
     );
+    if (needRoots) await this.learnRoots(replies);
     cursors.forEach((c, i) => {
       const flat = replies[i] ?? [];
       for (let k = 0; k + 1 < flat.length; k += 2)
@@ -350,12 +411,27 @@ export class Dispatcher {
     });
   }
 
+  /** The roots of the jobs of these class pages ([id, score, …] each) not known yet, in one round trip. */
+  private async learnRoots(pages: string[][]): Promise<void> {
+    const fresh: number[] = [];
+    for (const flat of pages)
+      for (let k = 0; k < flat.length; k += 2) {
+        const id = Number(flat[k]);
+        if (!this.roots.has(id)) fresh.push(id);
+      }
+    if (fresh.length === 0) return;
+    if (this.roots.size + fresh.length > MAX_CACHED_ROOTS) this.roots.clear();
+    const roots = await jobRoots(this.ctx, fresh);
+    fresh.forEach((id, i) => this.roots.set(id, roots[i] ?? id));
+  }
+
   private async assign(job: JobInfo, chosen: FarmClient[]): Promise<void> {
     const reply = (await this.hooks.scripts.run("moveToAssigned", job.id, ...chosen.map((c) => c.id))) as (
       string | number | string[]
     )[];
     const kind = reply[0];
     if (kind === "assigned") {
+      this.avoided.delete(job.id);
       for (const client of this.clients.values()) if (client.heldFor === job.id) client.heldFor = null;
       const hash = hashFromFlat(reply[2] as string[]);
       this.hooks.deliver(hash);

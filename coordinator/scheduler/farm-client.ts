@@ -21,6 +21,12 @@ export class FarmClient implements ClientFacts {
   available = true;
   terminated = false;
   heldFor: number | null = null;
+  /** ms; quarantined before it (store/blades.ts). */
+  quarantinedUntil = 0;
+  /** On probation after a quarantine: one job at a time. */
+  probation = false;
+  /** Root job ids the client is blocklisted for (kept off their trees while another client could run them). */
+  blockedRoots: ReadonlySet<number> = new Set<number>();
   groups: ReadonlySet<string> = new Set<string>();
   readonly jobs = new Map<number, RunningShare>();
   /** Requirement class -> could this client ever run it (cpus, platform, conditions); see canRun. */
@@ -38,6 +44,12 @@ export class FarmClient implements ClientFacts {
     this.available = record.available;
     this.terminated = record.terminated;
     this.heldFor = record.heldFor;
+    this.quarantinedUntil = record.quarantinedUntil;
+    this.probation = record.probation;
+  }
+
+  get quarantined(): boolean {
+    return this.quarantinedUntil > Date.now();
   }
 
   setGroups(groups: ReadonlySet<string>): void {
@@ -67,8 +79,8 @@ export class FarmClient implements ClientFacts {
 
   /** Could this client take any job at all right now? */
   get open(): boolean {
-    if (this.disabled || !this.available || this.terminated) return false;
-    if (this.usedCpus >= this.cpus) return false;
+    if (this.disabled || !this.available || this.terminated || this.quarantined) return false;
+    if (this.usedCpus >= this.cpus || (this.probation && this.jobs.size > 0)) return false;
     for (const share of this.jobs.values()) if (share.tags.includes("single")) return false;
     return true;
   }

@@ -73,7 +73,9 @@ export class Scheduler {
   /**
    * Notices of the store (coordinator/store/lua): {type:"job", jobId, status?, released?} per transition,
    * {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients},
-   * {type:"farm"} when group membership or resource definitions change.
+   * {type:"farm"} when group membership or resource definitions change, {type:"avoid", jobId, clientId} when
+   * an attempt failed on a blade (lua/includes/bladeHealth.lua), {type:"blade", clientId} when a blade's
+   * quarantine or blocklistings changed.
    */
   private onEvent(message: string): void {
     let event: {
@@ -83,6 +85,7 @@ export class Scheduler {
       status?: string;
       clients?: number[];
       released?: number[];
+      clientId?: number;
     };
     try {
       event = JSON.parse(message) as typeof event;
@@ -98,6 +101,10 @@ export class Scheduler {
     else if (event.type === "farm") void this.guard(() => this.farmChanged());
     else if (event.type === "released" && typeof jobId === "number")
       for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
+    else if (event.type === "avoid" && typeof jobId === "number" && typeof event.clientId === "number")
+      this.dispatcher.avoid(jobId, event.clientId);
+    else if (event.type === "blade" && typeof event.clientId === "number")
+      void this.guard(() => this.dispatcher.refreshClient(event.clientId as number));
   }
 
   private async maintainOnce(): Promise<void> {

@@ -8,7 +8,9 @@
 //                               heartbeat stats (available 0|1, load, idleTime, freeMemory, lastHeartbeat ms),
 //                               link state (connected 0|1, coordinator = id of the process holding the link,
 //                               disconnectedAt = ms the link went down, "" while connected),
-//                               mirrors written by other APIs: groups (JSON ids), threadId, latestNote
+//                               mirrors written by other APIs: groups (JSON ids), threadId, latestNote;
+//                               bad-blade state: quarantinedUntil ms, probation 1, quarantineReason JSON
+//                               (lua/includes/bladeHealth.lua)
 //   {p}client:{id}:jobs   SET   jobs assigned to the client (written by the job transitions)
 //   {p}clients            ZSET  all client ids;  {p}clients:byLabel HASH label -> id
 //   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
@@ -51,6 +53,10 @@ export interface ClientRecord extends AgentMachine {
   groups: number[];
   threadId: number | null;
   latestNote: string;
+  /** ms; a quarantined client takes no new work before it (0 = not quarantined). */
+  quarantinedUntil: number;
+  /** Quarantined until a frame succeeds: once quarantinedUntil has passed, one frame at a time. */
+  probation: boolean;
 }
 
 function num(value: string | undefined, fallback = 0): number {
@@ -111,6 +117,8 @@ export function parseClient(id: number, h: Record<string, string>): ClientRecord
     groups: ids(h.groups),
     threadId: h.threadId ? num(h.threadId) : null,
     latestNote: h.latestNote ?? "",
+    quarantinedUntil: num(h.quarantinedUntil),
+    probation: h.probation === "1",
   };
 }
 

@@ -42,13 +42,15 @@ export function encodeSample(s: FarmSample): string {
     c.not_responding,
     s.waiting,
     s.running,
+    c.quarantined,
   ].join(",");
 }
 
 function decodeSample(text: string): FarmSample | null {
   const n = text.split(",").map(Number);
-  if (n.length !== 10 || n.some((x) => !Number.isFinite(x))) return null;
-  const [t, busy, total, cb, ci, cu, cd, cn, waiting, running] = n as [
+  // Samples from before the quarantined state have 10 fields.
+  if ((n.length !== 10 && n.length !== 11) || n.some((x) => !Number.isFinite(x))) return null;
+  const [t, busy, total, cb, ci, cu, cd, cn, waiting, running, cq = 0] = n as [
     number,
     number,
     number,
@@ -59,12 +61,13 @@ function decodeSample(text: string): FarmSample | null {
     number,
     number,
     number,
+    number?,
   ];
   return {
     t,
     slotsBusy: busy,
     slotsTotal: total,
-    clients: { busy: cb, idle: ci, unavailable: cu, disabled: cd, not_responding: cn },
+    clients: { busy: cb, idle: ci, unavailable: cu, disabled: cd, not_responding: cn, quarantined: cq },
     waiting,
     running,
   };

@@ -110,7 +110,7 @@
 //   recordStarted   (id, attempt, seq, clientId)                       -> 'ok' | 'stale' | 'duplicate'
 //   updateProgress  (id, attempt, seq, progress 0..1)                   -> 'ok' | 'stale' | 'duplicate'
 //   appendOutput    (id, attempt, seq, cap, quota, window, data bytes...) -> {'ok'|'stale'|'duplicate'|'full', waiting, cut}
-//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason, stalledAfter|"")
+//   moveToFinished  (id, attempt, seq, exitCode|"", signal|"", reason, stalledAfter|"", openhq.blade.* settings)
 //                                                                      -> {'ok' | 'stale' | 'duplicate', log 0|1}
 //   confirmPaused / confirmResumed (id, attempt, seq)                   -> 'ok' | 'stale' | 'duplicate'
 //   moveToLost      (id, attempt, label, why, maxLost)                  -> 'requeued' | 'abandoned' | 'stale'
@@ -126,7 +126,7 @@ import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./lua-scripts.js";
 import { doomedJobs, eachYielding, reopenedJobs } from "./tree-walks.js";
 import { tuneRedis } from "./tune.js";
-import type { ErrorRecord } from "../context.js";
+import { BLADE_DEFAULTS, type BladeSettings, type ErrorRecord } from "../context.js";
 import { readBytes } from "../logs/read.js";
 import { readView } from "./logs.js";
 import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
@@ -146,7 +146,7 @@ export interface StoreContext {
   redis: Redis;
   keys: Keys;
   /** maxOutputBytes: cap per attempt (0 = none); maxLogBytes: quota of the whole log store (0 = none). */
-  settings: { maxOutputBytes: number; maxLogBytes?: number; maxLostAttempts?: number };
+  settings: { maxOutputBytes: number; maxLogBytes?: number; maxLostAttempts?: number; blade?: BladeSettings };
   /** The job log store; without it (unit tests) output stays in Redis, unbounded. */
   logs?: LogStore;
   recordError?(error: ErrorRecord): Promise<void>;
@@ -397,7 +397,20 @@ export class JobStore {
     // Only a whole number of seconds goes into the log entry an agent's report makes.
     const stalled = result.stalledAfter;
     const stalledAfter = Number.isSafeInteger(stalled) && (stalled as number) > 0 ? (stalled as number) : "";
-    const args = [jobId, attempt, seq, exit, result.signal ?? "", result.reason, stalledAfter];
+    const blade = this.ctx.settings.blade ?? BLADE_DEFAULTS;
+    const args = [
+      jobId,
+      attempt,
+      seq,
+      exit,
+      result.signal ?? "",
+      result.reason,
+      stalledAfter,
+      blade.jobFailures,
+      blade.quarantineFailures,
+      blade.quarantineWindowS * 1000,
+      blade.probationS * 1000,
+    ];
     const [applied, log] = (await this.run("moveToFinished", args)) as [EventResult, number];
     // Unless an earlier event is missing, the attempt is over whatever else the store said: its log can be
     // sealed (an attempt without output has none).

@@ -29,6 +29,13 @@
 //                                        (field list: coordinator/store/clients.ts)
 //   {p}client:{id}:jobs          SET     ids of jobs currently assigned to the client
 //   {p}client:{id}:history       LIST    ids of jobs that finished on the client, newest first (capped)
+//   {p}client:{id}:attempts      LIST    the blade's history: JSON attempts and loss/quarantine events,
+//                                        newest first (capped; lua/includes/bladeHealth.lua has these six)
+//   {p}client:{id}:fails         LIST    its recent failures (JSON), newest first, for the quarantine rule
+//   {p}client:{id}:blocked       ZSET    root job ids the client is blocklisted for -> when (ms), capped
+//   {p}job:{id}:bladeFails       HASH    on a root: client id -> failures of the tree's frames there, capped
+//   {p}job:{id}:blocked          SET     on a root: client ids blocklisted for the tree
+//   {p}job:{id}:okOn             SET     on a root: up to 2 client ids a frame of the tree succeeded on
 //   {p}clients                   ZSET    all client ids (score = id)
 //   {p}clients:byLabel           HASH    "hostname" or "hostname:name" -> client id
 //   {p}clients:removed           HASH    label of a removed client -> sha256 of its credential, refused from
@@ -80,6 +87,9 @@ export const KEY_TEMPLATES = {
   jobLogLock: "job:{id}:log:{attempt}:lock",
   jobOutput: "job:{id}:output",
   jobOutputTail: "job:{id}:output:tail",
+  jobBladeFails: "job:{id}:bladeFails",
+  jobBlocked: "job:{id}:blocked",
+  jobOkOn: "job:{id}:okOn",
   jobsByStatus: "jobs:status:{status}",
   /** The queue is the runnable status set, scored for dispatch. */
   queue: "jobs:status:runnable",
@@ -97,6 +107,9 @@ export const KEY_TEMPLATES = {
   client: "client:{id}",
   clientJobs: "client:{id}:jobs",
   clientHistory: "client:{id}:history",
+  clientAttempts: "client:{id}:attempts",
+  clientFails: "client:{id}:fails",
+  clientBlocked: "client:{id}:blocked",
   clientLoad: "client:{id}:load",
   clients: "clients",
   clientsByLabel: "clients:byLabel",

@@ -42,6 +42,17 @@ export async function classPages(
   return requests.map((_r, i) => (replies[i]?.[1] ?? []) as string[]);
 }
 
+/** The root of each job's tree (itself for a root, or for a job gone meanwhile), in one round trip. */
+export async function jobRoots(ctx: Context, ids: readonly number[]): Promise<number[]> {
+  const pipe = ctx.redis.pipeline();
+  for (const id of ids) pipe.hget(ctx.keys.job(id), "root");
+  const replies = (await pipe.exec()) ?? [];
+  return ids.map((id, i) => {
+    const root = replies[i]?.[1];
+    return typeof root === "string" ? Number(root) : id;
+  });
+}
+
 /** {p}queue:clock entries older than this are thinned to one a minute. */
 export const CLOCK_FINE_MS = 3_600_000;
 

@@ -28,6 +28,7 @@ const STATE_COLOURS: [keyof FarmSample["clients"], string][] = [
   ["unavailable", "#9e9d24"],
   ["disabled", "#757575"],
   ["not_responding", "#c62828"],
+  ["quarantined", "#6a1b9a"],
 ];
 
 export function utilisationChart(samples: FarmSample[], hours: number, now: number): Html {

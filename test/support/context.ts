@@ -2,7 +2,7 @@
 // redis-server (test/support/redis.ts) instead of through a coordinator process.
 
 import type { Redis } from "ioredis";
-import type { Context, ServerSettings } from "../../coordinator/context.js";
+import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../../coordinator/context.js";
 import type { Keys } from "../../coordinator/store/keys.js";
 
 export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSettings> = {}): Context {
@@ -24,6 +24,7 @@ export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSe
       stallTimeout: 0,
       jobLogsDir: "",
       serverUrl: "http://127.0.0.1:5000",
+      blade: BLADE_DEFAULTS,
       raw: {},
       ...settings,
     },

@@ -9,6 +9,7 @@
 -- afterwards by ARGV: prefix, now, 'detach', id... (each loses the parents that are gone; returns 0).
 -- @include util
 -- @include logKeys
+-- @include bladeHealth
 local now = tonumber(ARGV[2])
 
 -- Job n loses the parents `gone(p)` says are gone; one left without parents becomes a root.
@@ -165,6 +166,7 @@ for _, id in ipairs(order) do
   redis.call('ZREM', K.unfinishedRoots, id)
   redis.call('ZREM', K.expiry, id)
   dropLogs(key, id, now)
+  dropBladeRecords(id)
   redis.call('DEL', key, K.jobOutputOf(key), K.jobOutputTailOf(key))
 end
 if #order > 0 then

@@ -40,11 +40,14 @@ end
 -- Can client `cid` take this job now? Packing is derived from the jobs the client holds.
 local refused = nil
 local function fits(cid)
-  local c = redis.call('HMGET', K.client(cid), 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor')
+  local c = redis.call('HMGET', K.client(cid), 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor',
+    'quarantinedUntil', 'probation')
   if not c[1] or c[3] == '1' or c[4] == '0' or c[5] == '1' then return nil end
   if c[6] and c[6] ~= '' and c[6] ~= id then return nil end
+  -- A quarantined blade takes nothing; on probation, one frame at a time (includes/bladeHealth.lua).
+  if c[7] and tonumber(c[7]) > now then return nil end
   local jobs = redis.call('SMEMBERS', K.clientJobs(cid))
-  if single and #jobs > 0 then return nil end
+  if (single or c[8] == '1') and #jobs > 0 then return nil end
   local used = 0
   for _, jid in ipairs(jobs) do
     -- `status` tells a job that is gone (nothing used) from one whose cpus is absent (the default, 1).

@@ -45,3 +45,30 @@ local function dropThread(tid)
   redis.call('DEL', tkey)
   redis.call('ZREM', K.threads, tid)
 end
+
+-- Adds a note to the thread of a client or a job (mode 'client' | 'job', creating the thread on its first
+-- note), to thread `target` (mode 'thread', a new free-standing one when there is no such thread), or to a new
+-- free-standing thread (mode 'new'). The owner must exist. Returns the note id.
+local function addNoteTo(mode, target, text, now)
+  local tid = false
+  if mode == 'client' or mode == 'job' then
+    tid = redis.call('HGET', (mode == 'job' and K.threadsByJob or K.threadsByClient), target)
+  elseif mode == 'thread' and redis.call('EXISTS', K.thread(target)) == 1 then
+    tid = target
+  end
+  if not tid then
+    tid = redis.call('INCR', K.ids('thread'))
+    if mode == 'client' or mode == 'job' then
+      redis.call('HSET', K.thread(tid), mode .. 'Id', target)
+      redis.call('HSET', (mode == 'job' and K.threadsByJob or K.threadsByClient), target, tid)
+    else
+      redis.call('HSET', K.thread(tid), 'created', now)
+    end
+    redis.call('ZADD', K.threads, tid, tid)
+  end
+  local nid = redis.call('INCR', K.ids('note'))
+  redis.call('HSET', K.note(nid), 'text', text, 'date', now, 'threadId', tid)
+  redis.call('ZADD', K.threadNotes(tid), nid, nid)
+  refreshMirror(tid)
+  return nid
+end

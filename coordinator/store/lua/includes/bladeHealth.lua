@@ -1,0 +1,163 @@
+-- @include util
+-- @include noteThreads
+-- Bad blades (docs/DESIGN.md "Bad blades"): what the end of an attempt says about the blade it ran on.
+--   {p}client:{id}:attempts  LIST  the blade's history, newest first: {t, job, name, result, exit?, signal?, ms}
+--                                  per attempt, {t, event, why?, job?} per blocklisting, quarantine, release
+--   {p}client:{id}:fails     LIST  its recent failures, newest first: {t, job, root, exit?, signal?, why, last}
+--   {p}client:{id}:blocked   ZSET  root ids the blade is blocklisted for -> when (ms)
+--   {p}job:{root}:bladeFails HASH  client id -> failures of the tree's frames on it
+--   {p}job:{root}:blocked    SET   client ids blocklisted for the tree (the scheduler keeps them off it while
+--                                  another eligible blade exists: scheduler/dispatch.ts)
+--   {p}job:{root}:okOn       SET   up to 2 clients a frame of the tree succeeded on ("succeeds elsewhere")
+--   client fields quarantinedUntil (ms), probation ('1' from quarantine until a frame succeeds), and
+--   quarantineReason (JSON {why, since, failures}).
+-- `opts` comes from the coordinator's settings (openhq.blade.*, coordinator/config.ts):
+--   {jobFailures, quarantineFailures, windowMs, probationMs}.
+local BLADE_HISTORY = 200 -- attempts and events kept per client
+local BLADE_FAILS = 20 -- recent failures kept per client: the most openhq.blade.quarantineFailures allows
+local JOB_BLADES = 1000 -- blades whose failures one job tree counts
+local CLIENT_BLOCKS = 1000 -- job trees one blade is blocklisted for (the oldest is dropped past it)
+local CLIENT_ERRORS = 100 -- getClientErrors records per client
+local LAST_LINES = 300 -- bytes of an attempt's output tail kept with its failure
+
+-- Trimmed now and then rather than on every push: the list stays near its cap.
+local function bladeEvent(cid, entry)
+  if redis.call('LPUSH', K.clientAttempts(cid), cjson.encode(entry)) > BLADE_HISTORY + 20 then
+    redis.call('LTRIM', K.clientAttempts(cid), 0, BLADE_HISTORY - 1)
+  end
+end
+
+local function bladeError(cid, record)
+  if redis.call('LPUSH', K.clientErrors(cid), cjson.encode(record)) > CLIENT_ERRORS + 10 then
+    redis.call('LTRIM', K.clientErrors(cid), 0, CLIENT_ERRORS - 1)
+  end
+end
+
+-- Schedulers re-read the client (quarantine, blocklists): scheduler/index.ts.
+local function bladeChanged(cid)
+  redis.call('PUBLISH', K.eventsChannel, '{"type":"blade","clientId":' .. cid .. '}')
+end
+
+local function bladeLabel(cid)
+  local c = redis.call('HMGET', K.client(cid), 'label', 'hostname')
+  return c[1] or c[2] or ('client ' .. cid)
+end
+
+-- The newest output of attempt `attempt` of job `id` still in Redis (the rest is in the log store), cut to
+-- its last LAST_LINES bytes: the "last lines" a failure carries.
+local function lastLines(id, attempt)
+  local chunk = redis.call('LINDEX', K.jobLogQueueOf(K.jobLog(id, attempt)), -1)
+  if not chunk then
+    return ''
+  end
+  if #chunk > LAST_LINES then
+    chunk = string.sub(chunk, -LAST_LINES)
+  end
+  return chunk
+end
+
+local function quarantineBlade(cid, now, why, failures, opts)
+  redis.call('HSET', K.client(cid), 'quarantinedUntil', now + opts.probationMs, 'probation', '1',
+    'quarantineReason', cjson.encode({ why = why, since = now, failures = failures }))
+  bladeEvent(cid, { t = now, event = 'quarantined', why = why })
+  bladeError(cid, { message = 'quarantined: ' .. why, time = now })
+  local text = { 'Quarantined: ' .. why .. '. Probation in ' .. math.floor(opts.probationMs / 60000) ..
+    ' min, or releaseClient.' }
+  for _, f in ipairs(failures) do
+    text[#text + 1] = 'job ' .. f.job .. ': ' .. f.why .. (f.last ~= '' and (' | ' .. f.last) or '')
+  end
+  addNoteTo('client', cid, table.concat(text, '\n'), now)
+  bladeChanged(cid)
+end
+
+-- Quarantines blade `cid` when its failures within the window, of jobs that succeed elsewhere, reach
+-- opts.quarantineFailures over at least 2 job trees.
+local function judgeBlade(cid, now, opts)
+  if opts.quarantineFailures == 0 or (tonumber(redis.call('HGET', K.client(cid), 'quarantinedUntil')) or 0) > now then
+    return
+  end
+  local elsewhere, recent, trees = {}, {}, 0
+  for _, text in ipairs(redis.call('LRANGE', K.clientFails(cid), 0, -1)) do
+    local f = cjson.decode(text)
+    if f.t >= now - opts.windowMs then
+      local root = tostring(f.root)
+      if elsewhere[root] == nil then
+        elsewhere[root] = false
+        for _, other in ipairs(redis.call('SMEMBERS', K.jobOkOn(root))) do
+          if other ~= cid then
+            elsewhere[root] = true
+          end
+        end
+        if elsewhere[root] then
+          trees = trees + 1
+        end
+      end
+      if elsewhere[root] then
+        recent[#recent + 1] = f
+      end
+    end
+  end
+  if #recent >= opts.quarantineFailures and trees >= 2 then
+    quarantineBlade(cid, now, #recent .. ' failed frames of ' .. trees .. ' jobs within ' ..
+      math.floor(opts.windowMs / 60000) .. ' min, jobs that succeed elsewhere', recent, opts)
+  end
+end
+
+-- Attempt `attempt` of job `id` (tree `root`) failed on blade `cid` (its master): counts against the blade
+-- for the tree (blocklist) and for the farm (quarantine); a failure on probation quarantines it again.
+local function bladeFailed(cid, id, attempt, root, now, why, exit, signal, opts)
+  local failure = { t = now, job = tonumber(id), root = tonumber(root), why = why, last = lastLines(id, attempt) }
+  if exit then failure.exit = exit end
+  if signal ~= '' then failure.signal = signal end
+  redis.call('LPUSH', K.clientFails(cid), cjson.encode(failure))
+  redis.call('LTRIM', K.clientFails(cid), 0, BLADE_FAILS - 1)
+  bladeError(cid, { message = 'job ' .. id .. ': ' .. why, time = now, jobId = tonumber(id), exitCode = exit,
+    lastLines = failure.last })
+  local fk = K.jobBladeFails(root)
+  if redis.call('HEXISTS', fk, cid) == 1 or redis.call('HLEN', fk) < JOB_BLADES then
+    local n = redis.call('HINCRBY', fk, cid, 1)
+    if opts.jobFailures > 0 and n >= opts.jobFailures and redis.call('SADD', K.jobBlocked(root), cid) == 1 then
+      redis.call('ZADD', K.clientBlocked(cid), now, root)
+      if redis.call('ZCARD', K.clientBlocked(cid)) > CLIENT_BLOCKS then
+        local oldest = redis.call('ZPOPMIN', K.clientBlocked(cid))
+        redis.call('SREM', K.jobBlocked(oldest[1]), cid)
+      end
+      appendLog(K.job(root), 'blade ' .. bladeLabel(cid) .. ' blocklisted for this job after ' .. n .. ' failures', now)
+      bladeEvent(cid, { t = now, event = 'blocklisted', job = tonumber(root) })
+      bladeChanged(cid)
+    end
+  end
+  local c = redis.call('HMGET', K.client(cid), 'quarantinedUntil', 'probation')
+  if c[2] == '1' and (tonumber(c[1]) or 0) <= now then
+    quarantineBlade(cid, now, 'failed again on probation', { failure }, opts)
+  else
+    judgeBlade(cid, now, opts)
+  end
+end
+
+-- A frame of tree `root` succeeded on blade `cid`: the first success on a second blade is news for the
+-- blades that failed the tree (it now "succeeds elsewhere"); a blade on probation is back to work.
+local function bladeSucceeded(cid, root, now, opts)
+  local ok = K.jobOkOn(root)
+  if redis.call('SCARD', ok) < 2 and redis.call('SADD', ok, cid) == 1 then
+    for _, other in ipairs(redis.call('HKEYS', K.jobBladeFails(root))) do
+      if other ~= cid then
+        judgeBlade(other, now, opts)
+      end
+    end
+  end
+  if redis.call('HGET', K.client(cid), 'probation') == '1' then
+    redis.call('HDEL', K.client(cid), 'probation', 'quarantinedUntil', 'quarantineReason')
+    bladeEvent(cid, { t = now, event = 'released', why = 'a frame succeeded on probation' })
+    addNoteTo('client', cid, 'Back to work: a frame succeeded on probation.', now)
+    bladeChanged(cid)
+  end
+end
+
+-- A blade's record when its tree is deleted (deleteJobs): the tree's counts go, and so do its blocklistings.
+local function dropBladeRecords(id)
+  for _, cid in ipairs(redis.call('SMEMBERS', K.jobBlocked(id))) do
+    redis.call('ZREM', K.clientBlocked(cid), id)
+  end
+  redis.call('DEL', K.jobBladeFails(id), K.jobBlocked(id), K.jobOkOn(id))
+end
