@@ -333,7 +333,8 @@ export const OPTIONS = {
     ini: ["openhq.blade.quarantineFailures"],
     kind: kinds.custom((text) => {
       const n = Number(text.trim());
-      if (!Number.isInteger(n) || (n !== 0 && (n < 2 || n > 20))) throw new KindError("0, or an integer between 2 and 20");
+      if (!Number.isInteger(n) || (n !== 0 && (n < 2 || n > 20)))
+        throw new KindError("0, or an integer between 2 and 20");
       return n;
     }),
     default: BLADE_DEFAULTS.quarantineFailures,

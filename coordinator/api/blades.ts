@@ -3,7 +3,13 @@
 // releaseClient(client) and clearJobBlocklist(job_id, client?) to undo them. The records are
 // coordinator/store/blades.ts; this module coerces arguments and shapes replies.
 
-import { Fault, FaultCode, type Methods, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import {
+  Fault,
+  FaultCode,
+  type Methods,
+  type XmlRpcStruct,
+  type XmlRpcValue,
+} from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import {
   bladeHistory,
@@ -28,8 +34,10 @@ async function treeOf(ctx: Context, value: XmlRpcValue | undefined): Promise<num
 export function recordStruct(record: Record<string, unknown>): XmlRpcStruct {
   const out: XmlRpcStruct = {};
   for (const [key, value] of Object.entries(record)) {
-    if ((key === "t" || key === "time" || key === "since") && typeof value === "number") out[key] = new Date(value);
-    else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") out[key] = value;
+    if ((key === "t" || key === "time" || key === "since") && typeof value === "number")
+      out[key] = new Date(value);
+    else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+      out[key] = value;
     else if (Array.isArray(value)) out[key] = value.map((v) => (isRecord(v) ? recordStruct(v) : String(v)));
     else if (isRecord(value)) out[key] = recordStruct(value);
   }

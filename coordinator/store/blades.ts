@@ -32,7 +32,8 @@ export async function readClientHealth(ctx: Context, id: number): Promise<Client
   const [until, probation, reason] = fields[1];
   const pairs = blocked[1];
   const out: ClientHealth["blocked"] = [];
-  for (let i = 0; i + 1 < pairs.length; i += 2) out.push({ jobId: Number(pairs[i]), since: Number(pairs[i + 1]) });
+  for (let i = 0; i + 1 < pairs.length; i += 2)
+    out.push({ jobId: Number(pairs[i]), since: Number(pairs[i + 1]) });
   return {
     quarantine:
       until !== null || probation === "1"
@@ -86,6 +87,10 @@ export async function releaseClient(ctx: Context, id: number): Promise<boolean> 
 }
 
 /** Takes blade `clientId` (null: every blade) off tree `root`'s blocklist; returns how many were on it. */
-export async function clearJobBlocklist(ctx: Context, root: number, clientId: number | null): Promise<number> {
+export async function clearJobBlocklist(
+  ctx: Context,
+  root: number,
+  clientId: number | null,
+): Promise<number> {
   return (await runScript(ctx.redis, ctx.keys.prefix, "clearJobBlocklist", [root, clientId ?? ""])) as number;
 }

@@ -139,11 +139,13 @@ export async function clientsPage(api: Api): Promise<Html> {
 }
 
 export async function clientPage(api: Api, id: number, chart: Html): Promise<Html> {
-  const [client, groups, history, errors] = await Promise.all([
+  const [client, groups, history, errors, health, attempts] = await Promise.all([
     api.call<Row>("getClient", id),
     api.call<Row[]>("getClientGroups", null, ["id", "name", "clients"]),
     api.call<number[]>("getJobHistory", id, 20),
     api.call<Row>("getClientErrors", id),
+    api.call<Row>("getClientHealth", id),
+    api.call<Row[]>("getClientAttempts", id, 50),
   ]);
   const label = String(client["label"] ?? client["hostname"] ?? id);
   const member = new Set(Array.isArray(client["groups"]) ? (client["groups"] as number[]) : []);
@@ -217,6 +219,7 @@ ${ruleLines(client["availabilityRules"])}</textarea>
             Remove machine
           </button>
         </p>
+        ${healthSection(id, health)}
         <h2>Recent jobs</h2>
         <p>
           ${history.length === 0 ? html`<span class="muted">none</span>` : history.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}
@@ -227,8 +230,107 @@ ${ruleLines(client["availabilityRules"])}</textarea>
         </ul>
       </div>
     </div>
-    ${await notesSection(api, { clientId: id }, client["threadId"])}`;
+    ${attemptsTable(attempts)} ${await notesSection(api, { clientId: id }, client["threadId"])}`;
   return layout(`Client ${label}`, "/clients", body);
+}
+
+/** Quarantine (with its reason and a release button) and the job trees the blade is blocklisted for. */
+function healthSection(id: number, health: Row): Html {
+  const reason = (health["reason"] ?? null) as Row | null;
+  const failures = reason && Array.isArray(reason["failures"]) ? (reason["failures"] as Row[]) : [];
+  const blocked = Array.isArray(health["blockedJobs"]) ? (health["blockedJobs"] as Row[]) : [];
+  const quarantine =
+    health["quarantined"] === true || health["probation"] === true
+      ? html`<p>
+            ${
+              health["quarantined"] === true
+                ? html`Quarantined until ${value(health["quarantinedUntil"])}`
+                : html`On probation: one frame at a time until one succeeds`
+            }:
+            ${String(reason?.["why"] ?? "")}
+            <button
+              type="button"
+              class="rpc small"
+              data-method="releaseClient"
+              data-params="${JSON.stringify([id])}"
+            >
+              Release
+            </button>
+          </p>
+          <ul class="plain">
+            ${failures.map(
+              (f) =>
+                html`<li>
+                  <a href="/jobs/${String(f["job"])}">job ${String(f["job"])}</a> ${String(f["why"] ?? "")}
+                  <code>${String(f["last"] ?? "")}</code>
+                </li>`,
+            )}
+          </ul>`
+      : html`<p class="muted">not quarantined</p>`;
+  return html`<h2>Health</h2>
+    ${quarantine}
+    <p>
+      Blocklisted for:
+      ${
+        blocked.length === 0
+          ? html`<span class="muted">no job</span>`
+          : blocked.map(
+              (b) =>
+                html`<a href="/jobs/${String(b["jobId"])}">${String(b["jobId"])}</a>
+                  <button
+                    type="button"
+                    class="rpc small"
+                    data-method="clearJobBlocklist"
+                    data-params="${JSON.stringify([b["jobId"], id])}"
+                  >
+                    clear
+                  </button> `,
+            )
+      }
+    </p>`;
+}
+
+/** The blade's history: its recent attempts and its blocklisting, quarantine and release events. */
+function attemptsTable(attempts: Row[]): Html {
+  return html`<h2>Blade history</h2>
+    <table class="grid">
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>Job</th>
+          <th>Result</th>
+          <th>Exit</th>
+          <th>Duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          attempts.length === 0
+            ? html`<tr>
+                <td colspan="5" class="empty">No attempts yet.</td>
+              </tr>`
+            : attempts.map(
+                (a) =>
+                  html`<tr>
+                    <td>${value(a["t"])}</td>
+                    <td>
+                      ${
+                        a["job"] === undefined
+                          ? ""
+                          : html`<a href="/jobs/${String(a["job"])}">${String(a["job"])}</a>
+                              ${String(a["name"] ?? "")}`
+                      }
+                    </td>
+                    <td>
+                      ${a["event"] === undefined ? statusBadge(String(a["result"] ?? "")) : html`<b>${String(a["event"])}</b> ${String(a["why"] ?? "")}`}
+                    </td>
+                    <td>${String(a["exit"] ?? a["signal"] ?? "")}</td>
+                    <td>${typeof a["ms"] === "number" ? duration(a["ms"] / 1000) : ""}</td>
+                  </tr>`,
+              )
+        }
+      </tbody>
+    </table>`;
 }
 
 export async function groupsPage(api: Api): Promise<Html> {

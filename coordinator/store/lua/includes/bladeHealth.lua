@@ -46,7 +46,7 @@ end
 -- The newest output of attempt `attempt` of job `id` still in Redis (the rest is in the log store), cut to
 -- its last LAST_LINES bytes: the "last lines" a failure carries.
 local function lastLines(id, attempt)
-  local chunk = redis.call('LINDEX', K.jobLogQueueOf(K.jobLog(id, attempt)), -1)
+  local chunk = redis.call('LINDEX', K.jobLogQueue(id, attempt), -1)
   if not chunk then
     return ''
   end
