@@ -21,6 +21,7 @@ import {
   type Io,
   type JobAction,
 } from "./commands.js";
+import { release, showBlocklist, showHealth, showHistory, unblock } from "./blades.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { hashPasswordCommand } from "./hash-password.js";
 import { readFarmSecret } from "./farm-secret.js";
@@ -88,6 +89,11 @@ commands:
   approve CLIENT_ID…                   let a known name enroll again from the address it last asked from
   remove CLIENT…                       take machines out of the farm for good: record deleted,
                                        credential refused, running frames back to the queue
+  health CLIENT                        quarantine (why, which failures) and the jobs a client is blocklisted for
+  history CLIENT [--limit N]           a client's recent attempts and its quarantine/blocklist events
+  release CLIENT…                      end a client's quarantine (and probation) now
+  blocklist JOB                        the blades of a job's tree: failures, blocklisted or not
+  unblock JOB [CLIENT]                 take every blade (or one) off a job tree's blocklist
   groups                               client groups
   resources                            resources with amount and use
   wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)
@@ -128,6 +134,10 @@ async function run(argv: string[]): Promise<number> {
     const ids = parseIds(args, name);
     if (ids.length !== 1) throw new CliError(`${name}: give exactly one job id`, Exit.usage);
     return ids[0] as number;
+  };
+  const oneClient = (): string => {
+    if (args.length !== 1) throw new CliError(`${name}: give one client (id or name)`, Exit.usage);
+    return args[0] as string;
   };
   const host = (): string => {
     if (args.length !== 1) throw new CliError(`${name}: give one host`, Exit.usage);
@@ -194,6 +204,16 @@ async function run(argv: string[]): Promise<number> {
         io.out.write(io.json ? `${JSON.stringify(address)}\n` : `approved: client ${id} from ${address}\n`);
       }
       return Exit.ok;
+    case "health":
+      return showHealth(io, oneClient());
+    case "history":
+      return showHistory(io, oneClient(), flags.get("limit"));
+    case "release":
+      return release(io, args);
+    case "blocklist":
+      return showBlocklist(io, args);
+    case "unblock":
+      return unblock(io, args);
     case "groups":
       return listGroups(io);
     case "resources":

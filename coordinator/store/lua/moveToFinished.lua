@@ -23,7 +23,7 @@ local key = K.job(id)
 -- The fence and this transition read the job in one HMGET; eventSeq is written with the transition's fields.
 local status, refused, v = fenceLiveRead(key, id, attempt, seq, { 'heldResources', 'clients', 'childError',
   'kidsLeft', 'kidsBad', 'parents', 'pausedRunning', 'command', 'commandByOs', 'progress', 'noProg', 'logs', 'nKids',
-  'name', 'startTime', 'root' })
+  'name', 'startTime', 'root', 'pausedMs' })
 local log = redis.call('EXISTS', K.jobLog(id, attempt))
 if refused then
   if type(refused) == 'table' then
@@ -40,7 +40,7 @@ local function recordAttempt(result)
     return nil
   end
   local clients = cjson.decode(v[2])
-  local entry = { t = now, job = tonumber(id), name = v[14], result = result, ms = now - (tonumber(v[15]) or now) }
+  local entry = { t = now, job = tonumber(id), name = v[14], result = result, ms = now - (tonumber(v[15]) or now) - (tonumber(v[17]) or 0) }
   if exitCode then entry.exit = exitCode end
   if signal ~= '' then entry.signal = signal end
   for _, c in ipairs(clients) do
