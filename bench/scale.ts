@@ -3,7 +3,8 @@
 // bulk cancel. Deep queues are filled through the job store directly (fast); what is measured goes
 // through XML-RPC and 200 simulated agents (bench/sim-agents.ts) like a farm.
 // Sizes: SCALE_QUEUED (default 200,000; the issue's figure is 1,000,000), SCALE_BLOCKED (default 100,000;
-// issue: 500,000), SCALE_PHASES=submit,dispatch,... to run some phases only.
+// issue: 500,000), SCALE_PHASES=submit,dispatch,... to run some phases only. badBlades (issue 18): dispatch
+// with 1,000 blocklisted (job, blade) pairs and 50 quarantined blades against plain dispatch.
 
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
@@ -83,8 +84,8 @@ async function submitRate(f: Farm): Promise<number> {
  * Starts 200 simulated agents on a farm whose queue is already filled, and measures how fast `n` jobs
  * succeed (dispatch + finish), from the first success on (the agents' connection time excluded).
  */
-async function dispatchRate(f: Farm, n = 10_000): Promise<number> {
-  const sim = startSim(f.coord.url, AGENTS, 5000);
+async function dispatchRate(f: Farm, n = 10_000, agents = AGENTS): Promise<number> {
+  const sim = startSim(f.coord.url, agents, 5000);
   try {
     await sim.ready;
     const key = f.keys.jobsByStatus("succeeded");
@@ -351,6 +352,60 @@ async function bulkCancel(): Promise<BenchResult[]> {
   }
 }
 
+/** Quarantined blades and blocklisted (job, blade) pairs of the badBlades phase. */
+const QUARANTINED = 50;
+const BLOCKLISTED = 1000;
+
+/**
+ * Bad blades written before the agents connect (their ids given to the sim agents' labels, as registration
+ * would): QUARANTINED more agents than AGENTS, quarantined for an hour, and BLOCKLISTED (job, blade) pairs over
+ * the first jobs of the queue and the working agents, so the dispatcher reads job roots on every page.
+ */
+async function badBladesFarm(f: Farm): Promise<void> {
+  const now = Date.now();
+  const m = f.redis.multi();
+  for (let i = 0; i < AGENTS + QUARANTINED; i++) {
+    const id = i + 1;
+    m.hset(f.keys.clientsByLabel, `sim${i}`, String(id));
+    if (i >= AGENTS) m.hset(f.keys.client(id), "quarantinedUntil", String(now + 3_600_000), "probation", "1");
+  }
+  m.set(f.keys.ids("client"), String(AGENTS + QUARANTINED));
+  // Jobs 1..BLOCKLISTED*5 are the queue's head: every fifth of them blocklists one working agent.
+  for (let p = 0; p < BLOCKLISTED; p++) {
+    const root = 1 + p * 5;
+    const cid = 1 + (p % AGENTS);
+    m.sadd(f.keys.jobBlocked(root), String(cid));
+    m.zadd(f.keys.clientBlocked(cid), now, String(root));
+  }
+  await m.exec();
+}
+
+async function badBlades(): Promise<BenchResult[]> {
+  const rate = async (bad: boolean): Promise<number> => {
+    const f = await farm();
+    try {
+      await fill(f, BASE + 10_000, plain());
+      if (bad) await badBladesFarm(f);
+      return await dispatchRate(f, 10_000, bad ? AGENTS + QUARANTINED : AGENTS);
+    } finally {
+      await f.stop();
+    }
+  };
+  const [plainRate, badRate] = await bestOfTwo(
+    () => rate(false),
+    () => rate(true),
+  );
+  return [
+    ratio(
+      `dispatch+finish rate with ${k(BLOCKLISTED)} blocklisted (job, blade) pairs and ${QUARANTINED} quarantined blades / plain`,
+      badRate,
+      plainRate,
+      0.9,
+      `${Math.round(badRate)} vs ${Math.round(plainRate)} jobs/s, ${AGENTS} working sim agents (+${QUARANTINED} quarantined), better of two runs each`,
+    ),
+  ];
+}
+
 const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   submit,
   dispatch,
@@ -358,6 +413,7 @@ const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   classes,
   memoryAndCost,
   bulkCancel,
+  badBlades,
 };
 
 export async function run(): Promise<BenchResult[]> {
