@@ -1,5 +1,5 @@
 -- removeClient: takes a machine out of the farm for good (removeClients). Deletes its record and everything
--- kept per client (assigned-jobs set, history, load samples, error log, note thread), drops it from its
+-- kept per client (assigned-jobs set, history, load samples, error log, note thread, bad-blade records), drops it from its
 -- groups, and keeps its credential's digest under its label in {p}clients:removed: the removed agent's
 -- credential is refused from then on, while a new machine (no credential) may enrol under the same name and
 -- gets a new id. Changes nothing while jobs are still assigned to the client: the caller sends them back to
@@ -7,6 +7,7 @@
 -- ARGV: prefix, now, clientId. Returns 1 when removed, 0 when there is no such client, or else the ids of
 -- the jobs still assigned to it.
 -- @include noteThreads
+-- @include bladeHealth
 local cid = ARGV[3]
 local key = K.client(cid)
 if redis.call('EXISTS', key) == 0 then
@@ -36,6 +37,7 @@ if label then
   end
 end
 redis.call('DEL', key, K.clientJobsOf(key), K.clientHistoryOf(key), K.clientLoadOf(key), K.clientErrors(cid))
+dropBladeOf(cid)
 redis.call('ZREM', K.clients, cid)
 redis.call('ZREM', K.clientHeartbeats, cid)
 redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')

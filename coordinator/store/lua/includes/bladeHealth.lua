@@ -161,3 +161,11 @@ local function dropBladeRecords(id)
   end
   redis.call('DEL', K.jobBladeFails(id), K.jobBlocked(id), K.jobOkOn(id))
 end
+
+-- A client's records when it leaves the farm for good (removeClient): its history, failures and blocklistings.
+local function dropBladeOf(cid)
+  for _, root in ipairs(redis.call('ZRANGE', K.clientBlocked(cid), 0, -1)) do
+    redis.call('SREM', K.jobBlocked(root), cid)
+  end
+  redis.call('DEL', K.clientAttempts(cid), K.clientFails(cid), K.clientBlocked(cid))
+end
