@@ -4,10 +4,12 @@
 // takes work again. The API extensions are called through Python's xmlrpc.client, bad input gets Faults.
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually, py, waitFinished } from "./support/farm-kit.js";
@@ -17,6 +19,14 @@ function hqnodeIni(sceneRoot: string): string[] {
   const path = join(dir, "hqnode.ini");
   writeFileSync(path, `[job_environment]\nSCENE_ROOT = ${sceneRoot}\n`);
   return ["--config", path];
+}
+
+/** The `openhq` CLI against the coordinator: its standard output. */
+async function openhq(server: string, ...args: string[]): Promise<string> {
+  const run = await promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    env: { ...process.env, HQSERVER: server },
+  });
+  return run.stdout;
 }
 
 // A frame needs its scene mount; the bad blade's points nowhere.
@@ -114,6 +124,13 @@ test("a blade that fails every frame: retries go elsewhere, it is blocklisted, q
   const failedJobs = failed.map((a) => a["job"]);
   assert.equal(new Set(failedJobs).size, failedJobs.length, "a retry avoids the blade that just failed it");
 
+  // The CLI shows it too.
+  assert.match(await openhq(coord.url, "clients"), /\bbad\b.*\bquarantined\b/);
+  const health = await openhq(coord.url, "health", String(badId));
+  assert.match(health, /quarantined until .*\n\s+why: .*failed frames of 2 jobs/);
+  assert.match(health, /no such mount/);
+  assert.match(await openhq(coord.url, "history", String(badId), "--limit", "5"), /quarantined: /);
+
   // Quarantined: new work goes to the good blades only.
   const more = await py<number[]>(coord.url, `out(hq.newjob([${frames("shotC", 4, "sleep 0.2")}]))`);
   await waitFinished(coord.url, more, 60);
@@ -122,8 +139,8 @@ test("a blade that fails every frame: retries go elsewhere, it is blocklisted, q
 
   // Released by an admin: it takes work again at once.
   assert.equal(await py<boolean>(coord.url, `out(hq.releaseClient(${badId}))`), true);
-  const health = await py<Record<string, unknown>>(coord.url, `out(hq.getClientHealth(${badId}))`);
-  assert.equal(health["quarantined"], false);
+  const released = await py<Record<string, unknown>>(coord.url, `out(hq.getClientHealth(${badId}))`);
+  assert.equal(released["quarantined"], false);
   const after = await py<number[]>(coord.url, `out(hq.newjob([${frames("shotD", 6, "sleep 1")}]))`);
   await waitFinished(coord.url, after, 60);
   const back = await py<Record<string, unknown>[]>(coord.url, `out(hq.getClientAttempts(${badId}, 10))`);
@@ -132,9 +149,10 @@ test("a blade that fails every frame: retries go elsewhere, it is blocklisted, q
     `the released blade ran a frame: ${JSON.stringify(back)}`,
   );
 
-  // Clearing a tree's blocklist.
+  // Clearing a tree's blocklist, through the API and the CLI.
   const cleared = await py<number>(coord.url, `out(hq.clearJobBlocklist(${roots[0]}))`);
   assert.equal(cleared, 1);
+  assert.match(await openhq(coord.url, "unblock", String(roots[1]), String(badId)), /1 blade\(s\) taken off/);
   const list = await py<{ clients: unknown[] }>(coord.url, `out(hq.getJobBlocklist(${kids[0]}))`);
   assert.deepEqual(list.clients, [], "any job of the tree names its blocklist");
 });

@@ -247,7 +247,8 @@ export class Dispatcher {
     if (other === undefined) {
       other = false;
       for (const c of this.clients.values()) {
-        if (c === client || c.disabled || c.terminated || c.quarantined || !c.canRun(job)) continue;
+        if (c === client || c.disabled || !c.available || c.terminated || c.quarantined || !c.canRun(job))
+          continue;
         if (root !== undefined && c.blockedRoots.has(root)) continue;
         other = true;
         break;
