@@ -166,6 +166,17 @@ test("a lost blade requeues its run without spending a try; maxLostAttempts aban
   await h.store.cascade("rescheduleJobs", [id!]);
   const fourth = await h.assign(id!);
   assert.equal(await h.store.moveToLost(id!, fourth, "node1", "agent process gone"), "requeued");
+  // The blade's history and error log record each loss (bladeHealth.lua); a loss is no failure of the blade.
+  const history = (await h.redis.lrange(h.keys.clientAttempts(900_001), 0, -1)).map(
+    (e) => JSON.parse(e) as Record<string, unknown>,
+  );
+  assert.equal(history.filter((e) => e["job"] === id && e["result"] === "lost").length, 4);
+  assert.equal(history[0]?.["why"], "agent process gone");
+  assert.match(
+    (await h.redis.lrange(h.keys.clientErrors(900_001), 0, 0))[0] ?? "",
+    /blade lost: agent process gone/,
+  );
+  assert.equal(await h.redis.llen(h.keys.clientFails(900_001)), 0);
 });
 
 test("a parent does not fail when its child's blade is lost", async () => {

@@ -92,7 +92,7 @@ const ATTRIBUTES: Record<string, Attribute> = {
   responding: (_c, seen) => seen.responding,
   freeMemory: (c) => c.freeMemory,
   terminated: (c) => c.terminated,
-  quarantined: (c, _r, now) => c.quarantinedUntil > now,
+  quarantined: (c) => c.quarantinedUntil > Date.now(),
 };
 
 function pickAttributes(names: string[] | undefined): string[] {

@@ -4,10 +4,12 @@
 -- told to stop it) and the job goes back to the queue without spending triesLeft, counting `lostAttempts`.
 -- The loss that brings lostAttempts to maxLost ends the job `abandoned` instead, as HQueue does, so a job that
 -- kills every machine it touches cannot loop forever. A run of the onChildError hook alone is requeued the
--- same way (childError stays set, so only the hook runs again).
+-- same way (childError stays set, so only the hook runs again). Each client of the run records the loss in
+-- its history and error log (includes/bladeHealth.lua); a loss does not count as a failure of the blade.
 -- ARGV: prefix, now, id, attempt, label, why, maxLost. Returns 'requeued' or 'abandoned', or 'stale' when the
 -- attempt is not the current one or the job is no longer running.
 -- @include endRun
+-- @include bladeHealth
 local now, id, attempt = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local label, why, maxLost = ARGV[5], ARGV[6], tonumber(ARGV[7])
 local key = K.job(id)
@@ -19,6 +21,7 @@ if not isLive(key, status) or numField(key, 'attempt', 0) ~= attempt then
   return 'stale'
 end
 sendControl(id, 'eject')
+bladeLost(id, why, now)
 leaveClients(id)
 local lost = redis.call('HINCRBY', key, 'lostAttempts', 1)
 local entry = 'blade lost: ' .. label .. ', ' .. why

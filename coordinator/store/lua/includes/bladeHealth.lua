@@ -154,6 +154,22 @@ local function bladeSucceeded(cid, root, now, opts)
   end
 end
 
+-- The run of job `id` was lost with its machine (moveToLost): each of its clients records the loss, in its
+-- history and its error log (getClientErrors).
+local function bladeLost(id, why, now)
+  local v = redis.call('HMGET', K.job(id), 'clients', 'name', 'startTime', 'pausedMs')
+  if not v[1] then
+    return
+  end
+  local entry = { t = now, job = tonumber(id), name = v[2], result = 'lost', why = why,
+    ms = now - (tonumber(v[3]) or now) - (tonumber(v[4]) or 0) }
+  for _, c in ipairs(cjson.decode(v[1])) do
+    local cid = string.format('%d', c.clientId)
+    bladeEvent(cid, entry)
+    bladeError(cid, { message = 'blade lost: ' .. why .. ' (job ' .. id .. ')', time = now, jobId = tonumber(id) })
+  end
+end
+
 -- A blade's record when its tree is deleted (deleteJobs): the tree's counts go, and so do its blocklistings.
 local function dropBladeRecords(id)
   for _, cid in ipairs(redis.call('SMEMBERS', K.jobBlocked(id))) do
