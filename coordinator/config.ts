@@ -323,6 +323,7 @@ export const OPTIONS = {
     kind: kinds.number(1, 86_400),
     default: 300,
     doc: "seconds for a whole request to arrive (1-86400)",
+  },
   bladeJobFailures: {
     ini: ["openhq.blade.jobFailures"],
     kind: kinds.int(0, 100),
