@@ -142,6 +142,27 @@ test("openhq.stallTimeout: off by default, seconds when set, a ConfigError namin
   }
 });
 
+test("openhq.maxLostAttempts and openhq.frozenTimeout: defaults, bounds, ConfigErrors naming them", () => {
+  const plain = loadConfig([], {}).settings;
+  assert.equal(plain.maxLostAttempts, 3);
+  assert.equal(plain.frozenTimeoutSeconds, 0);
+  assert.equal(loadConfig([], { OPENHQ_MAX_LOST_ATTEMPTS: "5" }).settings.maxLostAttempts, 5);
+  assert.equal(loadConfig([], { OPENHQ_FROZEN_TIMEOUT: "30" }).settings.frozenTimeoutSeconds, 30);
+  for (const bad of ["0", "-1", "three", "101"])
+    assert.throws(
+      () => loadConfig([], { OPENHQ_MAX_LOST_ATTEMPTS: bad }),
+      (e: Error) => e instanceof ConfigError && /maxLostAttempts/.test(e.message),
+      bad,
+    );
+  // Below two heartbeat intervals and a second (11 s by default) a healthy agent would lose its frames.
+  for (const bad of ["5", "-1", "3601", "x"])
+    assert.throws(
+      () => loadConfig([], { OPENHQ_FROZEN_TIMEOUT: bad }),
+      (e: Error) => e instanceof ConfigError && /frozenTimeout/.test(e.message),
+      bad,
+    );
+});
+
 test("deploy/hqserver.ini.example reads cleanly", () => {
   const c = loadConfig(["--config", "deploy/hqserver.ini.example"], {});
   assert.equal(c.port, 5000);
