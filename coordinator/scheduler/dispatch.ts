@@ -8,7 +8,7 @@ import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuse
 import type { Context } from "../context.js";
 import { blockedRoots } from "../store/blades.js";
 import { jobsOfClient, readClient } from "../store/clients.js";
-import { classHeads, classPages, headsWithScores, jobRoots } from "../store/queue.js";
+import { classHeads, classPages, classPagesWithRoots, headsWithScores } from "../store/queue.js";
 import type { JobRecord } from "../store/jobs.js";
 import { hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
@@ -391,11 +391,17 @@ export class Dispatcher {
 
   /** The next jobs of each cursor's class, in one round trip. */
   private async readClasses(cursors: Cursor[], needRoots: boolean): Promise<void> {
-    const replies = await classPages(
-      this.ctx,
-      cursors.map((c) => ({ cls: c.template.cls, from: c.from, count: c.page })),
-    );
-    if (needRoots) await this.learnRoots(replies);
+    const requests = cursors.map((c) => ({ cls: c.template.cls, from: c.from, count: c.page }));
+    let replies: string[][];
+    if (needRoots) {
+      const read = await classPagesWithRoots(this.ctx, requests);
+      replies = read.pages;
+      if (this.roots.size > MAX_CACHED_ROOTS) this.roots.clear();
+      read.pages.forEach((flat, i) => {
+        const roots = read.roots[i] ?? [];
+        for (let k = 0; k + 1 < flat.length; k += 2) this.roots.set(Number(flat[k]), Number(roots[k / 2]));
+      });
+    } else replies = await classPages(this.ctx, requests);
     cursors.forEach((c, i) => {
       const flat = replies[i] ?? [];
       for (let k = 0; k + 1 < flat.length; k += 2)
@@ -410,20 +416,6 @@ export class Dispatcher {
       }
       c.page = Math.min(this.classPage, c.page * 2);
     });
-  }
-
-  /** The roots of the jobs of these class pages ([id, score, …] each) not known yet, in one round trip. */
-  private async learnRoots(pages: string[][]): Promise<void> {
-    const fresh: number[] = [];
-    for (const flat of pages)
-      for (let k = 0; k < flat.length; k += 2) {
-        const id = Number(flat[k]);
-        if (!this.roots.has(id)) fresh.push(id);
-      }
-    if (fresh.length === 0) return;
-    if (this.roots.size + fresh.length > MAX_CACHED_ROOTS) this.roots.clear();
-    const roots = await jobRoots(this.ctx, fresh);
-    fresh.forEach((id, i) => this.roots.set(id, roots[i] ?? id));
   }
 
   private async assign(job: JobInfo, chosen: FarmClient[]): Promise<void> {

@@ -42,15 +42,17 @@ export async function classPages(
   return requests.map((_r, i) => (replies[i]?.[1] ?? []) as string[]);
 }
 
-/** The root of each job's tree (itself for a root, or for a job gone meanwhile), in one round trip. */
-export async function jobRoots(ctx: Context, ids: readonly number[]): Promise<number[]> {
-  const pipe = ctx.redis.pipeline();
-  for (const id of ids) pipe.hget(ctx.keys.job(id), "root");
-  const replies = (await pipe.exec()) ?? [];
-  return ids.map((id, i) => {
-    const root = replies[i]?.[1];
-    return typeof root === "string" ? Number(root) : id;
-  });
+/** classPages, with each job's root (itself for a root), in one call (classPagesWithRoots.lua). */
+export async function classPagesWithRoots(
+  ctx: Context,
+  requests: readonly { cls: string; from: string; count: number }[],
+): Promise<{ pages: string[][]; roots: string[][] }> {
+  const args = requests.flatMap((r) => [r.cls, r.from, r.count]);
+  const reply = (await runScript(ctx.redis, ctx.keys.prefix, "classPagesWithRoots", args)) as string[][];
+  return {
+    pages: requests.map((_r, i) => reply[2 * i] ?? []),
+    roots: requests.map((_r, i) => reply[2 * i + 1] ?? []),
+  };
 }
 
 /** {p}queue:clock entries older than this are thinned to one a minute. */
