@@ -5,13 +5,9 @@ import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { table, text, toJson, when } from "./format.js";
 import type { Io } from "./commands.js";
+import { resolveOneClient } from "./client-names.js";
 
 type Row = Record<string, XmlRpcValue>;
-
-/** A client as the API takes it: an id, or a name (hostname or hostname:name). */
-function client(arg: string): string | number {
-  return /^\d+$/.test(arg) ? Number(arg) : arg;
-}
 
 function jobId(arg: string | undefined, command: string): number {
   const n = Number(arg);
@@ -22,7 +18,7 @@ function jobId(arg: string | undefined, command: string): number {
 
 /** `health CLIENT`: quarantine (why, with its failures) and the job trees the client is blocklisted for. */
 export async function showHealth(io: Io, arg: string): Promise<number> {
-  const health = await io.server.call<Row>("getClientHealth", client(arg));
+  const health = await io.server.call<Row>("getClientHealth", await resolveOneClient(io, arg));
   if (io.json) {
     io.out.write(toJson(health));
     return Exit.ok;
@@ -49,7 +45,11 @@ export async function showHealth(io: Io, arg: string): Promise<number> {
 
 /** `history CLIENT [--limit N]`: the client's recent attempts and events, newest first. */
 export async function showHistory(io: Io, arg: string, limit: number): Promise<number> {
-  const rows = await io.server.call<Row[]>("getClientAttempts", client(arg), Math.min(limit, 200));
+  const rows = await io.server.call<Row[]>(
+    "getClientAttempts",
+    await resolveOneClient(io, arg),
+    Math.min(limit, 200),
+  );
   if (io.json) io.out.write(toJson(rows));
   else
     io.out.write(
@@ -72,7 +72,8 @@ export async function showHistory(io: Io, arg: string, limit: number): Promise<n
 export async function release(io: Io, args: string[]): Promise<number> {
   if (args.length === 0) throw new CliError("release: give one or more clients", Exit.usage);
   const done: Record<string, boolean> = {};
-  for (const arg of args) done[arg] = await io.server.call<boolean>("releaseClient", client(arg));
+  for (const arg of args)
+    done[arg] = await io.server.call<boolean>("releaseClient", await resolveOneClient(io, arg));
   if (io.json) io.out.write(toJson(done));
   else
     for (const [arg, was] of Object.entries(done))
@@ -103,7 +104,7 @@ export async function unblock(io: Io, args: string[]): Promise<number> {
   const id = jobId(args[0], "unblock");
   const cleared = await io.server.call<number>(
     "clearJobBlocklist",
-    ...(args[1] === undefined ? [id] : [id, client(args[1])]),
+    ...(args[1] === undefined ? [id] : [id, await resolveOneClient(io, args[1])]),
   );
   io.out.write(
     io.json ? toJson({ jobId: id, cleared }) : `job ${id}: ${cleared} blade(s) taken off its blocklist\n`,

@@ -4,10 +4,11 @@
 import { agentUrl, HQClient, type HQServer, type Job } from "../shared/client/index.js";
 import { followOutput } from "../shared/client/output-stream.js";
 import { CLIENT_STATE_ATTRIBUTES, clientState } from "../shared/client-state.js";
-import { isJobStatus } from "../shared/statuses.js";
+import { isFinished, isJobStatus } from "../shared/statuses.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { percent, table, text, toJson, when } from "./format.js";
 import { exitCodeFor } from "./submit.js";
+import { noSuchClient, resolveClients } from "./client-names.js";
 
 export interface Io {
   server: HQServer;
@@ -42,8 +43,16 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
   for (const s of statuses) {
     if (s !== "waiting" && !isJobStatus(s)) throw new CliError(`jobs: unknown status ${s}`, Exit.usage);
   }
+  const user = filter.user.toLowerCase();
+  const name = filter.name.toLowerCase();
   let ids: number[];
-  if (statuses.length > 0) ids = await io.server.getJobIdsByStatus(statuses);
+  let searched = "";
+  if (all && name !== "" && statuses.length === 0) {
+    // Every job, children included: the server's bounded newest-first name scan.
+    const found = await io.server.searchJobNames(filter.name);
+    ids = found.ids;
+    if (found.stoppedAt > 1) searched = ` among the newest ${found.scanned} jobs (older ones not searched)`;
+  } else if (statuses.length > 0) ids = await io.server.getJobIdsByStatus(statuses);
   else if (all) {
     const [open, done] = await Promise.all([
       io.server.getUnfinishedRootJobIds(),
@@ -52,8 +61,6 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
     ids = [...open, ...done];
   } else ids = await io.server.getUnfinishedRootJobIds();
   ids = [...new Set(ids)].sort((a, b) => b - a);
-  const user = filter.user.toLowerCase();
-  const name = filter.name.toLowerCase();
   if (user !== "" || name !== "") {
     // Read only the two fields of the candidates, then the rows of the first `limit` matches.
     const keys = (await io.server.getJobs(ids, ["id", "name", "submittedBy"])).filter((j) => j !== null);
@@ -68,10 +75,19 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
             .includes(name),
       )
       .map((j) => Number(j.id));
+    if (ids.length === 0) {
+      const what = [name && `named *${filter.name}*`, user && `by *${filter.user}*`]
+        .filter(Boolean)
+        .join(" ");
+      const where =
+        all || statuses.length > 0 ? "" : " among unfinished root jobs (--all: every job, children included)";
+      throw new CliError(`jobs: no job ${what}${where}${searched}`, Exit.fault);
+    }
   }
   ids = ids.slice(0, limit);
   const rows = ids.length === 0 ? [] : await io.server.getJobs(ids, JOB_COLUMNS);
   const jobs = rows.filter((j): j is Job => j !== null); // deleted since the ids were read
+  if (searched !== "" && !io.json) process.stderr.write(`jobs: matches${searched}\n`);
   if (io.json) io.out.write(toJson(jobs));
   else
     io.out.write(
@@ -91,17 +107,41 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
   return Exit.ok;
 }
 
+/** What a wrangler looks for first in `job ID`, in this order; the other attributes follow A-Z. */
+const FIRST_ATTRIBUTES = [
+  "id",
+  "name",
+  "status",
+  "uiStatus",
+  "waitingFor",
+  "overallProgress",
+  "progress",
+  "priority",
+  "submittedBy",
+  "clients",
+  "queueTime",
+  "startTime",
+  "endTime",
+  "runTime",
+  "ETA",
+  "attempt",
+  "triesLeft",
+  "command",
+  "parents",
+  "children",
+];
+
 export async function showJob(io: Io, id: number): Promise<number> {
   const job: Job = await io.server.getJob(id);
   if (io.json) {
     io.out.write(toJson(job));
     return Exit.ok;
   }
-  const skip = new Set(["logs"]);
-  const rows = Object.keys(job)
-    .filter((k) => !skip.has(k))
-    .sort()
-    .map((k) => [k, text(job[k])]);
+  const first = FIRST_ATTRIBUTES.filter((k) => k in job);
+  const rest = Object.keys(job)
+    .filter((k) => k !== "logs" && !FIRST_ATTRIBUTES.includes(k))
+    .sort();
+  const rows = [...first, ...rest].map((k) => [k, text(job[k])]);
   io.out.write(table(["ATTRIBUTE", "VALUE"], rows));
   if (Array.isArray(job.logs) && job.logs.length > 0) {
     io.out.write("\nstatus log:\n");
@@ -180,6 +220,36 @@ export async function showTree(io: Io, id: number): Promise<number> {
 
 export type JobAction = "cancel" | "pause" | "resume" | "reschedule" | "delete" | "eject";
 
+/** Why `action` would change nothing on a job in this state, or null when it would act. */
+function noOpReason(action: JobAction, status: string, uiStatus: string): string | null {
+  const finished = isFinished(status);
+  switch (action) {
+    case "cancel":
+      return finished ? `is already ${status}` : null;
+    case "pause":
+      if (finished) return `is ${status}`;
+      return status === "paused" || status === "pausing" ? `is already ${status}` : null;
+    case "resume":
+      return status === "paused" || status === "pausing" ? null : `is ${status}, not paused`;
+    case "eject":
+      // A parent waiting on children ejects the ones that run: uiStatus says whether any does.
+      if (finished) return `is ${status}, not running`;
+      return status === "queued" || status === "runnable"
+        ? uiStatus.startsWith("running")
+          ? null
+          : `is ${status}, not running`
+        : null;
+    case "reschedule":
+    case "delete":
+      return null;
+  }
+}
+
+/**
+ * The job operations. A job the operation would not change (eject of a finished job, resume of a running
+ * one) is named as unchanged; when none of the jobs would change, nothing is sent and it is an error, so a
+ * script sees that its command did nothing.
+ */
 export async function jobAction(io: Io, action: JobAction, ids: number[]): Promise<number> {
   const calls = {
     cancel: () => io.server.cancelJobs(ids),
@@ -189,8 +259,20 @@ export async function jobAction(io: Io, action: JobAction, ids: number[]): Promi
     delete: () => io.server.deleteJobs(ids),
     eject: () => io.server.ejectJobs(ids),
   };
+  const rows = await io.server.getJobs([...new Set(ids)], ["id", "status", "uiStatus"]);
+  // An unknown id: the server's Fault names it (and the operation changes nothing).
+  const unchanged = rows.every((j) => j !== null)
+    ? rows.flatMap((j) => {
+        const why = noOpReason(action, String(j.status ?? ""), String(j.uiStatus ?? ""));
+        return why === null ? [] : [{ id: Number(j.id), why }];
+      })
+    : [];
+  const notes = unchanged.map((u) => `job ${u.id} ${u.why}`).join("; ");
+  if (unchanged.length === rows.length) throw new CliError(`${action}: nothing to do: ${notes}`, Exit.fault);
   await calls[action]();
-  io.out.write(io.json ? toJson({ action, ids }) : `${action}: ${ids.join(", ")}\n`);
+  const done = ids.filter((id) => !unchanged.some((u) => u.id === id));
+  io.out.write(io.json ? toJson({ action, ids: done, unchanged }) : `${action}: ${done.join(", ")}\n`);
+  if (notes !== "" && !io.json) process.stderr.write(`${action}: unchanged: ${notes}\n`);
   return Exit.ok;
 }
 
@@ -252,34 +334,6 @@ export async function listClients(io: Io): Promise<number> {
       ),
     );
   return Exit.ok;
-}
-
-/**
- * Clients as the CLI takes them: an id (`openhq clients` lists them), "host" (every client on it) or
- * "host:name". Each argument's ids, in order; an argument matching no client is listed in `unknown`.
- */
-async function resolveClients(
-  io: Io,
-  args: string[],
-): Promise<{ found: { arg: string; ids: number[]; labels: string[] }[]; unknown: string[] }> {
-  const found: { arg: string; ids: number[]; labels: string[] }[] = [];
-  const unknown: string[] = [];
-  for (const arg of args) {
-    const byName = await io.server.getClientsByName([arg], ["id", "label"]);
-    const byId =
-      byName.length === 0 && /^\d+$/.test(arg)
-        ? await io.server.getClients([Number(arg)], ["id", "label"])
-        : [];
-    const clients = [...byName, ...byId];
-    if (clients.length === 0) unknown.push(arg);
-    else
-      found.push({ arg, ids: clients.map((c) => Number(c.id)), labels: clients.map((c) => String(c.label)) });
-  }
-  return { found, unknown };
-}
-
-function noSuchClient(unknown: string[]): CliError {
-  return new CliError(`no such client: ${unknown.join(", ")} (see \`openhq clients\`)`, Exit.fault);
 }
 
 export async function setDisabled(io: Io, args: string[], disabled: boolean): Promise<number> {

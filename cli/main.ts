@@ -24,6 +24,7 @@ import {
 import { release, showBlocklist, showHealth, showHistory, unblock } from "./blades.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { hashPasswordCommand } from "./hash-password.js";
+import { COMMAND_HELP, commandHelp, USAGE_LINE, usageHint } from "./help.js";
 import { readFarmSecret } from "./farm-secret.js";
 import { submit } from "./submit.js";
 
@@ -67,44 +68,10 @@ const OPTIONS = {
   config: { flag: "config", kind: kinds.string },
 } satisfies OptionTable;
 
-const HELP = `usage: openhq [--server URL] [--json] COMMAND [ARGS]
+const HELP = `${USAGE_LINE}
 
 commands:
-  submit SPEC.json [--wait]            submit a job spec file (one spec or a list)
-  submit [--name N] [--wait] -- CMD…   submit one command
-         --priority N  --cpus N        override the priority / CPUs per job
-         --tags a,b  --group G         tags (repeatable), run only on clients of group G
-         --env KEY=VALUE               environment variable (repeatable)
-         --wait: on failure, names the failed jobs with exit code and last output lines
-  jobs [--status S]… [--all] [--limit N] [--user U] [--name N]
-                                       list root jobs (unfinished unless --all), or jobs by status;
-                                       --user/--name keep those whose submitter/name contains the text
-  job ID [--tree]                      every attribute of a job and its status log; --tree: its descendants
-  tail [-f] ID                         a job's output; -f follows it live until the job ends
-  cancel|pause|resume|reschedule|eject|delete ID…
-  priority N ID…                       set the priority of jobs
-  clients                              clients with state, load, memory, idle time, running jobs
-  enable|disable CLIENT…               setdisabled; CLIENT is an id, a hostname or hostname:name
-  revoke CLIENT_ID…                    revoke agents: their link closes and they cannot rejoin
-  approve CLIENT_ID…                   let a known name enroll again from the address it last asked from
-  remove CLIENT…                       take machines out of the farm for good: record deleted,
-                                       credential refused, running frames back to the queue
-  health CLIENT                        quarantine (why, which failures) and the jobs a client is blocklisted for
-  history CLIENT [--limit N]           a client's recent attempts and its quarantine/blocklist events
-  release CLIENT…                      end a client's quarantine (and probation) now
-  blocklist JOB                        the blades of a job's tree: failures, blocklisted or not
-  unblock JOB [CLIENT]                 take every blade (or one) off a job tree's blocklist
-  groups                               client groups
-  resources                            resources with amount and use
-  wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)
-  terminate HOST                       ask an agent to finish its jobs and leave the farm
-  ping                                 check that the server answers
-  hash-password                        print a salted hash (scrypt) of a password for openhq.auth.users;
-                                       reads it from the terminal (no echo) or standard input
-  secret [--data DIR] [--config INI]   on the coordinator's host: print the farm secret agents join with
-                                       (from the data folder's farm-secret, or openhq.agentToken in INI)
-  rotate-secret [--data DIR]           on the coordinator's host (or as an admin): make a new farm secret
-                                       and print it; enrolled agents stay (docs/SECURITY.md)
+${COMMAND_HELP.map((c) => c.text).join("\n")}
 
 options:
 ${Options.usage(OPTIONS, 22)}
@@ -121,10 +88,12 @@ async function run(argv: string[]): Promise<number> {
   const dashes = argv.indexOf("--");
   const before = dashes < 0 ? argv : argv.slice(0, dashes);
   const command = dashes < 0 ? [] : argv.slice(dashes + 1);
-  const flags = new Options(OPTIONS, { argv: before, env: process.env, positionals: true, usage: HELP });
+  const flags = new Options(OPTIONS, { argv: before, env: process.env, positionals: true });
   const [name, ...args] = flags.positionals;
-  if (flags.get("help") || name === undefined) {
-    process.stdout.write(HELP);
+  if (name === "help" && args[0] !== undefined) return printHelp(args[0]);
+  if (flags.get("help") && name !== undefined) return printHelp(name);
+  if (flags.get("help") || name === "help" || name === undefined) {
+    (name === undefined && !flags.get("help") ? process.stderr : process.stdout).write(HELP);
     return name === undefined && !flags.get("help") ? Exit.usage : Exit.ok;
   }
   const serverUrl = flags.get("server");
@@ -249,8 +218,16 @@ async function run(argv: string[]): Promise<number> {
       io.out.write(io.json ? "true\n" : `${serverUrl}: ok\n`);
       return Exit.ok;
     default:
-      throw new CliError(`unknown command: ${name}\n\n${HELP}`, Exit.usage);
+      throw new CliError(`unknown command: ${name}`, Exit.usage);
   }
+}
+
+/** `openhq COMMAND --help` / `openhq help COMMAND`: that command's lines of the help. */
+function printHelp(name: string): number {
+  const help = commandHelp(name);
+  if (help === undefined) throw new CliError(`unknown command: ${name}`, Exit.usage);
+  process.stdout.write(help);
+  return Exit.ok;
 }
 
 /** The coordinator URL must be http(s)://…; "host:5000" alone parses as a URL scheme or not at all. */
@@ -271,6 +248,13 @@ function integer(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new CliError(`${flag}: expected an integer, got ${text}`, Exit.usage);
   return n;
+}
+
+/** The command word of a command line, as far as it can be told without parsing its flags. */
+function commandName(args: string[]): string | undefined {
+  const dashes = args.indexOf("--");
+  const before = dashes < 0 ? args : args.slice(0, dashes);
+  return before.find((a) => !a.startsWith("-") && commandHelp(a) !== undefined);
 }
 
 /** Maps what went wrong to a documented exit code and a one-line message. */
@@ -300,13 +284,16 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-run(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+run(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
     const { code, message } = failure(err);
-    process.stderr.write(`openhq: ${message}\n`);
+    // A usage error is its one line and where the help is, not the whole help.
+    const hint = code === Exit.usage ? ` (${usageHint(commandName(argv))})` : "";
+    process.stderr.write(`openhq: ${message}${hint}\n`);
     process.exitCode = code;
   },
 );

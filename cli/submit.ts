@@ -53,7 +53,11 @@ function overrides(options: SubmitOptions): Partial<JobSpec> {
 export function buildSpecs(options: SubmitOptions): JobSpec[] {
   const extra = overrides(options);
   if (options.command.length > 0) {
-    const command = options.command.map(shellQuote).join(" ");
+    // One argument is a command line for the job's shell ('echo a; exit 3'); several are words, quoted.
+    const command =
+      options.command.length === 1
+        ? (options.command[0] as string)
+        : options.command.map(shellQuote).join(" ");
     return [
       {
         name: options.name ?? command.slice(0, 80),

@@ -48,6 +48,10 @@ import {
 import { guardEnvironment } from "./environment-access.js";
 import { parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
+import { newestJobId, searchNames } from "../store/job-search.js";
+
+/** The longest text searchJobNames takes: a name fragment, not a document. */
+const MAX_SEARCH_TEXT = 200;
 
 /** A whole log larger than this is streamed into the getJobOutput reply rather than read first. */
 const STREAM_MIN_BYTES = 1024 * 1024;
@@ -139,6 +143,17 @@ export function jobsMethods(ctx: Context): Methods {
     getJobIdsBySatus: byStatus,
     getUnfinishedRootJobIds: () => store.rootIds(false),
     getFinishedRootJobIds: () => store.rootIds(true),
+
+    // openhq extension: names across all jobs, children included, with the bounded newest-first scan.
+    searchJobNames: async ([text, before]) => {
+      const needle = str(text, "text").trim();
+      if (needle === "" || needle.length > MAX_SEARCH_TEXT)
+        throw badArgument("text", `expected 1 to ${MAX_SEARCH_TEXT} characters`);
+      const newest = await newestJobId(ctx);
+      const below = Math.min(newest + 1, Math.max(1, optionalInt(before, "before", newest + 1)));
+      const found = await searchNames(ctx, needle, below);
+      return { ids: found.ids, stoppedAt: found.stoppedAt, scanned: found.scanned };
+    },
 
     getNumWaitingJobs: async ([waitTime, minPriority, maxPriority]) => {
       const minutes = optionalInt(waitTime, "wait_time", 0);

@@ -194,6 +194,13 @@ export class HQServer {
   getFinishedRootJobIds(): Promise<number[]> {
     return this.call("getFinishedRootJobIds");
   }
+  /** openhq extension: jobs (children included) whose name contains `text`, newest first, bounded scan. */
+  searchJobNames(
+    text: string,
+    before?: number,
+  ): Promise<{ ids: number[]; stoppedAt: number; scanned: number }> {
+    return this.call("searchJobNames", text, before);
+  }
   getNumWaitingJobs(waitTime?: number, minPriority?: number, maxPriority?: number): Promise<number> {
     return this.call("getNumWaitingJobs", waitTime, minPriority, maxPriority);
   }
