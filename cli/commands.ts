@@ -5,6 +5,7 @@ import { agentUrl, HQClient, type HQServer, type Job } from "../shared/client/in
 import { followOutput } from "../shared/client/output-stream.js";
 import { CLIENT_STATE_ATTRIBUTES, clientState } from "../shared/client-state.js";
 import { isFinished, isJobStatus } from "../shared/statuses.js";
+import { statusWord, treeCounts } from "../shared/status-words.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { percent, table, text, toJson, when } from "./format.js";
 import { exitCodeFor } from "./submit.js";
@@ -17,7 +18,22 @@ export interface Io {
   out: NodeJS.WritableStream;
 }
 
-const JOB_COLUMNS = ["id", "name", "status", "priority", "overallProgress", "submittedBy", "queueTime"];
+const JOB_COLUMNS = [
+  "id",
+  "name",
+  "status",
+  "uiStatus",
+  "childCounts",
+  "priority",
+  "overallProgress",
+  "submittedBy",
+  "queueTime",
+];
+
+/** The status as wranglers read it ("rendering 12 of 300", "waiting"), shared with the dashboard. */
+function word(job: Job): string {
+  return statusWord(String(job.status ?? ""), String(job.uiStatus ?? ""), treeCounts(job["childCounts"]));
+}
 
 export function parseIds(args: string[], command: string): number[] {
   const ids = args.flatMap((a) => a.split(",")).filter((a) => a !== "");
@@ -96,7 +112,7 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
         jobs.map((j) => [
           String(j.id),
           String(j.name ?? ""),
-          String(j.status ?? ""),
+          word(j),
           String(j.priority ?? 0),
           percent(j.overallProgress),
           String(j.submittedBy ?? ""),
@@ -141,7 +157,13 @@ export async function showJob(io: Io, id: number): Promise<number> {
   const rest = Object.keys(job)
     .filter((k) => k !== "logs" && !FIRST_ATTRIBUTES.includes(k))
     .sort();
-  const rows = [...first, ...rest].map((k) => [k, text(job[k])]);
+  // HQueue's status, with the word the dashboard shows when that says more ("queued (rendering 3 of 5)").
+  const shown = word(job);
+  const status = String(job.status ?? "");
+  const rows = [...first, ...rest].map((k) => [
+    k,
+    k === "status" && shown !== status && job["childCounts"] ? `${status} (${shown})` : text(job[k]),
+  ]);
   io.out.write(table(["ATTRIBUTE", "VALUE"], rows));
   if (Array.isArray(job.logs) && job.logs.length > 0) {
     io.out.write("\nstatus log:\n");
@@ -179,7 +201,16 @@ const MAX_TREE_ROWS = 2000;
 
 /** `job ID --tree`: the job and its descendants, indented, with status, progress and host. */
 export async function showTree(io: Io, id: number): Promise<number> {
-  const attribs = ["id", "name", "status", "overallProgress", "clients", "children"];
+  const attribs = [
+    "id",
+    "name",
+    "status",
+    "uiStatus",
+    "childCounts",
+    "overallProgress",
+    "clients",
+    "children",
+  ];
   const rows: { depth: number; job: Job }[] = [];
   let more = 0;
   const visit = async (ids: number[], depth: number): Promise<void> => {
@@ -208,7 +239,7 @@ export async function showTree(io: Io, id: number): Promise<number> {
       rows.map(({ depth, job }) => [
         `${"  ".repeat(depth)}${job.id}`,
         String(job.name ?? ""),
-        String(job.status ?? ""),
+        word(job),
         percent(job.overallProgress),
         (job.clients ?? []).map((c) => labels.get(c.clientId) ?? c.hostname).join(","),
       ]),

@@ -17,6 +17,14 @@ interface Run {
   stderr: string;
 }
 
+async function eventually(ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function openhq(server: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
@@ -103,6 +111,21 @@ test("openhq: command help, short usage errors, short client names, jobs --all -
     .slice(1, 5)
     .map((l) => l.split(/\s+/)[0]);
   assert.deepEqual(keys, ["id", "name", "status", "uiStatus"]);
+
+  // Status words: a parent whose children wait is "waiting", one whose children run "rendering N of M";
+  // the API keeps HQueue's statuses.
+  assert.match(shown.stdout, /\nstatus\s+queued \(waiting\)\n/);
+  const [busy] = await hq.newjob({
+    name: "shot 080",
+    children: Array.from({ length: 4 }, (_, i) => ({ name: `shot 080 f${i}`, command: "true" })),
+  });
+  await eventually(async () => (await hq.getJob(busy ?? 0, ["childCounts"])).childCounts?.running === 3);
+  assert.equal((await hq.getJob(busy ?? 0, ["status"])).status, "queued");
+  const words = await openhq(url, ["jobs", "--name", "shot 0"]);
+  assert.match(words.stdout, /shot 080\s+rendering 3 of 4 /);
+  assert.match(words.stdout, /shot 070\s+waiting /);
+  const tree = await openhq(url, ["job", String(busy), "--tree"]);
+  assert.match(tree.stdout, /shot 080\s+rendering 3 of 4/);
 
   // No-ops say so and exit 4; nothing is sent.
   const resume = await openhq(url, ["resume", String(kids[1])]);

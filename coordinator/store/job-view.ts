@@ -53,6 +53,7 @@ export const JOB_ATTRIBUTES = [
   "attempt",
   "runTime",
   "stallTimeout",
+  "childCounts",
 ] as const;
 
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
@@ -124,6 +125,25 @@ export function eta(job: JobRecord, now: number): number {
   return Math.max(0, Math.round((elapsed * (1 - progress)) / progress));
 }
 
+/**
+ * openhq's `childCounts` of a parent (None for a job without children): its children, those succeeded and
+ * those that did not, and the running jobs and counted jobs below it. From the roll-ups every transition
+ * keeps, so no child is read.
+ */
+export function childCounts(job: JobRecord): XmlRpcValue {
+  const children = Number(jobField(job, "nKids"));
+  if (!(children > 0)) return null;
+  const left = Number(jobField(job, "kidsLeft"));
+  const bad = Number(jobField(job, "kidsBad"));
+  return {
+    children,
+    done: Math.max(0, children - left - bad),
+    bad,
+    running: Number(jobField(job, "treeRun")),
+    descendants: Math.max(children, Number(jobField(job, "treeN")) - 1),
+  };
+}
+
 function command(job: JobRecord): XmlRpcValue {
   if (job.commandByOs !== undefined) return JSON.parse(job.commandByOs) as XmlRpcValue;
   return job.command ?? "";
@@ -180,6 +200,7 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   attempt: INTEGER("attempt"),
   runTime,
   stallTimeout: (j) => (j.stallTimeout === undefined ? null : Number(j.stallTimeout)),
+  childCounts,
 };
 
 /**
@@ -207,6 +228,7 @@ const SOURCES: Record<string, string[]> = {
   runTime: ["attempt", "startTime", "endTime", "pausedMs", "pausedAt"],
   overallProgress: ["status", "treeN", "treeP"],
   uiStatus: ["status", "waitingFor", "treeRun"],
+  childCounts: ["nKids", "kidsLeft", "kidsBad", "treeRun", "treeN"],
   command: ["command", "commandByOs"],
   rootJobId: ["root"],
   // Whether a caller may read the values depends on who submitted the job (api/environment-access.ts).

@@ -6,6 +6,7 @@
 import { isStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import type { Api } from "./api.js";
+import { statusWord, treeCounts } from "../../shared/status-words.js";
 import { familyCounts, hostLabels, type FamilyCounts } from "../store/job-frames.js";
 import { countsLabel, frameTable, type FrameQuery } from "./frames.js";
 import {
@@ -35,6 +36,7 @@ const LIST_ATTRIBS = [
   "endTime",
   "children",
   "clients",
+  "childCounts",
 ];
 const SCOPES = ["unfinished", "finished", "all"] as const;
 const PAGE_SIZES = [25, 50, 100, 200];
@@ -162,6 +164,16 @@ function hostLinks(ids: number[], labels: Map<number, string>): Html {
   return html`${ids.map((c) => html`<a href="/clients/${c}">${labels.get(c) ?? `client ${c}`}</a> `)}`;
 }
 
+/**
+ * A job's status as wranglers read it (shared/status-words.ts): a parent whose children run is "rendering
+ * 12 of 300" in the running colour, one whose children wait "waiting"; HQueue's status stays in data-status.
+ */
+function jobBadge(job: Job): Html {
+  const status = String(job["status"] ?? "");
+  const word = statusWord(status, String(job["uiStatus"] ?? ""), treeCounts(job["childCounts"]));
+  return statusBadge(word.startsWith("rendering ") ? "running" : status, word);
+}
+
 function jobRow(job: Job, depth: number, extras: RowExtras): Html {
   const id = Number(job["id"]);
   const children = Array.isArray(job["children"]) ? job["children"] : [];
@@ -188,7 +200,7 @@ function jobRow(job: Job, depth: number, extras: RowExtras): Html {
         children.length > 0 ? html` <span class="muted">(${children.length})</span>` : ""
       }
     </td>
-    <td>${statusBadge(job["status"], counts ? job["status"] : job["uiStatus"])} ${countsLabel(counts)}</td>
+    <td>${jobBadge(job)} ${countsLabel(counts)}</td>
     <td class="num">${String(job["priority"] ?? 0)}</td>
     <td>${progressBar(job["overallProgress"])}</td>
     <td>${String(job["submittedBy"] ?? "")}</td>
@@ -388,7 +400,7 @@ export async function jobHead(ctx: Context, api: Api, id: number): Promise<Html>
   const [job] = await readJobs(
     api,
     [id],
-    ["name", "status", "uiStatus", "overallProgress", "parents", "children"],
+    ["name", "status", "uiStatus", "overallProgress", "parents", "children", "childCounts"],
   );
   if (!job) return html``;
   const children = Array.isArray(job["children"]) ? (job["children"] as number[]) : [];
@@ -403,8 +415,7 @@ export async function jobHead(ctx: Context, api: Api, id: number): Promise<Html>
   >
     <div class="job-head">
       <h1>Job ${id}: ${String(job["name"] ?? "")}</h1>
-      ${statusBadge(job["status"], counts ? job["status"] : job["uiStatus"])}
-      ${progressBar(job["overallProgress"])} ${countsLabel(counts)}
+      ${jobBadge(job)} ${progressBar(job["overallProgress"])} ${countsLabel(counts)}
     </div>
     <p class="links">
       ${parents.length > 0 ? html`Parents: ${parents.map((p) => html`<a href="/jobs/${p}">${p}</a> `)}` : "Root job"}${

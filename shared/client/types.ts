@@ -102,6 +102,8 @@ export interface KnownJobAttributes {
   runTime: number | null;
   /** the job's own stallTimeout; null = the farm's openhq.stallTimeout */
   stallTimeout: number | null;
+  /** a parent's children (succeeded / not) and running / counted descendants; null for a job without children */
+  childCounts: { children: number; done: number; bad: number; running: number; descendants: number } | null;
 }
 
 export type JobAttribute = keyof KnownJobAttributes;
