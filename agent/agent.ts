@@ -21,6 +21,7 @@ import { startApi, stopApi } from "./api.js";
 import { isAvailable, validRules } from "./availability.js";
 import type { AgentConfig } from "./config.js";
 import { terminateGroup } from "./control.js";
+import { GpuWatcher } from "./gpus.js";
 import { Heartbeat } from "./heartbeat.js";
 import { IdleWatcher } from "./idle/index.js";
 import type { AgentFacts } from "./job-env.js";
@@ -70,6 +71,7 @@ export class Agent {
   private readonly heartbeat: Heartbeat;
   private readonly stats: Stats;
   private readonly idle = new IdleWatcher();
+  private readonly gpus = new GpuWatcher();
   private readonly platform: NodeJS.Platform;
   private readonly host: JobHost;
   /** The uid job processes run as: a leftover process group is only the agent's when they own it. */
@@ -122,6 +124,8 @@ export class Agent {
 
   async start(): Promise<void> {
     for (const warning of this.disk.warnings) this.log.warn(`state folder: ${warning}`);
+    // Probed while the rest starts, known before the first hello.
+    const gpus = this.gpus.start((line) => this.log.info(line));
     await this.recoverLeftovers();
     this.api = await startApi(
       this.config.port,
@@ -134,6 +138,7 @@ export class Agent {
     );
     this.stats.start();
     this.idle.start();
+    await gpus;
     this.log.info(
       `openhq-agent ${this.options.version} on ${hostname()} (client port ${this.config.port}), coordinator ${this.link.url}`,
     );
@@ -198,6 +203,7 @@ export class Agent {
     this.heartbeat.stop();
     this.stats.stop();
     this.idle.stop();
+    this.gpus.stop();
     await this.link.close();
     if (this.api !== null) await stopApi(this.api);
     this.log.info(`exiting with code ${code}`);
@@ -296,6 +302,7 @@ export class Agent {
       availabilityRules: this.rules,
       running: this.runningJobs(),
       lost: this.lost,
+      gpus: this.gpus.devices,
     };
     if (this.config.token !== null) hello.token = this.config.token;
     const credential = this.credential.load();
@@ -387,6 +394,7 @@ export class Agent {
       freeMemory: sample.freeMemory,
       available: this.shutdown === null && isAvailable(this.rules, new Date(), idleTime),
       running: this.runningJobs(),
+      gpus: this.gpus.devices,
     };
     void this.link.send(heartbeat);
   }

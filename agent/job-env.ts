@@ -1,6 +1,6 @@
 // The environment a job's command sees (docs/COMPAT.md §7): the agent's own without its secrets, then the HQ
 // variables, then the job's `environment`, then the client's [job_environment] (last, because it describes
-// this machine's paths).
+// this machine's paths), then the GPUs booked for the job, if any (last: two jobs must not share a device).
 //
 // The agent's own environment is what a render node's tools expect (PATH, HOME, USER, LANG, TMPDIR, licence
 // server variables set for the service), so it is passed on, except what belongs to the agent: every
@@ -33,6 +33,17 @@ export function inheritedEnvironment(env: NodeJS.ProcessEnv = process.env): Reco
   return out;
 }
 
+/**
+ * The variables that name a job's booked GPUs (docs/COMPAT.md §7): CUDA_VISIBLE_DEVICES with nvidia-smi's
+ * indices, CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA numbers the devices as nvidia-smi does (its default,
+ * FASTEST_FIRST, may not), and HQ_GPUS. None for a job without GPUs: it sees the machine as before.
+ */
+export function gpuEnvironment(gpus: readonly number[] | undefined): Record<string, string> {
+  if (gpus === undefined || gpus.length === 0) return {};
+  const list = gpus.join(",");
+  return { CUDA_VISIBLE_DEVICES: list, CUDA_DEVICE_ORDER: "PCI_BUS_ID", HQ_GPUS: list };
+}
+
 export function jobEnvironment(
   job: AssignMessage,
   facts: AgentFacts,
@@ -49,5 +60,6 @@ export function jobEnvironment(
     HQHOSTS: job.hosts.join(","),
     ...job.environment,
     ...facts.jobEnvironment,
+    ...gpuEnvironment(job.gpus),
   };
 }

@@ -38,6 +38,17 @@ export type AvailabilityRule = AvailabilityWindow | AvailabilityIdle | Availabil
 
 // ---- agent -> coordinator -------------------------------------------------------------------------------
 
+/** One GPU of the machine, as the driver tells it (agent/gpus.ts); the coordinator books it by `index`. */
+export interface GpuDevice {
+  /** The driver's device index (nvidia-smi `index`): what CUDA_VISIBLE_DEVICES and HQ_GPUS name. */
+  index: number;
+  model: string;
+  /** MB; 0 when the driver does not tell. */
+  memory: number;
+  /** MB; null when the driver does not tell. */
+  freeMemory: number | null;
+}
+
 /** What an agent tells of itself and its machine in `hello`; the client record keeps it (store/clients.ts). */
 export interface AgentMachine {
   hostname: string;
@@ -76,6 +87,8 @@ export interface HelloMessage extends AgentMachine {
   lost?: RunningJob[];
   /** Why the upgradeClients() before this start failed (the agent restarted on its old code); at most 500 characters. */
   upgradeError?: string;
+  /** The machine's GPUs (absent from agents before GPU booking: none). */
+  gpus?: GpuDevice[];
 }
 
 export interface HeartbeatMessage {
@@ -87,6 +100,8 @@ export interface HeartbeatMessage {
   freeMemory: number;
   available: boolean;
   running: RunningJob[];
+  /** The GPUs again, with their free memory now (absent: unchanged since hello). */
+  gpus?: GpuDevice[];
 }
 
 export interface StartedMessage {
@@ -192,6 +207,8 @@ export interface AssignMessage {
   hosts: string[];
   master: boolean;
   cpus: number;
+  /** The GPU indices booked for the job on this client (CUDA_VISIBLE_DEVICES, HQ_GPUS); absent = none. */
+  gpus?: number[];
   /** seconds; null = no limit */
   maxTime: number | null;
   /**

@@ -93,6 +93,13 @@ const ATTRIBUTES: Record<string, Attribute> = {
   freeMemory: (c) => c.freeMemory,
   terminated: (c) => c.terminated,
   quarantined: (c) => c.quarantinedUntil > Date.now(),
+  // openhq extensions: the GPUs the agent reports, one entry per device in the order of `gpuIndices`
+  // (memory in MB; free memory -1 where the driver does not tell).
+  gpus: (c) => c.gpuDevices.length,
+  gpuIndices: (c) => c.gpuDevices.map((d) => d.index),
+  gpuModels: (c) => c.gpuDevices.map((d) => d.model),
+  gpuMemory: (c) => c.gpuDevices.map((d) => d.memory),
+  gpuFreeMemory: (c) => c.gpuDevices.map((d) => d.freeMemory ?? -1),
 };
 
 function pickAttributes(names: string[] | undefined): string[] {
@@ -126,7 +133,11 @@ async function byNames(ctx: Context, names: string[]): Promise<number[]> {
 }
 
 /** A client given by id (int or numeric string) or by name ("host", "host:name"). */
-export async function oneClient(ctx: Context, value: XmlRpcValue | undefined, argName: string): Promise<number> {
+export async function oneClient(
+  ctx: Context,
+  value: XmlRpcValue | undefined,
+  argName: string,
+): Promise<number> {
   if (typeof value === "string" && !/^\s*\d+\s*$/.test(value)) {
     const found = await resolveClientName(ctx, value);
     if (found[0] === undefined) throw notFound(argName, `no client named ${JSON.stringify(value)}`);

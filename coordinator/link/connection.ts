@@ -26,6 +26,7 @@ import type { Scripts } from "../store/dispatch-scripts.js";
 import type { EventResult, JobStore } from "../store/jobs.js";
 import { jobFields } from "../store/job-fields.js";
 import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
+import { gpusProblem } from "./gpus.js";
 import { watchDroppedAgent } from "./crash.js";
 import { endLostAttempts, staleAttempts } from "./reconcile.js";
 import { metricsFor } from "../metrics.js";
@@ -61,6 +62,8 @@ export class AgentConnection {
   /** null until the first heartbeat, which always reaches the scheduler: Redis may still hold the previous
    * agent process's "unavailable" (an agent finishing for upgradeClients reports itself unavailable). */
   private available: boolean | null = null;
+  /** The GPUs' index, model and memory as last stored: dispatch re-reads the client when they change. */
+  private gpuShape = "";
   /**
    * Per job, its events not applied yet, in arrival order: one drain per job applies them in order without
    * blocking other jobs, and takes a run of consecutive output chunks as one store call.
@@ -189,6 +192,7 @@ export class AgentConnection {
     this.hostname = msg.hostname;
     this.platform = msg.platform;
     this.label = msg.name ? `${msg.hostname}:${msg.name}` : msg.hostname;
+    this.gpuShape = gpuShape(msg.gpus);
     const stop = await staleAttempts(ctx, id, msg.running ?? []);
     this.send({
       type: "welcome",
@@ -226,8 +230,10 @@ export class AgentConnection {
       this.close(4012, "client record lost: say hello again");
       return;
     }
-    if (msg.available !== this.available) {
+    const shape = msg.gpus === undefined ? this.gpuShape : gpuShape(msg.gpus);
+    if (msg.available !== this.available || shape !== this.gpuShape) {
       this.available = msg.available;
+      this.gpuShape = shape;
       this.host.clientChanged(id);
     }
     await this.findLostJobs(msg);
@@ -432,10 +438,16 @@ function validEvent(msg: JobEventMessage): boolean {
 }
 
 /** A heartbeat's numbers are finite, `available` a boolean, `running` a bounded list of job ids/attempts. */
+/** What booking depends on in a GPU list (free memory changes every beat and does not count). */
+function gpuShape(gpus: HelloMessage["gpus"]): string {
+  return (gpus ?? []).map((d) => `${d.index}:${d.memory}:${d.model}`).join("\n");
+}
+
 function validHeartbeat(msg: HeartbeatMessage): boolean {
   const finite = (n: unknown) => typeof n === "number" && Number.isFinite(n);
   if (!finite(msg.load) || !finite(msg.idleTime) || !finite(msg.freeMemory)) return false;
   if (typeof msg.available !== "boolean") return false;
+  if (gpusProblem(msg.gpus) !== null) return false;
   if (msg.running === undefined) return true;
   return (
     Array.isArray(msg.running) &&

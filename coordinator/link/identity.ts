@@ -24,6 +24,7 @@ import { sha256 } from "../../shared/basic-auth.js";
 import type { Context } from "../context.js";
 import { clientLabel } from "../store/clients.js";
 import { farmSecretMatches, ownCredentialAdmits } from "./farm-secret.js";
+import { gpusProblem } from "./gpus.js";
 import {
   claimFarmSecret,
   dropCredential,
@@ -81,6 +82,8 @@ export function helloProblem(msg: HelloMessage): string | null {
     return "bad clientPort";
   if (!Array.isArray(msg.availabilityRules) || msg.availabilityRules.length > 100)
     return "bad availabilityRules";
+  const gpus = gpusProblem(msg.gpus);
+  if (gpus !== null) return gpus;
   for (const list of [msg.running, msg.lost])
     if (
       list !== undefined &&

@@ -10,7 +10,9 @@
 //                               disconnectedAt = ms the link went down, "" while connected),
 //                               mirrors written by other APIs: groups (JSON ids), threadId, latestNote;
 //                               bad-blade state: quarantinedUntil ms, probation 1, quarantineReason JSON
-//                               (lua/includes/bladeHealth.lua)
+//                               (lua/includes/bladeHealth.lua); GPUs as the agent reports them: gpus = count,
+//                               gpuDevices JSON [{index, model, memory MB, freeMemory MB|null}] (moveToAssigned
+//                               books their indices; a job's booked devices are its `gpuDevices`)
 //   {p}client:{id}:jobs   SET   jobs assigned to the client (written by the job transitions)
 //   {p}clients            ZSET  all client ids;  {p}clients:byLabel HASH label -> id
 //   {p}clients:heartbeat  ZSET  client id -> last heartbeat ms; liveness sweeps read the stale end of it
@@ -21,6 +23,7 @@ import type { Context } from "../context.js";
 import type {
   AgentMachine,
   AvailabilityRule,
+  GpuDevice,
   HelloMessage,
   HeartbeatMessage,
 } from "../../shared/protocol.js";
@@ -57,6 +60,8 @@ export interface ClientRecord extends AgentMachine {
   quarantinedUntil: number;
   /** Quarantined until a frame succeeds: once quarantinedUntil has passed, one frame at a time. */
   probation: boolean;
+  /** The machine's GPUs as its agent last reported them (hash field `gpuDevices`; `gpus` holds the count). */
+  gpuDevices: GpuDevice[];
 }
 
 function num(value: string | undefined, fallback = 0): number {
@@ -82,6 +87,34 @@ function ids(json: string | undefined): number[] {
   } catch {
     return [];
   }
+}
+
+/** The stored GPU list; anything malformed counts as none (the link validated what it stored). */
+function gpuDevices(json: string | undefined): GpuDevice[] {
+  if (!json) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!Array.isArray(value)) return [];
+    return value.filter(
+      (d): d is GpuDevice => typeof d === "object" && d !== null && Number.isInteger((d as GpuDevice).index),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The hash fields of a reported GPU list (validated by link/gpus.ts): the count for the scripts, the
+ * devices with only their known fields. An agent that reports none (one older than GPU booking) has none.
+ */
+function gpuFields(list: readonly GpuDevice[] | undefined): { gpus: string; gpuDevices: string } {
+  const devices = (list ?? []).map(({ index, model, memory, freeMemory }) => ({
+    index,
+    model,
+    memory,
+    freeMemory,
+  }));
+  return { gpus: String(devices.length), gpuDevices: JSON.stringify(devices) };
 }
 
 export function parseClient(id: number, h: Record<string, string>): ClientRecord | null {
@@ -119,6 +152,7 @@ export function parseClient(id: number, h: Record<string, string>): ClientRecord
     latestNote: h.latestNote ?? "",
     quarantinedUntil: num(h.quarantinedUntil),
     probation: h.probation === "1",
+    gpuDevices: gpuDevices(h.gpuDevices),
   };
 }
 
@@ -175,6 +209,7 @@ export async function registerClient(
       coordinator: coordinatorId,
       // A fresh hello cancels an earlier goodbye: the machine came back to work.
       terminated: "0",
+      ...gpuFields(hello.gpus),
       ...upgraded,
       ...outcome,
     })
@@ -210,6 +245,7 @@ export async function recordHeartbeat(
       lastHeartbeat: String(now),
       connected: "1",
       coordinator: coordinatorId,
+      ...(beat.gpus === undefined ? {} : gpuFields(beat.gpus)),
     })
     .zadd(ctx.keys.clientHeartbeats, now, String(id))
     .exec();

@@ -33,6 +33,8 @@ export interface PeerOptions {
   available?: boolean;
   /** The local address the link comes from (any 127.x.y.z works on Linux): another machine. */
   localAddress?: string;
+  /** GPUs claimed in hello (sent as given: tests send malformed lists too). */
+  gpus?: unknown;
 }
 
 export class ProtocolPeer {
@@ -97,6 +99,7 @@ export class ProtocolPeer {
       ...(credential === null || credential === undefined ? {} : { credential }),
       availabilityRules: [],
       running: this.opts.running ?? [],
+      ...(this.opts.gpus === undefined ? {} : { gpus: this.opts.gpus as HelloMessage["gpus"] }),
     });
     await this.waitFor(() => this.welcome !== null || this.refused !== null);
     if (this.welcome) {
