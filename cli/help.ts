@@ -95,6 +95,12 @@ export const COMMAND_HELP: CommandHelp[] = [
     names: ["terminate"],
     text: "  terminate HOST                       ask an agent to finish its jobs and leave the farm",
   },
+  {
+    names: ["audit"],
+    text: `  audit [--since 1h] [--user U] [--method M] [--limit N]
+                                       the audit log: who changed what, from where, newest first
+                                       (--since: 30m, 1h, 2d … or a date; --user: exact name)`,
+  },
   { names: ["ping"], text: "  ping                                 check that the server answers" },
   {
     names: ["hash-password"],

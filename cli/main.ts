@@ -21,12 +21,14 @@ import {
   type Io,
   type JobAction,
 } from "./commands.js";
+import { showAudit } from "./audit.js";
 import { release, showBlocklist, showHealth, showHistory, unblock } from "./blades.js";
 import { CliError, Exit } from "./exit-codes.js";
 import { hashPasswordCommand } from "./hash-password.js";
 import { COMMAND_HELP, commandHelp, USAGE_LINE, usageHint } from "./help.js";
 import { readFarmSecret } from "./farm-secret.js";
 import { submit } from "./submit.js";
+import { VERSION } from "../shared/version.js";
 
 const INT = kinds.int(-Number.MAX_SAFE_INTEGER);
 
@@ -65,6 +67,8 @@ const OPTIONS = {
   env: { flag: "env", kind: kinds.string, multiple: true },
   pollMs: { flag: "poll-ms", kind: INT, default: 500 },
   data: { flag: "data", kind: kinds.string },
+  since: { flag: "since", kind: kinds.string },
+  method: { flag: "method", kind: kinds.string },
   config: { flag: "config", kind: kinds.string },
 } satisfies OptionTable;
 
@@ -98,7 +102,9 @@ async function run(argv: string[]): Promise<number> {
   }
   const serverUrl = flags.get("server");
   const json = flags.get("json");
-  const io: Io = { server: new HQServer(serverUrl), serverUrl, json, out: process.stdout };
+  // The audit log tells the CLI's calls from scripts' by this mark.
+  const server = new HQServer(serverUrl, { headers: { "user-agent": `openhq-cli/${VERSION}` } });
+  const io: Io = { server, serverUrl, json, out: process.stdout };
   const one = (): number => {
     const ids = parseIds(args, name);
     if (ids.length !== 1) throw new CliError(`${name}: give exactly one job id`, Exit.usage);
@@ -213,6 +219,13 @@ async function run(argv: string[]): Promise<number> {
       );
       return Exit.ok;
     }
+    case "audit":
+      return showAudit(io, {
+        since: flags.get("since"),
+        user: flags.get("user"),
+        method: flags.get("method"),
+        limit: flags.get("limit"),
+      });
     case "ping":
       await io.server.ping();
       io.out.write(io.json ? "true\n" : `${serverUrl}: ok\n`);

@@ -90,6 +90,7 @@ export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   "getNoteThreads",
   "getLatestNotes",
   "threadExists",
+  "getAuditLog",
   "system.listMethods",
   "system.methodHelp",
   "system.methodSignature",

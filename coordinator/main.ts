@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { createXmlRpcHandler } from "../shared/xmlrpc/index.js";
 import { apiMethods } from "./api/index.js";
+import { AuditLog } from "./audit/index.js";
 import { AuthConfigError, authFor } from "./auth.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
@@ -89,7 +90,9 @@ async function main(): Promise<void> {
   }
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
-  const rpc = createXmlRpcHandler(apiMethods(ctx), {
+  const methods = apiMethods(ctx);
+  const audit = new AuditLog(ctx, new Set(Object.keys(methods)), log, (req) => auth.caller(req).user);
+  const rpc = createXmlRpcHandler(methods, {
     maxBodyBytes: config.maxRequestBytes,
     maxDepth: config.maxXmlDepth,
     maxReplyBytes: config.maxReplyBytes,
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
     admit: auth.admit,
     onCall: metrics.onCall,
     authorize: auth.authorize,
+    audit: audit.hook,
     onError: (error: Error, method?: string) => {
       void ctx.recordError({
         message: error.message,
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
     upgrades.destroyAll();
     await closed;
+    await audit.stop();
     await ctx.logs?.stop();
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();

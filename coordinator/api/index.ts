@@ -3,6 +3,7 @@
 
 import type { Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { auditMethods } from "./audit.js";
 import { bladesMethods } from "./blades.js";
 import { clientsMethods } from "./clients.js";
 import { configMethods } from "./config.js";
@@ -24,6 +25,7 @@ export function apiMethods(ctx: Context): Methods {
     ["notes", notesMethods(ctx)],
     ["resources", resourcesMethods(ctx)],
     ["identity", identityMethods(ctx)],
+    ["audit", auditMethods(ctx)],
   ];
   const all: Methods = {};
   const owner: Record<string, string> = {};

@@ -69,6 +69,8 @@
 //   {p}replicaWait               STRING  a counter bumped before WAIT (store/replica-wait.ts)
 //   {p}queue                     ZSET    the queue of an openhq before requirement classes (migrateQueue.lua)
 //   {p}jobs:roots:finished       ZSET    finished roots of an earlier openhq (dropped by migrateQueue.lua)
+//   {p}audit                     STREAM  the audit log: state-changing calls, field "e" = JSON record, capped
+//                                        (XADD MAXLEN ~; store/audit.ts, coordinator/audit/)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 //
@@ -137,6 +139,7 @@ export const KEY_TEMPLATES = {
   replicaWait: "replicaWait",
   historyFarm: "history:farm",
   historyLock: "history:lock:{minute}",
+  audit: "audit",
   eventsChannel: "events",
   controlChannel: "control:{clientId}",
 } as const;

@@ -11,6 +11,7 @@ import { authFor } from "../auth.js";
 import type { Context } from "../context.js";
 import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
+import { auditExport, auditPage, readAuditFilters } from "./audit.js";
 import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { Html, html, layout } from "./html.js";
 import { installRoute } from "./install.js";
@@ -189,6 +190,21 @@ export function webHandler(ctx: Context): WebHandler {
     if (path === "/groups") return page(await groupsPage(api));
     if (path === "/resources") return page(await resourcesPage(api));
     if (path === "/errors") return page(await errorsPage(api));
+    if (path === "/audit")
+      return page(await auditPage(api, readAuditFilters(url.searchParams), auth.check(req, true).ok));
+    if (path === "/audit.jsonl") {
+      // Only admins export (read-only users see the page).
+      if (!auth.allowWeb(req, res, true)) return;
+      res.setHeader("content-disposition", 'attachment; filename="openhq-audit.jsonl"');
+      send(
+        req,
+        res,
+        200,
+        "application/x-ndjson; charset=utf-8",
+        await auditExport(api, readAuditFilters(url.searchParams)),
+      );
+      return;
+    }
     send(req, res, 404, "text/html; charset=utf-8", notFound(`No page at ${path}.`).text);
   };
 

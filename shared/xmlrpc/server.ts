@@ -58,6 +58,17 @@ export interface XmlRpcServerOptions {
   admit?(
     req: IncomingMessage,
   ): true | number | { status: number; message: string; headers?: Record<string, string> };
+  /**
+   * Asked before each call (each call inside a multicall too), before access control: undefined when the
+   * call is of no interest, else a function told how the call ended (null and the result, or the Fault it
+   * was answered with), once, after access control and the handler. What it throws is ignored.
+   */
+  audit?(
+    req: IncomingMessage,
+    method: string,
+    params: XmlRpcValue[],
+    ctx: CallContext,
+  ): ((fault: Fault | null, result?: XmlRpcValue | StreamedText) => void) | undefined;
   /** Most calls in one system.multicall; more is a Fault, none of them run. Default 10,000. */
   maxMulticall?: number;
   /** Largest reply body (before gzip); a larger result is answered with a Fault instead. Default 64 MiB. */
@@ -171,7 +182,7 @@ export function createXmlRpcHandler(
   const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY;
   const maxStreamed = options.maxStreamedReplies ?? DEFAULT_MAX_STREAMED;
   const streamTurns = new Turns(maxStreamed, maxStreamed * WAITING_PER_STREAM);
-  const { onCall, onError, authorize, admit } = options;
+  const { onCall, onError, authorize, admit, audit } = options;
   const current = typeof methods === "function" ? methods : () => methods;
 
   const lookup = (table: Methods, name: string): MethodHandler | undefined => {
@@ -245,7 +256,7 @@ export function createXmlRpcHandler(
   };
 
   /** One call, access control first: as `run` (synchronous as long as authorize and the handler are). */
-  const invoke = (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
+  const authorized = (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
     const started = performance.now();
     if (!authorize) return run(name, params, ctx, started);
     let verdict: true | Fault | Promise<true | Fault>;
@@ -259,6 +270,47 @@ export function createXmlRpcHandler(
       (v) => allowed(v, name, params, ctx, started),
       (thrown: unknown) => {
         throw failed(thrown, name, UNKNOWN_METHOD, started);
+      },
+    );
+  };
+
+  /** One call as `authorized`, told to the audit hook when it wants it. */
+  const invoke = (req: IncomingMessage, name: string, params: XmlRpcValue[], ctx: CallContext) => {
+    let done: ReturnType<NonNullable<typeof audit>>;
+    try {
+      done = audit?.(req, name, params, ctx);
+    } catch {
+      done = undefined;
+    }
+    if (!done) return authorized(req, name, params, ctx);
+    const tell = (thrown: unknown, result?: XmlRpcValue | StreamedText): void => {
+      try {
+        const fault =
+          thrown === null || thrown instanceof Fault ? thrown : new Fault(FaultCode.internal, String(thrown));
+        done(fault, result);
+      } catch {
+        // Recording must never fail the call.
+      }
+    };
+    let result: ReturnType<typeof authorized>;
+    try {
+      result = authorized(req, name, params, ctx);
+    } catch (thrown) {
+      tell(thrown);
+      throw thrown;
+    }
+    if (!(result instanceof Promise)) {
+      tell(null, result);
+      return result;
+    }
+    return result.then(
+      (value) => {
+        tell(null, value);
+        return value;
+      },
+      (thrown: unknown) => {
+        tell(thrown);
+        throw thrown;
       },
     );
   };
