@@ -171,9 +171,10 @@ describe("with an external Redis", () => {
         [{ faultCode: number }, { total: number; errors: { method: string; message: string }[] }]
       >(farm.url, `out([fault(hq.getClientGroups), hq.getServerErrors()])`);
       assert.equal(fault.faultCode, 1);
-      assert.equal(log.total, 1);
-      assert.equal(log.errors[0]?.method, "getClientGroups");
-      assert.match(log.errors[0]?.message ?? "", /WRONGTYPE/);
+      // Background readers of the groups (the scheduler's client cache) may hit the bad key too.
+      const mine = log.errors.filter((e) => e.method === "getClientGroups");
+      assert.equal(mine.length, 1, JSON.stringify(log.errors));
+      assert.match(mine[0]?.message ?? "", /WRONGTYPE/);
     } finally {
       await farm.redis.del(keys.groups, keys.serverErrors);
     }

@@ -191,7 +191,7 @@ out(True)`,
   }
 });
 
-test("two coordinators, four agents, 5,000 jobs: each job executed exactly once", async () => {
+test("two coordinators, four agents, 2,000 jobs: each job executed exactly once", async () => {
   const redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), "openhq-two-"));
   const one = await startCoordinator({ redisUrl: redis.url, env: ENV });
@@ -203,7 +203,7 @@ test("two coordinators, four agents, 5,000 jobs: each job executed exactly once"
   );
   try {
     await waitClients(one.url, 4);
-    const [a, b] = await Promise.all([submitCounted(one.url, dir, 2500), submitCounted(two.url, dir, 2500)]);
+    const [a, b] = await Promise.all([submitCounted(one.url, dir, 1000), submitCounted(two.url, dir, 1000)]);
     const ids = [...a, ...b];
     const statuses = await waitFinished(two.url, ids, 300);
     assertExactlyOnce(dir, ids, statuses);
