@@ -12,7 +12,17 @@ test("a short chaos run loses, duplicates and strands nothing", async () => {
     (resolve) => {
       const child = execFile(
         process.execPath,
-        ["--import", "tsx", "scripts/chaos.ts", "--minutes", "0.75", "--rate", "1.5"],
+        [
+          "--import",
+          "tsx",
+          "scripts/chaos.ts",
+          "--minutes",
+          "0.75",
+          "--rate",
+          "1.5",
+          "--gap-ms",
+          "1000-3000",
+        ],
         { timeout: 540_000, maxBuffer: 64 << 20 },
         (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
       );

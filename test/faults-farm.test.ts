@@ -56,12 +56,16 @@ function assertExactlyOnce(dir: string, ids: number[], statuses: Record<string, 
 test("an agent SIGKILLed mid-job: its job is retried on another agent within activeTimeout + a heartbeat", async () => {
   const coord = await startCoordinator({ env: ENV, args: ACTIVE });
   const agents: TestAgent[] = [];
+  // The first attempt runs until the test removes `dir`, so it is surely running when its agent is killed (a
+  // short job could end first on a loaded machine); the retry finds the marker and ends at once.
+  const dir = mkdtempSync(join(tmpdir(), "openhq-victim-"));
+  const first = join(dir, "first");
   try {
     agents.push(await startAgent({ serverUrl: coord.url, name: "victim" }));
     await waitClients(coord.url, 1);
     const [id] = (await py<number[]>(
       coord.url,
-      `out(hq.newjob({"name": "survive", "command": "sleep 2; echo done"}))`,
+      `out(hq.newjob({"name": "survive", "command": "if mkdir ${first}; then while [ -d ${dir} ]; do sleep 0.2; done; fi; echo done"}))`,
     )) as [number];
     await py(
       coord.url,
@@ -71,9 +75,11 @@ while hq.getJob(${id}, ["status"])["status"] != "running":
     time.sleep(0.05)
 out(True)`,
     );
+    // The rescuer is up before the kill, so its start-up (seconds on a loaded machine) is not timed.
+    agents.push(await startAgent({ serverUrl: coord.url, name: "rescuer" }));
+    await waitClients(coord.url, 2);
     agents[0]!.process.kill("SIGKILL");
     const killedAt = Date.now();
-    agents.push(await startAgent({ serverUrl: coord.url, name: "rescuer" }));
     const requeued = await py<number>(
       coord.url,
       `
@@ -94,6 +100,7 @@ out(True)`,
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await coord.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
