@@ -30,6 +30,7 @@ if (forTests && !has("shellcheck")) packages.push("shellcheck");
 if (forTests && !has("curl")) packages.push("curl");
 if (forTests && !has("promtool")) packages.push("prometheus"); // promtool checks deploy/monitoring
 if (forTests && !has("openssl")) packages.push("openssl"); // the TLS test makes a self-signed certificate
+if (forTests && !has("ip")) packages.push("iproute2"); // npm run test:hosts makes its hosts with ip netns
 if (packages.length > 0) {
   if (!has("apt-get")) {
     console.error(`openhq: please install ${packages.join(", ")} (no apt-get on this machine)`);

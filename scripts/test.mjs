@@ -1,4 +1,5 @@
-// Runs every test/**/*.test.ts file with node:test (Node 20 has no glob support in `node --test`).
+// Runs every test/**/*.test.ts file with node:test (Node 20 has no glob support in `node --test`), except
+// test/hosts/, which needs root and is `npm run test:hosts` (scripts/test-hosts.ts).
 // Extra arguments narrow the run to files whose path contains one of them: `npm run test:unit -- store`.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -7,7 +8,7 @@ import { join } from "node:path";
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "support" ? [] : find(path);
+    if (entry.isDirectory()) return entry.name === "support" || entry.name === "hosts" ? [] : find(path);
     return entry.name.endsWith(".test.ts") ? [path] : [];
   });
 }

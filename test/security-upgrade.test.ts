@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,37 +22,21 @@ import { join } from "node:path";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
 import { alive } from "./support/processes.js";
+import { makeCa } from "./support/pki.js";
 import { PRELUDE, python } from "./support/python.js";
 
 const root = join(import.meta.dirname, "..");
 const SECRET = "tls-farm-secret";
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { stdio: "ignore" });
-}
 
 /** A CA, and certificates for 127.0.0.1 it signed: `names` -> {cert, key} paths. */
 function makePki(
   dir: string,
   names: string[],
 ): { ca: string; certs: Record<string, { cert: string; key: string }> } {
-  const ca = join(dir, "ca.pem");
-  const caKey = join(dir, "ca.key");
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=openhq test farm CA",
-    "-keyout", caKey, "-out", ca); // prettier-ignore
-  const ext = join(dir, "san.ext");
-  writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  const pki = makeCa(dir);
   const certs: Record<string, { cert: string; key: string }> = {};
-  for (const name of names) {
-    const key = join(dir, `${name}.key`);
-    const csr = join(dir, `${name}.csr`);
-    const cert = join(dir, `${name}.pem`);
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", key, "-out", csr);
-    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2",
-      "-extfile", ext, "-out", cert); // prettier-ignore
-    certs[name] = { cert, key };
-  }
-  return { ca, certs };
+  for (const name of names) certs[name] = pki.issue(name, "IP:127.0.0.1,DNS:localhost");
+  return { ca: pki.ca, certs };
 }
 
 function buildInstallDir(dir: string, version: string): void {

@@ -299,10 +299,15 @@ cat > "$prefix/bin/openhq-agent" <<EOF
 # openhq agent, installed by /install/agent.sh from $url
 exec "$node" "$lib/openhq-agent.mjs" "\$@"
 EOF
-cat > "$prefix/bin/openhq-agent-loop" <<'EOF'
+cat > "$prefix/bin/openhq-agent-loop" <<EOF
 #!/bin/sh
 # Runs the openhq agent without a service manager: starts it again when it exits for an upgrade (exit code
 # 75, after upgradeClients), and ends with it otherwise (terminate() exits 0). SIGTERM stops the agent.
+# It records its process id however it was started (by the installer, or at boot), so that the documented
+# stop, kill \$(cat $pidfile), and the installer's re-runs and --uninstall find it.
+echo \$\$ > "$pidfile"
+EOF
+cat >> "$prefix/bin/openhq-agent-loop" <<'EOF'
 child=""
 trap 'if [ -n "$child" ]; then kill "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM INT HUP
 while :; do
@@ -494,7 +499,7 @@ case "$service" in
       # (a crash), so no line is in both.
       OPENHQ_AGENT_LOG_STDERR=0 nohup "$prefix/bin/openhq-agent-loop" --config "$ini" </dev/null \
         >>"$logs/agent.out.log" 2>&1 &
-      echo $! > "$pidfile"
+      echo $! > "$pidfile" # the loop writes it too; this covers the moment before it runs
       say "started the agent (process $!; log $logs/agent.log); stop it with: kill \$(cat '$pidfile')"
       say "no service manager: nothing starts the agent after a reboot; run this line again to restart it"
     else

@@ -41,6 +41,13 @@ export interface StartCoordinatorOptions {
    * says it listens on https:// (a ping would need its CA).
    */
   https?: boolean;
+  /** Listen on this address instead of 127.0.0.1 (a host of test/support/netns.ts). */
+  host?: string;
+  /**
+   * Start the coordinator through this command prefix (e.g. a netns host's wrap()); the coordinator is then
+   * ready once it says it listens, since this process may not reach its address.
+   */
+  wrap?: (command: string[]) => string[];
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -53,6 +60,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     redis = await startRedis();
     redisUrl = redis.url;
   }
+  const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort());
   const prefix = prefixArg(opts.args) ?? `t${randomBytes(4).toString("hex")}:`;
   const args = [
@@ -62,7 +70,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     "--port",
     String(port),
     "--host",
-    "127.0.0.1",
+    host,
     "--prefix",
     prefix,
     ...(opts.embedded ? [] : ["--redis", redisUrl]),
@@ -76,7 +84,8 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   // Job logs of test farms go to one scratch folder (a folder per key prefix in it), not the user's data dir.
   if (!opts.embedded && env["OPENHQ_JOB_LOGS_DIR"] === undefined)
     env["OPENHQ_JOB_LOGS_DIR"] = join(tmpdir(), "openhq-test-job-logs");
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const [file, ...argv] = opts.wrap ? opts.wrap([process.execPath, ...args]) : [process.execPath, ...args];
+  const child = spawn(file as string, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
   // If the test process ends without stop() (a crash, process.exit), take the processes along.
   // SIGTERM for the coordinator: it still stops an embedded redis-server of its own on the way out.
   const orphanGuard = () => {
@@ -90,7 +99,8 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  const url = `${opts.https ? "https" : "http"}://127.0.0.1:${port}`;
+  const scheme = opts.https ? "https" : "http";
+  const url = `${scheme}://${host}:${port}`;
 
   const stop = async () => {
     process.off("exit", orphanGuard);
@@ -105,7 +115,9 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   };
 
   try {
-    await (opts.https ? waitForLine("listening on https://", () => output, child) : waitForPing(url, child));
+    await (opts.https || opts.wrap
+      ? waitForLine(`listening on ${scheme}://`, () => output, child)
+      : waitForPing(url, child));
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- coordinator output ---\n${output}`, { cause: err });

@@ -12,11 +12,14 @@ export function python<T = unknown>(
   code: string,
   env: Record<string, string> = {},
   timeoutMs = 120_000,
+  /** Run through this command prefix (e.g. on a host of test/support/netns.ts). */
+  wrap: (command: string[]) => string[] = (command) => command,
 ): Promise<T> {
+  const [file, ...args] = wrap(["python3", "-c", code]);
   return new Promise((resolve, reject) => {
     execFile(
-      "python3",
-      ["-c", code],
+      file as string,
+      args,
       { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) {
