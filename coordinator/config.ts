@@ -13,6 +13,8 @@ import { MAX_STALL_SECONDS } from "./api/args.js";
 import { BLADE_DEFAULTS, type ServerSettings } from "./context.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 import { needsPrivateCa } from "./tls-trust.js";
+import { withoutCredentials } from "./link/identity.js";
+import { noticeSettings, type NoticeSettings } from "./notices/settings.js";
 
 export { ConfigError };
 
@@ -42,6 +44,8 @@ export interface CoordinatorConfig {
   /** Bounds on what callers may hold of port 5000 (see docs/SECURITY.md). */
   limits: PortLimits;
   settings: ServerSettings;
+  /** Job mail, webhooks and the error digest (coordinator/notices). */
+  notices: NoticeSettings;
 }
 
 export interface PortLimits {
@@ -353,6 +357,95 @@ export const OPTIONS = {
     default: BLADE_DEFAULTS.probationS,
     doc: "seconds a quarantined blade waits before it takes one frame at a time again",
   },
+  smtpServer: {
+    env: ["OPENHQ_SMTP_SERVER"],
+    ini: ["smtp_server"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "the mail server of job and error mail, host or host:port (port 25 by default); none = no mail",
+  },
+  smtpTls: {
+    ini: ["openhq.smtp.tls"],
+    kind: kinds.bool,
+    default: false,
+    doc: "TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS",
+  },
+  smtpStartTls: {
+    ini: ["openhq.smtp.starttls"],
+    kind: kinds.custom((text) => {
+      const t = text.trim().toLowerCase();
+      if (t !== "auto" && t !== "required" && t !== "off") throw new KindError("auto, required or off");
+      return t;
+    }),
+    default: "auto",
+    doc: "STARTTLS: auto (when the server offers it), required, or off",
+  },
+  smtpUser: {
+    ini: ["openhq.smtp.user"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "user name to log in to smtp_server with (with smtp.passwordFile)",
+  },
+  smtpPasswordFile: {
+    env: ["OPENHQ_SMTP_PASSWORD_FILE"],
+    ini: ["openhq.smtp.passwordFile"],
+    kind: kinds.file,
+    doc: "file holding the SMTP password (never returned by getConfig)",
+  },
+  smtpFrom: {
+    ini: ["openhq.smtp.from"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "From: of job mail (default error_email_from, else openhq@<hostname>)",
+  },
+  errorEmailFrom: {
+    ini: ["error_email_from"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "From: of the error digest mail",
+  },
+  emailTo: {
+    ini: ["email_to"],
+    kind: kinds.trimmed,
+    default: null,
+    doc: "where the digest of server errors goes (comma-separated addresses); none = no digest",
+  },
+  noticesRetryMs: {
+    ini: ["openhq.notices.retryMs"],
+    kind: kinds.int(10, 3_600_000),
+    default: 30_000,
+    doc: "first wait before a failed mail or webhook delivery is tried again, ms; it doubles up to 30 min",
+  },
+  noticesGiveUpHours: {
+    ini: ["openhq.notices.giveUpHours"],
+    kind: kinds.number(0.001, 720),
+    default: 24,
+    doc: "hours a delivery is retried before it is given up (counted and logged)",
+  },
+  noticesMaxOutbox: {
+    ini: ["openhq.notices.maxOutbox"],
+    kind: kinds.int(100, 10_000_000),
+    default: 10_000,
+    doc: "notices the outbox holds; past it the oldest are dropped (counted and logged)",
+  },
+  noticesLeaseSeconds: {
+    ini: ["openhq.notices.leaseSeconds"],
+    kind: kinds.int(2, 3600),
+    default: 60,
+    doc: "how long a coordinator holds a notice it sends; a crashed one's are sent by another after this",
+  },
+  noticesPollMs: {
+    ini: ["openhq.notices.pollMs"],
+    kind: kinds.int(20, 60_000),
+    default: 1000,
+    doc: "how often each coordinator looks for due notices, ms",
+  },
+  noticesDigestMinutes: {
+    ini: ["openhq.notices.digestMinutes"],
+    kind: kinds.number(0.01, 1440),
+    default: 5,
+    doc: "minutes between two digests of server errors to email_to (at most one per period, farm-wide)",
+  },
 } satisfies OptionTable;
 
 export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL]
@@ -469,6 +562,26 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       requestTimeoutMs: options.get("requestTimeoutSeconds") * 1000,
     },
     settings,
+    notices: noticeSettings(
+      {
+        smtpServer: options.get("smtpServer"),
+        smtpTls: options.get("smtpTls"),
+        smtpStartTls: options.get("smtpStartTls"),
+        smtpUser: options.get("smtpUser"),
+        smtpPassword: options.get("smtpPasswordFile"),
+        smtpFrom: options.get("smtpFrom"),
+        errorEmailFrom: options.get("errorEmailFrom"),
+        emailTo: options.get("emailTo"),
+        retryMs: options.get("noticesRetryMs"),
+        giveUpHours: options.get("noticesGiveUpHours"),
+        maxOutbox: options.get("noticesMaxOutbox"),
+        leaseSeconds: options.get("noticesLeaseSeconds"),
+        pollMs: options.get("noticesPollMs"),
+        digestMinutes: options.get("noticesDigestMinutes"),
+        serverUrl: withoutCredentials(settings.serverUrl),
+      },
+      raw,
+    ),
   };
 }
 

@@ -29,6 +29,7 @@ import {
   type RequestHandler,
 } from "./server.js";
 import { metricsFor } from "./metrics.js";
+import { NoticeSender } from "./notices/sender.js";
 import { Keys } from "./store/keys.js";
 import { loadLuaLibrary } from "./store/lua-scripts.js";
 import { redactUrls } from "../shared/redact.js";
@@ -131,6 +132,8 @@ async function main(): Promise<void> {
   scheduler.start(link);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
+  const notices = new NoticeSender(ctx, config.notices, metrics, log);
+  await notices.start();
   const port = await listen(server, config.port, config.host);
   // A failed accept() (no file handles left) must not end the coordinator.
   server.on("error", (err) => log(`port ${port}: ${err.message}`));
@@ -151,6 +154,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_LIMIT_MS).unref();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
+    await notices.stop();
     await scheduler.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));

@@ -20,6 +20,10 @@
 //   openhq_redis_roundtrip_seconds              one PING, timed at scrape
 //   openhq_api_calls_total{method,outcome}      XML-RPC calls, outcome ok | fault | error (internal)
 //   openhq_api_call_duration_seconds{method}    (histogram) XML-RPC call latency
+//   openhq_notices_total{kind,outcome}          notices this coordinator sent: kind mail | digest | webhook,
+//                                               outcome sent | retry (failed, tried again) | failed (given up)
+//   openhq_webhook_deliveries_total{hook,outcome} the same per webhook (the alert of a hook failing an hour)
+//   openhq_notices_pending / _dropped_total     the outbox's notices (farm-wide) and those dropped when full
 //   process_* / nodejs_*                        CPU seconds, resident memory, start time, heap, event-loop lag
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -78,6 +82,9 @@ export class Metrics {
   /** job id -> ms when this process dispatched it, and its paused spans (ms stopped; since when, while stopped) */
   private readonly runs = new Map<number, { start: number; pausedMs: number; pausedAt: number | null }>();
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  /** "kind outcome" -> count, and "hook outcome" -> count (notices/sender.ts). */
+  private readonly notices = new Map<string, number>();
+  private readonly hookDeliveries = new Map<string, number>();
 
   constructor(private readonly ctx: Context) {
     this.loopDelay.enable();
@@ -146,6 +153,16 @@ export class Metrics {
     }
   }
 
+  /** A notice delivery ended (sent), failed and will be retried (retry), or was given up (failed). */
+  notice(kind: string, outcome: string, hook?: string): void {
+    const key = `${kind} ${outcome}`;
+    this.notices.set(key, (this.notices.get(key) ?? 0) + 1);
+    if (hook !== undefined) {
+      const hookKey = `${hook} ${outcome}`;
+      this.hookDeliveries.set(hookKey, (this.hookDeliveries.get(hookKey) ?? 0) + 1);
+    }
+  }
+
   async render(): Promise<string> {
     const out: string[] = [];
     const head = (name: string, type: string, help: string): void => {
@@ -196,6 +213,26 @@ export class Metrics {
           ?.latency.lines("openhq_api_call_duration_seconds", `method="${escapeLabel(m)}"`) ?? []),
       );
     }
+    head(
+      "openhq_notices_total",
+      "counter",
+      "Notices (mail, digest, webhook) this coordinator sent, retried or gave up.",
+    );
+    for (const [key, n] of this.notices) {
+      const [kind, outcome] = key.split(" ");
+      out.push(`openhq_notices_total{kind="${kind}",outcome="${outcome}"} ${n}`);
+    }
+    head(
+      "openhq_webhook_deliveries_total",
+      "counter",
+      "Webhook deliveries by hook and outcome (sent, retry, failed).",
+    );
+    for (const [key, n] of this.hookDeliveries) {
+      const cut = key.lastIndexOf(" ");
+      out.push(
+        `openhq_webhook_deliveries_total{hook="${escapeLabel(key.slice(0, cut))}",outcome="${key.slice(cut + 1)}"} ${n}`,
+      );
+    }
     this.processLines(head, out);
     return out.join("\n") + "\n";
   }
@@ -230,6 +267,18 @@ export class Metrics {
       const seconds = Math.max(0, now - c.lastHeartbeat.getTime()) / 1000;
       out.push(`openhq_client_heartbeat_lag_seconds{client="${escapeLabel(c.label ?? "")}"} ${seconds}`);
     }
+    const [pending, dropped] = await Promise.all([
+      this.ctx.redis.zcard(this.ctx.keys.noticesDue),
+      this.ctx.redis.get(this.ctx.keys.noticesDropped),
+    ]);
+    head("openhq_notices_pending", "gauge", "Notices in the outbox, to send or being retried (farm-wide).");
+    out.push(`openhq_notices_pending ${pending}`);
+    head(
+      "openhq_notices_dropped_total",
+      "counter",
+      "Notices dropped because the outbox was full (farm-wide).",
+    );
+    out.push(`openhq_notices_dropped_total ${Number(dropped ?? 0)}`);
     head("openhq_redis_roundtrip_seconds", "gauge", "Round trip of one Redis PING at scrape time.");
     out.push(`openhq_redis_roundtrip_seconds ${roundTrip}`);
     return out;

@@ -9,6 +9,8 @@ import { bool, isGiven, str } from "./args.js";
 const PLATFORMS = ["linux", "windows", "macosx"];
 /** Keys whose values are (or may hold) secrets whatever their name: the Redis URLs. */
 const SECRET_KEYS = ["openhq.redis", "openhq.redis.sentinels"];
+/** Webhook settings: a hook's URL is often its credential (Slack's incoming webhooks). */
+const SECRET_PART = /(^|\.)openhq\.webhooks\./;
 
 export function configMethods(ctx: Context): Methods {
   const { settings } = ctx;
@@ -23,7 +25,11 @@ export function configMethods(ctx: Context): Methods {
      */
     getConfig: ([key]) => {
       const name = str(key, "key");
-      if (isSecretName(name) || SECRET_KEYS.some((secret) => name === secret || name.endsWith(`.${secret}`)))
+      if (
+        isSecretName(name) ||
+        SECRET_PART.test(name) ||
+        SECRET_KEYS.some((secret) => name === secret || name.endsWith(`.${secret}`))
+      )
         return null;
       const value = settings.raw[name];
       return value === undefined ? null : redactUrls(value);

@@ -24,6 +24,12 @@ import {
   optionalIdList,
   str,
 } from "./args.js";
+import {
+  mailOnField,
+  MAX_EMAIL_ADDRESSES,
+  MAX_EMAIL_REASONS_CHARS,
+  MAX_EMAIL_TO_CHARS,
+} from "../notices/addresses.js";
 
 /** One job for addJobs.lua: `fields` are hash fields (strings), the rest its links. */
 export interface NewJob {
@@ -179,6 +185,7 @@ function parseSpec(
       if (value !== "") f[field] = value;
     }
   }
+  checkMailFields(f, at);
 
   // A value equal to its default (store/jobs.ts DEFAULTS) stays absent: a smaller job hash is less for every
   // HMGET of a transition to scan.
@@ -260,6 +267,29 @@ function parseSpec(
   const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
   const childStubIds = stringList(spec.childStubIds, at("childStubIds"));
   return { job, nested, stubId, childStubIds };
+}
+
+/**
+ * emailTo and emailReasons are bounded (a Fault past the bound); within it anything is kept, as HQueue keeps
+ * it, and addresses mail cannot go to are skipped at send. `mailOn` is what the transitions test.
+ */
+function checkMailFields(f: Record<string, string>, at: (field: string) => string): void {
+  const to = f.emailTo;
+  if (to !== undefined) {
+    if (to.length > MAX_EMAIL_TO_CHARS)
+      throw badArgument(at("emailTo"), `expected at most ${MAX_EMAIL_TO_CHARS} characters, got ${to.length}`);
+    const count = to.split(/[\s,;]+/).filter((a) => a !== "").length;
+    if (count > MAX_EMAIL_ADDRESSES)
+      throw badArgument(at("emailTo"), `expected at most ${MAX_EMAIL_ADDRESSES} addresses, got ${count}`);
+  }
+  const reasons = f.emailReasons;
+  if (reasons !== undefined && reasons.length > MAX_EMAIL_REASONS_CHARS)
+    throw badArgument(
+      at("emailReasons"),
+      `expected at most ${MAX_EMAIL_REASONS_CHARS} characters, got ${reasons.length}`,
+    );
+  const mailOn = mailOnField(to, reasons);
+  if (mailOn !== null) f.mailOn = mailOn;
 }
 
 function unique(ids: number[]): number[] {

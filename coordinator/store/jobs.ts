@@ -25,6 +25,8 @@
 //                    openhq.stallTimeout (given or inherited from the first parent at submit)
 //   onSuccess onError onCancel onChildError   shell text; absent = none
 //   description submittedBy emailTo emailReasons   absent = ""
+//   mailOn           ",succeeded,failed,": the statuses whose transition mails emailTo (coordinator/notices/
+//                    addresses.ts); absent = no mail (emailTo or emailReasons not given)
 // state:
 //   status           one of shared/statuses.ts (always present)
 //   progress         0..1 of the job's own command; absent = 0 (1 once succeeded; a commandless job stays 0)

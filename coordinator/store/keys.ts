@@ -67,6 +67,16 @@
 //   {p}farm:signingKey           STRING  PEM (PKCS#8) of the ed25519 key that signs the agent artifact
 //                                        (web/artifact-signing.ts); made by the first coordinator
 //   {p}replicaWait               STRING  a counter bumped before WAIT (store/replica-wait.ts)
+//   {p}notices                   HASH    the notice outbox: notice id -> JSON (a job transition to fan out, a mail
+//                                        or a webhook delivery; coordinator/notices/outbox.ts)
+//   {p}notices:due               ZSET    notice id -> when it is due (ms); a claim moves it to its lease's end,
+//                                        and that score is the claim's fencing token
+//   {p}notices:seq               STRING  notice id counter
+//   {p}notices:on                HASH    job status -> "1" when a webhook wants it; "max" -> the outbox bound
+//                                        (written by each coordinator at start; absent = no webhooks)
+//   {p}notices:dropped           STRING  notices dropped because the outbox was full
+//   {p}notices:recent            LIST    the latest delivery outcomes (JSON), newest first, capped (dashboard)
+//   {p}notices:digest            STRING  SET NX: the coordinator that sends this period's error digest
 //   {p}queue                     ZSET    the queue of an openhq before requirement classes (migrateQueue.lua)
 //   {p}jobs:roots:finished       ZSET    finished roots of an earlier openhq (dropped by migrateQueue.lua)
 //   {p}audit                     STREAM  the audit log: state-changing calls, field "e" = JSON record, capped
@@ -137,6 +147,13 @@ export const KEY_TEMPLATES = {
   farmSecret: "farm:secret",
   farmSigningKey: "farm:signingKey",
   replicaWait: "replicaWait",
+  notices: "notices",
+  noticesDue: "notices:due",
+  noticeSeq: "notices:seq",
+  noticesOn: "notices:on",
+  noticesDropped: "notices:dropped",
+  noticesRecent: "notices:recent",
+  noticesDigest: "notices:digest",
   historyFarm: "history:farm",
   historyLock: "history:lock:{minute}",
   audit: "audit",

@@ -1,8 +1,9 @@
 -- @include util
+-- @include notices
 -- The one place a job's status changes: status sets, the queue and its classes, roots/expiry sets, endTime,
 -- the log entry, the ancestors' treeRun and startTime roll-ups, and the {p}events notice
--- {"type":"job","jobId":N,"status":S}. QUIET_EVENTS lets a bulk script publish one summary instead of one
--- message per job.
+-- {"type":"job","jobId":N,"status":S}, and the outbox notice of a transition someone wants (notices.lua).
+-- QUIET_EVENTS lets a bulk script publish one summary instead of one message per job (notices are not quiet).
 --
 -- `known` (optional) lets a hot transition (moveToAssigned, moveToFinished) pass what it has read already
 -- and write its own fields in the same HSET: status (the old status), cls, parents (the field, or false for
@@ -85,6 +86,8 @@ local function setStatus(id, new, now, known)
   if isRunning and not wasRunning and not (known and known.startTime) then
     redis.call('HSETNX', key, 'startTime', now)
   end
+
+  noticeOnStatus(id, key, old, new, now)
 
   if not QUIET_EVENTS and not (known and known.quiet) then
     local released = ''

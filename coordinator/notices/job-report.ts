@@ -1,0 +1,153 @@
+// What a notice says about a job, read when its transition is fanned out: the job's name, status and
+// submitter, its dashboard link, for a parent the counts of its frames and the failed ones with their exit,
+// for a failure the last lines of the log. Reads are bounded: a parent's first MAX_FRAMES_READ frames, a
+// log's last LOG_TAIL_BYTES.
+
+import type { Context } from "../context.js";
+import { JobStore } from "../store/jobs.js";
+import type { TransitionNotice } from "./outbox.js";
+
+const MAX_FRAMES_READ = 5000;
+const FRAMES_PER_CALL = 500;
+const MAX_FAILED_LISTED = 20;
+const LOG_TAIL_BYTES = 4096;
+const LOG_TAIL_LINES = 20;
+
+export interface FailedFrame {
+  id: number;
+  name: string;
+  status: string;
+  /** "exited with code 3", "killed by signal SIGKILL", or "" when the log does not say. */
+  exit: string;
+}
+
+export interface JobReport {
+  id: number;
+  name: string;
+  status: string;
+  previousStatus: string;
+  submittedBy: string;
+  description: string;
+  emailTo: string;
+  /** The statuses that mail emailTo (",succeeded,failed,"; "" none). */
+  mailOn: string;
+  rootJobId: number;
+  parentIds: number[];
+  /** ms since the epoch. */
+  at: number;
+  url: string;
+  frames: {
+    total: number;
+    read: number;
+    byStatus: Record<string, number>;
+    failed: FailedFrame[];
+  } | null;
+  /** The last lines of the output of the job (or its first failed frame), for a failure. */
+  logTail: string;
+}
+
+const FAILED = new Set(["failed", "abandoned"]);
+
+/** The report of a notice's job, or null when the job is gone (deleted since). */
+export async function readJobReport(
+  ctx: Context,
+  notice: TransitionNotice,
+  serverUrl: string,
+): Promise<JobReport | null> {
+  const { redis, keys } = ctx;
+  const values = await redis.hmget(
+    keys.job(notice.jobId),
+    "name",
+    "submittedBy",
+    "description",
+    "emailTo",
+    "root",
+    "parents",
+    "children",
+    "logs",
+    "mailOn",
+  );
+  const field = (i: number): string | null => values[i] ?? null;
+  const name = field(0);
+  if (name === null) return null;
+  const [submittedBy, description, emailTo, root, parents, children, logs] = [
+    field(1),
+    field(2),
+    field(3),
+    field(4),
+    field(5),
+    field(6),
+    field(7),
+  ];
+  const mailOn = field(8);
+  const childIds = children === null ? [] : (JSON.parse(children) as number[]);
+  const frames = childIds.length === 0 ? null : await readFrames(ctx, childIds);
+  let logTail = "";
+  if (FAILED.has(notice.status)) {
+    const logJob = frames?.failed[0]?.id ?? notice.jobId;
+    const tail = (await new JobStore(ctx).output(logJob, LOG_TAIL_BYTES)).toString("utf8");
+    logTail = tail
+      .split(/\r?\n/)
+      .slice(-LOG_TAIL_LINES - 1)
+      .join("\n")
+      .trimEnd();
+    if (logTail === "" && logs !== null) logTail = lastExit(logs);
+  }
+  return {
+    id: notice.jobId,
+    name,
+    status: notice.status,
+    previousStatus: notice.from,
+    submittedBy: submittedBy ?? "",
+    description: description ?? "",
+    emailTo: emailTo ?? "",
+    mailOn: mailOn ?? "",
+    rootJobId: root === null ? notice.jobId : Number(root),
+    parentIds: parents === null ? [] : (JSON.parse(parents) as number[]),
+    at: notice.at,
+    url: `${serverUrl}/jobs/${notice.jobId}`,
+    frames,
+    logTail,
+  };
+}
+
+async function readFrames(ctx: Context, childIds: number[]): Promise<NonNullable<JobReport["frames"]>> {
+  const ids = childIds.slice(0, MAX_FRAMES_READ);
+  const byStatus: Record<string, number> = {};
+  const failed: FailedFrame[] = [];
+  for (let i = 0; i < ids.length; i += FRAMES_PER_CALL) {
+    const part = ids.slice(i, i + FRAMES_PER_CALL);
+    const pipeline = ctx.redis.pipeline();
+    for (const id of part) pipeline.hmget(ctx.keys.job(id), "status", "name", "logs");
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([err, value], j) => {
+      if (err) throw err;
+      const [status, name, logs] = value as (string | null)[];
+      if (status === null || status === undefined) return;
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+      if (FAILED.has(status) && failed.length < MAX_FAILED_LISTED)
+        failed.push({ id: part[j] as number, name: name ?? "", status, exit: logs ? lastExit(logs) : "" });
+    });
+  }
+  return { total: childIds.length, read: ids.length, byStatus, failed };
+}
+
+/** The last "exited with code N" / "killed by signal S" / stall or loss entry of a job's `logs` field. */
+function lastExit(logs: string): string {
+  let entries: [string, number][];
+  try {
+    entries = JSON.parse(logs) as [string, number][];
+  } catch {
+    return "";
+  }
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const text = entries[i]?.[0] ?? "";
+    if (
+      /^(exited with code|killed by signal|stalled|blade lost|maximum run time|the command could not)/.test(
+        text,
+      )
+    )
+      return text;
+  }
+  return "";
+}

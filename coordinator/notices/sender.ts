@@ -1,0 +1,209 @@
+// The notice sender every coordinator runs: each `pollMs` it claims due notices from the outbox (lease and
+// fencing token: outbox.ts), fans job transitions out into mails and webhook deliveries, and sends those,
+// retrying a failure with a doubling wait until giveUpMs. At most MAX_IN_FLIGHT sends are open at once and
+// each has a timeout, so a dead mail server or endpoint costs a few sockets and nothing else: it runs beside
+// dispatch, never in its path. It also sends the digest of server errors to email_to, one a period at most.
+
+import { randomBytes } from "node:crypto";
+import type { Context } from "../context.js";
+import type { Metrics } from "../metrics.js";
+import { runScript } from "../store/lua-scripts.js";
+import { readJobReport } from "./job-report.js";
+import { digestMail, isPermanentMailError, jobMail, MailSender } from "./mail.js";
+import { addressList } from "./addresses.js";
+import {
+  Outbox,
+  type Claimed,
+  type MailNotice,
+  type HookNotice,
+  type Notice,
+  type Outcome,
+} from "./outbox.js";
+import type { NoticeSettings } from "./settings.js";
+import { hookNotice, hookWants, postHook } from "./webhooks.js";
+
+const MAX_IN_FLIGHT = 32;
+const MAX_BACKOFF_MS = 30 * 60_000;
+const DIGEST_ERRORS_READ = 200;
+const DIGEST_ERRORS_LISTED = 50;
+
+export class NoticeSender {
+  private readonly outbox: Outbox;
+  private readonly mail: MailSender | null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private ticking = false;
+  private droppedSeen: number | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly settings: NoticeSettings,
+    private readonly metrics: Metrics,
+    private readonly log: (line: string) => void,
+  ) {
+    this.outbox = new Outbox(ctx.redis, ctx.keys);
+    this.mail = settings.smtp === null ? null : new MailSender(settings.smtp);
+  }
+
+  /** Tells the transitions what to enqueue, then starts the polling. */
+  async start(): Promise<void> {
+    const hookStatuses = new Set<string>();
+    for (const hook of this.settings.webhooks) for (const s of hook.events) hookStatuses.add(s);
+    await this.outbox.configure(this.settings.maxOutbox, this.mail !== null, [...hookStatuses]);
+    this.timer = setInterval(() => void this.tick(), this.settings.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    // What is still being sent stays claimed: another coordinator (or this one, restarted) sends it after
+    // the lease. Wait a little for sends that are about to end.
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 2000))]);
+    this.mail?.close();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      await this.digest();
+      const room = MAX_IN_FLIGHT - this.inFlight.size;
+      if (room > 0) {
+        for (const claim of await this.outbox.claim(this.settings.leaseMs, room)) {
+          const job = this.handle(claim).catch((err: Error) =>
+            this.log(`notice ${claim.id}: ${err.message} (it is tried again after its lease)`),
+          );
+          this.inFlight.add(job);
+          void job.finally(() => this.inFlight.delete(job));
+        }
+      }
+      await this.reportDropped();
+    } catch (err) {
+      this.log(`notices: ${(err as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async handle(claim: Claimed): Promise<void> {
+    const notice = claim.notice;
+    if (notice.type === "transition") return this.fanOut(claim, notice);
+    if (notice.type === "mail")
+      return this.deliver(claim, notice.kind === "digest" ? "digest" : "mail", notice.to.join(","), () =>
+        this.sendMail(notice),
+      );
+    return this.deliver(claim, "webhook", notice.hook, () => this.sendHook(notice));
+  }
+
+  /** A transition becomes its deliveries, in one step (a stale claim adds nothing). */
+  private async fanOut(claim: Claimed, notice: Extract<Notice, { type: "transition" }>): Promise<void> {
+    const report = await readJobReport(this.ctx, notice, this.settings.serverUrl);
+    const next: Notice[] = [];
+    if (report !== null) {
+      const now = Date.now();
+      if (this.mail !== null && report.mailOn.includes(`,${notice.status},`)) {
+        const { valid, invalid } = addressList(report.emailTo);
+        if (invalid.length > 0)
+          this.log(
+            `job ${report.id}: not mailing ${invalid.length} address(es) of its emailTo that mail cannot go to: ${invalid.slice(0, 5).join(" ").slice(0, 200)}`,
+          );
+        if (valid.length > 0) next.push(jobMail(report, valid, this.settings.smtp?.from ?? "", now));
+      }
+      for (const hook of this.settings.webhooks) {
+        if (hookWants(hook, report))
+          next.push(
+            hookNotice(hook, report, `${claim.id}-${hook.name}-${randomBytes(4).toString("hex")}`, now),
+          );
+      }
+    }
+    await this.outbox.replace(claim, next);
+  }
+
+  private async deliver(
+    claim: Claimed,
+    kind: Outcome["kind"],
+    target: string,
+    send: () => Promise<void>,
+  ): Promise<void> {
+    const notice = claim.notice as MailNotice | HookNotice;
+    const tries = notice.tries + 1;
+    const base = {
+      at: Date.now(),
+      kind,
+      target,
+      tries,
+      ...(notice.jobId === undefined ? {} : { jobId: notice.jobId }),
+    };
+    try {
+      await send();
+    } catch (err) {
+      const error = (err as Error).message.slice(0, 300);
+      const giveUp =
+        Date.now() - notice.at >= this.settings.giveUpMs ||
+        (notice.type === "mail" && isPermanentMailError(err));
+      this.metrics.notice(
+        kind,
+        giveUp ? "failed" : "retry",
+        notice.type === "hook" ? notice.hook : undefined,
+      );
+      if (giveUp) {
+        this.log(`${kind} to ${target} given up after ${tries} tries: ${error}`);
+        await this.outbox.replace(claim, [], { ...base, outcome: "failed", error });
+        return;
+      }
+      const wait =
+        Math.min(MAX_BACKOFF_MS, this.settings.retryMs * 2 ** (tries - 1)) * (0.9 + Math.random() * 0.2);
+      notice.tries = tries;
+      await this.outbox.retry(claim, Date.now() + wait, { ...base, outcome: "retry", error });
+      return;
+    }
+    this.metrics.notice(kind, "sent", notice.type === "hook" ? notice.hook : undefined);
+    await this.outbox.replace(claim, [], { ...base, outcome: "sent" });
+  }
+
+  private async sendMail(notice: MailNotice): Promise<void> {
+    if (this.mail === null) throw new Error("no smtp_server is configured");
+    await this.mail.send(notice);
+  }
+
+  private async sendHook(notice: HookNotice): Promise<void> {
+    const hook = this.settings.webhooks.find((h) => h.name === notice.hook);
+    if (hook === undefined) throw new Error(`webhook ${notice.hook} is not configured here`);
+    await postHook(hook, notice);
+  }
+
+  /** Once a period farm-wide: the server errors recorded since the last digest, as one mail to email_to. */
+  private async digest(): Promise<void> {
+    if (this.mail === null || this.settings.errorTo.length === 0) return;
+    const since = (await runScript(this.ctx.redis, this.ctx.keys.prefix, "claimDigest", [
+      this.settings.digestMs,
+    ])) as string | null;
+    if (since === null) return;
+    const records = (await this.ctx.redis.lrange(this.ctx.keys.serverErrors, 0, DIGEST_ERRORS_READ - 1))
+      .map((t) => JSON.parse(t) as { message: string; time: number })
+      .filter((e) => e.time > Number(since));
+    if (records.length === 0) return;
+    const total = records.length === DIGEST_ERRORS_READ ? `${DIGEST_ERRORS_READ}+` : String(records.length);
+    const mail = digestMail(
+      records.slice(0, DIGEST_ERRORS_LISTED),
+      total,
+      this.settings.errorTo,
+      this.settings.errorFrom,
+      this.settings.serverUrl,
+      Date.now(),
+    );
+    await this.outbox.replace(null, [mail]);
+  }
+
+  /** Drops of a full outbox go to the log (of each coordinator that sees the count grow). */
+  private async reportDropped(): Promise<void> {
+    const dropped = await this.outbox.dropped();
+    if (this.droppedSeen !== null && dropped > this.droppedSeen)
+      this.log(
+        `notice outbox full (openhq.notices.maxOutbox ${this.settings.maxOutbox}): ${dropped - this.droppedSeen} oldest notice(s) dropped`,
+      );
+    this.droppedSeen = dropped;
+  }
+}

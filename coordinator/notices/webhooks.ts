@@ -1,0 +1,105 @@
+// Webhook deliveries: which hooks want a transition (events, users, job name pattern), the JSON (or
+// Slack-compatible) body, and the signed POST: X-OpenHQ-Signature is "sha256=" + the hex HMAC-SHA256 of the
+// body with the hook's secret; X-OpenHQ-Delivery is an id that stays the same across retries, for receivers
+// to de-duplicate on.
+
+import { createHmac } from "node:crypto";
+import type { JobReport } from "./job-report.js";
+import type { HookNotice } from "./outbox.js";
+import type { WebhookSettings } from "./settings.js";
+
+/** A body larger than this loses its log tail, then its failed frames list. */
+const MAX_BODY_BYTES = 64 * 1024;
+const POST_TIMEOUT_MS = 10_000;
+
+export function hookWants(hook: WebhookSettings, report: JobReport): boolean {
+  if (!hook.events.has(report.status as never)) return false;
+  if (hook.users.length > 0 && !hook.users.includes(report.submittedBy)) return false;
+  return hook.namePattern === null || hook.namePattern.test(report.name);
+}
+
+export function hookNotice(
+  hook: WebhookSettings,
+  report: JobReport,
+  delivery: string,
+  at: number,
+): HookNotice {
+  return {
+    type: "hook",
+    hook: hook.name,
+    jobId: report.id,
+    delivery,
+    body: hookBody(hook, report, delivery),
+    at,
+    tries: 0,
+  };
+}
+
+function hookBody(hook: WebhookSettings, report: JobReport, delivery: string): string {
+  if (hook.format === "slack") {
+    const frames = report.frames
+      ? ` (${Object.entries(report.frames.byStatus)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(", ")})`
+      : "";
+    const who = report.submittedBy ? ` by ${report.submittedBy}` : "";
+    return JSON.stringify({
+      text: `openhq: job <${report.url}|${report.id} ${slackText(report.name)}>${who} ${report.status}${frames}`,
+    });
+  }
+  const payload = {
+    event: `job.${report.status}`,
+    delivery,
+    at: new Date(report.at).toISOString(),
+    job: {
+      id: report.id,
+      name: report.name,
+      status: report.status,
+      previousStatus: report.previousStatus,
+      submittedBy: report.submittedBy,
+      description: report.description,
+      rootJobId: report.rootJobId,
+      parentIds: report.parentIds,
+      url: report.url,
+      frames: report.frames,
+      logTail: report.logTail,
+    },
+  };
+  let body = JSON.stringify(payload);
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    payload.job.logTail = "";
+    if (payload.job.frames) payload.job.frames = { ...payload.job.frames, failed: [] };
+    body = JSON.stringify(payload);
+  }
+  return body;
+}
+
+/** Slack's mrkdwn: &, < and > must be escaped in text. */
+function slackText(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+export function signature(secret: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+/** POSTs a delivery; throws on a network error, a timeout or a status other than 2xx. */
+export async function postHook(hook: WebhookSettings, notice: HookNotice): Promise<void> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": "openhq-webhook",
+    "x-openhq-delivery": notice.delivery,
+    "x-openhq-event": `job`,
+  };
+  if (hook.secret !== null) headers["x-openhq-signature"] = signature(hook.secret, notice.body);
+  const res = await fetch(hook.url, {
+    method: "POST",
+    headers,
+    body: notice.body,
+    redirect: "error",
+    signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+  });
+  // The answer is not read beyond its status; cancel it so the socket is freed.
+  await res.body?.cancel().catch(() => {});
+  if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
+}

@@ -1,0 +1,198 @@
+// HQueue's job mail on a real farm: a real coordinator and agent, jobs submitted through Python's
+// xmlrpc.client, mail caught by a real SMTP server (test/support/mail-catcher.ts). emailReasons
+// "succeeded,failed" mails once per matching transition with the job's fields; no emailReasons, no mail; a
+// parent of 50 frames mails once; names and addresses cannot add headers; a flood of server errors is one
+// digest to email_to.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCoordinatorWithRedis, type StartedCoordinator } from "./support/coordinator-fixture.js";
+import { startAgent, type TestAgent } from "./support/agent.js";
+import { startMailCatcher, type CaughtMail, type MailCatcher } from "./support/mail-catcher.js";
+
+let smtp: MailCatcher;
+let farm: StartedCoordinator;
+let agent: TestAgent;
+
+before(async () => {
+  smtp = await startMailCatcher();
+  const dir = mkdtempSync(join(tmpdir(), "openhq-notices-mail-"));
+  const ini = join(dir, "hqserver.ini");
+  writeFileSync(
+    ini,
+    [
+      "[main]",
+      `smtp_server = 127.0.0.1:${smtp.port}`,
+      "email_to = ops@example.com",
+      "error_email_from = farm@example.com",
+      "openhq.serverUrl = http://farm.example:5000",
+      "openhq.notices.pollMs = 50",
+      "openhq.notices.retryMs = 200",
+      "openhq.notices.digestMinutes = 0.03",
+    ].join("\n"),
+  );
+  farm = await startCoordinatorWithRedis({ args: ["--config", ini] });
+  agent = await startAgent({ serverUrl: farm.url, cpus: 4 });
+});
+
+after(async () => {
+  await agent?.stop();
+  await farm?.stop();
+  await smtp?.close();
+});
+
+async function until<T>(what: string, read: () => T | Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const mailsTo = (address: string): CaughtMail[] => smtp.mails.filter((m) => m.to.includes(address));
+
+async function submit(spec: Record<string, unknown>): Promise<number[]> {
+  return farm.py<number[]>(`out(hq.newjob(json.loads(${JSON.stringify(JSON.stringify(spec))})))`);
+}
+
+async function finished(id: number): Promise<void> {
+  await until(
+    `job ${id} to finish`,
+    () => farm.redis.hget(farm.keys.job(id), "status"),
+    (s) => ["succeeded", "failed", "cancelled", "abandoned"].includes(s ?? ""),
+  );
+}
+
+test('emailReasons "succeeded,failed": one mail per matching transition, with the job\'s fields', async () => {
+  const [ok] = await submit({
+    name: "comp v003",
+    command: "echo rendering",
+    submittedBy: "alice",
+    emailTo: "alice@example.com",
+    emailReasons: "succeeded,failed",
+  });
+  const [bad] = await submit({
+    name: "sim v001",
+    command: "echo out of memory here; exit 3",
+    submittedBy: "bob",
+    emailTo: ["bob@example.com", "lead@example.com"],
+    emailReasons: "succeeded, failed",
+  });
+  await finished(ok as number);
+  await finished(bad as number);
+  const alice = await until(
+    "alice's mail",
+    () => mailsTo("alice@example.com"),
+    (m) => m.length >= 1,
+  );
+  const bob = await until(
+    "bob's mail",
+    () => mailsTo("bob@example.com"),
+    (m) => m.length >= 1,
+  );
+  // Time for a duplicate (a second transition's mail, a second send) to show.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(mailsTo("alice@example.com").length, 1);
+  assert.equal(mailsTo("bob@example.com").length, 1);
+  const a = alice[0] as CaughtMail;
+  assert.match(a.headers.get("subject") ?? "", new RegExp(`job ${ok} succeeded: comp v003`));
+  assert.match(a.body, /Submitted by: alice/);
+  assert.match(a.body, new RegExp(`Dashboard: +http://farm\\.example:5000/jobs/${ok}`));
+  assert.match(a.body, new RegExp(`Id: +${ok}`));
+  const b = bob[0] as CaughtMail;
+  assert.deepEqual(b.to.sort(), ["bob@example.com", "lead@example.com"]);
+  assert.match(b.headers.get("subject") ?? "", new RegExp(`job ${bad} failed: sim v001`));
+  assert.match(b.body, /Status: +failed/);
+  assert.match(b.body, /out of memory here/, "the failure's mail carries the last lines of the log");
+});
+
+test("no emailReasons (or no emailTo): no mail, and no notice in the outbox", async () => {
+  const [quiet] = await submit({ name: "no reasons", command: "true", emailTo: "carol@example.com" });
+  const [noTo] = await submit({ name: "no address", command: "true", emailReasons: "succeeded" });
+  await finished(quiet as number);
+  await finished(noTo as number);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(mailsTo("carol@example.com").length, 0);
+  assert.equal(await farm.redis.hexists(farm.keys.job(quiet as number), "mailOn"), 0);
+});
+
+test("a parent of 50 frames sends one mail, not 51, with the frame counts and the failed frames", async () => {
+  const children = Array.from({ length: 50 }, (_, i) =>
+    i === 7 ? { name: `frame ${i + 1}`, command: "exit 5" } : { name: `frame ${i + 1}`, command: "true" },
+  );
+  const [parent] = await submit({
+    name: "shot 010",
+    submittedBy: "dave",
+    emailTo: "dave@example.com",
+    emailReasons: "succeeded,failed",
+    children,
+  });
+  await finished(parent as number);
+  const mails = await until(
+    "dave's mail",
+    () => mailsTo("dave@example.com"),
+    (m) => m.length >= 1,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(mailsTo("dave@example.com").length, 1);
+  const body = (mails[0] as CaughtMail).body;
+  assert.match(body, /Status: +failed/);
+  assert.match(body, /Frames: 50: /);
+  assert.match(body, /49 succeeded/);
+  assert.match(body, /1 failed/);
+  assert.match(body, /frame 8: failed, exited with code 5/);
+});
+
+test("job names and addresses cannot add headers or recipients beyond the addresses given", async () => {
+  const [id] = await submit({
+    name: "evil\r\nBcc: spy@example.com\r\nX-Injected: yes",
+    command: "true",
+    emailTo: "erin@example.com, <frank@example.com>, not-an-address, bad\r\n@x",
+    emailReasons: "succeeded",
+  });
+  await finished(id as number);
+  const mails = await until(
+    "erin's mail",
+    () => mailsTo("erin@example.com"),
+    (m) => m.length >= 1,
+  );
+  const mail = mails[0] as CaughtMail;
+  assert.deepEqual(mail.to.sort(), ["erin@example.com", "frank@example.com"]);
+  assert.equal(mail.headers.has("bcc"), false);
+  assert.equal(mail.headers.has("x-injected"), false);
+  assert.doesNotMatch(mail.raw.split("\r\n\r\n")[0] ?? "", /^(Bcc|X-Injected):/im);
+  assert.match(mail.headers.get("subject") ?? "", /evil Bcc: spy@example\.com X-Injected: yes/);
+});
+
+test("emailTo is bounded: too many addresses is a Fault, and nothing is created", async () => {
+  const many = Array.from({ length: 51 }, (_, i) => `u${i}@example.com`).join(",");
+  const result = await farm.py<{ faultString: string } | null>(
+    `out(fault(hq.newjob, {"name": "too many", "command": "true", "emailTo": ${JSON.stringify(many)}, "emailReasons": "succeeded"}))`,
+  );
+  assert.match(result?.faultString ?? "", /emailTo: expected at most 50 addresses/);
+});
+
+test("a flood of server errors is one digest mail to email_to", async () => {
+  const now = Date.now();
+  const records = Array.from({ length: 500 }, (_, i) =>
+    JSON.stringify({ message: `disk full on blade ${i}`, time: now + i }),
+  );
+  await farm.redis.lpush(farm.keys.serverErrors, ...records);
+  const digests = await until(
+    "the digest",
+    () => mailsTo("ops@example.com"),
+    (m) => m.length >= 1,
+  );
+  // Two more periods (1.8 s each): no second digest, as no new error came.
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.equal(mailsTo("ops@example.com").length, 1);
+  const d = digests[0] as CaughtMail;
+  assert.equal(d.from, "farm@example.com");
+  assert.match(d.headers.get("subject") ?? "", /200\+ server error/);
+  assert.match(d.body, /disk full on blade 499/);
+});
