@@ -93,23 +93,38 @@ export function noticeSettings(options: NoticeOptions, raw: Record<string, strin
   };
 }
 
+/**
+ * smtp_server as HQueue takes it (`host`, `host:port`), or as a URL (`smtp://user:password@host:port`,
+ * `smtps://…`); a login in the URL is used when openhq.smtp.user is not given.
+ */
 function smtpSettings(options: NoticeOptions, fallbackFrom: string): SmtpSettings {
-  const match = /^(?:smtps?:\/\/)?([^:/\s]+|\[[^\]]+\])(?::(\d+))?\/?$/.exec(options.smtpServer ?? "");
-  const port = match?.[2] === undefined ? (options.smtpTls ? 465 : 25) : Number(match[2]);
-  if (!match?.[1] || port < 1 || port > 65535)
-    throw new ConfigError(
-      `smtp_server: expected host or host:port, got "${options.smtpServer}"`,
-      "smtpServer",
-    );
-  if ((options.smtpUser === null) !== (options.smtpPassword === undefined))
+  const text = options.smtpServer ?? "";
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `smtp://${text}`);
+  } catch {
+    throw new ConfigError(`smtp_server: expected host or host:port`, "smtpServer");
+  }
+  const secure = options.smtpTls || url.protocol === "smtps:";
+  if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || url.hostname === "")
+    throw new ConfigError(`smtp_server: expected host or host:port`, "smtpServer");
+  const port = url.port === "" ? (secure ? 465 : 25) : Number(url.port);
+  const user = options.smtpUser ?? (url.username === "" ? null : decodeURIComponent(url.username));
+  const password =
+    options.smtpPassword !== undefined
+      ? options.smtpPassword.toString("utf8").trim()
+      : url.password === ""
+        ? null
+        : decodeURIComponent(url.password);
+  if ((user === null) !== (password === null))
     throw new ConfigError("openhq.smtp.user and openhq.smtp.passwordFile go together", "smtpUser");
   return {
-    host: match[1].replace(/^\[|\]$/g, ""),
+    host: url.hostname.replace(/^\[|\]$/g, ""),
     port,
-    secure: options.smtpTls,
+    secure,
     startTls: options.smtpStartTls as SmtpSettings["startTls"],
-    user: options.smtpUser,
-    password: options.smtpPassword === undefined ? null : options.smtpPassword.toString("utf8").trim(),
+    user,
+    password,
     from: options.smtpFrom ?? options.errorEmailFrom ?? fallbackFrom,
   };
 }
