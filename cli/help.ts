@@ -28,8 +28,9 @@ export const COMMAND_HELP: CommandHelp[] = [
   },
   {
     names: ["job"],
-    text: `  job ID [--tree]                      a job: status, progress and times first, then the other
-                                       attributes and its status log; --tree: its descendants`,
+    text: `  job ID [--tree | --failures]         a job: status, progress and times first, then the other
+                                       attributes and its status log; --tree: its descendants;
+                                       --failures: its tree's failed jobs grouped by message, with counts`,
   },
   {
     names: ["tail"],

@@ -29,6 +29,7 @@ import { COMMAND_HELP, commandHelp, USAGE_LINE, usageHint } from "./help.js";
 import { readFarmSecret } from "./farm-secret.js";
 import { submit } from "./submit.js";
 import { VERSION } from "../shared/version.js";
+import { showFailures } from "./failures.js";
 
 const INT = kinds.int(-Number.MAX_SAFE_INTEGER);
 
@@ -60,6 +61,7 @@ const OPTIONS = {
   limit: { flag: "limit", kind: INT, default: 100 },
   follow: { flag: "follow", short: "f", kind: kinds.bool, default: false },
   tree: { flag: "tree", kind: kinds.bool, default: false },
+  failures: { flag: "failures", kind: kinds.bool, default: false },
   user: { flag: "user", kind: kinds.string, default: "" },
   cpus: { flag: "cpus", kind: INT },
   tags: { flag: "tags", kind: kinds.string, multiple: true },
@@ -147,6 +149,7 @@ async function run(argv: string[]): Promise<number> {
         name: flags.get("name") ?? "",
       });
     case "job":
+      if (flags.get("failures")) return showFailures(io, one());
       return flags.get("tree") ? showTree(io, one()) : showJob(io, one());
     case "tail":
       return tail(io, one(), flags.get("follow"));

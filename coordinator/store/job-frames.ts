@@ -18,6 +18,8 @@ export interface Frame extends RunTimes {
   clientIds: number[];
   progress: number;
   attempt: number;
+  /** why its latest failed attempt failed ("" when none did, or it succeeded since) */
+  lastError: string;
 }
 
 /** The child ids of a job, in creation order ([] for a leaf or a job that does not exist). */
@@ -43,7 +45,7 @@ export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> 
   const frames: Frame[] = [];
   for (const rows of await Promise.all(chunks)) {
     for (const row of rows) {
-      const [id, status, clients, progress, start, end, attempt, pausedMs, pausedAt, ...name] =
+      const [id, status, clients, progress, start, end, attempt, pausedMs, pausedAt, lastError, ...name] =
         row.split("\x1f");
       let clientIds: number[] = [];
       if (clients) {
@@ -62,6 +64,7 @@ export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> 
         pausedMs: Number(pausedMs || 0),
         pausedAt: pausedAt ? Number(pausedAt) : NaN,
         attempt: Number(attempt || 0),
+        lastError: lastError ?? "",
       });
     }
   }

@@ -54,6 +54,7 @@ export const JOB_ATTRIBUTES = [
   "runTime",
   "stallTimeout",
   "childCounts",
+  "lastError",
 ] as const;
 
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
@@ -201,6 +202,7 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   runTime,
   stallTimeout: (j) => (j.stallTimeout === undefined ? null : Number(j.stallTimeout)),
   childCounts,
+  lastError: (j) => optionalText(j.lastError),
 };
 
 /**

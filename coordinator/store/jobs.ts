@@ -54,6 +54,8 @@
 //   pausedAt         ms when the agent confirmed the pause of the current run, while it is stopped; absent = not
 //                    stopped (a run that ends stopped keeps it: its span ends at endTime). Both go at the next
 //                    assignment. Run time = (endTime or now) - startTime - paused time (store/run-time.ts)
+//   lastError        why the latest failed attempt failed: its last non-empty output line (≤ 200 bytes, no
+//                    control characters), else "exited with code N" etc.; set by moveToFinished; absent = None
 //   lostAttempts     runs that ended because their machine was lost (moveToLost); absent = 0; at
 //                    openhq.maxLostAttempts the job is abandoned; rescheduleJobs clears it
 // roll-ups (maintained by every transition, read with one HGETALL):

@@ -15,13 +15,22 @@ import {
   type Frame,
 } from "../store/job-frames.js";
 import { runSeconds } from "../store/run-time.js";
+import { groupFailures, normalizeFailure } from "../../shared/failure-groups.js";
 import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
 export const FRAME_PAGE_SIZES = [50, 100, 250, 500];
+/** A failure message in the URL is a group's key: normalized messages are at most this long. */
+const MAX_ERROR_PARAM = 300;
+/** Failure groups the panel lists; the rest are summed up in one line. */
+const PANEL_GROUPS = 10;
+
+const FAILED = ["failed", "abandoned"];
 
 export interface FrameQuery {
   status: string;
+  /** a normalized failure message (shared/failure-groups.ts): only failed frames that failed so */
+  error: string;
   sort: string;
   desc: boolean;
   page: number;
@@ -34,6 +43,7 @@ export function readFrameQuery(params: URLSearchParams): FrameQuery {
   const per = Number(params.get("fper") ?? "100");
   return {
     status: status === "done" || status === "bad" || isJobStatus(status) ? status : "",
+    error: (params.get("ferror") ?? "").slice(0, MAX_ERROR_PARAM),
     sort: FRAME_SORTS.includes(sort) ? sort : "id",
     desc: params.get("fdir") === "desc",
     page: Math.max(1, Math.trunc(Number(params.get("fpage") ?? "1")) || 1),
@@ -47,7 +57,12 @@ export function frameSeconds(f: Frame, now: number): number {
   return runSeconds(f, now);
 }
 
-function matches(f: Frame, status: string): boolean {
+function matches(f: Frame, status: string, error: string): boolean {
+  if (
+    error !== "" &&
+    !(FAILED.includes(f.status) && (normalizeFailure(f.lastError) || "(no message)") === error)
+  )
+    return false;
   if (status === "") return true;
   if (status === "done") return f.status === "succeeded";
   if (status === "bad") return isFinished(f.status) && f.status !== "succeeded";
@@ -61,7 +76,7 @@ export function selectFrames(
   labels: Map<number, string>,
   now: number,
 ): Frame[] {
-  const picked = frames.filter((f) => matches(f, q.status));
+  const picked = frames.filter((f) => matches(f, q.status, q.error));
   const host = (f: Frame): string => f.clientIds.map((c) => labels.get(c) ?? "").join(",");
   const key: Record<string, (f: Frame) => number | string> = {
     id: (f) => f.id,
@@ -103,6 +118,7 @@ function frameUrl(parentId: number, q: FrameQuery, change: Partial<FrameQuery>):
   const next = { ...q, ...change };
   const p = new URLSearchParams();
   if (next.status) p.set("fstatus", next.status);
+  if (next.error) p.set("ferror", next.error);
   if (next.sort !== "id") p.set("fsort", next.sort);
   if (next.desc) p.set("fdir", "desc");
   if (next.per !== 100) p.set("fper", String(next.per));
@@ -128,6 +144,7 @@ const COLUMNS: [string, string | null][] = [
   ["Duration", "duration"],
   ["Attempts", "attempts"],
   ["Exit", null],
+  ["Last error", null],
 ];
 
 const FILTERS: [string, string][] = [
@@ -139,6 +156,38 @@ const FILTERS: [string, string][] = [
   ["runnable", "waiting"],
   ["paused", "paused"],
 ];
+
+/**
+ * The failed frames grouped by normalized message with counts, largest first; a click shows that group's
+ * frames in the table. Built from the lastError the frames' failures kept, so no log is read.
+ */
+function failuresPanel(parentId: number, q: FrameQuery, frames: Frame[]): Html {
+  const groups = groupFailures(
+    frames.filter((f) => FAILED.includes(f.status)).map((f) => ({ id: f.id, message: f.lastError })),
+  );
+  if (groups.length === 0) return html``;
+  const shown = groups.slice(0, PANEL_GROUPS);
+  const rest = groups.slice(PANEL_GROUPS).reduce((n, g) => n + g.count, 0);
+  return html`<div class="failures" id="failures">
+    <h3>Failures by message</h3>
+    <table class="grid">
+      <tbody>
+        ${shown.map(
+          (g) =>
+            html`<tr class="failure-group${g.message === q.error ? " active" : ""}" data-count="${g.count}">
+              <td class="num">${g.count}</td>
+              <td>
+                ${link(parentId, q, { status: "", error: g.message, page: 1 }, g.message)}
+                ${g.example !== g.message ? html`<span class="muted" title="one of them">${g.example}</span>` : ""}
+              </td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${rest > 0 ? html`<p class="muted">${rest} more failed frames with ${groups.length - PANEL_GROUPS} other messages</p>` : ""}
+    ${q.error !== "" ? html`<p>${link(parentId, q, { error: "", page: 1 }, "show all frames")}</p>` : ""}
+  </div>`;
+}
 
 /** The frame table of a parent: counts, filters, bulk bar, sortable paged table. Refreshes itself. */
 export async function frameTable(ctx: Context, parentId: number, q: FrameQuery): Promise<Html> {
@@ -172,12 +221,13 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
   >
     <h2>Frames <span class="muted">(${frames.length})</span></h2>
     <p class="frame-counts">${summary.map(([s, n]) => html`${statusBadge(s, `${n} ${s}`)} `)}</p>
+    ${failuresPanel(parentId, q, frames)}
     <div class="frame-filters">
       Show:
       ${FILTERS.map(([value, label]) =>
-        value === q.status
+        value === q.status && q.error === ""
           ? html`<strong>${label}</strong> `
-          : html`${link(parentId, q, { status: value, page: 1 }, label)} `,
+          : html`${link(parentId, q, { status: value, error: "", page: 1 }, label)} `,
       )}
     </div>
     <div class="bulk" data-parent="${parentId}">
@@ -211,7 +261,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
         ${
           rows.length === 0
             ? html`<tr>
-                <td colspan="10" class="empty">No frames match.</td>
+                <td colspan="11" class="empty">No frames match.</td>
               </tr>`
             : rows.map((f) => {
                 const seconds = frameSeconds(f, now);
@@ -231,6 +281,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
                   </td>
                   <td class="num">${f.attempt}</td>
                   <td class="num exit">${exits.get(f.id) ?? ""}</td>
+                  <td class="last-error" title="${f.lastError}">${f.lastError}</td>
                 </tr>`;
               })
         }

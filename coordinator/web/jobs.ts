@@ -379,6 +379,7 @@ const KEY_ATTRIBS = [
   "status",
   "uiStatus",
   "waitingFor",
+  "lastError",
   "priority",
   "progress",
   "triesLeft",

@@ -103,6 +103,8 @@ export interface KnownJobAttributes {
   /** the job's own stallTimeout; null = the farm's openhq.stallTimeout */
   stallTimeout: number | null;
   /** a parent's children (succeeded / not) and running / counted descendants; null for a job without children */
+  /** why the latest failed attempt failed: its last output line, else its exit; null when none failed */
+  lastError: string | null;
   childCounts: { children: number; done: number; bad: number; running: number; descendants: number } | null;
 }
 

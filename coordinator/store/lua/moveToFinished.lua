@@ -6,6 +6,7 @@
 --   reason stalled              -> a failure (retried per triesLeft): the agent killed a run silent for its
 --                                  stallTimeout; logged "stalled: no output for N s"
 -- A job run only for its onChildError hook (childError) ends failed whatever the exit. Releases the clients.
+-- A failure keeps its reason as the job's lastError: the attempt's last output line, else why it failed.
 -- ARGV: prefix, now, id, attempt, seq, exitCode ("" none), signal ("" none), reason (exited|cancelled|maxTime|
 -- stalled|spawnError), stalledAfter (seconds, with reason stalled), then the bad-blade settings openhq.blade.*
 -- (includes/bladeHealth.lua): jobFailures, quarantineFailures, quarantine window ms, probation ms. Each client of
@@ -81,6 +82,8 @@ elseif not ok and reason ~= 'cancelled' then
 end
 if why then
   appendLog(key, why, now)
+  -- Why it failed, kept on the job at the end of the attempt: no log is read per page view.
+  redis.call('HSET', key, 'lastError', lastErrorLine(id, attempt) or why)
 end
 local master = recordAttempt(ok and 'succeeded' or (reason == 'exited' or reason == '') and 'failed' or reason)
 -- A run of the onChildError hook says nothing about the blade.

@@ -19,6 +19,7 @@ local JOB_BLADES = 1000 -- blades whose failures one job tree counts
 local CLIENT_BLOCKS = 1000 -- job trees one blade is blocklisted for (the oldest is dropped past it)
 local CLIENT_ERRORS = 100 -- getClientErrors records per client
 local LAST_LINES = 300 -- bytes of an attempt's output tail kept with its failure
+local LAST_ERROR = 200 -- bytes of a failed attempt's last output line kept as the job's lastError
 
 -- Trimmed now and then rather than on every push: the list stays near its cap.
 local function bladeEvent(cid, entry)
@@ -54,6 +55,32 @@ local function lastLines(id, attempt)
     chunk = string.sub(chunk, -LAST_LINES)
   end
   return chunk
+end
+
+-- The last non-empty line of that output, for the job's lastError (the frame table's "Last error" column and
+-- the failures panel): control characters made spaces, cut to LAST_ERROR bytes on a character boundary.
+-- nil when the attempt left no output in Redis (a log flushed to the file store at that very moment included).
+local function lastErrorLine(id, attempt)
+  local line = nil
+  for l in string.gmatch(lastLines(id, attempt), '[^\r\n]+') do
+    if string.find(l, '%S') then
+      line = l
+    end
+  end
+  if not line then
+    return nil
+  end
+  -- The tail may begin inside a character: drop its continuation bytes.
+  line = string.gsub(string.gsub(line, '%c', ' '), '^[\128-\191]+', '')
+  line = string.match(line, '^%s*(.-)%s*$')
+  if #line > LAST_ERROR then
+    local cut = LAST_ERROR
+    while cut > 0 and string.byte(line, cut + 1) >= 128 and string.byte(line, cut + 1) < 192 do
+      cut = cut - 1
+    end
+    line = string.sub(line, 1, cut) .. '...'
+  end
+  return line
 end
 
 local function quarantineBlade(cid, now, why, failures, opts)

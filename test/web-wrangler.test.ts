@@ -1,0 +1,120 @@
+// What a wrangler sees (issue 20), in a real browser (Debian's Chromium through playwright-core) on a real farm
+// with a real agent: a parent whose frames run reads "rendering 2 of 2", and a parent whose frames failed for
+// two reasons shows each failed frame's last error line and a failures panel grouping them by message (numbers
+// and paths folded), whose click filters the table; `openhq job ID --failures` prints the same groups.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import type { JobSpec } from "../shared/client/index.js";
+import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { oneAgentFarm } from "./support/one-agent-farm.js";
+
+const SHOTS = "/tmp/wrangler-shots";
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function openhq(server: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+      env: { ...process.env, HQSERVER: server },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout }));
+  });
+}
+
+test("a rendering parent, the last error of failed frames, the failures panel and job --failures", async (t) => {
+  if (!hasChromium()) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  const { coordinator, hq } = await oneAgentFarm(t, 4);
+  const [busy] = await hq.newjob({
+    name: "shot 091",
+    children: [1, 2].map((i) => ({ name: `shot 091 f${i}`, command: "sleep 60" })),
+  });
+  const texture = (i: number): JobSpec => ({
+    name: `shot 090 f${i}`,
+    command: `echo rendering; echo "ERROR: missing texture /tex/wall_00${i}.exr" >&2; exit 3`,
+    triesLeft: 0,
+  });
+  const licence = (i: number): JobSpec => ({
+    name: `shot 090 f${i}`,
+    command: `echo "licence server unreachable (port 50${i})"; echo; exit 2`,
+    triesLeft: 0,
+  });
+  const [failing] = await hq.newjob({
+    name: "shot 090",
+    children: [...[1, 2, 3].map(texture), ...[4, 5].map(licence), { name: "shot 090 f6", command: "true" }],
+  });
+  const kids = (await hq.getJob(failing ?? 0, ["children"])).children as number[];
+  await until(
+    "shot 090 to fail and shot 091 to render",
+    async () => [
+      (await hq.getJob(failing ?? 0, ["status"])).status,
+      (await hq.getJob(busy ?? 0, ["childCounts"])).childCounts?.running,
+    ],
+    ([status, running]) => status === "failed" && running === 2,
+  );
+  // The failure's reason is kept on the job when its attempt ends.
+  assert.equal(
+    (await hq.getJob(kids[0] ?? 0, ["lastError"])).lastError,
+    "ERROR: missing texture /tex/wall_001.exr",
+  );
+  assert.equal((await hq.getJob(kids[5] ?? 0, ["lastError"])).lastError, null);
+
+  mkdirSync(SHOTS, { recursive: true });
+  const context = await browser(t);
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(`${coordinator.url}/jobs`);
+  await page.locator(`tr.job[data-id="${busy}"] .badge`, { hasText: "rendering 2 of 2" }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/jobs-rendering.png` });
+
+  await page.goto(`${coordinator.url}/jobs/${failing}`);
+  const panel = page.locator("#failures");
+  await panel.waitFor();
+  const groups = await panel
+    .locator("tr.failure-group")
+    .evaluateAll((rows) =>
+      rows.map((r) => [r.getAttribute("data-count"), r.querySelector("a")?.textContent?.trim()]),
+    );
+  assert.deepEqual(groups, [
+    ["3", "ERROR: missing texture <path>"],
+    ["2", "licence server unreachable (port N)"],
+  ]);
+  const lastErrors = await page
+    .locator('#frames tr.frame[data-status="failed"] td.last-error')
+    .allInnerTexts();
+  assert.equal(lastErrors.length, 5);
+  assert.ok(lastErrors.includes("licence server unreachable (port 504)"), lastErrors.join("|"));
+  await page.screenshot({ path: `${SHOTS}/failures-panel.png`, fullPage: true });
+
+  // A click on a group shows exactly its frames.
+  await panel.locator("a", { hasText: "licence server" }).click();
+  await page.locator('#frames[data-query*="ferror="]').waitFor();
+  assert.deepEqual(
+    await page
+      .locator("#frames tr.frame")
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-id")))),
+    kids.slice(3, 5),
+  );
+
+  const cli = await openhq(coordinator.url, ["job", String(failing), "--failures"]);
+  assert.equal(cli.code, 0);
+  assert.match(cli.stdout, /5 failed, 2 distinct messages/);
+  assert.match(cli.stdout, /\n3\s+ERROR: missing texture <path>\s+\d+,\d+,\d+\n/);
+  assert.match(cli.stdout, /\n2\s+licence server unreachable \(port N\)\s+\d+,\d+\n/);
+});
