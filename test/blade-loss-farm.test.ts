@@ -1,8 +1,8 @@
 // Lost blades with real agents (issue 18): a blade SIGKILLed mid-render costs no frame and no render (its
 // frames go back to the queue without spending a try); a frame that kills every agent it runs on ends
 // `abandoned` at openhq.maxLostAttempts; a killed agent is `available: false` within 10 s; a SIGSTOPped one
-// is "not responding" within 15 s (heartbeats every 2 s here), and openhq.frozenTimeout then gives its
-// frame to another blade.
+// is "not responding" within 15 s (heartbeats every 2 s here), gets no new frame while it stays frozen, and
+// openhq.frozenTimeout then gives its frame to another blade.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -137,6 +137,34 @@ test("a SIGSTOPped blade is not responding within 15 s; openhq.frozenTimeout giv
     );
     agents[0]!.process.kill("SIGCONT");
     await clientWhen(coord, "frozen", "c['available'] and c['responding']", 60);
+  } finally {
+    agents[0]?.process.kill("SIGCONT");
+    for (const a of agents) await a.stop();
+    await coord.stop();
+  }
+});
+
+test("a frozen blade with free CPUs gets no new frame before activeTimeout: the next one goes to a blade that answers", async () => {
+  const coord = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "1000" } });
+  const agents: TestAgent[] = [];
+  try {
+    agents.push(await startAgent({ serverUrl: coord.url, name: "stopped", cpus: 2 }));
+    await clientWhen(coord, "stopped", "c['available']");
+    const [held] = (await submit(coord, { name: "held", command: "sleep 3; echo rendered" })) as [number];
+    await clientWhen(coord, "stopped", "len(c['runningJobs']) > 0");
+    agents[0]!.process.kill("SIGSTOP");
+    await clientWhen(coord, "stopped", "not c['responding']", 30);
+    const [next] = (await submit(coord, { name: "next", command: "echo next" })) as [number];
+    agents.push(await startAgent({ serverUrl: coord.url, name: "spare" }));
+    assert.deepEqual(await waitFinished(coord.url, [next], 40), { [next]: "succeeded" });
+    const [spare, ran] = await py<[number, number[]]>(
+      coord.url,
+      `out([[c["id"] for c in hq.getClients() if c["name"] == "spare"][0],
+            [c["clientId"] for c in hq.getJob(${next}, ["clients"])["clients"]]])`,
+    );
+    assert.deepEqual(ran, [spare]);
+    agents[0]!.process.kill("SIGCONT");
+    assert.deepEqual(await waitFinished(coord.url, [held], 60), { [held]: "succeeded" });
   } finally {
     agents[0]?.process.kill("SIGCONT");
     for (const a of agents) await a.stop();

@@ -44,6 +44,8 @@ export interface LinkHost {
   /** Resolves once the writes so far are on the configured replicas (openhq.redis.waitReplicas). */
   durable(): Promise<void>;
   clientChanged(clientId: number): void;
+  /** Any message of a welcomed agent: it answers (a frozen one keeps its link and says nothing). */
+  spoke(clientId: number, at: number): void;
   log(line: string): void;
   /** A line caused from outside: rate-limited per source (see store/errors.ts). */
   logFrom(source: string, line: string): void;
@@ -92,6 +94,7 @@ export class AgentConnection {
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
       this.lastSeen = Date.now();
+      if (this.clientId !== null) this.host.spoke(this.clientId, this.lastSeen);
       let msg: AgentMessage;
       try {
         msg = JSON.parse(data.toString()) as AgentMessage;

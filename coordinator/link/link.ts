@@ -174,6 +174,10 @@ export class Link implements LinkHost {
     this.dispatcher.jobLeft(clientId, jobId);
   }
 
+  spoke(clientId: number, at: number): void {
+    this.dispatcher.spoke(clientId, at);
+  }
+
   clientChanged(clientId: number): void {
     void this.dispatcher.refreshClient(clientId);
   }

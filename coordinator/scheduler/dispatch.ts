@@ -4,6 +4,7 @@
 // became runnable, a client connected, freed up or changed) — push, not poll — and passes never overlap:
 // a trigger during a pass just asks for one more.
 
+import { notRespondingAfterMs } from "../liveness.js";
 import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
 import { blockedRoots } from "../store/blades.js";
@@ -90,6 +91,7 @@ export class Dispatcher {
     const record = await readClient(this.ctx, id);
     if (!record) return null;
     const client = this.clients.get(id) ?? new FarmClient(id);
+    client.silentAfterMs = notRespondingAfterMs(this.ctx.settings.heartbeatIntervalMs);
     client.update(record);
     client.setGroups(this.groups.get(id) ?? new Set<string>());
     await this.loadJobs(client);
@@ -116,6 +118,15 @@ export class Dispatcher {
     await this.loadJobs(client);
     await this.loadHealth(client);
     this.trigger();
+  }
+
+  /** The agent of a client here sent a message (link/connection.ts): one that had gone silent is back. */
+  spoke(id: number, at: number): void {
+    const client = this.clients.get(id);
+    if (!client) return;
+    const wasSilent = !client.responding;
+    client.lastSeen = at;
+    if (wasSilent) this.trigger();
   }
 
   /** A job's attempt failed on `clientId`: its retry should go to another client if there is one. */

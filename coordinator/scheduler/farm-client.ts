@@ -19,6 +19,9 @@ export class FarmClient implements ClientFacts {
   cpus = 1;
   disabled = false;
   available = true;
+  /** ms of the agent's last message on its link, and how long it may be silent and still answer (liveness.ts). */
+  lastSeen = Date.now();
+  silentAfterMs = Infinity;
   terminated = false;
   heldFor: number | null = null;
   /** ms; quarantined before it (store/blades.ts). */
@@ -46,6 +49,11 @@ export class FarmClient implements ClientFacts {
     this.heldFor = record.heldFor;
     this.quarantinedUntil = record.quarantinedUntil;
     this.probation = record.probation;
+  }
+
+  /** A frozen agent keeps its link up but says nothing: it gets no new job until it speaks again. */
+  get responding(): boolean {
+    return Date.now() - this.lastSeen <= this.silentAfterMs;
   }
 
   get quarantined(): boolean {
@@ -79,7 +87,8 @@ export class FarmClient implements ClientFacts {
 
   /** Could this client take any job at all right now? */
   get open(): boolean {
-    if (this.disabled || !this.available || this.terminated || this.quarantined) return false;
+    if (this.disabled || !this.available || !this.responding || this.terminated || this.quarantined)
+      return false;
     if (this.usedCpus >= this.cpus || (this.probation && this.jobs.size > 0)) return false;
     for (const share of this.jobs.values()) if (share.tags.includes("single")) return false;
     return true;
