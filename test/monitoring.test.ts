@@ -27,7 +27,7 @@ test("alert rules pass promtool check rules; /metrics passes promtool check metr
   const rulesFile = join(DIR, "openhq-alerts.yml");
   const rules = spawnSync("promtool", ["check", "rules", rulesFile], { encoding: "utf8" });
   assert.equal(rules.status, 0, rules.stdout + rules.stderr);
-  assert.match(rules.stdout, /SUCCESS: 6 rules found/);
+  assert.match(rules.stdout, /SUCCESS: 7 rules found/);
 
   const { coordinator, hq } = await oneAgentFarm(t);
   const [id] = await hq.newjob({ name: "one", command: "true" });

@@ -1,0 +1,223 @@
+// Webhooks on a real farm, delivered to a real HTTP receiver that checks every X-OpenHQ-Signature
+// (test/support/webhook-receiver.ts): the payload's fields and the hooks' filters; a receiver down for 20 s
+// gets every notice once when it is back; and with two coordinators on one Redis, one SIGKILLed while its
+// deliveries are in flight, the other delivers each notice once after the lease.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCoordinatorWithRedis, type StartedCoordinator } from "./support/coordinator-fixture.js";
+import { startAgent, type TestAgent } from "./support/agent.js";
+import { startRedis } from "./support/redis.js";
+import { startWebhookReceiver, type Delivery, type WebhookReceiver } from "./support/webhook-receiver.js";
+
+const SECRET = "hook-s3cret";
+const dir = mkdtempSync(join(tmpdir(), "openhq-notices-hooks-"));
+let receiver: WebhookReceiver;
+let farm: StartedCoordinator;
+let agent: TestAgent;
+
+function writeIni(name: string, lines: string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, ["[main]", ...lines].join("\n"));
+  return path;
+}
+
+before(async () => {
+  receiver = await startWebhookReceiver(SECRET);
+  const secretFile = join(dir, "ci-secret");
+  writeFileSync(secretFile, `${SECRET}\n`);
+  const base = `http://127.0.0.1:${receiver.port}`;
+  const ini = writeIni("hqserver.ini", [
+    "openhq.serverUrl = http://farm.example:5000",
+    "openhq.notices.pollMs = 50",
+    "openhq.notices.retryMs = 200",
+    `openhq.webhooks.ci.url = ${base}/ci`,
+    `openhq.webhooks.ci.secretFile = ${secretFile}`,
+    "openhq.webhooks.ci.events = succeeded,failed",
+    `openhq.webhooks.chat.url = ${base}/chat`,
+    `openhq.webhooks.chat.secret = ${SECRET}`,
+    "openhq.webhooks.chat.events = succeeded",
+    "openhq.webhooks.chat.users = alice",
+    "openhq.webhooks.chat.name = shot*",
+    "openhq.webhooks.chat.format = slack",
+  ]);
+  farm = await startCoordinatorWithRedis({ args: ["--config", ini] });
+  agent = await startAgent({ serverUrl: farm.url, cpus: 4 });
+});
+
+after(async () => {
+  await agent?.stop();
+  await farm?.stop();
+  await receiver?.close();
+});
+
+async function until<T>(
+  what: string,
+  read: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Payload {
+  event: string;
+  delivery: string;
+  job: { id: number; name: string; status: string; submittedBy: string; url: string; logTail: string };
+}
+
+const payload = (d: Delivery): Payload => JSON.parse(d.body) as Payload;
+const answered = (path: string): Delivery[] =>
+  receiver.deliveries.filter((d) => d.path === path && d.answered);
+const forJob = (path: string, id: number): Delivery[] =>
+  answered(path).filter((d) => payload(d).job.id === id);
+
+async function submit(f: StartedCoordinator, spec: Record<string, unknown>): Promise<number> {
+  const ids = await f.py<number[]>(`out(hq.newjob(json.loads(${JSON.stringify(JSON.stringify(spec))})))`);
+  return ids[0] as number;
+}
+
+async function finished(id: number): Promise<void> {
+  await until(
+    `job ${id} to finish`,
+    () => farm.redis.hget(farm.keys.job(id), "status"),
+    (s) => ["succeeded", "failed", "cancelled", "abandoned"].includes(s ?? ""),
+  );
+}
+
+test("signed JSON and Slack deliveries with the job's fields, filtered by status, user and name", async () => {
+  const shot = await submit(farm, { name: "shot 010", command: "true", submittedBy: "alice" });
+  const comp = await submit(farm, { name: "comp", command: "echo no licence; exit 2", submittedBy: "bob" });
+  const other = await submit(farm, { name: "shot 020", command: "true", submittedBy: "bob" });
+  for (const id of [shot, comp, other]) await finished(id);
+  await until(
+    "three ci deliveries",
+    () => answered("/ci").length,
+    (n) => n >= 3,
+  );
+  await until(
+    "the chat delivery",
+    () => answered("/chat").length,
+    (n) => n >= 1,
+  );
+  await new Promise((r) => setTimeout(r, 800));
+  for (const id of [shot, comp, other])
+    assert.equal(forJob("/ci", id).length, 1, `one ci delivery of job ${id}`);
+  assert.ok(
+    receiver.deliveries.every((d) => d.signed),
+    "every delivery carries a valid signature",
+  );
+
+  const ok = payload(forJob("/ci", shot)[0] as Delivery);
+  assert.equal(ok.event, "job.succeeded");
+  assert.equal(ok.job.name, "shot 010");
+  assert.equal(ok.job.submittedBy, "alice");
+  assert.equal(ok.job.url, `http://farm.example:5000/jobs/${shot}`);
+  const bad = forJob("/ci", comp)[0] as Delivery;
+  assert.equal(payload(bad).event, "job.failed");
+  assert.match(payload(bad).job.logTail, /no licence/);
+  assert.equal(bad.headers["x-openhq-event"], "job");
+  assert.ok(String(bad.headers["x-openhq-delivery"]).length > 0);
+
+  const chat = answered("/chat");
+  assert.equal(chat.length, 1, "only alice's shot* job goes to the chat hook");
+  const text = (JSON.parse((chat[0] as Delivery).body) as { text: string }).text;
+  assert.match(
+    text,
+    new RegExp(`<http://farm\\.example:5000/jobs/${shot}\\|${shot} shot 010> by alice succeeded`),
+  );
+
+  const config = await farm.py<unknown[]>(
+    'out([hq.getConfig("openhq.webhooks.ci.url"), hq.getConfig("openhq.webhooks.chat.secret"), hq.getConfig("main.openhq.webhooks.chat.url")])',
+  );
+  assert.deepEqual(config, [null, null, null]);
+  const metrics = await (await fetch(`${farm.url}/metrics`)).text();
+  assert.match(metrics, /^openhq_notices_total\{kind="webhook",outcome="sent"\} [4-9]$/m);
+  assert.match(metrics, /^openhq_webhook_deliveries_total\{hook="ci",outcome="sent"\} \d+$/m);
+});
+
+test("a receiver down for 20 s gets every notice once when it is back", async () => {
+  await receiver.down();
+  const downAt = Date.now();
+  const ids: number[] = [];
+  for (let i = 0; i < 5; i++) ids.push(await submit(farm, { name: `down ${i}`, command: "true" }));
+  for (const id of ids) await finished(id);
+  await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - downAt))));
+  await receiver.up();
+  await until(
+    "every delivery",
+    () => ids.filter((id) => forJob("/ci", id).length > 0).length,
+    (n) => n === 5,
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const id of ids) assert.equal(forJob("/ci", id).length, 1, `job ${id} delivered once`);
+  const metrics = await (await fetch(`${farm.url}/metrics`)).text();
+  assert.match(metrics, /^openhq_webhook_deliveries_total\{hook="ci",outcome="retry"\} [1-9]\d*$/m);
+  assert.equal(await farm.redis.zcard(farm.keys.noticesDue), 0, "the outbox is empty");
+});
+
+test("two coordinators, one SIGKILLed while its deliveries are in flight: the other delivers each once", async () => {
+  const redis = await startRedis();
+  const prefix = "hooks2:";
+  const iniFor = (name: string) =>
+    writeIni(`${name}.ini`, [
+      "openhq.notices.pollMs = 50",
+      "openhq.notices.retryMs = 200",
+      "openhq.notices.leaseSeconds = 2",
+      `openhq.webhooks.ci.url = http://127.0.0.1:${receiver.port}/${name}`,
+      `openhq.webhooks.ci.secret = ${SECRET}`,
+      "openhq.webhooks.ci.events = cancelled",
+    ]);
+  const a = await startCoordinatorWithRedis({
+    redisUrl: redis.url,
+    args: ["--prefix", prefix, "--config", iniFor("a")],
+  });
+  let b: StartedCoordinator | null = null;
+  try {
+    receiver.hold.add("/a");
+    // Jobs no client can take, cancelled through A: A records the notices, claims and sends them, and the
+    // receiver holds each of A's requests unanswered.
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++)
+      ids.push(await submit(a, { name: `kill ${i}`, command: "true", host: "nowhere" }));
+    await a.py(`out(hq.cancelJobs(${JSON.stringify(ids)}))`);
+    await until(
+      "A's six deliveries in flight",
+      () => receiver.deliveries.filter((d) => d.path === "/a").length,
+      (n) => n === 6,
+    );
+    b = await startCoordinatorWithRedis({
+      redisUrl: redis.url,
+      args: ["--prefix", prefix, "--config", iniFor("b")],
+    });
+    a.coordinator.process.kill("SIGKILL");
+    await until(
+      "B's deliveries",
+      () => answered("/b").length,
+      (n) => n >= 6,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    const delivered = answered("/b").map((d) => payload(d).job.id);
+    assert.deepEqual(
+      [...delivered].sort((x, y) => x - y),
+      [...ids].sort((x, y) => x - y),
+      "each notice once",
+    );
+    assert.equal(answered("/a").length, 0);
+    assert.ok(answered("/b").every((d) => d.signed && payload(d).event === "job.cancelled"));
+  } finally {
+    receiver.release();
+    await b?.stop();
+    await a.stop().catch(() => {});
+    await redis.stop();
+  }
+});
