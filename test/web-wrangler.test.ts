@@ -1,15 +1,18 @@
 // What a wrangler sees (issue 20), in a real browser (Debian's Chromium through playwright-core) on a real farm
 // with a real agent: a parent whose frames run reads "rendering 2 of 2", and a parent whose frames failed for
 // two reasons shows each failed frame's last error line and a failures panel grouping them by message (numbers
-// and paths folded), whose click filters the table; `openhq job ID --failures` prints the same groups.
+// and paths folded), whose click filters the table; `openhq job ID --failures` prints the same groups. The
+// Clients page names what each blade renders, filters and sorts from the URL, and disables 3 blades at once.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import type { JobSpec } from "../shared/client/index.js";
+import { HQServer, type JobSpec } from "../shared/client/index.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
+import { startCoordinator } from "./support/coordinator.js";
+import { ProtocolPeer } from "./support/protocol-peer.js";
 
 const SHOTS = "/tmp/wrangler-shots";
 
@@ -117,4 +120,79 @@ test("a rendering parent, the last error of failed frames, the failures panel an
   assert.match(cli.stdout, /5 failed, 2 distinct messages/);
   assert.match(cli.stdout, /\n3\s+ERROR: missing texture <path>\s+\d+,\d+,\d+\n/);
   assert.match(cli.stdout, /\n2\s+licence server unreachable \(port N\)\s+\d+,\d+\n/);
+});
+
+test("Clients page: running frames with names, user and elapsed time; filter, sort, bulk disable of 3 blades", async (t) => {
+  if (!hasChromium()) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+  const peers = await Promise.all(
+    ["blade01", "blade02", "blade03", "spare"].map((name) =>
+      new ProtocolPeer({ serverUrl: coordinator.url, hostname: "vm", name, mode: "hold" }).connect(),
+    ),
+  );
+  t.after(() => peers.forEach((p) => p.close()));
+  const spare = peers[3]?.clientId ?? 0;
+  await hq.setdisabled("vm:spare", true);
+  const [root] = await hq.newjob({
+    name: "shot 100",
+    submittedBy: "anna",
+    children: [1, 2, 3].map((i) => ({ name: `f000${i}`, command: "true" })),
+  });
+  await until(
+    "3 frames to run",
+    async () => (await hq.getJob(root ?? 0, ["childCounts"])).childCounts?.running,
+    (n) => n === 3,
+  );
+
+  const context = await browser(t);
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1400, height: 700 });
+  await page.goto(`${coordinator.url}/clients`);
+  const runs = page.locator("#clients-table td.running .run");
+  await runs.first().waitFor();
+  assert.equal(await runs.count(), 3);
+  for (const text of await runs.allInnerTexts())
+    assert.match(text, /^shot 100 · f000[123] · anna · \d+s · 0%$/, text);
+  await page.screenshot({ path: `${SHOTS}/clients.png` });
+
+  // A blade's page: what it runs, and its recent jobs by name.
+  const busy = peers[0]?.clientId ?? 0;
+  await page.goto(`${coordinator.url}/clients/${busy}`);
+  assert.match(await page.locator("#client-running").innerText(), /shot 100 · f000\d · anna · \d+s · 0%/);
+  await page.screenshot({ path: `${SHOTS}/client-page.png` });
+
+  // Filter and sort live in the URL.
+  await page.goto(`${coordinator.url}/clients?state=disabled`);
+  assert.deepEqual(
+    await page
+      .locator("#clients-table tr[data-client]")
+      .evaluateAll((rows) => rows.map((r) => r.dataset.label)),
+    ["vm:spare"],
+  );
+  await page.goto(`${coordinator.url}/clients?name=blade&sort=name&dir=desc`);
+  assert.deepEqual(
+    await page
+      .locator("#clients-table tr[data-client]")
+      .evaluateAll((rows) => rows.map((r) => r.dataset.label)),
+    ["vm:blade03", "vm:blade02", "vm:blade01"],
+  );
+
+  // Select all shown (the three blades) and disable them in one go.
+  await page.locator("#clients-table input.select-clients").check();
+  assert.match(await page.locator(".client-count").innerText(), /3 selected/);
+  await page.locator("button.client-action", { hasText: "Disable" }).click();
+  const ids = peers.slice(0, 3).map((p) => p.clientId);
+  await until(
+    "the three blades to be disabled",
+    async () => (await hq.getClients(ids, ["disabled"])).map((c) => c.disabled),
+    (d) => d.every((x) => x === true),
+  );
+  assert.equal((await hq.getClient(spare, ["disabled"])).disabled, true);
+  await page.locator('#clients-table tr[data-state="disabled"]').nth(2).waitFor();
 });

@@ -4,20 +4,9 @@
 import { clientState, type ClientStateInput } from "../../shared/client-state.js";
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Api } from "./api.js";
-import {
-  attrTable,
-  duration,
-  html,
-  kilobytes,
-  layout,
-  refreshing,
-  statusBadge,
-  time,
-  unitValue,
-  value,
-  type Html,
-} from "./html.js";
+import { attrTable, duration, html, layout, statusBadge, unitValue, value, type Html } from "./html.js";
 import { notesSection } from "./jobs.js";
+import { runningFrame, runningFrames } from "./clients.js";
 
 type Row = Record<string, XmlRpcValue | undefined>;
 
@@ -47,97 +36,6 @@ function ruleLines(list: XmlRpcValue | undefined): string {
   return items.length === 0 ? "[]" : `[\n${items.map((r) => `  ${JSON.stringify(r)}`).join(",\n")}\n]`;
 }
 
-async function groupNames(api: Api): Promise<Map<number, string>> {
-  const groups = await api.call<Row[]>("getClientGroups", null, ["id", "name"]);
-  return new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
-}
-
-export async function clientsTable(api: Api): Promise<Html> {
-  const [clients, groups] = await Promise.all([api.call<Row[]>("getClients"), groupNames(api)]);
-  return refreshing(
-    "clients-table",
-    "/clients",
-    html`<table class="grid">
-      <thead>
-        <tr>
-          <th>Client</th>
-          <th>State</th>
-          <th>Platform</th>
-          <th>CPUs</th>
-          <th>Load</th>
-          <th>Memory</th>
-          <th>Idle</th>
-          <th>Running jobs</th>
-          <th>Groups</th>
-          <th>Availability</th>
-          <th>Heartbeat</th>
-          <th>Note</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          clients.length === 0
-            ? html`<tr>
-                <td colspan="13" class="empty">No clients have connected yet.</td>
-              </tr>`
-            : clients.map((c) => {
-                const id = Number(c["id"]);
-                const label = String(c["label"] ?? c["hostname"] ?? id);
-                const running = Array.isArray(c["runningJobs"]) ? (c["runningJobs"] as number[]) : [];
-                const inGroups = Array.isArray(c["groups"]) ? (c["groups"] as number[]) : [];
-                const idle =
-                  typeof c["idleTime"] === "number" && c["idleTime"] >= 0
-                    ? duration(c["idleTime"] * 60)
-                    : "–";
-                return html`<tr data-client="${id}">
-                  <td><a href="/clients/${id}">${label}</a></td>
-                  <td>${statusBadge(stateOf(c))}</td>
-                  <td>${String(c["platform"] ?? "")}</td>
-                  <td class="num">${String(c["cpus"] ?? "")}</td>
-                  <td class="num">${typeof c["load"] === "number" ? c["load"].toFixed(2) : "–"}</td>
-                  <td class="num">${kilobytes(c["memory"])}</td>
-                  <td class="num">${idle}</td>
-                  <td>${running.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}</td>
-                  <td>
-                    ${inGroups.map((g) => html`<a href="/groups#group-${g}">${groups.get(g) ?? g}</a> `)}
-                  </td>
-                  <td>${rules(c["availabilityRules"])}</td>
-                  <td>
-                    ${time(c["lastHeartbeat"])}
-                    ${c["connected"] === false && c["disconnectedSince"] ? html`<br /><span class="muted">disconnected since ${time(c["disconnectedSince"])}</span>` : ""}
-                  </td>
-                  <td class="note">${String(c["latestNote"] ?? "")}</td>
-                  <td>
-                    <button
-                      type="button"
-                      class="rpc"
-                      data-method="setdisabled"
-                      data-params="${JSON.stringify([label, !c["disabled"]])}"
-                    >
-                      ${c["disabled"] ? "Enable" : "Disable"}
-                    </button>
-                  </td>
-                </tr>`;
-              })
-        }
-      </tbody>
-    </table>`,
-  );
-}
-
-export async function clientsPage(api: Api): Promise<Html> {
-  return layout(
-    "Clients",
-    "/clients",
-    html`<h1>Clients</h1>
-      <p class="toolbar">
-        <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
-      </p>
-      ${await clientsTable(api)}`,
-  );
-}
-
 export async function clientPage(api: Api, id: number, chart: Html): Promise<Html> {
   const [client, groups, history, errors, health, attempts] = await Promise.all([
     api.call<Row>("getClient", id),
@@ -148,9 +46,20 @@ export async function clientPage(api: Api, id: number, chart: Html): Promise<Htm
     api.call<Row[]>("getClientAttempts", id, 50),
   ]);
   const label = String(client["label"] ?? client["hostname"] ?? id);
+  const runningIds = Array.isArray(client["runningJobs"]) ? (client["runningJobs"] as number[]) : [];
+  const [frames, recent] = await Promise.all([
+    runningFrames(api, runningIds),
+    history.length === 0
+      ? Promise.resolve<(Row | null)[]>([])
+      : api.call<(Row | null)[]>("getJobs", history, ["id", "name", "status", "submittedBy", "endTime"]),
+  ]);
   const member = new Set(Array.isArray(client["groups"]) ? (client["groups"] as number[]) : []);
   const errorList = Array.isArray(errors["errors"]) ? (errors["errors"] as Row[]) : [];
   const body = html`<h1>Client ${label} ${statusBadge(stateOf(client))}</h1>
+    <h2>Running</h2>
+    <div class="running" id="client-running">
+      ${runningIds.length === 0 ? html`<span class="muted">nothing</span>` : runningIds.map((j) => runningFrame(frames.get(j), j))}
+    </div>
     <div class="charts">${chart}</div>
     <div class="columns">
       ${attrTable(client, Object.keys(client).sort(), (k, v) =>
@@ -221,9 +130,22 @@ ${ruleLines(client["availabilityRules"])}</textarea>
         </p>
         ${healthSection(id, health)}
         <h2>Recent jobs</h2>
-        <p>
-          ${history.length === 0 ? html`<span class="muted">none</span>` : history.map((j) => html`<a href="/jobs/${j}">${j}</a> `)}
-        </p>
+        <ul class="plain" id="recent-jobs">
+          ${
+            recent.length === 0
+              ? html`<li class="muted">none</li>`
+              : recent
+                  .filter((j): j is Row => j !== null)
+                  .map(
+                    (j) =>
+                      html`<li>
+                        <a href="/jobs/${String(j["id"])}">${String(j["id"])} ${String(j["name"] ?? "")}</a>
+                        ${statusBadge(j["status"])}
+                        <span class="muted">${String(j["submittedBy"] ?? "")}</span>
+                      </li>`,
+                  )
+          }
+        </ul>
         <h2>Errors</h2>
         <ul class="plain">
           ${errorList.length === 0 ? html`<li class="muted">none</li>` : errorList.slice(0, 50).map((e) => html`<li>${value(e["time"] ?? e["date"])} ${String(e["message"] ?? JSON.stringify(e))}</li>`)}

@@ -12,7 +12,8 @@ import type { Context } from "../context.js";
 import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { auditExport, auditPage, readAuditFilters } from "./audit.js";
-import { clientPage, clientsPage, clientsTable, errorsPage, groupsPage, resourcesPage } from "./farm.js";
+import { clientPage, errorsPage, groupsPage, resourcesPage } from "./farm.js";
+import { clientsPage, clientsTable, readClientQuery } from "./clients.js";
 import { Html, html, layout } from "./html.js";
 import { installRoute } from "./install.js";
 import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisationChart } from "./charts.js";
@@ -157,7 +158,10 @@ export function webHandler(ctx: Context): WebHandler {
       }
       return page(await jobPage(ctx, api, id, readFrameQuery(url.searchParams)));
     }
-    if (path === "/clients") return page(fragment ? await clientsTable(api) : await clientsPage(api));
+    if (path === "/clients") {
+      const q = readClientQuery(url.searchParams);
+      return page(fragment ? await clientsTable(api, q) : await clientsPage(api, q));
+    }
     m = /^\/clients\/(\d+)$/.exec(path);
     if (m) {
       const id = Number(m[1]);

@@ -170,11 +170,65 @@ async function rescheduleFailed(button) {
   if (await act("rescheduleJobs", [ids], `reschedule ${ids.length} failed frames`)) refreshFrames();
 }
 
+// ---- client selection (Clients page) --------------------------------------------------------------------
+// Labels of the selected clients, kept across the table's refreshes as the frame selection is.
+const selectedClients = new Map();
+function syncClients() {
+  for (const box of document.querySelectorAll("#clients-table input.csel"))
+    box.checked = selectedClients.has(box.dataset.label);
+  const count = document.querySelector(".client-bulk .client-count");
+  if (count) count.textContent = `${selectedClients.size} selected`;
+}
+document.addEventListener("htmx:afterSettle", syncClients);
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (box.matches && box.matches("#clients-table input.csel")) {
+    if (box.checked) selectedClients.set(box.dataset.label, Number(box.dataset.id));
+    else selectedClients.delete(box.dataset.label);
+    syncClients();
+  } else if (box.matches && box.matches("#clients-table input.select-clients")) {
+    for (const b of document.querySelectorAll("#clients-table input.csel")) {
+      if (box.checked) selectedClients.set(b.dataset.label, Number(b.dataset.id));
+      else selectedClients.delete(b.dataset.label);
+    }
+    syncClients();
+  }
+});
+async function clientBulk(button) {
+  const action = button.dataset.action;
+  const clients = [...selectedClients.entries()];
+  if (clients.length === 0) {
+    flash("select clients first", "error");
+    return;
+  }
+  const group = document.querySelector(".client-bulk .client-group");
+  if (action === "group" && (!group || group.value === "")) {
+    flash("no group to add to: create one on the Groups page", "error");
+    return;
+  }
+  const failed = [];
+  for (const [label, id] of clients) {
+    try {
+      if (action === "group") await rpc("addClientToGroup", [Number(group.value), id]);
+      else await rpc("setdisabled", [label, action === "disable"]);
+    } catch (err) {
+      failed.push(`${label}: ${err.message}`);
+    }
+  }
+  const what = `${button.textContent.trim()} ${clients.length} client${clients.length === 1 ? "" : "s"}`;
+  if (failed.length > 0) flash(`${what}: ${failed.join("; ")}`, "error");
+  else flash(`${what}: done`, "ok");
+  selectedClients.clear();
+  const table = document.getElementById("clients-table");
+  if (table) htmx.ajax("GET", table.getAttribute("hx-get"), { target: "#clients-table", swap: "outerHTML" });
+}
+
 // ---- clicks -------------------------------------------------------------------------------------------
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button");
   if (!button) return;
   if (button.classList.contains("bulk-action")) return bulk(button);
+  if (button.classList.contains("client-action")) return clientBulk(button);
   if (button.classList.contains("reschedule-failed")) return rescheduleFailed(button);
   if (button.classList.contains("toggle")) {
     const row = button.closest("tr");

@@ -1,0 +1,293 @@
+// The Clients page: every blade with its state, what it renders ("shot 090 · f12 · anna · 1m 20s · 45%"),
+// load, memory and groups; sorted and filtered on the server (state, group, name: all in the URL), and a
+// selection for bulk disable / enable / add to group, made by the page's script (static/app.js) through the
+// public API (setdisabled, addClientToGroup) as a script would.
+
+import { CLIENT_STATES, clientState, type ClientStateInput } from "../../shared/client-state.js";
+import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import type { Api } from "./api.js";
+import { duration, html, kilobytes, layout, refreshing, statusBadge, time, type Html } from "./html.js";
+
+type Row = Record<string, XmlRpcValue | undefined>;
+
+/** A job a blade runs, as the Clients page and a client's page show it. */
+export interface RunningFrame {
+  id: number;
+  name: string;
+  /** the root job's name ("" for a root) */
+  rootName: string;
+  rootId: number;
+  user: string;
+  /** seconds running, paused time excluded; NaN before the agent confirmed the start */
+  seconds: number;
+  progress: number;
+}
+
+/** The running jobs `ids` with their root's name: two getJobs calls, whatever the number of blades. */
+export async function runningFrames(api: Api, ids: number[]): Promise<Map<number, RunningFrame>> {
+  const out = new Map<number, RunningFrame>();
+  if (ids.length === 0) return out;
+  const jobs = (
+    await api.call<(Row | null)[]>(
+      "getJobs",
+      [...new Set(ids)],
+      ["id", "name", "submittedBy", "runTime", "progress", "rootJobId"],
+    )
+  ).filter((j): j is Row => j !== null);
+  const rootIds = [...new Set(jobs.map((j) => Number(j["rootJobId"])).filter((r) => !ids.includes(r)))];
+  const roots =
+    rootIds.length === 0
+      ? []
+      : (await api.call<(Row | null)[]>("getJobs", rootIds, ["id", "name", "submittedBy"])).filter(
+          (j): j is Row => j !== null,
+        );
+  const rootRows = new Map(roots.map((r) => [Number(r["id"]), r]));
+  for (const j of jobs) {
+    const id = Number(j["id"]);
+    const rootId = Number(j["rootJobId"]);
+    const root = rootId === id ? undefined : rootRows.get(rootId);
+    out.set(id, {
+      id,
+      name: String(j["name"] ?? ""),
+      rootName: root === undefined ? "" : String(root["name"] ?? ""),
+      rootId,
+      user: String(j["submittedBy"] || root?.["submittedBy"] || ""),
+      seconds: typeof j["runTime"] === "number" ? j["runTime"] : NaN,
+      progress: typeof j["progress"] === "number" ? j["progress"] : 0,
+    });
+  }
+  return out;
+}
+
+/** "shot 090 · f12 · anna · 1m 20s · 45%", each part a link where it has a page. */
+export function runningFrame(f: RunningFrame | undefined, id: number): Html {
+  if (f === undefined) return html`<div class="run"><a href="/jobs/${id}">${id}</a></div>`;
+  return html`<div class="run" data-job="${f.id}">
+    ${f.rootName === "" ? "" : html`<a href="/jobs/${f.rootId}">${f.rootName}</a> · `}<a href="/jobs/${f.id}"
+      >${f.name || f.id}</a
+    >
+    · <span class="user">${f.user || "–"}</span> · <span class="elapsed">${duration(f.seconds)}</span> ·
+    <span class="pct">${Math.round(f.progress * 100)}%</span>
+  </div>`;
+}
+
+const SORTS = ["name", "state", "cpus", "load", "memory", "jobs"] as const;
+const MAX_TEXT = 200;
+
+export interface ClientQuery {
+  name: string;
+  state: string;
+  group: string;
+  sort: string;
+  desc: boolean;
+}
+
+export function readClientQuery(params: URLSearchParams): ClientQuery {
+  const sort = params.get("sort") ?? "name";
+  return {
+    name: (params.get("name") ?? "").trim().slice(0, MAX_TEXT),
+    state: (params.get("state") ?? "").slice(0, MAX_TEXT),
+    group: (params.get("group") ?? "").slice(0, MAX_TEXT),
+    sort: (SORTS as readonly string[]).includes(sort) ? sort : "name",
+    desc: params.get("dir") === "desc",
+  };
+}
+
+function clientsUrl(q: ClientQuery, change: Partial<ClientQuery> = {}): string {
+  const next = { ...q, ...change };
+  const p = new URLSearchParams();
+  if (next.name) p.set("name", next.name);
+  if (next.state) p.set("state", next.state);
+  if (next.group) p.set("group", next.group);
+  if (next.sort !== "name") p.set("sort", next.sort);
+  if (next.desc) p.set("dir", "desc");
+  const s = p.toString();
+  return s === "" ? "/clients" : `/clients?${s}`;
+}
+
+function labelOf(c: Row): string {
+  return String(c["label"] ?? c["hostname"] ?? c["id"]);
+}
+
+function stateOf(c: Row): string {
+  return clientState(c as ClientStateInput);
+}
+
+function running(c: Row): number[] {
+  return Array.isArray(c["runningJobs"]) ? (c["runningJobs"] as number[]) : [];
+}
+
+function sortKey(c: Row, sort: string): string | number {
+  switch (sort) {
+    case "state":
+      return stateOf(c);
+    case "cpus":
+      return Number(c["cpus"] ?? 0);
+    case "load":
+      return typeof c["load"] === "number" ? c["load"] : -1;
+    case "memory":
+      return Number(c["memory"] ?? 0);
+    case "jobs":
+      return running(c).length;
+    default:
+      return labelOf(c).toLowerCase();
+  }
+}
+
+/** The clients matching the query, sorted (ties by id). */
+function select(clients: Row[], q: ClientQuery, groupIds: Map<string, number>): Row[] {
+  const name = q.name.toLowerCase();
+  const group = q.group === "" ? undefined : (groupIds.get(q.group) ?? -1);
+  const picked = clients.filter(
+    (c) =>
+      (name === "" || labelOf(c).toLowerCase().includes(name)) &&
+      (q.state === "" || stateOf(c) === q.state) &&
+      (group === undefined || (Array.isArray(c["groups"]) && (c["groups"] as number[]).includes(group))),
+  );
+  const sign = q.desc ? -1 : 1;
+  return picked
+    .map((c) => ({ c, k: sortKey(c, q.sort) }))
+    .sort((a, b) => {
+      const d =
+        typeof a.k === "number" && typeof b.k === "number"
+          ? a.k - b.k
+          : String(a.k).localeCompare(String(b.k));
+      return d !== 0 ? d * sign : Number(a.c["id"]) - Number(b.c["id"]);
+    })
+    .map((e) => e.c);
+}
+
+const COLUMNS: [string, string | null][] = [
+  ["Client", "name"],
+  ["State", "state"],
+  ["Platform", null],
+  ["CPUs", "cpus"],
+  ["Load", "load"],
+  ["Memory", "memory"],
+  ["GPUs", null],
+  ["Idle", null],
+  ["Running", "jobs"],
+  ["Groups", null],
+  ["Heartbeat", null],
+  ["Note", null],
+];
+
+function gpus(c: Row): string {
+  const models = Array.isArray(c["gpuModels"]) ? (c["gpuModels"] as XmlRpcValue[]).map(String) : [];
+  return models.length === 0 ? "" : models.join(", ");
+}
+
+export async function clientsTable(api: Api, q: ClientQuery): Promise<Html> {
+  const [clients, groups] = await Promise.all([
+    api.call<Row[]>("getClients"),
+    api.call<Row[]>("getClientGroups", null, ["id", "name"]),
+  ]);
+  const groupNames = new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
+  const rows = select(clients, q, new Map(groups.map((g) => [String(g["name"] ?? ""), Number(g["id"])])));
+  const frames = await runningFrames(api, rows.flatMap(running));
+  return refreshing(
+    "clients-table",
+    clientsUrl(q),
+    html`<p class="muted clients-count">${rows.length} of ${clients.length} clients</p>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th><input type="checkbox" class="select-clients" title="select all shown" /></th>
+            ${COLUMNS.map(([label, sort]) => {
+              if (sort === null) return html`<th>${label}</th>`;
+              const active = q.sort === sort;
+              const arrow = active ? (q.desc ? " ▾" : " ▴") : "";
+              return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
+                <a href="${clientsUrl(q, { sort, desc: active ? !q.desc : false })}">${label}${arrow}</a>
+              </th>`;
+            })}
+          </tr>
+        </thead>
+        <tbody>
+          ${
+            rows.length === 0
+              ? html`<tr>
+                  <td colspan="13" class="empty">
+                    ${clients.length === 0 ? "No clients have connected yet." : "No clients match."}
+                  </td>
+                </tr>`
+              : rows.map((c) => {
+                  const id = Number(c["id"]);
+                  const label = labelOf(c);
+                  const inGroups = Array.isArray(c["groups"]) ? (c["groups"] as number[]) : [];
+                  const idle =
+                    typeof c["idleTime"] === "number" && c["idleTime"] >= 0
+                      ? duration(c["idleTime"] * 60)
+                      : "–";
+                  return html`<tr data-client="${id}" data-label="${label}" data-state="${stateOf(c)}">
+                    <td><input type="checkbox" class="csel" data-label="${label}" data-id="${id}" /></td>
+                    <td><a href="/clients/${id}">${label}</a></td>
+                    <td>${statusBadge(stateOf(c))}</td>
+                    <td>${String(c["platform"] ?? "")}</td>
+                    <td class="num">${String(c["cpus"] ?? "")}</td>
+                    <td class="num">${typeof c["load"] === "number" ? c["load"].toFixed(2) : "–"}</td>
+                    <td class="num">${kilobytes(c["memory"])}</td>
+                    <td>${gpus(c)}</td>
+                    <td class="num">${idle}</td>
+                    <td class="running">${running(c).map((j) => runningFrame(frames.get(j), j))}</td>
+                    <td>
+                      ${inGroups.map((g) => html`<a href="/groups#group-${g}">${groupNames.get(g) ?? g}</a> `)}
+                    </td>
+                    <td>
+                      ${time(c["lastHeartbeat"])}
+                      ${c["connected"] === false && c["disconnectedSince"] ? html`<br /><span class="muted">disconnected since ${time(c["disconnectedSince"])}</span>` : ""}
+                    </td>
+                    <td class="note">${String(c["latestNote"] ?? "")}</td>
+                  </tr>`;
+                })
+          }
+        </tbody>
+      </table>`,
+  );
+}
+
+export async function clientsPage(api: Api, q: ClientQuery): Promise<Html> {
+  const groups = await api.call<Row[]>("getClientGroups", null, ["id", "name"]);
+  return layout(
+    "Clients",
+    "/clients",
+    html`<h1>Clients</h1>
+      <form class="filters" method="get" action="/clients">
+        <label>Name <input name="name" value="${q.name}" placeholder="contains…" /></label>
+        <label
+          >State
+          <select name="state">
+            <option value="">any</option>
+            ${CLIENT_STATES.map((s) => html`<option value="${s}" ${s === q.state ? "selected" : ""}>${s}</option>`)}
+          </select></label
+        >
+        <label
+          >Group
+          <select name="group">
+            <option value="">any</option>
+            ${groups.map((g) => {
+              const name = String(g["name"] ?? "");
+              return html`<option value="${name}" ${name === q.group ? "selected" : ""}>${name}</option>`;
+            })}
+          </select></label
+        >
+        ${q.sort !== "name" ? html`<input type="hidden" name="sort" value="${q.sort}" />` : ""}
+        ${q.desc ? html`<input type="hidden" name="dir" value="desc" />` : ""}
+        <button type="submit">Filter</button>
+        <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
+      </form>
+      <div class="client-bulk">
+        <span class="client-count">0 selected</span>
+        <button type="button" class="client-action" data-action="disable">Disable</button>
+        <button type="button" class="client-action" data-action="enable">Enable</button>
+        <label
+          >Group
+          <select class="client-group">
+            ${groups.map((g) => html`<option value="${String(g["id"])}">${String(g["name"] ?? "")}</option>`)}
+          </select></label
+        >
+        <button type="button" class="client-action" data-action="group">Add to group</button>
+      </div>
+      ${await clientsTable(api, q)}`,
+  );
+}
