@@ -161,6 +161,14 @@ test("Clients page: running frames with names, user and elapsed time; filter, so
     assert.match(text, /^shot 100 · f000[123] · anna · \d+s · 0%$/, text);
   await page.screenshot({ path: `${SHOTS}/clients.png` });
 
+  // Why a job waits, on the jobs list.
+  const [stuck] = await hq.newjob({ name: "stuck", command: "true", host: "nowhere" });
+  await page.goto(`${coordinator.url}/jobs`);
+  assert.match(
+    (await page.locator(`tr.job[data-id="${stuck}"] .waiting-for`).getAttribute("title")) ?? "",
+    /no registered client can run this job/,
+  );
+
   // A blade's page: what it runs, and its recent jobs by name.
   const busy = peers[0]?.clientId ?? 0;
   await page.goto(`${coordinator.url}/clients/${busy}`);

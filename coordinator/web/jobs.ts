@@ -37,6 +37,7 @@ const LIST_ATTRIBS = [
   "children",
   "clients",
   "childCounts",
+  "waitingFor",
 ];
 const SCOPES = ["unfinished", "finished", "all"] as const;
 const PAGE_SIZES = [25, 50, 100, 200];
@@ -171,7 +172,12 @@ function hostLinks(ids: number[], labels: Map<number, string>): Html {
 function jobBadge(job: Job): Html {
   const status = String(job["status"] ?? "");
   const word = statusWord(status, String(job["uiStatus"] ?? ""), treeCounts(job["childCounts"]));
-  return statusBadge(word.startsWith("rendering ") ? "running" : status, word);
+  const badge = statusBadge(word.startsWith("rendering ") ? "running" : status, word);
+  // Why a waiting job waits, on hover: the list has no room for the sentence, the job page shows it whole.
+  const waitingFor = String(job["waitingFor"] ?? "");
+  return waitingFor !== "" && (status === "queued" || status === "runnable")
+    ? html`<span class="waiting-for" title="${waitingFor}">${badge}</span>`
+    : badge;
 }
 
 function jobRow(job: Job, depth: number, extras: RowExtras): Html {
