@@ -108,6 +108,110 @@ test("a hello with a malformed GPU list is refused, naming the field; nothing is
   assert.ok(!labels.some((l) => l.startsWith("hostile")), JSON.stringify(labels));
 });
 
+test("a 4-GPU blade runs two 2-GPU jobs on disjoint devices, a third waits; CUDA_VISIBLE_DEVICES is right in each", async () => {
+  const release = join(fakeBin, "release");
+  const hold = `echo "CUDA=$CUDA_VISIBLE_DEVICES HQ=$HQ_GPUS ORDER=$CUDA_DEVICE_ORDER"; while [ ! -e ${release} ]; do sleep 0.05; done`;
+  const ids = await py<number[]>(
+    `out([hq.newjob({"name": "gpu%d" % i, "shell": "bash", "command": ${JSON.stringify(hold)}, "gpus": 2})[0] for i in range(3)])`,
+  );
+  const running = await eventually("two jobs running", async () => {
+    const jobs = await py<{ id: number; status: string }[]>(
+      `out(hq.getJobs(${JSON.stringify(ids)}, ["id", "status"]))`,
+    );
+    const run = jobs.filter((j) => j.status === "running");
+    return run.length === 2 ? run.map((j) => j.id) : false;
+  });
+  const third = ids.find((id) => !running.includes(id)) as number;
+  // The blade has CPUs to spare (8): only its GPUs keep the third job off it; the plain blade has none.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const waiting = await py<{ status: string; clients: unknown[] }>(
+    `out(hq.getJob(${third}, ["status", "clients"]))`,
+  );
+  assert.equal(waiting.status, "runnable");
+  const booked = await py<{ gpus: number[]; hostname: string }[][]>(
+    `out([hq.getJob(i, ["clients"])["clients"] for i in ${JSON.stringify(running)}])`,
+  );
+  const devices = booked.map((clients) => {
+    assert.equal(clients.length, 1);
+    assert.equal(clients[0]?.hostname, host);
+    return clients[0]?.gpus ?? [];
+  });
+  assert.deepEqual(devices.flat().sort(), [0, 1, 2, 3], JSON.stringify(devices));
+  writeFileSync(release, "");
+  const outputs = await eventually("all three ran", async () => {
+    const jobs = await py<{ status: string }[]>(`out(hq.getJobs(${JSON.stringify(ids)}, ["status"]))`);
+    if (!jobs.every((j) => j.status === "succeeded")) return false;
+    return py<string[]>(`out([hq.getJobOutput(i) for i in ${JSON.stringify(ids)}])`);
+  });
+  const seen = outputs.map((text) => /CUDA=(\S*) HQ=(\S*) ORDER=(\S*)/.exec(text)?.slice(1));
+  for (const [i, id] of running.entries()) {
+    const list = (devices[i] ?? []).join(",");
+    assert.deepEqual(seen[ids.indexOf(id)], [list, list, "PCI_BUS_ID"], outputs.join("|"));
+  }
+  const last = seen[ids.indexOf(third)]?.[0] ?? "";
+  assert.ok(["0,1", "2,3"].includes(last), `third job got ${last}`);
+});
+
+test("GPUs beyond any blade wait with what is missing; a job that fits is not marked", async () => {
+  const [tooMany, tooBig, fits] = await py<number[]>(`out([
+    hq.newjob({"name": "g5", "command": "true", "gpus": 5})[0],
+    hq.newjob({"name": "g4big", "command": "true", "gpus": 4, "gpuMemory": 16000})[0],
+    hq.newjob({"name": "g3big", "command": "true", "gpus": 3, "gpuMemory": 16000})[0],
+  ])`);
+  const jobs = await py<Record<string, unknown>[]>(
+    `out(hq.getJobs([${tooMany}, ${tooBig}], ["status", "waitingFor", "showBlockedClientsWarning"]))`,
+  );
+  assert.deepEqual(jobs, [
+    { status: "runnable", waitingFor: "needs 5 GPUs; largest blade has 4", showBlockedClientsWarning: true },
+    {
+      status: "runnable",
+      waitingFor: "needs 4 GPUs with 16000 MB; largest blade has 3",
+      showBlockedClientsWarning: true,
+    },
+  ]);
+  await eventually("the job that fits ran", () =>
+    py<string>(`out(hq.getJob(${fits}, ["status"])["status"])`).then((s) => s === "succeeded"),
+  );
+  await py(`hq.cancelJobs([${tooMany}, ${tooBig}]); out(True)`);
+});
+
+test("gpus and gpuMemory: negative, fractional, huge or non-numeric values are Faults; children inherit them", async () => {
+  const faults = await py<string[]>(`
+bad = [{"gpus": -1}, {"gpus": 2.5}, {"gpus": 65}, {"gpus": "two"}, {"gpuMemory": -5}, {"gpuMemory": 10**7},
+       {"conditions": [{"name": "hostname", "op": ">=", "value": "a"}]}]
+out([fault(lambda: hq_strict.newjob(dict({"name": "bad", "command": "true"}, **b)))["faultString"] for b in bad])`);
+  assert.equal(faults.length, 7);
+  for (const f of faults.slice(0, 6)) assert.match(f, /expected a whole number from 0 to/);
+  assert.match(faults[6] ?? "", /unknown operator ">="/);
+  const tree = await py<Record<string, unknown>[]>(`
+p = hq.newjob({"name": "parent", "gpus": 1, "gpuMemory": 20000, "children": [
+    {"name": "inherits", "command": "true"}, {"name": "own", "command": "true", "gpus": 0}]})[0]
+kids = hq.getJob(p, ["children"])["children"]
+out(hq.getJobs([p] + kids, ["name", "gpus", "gpuMemory"]))`);
+  assert.deepEqual(tree, [
+    { name: "parent", gpus: 1, gpuMemory: 20000 },
+    { name: "inherits", gpus: 1, gpuMemory: 20000 },
+    { name: "own", gpus: 0, gpuMemory: 20000 },
+  ]);
+});
+
+test("GPU conditions: gpuModel, gpus >= n keep a job without GPUs on the GPU blade", async () => {
+  const ids = await py<number[]>(`out([
+    hq.newjob({"name": "model", "command": "true", "conditions": [{"type": "client", "name": "gpuModel", "op": "in", "value": "t1000, rtx 9999"}]})[0],
+    hq.newjob({"name": "count", "command": "true", "conditions": [{"type": "client", "name": "gpus", "op": ">=", "value": "2"}]})[0],
+  ])`);
+  const clients = await eventually("both ran", async () => {
+    const jobs = await py<{ status: string; clients: { hostname: string; clientId: number }[] }[]>(
+      `out(hq.getJobs(${JSON.stringify(ids)}, ["status", "clients"]))`,
+    );
+    return jobs.every((j) => j.status === "succeeded") ? jobs.map((j) => j.clients[0]?.clientId) : false;
+  });
+  const gpuId = await py<number>(
+    `out([c["id"] for c in hq.getClients() if c["label"] == "${host}:gpu4"][0])`,
+  );
+  assert.deepEqual(clients, [gpuId, gpuId]);
+});
+
 function readLog(agent: TestAgent): string {
   try {
     return readFileSync(agent.logFile, "utf8");

@@ -15,6 +15,8 @@ export const MAX_TRIES = 1000;
 export const MAX_TIME_SECONDS = 10 * 365 * 24 * 3600;
 /** stallTimeout (job field and openhq.stallTimeout): 30 days without output is as long as a hang is worth. */
 export const MAX_STALL_SECONDS = 30 * 24 * 3600;
+/** GPUs per job and MB per GPU: what one agent may report (coordinator/link/gpus.ts). */
+export { MAX_AGENT_GPUS as MAX_GPUS, MAX_GPU_MEMORY_MB } from "../link/gpus.js";
 
 export function badArgument(name: string, problem: string): Fault {
   return new Fault(FaultCode.badArgument, `${name}: ${problem}`);

@@ -16,6 +16,8 @@ import {
   int,
   isGiven,
   MAX_CPUS,
+  MAX_GPU_MEMORY_MB,
+  MAX_GPUS,
   MAX_HOSTS,
   MAX_PRIORITY,
   MAX_STALL_SECONDS,
@@ -30,6 +32,7 @@ import {
   MAX_EMAIL_REASONS_CHARS,
   MAX_EMAIL_TO_CHARS,
 } from "../notices/addresses.js";
+import { COMPARISON_OPS, NUMERIC_NAMES } from "../scheduler/conditions.js";
 
 /** One job for addJobs.lua: `fields` are hash fields (strings), the rest its links. */
 export interface NewJob {
@@ -46,6 +49,9 @@ export interface NewJob {
   inheritSubmittedBy: boolean;
   /** The spec gave no stallTimeout: take the parent's (none there either: the farm's openhq.stallTimeout). */
   inheritStallTimeout: boolean;
+  /** The spec gave no gpus / gpuMemory: take the parent's. */
+  inheritGpus: boolean;
+  inheritGpuMemory: boolean;
 }
 
 /** Bounded everything: one newjob call creates at most this many jobs. */
@@ -220,6 +226,12 @@ function parseSpec(
     f.stallTimeout = String(stall);
   }
 
+  // GPUs per run and MB per GPU. Unlike cpus, a bad count is a Fault rather than clamped: a job booked on the
+  // wrong number of cards renders wrong or not at all. A count no blade has waits with a reason instead.
+  if (given("gpus")) unlessDefault("gpus", wholeNumber(spec.gpus, at("gpus"), MAX_GPUS), 0);
+  if (given("gpuMemory"))
+    unlessDefault("gpuMemory", wholeNumber(spec.gpuMemory, at("gpuMemory"), MAX_GPU_MEMORY_MB), 0);
+
   const tags = stringList(spec.tags, at("tags"));
   if (tags.length > 0) f.tags = JSON.stringify(tags);
   if (tags.includes("excludeProgress") || (f.command === undefined && f.commandByOs === undefined)) {
@@ -263,6 +275,8 @@ function parseSpec(
     inheritConditions: !given("conditions") && !given("host") && !given("hostgroup"),
     inheritSubmittedBy: !given("submittedBy"),
     inheritStallTimeout: !given("stallTimeout"),
+    inheritGpus: !given("gpus"),
+    inheritGpuMemory: !given("gpuMemory"),
   };
   const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
   const childStubIds = stringList(spec.childStubIds, at("childStubIds"));
@@ -325,6 +339,19 @@ function nonNegative(value: XmlRpcValue | undefined, name: string, fallback: num
   return Math.max(0, n);
 }
 
+/** A whole number from 0 to `max`, strictly: 2.5, -1, "two" or more than `max` is a Fault. */
+function wholeNumber(value: XmlRpcValue | undefined, name: string, max: number): number {
+  const n =
+    typeof value === "number" || typeof value === "bigint"
+      ? Number(value)
+      : typeof value === "string" && /^\s*\d+\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw badArgument(name, `expected a whole number from 0 to ${max}, got ${describe(value)}`);
+  return n;
+}
+
 function splitNames(value: string): string[] {
   return value.split(/[\s,;]+/).filter((s) => s !== "");
 }
@@ -342,16 +369,17 @@ function parseConditions(value: XmlRpcValue | undefined, name: string): Conditio
     const at = `${name}[${i}]`;
     const c = struct(item, at);
     const op = isGiven(c.op) ? str(c.op, `${at}.op`).trim() : "==";
-    if (!OPS.has(op))
+    if (!isGiven(c.name)) throw badArgument(`${at}.name`, "required");
+    const conditionName = str(c.name, `${at}.name`);
+    if (!OPS.has(op) && !(COMPARISON_OPS.has(op) && NUMERIC_NAMES.has(conditionName)))
       throw badArgument(
         `${at}.op`,
-        `unknown operator ${JSON.stringify(op)} (HQueue defines ==, !=, in, not_in, any)`,
+        `unknown operator ${JSON.stringify(op)} (HQueue defines ==, !=, in, not_in, any; gpus and gpuMemory also take <, <=, >, >=)`,
       );
-    if (!isGiven(c.name)) throw badArgument(`${at}.name`, "required");
     if (!isGiven(c.value)) throw badArgument(`${at}.value`, "required");
     return {
       type: isGiven(c.type) ? str(c.type, `${at}.type`) : "client",
-      name: str(c.name, `${at}.name`),
+      name: conditionName,
       op: op === "any" ? "in" : op,
       value: listText(c.value, `${at}.value`),
     };

@@ -7,6 +7,8 @@ export interface AssignedClient {
   hostname: string;
   clientId: number;
   master: boolean;
+  /** The GPU indices booked on this client (moveToAssigned.lua); absent = none. */
+  gpus?: number[];
 }
 
 export function hashFromFlat(flat: readonly string[]): JobRecord {
@@ -23,6 +25,13 @@ export function assignedClients(job: JobRecord): AssignedClient[] {
   } catch {
     return [];
   }
+}
+
+/** The GPU indices a job's run (its `clients` field) holds on one client. */
+export function bookedGpus(clientsJson: string | null, clientId: number): number[] {
+  if (!clientsJson) return [];
+  const me = assignedClients({ clients: clientsJson }).find((c) => c.clientId === clientId);
+  return Array.isArray(me?.gpus) ? me.gpus.filter((i) => Number.isInteger(i)) : [];
 }
 
 function environment(json: string | undefined): Record<string, string> {
@@ -88,6 +97,7 @@ export function assignMessage(
     hosts: clients.map((c) => c.hostname),
     master: me.master,
     cpus: Number(job.cpus ?? 1),
+    ...(me.gpus && me.gpus.length > 0 ? { gpus: me.gpus } : {}),
     maxTime: Number.isFinite(maxTime) && maxTime > 0 ? maxTime : null,
     // Only the master of a multi-host job is watched: the others often work silently while it reports.
     stallTimeout: me.master && Number.isFinite(stallTimeout) && stallTimeout > 0 ? stallTimeout : null,

@@ -10,7 +10,7 @@ import type { Scripts } from "../store/dispatch-scripts.js";
 import { readJobFields } from "../store/job-fields.js";
 import { classHeads, classPages } from "../store/queue.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
-import { couldEverRun, NO_CLIENT, reasonFor, REASON_FIELDS, type RegisteredClient } from "./waiting.js";
+import { blockedReason, isBlockedText, reasonFor, REASON_FIELDS, type RegisteredClient } from "./waiting.js";
 
 /** Jobs walked per round, over all classes being walked. */
 const WALK_JOBS = 1000;
@@ -20,8 +20,8 @@ const MAX_CLASSES = 100_000;
 export class ClassReasons {
   /** What the jobs of each class need, learned from its head job. */
   private readonly templates = new Map<string, JobInfo>();
-  /** Per class: no registered client could ever run its jobs. */
-  private readonly verdicts = new Map<string, boolean>();
+  /** Per class: why no registered client could ever run its jobs (blockedReason), or null when one could. */
+  private readonly verdicts = new Map<string, string | null>();
   /** Classes whose jobs are being brought to their verdict: where the walk resumes (a ZRANGEBYSCORE bound). */
   private readonly walks = new Map<string, string>();
 
@@ -48,7 +48,7 @@ export class ClassReasons {
     for (const cls of classes) {
       const template = this.templates.get(cls);
       if (!template) continue;
-      const blocked = !clients.some((c) => couldEverRun(template, c));
+      const blocked = blockedReason(template, clients);
       if (this.verdicts.get(cls) === blocked) continue;
       this.verdicts.set(cls, blocked);
       // A change during a walk starts it over: the jobs already walked carry the old verdict.
@@ -89,16 +89,16 @@ export class ClassReasons {
   }
 
   /** Gives the jobs `ids` (all of one class) the reason for `blocked`, writing only where it differs. */
-  private async bring(ids: number[], blocked: boolean): Promise<void> {
+  private async bring(ids: number[], blocked: string | null): Promise<void> {
     const current = await readJobFields(this.ctx, ids, REASON_FIELDS);
     const writes: Promise<unknown>[] = [];
     ids.forEach((id, i) => {
       const fields = current[i] ?? null;
       // A runnable job that was never marked blocked keeps whatever it says: the head sweep words the
       // reasons of the jobs next in line, and writing every job of the queue here would only be churn.
-      if (!blocked && fields?.[1] !== "1" && fields?.[0] !== NO_CLIENT) return;
+      if (blocked === null && fields?.[1] !== "1" && !isBlockedText(fields?.[0])) return;
       const text = reasonFor(blocked, fields);
-      if (text !== null) writes.push(this.scripts.run("setWaiting", id, text, blocked ? 1 : 0));
+      if (text !== null) writes.push(this.scripts.run("setWaiting", id, text, blocked !== null ? 1 : 0));
     });
     await Promise.all(writes);
   }

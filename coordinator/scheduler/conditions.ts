@@ -1,6 +1,11 @@
 // Job conditions (docs/COMPAT.md §3): {"type": "client", "name": N, "op": OP, "value": V}. A client must satisfy
-// every condition of a job. Names: hostname, hostname:name, group, os. Ops: ==, !=, in, not_in, any (= in).
-// List values come separated by commas, semicolons or whitespace, depending on the submitter.
+// every condition of a job. Names: hostname, hostname:name, group, os, and openhq's GPU names gpus (count),
+// gpuMemory (MB of its largest GPU) and gpuModel. Ops: ==, !=, in, not_in, any (= in); the numeric GPU names
+// also take <, <=, >, >=. List values come separated by commas, semicolons or whitespace, depending on the
+// submitter; gpuModel's only by commas or semicolons (models have spaces), each matching the models that
+// contain it, case-insensitively ("A6000", "rtx 4090").
+
+import type { GpuDevice } from "../../shared/protocol.js";
 
 export interface Condition {
   type?: string;
@@ -17,7 +22,13 @@ export interface ClientFacts {
   os: string;
   /** Group names and group ids (as strings) the client belongs to. */
   groups: ReadonlySet<string>;
+  /** The client's GPUs; absent = none. */
+  gpuDevices?: readonly GpuDevice[];
 }
+
+/** Condition names whose values are numbers: they take the comparison ops too. */
+export const NUMERIC_NAMES: ReadonlySet<string> = new Set(["gpus", "gpuMemory"]);
+export const COMPARISON_OPS: ReadonlySet<string> = new Set(["<", "<=", ">", ">="]);
 
 export function splitValues(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(splitValues);
@@ -41,6 +52,10 @@ function clientValues(client: ClientFacts, name: string): string[] {
       return [...client.groups];
     case "os":
       return [client.os];
+    case "gpus":
+      return [String(client.gpuDevices?.length ?? 0)];
+    case "gpuMemory":
+      return [String(Math.max(0, ...(client.gpuDevices ?? []).map((d) => d.memory)))];
     default:
       return [];
   }
@@ -60,10 +75,35 @@ function wanted(value: string): ReadonlySet<string> {
   return set;
 }
 
+/** A gpuModel condition's models, each a case-insensitive part of a model name. */
+function modelHit(client: ClientFacts, value: string): boolean {
+  const parts = value
+    .split(/[,;]+/)
+    .map((v) => v.trim().toLowerCase())
+    .filter((v) => v !== "");
+  return (client.gpuDevices ?? []).some((d) => parts.some((p) => d.model.toLowerCase().includes(p)));
+}
+
+function compare(have: number, op: string, want: number): boolean {
+  if (!Number.isFinite(want)) return false;
+  if (op === "<") return have < want;
+  if (op === "<=") return have <= want;
+  if (op === ">") return have > want;
+  return have >= want;
+}
+
 export function satisfies(client: ClientFacts, condition: Condition): boolean {
   if (condition.type !== undefined && condition.type !== "client") return true;
+  if (COMPARISON_OPS.has(condition.op)) {
+    if (!NUMERIC_NAMES.has(condition.name)) return false;
+    const have = Number(clientValues(client, condition.name)[0]);
+    return compare(have, condition.op, Number(condition.value.trim()));
+  }
   const want = wanted(condition.value);
-  const hit = clientValues(client, condition.name).some((v) => want.has(v.toLowerCase()));
+  const hit =
+    condition.name === "gpuModel"
+      ? modelHit(client, condition.value)
+      : clientValues(client, condition.name).some((v) => want.has(v.toLowerCase()));
   switch (condition.op) {
     case "==":
     case "in":

@@ -9,9 +9,10 @@ import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuse
 import type { Context } from "../context.js";
 import { blockedRoots } from "../store/blades.js";
 import { jobsOfClient, readClient } from "../store/clients.js";
+import { readJobFields } from "../store/job-fields.js";
 import { classHeads, classPages, classPagesWithRoots, headsWithScores } from "../store/queue.js";
 import type { JobRecord } from "../store/jobs.js";
-import { hashFromFlat } from "./assign.js";
+import { bookedGpus, hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
@@ -202,8 +203,14 @@ export class Dispatcher {
   private async loadJobs(client: FarmClient): Promise<void> {
     const ids = await jobsOfClient(this.ctx, client.id);
     const infos = await this.infosFor(ids);
+    // The devices a running job holds are in its `clients`, read only on a blade with GPUs.
+    const runs = client.gpuDevices.length > 0 ? await readJobFields(this.ctx, ids, ["clients"]) : [];
     client.jobs.clear();
-    for (const info of infos) if (info) client.jobs.set(info.id, { cpus: info.cpus, tags: info.tags });
+    infos.forEach((info, i) => {
+      if (!info) return;
+      const gpus = bookedGpus(runs[i]?.[0] ?? null, client.id);
+      client.jobs.set(info.id, { cpus: info.cpus, tags: info.tags, gpus });
+    });
   }
 
   private async infosFor(ids: number[]): Promise<(JobInfo | null)[]> {
@@ -334,8 +341,9 @@ export class Dispatcher {
         active.splice(active.indexOf(best), 1);
         continue;
       }
-      // Reserve locally so the rest of this pass does not propose the same CPUs again.
-      for (const client of chosen) client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags });
+      // Reserve locally so the rest of this pass does not propose the same CPUs and GPUs again.
+      for (const client of chosen)
+        client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags, gpus: client.freeGpus(job) ?? [] });
       attempts.push(this.assign(job, chosen));
       open = open.filter((c) => c.open);
     }
@@ -438,6 +446,12 @@ export class Dispatcher {
       this.avoided.delete(job.id);
       for (const client of this.clients.values()) if (client.heldFor === job.id) client.heldFor = null;
       const hash = hashFromFlat(reply[2] as string[]);
+      // The devices moveToAssigned booked, in case they differ from the local guess.
+      if (job.gpus > 0)
+        for (const c of chosen) {
+          const share = c.jobs.get(job.id);
+          if (share) share.gpus = bookedGpus(hash.clients ?? null, c.id);
+        }
       this.hooks.deliver(hash);
       return;
     }

@@ -1,8 +1,10 @@
 // The scheduler's view of one client connected to this coordinator: what it is, and what it runs now.
 // Redis stays the truth (moveToAssigned re-checks everything); this view only lets dispatch propose well.
 
+import type { GpuDevice } from "../../shared/protocol.js";
 import type { ClientRecord } from "../store/clients.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
+import { pickGpus, usableGpus } from "./gpus.js";
 import type { JobInfo } from "./job-info.js";
 
 const MAX_CACHED_CLASSES = 100_000;
@@ -10,6 +12,8 @@ const MAX_CACHED_CLASSES = 100_000;
 export interface RunningShare {
   cpus: number;
   tags: string[];
+  /** The GPU indices the job holds here. */
+  gpus: number[];
 }
 
 export class FarmClient implements ClientFacts {
@@ -31,6 +35,7 @@ export class FarmClient implements ClientFacts {
   /** Root job ids the client is blocklisted for (kept off their trees while another client could run them). */
   blockedRoots: ReadonlySet<number> = new Set<number>();
   groups: ReadonlySet<string> = new Set<string>();
+  gpuDevices: readonly GpuDevice[] = [];
   readonly jobs = new Map<number, RunningShare>();
   /** Requirement class -> could this client ever run it (cpus, platform, conditions); see canRun. */
   private readonly classes = new Map<string, boolean>();
@@ -49,6 +54,7 @@ export class FarmClient implements ClientFacts {
     this.heldFor = record.heldFor;
     this.quarantinedUntil = record.quarantinedUntil;
     this.probation = record.probation;
+    this.gpuDevices = record.gpuDevices;
   }
 
   /** A frozen agent keeps its link up but says nothing: it gets no new job until it speaks again. */
@@ -71,6 +77,7 @@ export class FarmClient implements ClientFacts {
     if (ok === undefined) {
       ok =
         job.cpus <= this.cpus &&
+        usableGpus(this.gpuDevices, job).length >= job.gpus &&
         (job.platforms === null || job.platforms.includes(this.os)) &&
         satisfiesAll(this, job.conditions);
       if (this.classes.size >= MAX_CACHED_CLASSES) this.classes.clear();
@@ -83,6 +90,14 @@ export class FarmClient implements ClientFacts {
     let used = 0;
     for (const share of this.jobs.values()) used += share.cpus;
     return used;
+  }
+
+  /** The GPU indices `job` would get here now (moveToAssigned picks the same), or null when too few are free. */
+  freeGpus(job: JobInfo): number[] | null {
+    if (job.gpus === 0) return [];
+    const booked = new Set<number>();
+    for (const share of this.jobs.values()) for (const index of share.gpus) booked.add(index);
+    return pickGpus(this.gpuDevices, booked, job);
   }
 
   /** Could this client take any job at all right now? */
@@ -103,6 +118,7 @@ export class FarmClient implements ClientFacts {
       if (share.tags.includes("single")) return false;
       if (job.singleTags.some((t) => share.tags.includes(t))) return false;
     }
+    if (this.freeGpus(job) === null) return false;
     return job.platforms === null || job.platforms.includes(this.os);
   }
 }

@@ -21,6 +21,9 @@ export interface JobInfo {
   hasResources: boolean;
   /** Platforms with a command entry when the spec gave a per-OS dict; null = any platform. */
   platforms: string[] | null;
+  /** GPUs each client books, and the MB each of them must have (0 = any). */
+  gpus: number;
+  gpuMemory: number;
 }
 
 const FIELDS = [
@@ -32,6 +35,8 @@ const FIELDS = [
   "resources",
   "commandByOs",
   "cls",
+  "gpus",
+  "gpuMemory",
 ] as const;
 
 function list(json: string | null): unknown[] {
@@ -69,6 +74,8 @@ export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
     maxHosts: Math.max(minHosts, Number(f[4]) || 1),
     hasResources: !!f[5] && f[5] !== "{}",
     platforms: platformsOf(f[6] ?? null),
+    gpus: Math.max(0, Math.trunc(Number(f[8])) || 0),
+    gpuMemory: Math.max(0, Math.trunc(Number(f[9])) || 0),
   };
 }
 

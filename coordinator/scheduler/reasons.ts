@@ -1,4 +1,4 @@
-// Reasons at submit: a new job that no registered client could ever run (conditions, cpus, platform) gets
+// Reasons at submit: a new job that no registered client could ever run (conditions, cpus, platform, GPUs) gets
 // its waitingFor and showBlockedClientsWarning in the same write that creates it, instead of at the next
 // waiting sweep (waiting.ts and class-reasons.ts keep them true afterwards as clients and groups change).
 // savePermittedClientsList gets the same for the one job whose conditions it changes (rejudge).
@@ -9,8 +9,7 @@ import { Scripts } from "../store/dispatch-scripts.js";
 import { readJobFields } from "../store/job-fields.js";
 import { parseJobInfo, readJobInfos } from "./job-info.js";
 import {
-  couldEverRun,
-  NO_CLIENT,
+  blockedReason,
   readGroups,
   reasonFor,
   REASON_FIELDS,
@@ -36,11 +35,13 @@ export class SubmitReasons {
     // A farm whose agents have not registered yet: every job would be marked only to be cleared again when
     // they come. The class sweep (class-reasons.ts) gives them their reasons once some client registers.
     if (clients.length === 0) return;
-    const verdicts = new Map<string, boolean>();
+    const verdicts = new Map<string, string | null>();
     jobs.forEach((job, i) => {
       const f = job.fields;
       const conditions = f.conditions ?? (job.inheritConditions ? rootConditions(jobs, i) : undefined);
-      const key = `${f.cpus}\n${conditions ?? ""}\n${f.commandByOs ? Object.keys(JSON.parse(f.commandByOs) as object).join() : "*"}`;
+      const gpus = inherited(jobs, i, "gpus", "inheritGpus");
+      const gpuMemory = inherited(jobs, i, "gpuMemory", "inheritGpuMemory");
+      const key = `${f.cpus}\n${conditions ?? ""}\n${f.commandByOs ? Object.keys(JSON.parse(f.commandByOs) as object).join() : "*"}\n${gpus} ${gpuMemory}`;
       let blocked = verdicts.get(key);
       if (blocked === undefined) {
         const info = parseJobInfo(0, [
@@ -51,12 +52,15 @@ export class SubmitReasons {
           "1",
           null,
           f.commandByOs ?? null,
+          null,
+          gpus,
+          gpuMemory,
         ]);
-        blocked = !clients.some((c) => couldEverRun(info, c));
+        blocked = blockedReason(info, clients);
         verdicts.set(key, blocked);
       }
-      if (blocked) {
-        f.waitingFor = NO_CLIENT;
+      if (blocked !== null) {
+        f.waitingFor = blocked;
         f.showBlockedClientsWarning = "1";
       }
     });
@@ -74,9 +78,9 @@ export class SubmitReasons {
       readJobFields(this.ctx, [jobId], REASON_FIELDS),
     ]);
     if (!info) return;
-    const blocked = !clients.some((c) => couldEverRun(info, c));
+    const blocked = blockedReason(info, clients);
     const text = reasonFor(blocked, current ?? null);
-    if (text !== null) await this.scripts.run("setWaiting", jobId, text, blocked ? 1 : 0);
+    if (text !== null) await this.scripts.run("setWaiting", jobId, text, blocked !== null ? 1 : 0);
   }
 
   private async clients(): Promise<RegisteredClient[]> {
@@ -94,4 +98,21 @@ function rootConditions(jobs: NewJob[], index: number): string | undefined {
   for (let hops = 0; at && at.newParents.length > 0 && hops < jobs.length; hops++)
     at = jobs[at.newParents[0] as number];
   return at && at.existingParents.length === 0 ? at.fields.conditions : undefined;
+}
+
+/**
+ * A field a job inherits from its first parent when its spec gave none (gpus, gpuMemory; addJobs.lua does the
+ * same), as far as the new jobs tell; from an existing parent it is not known here ("0": the class sweep
+ * judges the job again).
+ */
+function inherited(
+  jobs: NewJob[],
+  index: number,
+  field: "gpus" | "gpuMemory",
+  flag: "inheritGpus" | "inheritGpuMemory",
+): string {
+  let at = jobs[index];
+  for (let hops = 0; at && at[flag] && at.newParents.length > 0 && hops < jobs.length; hops++)
+    at = jobs[at.newParents[0] as number];
+  return (at && !at[flag] ? at.fields[field] : undefined) ?? "0";
 }

@@ -1,6 +1,6 @@
 // Why queued jobs wait. A slow sweep (not the dispatch hot path) looks at the head of the queue against every
-// registered client: a job no client could ever run (conditions, CPUs, platform) gets
-// showBlockedClientsWarning and says so in waitingFor; the others wait for a free client. Reasons that only
+// registered client: a job no client could ever run (conditions, CPUs, platform, GPUs) gets
+// showBlockedClientsWarning and says so in waitingFor (what is missing, for GPUs); the others wait for a free client. Reasons that only
 // moveToAssigned knows (resources, clients on hold) are written by it and left alone here. The rest of the
 // queue is kept true class by class (class-reasons.ts).
 
@@ -10,6 +10,7 @@ import { GroupStore } from "../store/groups.js";
 import { readJobFields } from "../store/job-fields.js";
 import { queueHead } from "../store/queue.js";
 import { satisfiesAll, type ClientFacts } from "./conditions.js";
+import { gpuReason, usableGpus } from "./gpus.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
 
@@ -25,7 +26,29 @@ export type RegisteredClient = ClientFacts & { terminated: boolean; cpus: number
 export function couldEverRun(job: JobInfo, client: RegisteredClient): boolean {
   if (client.terminated || client.cpus < job.cpus) return false;
   if (job.platforms !== null && !job.platforms.includes(client.os)) return false;
+  if (usableGpus(client.gpuDevices ?? [], job).length < job.gpus) return false;
   return satisfiesAll(client, job.conditions);
+}
+
+/**
+ * Why no registered client could ever run `job`, or null when one could: for a job whose GPUs alone no
+ * blade has, what is missing ("needs 2 GPUs with 16000 MB; largest blade has 1"), else NO_CLIENT.
+ */
+export function blockedReason(job: JobInfo, clients: readonly RegisteredClient[]): string | null {
+  if (clients.some((c) => couldEverRun(job, c))) return null;
+  if (job.gpus > 0) {
+    const anyGpus = { ...job, gpus: 0 };
+    const best = clients
+      .filter((c) => couldEverRun(anyGpus, c))
+      .map((c) => usableGpus(c.gpuDevices ?? [], job).length);
+    if (best.length > 0) return gpuReason(job, Math.max(...best));
+  }
+  return NO_CLIENT;
+}
+
+/** Whether a waitingFor text says that no client could ever run the job (blockedReason's texts). */
+export function isBlockedText(text: string | null | undefined): boolean {
+  return text === NO_CLIENT || (text?.startsWith("needs ") ?? false);
 }
 
 /** Every registered client with its groups. */
@@ -39,17 +62,17 @@ export async function registeredClients(
 }
 
 /**
- * The reason a queued job should carry, given whether any registered client could ever run it and its
- * REASON_FIELDS now; null when it already carries it.
+ * The reason a queued job should carry, given why no registered client could ever run it (blockedReason;
+ * null when one could) and its REASON_FIELDS now; null when it already carries it.
  */
-export function reasonFor(blocked: boolean, current: (string | null)[] | null): string | null {
+export function reasonFor(blocked: string | null, current: (string | null)[] | null): string | null {
   const [waitingFor, warning, onHold] = current ?? [];
-  let text = blocked ? NO_CLIENT : WAITING_FOR_CLIENT;
+  let text = blocked ?? WAITING_FOR_CLIENT;
   // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
-  if (!blocked && (onHold || (waitingFor && waitingFor.startsWith("waiting for resources")))) {
+  if (blocked === null && (onHold || (waitingFor && waitingFor.startsWith("waiting for resources")))) {
     text = waitingFor ?? text;
   }
-  return text !== (waitingFor ?? "") || blocked !== (warning === "1") ? text : null;
+  return text !== (waitingFor ?? "") || (blocked !== null) !== (warning === "1") ? text : null;
 }
 
 export async function sweepWaiting(
@@ -64,9 +87,9 @@ export async function sweepWaiting(
   const writes: Promise<unknown>[] = [];
   infos.forEach((job, i) => {
     if (!job) return;
-    const blocked = !clients.some((c) => couldEverRun(job, c));
+    const blocked = blockedReason(job, clients);
     const text = reasonFor(blocked, current[i] ?? null);
-    if (text !== null) writes.push(scripts.run("setWaiting", job.id, text, blocked ? 1 : 0));
+    if (text !== null) writes.push(scripts.run("setWaiting", job.id, text, blocked !== null ? 1 : 0));
   });
   await Promise.all(writes);
 }

@@ -55,6 +55,8 @@ export const JOB_ATTRIBUTES = [
   "stallTimeout",
   "childCounts",
   "lastError",
+  "gpus",
+  "gpuMemory",
 ] as const;
 
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
@@ -203,6 +205,9 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   stallTimeout: (j) => (j.stallTimeout === undefined ? null : Number(j.stallTimeout)),
   childCounts,
   lastError: (j) => optionalText(j.lastError),
+  // GPUs per client of a run, and MB each must have (0 = any); the devices a run got are in `clients`.
+  gpus: INTEGER("gpus"),
+  gpuMemory: INTEGER("gpuMemory"),
 };
 
 /**

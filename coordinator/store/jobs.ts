@@ -23,6 +23,8 @@
 //   triesLeft        integer; absent = 0; decremented on each automatic retry
 //   stallTimeout     seconds without output before the agent kills a run as hung; "0" = off; absent = the farm's
 //                    openhq.stallTimeout (given or inherited from the first parent at submit)
+//   gpus gpuMemory   GPUs each client of a run books, and MB each of them must have; absent = 0 (inherited
+//                    from the first parent at submit when the spec gave none)
 //   onSuccess onError onCancel onChildError   shell text; absent = none
 //   description submittedBy emailTo emailReasons   absent = ""
 //   mailOn           ",succeeded,failed,": the statuses whose transition mails emailTo (coordinator/notices/
@@ -37,7 +39,8 @@
 //   root             the root job id (== id for a root; first parent's root when a job has several parents)
 //   parents          JSON list of parent ids; absent = [] (a root)
 //   children         JSON list of child ids, in creation order; absent = []
-//   clients          JSON list of {hostname, clientId, master} of the current/last run; absent = []
+//   clients          JSON list of {hostname, clientId, master} of the current/last run, with `gpus` (the
+//                    device indices booked there) for a job with gpus; absent = []
 //   clientsOnHold    JSON list; absent = []
 //   waitingFor       text; absent = ""
 //   showBlockedClientsWarning   "1" when set; absent = false
@@ -167,6 +170,8 @@ const DEFAULTS: Record<string, string> = {
   progress: "0",
   attempt: "0",
   maxTime: "-1",
+  gpus: "0",
+  gpuMemory: "0",
   kidsLeft: "0",
   kidsBad: "0",
   nKids: "0",

@@ -1,7 +1,8 @@
 -- addJobs: creates every job of one newjob call atomically, or nothing.
 -- ARGV: prefix, now (ms), JSON {"jobs":[{"fields":{field:string}, "newParents":[local parent index (0-based)],
 --   "existingParents":[existing parent id], "existingChildren":[existing child id],
---   "inheritConditions":bool, "inheritSubmittedBy":bool, "inheritStallTimeout":bool}]}
+--   "inheritConditions":bool, "inheritSubmittedBy":bool, "inheritStallTimeout":bool, "inheritGpus":bool,
+--   "inheritGpuMemory":bool}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
 -- @include settle
 local now = tonumber(ARGV[2])
@@ -150,7 +151,9 @@ for i, j in ipairs(jobs) do
       f.conditions = redis.call('HGET', K.job(f.root), 'conditions') or nil
     end
   end
-  f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs)
+  f.gpus = inheritedField(i, 'gpus', 'inheritGpus') or nil
+  f.gpuMemory = inheritedField(i, 'gpuMemory', 'inheritGpuMemory') or nil
+  f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs, f.gpus, f.gpuMemory)
   local sb = inheritedField(i, 'submittedBy', 'inheritSubmittedBy')
   f.submittedBy = sb and sb ~= '' and sb or nil
   f.stallTimeout = inheritedField(i, 'stallTimeout', 'inheritStallTimeout') or nil

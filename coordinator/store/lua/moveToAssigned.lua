@@ -30,6 +30,13 @@ local tags = f[2] and cjson.decode(f[2]) or {}
 local minHosts = math.max(tonumber(f[3]) or 1, 1)
 local maxHosts = math.max(tonumber(f[4]) or 1, minHosts)
 
+-- GPUs each client books and the MB each must have: a device is booked by one job at a time, like a CPU
+-- slot. The devices a job holds are in its `clients` entries (`gpus`), so every move that releases its
+-- clients frees them too. Read apart from `f` and only used when the job asks for GPUs.
+local need = redis.call('HMGET', key, 'gpus', 'gpuMemory')
+local gpus = tonumber(need[1]) or 0
+local gpuMemory = tonumber(need[2]) or 0
+
 local single = false
 local singleX = {}
 for _, t in ipairs(tags) do
@@ -37,11 +44,35 @@ for _, t in ipairs(tags) do
   elseif type(t) == 'string' and string.sub(t, 1, 7) == 'single:' then singleX[t] = true end
 end
 
--- Can client `cid` take this job now? Packing is derived from the jobs the client holds.
+-- The first `gpus` devices of the client (in the order its agent reported them) with enough memory that none
+-- of its jobs holds, or nil when too few are free (scheduler/gpus.ts picks the same way).
+local function pickGpus(cid, devicesJson, jobs)
+  local booked = {}
+  for _, jid in ipairs(jobs) do
+    local run = redis.call('HGET', K.job(jid), 'clients')
+    if run then
+      for _, c in ipairs(cjson.decode(run)) do
+        if tostring(c.clientId) == cid and type(c.gpus) == 'table' then
+          for _, index in ipairs(c.gpus) do booked[index] = true end
+        end
+      end
+    end
+  end
+  local picked = {}
+  for _, d in ipairs(devicesJson and cjson.decode(devicesJson) or {}) do
+    if #picked == gpus then break end
+    if not booked[d.index] and (tonumber(d.memory) or 0) >= gpuMemory then picked[#picked + 1] = d.index end
+  end
+  if #picked < gpus then return nil end
+  return picked
+end
+
+-- Can client `cid` take this job now? Packing is derived from the jobs the client holds. Returns its
+-- hostname and the GPU indices booked there (nil for a job without GPUs).
 local refused = nil
 local function fits(cid)
   local c = redis.call('HMGET', K.client(cid), 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor',
-    'quarantinedUntil', 'probation')
+    'quarantinedUntil', 'probation', 'gpuDevices')
   if not c[1] or c[3] == '1' or c[4] == '0' or c[5] == '1' then return nil end
   if c[6] and c[6] ~= '' and c[6] ~= id then return nil end
   -- A quarantined blade takes nothing; on probation, one frame at a time (includes/bladeHealth.lua).
@@ -60,6 +91,11 @@ local function fits(cid)
     end
   end
   if used + cpus > (tonumber(c[2]) or 1) then return nil end
+  if gpus > 0 then
+    local picked = pickGpus(cid, c[9], jobs)
+    if not picked then return nil end
+    return c[1], picked
+  end
   return c[1]
 end
 
@@ -71,8 +107,8 @@ local function consider(cid)
   cid = tostring(cid)
   if seen[cid] then return end
   seen[cid] = true
-  local host = fits(cid)
-  if host then table.insert(chosen, {cid = cid, hostname = host}) else refused = cid end
+  local host, picked = fits(cid)
+  if host then table.insert(chosen, {cid = cid, hostname = host, gpus = picked}) else refused = cid end
 end
 for _, h in ipairs(held) do consider(h.clientId) end
 for i = 4, #ARGV do consider(ARGV[i]) end
@@ -149,7 +185,7 @@ local clients = {}
 local logs = f[11] or nil
 for i, c in ipairs(chosen) do
   redis.call('SADD', K.clientJobs(c.cid), id)
-  table.insert(clients, {hostname = c.hostname, clientId = tonumber(c.cid), master = (i == 1)})
+  table.insert(clients, {hostname = c.hostname, clientId = tonumber(c.cid), master = (i == 1), gpus = c.gpus})
   logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end
 local attempt = (tonumber(f[8]) or 0) + 1

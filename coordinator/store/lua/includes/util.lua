@@ -162,15 +162,15 @@ end
 -- ---- The queue and its requirement classes (coordinator/scheduler/README.md) ----------------------------
 -- The queue is the status set of runnable jobs, {p}jobs:status:runnable, scored for dispatch (-priority *
 -- 2^32 + arrival) instead of by id. A job's class is a short hash of everything that decides which clients
--- could take it: cpus, its single tags, conditions, min/max hosts, resources and the platforms of a per-OS
--- command. Jobs of one class are alike for dispatch, so only the head of each class matters:
+-- could take it: cpus, its single tags, conditions, min/max hosts, resources, the platforms of a per-OS
+-- command, and GPUs (count and memory; only when it asks for some, so older classes keep their hash). Jobs of one class are alike for dispatch, so only the head of each class matters:
 -- {p}queue:class:{cls} orders the class's runnable jobs, and {p}queue:heads holds each class with a LOWER
 -- BOUND of its head's score (entering lowers it; leaving does not touch it, so a class whose head left keeps
 -- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
 -- its class in `cls` (written at submit, rewritten when conditions change).
 local CLASS_CACHE = {} -- @per-call
 
-local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs)
+local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs, gpus, gpuMemory)
   local singles = {}
   if tags and tags ~= '' then
     for _, t in ipairs(cjson.decode(tags)) do
@@ -191,6 +191,9 @@ local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, co
   end
   local def = table.concat({ tostring(tonumber(cpus) or 1), table.concat(singles, ','), conditions or '',
     tostring(tonumber(minHosts) or 1), tostring(tonumber(maxHosts) or 1), resources or '', platforms }, '\n')
+  if (tonumber(gpus) or 0) > 0 then
+    def = def .. '\ngpus ' .. tonumber(gpus) .. ' ' .. (tonumber(gpuMemory) or 0)
+  end
   local cls = CLASS_CACHE[def]
   if not cls then
     cls = string.sub(redis.sha1hex(def), 1, 12)
@@ -201,8 +204,9 @@ end
 
 -- The class of a stored job, computed from its fields and written to `cls`.
 local function storeClass(key)
-  local v = redis.call('HMGET', key, 'cpus', 'tags', 'conditions', 'minHosts', 'maxHosts', 'resources', 'commandByOs')
-  local cls = classOf(v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+  local v = redis.call('HMGET', key, 'cpus', 'tags', 'conditions', 'minHosts', 'maxHosts', 'resources', 'commandByOs',
+    'gpus', 'gpuMemory')
+  local cls = classOf(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9])
   redis.call('HSET', key, 'cls', cls)
   return cls
 end
