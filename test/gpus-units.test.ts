@@ -5,6 +5,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromControllers, parseNvidiaSmi, probeGpus } from "../agent/gpus.js";
 import { gpuEnvironment } from "../agent/job-env.js";
+import { satisfies, type ClientFacts } from "../coordinator/scheduler/conditions.js";
+import { gpuReason, pickGpus } from "../coordinator/scheduler/gpus.js";
+import { parseJobInfo } from "../coordinator/scheduler/job-info.js";
+import { blockedReason, NO_CLIENT, type RegisteredClient } from "../coordinator/scheduler/waiting.js";
+import type { GpuDevice } from "../shared/protocol.js";
+
+const card = (index: number, memory: number, model = "NVIDIA RTX A5000"): GpuDevice => ({
+  index,
+  model,
+  memory,
+  freeMemory: null,
+});
 
 test("nvidia-smi's CSV: indices, memory, [N/A] free memory, a name with a comma; junk lines left out", () => {
   const csv = [
@@ -51,4 +63,61 @@ test("a job's GPU variables: CUDA order and devices, HQ_GPUS; none for a job wit
   });
   assert.deepEqual(gpuEnvironment([]), {});
   assert.deepEqual(gpuEnvironment(undefined), {});
+});
+
+test("GPU picks: the first free devices with enough memory, in the agent's order; null when too few", () => {
+  const devices = [card(0, 24576), card(1, 8192), card(2, 24576), card(3, 24576)];
+  assert.deepEqual(pickGpus(devices, new Set(), { gpus: 2, gpuMemory: 0 }), [0, 1]);
+  assert.deepEqual(pickGpus(devices, new Set(), { gpus: 2, gpuMemory: 16000 }), [0, 2]);
+  assert.deepEqual(pickGpus(devices, new Set([0, 2]), { gpus: 1, gpuMemory: 16000 }), [3]);
+  assert.equal(pickGpus(devices, new Set([0, 2]), { gpus: 2, gpuMemory: 16000 }), null);
+  assert.deepEqual(pickGpus(devices, new Set([0, 1, 2, 3]), { gpus: 0, gpuMemory: 0 }), []);
+  assert.equal(gpuReason({ gpus: 1, gpuMemory: 0 }, 0), "needs 1 GPU; largest blade has 0");
+});
+
+test("GPU conditions: gpus and gpuMemory compare as numbers, gpuModel matches parts of model names", () => {
+  const blade: ClientFacts = {
+    hostname: "b1",
+    name: "",
+    os: "linux",
+    groups: new Set(),
+    gpuDevices: [card(0, 24576), card(1, 8192, "NVIDIA T1000 8GB")],
+  };
+  const plain: ClientFacts = { hostname: "b2", name: "", os: "linux", groups: new Set() };
+  const cond = (name: string, op: string, value: string) => ({ type: "client", name, op, value });
+  assert.ok(satisfies(blade, cond("gpus", ">=", "2")));
+  assert.ok(!satisfies(blade, cond("gpus", ">", "2")));
+  assert.ok(satisfies(blade, cond("gpus", "==", "2")));
+  assert.ok(satisfies(plain, cond("gpus", "<", "1")));
+  assert.ok(satisfies(blade, cond("gpuMemory", ">=", "24576")));
+  assert.ok(!satisfies(plain, cond("gpuMemory", ">=", "1")));
+  assert.ok(!satisfies(blade, cond("gpuMemory", ">=", "lots")));
+  assert.ok(satisfies(blade, cond("gpuModel", "in", "rtx 9999; t1000")));
+  assert.ok(!satisfies(blade, cond("gpuModel", "not_in", "A5000")));
+  assert.ok(!satisfies(plain, cond("gpuModel", "==", "A5000")));
+  // The comparison ops mean nothing for HQueue's names: never satisfied (and refused at submit).
+  assert.ok(!satisfies(blade, cond("hostname", ">=", "a")));
+});
+
+test("waiting reasons: what GPUs are missing, only among blades that meet the job's other needs", () => {
+  const client = (cpus: number, gpuDevices: GpuDevice[]): RegisteredClient => ({
+    hostname: "h",
+    name: "",
+    os: "linux",
+    groups: new Set(),
+    terminated: false,
+    cpus,
+    gpuDevices,
+  });
+  const job = (cpus: string, gpus: string, gpuMemory: string) =>
+    parseJobInfo(1, [cpus, null, null, "1", "1", null, null, "c", gpus, gpuMemory]);
+  const farm = [client(4, [card(0, 8192)]), client(64, [card(0, 24576), card(1, 24576)])];
+  assert.equal(blockedReason(job("1", "2", "0"), farm), null);
+  assert.equal(blockedReason(job("1", "3", "0"), farm), "needs 3 GPUs; largest blade has 2");
+  assert.equal(blockedReason(job("1", "2", "16000"), farm), null);
+  assert.equal(blockedReason(job("8", "1", "0"), [client(4, [card(0, 1)])]), NO_CLIENT);
+  assert.equal(
+    blockedReason(job("1", "2", "16000"), [client(4, [card(0, 8192), card(1, 24576)])]),
+    "needs 2 GPUs with 16000 MB; largest blade has 1",
+  );
 });
