@@ -28,6 +28,9 @@ async function farm(list: Partial<PeerOptions>[]): Promise<ProtocolPeer[]> {
 }
 
 async function closeAll(): Promise<void> {
+  // A job a test leaves running would go back to the queue once its closed peer counts as crashed, and run on
+  // the next test's peers (a flake under load): cancel them first, while their peers can still confirm it.
+  await py(coord.url, `hq.cancelJobs(hq.getUnfinishedRootJobIds()); out(True)`);
   for (const p of peers) p.close();
   peers = [];
   // Leave the farm empty for the next test: disable whatever is still registered.
