@@ -1,12 +1,14 @@
 // Issue 22, reconnect visibility: an agent that cannot reach its coordinator says so with the URL and the
 // reason on each of its first failed connects, then once a minute (ConnectFailures, with a fake clock); the
-// coordinator's client list says since when a client's link is down (`disconnectedSince`, `openhq clients`).
+// coordinator's client list says since when a client's link is down (`disconnectedSince`, `openhq clients`), also
+// when the coordinator holding it stopped.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execa } from "execa";
 import { ConnectFailures } from "../agent/connect-failures.js";
 import { startAgent } from "./support/agent.js";
+import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 
@@ -78,4 +80,23 @@ out({"connected": c["connected"], "since": c["disconnectedSince"]})`);
     null,
   );
   back.close();
+});
+
+test("a coordinator that stops leaves its clients disconnected, not connected", async () => {
+  // A second coordinator on the same farm (Redis and prefix) holds the link, then stops: the farm's client
+  // list must not go on saying "connected" (a moved coordinator would leave every blade so for good).
+  const other = await startCoordinator({
+    redisUrl: farm.coordinator.redisUrl,
+    args: ["--prefix", farm.coordinator.prefix],
+    env: { OPENHQ_HEARTBEAT_INTERVAL: "200" },
+  });
+  const blade = await peer({ hostname: "left-behind", serverUrl: other.url });
+  await other.stop();
+  const seen = await farm.py<{ connected: boolean; since: unknown }>(
+    `c = hq.getClient(${blade.clientId}, ["connected", "disconnectedSince"])
+out({"connected": c["connected"], "since": c["disconnectedSince"]})`,
+  );
+  assert.equal(seen.connected, false);
+  assert.ok(seen.since, "disconnectedSince is set");
+  blade.close();
 });

@@ -295,6 +295,14 @@ export class Link implements LinkHost {
     this.closed = true;
     this.replicas.close();
     for (const t of this.timers) clearInterval(t);
+    // The links end with this process: their clients read "disconnected since" from now on, not "connected"
+    // until each agent finds a coordinator again (for good, when the farm moved to another address).
+    const now = Date.now();
+    await Promise.all(
+      [...this.agents.keys()].map((id) =>
+        markDisconnected(this.ctx, id, this.coordinatorId, now).catch(() => {}),
+      ),
+    );
     for (const conn of this.agents.values()) conn.close(1001, "coordinator stopping");
     this.wss.close();
     this.sub.close();

@@ -188,6 +188,21 @@ out({"status": job["status"],
     });
   };
 
+  /** The `openhq` command on the admin's workstation, as the admin (the farm CA as docs/ADMIN.md §3 says). */
+  const cli = (...args: string[]) =>
+    ws.exec(
+      [process.execPath, "--import", "tsx", join(root, "cli/main.ts"), "--server",
+        (coordinator?.url ?? "").replace("://", `://${ADMIN}:${ADMIN_PASSWORD}@`), ...args],
+      { env: { ...process.env, NODE_EXTRA_CA_CERTS: pki.ca } },
+    ); // prettier-ignore
+
+  /** Waits (up to a minute) until `condition` holds, and fails when it does not. */
+  const until = async (condition: () => boolean) => {
+    const deadline = Date.now() + 60_000;
+    while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(condition(), String(condition));
+  };
+
   let ids: Record<string, number> = {};
   const timings: string[] = [];
   const step = async (name: string, body: () => Promise<void>) => {
@@ -262,9 +277,7 @@ out({"status": job["status"],
     await blade2.exec(["sh", "-c", `kill "$(cat ${shellQuote(pidfile)})"`]);
     const gone = await clientsWhen(`not any(c["connected"] for c in cs if c["hostname"] == "blade2")`, ca);
     assert.equal(gone.find((c) => c.hostname === "blade2")?.connected, false);
-    const deadline = Date.now() + 30_000;
-    while (blade2.pids().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(blade2.pids(), [], "stopping the loop stopped the agent");
+    await until(() => blade2.pids().length === 0); // stopping the loop stopped the agent
     const state = await adminPy<string>(
       `hq.upgradeClients([${ids["blade2"]}]); out(hq.getClient(${ids["blade2"]}, ["upgradeState"])["upgradeState"])`,
       ca,
@@ -279,6 +292,17 @@ out({"status": job["status"],
     cpSync(join(dir, "hq-data"), join(dir, "hq2-data"), { recursive: true });
     coordinator = await startHq(hq2, join(dir, "hq2-data"), pki.issue("farm-hq2", `IP:${hq2.ip}`));
     const newUrl = `https://${hq2.ip}:5000`;
+    // Meanwhile blade1's agent logs each failed connect with the URL and the reason (§9).
+    await until(() =>
+      logOf(blade1).includes(
+        `cannot connect to wss://${hq.ip}:5000/agent: connect ECONNREFUSED ${hq.ip}:5000`,
+      ),
+    );
+    // The moved farm knows both blades, away: `openhq clients` says since when.
+    const away = await cli("clients");
+    for (const name of ["blade1", "blade2"])
+      assert.match(away, new RegExp(`${name}.*disconnected since`), away);
+    const logsBefore = blades.map((b) => logOf(b).length);
     // blade1: the new page's line.
     const line = await installLine(ca);
     assert.ok(line.includes(`${newUrl}/install/agent.sh`), line);
@@ -304,16 +328,15 @@ out({"status": job["status"],
       ids,
       "back under their old ids",
     );
+    // Without a credential for the new URL, each is taken back from the address it last used: nothing refused.
+    for (const [i, blade] of blades.entries())
+      assert.doesNotMatch(logOf(blade).slice(logsBefore[i]), /refused/, logOf(blade));
     await runTree(ca);
   });
 
   await step("a blade removed for good: record gone, credential refused, nothing left running", async () => {
-    const url = (coordinator?.url ?? "").replace("://", `://${ADMIN}:${ADMIN_PASSWORD}@`);
-    const cli = await ws.exec(
-      [process.execPath, "--import", "tsx", join(root, "cli/main.ts"), "--server", url, "remove", "blade2"],
-      { env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } },
-    );
-    assert.match(cli, new RegExp(`removed: blade2 \\(${ids["blade2"]}\\)`), cli);
+    const removal = await cli("remove", "blade2");
+    assert.match(removal, new RegExp(`removed: blade2 \\(${ids["blade2"]}\\)`), removal);
     const after = await adminPy<{ names: string[]; fault: { faultString: string } | null }>(
       `out({"names": [c["hostname"] for c in hq.getClients()], "fault": fault(hq.getClient, ${ids["blade2"]})})`,
       ca,
@@ -321,10 +344,7 @@ out({"status": job["status"],
     assert.deepEqual(after.names, ["blade1"]);
     assert.match(after.fault?.faultString ?? "", /does not exist/);
     // The agent still running there is shut out: its credential is refused.
-    const deadline = Date.now() + 60_000;
-    while (!/was removed from the farm/.test(logOf(blade2)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    assert.match(logOf(blade2), /was removed from the farm/);
+    await until(() => /was removed from the farm/.test(logOf(blade2)));
     // Then stop it on the machine (§3): --uninstall. Nothing of it runs there any more.
     const line = await installLine(ca);
     const removed = await install(blade2, line, "--uninstall");
