@@ -152,6 +152,23 @@ test("a 4-GPU blade runs two 2-GPU jobs on disjoint devices, a third waits; CUDA
   assert.ok(["0,1", "2,3"].includes(last), `third job got ${last}`);
 });
 
+test("cancelling a GPU job frees its devices at once: the job waiting for them runs", async () => {
+  const hold = "sleep 600";
+  const [all, next] = await py<number[]>(`out([
+    hq.newjob({"name": "all4", "command": ${JSON.stringify(hold)}, "gpus": 4})[0],
+    hq.newjob({"name": "next", "command": "echo $CUDA_VISIBLE_DEVICES", "gpus": 4})[0],
+  ])`);
+  await eventually("the first holds all four", () =>
+    py<string>(`out(hq.getJob(${all}, ["status"])["status"])`).then((s) => s === "running"),
+  );
+  assert.equal(await py<string>(`out(hq.getJob(${next}, ["status"])["status"])`), "runnable");
+  await py(`hq.cancelJobs([${all}]); out(True)`);
+  await eventually("the second ran on the freed devices", () =>
+    py<string>(`out(hq.getJob(${next}, ["status"])["status"])`).then((s) => s === "succeeded"),
+  );
+  assert.equal((await py<string>(`out(hq.getJobOutput(${next}))`)).trim(), "0,1,2,3");
+});
+
 test("GPUs beyond any blade wait with what is missing; a job that fits is not marked", async () => {
   const [tooMany, tooBig, fits] = await py<number[]>(`out([
     hq.newjob({"name": "g5", "command": "true", "gpus": 5})[0],
