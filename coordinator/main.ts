@@ -37,6 +37,7 @@ import { oneLine } from "../shared/log-line.js";
 import { VERSION } from "../shared/version.js";
 import { farmSigner } from "./web/artifact-signing.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
+import { eventStreamFor } from "./web/event-stream.js";
 import { isInstallRequest } from "./web/install.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -152,6 +153,8 @@ async function main(): Promise<void> {
       void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
       setTimeout(() => process.exit(1), 5000).unref();
     }, SHUTDOWN_LIMIT_MS).unref();
+    // Event streams never end by themselves: end them, or the server would wait its whole grace for them.
+    eventStreamFor(ctx).close();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
     await notices.stop();

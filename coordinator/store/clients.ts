@@ -218,6 +218,7 @@ export async function registerClient(
     .hsetnx(ctx.keys.client(id), "available", "1")
     .zadd(ctx.keys.clients, id, String(id))
     .zadd(ctx.keys.clientHeartbeats, now, String(id))
+    .publish(ctx.keys.eventsChannel, clientNotice(id, "connected"))
     .exec();
   return id;
 }
@@ -262,7 +263,16 @@ export async function markDisconnected(
   // Only when this process still holds the link: the agent may already be connected elsewhere.
   const holder = await ctx.redis.hget(ctx.keys.client(id), "coordinator");
   if (holder === coordinatorId)
-    await ctx.redis.hset(ctx.keys.client(id), { connected: "0", disconnectedAt: String(now) });
+    await ctx.redis
+      .multi()
+      .hset(ctx.keys.client(id), { connected: "0", disconnectedAt: String(now) })
+      .publish(ctx.keys.eventsChannel, clientNotice(id, "disconnected"))
+      .exec();
+}
+
+/** The {p}events notice of a client's change (the scheduler ignores it; GET /events shows it). */
+function clientNotice(id: number, change: "connected" | "disconnected" | "disabled" | "enabled"): string {
+  return `{"type":"client","clientId":${id},"change":"${change}"}`;
 }
 
 export async function readClient(ctx: Context, id: number): Promise<ClientRecord | null> {
@@ -381,7 +391,11 @@ export async function resolveClientName(ctx: Context, clientName: string): Promi
 }
 
 export async function setDisabled(ctx: Context, id: number, disabled: boolean): Promise<void> {
-  await ctx.redis.hset(ctx.keys.client(id), "disabled", disabled ? "1" : "0");
+  await ctx.redis
+    .multi()
+    .hset(ctx.keys.client(id), "disabled", disabled ? "1" : "0")
+    .publish(ctx.keys.eventsChannel, clientNotice(id, disabled ? "disabled" : "enabled"))
+    .exec();
 }
 
 export async function setAvailabilityRules(

@@ -13,12 +13,27 @@ export function subscribeEvents(
   ctx: Context,
   handlers: { message(text: string): void; ready(): void },
 ): Redis {
+  return subscribeEventsConfirmed(ctx, handlers).connection;
+}
+
+/**
+ * As subscribeEvents, to {p}events and the `also` channels (one connection: their notices arrive in the order
+ * Redis published them), with a promise that resolves once Redis confirmed the first subscription.
+ */
+export function subscribeEventsConfirmed(
+  ctx: Context,
+  handlers: { message(text: string): void; ready(): void },
+  also: string[] = [],
+): { connection: Redis; subscribed: Promise<void> } {
   const sub = ctx.redis.duplicate();
   sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
   sub.on("message", (_channel: string, message: string) => handlers.message(message));
   sub.on("ready", () => handlers.ready());
-  void sub.subscribe(ctx.keys.eventsChannel).catch(() => {});
-  return sub;
+  const subscribed = sub.subscribe(ctx.keys.eventsChannel, ...also).then(
+    () => {},
+    () => {},
+  );
+  return { connection: sub, subscribed };
 }
 
 /** The control channels of the agents linked to this coordinator, on a connection of their own. */

@@ -82,6 +82,7 @@
 //   {p}audit                     STREAM  the audit log: state-changing calls, field "e" = JSON record, capped
 //                                        (XADD MAXLEN ~; store/audit.ts, coordinator/audit/)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
+//   channel {p}events:viewers    pub/sub change notices only GET /events wants (a dispatch's "running")
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
 //
 // KEY_TEMPLATES below is the one place these names are spelled: `Keys` fills them in for TypeScript, and
@@ -158,6 +159,7 @@ export const KEY_TEMPLATES = {
   historyLock: "history:lock:{minute}",
   audit: "audit",
   eventsChannel: "events",
+  viewerEventsChannel: "events:viewers",
   controlChannel: "control:{clientId}",
 } as const;
 

@@ -12,6 +12,7 @@ import type { Context } from "../context.js";
 import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { auditExport, auditPage, readAuditFilters } from "./audit.js";
+import { eventStreamFor, readEventFilters } from "./event-stream.js";
 import { clientPage, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { clientsPage, clientsTable, readClientQuery } from "./clients.js";
 import { Html, html, layout } from "./html.js";
@@ -117,6 +118,14 @@ export function webHandler(ctx: Context): WebHandler {
     if (!auth.allowWeb(req, res, false)) return;
     if (path === "/favicon.ico") {
       res.writeHead(204).end();
+      return;
+    }
+    if (path === "/events" && req.method === "GET") {
+      const filters = readEventFilters(url.searchParams);
+      if (typeof filters === "string")
+        return send(req, res, 400, "text/plain; charset=utf-8", `${filters}\n`);
+      const viewer = auth.caller(req).user ?? `address ${req.socket.remoteAddress ?? ""}`;
+      eventStreamFor(ctx).open(req, res, viewer, filters);
       return;
     }
     if (path === "/metrics") {

@@ -8,6 +8,7 @@
 
 import { XmlRpcClient, XmlRpcProtocolError, type XmlRpcClientOptions } from "../xmlrpc/client.js";
 import type { AvailabilityRule } from "../protocol.js";
+import { followEvents, type EventFilters, type ServerEvent } from "./event-stream.js";
 import { FINISHED_STATUSES } from "../statuses.js";
 import { Fault, type XmlRpcValue } from "../xmlrpc/types.js";
 import type {
@@ -28,6 +29,7 @@ export type { AvailabilityRule } from "../protocol.js";
 export { Fault, FaultCode } from "../xmlrpc/types.js";
 export { XmlRpcProtocolError } from "../xmlrpc/client.js";
 export { followOutput, type OutputEvent } from "./output-stream.js";
+export { followEvents, type EventFilters, type ServerEvent } from "./event-stream.js";
 export {
   JOB_STATUSES,
   FINISHED_STATUSES,
@@ -80,17 +82,33 @@ type Ids = number | number[];
 export class HQServer {
   readonly rpc: XmlRpcClient;
   private readonly timeoutMs: number | undefined;
+  /** The URL given (with its credentials), for the event stream; none when built on an XmlRpcClient. */
+  private readonly serverUrl: string | undefined;
 
-  constructor(url: string | XmlRpcClient, options: HQServerOptions = {}) {
+  constructor(url: string | XmlRpcClient, options: HQServerOptions & { serverUrl?: string } = {}) {
     const rpcOptions: XmlRpcClientOptions = {};
     if (options.headers) rpcOptions.headers = options.headers;
     this.rpc = typeof url === "string" ? new XmlRpcClient(url, rpcOptions) : url;
     this.timeoutMs = options.timeoutMs;
+    this.serverUrl = typeof url === "string" ? url : options.serverUrl;
   }
 
   /** The same server (and connection pool) with another per-call deadline: `hq.withTimeout(5000).ping()`. */
   withTimeout(timeoutMs: number): HQServer {
-    return new HQServer(this.rpc, { timeoutMs });
+    return new HQServer(this.rpc, {
+      timeoutMs,
+      ...(this.serverUrl === undefined ? {} : { serverUrl: this.serverUrl }),
+    });
+  }
+
+  /**
+   * The farm's live job and client transitions (GET /events, openhq extension), filtered by job tree, user
+   * or kind: `for await (const e of hq.events({ job: 42 })) …`. Ends when the server drops the stream or
+   * `signal` aborts.
+   */
+  events(filters: EventFilters = {}): AsyncGenerator<ServerEvent> {
+    if (this.serverUrl === undefined) throw new TypeError("events(): this HQServer was made without a URL");
+    return followEvents(this.serverUrl, filters);
   }
 
   /**

@@ -202,6 +202,9 @@ if attempt > 1 then redis.call('HDEL', key, 'pausedMs', 'pausedAt') end
 setStatus(id, 'running', now,
   {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
    quiet = true})
+-- The scheduler needs no notice of its own dispatch; viewers of GET /events (web/event-stream.ts) do, on a
+-- channel of their own (a PUBLISH nobody listens to costs Redis next to nothing).
+redis.call('PUBLISH', K.viewerEventsChannel, '{"type":"job","jobId":' .. id .. ',"status":"running"}')
 local job = {'id', id, 'attempt', tostring(attempt), 'clients', encoded}
 local function put(name, v)
   if v then

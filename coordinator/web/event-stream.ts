@@ -1,0 +1,261 @@
+// GET /events: Server-Sent Events of job and client transitions, for pipelines and dashboards that want to
+// be told rather than poll. The source is the store's own change notices on {p}events (store/events.ts), and
+// {p}events:viewers for the one the scheduler does without (a dispatch: moveToAssigned.lua's "running"). One
+// subscription per coordinator process, made when the first viewer comes and dropped with the last one.
+// Each job notice is completed once (its tree's root and submitter: one HMGET), whatever the number of
+// viewers, and handed to every viewer whose filters match, in the order Redis published them.
+//
+// Event kinds (the SSE `event:` line; `data:` is one JSON object):
+//   open      {}                                          first: the stream is subscribed
+//   job       {jobId, status, root, user}                 a job changed status
+//   client    {clientId, change}                          connected | disconnected | disabled | enabled
+//   blade     {clientId}                                  a blade's quarantine or blocklistings changed
+//   jobs      {added | deleted | priorityChanged}         a bulk change (no per-job notices)
+//   farm      {}                                          groups or resources changed
+// Filters (query): job=<id> (that job's tree: the root's id, or any job's own id), user=<submitter>,
+// types=job,client,… (kinds). A comment line every KEEPALIVE_MS keeps proxies from closing an idle stream.
+//
+// Bounds: a viewer whose unsent data passes MAX_BUFFERED_BYTES (it stopped reading) is dropped, so a stalled
+// reader costs that much at most; VIEWERS_PER_USER streams per user (or address without a login), MAX_VIEWERS
+// in all; completing notices waits on Redis for MAX_PENDING at most, beyond which notices are dropped and every
+// viewer gets a `gap` event (look again with the API).
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Redis } from "ioredis";
+import type { Context } from "../context.js";
+import { subscribeEventsConfirmed } from "../store/events.js";
+
+export const MAX_BUFFERED_BYTES = 256 * 1024;
+export const VIEWERS_PER_USER = 8;
+const MAX_VIEWERS = 1000;
+const MAX_PENDING = 10_000;
+const KEEPALIVE_MS = 15_000;
+const KINDS = new Set(["job", "client", "blade", "jobs", "farm"]);
+
+interface Filters {
+  job: number | null;
+  user: string | null;
+  kinds: Set<string> | null;
+}
+
+interface Viewer {
+  res: ServerResponse;
+  key: string;
+  filters: Filters;
+}
+
+/** A notice ready to send: its kind, its data, and for job notices the tree and submitter. */
+interface Outgoing {
+  kind: string;
+  data: Record<string, unknown>;
+  jobId?: number;
+  root?: number;
+  user?: string;
+}
+
+/** The query's filters, or the reason they are refused. */
+export function readEventFilters(params: URLSearchParams): Filters | string {
+  const job = params.get("job");
+  if (job !== null && !/^\d{1,15}$/.test(job)) return "job: expected a job id";
+  const user = params.get("user");
+  if (user !== null && user.length > 256) return "user: longer than 256 characters";
+  const types = params.get("types");
+  let kinds: Set<string> | null = null;
+  if (types !== null) {
+    kinds = new Set(types.split(",").filter((t) => t !== ""));
+    for (const kind of kinds)
+      if (!KINDS.has(kind)) return `types: unknown kind ${JSON.stringify(kind.slice(0, 40))}`;
+  }
+  return { job: job === null ? null : Number(job), user: user === "" ? null : user, kinds };
+}
+
+function matches(filters: Filters, event: Outgoing): boolean {
+  if (event.kind === "gap") return true;
+  if (filters.kinds !== null && !filters.kinds.has(event.kind)) return false;
+  if (filters.job !== null && event.root !== filters.job && event.jobId !== filters.job) return false;
+  if (filters.user !== null && event.user !== filters.user) return false;
+  return true;
+}
+
+export class EventStream {
+  private readonly viewers = new Set<Viewer>();
+  private readonly perKey = new Map<string, number>();
+  private sub: Redis | null = null;
+  private subscribed: Promise<void> | null = null;
+  private keepalive: NodeJS.Timeout | null = null;
+  /** Deliveries in publication order: each waits for the one before. */
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private gap = false;
+  /** Viewers dropped for not reading, since start (for tests and the log). */
+  dropped = 0;
+
+  constructor(private readonly ctx: Context) {}
+
+  /** Serves one viewer (access control already passed); `key` is its user, or its address without a login. */
+  open(req: IncomingMessage, res: ServerResponse, key: string, filters: Filters): void {
+    const held = this.perKey.get(key) ?? 0;
+    if (held >= VIEWERS_PER_USER || this.viewers.size >= MAX_VIEWERS) {
+      res
+        .writeHead(429, { "content-type": "text/plain; charset=utf-8", "retry-after": "10" })
+        .end("too many event streams open\n");
+      return;
+    }
+    const viewer: Viewer = { res, key, filters };
+    this.viewers.add(viewer);
+    this.perKey.set(key, held + 1);
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    });
+    res.write("retry: 5000\n\n");
+    const gone = (): void => this.leave(viewer);
+    res.once("close", gone);
+    req.socket.setTimeout(0);
+    // The `open` event tells the viewer it is subscribed: what happens from now on reaches it.
+    void this.start().then(() => this.write(viewer, "event: open\ndata: {}\n\n"));
+  }
+
+  /** Ends every stream (shutdown). */
+  close(): void {
+    for (const viewer of [...this.viewers]) viewer.res.end();
+    this.stop();
+  }
+
+  private leave(viewer: Viewer): void {
+    if (!this.viewers.delete(viewer)) return;
+    const left = (this.perKey.get(viewer.key) ?? 1) - 1;
+    if (left > 0) this.perKey.set(viewer.key, left);
+    else this.perKey.delete(viewer.key);
+    if (this.viewers.size === 0) this.stop();
+  }
+
+  /** Subscribes (once, for every viewer); resolves when Redis confirmed the subscription. */
+  private start(): Promise<void> {
+    if (this.subscribed !== null) return this.subscribed;
+    const sub = subscribeEventsConfirmed(
+      this.ctx,
+      { message: (text) => this.notice(text), ready: () => {} },
+      [this.ctx.keys.viewerEventsChannel],
+    );
+    this.sub = sub.connection;
+    this.subscribed = sub.subscribed;
+    this.keepalive = setInterval(() => {
+      for (const viewer of this.viewers) this.write(viewer, ": keepalive\n\n");
+    }, KEEPALIVE_MS);
+    this.keepalive.unref();
+    return this.subscribed;
+  }
+
+  private stop(): void {
+    this.sub?.disconnect();
+    this.sub = null;
+    this.subscribed = null;
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = null;
+  }
+
+  /** One notice from Redis: completed (job notices) and delivered after those before it. */
+  private notice(text: string): void {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const outgoing = this.shape(event);
+    if (outgoing === null) return;
+    if (this.pending >= MAX_PENDING) {
+      this.gap = true;
+      return;
+    }
+    // Nothing waits for Redis: this one goes out at once (the usual case of client and farm notices).
+    if (outgoing.jobId === undefined && this.pending === 0 && !this.gap) {
+      this.deliver(outgoing);
+      return;
+    }
+    this.pending++;
+    // Asked now, so Redis answers in publication order; delivered in the same order.
+    const completed = outgoing.jobId !== undefined ? this.complete(outgoing) : Promise.resolve(outgoing);
+    this.chain = this.chain.then(async () => {
+      const ready = await completed;
+      this.pending--;
+      if (this.gap) {
+        this.gap = false;
+        this.deliver({ kind: "gap", data: {} });
+      }
+      this.deliver(ready);
+    });
+  }
+
+  private shape(event: Record<string, unknown>): Outgoing | null {
+    const type = event["type"];
+    if (type === "job" && typeof event["jobId"] === "number")
+      return {
+        kind: "job",
+        jobId: event["jobId"],
+        data: { jobId: event["jobId"], status: event["status"] ?? null },
+      };
+    if (type === "client" || type === "blade")
+      return {
+        kind: type,
+        data: { clientId: event["clientId"], ...(type === "client" ? { change: event["change"] } : {}) },
+      };
+    if (type === "farm") return { kind: type, data: {} };
+    if (type === "jobs") {
+      const data: Record<string, unknown> = {};
+      for (const name of ["added", "deleted", "priorityChanged"])
+        if (typeof event[name] === "number") data[name] = event[name];
+      return { kind: type, data };
+    }
+    return null; // scheduler-internal notices (released, avoid)
+  }
+
+  private async complete(event: Outgoing): Promise<Outgoing> {
+    try {
+      const [root, user] = await this.ctx.redis.hmget(
+        this.ctx.keys.job(event.jobId as number),
+        "root",
+        "submittedBy",
+      );
+      event.root = root === null ? (event.jobId as number) : Number(root);
+      event.user = user ?? "";
+    } catch {
+      event.root = event.jobId as number;
+      event.user = "";
+    }
+    event.data["root"] = event.root;
+    event.data["user"] = event.user;
+    return event;
+  }
+
+  private deliver(event: Outgoing): void {
+    const frame = `event: ${event.kind}\ndata: ${JSON.stringify(event.data)}\n\n`;
+    for (const viewer of this.viewers) if (matches(viewer.filters, event)) this.write(viewer, frame);
+  }
+
+  private write(viewer: Viewer, frame: string): void {
+    const { res } = viewer;
+    if (res.destroyed) return;
+    res.write(frame);
+    // A viewer that stopped reading: its unsent data would grow without end.
+    if (res.writableLength > MAX_BUFFERED_BYTES) {
+      this.dropped++;
+      res.destroy();
+      this.leave(viewer);
+    }
+  }
+}
+
+const perContext = new WeakMap<Context, EventStream>();
+
+/** The one event stream of a coordinator process (the dashboard serves it; main.ts closes it). */
+export function eventStreamFor(ctx: Context): EventStream {
+  let stream = perContext.get(ctx);
+  if (!stream) {
+    stream = new EventStream(ctx);
+    perContext.set(ctx, stream);
+  }
+  return stream;
+}

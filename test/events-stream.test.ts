@@ -1,0 +1,199 @@
+// Issue 19 item 3, the live event stream (GET /events, Server-Sent Events) on a real coordinator and Redis,
+// protocol peers as blades: a read-only viewer sees a job's transitions in order, only its tree when it asks
+// for one, and client changes; anonymous viewers are refused while the farm does not allow anonymous reads;
+// streams are capped per user; a viewer that stops reading is dropped and the coordinator's memory stays
+// bounded while notices flood in.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { HQServer, type ServerEvent } from "../shared/client/index.js";
+import { MAX_BUFFERED_BYTES, VIEWERS_PER_USER } from "../coordinator/web/event-stream.js";
+import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+
+const USERS = "boss:admin:boss-pw viewer:readonly:view-pw other:readonly:other-pw";
+const farm = useCoordinator({
+  env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: USERS, OPENHQ_HEARTBEAT_INTERVAL: "200" },
+});
+const peer = usePeers(() => ({ serverUrl: farm.url, mode: "hold" }));
+const as = (user: string, password: string) => farm.url.replace("http://", `http://${user}:${password}@`);
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+/** Collects a stream's events until `done` says so (or the deadline passes), then closes it. */
+async function collect(
+  stream: AsyncGenerator<ServerEvent>,
+  abort: AbortController,
+  done: (seen: ServerEvent[]) => boolean,
+  ms = 30_000,
+): Promise<ServerEvent[]> {
+  const seen: ServerEvent[] = [];
+  const timer = setTimeout(() => abort.abort(), ms);
+  for await (const event of stream) {
+    seen.push(event);
+    if (done(seen)) break;
+  }
+  clearTimeout(timer);
+  abort.abort();
+  return seen;
+}
+
+test("a read-only viewer sees its job tree's transitions in order, and client changes", async () => {
+  const blade = await peer({ hostname: "sse-blade" });
+  const boss = new HQServer(as("boss", "boss-pw"));
+  const viewer = new HQServer(as("viewer", "view-pw"));
+  // The blade takes nothing until the streams are open.
+  await boss.call("setdisabled", "sse-blade", true);
+  const [parent] = await boss.newjob({ name: "tree", command: "true" });
+  const treeAbort = new AbortController();
+  const clientAbort = new AbortController();
+  const opened: Promise<void>[] = [];
+  const follow = (
+    stream: AsyncGenerator<ServerEvent>,
+    abort: AbortController,
+    done: (s: ServerEvent[]) => boolean,
+  ) => {
+    let open!: () => void;
+    opened.push(new Promise<void>((r) => (open = r)));
+    return collect(stream, abort, (seen) => {
+      if (seen.length === 1) open();
+      return done(seen);
+    });
+  };
+  const treeSeen = follow(
+    viewer.events({ job: parent as number, signal: treeAbort.signal }),
+    treeAbort,
+    (s) => s.some((e) => e.kind === "job" && e.jobId === parent && e.status === "succeeded"),
+  );
+  const clientSeen = follow(
+    viewer.events({ types: ["client"], signal: clientAbort.signal }),
+    clientAbort,
+    (s) => s.some((e) => e.kind === "client" && e.change === "enabled"),
+  );
+  await Promise.all(opened);
+
+  // Another job's notices never reach a viewer of this tree.
+  const [other] = await boss.newjob({ name: "other", command: "true" });
+  await boss.call("setdisabled", "sse-blade", false);
+  await blade.waitFor(() => blade.running.has(parent as number));
+  blade.finish(parent as number);
+
+  const events = (await treeSeen).filter((e) => e.kind !== "open");
+  assert.ok(
+    events.every((e) => e.kind === "job" && e.root === parent),
+    JSON.stringify(events),
+  );
+  assert.ok(!events.some((e) => e.kind === "job" && e.jobId === other));
+  const statuses = events.map((e) => (e.kind === "job" ? e.status : ""));
+  assert.deepEqual(statuses, ["running", "succeeded"]);
+  assert.ok(
+    events.every((e) => e.kind === "job" && e.user === ""),
+    "submittedBy of a job without one",
+  );
+  const changes = (await clientSeen)
+    .filter((e) => e.kind === "client")
+    .map((e) => (e.kind === "client" ? e.clientId + e.change : ""));
+  assert.deepEqual(changes, [`${blade.clientId}enabled`]);
+});
+
+test("access control: anonymous refused, bad filters refused, streams capped per user", async () => {
+  const anonymous = await fetch(`${farm.url}/events`);
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  const bad = await fetch(`${farm.url}/events?types=job,secrets`, {
+    headers: { authorization: basic("viewer", "view-pw") },
+  });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /unknown kind/);
+
+  const open: AbortController[] = [];
+  for (let i = 0; i < VIEWERS_PER_USER; i++) {
+    const abort = new AbortController();
+    const res = await fetch(`${farm.url}/events`, {
+      headers: { authorization: basic("other", "other-pw") },
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200);
+    open.push(abort);
+  }
+  const over = await fetch(`${farm.url}/events`, { headers: { authorization: basic("other", "other-pw") } });
+  assert.equal(over.status, 429);
+  await over.body?.cancel();
+  // Another user is not held back by them.
+  const abort = new AbortController();
+  const mine = await fetch(`${farm.url}/events`, {
+    headers: { authorization: basic("viewer", "view-pw") },
+    signal: abort.signal,
+  });
+  assert.equal(mine.status, 200);
+  for (const a of [...open, abort]) a.abort();
+});
+
+function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+}
+
+/** A viewer on a raw socket that reads the answer's headers and then nothing; `closed` once it was cut. */
+async function stalledViewer(): Promise<{ closed: () => boolean; drain: () => void }> {
+  const socket = connect(farm.coordinator.port, "127.0.0.1");
+  socket.on("error", () => {});
+  socket.write(
+    `GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basic("viewer", "view-pw")}\r\n\r\n`,
+  );
+  await new Promise((r) => socket.once("data", r));
+  socket.pause(); // never reads again
+  let closed = false;
+  socket.once("close", () => (closed = true));
+  return {
+    closed: () => closed,
+    drain: () => {
+      socket.on("data", () => {});
+      socket.resume();
+    },
+  };
+}
+
+/** 80,000 notices on the coordinator's own channel: 4.5 MB of frames (the kernel takes about 3 MB of a
+ * socket nobody reads). */
+async function flood(): Promise<void> {
+  const notice = JSON.stringify({ type: "client", clientId: 999_999, change: "enabled" });
+  for (let batch = 0; batch < 4; batch++) {
+    const pipeline = farm.redis.pipeline();
+    for (let i = 0; i < 20_000; i++) pipeline.publish(farm.keys.eventsChannel, notice);
+    await pipeline.exec();
+  }
+}
+
+async function dropped(viewer: { closed: () => boolean; drain: () => void }): Promise<boolean> {
+  // Reading again, the viewer finds its stream cut after what the kernel had buffered.
+  viewer.drain();
+  const deadline = Date.now() + 20_000;
+  while (!viewer.closed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return viewer.closed();
+}
+
+test("a viewer that stops reading is dropped, and the coordinator's memory stays bounded", async () => {
+  const pid = farm.coordinator.process.pid as number;
+  const first = await stalledViewer();
+  await flood(); // also grows the coordinator's heap to what handling a flood takes
+  assert.ok(await dropped(first), "the stalled viewer was not dropped");
+  // A second flood with a second stalled viewer: held for it, the frames (one write each) would cost tens of MB.
+  const before = rssKb(pid);
+  const second = await stalledViewer();
+  await flood();
+  const grown = rssKb(pid) - before;
+  assert.ok(await dropped(second), "the second stalled viewer was not dropped");
+  assert.ok(
+    grown < 12 * 1024,
+    `coordinator grew ${Math.round(grown / 1024)} MB with a stalled viewer (bound ${MAX_BUFFERED_BYTES} B)`,
+  );
+  // A new viewer is served as usual.
+  const abort = new AbortController();
+  const res = await fetch(`${farm.url}/events`, {
+    headers: { authorization: basic("viewer", "view-pw") },
+    signal: abort.signal,
+  });
+  assert.equal(res.status, 200);
+  abort.abort();
+});
