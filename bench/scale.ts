@@ -12,7 +12,11 @@ import { JobStore } from "../coordinator/store/jobs.js";
 import type { Keys } from "../coordinator/store/keys.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
-import { startCoordinator, type TestCoordinator } from "../test/support/coordinator.js";
+import {
+  startCoordinator,
+  type StartCoordinatorOptions,
+  type TestCoordinator,
+} from "../test/support/coordinator.js";
 import { startSim } from "./farm.js";
 import type { BenchResult } from "./types.js";
 
@@ -24,7 +28,7 @@ const AGENTS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const k = (n: number) => n.toLocaleString("en-US");
 
-interface Farm {
+export interface Farm {
   coord: TestCoordinator;
   redis: Redis;
   rpc: XmlRpcClient;
@@ -33,8 +37,8 @@ interface Farm {
   stop(): Promise<void>;
 }
 
-async function farm(): Promise<Farm> {
-  const coord = await startCoordinator();
+export async function farm(options: StartCoordinatorOptions = {}): Promise<Farm> {
+  const coord = await startCoordinator(options);
   const redis = new Redis(coord.redisUrl);
   const keys = coord.keys;
   const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
@@ -53,14 +57,14 @@ async function farm(): Promise<Farm> {
 }
 
 /** Queues n jobs made by `spec(i)` through the store, 5,000 per call. */
-async function fill(f: Farm, n: number, spec: (i: number) => XmlRpcStruct): Promise<void> {
+export async function fill(f: Farm, n: number, spec: (i: number) => XmlRpcStruct): Promise<void> {
   for (let done = 0; done < n; done += 5000) {
     const specs = Array.from({ length: Math.min(5000, n - done) }, (_, i) => spec(done + i));
     await f.store.addJobs(parseNewJob(specs, null, null));
   }
 }
 
-const plain =
+export const plain =
   (priority = 1) =>
   (i: number) => ({ name: `job${i}`, command: "true", priority });
 
@@ -84,7 +88,7 @@ async function submitRate(f: Farm): Promise<number> {
  * Starts 200 simulated agents on a farm whose queue is already filled, and measures how fast `n` jobs
  * succeed (dispatch + finish), from the first success on (the agents' connection time excluded).
  */
-async function dispatchRate(f: Farm, n = 10_000, agents = AGENTS): Promise<number> {
+export async function dispatchRate(f: Farm, n = 10_000, agents = AGENTS): Promise<number> {
   const sim = startSim(f.coord.url, agents, 5000);
   try {
     await sim.ready;

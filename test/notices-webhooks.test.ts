@@ -163,6 +163,12 @@ test("a receiver down for 20 s gets every notice once when it is back", async ()
   const metrics = await (await fetch(`${farm.url}/metrics`)).text();
   assert.match(metrics, /^openhq_webhook_deliveries_total\{hook="ci",outcome="retry"\} [1-9]\d*$/m);
   assert.equal(await farm.redis.zcard(farm.keys.noticesDue), 0, "the outbox is empty");
+  // The dashboard's Notices page lists the deliveries and the retries, by hook name, never its URL.
+  const page = await (await fetch(`${farm.url}/notices`)).text();
+  assert.match(page, /0 in the outbox/);
+  assert.match(page, /<td>webhook<\/td>\s*<td>ci<\/td>/);
+  assert.match(page, /<td>retry<\/td>/);
+  assert.doesNotMatch(page, new RegExp(`127\\.0\\.0\\.1:${receiver.port}`));
 });
 
 test("two coordinators, one SIGKILLed while its deliveries are in flight: the other delivers each once", async () => {

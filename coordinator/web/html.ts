@@ -36,6 +36,7 @@ const NAV: [string, string][] = [
   ["/groups", "Groups"],
   ["/resources", "Resources"],
   ["/errors", "Server errors"],
+  ["/notices", "Notices"],
   ["/audit", "Audit"],
   ["/install", "Add a machine"],
 ];

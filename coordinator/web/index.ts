@@ -13,6 +13,7 @@ import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { auditExport, auditPage, readAuditFilters } from "./audit.js";
 import { eventStreamFor, readEventFilters } from "./event-stream.js";
+import { noticesPage } from "./notices.js";
 import { clientPage, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { clientsPage, clientsTable, readClientQuery } from "./clients.js";
 import { Html, html, layout } from "./html.js";
@@ -203,6 +204,7 @@ export function webHandler(ctx: Context): WebHandler {
     if (path === "/groups") return page(await groupsPage(api));
     if (path === "/resources") return page(await resourcesPage(api));
     if (path === "/errors") return page(await errorsPage(api));
+    if (path === "/notices") return page(await noticesPage(ctx));
     if (path === "/audit")
       return page(await auditPage(api, readAuditFilters(url.searchParams), auth.check(req, true).ok));
     if (path === "/audit.jsonl") {
