@@ -56,8 +56,11 @@ async function until<T>(what: string, read: () => T | Promise<T>, ok: (v: T) => 
 
 const mailsTo = (address: string): CaughtMail[] => smtp.mails.filter((m) => m.to.includes(address));
 
-async function submit(spec: Record<string, unknown>): Promise<number[]> {
-  return farm.py<number[]>(`out(hq.newjob(json.loads(${JSON.stringify(JSON.stringify(spec))})))`);
+/** newjob of each spec, in one Python process: the id of each. */
+async function submit(...specs: Record<string, unknown>[]): Promise<number[]> {
+  return farm.py<number[]>(
+    `out([hq.newjob(s)[0] for s in json.loads(${JSON.stringify(JSON.stringify(specs))})])`,
+  );
 }
 
 async function finished(id: number): Promise<void> {
@@ -69,20 +72,22 @@ async function finished(id: number): Promise<void> {
 }
 
 test('emailReasons "succeeded,failed": one mail per matching transition, with the job\'s fields', async () => {
-  const [ok] = await submit({
-    name: "comp v003",
-    command: "echo rendering",
-    submittedBy: "alice",
-    emailTo: "alice@example.com",
-    emailReasons: "succeeded,failed",
-  });
-  const [bad] = await submit({
-    name: "sim v001",
-    command: "echo out of memory here; exit 3",
-    submittedBy: "bob",
-    emailTo: ["bob@example.com", "lead@example.com"],
-    emailReasons: "succeeded, failed",
-  });
+  const [ok, bad] = await submit(
+    {
+      name: "comp v003",
+      command: "echo rendering",
+      submittedBy: "alice",
+      emailTo: "alice@example.com",
+      emailReasons: "succeeded,failed",
+    },
+    {
+      name: "sim v001",
+      command: "echo out of memory here; exit 3",
+      submittedBy: "bob",
+      emailTo: ["bob@example.com", "lead@example.com"],
+      emailReasons: "succeeded, failed",
+    },
+  );
   await finished(ok as number);
   await finished(bad as number);
   const alice = await until(
@@ -112,8 +117,10 @@ test('emailReasons "succeeded,failed": one mail per matching transition, with th
 });
 
 test("no emailReasons (or no emailTo): no mail, and no notice in the outbox", async () => {
-  const [quiet] = await submit({ name: "no reasons", command: "true", emailTo: "carol@example.com" });
-  const [noTo] = await submit({ name: "no address", command: "true", emailReasons: "succeeded" });
+  const [quiet, noTo] = await submit(
+    { name: "no reasons", command: "true", emailTo: "carol@example.com" },
+    { name: "no address", command: "true", emailReasons: "succeeded" },
+  );
   await finished(quiet as number);
   await finished(noTo as number);
   await new Promise((r) => setTimeout(r, 1000));

@@ -81,9 +81,11 @@ const answered = (path: string): Delivery[] =>
 const forJob = (path: string, id: number): Delivery[] =>
   answered(path).filter((d) => payload(d).job.id === id);
 
-async function submit(f: StartedCoordinator, spec: Record<string, unknown>): Promise<number> {
-  const ids = await f.py<number[]>(`out(hq.newjob(json.loads(${JSON.stringify(JSON.stringify(spec))})))`);
-  return ids[0] as number;
+/** newjob of each spec, in one Python process: the id of each. */
+async function submit(f: StartedCoordinator, ...specs: Record<string, unknown>[]): Promise<number[]> {
+  return f.py<number[]>(
+    `out([hq.newjob(s)[0] for s in json.loads(${JSON.stringify(JSON.stringify(specs))})])`,
+  );
 }
 
 async function finished(id: number): Promise<void> {
@@ -95,9 +97,12 @@ async function finished(id: number): Promise<void> {
 }
 
 test("signed JSON and Slack deliveries with the job's fields, filtered by status, user and name", async () => {
-  const shot = await submit(farm, { name: "shot 010", command: "true", submittedBy: "alice" });
-  const comp = await submit(farm, { name: "comp", command: "echo no licence; exit 2", submittedBy: "bob" });
-  const other = await submit(farm, { name: "shot 020", command: "true", submittedBy: "bob" });
+  const [shot, comp, other] = (await submit(
+    farm,
+    { name: "shot 010", command: "true", submittedBy: "alice" },
+    { name: "comp", command: "echo no licence; exit 2", submittedBy: "bob" },
+    { name: "shot 020", command: "true", submittedBy: "bob" },
+  )) as [number, number, number];
   for (const id of [shot, comp, other]) await finished(id);
   await until(
     "three ci deliveries",
@@ -148,8 +153,10 @@ test("signed JSON and Slack deliveries with the job's fields, filtered by status
 test("a receiver down for 20 s gets every notice once when it is back", async () => {
   await receiver.down();
   const downAt = Date.now();
-  const ids: number[] = [];
-  for (let i = 0; i < 5; i++) ids.push(await submit(farm, { name: `down ${i}`, command: "true" }));
+  const ids = await submit(
+    farm,
+    ...Array.from({ length: 5 }, (_, i) => ({ name: `down ${i}`, command: "true" })),
+  );
   for (const id of ids) await finished(id);
   await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - downAt))));
   await receiver.up();
@@ -192,9 +199,10 @@ test("two coordinators, one SIGKILLed while its deliveries are in flight: the ot
     receiver.hold.add("/a");
     // Jobs no client can take, cancelled through A: A records the notices, claims and sends them, and the
     // receiver holds each of A's requests unanswered.
-    const ids: number[] = [];
-    for (let i = 0; i < 6; i++)
-      ids.push(await submit(a, { name: `kill ${i}`, command: "true", host: "nowhere" }));
+    const ids = await submit(
+      a,
+      ...Array.from({ length: 6 }, (_, i) => ({ name: `kill ${i}`, command: "true", host: "nowhere" })),
+    );
     await a.py(`out(hq.cancelJobs(${JSON.stringify(ids)}))`);
     await until(
       "A's six deliveries in flight",

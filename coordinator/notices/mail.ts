@@ -10,8 +10,6 @@ import type { MailNotice } from "./outbox.js";
 /** Bounds on a mail: its subject and its body. */
 const MAX_SUBJECT_CHARS = 200;
 const MAX_TEXT_CHARS = 64 * 1024;
-/** A send taking longer is a failure (retried); a dead server never holds a sender longer. */
-const SEND_TIMEOUT_MS = 20_000;
 
 /** One line of printable text (no CR, LF or other control characters), at most `max` characters. */
 export function headerText(text: string, max = MAX_SUBJECT_CHARS): string {
@@ -98,7 +96,11 @@ export function isPermanentMailError(err: unknown): boolean {
 export class MailSender {
   private readonly transport: Transporter;
 
-  constructor(smtp: SmtpSettings) {
+  /**
+   * `timeoutMs` bounds each step (connect, greeting, each reply): a send taking longer fails and is retried,
+   * so a dead server never holds a sender longer.
+   */
+  constructor(smtp: SmtpSettings, timeoutMs: number) {
     this.transport = nodemailer.createTransport({
       host: smtp.host,
       port: smtp.port,
@@ -108,9 +110,9 @@ export class MailSender {
       ...(smtp.user !== null && smtp.password !== null
         ? { auth: { user: smtp.user, pass: smtp.password } }
         : {}),
-      connectionTimeout: SEND_TIMEOUT_MS,
-      greetingTimeout: SEND_TIMEOUT_MS,
-      socketTimeout: SEND_TIMEOUT_MS,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
       disableFileAccess: true,
       disableUrlAccess: true,
     });

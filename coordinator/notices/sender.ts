@@ -23,6 +23,9 @@ import type { NoticeSettings } from "./settings.js";
 import { hookNotice, hookWants, postHook } from "./webhooks.js";
 
 const MAX_IN_FLIGHT = 32;
+/** The longest a webhook POST may take (within half the lease: sendTimeoutMs), and each step of a mail. */
+const HOOK_TIMEOUT_MS = 10_000;
+const MAIL_STEP_TIMEOUT_MS = 20_000;
 const MAX_BACKOFF_MS = 30 * 60_000;
 const DIGEST_ERRORS_READ = 200;
 const DIGEST_ERRORS_LISTED = 50;
@@ -43,7 +46,11 @@ export class NoticeSender {
     private readonly log: (line: string) => void,
   ) {
     this.outbox = new Outbox(ctx.redis, ctx.keys);
-    this.mail = settings.smtp === null ? null : new MailSender(settings.smtp);
+    // Connect, greeting and each reply have a step bound: three of them fit in half the lease.
+    this.mail =
+      settings.smtp === null
+        ? null
+        : new MailSender(settings.smtp, Math.min(MAIL_STEP_TIMEOUT_MS, settings.leaseMs / 6));
   }
 
   /** Tells the transitions what to enqueue, then starts the polling. */
@@ -171,7 +178,15 @@ export class NoticeSender {
   private async sendHook(notice: HookNotice): Promise<void> {
     const hook = this.settings.webhooks.find((h) => h.name === notice.hook);
     if (hook === undefined) throw new Error(`webhook ${notice.hook} is not configured here`);
-    await postHook(hook, notice);
+    await postHook(hook, notice, this.sendTimeoutMs(HOOK_TIMEOUT_MS));
+  }
+
+  /**
+   * A send ends (or fails) within half the lease, so no other coordinator claims a notice while it is still
+   * being sent here: only a coordinator that died or hung past its lease leaves a notice to be sent again.
+   */
+  private sendTimeoutMs(limit: number): number {
+    return Math.min(limit, this.settings.leaseMs / 2);
   }
 
   /** Once a period farm-wide: the server errors recorded since the last digest, as one mail to email_to. */

@@ -10,7 +10,6 @@ import type { WebhookSettings } from "./settings.js";
 
 /** A body larger than this loses its log tail, then its failed frames list. */
 const MAX_BODY_BYTES = 64 * 1024;
-const POST_TIMEOUT_MS = 10_000;
 
 export function hookWants(hook: WebhookSettings, report: JobReport): boolean {
   if (!hook.events.has(report.status as never)) return false;
@@ -84,7 +83,7 @@ export function signature(secret: string, body: string): string {
 }
 
 /** POSTs a delivery; throws on a network error, a timeout or a status other than 2xx. */
-export async function postHook(hook: WebhookSettings, notice: HookNotice): Promise<void> {
+export async function postHook(hook: WebhookSettings, notice: HookNotice, timeoutMs: number): Promise<void> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "user-agent": "openhq-webhook",
@@ -97,7 +96,7 @@ export async function postHook(hook: WebhookSettings, notice: HookNotice): Promi
     headers,
     body: notice.body,
     redirect: "error",
-    signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   // The answer is not read beyond its status; cancel it so the socket is freed.
   await res.body?.cancel().catch(() => {});

@@ -6,9 +6,9 @@
 local NOTICE_MAX_DEFAULT = 10000
 
 -- Adds one notice (JSON text), due now; past the bound the notice due first (the oldest) is dropped and
--- counted.
+-- counted. Ids are zero-padded so that among notices due at the same ms the oldest sorts first.
 local function addNotice(body, now)
-  local id = redis.call('INCR', K.noticeSeq)
+  local id = string.format('%012d', redis.call('INCR', K.noticeSeq))
   redis.call('HSET', K.notices, id, body)
   redis.call('ZADD', K.noticesDue, now, id)
   local max = tonumber(redis.call('HGET', K.noticesOn, 'max')) or NOTICE_MAX_DEFAULT

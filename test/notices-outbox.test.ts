@@ -1,0 +1,109 @@
+// The notice outbox on a real Redis, through the job store and the Lua steps themselves: a transition records
+// a notice only when someone wants it (nothing at all on a farm without mail and webhooks); the fencing token
+// of a claim turns stale when its lease runs out and another sender claims; a full outbox drops its oldest
+// notices and counts them.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { parseNewJob } from "../coordinator/api/jobspec.js";
+import { JobStore } from "../coordinator/store/jobs.js";
+import { Keys } from "../coordinator/store/keys.js";
+import { Outbox, type MailNotice } from "../coordinator/notices/outbox.js";
+import { startRedis, type TestRedis } from "./support/redis.js";
+import type { Redis } from "ioredis";
+
+let server: TestRedis;
+let redis: Redis;
+const keys = new Keys("tn:");
+let store: JobStore;
+let outbox: Outbox;
+
+before(async () => {
+  server = await startRedis();
+  redis = server.client();
+  store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
+  outbox = new Outbox(redis, keys);
+});
+after(async () => {
+  await server.stop();
+});
+
+const mailed = { name: "mailed", command: "true", emailTo: "a@example.com", emailReasons: "cancelled" };
+
+async function cancelNew(spec: Record<string, string>): Promise<number> {
+  const [id] = await store.addJobs(parseNewJob(spec, null, null));
+  await store.cascade("cancelJobs", [id as number]);
+  return id as number;
+}
+
+test("a transition records a notice only when mail or a webhook wants it", async () => {
+  await redis.del(keys.notices, keys.noticesDue, keys.noticesOn);
+  // No smtp_server, no webhooks: not even a job's own emailReasons records anything.
+  await outbox.configure(10_000, false, []);
+  await cancelNew(mailed);
+  assert.equal(await redis.exists(keys.notices, keys.noticesDue, keys.noticesOn), 0);
+
+  await outbox.configure(10_000, true, []);
+  const id = await cancelNew(mailed);
+  await cancelNew({ name: "plain", command: "true" });
+  await cancelNew({ ...mailed, emailReasons: "succeeded" });
+  const claimed = await outbox.claim(60_000, 10);
+  assert.equal(claimed.length, 1);
+  assert.deepEqual(
+    { ...claimed[0]?.notice, at: 0 },
+    { type: "transition", jobId: id, status: "cancelled", from: "runnable", at: 0 },
+  );
+  await outbox.replace(claimed[0] ?? null, []);
+
+  // A webhook that wants `cancelled` records every job's cancel.
+  await outbox.configure(10_000, false, ["cancelled"]);
+  await cancelNew({ name: "plain", command: "true" });
+  assert.equal(await outbox.pending(), 1);
+  await redis.del(keys.notices, keys.noticesDue);
+});
+
+test("a claim's token goes stale when the lease runs out and another sender claims", async () => {
+  await outbox.configure(10_000, true, []);
+  await cancelNew(mailed);
+  const [first] = await outbox.claim(30, 10);
+  assert.ok(first);
+  assert.deepEqual(await outbox.claim(30, 10), [], "claimed notices are not due again within the lease");
+  await new Promise((r) => setTimeout(r, 50));
+  const [second] = await outbox.claim(60_000, 10);
+  assert.equal(second?.id, first.id);
+  assert.notEqual(second?.token, first.token);
+  assert.equal(await outbox.replace(first, []), false, "the first sender's claim is stale");
+  assert.equal(
+    await outbox.retry(first, Date.now(), { at: 0, kind: "mail", target: "x", outcome: "retry", tries: 1 }),
+    false,
+  );
+  assert.equal(await outbox.pending(), 1);
+  assert.equal(await outbox.replace(second ?? null, []), true);
+  assert.equal(await outbox.pending(), 0);
+  assert.equal(await redis.hlen(keys.notices), 0);
+});
+
+test("a full outbox drops its oldest notices and counts them", async () => {
+  await outbox.configure(100, true, []);
+  const mail = (i: number): MailNotice => ({
+    type: "mail",
+    kind: "digest",
+    to: ["ops@example.com"],
+    from: "f@example.com",
+    subject: `n${i}`,
+    text: "",
+    at: Date.now(),
+    tries: 0,
+  });
+  const before = await outbox.dropped();
+  await outbox.replace(
+    null,
+    Array.from({ length: 130 }, (_, i) => mail(i)),
+  );
+  assert.equal(await outbox.pending(), 100);
+  assert.equal(await redis.hlen(keys.notices), 100);
+  assert.equal((await outbox.dropped()) - before, 30);
+  const subjects = (await outbox.claim(60_000, 200)).map((c) => (c.notice as MailNotice).subject);
+  assert.equal(subjects.length, 100);
+  assert.ok(!subjects.includes("n0") && !subjects.includes("n29") && subjects.includes("n30"));
+});
