@@ -1,8 +1,7 @@
 // The notices benchmark (issue 19): dispatch+finish of 5,000 jobs on 200 simulated agents with no notices
 // configured, with one webhook that hears every success (a live receiver in this process answering 200),
 // and with one whose endpoint is dead (connection refused, retried), measured over half of them from the
-// first success on: each against the plain farm, the
-// target >= 0.9x. NOTICES_JOBS sets the job count.
+// first success on: each against the plain farm, the target >= 0.9x. NOTICES_JOBS sets the job count.
 
 import { createServer } from "node:http";
 import { iniArgs } from "../test/support/farm-kit.js";

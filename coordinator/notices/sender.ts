@@ -192,13 +192,14 @@ export class NoticeSender {
   /** Once a period farm-wide: the server errors recorded since the last digest, as one mail to email_to. */
   private async digest(): Promise<void> {
     if (this.mail === null || this.settings.errorTo.length === 0) return;
-    const since = (await runScript(this.ctx.redis, this.ctx.keys.prefix, "claimDigest", [
+    const window = (await runScript(this.ctx.redis, this.ctx.keys.prefix, "claimDigest", [
       this.settings.digestMs,
     ])) as string | null;
-    if (since === null) return;
+    if (window === null) return;
+    const [since, until] = window.split(":").map(Number) as [number, number];
     const records = (await this.ctx.redis.lrange(this.ctx.keys.serverErrors, 0, DIGEST_ERRORS_READ - 1))
       .map((t) => JSON.parse(t) as { message: string; time: number })
-      .filter((e) => e.time > Number(since));
+      .filter((e) => e.time > since && e.time <= until);
     if (records.length === 0) return;
     const total = records.length === DIGEST_ERRORS_READ ? `${DIGEST_ERRORS_READ}+` : String(records.length);
     const mail = digestMail(
