@@ -1,4 +1,4 @@
-// The Clients page: every blade with its state, what it renders ("shot 090 · f12 · anna · 1m 20s · 45%"),
+// The Clients page: every blade (100 a page) with its state, what it renders ("shot 090 · f12 · anna · 1m 20s · 45%"),
 // load, memory and groups; sorted and filtered on the server (state, group, name: all in the URL), and a
 // selection for bulk disable / enable / add to group, made by the page's script (static/app.js) through the
 // public API (setdisabled, addClientToGroup) as a script would.
@@ -74,12 +74,16 @@ export function runningFrame(f: RunningFrame | undefined, id: number): Html {
 const SORTS = ["name", "state", "cpus", "load", "memory", "jobs"] as const;
 const MAX_TEXT = 200;
 
+/** Rows per page: a 10,000-blade farm renders (and reads the running frames of) one page at a time. */
+const PAGE_SIZE = 100;
+
 export interface ClientQuery {
   name: string;
   state: string;
   group: string;
   sort: string;
   desc: boolean;
+  page: number;
 }
 
 export function readClientQuery(params: URLSearchParams): ClientQuery {
@@ -90,6 +94,7 @@ export function readClientQuery(params: URLSearchParams): ClientQuery {
     group: (params.get("group") ?? "").slice(0, MAX_TEXT),
     sort: (SORTS as readonly string[]).includes(sort) ? sort : "name",
     desc: params.get("dir") === "desc",
+    page: Math.max(1, Math.trunc(Number(params.get("page") ?? "1")) || 1),
   };
 }
 
@@ -101,6 +106,7 @@ function clientsUrl(q: ClientQuery, change: Partial<ClientQuery> = {}): string {
   if (next.group) p.set("group", next.group);
   if (next.sort !== "name") p.set("sort", next.sort);
   if (next.desc) p.set("dir", "desc");
+  if (next.page > 1) p.set("page", String(next.page));
   const s = p.toString();
   return s === "" ? "/clients" : `/clients?${s}`;
 }
@@ -183,12 +189,19 @@ export async function clientsTable(api: Api, q: ClientQuery): Promise<Html> {
     api.call<Row[]>("getClientGroups", null, ["id", "name"]),
   ]);
   const groupNames = new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
-  const rows = select(clients, q, new Map(groups.map((g) => [String(g["name"] ?? ""), Number(g["id"])])));
+  const matching = select(clients, q, new Map(groups.map((g) => [String(g["name"] ?? ""), Number(g["id"])])));
+  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  const page = Math.min(q.page, pages);
+  const rows = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
   const frames = await runningFrames(api, rows.flatMap(running));
   return refreshing(
     "clients-table",
     clientsUrl(q),
-    html`<p class="muted clients-count">${rows.length} of ${clients.length} clients</p>
+    html`<p class="muted clients-count">
+        ${matching.length} of ${clients.length} clients${pages > 1 ? html` · page ${page} of ${pages}` : ""}
+        ${page > 1 ? html`<a href="${clientsUrl(q, { page: page - 1 })}">‹ prev</a>` : ""}
+        ${page < pages ? html`<a href="${clientsUrl(q, { page: page + 1 })}">next ›</a>` : ""}
+      </p>
       <table class="grid">
         <thead>
           <tr>
@@ -198,7 +211,9 @@ export async function clientsTable(api: Api, q: ClientQuery): Promise<Html> {
               const active = q.sort === sort;
               const arrow = active ? (q.desc ? " ▾" : " ▴") : "";
               return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
-                <a href="${clientsUrl(q, { sort, desc: active ? !q.desc : false })}">${label}${arrow}</a>
+                <a href="${clientsUrl(q, { sort, desc: active ? !q.desc : false, page: 1 })}"
+                  >${label}${arrow}</a
+                >
               </th>`;
             })}
           </tr>
