@@ -20,10 +20,10 @@ local key = K.job(id)
 local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
   'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime', 'stallTimeout' }
 -- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`), the
--- assign fields after the first 15.
+-- assign fields after the first 17.
 local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status',
   'attempt', 'cls', 'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt',
-  unpack(ASSIGN_FIELDS))
+  'gpus', 'gpuMemory', unpack(ASSIGN_FIELDS))
 if f[7] ~= 'runnable' then return {'gone'} end
 local cpus = tonumber(f[1]) or 1
 local tags = f[2] and cjson.decode(f[2]) or {}
@@ -32,10 +32,9 @@ local maxHosts = math.max(tonumber(f[4]) or 1, minHosts)
 
 -- GPUs each client books and the MB each must have: a device is booked by one job at a time, like a CPU
 -- slot. The devices a job holds are in its `clients` entries (`gpus`), so every move that releases its
--- clients frees them too. Read apart from `f` and only used when the job asks for GPUs.
-local need = redis.call('HMGET', key, 'gpus', 'gpuMemory')
-local gpus = tonumber(need[1]) or 0
-local gpuMemory = tonumber(need[2]) or 0
+-- clients frees them too.
+local gpus = tonumber(f[16]) or 0
+local gpuMemory = tonumber(f[17]) or 0
 
 local single = false
 local singleX = {}
@@ -213,5 +212,5 @@ local function put(name, v)
   end
 end
 put('cpus', f[1])
-for i, name in ipairs(ASSIGN_FIELDS) do put(name, f[15 + i]) end
+for i, name in ipairs(ASSIGN_FIELDS) do put(name, f[17 + i]) end
 return {'assigned', attempt, job}
