@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { namespacesUnavailable } from "../test/support/netns.js";
+import { namespacesUnavailable, sweepLeftovers } from "../test/support/netns.js";
 
 const SKIPPED = 77;
 
@@ -14,6 +14,9 @@ if (unavailable !== null) {
   process.stderr.write(`SKIP test:hosts: ${unavailable}; the multi-host deploy test did NOT run\n`);
   process.exit(SKIPPED);
 }
+const swept = sweepLeftovers();
+if (swept.length > 0)
+  process.stderr.write(`test:hosts: removed the hosts of killed runs: ${swept.join(" ")}\n`);
 const dir = join("test", "hosts");
 const files = readdirSync(dir)
   .filter((f) => f.endsWith(".test.ts"))

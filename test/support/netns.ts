@@ -4,6 +4,8 @@
 // Namespace names carry this process's id and a random tag: a run never collides with another run or with
 // what a killed run left behind. teardown() kills every process left in the namespaces (by id, as
 // `ip netns pids` lists them) and deletes them; it is synchronous, so it also runs from an exit handler.
+// What a run killed outright (SIGKILL, Ctrl-C) leaves, sweepLeftovers() removes the same way: the
+// namespaces of this test whose process is gone.
 
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -32,6 +34,51 @@ export function namespacesUnavailable(): string | null {
   return null;
 }
 
+/** `ohq-<pid of the test process>-<tag>-<host>`: the namespaces of one run. */
+const NAME = /^ohq-(\d+)-[0-9a-f]+-[a-z0-9]+$/;
+
+function pidsOf(ns: string): number[] {
+  const out = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "";
+  return out
+    .split(/\s+/)
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
+}
+
+/** Kills the processes in these namespaces, then deletes them. */
+function removeNamespaces(namespaces: string[]): void {
+  // The processes first: a namespace with processes in it outlives `ip netns del`.
+  for (const ns of namespaces)
+    for (const pid of pidsOf(ns)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  for (const ns of namespaces) spawnSync("ip", ["netns", "del", ns]);
+}
+
+/** Removes the hosts of earlier runs whose test process is gone; returns their namespaces' names. */
+export function sweepLeftovers(): string[] {
+  const listed = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "";
+  const stale = listed
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((name) => {
+      const pid = NAME.exec(name)?.[1];
+      if (pid === undefined) return false;
+      try {
+        process.kill(Number(pid), 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  removeNamespaces(stale);
+  return stale;
+}
+
 export interface Host {
   /** The namespace's name (`ip netns exec NAME`). */
   ns: string;
@@ -56,7 +103,7 @@ export interface Lan {
 
 /** A private LAN, 10.231.<net>.0/24, on a bridge of its own. */
 export function makeLan(net = 231): Lan {
-  const tag = `ohq${process.pid}${randomBytes(2).toString("hex")}`;
+  const tag = `ohq-${process.pid}-${randomBytes(2).toString("hex")}`;
   const namespaces: string[] = [];
   const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
   const addNamespace = (name: string) => {
@@ -68,14 +115,6 @@ export function makeLan(net = 231): Lan {
   addNamespace(switchNs);
   ip("-n", switchNs, "link", "add", "br0", "type", "bridge");
   ip("-n", switchNs, "link", "set", "br0", "up");
-
-  const pidsOf = (ns: string): number[] => {
-    const out = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "";
-    return out
-      .split(/\s+/)
-      .filter((s) => /^\d+$/.test(s))
-      .map(Number);
-  };
 
   let port = 0;
   return {
@@ -118,16 +157,7 @@ export function makeLan(net = 231): Lan {
       };
     },
     teardown() {
-      // The processes first: a namespace with processes in it outlives `ip netns del`.
-      for (const ns of namespaces)
-        for (const pid of pidsOf(ns)) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
-      for (const ns of namespaces.splice(0).reverse()) spawnSync("ip", ["netns", "del", ns]);
+      removeNamespaces(namespaces.splice(0).reverse());
     },
   };
 }
