@@ -8,7 +8,7 @@ import { gpuEnvironment } from "../agent/job-env.js";
 import { satisfies, type ClientFacts } from "../coordinator/scheduler/conditions.js";
 import { gpuReason, pickGpus } from "../coordinator/scheduler/gpus.js";
 import { parseJobInfo } from "../coordinator/scheduler/job-info.js";
-import { blockedReason, NO_CLIENT, type RegisteredClient } from "../coordinator/scheduler/waiting.js";
+import { blockedReason, type RegisteredClient } from "../coordinator/scheduler/waiting.js";
 import type { GpuDevice } from "../shared/protocol.js";
 
 const card = (index: number, memory: number, model = "NVIDIA RTX A5000"): GpuDevice => ({
@@ -115,7 +115,10 @@ test("waiting reasons: what GPUs are missing, only among blades that meet the jo
   assert.equal(blockedReason(job("1", "2", "0"), farm), null);
   assert.equal(blockedReason(job("1", "3", "0"), farm), "needs 3 GPUs; largest blade has 2");
   assert.equal(blockedReason(job("1", "2", "16000"), farm), null);
-  assert.equal(blockedReason(job("8", "1", "0"), [client(4, [card(0, 1)])]), NO_CLIENT);
+  assert.equal(
+    blockedReason(job("8", "1", "0"), [client(4, [card(0, 1)])]),
+    "needs 8 CPUs; largest blade has 4",
+  );
   assert.equal(
     blockedReason(job("1", "2", "16000"), [client(4, [card(0, 8192), card(1, 24576)])]),
     "needs 2 GPUs with 16000 MB; largest blade has 1",

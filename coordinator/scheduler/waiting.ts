@@ -9,7 +9,7 @@ import { readClients, allClientIds, type ClientRecord } from "../store/clients.j
 import { GroupStore } from "../store/groups.js";
 import { readJobFields } from "../store/job-fields.js";
 import { queueHead } from "../store/queue.js";
-import { satisfiesAll, type ClientFacts } from "./conditions.js";
+import { satisfies, satisfiesAll, type ClientFacts } from "./conditions.js";
 import { gpuReason, usableGpus } from "./gpus.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
@@ -31,11 +31,21 @@ export function couldEverRun(job: JobInfo, client: RegisteredClient): boolean {
 }
 
 /**
- * Why no registered client could ever run `job`, or null when one could: for a job whose GPUs alone no
- * blade has, what is missing ("needs 2 GPUs with 16000 MB; largest blade has 1"), else NO_CLIENT.
+ * Why no registered client could ever run `job`, or null when one could: the unmet requirement where one
+ * alone rules out every blade ("needs 64 CPUs; largest blade has 16", "no blade is in group gpu_blades",
+ * "needs 2 GPUs with 16000 MB; largest blade has 1"), else NO_CLIENT.
  */
 export function blockedReason(job: JobInfo, clients: readonly RegisteredClient[]): string | null {
   if (clients.some((c) => couldEverRun(job, c))) return null;
+  const live = clients.filter((c) => !c.terminated);
+  const largest = Math.max(0, ...live.map((c) => c.cpus));
+  if (live.length > 0 && job.cpus > largest) return `needs ${job.cpus} CPUs; largest blade has ${largest}`;
+  // A group condition no blade meets on its own: the group is unknown or empty (HQueue accepts such jobs).
+  for (const condition of job.conditions) {
+    if (condition.name === "group" && ["==", "in", "any"].includes(condition.op)) {
+      if (!live.some((c) => satisfies(c, condition))) return `no blade is in group ${condition.value}`;
+    }
+  }
   if (job.gpus > 0) {
     const anyGpus = { ...job, gpus: 0 };
     const best = clients
@@ -48,7 +58,11 @@ export function blockedReason(job: JobInfo, clients: readonly RegisteredClient[]
 
 /** Whether a waitingFor text says that no client could ever run the job (blockedReason's texts). */
 export function isBlockedText(text: string | null | undefined): boolean {
-  return text === NO_CLIENT || (text?.startsWith("needs ") ?? false);
+  return (
+    text === NO_CLIENT ||
+    (text?.startsWith("needs ") ?? false) ||
+    (text?.startsWith("no blade is in group ") ?? false)
+  );
 }
 
 /** Every registered client with its groups. */

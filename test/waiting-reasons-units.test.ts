@@ -1,0 +1,37 @@
+// Precise waiting reasons (issue 20 item 4): the unmet requirement that alone rules out every registered
+// blade, worded; anything else keeps the generic NO_CLIENT.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseJobInfo } from "../coordinator/scheduler/job-info.js";
+import {
+  blockedReason,
+  isBlockedText,
+  NO_CLIENT,
+  type RegisteredClient,
+} from "../coordinator/scheduler/waiting.js";
+
+const blade = (cpus: number, groups: string[] = [], terminated = false): RegisteredClient => ({
+  hostname: "h",
+  name: "",
+  os: "linux",
+  groups: new Set(groups),
+  terminated,
+  cpus,
+});
+const job = (cpus: number, conditions: object[] = []) =>
+  parseJobInfo(1, [String(cpus), null, JSON.stringify(conditions), "1", "1", null, null, "c", "0", "0"]);
+const group = (value: string) => ({ type: "client", name: "group", op: "==", value });
+
+test("waiting reasons name the CPUs or the group no blade offers", () => {
+  const farm = [blade(16, ["lighting"]), blade(8), blade(128, [], true)];
+  assert.equal(blockedReason(job(4), farm), null);
+  assert.equal(blockedReason(job(64), farm), "needs 64 CPUs; largest blade has 16");
+  assert.equal(blockedReason(job(1, [group("gpu_blades")]), farm), "no blade is in group gpu_blades");
+  assert.equal(blockedReason(job(1, [group("lighting")]), farm), null);
+  // Each requirement met by some blade, not by the same one: the generic reason.
+  assert.equal(blockedReason(job(12, [group("lighting")]), [blade(16), blade(8, ["lighting"])]), NO_CLIENT);
+  for (const text of ["needs 64 CPUs; largest blade has 16", "no blade is in group x", NO_CLIENT])
+    assert.ok(isBlockedText(text), text);
+  assert.ok(!isBlockedText("waiting for a free client"));
+});
