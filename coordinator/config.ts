@@ -15,6 +15,7 @@ import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 import { needsPrivateCa } from "./tls-trust.js";
 import { withoutCredentials } from "./link/identity.js";
 import { noticeSettings, type NoticeSettings } from "./notices/settings.js";
+import { sharesFromIni } from "./shares.js";
 
 export { ConfigError };
 
@@ -232,6 +233,24 @@ export const OPTIONS = {
     kind: kinds.int(0, MAX_STALL_SECONDS),
     default: 0,
     doc: "seconds without output (or progress) after which a run is killed as hung and retried per triesLeft, for jobs without their own stallTimeout; 0 = off",
+  },
+  fairShare: {
+    env: ["OPENHQ_FAIR_SHARE"],
+    ini: ["openhq.fairShare"],
+    kind: kinds.custom((text) => {
+      const t = text.trim();
+      if (t !== "share" && t !== "user") throw new KindError("share or user");
+      return t;
+    }),
+    default: "share",
+    doc: "user: within a share (openhq.share.*), users get equal slots too",
+  },
+  maxRunningPerUser: {
+    env: ["OPENHQ_MAX_RUNNING_PER_USER"],
+    ini: ["openhq.maxRunningPerUser"],
+    kind: kinds.int(0, 10_000_000),
+    default: 0,
+    doc: "CPU slots the running jobs of one submittedBy may hold at once; 0 = no cap",
   },
   jobLogsDir: {
     env: ["OPENHQ_JOB_LOGS_DIR"],
@@ -529,6 +548,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       options.get("serverUrl") ??
       `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`,
     tlsPrivateCa: tls !== null && needsPrivateCa(tls.cert),
+    shares: sharesFromIni(raw, options.get("fairShare") === "user", options.get("maxRunningPerUser")),
     raw,
   };
 

@@ -4,6 +4,7 @@
 import type { Redis } from "ioredis";
 import type { LogStore } from "./logs/index.js";
 import type { Keys } from "./store/keys.js";
+import type { SharesConfig } from "./shares.js";
 
 export interface ServerSettings {
   /** hqserver.activeTimeout, in minutes: a client silent this long loses its jobs (as lost). */
@@ -44,6 +45,8 @@ export interface ServerSettings {
   maxOutputSocketsPerUser?: number;
   /** Bad-blade handling, openhq.blade.* (docs/DESIGN.md "Bad blades"). */
   blade: BladeSettings;
+  /** Shares, openhq.fairShare and openhq.maxRunningPerUser (coordinator/shares.ts); absent = none. */
+  shares?: SharesConfig;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
   raw: Record<string, string>;
 }

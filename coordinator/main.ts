@@ -17,6 +17,7 @@ import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";
 import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
 import { Scheduler } from "./scheduler/index.js";
+import { writeSharesConfig } from "./store/shares.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
 import { loadHostList } from "./hosts.js";
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
       log(`refused ${count} connection(s) over openhq.maxConnections or openhq.maxConnectionsPerAddress`),
   );
   const upgrades = guardUpgrades(server, hosts);
+  // The ini's shares and caps go to Redis before the first dispatch (every coordinator of the farm does so).
+  if (ctx.settings.shares) await writeSharesConfig(ctx, ctx.settings.shares);
   const scheduler = new Scheduler(ctx);
   const link = attachAgentLink(server, ctx, scheduler.dispatcher, { ...limits, gate });
   scheduler.start(link);

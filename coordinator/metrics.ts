@@ -16,6 +16,9 @@
 //   openhq_clients{state}                       busy | idle | unavailable | disabled | not_responding | quarantined
 //                                               (shared/client-state.ts: the dashboard's and CLI's states)
 //   openhq_cpu_slots{state}                     busy | total: CPUs of clients that can take work, and held
+//   openhq_share_running_slots{share}           CPU slots each share's running jobs hold (docs/ADMIN.md "Shares")
+//   openhq_share_guarantee_slots{share}         its guaranteed slots, and openhq_share_burst_slots{share} its
+//                                               burst maximum in slots (only shares with one)
 //   openhq_client_heartbeat_lag_seconds{client} seconds since each client's last heartbeat
 //   openhq_redis_roundtrip_seconds              one PING, timed at scrape
 //   openhq_api_calls_total{method,outcome}      XML-RPC calls, outcome ok | fault | error (internal)
@@ -34,6 +37,7 @@ import type { Context } from "./context.js";
 import { jobCountsByStatus, redisRoundTrip } from "./store/farm-stats.js";
 import { VERSION } from "../shared/version.js";
 import { readUtilisation } from "./web/utilisation.js";
+import { shareRows } from "./store/shares.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const WAIT_BUCKETS = [0.01, 0.1, 1, 5, 15, 60, 300, 900, 3600, 14400, 86400];
@@ -261,6 +265,17 @@ export class Metrics {
       `openhq_cpu_slots{state="busy"} ${farm.slotsBusy}`,
       `openhq_cpu_slots{state="total"} ${farm.slotsTotal}`,
     );
+    const shares = await shareRows(this.ctx);
+    head("openhq_share_running_slots", "gauge", "CPU slots held by each share's running jobs (farm-wide).");
+    for (const r of shares)
+      out.push(`openhq_share_running_slots{share="${escapeLabel(r.name)}"} ${r.running}`);
+    head("openhq_share_guarantee_slots", "gauge", "Each share's guaranteed CPU slots.");
+    for (const r of shares)
+      out.push(`openhq_share_guarantee_slots{share="${escapeLabel(r.name)}"} ${r.guarantee}`);
+    head("openhq_share_burst_slots", "gauge", "Each share's burst maximum in CPU slots (shares with one).");
+    for (const r of shares)
+      if (r.burstSlots !== null)
+        out.push(`openhq_share_burst_slots{share="${escapeLabel(r.name)}"} ${r.burstSlots}`);
     head("openhq_client_heartbeat_lag_seconds", "gauge", "Seconds since each client's last heartbeat.");
     for (const c of rows) {
       if (!(c.lastHeartbeat instanceof Date)) continue;

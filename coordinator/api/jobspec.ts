@@ -33,6 +33,7 @@ import {
   MAX_EMAIL_TO_CHARS,
 } from "../notices/addresses.js";
 import { COMPARISON_OPS, NUMERIC_NAMES } from "../scheduler/conditions.js";
+import { SHARE_NAME } from "../shares.js";
 
 /** One job for addJobs.lua: `fields` are hash fields (strings), the rest its links. */
 export interface NewJob {
@@ -52,6 +53,8 @@ export interface NewJob {
   /** The spec gave no gpus / gpuMemory: take the parent's. */
   inheritGpus: boolean;
   inheritGpuMemory: boolean;
+  /** The spec gave no share: take the parent's (none there either: the submitter's, else `default`). */
+  inheritShare: boolean;
 }
 
 /** Bounded everything: one newjob call creates at most this many jobs. */
@@ -60,6 +63,8 @@ export const MAX_JOBS_PER_CALL = 200_000;
 /** The condition ops HQueue defines; anything else (`<`, `>=`...) no client would ever satisfy, so refuse it. */
 const OPS = new Set(["==", "!=", "in", "not_in", "any"]);
 const OS_KEYS = new Set(["linux", "windows", "macosx"]);
+/** maxRunning's bound. */
+const MAX_RUNNING = 1_000_000;
 
 interface Pending {
   spec: XmlRpcStruct;
@@ -231,6 +236,18 @@ function parseSpec(
   if (given("gpus")) unlessDefault("gpus", wholeNumber(spec.gpus, at("gpus"), MAX_GPUS), 0);
   if (given("gpuMemory"))
     unlessDefault("gpuMemory", wholeNumber(spec.gpuMemory, at("gpuMemory"), MAX_GPU_MEMORY_MB), 0);
+  if (given("share")) {
+    const share = text(spec.share, at("share"));
+    if (share !== "" && !SHARE_NAME.test(share))
+      throw badArgument(at("share"), "expected a share name (letters, digits, _ . -, at most 64)");
+    if (share !== "") f.share = share;
+  }
+  if (given("maxRunning")) {
+    const max = int(spec.maxRunning, at("maxRunning"));
+    if (max < 1 || max > MAX_RUNNING)
+      throw badArgument(at("maxRunning"), `expected 1 to ${MAX_RUNNING} frames at once, got ${max}`);
+    f.maxRunning = String(max);
+  }
 
   const tags = stringList(spec.tags, at("tags"));
   if (tags.length > 0) f.tags = JSON.stringify(tags);
@@ -277,6 +294,7 @@ function parseSpec(
     inheritStallTimeout: !given("stallTimeout"),
     inheritGpus: !given("gpus"),
     inheritGpuMemory: !given("gpuMemory"),
+    inheritShare: !given("share") || f.share === undefined,
   };
   const stubId = given("stubId") ? text(spec.stubId, at("stubId")) : undefined;
   const childStubIds = stringList(spec.childStubIds, at("childStubIds"));

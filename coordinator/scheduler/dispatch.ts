@@ -16,6 +16,8 @@ import { bookedGpus, hashFromFlat } from "./assign.js";
 import { FarmClient } from "./farm-client.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
+import { readRunningSlots } from "../store/shares.js";
+import { band, ShareBook } from "./share-book.js";
 
 /** Classes read from {p}queue:heads per round trip. */
 const HEADS_PAGE = 128;
@@ -29,7 +31,7 @@ export interface DispatchOptions {
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
 const MAX_CACHED_JOBS = 50_000;
 const MAX_CACHED_CLASSES = 100_000;
-/** Cap on remembered retries to keep off the blade that failed them, and on cached job roots. */
+/** Cap on remembered retries to keep off the blade that failed them, on noted cap reasons, on cached job roots. */
 const MAX_AVOIDED = 100_000;
 const MAX_CACHED_ROOTS = 100_000;
 
@@ -61,8 +63,16 @@ export class Dispatcher {
   private readonly infos = new Map<number, JobInfo>();
   /** One job info per requirement class: what its jobs need (all of them alike). */
   private readonly classes = new Map<string, JobInfo>();
-  /** Classes refused for resources since the last job left a client: retried once something is released. */
+  /**
+   * Classes refused for resources or held back by a running limit (maxRunning, a share's burst, a user's
+   * cap: each such class holds one tree, share or user) since the last job left a client: retried once
+   * something is released.
+   */
   private readonly resourceBlocked = new Set<string>();
+  /** Shares and their running slots (share-book.ts); neutral while no share is configured. */
+  readonly shares = new ShareBook();
+  /** Job -> the cap reason last written to its waitingFor (noteCapped), capped like `avoided`. */
+  private readonly capNoted = new Map<number, string>();
   /** Job -> the client its last attempt failed on: its retry goes elsewhere while it can ({p}events "avoid"). */
   private readonly avoided = new Map<number, number>();
   /** Job -> its tree's root, read only while some client here is blocklisted for a tree. */
@@ -297,6 +307,10 @@ export class Dispatcher {
       for (const job of held) if (job) attempts.push(this.assign(job, holding.get(job.id) ?? []));
       open = open.filter((c) => c.heldFor === null);
     }
+    // With shares, jobs of equal priority go by their share's running slots: read the counters once a pass.
+    const ordering = this.shares.ordering;
+    const capping = this.shares.capping;
+    if ((ordering || capping) && open.length > 0) this.shares.setRunning(await readRunningSlots(this.ctx));
     const active: Cursor[] = [];
     const seen = new Set<string>();
     const touched: Cursor[] = [];
@@ -307,17 +321,19 @@ export class Dispatcher {
       let best: Cursor | null = null;
       for (const c of active) {
         const head = c.jobs[0];
-        if (head && (best === null || head.score < (best.jobs[0] as { score: number }).score)) best = c;
+        if (head && (best === null || this.before(c, head.score, best))) best = c;
       }
       // Classes read to their end so far are read further only when they could hold a better job.
-      const bar = best?.jobs[0]?.score ?? Infinity;
-      const drained = active.filter((c) => c.jobs.length === 0 && !c.done && c.after < bar);
+      const drained = active.filter(
+        (c) => c.jobs.length === 0 && !c.done && (best === null || this.before(c, c.after, best)),
+      );
       if (drained.length > 0) {
         await this.readClasses(drained, needRoots);
         continue;
       }
       const head = best?.jobs[0];
-      if (!best || !head || head.score > boundary) {
+      // With shares, an unread class of the same priority may hold a share further below its fair share.
+      if (!best || !head || head.score > boundary || (ordering && band(boundary) <= band(head.score))) {
         // Classes not read yet may hold a better job: read the next page of class heads.
         if (boundary === Infinity) break;
         // The first page fits the open clients (each takes a job; with exact heads the best jobs sit in the
@@ -333,6 +349,14 @@ export class Dispatcher {
       best.jobs.shift();
       best.stale = true;
       const job = { ...best.template, id: head.id };
+      // A class whose share or user is at its cap gets nothing more this pass, whatever its priority; its
+      // head job says why.
+      const capped = capping ? this.shares.capReason(job, job.cpus * job.minHosts) : null;
+      if (capped !== null) {
+        this.noteCapped(job.id, capped);
+        active.splice(active.indexOf(best), 1);
+        continue;
+      }
       const { chosen, keptOff } = this.pick(job, open);
       if (chosen.length === 0) {
         // Kept off this job only (a failed retry, a blocklisted tree): the class's next job may suit them.
@@ -344,6 +368,7 @@ export class Dispatcher {
       // Reserve locally so the rest of this pass does not propose the same CPUs and GPUs again.
       for (const client of chosen)
         client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags, gpus: client.freeGpus(job) ?? [] });
+      if (ordering || capping) this.shares.hold(job, job.cpus * chosen.length);
       attempts.push(this.assign(job, chosen));
       open = open.filter((c) => c.open);
     }
@@ -354,6 +379,27 @@ export class Dispatcher {
     // connection run in order, so the next pass reads the refreshed heads.
     const stale = touched.filter((c) => c.stale && (touched.length > 1 || (c.done && c.jobs.length === 0)));
     if (stale.length > 0) this.hooks.scripts.pruneClasses(stale.map((c) => c.template.cls)).catch(() => {});
+  }
+
+  /** Writes a capped job's waiting reason once (moveToAssigned words the same when it refuses a run). */
+  private noteCapped(jobId: number, reason: string): void {
+    if (this.capNoted.get(jobId) === reason) return;
+    if (this.capNoted.size >= MAX_AVOIDED) this.capNoted.clear();
+    this.capNoted.set(jobId, reason);
+    this.hooks.scripts.run("setWaiting", jobId, reason, 0).catch(() => {});
+  }
+
+  /**
+   * Should the job scoring `score` in class `c` go before the head of `best`? Queue order (priority, then
+   * FIFO), except that with shares jobs of equal priority go by share first (share-book.ts compare).
+   */
+  private before(c: Cursor, score: number, best: Cursor): boolean {
+    const other = (best.jobs[0] as { score: number }).score;
+    if (this.shares.ordering && c !== best && band(score) === band(other)) {
+      const order = this.shares.compare(c.template, best.template);
+      if (order !== 0) return order < 0;
+    }
+    return score < other;
   }
 
   /**
@@ -460,8 +506,10 @@ export class Dispatcher {
       for (const client of chosen) client.heldFor = job.id;
       return;
     }
-    if (kind === "resources") {
+    if (kind === "resources" || kind === "capped") {
       this.resourceBlocked.add(job.cls);
+      // A capped class may have taken clients this pass that other classes can use: look again without it.
+      if (kind === "capped") this.again = true;
       return;
     }
     // "busy": our picture of a client was wrong (another coordinator, a flag change): re-read and retry;

@@ -12,6 +12,7 @@ import { headClasses, migrateQueue, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, registeredClients, sweepWaiting } from "./waiting.js";
 import { ClassReasons } from "./class-reasons.js";
+import { readShareState, writeFarmSlots } from "../store/shares.js";
 
 /** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
 const MAINTENANCE_MS = 3000;
@@ -56,7 +57,9 @@ export class Scheduler {
       // After a Redis restart some events may be lost: look at the queue again.
       ready: () => this.dispatcher.trigger(),
     });
-    void this.guard(() => this.migrate()).then(() => this.dispatcher.trigger());
+    void this.guard(() => this.migrate())
+      .then(() => this.guard(() => this.sharesChanged()))
+      .then(() => this.dispatcher.trigger());
     this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
     this.timer.unref();
     void this.maintainOnce();
@@ -75,7 +78,7 @@ export class Scheduler {
    * {type:"jobs", added|deleted|priorityChanged…} for bulk scripts, {type:"released", jobId, clients},
    * {type:"farm"} when group membership or resource definitions change, {type:"avoid", jobId, clientId} when
    * an attempt failed on a blade (lua/includes/bladeHealth.lua), {type:"blade", clientId} when a blade's
-   * quarantine or blocklistings changed.
+   * quarantine or blocklistings changed, {type:"shares"} when shares were configured or changed.
    */
   private onEvent(message: string): void {
     let event: {
@@ -99,6 +102,7 @@ export class Scheduler {
       this.dispatcher.jobChanged(jobId, event.status ?? "");
     } else if (event.type === "jobs") this.dispatcher.trigger();
     else if (event.type === "farm") void this.guard(() => this.farmChanged());
+    else if (event.type === "shares") void this.guard(() => this.sharesChanged());
     else if (event.type === "released" && typeof jobId === "number")
       for (const cid of event.clients ?? []) this.dispatcher.jobLeft(Number(cid), jobId);
     else if (event.type === "avoid" && typeof jobId === "number" && typeof event.clientId === "number")
@@ -129,6 +133,12 @@ export class Scheduler {
     this.dispatcher.retryResources();
   }
 
+  /** Shares were configured or changed (store/shares.ts): dispatch by the new ones. */
+  private async sharesChanged(): Promise<void> {
+    this.dispatcher.shares.setState(await readShareState(this.ctx));
+    this.dispatcher.retryResources();
+  }
+
   /** A queue left by an earlier version moves into the class index (migrateQueue.lua), 1,000 jobs a call. */
   private async migrate(): Promise<void> {
     while ((await migrateQueue(this.ctx, 1000)) !== 0);
@@ -155,6 +165,12 @@ export class Scheduler {
       if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
     }
     const clients = await registeredClients(this.ctx, this.groups);
+    // The farm's CPU slots, for bursts given in % of the farm (lua/includes/shares.lua).
+    await writeFarmSlots(
+      this.ctx,
+      clients.reduce((sum, c) => sum + (c.terminated ? 0 : c.cpus), 0),
+    );
+    this.dispatcher.shares.setState(await readShareState(this.ctx));
     await sweepWaiting(this.ctx, this.scripts, clients);
     // The heads walked this round are the classes judged this round: every class in turn, without a scan.
     await this.reasons.round(await this.refreshHeads(), clients);

@@ -24,6 +24,9 @@ export interface JobInfo {
   /** GPUs each client books, and the MB each of them must have (0 = any). */
   gpus: number;
   gpuMemory: number;
+  /** Its share (coordinator/shares.ts) and submittedBy: a class with a share or caps holds one of each. */
+  share: string;
+  user: string | null;
 }
 
 const FIELDS = [
@@ -37,6 +40,8 @@ const FIELDS = [
   "cls",
   "gpus",
   "gpuMemory",
+  "share",
+  "submittedBy",
 ] as const;
 
 function list(json: string | null): unknown[] {
@@ -76,6 +81,8 @@ export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
     platforms: platformsOf(f[6] ?? null),
     gpus: Math.max(0, Math.trunc(Number(f[8])) || 0),
     gpuMemory: Math.max(0, Math.trunc(Number(f[9])) || 0),
+    share: f[8] ?? "default",
+    user: f[9] ?? null,
   };
 }
 

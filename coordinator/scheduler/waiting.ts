@@ -75,6 +75,10 @@ export async function registeredClients(
     .map((c) => ({ ...c, os: c.platform, groups: groupsByClient.get(c.id) ?? new Set<string>() }));
 }
 
+/** moveToAssigned's reasons: resources, and running limits (lua/includes/shares.lua capRefusal). */
+const OWN_REASONS =
+  /^(waiting for resources|share \S+ at its burst limit|user .+ at the per-user running limit|job \d+ at its maxRunning limit)/;
+
 /**
  * The reason a queued job should carry, given why no registered client could ever run it (blockedReason;
  * null when one could) and its REASON_FIELDS now; null when it already carries it.
@@ -83,7 +87,7 @@ export function reasonFor(blocked: string | null, current: (string | null)[] | n
   const [waitingFor, warning, onHold] = current ?? [];
   let text = blocked ?? WAITING_FOR_CLIENT;
   // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
-  if (blocked === null && (onHold || (waitingFor && waitingFor.startsWith("waiting for resources")))) {
+  if (blocked === null && (onHold || (waitingFor && OWN_REASONS.test(waitingFor)))) {
     text = waitingFor ?? text;
   }
   return text !== (waitingFor ?? "") || (blocked !== null) !== (warning === "1") ? text : null;

@@ -57,6 +57,8 @@ export const JOB_ATTRIBUTES = [
   "lastError",
   "gpus",
   "gpuMemory",
+  "share",
+  "maxRunning",
 ] as const;
 
 /** Fractions HQueue sends as floats: Python must see 0.0 and 1.0, not the ints a whole JS number becomes. */
@@ -208,6 +210,8 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   // GPUs per client of a run, and MB each must have (0 = any); the devices a run got are in `clients`.
   gpus: INTEGER("gpus"),
   gpuMemory: INTEGER("gpuMemory"),
+  share: (j) => j.share ?? "default",
+  maxRunning: (j) => (j.maxRunning === undefined ? null : Number(j.maxRunning)),
 };
 
 /**

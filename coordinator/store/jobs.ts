@@ -26,6 +26,12 @@
 //   gpus gpuMemory   GPUs each client of a run books, and MB each of them must have; absent = 0 (inherited
 //                    from the first parent at submit when the spec gave none)
 //   onSuccess onError onCancel onChildError   shell text; absent = none
+//   share            the job's share (coordinator/shares.ts): the spec's or its first parent's, else its
+//                    submittedBy's in openhq.share.*.users, else default; absent = "default"; an unknown name is
+//                    default, with a warning in `logs`
+//   maxRunning       most running jobs of its subtree (itself and descendants) at once; absent = no cap
+//   capBy capUp      the job whose maxRunning caps this one (itself, or its first parent's capBy); on a capping
+//                    job, the cap above it; absent = none (checked by moveToAssigned, lua/includes/shares.lua)
 //   description submittedBy emailTo emailReasons   absent = ""
 //   mailOn           ",succeeded,failed,": the statuses whose transition mails emailTo (coordinator/notices/
 //                    addresses.ts); absent = no mail (emailTo or emailReasons not given)
@@ -80,6 +86,8 @@
 //                    :output:tail, head and tail past its cap); still read by output() (legacyOutput)
 // dispatch:
 //   cls              the job's requirement class (lua/includes/util.lua classOf; coordinator/scheduler/README.md)
+//   slotsHeld        while it runs: the CPU slots counted for its share and user (cpus x clients), given back
+//                    once by releaseClients
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
 //   The queue is {p}jobs:status:runnable: exactly the runnable jobs; score = -priority * 2^32 + INCR

@@ -81,6 +81,14 @@
 //   {p}jobs:roots:finished       ZSET    finished roots of an earlier openhq (dropped by migrateQueue.lua)
 //   {p}audit                     STREAM  the audit log: state-changing calls, field "e" = JSON record, capped
 //                                        (XADD MAXLEN ~; store/audit.ts, coordinator/audit/)
+//   {p}shares                    HASH    share name -> JSON {weight, guarantee, burst, burstPct} (shares.ts;
+//                                        empty = no shares: dispatch is HQueue's priority then FIFO)
+//   {p}shares:users              HASH    submittedBy -> share name (jobs that name no share)
+//   {p}shares:settings           HASH    byUser ("1": fair share between users too), userCap (slots),
+//                                        farmSlots (CPUs of the registered clients, for a burst in % of the farm)
+//   {p}shares:running            HASH    share name -> CPU slots its running jobs hold (a job's cpus on each
+//                                        of its clients), kept by moveToAssigned and releaseClients
+//   {p}users:running             HASH    submittedBy -> CPU slots its running jobs hold (the same way)
 //   channel {p}events            pub/sub JSON change events (job/client changed) for dashboards and caches
 //   channel {p}events:viewers    pub/sub change notices only GET /events wants (a dispatch's "running")
 //   channel {p}control:{clientId} pub/sub control messages for the coordinator that holds that agent's link
@@ -158,6 +166,11 @@ export const KEY_TEMPLATES = {
   historyFarm: "history:farm",
   historyLock: "history:lock:{minute}",
   audit: "audit",
+  shares: "shares",
+  sharesUsers: "shares:users",
+  sharesSettings: "shares:settings",
+  sharesRunning: "shares:running",
+  usersRunning: "users:running",
   eventsChannel: "events",
   viewerEventsChannel: "events:viewers",
   controlChannel: "control:{clientId}",

@@ -2,7 +2,7 @@
 -- ARGV: prefix, now (ms), JSON {"jobs":[{"fields":{field:string}, "newParents":[local parent index (0-based)],
 --   "existingParents":[existing parent id], "existingChildren":[existing child id],
 --   "inheritConditions":bool, "inheritSubmittedBy":bool, "inheritStallTimeout":bool, "inheritGpus":bool,
---   "inheritGpuMemory":bool}]}
+--   "inheritGpuMemory":bool, "inheritShare":bool}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
 -- @include settle
 local now = tonumber(ARGV[2])
@@ -107,6 +107,57 @@ local function inheritedField(i, field, inherit)
   return memo[i]
 end
 
+-- The job's share: the spec's (or its first parent's), else the share its submitter maps to, else `default`.
+-- A share no one configured is `default`, with a warning in the job's log (returned as the second value).
+local knownShares, userShares = {}, {}
+local function shareOf(i, submittedBy)
+  local share = inheritedField(i, 'share', 'inheritShare')
+  if not share or share == '' then
+    if not submittedBy then
+      return 'default'
+    end
+    if userShares[submittedBy] == nil then
+      userShares[submittedBy] = redis.call('HGET', K.sharesUsers, submittedBy) or false
+    end
+    share = userShares[submittedBy] or 'default'
+  end
+  if share == 'default' then
+    return share
+  end
+  if knownShares[share] == nil then
+    knownShares[share] = redis.call('HEXISTS', K.shares, share) == 1
+  end
+  if knownShares[share] then
+    return share
+  end
+  return 'default', 'share ' .. share .. ' is not configured: the job runs in share default'
+end
+
+-- The job whose maxRunning caps this one's runs: itself when it has one, else its first parent's (capBy).
+local caps = {}
+local inheritedCap
+local function capOf(i)
+  if caps[i] == nil then
+    local j = jobs[i]
+    if j.fields.maxRunning then
+      caps[i] = ids[i]
+    else
+      caps[i] = inheritedCap(i)
+    end
+  end
+  return caps[i]
+end
+-- The cap above job i (its first parent's capBy), false for none.
+inheritedCap = function(i)
+  local j = jobs[i]
+  if #j.newParents > 0 then
+    return capOf(j.newParents[1] + 1)
+  elseif #j.existingParents > 0 then
+    return tonumber(redis.call('HGET', K.job(j.existingParents[1]), 'capBy')) or false
+  end
+  return false
+end
+
 local indexOfId = {}
 for i = 1, n do
   indexOfId[ids[i]] = i
@@ -153,9 +204,16 @@ for i, j in ipairs(jobs) do
   end
   f.gpus = inheritedField(i, 'gpus', 'inheritGpus') or nil
   f.gpuMemory = inheritedField(i, 'gpuMemory', 'inheritGpuMemory') or nil
-  f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs, f.gpus, f.gpuMemory)
   local sb = inheritedField(i, 'submittedBy', 'inheritSubmittedBy')
   f.submittedBy = sb and sb ~= '' and sb or nil
+  local share, warning = shareOf(i, f.submittedBy)
+  f.share = share ~= 'default' and share or nil
+  f.capBy = capOf(i) or nil
+  if f.maxRunning then
+    f.capUp = inheritedCap(i) or nil
+  end
+  f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs, f.gpus,
+    f.gpuMemory, classScope(f.share, f.capBy, f.submittedBy))
   f.stallTimeout = inheritedField(i, 'stallTimeout', 'inheritStallTimeout') or nil
   local parents = {}
   for _, lp in ipairs(j.newParents) do
@@ -194,6 +252,12 @@ for i, j in ipairs(jobs) do
     initial[i] = status
     if #parents == 0 then
       newRoots[#newRoots + 1] = ids[i]
+    end
+  end
+  if warning then
+    f.logs = logsWith(nil, warning, now)
+    if status then
+      f.logs = logsWith(f.logs, 'setting status to ' .. status, now)
     end
   end
   local args = {}

@@ -8,7 +8,9 @@
 --   {"gone"}           the job is no longer runnable (taken, paused, cancelled, deleted)
 --   {"busy", cid}      none of the proposed clients can take the job now (the last refusal's client)
 --   {"resources", why} the job's resources do not fit now (why names the resource)
+--   {"capped", why}    a running limit holds the job back (maxRunning, its share's burst, its user's cap)
 -- @include setStatus
+-- @include shares
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
@@ -20,10 +22,16 @@ local key = K.job(id)
 local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
   'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime', 'stallTimeout' }
 -- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`), the
--- assign fields after the first 17.
-local f = redis.call('HMGET', key, 'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status',
-  'attempt', 'cls', 'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt',
-  'gpus', 'gpuMemory', unpack(ASSIGN_FIELDS))
+-- assign fields after the first 17, then the share fields.
+local READ = {'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status', 'attempt', 'cls',
+  'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt', 'gpus', 'gpuMemory'}
+for _, name in ipairs(ASSIGN_FIELDS) do READ[#READ + 1] = name end
+-- The share fields come last (a call's arguments after unpack() would cut it to one value).
+local SHARE_AT = #READ
+READ[#READ + 1] = 'share'
+READ[#READ + 1] = 'submittedBy'
+READ[#READ + 1] = 'capBy'
+local f = redis.call('HMGET', key, unpack(READ))
 if f[7] ~= 'runnable' then return {'gone'} end
 local cpus = tonumber(f[1]) or 1
 local tags = f[2] and cjson.decode(f[2]) or {}
@@ -134,6 +142,16 @@ if #chosen < minHosts then
 end
 while #chosen > maxHosts do table.remove(chosen) end
 
+-- Running limits: the run's slots against maxRunning, its share's burst and its user's cap (shares.lua).
+local share = f[SHARE_AT + 1] or 'default'
+local user = f[SHARE_AT + 2]
+local slots = cpus * #chosen
+local why = capRefusal(share, user, f[SHARE_AT + 3], slots)
+if why then
+  redis.call('HSET', key, 'waitingFor', why)
+  return {'capped', why}
+end
+
 -- Resources: per job, `used` counts amounts; per machine, {p}resource:{rid}:machines counts jobs per client
 -- and a job needs one unit on each of its clients.
 local want = f[6] and cjson.decode(f[6]) or {}
@@ -189,7 +207,8 @@ for i, c in ipairs(chosen) do
 end
 local attempt = (tonumber(f[8]) or 0) + 1
 local encoded = cjson.encode(clients)
-local set = {'attempt', attempt, 'clients', encoded, 'startTime', now}
+holdSlots(share, user, slots)
+local set = {'attempt', attempt, 'clients', encoded, 'startTime', now, 'slotsHeld', slots}
 -- A first attempt has no earlier output for the event fence (fence.lua) to clear: start its sequence here.
 if attempt == 1 and not f[15] then
   table.insert(set, 'seqAttempt')

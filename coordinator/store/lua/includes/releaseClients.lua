@@ -1,3 +1,4 @@
+-- @include shares
 -- Releases the clients a job holds: called by every move out of a running state (finish, abandon, cancel,
 -- eject). Publishes {"type":"released","jobId":N,"clients":[cid...]} on {p}events. Idempotent: a client
 -- already released is left alone. The job's `clients` field is kept (getJob reports who ran the job).
@@ -36,6 +37,7 @@ local function releaseClients(id, read, quiet)
     held, clients = v[1], v[2]
   end
   releaseHeld(key, held)
+  releaseSlots(key)
   if not clients then
     return {}
   end

@@ -169,8 +169,27 @@ end
 -- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
 -- its class in `cls` (written at submit, rewritten when conditions change).
 local CLASS_CACHE = {} -- @per-call
+-- Whether classes split by submittedBy too (fair share between users, or a per-user cap: shares.ts), read
+-- once per call.
+local BY_USER = nil -- @per-call
 
-local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs, gpus, gpuMemory)
+-- What a class holds besides the client-side needs, so that a share, a user or a maxRunning tree held back
+-- by a cap holds back its own class only (coordinator/scheduler/README.md "Shares and caps"): the job's
+-- share when not `default`, the capping job (`capBy`), and submittedBy while classes split by user. Empty
+-- for a job of the default share without caps, whose class is then exactly what it was before shares.
+local function classScope(share, capBy, submittedBy)
+  if BY_USER == nil then
+    local v = redis.call('HMGET', K.sharesSettings, 'byUser', 'userCap')
+    BY_USER = v[1] == '1' or (tonumber(v[2]) or 0) > 0
+  end
+  local parts = {}
+  if share and share ~= '' and share ~= 'default' then parts[#parts + 1] = 's=' .. share end
+  if capBy and capBy ~= '' then parts[#parts + 1] = 'c=' .. capBy end
+  if BY_USER and submittedBy and submittedBy ~= '' then parts[#parts + 1] = 'u=' .. submittedBy end
+  return table.concat(parts, '\n')
+end
+
+local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs, gpus, gpuMemory, scope)
   local singles = {}
   if tags and tags ~= '' then
     for _, t in ipairs(cjson.decode(tags)) do
@@ -194,6 +213,9 @@ local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, co
   if (tonumber(gpus) or 0) > 0 then
     def = def .. '\ngpus ' .. tonumber(gpus) .. ' ' .. (tonumber(gpuMemory) or 0)
   end
+  if scope and scope ~= '' then
+    def = def .. '\n' .. scope
+  end
   local cls = CLASS_CACHE[def]
   if not cls then
     cls = string.sub(redis.sha1hex(def), 1, 12)
@@ -205,8 +227,8 @@ end
 -- The class of a stored job, computed from its fields and written to `cls`.
 local function storeClass(key)
   local v = redis.call('HMGET', key, 'cpus', 'tags', 'conditions', 'minHosts', 'maxHosts', 'resources', 'commandByOs',
-    'gpus', 'gpuMemory')
-  local cls = classOf(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9])
+    'gpus', 'gpuMemory', 'share', 'capBy', 'submittedBy')
+  local cls = classOf(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], classScope(v[10], v[11], v[12]))
   redis.call('HSET', key, 'cls', cls)
   return cls
 end
