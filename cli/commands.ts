@@ -411,6 +411,26 @@ export async function listGroups(io: Io): Promise<number> {
   return Exit.ok;
 }
 
+export async function listShares(io: Io): Promise<number> {
+  const shares = await io.server.getShares();
+  if (io.json) io.out.write(toJson(shares));
+  else
+    io.out.write(
+      table(
+        ["SHARE", "RUNNING", "GUARANTEE", "WEIGHT", "BURST", "USERS"],
+        shares.map((s) => [
+          String(s.name ?? ""),
+          text(s.running),
+          text(s.guarantee),
+          text(s.weight),
+          s.burst ? `${s.burst}${s.burst.endsWith("%") ? ` (${text(s.burstSlots)})` : ""}` : "-",
+          (s.users ?? []).join(","),
+        ]),
+      ),
+    );
+  return Exit.ok;
+}
+
 export async function listResources(io: Io): Promise<number> {
   const resources = await io.server.getResources();
   if (io.json) io.out.write(toJson(resources));

@@ -89,6 +89,10 @@ export const COMMAND_HELP: CommandHelp[] = [
   { names: ["groups"], text: "  groups                               client groups" },
   { names: ["resources"], text: "  resources                            resources with amount and use" },
   {
+    names: ["shares"],
+    text: "  shares                               shares: running slots against guarantee, weight and burst",
+  },
+  {
     names: ["wakeup"],
     text: "  wakeup HOST                          ask an agent for an immediate heartbeat (its port 5001)",
   },

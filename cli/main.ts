@@ -11,6 +11,7 @@ import {
   listGroups,
   listJobs,
   listResources,
+  listShares,
   parseIds,
   removeClients,
   setDisabled,
@@ -196,6 +197,8 @@ async function run(argv: string[]): Promise<number> {
       return listGroups(io);
     case "resources":
       return listResources(io);
+    case "shares":
+      return listShares(io);
     case "wakeup":
     case "terminate":
       return agentCall(io, name, host(), flags.get("agentToken"));

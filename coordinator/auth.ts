@@ -50,6 +50,7 @@ export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   "getClientHealth",
   "getClientAttempts",
   "getJobBlocklist",
+  "getShares",
   "searchJobNames",
   "getJob",
   "getJobs",

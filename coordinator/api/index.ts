@@ -13,6 +13,7 @@ import { identityMethods } from "./identity.js";
 import { jobsMethods } from "./jobs.js";
 import { notesMethods } from "./notes.js";
 import { resourcesMethods } from "./resources.js";
+import { sharesMethods } from "./shares.js";
 
 export function apiMethods(ctx: Context): Methods {
   const parts: [string, Methods][] = [
@@ -24,6 +25,7 @@ export function apiMethods(ctx: Context): Methods {
     ["groups", groupsMethods(ctx)],
     ["notes", notesMethods(ctx)],
     ["resources", resourcesMethods(ctx)],
+    ["shares", sharesMethods(ctx)],
     ["identity", identityMethods(ctx)],
     ["audit", auditMethods(ctx)],
   ];

@@ -22,6 +22,7 @@ import type {
   Note,
   NoteThread,
   Resource,
+  Share,
 } from "./types.js";
 
 export type * from "./types.js";
@@ -355,6 +356,23 @@ export class HQServer {
   }
   removeClientFromGroup(groupId: number, clientId: number): Promise<null> {
     return this.call("removeClientFromGroup", groupId, clientId);
+  }
+
+  // ---- shares (openhq extension) --------------------------------------------------------------------
+  /** Every configured share, `default`, and any share with running work. */
+  getShares(): Promise<Share[]> {
+    return this.call("getShares");
+  }
+  /** Creates or changes a share (admin): weight, guarantee (slots), burst (slots or "N%"), users. */
+  setShare(
+    name: string,
+    fields: { weight?: number; guarantee?: number; burst?: number | string; users?: string[] },
+  ): Promise<boolean> {
+    return this.call("setShare", name, fields);
+  }
+  /** Removes a share and the users mapped to it (admin). */
+  removeShare(name: string): Promise<boolean> {
+    return this.call("removeShare", name);
   }
 
   // ---- resources ------------------------------------------------------------------------------------

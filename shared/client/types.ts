@@ -202,6 +202,20 @@ export interface Resource {
   [attribute: string]: XmlRpcValue | undefined;
 }
 
+/** openhq extension (getShares): a share, its definition and the CPU slots its running jobs hold. */
+export interface Share {
+  name?: string;
+  weight?: number;
+  guarantee?: number;
+  /** "" for none, "N" slots or "N%" of the farm. */
+  burst?: string;
+  /** The burst maximum in slots now; None for none. */
+  burstSlots?: number | null;
+  running?: number;
+  users?: string[];
+  [attribute: string]: XmlRpcValue | undefined;
+}
+
 export interface Note {
   id?: number;
   text?: string;
