@@ -9,6 +9,7 @@ import { startCoordinator, type TestCoordinator } from "./support/coordinator.js
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { iniArgs, py, until } from "./support/farm-kit.js";
 import { rng } from "./support/rng.js";
+import { spawn } from "node:child_process";
 
 let coord: TestCoordinator;
 let peers: ProtocolPeer[] = [];
@@ -219,4 +220,66 @@ test("the per-user cap (openhq.maxRunningPerUser) holds; jobs show their share; 
   assert.match(log, /share nosuch is not configured/);
   await cancel([...alice, ...bob, unknown as number, mapped as number]);
   await clearFarm();
+});
+
+test("getShares, setShare and removeShare (bad input is a Fault that changes nothing); openhq shares", async () => {
+  const result = await py<{
+    before: string[];
+    faults: string[];
+    after: Record<string, unknown>[];
+    gone: string[];
+  }>(
+    coord.url,
+    `
+def fault(call):
+    try:
+        call()
+        return "no fault"
+    except xmlrpc.client.Fault as f:
+        return f.faultString
+before = [s["name"] for s in hq.getShares()]
+faults = [
+    fault(lambda: hq.setShare("fx", {"weight": 0})),
+    fault(lambda: hq.setShare("fx", {"burst": "150%"})),
+    fault(lambda: hq.setShare("fx", {"colour": "red"})),
+    fault(lambda: hq.setShare("bad name", {"weight": 1})),
+    fault(lambda: hq.removeShare("nosuch")),
+]
+unchanged = [s["name"] for s in hq.getShares()]
+assert unchanged == before, unchanged
+hq.setShare("fx", {"weight": 3, "guarantee": 2, "burst": "50%", "users": ["dave"]})
+after = [s for s in hq.getShares() if s["name"] == "fx"]
+hq.removeShare("fx")
+out({"before": before, "faults": faults, "after": after, "gone": [s["name"] for s in hq.getShares()]})`,
+  );
+  assert.deepEqual(result.before, ["a", "b", "c", "capped", "default", "g", "h"]);
+  assert.match(result.faults[0] ?? "", /weight/);
+  assert.match(result.faults[1] ?? "", /burst/);
+  assert.match(result.faults[2] ?? "", /colour/);
+  assert.match(result.faults[3] ?? "", /name/);
+  assert.match(result.faults[4] ?? "", /no share named/);
+  assert.deepEqual(result.after[0], {
+    name: "fx",
+    weight: 3,
+    guarantee: 2,
+    burst: "50%",
+    // Half of the farm's CPU slots (the registered blades of the earlier tests).
+    burstSlots: (result.after[0] as { burstSlots: number }).burstSlots,
+    running: 0,
+    users: ["dave"],
+  });
+  assert.ok(!result.gone.includes("fx"));
+
+  const cli = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "shares"], {
+      env: { ...process.env, HQSERVER: coord.url },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}`))));
+  });
+  assert.match(cli, /SHARE\s+RUNNING\s+GUARANTEE\s+WEIGHT\s+BURST/);
+  assert.match(cli, /\ncapped\s+0\s+0\s+1\s+3\b/);
+  assert.match(cli, /\ng\s+0\s+8\s+1\s+-/);
 });
