@@ -81,8 +81,8 @@ export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
     platforms: platformsOf(f[6] ?? null),
     gpus: Math.max(0, Math.trunc(Number(f[8])) || 0),
     gpuMemory: Math.max(0, Math.trunc(Number(f[9])) || 0),
-    share: f[8] ?? "default",
-    user: f[9] ?? null,
+    share: f[10] ?? "default",
+    user: f[11] ?? null,
   };
 }
 
