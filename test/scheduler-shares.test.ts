@@ -136,6 +136,15 @@ test("shares weighted 1:2:1 on 40 saturated slots converge to 10/20/10 within on
   // The counters the Lua transitions keep agree with what runs.
   const metrics = await (await fetch(`${coord.url}/metrics`)).text();
   assert.match(metrics, /openhq_share_running_slots\{share="b"\} 20/);
+  // The Farm page's table shows the same, and a job's page its share.
+  const farmPage = await (await fetch(`${coord.url}/farm`)).text();
+  assert.match(farmPage, /id="shares"/);
+  assert.match(
+    farmPage,
+    /<td>b<\/td>\s*<td class="num">20<\/td>\s*<td class="num">0<\/td>\s*<td class="num">2<\/td>/,
+  );
+  const jobPage = await (await fetch(`${coord.url}/jobs/${[...b][0]}`)).text();
+  assert.match(jobPage, /<th>share<\/th>\s*<td>b<\/td>/);
   await cancel([...a, ...b, ...c]);
   await clearFarm();
 });

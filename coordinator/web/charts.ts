@@ -1,6 +1,8 @@
 // The dashboard's pictures: the farm over the last hours (CPU slots, clients by state, queue) from the shared
 // history (./history.ts), a parent's render time per frame (outliers stand out), a client's load and jobs.
 
+import { shareRows } from "../store/shares.js";
+import { sharesTable } from "./shares.js";
 import type { Context } from "../context.js";
 import { isFinished } from "../../shared/statuses.js";
 import { childIds, readFrames } from "../store/job-frames.js";
@@ -73,7 +75,11 @@ export async function farmCharts(ctx: Context, hours: number, now = Date.now()):
 }
 
 export async function farmPage(ctx: Context, hours: number): Promise<Html> {
-  const [{ now: farm }, charts] = await Promise.all([readUtilisation(ctx), farmCharts(ctx, hours)]);
+  const [{ now: farm }, charts, shares] = await Promise.all([
+    readUtilisation(ctx),
+    farmCharts(ctx, hours),
+    shareRows(ctx),
+  ]);
   const pct = farm.slotsTotal > 0 ? Math.round((farm.slotsBusy / farm.slotsTotal) * 100) : 0;
   const body = html`<h1>Farm</h1>
     <p class="farm-now">
@@ -87,7 +93,8 @@ export async function farmPage(ctx: Context, hours: number): Promise<Html> {
       ${CHART_HOURS.map((h) => (h === hours ? html`<strong>${h} h</strong> ` : html`<a href="/farm?hours=${h}">${h} h</a> `))}
       <span class="muted">one sample a minute, kept 24 h in Redis by the coordinators</span>
     </p>
-    <div class="charts">${charts}</div>`;
+    <div class="charts">${charts}</div>
+    ${sharesTable(shares)}`;
   return layout("Farm", "/farm", body);
 }
 

@@ -390,6 +390,7 @@ const KEY_ATTRIBS = [
   "progress",
   "triesLeft",
   "submittedBy",
+  "share",
   "clients",
   "queueTime",
   "startTime",
