@@ -4,7 +4,8 @@
 // through XML-RPC and 200 simulated agents (bench/sim-agents.ts) like a farm.
 // Sizes: SCALE_QUEUED (default 200,000; the issue's figure is 1,000,000), SCALE_BLOCKED (default 100,000;
 // issue: 500,000), SCALE_PHASES=submit,dispatch,... to run some phases only. badBlades (issue 18): dispatch
-// with 1,000 blocklisted (job, blade) pairs and 50 quarantined blades against plain dispatch.
+// with 1,000 blocklisted (job, blade) pairs and 50 quarantined blades against plain dispatch. shares (issue
+// 24): dispatch with 100 weighted shares configured, each with queued work, against the same queue without.
 
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
@@ -17,6 +18,7 @@ import {
   type StartCoordinatorOptions,
   type TestCoordinator,
 } from "../test/support/coordinator.js";
+import { iniArgs } from "../test/support/farm-kit.js";
 import { startSim } from "./farm.js";
 import type { BenchResult } from "./types.js";
 
@@ -410,6 +412,39 @@ async function badBlades(): Promise<BenchResult[]> {
   ];
 }
 
+/** Shares of the shares phase (issue 24), weighted 1, 2 and 3 in turn. */
+const SHARES = 100;
+
+/** Dispatch+finish with 100 shares configured and every one busy, against the same queue without shares. */
+async function shares(): Promise<BenchResult[]> {
+  const ini = iniArgs(
+    Array.from({ length: SHARES }, (_, i) => `[openhq.share.s${i}]\nweight = ${1 + (i % 3)}\n`).join("\n"),
+  );
+  const rate = async (on: boolean): Promise<number> => {
+    const f = await farm(on ? { args: ini } : {});
+    try {
+      const job = plain();
+      await fill(f, BASE + 10_000, on ? (i) => ({ ...job(i), share: `s${i % SHARES}` }) : job);
+      return await dispatchRate(f);
+    } finally {
+      await f.stop();
+    }
+  };
+  const [off, on] = await bestOfTwo(
+    () => rate(false),
+    () => rate(true),
+  );
+  return [
+    ratio(
+      `dispatch+finish rate with ${SHARES} shares configured and busy / no shares`,
+      on,
+      off,
+      0.9,
+      `${Math.round(on)} vs ${Math.round(off)} jobs/s over 10,000 jobs, ${AGENTS} sim agents, better of two runs each`,
+    ),
+  ];
+}
+
 const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   submit,
   dispatch,
@@ -418,6 +453,7 @@ const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   memoryAndCost,
   bulkCancel,
   badBlades,
+  shares,
 };
 
 export async function run(): Promise<BenchResult[]> {
