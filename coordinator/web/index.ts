@@ -22,7 +22,18 @@ import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisat
 import { frameIds, frameTable, readFrameQuery } from "./frames.js";
 import { startHistory } from "./history.js";
 import { searchPage } from "./search.js";
-import { childRows, jobHead, jobPage, jobSide, jobsPage, jobsTable, readJobQuery, readOpen } from "./jobs.js";
+import {
+  childRows,
+  jobHead,
+  jobPage,
+  jobSide,
+  jobsPage,
+  jobsTable,
+  matchingIds,
+  MAX_SELECT,
+  readJobQuery,
+  readOpen,
+} from "./jobs.js";
 import { sendLog } from "./log-download.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
@@ -141,6 +152,13 @@ export function webHandler(ctx: Context): WebHandler {
       const q = readJobQuery(url.searchParams);
       const open = readOpen(url.searchParams);
       return page(fragment ? await jobsTable(ctx, api, q, open) : await jobsPage(ctx, api, q));
+    }
+    if (path === "/jobs.json") {
+      // Every job the list's filter matches (the bulk bar's "select all matching"), at most MAX_SELECT.
+      const ids = await matchingIds(api, readJobQuery(url.searchParams));
+      const body = { ids: ids.slice(0, MAX_SELECT), total: ids.length };
+      send(req, res, 200, "application/json; charset=utf-8", JSON.stringify(body));
+      return;
     }
     const log = /^\/jobs\/(\d+)\/log$/.exec(path);
     if (log) return sendLog(ctx, req, res, Number(log[1]), url.searchParams.get("attempt"));

@@ -77,7 +77,7 @@ async function readJobs(api: Api, ids: number[], attribs: string[]): Promise<Job
 }
 
 /** Ids matching the query, newest first. Name/submitter filters read just those two fields of candidates. */
-async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
+export async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
   let ids: number[];
   if (q.scope === "unfinished") ids = await api.call<number[]>("getUnfinishedRootJobIds");
   else if (q.scope === "finished") ids = await api.call<number[]>("getFinishedRootJobIds");
@@ -186,6 +186,7 @@ function jobRow(job: Job, depth: number, extras: RowExtras): Html {
   const counts = extras.counts.get(id);
   const expanded = children.length > 0 && extras.open.has(id);
   return html`<tr class="job depth-${Math.min(depth, 8)}" data-id="${id}" data-depth="${depth}">
+    <td class="pick"><input type="checkbox" class="jsel" data-id="${id}" aria-label="select job ${id}" /></td>
     <td class="tree" style="padding-left:${0.4 + depth * 1.2}em">
       ${
         children.length > 0
@@ -232,6 +233,9 @@ const HEAD: [string, string | null][] = [
 export function tableHead(q?: JobQuery): Html {
   return html`<thead>
     <tr>
+      <th class="pick">
+        ${q ? html`<input type="checkbox" class="select-jobs" title="select all on this page" />` : ""}
+      </th>
       ${HEAD.map(([label, sort]) => {
         if (!q || sort === null) return html`<th>${label}</th>`;
         const active = q.sort === sort;
@@ -304,7 +308,7 @@ export async function jobsTable(
           ${
             jobs.length === 0
               ? html`<tr>
-                  <td colspan="9" class="empty">No jobs match.</td>
+                  <td colspan="10" class="empty">No jobs match.</td>
                 </tr>`
               : await treeRows(ctx, api, jobs, 0, open)
           }
@@ -316,6 +320,35 @@ export async function jobsTable(
         ${page < pages ? html`<a href="${queryString(q, page + 1)}" rel="next">next ›</a> <a href="${queryString(q, pages)}">last »</a>` : ""}
       </div>`,
   );
+}
+
+/** The most ids "select all matching" takes: the bulk bar acts on them in chunks (static/app.js). */
+export const MAX_SELECT = 100_000;
+
+/** The query's parameters without its page: what /jobs.json reads to select every matching job. */
+function filterParams(q: JobQuery): string {
+  const url = queryString(q, 1);
+  const at = url.indexOf("?");
+  return at < 0 ? "" : url.slice(at + 1);
+}
+
+/**
+ * Actions on the jobs ticked in the list, or on every job matching the filter. The browser calls the same
+ * XML-RPC methods as a job page's buttons (so the same access control and audit), a chunk of ids a call.
+ */
+function bulkBar(q: JobQuery): Html {
+  return html`<div class="job-bulk" data-query="${filterParams(q)}">
+    <span class="job-count">0 selected</span>
+    <button type="button" class="select-matching">Select all matching</button>
+    <button type="button" class="clear-jobs">Clear</button>
+    <button type="button" class="job-action" data-method="pauseJobs">Pause</button>
+    <button type="button" class="job-action" data-method="resumeJobs">Resume</button>
+    <button type="button" class="job-action" data-method="rescheduleJobs">Reschedule</button>
+    <button type="button" class="job-action danger" data-method="cancelJobs">Cancel</button>
+    <label>Priority <input type="number" min="0" class="job-priority" value="0" /></label>
+    <button type="button" class="job-action" data-method="setJobPriority">Set priority</button>
+    <span class="job-progress muted" role="status"></span>
+  </div>`;
 }
 
 export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Html> {
@@ -342,7 +375,7 @@ export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Htm
       <button type="submit">Filter</button>
       <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
     </form>
-    ${await jobsTable(ctx, api, q)}`;
+    ${bulkBar(q)} ${await jobsTable(ctx, api, q)}`;
   return layout("Jobs", "/jobs", body);
 }
 
@@ -362,7 +395,7 @@ export async function childRows(
   return html`${await treeRows(ctx, api, jobs, depth, open)}${
     more > 0
       ? html`<tr class="job depth-${depth}" data-depth="${depth}">
-          <td colspan="9" class="muted" style="padding-left:${0.4 + depth * 1.2}em">
+          <td colspan="10" class="muted" style="padding-left:${0.4 + depth * 1.2}em">
             … ${more} more children:
             <a href="/jobs/${id}#frames">all ${all.length} in job ${id}'s frame table</a>
           </td>

@@ -223,12 +223,106 @@ async function clientBulk(button) {
   if (table) htmx.ajax("GET", table.getAttribute("hx-get"), { target: "#clients-table", swap: "outerHTML" });
 }
 
+// ---- job selection (jobs list) ---------------------------------------------------------------------------
+// Ids ticked in the list, kept across its refreshes and pages; shift-click ticks (or unticks) the range from
+// the last box clicked. "Select all matching" takes every job the filter matches (/jobs.json).
+const selectedJobs = new Set();
+let lastJobBox = null;
+function syncJobs() {
+  for (const box of document.querySelectorAll("#jobs-table input.jsel"))
+    box.checked = selectedJobs.has(box.dataset.id);
+  const count = document.querySelector(".job-bulk .job-count");
+  if (count) count.textContent = `${selectedJobs.size} selected`;
+  const all = document.querySelector("#jobs-table input.select-jobs");
+  const boxes = [...document.querySelectorAll("#jobs-table input.jsel")];
+  if (all) all.checked = boxes.length > 0 && boxes.every((b) => b.checked);
+}
+document.addEventListener("htmx:afterSettle", syncJobs);
+function pickJob(box, on) {
+  box.checked = on;
+  if (on) selectedJobs.add(box.dataset.id);
+  else selectedJobs.delete(box.dataset.id);
+}
+document.addEventListener("click", (event) => {
+  const box = event.target;
+  if (!(box.matches && box.matches("#jobs-table input.jsel"))) return;
+  const boxes = [...document.querySelectorAll("#jobs-table input.jsel")];
+  const from = lastJobBox ? boxes.findIndex((b) => b.dataset.id === lastJobBox) : -1;
+  const to = boxes.indexOf(box);
+  if (event.shiftKey && from >= 0 && to >= 0)
+    for (const b of boxes.slice(Math.min(from, to), Math.max(from, to) + 1)) pickJob(b, box.checked);
+  else pickJob(box, box.checked);
+  lastJobBox = box.dataset.id;
+  syncJobs();
+});
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box.matches && box.matches("#jobs-table input.select-jobs"))) return;
+  for (const b of document.querySelectorAll("#jobs-table input.jsel")) pickJob(b, box.checked);
+  syncJobs();
+});
+async function selectMatching(bar) {
+  const res = await fetch(`/jobs.json?${bar.dataset.query}`);
+  if (!res.ok) {
+    flash(`select all matching: HTTP ${res.status}`, "error");
+    return;
+  }
+  const { ids, total } = await res.json();
+  for (const id of ids) selectedJobs.add(String(id));
+  syncJobs();
+  if (ids.length < total) flash(`selected the first ${ids.length} of ${total} matching jobs`, "error");
+}
+function refreshJobsTable() {
+  const table = document.getElementById("jobs-table");
+  if (table) htmx.ajax("GET", table.getAttribute("hx-get"), { target: "#jobs-table", swap: "outerHTML" });
+}
+/** Ids per call: each call is one chunked store operation, and the bar shows progress between calls. */
+const JOB_CHUNK = 500;
+async function jobBulk(button) {
+  const bar = button.closest(".job-bulk");
+  const method = button.dataset.method;
+  const ids = [...selectedJobs].map(Number);
+  const name = button.textContent.trim();
+  if (ids.length === 0) {
+    flash("select jobs first", "error");
+    return;
+  }
+  const label = `${name} ${ids.length} job${ids.length === 1 ? "" : "s"}`;
+  if (method === "cancelJobs" && !confirm(`${label}?`)) return;
+  const priority = Number(bar.querySelector(".job-priority").value);
+  const progress = bar.querySelector(".job-progress");
+  const failed = [];
+  let done = 0;
+  for (let at = 0; at < ids.length; at += JOB_CHUNK) {
+    const chunk = ids.slice(at, at + JOB_CHUNK);
+    try {
+      await rpc(method, method === "setJobPriority" ? [chunk, priority] : [chunk]);
+      done += chunk.length;
+    } catch (err) {
+      failed.push(err.message);
+    }
+    progress.textContent = `${name}: ${Math.min(at + JOB_CHUNK, ids.length)} of ${ids.length}`;
+  }
+  progress.textContent = "";
+  if (failed.length > 0) flash(`${label}: ${done} done; ${failed.join("; ")}`, "error");
+  else flash(`${label}: done`, "ok");
+  selectedJobs.clear();
+  syncJobs();
+  refreshJobsTable();
+}
+
 // ---- clicks -------------------------------------------------------------------------------------------
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button");
   if (!button) return;
   if (button.classList.contains("bulk-action")) return bulk(button);
   if (button.classList.contains("client-action")) return clientBulk(button);
+  if (button.classList.contains("job-action")) return jobBulk(button);
+  if (button.classList.contains("select-matching")) return selectMatching(button.closest(".job-bulk"));
+  if (button.classList.contains("clear-jobs")) {
+    selectedJobs.clear();
+    return syncJobs();
+  }
   if (button.classList.contains("reschedule-failed")) return rescheduleFailed(button);
   if (button.classList.contains("toggle")) {
     const row = button.closest("tr");
