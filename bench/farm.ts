@@ -22,10 +22,27 @@ interface Sim {
   stop(): Promise<void>;
 }
 
-export function startSim(url: string, count: number, heartbeatMs: number, cpus = 1, prefix = "sim"): Sim {
+export function startSim(
+  url: string,
+  count: number,
+  heartbeatMs: number,
+  cpus = 1,
+  prefix = "sim",
+  holdMs = 0,
+): Sim {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "bench/sim-agents.ts", url, String(count), String(heartbeatMs), String(cpus), prefix],
+    [
+      "--import",
+      "tsx",
+      "bench/sim-agents.ts",
+      url,
+      String(count),
+      String(heartbeatMs),
+      String(cpus),
+      prefix,
+      String(holdMs),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const lines = createInterface({ input: child.stdout! });
@@ -48,7 +65,7 @@ export function startSim(url: string, count: number, heartbeatMs: number, cpus =
 }
 
 /** CPU time (user + system) of a process in seconds, from /proc. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

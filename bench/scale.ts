@@ -12,14 +12,14 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import type { Keys } from "../coordinator/store/keys.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
-import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
+import type { XmlRpcStruct, XmlRpcValue } from "../shared/xmlrpc/types.js";
 import {
   startCoordinator,
   type StartCoordinatorOptions,
   type TestCoordinator,
 } from "../test/support/coordinator.js";
 import { iniArgs } from "../test/support/farm-kit.js";
-import { startSim } from "./farm.js";
+import { cpuSeconds, startSim } from "./farm.js";
 import type { BenchResult } from "./types.js";
 
 const QUEUED = Number(process.env.SCALE_QUEUED ?? 200_000);
@@ -226,11 +226,16 @@ function infoField(info: string, name: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-async function commandCalls(redis: Redis): Promise<number> {
+/** Commands run and the µs spent running them (INFO commandstats; commands inside scripts included). */
+async function commandStats(redis: Redis): Promise<{ calls: number; usec: number }> {
   const info = await redis.info("commandstats");
   let calls = 0;
-  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) calls += Number(m[1]);
-  return calls;
+  let usec = 0;
+  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+),usec=(\d+)/gm)) {
+    calls += Number(m[1]);
+    usec += Number(m[2]);
+  }
+  return { calls, usec };
 }
 
 async function redisCpu(redis: Redis): Promise<number> {
@@ -238,24 +243,39 @@ async function redisCpu(redis: Redis): Promise<number> {
   return infoField(info, "used_cpu_sys_main_thread") + infoField(info, "used_cpu_user_main_thread");
 }
 
-async function memoryAndCost(): Promise<BenchResult[]> {
-  const f = await farm();
+/**
+ * Redis CPU and commands per job lifecycle: 20,000 jobs of `spec` submitted (newjob of 1,000) and run by 200
+ * simulated agents, after 1,000 to warm up. INFO cpu's main thread and INFO commandstats over the 20,000.
+ */
+async function lifecycleCost(
+  f: Farm,
+  spec: (i: number) => XmlRpcStruct,
+): Promise<{ cpu: number; calls: number; commandUs: number; n: number }> {
+  const sim = startSim(f.coord.url, AGENTS, 5000);
   try {
-    // Per job lifecycle: 20,000 jobs submitted (newjob of 1,000) and run by 200 simulated agents.
-    const sim = startSim(f.coord.url, AGENTS, 5000);
     await sim.ready;
     const n = 20_000;
-    const specs = Array.from({ length: 1000 }, (_, i) => ({ name: `l${i}`, command: "true" }));
+    const specs = Array.from({ length: 1000 }, (_, i) => spec(i));
+    const succeeded = f.keys.jobsByStatus("succeeded");
     await f.rpc.call("newjob", specs);
-    while ((await f.redis.zcard(f.keys.jobsByStatus("succeeded"))) < 1000) await sleep(20);
+    while ((await f.redis.zcard(succeeded)) < 1000) await sleep(20);
     await f.redis.config("RESETSTAT");
     const cpu0 = await redisCpu(f.redis);
     for (let i = 0; i < n / 1000; i++) await f.rpc.call("newjob", specs);
-    while ((await f.redis.zcard(f.keys.jobsByStatus("succeeded"))) < n + 1000) await sleep(20);
+    while ((await f.redis.zcard(succeeded)) < n + 1000) await sleep(20);
     const cpu = ((await redisCpu(f.redis)) - cpu0) / n;
-    const calls = (await commandCalls(f.redis)) / n;
+    const stats = await commandStats(f.redis);
     if (process.env.SCALE_VERBOSE) console.log(await f.redis.info("commandstats"));
+    return { cpu, calls: stats.calls / n, commandUs: stats.usec / n, n };
+  } finally {
     await sim.stop();
+  }
+}
+
+async function memoryAndCost(): Promise<BenchResult[]> {
+  const f = await farm();
+  try {
+    const { cpu, calls, n } = await lifecycleCost(f, (i) => ({ name: `l${i}`, command: "true" }));
 
     // Memory per queued job, and getNumWaitingJobs, at depth.
     const mem0 = infoField(await f.redis.info("memory"), "used_memory");
@@ -414,17 +434,78 @@ async function badBlades(): Promise<BenchResult[]> {
 
 /** Shares of the shares phase (issue 24), weighted 1, 2 and 3 in turn. */
 const SHARES = 100;
+const shareWeight = (i: number) => 1 + (i % 3);
+const SHARES_INI = iniArgs(
+  Array.from({ length: SHARES }, (_, i) => `[openhq.share.s${i}]\nweight = ${shareWeight(i)}\n`).join("\n"),
+);
+const inShare =
+  (spec: (i: number) => XmlRpcStruct) =>
+  (i: number): XmlRpcStruct => ({ ...spec(i), share: `s${i % SHARES}` });
 
-/** Dispatch+finish with 100 shares configured and every one busy, against the same queue without shares. */
+/** Fairness phase: frames held this long on average (0.5 … 1.5×), slots per sim agent, settling frames. */
+const FRAME_MS = 4000;
+const FAIR_CPUS = 10;
+
+/**
+ * How close running slots stay to each share's weighted fair share once converged: 200 sim agents of 10
+ * slots (2,000 slots), every share saturated with equal-priority frames of ~4 s. After two frame times, the
+ * running-slot counters are sampled every 200 ms for 10 s. A share's target is its weight's part of the slots
+ * running at that sample (so the few ms a freed slot waits for its next frame do not count as unfairness).
+ * Returns the worst share's error of its mean over the window, and the worst single sample, in %.
+ */
+async function fairness(): Promise<{ mean: number; slotsOff: number; worstSample: number; busy: number }> {
+  const f = await farm({ args: SHARES_INI });
+  const totalWeight = Array.from({ length: SHARES }, (_, i) => shareWeight(i)).reduce((a, b) => a + b);
+  const slots = AGENTS * FAIR_CPUS;
+  // Enough work for every share to stay saturated past the window (~16 s at 500 frames/s, doubled).
+  const perShare = Math.ceil(((slots * 3) / totalWeight) * (30_000 / FRAME_MS) * 2);
+  await fill(f, perShare * SHARES, inShare(plain()));
+  const sim = startSim(f.coord.url, AGENTS, 5000, FAIR_CPUS, "fair", FRAME_MS);
+  try {
+    await sim.ready;
+    await sleep(2 * FRAME_MS);
+    const sums = new Array<number>(SHARES).fill(0);
+    let samples = 0;
+    let worstSample = 0;
+    let busy = 0;
+    for (const end = Date.now() + 10_000; Date.now() < end; await sleep(200)) {
+      const running = await f.redis.hgetall(f.keys.sharesRunning);
+      const counts = Array.from({ length: SHARES }, (_, i) => Number(running[`s${i}`] ?? 0));
+      const total = counts.reduce((a, b) => a + b);
+      counts.forEach((c, i) => {
+        const target = (total * shareWeight(i)) / totalWeight;
+        worstSample = Math.max(worstSample, Math.abs(c - target) / target);
+        sums[i] = (sums[i] as number) + c / total;
+      });
+      busy += total;
+      samples++;
+    }
+    let mean = 0;
+    let slotsOff = 0;
+    sums.forEach((sum, i) => {
+      const target = shareWeight(i) / totalWeight;
+      const error = Math.abs(sum / samples - target) / target;
+      if (error > mean) {
+        mean = error;
+        slotsOff = Math.abs(sum / samples - target) * (busy / samples);
+      }
+    });
+    return { mean: mean * 100, slotsOff, worstSample: worstSample * 100, busy: busy / samples / slots };
+  } finally {
+    await sim.stop();
+    await f.stop();
+  }
+}
+
+/**
+ * Dispatch+finish with 100 shares configured and every one busy, against the same queue without shares; the
+ * fairness error once converged; Redis CPU per job lifecycle with shares on, against off.
+ */
 async function shares(): Promise<BenchResult[]> {
-  const ini = iniArgs(
-    Array.from({ length: SHARES }, (_, i) => `[openhq.share.s${i}]\nweight = ${1 + (i % 3)}\n`).join("\n"),
-  );
   const rate = async (on: boolean): Promise<number> => {
-    const f = await farm(on ? { args: ini } : {});
+    const f = await farm(on ? { args: SHARES_INI } : {});
     try {
-      const job = plain();
-      await fill(f, BASE + 10_000, on ? (i) => ({ ...job(i), share: `s${i % SHARES}` }) : job);
+      await fill(f, BASE + 10_000, on ? inShare(plain()) : plain());
       return await dispatchRate(f);
     } finally {
       await f.stop();
@@ -434,6 +515,19 @@ async function shares(): Promise<BenchResult[]> {
     () => rate(false),
     () => rate(true),
   );
+  const fair = await fairness();
+  const cost = async (on: boolean) => {
+    const f = await farm(on ? { args: SHARES_INI } : {});
+    try {
+      const spec = (i: number) => ({ name: `l${i}`, command: "true" });
+      return await lifecycleCost(f, on ? inShare(spec) : spec);
+    } finally {
+      await f.stop();
+    }
+  };
+  const costOff = await cost(false);
+  const costOn = await cost(true);
+  const us = costOn.cpu * 1e6;
   return [
     ratio(
       `dispatch+finish rate with ${SHARES} shares configured and busy / no shares`,
@@ -442,7 +536,85 @@ async function shares(): Promise<BenchResult[]> {
       0.9,
       `${Math.round(on)} vs ${Math.round(off)} jobs/s over 10,000 jobs, ${AGENTS} sim agents, better of two runs each`,
     ),
+    {
+      name: `fairness error once converged, ${SHARES} shares weighted 1:2:3 on ${k(AGENTS * FAIR_CPUS)} slots`,
+      value: +fair.mean.toFixed(1),
+      unit: "%",
+      note:
+        `worst share's mean running slots over 10 s against its weighted part of the running slots ` +
+        `(${fair.slotsOff.toFixed(1)} slots off a target of 10, 20 or 30: one slot is 10% of the smallest); ` +
+        `worst single 200-ms sample ${fair.worstSample.toFixed(0)}%; slots busy ` +
+        `${(fair.busy * 100).toFixed(0)}%; frames ${FRAME_MS / 1000} s ± 50%`,
+    },
+    {
+      name: `Redis CPU per job lifecycle with ${SHARES} shares (submit + dispatch + finish)`,
+      value: +us.toFixed(1),
+      unit: "µs",
+      target: "<= 65 µs",
+      ok: us <= 65,
+      note:
+        `${(costOff.cpu * 1e6).toFixed(1)} µs without shares in the same run; time in commands ` +
+        `${costOn.commandUs.toFixed(1)} vs ${costOff.commandUs.toFixed(1)} µs, ` +
+        `${costOn.calls.toFixed(1)} vs ${costOff.calls.toFixed(1)} commands; INFO cpu main thread over ` +
+        `${k(costOn.n)} jobs, ${AGENTS} sim agents`,
+    },
   ];
+}
+
+/** A work item as Houdini's HQueue scheduler (PDG/TOPs) submits one: a command and a condition each. */
+const workItem = (i: number): XmlRpcStruct => ({
+  name: `item${i}`,
+  command: `hython /show/pdg/cook.py --item ${i}`,
+  conditions: [{ type: "client", name: "hostname", op: "any", value: "blade01,blade02,blade03" }],
+});
+const TREE_ROOTS = 10_000;
+const TREE_CHILDREN = 100_000;
+
+/**
+ * newjob of one parent with 100,000 work-item children against newjob of 10,000 work items as roots, in
+ * jobs per second of the whole call (XML-RPC encode and decode, checks, Redis). Roots are timed before and
+ * after the tree, keeping the better: a shared box only ever slows a run down. The CPU each job cost the
+ * coordinator and Redis is printed too: on a loaded box it says more than the wall clock.
+ */
+async function tree(): Promise<BenchResult[]> {
+  const f = await farm();
+  try {
+    const pid = f.coord.process.pid as number;
+    const time = async (spec: XmlRpcValue, jobs: number) => {
+      const coord0 = cpuSeconds(pid);
+      const redis0 = await redisCpu(f.redis);
+      const t0 = performance.now();
+      await f.rpc.call("newjob", spec);
+      const ms = performance.now() - t0;
+      return {
+        rate: (jobs / ms) * 1000,
+        ms,
+        coordUs: ((cpuSeconds(pid) - coord0) / jobs) * 1e6,
+        redisUs: (((await redisCpu(f.redis)) - redis0) / jobs) * 1e6,
+      };
+    };
+    const roots = Array.from({ length: TREE_ROOTS }, (_, i) => workItem(i));
+    await time(roots.slice(0, 1000), 1000); // warm up
+    const roots1 = await time(roots, TREE_ROOTS);
+    const parent = { name: "pdg", children: Array.from({ length: TREE_CHILDREN }, (_, i) => workItem(i)) };
+    const one = await time(parent, TREE_CHILDREN + 1);
+    const roots2 = await time(roots, TREE_ROOTS);
+    const base = roots1.rate >= roots2.rate ? roots1 : roots2;
+    const cpu = (t: typeof one) => `${t.coordUs.toFixed(0)} + ${t.redisUs.toFixed(0)} µs`;
+    return [
+      ratio(
+        `newjob of one parent with ${k(TREE_CHILDREN)} children / of ${k(TREE_ROOTS)} roots, jobs/s`,
+        one.rate,
+        base.rate,
+        0.8,
+        `${Math.round(one.rate)} vs ${Math.round(base.rate)} jobs/s; the tree took ${(one.ms / 1000).toFixed(1)} s; ` +
+          `CPU per job (coordinator + Redis) ${cpu(one)} vs ${cpu(base)}; every job with a command and a ` +
+          "hostname condition",
+      ),
+    ];
+  } finally {
+    await f.stop();
+  }
 }
 
 const PHASES: Record<string, () => Promise<BenchResult[]>> = {
@@ -454,6 +626,7 @@ const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   bulkCancel,
   badBlades,
   shares,
+  tree,
 };
 
 export async function run(): Promise<BenchResult[]> {
