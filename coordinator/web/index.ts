@@ -35,6 +35,7 @@ import {
   readOpen,
 } from "./jobs.js";
 import { sendLog } from "./log-download.js";
+import { logViewPage, readLogQuery } from "./log-view.js";
 
 export { attachWebSockets, type WebSockets } from "./output-socket.js";
 
@@ -160,6 +161,8 @@ export function webHandler(ctx: Context): WebHandler {
       send(req, res, 200, "application/json; charset=utf-8", JSON.stringify(body));
       return;
     }
+    const logView = /^\/jobs\/(\d+)\/log\/view$/.exec(path);
+    if (logView) return page(await logViewPage(ctx, api, Number(logView[1]), readLogQuery(url.searchParams)));
     const log = /^\/jobs\/(\d+)\/log$/.exec(path);
     if (log) return sendLog(ctx, req, res, Number(log[1]), url.searchParams.get("attempt"));
     let m = /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/render-times\.svg)?$/.exec(
