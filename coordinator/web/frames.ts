@@ -127,9 +127,11 @@ function frameUrl(parentId: number, q: FrameQuery, change: Partial<FrameQuery>):
   return `/jobs/${parentId}/frames${s ? `?${s}` : ""}`;
 }
 
+/** A link that swaps the table in place and puts the job page's URL with the view in the address bar. */
 function link(parentId: number, q: FrameQuery, change: Partial<FrameQuery>, body: Html | string): Html {
   const url = frameUrl(parentId, q, change);
-  return html`<a href="${url.replace("/frames", "")}" hx-get="${url}" hx-target="#frames" hx-swap="outerHTML"
+  const page = url.replace("/frames", "");
+  return html`<a href="${page}" hx-get="${url}" hx-target="#frames" hx-swap="outerHTML" hx-push-url="${page}"
     >${body}</a
   >`;
 }

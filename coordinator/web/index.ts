@@ -108,7 +108,9 @@ export function webHandler(ctx: Context): WebHandler {
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    const fragment = req.headers["hx-request"] === "true";
+    // The back button's restore (htmx asks for a page whose view was pushed to the address bar) wants the page.
+    const fragment =
+      req.headers["hx-request"] === "true" && req.headers["hx-history-restore-request"] !== "true";
     const api = apiFor(ctx, auth.caller(req));
     const page = (html: Html): void => send(req, res, 200, "text/html; charset=utf-8", html.text);
 
