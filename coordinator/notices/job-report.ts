@@ -1,4 +1,4 @@
-// What a notice says about a job, read when its transition is fanned out: the job's name, status and
+// What a notice says about a job, read when its transition is fanned out: the job's name, status, share and
 // submitter, its dashboard link, for a parent the counts of its frames and the failed ones with their exit,
 // for a failure the last lines of the log. Reads are bounded: a parent's first MAX_FRAMES_READ frames, a
 // log's last LOG_TAIL_BYTES.
@@ -27,6 +27,8 @@ export interface JobReport {
   status: string;
   previousStatus: string;
   submittedBy: string;
+  /** The job's share (`default` when it has none). */
+  share: string;
   description: string;
   emailTo: string;
   /** The statuses that mail emailTo (",succeeded,failed,"; "" none). */
@@ -48,38 +50,55 @@ export interface JobReport {
 
 const FAILED = new Set(["failed", "abandoned"]);
 
-/** The report of a notice's job, or null when the job is gone (deleted since). */
-export async function readJobReport(
+const REPORT_FIELDS = [
+  "name",
+  "submittedBy",
+  "description",
+  "emailTo",
+  "root",
+  "parents",
+  "children",
+  "logs",
+  "mailOn",
+  "share",
+] as const;
+
+/**
+ * The reports of notices' jobs (null for a job gone since: deleted), their fields read in one round trip for
+ * the lot; only a parent's frames and a failure's log tail cost reads of their own.
+ */
+export async function readJobReports(
+  ctx: Context,
+  notices: readonly TransitionNotice[],
+  serverUrl: string,
+): Promise<(JobReport | null)[]> {
+  if (notices.length === 0) return [];
+  const pipeline = ctx.redis.pipeline();
+  for (const notice of notices) pipeline.hmget(ctx.keys.job(notice.jobId), ...REPORT_FIELDS);
+  const replies = (await pipeline.exec()) ?? [];
+  return Promise.all(
+    notices.map((notice, i) => {
+      const [err, values] = replies[i] ?? [new Error("no reply"), null];
+      if (err) throw err;
+      return report(ctx, notice, values as (string | null)[], serverUrl);
+    }),
+  );
+}
+
+async function report(
   ctx: Context,
   notice: TransitionNotice,
+  values: (string | null)[],
   serverUrl: string,
 ): Promise<JobReport | null> {
-  const { redis, keys } = ctx;
-  const values = await redis.hmget(
-    keys.job(notice.jobId),
-    "name",
-    "submittedBy",
-    "description",
-    "emailTo",
-    "root",
-    "parents",
-    "children",
-    "logs",
-    "mailOn",
-  );
-  const field = (i: number): string | null => values[i] ?? null;
-  const name = field(0);
+  const field = (name: (typeof REPORT_FIELDS)[number]): string | null =>
+    values[REPORT_FIELDS.indexOf(name)] ?? null;
+  const name = field("name");
   if (name === null) return null;
-  const [submittedBy, description, emailTo, root, parents, children, logs] = [
-    field(1),
-    field(2),
-    field(3),
-    field(4),
-    field(5),
-    field(6),
-    field(7),
-  ];
-  const mailOn = field(8);
+  const children = field("children");
+  const logs = field("logs");
+  const root = field("root");
+  const parents = field("parents");
   const childIds = children === null ? [] : (JSON.parse(children) as number[]);
   const frames = childIds.length === 0 ? null : await readFrames(ctx, childIds);
   let logTail = "";
@@ -98,10 +117,11 @@ export async function readJobReport(
     name,
     status: notice.status,
     previousStatus: notice.from,
-    submittedBy: submittedBy ?? "",
-    description: description ?? "",
-    emailTo: emailTo ?? "",
-    mailOn: mailOn ?? "",
+    submittedBy: field("submittedBy") ?? "",
+    share: field("share") ?? "default",
+    description: field("description") ?? "",
+    emailTo: field("emailTo") ?? "",
+    mailOn: field("mailOn") ?? "",
     rootJobId: root === null ? notice.jobId : Number(root),
     parentIds: parents === null ? [] : (JSON.parse(parents) as number[]),
     at: notice.at,

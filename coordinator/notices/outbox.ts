@@ -1,8 +1,8 @@
 // The durable notice outbox in Redis ({p}notices, {p}notices:due; store/keys.ts). A job transition someone
 // wants to hear of is written by the transition's own Lua step (lua/includes/notices.lua): a `transition`
-// notice. A sender claims due notices under a lease (claimNotices.lua), fans a transition out into one
-// delivery per recipient (a mail, a webhook), each retried on its own, and ends each with replaceNotice.lua or
-// retryNotice.lua. The claim's fencing token (the lease's end) makes a sender whose lease ran out (it hung,
+// notice. A sender claims due notices under a lease (claimNotices.lua), fans transitions out into one
+// delivery per recipient (a mail, a webhook; fanOutNotices.lua), each retried on its own, and ends them with
+// endNotices.lua (many in one call) or retryNotice.lua. The claim's fencing token (the lease's end) makes a sender whose lease ran out (it hung,
 // or another coordinator took over after it died) unable to end or fan out a notice twice.
 
 import type { Redis } from "ioredis";
@@ -110,6 +110,32 @@ export class Outbox {
       ...next.map((n) => JSON.stringify(n)),
     ];
     return (await this.run("replaceNotice", args)) === 1;
+  }
+
+  /**
+   * Ends claimed transitions, each replaced by its deliveries, which stay claimed by this sender under the
+   * transition's lease (fanOutNotices.lua): the claims of the deliveries, in order; none for a stale transition.
+   */
+  async fanOut(transitions: { claim: Pick<Claimed, "id" | "token">; next: Notice[] }[]): Promise<Claimed[]> {
+    const args: (string | number)[] = [];
+    for (const { claim, next } of transitions)
+      args.push(claim.id, claim.token, next.length, ...next.map((n) => JSON.stringify(n)));
+    const ids = (await this.run("fanOutNotices", args)) as string[];
+    const out: Claimed[] = [];
+    let i = 0;
+    for (const { claim, next } of transitions)
+      for (const notice of next) {
+        const id = ids[i++] ?? "";
+        if (id !== "") out.push({ id, token: claim.token, notice });
+      }
+    return out;
+  }
+
+  /** Ends claimed deliveries (sent or given up) in one call; a stale claim is left alone. */
+  async end(ended: { claim: Pick<Claimed, "id" | "token">; outcome: Outcome }[]): Promise<number> {
+    const args: string[] = [];
+    for (const { claim, outcome } of ended) args.push(claim.id, claim.token, JSON.stringify(outcome));
+    return (await this.run("endNotices", args)) as number;
   }
 
   async retry(claim: Claimed, dueAt: number, outcome: Outcome): Promise<boolean> {

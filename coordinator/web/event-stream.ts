@@ -2,18 +2,21 @@
 // be told rather than poll. The source is the store's own change notices on {p}events (store/events.ts), and
 // {p}events:viewers for the one the scheduler does without (a dispatch: moveToAssigned.lua's "running"). One
 // subscription per coordinator process, made when the first viewer comes and dropped with the last one.
-// Each job notice is completed once (its tree's root and submitter: one HMGET), whatever the number of
-// viewers, and handed to every viewer whose filters match, in the order Redis published them.
+// Each job notice is completed once (its tree's root, submitter and share), whatever the number of viewers,
+// and handed to every viewer whose filters match, in the order Redis published them. A dispatch's notice
+// carries them; they are kept for the job until it finishes (a bounded map), so the usual life of a job,
+// running then succeeded, costs no Redis read; other jobs' notices cost one HMGET. What goes to a viewer is
+// written once per turn of the event loop, not once per notice.
 //
 // Event kinds (the SSE `event:` line; `data:` is one JSON object):
 //   open      {}                                          first: the stream is subscribed
-//   job       {jobId, status, root, user}                 a job changed status
+//   job       {jobId, status, root, user, share}          a job changed status
 //   client    {clientId, change}                          connected | disconnected | disabled | enabled
 //   blade     {clientId}                                  a blade's quarantine or blocklistings changed
 //   jobs      {added | deleted | priorityChanged}         a bulk change (no per-job notices)
 //   farm      {}                                          groups or resources changed
 // Filters (query): job=<id> (that job's tree: the root's id, or any job's own id), user=<submitter>,
-// types=job,client,… (kinds). A comment line every KEEPALIVE_MS keeps proxies from closing an idle stream.
+// share=<share>, types=job,client,… (kinds). A comment line every KEEPALIVE_MS keeps proxies from closing an idle stream.
 //
 // Bounds: a viewer whose unsent data passes MAX_BUFFERED_BYTES (it stopped reading) is dropped, so a stalled
 // reader costs that much at most; VIEWERS_PER_USER streams per user (or address without a login), MAX_VIEWERS
@@ -22,6 +25,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Redis } from "ioredis";
+import { FINISHED_STATUSES } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
 import { subscribeEventsConfirmed } from "../store/events.js";
 
@@ -30,11 +34,15 @@ export const VIEWERS_PER_USER = 8;
 const MAX_VIEWERS = 1000;
 const MAX_PENDING = 10_000;
 const KEEPALIVE_MS = 15_000;
+/** Jobs whose tree, submitter and share are kept between their notices (each entry a few dozen bytes). */
+const MAX_KNOWN_JOBS = 20_000;
 const KINDS = new Set(["job", "client", "blade", "jobs", "farm"]);
+const FINISHED = new Set<string>(FINISHED_STATUSES);
 
 interface Filters {
   job: number | null;
   user: string | null;
+  share: string | null;
   kinds: Set<string> | null;
 }
 
@@ -42,15 +50,23 @@ interface Viewer {
   res: ServerResponse;
   key: string;
   filters: Filters;
+  /** Frames not yet written (written together at the end of this turn of the event loop). */
+  unsent: string;
 }
 
-/** A notice ready to send: its kind, its data, and for job notices the tree and submitter. */
+/** A job's tree, submitter and share, what the job filters look at. */
+interface JobSubject {
+  root: number;
+  user: string;
+  share: string;
+}
+
+/** A notice ready to send: its kind, its data, and for job notices what the filters look at. */
 interface Outgoing {
   kind: string;
   data: Record<string, unknown>;
   jobId?: number;
-  root?: number;
-  user?: string;
+  subject?: JobSubject;
 }
 
 /** The query's filters, or the reason they are refused. */
@@ -59,6 +75,8 @@ export function readEventFilters(params: URLSearchParams): Filters | string {
   if (job !== null && !/^\d{1,15}$/.test(job)) return "job: expected a job id";
   const user = params.get("user");
   if (user !== null && user.length > 256) return "user: longer than 256 characters";
+  const share = params.get("share");
+  if (share !== null && share.length > 256) return "share: longer than 256 characters";
   const types = params.get("types");
   let kinds: Set<string> | null = null;
   if (types !== null) {
@@ -66,14 +84,21 @@ export function readEventFilters(params: URLSearchParams): Filters | string {
     for (const kind of kinds)
       if (!KINDS.has(kind)) return `types: unknown kind ${JSON.stringify(kind.slice(0, 40))}`;
   }
-  return { job: job === null ? null : Number(job), user: user === "" ? null : user, kinds };
+  return {
+    job: job === null ? null : Number(job),
+    user: user === "" ? null : user,
+    share: share === "" ? null : share,
+    kinds,
+  };
 }
 
 function matches(filters: Filters, event: Outgoing): boolean {
   if (event.kind === "gap") return true;
   if (filters.kinds !== null && !filters.kinds.has(event.kind)) return false;
-  if (filters.job !== null && event.root !== filters.job && event.jobId !== filters.job) return false;
-  if (filters.user !== null && event.user !== filters.user) return false;
+  const subject = event.subject;
+  if (filters.job !== null && subject?.root !== filters.job && event.jobId !== filters.job) return false;
+  if (filters.user !== null && subject?.user !== filters.user) return false;
+  if (filters.share !== null && subject?.share !== filters.share) return false;
   return true;
 }
 
@@ -87,6 +112,10 @@ export class EventStream {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private gap = false;
+  /** Subjects of jobs seen running and not yet finished, oldest first (a Map keeps insertion order). */
+  private readonly known = new Map<number, JobSubject>();
+  private readonly unsent = new Set<Viewer>();
+  private flushing = false;
   /** Viewers dropped for not reading, since start (for tests and the log). */
   dropped = 0;
 
@@ -101,7 +130,7 @@ export class EventStream {
         .end("too many event streams open\n");
       return;
     }
-    const viewer: Viewer = { res, key, filters };
+    const viewer: Viewer = { res, key, filters, unsent: "" };
     this.viewers.add(viewer);
     this.perKey.set(key, held + 1);
     res.writeHead(200, {
@@ -152,6 +181,7 @@ export class EventStream {
     this.sub?.disconnect();
     this.sub = null;
     this.subscribed = null;
+    this.known.clear();
     if (this.keepalive) clearInterval(this.keepalive);
     this.keepalive = null;
   }
@@ -170,14 +200,15 @@ export class EventStream {
       this.gap = true;
       return;
     }
-    // Nothing waits for Redis: this one goes out at once (the usual case of client and farm notices).
-    if (outgoing.jobId === undefined && this.pending === 0 && !this.gap) {
+    // Nothing waits for Redis: this one goes out at once (client and farm notices, and jobs already known).
+    const ready = outgoing.jobId === undefined || outgoing.subject !== undefined;
+    if (ready && this.pending === 0 && !this.gap) {
       this.deliver(outgoing);
       return;
     }
     this.pending++;
     // Asked now, so Redis answers in publication order; delivered in the same order.
-    const completed = outgoing.jobId !== undefined ? this.complete(outgoing) : Promise.resolve(outgoing);
+    const completed = ready ? Promise.resolve(outgoing) : this.complete(outgoing);
     this.chain = this.chain.then(async () => {
       const ready = await completed;
       this.pending--;
@@ -191,12 +222,20 @@ export class EventStream {
 
   private shape(event: Record<string, unknown>): Outgoing | null {
     const type = event["type"];
-    if (type === "job" && typeof event["jobId"] === "number")
-      return {
-        kind: "job",
-        jobId: event["jobId"],
-        data: { jobId: event["jobId"], status: event["status"] ?? null },
-      };
+    if (type === "job" && typeof event["jobId"] === "number") {
+      const jobId = event["jobId"];
+      const status = typeof event["status"] === "string" ? event["status"] : null;
+      const carried =
+        typeof event["root"] === "number" &&
+        typeof event["user"] === "string" &&
+        typeof event["share"] === "string"
+          ? { root: event["root"], user: event["user"], share: event["share"] }
+          : undefined;
+      const subject = carried ?? this.known.get(jobId);
+      const outgoing: Outgoing = { kind: "job", jobId, data: { jobId, status } };
+      if (subject !== undefined) this.setSubject(outgoing, subject);
+      return outgoing;
+    }
     if (type === "client" || type === "blade")
       return {
         kind: type,
@@ -213,21 +252,39 @@ export class EventStream {
   }
 
   private async complete(event: Outgoing): Promise<Outgoing> {
+    const jobId = event.jobId as number;
+    let subject: JobSubject;
     try {
-      const [root, user] = await this.ctx.redis.hmget(
-        this.ctx.keys.job(event.jobId as number),
+      const [root, user, share] = await this.ctx.redis.hmget(
+        this.ctx.keys.job(jobId),
         "root",
         "submittedBy",
+        "share",
       );
-      event.root = root === null ? (event.jobId as number) : Number(root);
-      event.user = user ?? "";
+      subject = { root: root === null ? jobId : Number(root), user: user ?? "", share: share ?? "default" };
     } catch {
-      event.root = event.jobId as number;
-      event.user = "";
+      subject = { root: jobId, user: "", share: "" };
     }
-    event.data["root"] = event.root;
-    event.data["user"] = event.user;
+    this.setSubject(event, subject);
     return event;
+  }
+
+  /** Completes a job notice, and keeps its job's subject while the job is unfinished. */
+  private setSubject(event: Outgoing, subject: JobSubject): void {
+    const jobId = event.jobId as number;
+    event.subject = subject;
+    event.data["root"] = subject.root;
+    event.data["user"] = subject.user;
+    event.data["share"] = subject.share;
+    if (FINISHED.has(event.data["status"] as string)) {
+      this.known.delete(jobId);
+      return;
+    }
+    if (this.known.size >= MAX_KNOWN_JOBS && !this.known.has(jobId)) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+    this.known.set(jobId, subject);
   }
 
   private deliver(event: Outgoing): void {
@@ -235,16 +292,40 @@ export class EventStream {
     for (const viewer of this.viewers) if (matches(viewer.filters, event)) this.write(viewer, frame);
   }
 
+  /** Queues a frame; every viewer's queue is written at the end of this turn of the event loop, in one go. */
   private write(viewer: Viewer, frame: string): void {
     const { res } = viewer;
     if (res.destroyed) return;
-    res.write(frame);
+    viewer.unsent += frame;
     // A viewer that stopped reading: its unsent data would grow without end.
-    if (res.writableLength > MAX_BUFFERED_BYTES) {
-      this.dropped++;
-      res.destroy();
-      this.leave(viewer);
+    if (res.writableLength + viewer.unsent.length > MAX_BUFFERED_BYTES) {
+      this.drop(viewer);
+      return;
     }
+    this.unsent.add(viewer);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    for (const viewer of this.unsent) {
+      const { res } = viewer;
+      const text = viewer.unsent;
+      viewer.unsent = "";
+      if (res.destroyed) continue;
+      res.write(text);
+      if (res.writableLength > MAX_BUFFERED_BYTES) this.drop(viewer);
+    }
+    this.unsent.clear();
+  }
+
+  private drop(viewer: Viewer): void {
+    this.dropped++;
+    viewer.unsent = "";
+    viewer.res.destroy();
+    this.leave(viewer);
   }
 }
 

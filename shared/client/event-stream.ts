@@ -9,7 +9,7 @@ import { request as httpsRequest } from "node:https";
 export type ServerEvent =
   /** The first event: from now on, what happens reaches this stream. */
   | { kind: "open" }
-  | { kind: "job"; jobId: number; status: string; root: number; user: string }
+  | { kind: "job"; jobId: number; status: string; root: number; user: string; share: string }
   | { kind: "client"; clientId: number; change: "connected" | "disconnected" | "disabled" | "enabled" }
   | { kind: "blade"; clientId: number }
   | { kind: "jobs"; added?: number; deleted?: number; priorityChanged?: number }
@@ -22,6 +22,8 @@ export interface EventFilters {
   job?: number;
   /** Only jobs this user submitted (`submittedBy`). */
   user?: string;
+  /** Only jobs of this share. */
+  share?: string;
   /** Only these kinds. */
   types?: ServerEvent["kind"][];
   signal?: AbortSignal;
@@ -33,6 +35,7 @@ export function eventStreamUrl(serverUrl: string, filters: EventFilters = {}): U
   url.search = "";
   if (filters.job !== undefined) url.searchParams.set("job", String(filters.job));
   if (filters.user !== undefined) url.searchParams.set("user", filters.user);
+  if (filters.share !== undefined) url.searchParams.set("share", filters.share);
   if (filters.types !== undefined) url.searchParams.set("types", filters.types.join(","));
   return url;
 }

@@ -25,6 +25,7 @@ local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'envi
 -- assign fields after the first 17, then the share fields.
 local READ = {'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status', 'attempt', 'cls',
   'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt', 'gpus', 'gpuMemory'}
+local ROOT_AT = #READ + 1 -- ASSIGN_FIELDS[1]
 for _, name in ipairs(ASSIGN_FIELDS) do READ[#READ + 1] = name end
 -- The share fields come last (a call's arguments after unpack() would cut it to one value).
 local SHARE_AT = #READ
@@ -221,8 +222,10 @@ setStatus(id, 'running', now,
   {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
    quiet = true})
 -- The scheduler needs no notice of its own dispatch; viewers of GET /events (web/event-stream.ts) do, on a
--- channel of their own (a PUBLISH nobody listens to costs Redis next to nothing).
-redis.call('PUBLISH', K.viewerEventsChannel, '{"type":"job","jobId":' .. id .. ',"status":"running"}')
+-- channel of their own (a PUBLISH nobody listens to costs Redis next to nothing). It carries the job's tree,
+-- submitter and share, read above anyway, so that the stream need not read them for this job's later notices.
+redis.call('PUBLISH', K.viewerEventsChannel, '{"type":"job","jobId":' .. id .. ',"status":"running","root":' ..
+  (f[ROOT_AT] or id) .. ',"user":' .. cjson.encode(user or '') .. ',"share":' .. cjson.encode(share) .. '}')
 local job = {'id', id, 'attempt', tostring(attempt), 'clients', encoded}
 local function put(name, v)
   if v then

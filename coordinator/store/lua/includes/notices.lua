@@ -5,12 +5,13 @@
 -- by the coordinators at start). A farm with neither pays one HMGET of a missing key per status change.
 local NOTICE_MAX_DEFAULT = 10000
 
--- Adds one notice (JSON text), due now; past the bound the notice due first (the oldest) is dropped and
--- counted. Ids are zero-padded so that among notices due at the same ms the oldest sorts first.
-local function addNotice(body, now)
+-- Adds one notice (JSON text), due at `due` (now, or the end of its sender's lease: fanOutNotices.lua); past
+-- the bound the notice due first (the oldest) is dropped and counted. Ids are zero-padded so that among
+-- notices due at the same ms the oldest sorts first.
+local function addNotice(body, due)
   local id = string.format('%012d', redis.call('INCR', K.noticeSeq))
   redis.call('HSET', K.notices, id, body)
-  redis.call('ZADD', K.noticesDue, now, id)
+  redis.call('ZADD', K.noticesDue, due, id)
   local max = tonumber(redis.call('HGET', K.noticesOn, 'max')) or NOTICE_MAX_DEFAULT
   if redis.call('ZCARD', K.noticesDue) > max then
     local oldest = redis.call('ZPOPMIN', K.noticesDue)
