@@ -24,7 +24,7 @@ import {
   type TransitionNotice,
 } from "./outbox.js";
 import type { NoticeSettings } from "./settings.js";
-import { hookNotice, hookWants, postHook } from "./webhooks.js";
+import { hookNotice, hookWants, WebhookPoster } from "./webhooks.js";
 
 const MAX_IN_FLIGHT = 32;
 /** Notices one Lua call ends or fans out at most (its arguments stay a few hundred KiB at most). */
@@ -41,6 +41,7 @@ const DIGEST_ERRORS_LISTED = 50;
 export class NoticeSender {
   private readonly outbox: Outbox;
   private readonly mail: MailSender | null;
+  private readonly hooks = new WebhookPoster(MAX_IN_FLIGHT);
   private timer: NodeJS.Timeout | null = null;
   /** Sends open now (at most MAX_IN_FLIGHT), each ending once its outcome is written. */
   private readonly inFlight = new Set<Promise<void>>();
@@ -86,6 +87,7 @@ export class NoticeSender {
     this.queued = [];
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 2000))]);
     this.mail?.close();
+    this.hooks.close();
   }
 
   /**
@@ -254,7 +256,7 @@ export class NoticeSender {
   private async sendHook(notice: HookNotice): Promise<void> {
     const hook = this.settings.webhooks.find((h) => h.name === notice.hook);
     if (hook === undefined) throw new Error(`webhook ${notice.hook} is not configured here`);
-    await postHook(hook, notice, this.sendTimeoutMs(HOOK_TIMEOUT_MS));
+    await this.hooks.post(hook, notice, this.sendTimeoutMs(HOOK_TIMEOUT_MS));
   }
 
   /**

@@ -27,6 +27,8 @@ export interface WebhookSettings {
   events: ReadonlySet<JobStatus>;
   /** Only jobs submitted by one of these users (none = any). */
   users: readonly string[];
+  /** Only jobs of one of these shares (none = any). */
+  shares: readonly string[];
   /** Only jobs whose name matches (a glob: * and ?). */
   namePattern: RegExp | null;
   /** HMAC-SHA256 key of X-OpenHQ-Signature; null = unsigned. */
@@ -74,7 +76,16 @@ export interface NoticeOptions {
 const DEFAULT_WEBHOOK_EVENTS: JobStatus[] = ["succeeded", "failed", "cancelled", "abandoned"];
 const MAX_WEBHOOKS = 32;
 const WEBHOOK_KEY = /^(?:[^.]+\.)?openhq\.webhooks\.([A-Za-z0-9_-]{1,64})\.(\w+)$/;
-const WEBHOOK_FIELDS = new Set(["url", "events", "users", "name", "secret", "secretFile", "format"]);
+const WEBHOOK_FIELDS = new Set([
+  "url",
+  "events",
+  "users",
+  "shares",
+  "name",
+  "secret",
+  "secretFile",
+  "format",
+]);
 
 export function noticeSettings(options: NoticeOptions, raw: Record<string, string>): NoticeSettings {
   const fallbackFrom = `openhq@${hostname()}`;
@@ -173,11 +184,17 @@ function webhook(name: string, fields: Map<string, string>): WebhookSettings {
     name,
     url,
     events: new Set(events),
-    users: (fields.get("users") ?? "").split(/[\s,;]+/).filter((u) => u !== ""),
+    users: list(fields.get("users")),
+    shares: list(fields.get("shares")),
     namePattern: pattern === undefined || pattern === "" ? null : glob(pattern),
     secret: secret === "" ? null : secret,
     format,
   };
+}
+
+/** A list setting: names separated by commas, semicolons or blanks. */
+function list(text: string | undefined): string[] {
+  return (text ?? "").split(/[\s,;]+/).filter((u) => u !== "");
 }
 
 function glob(pattern: string): RegExp {
