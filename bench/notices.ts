@@ -16,6 +16,8 @@ import type { BenchResult } from "./types.js";
 
 const JOBS = Number(process.env.NOTICES_JOBS ?? 5000);
 const ROUNDS = Number(process.env.NOTICES_ROUNDS ?? 3);
+const LAG_LIMIT_MS = 120_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Measured {
   rate: number;
@@ -63,7 +65,15 @@ function viewEvents(url: string): { opened: Promise<void>; events(): number; clo
   };
 }
 
-async function measure(ini: string, viewer: boolean): Promise<Measured & { seen: number }> {
+/**
+ * One farm: its dispatch rate and CPU; with `delivered` (the receiver's count), also how long after the
+ * measurement's end every job that succeeded had its delivery (deliveries yield to a busy dispatch).
+ */
+async function measure(
+  ini: string,
+  viewer: boolean,
+  delivered?: () => number,
+): Promise<Measured & { seen: number; lagS: number | null }> {
   const f = await farm(ini === "" ? {} : { args: iniArgs(`[main]\n${ini}`) });
   const sse = viewer ? viewEvents(f.coord.url) : null;
   try {
@@ -76,11 +86,18 @@ async function measure(ini: string, viewer: boolean): Promise<Measured & { seen:
     const [coord1, redis1] = [cpuMs(pid), await redisCpuMs(f)];
     // The CPU figures span the whole dispatch (the agents' start included), so they are per job dispatched.
     const done = await f.redis.zcard(f.keys.jobsByStatus("succeeded"));
+    let lagS: number | null = null;
+    if (delivered !== undefined) {
+      const t0 = performance.now();
+      while (delivered() < done && performance.now() - t0 < LAG_LIMIT_MS) await sleep(20);
+      if (delivered() >= done) lagS = (performance.now() - t0) / 1000;
+    }
     return {
       rate,
       coordCpu: ((coord1 - coord0) / done) * 1000,
       redisCpu: ((redis1 - redis0) / done) * 1000,
       seen: sse?.events() ?? 0,
+      lagS,
     };
   } finally {
     sse?.close();
@@ -112,7 +129,10 @@ export async function run(): Promise<BenchResult[]> {
     live: { ini: hook(`http://127.0.0.1:${port}/hook`), viewer: true },
     dead: { ini: hook(`http://127.0.0.1:${deadPort}/hook`), viewer: true },
   };
-  const runs: Record<keyof typeof setups, (Measured & { seen: number; received: number })[]> = {
+  const runs: Record<
+    keyof typeof setups,
+    (Measured & { seen: number; received: number; lagS: number | null })[]
+  > = {
     plain: [],
     live: [],
     dead: [],
@@ -123,7 +143,11 @@ export async function run(): Promise<BenchResult[]> {
       const order = (["plain", "live", "dead"] as const).map((_, i, all) => all[(i + round) % all.length]!);
       for (const name of order) {
         const before = received;
-        const m = await measure(setups[name].ini, setups[name].viewer);
+        const m = await measure(
+          setups[name].ini,
+          setups[name].viewer,
+          name === "live" ? () => received - before : undefined,
+        );
         runs[name].push({ ...m, received: received - before });
       }
     }
@@ -142,7 +166,15 @@ export async function run(): Promise<BenchResult[]> {
     const ratios = runs[which].map((m, i) => m.rate / (runs.plain[i] as Measured).rate);
     const r = median(ratios);
     const extra = runs[which]
-      .map((m) => `${m.received} deliveries, ${m.seen} SSE events`)
+      .map(
+        (m) =>
+          `${m.seen} SSE events` +
+          (which === "live"
+            ? `, ${m.received} deliveries, ${m.lagS === null ? "NOT all" : "all"} delivered ${
+                m.lagS === null ? `within ${LAG_LIMIT_MS / 1000}` : m.lagS.toFixed(1)
+              } s after dispatch stopped`
+            : ""),
+      )
       .join("; ");
     return {
       name,

@@ -105,6 +105,11 @@ export class Metrics {
     entry.latency.observe(durationMs / 1000);
   };
 
+  /** Jobs this process's dispatcher assigned, since start. */
+  get jobsDispatched(): number {
+    return this.dispatched;
+  }
+
   /** The link's hook when this process's dispatcher assigned a job (its hash as moveToAssigned left it). */
   jobDispatched(job: Record<string, string>, now = Date.now()): void {
     const id = Number(job["id"]);
