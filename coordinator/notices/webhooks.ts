@@ -122,7 +122,7 @@ export class WebhookPoster {
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       req.on("error", (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(withoutAddress(err));
       });
       req.on("response", (res) => {
         // The answer is not read beyond its status; it is drained so that the connection can be used again.
@@ -135,7 +135,7 @@ export class WebhookPoster {
         });
         res.on("error", (err) => {
           clearTimeout(timer);
-          reject(err);
+          reject(withoutAddress(err));
         });
       });
       req.end(body);
@@ -146,4 +146,13 @@ export class WebhookPoster {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
+}
+
+/**
+ * A network error as the outcome shows it (the Notices page, the log): its code, never the hook's address,
+ * which Node's messages name ("connect ECONNREFUSED 10.0.0.5:443") and which may hold a token.
+ */
+function withoutAddress(err: NodeJS.ErrnoException): Error {
+  if (err.code === undefined) return err;
+  return new Error(`network error ${err.code}`);
 }
