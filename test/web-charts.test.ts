@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
+import { startCoordinator } from "./support/coordinator.js";
 
 interface Sample {
   t: number;
@@ -121,3 +122,43 @@ test("farm charts match /farm/history.json; render-time and client charts; searc
   await page.waitForURL(`**/jobs/${kids[1]}`);
   assert.deepEqual(pageErrors, []);
 });
+
+test("the farm charts' default range fits the history there is: minutes on a new farm, hours on an older one", async (t) => {
+  const coordinator = await startCoordinator();
+  t.after(() => coordinator.stop());
+  const redis = new Redis(coordinator.redisUrl);
+  t.after(() => void redis.quit());
+  /** The utilisation chart's range in minutes, and the labels of its ticks. */
+  const range = async (query: string) => {
+    const svg = await (await fetch(`${coordinator.url}/farm/utilisation.svg${query}`)).text();
+    const from = Number(/data-from="(\d+)"/.exec(svg)?.[1]);
+    const to = Number(/data-to="(\d+)"/.exec(svg)?.[1]);
+    const ticks = [...svg.matchAll(/class="tick">\s*([^<\s]+)\s*</g)].map((m) => m[1]);
+    return { minutes: Math.round((to - from) / 60_000), ticks };
+  };
+  // Only the coordinator's own first sample (this minute): the charts cover 5 minutes, not 24 h.
+  await until(async () => (await redis.zcard(coordinator.keys.historyFarm)) > 0);
+  const fresh = await range("");
+  assert.equal(fresh.minutes, 5);
+  assert.deepEqual(fresh.ticks.slice(-5), ["-5m", "-3.8m", "-2.5m", "-1.3m", "now"]);
+  assert.match(
+    await (await fetch(`${coordinator.url}/farm`)).text(),
+    /<strong>all history \(5 min\)<\/strong>/,
+  );
+  // A range asked for is kept (it is in the URL).
+  assert.equal((await range("?hours=6")).minutes, 360);
+  // A sample 3 hours old, as another coordinator would have written it: the default range reaches it.
+  const old = Date.now() - 3 * 3600_000;
+  await redis.zadd(coordinator.keys.historyFarm, old, [old, 1, 4, 1, 0, 0, 0, 0, 2, 1].join(","));
+  const longer = await range("");
+  assert.ok(Math.abs(longer.minutes - 180) <= 1, `range of ${longer.minutes} minutes`);
+  assert.equal(longer.ticks.at(-5), "-3h");
+});
+
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -104,6 +104,12 @@ export async function farmHistory(ctx: Context, since: number): Promise<FarmSamp
   return members.map(decodeSample).filter((s): s is FarmSample => s !== null);
 }
 
+/** Time of the oldest farm sample kept (null: none yet): where a chart fitted to the history starts. */
+export async function oldestFarmSample(ctx: Context): Promise<number | null> {
+  const [, score] = await ctx.redis.zrange(ctx.keys.historyFarm, "0", "0", "WITHSCORES");
+  return score === undefined ? null : Number(score);
+}
+
 /** A client's samples, oldest first. */
 export async function clientHistory(ctx: Context, id: number): Promise<ClientSample[]> {
   const items = await ctx.redis.lrange(ctx.keys.clientLoad(id), 0, CLIENT_SAMPLES - 1);

@@ -7,21 +7,41 @@ import type { Context } from "../context.js";
 import { isFinished } from "../../shared/statuses.js";
 import { childIds, readFrames } from "../store/job-frames.js";
 import { frameSeconds } from "./frames.js";
-import { clientHistory, farmHistory, HISTORY_MS, type FarmSample } from "../store/history.js";
+import {
+  clientHistory,
+  farmHistory,
+  HISTORY_MS,
+  oldestFarmSample,
+  type FarmSample,
+} from "../store/history.js";
 import { html, layout, type Html } from "./html.js";
 import { barChart, timeChart, type Bar } from "./svg.js";
 import { readUtilisation } from "./utilisation.js";
 
 export const CHART_HOURS = [1, 6, 24];
+/** The shortest range the charts fit to the history that exists (a farm started a minute ago). */
+const MIN_FIT_MS = 5 * 60_000;
 
-export function readHours(params: URLSearchParams): number {
-  const hours = Number(params.get("hours") ?? "24");
-  return CHART_HOURS.includes(hours) ? hours : 24;
+/** `hours=1|6|24`, or null (none given): the range fits the history there is. */
+export function readHours(params: URLSearchParams): number | null {
+  const hours = Number(params.get("hours") ?? "");
+  return CHART_HOURS.includes(hours) ? hours : null;
 }
 
-/** The history samples of the window, for the charts and for /farm/history.json. */
-export async function farmWindow(ctx: Context, hours: number, now = Date.now()): Promise<FarmSample[]> {
-  return farmHistory(ctx, now - Math.min(hours * 3600_000, HISTORY_MS));
+/** The history samples of the window (all of them when it fits), for the charts and /farm/history.json. */
+export async function farmWindow(
+  ctx: Context,
+  hours: number | null,
+  now = Date.now(),
+): Promise<FarmSample[]> {
+  return farmHistory(ctx, now - Math.min((hours ?? 24) * 3600_000, HISTORY_MS));
+}
+
+/** Milliseconds the charts show: the hours asked for, or from the oldest sample (at least MIN_FIT_MS). */
+export function chartSpan(samples: { t: number }[], hours: number | null, now: number): number {
+  if (hours !== null) return hours * 3600_000;
+  const oldest = samples[0]?.t ?? now;
+  return Math.min(HISTORY_MS, Math.max(MIN_FIT_MS, now - oldest));
 }
 
 const STATE_COLOURS: [keyof FarmSample["clients"], string][] = [
@@ -33,12 +53,12 @@ const STATE_COLOURS: [keyof FarmSample["clients"], string][] = [
   ["quarantined", "#6a1b9a"],
 ];
 
-export function utilisationChart(samples: FarmSample[], hours: number, now: number): Html {
+export function utilisationChart(samples: FarmSample[], hours: number | null, now: number): Html {
   return timeChart({
     id: "chart-slots",
     title: "Farm utilisation: CPU slots",
     times: samples.map((s) => s.t),
-    from: now - hours * 3600_000,
+    from: now - chartSpan(samples, hours, now),
     to: now,
     series: [
       { name: "busy", color: "#1565c0", values: samples.map((s) => s.slotsBusy) },
@@ -47,10 +67,10 @@ export function utilisationChart(samples: FarmSample[], hours: number, now: numb
   });
 }
 
-export async function farmCharts(ctx: Context, hours: number, now = Date.now()): Promise<Html> {
+export async function farmCharts(ctx: Context, hours: number | null, now = Date.now()): Promise<Html> {
   const samples = await farmWindow(ctx, hours, now);
   const times = samples.map((s) => s.t);
-  const window = { from: now - hours * 3600_000, to: now, times };
+  const window = { from: now - chartSpan(samples, hours, now), to: now, times };
   return html`${utilisationChart(samples, hours, now)}
   ${timeChart({
     id: "chart-clients",
@@ -74,23 +94,27 @@ export async function farmCharts(ctx: Context, hours: number, now = Date.now()):
   })}`;
 }
 
-export async function farmPage(ctx: Context, hours: number): Promise<Html> {
-  const [{ now: farm }, charts, shares] = await Promise.all([
+export async function farmPage(ctx: Context, hours: number | null): Promise<Html> {
+  const now = Date.now();
+  const [{ now: farm }, charts, shares, oldest] = await Promise.all([
     readUtilisation(ctx),
-    farmCharts(ctx, hours),
+    farmCharts(ctx, hours, now),
     shareRows(ctx),
+    oldestFarmSample(ctx),
   ]);
+  const fitted = Math.round(chartSpan(oldest === null ? [] : [{ t: oldest }], null, now) / 60_000);
+  const fitLabel = `all history (${fitted < 120 ? `${fitted} min` : `${Math.round(fitted / 60)} h`})`;
   const pct = farm.slotsTotal > 0 ? Math.round((farm.slotsBusy / farm.slotsTotal) * 100) : 0;
   const body = html`<h1>Farm</h1>
     <p class="farm-now">
       <strong>${farm.slotsBusy} / ${farm.slotsTotal}</strong> CPU slots busy (${pct}%) · ${farm.waiting} jobs
       waiting · ${farm.running} running ·
       ${STATE_COLOURS.map(([state]) => html`${farm.clients[state]} ${state.replace("_", " ")} · `)}
-      <a href="/farm/history.json?hours=${hours}">data</a>
+      <a href="/farm/history.json${hours === null ? "" : `?hours=${hours}`}">data</a>
     </p>
     <p class="toolbar">
-      Last:
-      ${CHART_HOURS.map((h) => (h === hours ? html`<strong>${h} h</strong> ` : html`<a href="/farm?hours=${h}">${h} h</a> `))}
+      Show: ${hours === null ? html`<strong>${fitLabel}</strong> ` : html`<a href="/farm">${fitLabel}</a> `}
+      ${CHART_HOURS.map((h) => (h === hours ? html`<strong>last ${h} h</strong> ` : html`<a href="/farm?hours=${h}">last ${h} h</a> `))}
       <span class="muted">one sample a minute, kept 24 h in Redis by the coordinators</span>
     </p>
     <div class="charts">${charts}</div>

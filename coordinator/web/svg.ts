@@ -103,12 +103,13 @@ function plotArea(opts: { width?: number | undefined; height?: number | undefine
   return { width, height, w, h, max, y };
 }
 
-function hoursLabel(ms: number): string {
-  const h = ms / 3600_000;
-  return h === 0 ? "now" : `-${num(h)}h`;
+/** How long before the chart's right edge a tick is: hours, or minutes on a chart shorter than an hour. */
+function agoLabel(ms: number, span: number): string {
+  if (ms === 0) return "now";
+  return span < 3600_000 ? `-${Math.round(ms / 6_000) / 10}m` : `-${Math.round(ms / 360_000) / 10}h`;
 }
 
-/** A line chart of `series` over [from, to] (ms); x ticks are relative ("-6h"), so no time zone is implied. */
+/** A line chart of `series` over [from, to] (ms); x ticks are relative ("-6h", "-2.5m"), so no time zone is implied. */
 export function timeChart(opts: {
   id: string;
   title: string;
@@ -127,13 +128,21 @@ export function timeChart(opts: {
   const span = Math.max(1, opts.to - opts.from);
   const x = (t: number): number => PAD.left + ((t - opts.from) / span) * w;
   const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const frame = { ...opts, width, height, max, y, ticks, data: { t: opts.times.join(",") } };
+  const frame = {
+    ...opts,
+    width,
+    height,
+    max,
+    y,
+    ticks,
+    data: { t: opts.times.join(","), from: String(opts.from), to: String(opts.to) },
+  };
   return chartFrame(
     frame,
     html` ${ticks.map(
       (f) =>
         html`<text x="${x(opts.from + span * f)}" y="${height - 6}" text-anchor="middle" class="tick">
-          ${hoursLabel(span * (1 - f))}
+          ${agoLabel(span * (1 - f), span)}
         </text>`,
     )}
     ${opts.series.map((s, i) => {
