@@ -105,6 +105,9 @@ test("a frame that kills its own agent ends abandoned after openhq.maxLostAttemp
     const lost = logs!.filter((l) => l.startsWith("blade lost: "));
     assert.equal(lost.length, 2, logs!.join("\n"));
     assert.match(lost[1]!, /\(2 of 2 lost attempts: abandoned\)$/);
+    // The frame says why it ended (its lastError, as a failure's last output line does): the loss.
+    const lastError = await py<string>(coord.url, `out(hq.getJob(${killer}, ["lastError"])["lastError"])`);
+    assert.match(lastError, /^blade lost: \S+:(first|second), agent process gone/);
   } finally {
     for (const a of agents) await a.stop();
     await coord.stop();

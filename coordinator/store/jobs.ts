@@ -64,7 +64,8 @@
 //                    stopped (a run that ends stopped keeps it: its span ends at endTime). Both go at the next
 //                    assignment. Run time = (endTime or now) - startTime - paused time (store/run-time.ts)
 //   lastError        why the latest failed attempt failed: its last non-empty output line (≤ 200 bytes, no
-//                    control characters), else "exited with code N" etc.; set by moveToFinished; absent = None
+//                    control characters), else "exited with code N" etc.; set by moveToFinished, and by
+//                    moveToLost as "blade lost: <label>, <why>"; absent = None
 //   lostAttempts     runs that ended because their machine was lost (moveToLost); absent = 0; at
 //                    openhq.maxLostAttempts the job is abandoned; rescheduleJobs clears it
 // roll-ups (maintained by every transition, read with one HGETALL):

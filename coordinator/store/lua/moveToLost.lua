@@ -6,6 +6,7 @@
 -- kills every machine it touches cannot loop forever. A run of the onChildError hook alone is requeued the
 -- same way (childError stays set, so only the hook runs again). Each client of the run records the loss in
 -- its history and error log (includes/bladeHealth.lua); a loss does not count as a failure of the blade.
+-- The job's lastError becomes "blade lost: <label>, <why>".
 -- ARGV: prefix, now, id, attempt, label, why, maxLost. Returns 'requeued' or 'abandoned', or 'stale' when the
 -- attempt is not the current one or the job is no longer running.
 -- @include endRun
@@ -25,6 +26,8 @@ bladeLost(id, why, now)
 leaveClients(id)
 local lost = redis.call('HINCRBY', key, 'lostAttempts', 1)
 local entry = 'blade lost: ' .. label .. ', ' .. why
+-- Why the attempt ended, where the frame table and failures panel read it (a failure's last line otherwise).
+redis.call('HSET', key, 'lastError', string.sub(entry, 1, 200))
 if lost >= maxLost then
   appendLog(key, entry .. ' (' .. lost .. ' of ' .. maxLost .. ' lost attempts: abandoned)', now)
   finish(id, 'abandoned', now)
