@@ -157,7 +157,7 @@ export function parseClient(id: number, h: Record<string, string>): ClientRecord
 }
 
 /** The id for a label, creating the record's id on first sight. Ids are never reused. */
-export async function clientIdFor(redis: Redis, ctx: Context, label: string): Promise<number> {
+export async function clientIdFor(redis: Redis, ctx: Pick<Context, "keys">, label: string): Promise<number> {
   const existing = await redis.hget(ctx.keys.clientsByLabel, label);
   if (existing !== null) return Number(existing);
   const fresh = await redis.incr(ctx.keys.ids("client"));
@@ -168,7 +168,7 @@ export async function clientIdFor(redis: Redis, ctx: Context, label: string): Pr
 
 /** Records a hello: identity and machine facts, connected to `coordinatorId`. Returns the client id. */
 export async function registerClient(
-  ctx: Context,
+  ctx: Pick<Context, "redis" | "keys">,
   hello: HelloMessage,
   coordinatorId: string,
   now: number,
@@ -229,7 +229,7 @@ export async function registerClient(
  * hostname, cpus or platform that no job can ever run on, so the link must say hello again.
  */
 export async function recordHeartbeat(
-  ctx: Context,
+  ctx: Pick<Context, "redis" | "keys">,
   id: number,
   beat: HeartbeatMessage,
   coordinatorId: string,
