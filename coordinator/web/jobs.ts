@@ -8,6 +8,17 @@ import type { Context } from "../context.js";
 import type { Api } from "./api.js";
 import { statusWord, treeCounts } from "../../shared/status-words.js";
 import { familyCounts, hostLabels, type FamilyCounts } from "../store/job-frames.js";
+import {
+  LIST_SCOPES,
+  LIST_SORTS,
+  SCAN_LIMIT,
+  listJobs,
+  type ListPage,
+  type ListSort,
+} from "../store/job-list.js";
+import { JobStore, type JobRecord } from "../store/jobs.js";
+import { fieldsFor, jobAttributes } from "../store/job-view.js";
+import { JOB_STATUSES } from "../../shared/statuses.js";
 import { countsLabel, frameTable, type FrameQuery } from "./frames.js";
 import {
   attrTable,
@@ -39,12 +50,8 @@ const LIST_ATTRIBS = [
   "childCounts",
   "waitingFor",
 ];
-const SCOPES = ["unfinished", "finished", "all"] as const;
 const PAGE_SIZES = [25, 50, 100, 200];
 const MAX_CHILD_ROWS = 200;
-
-/** Columns the list sorts by: "id" is the newest-first default; the others read the field of every match. */
-const SORTS = ["id", "name", "status", "priority", "submittedBy"];
 
 export interface JobQuery {
   scope: string;
@@ -52,7 +59,7 @@ export interface JobQuery {
   submitter: string;
   page: number;
   per: number;
-  sort: string;
+  sort: ListSort;
   desc: boolean;
 }
 
@@ -65,61 +72,16 @@ export function readJobQuery(params: URLSearchParams): JobQuery {
     submitter: (params.get("submitter") ?? "").trim(),
     page,
     per: PAGE_SIZES.includes(per) ? per : 50,
-    sort: SORTS.includes(params.get("sort") ?? "") ? (params.get("sort") as string) : "id",
+    sort: LIST_SORTS.find((s) => s === params.get("sort")) ?? "id",
     desc: params.get("dir") === "desc",
   };
 }
 
-/** getJobs without the None rows it answers for jobs deleted since their ids were read. */
-async function readJobs(api: Api, ids: number[], attribs: string[]): Promise<Job[]> {
-  const rows = await api.call<(Job | null)[]>("getJobs", ids, attribs);
-  return rows.filter((row): row is Job => row !== null && typeof row === "object");
-}
-
-/** Ids matching the query, newest first. Name/submitter filters read just those two fields of candidates. */
-export async function matchingIds(api: Api, q: JobQuery): Promise<number[]> {
-  let ids: number[];
-  if (q.scope === "unfinished") ids = await api.call<number[]>("getUnfinishedRootJobIds");
-  else if (q.scope === "finished") ids = await api.call<number[]>("getFinishedRootJobIds");
-  else if (q.scope === "all") {
-    const [open, done] = await Promise.all([
-      api.call<number[]>("getUnfinishedRootJobIds"),
-      api.call<number[]>("getFinishedRootJobIds"),
-    ]);
-    ids = [...open, ...done];
-  } else ids = await api.call<number[]>("getJobIdsByStatus", [q.scope]);
-  ids = [...new Set(ids)].sort((a, b) => (q.sort === "id" && !q.desc ? b - a : a - b));
-  if (ids.length === 0 || (q.name === "" && q.submitter === "" && q.sort === "id")) return ids;
-  const fields = ["id", "name", "submittedBy", ...(q.sort === "id" ? [] : [q.sort])];
-  const rows = await readJobs(api, ids, [...new Set(fields)]);
-  const name = q.name.toLowerCase();
-  const submitter = q.submitter.toLowerCase();
-  if (q.sort !== "id") {
-    const sign = q.desc ? -1 : 1;
-    const key = (j: Job): string | number => {
-      const v = j[q.sort];
-      return typeof v === "number" ? v : String(v ?? "").toLowerCase();
-    };
-    rows.sort((a, b) => {
-      const x = key(a);
-      const y = key(b);
-      const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
-      return c !== 0 ? c * sign : Number(b["id"]) - Number(a["id"]);
-    });
-  }
-  return rows
-    .filter(
-      (j) =>
-        (name === "" ||
-          String(j["name"] ?? "")
-            .toLowerCase()
-            .includes(name)) &&
-        (submitter === "" ||
-          String(j["submittedBy"] ?? "")
-            .toLowerCase()
-            .includes(submitter)),
-    )
-    .map((j) => Number(j["id"]));
+/** The jobs that exist of `ids` (each once), with the attributes a script's getJobs would give. */
+export async function readJobs(ctx: Context, ids: number[], attribs: string[]): Promise<Job[]> {
+  const now = Date.now();
+  const rows = await new JobStore(ctx).read([...new Set(ids)], fieldsFor(attribs));
+  return rows.filter((row): row is JobRecord => row !== null).map((row) => jobAttributes(row, attribs, now));
 }
 
 function queryString(q: JobQuery, page: number): string {
@@ -217,7 +179,7 @@ function jobRow(job: Job, depth: number, extras: RowExtras): Html {
   </tr>`;
 }
 
-const HEAD: [string, string | null][] = [
+const HEAD: [string, ListSort | null][] = [
   ["ID", "id"],
   ["Name", "name"],
   ["Status", "status"],
@@ -263,41 +225,42 @@ export function readOpen(params: URLSearchParams): Set<number> {
 }
 
 /** Rows for jobs and, under each open one, its children (recursively, each level capped). */
-async function treeRows(
-  ctx: Context,
-  api: Api,
-  jobs: Job[],
-  depth: number,
-  open: Set<number>,
-): Promise<Html> {
+async function treeRows(ctx: Context, jobs: Job[], depth: number, open: Set<number>): Promise<Html> {
   const extras = await rowExtras(ctx, jobs, open);
   const parts: Html[] = [];
   for (const job of jobs) {
     parts.push(jobRow(job, depth, extras));
     const id = Number(job["id"]);
-    if (open.has(id) && depth < 50) parts.push(await childRows(ctx, api, id, depth + 1, open));
+    if (open.has(id) && depth < 50) parts.push(await childRows(ctx, id, depth + 1, open));
   }
   return html`${parts}`;
 }
 
 /** The rows of the list for `ids` (any jobs, e.g. search results), in that order. */
-export async function rowsFor(ctx: Context, api: Api, ids: number[]): Promise<Html> {
-  const jobs = ids.length === 0 ? [] : await readJobs(api, ids, LIST_ATTRIBS);
-  return treeRows(ctx, api, jobs, 0, new Set());
+export async function rowsFor(ctx: Context, ids: number[]): Promise<Html> {
+  const jobs = ids.length === 0 ? [] : await readJobs(ctx, ids, LIST_ATTRIBS);
+  return treeRows(ctx, jobs, 0, new Set());
+}
+
+/** "121 jobs · page 1 of 5", and where a filter or sort stopped looking (store/job-list.ts). */
+function countLine(list: ListPage, page: number, pages: number): string {
+  const jobs = `${list.total} job${list.total === 1 ? "" : "s"}`;
+  const scanned = list.complete
+    ? ""
+    : ` among the first ${SCAN_LIMIT.toLocaleString("en-US")} of this status (older ones not searched)`;
+  return `${jobs}${scanned} · page ${page} of ${pages}`;
 }
 
 /** The table (and pager) alone: what the page polls every few seconds. */
-export async function jobsTable(
-  ctx: Context,
-  api: Api,
-  q: JobQuery,
-  open = new Set<number>(),
-): Promise<Html> {
-  const ids = await matchingIds(api, q);
-  const pages = Math.max(1, Math.ceil(ids.length / q.per));
+export async function jobsTable(ctx: Context, q: JobQuery, open = new Set<number>()): Promise<Html> {
+  const at = (page: number) =>
+    listJobs(ctx.redis, ctx.keys, { ...q, offset: (page - 1) * q.per, count: q.per });
+  let list = await at(q.page);
+  const pages = Math.max(1, Math.ceil(list.total / q.per));
   const page = Math.min(q.page, pages);
-  const pageIds = ids.slice((page - 1) * q.per, page * q.per);
-  const jobs = pageIds.length === 0 ? [] : await readJobs(api, pageIds, LIST_ATTRIBS);
+  // A page past the end shows the last.
+  if (page !== q.page) list = await at(page);
+  const jobs = list.ids.length === 0 ? [] : await readJobs(ctx, list.ids, LIST_ATTRIBS);
   const self = queryString(q, page);
   return refreshing(
     "jobs-table",
@@ -310,12 +273,12 @@ export async function jobsTable(
               ? html`<tr>
                   <td colspan="10" class="empty">No jobs match.</td>
                 </tr>`
-              : await treeRows(ctx, api, jobs, 0, open)
+              : await treeRows(ctx, jobs, 0, open)
           }
         </tbody>
       </table>
       <div class="pager">
-        <span>${ids.length} job${ids.length === 1 ? "" : "s"} · page ${page} of ${pages}</span>
+        <span>${countLine(list, page, pages)}</span>
         ${page > 1 ? html`<a href="${queryString(q, 1)}">« first</a> <a href="${queryString(q, page - 1)}" rel="prev">‹ prev</a>` : ""}
         ${page < pages ? html`<a href="${queryString(q, page + 1)}" rel="next">next ›</a> <a href="${queryString(q, pages)}">last »</a>` : ""}
       </div>`,
@@ -351,9 +314,8 @@ function bulkBar(q: JobQuery): Html {
   </div>`;
 }
 
-export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Html> {
-  const statuses = await api.call<string[]>("getAllJobStatusNames");
-  const scopes = [...SCOPES, "waiting", ...statuses];
+export async function jobsPage(ctx: Context, q: JobQuery): Promise<Html> {
+  const scopes = [...LIST_SCOPES, ...JOB_STATUSES];
   const body = html`<h1>Jobs</h1>
     <form class="filters" method="get" action="/jobs">
       <label
@@ -375,24 +337,23 @@ export async function jobsPage(ctx: Context, api: Api, q: JobQuery): Promise<Htm
       <button type="submit">Filter</button>
       <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
     </form>
-    ${bulkBar(q)} ${await jobsTable(ctx, api, q)}`;
+    ${bulkBar(q)} ${await jobsTable(ctx, q)}`;
   return layout("Jobs", "/jobs", body);
 }
 
 /** Rows for the children of one job, inserted under its row when expanded (the rest: its frame table). */
 export async function childRows(
   ctx: Context,
-  api: Api,
   id: number,
   depth: number,
   open = new Set<number>(),
 ): Promise<Html> {
-  const [parent] = await readJobs(api, [id], ["children"]);
+  const [parent] = await readJobs(ctx, [id], ["children"]);
   const all = Array.isArray(parent?.["children"]) ? (parent["children"] as number[]) : [];
   const ids = all.slice(0, MAX_CHILD_ROWS);
-  const jobs = ids.length === 0 ? [] : await readJobs(api, ids, LIST_ATTRIBS);
+  const jobs = ids.length === 0 ? [] : await readJobs(ctx, ids, LIST_ATTRIBS);
   const more = all.length - ids.length;
-  return html`${await treeRows(ctx, api, jobs, depth, open)}${
+  return html`${await treeRows(ctx, jobs, depth, open)}${
     more > 0
       ? html`<tr class="job depth-${depth}" data-depth="${depth}">
           <td colspan="10" class="muted" style="padding-left:${0.4 + depth * 1.2}em">
@@ -437,9 +398,9 @@ const KEY_ATTRIBS = [
 ];
 
 /** The job page's head (name, status, progress, family): refreshes itself every 2 s. */
-export async function jobHead(ctx: Context, api: Api, id: number): Promise<Html> {
+export async function jobHead(ctx: Context, id: number): Promise<Html> {
   const [job] = await readJobs(
-    api,
+    ctx,
     [id],
     ["name", "status", "uiStatus", "overallProgress", "parents", "children", "childCounts"],
   );
@@ -467,8 +428,8 @@ export async function jobHead(ctx: Context, api: Api, id: number): Promise<Html>
 }
 
 /** Key attributes and the status log beside the output: refreshes itself every 2 s. */
-export async function jobSide(ctx: Context, api: Api, id: number): Promise<Html> {
-  const [job] = await readJobs(api, [id], [...KEY_ATTRIBS, "logs"]);
+export async function jobSide(ctx: Context, id: number): Promise<Html> {
+  const [job] = await readJobs(ctx, [id], [...KEY_ATTRIBS, "logs"]);
   if (!job) return html``;
   const logs = Array.isArray(job["logs"]) ? (job["logs"] as XmlRpcValue[][]) : [];
   const [labels, counts] = await Promise.all([hostLabels(ctx, clientIdsOf(job)), familyCounts(ctx, [id])]);
@@ -538,7 +499,7 @@ export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQ
   const labels = await hostLabels(ctx, [...clientIdsOf(job), ...held]);
   // A commandless parent has no output of its own: its page is its frame table.
   const hasOutput = !(hasChildren && (job["command"] === "" || job["command"] === null));
-  const body = html`${await jobHead(ctx, api, id)}
+  const body = html`${await jobHead(ctx, id)}
     <div class="actions" data-job="${id}">
       ${ACTIONS.map(([method, label, kind]) => html`<button type="button" class="action ${kind}" data-method="${method}">${label}</button>`)}
       <form class="priority-form" data-method="setJobPriority">
@@ -564,7 +525,7 @@ export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQ
             </section>`
           : ""
       }
-      ${await jobSide(ctx, api, id)}
+      ${await jobSide(ctx, id)}
     </div>
     ${await notesSection(api, { jobId: id }, job["threadId"])}
     <details class="all-attrs">

@@ -4,14 +4,12 @@
 
 import type { Context } from "../context.js";
 import { MAX_RESULTS, newestJobId, searchNames } from "../store/job-search.js";
-import type { Api } from "./api.js";
 import { html, layout, type Html } from "./html.js";
 import { rowsFor, tableHead } from "./jobs.js";
 
 /** `/search?q=`: a number (or #number) jumps to that job; text searches names. */
 export async function searchPage(
   ctx: Context,
-  api: Api,
   query: string,
   beforeParam: string | null,
 ): Promise<Html | { redirect: string }> {
@@ -45,7 +43,7 @@ export async function searchPage(
             <table class="grid" id="search-results">
               ${tableHead()}
               <tbody>
-                ${await rowsFor(ctx, api, result.ids)}
+                ${await rowsFor(ctx, result.ids)}
               </tbody>
             </table>`
     }`;
