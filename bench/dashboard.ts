@@ -123,10 +123,22 @@ async function logCases(): Promise<BenchResult[]> {
     await until(async () => String(await hq.call("getstatus", id ?? 0)) === "succeeded", 900_000);
     const seconds = (performance.now() - t0) / 1000;
     const results = await measure(coordinator.url, [
-      { name: `job page of a ${(repeats * pieceBytes / 2 ** 30).toFixed(2)} GB log`, path: `/jobs/${id}`, target: 1000 },
-      { name: "that log's first 1 MB over HTTP (/jobs/ID/log)", path: `/jobs/${id}/log`, target: 1000, firstBytes: MB },
+      {
+        name: `job page of a ${((repeats * pieceBytes) / 2 ** 30).toFixed(2)} GB log`,
+        path: `/jobs/${id}`,
+        target: 1000,
+      },
+      {
+        name: "that log's first 1 MB over HTTP (/jobs/ID/log)",
+        path: `/jobs/${id}/log`,
+        target: 1000,
+        firstBytes: MB,
+      },
     ]);
-    results[0] = { ...results[0], note: `${results[0]?.note}; the log took ${seconds.toFixed(0)} s to write` } as BenchResult;
+    results[0] = {
+      ...results[0],
+      note: `${results[0]?.note}; the log took ${seconds.toFixed(0)} s to write`,
+    } as BenchResult;
     return results;
   } finally {
     hq.close();
@@ -154,13 +166,21 @@ export async function run(): Promise<BenchResult[]> {
   const parentSeconds = (performance.now() - t) / 1000;
   const memory = (await usedMemoryMb(db)) - idle;
   results.push(
-    { name: `seed ${BLADES.toLocaleString("en-US")} blades (registerClient + heartbeat)`, value: Math.round(bladeSeconds * 10) / 10, unit: "s" },
+    {
+      name: `seed ${BLADES.toLocaleString("en-US")} blades (registerClient + heartbeat)`,
+      value: Math.round(bladeSeconds * 10) / 10,
+      unit: "s",
+    },
     {
       name: `seed ${JOBS.toLocaleString("en-US")} roots (addJobs.lua, ${100 - 100 / KEEP_EVERY}% cancelled)`,
       value: Math.round(rootSeconds),
       unit: "s",
     },
-    { name: `seed a ${FRAMES.toLocaleString("en-US")}-child parent`, value: Math.round(parentSeconds * 10) / 10, unit: "s" },
+    {
+      name: `seed a ${FRAMES.toLocaleString("en-US")}-child parent`,
+      value: Math.round(parentSeconds * 10) / 10,
+      unit: "s",
+    },
     { name: "Redis memory of all that", value: Math.round(memory), unit: "MB" },
   );
   const coordinator = await startCoordinator({ redisUrl: redis.url, args: ["--prefix", prefix] });
@@ -180,24 +200,81 @@ export async function run(): Promise<BenchResult[]> {
     results.push(
       ...(await measure(u, [
         { name: `Clients table, ${blades}`, path: "/clients", headers: HTMX, target: 300 },
-        { name: `Clients table sorted by load, ${blades}`, path: "/clients?sort=load&dir=desc", headers: HTMX, target: 300 },
-        { name: `Clients table, name filter, ${blades}`, path: "/clients?name=blade0999", headers: HTMX, target: 300 },
-        { name: `Clients table, state filter, page 20, ${blades}`, path: "/clients?state=idle&page=20", headers: HTMX, target: 300 },
+        {
+          name: `Clients table sorted by load, ${blades}`,
+          path: "/clients?sort=load&dir=desc",
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `Clients table, name filter, ${blades}`,
+          path: "/clients?name=blade0999",
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `Clients table, state filter, page 20, ${blades}`,
+          path: "/clients?state=idle&page=20",
+          headers: HTMX,
+          target: 300,
+        },
         { name: `Clients page (whole), ${blades}`, path: "/clients", target: 300 },
         { name: `jobs list, unfinished, ${jobs}`, path: "/jobs", headers: HTMX, target: 300 },
         { name: `jobs list, all, ${jobs}`, path: "/jobs?status=all", headers: HTMX, target: 300 },
-        { name: `jobs list, finished, page 1000, ${jobs}`, path: "/jobs?status=finished&page=1000", headers: HTMX, target: 300 },
-        { name: `jobs list, status=cancelled, ${jobs}`, path: "/jobs?status=cancelled", headers: HTMX, target: 300 },
-        { name: `jobs list, user filter, ${jobs}`, path: `/jobs?status=all&submitter=${userName(7)}`, headers: HTMX, target: 300 },
-        { name: `jobs list, name filter, ${jobs}`, path: "/jobs?status=all&name=shot09999", headers: HTMX, target: 300 },
-        { name: `jobs list, sorted by name, ${jobs}`, path: "/jobs?status=all&sort=name", headers: HTMX, target: 300 },
-        { name: `jobs list, unfinished by priority, ${jobs}`, path: "/jobs?sort=priority&dir=desc", headers: HTMX, target: 300 },
+        {
+          name: `jobs list, finished, page 1000, ${jobs}`,
+          path: "/jobs?status=finished&page=1000",
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `jobs list, status=cancelled, ${jobs}`,
+          path: "/jobs?status=cancelled",
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `jobs list, user filter, ${jobs}`,
+          path: `/jobs?status=all&submitter=${userName(7)}`,
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `jobs list, name filter, ${jobs}`,
+          path: "/jobs?status=all&name=shot09999",
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `jobs list, sorted by name, ${jobs}`,
+          path: "/jobs?status=all&sort=name",
+          headers: HTMX,
+          target: 300,
+        },
+        {
+          name: `jobs list, unfinished by priority, ${jobs}`,
+          path: "/jobs?sort=priority&dir=desc",
+          headers: HTMX,
+          target: 300,
+        },
         { name: `jobs page (whole), ${jobs}`, path: "/jobs", target: 300 },
         { name: `frame table, ${frames}`, path: `/jobs/${parent}/frames`, target: 500 },
-        { name: `frame table by duration, desc, ${frames}`, path: `/jobs/${parent}/frames?fsort=duration&fdir=desc`, target: 500 },
-        { name: `frame table, cancelled, page 3, ${frames}`, path: `/jobs/${parent}/frames?fstatus=cancelled&fpage=3`, target: 500 },
+        {
+          name: `frame table by duration, desc, ${frames}`,
+          path: `/jobs/${parent}/frames?fsort=duration&fdir=desc`,
+          target: 500,
+        },
+        {
+          name: `frame table, cancelled, page 3, ${frames}`,
+          path: `/jobs/${parent}/frames?fstatus=cancelled&fpage=3`,
+          target: 500,
+        },
         { name: `parent's job page, ${frames}`, path: `/jobs/${parent}`, target: 500 },
-        { name: "24 h utilisation chart (SVG, 1,440 samples)", path: "/farm/utilisation.svg?hours=24", target: 100 },
+        {
+          name: "24 h utilisation chart (SVG, 1,440 samples)",
+          path: "/farm/utilisation.svg?hours=24",
+          target: 100,
+        },
         { name: "farm page, three 24 h charts", path: "/farm?hours=24", target: 100 },
         { name: `search by name (bounded scan), ${jobs}`, path: "/search?q=frame%209999", target: 500 },
       ])),

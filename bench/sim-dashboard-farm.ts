@@ -67,7 +67,9 @@ export async function seedParent(redis: Redis, keys: Keys, count: number): Promi
   const parentId = parent as number;
   const doomed: number[] = [];
   for (let from = BATCH - 1; from < count; from += BATCH) {
-    const ids = await jobs.addJobs(parseNewJob(frames(from, Math.min(BATCH, count - from)), parentId, undefined));
+    const ids = await jobs.addJobs(
+      parseNewJob(frames(from, Math.min(BATCH, count - from)), parentId, undefined),
+    );
     ids.forEach((id, k) => (k % 7 === 0 ? doomed.push(id) : undefined));
   }
   await jobs.cascade("cancelJobs", doomed);
@@ -110,7 +112,7 @@ export async function seedBlades(redis: Redis, keys: Keys, count: number): Promi
           id,
           {
             type: "heartbeat",
-            load: (i * 37) % 1600 / 100,
+            load: ((i * 37) % 1600) / 100,
             idleTime: -1,
             freeMemory: 32 * 2 ** 20,
             available: i % 10 !== 0,

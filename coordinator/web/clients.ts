@@ -5,7 +5,12 @@
 
 import { CLIENT_STATES, clientState, type ClientStateInput } from "../../shared/client-state.js";
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
-import type { Api } from "./api.js";
+import type { Context } from "../context.js";
+import { CLIENT_SORTS, listClients, type ClientSort } from "../store/client-list.js";
+import { CLIENT_STATE_ATTRIBUTES } from "../../shared/client-state.js";
+import { describeClients } from "../store/client-view.js";
+import { GroupStore, type StoredGroup } from "../store/groups.js";
+import { readJobs } from "./jobs.js";
 import { duration, html, kilobytes, layout, refreshing, statusBadge, time, type Html } from "./html.js";
 
 type Row = Record<string, XmlRpcValue | undefined>;
@@ -23,24 +28,13 @@ export interface RunningFrame {
   progress: number;
 }
 
-/** The running jobs `ids` with their root's name: two getJobs calls, whatever the number of blades. */
-export async function runningFrames(api: Api, ids: number[]): Promise<Map<number, RunningFrame>> {
+/** The running jobs `ids` with their root's name: two reads, whatever the number of blades. */
+export async function runningFrames(ctx: Context, ids: number[]): Promise<Map<number, RunningFrame>> {
   const out = new Map<number, RunningFrame>();
   if (ids.length === 0) return out;
-  const jobs = (
-    await api.call<(Row | null)[]>(
-      "getJobs",
-      [...new Set(ids)],
-      ["id", "name", "submittedBy", "runTime", "progress", "rootJobId"],
-    )
-  ).filter((j): j is Row => j !== null);
+  const jobs = await readJobs(ctx, ids, ["id", "name", "submittedBy", "runTime", "progress", "rootJobId"]);
   const rootIds = [...new Set(jobs.map((j) => Number(j["rootJobId"])).filter((r) => !ids.includes(r)))];
-  const roots =
-    rootIds.length === 0
-      ? []
-      : (await api.call<(Row | null)[]>("getJobs", rootIds, ["id", "name", "submittedBy"])).filter(
-          (j): j is Row => j !== null,
-        );
+  const roots = rootIds.length === 0 ? [] : await readJobs(ctx, rootIds, ["id", "name", "submittedBy"]);
   const rootRows = new Map(roots.map((r) => [Number(r["id"]), r]));
   for (const j of jobs) {
     const id = Number(j["id"]);
@@ -71,7 +65,6 @@ export function runningFrame(f: RunningFrame | undefined, id: number): Html {
   </div>`;
 }
 
-const SORTS = ["name", "state", "cpus", "load", "memory", "jobs"] as const;
 const MAX_TEXT = 200;
 
 /** Rows per page: a 10,000-blade farm renders (and reads the running frames of) one page at a time. */
@@ -81,7 +74,7 @@ export interface ClientQuery {
   name: string;
   state: string;
   group: string;
-  sort: string;
+  sort: ClientSort;
   desc: boolean;
   page: number;
 }
@@ -92,7 +85,7 @@ export function readClientQuery(params: URLSearchParams): ClientQuery {
     name: (params.get("name") ?? "").trim().slice(0, MAX_TEXT),
     state: (params.get("state") ?? "").slice(0, MAX_TEXT),
     group: (params.get("group") ?? "").slice(0, MAX_TEXT),
-    sort: (SORTS as readonly string[]).includes(sort) ? sort : "name",
+    sort: CLIENT_SORTS.find((s) => s === sort) ?? "name",
     desc: params.get("dir") === "desc",
     page: Math.max(1, Math.trunc(Number(params.get("page") ?? "1")) || 1),
   };
@@ -123,47 +116,7 @@ function running(c: Row): number[] {
   return Array.isArray(c["runningJobs"]) ? (c["runningJobs"] as number[]) : [];
 }
 
-function sortKey(c: Row, sort: string): string | number {
-  switch (sort) {
-    case "state":
-      return stateOf(c);
-    case "cpus":
-      return Number(c["cpus"] ?? 0);
-    case "load":
-      return typeof c["load"] === "number" ? c["load"] : -1;
-    case "memory":
-      return Number(c["memory"] ?? 0);
-    case "jobs":
-      return running(c).length;
-    default:
-      return labelOf(c).toLowerCase();
-  }
-}
-
-/** The clients matching the query, sorted (ties by id). */
-function select(clients: Row[], q: ClientQuery, groupIds: Map<string, number>): Row[] {
-  const name = q.name.toLowerCase();
-  const group = q.group === "" ? undefined : (groupIds.get(q.group) ?? -1);
-  const picked = clients.filter(
-    (c) =>
-      (name === "" || labelOf(c).toLowerCase().includes(name)) &&
-      (q.state === "" || stateOf(c) === q.state) &&
-      (group === undefined || (Array.isArray(c["groups"]) && (c["groups"] as number[]).includes(group))),
-  );
-  const sign = q.desc ? -1 : 1;
-  return picked
-    .map((c) => ({ c, k: sortKey(c, q.sort) }))
-    .sort((a, b) => {
-      const d =
-        typeof a.k === "number" && typeof b.k === "number"
-          ? a.k - b.k
-          : String(a.k).localeCompare(String(b.k));
-      return d !== 0 ? d * sign : Number(a.c["id"]) - Number(b.c["id"]);
-    })
-    .map((e) => e.c);
-}
-
-const COLUMNS: [string, string | null][] = [
+const COLUMNS: [string, ClientSort | null][] = [
   ["Client", "name"],
   ["State", "state"],
   ["Platform", null],
@@ -183,22 +136,56 @@ function gpus(c: Row): string {
   return models.length === 0 ? "" : models.join(", ");
 }
 
-export async function clientsTable(api: Api, q: ClientQuery): Promise<Html> {
-  const [clients, groups] = await Promise.all([
-    api.call<Row[]>("getClients"),
-    api.call<Row[]>("getClientGroups", null, ["id", "name"]),
-  ]);
-  const groupNames = new Map(groups.map((g) => [Number(g["id"]), String(g["name"] ?? "")]));
-  const matching = select(clients, q, new Map(groups.map((g) => [String(g["name"] ?? ""), Number(g["id"])])));
-  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+/** The attributes a row shows (store/client-view.ts), read for the page's clients only. */
+const ROW_ATTRIBUTES = [
+  "id",
+  "label",
+  "hostname",
+  "platform",
+  "cpus",
+  "load",
+  "memory",
+  "gpuModels",
+  "idleTime",
+  "runningJobs",
+  "groups",
+  "lastHeartbeat",
+  "connected",
+  "disconnectedSince",
+  "latestNote",
+  ...CLIENT_STATE_ATTRIBUTES,
+];
+
+async function groupList(ctx: Context): Promise<StoredGroup[]> {
+  const groups = new GroupStore(ctx);
+  return (await groups.read(await groups.ids(), false)).filter((g): g is StoredGroup => g !== null);
+}
+
+export async function clientsTable(ctx: Context, q: ClientQuery): Promise<Html> {
+  const groups = await groupList(ctx);
+  const groupNames = new Map(groups.map((g) => [g.id, g.name]));
+  const groupId = q.group === "" ? null : (groups.find((g) => g.name === q.group)?.id ?? -1);
+  const query = { name: q.name, state: q.state, groupId, sort: q.sort, desc: q.desc };
+  const at = (page: number) =>
+    listClients(
+      ctx.redis,
+      ctx.keys,
+      { ...query, offset: (page - 1) * PAGE_SIZE, count: PAGE_SIZE },
+      Date.now(),
+      ctx.settings.heartbeatIntervalMs,
+    );
+  let list = await at(q.page);
+  const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
   const page = Math.min(q.page, pages);
-  const rows = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
-  const frames = await runningFrames(api, rows.flatMap(running));
+  // A page past the end shows the last.
+  if (page !== q.page) list = await at(page);
+  const rows: Row[] = await describeClients(ctx, list.ids, ROW_ATTRIBUTES);
+  const frames = await runningFrames(ctx, rows.flatMap(running));
   return refreshing(
     "clients-table",
     clientsUrl(q),
     html`<p class="muted clients-count">
-        ${matching.length} of ${clients.length} clients${pages > 1 ? html` · page ${page} of ${pages}` : ""}
+        ${list.total} of ${list.registered} clients${pages > 1 ? html` · page ${page} of ${pages}` : ""}
         ${page > 1 ? html`<a href="${clientsUrl(q, { page: page - 1 })}">‹ prev</a>` : ""}
         ${page < pages ? html`<a href="${clientsUrl(q, { page: page + 1 })}">next ›</a>` : ""}
       </p>
@@ -223,7 +210,7 @@ export async function clientsTable(api: Api, q: ClientQuery): Promise<Html> {
             rows.length === 0
               ? html`<tr>
                   <td colspan="13" class="empty">
-                    ${clients.length === 0 ? "No clients have connected yet." : "No clients match."}
+                    ${list.registered === 0 ? "No clients have connected yet." : "No clients match."}
                   </td>
                 </tr>`
               : rows.map((c) => {
@@ -261,8 +248,8 @@ export async function clientsTable(api: Api, q: ClientQuery): Promise<Html> {
   );
 }
 
-export async function clientsPage(api: Api, q: ClientQuery): Promise<Html> {
-  const groups = await api.call<Row[]>("getClientGroups", null, ["id", "name"]);
+export async function clientsPage(ctx: Context, q: ClientQuery): Promise<Html> {
+  const groups = await groupList(ctx);
   return layout(
     "Clients",
     "/clients",
@@ -281,7 +268,7 @@ export async function clientsPage(api: Api, q: ClientQuery): Promise<Html> {
           <select name="group">
             <option value="">any</option>
             ${groups.map((g) => {
-              const name = String(g["name"] ?? "");
+              const name = g.name;
               return html`<option value="${name}" ${name === q.group ? "selected" : ""}>${name}</option>`;
             })}
           </select></label
@@ -298,11 +285,11 @@ export async function clientsPage(api: Api, q: ClientQuery): Promise<Html> {
         <label
           >Group
           <select class="client-group">
-            ${groups.map((g) => html`<option value="${String(g["id"])}">${String(g["name"] ?? "")}</option>`)}
+            ${groups.map((g) => html`<option value="${g.id}">${g.name}</option>`)}
           </select></label
         >
         <button type="button" class="client-action" data-action="group">Add to group</button>
       </div>
-      ${await clientsTable(api, q)}`,
+      ${await clientsTable(ctx, q)}`,
   );
 }

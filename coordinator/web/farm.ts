@@ -4,6 +4,7 @@
 import { clientState, type ClientStateInput } from "../../shared/client-state.js";
 import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Api } from "./api.js";
+import type { Context } from "../context.js";
 import { attrTable, duration, html, layout, statusBadge, unitValue, value, type Html } from "./html.js";
 import { notesSection } from "./jobs.js";
 import { runningFrame, runningFrames } from "./clients.js";
@@ -36,7 +37,7 @@ function ruleLines(list: XmlRpcValue | undefined): string {
   return items.length === 0 ? "[]" : `[\n${items.map((r) => `  ${JSON.stringify(r)}`).join(",\n")}\n]`;
 }
 
-export async function clientPage(api: Api, id: number, chart: Html): Promise<Html> {
+export async function clientPage(ctx: Context, api: Api, id: number, chart: Html): Promise<Html> {
   const [client, groups, history, errors, health, attempts] = await Promise.all([
     api.call<Row>("getClient", id),
     api.call<Row[]>("getClientGroups", null, ["id", "name", "clients"]),
@@ -48,7 +49,7 @@ export async function clientPage(api: Api, id: number, chart: Html): Promise<Htm
   const label = String(client["label"] ?? client["hostname"] ?? id);
   const runningIds = Array.isArray(client["runningJobs"]) ? (client["runningJobs"] as number[]) : [];
   const [frames, recent] = await Promise.all([
-    runningFrames(api, runningIds),
+    runningFrames(ctx, runningIds),
     history.length === 0
       ? Promise.resolve<(Row | null)[]>([])
       : api.call<(Row | null)[]>("getJobs", history, ["id", "name", "status", "submittedBy", "endTime"]),

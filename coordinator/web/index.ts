@@ -154,7 +154,7 @@ export function webHandler(ctx: Context): WebHandler {
     if (path === "/jobs") {
       const q = readJobQuery(url.searchParams);
       const open = readOpen(url.searchParams);
-      return page(fragment ? await jobsTable(ctx, api, q, open) : await jobsPage(ctx, api, q));
+      return page(fragment ? await jobsTable(ctx, q, open) : await jobsPage(ctx, q));
     }
     if (path === "/jobs.json") {
       // Every job the list's filter matches (the bulk bar's "select all matching"), at most MAX_SELECT.
@@ -172,11 +172,11 @@ export function webHandler(ctx: Context): WebHandler {
     );
     if (m) {
       const id = Number(m[1]);
-      if (m[2] === "/head") return page(await jobHead(ctx, api, id));
-      if (m[2] === "/side") return page(await jobSide(ctx, api, id));
+      if (m[2] === "/head") return page(await jobHead(ctx, id));
+      if (m[2] === "/side") return page(await jobSide(ctx, id));
       if (m[2] === "/children") {
         const depth = Math.min(50, Math.max(1, Number(url.searchParams.get("depth") ?? "1") || 1));
-        return page(await childRows(ctx, api, id, depth, readOpen(url.searchParams)));
+        return page(await childRows(ctx, id, depth, readOpen(url.searchParams)));
       }
       if (m[2] === "/frames") return page(await frameTable(ctx, id, readFrameQuery(url.searchParams)));
       if (m[2] === "/frames.json") {
@@ -193,20 +193,15 @@ export function webHandler(ctx: Context): WebHandler {
     }
     if (path === "/clients") {
       const q = readClientQuery(url.searchParams);
-      return page(fragment ? await clientsTable(api, q) : await clientsPage(api, q));
+      return page(fragment ? await clientsTable(ctx, q) : await clientsPage(ctx, q));
     }
     m = /^\/clients\/(\d+)$/.exec(path);
     if (m) {
       const id = Number(m[1]);
-      return page(await clientPage(api, id, await clientChart(ctx, id)));
+      return page(await clientPage(ctx, api, id, await clientChart(ctx, id)));
     }
     if (path === "/search") {
-      const result = await searchPage(
-        ctx,
-        api,
-        url.searchParams.get("q") ?? "",
-        url.searchParams.get("before"),
-      );
+      const result = await searchPage(ctx, url.searchParams.get("q") ?? "", url.searchParams.get("before"));
       if (result instanceof Html) return page(result);
       res.writeHead(302, { location: result.redirect }).end();
       return;

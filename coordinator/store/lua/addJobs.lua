@@ -268,19 +268,18 @@ for i, j in ipairs(jobs) do
   redis.call('HSET', K.job(ids[i]), unpack(args))
 end
 
--- Links to existing parents and children.
+-- Links to existing parents and children. An existing parent's children list is read and written once per
+-- call, with all its new children (once per child made adding 500 frames to a 100,000-child parent cost
+-- 500 decodes of the whole list).
+local newKids, parentsInOrder = {}, {}
 for i, j in ipairs(jobs) do
   for _, p in ipairs(j.existingParents) do
-    local pk = K.job(p)
-    local list = idList(redis.call('HGET', pk, 'children'))
-    list[#list + 1] = ids[i]
-    putIds(pk, 'children', list)
-    redis.call('HINCRBY', pk, 'nKids', 1)
-    redis.call('HINCRBY', pk, 'kidsLeft', 1)
-    if redis.call('HGET', pk, 'status') == 'runnable' then
-      redis.call('HDEL', pk, 'childError')
-      setStatus(p, 'queued', now)
+    local key = tostring(p)
+    if not newKids[key] then
+      newKids[key] = {}
+      parentsInOrder[#parentsInOrder + 1] = p
     end
+    table.insert(newKids[key], ids[i])
   end
   for _, c in ipairs(j.existingChildren) do
     local ck = K.job(c)
@@ -294,6 +293,21 @@ for i, j in ipairs(jobs) do
     end
     list[#list + 1] = ids[i]
     putIds(ck, 'parents', list)
+  end
+end
+for _, p in ipairs(parentsInOrder) do
+  local pk = K.job(p)
+  local kids = newKids[tostring(p)]
+  local list = idList(redis.call('HGET', pk, 'children'))
+  for _, c in ipairs(kids) do
+    list[#list + 1] = c
+  end
+  putIds(pk, 'children', list)
+  redis.call('HINCRBY', pk, 'nKids', #kids)
+  redis.call('HINCRBY', pk, 'kidsLeft', #kids)
+  if redis.call('HGET', pk, 'status') == 'runnable' then
+    redis.call('HDEL', pk, 'childError')
+    setStatus(p, 'queued', now)
   end
 end
 
