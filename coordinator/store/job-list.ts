@@ -19,6 +19,8 @@ import { runScript } from "./lua-scripts.js";
 export const SCAN_LIMIT = 20_000;
 /** Ids per scanJobs.lua call (a few ms of Redis). */
 const CHUNK = 1000;
+/** Ids per ZRANGE of a plain page (a few ms of Redis). */
+const RANGE_SLICE = 10_000;
 
 export const LIST_SCOPES = ["unfinished", "finished", "all", "waiting"] as const;
 /** Columns a list sorts by besides its own order ("id"), each a job hash field. */
@@ -96,8 +98,13 @@ async function plainPage(redis: Redis, list: Source[], offset: number, count: nu
       skip -= size;
       continue;
     }
-    const want = count - ids.length;
-    ids.push(...(await range(redis, s, skip, skip + want - 1)));
+    // In slices: "select all matching" asks for up to 100,000 ids, and one ZRANGE of them would hold Redis.
+    for (let from = skip; from < size && ids.length < count; from += RANGE_SLICE) {
+      const want = Math.min(RANGE_SLICE, count - ids.length);
+      const got = await range(redis, s, from, from + want - 1);
+      ids.push(...got);
+      if (got.length < want) break;
+    }
     skip = 0;
     if (ids.length >= count) break;
   }

@@ -22,6 +22,7 @@ import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisat
 import { frameIds, frameTable, readFrameQuery } from "./frames.js";
 import { startHistory } from "./history.js";
 import { searchPage } from "./search.js";
+import { listJobs } from "../store/job-list.js";
 import {
   childRows,
   jobHead,
@@ -29,7 +30,6 @@ import {
   jobSide,
   jobsPage,
   jobsTable,
-  matchingIds,
   MAX_SELECT,
   readJobQuery,
   readOpen,
@@ -158,8 +158,9 @@ export function webHandler(ctx: Context): WebHandler {
     }
     if (path === "/jobs.json") {
       // Every job the list's filter matches (the bulk bar's "select all matching"), at most MAX_SELECT.
-      const ids = await matchingIds(api, readJobQuery(url.searchParams));
-      const body = { ids: ids.slice(0, MAX_SELECT), total: ids.length };
+      const q = readJobQuery(url.searchParams);
+      const list = await listJobs(ctx.redis, ctx.keys, { ...q, offset: 0, count: MAX_SELECT });
+      const body = { ids: list.ids, total: list.total, complete: list.complete };
       send(req, res, 200, "application/json; charset=utf-8", JSON.stringify(body));
       return;
     }
