@@ -18,6 +18,7 @@ import type {
 } from "../shared/protocol.js";
 import { PROTOCOL_VERSION } from "../shared/protocol.js";
 import { startApi, stopApi } from "./api.js";
+import { ApiCallReporter } from "./api-calls.js";
 import { isAvailable, validRules } from "./availability.js";
 import type { AgentConfig } from "./config.js";
 import { terminateGroup } from "./control.js";
@@ -74,6 +75,8 @@ export class Agent {
   private readonly gpus = new GpuWatcher();
   private readonly platform: NodeJS.Platform;
   private readonly host: JobHost;
+  /** Calls to port 5001, for the farm's audit log. */
+  private readonly apiCalls: ApiCallReporter;
   /** The uid job processes run as: a leftover process group is only the agent's when they own it. */
   private readonly jobUid: number;
 
@@ -120,6 +123,7 @@ export class Agent {
     };
     this.state = new DisconnectedState(this);
     this.rules = this.loadRules();
+    this.apiCalls = new ApiCallReporter(this.host.outlet, log);
   }
 
   async start(): Promise<void> {
@@ -131,7 +135,11 @@ export class Agent {
       this.config.port,
       this.config.bind,
       this.config.token,
-      { wakeup: () => this.wakeup(), terminate: () => this.beginShutdown(0, true) },
+      {
+        wakeup: () => this.wakeup(),
+        terminate: () => this.beginShutdown(0, true),
+        called: this.apiCalls.called,
+      },
       this.log,
       { total: this.config.maxConnections, perAddress: this.config.maxConnectionsPerAddress },
       () => this.welcome?.clientApiAuth !== false,
@@ -374,6 +382,7 @@ export class Agent {
     for (const replay of this.replays.values()) void replay.resend();
     this.heartbeat.start(welcome.heartbeatInterval);
     if (this.state !== from) this.entered(from);
+    this.apiCalls.flush();
   }
 
   private onLinkClosed(): void {

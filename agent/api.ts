@@ -1,18 +1,29 @@
 // The client XML-RPC API on port 5001, as HQueue's reference describes it: `wakeup()` forces a heartbeat,
-// `terminate()` starts a graceful exit. Both return None.
+// `terminate()` starts a graceful exit. Both return None. Every call, allowed or refused, is told to
+// `ApiHandlers.called` for the farm's audit log (api-calls.ts sends it to the coordinator).
 
 import type { IncomingMessage, Server } from "node:http";
 import { basicCredentials, matchesDigest, sha256 } from "../shared/basic-auth.js";
 import { ConnectionGate, type ConnectionLimits } from "../shared/connection-gate.js";
 import { RateBuckets } from "../shared/rate-buckets.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/server.js";
-import { Fault, FaultCode } from "../shared/xmlrpc/types.js";
+import type { ClientApiCallMessage } from "../shared/protocol.js";
+import { Fault, FaultCode, type CallContext } from "../shared/xmlrpc/types.js";
 import type { Logger } from "./log.js";
+
+/** What the audit log learns of one call. */
+export type ApiCall = Omit<ClientApiCallMessage, "type">;
 
 export interface ApiHandlers {
   wakeup(): void;
   terminate(): void;
+  called(call: ApiCall): void;
 }
+
+const AUDITED = new Set(["wakeup", "terminate"]);
+const MAX_USER_AGENT = 200;
+const MAX_USER = 256;
+const MAX_FAULT = 300;
 
 /** Calls per second one caller address may make (a burst of BURST is allowed), and calls per multicall. */
 const CALLS_PER_SECOND = 10;
@@ -40,7 +51,7 @@ function access(
   tokenRequired: () => boolean,
 ): {
   admit: (req: IncomingMessage) => true | { status: number; message: string };
-  authorize: (req: IncomingMessage, method: string) => true | Fault;
+  authorize: (req: IncomingMessage, method: string, ctx: CallContext) => true | Fault;
 } {
   const digest = token === null ? null : sha256(token);
   const buckets = new RateBuckets(CALLS_PER_SECOND, BURST);
@@ -49,13 +60,20 @@ function access(
       req.headers.origin !== undefined || req.headers["sec-fetch-site"] !== undefined
         ? { status: 403, message: "browsers may not call an agent's API" }
         : true,
-    authorize: (req, method) => {
+    authorize: (req, method, ctx) => {
       if (!buckets.take(req.socket.remoteAddress ?? ""))
         return new Fault(FaultCode.tooManyCalls, `${method}: too many calls, slow down`);
       if (method !== "terminate" || digest === null || !tokenRequired()) return true;
       const credentials = basicCredentials(req.headers.authorization);
-      if (credentials !== null && credentials !== "malformed" && matchesDigest(credentials.password, digest))
+      if (
+        credentials !== null &&
+        credentials !== "malformed" &&
+        matchesDigest(credentials.password, digest)
+      ) {
+        // Who gave the token, as far as the caller says (any user name goes with it).
+        ctx.user = credentials.user.slice(0, MAX_USER);
         return true;
+      }
       return new Fault(FaultCode.unauthorized, "terminate needs the farm token (Basic auth password)");
     },
   };
@@ -94,6 +112,19 @@ export async function startApi(
       maxReplyBytes: 64 * 1024,
       admit,
       authorize,
+      audit: (req, method, _params, ctx) => {
+        if (!AUDITED.has(method)) return undefined;
+        return (fault) =>
+          handlers.called({
+            method: method as ApiCall["method"],
+            time: Date.now(),
+            user: ctx.user ?? "",
+            address: req.socket.remoteAddress ?? "",
+            userAgent: String(req.headers["user-agent"] ?? "").slice(0, MAX_USER_AGENT),
+            outcome: fault === null ? "ok" : fault.faultCode,
+            ...(fault === null ? {} : { fault: fault.faultString.slice(0, MAX_FAULT) }),
+          });
+      },
       onError: (err, method) => log.error(`xml-rpc ${method ?? "?"}: ${err.message}`),
     },
     TIMEOUTS,

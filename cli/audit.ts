@@ -42,7 +42,9 @@ export async function showAudit(
       .slice(0, 19),
     String(e["user"] ?? ""),
     `${String(e["address"] ?? "")} ${String(e["via"] ?? "")}`,
-    String(e["method"] ?? ""),
+    typeof e["agent"] === "string"
+      ? `${String(e["method"] ?? "")} on ${e["agent"]}:5001`
+      : String(e["method"] ?? ""),
     Array.isArray(e["ids"]) ? e["ids"].join(",") : "",
     e["outcome"] === "ok" ? "ok" : `fault ${String(e["outcome"])}`,
   ]);

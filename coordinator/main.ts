@@ -132,7 +132,9 @@ async function main(): Promise<void> {
   // The ini's shares and caps go to Redis before the first dispatch (every coordinator of the farm does so).
   if (ctx.settings.shares) await writeSharesConfig(ctx, ctx.settings.shares);
   const scheduler = new Scheduler(ctx);
-  const link = attachAgentLink(server, ctx, scheduler.dispatcher, { ...limits, gate });
+  const link = attachAgentLink(server, ctx, scheduler.dispatcher, { ...limits, gate }, (entry) =>
+    audit.record(entry),
+  );
   scheduler.start(link);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);

@@ -163,7 +163,33 @@ export interface GoodbyeMessage {
 export type JobEventMessage =
   StartedMessage | ProgressMessage | OutputMessage | FinishedMessage | PausedMessage;
 
-export type AgentMessage = HelloMessage | HeartbeatMessage | GoodbyeMessage | JobEventMessage;
+/**
+ * A call to the agent's own XML-RPC port (5001: `wakeup`, `terminate`), allowed or refused, for the farm's
+ * audit log (coordinator/audit). Sent once the agent is welcomed (calls made while it was not linked wait,
+ * a few dozen at most); a coordinator that does not know the type ignores it.
+ */
+export interface ClientApiCallMessage {
+  type: "clientApiCall";
+  method: "wakeup" | "terminate";
+  /** ms since the epoch, when the call was answered. */
+  time: number;
+  /** The Basic auth user name of a call that gave the farm token; "" for none. */
+  user: string;
+  /** The caller's IP address. */
+  address: string;
+  /** The caller's User-Agent header (at most 200 characters): how it came (python, openhq-cli …). */
+  userAgent: string;
+  /** "ok", or the fault code it was answered with. */
+  outcome: "ok" | number;
+  fault?: string;
+}
+
+export type AgentMessage =
+  | HelloMessage
+  | HeartbeatMessage
+  | GoodbyeMessage
+  | JobEventMessage
+  | ClientApiCallMessage;
 
 // ---- coordinator -> agent -------------------------------------------------------------------------------
 

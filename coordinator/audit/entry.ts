@@ -4,6 +4,7 @@
 // "***", so nothing a record holds needs hiding from any reader.
 
 import type { IncomingMessage } from "node:http";
+import type { ClientApiCallMessage } from "../../shared/protocol.js";
 import { isSecretName } from "../../shared/redact.js";
 import { Fault, isStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import { fromBrowser } from "../hosts.js";
@@ -31,6 +32,8 @@ export interface AuditEntry {
   outcome: "ok" | number;
   /** The fault's message, cut short. */
   fault?: string;
+  /** For a call to an agent's own port 5001 (wakeup, terminate): that agent (hostname, or hostname:name). */
+  agent?: string;
 }
 
 const MAX_TEXT = 200;
@@ -43,7 +46,11 @@ const MAX_IDS = 100;
 
 export function callerKind(req: IncomingMessage): CallerKind {
   if (fromBrowser(req)) return "browser";
-  const agent = req.headers["user-agent"] ?? "";
+  return callerKindOf(req.headers["user-agent"] ?? "");
+}
+
+/** Where a call came from, by its User-Agent alone (an agent's port 5001 refuses browsers outright). */
+export function callerKindOf(agent: string): CallerKind {
   if (agent.startsWith("Python-xmlrpc") || agent.startsWith("xmlrpclib")) return "python";
   if (agent.startsWith("openhq-cli")) return "openhq-cli";
   if (agent.startsWith("openhq-xmlrpc")) return "openhq-client";
@@ -122,4 +129,44 @@ export function auditEntry(call: CallFacts, fault: Fault | null, result?: unknow
   };
   if (fault !== null) entry.fault = text(fault.faultString);
   return entry;
+}
+
+/** Where the record of an agent's call lies on the agent's word: its clock, and how far it may be off. */
+const AGENT_CLOCK_SLACK_MS = 24 * 3600_000;
+
+/**
+ * The record of a call to an agent's port 5001, as the agent reported it (a `clientApiCall` message,
+ * validated by the link): the call names the agent (its client id and label); its time is the agent's
+ * unless that is more than a day off this coordinator's clock.
+ */
+export function agentCallEntry(call: ClientApiCallMessage, clientId: number, agent: string): AuditEntry {
+  const now = Date.now();
+  const time = Math.abs(call.time - now) <= AGENT_CLOCK_SLACK_MS ? call.time : now;
+  const entry: AuditEntry = {
+    time: new Date(time).toISOString(),
+    user: call.user === "" ? "anonymous" : text(call.user),
+    address: call.address,
+    via: callerKindOf(call.userAgent),
+    method: call.method,
+    ids: [clientId],
+    args: [],
+    outcome: call.outcome,
+    agent: text(agent),
+  };
+  if (call.fault !== undefined) entry.fault = text(call.fault);
+  return entry;
+}
+
+/** Whether a `clientApiCall` message holds what agentCallEntry expects, within bounds. */
+export function validAgentCall(msg: ClientApiCallMessage): boolean {
+  const str = (v: unknown, max: number) => typeof v === "string" && v.length <= max;
+  return (
+    (msg.method === "wakeup" || msg.method === "terminate") &&
+    Number.isSafeInteger(msg.time) &&
+    str(msg.user, 256) &&
+    str(msg.address, 64) &&
+    str(msg.userAgent, 200) &&
+    (msg.outcome === "ok" || Number.isSafeInteger(msg.outcome)) &&
+    (msg.fault === undefined || str(msg.fault, 300))
+  );
 }

@@ -31,6 +31,8 @@ import { watchDroppedAgent } from "./crash.js";
 import { endLostAttempts, staleAttempts } from "./reconcile.js";
 import { metricsFor } from "../metrics.js";
 import { authFor } from "../auth.js";
+import { agentCallEntry, validAgentCall, type AuditEntry } from "../audit/entry.js";
+import { RateBuckets } from "../../shared/rate-buckets.js";
 
 /** What a connection needs from the link that owns it. */
 export interface LinkHost {
@@ -49,11 +51,15 @@ export interface LinkHost {
   log(line: string): void;
   /** A line caused from outside: rate-limited per source (see store/errors.ts). */
   logFrom(source: string, line: string): void;
+  /** Records a call to an agent's port 5001 in the audit log. */
+  audit(entry: AuditEntry): void;
 }
 
 const HELLO_TIMEOUT_MS = 15_000;
 /** Refused agents wait a little before they hear it, so a misconfigured farm does not spin. */
 const REFUSE_DELAY_MS = 1000;
+/** Port 5001 calls one agent may have recorded a second (a burst of the second figure): its own cut is 5/s. */
+const API_CALL_RECORDS = [10, 50] as const;
 
 export class AgentConnection {
   clientId: number | null = null;
@@ -82,6 +88,7 @@ export class AgentConnection {
   private closedHere = false;
   /** The agent said goodbye on this link (a hello clears `terminated` in Redis, so only this link sets it). */
   private saidGoodbye = false;
+  private readonly apiCallRecords = new RateBuckets(...API_CALL_RECORDS, 1);
 
   constructor(
     readonly ws: WebSocket,
@@ -165,6 +172,16 @@ export class AgentConnection {
           return;
         }
         return this.jobEvent(msg);
+      case "clientApiCall":
+        if (!validAgentCall(msg)) {
+          this.ws.close(4000, "bad clientApiCall");
+          return;
+        }
+        // The agent cuts its own records to a few a second; one that does not is cut here.
+        if (this.apiCallRecords.take("")) this.host.audit(agentCallEntry(msg, this.clientId, this.label));
+        else
+          this.host.logFrom(this.label, `${this.label}: port 5001 calls over the audit bound not recorded`);
+        return;
       default:
         return;
     }

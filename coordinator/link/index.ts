@@ -2,6 +2,7 @@
 // link handles WebSocket upgrades on AGENT_PATH ("/agent") and tells the scheduler's dispatcher about the
 // agents connected here; deliver() sends a job's `assign`; close() stops it. (Implementation: ./link.ts.)
 import type { Server } from "node:http";
+import type { AuditEntry } from "../audit/entry.js";
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import type { Dispatcher } from "../scheduler/dispatch.js";
@@ -17,7 +18,8 @@ export function attachAgentLink(
   ctx: Context,
   dispatcher: Dispatcher,
   limits: PreHelloLimits,
+  audit: (entry: AuditEntry) => void,
 ): AgentLink {
-  const link = new Link(ctx, server, dispatcher, limits);
+  const link = new Link(ctx, server, dispatcher, limits, audit);
   return { deliver: (job) => link.deliver(job), close: () => link.close() };
 }

@@ -27,6 +27,7 @@ import { ReplicaWait } from "../store/replica-wait.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 import { bladeLost } from "./blade-lost.js";
 import { metricsFor } from "../metrics.js";
+import type { AuditEntry } from "../audit/entry.js";
 
 /** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
 const ALIVE_MS = 1000;
@@ -72,6 +73,8 @@ export class Link implements LinkHost {
     server: Server,
     readonly dispatcher: Dispatcher,
     private readonly limits: PreHelloLimits,
+    /** Records a call to an agent's port 5001 in the audit log (coordinator/audit). */
+    readonly audit: (entry: AuditEntry) => void,
   ) {
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);

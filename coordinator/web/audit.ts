@@ -110,7 +110,14 @@ export async function auditPage(api: Api, f: AuditFilters, mayExport: boolean): 
                     <td>
                       ${String(e["address"] ?? "")} <span class="muted">${String(e["via"] ?? "")}</span>
                     </td>
-                    <td>${String(e["method"] ?? "")}</td>
+                    <td>
+                      ${String(e["method"] ?? "")}
+                      ${
+                        typeof e["agent"] === "string"
+                          ? html`<span class="muted">on ${e["agent"]}:5001</span>`
+                          : ""
+                      }
+                    </td>
                     <td>${Array.isArray(e["ids"]) ? e["ids"].join(", ") : ""}</td>
                     <td><code>${JSON.stringify(e["args"] ?? [])}</code></td>
                     <td>
