@@ -240,7 +240,7 @@ test("rescheduleJobs and deleteJobs of a root with 1,000 children run in chunks,
 
 test("rescheduleJobs and deleteJobs of one root with 150,000 children, in chunks, while ping stays answered", async () => {
   const N = 150_000;
-  // One newjob of the whole tree (one addJobs.lua call: a tree is never split), before the pings start.
+  // One newjob of the whole tree (addJobs.lua calls of 500 jobs), before the pings start.
   const [root] = await store.addJobs(
     parseNewJob(
       {

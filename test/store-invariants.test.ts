@@ -3,6 +3,7 @@
 // and the clients' job sets. STORE_SEED=<n> replays a run.
 
 import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { FINISHED_STATUSES, RUNNING_STATUSES } from "../shared/statuses.js";
@@ -128,4 +129,52 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
     if (process.env["STORE_TRACE"]) console.error(`step ${step}: ${label}`);
     await checkInvariants(all, `step ${step} (${label})`);
   }
+});
+
+test("a tree larger than one addJobs call is cut across calls: one call's state, and parents wait for frames made later", async () => {
+  // Breadth-first: the show, 1,100 shots, 20 frames under the first 10 shots: 1,121 jobs in 3 calls of 500.
+  const shots = Array.from({ length: 1100 }, (_, i) => ({
+    name: `shot${i}`,
+    command: "run",
+    conditions: [{ type: "client", name: "hostname", op: "any", value: "node1,node2" }],
+    ...(i < 10
+      ? {
+          children: [
+            { name: `a${i}`, command: "run" },
+            { name: `b${i}`, command: "run" },
+          ],
+        }
+      : {}),
+  }));
+  const ids = await h.store.addJobs(
+    parseNewJob({ name: "show", command: "run", children: shots }, null, null),
+  );
+  assert.equal(ids.length, 1121);
+  const show = ids[0] as number;
+  const [root] = await h.store.read([show], ["status", "children", "nKids", "kidsLeft", "treeN"]);
+  assert.equal(root?.status, "queued");
+  assert.equal(root?.children, JSON.stringify(ids.slice(1, 1101)), "the shots, in order");
+  assert.deepEqual([root?.nKids, root?.kidsLeft, root?.treeN], ["1100", "1100", "1121"]);
+  const [shot0] = await h.store.read([ids[1] as number], ["status", "children", "kidsLeft", "treeN", "root"]);
+  assert.deepEqual(
+    [shot0?.status, shot0?.children, shot0?.kidsLeft, shot0?.treeN, shot0?.root],
+    ["queued", JSON.stringify([ids[1101], ids[1102]]), "2", "3", String(show)],
+  );
+  await checkInvariants(ids, "a tree cut across calls");
+  await h.store.cascade("cancelJobs", [show]);
+
+  // Commandless frames finish in the call that makes them: the first call's frames are all done before the
+  // later calls run, and still the parent waits for the frames those make, then succeeds once.
+  const empty = await h.store.addJobs(
+    parseNewJob(
+      { name: "empty", children: Array.from({ length: 1200 }, (_, i) => ({ name: `f${i}` })) },
+      null,
+      null,
+    ),
+  );
+  const [top] = await h.store.read([empty[0] as number], ["status", "logs", "kidsLeft"]);
+  assert.equal(top?.status, "succeeded");
+  assert.equal((top?.logs ?? "").match(/setting status to succeeded/g)?.length, 1, top?.logs);
+  assert.ok(!(top?.logs ?? "").includes("runnable"), top?.logs);
+  await checkInvariants(empty, "a commandless tree cut across calls");
 });

@@ -208,12 +208,24 @@ export type BulkOperation =
 export interface NewJobLinks {
   /** Parents among the new jobs (0-based index in the list). */
   newParents: number[];
+  /** Parents that exist already. */
+  existingParents: number[];
 }
 
 /** Jobs per addJobs.lua call when a newjob list is split (~10 ms of Redis). */
 const ADD_CHUNK = 500;
 
-/** The list's indexes in calls of about ADD_CHUNK jobs; jobs linked through local parents share a call. */
+/** Every job of the tree comes after its parents in the list (newjob's breadth-first order, no stub links back). */
+function parentsFirst(jobs: NewJobLinks[], tree: number[]): boolean {
+  return tree.every((i) => (jobs[i] as NewJobLinks).newParents.every((p) => p < i));
+}
+
+/**
+ * The list's indexes in calls of about ADD_CHUNK jobs, in list order within a call (roots first, as
+ * addJobs.lua expects). Jobs linked through local parents share a call, except a tree larger than a call
+ * whose parents come first: it is cut into calls of ADD_CHUNK jobs in list order, a job's parents then made
+ * by the same or an earlier call (a Houdini/PDG submission: one parent, 100,000 work items).
+ */
 function addChunks(jobs: NewJobLinks[]): number[][] {
   const root = jobs.map((_, i) => i);
   const find = (i: number): number => {
@@ -237,11 +249,48 @@ function addChunks(jobs: NewJobLinks[]): number[][] {
       chunks.push(current);
       current = [];
     }
+    if (tree.length > ADD_CHUNK && parentsFirst(jobs, tree)) {
+      for (let k = 0; k < tree.length; k += ADD_CHUNK) chunks.push(tree.slice(k, k + ADD_CHUNK));
+      continue;
+    }
     for (const index of tree) current.push(index);
   }
   if (current.length > 0) chunks.push(current);
-  // In list order within a call: roots first, as addJobs.lua expects.
   return chunks.map((chunk) => chunk.sort((a, b) => a - b));
+}
+
+/**
+ * The payload of one addJobs.lua call of a split list: parents made by this call become local indexes,
+ * parents made by an earlier call existing ids (`preCounted`: that call counted the job in their
+ * `kidsLeft` already); `pendingKids` counts a job's children that later calls make, so it cannot run or
+ * finish before they exist.
+ */
+function chunkPayload<J extends NewJobLinks>(
+  jobs: J[],
+  chunk: number[],
+  ids: number[],
+  pendingKids: number[],
+): object[] {
+  const local = new Map(chunk.map((index, k) => [index, k]));
+  return chunk.map((index) => {
+    const job = jobs[index] as J;
+    const newParents: number[] = [];
+    const earlier: number[] = [];
+    for (const p of job.newParents) {
+      const k = local.get(p);
+      if (k !== undefined) newParents.push(k);
+      else earlier.push(ids[p] as number);
+    }
+    const kids = pendingKids[index] ?? 0;
+    return {
+      ...job,
+      newParents,
+      ...(earlier.length > 0
+        ? { existingParents: [...job.existingParents, ...earlier], preCounted: true }
+        : {}),
+      ...(kids > 0 ? { pendingKids: kids } : {}),
+    };
+  });
 }
 
 /** Priorities counted per waitingSince.lua call (2 O(log n) reads each: well under a millisecond per 100). */
@@ -311,30 +360,78 @@ export class JobStore {
   async addJobs(jobs: NewJobLinks[]): Promise<number[]> {
     await tuneRedis(this.ctx.redis);
     if (jobs.length <= ADD_CHUNK) return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+    const chunks = addChunks(jobs);
+    const chunkOf = new Array<number>(jobs.length);
+    chunks.forEach((chunk, c) => chunk.forEach((index) => (chunkOf[index] = c)));
+    const pendingKids = new Array<number>(jobs.length).fill(0);
+    jobs.forEach((job, i) => {
+      for (const p of job.newParents)
+        if ((chunkOf[p] as number) < (chunkOf[i] as number)) pendingKids[p] = (pendingKids[p] as number) + 1;
+    });
     const ids: number[] = new Array<number>(jobs.length);
     const created: number[] = [];
-    for (const chunk of addChunks(jobs)) {
-      const local = new Map(chunk.map((index, k) => [index, k]));
-      const payload = chunk.map((index) => {
-        const job = jobs[index] as NewJobLinks;
-        return { ...job, newParents: job.newParents.map((p) => local.get(p) as number) };
-      });
+    for (const chunk of chunks) {
+      const payload = chunkPayload(jobs, chunk, ids, pendingKids);
       let made: number[];
       try {
         made = (await this.run("addJobs", [JSON.stringify({ jobs: payload })])) as number[];
       } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
-        const done = created.length === 0 ? "no job was created" : `jobs ${idRanges(created)} were created`;
-        throw new Fault(
-          code,
-          `newjob stopped part-way (${created.length} of ${jobs.length} jobs): ${done}: ${why}`,
-        );
+        throw await this.stoppedPartWay(jobs, chunk, ids, created, pendingKids, err);
       }
       chunk.forEach((index, k) => (ids[index] = made[k] as number));
       for (const id of made) created.push(id);
     }
     return ids;
+  }
+
+  /**
+   * The Fault of a split newjob list that failed at `chunk`. A tree cut across calls is left with parents
+   * waiting for children that were never made: its part made so far is cancelled (best effort), so nothing
+   * waits for ever.
+   */
+  private async stoppedPartWay(
+    jobs: NewJobLinks[],
+    chunk: number[],
+    ids: number[],
+    created: number[],
+    pendingKids: number[],
+    err: unknown,
+  ): Promise<Fault> {
+    const why = err instanceof Error ? err.message : String(err);
+    const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
+    const done = created.length === 0 ? "no job was created" : `jobs ${idRanges(created)} were created`;
+    // The roots (in this call) of the trees whose made part waits for children of this chunk or later.
+    const waiting = new Set<number>();
+    chunk.forEach((index) => {
+      for (const p of (jobs[index] as NewJobLinks).newParents)
+        if (ids[p] !== undefined && (pendingKids[p] as number) > 0) waiting.add(this.topOf(jobs, p));
+    });
+    let cancelled = "";
+    if (waiting.size > 0) {
+      const roots = [...waiting].map((i) => ids[i] as number);
+      try {
+        await this.cascade("cancelJobs", roots);
+        cancelled = `; jobs ${idRanges(roots)} waited for children that were not created and were cancelled`;
+      } catch {
+        cancelled = `; jobs ${idRanges(roots)} wait for children that were not created: cancel them`;
+      }
+    }
+    return new Fault(
+      code,
+      `newjob stopped part-way (${created.length} of ${jobs.length} jobs): ${done}: ${why}${cancelled}`,
+    );
+  }
+
+  /** The top of a new job's tree within its newjob list (first parents up). */
+  private topOf(jobs: NewJobLinks[], index: number): number {
+    let i = index;
+    for (
+      let p = (jobs[i] as NewJobLinks).newParents[0];
+      p !== undefined;
+      p = (jobs[i] as NewJobLinks).newParents[0]
+    )
+      i = p;
+    return i;
   }
 
   async recordStarted(jobId: number, attempt: number, seq: number, clientId: number): Promise<EventResult> {

@@ -2,23 +2,29 @@
 -- ARGV: prefix, now (ms), JSON {"jobs":[{"fields":{field:string}, "newParents":[local parent index (0-based)],
 --   "existingParents":[existing parent id], "existingChildren":[existing child id],
 --   "inheritConditions":bool, "inheritSubmittedBy":bool, "inheritStallTimeout":bool, "inheritGpus":bool,
---   "inheritGpuMemory":bool, "inheritShare":bool}]}
+--   "inheritGpuMemory":bool, "inheritShare":bool, "preCounted":bool, "pendingKids":n}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
+-- A tree too large for one call comes in several (store/jobs.ts addJobs): a job's parents made by an earlier
+-- call are existing parents that counted it already (`preCounted`: their kidsLeft is not raised again), and
+-- `pendingKids` counts the children later calls will make, so the job waits for them as for its children.
 -- @include settle
 local now = tonumber(ARGV[2])
 local jobs = cjson.decode(ARGV[3]).jobs
 local n = #jobs
 
 -- Validate every reference before writing anything.
-local extAncestors = {}
+local checkedParents = {}
 for _, j in ipairs(jobs) do
   for _, p in ipairs(j.existingParents) do
-    local st = redis.call('HGET', K.job(p), 'status')
-    if not st then
-      return redis.error_reply('NOTFOUND parent job ' .. p .. ' does not exist')
-    end
-    if FINISHED[st] then
-      return redis.error_reply('CONFLICT parent job ' .. p .. ' is ' .. st .. '; a finished job cannot gain children')
+    if not checkedParents[p] then
+      checkedParents[p] = true
+      local st = redis.call('HGET', K.job(p), 'status')
+      if not st then
+        return redis.error_reply('NOTFOUND parent job ' .. p .. ' does not exist')
+      end
+      if FINISHED[st] then
+        return redis.error_reply('CONFLICT parent job ' .. p .. ' is ' .. st .. '; a finished job cannot gain children')
+      end
     end
   end
   for _, c in ipairs(j.existingChildren) do
@@ -62,6 +68,18 @@ for i = 1, n do
   ids[i] = last - n + i
 end
 
+-- A field of an existing job, read once per call: thousands of frames added to one parent read it once.
+local existingFields = {}
+local function existingField(id, field)
+  local key = field .. ':' .. id
+  local v = existingFields[key]
+  if v == nil then
+    v = redis.call('HGET', K.job(id), field) or false
+    existingFields[key] = v
+  end
+  return v
+end
+
 local roots = {}
 local function rootOf(i)
   if not roots[i] then
@@ -69,7 +87,7 @@ local function rootOf(i)
     if #j.newParents > 0 then
       roots[i] = rootOf(j.newParents[1] + 1)
     elseif #j.existingParents > 0 then
-      roots[i] = tonumber(redis.call('HGET', K.job(j.existingParents[1]), 'root'))
+      roots[i] = tonumber(existingField(j.existingParents[1], 'root'))
     else
       roots[i] = ids[i]
     end
@@ -92,14 +110,7 @@ local function inheritedField(i, field, inherit)
       if #j.newParents > 0 then
         value = inheritedField(j.newParents[1] + 1, field, inherit)
       elseif #j.existingParents > 0 then
-        -- Thousands of frames added to one existing parent read it once.
-        local p = j.existingParents[1]
-        local known = memo['parent:' .. p]
-        if known == nil then
-          known = redis.call('HGET', K.job(p), field)
-          memo['parent:' .. p] = known
-        end
-        value = known
+        value = existingField(j.existingParents[1], field)
       end
     end
     memo[i] = value
@@ -153,7 +164,7 @@ inheritedCap = function(i)
   if #j.newParents > 0 then
     return capOf(j.newParents[1] + 1)
   elseif #j.existingParents > 0 then
-    return tonumber(redis.call('HGET', K.job(j.existingParents[1]), 'capBy')) or false
+    return tonumber(existingField(j.existingParents[1], 'capBy')) or false
   end
   return false
 end
@@ -166,7 +177,7 @@ end
 -- Children lists and counters of the new jobs.
 local kids, kidsLeft, kidsBad = {}, {}, {}
 for i = 1, n do
-  kids[i], kidsLeft[i], kidsBad[i] = {}, 0, 0
+  kids[i], kidsLeft[i], kidsBad[i] = {}, tonumber(jobs[i].pendingKids) or 0, 0
 end
 for i, j in ipairs(jobs) do
   for _, lp in ipairs(j.newParents) do
@@ -199,7 +210,7 @@ for i, j in ipairs(jobs) do
     if ri then
       f.conditions = jobs[ri].fields.conditions
     else
-      f.conditions = redis.call('HGET', K.job(f.root), 'conditions') or nil
+      f.conditions = existingField(f.root, 'conditions') or nil
     end
   end
   f.gpus = inheritedField(i, 'gpus', 'inheritGpus') or nil
@@ -268,19 +279,37 @@ for i, j in ipairs(jobs) do
   redis.call('HSET', K.job(ids[i]), unpack(args))
 end
 
--- Links to existing parents and children. An existing parent's children list is read and written once per
--- call, with all its new children (once per child made adding 500 frames to a 100,000-child parent cost
--- 500 decodes of the whole list).
-local newKids, parentsInOrder = {}, {}
+-- Links to existing parents, one write per parent (a call of 500 frames of one parent appends 500 ids once),
+-- and to existing children.
+local linked, linkOrder = {}, {}
 for i, j in ipairs(jobs) do
   for _, p in ipairs(j.existingParents) do
-    local key = tostring(p)
-    if not newKids[key] then
-      newKids[key] = {}
-      parentsInOrder[#parentsInOrder + 1] = p
+    local l = linked[p]
+    if not l then
+      l = { ids = {}, counted = 0 }
+      linked[p] = l
+      linkOrder[#linkOrder + 1] = p
     end
-    table.insert(newKids[key], ids[i])
+    l.ids[#l.ids + 1] = ids[i]
+    if not j.preCounted then
+      l.counted = l.counted + 1
+    end
   end
+end
+for _, p in ipairs(linkOrder) do
+  local l = linked[p]
+  local pk = K.job(p)
+  appendIds(pk, 'children', l.ids)
+  redis.call('HINCRBY', pk, 'nKids', #l.ids)
+  if l.counted > 0 then
+    redis.call('HINCRBY', pk, 'kidsLeft', l.counted)
+    if redis.call('HGET', pk, 'status') == 'runnable' then
+      redis.call('HDEL', pk, 'childError')
+      setStatus(p, 'queued', now)
+    end
+  end
+end
+for i, j in ipairs(jobs) do
   for _, c in ipairs(j.existingChildren) do
     local ck = K.job(c)
     local list = idList(redis.call('HGET', ck, 'parents'))
@@ -295,27 +324,72 @@ for i, j in ipairs(jobs) do
     putIds(ck, 'parents', list)
   end
 end
-for _, p in ipairs(parentsInOrder) do
-  local pk = K.job(p)
-  local kids = newKids[tostring(p)]
-  local list = idList(redis.call('HGET', pk, 'children'))
-  for _, c in ipairs(kids) do
-    list[#list + 1] = c
+
+-- Roll-ups: each new job counts once in each of its ancestors, summed per ancestor (one HINCRBY each); an
+-- attached subtree brings its own totals.
+local ancestorsMemo, existingAncestors = {}, {}
+local function existingWithAncestors(p)
+  local list = existingAncestors[p]
+  if not list then
+    list = { tonumber(p) }
+    for _, a in ipairs(ancestors(p)) do
+      list[#list + 1] = tonumber(a)
+    end
+    existingAncestors[p] = list
   end
-  putIds(pk, 'children', list)
-  redis.call('HINCRBY', pk, 'nKids', #kids)
-  redis.call('HINCRBY', pk, 'kidsLeft', #kids)
-  if redis.call('HGET', pk, 'status') == 'runnable' then
-    redis.call('HDEL', pk, 'childError')
-    setStatus(p, 'queued', now)
+  return list
+end
+-- The ancestors of new job i, each once.
+local function ancestorsOf(i)
+  local list = ancestorsMemo[i]
+  if list then
+    return list
+  end
+  local j = jobs[i]
+  if #j.newParents == 0 and #j.existingParents == 1 then
+    -- Frames of one existing parent (a tree cut across calls) share its list.
+    list = existingWithAncestors(j.existingParents[1])
+    ancestorsMemo[i] = list
+    return list
+  end
+  list = {}
+  local seen = {}
+  local function add(id)
+    if not seen[id] then
+      seen[id] = true
+      list[#list + 1] = id
+    end
+  end
+  for _, lp in ipairs(j.newParents) do
+    add(ids[lp + 1])
+    for _, a in ipairs(ancestorsOf(lp + 1)) do
+      add(a)
+    end
+  end
+  for _, p in ipairs(j.existingParents) do
+    for _, a in ipairs(existingWithAncestors(p)) do
+      add(a)
+    end
+  end
+  ancestorsMemo[i] = list
+  return list
+end
+local treeAdds, treeOrder = {}, {}
+for i, j in ipairs(jobs) do
+  if not j.fields.noProg then
+    for _, a in ipairs(ancestorsOf(i)) do
+      if not treeAdds[a] then
+        treeAdds[a] = 0
+        treeOrder[#treeOrder + 1] = a
+      end
+      treeAdds[a] = treeAdds[a] + 1
+    end
   end
 end
-
--- Roll-ups: each new job counts once in its ancestors; an attached subtree brings its own totals.
+for _, a in ipairs(treeOrder) do
+  redis.call('HINCRBY', K.job(a), 'treeN', treeAdds[a])
+end
 for i, j in ipairs(jobs) do
-  if not j.fields.noProg and (#j.newParents > 0 or #j.existingParents > 0) then
-    addToAncestors(ids[i], 'treeN', 1)
-  end
   for _, c in ipairs(j.existingChildren) do
     local v = redis.call('HMGET', K.job(c), 'treeN', 'treeP', 'treeRun', 'status')
     local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
