@@ -1,6 +1,7 @@
 // Issue 19 item 3, the live event stream (GET /events, Server-Sent Events) on a real coordinator and Redis,
 // protocol peers as blades: a read-only viewer sees a job's transitions in order, only its tree when it asks
-// for one, and client changes; anonymous viewers are refused while the farm does not allow anonymous reads;
+// for one, only its share's jobs when it asks for a share (each job event names its share), and client
+// changes; anonymous viewers are refused while the farm does not allow anonymous reads;
 // streams are capped per user; a viewer that stops reading is dropped and the coordinator's memory stays
 // bounded while notices flood in.
 
@@ -95,6 +96,68 @@ test("a read-only viewer sees its job tree's transitions in order, and client ch
     .filter((e) => e.kind === "client")
     .map((e) => (e.kind === "client" ? e.clientId + e.change : ""));
   assert.deepEqual(changes, [`${blade.clientId}enabled`]);
+});
+
+test("a viewer of one share sees only that share's jobs; every job event names its share", async () => {
+  const blade = await peer({ hostname: "sse-share-blade" });
+  const boss = new HQServer(as("boss", "boss-pw"));
+  const viewer = new HQServer(as("viewer", "view-pw"));
+  await boss.call("setShare", "lighting", { weight: 2 });
+  await boss.call("setdisabled", "sse-share-blade", true);
+  const host = "sse-share-blade";
+  const [plain] = await boss.call<number[]>("newjob", { name: "plain", command: "true", host });
+  const [lit] = await boss.call<number[]>("newjob", {
+    name: "lit",
+    command: "true",
+    share: "lighting",
+    host,
+  });
+  const ended = (seen: ServerEvent[], id: number | undefined) =>
+    seen.some((e) => e.kind === "job" && e.jobId === id && e.status === "succeeded");
+  const shareAbort = new AbortController();
+  const allAbort = new AbortController();
+  const opened: Promise<void>[] = [];
+  const follow = (
+    abort: AbortController,
+    filters: { share?: string },
+    done: (s: ServerEvent[]) => boolean,
+  ) => {
+    let open!: () => void;
+    opened.push(new Promise<void>((r) => (open = r)));
+    return collect(viewer.events({ ...filters, types: ["job"], signal: abort.signal }), abort, (seen) => {
+      if (seen.length === 1) open();
+      return done(seen);
+    });
+  };
+  // The share's viewer runs until the other one has seen both jobs end (then a moment more).
+  const shareSeen = follow(shareAbort, { share: "lighting" }, () => false);
+  const allSeen = follow(allAbort, {}, (seen) => ended(seen, plain) && ended(seen, lit));
+  await Promise.all(opened);
+  await boss.call("setdisabled", "sse-share-blade", false);
+  // One slot: the jobs run one after the other, in the order the shares give.
+  for (let i = 0; i < 2; i++) {
+    await blade.waitFor(() => blade.running.size > 0);
+    for (const id of [...blade.running.keys()]) blade.finish(id);
+  }
+  const all = (await allSeen).filter((e) => e.kind === "job");
+  await new Promise((r) => setTimeout(r, 500));
+  shareAbort.abort();
+  const of = (events: ServerEvent[], id: number | undefined) =>
+    events.flatMap((e) => (e.kind === "job" && e.jobId === id ? [[e.status, e.share]] : []));
+  assert.deepEqual(of(all, plain), [
+    ["running", "default"],
+    ["succeeded", "default"],
+  ]);
+  assert.deepEqual(of(all, lit), [
+    ["running", "lighting"],
+    ["succeeded", "lighting"],
+  ]);
+  const mine = (await shareSeen).filter((e) => e.kind === "job");
+  assert.deepEqual(of(mine, plain), []);
+  assert.deepEqual(of(mine, lit), [
+    ["running", "lighting"],
+    ["succeeded", "lighting"],
+  ]);
 });
 
 test("access control: anonymous refused, bad filters refused, streams capped per user", async () => {

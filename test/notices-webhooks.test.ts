@@ -43,6 +43,11 @@ before(async () => {
     "openhq.webhooks.chat.users = alice",
     "openhq.webhooks.chat.name = shot*",
     "openhq.webhooks.chat.format = slack",
+    `openhq.webhooks.lighting.url = ${base}/lighting`,
+    `openhq.webhooks.lighting.secret = ${SECRET}`,
+    "openhq.webhooks.lighting.events = succeeded,failed",
+    "openhq.webhooks.lighting.shares = lighting",
+    "openhq.share.lighting.weight = 2",
   ]);
   farm = await startCoordinatorWithRedis({ args: ["--config", ini] });
   agent = await startAgent({ serverUrl: farm.url, cpus: 4 });
@@ -72,7 +77,15 @@ async function until<T>(
 interface Payload {
   event: string;
   delivery: string;
-  job: { id: number; name: string; status: string; submittedBy: string; url: string; logTail: string };
+  job: {
+    id: number;
+    name: string;
+    status: string;
+    submittedBy: string;
+    share: string;
+    url: string;
+    logTail: string;
+  };
 }
 
 const payload = (d: Delivery): Payload => JSON.parse(d.body) as Payload;
@@ -96,18 +109,19 @@ async function finished(id: number): Promise<void> {
   );
 }
 
-test("signed JSON and Slack deliveries with the job's fields, filtered by status, user and name", async () => {
-  const [shot, comp, other] = (await submit(
+test("signed JSON and Slack deliveries with the job's fields, filtered by status, user, share and name", async () => {
+  const [shot, comp, other, lit] = (await submit(
     farm,
     { name: "shot 010", command: "true", submittedBy: "alice" },
     { name: "comp", command: "echo no licence; exit 2", submittedBy: "bob" },
     { name: "shot 020", command: "true", submittedBy: "bob" },
-  )) as [number, number, number];
-  for (const id of [shot, comp, other]) await finished(id);
+    { name: "relight", command: "true", submittedBy: "bob", share: "lighting" },
+  )) as [number, number, number, number];
+  for (const id of [shot, comp, other, lit]) await finished(id);
   await until(
-    "three ci deliveries",
+    "four ci deliveries",
     () => answered("/ci").length,
-    (n) => n >= 3,
+    (n) => n >= 4,
   );
   await until(
     "the chat delivery",
@@ -115,8 +129,19 @@ test("signed JSON and Slack deliveries with the job's fields, filtered by status
     (n) => n >= 1,
   );
   await new Promise((r) => setTimeout(r, 800));
-  for (const id of [shot, comp, other])
+  for (const id of [shot, comp, other, lit])
     assert.equal(forJob("/ci", id).length, 1, `one ci delivery of job ${id}`);
+  // The lighting hook hears only the job of its share, and the payload names the share.
+  await until(
+    "the lighting delivery",
+    () => answered("/lighting").length,
+    (n) => n >= 1,
+  );
+  assert.deepEqual(
+    answered("/lighting").map((d) => [payload(d).job.id, payload(d).job.share]),
+    [[lit, "lighting"]],
+  );
+  assert.equal(payload(forJob("/ci", shot)[0] as Delivery).job.share, "default");
   assert.ok(
     receiver.deliveries.every((d) => d.signed),
     "every delivery carries a valid signature",
