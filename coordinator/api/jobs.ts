@@ -46,12 +46,16 @@ import {
   strList,
 } from "./args.js";
 import { guardEnvironment } from "./environment-access.js";
-import { parseNewJob } from "./jobspec.js";
+import { parseConditions, parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
 import { newestJobId, searchNames } from "../store/job-search.js";
 
 /** The longest text searchJobNames takes: a name fragment, not a document. */
 const MAX_SEARCH_TEXT = 200;
+
+/** What setJobConditions takes at most: conditions, and bytes of them as stored (JSON). */
+const MAX_CONDITIONS = 100;
+const MAX_CONDITIONS_BYTES = 64 * 1024;
 
 /** A whole log larger than this is streamed into the getJobOutput reply rather than read first. */
 const STREAM_MIN_BYTES = 1024 * 1024;
@@ -227,6 +231,24 @@ export function jobsMethods(ctx: Context): Methods {
           : JSON.stringify([{ type: "client", name: "hostname:name", op: "in", value: labels.join(",") }]);
       const jid = id(jobId, "job_id");
       await store.setFields(jid, { conditions });
+      await reasons.rejudge(jid);
+      return null;
+    },
+
+    // openhq extension: replaces a job's conditions (newjob's format; an empty list removes them). As with
+    // savePermittedClientsList, the job moves to its new requirement class and its waiting reason is judged
+    // again; a condition naming a group or client that does not exist is kept, as newjob keeps it, and the
+    // reason says so ("no blade is in group gpu_blades").
+    setJobConditions: async ([jobId, conditions]) => {
+      const jid = id(jobId, "job_id");
+      const list =
+        Array.isArray(conditions) && conditions.length === 0 ? [] : parseConditions(conditions, "conditions");
+      if (list.length > MAX_CONDITIONS)
+        throw badArgument("conditions", `expected at most ${MAX_CONDITIONS}, got ${list.length}`);
+      const text = list.length === 0 ? "" : JSON.stringify(list);
+      if (text.length > MAX_CONDITIONS_BYTES)
+        throw badArgument("conditions", `longer than ${MAX_CONDITIONS_BYTES} bytes`);
+      await store.setFields(jid, { conditions: text });
       await reasons.rejudge(jid);
       return null;
     },

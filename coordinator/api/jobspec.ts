@@ -381,7 +381,7 @@ interface Condition {
   value: string;
 }
 
-function parseConditions(value: XmlRpcValue | undefined, name: string): Condition[] {
+export function parseConditions(value: XmlRpcValue | undefined, name: string): Condition[] {
   const list = Array.isArray(value) ? value : [value];
   return list.map((item, i) => {
     const at = `${name}[${i}]`;

@@ -491,6 +491,30 @@ export async function notesSection(
   </section>`;
 }
 
+/**
+ * Where the job may run, editable: its conditions as JSON in newjob's format (setJobConditions), or a list of
+ * clients (savePermittedClientsList, which replaces the conditions with a hostname condition).
+ */
+function conditionsEditor(id: number, conditions: XmlRpcValue | undefined): Html {
+  const list = Array.isArray(conditions) ? conditions : [];
+  return html`<details class="edit-conditions">
+    <summary>Edit conditions (${list.length === 0 ? "none: any client" : `${list.length}`})</summary>
+    <form class="conditions-form" data-job="${id}">
+      <label
+        >Conditions, as newjob takes them (JSON; <code>[]</code> for none)
+        <textarea name="conditions" rows="4" spellcheck="false">${JSON.stringify(list, null, 1)}</textarea>
+      </label>
+      <button type="submit">Save conditions</button>
+    </form>
+    <form class="permitted-form" data-job="${id}">
+      <label
+        >Or only these clients
+        <input name="clients" placeholder="vm:blade01, vm:blade02 (replaces the conditions)" /></label
+      ><button type="submit">Save permitted clients</button>
+    </form>
+  </details>`;
+}
+
 export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQuery): Promise<Html> {
   const job = await api.call<Job>("getJob", id);
   const hidden = new Set(["logs"]);
@@ -509,7 +533,7 @@ export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQ
         ><button type="submit">Set</button>
       </form>
     </div>
-    ${hasChildren ? await frameTable(ctx, id, frames) : ""}
+    ${conditionsEditor(id, job["conditions"])} ${hasChildren ? await frameTable(ctx, id, frames) : ""}
     ${hasChildren ? html`<div class="charts"><img src="/jobs/${id}/render-times.svg" alt="Render time per frame" /></div>` : ""}
     <div class="job-body">
       ${

@@ -14,6 +14,7 @@ import { Fault, type XmlRpcValue } from "../xmlrpc/types.js";
 import type {
   Client,
   ClientGroup,
+  Condition,
   ErrorList,
   Job,
   JobAttributes,
@@ -256,6 +257,10 @@ export class HQServer {
   /** openhq extension: set the priority of jobs (re-sorts the queue). */
   setJobPriority(jobIds: Ids, priority: number): Promise<null> {
     return this.call("setJobPriority", jobIds, priority);
+  }
+  /** openhq extension: replaces a job's conditions (newjob's format; [] removes them). */
+  setJobConditions(jobId: number, conditions: Condition[]): Promise<null> {
+    return this.call("setJobConditions", jobId, conditions as XmlRpcValue);
   }
   ejectJobs(jobIds: Ids): Promise<null> {
     return this.call("ejectJobs", jobIds);

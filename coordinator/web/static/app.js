@@ -394,6 +394,19 @@ document.addEventListener("submit", async (event) => {
     const id = Number(form.closest(".actions").dataset.job);
     if (await act(form.dataset.method, [[id], Number(form.elements.priority.value)], "priority"))
       refreshJob(id);
+  } else if (form.matches(".conditions-form")) {
+    let conditions;
+    try {
+      conditions = JSON.parse(form.elements.conditions.value || "[]");
+    } catch (err) {
+      flash(`conditions: not JSON (${err.message})`, "error");
+      return;
+    }
+    if (await act("setJobConditions", [Number(form.dataset.job), conditions], "conditions")) done();
+  } else if (form.matches(".permitted-form")) {
+    const clients = form.elements.clients.value.split(/[\s,]+/).filter((c) => c !== "");
+    if (await act("savePermittedClientsList", [Number(form.dataset.job), clients], "permitted clients"))
+      done();
   } else if (form.matches(".rpc-form")) {
     const params = [...form.querySelectorAll("[name]")]
       .sort((a, b) => Number(a.name) - Number(b.name))
