@@ -267,10 +267,12 @@ async function selectMatching(bar) {
     flash(`select all matching: HTTP ${res.status}`, "error");
     return;
   }
-  const { ids, total } = await res.json();
+  const { ids, total, complete } = await res.json();
   for (const id of ids) selectedJobs.add(String(id));
   syncJobs();
   if (ids.length < total) flash(`selected the first ${ids.length} of ${total} matching jobs`, "error");
+  else if (complete === false)
+    flash(`selected the ${ids.length} matching jobs found: the filter's scan stopped at its bound`, "error");
 }
 function refreshJobsTable() {
   const table = document.getElementById("jobs-table");
