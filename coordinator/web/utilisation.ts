@@ -1,6 +1,7 @@
 // The farm's utilisation at one moment: CPU slots busy and total, clients by state (shared/client-state.ts),
 // jobs waiting and running. /metrics reports it at scrape time; the history sampler (./history.ts) keeps one
-// sample a minute for the charts. Cost: one getClients, one pipelined HGET cpus per running job, two ZCARDs.
+// sample a minute for the charts. Cost: the state attributes of every client (store/client-view.ts, as
+// getClients has them), one pipelined HGET cpus per running job, two ZCARDs.
 
 import {
   CLIENT_STATES,
@@ -10,7 +11,8 @@ import {
 } from "../../shared/client-state.js";
 import type { Context } from "../context.js";
 import { cpusAndQueue, type Utilisation } from "../store/farm-stats.js";
-import { apiFor } from "./api.js";
+import { allClientIds } from "../store/clients.js";
+import { describeClients } from "../store/client-view.js";
 
 interface ClientRow {
   id?: number;
@@ -33,8 +35,11 @@ export const UTILISATION_CLIENT_ATTRIBUTES = [
 
 /** The snapshot, and the client rows it was computed from (for per-client metrics). */
 export async function readUtilisation(ctx: Context): Promise<{ now: Utilisation; rows: ClientRow[] }> {
-  const api = apiFor(ctx);
-  const rows = await api.call<ClientRow[]>("getClients", null, UTILISATION_CLIENT_ATTRIBUTES);
+  const rows: ClientRow[] = await describeClients(
+    ctx,
+    await allClientIds(ctx),
+    UTILISATION_CLIENT_ATTRIBUTES,
+  );
   const clients = Object.fromEntries(CLIENT_STATES.map((s) => [s, 0])) as Record<ClientState, number>;
   const open = rows.filter((c) => {
     const state = clientState(c);
