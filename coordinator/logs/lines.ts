@@ -14,7 +14,7 @@ export const PAGE_BYTES = 256 * 1024;
 export const PAGE_LINES = 1000;
 /** The most bytes one scan (a search page, counting lines up to an offset) reads, and how long it may run. */
 export const SCAN_BYTES = 256 * 1024 * 1024;
-export const SCAN_MS = 1000;
+export const SCAN_MS = 700;
 /** Matches one search page answers at most. */
 export const MAX_MATCHES = 200;
 /** A matching line is shown cut to this many bytes around the match. */
