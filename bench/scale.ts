@@ -5,8 +5,13 @@
 // Sizes: SCALE_QUEUED (default 200,000; the issue's figure is 1,000,000), SCALE_BLOCKED (default 100,000;
 // issue: 500,000), SCALE_PHASES=submit,dispatch,... to run some phases only. badBlades (issue 18): dispatch
 // with 1,000 blocklisted (job, blade) pairs and 50 quarantined blades against plain dispatch. shares (issue
-// 24): dispatch with 100 weighted shares configured, each with queued work, against the same queue without.
+// 24): dispatch with 100 weighted shares configured, each with queued work, against the same queue without;
+// the fairness error once converged; Redis CPU per job lifecycle with shares. tree (issue 24): newjob of one
+// parent with 100,000 children against 10,000 roots. blades (issue 24, opt-in: SCALE_PHASES=blades, heavy;
+// SCALE_BLADES sets the count): ping p99 while 10,000 sim agents heartbeat, and dispatch against 200 agents.
+// SCALE_PROF=<dir> writes each coordinator's CPU profile there (node --cpu-prof) when it stops.
 
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
@@ -40,7 +45,12 @@ export interface Farm {
 }
 
 export async function farm(options: StartCoordinatorOptions = {}): Promise<Farm> {
-  const coord = await startCoordinator(options);
+  const prof = process.env.SCALE_PROF;
+  const coord = await startCoordinator(
+    prof
+      ? { ...options, wrap: (c) => [c[0] as string, "--cpu-prof", `--cpu-prof-dir=${prof}`, ...c.slice(1)] }
+      : options,
+  );
   const redis = new Redis(coord.redisUrl);
   const keys = coord.keys;
   const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
@@ -617,6 +627,97 @@ async function tree(): Promise<BenchResult[]> {
   }
 }
 
+/** The blades phase: sim agents of 4 CPUs heartbeating every 5 s, against a small farm in the same run. */
+const BLADES = Number(process.env.SCALE_BLADES ?? 10_000);
+const SMALL_FARM = 200;
+const BLADE_JOBS = 20_000;
+
+/** Coordinator memory (RSS) in MB, from /proc. */
+function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/**
+ * A farm of `agents` sim agents: ping p50/p99 over 20 s while they heartbeat (a ping every 20 ms), the
+ * coordinator's CPU and memory meanwhile, then 20,000 one-line jobs queued through the store while they
+ * wait, timed from the first success to the last.
+ */
+async function bladeFarm(
+  agents: number,
+): Promise<{ p50: number; p99: number; cpu: number; rss: number; rate: number }> {
+  // openhq.maxConnections (10,000 by default) would leave no socket for the pings besides 10,000 agents.
+  const f = await farm({ args: iniArgs(`[openhq]\nmaxConnections = ${agents + 1000}\n`) });
+  const sim = startSim(f.coord.url, agents, 5000, 4, "blade");
+  try {
+    await sim.ready;
+    await sleep(6000); // the first heartbeats spread over the interval
+    const pid = f.coord.process.pid as number;
+    const pinger = new XmlRpcClient(f.coord.url);
+    const times: number[] = [];
+    const c0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    while (performance.now() - t0 < 20_000) {
+      const p0 = performance.now();
+      await pinger.call("ping");
+      times.push(performance.now() - p0);
+      await sleep(20);
+    }
+    const cpu = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
+    const rss = rssMb(pid);
+    times.sort((a, b) => a - b);
+    const succeeded = f.keys.jobsByStatus("succeeded");
+    const filling = fill(f, BLADE_JOBS, (i) => ({ name: `one${i}`, command: "true" }));
+    let start = 0;
+    for (const deadline = Date.now() + 600_000; ; await sleep(10)) {
+      const done = await f.redis.zcard(succeeded);
+      if (start === 0 && done > 0) start = performance.now();
+      if (done >= BLADE_JOBS) break;
+      if (Date.now() > deadline) throw new Error(`only ${done} jobs succeeded`);
+    }
+    await filling;
+    return {
+      p50: times[Math.floor(times.length * 0.5)] ?? 0,
+      p99: times[Math.floor(times.length * 0.99)] ?? 0,
+      cpu,
+      rss,
+      rate: (BLADE_JOBS / (performance.now() - start)) * 1000,
+    };
+  } finally {
+    await sim.stop();
+    await f.stop();
+  }
+}
+
+/**
+ * 10,000 blades on one coordinator (opt-in: SCALE_PHASES=blades; heavy). Ping p99 while they heartbeat, and
+ * dispatch+finish of 20,000 jobs against 200 blades in the same run.
+ */
+async function blades(): Promise<BenchResult[]> {
+  const small = await bladeFarm(SMALL_FARM);
+  const large = await bladeFarm(BLADES);
+  return [
+    {
+      name: `ping p99 while ${k(BLADES)} sim agents heartbeat every 5 s`,
+      value: +large.p99.toFixed(1),
+      unit: "ms",
+      target: "<= 50 ms",
+      ok: large.p99 <= 50,
+      note:
+        `p50 ${large.p50.toFixed(1)} ms (${k(SMALL_FARM)} agents: p99 ${small.p99.toFixed(1)} ms); coordinator ` +
+        `${large.cpu.toFixed(0)}% of a core and ${Math.round(large.rss)} MB (${k(SMALL_FARM)} agents: ` +
+        `${small.cpu.toFixed(0)}%, ${Math.round(small.rss)} MB)`,
+    },
+    ratio(
+      `dispatch+finish rate, ${k(BLADES)} sim agents / ${k(SMALL_FARM)}`,
+      large.rate,
+      small.rate,
+      0.8,
+      `${Math.round(large.rate)} vs ${Math.round(small.rate)} jobs/s over ${k(BLADE_JOBS)} one-line jobs, 4 CPUs each agent`,
+    ),
+  ];
+}
+
 const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   submit,
   dispatch,
@@ -627,10 +728,12 @@ const PHASES: Record<string, () => Promise<BenchResult[]>> = {
   badBlades,
   shares,
   tree,
+  blades,
 };
 
 export async function run(): Promise<BenchResult[]> {
-  const wanted = process.env.SCALE_PHASES?.split(",") ?? Object.keys(PHASES);
+  // The blades phase is heavy (10,000 agents): run only when asked for.
+  const wanted = process.env.SCALE_PHASES?.split(",") ?? Object.keys(PHASES).filter((p) => p !== "blades");
   const out: BenchResult[] = [];
   for (const name of wanted) {
     const phase = PHASES[name];

@@ -235,18 +235,22 @@ export class Dispatcher {
     return ids.map((id) => this.infos.get(id) ?? null);
   }
 
-  private openClients(): FarmClient[] {
-    const open = [...this.clients.values()].filter((c) => c.open);
-    // Start each pass at a different client so work spreads over the farm instead of piling on the first.
-    if (open.length > 1) {
-      const k = this.rotate++ % open.length;
-      return [...open.slice(k), ...open.slice(0, k)];
-    }
-    return open;
+  /**
+   * The open clients, each pass starting at a different one so work spreads over the farm instead of piling
+   * on the first. A set: the pass drops a client that fills up without a walk over the others.
+   */
+  private openClients(): Set<FarmClient> {
+    const open: FarmClient[] = [];
+    const now = Date.now();
+    for (const c of this.clients.values()) if (c.openAt(now)) open.push(c);
+    const k = open.length > 1 ? this.rotate++ % open.length : 0;
+    const rotated = new Set<FarmClient>();
+    for (let i = 0; i < open.length; i++) rotated.add(open[(k + i) % open.length] as FarmClient);
+    return rotated;
   }
 
   /** The open clients to propose for `job`; `keptOff` when some fitted but were kept off it (keptOff()). */
-  private pick(job: JobInfo, open: FarmClient[]): { chosen: FarmClient[]; keptOff: boolean } {
+  private pick(job: JobInfo, open: Set<FarmClient>): { chosen: FarmClient[]; keptOff: boolean } {
     const chosen: FarmClient[] = [];
     let keptOff = false;
     for (const client of open) {
@@ -294,10 +298,11 @@ export class Dispatcher {
    */
   private async pass(): Promise<void> {
     const attempts: Promise<void>[] = [];
-    let open = this.openClients();
+    const open = this.openClients();
     this.others = new Map();
     // Job roots are read with the class pages only while some client here is blocklisted for a tree.
-    const needRoots = open.some((c) => c.blockedRoots.size > 0);
+    let needRoots = false;
+    for (const c of open) if (c.blockedRoots.size > 0) needRoots = true;
     // A client on hold for a multi-host job takes only that job (moveToAssigned adds every held client).
     const holding = new Map<number, FarmClient[]>();
     for (const c of open)
@@ -305,19 +310,19 @@ export class Dispatcher {
     if (holding.size > 0) {
       const held = await this.infosFor([...holding.keys()]);
       for (const job of held) if (job) attempts.push(this.assign(job, holding.get(job.id) ?? []));
-      open = open.filter((c) => c.heldFor === null);
+      for (const c of open) if (c.heldFor !== null) open.delete(c);
     }
     // With shares, jobs of equal priority go by their share's running slots: read the counters once a pass.
     const ordering = this.shares.ordering;
     const capping = this.shares.capping;
-    if ((ordering || capping) && open.length > 0) this.shares.setRunning(await readRunningSlots(this.ctx));
+    if ((ordering || capping) && open.size > 0) this.shares.setRunning(await readRunningSlots(this.ctx));
     const active: Cursor[] = [];
     const seen = new Set<string>();
     const touched: Cursor[] = [];
     let headsRead = 0;
     let pages = 0;
     let boundary = -Infinity;
-    while (open.length > 0) {
+    while (open.size > 0) {
       let best: Cursor | null = null;
       for (const c of active) {
         const head = c.jobs[0];
@@ -338,7 +343,7 @@ export class Dispatcher {
         if (boundary === Infinity) break;
         // The first page fits the open clients (each takes a job; with exact heads the best jobs sit in the
         // first classes); later pages double, so classes nobody here can run are skipped in few reads.
-        const size = Math.min(this.headsPage, (open.length + 2) * 2 ** pages++);
+        const size = Math.min(this.headsPage, (open.size + 2) * 2 ** pages++);
         const page = await this.readHeads(headsRead, size, open, seen);
         headsRead += size;
         active.push(...page.cursors);
@@ -370,7 +375,9 @@ export class Dispatcher {
         client.jobs.set(job.id, { cpus: job.cpus, tags: job.tags, gpus: client.freeGpus(job) ?? [] });
       if (ordering || capping) this.shares.hold(job, job.cpus * chosen.length);
       attempts.push(this.assign(job, chosen));
-      open = open.filter((c) => c.open);
+      // Only the chosen clients changed: drop those now full (a filter of all open clients per job was
+      // quadratic on a farm of thousands of idle blades).
+      for (const c of chosen) if (!c.open) open.delete(c);
     }
     await Promise.all(attempts);
     // Heads left behind by this pass (jobs taken, classes emptied) get exact scores again, so the next pass
@@ -410,7 +417,7 @@ export class Dispatcher {
   private async readHeads(
     offset: number,
     size: number,
-    open: FarmClient[],
+    open: Set<FarmClient>,
     seen: Set<string>,
   ): Promise<{ cursors: Cursor[]; last: number }> {
     const flat = await headsWithScores(this.ctx, offset, size);
@@ -425,7 +432,7 @@ export class Dispatcher {
     const cursors: Cursor[] = [];
     for (const { cls, score } of classes) {
       const template = this.classes.get(cls);
-      if (!template || !open.some((c) => c.canRun(template))) continue;
+      if (!template || !someCanRun(open, template)) continue;
       cursors.push({
         template,
         jobs: [],
@@ -490,7 +497,9 @@ export class Dispatcher {
     const kind = reply[0];
     if (kind === "assigned") {
       this.avoided.delete(job.id);
-      for (const client of this.clients.values()) if (client.heldFor === job.id) client.heldFor = null;
+      // Only a multi-host job holds clients (moveToAssigned's "held"): no walk over the farm for the others.
+      if (job.minHosts > 1)
+        for (const client of this.clients.values()) if (client.heldFor === job.id) client.heldFor = null;
       const hash = hashFromFlat(reply[2] as string[]);
       // The devices moveToAssigned booked, in case they differ from the local guess.
       if (job.gpus > 0)
@@ -517,4 +526,9 @@ export class Dispatcher {
     if (kind === "busy") await Promise.all(chosen.map((c) => this.refreshClient(c.id)));
     this.again = true;
   }
+}
+
+function someCanRun(clients: Iterable<FarmClient>, template: JobInfo): boolean {
+  for (const c of clients) if (c.canRun(template)) return true;
+  return false;
 }
