@@ -47,6 +47,8 @@ export interface CoordinatorConfig {
   settings: ServerSettings;
   /** Job mail, webhooks and the error digest (coordinator/notices). */
   notices: NoticeSettings;
+  /** Days the audit log keeps a record (coordinator/audit/retention.ts); 0 = no age bound. */
+  auditKeepDays: number;
 }
 
 export interface PortLimits {
@@ -465,6 +467,12 @@ export const OPTIONS = {
     default: 5,
     doc: "minutes between two digests of server errors to email_to (at most one per period, farm-wide)",
   },
+  auditKeepDays: {
+    ini: ["openhq.audit.keepDays"],
+    kind: kinds.number(0, 36_500),
+    default: 0,
+    doc: "days the audit log keeps a record (its Redis stream and its day files); 0 = no age bound",
+  },
 } satisfies OptionTable;
 
 export const USAGE = `usage: openhq-coordinator [--config FILE] [--port N] [--host ADDR] [--redis URL]
@@ -602,6 +610,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       },
       raw,
     ),
+    auditKeepDays: options.get("auditKeepDays"),
   };
 }
 

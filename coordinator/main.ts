@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createXmlRpcHandler } from "../shared/xmlrpc/index.js";
 import { apiMethods } from "./api/index.js";
 import { AuditLog } from "./audit/index.js";
+import { AuditRetention } from "./audit/retention.js";
 import { AuthConfigError, authFor } from "./auth.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
@@ -95,6 +96,11 @@ async function main(): Promise<void> {
   const metrics = metricsFor(ctx);
   const methods = apiMethods(ctx);
   const audit = new AuditLog(ctx, new Set(Object.keys(methods)), log, (req) => auth.caller(req).user);
+  const auditRetention =
+    config.auditKeepDays > 0
+      ? new AuditRetention(ctx, audit.files?.dir ?? null, config.auditKeepDays, log)
+      : null;
+  auditRetention?.start();
   const rpc = createXmlRpcHandler(methods, {
     maxBodyBytes: config.maxRequestBytes,
     maxDepth: config.maxXmlDepth,
@@ -168,6 +174,7 @@ async function main(): Promise<void> {
     await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
     upgrades.destroyAll();
     await closed;
+    await auditRetention?.stop();
     await audit.stop();
     await ctx.logs?.stop();
     await redis.quit().catch(() => redis.disconnect());
