@@ -8,12 +8,15 @@ import assert from "node:assert/strict";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { useCoordinator } from "./support/coordinator-fixture.js";
+import { iniArgs } from "./support/farm-kit.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { PRELUDE, python } from "./support/python.js";
 
 const USERS = "boss:admin:boss-pw viewer:readonly:view-pw";
+// With an age bound on the log (its sweep runs at start, and must spare what is recorded now).
 const farm = useCoordinator({
   env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: USERS, OPENHQ_HEARTBEAT_INTERVAL: "200" },
+  args: iniArgs("[main]\nopenhq.audit.keepDays = 1"),
 });
 let agent: TestAgent | null = null;
 after(async () => {
