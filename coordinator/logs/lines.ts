@@ -7,7 +7,7 @@ import type { LogView } from "../store/logs.js";
 
 const NEWLINE = 0x0a;
 /** Bytes read at a time by a scan. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 2 * 1024 * 1024;
 /** The most bytes of one page of lines. */
 export const PAGE_BYTES = 256 * 1024;
 /** The most lines of one page. */
@@ -19,6 +19,24 @@ export const SCAN_MS = 700;
 export const MAX_MATCHES = 200;
 /** A matching line is shown cut to this many bytes around the match. */
 const MATCH_LINE_BYTES = 400;
+
+/**
+ * The time bound of one scan: a step (a read and its work) starts only while one as slow as the slowest so
+ * far still ends within SCAN_MS, so a scan on a loaded machine stops before its bound, not a step after it.
+ */
+class ScanClock {
+  private readonly deadline = performance.now() + SCAN_MS;
+  private last: number | null = null;
+  private slowest = 0;
+
+  /** Call before each step: whether it may start. */
+  another(): boolean {
+    const now = performance.now();
+    if (this.last !== null) this.slowest = Math.max(this.slowest, now - this.last);
+    this.last = now;
+    return now + this.slowest <= this.deadline;
+  }
+}
 
 /** Reads bytes [from, from + length) of the log (fewer at its end). */
 export type ReadSpan = (from: number, length: number) => Promise<Buffer>;
@@ -107,10 +125,10 @@ export async function pageBefore(read: ReadSpan, before: number, line: number | 
 /** Line number of byte `offset` (1 = the first line), counted within the scan bounds; null past them. */
 export async function lineAt(read: ReadSpan, offset: number): Promise<number | null> {
   if (offset > SCAN_BYTES) return null;
-  const deadline = Date.now() + SCAN_MS;
+  const clock = new ScanClock();
   let lines = 1;
   for (let at = 0; at < offset; at += CHUNK_BYTES) {
-    if (Date.now() > deadline) return null;
+    if (!clock.another()) return null;
     const buf = await read(at, Math.min(CHUNK_BYTES, offset - at));
     if (buf.length === 0) break;
     lines += countNewlines(buf);
@@ -121,9 +139,9 @@ export async function lineAt(read: ReadSpan, offset: number): Promise<number | n
 /** Byte offset where line `line` starts, or null when it lies past the scan bounds or the log's end. */
 export async function offsetOfLine(read: ReadSpan, line: number): Promise<number | null> {
   if (line <= 1) return 0;
-  const deadline = Date.now() + SCAN_MS;
+  const clock = new ScanClock();
   let seen = 1;
-  for (let at = 0; at < SCAN_BYTES && Date.now() <= deadline; at += CHUNK_BYTES) {
+  for (let at = 0; at < SCAN_BYTES && clock.another(); at += CHUNK_BYTES) {
     const buf = await read(at, CHUNK_BYTES);
     for (let i = buf.indexOf(NEWLINE); i >= 0; i = buf.indexOf(NEWLINE, i + 1))
       if (++seen === line) return at + i + 1;
@@ -159,12 +177,12 @@ export async function search(
   line: number,
 ): Promise<SearchPage> {
   const pattern = Buffer.from(needle, "utf8");
-  const deadline = Date.now() + SCAN_MS;
+  const clock = new ScanClock();
   const matches: Match[] = [];
   let at = from;
   let lineNo = line;
   while (at < total) {
-    if (at - from >= SCAN_BYTES || Date.now() > deadline || matches.length >= MAX_MATCHES)
+    if (at - from >= SCAN_BYTES || matches.length >= MAX_MATCHES || !clock.another())
       return { matches, next: { offset: at, line: lineNo }, scanned: at - from };
     const raw = await read(at, CHUNK_BYTES);
     if (raw.length === 0) break;
