@@ -100,9 +100,19 @@ export async function listClients(
   if (q.state !== "" || q.sort !== "name") {
     const byId = new Map(rows.map((r) => [r.id, r]));
     const kept: Row[] = [];
-    for (let start = 0; start < rows.length; start += CHUNK) {
-      const ids = rows.slice(start, start + CHUNK).map((r) => r.id);
-      const v = (await runScript(redis, keys.prefix, "scanClients", ids)) as (string | number | null)[];
+    // The chunks go out together: Redis runs them one after the other, without a round trip between.
+    const chunks: Promise<unknown>[] = [];
+    for (let start = 0; start < rows.length; start += CHUNK)
+      chunks.push(
+        runScript(
+          redis,
+          keys.prefix,
+          "scanClients",
+          rows.slice(start, start + CHUNK).map((r) => r.id),
+        ),
+      );
+    for (const reply of await Promise.all(chunks)) {
+      const v = reply as (string | number | null)[];
       for (let at = 0; at < v.length; at += STRIDE) {
         const row = byId.get(Number(v[at])) as Row;
         const s = scanned(v, at, now, heartbeatIntervalMs);
