@@ -16,7 +16,6 @@ import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import {
   clientHoldsJob,
-  jobsOfClient,
   markTerminated,
   recordHeartbeat,
   registerClient,
@@ -243,7 +242,8 @@ export class AgentConnection {
   private async heartbeat(msg: HeartbeatMessage): Promise<void> {
     const id = this.clientId as number;
     const { ctx } = this.host;
-    if (!(await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now()))) {
+    const jobs = await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now());
+    if (jobs === null) {
       // After its goodbye the record may be gone on purpose (removeIfTerminatedAndIdle); else it was lost.
       if (this.saidGoodbye) return;
       this.host.log(`${this.label}: client ${id} lost its record in Redis: link closed for a new hello`);
@@ -256,7 +256,7 @@ export class AgentConnection {
       this.gpuShape = shape;
       this.host.clientChanged(id);
     }
-    await this.findLostJobs(msg);
+    await this.findLostJobs(msg, jobs);
   }
 
   /**
@@ -264,15 +264,14 @@ export class AgentConnection {
    * heartbeat intervals ago (so `assign` and the heartbeat cannot have crossed) and is not in the middle of
    * reporting events, never reached the agent (the coordinator died before sending it, or the agent lost
    * it): back to the queue. Redis's startTime is the assignment time, so this survives coordinator restarts.
+   * `jobs` are the client's jobs in Redis, read by recordHeartbeat in the same call.
    */
-  private async findLostJobs(msg: HeartbeatMessage): Promise<void> {
+  private async findLostJobs(msg: HeartbeatMessage, jobs: number[]): Promise<void> {
     const id = this.clientId as number;
     const { ctx } = this.host;
     const listed = new Set((msg.running ?? []).map((r) => r.jobId));
     const old = Date.now() - 2 * ctx.settings.heartbeatIntervalMs;
-    const missing = (await jobsOfClient(ctx, id)).filter(
-      (jobId) => !listed.has(jobId) && !this.pending.has(jobId),
-    );
+    const missing = jobs.filter((jobId) => !listed.has(jobId) && !this.pending.has(jobId));
     const next = new Map<number, number>();
     for (const jobId of missing) {
       const [attempt, startTime] = (await jobFields(ctx, jobId, ["attempt", "startTime"])).map(Number);

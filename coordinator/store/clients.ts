@@ -224,9 +224,11 @@ export async function registerClient(
 }
 
 /**
- * Records a heartbeat; false, writing nothing, when the record has lost its registration (a Redis failover
- * lost the hello's writes, or the record was removed): heartbeats alone would build a record without
- * hostname, cpus or platform that no job can ever run on, so the link must say hello again.
+ * Records a heartbeat in one call (recordHeartbeat.lua) and returns the ids of the jobs Redis gives the client
+ * now, for the link to compare with what the agent runs. Null, writing nothing, when the record has lost its
+ * registration (a Redis failover lost the hello's writes, or the record was removed): heartbeats alone would
+ * build a record without hostname, cpus or platform that no job can ever run on, so the link must say hello
+ * again.
  */
 export async function recordHeartbeat(
   ctx: Pick<Context, "redis" | "keys">,
@@ -234,23 +236,23 @@ export async function recordHeartbeat(
   beat: HeartbeatMessage,
   coordinatorId: string,
   now: number,
-): Promise<boolean> {
-  if ((await ctx.redis.hexists(ctx.keys.client(id), "hostname")) === 0) return false;
-  await ctx.redis
-    .multi()
-    .hset(ctx.keys.client(id), {
-      load: String(beat.load),
-      idleTime: String(beat.idleTime),
-      freeMemory: String(beat.freeMemory),
-      available: beat.available ? "1" : "0",
-      lastHeartbeat: String(now),
-      connected: "1",
-      coordinator: coordinatorId,
-      ...(beat.gpus === undefined ? {} : gpuFields(beat.gpus)),
-    })
-    .zadd(ctx.keys.clientHeartbeats, now, String(id))
-    .exec();
-  return true;
+): Promise<number[] | null> {
+  const fields: Record<string, string> = {
+    load: String(beat.load),
+    idleTime: String(beat.idleTime),
+    freeMemory: String(beat.freeMemory),
+    available: beat.available ? "1" : "0",
+    lastHeartbeat: String(now),
+    connected: "1",
+    coordinator: coordinatorId,
+    ...(beat.gpus === undefined ? {} : gpuFields(beat.gpus)),
+  };
+  const jobs = (await runScript(ctx.redis, ctx.keys.prefix, "recordHeartbeat", [
+    id,
+    now,
+    ...Object.entries(fields).flat(),
+  ])) as string[] | null;
+  return jobs === null ? null : jobs.map(Number);
 }
 
 /** The link went down. The record keeps its jobs until activeTimeout says the machine is gone. */
