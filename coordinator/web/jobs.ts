@@ -542,7 +542,7 @@ export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQ
               <h2>Output <span id="output-state" class="muted">connecting…</span></h2>
               <pre id="output" data-job="${id}"></pre>
               <form class="log-download" action="/jobs/${id}/log" method="get">
-                <a href="/jobs/${id}/log/view">Open in the log viewer</a> (head, lines, search) ·
+                <a href="/jobs/${id}/log/view">Log viewer</a> ·
                 <a href="/jobs/${id}/log">Download the log</a> · of attempt
                 <input type="number" min="1" name="attempt" /><button type="submit">Download</button>
               </form>
