@@ -124,7 +124,8 @@ function linesTable(id: number, attempt: number, page: LinePage, mark: string): 
         (l) =>
           html`<tr id="${l.number === null ? `B${l.offset}` : `L${l.number}`}">
             <td class="ln">
-              <a href="${link(id, attempt, l.number === null ? { byte: l.offset } : { goto: l.number })}"
+              <a
+                href="${link(id, attempt, l.number === null ? { byte: l.offset } : { from: l.offset, line: l.number })}"
                 >${l.number === null ? `@${l.offset}` : l.number}</a
               >
             </td>
@@ -142,7 +143,9 @@ function matchesTable(id: number, attempt: number, found: SearchPage, needle: st
         (m) =>
           html`<tr class="match" data-line="${m.line}" data-offset="${m.offset}">
             <td class="ln">
-              <a href="${link(id, attempt, { goto: m.line, hl: needle })}#L${m.line}">${m.line}</a>
+              <a href="${link(id, attempt, { from: m.offset, line: m.line, hl: needle })}#L${m.line}"
+                >${m.line}</a
+              >
             </td>
             <td class="lt">${marked(m.text, needle)}</td>
           </tr>`,
