@@ -1,7 +1,7 @@
 // Issue 19 item 3, the live event stream (GET /events, Server-Sent Events) on a real coordinator and Redis,
 // protocol peers as blades: a read-only viewer sees a job's transitions in order, only its tree when it asks
 // for one, only its share's jobs when it asks for a share (each job event names its share), and client
-// changes; anonymous viewers are refused while the farm does not allow anonymous reads;
+// changes; a viewer that comes back with Last-Event-ID gets what it missed; anonymous viewers are refused while the farm does not allow anonymous reads;
 // streams are capped per user; a viewer that stops reading is dropped and the coordinator's memory stays
 // bounded while notices flood in.
 
@@ -158,6 +158,60 @@ test("a viewer of one share sees only that share's jobs; every job event names i
     ["running", "lighting"],
     ["succeeded", "lighting"],
   ]);
+});
+
+test("a viewer that comes back with Last-Event-ID first gets what it missed; an unknown id gets a gap", async () => {
+  const blade = await peer({ hostname: "sse-resume-blade" });
+  const boss = new HQServer(as("boss", "boss-pw"));
+  const viewer = new HQServer(as("viewer", "view-pw"));
+  await boss.call("setdisabled", "sse-resume-blade", true);
+  const [job] = await boss.call<number[]>("newjob", {
+    name: "resumed",
+    command: "true",
+    host: "sse-resume-blade",
+  });
+  const firstAbort = new AbortController();
+  let opened!: () => void;
+  const isOpen = new Promise<void>((r) => (opened = r));
+  const first = collect(viewer.events({ job, signal: firstAbort.signal }), firstAbort, (seen) => {
+    if (seen.length === 1) opened();
+    return seen.some((e) => e.kind === "job" && e.status === "running");
+  });
+  await isOpen;
+  await boss.call("setdisabled", "sse-resume-blade", false);
+  const running = (await first).find((e) => e.kind === "job" && e.status === "running");
+  assert.match(running?.id ?? "", /^[0-9a-f]{8}-\d+$/);
+  // Away: the job ends meanwhile.
+  await blade.waitFor(() => blade.running.has(job as number));
+  blade.finish(job as number);
+  for (
+    let i = 0;
+    (await boss.call<{ status: string }>("getJob", job, ["status"])).status !== "succeeded";
+    i++
+  ) {
+    assert.ok(i < 200, "the job succeeds");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const backAbort = new AbortController();
+  const back = await collect(
+    viewer.events({ job, lastEventId: running?.id as string, signal: backAbort.signal }),
+    backAbort,
+    (seen) => seen.some((e) => e.kind === "open"),
+  );
+  assert.deepEqual(
+    back.map((e) => (e.kind === "job" ? `${e.jobId} ${e.status}` : e.kind)),
+    [`${job} succeeded`, "open"],
+  );
+  const strayAbort = new AbortController();
+  const stray = await collect(
+    viewer.events({ job, lastEventId: "00000000-1", signal: strayAbort.signal }),
+    strayAbort,
+    (seen) => seen.some((e) => e.kind === "open"),
+  );
+  assert.deepEqual(
+    stray.map((e) => e.kind),
+    ["gap", "open"],
+  );
 });
 
 test("access control: anonymous refused, bad filters refused, streams capped per user", async () => {

@@ -18,11 +18,19 @@
 // Filters (query): job=<id> (that job's tree: the root's id, or any job's own id), user=<submitter>,
 // share=<share>, types=job,client,… (kinds). A comment line every KEEPALIVE_MS keeps proxies from closing an idle stream.
 //
+// Resume: each event but `open` and `gap` has an SSE id (this process's boot id and a sequence number). A
+// viewer that comes back with Last-Event-ID (EventSource sends it when it reconnects) first gets the events
+// it missed, from the last RECENT_EVENTS this process kept, filtered as it asks, then the live ones; one
+// whose id is unknown here (another coordinator's, too old, or from before a gap in the subscription) gets a
+// `gap` event instead. The subscription stays LINGER_MS after the last viewer leaves, so a reconnect within
+// that finds nothing missing.
+//
 // Bounds: a viewer whose unsent data passes MAX_BUFFERED_BYTES (it stopped reading) is dropped, so a stalled
 // reader costs that much at most; VIEWERS_PER_USER streams per user (or address without a login), MAX_VIEWERS
 // in all; completing notices waits on Redis for MAX_PENDING at most, beyond which notices are dropped and every
 // viewer gets a `gap` event (look again with the API).
 
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Redis } from "ioredis";
 import { FINISHED_STATUSES } from "../../shared/statuses.js";
@@ -34,6 +42,9 @@ export const VIEWERS_PER_USER = 8;
 const MAX_VIEWERS = 1000;
 const MAX_PENDING = 10_000;
 const KEEPALIVE_MS = 15_000;
+/** Events kept for viewers that come back with Last-Event-ID (a few hundred bytes each). */
+const RECENT_EVENTS = 1000;
+const LINGER_MS = 30_000;
 /** Jobs whose tree, submitter and share are kept between their notices (each entry a few dozen bytes). */
 const MAX_KNOWN_JOBS = 20_000;
 const KINDS = new Set(["job", "client", "blade", "jobs", "farm"]);
@@ -116,13 +127,31 @@ export class EventStream {
   private readonly known = new Map<number, JobSubject>();
   private readonly unsent = new Set<Viewer>();
   private flushing = false;
+  /** This process's part of every event id: an id of another process (or an earlier one) is not resumed. */
+  private readonly boot = randomBytes(4).toString("hex");
+  /** The last event's sequence number. */
+  private seq = 0;
+  /** Events after this one were all received: the subscription began or was resumed, or notices were lost. */
+  private since = 0;
+  /** The last RECENT_EVENTS events, by seq % RECENT_EVENTS. */
+  private readonly recent: ({ seq: number; event: Outgoing; frame: string } | undefined)[] = [];
+  private linger: NodeJS.Timeout | null = null;
   /** Viewers dropped for not reading, since start (for tests and the log). */
   dropped = 0;
 
   constructor(private readonly ctx: Context) {}
 
-  /** Serves one viewer (access control already passed); `key` is its user, or its address without a login. */
-  open(req: IncomingMessage, res: ServerResponse, key: string, filters: Filters): void {
+  /**
+   * Serves one viewer (access control already passed); `key` is its user, or its address without a login;
+   * `lastEventId` its Last-Event-ID header, if any.
+   */
+  open(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    filters: Filters,
+    lastEventId: string | undefined,
+  ): void {
     const held = this.perKey.get(key) ?? 0;
     if (held >= VIEWERS_PER_USER || this.viewers.size >= MAX_VIEWERS) {
       res
@@ -139,6 +168,7 @@ export class EventStream {
       "x-accel-buffering": "no",
     });
     res.write("retry: 5000\n\n");
+    if (lastEventId !== undefined) this.replay(viewer, lastEventId);
     const gone = (): void => this.leave(viewer);
     res.once("close", gone);
     req.socket.setTimeout(0);
@@ -157,15 +187,37 @@ export class EventStream {
     const left = (this.perKey.get(viewer.key) ?? 1) - 1;
     if (left > 0) this.perKey.set(viewer.key, left);
     else this.perKey.delete(viewer.key);
-    if (this.viewers.size === 0) this.stop();
+    if (this.viewers.size === 0 && this.subscribed !== null) {
+      this.linger = setTimeout(() => this.stop(), LINGER_MS);
+      this.linger.unref();
+    }
+  }
+
+  /** What a viewer that came back missed (those its filters match), or a `gap` when that is not known. */
+  private replay(viewer: Viewer, lastEventId: string): void {
+    const m = /^([0-9a-f]{8})-(\d{1,15})$/.exec(lastEventId);
+    const after = m !== null && m[1] === this.boot ? Number(m[2]) : -1;
+    if (after < this.since || after > this.seq || after < this.seq - RECENT_EVENTS) {
+      this.write(viewer, "event: gap\ndata: {}\n\n");
+      return;
+    }
+    for (let seq = after + 1; seq <= this.seq; seq++) {
+      const kept = this.recent[seq % RECENT_EVENTS];
+      if (kept !== undefined && kept.seq === seq && matches(viewer.filters, kept.event))
+        this.write(viewer, kept.frame);
+    }
   }
 
   /** Subscribes (once, for every viewer); resolves when Redis confirmed the subscription. */
   private start(): Promise<void> {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = null;
     if (this.subscribed !== null) return this.subscribed;
+    this.since = this.seq;
     const sub = subscribeEventsConfirmed(
       this.ctx,
-      { message: (text) => this.notice(text), ready: () => {} },
+      // A (re)connect of the subscription may have missed notices: no resume from before it.
+      { message: (text) => this.notice(text), ready: () => (this.since = this.seq) },
       [this.ctx.keys.viewerEventsChannel],
     );
     this.sub = sub.connection;
@@ -178,6 +230,8 @@ export class EventStream {
   }
 
   private stop(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = null;
     this.sub?.disconnect();
     this.sub = null;
     this.subscribed = null;
@@ -198,6 +252,7 @@ export class EventStream {
     if (outgoing === null) return;
     if (this.pending >= MAX_PENDING) {
       this.gap = true;
+      this.since = this.seq;
       return;
     }
     // Nothing waits for Redis: this one goes out at once (client and farm notices, and jobs already known).
@@ -288,7 +343,12 @@ export class EventStream {
   }
 
   private deliver(event: Outgoing): void {
-    const frame = `event: ${event.kind}\ndata: ${JSON.stringify(event.data)}\n\n`;
+    let frame = `event: ${event.kind}\ndata: ${JSON.stringify(event.data)}\n\n`;
+    if (event.kind !== "gap") {
+      const seq = ++this.seq;
+      frame = `id: ${this.boot}-${seq}\n${frame}`;
+      this.recent[seq % RECENT_EVENTS] = { seq, event, frame };
+    }
     for (const viewer of this.viewers) if (matches(viewer.filters, event)) this.write(viewer, frame);
   }
 

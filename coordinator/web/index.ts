@@ -140,7 +140,14 @@ export function webHandler(ctx: Context): WebHandler {
       if (typeof filters === "string")
         return send(req, res, 400, "text/plain; charset=utf-8", `${filters}\n`);
       const viewer = auth.caller(req).user ?? `address ${req.socket.remoteAddress ?? ""}`;
-      eventStreamFor(ctx).open(req, res, viewer, filters);
+      const lastEventId = req.headers["last-event-id"];
+      eventStreamFor(ctx).open(
+        req,
+        res,
+        viewer,
+        filters,
+        typeof lastEventId === "string" ? lastEventId.slice(0, 64) : undefined,
+      );
       return;
     }
     if (path === "/metrics") {

@@ -6,16 +6,19 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 
-export type ServerEvent =
+/** One event; `id` (all but `open` and `gap`) resumes a stream after it: EventFilters.lastEventId. */
+export type ServerEvent = { id?: string } &
   /** The first event: from now on, what happens reaches this stream. */
-  | { kind: "open" }
-  | { kind: "job"; jobId: number; status: string; root: number; user: string; share: string }
-  | { kind: "client"; clientId: number; change: "connected" | "disconnected" | "disabled" | "enabled" }
-  | { kind: "blade"; clientId: number }
-  | { kind: "jobs"; added?: number; deleted?: number; priorityChanged?: number }
-  | { kind: "farm" }
-  /** Notices were lost (the coordinator fell behind): read what matters again through the API. */
-  | { kind: "gap" };
+  (
+    | { kind: "open" }
+    | { kind: "job"; jobId: number; status: string; root: number; user: string; share: string }
+    | { kind: "client"; clientId: number; change: "connected" | "disconnected" | "disabled" | "enabled" }
+    | { kind: "blade"; clientId: number }
+    | { kind: "jobs"; added?: number; deleted?: number; priorityChanged?: number }
+    | { kind: "farm" }
+    /** Notices were lost (the coordinator fell behind): read what matters again through the API. */
+    | { kind: "gap" }
+  );
 
 export interface EventFilters {
   /** Only this job's tree (a root's id, or one job's own id). */
@@ -26,6 +29,11 @@ export interface EventFilters {
   share?: string;
   /** Only these kinds. */
   types?: ServerEvent["kind"][];
+  /**
+   * Resume after this event (its `id`): the stream first sends what happened since, or a `gap` event when the
+   * coordinator cannot tell (another coordinator's id, or too old).
+   */
+  lastEventId?: string;
   signal?: AbortSignal;
 }
 
@@ -41,8 +49,13 @@ export function eventStreamUrl(serverUrl: string, filters: EventFilters = {}): U
 }
 
 /** Opens the stream: resolves with the response once the server accepted it. */
-function connect(url: URL, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+function connect(
+  url: URL,
+  signal: AbortSignal | undefined,
+  lastEventId: string | undefined,
+): Promise<IncomingMessage> {
   const headers: Record<string, string> = { accept: "text/event-stream", "user-agent": "openhq-xmlrpc" };
+  if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
   if (url.username !== "" || url.password !== "") {
     const login = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
     headers["authorization"] = `Basic ${Buffer.from(login).toString("base64")}`;
@@ -66,7 +79,7 @@ export async function* followEvents(
   serverUrl: string,
   filters: EventFilters = {},
 ): AsyncGenerator<ServerEvent> {
-  const res = await connect(eventStreamUrl(serverUrl, filters), filters.signal);
+  const res = await connect(eventStreamUrl(serverUrl, filters), filters.signal, filters.lastEventId);
   res.setEncoding("utf8");
   let buffer = "";
   try {
@@ -78,12 +91,14 @@ export async function* followEvents(
         buffer = buffer.slice(end + 2);
         let kind = "message";
         let data = "";
+        let id: string | null = null;
         for (const line of block.split("\n")) {
           if (line.startsWith("event: ")) kind = line.slice(7);
           else if (line.startsWith("data: ")) data += line.slice(6);
+          else if (line.startsWith("id: ")) id = line.slice(4);
         }
         if (data === "") continue; // a comment (keepalive) or the retry hint
-        yield { kind, ...(JSON.parse(data) as object) } as ServerEvent;
+        yield { kind, ...(JSON.parse(data) as object), ...(id === null ? {} : { id }) } as ServerEvent;
       }
     }
   } catch (err) {
