@@ -10,7 +10,8 @@ import { Dispatcher, type DispatchOptions } from "./dispatch.js";
 import { subscribeEvents } from "../store/events.js";
 import { headClasses, migrateQueue, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
-import { readGroups, registeredClients, sweepWaiting } from "./waiting.js";
+import { readGroups, sweepWaiting } from "./waiting.js";
+import { RegisteredClients } from "./registered.js";
 import { ClassReasons } from "./class-reasons.js";
 import { readShareState, writeFarmSlots } from "../store/shares.js";
 
@@ -28,6 +29,8 @@ export class Scheduler {
   readonly dispatcher: Dispatcher;
   private readonly scripts: Scripts;
   private readonly reasons: ClassReasons;
+  /** The registered clients the waiting reasons are judged against, re-read in turn (registered.ts). */
+  private readonly registered: RegisteredClients;
   private sub: Redis | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delivery: Delivery | null = null;
@@ -43,6 +46,7 @@ export class Scheduler {
   ) {
     this.scripts = new Scripts(ctx);
     this.reasons = new ClassReasons(ctx, this.scripts, positiveEnv("OPENHQ_REASONS_WALK"));
+    this.registered = new RegisteredClients(ctx);
     this.dispatcher = new Dispatcher(
       ctx,
       { scripts: this.scripts, deliver: (job) => this.delivery?.deliver(job) },
@@ -164,7 +168,7 @@ export class Scheduler {
       if (client.heldFor === null) continue;
       if ((await this.scripts.run("releaseHold", client.heldFor, client.id)) === 1) client.heldFor = null;
     }
-    const clients = await registeredClients(this.ctx, this.groups);
+    const clients = await this.registered.read(this.groups);
     // The farm's CPU slots, for bursts given in % of the farm (lua/includes/shares.lua).
     await writeFarmSlots(
       this.ctx,
