@@ -11,7 +11,8 @@ import { jobAttributes } from "../coordinator/store/job-view.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { thinClock } from "../coordinator/store/queue.js";
 import type { Context } from "../coordinator/context.js";
-import { Fault, FaultCode, type XmlRpcValue } from "../shared/xmlrpc/types.js";
+import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
+import { Conflict, NotFound } from "../coordinator/refusal.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
 let h: JobsHarness;
@@ -396,7 +397,7 @@ test("delete: finished trees only, everything goes", async () => {
   const [root, c] = await add({ name: "r", children: [{ name: "c", command: "x" }] });
   await assert.rejects(
     h.store.cascade("deleteJobs", [root!]),
-    (e) => e instanceof Fault && e.faultCode === FaultCode.conflict,
+    (e) => e instanceof Conflict,
   );
   assert.equal(await status(root!), "queued");
   await h.assign(c!);
@@ -415,7 +416,7 @@ test("delete: finished trees only, everything goes", async () => {
   assert.equal(await h.redis.zscore(h.keys.expiry, String(root)), null);
   await assert.rejects(
     h.store.cascade("deleteJobs", [root!]),
-    (e) => e instanceof Fault && e.faultCode === FaultCode.notFound,
+    (e) => e instanceof NotFound,
   );
 });
 
@@ -433,9 +434,9 @@ test("a bad reference creates nothing", async () => {
   const before = await h.redis.get(h.keys.ids("job"));
   await assert.rejects(
     add({ name: "orphan", command: "x", parentIds: [999999] }),
-    (e) => e instanceof Fault && e.faultCode === FaultCode.notFound,
+    (e) => e instanceof NotFound,
   );
-  await assert.rejects(add([{ name: "ok" }, { name: "bad", childrenIds: [999999] }]), Fault);
+  await assert.rejects(add([{ name: "ok" }, { name: "bad", childrenIds: [999999] }]), NotFound);
   assert.equal(await h.redis.get(h.keys.ids("job")), before);
 });
 

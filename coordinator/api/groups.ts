@@ -3,13 +3,7 @@
 // replies; the groups, their members and the `groups` mirror in the client hash live in
 // coordinator/store/groups.ts.
 
-import {
-  Fault,
-  FaultCode,
-  type Methods,
-  type XmlRpcStruct,
-  type XmlRpcValue,
-} from "../../shared/xmlrpc/types.js";
+import type { Methods, XmlRpcStruct, XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import { GroupStore } from "../store/groups.js";
 import { attribList, badArgument, id, optionalIdList, str, notFound } from "./args.js";
@@ -20,11 +14,16 @@ const MAX_NAME_CHARS = 200;
 export function groupsMethods(ctx: Context): Methods {
   const store = new GroupStore(ctx);
 
-  async function readGroups(ids: number[], attribs: string[] | undefined): Promise<XmlRpcStruct[]> {
+  /** `argument(i)` names the id in the NotFound Fault for a group that does not exist. */
+  async function readGroups(
+    ids: number[],
+    attribs: string[] | undefined,
+    argument = (i: number) => `group_ids[${i}]`,
+  ): Promise<XmlRpcStruct[]> {
     const wanted = checkAttribs(attribs);
     const stored = await store.read(ids, wanted.includes("clients"));
     return stored.map((found, i) => {
-      if (found === null) throw notFound(`group_ids[${i}]`, `no client group ${ids[i]}`);
+      if (found === null) throw notFound(argument(i), `no client group ${ids[i]}`);
       const group: XmlRpcStruct = {};
       if (wanted.includes("id")) group["id"] = found.id;
       if (wanted.includes("name")) group["name"] = found.name;
@@ -33,8 +32,12 @@ export function groupsMethods(ctx: Context): Methods {
     });
   }
 
-  async function oneGroup(gid: number, attribs: XmlRpcValue | undefined): Promise<XmlRpcStruct> {
-    const [group] = await readGroups([gid], attribList(attribs));
+  async function oneGroup(
+    gid: number,
+    attribs: XmlRpcValue | undefined,
+    argument: string,
+  ): Promise<XmlRpcStruct> {
+    const [group] = await readGroups([gid], attribList(attribs), () => argument);
     return group ?? {};
   }
 
@@ -62,22 +65,14 @@ export function groupsMethods(ctx: Context): Methods {
     },
 
     getClientGroup: async ([groupId, attribs]) => {
-      const gid = id(groupId, "group_id");
-      try {
-        return await oneGroup(gid, attribs);
-      } catch (err) {
-        if (err instanceof Fault && err.faultCode === FaultCode.notFound) {
-          throw notFound("group_id", `no client group ${gid}`);
-        }
-        throw err;
-      }
+      return oneGroup(id(groupId, "group_id"), attribs, "group_id");
     },
 
     getClientGroupByName: async ([name, attribs]) => {
       const wanted = str(name, "name");
       const gid = await store.idByName(wanted);
       if (gid === null) throw notFound("name", `no client group named ${JSON.stringify(wanted)}`);
-      return oneGroup(gid, attribs);
+      return oneGroup(gid, attribs, "name");
     },
   };
 }

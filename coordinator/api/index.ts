@@ -1,5 +1,6 @@
 // Every XML-RPC method the coordinator serves, composed from the API modules (one module per area).
-// A name served by two modules is a wiring mistake, so it fails loudly at start-up.
+// A name served by two modules is a wiring mistake, so it fails loudly at start-up. Each handler's
+// domain refusals leave as Faults here, the one place they are translated.
 
 import type { Methods } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
@@ -8,6 +9,7 @@ import { bladesMethods } from "./blades.js";
 import { clientsMethods } from "./clients.js";
 import { configMethods } from "./config.js";
 import { errorsMethods } from "./errors.js";
+import { asFault } from "./faults.js";
 import { groupsMethods } from "./groups.js";
 import { identityMethods } from "./identity.js";
 import { jobsMethods } from "./jobs.js";
@@ -36,7 +38,13 @@ export function apiMethods(ctx: Context): Methods {
       if (owner[name] !== undefined)
         throw new Error(`XML-RPC method ${name} is defined by both ${owner[name]} and ${area}`);
       owner[name] = area;
-      all[name] = handler;
+      all[name] = async (params, call) => {
+        try {
+          return await handler(params, call);
+        } catch (err) {
+          throw asFault(err);
+        }
+      };
     }
   }
   return all;

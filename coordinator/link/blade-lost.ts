@@ -9,7 +9,7 @@ import type { JobStore, LostResult } from "../store/jobs.js";
 import { jobsOfClient } from "../store/clients.js";
 import { readJobFields } from "../store/job-fields.js";
 import type { Context } from "../context.js";
-import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { NotFound } from "../refusal.js";
 
 export interface LostBlade {
   clientId: number;
@@ -61,7 +61,7 @@ export async function bladeLost(
   for (const { jobId, attempt } of held) {
     const result = await host.store.moveToLost(jobId, attempt, blade.label, why).catch((err: unknown) => {
       // A job deleted meanwhile has nothing left to end; any other failure is the caller's to report.
-      if (err instanceof Fault && err.faultCode === FaultCode.notFound) return "stale" as const;
+      if (err instanceof NotFound) return "stale" as const;
       throw err;
     });
     if (result === "stale") continue;

@@ -12,7 +12,7 @@ import {
   type JobEventMessage,
   type OutputMessage,
 } from "../../shared/protocol.js";
-import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { Refusal } from "../refusal.js";
 import type { Context } from "../context.js";
 import {
   clientHoldsJob,
@@ -362,8 +362,8 @@ export class AgentConnection {
     } catch (err) {
       // A job deleted meanwhile: nothing to apply, but the agent must stop resending it. Other store
       // refusals (bad arguments) are as final; only a failed write (Redis down, refusing) is tried again.
-      if (!(err instanceof Fault)) throw err;
-      if (err.faultCode !== FaultCode.notFound) this.fail(err);
+      if (!(err instanceof Refusal)) throw err;
+      if (err.kind !== "notFound") this.fail(err);
     }
     await this.host.durable();
     this.ack(last);

@@ -25,7 +25,7 @@ export class GroupStore {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, args);
   }
 
-  /** Creates a group; returns its id (CONFLICT Fault when the name is taken). */
+  /** Creates a group; returns its id (Conflict when the name is taken). */
   async create(name: string): Promise<number> {
     return Number(await this.run("createClientGroup", [name]));
   }
@@ -34,7 +34,7 @@ export class GroupStore {
     await this.run("deleteClientGroup", [groupId]);
   }
 
-  /** Adds the client to the group (member) or removes it; NOTFOUND Fault for an unknown group or client. */
+  /** Adds the client to the group (member) or removes it; NotFound for an unknown group or client. */
   async setMembership(groupId: number, clientId: number, member: boolean): Promise<void> {
     await this.run("setGroupMembership", [groupId, clientId, member ? 1 : 0]);
   }

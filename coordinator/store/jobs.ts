@@ -146,7 +146,7 @@ import { BLADE_DEFAULTS, type BladeSettings, type ErrorRecord } from "../context
 import { readBytes } from "../logs/read.js";
 import { readView } from "./logs.js";
 import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
-import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { BadArgument, NotFound, Refusal, refusal, refusalKind } from "../refusal.js";
 import type { JobStatus } from "../../shared/statuses.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS } from "../liveness.js";
 
@@ -326,15 +326,14 @@ const CASCADES: Partial<Record<BulkOperation, "parents" | "children">> = {
 };
 
 /** A bulk operation that stopped after `done` of `ids` (a prefix of the list, in order). */
-function partialFault(name: string, ids: number[], done: number, err: unknown): Fault {
+function partialRefusal(name: string, ids: number[], done: number, err: unknown): Refusal {
   const why = err instanceof Error ? err.message : String(err);
-  const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
   const doneText =
     done === 0
       ? "none of the jobs were done"
       : `the first ${done} of the ${ids.length} jobs (up to job ${ids[done - 1]}) were done`;
-  return new Fault(
-    code,
+  return refusal(
+    refusalKind(err),
     `${name} stopped part-way: ${doneText}, the rest (from job ${ids[done]}) were not: ${why}`,
   );
 }
@@ -355,7 +354,7 @@ export class JobStore {
    * Creates the jobs of one newjob call (payload: coordinator/api/jobspec.ts); returns their ids in the
    * given order. Up to ADD_CHUNK jobs it is one addJobs.lua call, atomic. A longer list is cut between its
    * trees (jobs linked by local parents stay in one call) into calls of about ADD_CHUNK jobs, so no call
-   * holds Redis for long; a failure part-way is a Fault naming the jobs already created.
+   * holds Redis for long; a failure part-way is a refusal naming the jobs already created.
    */
   async addJobs(jobs: NewJobLinks[]): Promise<number[]> {
     await tuneRedis(this.ctx.redis);
@@ -385,7 +384,7 @@ export class JobStore {
   }
 
   /**
-   * The Fault of a split newjob list that failed at `chunk`. A tree cut across calls is left with parents
+   * The refusal of a split newjob list that failed at `chunk`. A tree cut across calls is left with parents
    * waiting for children that were never made: its part made so far is cancelled (best effort), so nothing
    * waits for ever.
    */
@@ -396,9 +395,8 @@ export class JobStore {
     created: number[],
     pendingKids: number[],
     err: unknown,
-  ): Promise<Fault> {
+  ): Promise<Refusal> {
     const why = err instanceof Error ? err.message : String(err);
-    const code = err instanceof Fault ? err.faultCode : FaultCode.internal;
     const done = created.length === 0 ? "no job was created" : `jobs ${idRanges(created)} were created`;
     // The roots (in this call) of the trees whose made part waits for children of this chunk or later.
     const waiting = new Set<number>();
@@ -416,8 +414,8 @@ export class JobStore {
         cancelled = `; jobs ${idRanges(roots)} wait for children that were not created: cancel them`;
       }
     }
-    return new Fault(
-      code,
+    return refusal(
+      refusalKind(err),
       `newjob stopped part-way (${created.length} of ${jobs.length} jobs): ${done}: ${why}${cancelled}`,
     );
   }
@@ -573,7 +571,7 @@ export class JobStore {
    * are worked out first, which also refuses unknown ids (and for deleteJobs unfinished ones) before any
    * change. Up to BULK_CHUNK jobs it is one script call, atomic. Beyond, the operation runs BULK_CHUNK jobs
    * per call over that list (parents first; children first for resume, as their scripts do), so a show's
-   * root with 150,000 frames does not hold Redis for seconds. A failure part-way is a Fault saying how many
+   * root with 150,000 frames does not hold Redis for seconds. A failure part-way is a refusal saying how many
    * of the jobs, up to which one, were done.
    */
   private async bulk(name: BulkOperation, head: ScriptArg[], given: number[]): Promise<number> {
@@ -604,7 +602,7 @@ export class JobStore {
       try {
         count += (await this.run(name, args(list.slice(start, start + BULK_CHUNK), start))) as number;
       } catch (err) {
-        throw partialFault(name, list, start, err);
+        throw partialRefusal(name, list, start, err);
       }
     }
     return count;
@@ -637,16 +635,13 @@ export class JobStore {
       await this.chunked("rescheduleJobs", list, (chunk) => ["counters", ...chunk]);
     } catch (err) {
       // Counters are reset but no job is queued yet: say so, on top of how far the pass went.
-      if (!(err instanceof Fault)) throw err;
-      throw new Fault(
-        err.faultCode,
-        `${err.faultString} (in the first pass, the counters: no job was requeued)`,
-      );
+      if (!(err instanceof Refusal)) throw err;
+      throw refusal(err.kind, `${err.message} (in the first pass, the counters: no job was requeued)`);
     }
     return this.chunked("rescheduleJobs", list, (chunk) => ["statuses", ...chunk]);
   }
 
-  /** Each id and its descendants, each once, parents first; a Fault (changing nothing) for an unknown id. */
+  /** Each id and its descendants, each once, parents first; a NotFound (changing nothing) for an unknown id. */
   private async subtrees(ids: number[]): Promise<number[]> {
     const { redis, keys } = this.ctx;
     const seen = new Set(ids);
@@ -662,8 +657,7 @@ export class JobStore {
         const [err, value] = replies[k] ?? [null, null];
         if (err) throw err;
         const [status, children] = value as (string | null)[];
-        if (status === null || status === undefined)
-          throw new Fault(FaultCode.notFound, `job ${id} does not exist`);
+        if (status === null || status === undefined) throw new NotFound(`job ${id} does not exist`);
         if (children) found.push(JSON.parse(children) as number[]);
       });
       await eachYielding(found.flat(), (child) => {
@@ -684,7 +678,7 @@ export class JobStore {
 
   /**
    * Each job's fields (null for a job that does not exist): all of them, or only `fields`. readJobs.lua,
-   * 1,000 jobs per call. Past `maxBytes` of job data it stops with a Fault (a reply's bound).
+   * 1,000 jobs per call. Past `maxBytes` of job data it stops with a BadArgument (a reply's bound).
    */
   async read(
     ids: number[],
@@ -701,8 +695,7 @@ export class JobStore {
         out.push(row === null ? null : (JSON.parse(row) as JobRecord));
       }
       if (bytes > maxBytes)
-        throw new Fault(
-          FaultCode.badArgument,
+        throw new BadArgument(
           `the reply would pass ${Math.round(maxBytes / 2 ** 20)} MB of job data (${out.length} of ` +
             `${ids.length} jobs read); ask for fewer jobs or fewer attribs`,
         );
@@ -834,7 +827,7 @@ export class JobStore {
         );
       } catch (err) {
         // Another coordinator expired some of them first; the next round sees what is left.
-        if (!(err instanceof Fault && err.faultCode === FaultCode.notFound)) throw err;
+        if (!(err instanceof NotFound)) throw err;
       }
       if (ids.length < 500) return deleted;
     }

@@ -21,7 +21,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { refusal, type RefusalKind } from "../refusal.js";
 import { ConfigError } from "../../shared/config-loader.js";
 import { luaWithKeys } from "./keys.js";
 
@@ -108,8 +108,8 @@ export async function loadLuaLibrary(redis: Redis): Promise<void> {
 
 /**
  * Runs lua/<name>.lua with ARGV (prefix, now, ...args). A script refuses a call (having changed nothing) with
- * `return redis.error_reply('NOTFOUND|CONFLICT|BADARG <message>')`, which becomes the matching XML-RPC Fault
- * (404, 409, -32602) carrying <message>; any other error is rethrown. With `buffers`, bulk replies stay bytes
+ * `return redis.error_reply('NOTFOUND|CONFLICT|BADARG <message>')`, which becomes the matching Refusal
+ * (NotFound, Conflict, BadArgument) carrying <message>; any other error is rethrown. With `buffers`, bulk replies stay bytes
  * (job output need not be UTF-8).
  */
 export async function runScript(
@@ -133,20 +133,20 @@ export async function runScript(
       return await call();
     }
   } catch (err) {
-    throw scriptFault(err);
+    throw scriptRefusal(err);
   }
 }
 
-const FAULTS: Record<string, number> = {
-  NOTFOUND: FaultCode.notFound,
-  CONFLICT: FaultCode.conflict,
-  BADARG: FaultCode.badArgument,
+const KINDS: Record<string, RefusalKind> = {
+  NOTFOUND: "notFound",
+  CONFLICT: "conflict",
+  BADARG: "badArgument",
 };
 
-function scriptFault(err: unknown): unknown {
+function scriptRefusal(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   // The reply may carry a script location before our code (ioredis, Lua runtime errors); find the code.
   const match = /\b(NOTFOUND|CONFLICT|BADARG) (.*)$/s.exec(err.message);
-  const code = match?.[1] !== undefined ? FAULTS[match[1]] : undefined;
-  return code !== undefined && match?.[2] !== undefined ? new Fault(code, match[2]) : err;
+  const kind = match?.[1] !== undefined ? KINDS[match[1]] : undefined;
+  return kind !== undefined && match?.[2] !== undefined ? refusal(kind, match[2]) : err;
 }

@@ -49,7 +49,7 @@ export class NoteStore {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, args);
   }
 
-  /** Adds a note (creating the thread on its first note); NOTFOUND Fault for an unknown client or job. */
+  /** Adds a note (creating the thread on its first note); NotFound for an unknown client or job. */
   async addNote(text: string, target: NoteTarget): Promise<number> {
     const id = target.mode === "new" ? 0 : target.id;
     return Number(await this.run("addNote", [text, target.mode, id]));

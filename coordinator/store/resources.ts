@@ -71,12 +71,12 @@ export class ResourceStore {
     });
   }
 
-  /** Defines a resource; returns its id (CONFLICT Fault when the name is taken). */
+  /** Defines a resource; returns its id (Conflict when the name is taken). */
   async add(name: string, amount: number, perMachine: boolean): Promise<number> {
     return Number(await this.run("addResource", [name, amount, perMachine ? 1 : 0]));
   }
 
-  /** Changes a resource (NOTFOUND / CONFLICT Faults as lua/setResource.lua documents). */
+  /** Changes a resource (NotFound / Conflict as lua/setResource.lua documents). */
   async set(resourceId: number, change: ResourceChange): Promise<void> {
     await this.run("setResource", [
       resourceId,
@@ -86,7 +86,7 @@ export class ResourceStore {
     ]);
   }
 
-  /** Removes a resource that no job holds (NOTFOUND / CONFLICT Faults otherwise). */
+  /** Removes a resource that no job holds (NotFound / Conflict otherwise). */
   async remove(resourceId: number): Promise<void> {
     await this.run("removeResource", [resourceId]);
   }

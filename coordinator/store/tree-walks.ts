@@ -5,7 +5,7 @@
 // (unknown or unfinished jobs) before anything changes.
 
 import type { Redis } from "ioredis";
-import { Fault, FaultCode } from "../../shared/xmlrpc/types.js";
+import { Conflict, NotFound } from "../refusal.js";
 import { isFinished } from "../../shared/statuses.js";
 import type { Keys } from "./keys.js";
 
@@ -51,8 +51,8 @@ export async function eachYielding<T>(
 
 const idList = (value: string | null | undefined): number[] => (value ? (JSON.parse(value) as number[]) : []);
 
-function notFound(id: number): Fault {
-  return new Fault(FaultCode.notFound, `job ${id} does not exist`);
+function notFound(id: number): NotFound {
+  return new NotFound(`job ${id} does not exist`);
 }
 
 /**
@@ -69,7 +69,7 @@ export async function doomedJobs(
     const status = statuses[k]?.[0];
     if (status === null || status === undefined) throw notFound(id);
     if (!isFinished(status))
-      throw new Fault(FaultCode.conflict, `job ${id} is ${status}; only finished jobs can be deleted`);
+      throw new Conflict(`job ${id} is ${status}; only finished jobs can be deleted`);
   });
   const doomed = new Set(given);
   const order = [...given];

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
-import { Fault } from "../../shared/xmlrpc/types.js";
+import { FaultCode } from "../../shared/xmlrpc/types.js";
+import { faultOf } from "../api/faults.js";
 import { authFor } from "../auth.js";
 import type { Context } from "../context.js";
 import { metricsFor } from "../metrics.js";
@@ -255,10 +256,11 @@ export function webHandler(ctx: Context): WebHandler {
         res.destroy();
         return;
       }
-      // A Fault is the API refusing (e.g. no such job): the user's problem, shown as such.
-      if (err instanceof Fault) {
-        const status = err.faultCode === 404 ? 404 : 400;
-        send(req, res, status, "text/html; charset=utf-8", notFound(err.faultString, status).text);
+      // The API or the store refusing (e.g. no such job): the user's problem, shown as such.
+      const fault = faultOf(err);
+      if (fault) {
+        const status = fault.faultCode === FaultCode.notFound ? 404 : 400;
+        send(req, res, status, "text/html; charset=utf-8", notFound(fault.faultString, status).text);
         return;
       }
       const error = err instanceof Error ? err : new Error(String(err));
