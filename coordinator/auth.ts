@@ -104,7 +104,7 @@ export interface User {
   role: Role;
 }
 
-/** How an account's password is checked: a salted scrypt hash, or (legacy) an unsalted SHA-256 digest. */
+/** How an account's password is checked: a salted scrypt hash, or an unsalted SHA-256 digest (still accepted in the users file). */
 type Secret = { kind: "scrypt"; hash: ScryptHash } | { kind: "sha256"; digest: Buffer };
 
 interface Account extends User {

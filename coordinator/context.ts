@@ -88,7 +88,7 @@ export interface Context {
   keys: Keys;
   settings: ServerSettings;
   /** The job log store (coordinator/logs), opened by main.ts before serving. */
-  logs?: LogStore;
+  logs: LogStore;
   /** Appends to the bounded server error log (getServerErrors). Never throws. */
   recordError(error: ErrorRecord): Promise<void>;
 }

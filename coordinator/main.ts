@@ -75,8 +75,9 @@ async function main(): Promise<void> {
   await loadLuaLibrary(redis);
 
   const keys = new Keys(config.prefix);
-  const ctx: Context = { redis, keys, settings: config.settings, recordError: errorRecorder(redis, keys) };
-  ctx.logs = await LogStore.open(ctx, config.settings.jobLogsDir, log);
+  const recordError = errorRecorder(redis, keys);
+  const logs = await LogStore.open({ redis, keys, recordError }, config.settings.jobLogsDir, log);
+  const ctx: Context = { redis, keys, settings: config.settings, recordError, logs };
   log(`job logs in ${config.settings.jobLogsDir}`);
   if (ctx.settings.agentToken === null) ctx.settings.farmSecretFile = join(config.dataDir, "farm-secret");
   const farm = await resolveFarmSecret(ctx, config.dataDir);
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
     await closed;
     await auditRetention?.stop();
     await audit.stop();
-    await ctx.logs?.stop();
+    await ctx.logs.stop();
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();
     log("stopped");

@@ -67,7 +67,7 @@ describe("setAvailabilityRules on the coordinator", () => {
   before(async () => {
     server = await startRedis();
     const redis = server.client();
-    methods = clientsMethods(testContext(redis, keys));
+    methods = clientsMethods(await testContext(redis, keys));
     await redis.hset(keys.client(1), { hostname: "node1", name: "" });
     await redis.zadd(keys.clients, 1, "1");
     await redis.hset(keys.clientsByLabel, "node1", "1");

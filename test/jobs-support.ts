@@ -5,15 +5,19 @@
 // up here (no agents in these tests), and `store` drives the store's transitions directly.
 
 import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import { jobsMethods } from "../coordinator/api/jobs.js";
+import type { LogStore } from "../coordinator/logs/index.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
 import { startCoordinatorWithRedis } from "./support/coordinator-fixture.js";
-import { testContext } from "./support/context.js";
+import { testContext, testLogs } from "./support/context.js";
 import { startRedis } from "./support/redis.js";
 
 export interface JobsHarness {
@@ -21,6 +25,8 @@ export interface JobsHarness {
   redis: Redis;
   keys: Keys;
   store: JobStore;
+  /** The job log store the harness's store writes output to (as a coordinator's does). */
+  logs: LogStore;
   /** Puts a runnable job on client `clientId` (made up on first use, with no agent); returns the attempt. */
   assign(jobId: number, clientId?: number): Promise<number>;
   /** The seq the attempt's next event must carry: the fence refuses a gap. */
@@ -39,13 +45,21 @@ export async function startJobsHarness(opts: JobsHarnessOptions = {}): Promise<J
   return opts.coordinator ? overCoordinator(maxOutputBytes) : direct(maxOutputBytes);
 }
 
-function harness(url: string, redis: Redis, keys: Keys, maxOutputBytes: number, stop: () => Promise<void>) {
-  const store = new JobStore({ redis, keys, settings: { maxOutputBytes } });
+function harness(
+  url: string,
+  redis: Redis,
+  keys: Keys,
+  maxOutputBytes: number,
+  logs: LogStore,
+  stop: () => Promise<void>,
+) {
+  const store = new JobStore({ redis, keys, settings: { maxOutputBytes }, logs });
   return {
     url,
     redis,
     keys,
     store,
+    logs,
     // The default client id is far from the coordinator's own, so its dispatcher never knows that client.
     async assign(jobId: number, clientId = 900_001) {
       await redis.hsetnx(keys.client(clientId), "hostname", `node${clientId}`);
@@ -63,22 +77,29 @@ function harness(url: string, redis: Redis, keys: Keys, maxOutputBytes: number, 
 }
 
 async function overCoordinator(maxOutputBytes: number): Promise<JobsHarness> {
+  // The harness's own store writes output beside the coordinator's, in the farm's one log folder.
+  const logsDir = mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
   const farm = await startCoordinatorWithRedis({
-    env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes) },
+    env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes), OPENHQ_JOB_LOGS_DIR: logsDir },
   });
-  return harness(farm.url, farm.redis, farm.keys, maxOutputBytes, () => farm.stop());
+  const logs = await testLogs(farm.redis, farm.keys, logsDir);
+  return harness(farm.url, farm.redis, farm.keys, maxOutputBytes, logs, async () => {
+    await logs.stop();
+    await farm.stop();
+  });
 }
 
 async function direct(maxOutputBytes: number): Promise<JobsHarness> {
   const server = await startRedis();
   const redis = server.client();
   const keys = new Keys("t:");
-  const ctx = testContext(redis, keys, { maxOutputBytes });
+  const ctx = await testContext(redis, keys, { maxOutputBytes });
   const http = createXmlRpcServer(jobsMethods(ctx));
   http.listen(0, "127.0.0.1");
   await once(http, "listening");
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  return harness(url, redis, keys, maxOutputBytes, async () => {
+  return harness(url, redis, keys, maxOutputBytes, ctx.logs, async () => {
+    await ctx.logs.stop();
     http.closeAllConnections();
     http.close();
     await server.stop();

@@ -172,21 +172,12 @@ export function jobsMethods(ctx: Context): Methods {
       if (!(await store.exists(jid))) throw jobNotFound(jid);
       const last = isGiven(maxLastChars) ? int(maxLastChars, "max_last_chars") : 0;
       if (last < 1) {
-        const logs = ctx.logs;
-        const view = logs ? await logs.view(jid, null) : null;
-        if (logs && view && (view.kind === "live" || view.kind === "sealed")) {
-          // A large log goes from its gzip file into the reply as it is read: no copy of it in memory.
-          if (view.bytes > STREAM_MIN_BYTES) return new StreamedText(view.bytes, () => logs.stream(view));
-          return (await logs.read(view)).toString("utf8");
-        }
-        const all = await store.output(jid);
-        // A JavaScript string (and so one XML-RPC reply) holds at most ~512 Mi characters.
-        if (all.length > 400 * 1024 * 1024)
-          throw badArgument(
-            "job_id",
-            `the output of job ${jid} is ${all.length} bytes, more than one reply can carry: read it with getJobOutput(id, max_last_chars) or GET /jobs/${jid}/log`,
-          );
-        return all.toString("utf8");
+        const { logs } = ctx;
+        const view = await logs.view(jid, null);
+        if (view === null || view.kind === "none") return "";
+        // A large log goes from its gzip file into the reply as it is read: no copy of it in memory.
+        if (view.bytes > STREAM_MIN_BYTES) return new StreamedText(view.bytes, () => logs.stream(view));
+        return (await logs.read(view)).toString("utf8");
       }
       // The last `last` characters are at most 4 bytes each: read only that much from the end of the log
       // (a tail of more than 64 Mi characters is read as the whole output).

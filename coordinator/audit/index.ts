@@ -18,7 +18,7 @@ import { AuditDayFiles } from "./day-files.js";
 const FAILURE_LOG_EVERY_MS = 60_000;
 
 export class AuditLog {
-  readonly files: AuditDayFiles | null;
+  readonly files: AuditDayFiles;
   private lastFailureLog = 0;
   private failures = 0;
 
@@ -30,7 +30,7 @@ export class AuditLog {
     /** Who sent a request whose call was refused before access control named its user. */
     private readonly who: (req: IncomingMessage) => string | undefined = () => undefined,
   ) {
-    this.files = ctx.logs ? new AuditDayFiles(join(ctx.logs.files.root, "audit"), log) : null;
+    this.files = new AuditDayFiles(join(ctx.logs.files.root, "audit"), log);
   }
 
   /** Whether calls of `method` are recorded. */
@@ -65,7 +65,7 @@ export class AuditLog {
 
   record(entry: AuditEntry): void {
     const json = JSON.stringify(entry);
-    this.files?.add(entry.time, json);
+    this.files.add(entry.time, json);
     appendAudit(this.ctx, json).catch((err: unknown) => {
       this.failures++;
       const now = Date.now();
@@ -78,6 +78,6 @@ export class AuditLog {
 
   /** Writes what waits for the day files. */
   stop(): Promise<void> {
-    return this.files?.flush() ?? Promise.resolve();
+    return this.files.flush();
   }
 }

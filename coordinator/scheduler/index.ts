@@ -8,7 +8,7 @@ import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher, type DispatchOptions } from "./dispatch.js";
 import { subscribeEvents } from "../store/events.js";
-import { headClasses, migrateQueue, thinClock } from "../store/queue.js";
+import { headClasses, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
 import { RegisteredClients } from "./registered.js";
@@ -61,9 +61,7 @@ export class Scheduler {
       // After a Redis restart some events may be lost: look at the queue again.
       ready: () => this.dispatcher.trigger(),
     });
-    void this.guard(() => this.migrate())
-      .then(() => this.guard(() => this.sharesChanged()))
-      .then(() => this.dispatcher.trigger());
+    void this.guard(() => this.sharesChanged()).then(() => this.dispatcher.trigger());
     this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
     this.timer.unref();
     void this.maintainOnce();
@@ -141,11 +139,6 @@ export class Scheduler {
   private async sharesChanged(): Promise<void> {
     this.dispatcher.shares.setState(await readShareState(this.ctx));
     this.dispatcher.retryResources();
-  }
-
-  /** A queue left by an earlier version moves into the class index (migrateQueue.lua), 1,000 jobs a call. */
-  private async migrate(): Promise<void> {
-    while ((await migrateQueue(this.ctx, 1000)) !== 0);
   }
 
   /**

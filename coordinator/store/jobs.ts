@@ -83,8 +83,6 @@
 //   eventSeq         highest applied seq (seq <= eventSeq is a duplicate, ignored)
 // output (coordinator/logs; keys and fields in lua/includes/logKeys.lua):
 //   log:{attempt}    "bytes z n cut sha256": the sealed log of that attempt, whole in the file store
-//   outBytes outHead outTail   only in jobs whose output an older openhq kept in Redis ({p}job:{id}:output and
-//                    :output:tail, head and tail past its cap); still read by output() (legacyOutput)
 // dispatch:
 //   cls              the job's requirement class (lua/includes/util.lua classOf; coordinator/scheduler/README.md)
 //   slotsHeld        while it runs: the CPU slots counted for its share and user (cpus x clients), given back
@@ -163,7 +161,7 @@ export interface StoreContext {
   keys: Keys;
   /** maxOutputBytes: cap per attempt (0 = none); maxLogBytes: quota of the whole log store (0 = none). */
   settings: { maxOutputBytes: number; maxLogBytes?: number; maxLostAttempts?: number; blade?: BladeSettings };
-  /** The job log store; without it (unit tests) output stays in Redis, unbounded. */
+  /** The job log store: needed by the calls that write or read output (appendOutputs, output). */
   logs?: LogStore;
   recordError?(error: ErrorRecord): Promise<void>;
 }
@@ -455,23 +453,16 @@ export class JobStore {
     seq: number,
     chunks: (Buffer | string)[],
   ): Promise<EventResult> {
-    const { settings, logs } = this.ctx;
-    const args = [
+    const { settings } = this.ctx;
+    const logs = this.logStore();
+    const args = [jobId, attempt, seq, settings.maxOutputBytes, settings.maxLogBytes ?? 0, WINDOW_BYTES];
+    // Encoded once here, the same bytes go to Redis and to the log writer's copy.
+    const data = chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c));
+    await logs.room(
       jobId,
       attempt,
-      seq,
-      settings.maxOutputBytes,
-      settings.maxLogBytes ?? 0,
-      logs ? WINDOW_BYTES : 0,
-    ];
-    // Encoded once here, the same bytes go to Redis and to the log writer's copy.
-    const data = logs ? chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c)) : chunks;
-    if (logs)
-      await logs.room(
-        jobId,
-        attempt,
-        data.reduce((n, c) => n + c.length, 0),
-      );
+      data.reduce((n, c) => n + c.length, 0),
+    );
     for (let tries = 0; ; tries++) {
       const [result, waiting, cut, before, skip] = (await this.run("appendOutput", [...args, ...data])) as [
         EventResult | "full",
@@ -480,7 +471,7 @@ export class JobStore {
         number,
         number,
       ];
-      if (result === "full" && logs) {
+      if (result === "full") {
         const flushed = await logs.flush(jobId, attempt);
         if (flushed !== "ok") await new Promise((r) => setTimeout(r, Math.min(1000, 20 * (tries + 1))));
         continue;
@@ -491,7 +482,7 @@ export class JobStore {
           time: Date.now(),
         });
       }
-      if (result === "ok" && logs) {
+      if (result === "ok") {
         // The coordinator that flushes next needs not read back from Redis what it just wrote there.
         if (cut === 0) logs.writer.remember(jobId, attempt, before, data.slice(skip));
         logs.appended(jobId, attempt, waiting);
@@ -771,38 +762,12 @@ export class JobStore {
   async output(jobId: number, tailBytes = 0, attempt: number | null = null): Promise<Buffer> {
     const view = await readView(this.ctx, jobId, attempt, tailBytes);
     if (view === null || view.kind === "none") return Buffer.alloc(0);
-    if (view.kind !== "legacy") return readBytes(this.ctx.logs?.files ?? null, view, tailBytes);
-    const all = await this.legacyOutput(jobId);
-    return tailBytes > 0 && all.length > tailBytes ? all.subarray(all.length - tailBytes) : all;
+    return readBytes(this.logStore().files, view, tailBytes);
   }
 
-  /**
-   * Output stored by openhq before the log store (kept readable after an upgrade): the :output key, and once
-   * it passed its cap then, its head there and its tail in the :output:tail list, with a marker between.
-   */
-  private async legacyOutput(jobId: number): Promise<Buffer> {
-    const { redis, keys } = this.ctx;
-    // One MULTI: an append landing between the reads would make head, tail and counts disagree.
-    const replies =
-      (await redis
-        .multi()
-        .getBuffer(keys.jobOutput(jobId))
-        .lrangeBuffer(keys.jobOutputTail(jobId), 0, -1)
-        .hmget(keys.job(jobId), "outHead", "outBytes")
-        .exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
-    const head = replies[0]?.[1] as Buffer | null;
-    const tailChunks = (replies[1]?.[1] ?? []) as Buffer[];
-    const fields = (replies[2]?.[1] ?? [null, null]) as (string | null)[];
-    const start = head ?? Buffer.alloc(0);
-    if (fields[0] === null) return start;
-    // The tail list holds at least the bytes the old cap kept (head as many again).
-    const keep = Number(fields[0]);
-    const joined = Buffer.concat(tailChunks);
-    const tail = joined.length > keep ? joined.subarray(joined.length - keep) : joined;
-    const dropped = Number(fields[1] ?? 0) - start.length - tail.length;
-    const marker = Buffer.from(`\n[... ${dropped} bytes of output omitted ...]\n`);
-    return Buffer.concat([start, marker, tail]);
+  private logStore(): LogStore {
+    if (!this.ctx.logs) throw new Error("job output needs the job log store (StoreContext.logs)");
+    return this.ctx.logs;
   }
 
   /**

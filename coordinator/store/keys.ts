@@ -10,8 +10,6 @@
 //   {p}job:{id}:log:{attempt}:lock STRING window); the flush lock (lua/includes/logKeys.lua, coordinator/logs)
 //   {p}logs:open / logs:trash    ZSET    unsealed attempts / deleted jobs whose files are to be removed
 //   {p}logs:bytes {p}logs:marker STRING  compressed bytes in the log store / the log folder's marker
-//   {p}job:{id}:output           STRING  (jobs from before the log store) the output an older openhq kept
-//   {p}job:{id}:output:tail      LIST    (the same, past its cap then: the newest chunks)
 //   {p}jobs:status:{status}      ZSET    ids by status (score = id), one set per status, except:
 //   {p}jobs:status:runnable      ZSET    the queue: runnable jobs ready for dispatch; lowest score goes first
 //                                        (score = -priority * 2^32 + {p}ids:queue at entry: higher priority
@@ -77,8 +75,6 @@
 //   {p}notices:dropped           STRING  notices dropped because the outbox was full
 //   {p}notices:recent            LIST    the latest delivery outcomes (JSON), newest first, capped (dashboard)
 //   {p}notices:digest            STRING  SET NX: the coordinator that sends this period's error digest
-//   {p}queue                     ZSET    the queue of an openhq before requirement classes (migrateQueue.lua)
-//   {p}jobs:roots:finished       ZSET    finished roots of an earlier openhq (dropped by migrateQueue.lua)
 //   {p}audit                     STREAM  the audit log: state-changing calls, field "e" = JSON record, capped
 //                                        (XADD MAXLEN ~; store/audit.ts, coordinator/audit/)
 //   {p}shares                    HASH    share name -> JSON {weight, guarantee, burst, burstPct} (shares.ts;
@@ -106,8 +102,6 @@ export const KEY_TEMPLATES = {
   jobLog: "job:{id}:log:{attempt}",
   jobLogQueue: "job:{id}:log:{attempt}:q",
   jobLogLock: "job:{id}:log:{attempt}:lock",
-  jobOutput: "job:{id}:output",
-  jobOutputTail: "job:{id}:output:tail",
   jobBladeFails: "job:{id}:bladeFails",
   jobBlocked: "job:{id}:blocked",
   jobOkOn: "job:{id}:okOn",
@@ -119,8 +113,6 @@ export const KEY_TEMPLATES = {
   queueClass: "queue:class:{cls}",
   queueHeads: "queue:heads",
   queueClock: "queue:clock",
-  legacyQueue: "queue",
-  legacyFinishedRoots: "jobs:roots:finished",
   logsOpen: "logs:open",
   logsTrash: "logs:trash",
   logsBytes: "logs:bytes",
@@ -212,7 +204,7 @@ export const Keys = class {
   }
 } as new (prefix?: string) => Keys;
 
-/** A key below another (`job:{id}:output` below `job:{id}`): its name, the parent's and the suffix. */
+/** A key below another (`job:{id}:log:{attempt}:q` below `job:{id}:log:{attempt}`): its name, the parent's and the suffix. */
 function childOf(name: string): { parent: KeyName; suffix: string } | null {
   if (!(name in KEY_TEMPLATES)) return null;
   const template: string = KEY_TEMPLATES[name as KeyName];
@@ -260,8 +252,8 @@ function closing(line: string, open: number): { close: number; commas: number[] 
 
 /**
  * The Lua side of the same table: a script names keys through `K` (constants as K.queueHeads, the rest as
- * calls with their parts, K.job(id), and a key below another as `<name>Of(parentKey)`: K.jobOutputOf(key) =
- * K.jobOutput(id) when key = K.job(id)), and the loader writes each one out as an expression on the prefix
+ * calls with their parts, K.job(id), and a key below another as `<name>Of(parentKey)`: K.jobLogQueueOf(lk) =
+ * K.jobLogQueue(id, attempt) when lk = K.jobLog(id, attempt)), and the loader writes each one out as an expression on the prefix
  * `KP` (ARGV[1]): K.job(id) becomes (KP .. 'job:' .. (id)). Written out rather than a table of functions,
  * which Redis would build on every call (~1.4 µs of a hot script's time). Each call's parts must be on its line.
  */

@@ -31,8 +31,8 @@ export interface LogState extends Committed {
 export interface LogView extends Committed {
   jobId: number;
   attempt: number;
-  /** live: keys in Redis; sealed: all in the file store; legacy: output kept in Redis by an older openhq. */
-  kind: "live" | "sealed" | "legacy" | "none";
+  /** live: keys in Redis; sealed: all in the file store. */
+  kind: "live" | "sealed" | "none";
   /** Bytes of the log so far. */
   bytes: number;
   /** Bytes dropped by a cap (-1: none). */

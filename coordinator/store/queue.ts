@@ -78,9 +78,3 @@ export async function thinClock(ctx: Context, from: number, now: number): Promis
   const last = flat.length > 0 ? Number(flat[flat.length - 1]) : to;
   return Math.min(last, to) - 60_000;
 }
-
-/** migrateQueue.lua: moves up to `batch` jobs of a queue left by an earlier version into the class index;
- * returns how many it moved (0 = done). */
-export async function migrateQueue(ctx: Context, batch: number): Promise<number> {
-  return Number(await runScript(ctx.redis, ctx.keys.prefix, "migrateQueue", [batch]));
-}

@@ -68,8 +68,7 @@ export async function doomedJobs(
   given.forEach((id, k) => {
     const status = statuses[k]?.[0];
     if (status === null || status === undefined) throw notFound(id);
-    if (!isFinished(status))
-      throw new Conflict(`job ${id} is ${status}; only finished jobs can be deleted`);
+    if (!isFinished(status)) throw new Conflict(`job ${id} is ${status}; only finished jobs can be deleted`);
   });
   const doomed = new Set(given);
   const order = [...given];

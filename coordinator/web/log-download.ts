@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { Context } from "../context.js";
-import { JobStore } from "../store/jobs.js";
 
 export async function sendLog(
   ctx: Context,
@@ -15,7 +14,7 @@ export async function sendLog(
   attemptText: string | null,
 ): Promise<void> {
   const attempt = attemptText !== null && /^\d{1,9}$/.test(attemptText) ? Number(attemptText) : null;
-  const view = await ctx.logs?.view(jobId, attempt);
+  const view = await ctx.logs.view(jobId, attempt);
   if (!view) {
     res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`job ${jobId} does not exist\n`);
     return;
@@ -28,16 +27,8 @@ export async function sendLog(
     "x-log-bytes": String(view.bytes),
     ...(view.sha256 ? { "x-log-sha256": view.sha256 } : {}),
   };
-  if (view.kind === "legacy" || view.kind === "none" || !ctx.logs) {
-    const body =
-      view.kind === "none" ? Buffer.alloc(0) : await new JobStore(ctx).output(jobId, 0, view.attempt);
-    res
-      .writeHead(200, { ...headers, "content-length": body.length })
-      .end(req.method === "HEAD" ? undefined : body);
-    return;
-  }
-  res.writeHead(200, { ...headers, "content-length": view.bytes });
-  if (req.method === "HEAD") {
+  res.writeHead(200, { ...headers, "content-length": view.kind === "none" ? 0 : view.bytes });
+  if (req.method === "HEAD" || view.kind === "none") {
     res.end();
     return;
   }

@@ -46,7 +46,6 @@ interface Piece {
 async function readFromStore(ctx: Context, jobId: number, piece: Piece, reply: Buffer[]): Promise<void> {
   const base = Number(String(reply[6] ?? "0"));
   if (piece.sent >= base) return;
-  if (!ctx.logs) throw new Error("the job log store is not open");
   const at = { base, z: Number(String(reply[7])), n: Number(String(reply[8])) };
   const text = await ctx.logs.files.readRange(jobId, Number(piece.attempt), at, piece.sent, MAX_READ_BYTES);
   piece.text = text;

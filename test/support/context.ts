@@ -1,11 +1,25 @@
 // A coordinator Context built by hand, for tests that drive API methods or stores in-process against a real
 // redis-server (test/support/redis.ts) instead of through a coordinator process.
 
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../../coordinator/context.js";
+import { LogStore } from "../../coordinator/logs/index.js";
 import type { Keys } from "../../coordinator/store/keys.js";
 
-export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSettings> = {}): Context {
+/** A job log store in `dir` (a fresh temporary folder by default), as a coordinator opens it. */
+export function testLogs(redis: Redis, keys: Keys, dir?: string): Promise<LogStore> {
+  const folder = dir ?? mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
+  return LogStore.open({ redis, keys, recordError: async () => {} }, folder, () => {});
+}
+
+export async function testContext(
+  redis: Redis,
+  keys: Keys,
+  settings: Partial<ServerSettings> = {},
+): Promise<Context> {
   return {
     redis,
     keys,
@@ -29,5 +43,6 @@ export function testContext(redis: Redis, keys: Keys, settings: Partial<ServerSe
       ...settings,
     },
     recordError: async () => {},
+    logs: await testLogs(redis, keys),
   };
 }

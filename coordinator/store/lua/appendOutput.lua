@@ -3,7 +3,7 @@
 -- :q list until coordinator/logs moves them to the file store. Fenced (fence.lua): chunks already applied are
 -- skipped; a job that went back to waiting (retried, ejected) refuses its old attempt's chunks as stale, while
 -- a finished or cancelled job still takes the trailing chunks of its last attempt (reopening a sealed log).
--- Bounds: while more than `window` bytes (0 = no bound) would wait for the file store, the call changes
+-- Bounds: while more than `window` bytes would wait for the file store, the call changes
 -- nothing and answers 'full' (the caller flushes and retries; the agent keeps the chunks until acked). Past
 -- `cap` bytes per attempt, or once the file store holds `quota` compressed bytes (0 = none), the rest of the
 -- attempt's output is dropped and counted, behind one marker line.
@@ -31,7 +31,7 @@ end
 local lk = K.jobLog(id, attempt)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'cut')
 local waiting = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
-if window > 0 and waiting > 0 then
+if waiting > 0 then
   local incoming = 0
   for i = FIRST_DATA, #ARGV do
     incoming = incoming + #ARGV[i]

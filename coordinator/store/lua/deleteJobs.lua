@@ -167,7 +167,7 @@ for _, id in ipairs(order) do
   redis.call('ZREM', K.expiry, id)
   dropLogs(key, id, now)
   dropBladeRecords(id)
-  redis.call('DEL', key, K.jobOutputOf(key), K.jobOutputTailOf(key))
+  redis.call('DEL', key)
 end
 if #order > 0 then
   redis.call('PUBLISH', K.eventsChannel, '{"type":"jobs","deleted":' .. #order .. '}')

@@ -4,13 +4,12 @@
 -- else only the newest chunks holding at least that many bytes).
 -- Returns false (no such job) or {attempt, kind, bytes, base, z, n, cut, sha, from, chunk...}: `from` is the
 -- offset of the first chunk returned (>= base), and kind is
--- 'live' (keys in Redis), 'sealed' (all in the file store), 'legacy' (output kept in Redis by an older
--- openhq, read by JobStore.output) or 'none' (no output).
+-- 'live' (keys in Redis), 'sealed' (all in the file store) or 'none' (no output).
 -- @read-only
 -- @include newestChunks
 local id, tailBytes = ARGV[3], tonumber(ARGV[5])
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'seqAttempt', 'outBytes')
+local f = redis.call('HMGET', key, 'status', 'seqAttempt')
 if not f[1] then
   return false
 end
@@ -44,8 +43,5 @@ local record = redis.call('HGET', key, 'log:' .. attempt)
 if record then
   local b, z, n, c, sha = string.match(record, '^(%d+) (%d+) (%d+) (%-?%d+) (%x*)')
   return { attempt, 'sealed', b, b, z, n, c, sha, b }
-end
-if f[3] and attempt == f[2] then
-  return { attempt, 'legacy', f[3], 0, 0, 0, -1, '', 0 }
 end
 return { attempt, 'none', 0, 0, 0, 0, -1, '', 0 }

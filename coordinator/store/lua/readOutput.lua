@@ -2,8 +2,7 @@
 -- step so the text and the offsets agree. Offsets count every byte of the current attempt's log.
 -- A log (includes/logKeys.lua) has its bytes [0, base) in the file store and [base, bytes) in the :q list: a
 -- viewer behind `base` gets no text here but `base`, `z` and `n`, and reads that part from the file store
--- (coordinator/logs). Output kept by an older openhq (legacy: the :output key, once capped its head [0,
--- outHead) and the :output:tail list) is read here, and what lies between is reported as skipped.
+-- (coordinator/logs).
 -- ARGV: prefix, now, id, sent (the viewer's offset; negative = start that many bytes before the end),
 -- attempt (the one the viewer follows; "" = none yet), max bytes to return.
 -- Returns false (no such job) or {status, progress, attempt, newSent, skipped, text, base, z, n}. Reads only.
@@ -11,21 +10,21 @@
 -- @include newestChunks
 local id = ARGV[3]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'progress', 'seqAttempt', 'outBytes', 'outHead')
+local f = redis.call('HMGET', key, 'status', 'progress', 'seqAttempt')
 if not f[1] then
   return false
 end
 local attempt = f[3] or ''
-local bytes, head, base, z, n = tonumber(f[4] or '0') or 0, tonumber(f[5] or ''), 0, 0, 0
-local list = K.jobOutputTailOf(key)
+local bytes, base, z, n = 0, 0, 0, 0
 local lk = K.jobLog(id, attempt)
+local list = K.jobLogQueueOf(lk)
 local m = redis.call('HMGET', lk, 'bytes', 'base', 'z', 'n')
 local record = redis.call('HGET', key, 'log:' .. attempt)
 if m[1] then
-  bytes, base, z, n, head, list = tonumber(m[1]), tonumber(m[2]), m[3], m[4], nil, K.jobLogQueueOf(lk)
+  bytes, base, z, n = tonumber(m[1]), tonumber(m[2]), m[3], m[4]
 elseif record then
   local b, zz, nn = string.match(record, '^(%d+) (%d+) (%d+)')
-  bytes, base, z, n, head = tonumber(b), tonumber(b), zz, nn, nil
+  bytes, base, z, n = tonumber(b), tonumber(b), zz, nn
 end
 local sent, room = tonumber(ARGV[4]), tonumber(ARGV[6])
 -- A new attempt starts a new output: the viewer starts again from its beginning.
@@ -44,18 +43,7 @@ local function take(text)
   room = room - #text
 end
 
-if m[1] or record then
-  head = base
-elseif head == nil then
-  -- Legacy, under its cap: all of it in the :output key.
-  head = bytes
-  if sent < bytes and room > 0 then
-    take(redis.call('GETRANGE', K.jobOutputOf(key), sent, math.min(bytes, sent + room) - 1))
-  end
-elseif sent < head and room > 0 then
-  take(redis.call('GETRANGE', K.jobOutputOf(key), sent, math.min(head, sent + room) - 1))
-end
-if sent >= head and sent < bytes and room > 0 then
+if sent >= base and sent < bytes and room > 0 then
   local chunks, start = newestChunks(list, bytes, sent)
   if sent < start then
     skipped = skipped + (start - sent)

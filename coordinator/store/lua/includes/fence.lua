@@ -6,7 +6,7 @@
 -- first is past the next seq (an event is missing: nothing is applied, so nothing past the hole is ever acked
 -- and the agent resends it), or nil and how many leading events of the range were applied already (apply the
 -- rest, and record eventSeq = last). gapOk lets a gap through (skipGap.lua). The first event of a new attempt
--- resets the output of the previous one.
+-- makes it the job's seqAttempt (whose log readers show).
 local function fenceCheck(key, attempt, first, last, current, seqAttempt, eventSeq, gapOk)
   if (tonumber(current) or 0) ~= attempt then
     return 'stale', 0
@@ -20,8 +20,6 @@ local function fenceCheck(key, attempt, first, last, current, seqAttempt, eventS
     return 'gap', 0
   end
   if fresh then
-    redis.call('DEL', K.jobOutputOf(key), K.jobOutputTailOf(key))
-    redis.call('HDEL', key, 'outHead', 'outTail', 'outBytes')
     redis.call('HSET', key, 'seqAttempt', attempt)
   end
   return nil, math.max(0, applied - first + 1)

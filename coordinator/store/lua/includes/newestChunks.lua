@@ -1,6 +1,5 @@
--- The one way a reader takes the newest chunks of an output list (a log's :q list, or an older openhq's
--- :output:tail): from its end back, 16 at a time, until they reach back to log offset `from` (or the list
--- ends). `bytes` is the log offset just past the list's last chunk. Returns the chunks, oldest first, and the
+-- The one way a reader takes the newest chunks of a log's :q list: from its end back, 16 at a time, until
+-- they reach back to log offset `from` (or the list ends). `bytes` is the log offset just past the list's last chunk. Returns the chunks, oldest first, and the
 -- log offset of the first. A reader that keeps up reads a chunk or two, not the whole list.
 local function newestChunks(list, bytes, from)
   local chunks, start, last = {}, bytes, -1
