@@ -224,6 +224,27 @@ out({
     });
   });
 
+  it("keeps an idle connection past clients' idle limits: fetch reuses it after 6 s, under load", async () => {
+    // Node's default 5 s keep-alive closed a pooled socket just as undici reused it (UND_ERR_SOCKET); 65 s
+    // outlives the clients' own limits (undici follows the server's hint: timeout=65 -> 64 s).
+    const busy = spawn(process.execPath, ["-e", "const end = Date.now() + 7000; while (Date.now() < end);"]);
+    try {
+      const call = async () => {
+        const res = await fetch(url, { method: "POST", body: encodeMethodCall("ping", []) });
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get("keep-alive") ?? "", /timeout=65\b/);
+        assert.equal(decodeMethodResponse(await res.text()).value, true);
+      };
+      await call();
+      const opened = connections;
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      await call();
+      assert.equal(connections, opened, "the second call went over the idle connection");
+    } finally {
+      busy.kill();
+    }
+  });
+
   it("answers an unknown method with a Fault and keeps the connection for the next call", async () => {
     const before = connections;
     const result = await python<Record<string, unknown>>(
