@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { ConfigError, kinds, KindError, Options, type OptionTable } from "../shared/config-loader.js";
 import { readIni } from "../shared/ini.js";
 import { MAX_STALL_SECONDS } from "./api/args.js";
-import { BLADE_DEFAULTS, type ServerSettings } from "./context.js";
+import { BLADE_DEFAULTS, DISPATCH_DEFAULTS, type ServerSettings } from "./context.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 import { needsPrivateCa } from "./tls-trust.js";
 import { withoutCredentials } from "./link/identity.js";
@@ -253,6 +253,27 @@ export const OPTIONS = {
     kind: kinds.int(0, 10_000_000),
     default: 0,
     doc: "CPU slots the running jobs of one submittedBy may hold at once; 0 = no cap",
+  },
+  dispatchHeadsPage: {
+    env: ["OPENHQ_DISPATCH_HEADS_PAGE"],
+    ini: ["openhq.dispatch.headsPage"],
+    kind: kinds.int(1, 100_000),
+    default: DISPATCH_DEFAULTS.headsPage,
+    doc: "requirement classes one dispatch pass reads a page (tuning; tests lower it)",
+  },
+  dispatchClassPage: {
+    env: ["OPENHQ_DISPATCH_CLASS_PAGE"],
+    ini: ["openhq.dispatch.classPage"],
+    kind: kinds.int(1, 100_000),
+    default: DISPATCH_DEFAULTS.classPage,
+    doc: "jobs of one class a dispatch pass reads a page (tuning; tests lower it)",
+  },
+  reasonsWalk: {
+    env: ["OPENHQ_REASONS_WALK"],
+    ini: ["openhq.dispatch.reasonsWalk"],
+    kind: kinds.int(1, 1_000_000),
+    default: DISPATCH_DEFAULTS.reasonsWalk,
+    doc: "queued jobs the waiting-reasons round walks at most (tuning; tests lower it)",
   },
   jobLogsDir: {
     env: ["OPENHQ_JOB_LOGS_DIR"],
@@ -546,6 +567,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     jobLogsDir: resolve(options.get("jobLogsDir") ?? join(dataDir, "job_logs")),
     waitReplicas: options.get("waitReplicas"),
     maxOutputSocketsPerUser: options.get("maxOutputSocketsPerUser"),
+    dispatch: {
+      headsPage: options.get("dispatchHeadsPage"),
+      classPage: options.get("dispatchClassPage"),
+      reasonsWalk: options.get("reasonsWalk"),
+    },
     blade: {
       jobFailures: options.get("bladeJobFailures"),
       quarantineFailures: options.get("bladeQuarantineFailures"),

@@ -45,6 +45,8 @@ export interface ServerSettings {
   maxOutputSocketsPerUser?: number;
   /** Bad-blade handling, openhq.blade.* (docs/DESIGN.md "Bad blades"). */
   blade: BladeSettings;
+  /** Read sizes of dispatch and the waiting-reasons round, openhq.dispatch.* (absent = the defaults). */
+  dispatch?: DispatchSettings;
   /** Shares, openhq.fairShare and openhq.maxRunningPerUser (coordinator/shares.ts); absent = none. */
   shares?: SharesConfig;
   /** Every key of the ini file, flattened as "section.key" and "key" (for getConfig). */
@@ -60,6 +62,18 @@ export interface BladeSettings {
   /** Seconds of quarantine before probation (one frame at a time until one succeeds). */
   probationS: number;
 }
+
+export interface DispatchSettings {
+  /** Requirement classes a dispatch pass reads a page. */
+  headsPage: number;
+  /** Jobs of one class a dispatch pass reads a page. */
+  classPage: number;
+  /** Queued jobs the waiting-reasons round walks at most. */
+  reasonsWalk: number;
+}
+
+/** The defaults of openhq.dispatch.* (coordinator/config.ts). */
+export const DISPATCH_DEFAULTS: DispatchSettings = { headsPage: 128, classPage: 64, reasonsWalk: 1000 };
 
 /** The defaults of openhq.blade.* (coordinator/config.ts). */
 export const BLADE_DEFAULTS: BladeSettings = {

@@ -5,15 +5,13 @@
 // marked with setWaiting (or unmarked where marked), a bounded number of jobs a round. setWaiting writes the
 // same fields for the same verdict, so coordinators sharing Redis may walk one class at once.
 
-import type { Context } from "../context.js";
+import { DISPATCH_DEFAULTS, type Context } from "../context.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
 import { readJobFields } from "../store/job-fields.js";
 import { classHeads, classPages } from "../store/queue.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import { blockedReason, isBlockedText, reasonFor, REASON_FIELDS, type RegisteredClient } from "./waiting.js";
 
-/** Jobs walked per round, over all classes being walked. */
-const WALK_JOBS = 1000;
 /** Cap on remembered classes; past it both maps are dropped and every class is judged afresh. */
 const MAX_CLASSES = 100_000;
 
@@ -28,7 +26,8 @@ export class ClassReasons {
   constructor(
     private readonly ctx: Context,
     private readonly scripts: Scripts,
-    private readonly walkJobs = WALK_JOBS,
+    /** Jobs walked per round, over all classes being walked (openhq.dispatch.reasonsWalk). */
+    private readonly walkJobs = (ctx.settings.dispatch ?? DISPATCH_DEFAULTS).reasonsWalk,
   ) {}
 
   /** Judges `classes` against the registered clients, then walks up to `walkJobs` jobs of changed classes. */

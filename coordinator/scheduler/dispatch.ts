@@ -6,7 +6,7 @@
 
 import { notRespondingAfterMs } from "../liveness.js";
 import { ALIVE_STATUSES, WAITING_STATUSES, statusIn } from "../../shared/statuses.js";
-import type { Context } from "../context.js";
+import { DISPATCH_DEFAULTS, type Context } from "../context.js";
 import { blockedRoots } from "../store/blades.js";
 import { jobsOfClient, readClient } from "../store/clients.js";
 import { readJobFields } from "../store/job-fields.js";
@@ -19,15 +19,6 @@ import type { Scripts } from "../store/dispatch-scripts.js";
 import { readRunningSlots } from "../store/shares.js";
 import { band, ShareBook } from "./share-book.js";
 
-/** Classes read from {p}queue:heads per round trip. */
-const HEADS_PAGE = 128;
-/** Most jobs read from one class per round trip (a class's reads start at 2 and double). */
-const CLASS_PAGE = 64;
-
-export interface DispatchOptions {
-  headsPage?: number;
-  classPage?: number;
-}
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
 const MAX_CACHED_JOBS = 50_000;
 const MAX_CACHED_CLASSES = 100_000;
@@ -86,16 +77,16 @@ export class Dispatcher {
   /** Group names and ids per client (refreshed by the scheduler's maintenance, scheduler/index.ts). */
   private groups = new Map<number, Set<string>>();
 
+  /** Classes read from {p}queue:heads per round trip. */
   private readonly headsPage: number;
+  /** Most jobs read from one class per round trip (a class's reads start at 2 and double). */
   private readonly classPage: number;
 
   constructor(
     private readonly ctx: Context,
     private readonly hooks: DispatchHooks,
-    options: DispatchOptions = {},
   ) {
-    this.headsPage = options.headsPage ?? HEADS_PAGE;
-    this.classPage = options.classPage ?? CLASS_PAGE;
+    ({ headsPage: this.headsPage, classPage: this.classPage } = ctx.settings.dispatch ?? DISPATCH_DEFAULTS);
   }
 
   async addClient(id: number): Promise<FarmClient | null> {

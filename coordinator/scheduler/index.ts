@@ -6,7 +6,7 @@
 import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
-import { Dispatcher, type DispatchOptions } from "./dispatch.js";
+import { Dispatcher } from "./dispatch.js";
 import { subscribeEvents } from "../store/events.js";
 import { headClasses, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
@@ -40,18 +40,14 @@ export class Scheduler {
   /** Where the next thinning of {p}queue:clock starts (ms): its whole history after a start. */
   private clockFrom = 0;
 
-  constructor(
-    private readonly ctx: Context,
-    options: DispatchOptions = dispatchOptionsFromEnv(),
-  ) {
+  constructor(private readonly ctx: Context) {
     this.scripts = new Scripts(ctx);
-    this.reasons = new ClassReasons(ctx, this.scripts, positiveEnv("OPENHQ_REASONS_WALK"));
+    this.reasons = new ClassReasons(ctx, this.scripts);
     this.registered = new RegisteredClients(ctx);
-    this.dispatcher = new Dispatcher(
-      ctx,
-      { scripts: this.scripts, deliver: (job) => this.delivery?.deliver(job) },
-      options,
-    );
+    this.dispatcher = new Dispatcher(ctx, {
+      scripts: this.scripts,
+      deliver: (job) => this.delivery?.deliver(job),
+    });
   }
 
   start(delivery: Delivery): void {
@@ -175,23 +171,4 @@ export class Scheduler {
     // Resource amounts can change through the API without any job event: look again now and then.
     this.dispatcher.retryResources();
   }
-}
-
-/**
- * Test knobs: OPENHQ_DISPATCH_HEADS_PAGE / OPENHQ_DISPATCH_CLASS_PAGE lower the read sizes of a pass, so a
- * test can queue more blocked work than any of them without queueing thousands of jobs
- * (OPENHQ_REASONS_WALK does the same for the jobs the waiting reasons walk per round).
- */
-function dispatchOptionsFromEnv(): DispatchOptions {
-  const headsPage = positiveEnv("OPENHQ_DISPATCH_HEADS_PAGE");
-  const classPage = positiveEnv("OPENHQ_DISPATCH_CLASS_PAGE");
-  return {
-    ...(headsPage === undefined ? {} : { headsPage }),
-    ...(classPage === undefined ? {} : { classPage }),
-  };
-}
-
-function positiveEnv(name: string): number | undefined {
-  const n = Number(process.env[name]);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
