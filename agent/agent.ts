@@ -134,7 +134,7 @@ export class Agent {
     this.api = await startApi(
       this.config.port,
       this.config.bind,
-      this.config.token,
+      this.config.farmSecret,
       {
         wakeup: () => this.wakeup(),
         terminate: () => this.beginShutdown(0, true),
@@ -312,7 +312,7 @@ export class Agent {
       lost: this.lost,
       gpus: this.gpus.devices,
     };
-    if (this.config.token !== null) hello.token = this.config.token;
+    if (this.config.farmSecret !== null) hello.token = this.config.farmSecret;
     const credential = this.credential.load();
     if (credential !== null) hello.credential = credential;
     const upgradeError = upgradeFailure(this.config.stateDir);

@@ -35,8 +35,8 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   /** Time between SIGTERM and SIGKILL when a job is cancelled, ms. */
   killGraceMs: number;
-  /** The farm secret sent in hello (the coordinator's openhq.agentToken); also guards terminate() on port 5001. */
-  token: string | null;
+  /** The farm secret sent in hello (the coordinator's openhq.farmSecret); also guards terminate() on port 5001. */
+  farmSecret: string | null;
   /** wss:// to the coordinator: set by an https:// or wss:// server URL. */
   tls: boolean;
   /** PEM file of the CA(s) that signed the coordinator's certificate; null = the system's CAs. */
@@ -153,11 +153,12 @@ export const OPTIONS = {
     default: 10_000,
     doc: "SIGTERM to SIGKILL of a cancelled job (default 10000)",
   },
-  token: {
-    flag: "token",
+  farmSecret: {
+    flag: "secret",
+    oldFlags: ["token"],
     arg: "SECRET",
-    env: ["OPENHQ_AGENT_TOKEN"],
-    ini: ["token"],
+    env: ["OPENHQ_FARM_SECRET", "OPENHQ_AGENT_TOKEN"],
+    ini: ["secret", "token"],
     kind: kinds.string,
     doc: "the farm secret (default: a local coordinator's farm-secret file)",
   },
@@ -231,7 +232,7 @@ export function defaultConfig(cpuCount: number): AgentConfig {
     jobEnvironment: {},
     heartbeatIntervalMs: OPTIONS.heartbeatIntervalMs.default,
     killGraceMs: OPTIONS.killGraceMs.default,
-    token: null,
+    farmSecret: null,
     tls: false,
     caFile: null,
     maxConnections: OPTIONS.maxConnections.default,
@@ -280,7 +281,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cpuCount: num
   config.maxConnectionsPerAddress = options.get("maxConnectionsPerAddress");
   config.jobUser = options.get("jobUser") ?? null;
   config.signingKey = options.get("signingKey") ?? null;
-  config.token = options.get("token") ?? localFarmSecret(env);
+  config.farmSecret = options.get("farmSecret") ?? localFarmSecret(env);
   return config;
 }
 

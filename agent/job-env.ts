@@ -4,7 +4,7 @@
 //
 // The agent's own environment is what a render node's tools expect (PATH, HOME, USER, LANG, TMPDIR, licence
 // server variables set for the service), so it is passed on, except what belongs to the agent: every
-// OPENHQ_* variable (OPENHQ_AGENT_TOKEN is the farm secret; `npm start` starts the agent with it) and npm's
+// OPENHQ_* variable (OPENHQ_FARM_SECRET is the farm secret; `npm start` starts the agent with it) and npm's
 // npm_* (npm run puts its configuration there, registry tokens included). A job's output is readable by
 // every read-only user, so whatever a job can print is public.
 

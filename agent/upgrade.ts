@@ -46,7 +46,7 @@ export function upgradeSource(config: AgentConfig): UpgradeSource {
   return {
     baseUrl: coordinatorBaseUrl(config.server, config.serverPort, config.tls),
     ...(config.caFile === null ? {} : { ca: readFileSync(config.caFile, "utf8") }),
-    token: config.token,
+    token: config.farmSecret,
     signingKey: config.signingKey,
   };
 }

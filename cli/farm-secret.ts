@@ -30,7 +30,10 @@ function iniValue(file: string, key: string): string | undefined {
 /** The farm secret as the coordinator on this host has it; throws a CliError saying where it looked. */
 export function readFarmSecret(place: SecretPlace, env: NodeJS.ProcessEnv): string {
   const config = place.config ?? (env["OPENHQ_CONFIG"] || undefined);
-  const configured = config === undefined ? undefined : iniValue(config, "openhq.agentToken");
+  const configured =
+    config === undefined
+      ? undefined
+      : (iniValue(config, "openhq.farmSecret") ?? iniValue(config, "openhq.agentToken"));
   if (configured !== undefined) return configured;
   const given =
     place.data ??

@@ -115,7 +115,7 @@ export const COMMAND_HELP: CommandHelp[] = [
   {
     names: ["secret"],
     text: `  secret [--data DIR] [--config INI]   on the coordinator's host: print the farm secret agents join with
-                                       (from the data folder's farm-secret, or openhq.agentToken in INI)`,
+                                       (from the data folder's farm-secret, or openhq.farmSecret in INI)`,
   },
   {
     names: ["rotate-secret"],

@@ -45,12 +45,13 @@ const OPTIONS = {
     doc: `coordinator URL (env HQSERVER; default http://localhost:5000);
                       with access control on: http://user:password@host:5000`,
   },
-  agentToken: {
-    flag: "agent-token",
-    arg: "T",
-    env: ["OPENHQ_AGENT_TOKEN"],
+  farmSecret: {
+    flag: "secret",
+    oldFlags: ["agent-token"],
+    arg: "S",
+    env: ["OPENHQ_FARM_SECRET", "OPENHQ_AGENT_TOKEN"],
     kind: kinds.string,
-    doc: "token for an agent's port 5001 (env OPENHQ_AGENT_TOKEN)",
+    doc: "the farm secret, for an agent's port 5001 (env OPENHQ_FARM_SECRET)",
   },
   json: { flag: "json", kind: kinds.bool, default: false, doc: "machine-readable output" },
   help: { flag: "help", short: "h", kind: kinds.bool, default: false, doc: "this text" },
@@ -201,7 +202,7 @@ async function run(argv: string[]): Promise<number> {
       return listShares(io);
     case "wakeup":
     case "terminate":
-      return agentCall(io, name, host(), flags.get("agentToken"));
+      return agentCall(io, name, host(), flags.get("farmSecret"));
     case "hash-password":
       return hashPasswordCommand(io.out);
     case "secret":

@@ -17,7 +17,7 @@
 //   openhq.auth.failuresPerUser     failed logins per minute against one user, from anywhere (default 30,
 //                                   1–100000)                                env OPENHQ_AUTH_FAILURES_PER_USER
 // `ping` without credentials is always answered, so health checks need no account.
-// Agents are not users: their /agent WebSocket is guarded by openhq.agentToken (coordinator/config.ts), and
+// Agents are not users: their /agent WebSocket is guarded by openhq.farmSecret (coordinator/config.ts), and
 // an agent's own port 5001 by its hqnode.ini `token` (Basic auth password, any user name).
 //
 // Checking a scrypt hash takes tens of milliseconds, so credentials are checked once per request before

@@ -208,12 +208,13 @@ export const OPTIONS = {
     default: null,
     doc: "the UNC path windows clients see: path",
   },
-  agentToken: {
-    env: ["OPENHQ_AGENT_TOKEN"],
-    ini: ["openhq.agentToken"],
+  farmSecret: {
+    // openhq.agentToken and OPENHQ_AGENT_TOKEN: the names of earlier releases, still read.
+    env: ["OPENHQ_FARM_SECRET", "OPENHQ_AGENT_TOKEN"],
+    ini: ["openhq.farmSecret", "openhq.agentToken"],
     kind: kinds.trimmed,
     default: null,
-    doc: "shared secret agents must present",
+    doc: "the farm secret agents present (default: generated at first start, in <dataDir>/farm-secret)",
   },
   maxOutputBytes: {
     env: ["OPENHQ_MAX_OUTPUT_BYTES"],
@@ -560,7 +561,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     sharedNetworkMount: mount,
     sharedNetworkHost: options.get("sharedNetworkHost"),
     sharedNetworkPath: options.get("sharedNetworkPath"),
-    agentToken: options.get("agentToken"),
+    farmSecret: options.get("farmSecret"),
     maxOutputBytes: options.get("maxOutputBytes"),
     maxLogBytes: options.get("maxLogBytes"),
     stallTimeout: options.get("stallTimeout"),

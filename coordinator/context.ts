@@ -23,8 +23,8 @@ export interface ServerSettings {
   /** hqserver.sharedNetwork.host / .path -> the UNC path windows clients see. */
   sharedNetworkHost: string | null;
   sharedNetworkPath: string | null;
-  /** Optional shared secret agents must present in `hello`. */
-  agentToken: string | null;
+  /** The farm secret every agent presents in `hello` (openhq.farmSecret; generated at first start when unset). */
+  farmSecret: string | null;
   /** Where a generated farm secret is kept (<dataDir>/farm-secret); unset when it is configured. */
   farmSecretFile?: string | null;
   /** Cap on one attempt's output, bytes; 0 = none (the default: logs are kept whole). */

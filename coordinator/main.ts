@@ -79,9 +79,9 @@ async function main(): Promise<void> {
   const logs = await LogStore.open({ redis, keys, recordError }, config.settings.jobLogsDir, log);
   const ctx: Context = { redis, keys, settings: config.settings, recordError, logs };
   log(`job logs in ${config.settings.jobLogsDir}`);
-  if (ctx.settings.agentToken === null) ctx.settings.farmSecretFile = join(config.dataDir, "farm-secret");
+  if (ctx.settings.farmSecret === null) ctx.settings.farmSecretFile = join(config.dataDir, "farm-secret");
   const farm = await resolveFarmSecret(ctx, config.dataDir);
-  ctx.settings.agentToken = farm.secret;
+  ctx.settings.farmSecret = farm.secret;
   // The key that signs the agent artifact: made now, so installers can pin it from the first install.
   await farmSigner(ctx);
   if (farm.generated) {

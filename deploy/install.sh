@@ -14,7 +14,7 @@
 #                              prefix other than /opt/openhq]
 #   --server HOST --port N     the coordinator the agent connects to [localhost, 5000]
 #   --name NAME                agent name, for several agents on one host [""]
-#   --token TOKEN              shared agent token (openhq.agentToken on the coordinator) [none]
+#   --secret SECRET            the farm secret (openhq.farmSecret on the coordinator; --token: its old name) [none]
 #   --user USER                service account, created when missing and run as root [openhq]
 #   --no-user                  do not create the service account
 #   --systemd-dir DIR          where units go [/etc/systemd/system]
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --server) need "$@"; server=$2; shift ;;
     --port) need "$@"; port=$2; shift ;;
     --name) need "$@"; name=$2; shift ;;
-    --token) need "$@"; token=$2; shift ;;
+    --secret|--token) need "$@"; token=$2; shift ;;
     --user) need "$@"; user=$2; shift ;;
     --no-user) make_user=0 ;;
     --systemd-dir) need "$@"; systemd_dir=$2; shift ;;
@@ -159,7 +159,7 @@ else
     echo "hqserver.port = $port"
     echo "hqserver.activeTimeout = 5"
     echo "hqserver.expireJobsDays = 10"
-    [ -z "$token" ] || echo "openhq.agentToken = $token"
+    [ -z "$token" ] || echo "openhq.farmSecret = $token"
   } | (umask 027; cat > "$ini")
   echo "wrote $ini (see $lib/deploy/hqserver.ini.example for every key)"
 fi

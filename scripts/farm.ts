@@ -102,8 +102,8 @@ if (!flags["no-agent"] && existsSync("agent/main.ts")) {
   // with it, through the environment so it does not show in `ps`.
   const secretFile = resolve(flags.data, "farm-secret");
   const env = { ...process.env };
-  if (env["OPENHQ_AGENT_TOKEN"] === undefined && existsSync(secretFile))
-    env["OPENHQ_AGENT_TOKEN"] = readFileSync(secretFile, "utf8").trim();
+  if (env["OPENHQ_FARM_SECRET"] === undefined && existsSync(secretFile))
+    env["OPENHQ_FARM_SECRET"] = readFileSync(secretFile, "utf8").trim();
   // An agent running as root runs jobs as root only when told so: `npm start` as root is a one-machine farm
   // its admin started as root, so it says so, loudly.
   if (process.getuid?.() === 0 && env["OPENHQ_JOB_USER"] === undefined) {

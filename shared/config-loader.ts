@@ -94,6 +94,8 @@ export const kinds = {
 export interface OptionSpec<T = unknown> {
   /** Long flag without dashes ("server-port"); none = not settable from the command line. */
   flag?: string;
+  /** Earlier names of the flag, still accepted (not shown in the usage text). */
+  oldFlags?: readonly string[];
   /** One-letter alias ("h" for -h). */
   short?: string;
   /** Name of the flag's value in the usage text ("N", "URL"). */
@@ -228,6 +230,7 @@ export class Options<T extends OptionTable> {
     const byFlag = new Map<string, keyof T>();
     for (const [name, spec] of Object.entries(this.table)) {
       if (spec.flag !== undefined) byFlag.set(`--${spec.flag}`, name);
+      for (const old of spec.oldFlags ?? []) byFlag.set(`--${old}`, name);
       if (spec.short !== undefined) byFlag.set(`-${spec.short}`, name);
     }
     const argv = this.input.argv;

@@ -71,7 +71,7 @@ export interface AgentMachine {
 export interface HelloMessage extends AgentMachine {
   type: "hello";
   protocol: number;
-  /** The farm secret (coordinator openhq.agentToken; generated on first start when not configured). */
+  /** The farm secret (coordinator openhq.farmSecret; generated on first start when not configured). */
   token?: string;
   /** This client's own credential, from an earlier `welcome`: required once the client name is enrolled. */
   credential?: string;

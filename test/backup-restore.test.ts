@@ -48,11 +48,11 @@ test("back up a live farm (Redis, job_logs, farm secret), restore into a fresh R
   const prefix = "hq:";
   const redis = await startRedis({ appendonly: true });
   t.after(() => redis.stop());
-  // No agentToken configured: the coordinator generates the farm secret (Redis + <data>/farm-secret).
+  // No farm secret configured: the coordinator generates the farm secret (Redis + <data>/farm-secret).
   const coordinator = await startCoordinator({
     redisUrl: redis.url,
     args: ["--data", data, "--prefix", prefix],
-    env: { OPENHQ_AGENT_TOKEN: "", OPENHQ_JOB_LOGS_DIR: join(data, "job_logs") },
+    env: { OPENHQ_FARM_SECRET: "", OPENHQ_JOB_LOGS_DIR: join(data, "job_logs") },
   });
   t.after(() => coordinator.stop());
   const secret = readFileSync(join(data, "farm-secret"), "utf8").trim();
@@ -61,7 +61,7 @@ test("back up a live farm (Redis, job_logs, farm secret), restore into a fresh R
   const agent = await startAgent({
     serverUrl: coordinator.url,
     stateDir: agentState,
-    env: { OPENHQ_AGENT_TOKEN: secret },
+    env: { OPENHQ_FARM_SECRET: secret },
   });
   t.after(() => agent.stop());
   const py = <T>(url: string, code: string) => python<T>(PRELUDE + code, { HQSERVER: url });
@@ -121,7 +121,7 @@ out(ids)`,
   const restored = await startCoordinator({
     redisUrl: `redis://127.0.0.1:${port}`,
     args: ["--data", data2, "--prefix", prefix],
-    env: { OPENHQ_AGENT_TOKEN: "", OPENHQ_JOB_LOGS_DIR: join(data2, "job_logs") },
+    env: { OPENHQ_FARM_SECRET: "", OPENHQ_JOB_LOGS_DIR: join(data2, "job_logs") },
   });
   t.after(() => restored.stop());
 
@@ -131,7 +131,7 @@ out(ids)`,
   const back = await startAgent({
     serverUrl: restored.url,
     stateDir: agentState,
-    env: { OPENHQ_AGENT_TOKEN: secret },
+    env: { OPENHQ_FARM_SECRET: secret },
   });
   t.after(() => back.stop());
   await until("the agent to be welcomed", async () => /welcomed as client 1\b/.test(back.output()));

@@ -83,7 +83,11 @@ test("hqserver.ini keys become settings; env beats the file; flags beat env", ()
   assert.equal(fromFile.settings.activeTimeoutMinutes, 3);
   assert.equal(fromFile.settings.expireJobsDays, 7);
   assert.equal(fromFile.settings.heartbeatIntervalMs, 2000);
-  assert.equal(fromFile.settings.agentToken, "s3cret");
+  assert.equal(fromFile.settings.farmSecret, "s3cret", "openhq.agentToken: the earlier name, still read");
+  writeFileSync(join(dir, "secret.ini"), "[app:main]\nopenhq.farmSecret = n3w\nopenhq.agentToken = old\n");
+  assert.equal(loadConfig(["--config", join(dir, "secret.ini")], {}).settings.farmSecret, "n3w");
+  assert.equal(loadConfig([], { OPENHQ_AGENT_TOKEN: "e1" }).settings.farmSecret, "e1");
+  assert.equal(loadConfig([], { OPENHQ_FARM_SECRET: "e2", OPENHQ_AGENT_TOKEN: "e1" }).settings.farmSecret, "e2");
   assert.deepEqual(fromFile.settings.sharedNetworkMount, { linux: "/mnt/hq", windows: "H:" });
   assert.equal(fromFile.settings.sharedNetworkHost, "fileserver");
   assert.equal(fromFile.settings.raw["job_logs_dir"], `${dir}/job_logs`);

@@ -47,7 +47,7 @@ test("install.sh puts a working agent install into a temporary prefix", async (t
   const ini = readFileSync(join(dir, "etc/hqnode.ini"), "utf8");
   assert.match(ini, /^server = http:\/\/farm-hq:5000$/m);
   assert.match(ini, /^name = gpu$/m);
-  assert.match(ini, /^token = s3cret$/m);
+  assert.match(ini, /^secret = s3cret$/m);
   assert.match(readFileSync(join(dir, "logrotate/openhq-agent"), "utf8"), /^\/var\/log\/openhq\/\*\.log/m);
 
   // The single-file agent runs from the prefix alone.

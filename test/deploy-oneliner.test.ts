@@ -79,7 +79,7 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   const prefix = join(dir, "prefix");
   buildInstallDir(served, "1.0.0-first");
   const coordinator = await startCoordinator({
-    env: { OPENHQ_INSTALL_DIR: served, OPENHQ_AGENT_TOKEN: SECRET },
+    env: { OPENHQ_INSTALL_DIR: served, OPENHQ_FARM_SECRET: SECRET },
   });
   const pidfile = join(prefix, "var/lib/openhq-agent/agent-loop.pid");
   t.after(async () => {
@@ -102,7 +102,7 @@ test("the Linux one-liner installs, upgrades (re-run and upgradeClients) and uni
   assert.match(first.output, /installed the agent 1\.0\.0-first/);
   const ini = readFileSync(join(prefix, "etc/openhq/hqnode.ini"), "utf8");
   assert.ok(ini.includes(`server = ${coordinator.url}\n`), ini);
-  assert.ok(ini.includes(`token = ${SECRET}\n`), ini);
+  assert.ok(ini.includes(`secret = ${SECRET}\n`), ini);
   assert.match(ini, /^signingKey = [A-Za-z0-9+/=]{40,}$/m, "the farm's signing key is pinned");
   let clients = await waitVersion(coordinator.url, "1.0.0-first");
   assert.deepEqual(
@@ -188,7 +188,7 @@ test("install files follow access control, answer to the farm secret, and the pa
   const coordinator = await startCoordinator({
     env: {
       OPENHQ_INSTALL_DIR: dir,
-      OPENHQ_AGENT_TOKEN: SECRET,
+      OPENHQ_FARM_SECRET: SECRET,
       OPENHQ_AUTH: "on",
       OPENHQ_AUTH_USERS: "boss:admin:pw1,viewer:readonly:pw2",
     },

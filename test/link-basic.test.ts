@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 
-const farm = useCoordinator({ env: { OPENHQ_AGENT_TOKEN: "s3cret", OPENHQ_HEARTBEAT_INTERVAL: "200" } });
+const farm = useCoordinator({ env: { OPENHQ_FARM_SECRET: "s3cret", OPENHQ_HEARTBEAT_INTERVAL: "200" } });
 const peer = usePeers(() => ({ serverUrl: farm.url, token: "s3cret" }));
 const py = <T>(code: string): Promise<T> => farm.py<T>(code);
 

@@ -217,8 +217,12 @@ test("the default state folder is not under a world-writable /tmp; a local coord
   const data = mkdtempSync(join(tmpdir(), "openhq-sec-data-"));
   cleanups.push(() => rmSync(data, { recursive: true, force: true }));
   writeFileSync(join(data, "farm-secret"), "local-secret\n", { mode: 0o600 });
-  assert.equal(loadConfig([], { OPENHQ_DATA: data, XDG_DATA_HOME: data }, 1).token, "local-secret");
-  assert.equal(loadConfig(["--token", "given"], { OPENHQ_DATA: data }, 1).token, "given");
+  assert.equal(loadConfig([], { OPENHQ_DATA: data, XDG_DATA_HOME: data }, 1).farmSecret, "local-secret");
+  assert.equal(loadConfig(["--secret", "given"], { OPENHQ_DATA: data }, 1).farmSecret, "given");
+  // The earlier names stay accepted: --token, OPENHQ_AGENT_TOKEN.
+  assert.equal(loadConfig(["--token", "old flag"], { OPENHQ_DATA: data }, 1).farmSecret, "old flag");
+  assert.equal(loadConfig([], { OPENHQ_AGENT_TOKEN: "old env" }, 1).farmSecret, "old env");
+  assert.equal(loadConfig([], { OPENHQ_FARM_SECRET: "new env" }, 1).farmSecret, "new env");
 });
 
 test("a maxTime beyond a Node timer's 24.8 days does not cancel the job at once", async () => {

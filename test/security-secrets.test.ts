@@ -1,5 +1,5 @@
 // Issue 21 item 4: the farm secret is never handed out. A job started by an agent that has the secret in its
-// own environment (as `npm start` starts it: OPENHQ_AGENT_TOKEN) cannot print it, nor any other OPENHQ_* or
+// own environment (as `npm start` starts it: OPENHQ_FARM_SECRET) cannot print it, nor any other OPENHQ_* or
 // npm_* variable of the agent, while the system variables a job needs are there; the anonymous /install page
 // shows a placeholder and how to read the secret on the coordinator's host. Issue 22 item 6: `openhq
 // secret` reads it there, and `openhq rotate-secret` makes a new one: enrolled agents stay (their own
@@ -40,7 +40,7 @@ after(async () => {
 test("a job never sees the agent's OPENHQ_* and npm_* variables, keeps PATH, HOME and its own", async () => {
   const ids = await py<number[]>(
     coordinator.url,
-    `out(hq.newjob({"name": "env", "command": "env; echo token=[$OPENHQ_AGENT_TOKEN]", "environment": {"OPENHQ_MINE": "submitter"}}))`,
+    `out(hq.newjob({"name": "env", "command": "env; echo token=[$OPENHQ_FARM_SECRET]", "environment": {"OPENHQ_MINE": "submitter"}}))`,
   );
   assert.deepEqual(
     await waitFinished(coordinator.url, ids),
@@ -90,7 +90,7 @@ test("openhq secret reads the generated secret; rotate-secret keeps enrolled age
   const data = mkdtempSync(join(tmpdir(), "openhq-secret-"));
   const farm = await startCoordinator({
     args: ["--data", data],
-    env: { OPENHQ_AGENT_TOKEN: "", OPENHQ_HEARTBEAT_INTERVAL: "300" },
+    env: { OPENHQ_FARM_SECRET: "", OPENHQ_HEARTBEAT_INTERVAL: "300" },
   });
   const agents: TestAgent[] = [];
   t.after(async () => {
@@ -110,7 +110,7 @@ test("openhq secret reads the generated secret; rotate-secret keeps enrolled age
     serverUrl: farm.url,
     name: "old",
     stateDir: state,
-    env: { OPENHQ_AGENT_TOKEN: first },
+    env: { OPENHQ_FARM_SECRET: first },
   });
   agents.push(blade);
   const firstId = welcomed.exec(await waitLog(blade, welcomed))?.[1];
@@ -128,13 +128,13 @@ test("openhq secret reads the generated secret; rotate-secret keeps enrolled age
     serverUrl: farm.url,
     name: "old",
     stateDir: state,
-    env: { OPENHQ_AGENT_TOKEN: first },
+    env: { OPENHQ_FARM_SECRET: first },
   });
   agents.push(back);
   // A new machine with the old secret is refused; with the new one it joins.
-  const stale = await startAgent({ serverUrl: farm.url, name: "stale", env: { OPENHQ_AGENT_TOKEN: first } });
+  const stale = await startAgent({ serverUrl: farm.url, name: "stale", env: { OPENHQ_FARM_SECRET: first } });
   agents.push(stale);
-  const fresh = await startAgent({ serverUrl: farm.url, name: "fresh", env: { OPENHQ_AGENT_TOKEN: second } });
+  const fresh = await startAgent({ serverUrl: farm.url, name: "fresh", env: { OPENHQ_FARM_SECRET: second } });
   agents.push(fresh);
   const again = await waitLog(back, /welcomed as client \d+[\s\S]*welcomed as client \d+/);
   assert.deepEqual(

@@ -111,7 +111,7 @@ test("over TLS: the page's line installs through a proxy, upgrades are signed, a
       OPENHQ_TLS_CERT: certs["coordinator"]?.cert ?? "",
       OPENHQ_TLS_KEY: certs["coordinator"]?.key ?? "",
       OPENHQ_INSTALL_DIR: served,
-      OPENHQ_AGENT_TOKEN: SECRET,
+      OPENHQ_FARM_SECRET: SECRET,
       OPENHQ_HEARTBEAT_INTERVAL: "300",
     },
   });

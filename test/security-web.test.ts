@@ -35,7 +35,7 @@ before(async () => {
       `openhq.auth.users = ${BOSS.replace(":", ":admin:")} ${VIEWER.replace(":", ":readonly:")}`,
       "openhq.serverUrl = http://boss:b0ss-pw@127.0.0.1:5000",
       "render.apiToken = redis-pw",
-      "openhq.agentToken = farm-s3cret",
+      "openhq.farmSecret = farm-s3cret",
       "smtp_server = smtp://mailer:smtp-pw@mail.example:25",
       "smtp_password = smtp-pw",
       "email_to = ops@example.com",
@@ -43,7 +43,7 @@ before(async () => {
   );
   coord = await startCoordinator({
     args: ["--config", ini],
-    env: { OPENHQ_AGENT_TOKEN: "farm-s3cret", OPENHQ_MAX_REPLY_BYTES: String(REPLY_CAP) },
+    env: { OPENHQ_FARM_SECRET: "farm-s3cret", OPENHQ_MAX_REPLY_BYTES: String(REPLY_CAP) },
   });
 });
 after(async () => {

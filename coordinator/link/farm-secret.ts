@@ -1,7 +1,7 @@
 // Checking the farm secret agents present, and rotating it.
 //
 // rotateFarmSecret: a new farm secret for a farm whose secret was generated (kept in Redis and the data
-// folder's farm-secret; a configured openhq.agentToken is changed where it is configured). What it means:
+// folder's farm-secret; a configured openhq.farmSecret is changed where it is configured). What it means:
 //   - new machines, installers and /install downloads need the new secret from then on; the old one enrolls
 //     nothing;
 //   - enrolled agents keep working: each holds its own client credential, which admits it on reconnect even
@@ -32,11 +32,11 @@ export async function rotateFarmSecret(ctx: Context): Promise<void> {
   const file = ctx.settings.farmSecretFile;
   if (file === undefined || file === null)
     throw new SecretConfiguredError(
-      "the farm secret is configured (openhq.agentToken or OPENHQ_AGENT_TOKEN): change it there and restart the coordinators",
+      "the farm secret is configured (openhq.farmSecret or OPENHQ_FARM_SECRET): change it there and restart the coordinators",
     );
   const secret = randomBytes(24).toString("base64url");
   await replaceFarmSecret(ctx, secret);
-  ctx.settings.agentToken = secret;
+  ctx.settings.farmSecret = secret;
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
 }
@@ -47,7 +47,7 @@ const lastRefresh = new WeakMap<Context, number>();
 /** True when `given` is the farm secret; a generated secret is read again from Redis (rotated elsewhere). */
 export async function farmSecretMatches(ctx: Context, given: unknown): Promise<boolean> {
   if (typeof given !== "string") return false;
-  const secret = ctx.settings.agentToken;
+  const secret = ctx.settings.farmSecret;
   if (secret !== null && sameSecret(given, secret)) return true;
   if (ctx.settings.farmSecretFile === undefined || ctx.settings.farmSecretFile === null) return false;
   const now = Date.now();
@@ -55,7 +55,7 @@ export async function farmSecretMatches(ctx: Context, given: unknown): Promise<b
   lastRefresh.set(ctx, now);
   const stored = await readFarmSecret(ctx);
   if (stored === null || stored === secret) return false;
-  ctx.settings.agentToken = stored;
+  ctx.settings.farmSecret = stored;
   return sameSecret(given, stored);
 }
 

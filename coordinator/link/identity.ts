@@ -1,5 +1,5 @@
 // Who may join the farm as an agent. Two secrets:
-//   - the farm secret (openhq.agentToken): every agent presents it in `hello`. When none is configured the
+//   - the farm secret (openhq.farmSecret): every agent presents it in `hello`. When none is configured the
 //     first coordinator to start makes one and keeps it in Redis ({p}farm:secret, SET NX), so every
 //     coordinator on that Redis agrees on it; anyone who can read that Redis owns the farm anyway.
 //   - a per-client credential: the first hello of a client name (hostname[:name]) gets a random one in
@@ -48,7 +48,7 @@ export async function resolveFarmSecret(
   ctx: Context,
   dataDir: string,
 ): Promise<{ secret: string; generated: boolean }> {
-  const configured = ctx.settings.agentToken;
+  const configured = ctx.settings.farmSecret;
   if (configured !== null) return { secret: configured, generated: false };
   const fresh = randomBytes(24).toString("base64url");
   const { secret, created } = await claimFarmSecret(ctx, fresh);

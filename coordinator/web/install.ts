@@ -48,11 +48,11 @@ const URL_PLACEHOLDER = "@OPENHQ_URL@";
 export const INSTALL_USER = "openhq-agent";
 
 /**
- * The farm secret agents present (today openhq.agentToken). The one place this module reads it, so a
+ * The farm secret agents present (today openhq.farmSecret). The one place this module reads it, so a
  * generated secret only changes this function.
  */
 export function farmSecret(ctx: Context): string | null {
-  return ctx.settings.agentToken;
+  return ctx.settings.farmSecret;
 }
 
 /** Where the install files are: openhq.install.dir, else dist/install of this checkout or install. */

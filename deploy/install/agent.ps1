@@ -29,7 +29,7 @@
 param(
   # The coordinator [the one that served this script].
   [string]$Url = '@OPENHQ_URL@',
-  # The farm secret (the coordinator's openhq.agentToken).
+  # The farm secret (the coordinator's openhq.farmSecret).
   [string]$Secret = '',
   # PEM CA of an https:// coordinator with a private CA, kept as caFile in hqnode.ini.
   [string]$CaFile = '',
@@ -240,7 +240,7 @@ if ((Test-Path $ini) -and $From -ne '') {
   if ($oldServer.StartsWith('https://') -and $Url.StartsWith('http://') -and -not $AllowHttp) {
     throw "openhq: $ini is set up for TLS ($oldServer); refusing to point it at $Url (give -AllowHttp to do it anyway)"
   }
-  $changes = @(@('server', $Url, $false), @('caFile', $CaFile, $false), @('token', $Secret, $true),
+  $changes = @(@('server', $Url, $false), @('caFile', $CaFile, $false), @('secret', $Secret, $true),
     @('signingKey', $signingKey, $false))
   foreach ($change in $changes) {
     $key, $value, $secretValue = $change
@@ -260,7 +260,7 @@ if ((Test-Path $ini) -and $From -ne '') {
   if ($HqRoot -ne '') { $lines += "sharedNetwork.mount = $HqRoot" }
   $lines += @("stateDir = $state", "logFile = $(Join-Path $logs 'agent.log')")
   if ($CaFile -ne '') { $lines += "caFile = $CaFile" }
-  if ($Secret -ne '') { $lines += "token = $Secret" }
+  if ($Secret -ne '') { $lines += "secret = $Secret" }
   if ($signingKey -ne '') { $lines += "signingKey = $signingKey" }
   $lines += @('', '[job_environment]')
   Set-Content -Path $ini -Value $lines -Encoding ASCII

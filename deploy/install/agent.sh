@@ -20,7 +20,7 @@
 #
 # Options (defaults in brackets):
 #   --url URL            the coordinator [the one that served this script]
-#   --secret SECRET      the farm secret (the coordinator's openhq.agentToken) [none]
+#   --secret SECRET      the farm secret (the coordinator's openhq.farmSecret) [none]
 #   --ca-file FILE       PEM CA of an https:// coordinator with a private CA; kept as caFile [the system's CAs]
 #   --allow-http         let an https:// hqnode.ini be pointed at an http:// coordinator
 #   --name NAME          agent name, for several agents on one machine [""]
@@ -358,7 +358,7 @@ elif [ -f "$ini" ]; then
   umask 077
   [ -z "$url" ] || ini_update server "$url" value
   [ -z "$ca_file" ] || ini_update caFile "$ca_file" value
-  [ -z "$secret" ] || ini_update token "$secret" secret
+  [ -z "$secret" ] || ini_update secret "$secret" secret
   [ -z "$signing_key" ] || ini_update signingKey "$signing_key" value
   umask 022
   say "kept the other settings of $ini"
@@ -374,7 +374,7 @@ else
     echo "stateDir = $state"
     echo "logFile = $logs/agent.log"
     [ -z "$ca_file" ] || echo "caFile = $ca_file"
-    [ -z "$secret" ] || echo "token = $secret"
+    [ -z "$secret" ] || echo "secret = $secret"
     [ "$apart" = 0 ] || echo "jobUser = $user"
     [ -z "$signing_key" ] || echo "signingKey = $signing_key"
     echo

@@ -99,7 +99,7 @@ test("a farm on separate hosts, as docs/ADMIN.md runs it: install, TLS, upgrades
       https: tls !== null,
       wrap: host.wrap,
       args: ["--config", ini, "--data", data, "--prefix", "hq:"],
-      env: { OPENHQ_INSTALL_DIR: served, OPENHQ_AGENT_TOKEN: SECRET, OPENHQ_HEARTBEAT_INTERVAL: "500" },
+      env: { OPENHQ_INSTALL_DIR: served, OPENHQ_FARM_SECRET: SECRET, OPENHQ_HEARTBEAT_INTERVAL: "500" },
     });
   };
 

@@ -71,7 +71,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<TestAgent> {
   for (const name of Object.keys(env)) if (name.startsWith("OPENHQ_")) delete env[name];
   // Tests run as root in CI containers: the agent then runs jobs as root only when told so.
   const rootJobs = process.getuid?.() === 0 ? { OPENHQ_JOB_USER: "root" } : {};
-  Object.assign(env, { OPENHQ_AGENT_TOKEN: TEST_FARM_SECRET }, rootJobs, opts.env);
+  Object.assign(env, { OPENHQ_FARM_SECRET: TEST_FARM_SECRET }, rootJobs, opts.env);
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const collect = (chunk: Buffer): void => {

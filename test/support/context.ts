@@ -32,7 +32,7 @@ export async function testContext(
       sharedNetworkMount: {},
       sharedNetworkHost: null,
       sharedNetworkPath: null,
-      agentToken: null,
+      farmSecret: null,
       maxOutputBytes: 1024 * 1024,
       maxLogBytes: 0,
       stallTimeout: 0,

@@ -80,7 +80,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env))
     if (name.startsWith("OPENHQ_") || name === "REDIS_URL") delete env[name];
-  Object.assign(env, { OPENHQ_CONFIG: "", OPENHQ_AGENT_TOKEN: TEST_FARM_SECRET }, opts.env);
+  Object.assign(env, { OPENHQ_CONFIG: "", OPENHQ_FARM_SECRET: TEST_FARM_SECRET }, opts.env);
   // Job logs of test farms go to one scratch folder (a folder per key prefix in it), not the user's data dir.
   if (!opts.embedded && env["OPENHQ_JOB_LOGS_DIR"] === undefined)
     env["OPENHQ_JOB_LOGS_DIR"] = join(tmpdir(), "openhq-test-job-logs");
