@@ -2,7 +2,7 @@
 // and resends after a reconnect. Every event is also appended to a journal file under the state folder
 // (`<jobId>-<attempt>.spool`, one `seq<TAB>json` line each) before it is sent, and the file is removed
 // whenever everything is acked: so an agent process that dies (SIGKILL, OOM) leaves exactly its unacked
-// events behind, and the next agent process replays them (recoverSpools). No fsync: the page cache outlives
+// events behind, and the next agent process replays them (Agent.recoverLeftovers). No fsync: the page cache outlives
 // the process; a machine crash loses the tail, like the job's own output would.
 //
 // While the link is down, events beyond `memoryBytes` are dropped from memory (the journal has them) and
@@ -199,7 +199,7 @@ export class Spool {
   }
 
   /**
-   * Takes over a journal an earlier agent process left (see recoverSpools): its events count as pushed and
+   * Takes over a journal an earlier agent process left (see Agent.recoverLeftovers): its events count as pushed and
    * unacked, to be sent by the next resend().
    */
   adopt(lastSeq: number, bytes: number): void {
