@@ -71,6 +71,8 @@ export class Dispatcher {
   /** Per pass: "is there another client for this class and tree besides this one" (see keptOff). */
   private others = new Map<string, boolean>();
   private running = false;
+  /** The passes running or due since the last trigger() that started them (settled()). */
+  private passes: Promise<void> = Promise.resolve();
   private again = false;
   private closed = false;
   private rotate = 0;
@@ -179,11 +181,18 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    setImmediate(() => void this.loop());
+    this.passes = new Promise((resolve) => setImmediate(resolve)).then(() => this.loop());
   }
 
-  close(): void {
+  /** Resolves once no pass runs or is due (the passes asked for so far are done). */
+  settled(): Promise<void> {
+    return this.passes;
+  }
+
+  /** Stops dispatching; resolves once a pass in progress is over (no Redis call of ours is left in flight). */
+  close(): Promise<void> {
     this.closed = true;
+    return this.passes;
   }
 
   private async loop(): Promise<void> {

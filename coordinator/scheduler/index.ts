@@ -64,11 +64,11 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
-    this.dispatcher.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.sub?.disconnect();
     this.sub = null;
+    await this.dispatcher.close();
   }
 
   /**

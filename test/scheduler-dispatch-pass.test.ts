@@ -1,0 +1,131 @@
+// The dispatcher's pass on its own: a real Redis with the store's scripts, clients as records, no agent
+// processes and no coordinator. What it delivers is what moveToAssigned assigned; settled() says when the
+// passes asked for are over, so "nothing more was assigned" is checked without waiting a fixed time.
+
+import assert from "node:assert/strict";
+import { after, before, beforeEach, test } from "node:test";
+import type { Redis } from "ioredis";
+import { parseNewJob } from "../coordinator/api/jobspec.js";
+import type { Context } from "../coordinator/context.js";
+import { Dispatcher } from "../coordinator/scheduler/dispatch.js";
+import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import type { JobRecord } from "../coordinator/store/jobs.js";
+import { JobStore } from "../coordinator/store/jobs.js";
+import { Keys } from "../coordinator/store/keys.js";
+import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
+import { testContext } from "./support/context.js";
+import { startRedis, type TestRedis } from "./support/redis.js";
+
+let server: TestRedis;
+let redis: Redis;
+let ctx: Context;
+let store: JobStore;
+let dispatcher: Dispatcher;
+/** Job id -> the client ids it was delivered to, in delivery order. */
+let delivered: Map<number, number[]>;
+let round = 0;
+
+before(async () => {
+  server = await startRedis();
+  redis = server.client();
+});
+after(async () => {
+  await dispatcher?.close();
+  await ctx?.logs.stop();
+  await server.stop();
+});
+
+// Each test gets its own key prefix: a fresh farm on the same redis-server.
+beforeEach(async () => {
+  await dispatcher?.close();
+  await ctx?.logs.stop();
+  ctx = await testContext(redis, new Keys(`pass${++round}:`), { heartbeatIntervalMs: 60_000 });
+  store = new JobStore(ctx);
+  delivered = new Map();
+  dispatcher = new Dispatcher(ctx, {
+    scripts: new Scripts(ctx),
+    deliver: (job: JobRecord) => {
+      const clients = JSON.parse(job.clients ?? "[]") as { clientId: number }[];
+      delivered.set(
+        Number(job.id),
+        clients.map((c) => c.clientId),
+      );
+    },
+  });
+});
+
+async function blade(id: number, fields: Record<string, string> = {}): Promise<void> {
+  await redis.hset(ctx.keys.client(id), { hostname: `blade${id}`, cpus: "4", platform: "linux", ...fields });
+  await redis.zadd(ctx.keys.clients, id, String(id));
+  await dispatcher.addClient(id);
+  dispatcher.spoke(id, Date.now());
+}
+
+const submit = (specs: XmlRpcStruct[]) => store.addJobs(parseNewJob(specs, null, null));
+
+async function pass(): Promise<void> {
+  dispatcher.trigger();
+  await dispatcher.settled();
+}
+
+test("higher priority first, then submission order; a job waits while no blade has room", async () => {
+  const [low, high1, high2] = await submit([
+    { name: "low", command: "x", priority: 1, cpus: 4 },
+    { name: "high 1", command: "x", priority: 5, cpus: 4 },
+    { name: "high 2", command: "x", priority: 5, cpus: 4 },
+  ]);
+  await blade(1);
+  await pass();
+  assert.deepEqual([...delivered.keys()], [high1]);
+  await blade(2);
+  await pass();
+  assert.deepEqual([...delivered.keys()], [high1, high2]);
+  assert.equal(await redis.hget(ctx.keys.job(low!), "status"), "runnable");
+});
+
+test("one-CPU frames pack a blade up to its CPUs, and no further", async () => {
+  await submit(Array.from({ length: 6 }, (_, i) => ({ name: `f${i}`, command: "x" })));
+  await blade(1);
+  await pass();
+  assert.equal(delivered.size, 4);
+  assert.ok([...delivered.values()].every((clients) => clients.join() === "1"));
+});
+
+test("platform and conditions keep a job off a blade that cannot run it", async () => {
+  const [win, gpuGroup, plain] = await submit([
+    // HQueue's per-platform commands: a job with only a windows command runs on windows only.
+    { name: "windows only", command: { windows: "x" } },
+    {
+      name: "gpu group",
+      command: "x",
+      conditions: [{ type: "client", name: "group", op: "==", value: "gpu_blades" }],
+    },
+    { name: "anywhere", command: "x" },
+  ]);
+  await blade(1);
+  await pass();
+  assert.deepEqual([...delivered.keys()], [plain]);
+  for (const id of [win, gpuGroup]) assert.equal(await redis.hget(ctx.keys.job(id!), "status"), "runnable");
+});
+
+test("a disabled blade and a silent one get nothing; a blade that speaks again does", async () => {
+  await submit([{ name: "one", command: "x" }]);
+  await blade(1, { disabled: "1" });
+  await blade(2);
+  dispatcher.spoke(2, Date.now() - 10 * 60_000);
+  await pass();
+  assert.equal(delivered.size, 0);
+  dispatcher.spoke(2, Date.now());
+  await dispatcher.settled();
+  assert.deepEqual([...delivered.values()], [[2]]);
+});
+
+test("a multi-host job gets minHosts blades at once, or waits for them", async () => {
+  const [job] = await submit([{ name: "sim", command: "x", minHosts: 2, maxHosts: 2, cpus: 4 }]);
+  await blade(1);
+  await pass();
+  assert.equal(delivered.size, 0);
+  await blade(2);
+  await pass();
+  assert.deepEqual(delivered.get(job!)?.sort(), [1, 2]);
+});
