@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import type { Context } from "../coordinator/context.js";
 import { Dispatcher } from "../coordinator/scheduler/dispatch.js";
+import { readJobInfos } from "../coordinator/scheduler/job-info.js";
 import { Scripts } from "../coordinator/store/dispatch-scripts.js";
 import type { JobRecord } from "../coordinator/store/jobs.js";
 import { JobStore } from "../coordinator/store/jobs.js";
@@ -128,4 +129,61 @@ test("a multi-host job gets minHosts blades at once, or waits for them", async (
   await blade(2);
   await pass();
   assert.deepEqual(delivered.get(job!)?.sort(), [1, 2]);
+});
+
+// The fit rules live in TypeScript (farm-client.ts: open and fits) for proposing, and moveToAssigned.lua
+// re-checks the dynamic half in Redis before assigning. For that half the two must agree, case by case.
+test("FarmClient's open/fits and moveToAssigned agree on the client's state and what it runs", async () => {
+  const gpu = JSON.stringify([{ index: 0, model: "RTX", memory: 8000, freeMemory: null }]);
+  const cases: {
+    what: string;
+    client?: Record<string, string>;
+    running?: XmlRpcStruct;
+    after?: Record<string, string>;
+    job?: XmlRpcStruct;
+  }[] = [
+    { what: "an idle blade" },
+    { what: "disabled", client: { disabled: "1" } },
+    { what: "not available", client: { available: "0" } },
+    { what: "terminated", client: { terminated: "1" } },
+    { what: "held for another job", client: { heldFor: "999999" } },
+    { what: "quarantined", client: { quarantinedUntil: String(Date.now() + 600_000) } },
+    { what: "on probation, idle", client: { probation: "1" } },
+    { what: "on probation, busy", running: { cpus: 1 }, after: { probation: "1" } },
+    { what: "CPUs all taken", running: { cpus: 4 } },
+    { what: "CPUs left", running: { cpus: 3 } },
+    { what: "a single job runs there", running: { cpus: 1, tags: ["single"] } },
+    { what: "the job is single, the blade busy", running: { cpus: 1 }, job: { tags: ["single"] } },
+    { what: "its GPU is free", client: { gpuDevices: gpu, gpus: "1" }, job: { gpus: 1 } },
+    {
+      what: "its GPU is booked",
+      client: { gpuDevices: gpu, gpus: "1" },
+      running: { gpus: 1 },
+      job: { gpus: 1 },
+    },
+  ];
+  const scripts = new Scripts(ctx);
+  // A closed dispatcher only keeps the view: no pass of its own takes the jobs judged here.
+  const judge = new Dispatcher(ctx, { scripts, deliver: () => {} });
+  await judge.close();
+  for (const [k, c] of cases.entries()) {
+    const cid = 100 + k;
+    await redis.hset(ctx.keys.client(cid), {
+      hostname: `b${cid}`,
+      cpus: "4",
+      platform: "linux",
+      ...c.client,
+    });
+    if (c.running) {
+      const [busy] = await submit([{ name: "busy", command: "x", ...c.running }]);
+      assert.equal(((await scripts.run("moveToAssigned", busy!, cid)) as string[])[0], "assigned", c.what);
+    }
+    if (c.after) await redis.hset(ctx.keys.client(cid), c.after);
+    const [job] = await submit([{ name: c.what, command: "x", ...c.job }]);
+    const client = await judge.addClient(cid);
+    const [info] = await readJobInfos(ctx, [job!]);
+    const proposed = client!.open && client!.fits(info!);
+    const reply = (await scripts.run("moveToAssigned", job!, cid)) as string[];
+    assert.equal(reply[0] === "assigned", proposed, `${c.what}: TS ${proposed}, Lua ${reply[0]}`);
+  }
 });
