@@ -20,7 +20,7 @@ const id = new Map<string, number>();
 let lighting = 0;
 before(async () => {
   h = await startJobsHarness();
-  ctx = testContext(h.redis, h.keys);
+  ctx = await testContext(h.redis, h.keys, {}, h.logs);
   const now = Date.now();
   // name -> [load, cpus, seconds since the last heartbeat, available]
   const blades: [string, number, number, number, boolean][] = [

@@ -20,7 +20,6 @@ import {
   type SearchPage,
 } from "../logs/lines.js";
 import type { LogView } from "../store/logs.js";
-import { JobStore } from "../store/jobs.js";
 import type { Api } from "./api.js";
 import { html, layout, type Html } from "./html.js";
 
@@ -76,16 +75,7 @@ function marked(text: string, mark: string): Html {
 }
 
 async function readerFor(ctx: Context, view: LogView): Promise<ReadSpan> {
-  if (view.kind === "legacy") {
-    // An older openhq's output kept in Redis (bounded there): read once, paged in memory.
-    const all = await new JobStore(ctx).output(view.jobId, 0, view.attempt);
-    return (from, length) => Promise.resolve(all.subarray(from, from + length));
-  }
-  const logs = ctx.logs;
-  return spanReader(view, (from, length) => {
-    if (!logs) throw new Error(`job ${view.jobId}: its log is in the file store, which is not open`);
-    return logs.readRange(view, from, length);
-  });
+  return spanReader(view, (from, length) => ctx.logs.readRange(view, from, length));
 }
 
 /** The page of lines the query asks for, and a note when a bound left its line numbers unknown. */

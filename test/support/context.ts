@@ -19,6 +19,8 @@ export async function testContext(
   redis: Redis,
   keys: Keys,
   settings: Partial<ServerSettings> = {},
+  /** The farm's log store when the test has one already (one per key prefix and Redis). */
+  logs?: LogStore,
 ): Promise<Context> {
   return {
     redis,
@@ -43,6 +45,6 @@ export async function testContext(
       ...settings,
     },
     recordError: async () => {},
-    logs: await testLogs(redis, keys),
+    logs: logs ?? (await testLogs(redis, keys)),
   };
 }
