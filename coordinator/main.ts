@@ -39,6 +39,7 @@ import { oneLine } from "../shared/log-line.js";
 import { VERSION } from "../shared/version.js";
 import { farmSigner } from "./web/artifact-signing.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
+import { HistorySampler } from "./web/history.js";
 import { eventStreamFor } from "./web/event-stream.js";
 import { isInstallRequest } from "./web/install.js";
 
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
   scheduler.start(link);
   const sockets = attachWebSockets(server, ctx);
   const expiry = startExpiryTimer(ctx);
+  const history = new HistorySampler(ctx);
+  history.start();
   const notices = new NoticeSender(ctx, config.notices, metrics, log);
   await notices.start();
   const port = await listen(server, config.port, config.host);
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
     eventStreamFor(ctx).close();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
+    await history.stop();
     await notices.stop();
     await scheduler.stop();
     await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));

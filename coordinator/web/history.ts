@@ -25,18 +25,30 @@ export async function sampleFarm(ctx: Context, now = Date.now()): Promise<boolea
   return true;
 }
 
-const running = new WeakSet<Context>();
+/** The once-a-minute sampler of this process: started and stopped by main.ts with the other parts. */
+export class HistorySampler {
+  private timer: NodeJS.Timeout | null = null;
+  private sampling: Promise<unknown> = Promise.resolve();
 
-/** Starts the once-a-minute sampler of this process (unref'd: it never keeps the process alive). */
-export function startHistory(ctx: Context): void {
-  if (running.has(ctx)) return;
-  running.add(ctx);
-  const tick = (): void => {
-    sampleFarm(ctx).catch((err: unknown) => {
-      // Redis down: the chart shows a gap for the minute, nothing else to do.
-      void ctx.recordError({ message: `farm history: ${(err as Error).message}`, time: Date.now() });
-    });
-  };
-  tick();
-  setInterval(tick, CHECK_MS).unref();
+  constructor(private readonly ctx: Context) {}
+
+  start(): void {
+    if (this.timer) return;
+    const tick = (): void => {
+      this.sampling = sampleFarm(this.ctx).catch((err: unknown) => {
+        // Redis down: the chart shows a gap for the minute, nothing else to do.
+        void this.ctx.recordError({ message: `farm history: ${(err as Error).message}`, time: Date.now() });
+      });
+    };
+    tick();
+    this.timer = setInterval(tick, CHECK_MS);
+    this.timer.unref();
+  }
+
+  /** Stops sampling; resolves once a sample in progress is written (or failed). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sampling;
+  }
 }

@@ -21,7 +21,6 @@ import { Html, html, layout } from "./html.js";
 import { installRoute } from "./install.js";
 import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisationChart } from "./charts.js";
 import { frameIds, frameTable, readFrameQuery } from "./frames.js";
-import { startHistory } from "./history.js";
 import { searchPage } from "./search.js";
 import { listJobs } from "../store/job-list.js";
 import {
@@ -104,7 +103,6 @@ export function webHandler(ctx: Context): WebHandler {
   const assets = loadAssets();
   const auth = authFor(ctx);
   const metrics = metricsFor(ctx);
-  startHistory(ctx);
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
