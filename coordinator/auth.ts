@@ -30,7 +30,6 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Fault, FaultCode, type CallContext } from "../shared/xmlrpc/types.js";
-import type { Context } from "./context.js";
 import { basicCredentials, matchesDigest, sha256 } from "../shared/basic-auth.js";
 import { parseScryptHash, SCRYPT_PREFIX, verifyPassword, type ScryptHash } from "../shared/password-hash.js";
 import { addressKey, FailureBudget } from "./login-throttle.js";
@@ -462,16 +461,4 @@ export function loadAuth(
       );
   }
   return new Auth(enabled, accounts, anonymous, throttle);
-}
-
-const perContext = new WeakMap<Context, Auth>();
-
-/** The one Auth of a coordinator process, shared by the XML-RPC handler, the dashboard and /metrics. */
-export function authFor(ctx: Context): Auth {
-  let auth = perContext.get(ctx);
-  if (!auth) {
-    auth = loadAuth(ctx.settings.raw, process.env);
-    perContext.set(ctx, auth);
-  }
-  return auth;
 }

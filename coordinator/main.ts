@@ -9,7 +9,7 @@ import { createXmlRpcHandler } from "../shared/xmlrpc/index.js";
 import { apiMethods } from "./api/index.js";
 import { AuditLog } from "./audit/index.js";
 import { AuditRetention } from "./audit/retention.js";
-import { AuthConfigError, authFor } from "./auth.js";
+import { AuthConfigError, loadAuth } from "./auth.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
 import { errorRecorder } from "./store/errors.js";
@@ -30,7 +30,8 @@ import {
   listen,
   type RequestHandler,
 } from "./server.js";
-import { metricsFor } from "./metrics.js";
+import { Metrics } from "./metrics.js";
+import type { Services } from "./services.js";
 import { NoticeSender } from "./notices/sender.js";
 import { Keys } from "./store/keys.js";
 import { loadLuaLibrary } from "./store/lua-scripts.js";
@@ -40,7 +41,7 @@ import { VERSION } from "../shared/version.js";
 import { farmSigner } from "./web/artifact-signing.js";
 import { attachWebSockets, webHandler } from "./web/index.js";
 import { HistorySampler } from "./web/history.js";
-import { eventStreamFor } from "./web/event-stream.js";
+import { EventStream } from "./web/event-stream.js";
 import { isInstallRequest } from "./web/install.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -94,8 +95,9 @@ async function main(): Promise<void> {
         `curl -fsSL ${served}/install/agent.sh | sudo sh -s -- --secret ${farm.secret}\n`,
     );
   }
-  const auth = authFor(ctx);
-  const metrics = metricsFor(ctx);
+  const auth = loadAuth(ctx.settings.raw, process.env);
+  const metrics = new Metrics(ctx);
+  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx) };
   const methods = apiMethods(ctx);
   const audit = new AuditLog(ctx, new Set(Object.keys(methods)), log, (req) => auth.caller(req).user);
   const auditRetention =
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
   const hosts = loadHostList(config.settings.raw, process.env, ctx.settings.serverUrl, config.host);
   const server = createCoordinatorServer(
     // Credentials are checked (a slow hash at most once per login) before either handler looks at them.
-    { rpc: auth.gate(rpc), web: auth.gate(dashboard(ctx), isInstallRequest) },
+    { rpc: auth.gate(rpc), web: auth.gate(dashboard(services), isInstallRequest) },
     hosts,
     config.tls ?? undefined,
     { headersMs: config.limits.headersTimeoutMs, requestMs: config.limits.requestTimeoutMs },
@@ -140,11 +142,11 @@ async function main(): Promise<void> {
   // The ini's shares and caps go to Redis before the first dispatch (every coordinator of the farm does so).
   if (ctx.settings.shares) await writeSharesConfig(ctx, ctx.settings.shares);
   const scheduler = new Scheduler(ctx);
-  const link = attachAgentLink(server, ctx, scheduler.dispatcher, { ...limits, gate }, (entry) =>
+  const link = attachAgentLink(server, services, scheduler.dispatcher, { ...limits, gate }, (entry) =>
     audit.record(entry),
   );
   scheduler.start(link);
-  const sockets = attachWebSockets(server, ctx);
+  const sockets = attachWebSockets(server, ctx, auth);
   const expiry = startExpiryTimer(ctx);
   const history = new HistorySampler(ctx);
   history.start();
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
       setTimeout(() => process.exit(1), 5000).unref();
     }, SHUTDOWN_LIMIT_MS).unref();
     // Event streams never end by themselves: end them, or the server would wait its whole grace for them.
-    eventStreamFor(ctx).close();
+    services.events.close();
     const closed = closeServer(server, SHUTDOWN_GRACE_MS);
     await expiry.stop();
     await history.stop();
@@ -202,9 +204,10 @@ async function main(): Promise<void> {
 }
 
 /** The dashboard, or a 503 page if it cannot load: the XML-RPC API must not depend on the web assets. */
-function dashboard(ctx: Context): RequestHandler {
+function dashboard(services: Services): RequestHandler {
+  const { ctx } = services;
   try {
-    return webHandler(ctx);
+    return webHandler(services);
   } catch (err) {
     const message = `dashboard unavailable: ${(err as Error).message}`;
     log(message);

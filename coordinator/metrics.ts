@@ -332,15 +332,3 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
-
-const perContext = new WeakMap<Context, Metrics>();
-
-/** The one Metrics of a coordinator process (the XML-RPC handler, the scheduler and /metrics share it). */
-export function metricsFor(ctx: Context): Metrics {
-  let metrics = perContext.get(ctx);
-  if (!metrics) {
-    metrics = new Metrics(ctx);
-    perContext.set(ctx, metrics);
-  }
-  return metrics;
-}

@@ -28,14 +28,16 @@ import { admit, enroll, helloProblem, withoutCredentials } from "./identity.js";
 import { gpusProblem } from "./gpus.js";
 import { watchDroppedAgent } from "./crash.js";
 import { endLostAttempts, staleAttempts } from "./reconcile.js";
-import { metricsFor } from "../metrics.js";
-import { authFor } from "../auth.js";
+import type { Metrics } from "../metrics.js";
 import { agentCallEntry, validAgentCall, type AuditEntry } from "../audit/entry.js";
 import { RateBuckets } from "../../shared/rate-buckets.js";
 
 /** What a connection needs from the link that owns it. */
 export interface LinkHost {
   readonly ctx: Context;
+  readonly metrics: Metrics;
+  /** Whether access control is on: agents then require the farm secret on port 5001. */
+  readonly clientApiAuth: boolean;
   readonly coordinatorId: string;
   readonly scripts: Scripts;
   readonly store: JobStore;
@@ -220,7 +222,7 @@ export class AgentConnection {
       hqroot: ctx.settings.sharedNetworkMount[msg.platform] ?? "",
       serverUrl: withoutCredentials(ctx.settings.serverUrl),
       stop,
-      clientApiAuth: authFor(ctx).enabled,
+      clientApiAuth: this.host.clientApiAuth,
       ...(credential === null ? {} : { credential }),
     });
     await this.host.adopt(this);
@@ -397,18 +399,18 @@ export class AgentConnection {
         return store.appendOutputs(jobId, attempt, seq, (batch as OutputMessage[]).map(outputData));
       case "paused": {
         const result = await store.confirmPaused(jobId, attempt, seq);
-        if (result === "ok") metricsFor(ctx).runPaused(jobId);
+        if (result === "ok") this.host.metrics.runPaused(jobId);
         return result;
       }
       case "resumed": {
         const result = await store.confirmResumed(jobId, attempt, seq);
-        if (result === "ok") metricsFor(ctx).runResumed(jobId);
+        if (result === "ok") this.host.metrics.runResumed(jobId);
         return result;
       }
       case "finished": {
         const result = await store.moveToFinished(jobId, attempt, seq, msg);
         if (result === "gap") return result;
-        if (result === "ok") metricsFor(ctx).runFinished(msg);
+        if (result === "ok") this.host.metrics.runFinished(msg);
         // Whatever else the store said (stale, duplicate), the job no longer runs on this agent.
         this.host.jobLeft(id, jobId);
         if (this.saidGoodbye) await removeIfTerminatedAndIdle(ctx, id);

@@ -3,7 +3,7 @@
 // agents connected here; deliver() sends a job's `assign`; close() stops it. (Implementation: ./link.ts.)
 import type { Server } from "node:http";
 import type { AuditEntry } from "../audit/entry.js";
-import type { Context } from "../context.js";
+import type { Services } from "../services.js";
 import type { JobRecord } from "../store/jobs.js";
 import type { Dispatcher } from "../scheduler/dispatch.js";
 import { Link, type PreHelloLimits } from "./link.js";
@@ -15,11 +15,11 @@ export interface AgentLink {
 
 export function attachAgentLink(
   server: Server,
-  ctx: Context,
+  services: Services,
   dispatcher: Dispatcher,
   limits: PreHelloLimits,
   audit: (entry: AuditEntry) => void,
 ): AgentLink {
-  const link = new Link(ctx, server, dispatcher, limits, audit);
+  const link = new Link(services, server, dispatcher, limits, audit);
   return { deliver: (job) => link.deliver(job), close: () => link.close() };
 }

@@ -26,7 +26,8 @@ import { JobStore } from "../store/jobs.js";
 import { ReplicaWait } from "../store/replica-wait.js";
 import { AgentConnection, type LinkHost } from "./connection.js";
 import { bladeLost } from "./blade-lost.js";
-import { metricsFor } from "../metrics.js";
+import type { Metrics } from "../metrics.js";
+import type { Services } from "../services.js";
 import type { AuditEntry } from "../audit/entry.js";
 
 /** How often this coordinator stamps the farm as watched; a gap of ALIVE_GAP_MS means nobody was. */
@@ -68,14 +69,22 @@ export class Link implements LinkHost {
   /** Per /agent socket not welcomed yet: ends its pre-hello bounds once it is (or once it closes). */
   private readonly preHello = new Map<Duplex, () => void>();
 
+  readonly ctx: Context;
+  readonly metrics: Metrics;
+  readonly clientApiAuth: boolean;
+
   constructor(
-    readonly ctx: Context,
+    services: Services,
     server: Server,
     readonly dispatcher: Dispatcher,
     private readonly limits: PreHelloLimits,
     /** Records a call to an agent's port 5001 in the audit log (coordinator/audit). */
     readonly audit: (entry: AuditEntry) => void,
   ) {
+    const { ctx } = services;
+    this.ctx = ctx;
+    this.metrics = services.metrics;
+    this.clientApiAuth = services.auth.enabled;
     this.scripts = new Scripts(ctx);
     this.store = new JobStore(ctx);
     this.replicas = new ReplicaWait(ctx);
@@ -194,7 +203,7 @@ export class Link implements LinkHost {
    * assignment leaves only once the replicas hold it.
    */
   deliver(job: JobRecord): void {
-    metricsFor(this.ctx).jobDispatched(job);
+    this.metrics.jobDispatched(job);
     if (!this.replicas.enabled) return this.deliverNow(job);
     void this.replicas
       .confirmed()

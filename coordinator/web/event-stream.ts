@@ -388,15 +388,3 @@ export class EventStream {
     this.leave(viewer);
   }
 }
-
-const perContext = new WeakMap<Context, EventStream>();
-
-/** The one event stream of a coordinator process (the dashboard serves it; main.ts closes it). */
-export function eventStreamFor(ctx: Context): EventStream {
-  let stream = perContext.get(ctx);
-  if (!stream) {
-    stream = new EventStream(ctx);
-    perContext.set(ctx, stream);
-  }
-  return stream;
-}

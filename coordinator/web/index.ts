@@ -8,12 +8,10 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { FaultCode } from "../../shared/xmlrpc/types.js";
 import { faultOf } from "../api/faults.js";
-import { authFor } from "../auth.js";
-import type { Context } from "../context.js";
-import { metricsFor } from "../metrics.js";
 import { apiFor } from "./api.js";
 import { auditExport, auditPage, readAuditFilters } from "./audit.js";
-import { eventStreamFor, readEventFilters } from "./event-stream.js";
+import { readEventFilters } from "./event-stream.js";
+import type { Services } from "../services.js";
 import { noticesPage } from "./notices.js";
 import { clientPage, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { clientsPage, clientsTable, readClientQuery } from "./clients.js";
@@ -99,10 +97,9 @@ function send(
   res.end(req.method === "HEAD" ? undefined : out);
 }
 
-export function webHandler(ctx: Context): WebHandler {
+export function webHandler(services: Services): WebHandler {
+  const { ctx, auth, metrics, events } = services;
   const assets = loadAssets();
-  const auth = authFor(ctx);
-  const metrics = metricsFor(ctx);
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -140,7 +137,7 @@ export function webHandler(ctx: Context): WebHandler {
         return send(req, res, 400, "text/plain; charset=utf-8", `${filters}\n`);
       const viewer = auth.caller(req).user ?? `address ${req.socket.remoteAddress ?? ""}`;
       const lastEventId = req.headers["last-event-id"];
-      eventStreamFor(ctx).open(
+      events.open(
         req,
         res,
         viewer,

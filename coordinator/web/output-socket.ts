@@ -10,7 +10,7 @@ import { StringDecoder } from "node:string_decoder";
 import { WebSocketServer, type WebSocket } from "ws";
 import { isFinished } from "../../shared/statuses.js";
 import type { OutputEvent } from "../../shared/client/output-stream.js";
-import { authFor } from "../auth.js";
+import type { Auth } from "../auth.js";
 import type { Context } from "../context.js";
 import { readOutputPiece } from "../store/output.js";
 
@@ -135,10 +135,9 @@ function follow(ctx: Context, socket: WebSocket, jobId: number, initialTail: num
 }
 
 /** Handles WebSocket upgrades on /ws/*; leaves every other path (the agent link's /agent) alone. */
-export function attachWebSockets(server: Server, ctx: Context): WebSockets {
+export function attachWebSockets(server: Server, ctx: Context, auth: Auth): WebSockets {
   // Viewers only listen: anything they send is tiny, so a large frame is refused.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
-  const auth = authFor(ctx);
   const perViewerCap = ctx.settings.maxOutputSocketsPerUser ?? DEFAULT_SOCKETS_PER_VIEWER;
   /** Sockets open or being upgraded, in all and per viewer (counted before the upgrade completes). */
   let open = 0;
