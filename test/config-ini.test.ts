@@ -87,7 +87,10 @@ test("hqserver.ini keys become settings; env beats the file; flags beat env", ()
   writeFileSync(join(dir, "secret.ini"), "[app:main]\nopenhq.farmSecret = n3w\nopenhq.agentToken = old\n");
   assert.equal(loadConfig(["--config", join(dir, "secret.ini")], {}).settings.farmSecret, "n3w");
   assert.equal(loadConfig([], { OPENHQ_AGENT_TOKEN: "e1" }).settings.farmSecret, "e1");
-  assert.equal(loadConfig([], { OPENHQ_FARM_SECRET: "e2", OPENHQ_AGENT_TOKEN: "e1" }).settings.farmSecret, "e2");
+  assert.equal(
+    loadConfig([], { OPENHQ_FARM_SECRET: "e2", OPENHQ_AGENT_TOKEN: "e1" }).settings.farmSecret,
+    "e2",
+  );
   assert.deepEqual(fromFile.settings.sharedNetworkMount, { linux: "/mnt/hq", windows: "H:" });
   assert.equal(fromFile.settings.sharedNetworkHost, "fileserver");
   assert.equal(fromFile.settings.raw["job_logs_dir"], `${dir}/job_logs`);
