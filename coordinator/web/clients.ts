@@ -11,7 +11,17 @@ import { CLIENT_STATE_ATTRIBUTES } from "../../shared/client-state.js";
 import { describeClients } from "../store/client-view.js";
 import { GroupStore, type StoredGroup } from "../store/groups.js";
 import { readJobs } from "./jobs.js";
-import { duration, html, kilobytes, layout, refreshing, statusBadge, time, type Html } from "./html.js";
+import {
+  duration,
+  html,
+  kilobytes,
+  layout,
+  refreshing,
+  sortHeaders,
+  statusBadge,
+  time,
+  type Html,
+} from "./html.js";
 
 type Row = Record<string, XmlRpcValue | undefined>;
 
@@ -193,16 +203,11 @@ export async function clientsTable(ctx: Context, q: ClientQuery): Promise<Html> 
         <thead>
           <tr>
             <th><input type="checkbox" class="select-clients" title="select all shown" /></th>
-            ${COLUMNS.map(([label, sort]) => {
-              if (sort === null) return html`<th>${label}</th>`;
-              const active = q.sort === sort;
-              const arrow = active ? (q.desc ? " ▾" : " ▴") : "";
-              return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
-                <a href="${clientsUrl(q, { sort, desc: active ? !q.desc : false, page: 1 })}"
-                  >${label}${arrow}</a
-                >
-              </th>`;
-            })}
+            ${sortHeaders(
+              COLUMNS,
+              q,
+              (sort, desc, text) => html`<a href="${clientsUrl(q, { sort, desc, page: 1 })}">${text}</a>`,
+            )}
           </tr>
         </thead>
         <tbody>

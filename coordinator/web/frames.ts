@@ -16,7 +16,7 @@ import {
 } from "../store/job-frames.js";
 import { runSeconds } from "../store/run-time.js";
 import { groupFailures, normalizeFailure } from "../../shared/failure-groups.js";
-import { duration, html, progressBar, statusBadge, time, type Html } from "./html.js";
+import { duration, html, progressBar, sortHeaders, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
 export const FRAME_PAGE_SIZES = [50, 100, 250, 500];
@@ -249,14 +249,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
       <thead>
         <tr>
           <th><input type="checkbox" class="select-page" title="select all on this page" /></th>
-          ${COLUMNS.map(([label, sort]) => {
-            if (sort === null) return html`<th>${label}</th>`;
-            const active = q.sort === sort;
-            const arrow = active ? (q.desc ? " ▾" : " ▴") : "";
-            return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
-              ${link(parentId, q, { sort, desc: active ? !q.desc : false, page: 1 }, `${label}${arrow}`)}
-            </th>`;
-          })}
+          ${sortHeaders(COLUMNS, q, (sort, desc, text) => link(parentId, q, { sort, desc, page: 1 }, text))}
         </tr>
       </thead>
       <tbody>

@@ -171,3 +171,22 @@ export function attrTable<V>(
     </tbody>
   </table>`;
 }
+
+/**
+ * A sortable table's header cells: a plain cell for a column that does not sort, else `link(sort, desc,
+ * text)` to sort by it (the sorted column, again, the other way), marked with its direction.
+ */
+export function sortHeaders<S extends string>(
+  columns: readonly (readonly [string, S | null])[],
+  current: { sort: string; desc: boolean },
+  link: (sort: S, desc: boolean, text: string) => Html,
+): Html[] {
+  return columns.map(([label, sort]) => {
+    if (sort === null) return html`<th>${label}</th>`;
+    const active = current.sort === sort;
+    const arrow = active ? (current.desc ? " ▾" : " ▴") : "";
+    return html`<th class="${active ? "sorted" : ""}" data-sort="${sort}">
+      ${link(sort, active ? !current.desc : false, `${label}${arrow}`)}
+    </th>`;
+  });
+}
