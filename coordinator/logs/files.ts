@@ -126,7 +126,11 @@ export class LogFiles {
   /** The committed part as a stream of raw bytes. */
   stream(jobId: number, attempt: number, at: Committed): Readable {
     if (at.z === 0) return createGunzip().end();
-    return createReadStream(this.path(jobId, attempt, "gz"), { end: at.z - 1 }).pipe(createGunzip());
+    // .pipe() does not pass a read error on: without this, a missing file would be an unhandled 'error'.
+    const raw = createReadStream(this.path(jobId, attempt, "gz"), { end: at.z - 1 });
+    const gunzip = createGunzip();
+    raw.on("error", (err) => gunzip.destroy(err));
+    return raw.pipe(gunzip);
   }
 
   /** sha256 (hex) of the committed part, read back from the file. */
