@@ -1,9 +1,19 @@
 // Runs every test/**/*.test.ts file with node:test (Node 20 has no glob support in `node --test`), except
 // test/hosts/, which needs root and is `npm run test:hosts` (scripts/test-hosts.ts).
 // Extra arguments narrow the run to files whose path contains one of them: `npm run test:unit -- store`.
-import { spawnSync } from "node:child_process";
+// `--jobs N` (or OPENHQ_TEST_JOBS) sets how many files run at once (default 2).
+//
+// The coordinators, agents and CLIs the tests start run from a compiled copy made once per run
+// (scripts/test-build.mjs, test/support/programs.ts).
+// Each file runs in its own process (`node --import tsx <file>`: node:test runs a file's tests in the process
+// that imports it, so no second runner process per file), its output printed whole when it ends so files do
+// not interleave; at the end, a table of the files by wall time, the slowest first.
+import { Buffer } from "node:buffer";
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { clearTimeout, setTimeout } from "node:timers";
+import { buildPrograms } from "./test-build.mjs";
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -13,7 +23,7 @@ function find(dir) {
   });
 }
 
-// The longest files start first, so the two workers finish together instead of one waiting on a long file
+// The longest files start first, so the workers finish together instead of one waiting on a long file
 // picked up last (measured per file in a quiet run; the rest follow by name).
 const LONGEST = [
   "chaos-run",
@@ -32,13 +42,95 @@ const rank = (f) => {
   return i < 0 ? LONGEST.length : i;
 };
 
-const filters = process.argv.slice(2);
+// A file that runs this long is stuck: its process group is killed and the file fails.
+const FILE_TIMEOUT_MS = 900_000;
+
+const argv = process.argv.slice(2);
+const jobsAt = argv.indexOf("--jobs");
+const jobs = Number(jobsAt >= 0 ? argv.splice(jobsAt, 2)[1] : (process.env["OPENHQ_TEST_JOBS"] ?? 2));
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a whole number ≥ 1, not ${jobs}`);
+const filters = argv;
 const files = find("test")
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files],
-  { stdio: "inherit" },
+
+/** The process groups of the files running now. */
+const running = new Set();
+
+/** Runs one file; resolves with its wall time, exit status and the counts its reporter printed. */
+function runFile(file) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--test-reporter=spec", file], {
+      env: { ...process.env, OPENHQ_TEST_PROGRAMS: programs.dir },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    running.add(child.pid);
+    const chunks = [];
+    child.stdout.on("data", (c) => chunks.push(c));
+    child.stderr.on("data", (c) => chunks.push(c));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.kill(-child.pid, "SIGKILL");
+    }, FILE_TIMEOUT_MS);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child.pid);
+      const output = Buffer.concat(chunks).toString();
+      const count = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)$`, "m").exec(output)?.[1] ?? 0);
+      const ok = code === 0 && !timedOut;
+      resolve({
+        file,
+        ms: Date.now() - started,
+        ok,
+        status: timedOut ? `killed after ${FILE_TIMEOUT_MS / 1000} s` : (signal ?? `exit ${code}`),
+        output,
+        tests: count("tests"),
+        fail: count("fail") || (ok ? 0 : 1),
+      });
+    });
+  });
+}
+
+const programs = await buildPrograms();
+// The test processes are killed with the runner (Ctrl-C, or a CI timeout).
+for (const signal of ["SIGINT", "SIGTERM"])
+  process.on(signal, () => {
+    for (const pid of running) process.kill(-pid, "SIGKILL");
+    programs.remove();
+    process.exit(130);
+  });
+
+const started = Date.now();
+const results = [];
+const queue = [...files];
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      const result = await runFile(file);
+      results.push(result);
+      process.stdout.write(
+        `\n# ${file} (${(result.ms / 1000).toFixed(1)} s, ${result.status})\n${result.output}`,
+      );
+    }
+  }),
 );
-process.exit(result.status ?? 1);
+
+programs.remove();
+const seconds = (ms) => (ms / 1000).toFixed(1).padStart(7);
+console.log("\n# wall time per file, slowest first");
+for (const r of [...results].sort((a, b) => b.ms - a.ms))
+  console.log(
+    `# ${seconds(r.ms)} s  ${String(r.tests).padStart(3)} tests  ${r.ok ? "ok  " : "FAIL"}  ${r.file}`,
+  );
+const failed = results.filter((r) => !r.ok);
+const tests = results.reduce((n, r) => n + r.tests, 0);
+const sum = results.reduce((n, r) => n + r.ms, 0);
+console.log(
+  `# ${files.length} files, ${tests} tests, ${failed.length} files failed; ` +
+    `${((Date.now() - started) / 1000).toFixed(0)} s wall (${(sum / 1000).toFixed(0)} s of file time, ${jobs} at once)`,
+);
+for (const r of failed) console.log(`# FAILED: ${r.file} (${r.status})`);
+process.exit(failed.length === 0 ? 0 : 1);

@@ -11,6 +11,7 @@ import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+import { programArgs } from "./support/programs.js";
 
 test("ConnectFailures: the first few one by one, then one line a minute, cleared on welcome", () => {
   const failures = new ConnectFailures(60_000, 3);
@@ -64,14 +65,7 @@ for _ in range(200):
 out({"connected": c["connected"], "since": c["disconnectedSince"]})`);
   assert.equal(seen.connected, false);
   assert.ok(seen.since, "disconnectedSince is set");
-  const cli = await execa(process.execPath, [
-    "--import",
-    "tsx",
-    "cli/main.ts",
-    "--server",
-    farm.url,
-    "clients",
-  ]);
+  const cli = await execa(process.execPath, [...programArgs("cli"), "--server", farm.url, "clients"]);
   const row = cli.stdout.split("\n").find((l) => l.includes("gone-quiet")) ?? "";
   assert.match(row, /disconnected since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
   const back = await peer({ hostname: "gone-quiet" });

@@ -16,6 +16,7 @@ import { auditEntry, masked } from "../coordinator/audit/entry.js";
 import { Fault } from "../shared/xmlrpc/types.js";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 import { PRELUDE, python } from "./support/python.js";
+import { programArgs } from "./support/programs.js";
 
 const USERS = "boss:admin:boss-pw carol:admin:carol-pw dana:admin:dana-pw viewer:readonly:view-pw";
 const farm = useCoordinator({
@@ -31,7 +32,7 @@ const py = <T>(user: string, password: string, code: string): Promise<T> =>
     HQSERVER: farm.url,
   });
 const cli = (user: string, password: string, ...args: string[]) =>
-  execa(process.execPath, ["--import", "tsx", "cli/main.ts", "--server", as(user, password), ...args], {
+  execa(process.execPath, [...programArgs("cli"), "--server", as(user, password), ...args], {
     reject: false,
   });
 

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually, py, waitFinished } from "./support/farm-kit.js";
+import { programArgs } from "./support/programs.js";
 
 function hqnodeIni(sceneRoot: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), "openhq-hqnode-"));
@@ -23,7 +24,7 @@ function hqnodeIni(sceneRoot: string): string[] {
 
 /** The `openhq` CLI against the coordinator: its standard output. */
 async function openhq(server: string, ...args: string[]): Promise<string> {
-  const run = await promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+  const run = await promisify(execFile)(process.execPath, [...programArgs("cli"), ...args], {
     env: { ...process.env, HQSERVER: server },
   });
   return run.stdout;

@@ -11,6 +11,7 @@ import { startAgent } from "./support/agent.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
+import { programArgs } from "./support/programs.js";
 
 interface Run {
   code: number | null;
@@ -20,7 +21,7 @@ interface Run {
 
 function openhq(server: string, args: string[], onStdout?: (text: string) => void): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    const child = spawn(process.execPath, [...programArgs("cli"), ...args], {
       env: { ...process.env, HQSERVER: server },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -10,6 +10,7 @@ import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
+import { programArgs } from "./support/programs.js";
 
 interface Run {
   code: number | null;
@@ -27,7 +28,7 @@ async function eventually(ok: () => Promise<boolean>): Promise<void> {
 
 function openhq(server: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    const child = spawn(process.execPath, [...programArgs("cli"), ...args], {
       env: { ...process.env, HQSERVER: server },
       stdio: ["ignore", "pipe", "pipe"],
     });

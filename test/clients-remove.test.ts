@@ -7,13 +7,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execa } from "execa";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+import { programArgs } from "./support/programs.js";
 
 const farm = useCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "200" } });
 const peer = usePeers(() => ({ serverUrl: farm.url, mode: "hold" }));
 const py = <T>(code: string): Promise<T> => farm.py<T>(code);
 
 const cli = (...args: string[]) =>
-  execa(process.execPath, ["--import", "tsx", "cli/main.ts", "--server", farm.url, ...args], {
+  execa(process.execPath, [...programArgs("cli"), "--server", farm.url, ...args], {
     reject: false,
   });
 

@@ -10,6 +10,7 @@ import { ProtocolPeer } from "./support/protocol-peer.js";
 import { iniArgs, py, until } from "./support/farm-kit.js";
 import { rng } from "./support/rng.js";
 import { spawn } from "node:child_process";
+import { programArgs } from "./support/programs.js";
 
 let coord: TestCoordinator;
 let peers: ProtocolPeer[] = [];
@@ -280,7 +281,7 @@ out({"before": before, "faults": faults, "after": after, "gone": [s["name"] for 
   assert.ok(!result.gone.includes("fx"));
 
   const cli = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "shares"], {
+    const child = spawn(process.execPath, [...programArgs("cli"), "shares"], {
       env: { ...process.env, HQSERVER: coord.url },
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -8,6 +8,7 @@ import { execa } from "execa";
 import WebSocket from "ws";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 import type { ProtocolPeer } from "./support/protocol-peer.js";
+import { programArgs } from "./support/programs.js";
 
 const farm = useCoordinator({
   env: {
@@ -115,9 +116,7 @@ except xmlrpc.client.Fault as f:
   const asking = await peer({ hostname: "squatted", credential: null, localAddress: "127.0.0.3" });
   assert.match(asking.refused ?? "", /asks to enroll again from 127\.0\.0\.3/);
   const cli = await execa(process.execPath, [
-    "--import",
-    "tsx",
-    "cli/main.ts",
+    ...programArgs("cli"),
     "--server",
     farm.url,
     "approve",
@@ -180,9 +179,7 @@ test("revokeClient closes the agent's link and refuses it from then on (XML-RPC 
   // The same through the CLI.
   const cliVictim = await peer({ hostname: "cli-doomed" });
   const cli = await execa(process.execPath, [
-    "--import",
-    "tsx",
-    "cli/main.ts",
+    ...programArgs("cli"),
     "--server",
     farm.url,
     "revoke",

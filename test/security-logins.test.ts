@@ -13,13 +13,14 @@ import { addressKey, FailureBudget } from "../coordinator/login-throttle.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { PRELUDE, python } from "./support/python.js";
+import { programArgs } from "./support/programs.js";
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 
 /** `openhq hash-password` as a user runs it, the password on standard input. */
 async function hashPassword(password: string): Promise<string> {
   const run = promisify(execFile);
-  const child = run(process.execPath, ["--import", "tsx", "cli/main.ts", "hash-password"]);
+  const child = run(process.execPath, [...programArgs("cli"), "hash-password"]);
   child.child.stdin?.end(`${password}\n`);
   return (await child).stdout.trim();
 }

@@ -15,6 +15,7 @@ import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { py, waitFinished } from "./support/farm-kit.js";
+import { programArgs } from "./support/programs.js";
 
 let coordinator: TestCoordinator;
 let agent: TestAgent;
@@ -68,7 +69,7 @@ test("the anonymous /install page shows no farm secret, and says how to read it"
 function openhq(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith("OPENHQ_")) delete env[name];
-  return spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { encoding: "utf8", env });
+  return spawnSync(process.execPath, [...programArgs("cli"), ...args], { encoding: "utf8", env });
 }
 
 /** Waits until the agent's log says `pattern` (welcomed, or refused). */

@@ -13,19 +13,13 @@ import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { programArgs } from "./support/programs.js";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 const run = promisify(execFile);
 
 async function openhq(server: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [
-    "--import",
-    "tsx",
-    "cli/main.ts",
-    "--server",
-    server,
-    ...args,
-  ]);
+  const { stdout } = await run(process.execPath, [...programArgs("cli"), "--server", server, ...args]);
   return stdout;
 }
 

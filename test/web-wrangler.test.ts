@@ -13,6 +13,7 @@ import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
+import { programArgs } from "./support/programs.js";
 
 const SHOTS = "/tmp/wrangler-shots";
 
@@ -28,7 +29,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 
 function openhq(server: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    const child = spawn(process.execPath, [...programArgs("cli"), ...args], {
       env: { ...process.env, HQSERVER: server },
       stdio: ["ignore", "pipe", "inherit"],
     });

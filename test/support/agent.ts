@@ -1,4 +1,4 @@
-// Starts a real agent process for a test file: `node --import tsx agent/main.ts` with its XML-RPC port on a
+// Starts a real agent process for a test file (agent/main.ts, support/programs.ts) with its XML-RPC port on a
 // free loopback port and its own state folder, and waits until the port answers. stop() sends SIGTERM
 // (which kills the agent's running jobs), waits for the exit (SIGKILL after a timeout) and removes the state
 // folder it created. Pass `stateDir` to restart an agent on the same state (crash-safety tests).
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { waitForPort } from "../../shared/ports.js";
 import { TEST_FARM_SECRET } from "./farm-secret.js";
 import { freePort } from "./ports.js";
+import { programArgs } from "./programs.js";
 
 export interface TestAgent {
   /** The agent's XML-RPC port (wakeup, terminate): http://127.0.0.1:<port> */
@@ -34,7 +35,7 @@ export interface StartAgentOptions {
   /** Extra command-line arguments (after the defaults, so they win). */
   args?: string[];
   env?: Record<string, string>;
-  /** The agent's entry: default agent/main.ts through tsx; a compiled .js file runs on plain node. */
+  /** A compiled agent (.js, on plain node) to run instead of agent/main.ts (support/programs.ts). */
   entry?: string;
 }
 
@@ -46,10 +47,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<TestAgent> {
   const ownState = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "openhq-agent-state-"));
   const logFile = join(stateDir, "agent.log");
-  const entry = opts.entry ?? "agent/main.ts";
   const args = [
-    ...(entry.endsWith(".ts") ? ["--import", "tsx"] : []),
-    entry,
+    ...(opts.entry === undefined ? programArgs("agent") : [opts.entry]),
     "--server",
     opts.serverUrl,
     "--port",

@@ -1,4 +1,4 @@
-// Starts a real coordinator process for a test file: `node --import tsx coordinator/main.ts` on a free
+// Starts a real coordinator process for a test file (coordinator/main.ts, support/programs.ts) on a free
 // loopback port, against the given Redis or a fresh private one (test/support/redis.ts), with a unique key
 // prefix, and waits until it answers `ping` over XML-RPC. stop() sends SIGTERM, waits for the exit
 // (SIGKILL after a timeout) and stops the Redis it started.
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Keys } from "../../coordinator/store/keys.js";
 import { TEST_FARM_SECRET } from "./farm-secret.js";
 import { freePort } from "./ports.js";
+import { programArgs } from "./programs.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
 export interface TestCoordinator {
@@ -64,9 +65,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   const port = opts.port ?? (await freePort());
   const prefix = prefixArg(opts.args) ?? `t${randomBytes(4).toString("hex")}:`;
   const args = [
-    "--import",
-    "tsx",
-    "coordinator/main.ts",
+    ...programArgs("coordinator"),
     "--port",
     String(port),
     "--host",

@@ -1,7 +1,20 @@
 // Runs Python 3 code as a real HQueue client would (xmlrpc.client). The script gets the server URL in
 // `HQSERVER` and prints one JSON document, which is returned parsed.
 
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+
+let interpreter: string | undefined;
+
+/**
+ * The python3 the PATH names, as the interpreter's own path: a version manager's shim (pyenv) costs several
+ * times the interpreter's own start-up on each call, and the tests start Python hundreds of times.
+ */
+function python3(): string {
+  interpreter ??= execFileSync("python3", ["-c", "import sys; print(sys.executable)"], {
+    encoding: "utf8",
+  }).trim();
+  return interpreter;
+}
 
 export interface PythonResult<T> {
   value: T;
@@ -15,7 +28,7 @@ export function python<T = unknown>(
   /** Run through this command prefix (e.g. on a host of test/support/netns.ts). */
   wrap: (command: string[]) => string[] = (command) => command,
 ): Promise<T> {
-  const [file, ...args] = wrap(["python3", "-c", code]);
+  const [file, ...args] = wrap([python3(), "-c", code]);
   return new Promise((resolve, reject) => {
     execFile(
       file as string,
