@@ -6,6 +6,8 @@
 // (default 3), and each round's ratio is against that round's plain farm: the figure is the median ratio, the
 // note gives the range. The target is >= 0.9x. Per set-up the note also gives the coordinator's and Redis's
 // CPU per 1,000 jobs (where the cost goes) and how many deliveries and SSE events arrived.
+// NOTICES_SETUPS=plain,sse,hook,live,dead picks the set-ups (plain is always measured): sse is the viewer
+// alone and hook the live webhook alone, to tell which part costs what.
 
 import { readFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage } from "node:http";
@@ -24,12 +26,19 @@ interface Measured {
   /** CPU ms per 1,000 jobs measured, of the coordinator process and of redis-server. */
   coordCpu: number;
   redisCpu: number;
+  /** This process's (the sim agents', the receiver's and the viewer's). */
+  benchCpu: number;
 }
 
 /** CPU time (user + system) of a process in ms, from /proc. */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 async function redisCpuMs(f: Farm): Promise<number> {
@@ -80,10 +89,12 @@ async function measure(
     await fill(f, JOBS, plain());
     await sse?.opened;
     const pid = f.coord.process.pid as number;
-    const [coord0, redis0] = [cpuMs(pid), await redisCpuMs(f)];
+    const [coord0, redis0, bench0] = [cpuMs(pid), await redisCpuMs(f), ownCpuMs()];
     const measured = Math.floor(JOBS / 2);
+    const windowStart = process.hrtime.bigint() / 1000n;
     const rate = await dispatchRate(f, measured);
-    const [coord1, redis1] = [cpuMs(pid), await redisCpuMs(f)];
+    if (process.env.SCALE_PROF) console.log(`window ${pid} ${windowStart} ${process.hrtime.bigint() / 1000n}`);
+    const [coord1, redis1, bench1] = [cpuMs(pid), await redisCpuMs(f), ownCpuMs()];
     // The CPU figures span the whole dispatch (the agents' start included), so they are per job dispatched.
     const done = await f.redis.zcard(f.keys.jobsByStatus("succeeded"));
     let lagS: number | null = null;
@@ -96,6 +107,7 @@ async function measure(
       rate,
       coordCpu: ((coord1 - coord0) / done) * 1000,
       redisCpu: ((redis1 - redis0) / done) * 1000,
+      benchCpu: ((bench1 - bench0) / done) * 1000,
       seen: sse?.events() ?? 0,
       lagS,
     };
@@ -104,6 +116,13 @@ async function measure(
     await f.stop();
   }
 }
+
+const SETUP_NAMES = {
+  live: "dispatch with a webhook on every success and an SSE viewer of everything / without",
+  dead: "dispatch with a dead webhook endpoint and an SSE viewer / without",
+  sse: "dispatch with an SSE viewer of everything alone / without",
+  hook: "dispatch with a webhook on every success alone / without",
+} as const;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const range = (xs: number[], digits: number) =>
@@ -128,25 +147,28 @@ export async function run(): Promise<BenchResult[]> {
     plain: { ini: "", viewer: false },
     live: { ini: hook(`http://127.0.0.1:${port}/hook`), viewer: true },
     dead: { ini: hook(`http://127.0.0.1:${deadPort}/hook`), viewer: true },
+    sse: { ini: "", viewer: true },
+    hook: { ini: hook(`http://127.0.0.1:${port}/hook`), viewer: false },
   };
-  const runs: Record<
-    keyof typeof setups,
+  type Setup = keyof typeof setups;
+  const picked = (process.env.NOTICES_SETUPS ?? "live,dead")
+    .split(",")
+    .filter((name): name is Exclude<Setup, "plain"> => name in SETUP_NAMES);
+  const all: Setup[] = ["plain", ...picked];
+  const runs = Object.fromEntries(all.map((name) => [name, []])) as unknown as Record<
+    Setup,
     (Measured & { seen: number; received: number; lagS: number | null })[]
-  > = {
-    plain: [],
-    live: [],
-    dead: [],
-  };
+  >;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       // Each round in a different order, so that a slow spell of the box does not always hit the same set-up.
-      const order = (["plain", "live", "dead"] as const).map((_, i, all) => all[(i + round) % all.length]!);
+      const order = all.map((_, i) => all[(i + round) % all.length]!);
       for (const name of order) {
         const before = received;
         const m = await measure(
           setups[name].ini,
           setups[name].viewer,
-          name === "live" ? () => received - before : undefined,
+          name === "live" || name === "hook" ? () => received - before : undefined,
         );
         runs[name].push({ ...m, received: received - before });
       }
@@ -161,15 +183,18 @@ export async function run(): Promise<BenchResult[]> {
     )} ms, redis ${range(
       ms.map((m) => m.redisCpu),
       0,
+    )} ms, bench (agents, receiver, viewer) ${range(
+      ms.map((m) => m.benchCpu),
+      0,
     )} ms CPU per 1,000 jobs`;
-  const ratio = (name: string, which: "live" | "dead"): BenchResult => {
+  const ratio = (name: string, which: Setup): BenchResult => {
     const ratios = runs[which].map((m, i) => m.rate / (runs.plain[i] as Measured).rate);
     const r = median(ratios);
     const extra = runs[which]
       .map(
         (m) =>
           `${m.seen} SSE events` +
-          (which === "live"
+          (which === "live" || which === "hook"
             ? `, ${m.received} deliveries, ${m.lagS === null ? "NOT all" : "all"} delivered ${
                 m.lagS === null ? `within ${LAG_LIMIT_MS / 1000}` : m.lagS.toFixed(1)
               } s after dispatch stopped`
@@ -198,7 +223,6 @@ export async function run(): Promise<BenchResult[]> {
         0,
       )}; ${cpu(runs.plain)}`,
     },
-    ratio("dispatch with a webhook on every success and an SSE viewer of everything / without", "live"),
-    ratio("dispatch with a dead webhook endpoint and an SSE viewer / without", "dead"),
+    ...picked.map((which) => ratio(SETUP_NAMES[which], which)),
   ];
 }

@@ -13,6 +13,7 @@ import { AuthConfigError, loadAuth } from "./auth.js";
 import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
 import { errorRecorder } from "./store/errors.js";
+import { EventFeed } from "./store/events.js";
 import { startExpiryTimer } from "./expiry.js";
 import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";
@@ -97,7 +98,9 @@ async function main(): Promise<void> {
   }
   const auth = loadAuth(ctx.settings.raw, process.env);
   const metrics = new Metrics(ctx);
-  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx) };
+  // One subscription to the store's notices for the whole process (the scheduler's and the event stream's).
+  const feed = new EventFeed(ctx);
+  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx, feed) };
   const methods = apiMethods(ctx);
   const audit = new AuditLog(ctx, new Set(Object.keys(methods)), log, (req) => auth.caller(req).user);
   const auditRetention =
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
   const upgrades = guardUpgrades(server, hosts);
   // The ini's shares and caps go to Redis before the first dispatch (every coordinator of the farm does so).
   if (ctx.settings.shares) await writeSharesConfig(ctx, ctx.settings.shares);
-  const scheduler = new Scheduler(ctx);
+  const scheduler = new Scheduler(ctx, feed);
   const link = attachAgentLink(server, services, scheduler.dispatcher, { ...limits, gate }, (entry) =>
     audit.record(entry),
   );

@@ -3,11 +3,10 @@
 // main.ts creates it, hands its dispatcher to the agent link, and starts it with the link as the way to
 // reach agents; stop() ends it. (Design: coordinator/scheduler/README.md.)
 
-import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher } from "./dispatch.js";
-import { subscribeEvents } from "../store/events.js";
+import type { EventFeed } from "../store/events.js";
 import { headClasses, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
@@ -31,7 +30,7 @@ export class Scheduler {
   private readonly reasons: ClassReasons;
   /** The registered clients the waiting reasons are judged against, re-read in turn (registered.ts). */
   private readonly registered: RegisteredClients;
-  private sub: Redis | null = null;
+  private listening: { close(): void } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delivery: Delivery | null = null;
   private groups = new Map<number, Set<string>>();
@@ -40,7 +39,10 @@ export class Scheduler {
   /** Where the next thinning of {p}queue:clock starts (ms): its whole history after a start. */
   private clockFrom = 0;
 
-  constructor(private readonly ctx: Context) {
+  constructor(
+    private readonly ctx: Context,
+    private readonly feed: EventFeed,
+  ) {
     this.scripts = new Scripts(ctx);
     this.reasons = new ClassReasons(ctx, this.scripts);
     this.registered = new RegisteredClients(ctx);
@@ -52,7 +54,7 @@ export class Scheduler {
 
   start(delivery: Delivery): void {
     this.delivery = delivery;
-    this.sub = subscribeEvents(this.ctx, {
+    this.listening = this.feed.listen({
       message: (text) => this.onEvent(text),
       // After a Redis restart some events may be lost: look at the queue again.
       ready: () => this.dispatcher.trigger(),
@@ -66,8 +68,8 @@ export class Scheduler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.sub?.disconnect();
-    this.sub = null;
+    this.listening?.close();
+    this.listening = null;
     await this.dispatcher.close();
   }
 

@@ -5,35 +5,86 @@
 import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 
-/**
- * Subscribes a new connection to {p}events: `message` gets each notice's text, `ready` runs on every
- * (re)connect, when notices may have been missed. Returns the connection, to disconnect when done.
- */
-export function subscribeEvents(
-  ctx: Context,
-  handlers: { message(text: string): void; ready(): void },
-): Redis {
-  return subscribeEventsConfirmed(ctx, handlers).connection;
+/** What a listener of the feed is told: each notice's text (and its channel), and every (re)connect. */
+export interface FeedListener {
+  message(text: string, channel: string): void;
+  /** The subscription was (re)made: notices may have been missed before it. */
+  ready(): void;
 }
 
 /**
- * As subscribeEvents, to {p}events and the `also` channels (one connection: their notices arrive in the order
- * Redis published them), with a promise that resolves once Redis confirmed the first subscription.
+ * {p}events for the whole process, on one connection: the scheduler and the event stream both listen, so
+ * Redis writes each notice to this process once and it is read once. A listener may ask for channels of its
+ * own as well (the stream's {p}events:viewers), held while it listens; their notices go to it alone, in the
+ * order Redis published them among {p}events' (one connection). The connection is made for the first
+ * listener and closed with the last.
  */
-export function subscribeEventsConfirmed(
-  ctx: Context,
-  handlers: { message(text: string): void; ready(): void },
-  also: string[] = [],
-): { connection: Redis; subscribed: Promise<void> } {
-  const sub = ctx.redis.duplicate();
-  sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
-  sub.on("message", (_channel: string, message: string) => handlers.message(message));
-  sub.on("ready", () => handlers.ready());
-  const subscribed = sub.subscribe(ctx.keys.eventsChannel, ...also).then(
-    () => {},
-    () => {},
-  );
-  return { connection: sub, subscribed };
+export class EventFeed {
+  private connection: Redis | null = null;
+  /** Resolves once Redis confirmed {p}events. */
+  private subscribed: Promise<void> = Promise.resolve();
+  private readonly listeners = new Map<FeedListener, string[]>();
+  /** Listeners per channel of their own. */
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly ctx: Context) {}
+
+  /**
+   * Adds a listener, also of `own` channels. `subscribed` resolves once every channel it hears is
+   * confirmed by Redis: from then on, what is published reaches it. `close` removes it.
+   */
+  listen(listener: FeedListener, own: string[] = []): { subscribed: Promise<void>; close(): void } {
+    const connection = this.connection ?? this.connect();
+    this.listeners.set(listener, own);
+    const fresh = own.filter((channel) => {
+      const n = this.held.get(channel) ?? 0;
+      this.held.set(channel, n + 1);
+      return n === 0;
+    });
+    const subscribed =
+      fresh.length === 0
+        ? this.subscribed
+        : Promise.all([this.subscribed, connection.subscribe(...fresh)]).then(
+            () => {},
+            () => {},
+          );
+    return { subscribed, close: () => this.leave(listener) };
+  }
+
+  private connect(): Redis {
+    const sub = this.ctx.redis.duplicate();
+    sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
+    const events = this.ctx.keys.eventsChannel;
+    sub.on("message", (channel: string, text: string) => {
+      for (const [listener, own] of this.listeners)
+        if (channel === events || own.includes(channel)) listener.message(text, channel);
+    });
+    sub.on("ready", () => {
+      for (const listener of this.listeners.keys()) listener.ready();
+    });
+    this.subscribed = sub.subscribe(events).then(
+      () => {},
+      () => {},
+    );
+    this.connection = sub;
+    return sub;
+  }
+
+  private leave(listener: FeedListener): void {
+    const own = this.listeners.get(listener);
+    if (own === undefined) return;
+    this.listeners.delete(listener);
+    const idle = own.filter((channel) => {
+      const n = (this.held.get(channel) ?? 1) - 1;
+      if (n > 0) this.held.set(channel, n);
+      else this.held.delete(channel);
+      return n <= 0;
+    });
+    if (this.listeners.size === 0) {
+      this.connection?.disconnect();
+      this.connection = null;
+    } else if (idle.length > 0) void this.connection?.unsubscribe(...idle).catch(() => {});
+  }
 }
 
 /** The control channels of the agents linked to this coordinator, on a connection of their own. */

@@ -1,12 +1,13 @@
 // GET /events: Server-Sent Events of job and client transitions, for pipelines and dashboards that want to
-// be told rather than poll. The source is the store's own change notices on {p}events (store/events.ts), and
-// {p}events:viewers for the one the scheduler does without (a dispatch: moveToAssigned.lua's "running"). One
-// subscription per coordinator process, made when the first viewer comes and dropped with the last one.
+// be told rather than poll. The source is the store's own change notices on {p}events, and {p}events:viewers
+// for the one the scheduler does without (a dispatch: moveToAssigned.lua's "running"), heard on the process's
+// one subscription (store/events.ts EventFeed, shared with the scheduler) from the first viewer to the last.
 // Each job notice is completed once (its tree's root, submitter and share), whatever the number of viewers,
 // and handed to every viewer whose filters match, in the order Redis published them. A dispatch's notice
 // carries them; they are kept for the job until it finishes (a bounded map), so the usual life of a job,
 // running then succeeded, costs no Redis read; other jobs' notices cost one HMGET. What goes to a viewer is
-// written once per turn of the event loop, not once per notice.
+// written every FLUSH_MS at most, not once per notice: at a flood's rate of notices a write each costs more
+// than the rest of the stream together.
 //
 // Event kinds (the SSE `event:` line; `data:` is one JSON object):
 //   open      {}                                          first: the stream is subscribed
@@ -32,16 +33,19 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Redis } from "ioredis";
 import { FINISHED_STATUSES } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
-import { subscribeEventsConfirmed } from "../store/events.js";
+import type { EventFeed } from "../store/events.js";
 
 export const MAX_BUFFERED_BYTES = 256 * 1024;
 export const VIEWERS_PER_USER = 8;
 const MAX_VIEWERS = 1000;
 const MAX_PENDING = 10_000;
 const KEEPALIVE_MS = 15_000;
+/** How long a frame may wait for others to go out with it. */
+const FLUSH_MS = 50;
+/** Unsent data that goes out at once rather than waiting (a burst must not pass MAX_BUFFERED_BYTES unsent). */
+const FLUSH_BYTES = 32 * 1024;
 /** Events kept for viewers that come back with Last-Event-ID (a few hundred bytes each). */
 const RECENT_EVENTS = 1000;
 const LINGER_MS = 30_000;
@@ -61,7 +65,7 @@ interface Viewer {
   res: ServerResponse;
   key: string;
   filters: Filters;
-  /** Frames not yet written (written together at the end of this turn of the event loop). */
+  /** Frames not yet written (written together within FLUSH_MS). */
   unsent: string;
 }
 
@@ -116,7 +120,7 @@ function matches(filters: Filters, event: Outgoing): boolean {
 export class EventStream {
   private readonly viewers = new Set<Viewer>();
   private readonly perKey = new Map<string, number>();
-  private sub: Redis | null = null;
+  private listening: { close(): void } | null = null;
   private subscribed: Promise<void> | null = null;
   private keepalive: NodeJS.Timeout | null = null;
   /** Deliveries in publication order: each waits for the one before. */
@@ -139,7 +143,10 @@ export class EventStream {
   /** Viewers dropped for not reading, since start (for tests and the log). */
   dropped = 0;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly feed: EventFeed,
+  ) {}
 
   /**
    * Serves one viewer (access control already passed); `key` is its user, or its address without a login;
@@ -214,14 +221,13 @@ export class EventStream {
     this.linger = null;
     if (this.subscribed !== null) return this.subscribed;
     this.since = this.seq;
-    const sub = subscribeEventsConfirmed(
-      this.ctx,
+    const listening = this.feed.listen(
       // A (re)connect of the subscription may have missed notices: no resume from before it.
       { message: (text) => this.notice(text), ready: () => (this.since = this.seq) },
       [this.ctx.keys.viewerEventsChannel],
     );
-    this.sub = sub.connection;
-    this.subscribed = sub.subscribed;
+    this.listening = listening;
+    this.subscribed = listening.subscribed;
     this.keepalive = setInterval(() => {
       for (const viewer of this.viewers) this.write(viewer, ": keepalive\n\n");
     }, KEEPALIVE_MS);
@@ -232,8 +238,8 @@ export class EventStream {
   private stop(): void {
     if (this.linger) clearTimeout(this.linger);
     this.linger = null;
-    this.sub?.disconnect();
-    this.sub = null;
+    this.listening?.close();
+    this.listening = null;
     this.subscribed = null;
     this.known.clear();
     if (this.keepalive) clearInterval(this.keepalive);
@@ -352,7 +358,7 @@ export class EventStream {
     for (const viewer of this.viewers) if (matches(viewer.filters, event)) this.write(viewer, frame);
   }
 
-  /** Queues a frame; every viewer's queue is written at the end of this turn of the event loop, in one go. */
+  /** Queues a frame; every viewer's queue is written within FLUSH_MS (or once FLUSH_BYTES wait), in one go. */
   private write(viewer: Viewer, frame: string): void {
     const { res } = viewer;
     if (res.destroyed) return;
@@ -362,23 +368,29 @@ export class EventStream {
       this.drop(viewer);
       return;
     }
+    if (viewer.unsent.length >= FLUSH_BYTES) {
+      this.send(viewer);
+      return;
+    }
     this.unsent.add(viewer);
     if (this.flushing) return;
     this.flushing = true;
-    setImmediate(() => this.flush());
+    setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
     this.flushing = false;
-    for (const viewer of this.unsent) {
-      const { res } = viewer;
-      const text = viewer.unsent;
-      viewer.unsent = "";
-      if (res.destroyed) continue;
-      res.write(text);
-      if (res.writableLength > MAX_BUFFERED_BYTES) this.drop(viewer);
-    }
+    for (const viewer of this.unsent) this.send(viewer);
     this.unsent.clear();
+  }
+
+  private send(viewer: Viewer): void {
+    const { res } = viewer;
+    const text = viewer.unsent;
+    viewer.unsent = "";
+    if (res.destroyed || text === "") return;
+    res.write(text);
+    if (res.writableLength > MAX_BUFFERED_BYTES) this.drop(viewer);
   }
 
   private drop(viewer: Viewer): void {
