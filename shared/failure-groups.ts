@@ -2,20 +2,28 @@
 // each job's lastError with numbers and paths folded, so "missing texture /tex/wall_0012.exr" and "missing
 // texture /tex/floor_0007.exr" are one message with a count.
 
-/** Messages a group keeps as its key at most; longer ones are cut (lastError itself is ≤ 200 bytes). */
-const MAX_KEY = 300;
+/** Bytes (UTF-8) a group's key keeps at most; longer ones are cut on a character boundary. */
+const MAX_KEY_BYTES = 300;
 
-/** The message with words holding a slash (paths) made `<path>` and numbers `N`, spaces collapsed. */
+/**
+ * The message with words holding a slash (paths) made `<path>` and numbers `N`, whitespace collapsed. The
+ * coordinator keeps the same rule in Lua (coordinator/store/lua/includes/kidsIndex.lua failureKey), where the
+ * failures panel's counts are maintained: words split at ASCII whitespace, the key cut by bytes.
+ */
 export function normalizeFailure(message: string): string {
   // Word by word: one pass, no backtracking regex over the whole line (100,000 frames a refresh).
-  return message
-    .split(/\s+/)
+  const key = message
+    .split(/[ \t\n\v\f\r]+/)
     .filter((word) => word !== "")
     .map((word) =>
       word.includes("/") || word.includes("\\") ? "<path>" : word.replace(/\d+(?:\.\d+)?/g, "N"),
     )
-    .join(" ")
-    .slice(0, MAX_KEY);
+    .join(" ");
+  const bytes = new TextEncoder().encode(key);
+  if (bytes.length <= MAX_KEY_BYTES) return key;
+  let cut = MAX_KEY_BYTES;
+  while (cut > 0 && ((bytes[cut] as number) & 0xc0) === 0x80) cut--;
+  return new TextDecoder().decode(bytes.subarray(0, cut));
 }
 
 export interface FailureGroup {

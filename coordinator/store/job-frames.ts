@@ -85,6 +85,67 @@ export async function hostLabels(ctx: Context, clientIds: Iterable<number>): Pro
   return labels;
 }
 
+export interface KidsPageQuery {
+  /** children in these statuses ([]: every child) */
+  statuses: string[];
+  /** or: the failed children of this normalized failure message ("" for none) */
+  failure: string;
+  /** ordered by id, descending with desc */
+  desc: boolean;
+  offset: number;
+  count: number;
+  /** failure groups to return, largest first */
+  groups: number;
+}
+
+export interface KidsPage {
+  /** children per status (statuses without children left out) */
+  counts: Map<string, number>;
+  /** the largest failure groups: normalized message, count, one child's raw lastError */
+  failures: { message: string; count: number; example: string }[];
+  /** failure groups in all */
+  failureGroups: number;
+  /** children matching the query in all */
+  total: number;
+  /** the page's child ids */
+  ids: number[];
+}
+
+/**
+ * A page of a parent's children from its index of children (lua/includes/kidsIndex.lua), with the counts by
+ * status and the largest failure groups: one readKidsPage.lua call whose cost is the page's, not the parent's.
+ */
+export async function readKidsPage(ctx: Context, parentId: number, q: KidsPageQuery): Promise<KidsPage> {
+  const [counts, groups, failureGroups, total, ids] = (await runScript(
+    ctx.redis,
+    ctx.keys.prefix,
+    "readKidsPage",
+    [parentId, q.offset, q.count, q.desc ? 1 : 0, q.groups, q.failure, ...q.statuses],
+  )) as [string[], string[], number, number, string[]];
+  const byStatus = new Map<string, number>();
+  for (let i = 0; i < counts.length; i += 2) byStatus.set(counts[i] as string, Number(counts[i + 1]));
+  const failures: KidsPage["failures"] = [];
+  for (let i = 0; i < groups.length; i += 3)
+    failures.push({
+      message: groups[i] as string,
+      count: Number(groups[i + 1]),
+      example: groups[i + 2] as string,
+    });
+  return { counts: byStatus, failures, failureGroups, total, ids: ids.map(Number) };
+}
+
+/** The ids of a parent's children in any of `statuses`, by id, from its index of children. */
+export async function kidsInStatuses(ctx: Context, parentId: number, statuses: string[]): Promise<number[]> {
+  const pipeline = ctx.redis.pipeline();
+  for (const s of statuses) pipeline.zrange(ctx.keys.jobKids(parentId, s), "0", "-1");
+  const ids: number[] = [];
+  for (const [err, reply] of (await pipeline.exec()) ?? []) {
+    if (err) throw err;
+    for (const id of reply as string[]) ids.push(Number(id));
+  }
+  return ids.sort((a, b) => a - b);
+}
+
 /** The exit code (or signal) of each job's latest finished run, from its status log; "" when none. */
 export async function exitCodes(ctx: Context, ids: number[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();

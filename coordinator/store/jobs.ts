@@ -66,6 +66,8 @@
 //   lastError        why the latest failed attempt failed: its last non-empty output line (≤ 200 bytes, no
 //                    control characters), else "exited with code N" etc.; set by moveToFinished, and by
 //                    moveToLost as "blade lost: <label>, <why>"; absent = None
+//   failKey          while failed or abandoned: lastError normalized (shared/failure-groups.ts), the failure
+//                    group its parents count it in (lua/includes/kidsIndex.lua); absent otherwise
 //   lostAttempts     runs that ended because their machine was lost (moveToLost); absent = 0; at
 //                    openhq.maxLostAttempts the job is abandoned; rescheduleJobs clears it
 // roll-ups (maintained by every transition, read with one HGETALL):

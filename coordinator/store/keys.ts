@@ -34,6 +34,11 @@
 //   {p}job:{id}:bladeFails       HASH    on a root: client id -> failures of the tree's frames there, capped
 //   {p}job:{id}:blocked          SET     on a root: client ids blocklisted for the tree
 //   {p}job:{id}:okOn             SET     on a root: up to 2 client ids a frame of the tree succeeded on
+//   {p}job:{id}:kids:{status}    ZSET    on a parent: its children in that status (score = child id)
+//   {p}job:{id}:failures         ZSET    on a parent: its failed/abandoned children by normalized failure
+//                                        message (member = message, score = how many)
+//   {p}job:{id}:failed:{group}   ZSET    on a parent: the children of one such message (group = 16 hex of
+//                                        its sha1; score = child id). These three: lua/includes/kidsIndex.lua
 //   {p}clients                   ZSET    all client ids (score = id)
 //   {p}clients:byLabel           HASH    "hostname" or "hostname:name" -> client id
 //   {p}clients:removed           HASH    label of a removed client -> sha256 of its credential, refused from
@@ -105,6 +110,9 @@ export const KEY_TEMPLATES = {
   jobBladeFails: "job:{id}:bladeFails",
   jobBlocked: "job:{id}:blocked",
   jobOkOn: "job:{id}:okOn",
+  jobKids: "job:{id}:kids:{status}",
+  jobFailures: "job:{id}:failures",
+  jobFailedKids: "job:{id}:failed:{group}",
   jobsByStatus: "jobs:status:{status}",
   /** The queue is the runnable status set, scored for dispatch. */
   queue: "jobs:status:runnable",

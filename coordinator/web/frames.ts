@@ -1,21 +1,26 @@
 // The frame table on a parent's page: every child of the job, sorted, filtered by status and paged on the
-// server, so a 10,000-frame parent costs one HGET of its child list and ten calls reading nine fields of 1,000
-// children each (no per-child round trip, no HGETALL of 50-entry logs). Exit codes come from the status log, read
-// only for the rows on the page. Host labels (`hostname:name`) come from the client hashes. The reads are in
-// coordinator/store/job-frames.ts.
+// server. Sorted by id (the default), a page, the counts by status and the failures panel come from the
+// parent's index of children, which the transitions keep (lua/includes/kidsIndex.lua): a 100,000-frame parent
+// costs one readKidsPage.lua call and the page's rows. Sorted by another column, every child the filter shows is
+// read in calls of nine fields of 1,000 children each (no per-child round trip, no HGETALL of 50-entry logs).
+// Exit codes come from the status log, read only for the rows on the page. Host labels (`hostname:name`) come
+// from the client hashes. The reads are in coordinator/store/job-frames.ts.
 
 import type { Context } from "../context.js";
-import { isFinished, isJobStatus } from "../../shared/statuses.js";
+import { FINISHED_STATUSES, isFinished, isJobStatus } from "../../shared/statuses.js";
 import {
   childIds,
   exitCodes,
   hostLabels,
+  kidsInStatuses,
   readFrames,
+  readKidsPage,
   type FamilyCounts,
   type Frame,
+  type KidsPage,
 } from "../store/job-frames.js";
 import { runSeconds } from "../store/run-time.js";
-import { groupFailures, normalizeFailure } from "../../shared/failure-groups.js";
+import { normalizeFailure } from "../../shared/failure-groups.js";
 import { duration, html, progressBar, sortHeaders, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
@@ -161,15 +166,14 @@ const FILTERS: [string, string][] = [
 
 /**
  * The failed frames grouped by normalized message with counts, largest first; a click shows that group's
- * frames in the table. Built from the lastError the frames' failures kept, so no log is read.
+ * frames in the table. From the parent's index of children (readKidsPage): its failure counts, maintained by
+ * the transitions, and one example message per group shown, so no log and no other child is read.
  */
-function failuresPanel(parentId: number, q: FrameQuery, frames: Frame[]): Html {
-  const groups = groupFailures(
-    frames.filter((f) => FAILED.includes(f.status)).map((f) => ({ id: f.id, message: f.lastError })),
-  );
-  if (groups.length === 0) return html``;
-  const shown = groups.slice(0, PANEL_GROUPS);
-  const rest = groups.slice(PANEL_GROUPS).reduce((n, g) => n + g.count, 0);
+function failuresPanel(parentId: number, q: FrameQuery, view: KidsPage): Html {
+  const shown = [...view.failures].sort((a, b) => b.count - a.count || a.message.localeCompare(b.message));
+  if (shown.length === 0) return html``;
+  const failed = FAILED.reduce((n, s) => n + (view.counts.get(s) ?? 0), 0);
+  const rest = failed - shown.reduce((n, g) => n + g.count, 0);
   return html`<div class="failures" id="failures">
     <h3>Failures by message</h3>
     <table class="grid">
@@ -186,32 +190,104 @@ function failuresPanel(parentId: number, q: FrameQuery, frames: Frame[]): Html {
         )}
       </tbody>
     </table>
-    ${rest > 0 ? html`<p class="muted">${rest} more failed frames with ${groups.length - PANEL_GROUPS} other messages</p>` : ""}
+    ${rest > 0 ? html`<p class="muted">${rest} more failed frames with ${view.failureGroups - shown.length} other messages</p>` : ""}
     ${q.error !== "" ? html`<p>${link(parentId, q, { error: "", page: 1 }, "show all frames")}</p>` : ""}
   </div>`;
+}
+
+/** The statuses a status filter shows ([]: all). */
+function filterStatuses(status: string): string[] {
+  if (status === "") return [];
+  if (status === "done") return ["succeeded"];
+  if (status === "bad") return FINISHED_STATUSES.filter((s) => s !== "succeeded");
+  return [status];
+}
+
+/** Ids a readKidsPage call returns at most when a whole filtered set is read (each call a few ms of Redis). */
+const IDS_CHUNK = 5000;
+
+/** The ids of every child the filter shows, by id: the child list, or the index in chunks. */
+async function matchingIds(ctx: Context, parentId: number, q: FrameQuery, total: number): Promise<number[]> {
+  const statuses = q.error !== "" ? [] : filterStatuses(q.status);
+  if (statuses.length === 0 && q.error === "") return childIds(ctx, parentId);
+  const chunks: Promise<KidsPage>[] = [];
+  for (let offset = 0; offset < total; offset += IDS_CHUNK)
+    chunks.push(
+      readKidsPage(ctx, parentId, {
+        statuses,
+        failure: q.error,
+        desc: false,
+        offset,
+        count: IDS_CHUNK,
+        groups: 0,
+      }),
+    );
+  return (await Promise.all(chunks)).flatMap((c) => c.ids);
+}
+
+interface FramePage {
+  view: KidsPage;
+  rows: Frame[];
+  /** frames matching the filter */
+  matching: number;
+  page: number;
+  labels: Map<number, string>;
+}
+
+/**
+ * The page to show. Sorted by id (the default), the index gives the page's ids and only those children are
+ * read; sorted by another column, every child the filter shows is read and sorted here (the filter bounds it).
+ */
+async function framePage(ctx: Context, parentId: number, q: FrameQuery, now: number): Promise<FramePage> {
+  const byIndex = q.sort === "id" && !(q.error !== "" && q.status !== "");
+  const query = (page: number, count: number): Promise<KidsPage> =>
+    readKidsPage(ctx, parentId, {
+      statuses: q.error !== "" ? [] : filterStatuses(q.status),
+      failure: q.error,
+      desc: q.desc,
+      offset: (page - 1) * q.per,
+      count,
+      groups: PANEL_GROUPS,
+    });
+  let view = await query(q.page, byIndex ? q.per : 0);
+  if (byIndex) {
+    const page = Math.min(q.page, Math.max(1, Math.ceil(view.total / q.per)));
+    if (page !== q.page) view = await query(page, q.per);
+    const rows = await readFrames(ctx, view.ids);
+    const labels = await hostLabels(
+      ctx,
+      rows.flatMap((f) => f.clientIds),
+    );
+    return { view, rows, matching: view.total, page, labels };
+  }
+  const frames = await readFrames(ctx, await matchingIds(ctx, parentId, q, view.total));
+  const labels = await hostLabels(
+    ctx,
+    frames.flatMap((f) => f.clientIds),
+  );
+  const picked = selectFrames(frames, q, labels, now);
+  const page = Math.min(q.page, Math.max(1, Math.ceil(picked.length / q.per)));
+  return {
+    view,
+    rows: picked.slice((page - 1) * q.per, page * q.per),
+    matching: picked.length,
+    page,
+    labels,
+  };
 }
 
 /** The frame table of a parent: counts, filters, bulk bar, sortable paged table. Refreshes itself. */
 export async function frameTable(ctx: Context, parentId: number, q: FrameQuery): Promise<Html> {
   const now = Date.now();
-  const ids = await childIds(ctx, parentId);
-  const frames = await readFrames(ctx, ids);
-  const labels = await hostLabels(
-    ctx,
-    frames.flatMap((f) => f.clientIds),
-  );
-  const counts = new Map<string, number>();
-  for (const f of frames) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
-  const picked = selectFrames(frames, q, labels, now);
-  const pages = Math.max(1, Math.ceil(picked.length / q.per));
-  const page = Math.min(q.page, pages);
-  const rows = picked.slice((page - 1) * q.per, page * q.per);
+  const { view, rows, matching, page, labels } = await framePage(ctx, parentId, q, now);
+  const pages = Math.max(1, Math.ceil(matching / q.per));
   const exits = await exitCodes(
     ctx,
     rows.filter((f) => isFinished(f.status)).map((f) => f.id),
   );
   const self = frameUrl(parentId, q, { page });
-  const summary = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  const summary = [...view.counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  const children = summary.reduce((n, [, count]) => n + count, 0);
   return html`<section
     id="frames"
     class="frames"
@@ -221,9 +297,9 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
     hx-trigger="every 3s [autoRefresh()]"
     hx-swap="outerHTML"
   >
-    <h2>Frames <span class="muted">(${frames.length})</span></h2>
+    <h2>Frames <span class="muted">(${children})</span></h2>
     <p class="frame-counts">${summary.map(([s, n]) => html`${statusBadge(s, `${n} ${s}`)} `)}</p>
-    ${failuresPanel(parentId, q, frames)}
+    ${failuresPanel(parentId, q, view)}
     <div class="frame-filters">
       Show:
       ${FILTERS.map(([value, label]) =>
@@ -242,7 +318,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
       <label>Priority <input type="number" min="0" class="bulk-priority" value="0" /></label>
       <button type="button" class="bulk-action" data-method="setJobPriority">Set priority</button>
       <button type="button" class="reschedule-failed" data-parent="${parentId}">
-        Reschedule all failed (${(counts.get("failed") ?? 0) + (counts.get("abandoned") ?? 0)})
+        Reschedule all failed (${(view.counts.get("failed") ?? 0) + (view.counts.get("abandoned") ?? 0)})
       </button>
     </div>
     <table class="grid frame-table">
@@ -283,7 +359,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
       </tbody>
     </table>
     <div class="pager">
-      <span>${picked.length} frame${picked.length === 1 ? "" : "s"} · page ${page} of ${pages}</span>
+      <span>${matching} frame${matching === 1 ? "" : "s"} · page ${page} of ${pages}</span>
       ${page > 1 ? html`${link(parentId, q, { page: 1 }, "« first")} ${link(parentId, q, { page: page - 1 }, "‹ prev")}` : ""}
       ${page < pages ? html`${link(parentId, q, { page: page + 1 }, "next ›")} ${link(parentId, q, { page: pages }, "last »")}` : ""}
       · per page
@@ -294,6 +370,6 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
 
 /** Ids of the children in any of `statuses` (the bulk bar's "all failed"), JSON for app.js. */
 export async function frameIds(ctx: Context, parentId: number, statuses: string[]): Promise<number[]> {
-  const frames = await readFrames(ctx, await childIds(ctx, parentId));
-  return frames.filter((f) => statuses.length === 0 || statuses.includes(f.status)).map((f) => f.id);
+  if (statuses.length === 0) return (await childIds(ctx, parentId)).sort((a, b) => a - b);
+  return kidsInStatuses(ctx, parentId, statuses.filter(isJobStatus));
 }

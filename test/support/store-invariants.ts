@@ -2,10 +2,18 @@
 // roll-ups, the clients' job sets), shared by the random-transition test and the chaos run's final check.
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { jobField, type JobRecord, type JobStore } from "../../coordinator/store/jobs.js";
 import type { Keys } from "../../coordinator/store/keys.js";
-import { FINISHED_STATUSES, JOB_STATUSES, RUNNING_STATUSES, type JobStatus } from "../../shared/statuses.js";
+import { normalizeFailure } from "../../shared/failure-groups.js";
+import {
+  FAILED_STATUSES,
+  FINISHED_STATUSES,
+  JOB_STATUSES,
+  RUNNING_STATUSES,
+  type JobStatus,
+} from "../../shared/statuses.js";
 
 const isFinished = (s: string) => (FINISHED_STATUSES as readonly string[]).includes(s);
 const isRunning = (s: string) => (RUNNING_STATUSES as readonly string[]).includes(s);
@@ -35,8 +43,85 @@ async function checkClassIndex(redis: Redis, keys: Keys, step: string): Promise<
 }
 
 /**
+ * Each parent's index of children (lua/includes/kidsIndex.lua) equals what its children say: per status the
+ * children in it, the failure groups' counts and members from the failed children's lastError, and no index
+ * left behind by a deleted parent.
+ */
+async function checkKidsIndex(
+  redis: Redis,
+  keys: Keys,
+  jobs: Map<number, JobRecord>,
+  step: string,
+): Promise<void> {
+  const sorted = (list: unknown): number[] => (list as string[]).map(Number).sort((a, b) => a - b);
+  const parents = [...jobs].filter(([, job]) => ids(job.children).length > 0);
+  const read = redis.pipeline();
+  for (const [id] of parents) {
+    for (const s of JOB_STATUSES) read.zrange(keys.jobKids(id, s), "0", "-1");
+    read.zrange(keys.jobFailures(id), "0", "-1", "WITHSCORES");
+  }
+  const replies = ((await read.exec()) ?? []).map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
+  const groupReads = redis.pipeline();
+  const groupTruth: [string, number[]][] = [];
+  parents.forEach(([id, job], p) => {
+    const at = `${step}: index of children of job ${id}`;
+    const kids = ids(job.children).filter((c) => jobs.has(c));
+    const base = p * (JOB_STATUSES.length + 1);
+    JOB_STATUSES.forEach((s, i) => {
+      const truth = kids.filter((c) => jobs.get(c)?.status === s);
+      assert.deepEqual(sorted(replies[base + i]), sorted(truth), `${at}: ${s}`);
+    });
+    const groups = new Map<string, number[]>();
+    for (const c of kids) {
+      const kid = jobs.get(c) as JobRecord;
+      if (!(FAILED_STATUSES as readonly string[]).includes(kid.status ?? "")) continue;
+      const key = normalizeFailure(kid.lastError ?? "") || "(no message)";
+      groups.set(key, [...(groups.get(key) ?? []), c]);
+    }
+    const counted = replies[base + JOB_STATUSES.length] as string[];
+    const got = new Map<string, number>();
+    for (let i = 0; i < counted.length; i += 2) got.set(counted[i] as string, Number(counted[i + 1]));
+    assert.deepEqual(got, new Map([...groups].map(([k, list]) => [k, list.length])), `${at}: failure counts`);
+    for (const [key, list] of groups) {
+      const group = createHash("sha1").update(key).digest("hex").slice(0, 16);
+      groupReads.zrange(keys.jobFailedKids(id, group), "0", "-1");
+      groupTruth.push([`${at}: failure group ${key}`, list]);
+    }
+  });
+  ((await groupReads.exec()) ?? []).forEach(([err, reply], i) => {
+    if (err) throw err;
+    const [label, list] = groupTruth[i] as [string, number[]];
+    assert.deepEqual(sorted(reply), sorted(list), label);
+  });
+  // No index outlives its parent, and a job without children has none.
+  const withKids = new Set(parents.map(([id]) => id));
+  const others: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", keys.job("*:*"), "COUNT", 10_000);
+    cursor = next;
+    for (const key of found) {
+      const [parent, kind] = key.slice(keys.job("").length).split(":");
+      if (kind !== "kids" && kind !== "failures" && kind !== "failed") continue;
+      if (jobs.has(Number(parent)))
+        assert.ok(withKids.has(Number(parent)), `${step}: ${key} on a job without children`);
+      else others.push(key);
+    }
+  } while (cursor !== "0");
+  const exists = redis.pipeline();
+  for (const key of others) exists.exists(keys.job(key.slice(keys.job("").length).split(":")[0] as string));
+  ((await exists.exec()) ?? []).forEach(([, n], i) =>
+    assert.equal(n, 1, `${step}: ${others[i]} outlived its job`),
+  );
+}
+
+/**
  * Checks that the maintained state of the jobs `all` agrees with what it summarises; `clients` are the
- * client ids whose job sets are checked. Throws an AssertionError naming the job and the broken roll-up.
+ * client ids whose job sets are checked; kidsIndex: false skips the parents' index of children (the costliest
+ * part, which a long random run checks every few steps). Throws an AssertionError naming the job and the broken roll-up.
  */
 export async function checkStoreInvariants(
   store: JobStore,
@@ -45,6 +130,7 @@ export async function checkStoreInvariants(
   all: number[],
   clients: number[],
   step: string,
+  options: { kidsIndex?: boolean } = {},
 ): Promise<void> {
   const jobs = new Map<number, JobRecord>();
   (await store.read(all)).forEach((job, i) => {
@@ -61,6 +147,7 @@ export async function checkStoreInvariants(
   for (const c of clients) clientJobs.set(c, new Set((await redis.smembers(keys.clientJobs(c))).map(Number)));
 
   await checkClassIndex(redis, keys, step);
+  if (options.kidsIndex !== false) await checkKidsIndex(redis, keys, jobs, step);
 
   for (const [id, job] of jobs) {
     const at = `${step}: job ${id} ${JSON.stringify(job)}`;

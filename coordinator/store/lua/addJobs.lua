@@ -322,6 +322,9 @@ for i, j in ipairs(jobs) do
     end
     list[#list + 1] = ids[i]
     putIds(ck, 'parents', list)
+    -- The new parent's index of children (kidsIndex.lua) counts it in its status.
+    local cv = redis.call('HMGET', ck, 'status', 'failKey')
+    kidsIndexAdd(ids[i], c, cv[1], cv[2] or '(no message)')
   end
 end
 
@@ -458,6 +461,31 @@ for _, cls in ipairs(classes) do
     head = math.min(head, e[1])
   end
   redis.call('ZADD', K.queueHeads, 'LT', head, cls)
+end
+-- The parents' index of children (kidsIndex.lua): one ZADD per parent and status.
+local kidsAdds, kidsOrder = {}, {}
+for i, j in ipairs(jobs) do
+  if initial[i] then
+    local parents = {}
+    for _, lp in ipairs(j.newParents) do
+      parents[#parents + 1] = ids[lp + 1]
+    end
+    for _, p in ipairs(j.existingParents) do
+      parents[#parents + 1] = p
+    end
+    for _, p in ipairs(parents) do
+      local k = K.jobKids(p, initial[i])
+      if not kidsAdds[k] then
+        kidsAdds[k] = {}
+        kidsOrder[#kidsOrder + 1] = k
+      end
+      local list = kidsAdds[k]
+      list[#list + 1] = { ids[i], ids[i] }
+    end
+  end
+end
+for _, k in ipairs(kidsOrder) do
+  zaddMany(k, kidsAdds[k])
 end
 local rootPairs = {}
 for k, id in ipairs(newRoots) do

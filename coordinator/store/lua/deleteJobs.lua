@@ -10,6 +10,7 @@
 -- @include util
 -- @include logKeys
 -- @include bladeHealth
+-- @include kidsIndex
 local now = tonumber(ARGV[2])
 
 -- Job n loses the parents `gone(p)` says are gone; one left without parents becomes a root.
@@ -121,10 +122,12 @@ for _, id in ipairs(order) do
   local key = K.job(id)
   local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children')
   local status = v[1]
-  -- Parents that stay lose this child and its subtree's share of the roll-ups.
+  local failKey = FAILED[status] and (redis.call('HGET', key, 'failKey') or '(no message)') or nil
+  -- Parents that stay lose this child (from their index of children too) and its subtree's share of the roll-ups.
   for _, p in ipairs(idList(v[4])) do
     if not doomed[tonumber(p)] then
       local pk = K.job(p)
+      kidsIndexRemove(p, id, status, failKey)
       putIds(pk, 'children', withoutId(idList(redis.call('HGET', pk, 'children')), id))
       redis.call('HINCRBY', pk, 'nKids', -1)
       if status ~= 'succeeded' and FINISHED[status] then
@@ -161,6 +164,9 @@ for _, id in ipairs(order) do
         end)
       end
     end
+  end
+  if v[5] then
+    dropKidsIndex(id)
   end
   redis.call('ZREM', K.jobsByStatus(status), id)
   redis.call('ZREM', K.unfinishedRoots, id)

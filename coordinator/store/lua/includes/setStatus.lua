@@ -1,7 +1,8 @@
 -- @include util
 -- @include notices
+-- @include kidsIndex
 -- The one place a job's status changes: status sets, the queue and its classes, roots/expiry sets, endTime,
--- the log entry, the ancestors' treeRun and startTime roll-ups, and the {p}events notice
+-- the log entry, the parents' index of children (kidsIndex.lua), the ancestors' treeRun and startTime roll-ups, and the {p}events notice
 -- {"type":"job","jobId":N,"status":S}, and the outbox notice of a transition someone wants (notices.lua).
 -- QUIET_EVENTS lets a bulk script publish one summary instead of one message per job (notices are not quiet).
 --
@@ -56,13 +57,19 @@ local function setStatus(id, new, now, known)
   elseif wasFinished then
     redis.call('HDEL', key, 'endTime')
   end
-  redis.call('HSET', key, unpack(fields))
-  local root
+  local parentsText
   if known and known.parents ~= nil then
-    root = not known.parents
+    parentsText = known.parents or nil
   else
-    root = redis.call('HEXISTS', key, 'parents') == 0
+    parentsText = redis.call('HGET', key, 'parents') or nil
   end
+  local root = not parentsText
+  local failKey = kidsIndexMove(id, key, parentsText, old, new)
+  if failKey then
+    fields[#fields + 1] = failKey[1]
+    fields[#fields + 1] = failKey[2]
+  end
+  redis.call('HSET', key, unpack(fields))
   if (not old or wasFinished ~= isFinished) and root then
     if isFinished then
       redis.call('ZREM', K.unfinishedRoots, id)
