@@ -11,7 +11,9 @@ import { FINISHED_STATUSES, isFinished, isJobStatus } from "../../shared/statuse
 import {
   childIds,
   exitCodes,
+  frameOrder,
   hostLabels,
+  NUMERIC_FRAME_SORTS,
   kidsInStatuses,
   readFrames,
   readKidsPage,
@@ -236,7 +238,9 @@ interface FramePage {
 
 /**
  * The page to show. Sorted by id (the default), the index gives the page's ids and only those children are
- * read; sorted by another column, every child the filter shows is read and sorted here (the filter bounds it).
+ * read. Sorted by a numeric column, each chunk of the children the filter shows is sorted inside Redis and
+ * only its head up to this page comes back (frameOrder). Sorted by name, status or host, every child the
+ * filter shows is read and sorted here (the filter bounds it).
  */
 async function framePage(ctx: Context, parentId: number, q: FrameQuery, now: number): Promise<FramePage> {
   const byIndex = q.sort === "id" && !(q.error !== "" && q.status !== "");
@@ -260,7 +264,19 @@ async function framePage(ctx: Context, parentId: number, q: FrameQuery, now: num
     );
     return { view, rows, matching: view.total, page, labels };
   }
-  const frames = await readFrames(ctx, await matchingIds(ctx, parentId, q, view.total));
+  const ids = await matchingIds(ctx, parentId, q, view.total);
+  if (NUMERIC_FRAME_SORTS.includes(q.sort) && !(q.error !== "" && q.status !== "")) {
+    // Sorted inside Redis, chunk by chunk: only the heads up to this page come back, then its rows.
+    const page = Math.min(q.page, Math.max(1, Math.ceil(view.total / q.per)));
+    const order = await frameOrder(ctx, ids, q.sort, q.desc, page * q.per, now);
+    const rows = await readFrames(ctx, order.ids.slice((page - 1) * q.per));
+    const labels = await hostLabels(
+      ctx,
+      rows.flatMap((f) => f.clientIds),
+    );
+    return { view, rows, matching: order.found, page, labels };
+  }
+  const frames = await readFrames(ctx, ids);
   const labels = await hostLabels(
     ctx,
     frames.flatMap((f) => f.clientIds),

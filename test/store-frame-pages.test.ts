@@ -1,0 +1,167 @@
+// The frame table's bounded reads (store/job-frames.ts) on a real Redis: a page of a parent's children from
+// its index (readKidsPage.lua, a union of statuses paged by bisection, both directions) equals the page cut
+// from the full sorted list; the numeric sorts done inside Redis chunk by chunk (readFrameOrder.lua) give the
+// order selectFrames gives over every row; and the failures panel follows real failures and a requeue.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { parseNewJob } from "../coordinator/api/jobspec.js";
+import type { Context } from "../coordinator/context.js";
+import {
+  frameOrder,
+  NUMERIC_FRAME_SORTS,
+  readFrames,
+  readKidsPage,
+} from "../coordinator/store/job-frames.js";
+import { selectFrames } from "../coordinator/web/frames.js";
+import { JOB_STATUSES } from "../shared/statuses.js";
+import { testContext } from "./support/context.js";
+import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
+import { rng } from "./support/rng.js";
+
+let h: JobsHarness;
+let ctx: Context;
+before(async () => {
+  h = await startJobsHarness({ maxOutputBytes: 256 });
+  ctx = await testContext(h.redis, h.keys, {}, h.logs);
+});
+after(async () => {
+  await h.stop();
+});
+
+test("a page of a union of statuses, by id up and down, is the page of the whole sorted list", async () => {
+  // The index alone (no jobs behind it): 2,500 ids spread over the statuses, with gaps.
+  const parent = 990_001;
+  const random = rng(7);
+  const byStatus = new Map<string, number[]>();
+  for (let id = 10; id < 7_510; id += 1 + Math.floor(random() * 4)) {
+    const s = JOB_STATUSES[Math.floor(random() * JOB_STATUSES.length)] as string;
+    byStatus.set(s, [...(byStatus.get(s) ?? []), id]);
+  }
+  for (const [s, ids] of byStatus)
+    await h.redis.zadd(h.keys.jobKids(parent, s), ...ids.flatMap((id) => [id, id]));
+  for (const statuses of [[], ["failed", "cancelled", "abandoned"], ["runnable"], ["queued", "succeeded"]]) {
+    const all = (statuses.length === 0 ? [...byStatus.values()] : statuses.map((s) => byStatus.get(s) ?? []))
+      .flat()
+      .sort((a, b) => a - b);
+    for (const desc of [false, true]) {
+      const ordered = desc ? [...all].reverse() : all;
+      for (const [offset, count] of [
+        [0, 100],
+        [100, 100],
+        [all.length - 50, 100],
+        [Math.floor(all.length / 3), 250],
+        [all.length, 100],
+      ] as [number, number][]) {
+        const page = await readKidsPage(ctx, parent, {
+          statuses,
+          failure: "",
+          desc,
+          offset,
+          count,
+          groups: 0,
+        });
+        assert.equal(page.total, all.length);
+        assert.deepEqual(page.ids, ordered.slice(offset, offset + count), `${statuses} ${desc} ${offset}`);
+      }
+    }
+  }
+});
+
+test("numeric sorts inside Redis, chunk by chunk, give selectFrames' order", async () => {
+  const random = rng(11);
+  const ids = await h.store.addJobs(
+    parseNewJob(
+      {
+        name: "order parent",
+        children: Array.from({ length: 2_300 }, (_, i) => ({ name: `f${i}`, command: "true" })),
+      },
+      null,
+      null,
+    ),
+  );
+  const kids = ids.slice(1);
+  const now = Date.now();
+  const write = h.redis.pipeline();
+  for (const id of kids) {
+    // Never started, running (some paused), finished with or without an endTime, equal values for ties.
+    const roll = random();
+    const fields: (string | number)[] = [
+      "progress",
+      Math.floor(random() * 4) / 4,
+      "attempt",
+      Math.floor(random() * 3),
+    ];
+    if (roll > 0.2) fields.push("startTime", now - 1000 * Math.floor(random() * 50));
+    if (roll > 0.5) fields.push("status", "succeeded", "endTime", now - 1000 * Math.floor(random() * 5));
+    else if (roll > 0.45) fields.push("status", "failed");
+    if (random() < 0.2) fields.push("pausedMs", 1000 * Math.floor(random() * 5), "pausedAt", now - 3000);
+    write.hset(h.keys.job(id), ...fields);
+  }
+  await write.exec();
+  const frames = await readFrames(ctx, kids);
+  for (const sort of NUMERIC_FRAME_SORTS) {
+    for (const desc of [false, true]) {
+      const q = { status: "", error: "", sort, desc, page: 1, per: 100 };
+      const truth = selectFrames(frames, q, new Map(), now).map((f) => f.id);
+      for (const k of [100, 1_500]) {
+        const got = await frameOrder(ctx, kids, sort, desc, k, now);
+        assert.equal(got.found, kids.length);
+        assert.deepEqual(got.ids, truth.slice(0, k), `${sort} ${desc ? "desc" : "asc"} first ${k}`);
+      }
+    }
+  }
+});
+
+test("the failures panel counts real failures by message and forgets a requeued frame", async () => {
+  const ids = await h.store.addJobs(
+    parseNewJob(
+      {
+        name: "failing parent",
+        children: Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, command: "run", triesLeft: 0 })),
+      },
+      null,
+      null,
+    ),
+  );
+  const [parent, ...kids] = ids as [number, ...number[]];
+  // Three fail with their exit code only, one with a texture error on its last line, one succeeds.
+  for (const [i, id] of kids.entries()) {
+    const attempt = await h.assign(id);
+    if (i === 3)
+      await h.store.appendOutput(
+        id,
+        attempt,
+        await h.nextSeq(id, attempt),
+        "missing texture /t/wall_12.exr\n",
+      );
+    await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
+      exitCode: i === 4 ? 0 : 3,
+      signal: null,
+      reason: "exited",
+    });
+  }
+  const panel = async () => {
+    const page = await readKidsPage(ctx, parent, {
+      statuses: [],
+      failure: "exited with code N",
+      desc: false,
+      offset: 0,
+      count: 10,
+      groups: 10,
+    });
+    return { failures: page.failures, ids: page.ids, failed: page.counts.get("failed") };
+  };
+  const texture = { message: "missing texture <path>", count: 1, example: "missing texture /t/wall_12.exr" };
+  assert.deepEqual(await panel(), {
+    failures: [{ message: "exited with code N", count: 3, example: "exited with code 3" }, texture],
+    ids: [kids[0], kids[1], kids[2]],
+    failed: 4,
+  });
+  await h.store.cascade("rescheduleJobs", [kids[0] as number]);
+  assert.deepEqual(await panel(), {
+    failures: [{ message: "exited with code N", count: 2, example: "exited with code 3" }, texture],
+    ids: [kids[1], kids[2]],
+    failed: 3,
+  });
+});
