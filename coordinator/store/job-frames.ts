@@ -76,8 +76,8 @@ export const NUMERIC_FRAME_SORTS = ["progress", "start", "duration", "attempts"]
 
 /**
  * The first `k` of `ids` ordered on a numeric column (NUMERIC_FRAME_SORTS; by id on ties, jobs without a
- * value last), and how many of them exist: one readFrameOrder.lua call per READ_CHUNK ids, each answering
- * only its own first k, merged here. A 100,000-child parent's page 1 moves 10,000 ids instead of 100,000 rows.
+ * value last, as selectFrames orders rows), and how many of them exist: each job's one value read by
+ * readFrameOrder.lua, READ_CHUNK jobs a call, and sorted here, so no row is built for a job off the page.
  */
 export async function frameOrder(
   ctx: Context,
@@ -87,27 +87,28 @@ export async function frameOrder(
   k: number,
   at: number,
 ): Promise<{ found: number; ids: number[] }> {
-  const chunks: Promise<string[]>[] = [];
+  const chunks: Promise<[string, string]>[] = [];
   for (let start = 0; start < ids.length; start += READ_CHUNK) {
-    const chunk = ids.slice(start, start + READ_CHUNK);
-    const args = [at, column, desc ? 1 : 0, k, ...chunk];
-    chunks.push(runScript(ctx.redis, ctx.keys.prefix, "readFrameOrder", args) as Promise<string[]>);
+    const args = [at, column, ...ids.slice(start, start + READ_CHUNK)];
+    chunks.push(runScript(ctx.redis, ctx.keys.prefix, "readFrameOrder", args) as Promise<[string, string]>);
   }
-  let found = 0;
-  const heads: { id: number; value: number }[] = [];
-  for (const [n, ...pairs] of await Promise.all(chunks)) {
-    found += Number(n);
-    for (let i = 0; i < pairs.length; i += 2)
-      heads.push({ id: Number(pairs[i]), value: pairs[i + 1] === "" ? NaN : Number(pairs[i + 1]) });
+  const found: number[] = [];
+  const values: number[] = [];
+  for (const [idText, valueText] of await Promise.all(chunks)) {
+    if (idText === "") continue;
+    for (const id of idText.split(",")) found.push(Number(id));
+    for (const v of valueText.split(",")) values.push(v === "" ? NaN : Number(v));
   }
   const sign = desc ? -1 : 1;
-  heads.sort((a, b) => {
-    const aNaN = Number.isNaN(a.value);
-    if (aNaN !== Number.isNaN(b.value)) return aNaN ? 1 : -1;
-    const c = aNaN ? 0 : a.value - b.value;
-    return c !== 0 ? c * sign : a.id - b.id;
+  const order = Array.from(found.keys()).sort((a, b) => {
+    const x = values[a] as number;
+    const y = values[b] as number;
+    const xNaN = Number.isNaN(x);
+    if (xNaN !== Number.isNaN(y)) return xNaN ? 1 : -1;
+    const c = xNaN ? 0 : x - y;
+    return c !== 0 ? c * sign : (found[a] as number) - (found[b] as number);
   });
-  return { found, ids: heads.slice(0, k).map((h) => h.id) };
+  return { found: found.length, ids: order.slice(0, k).map((i) => found[i] as number) };
 }
 
 /** Client id -> label (`hostname` or `hostname:name`), one pipelined HGET per distinct client. */
