@@ -3,11 +3,11 @@
 // Extra arguments narrow the run to files whose path contains one of them: `npm run test:unit -- store`.
 // `--jobs N` (or OPENHQ_TEST_JOBS) sets how many files run at once (default 2).
 //
-// The coordinators, agents and CLIs the tests start run from a compiled copy made once per run
-// (scripts/test-build.mjs, test/support/programs.ts).
-// Each file runs in its own process (`node --import tsx <file>`: node:test runs a file's tests in the process
-// that imports it, so no second runner process per file), its output printed whole when it ends so files do
-// not interleave; at the end, a table of the files by wall time, the slowest first.
+// The test files, and the coordinators, agents and CLIs they start, run from a compiled copy made once per run
+// (scripts/test-build.mjs, test/support/programs.ts), with the repository as the working folder.
+// Each file runs in its own process (`node <file>`: node:test runs a file's tests in the process that imports
+// it, so no second runner process per file), its output printed whole when it ends so files do not
+// interleave; at the end, a table of the files by wall time, the slowest first.
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -61,7 +61,8 @@ const running = new Set();
 function runFile(file) {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--test-reporter=spec", file], {
+    const compiled = join(programs.dir, file.replace(/\.ts$/, ".js"));
+    const child = spawn(process.execPath, ["--enable-source-maps", "--test-reporter=spec", compiled], {
       env: { ...process.env, OPENHQ_TEST_PROGRAMS: programs.dir },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,

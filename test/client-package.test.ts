@@ -18,7 +18,7 @@ import {
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
 
-const ROOT = join(import.meta.dirname, "..");
+const ROOT = process.cwd();
 
 /** Every module reachable from `entry` by static imports: [relative paths, bare package specifiers]. */
 function importGraph(entry: string): { files: string[]; packages: Set<string> } {

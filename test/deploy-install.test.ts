@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { UPGRADE_EXIT_CODE } from "../shared/protocol.js";
 import { python } from "./support/python.js";
 
-const root = join(import.meta.dirname, "..");
+const root = process.cwd();
 
 function install(dir: string, ...args: string[]) {
   return spawnSync(

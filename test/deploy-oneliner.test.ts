@@ -20,7 +20,7 @@ import { py, waitFinished } from "./support/farm-kit.js";
 import { freePort } from "./support/ports.js";
 import { alive } from "./support/processes.js";
 
-const root = join(import.meta.dirname, "..");
+const root = process.cwd();
 const SECRET = "farm secret's value";
 
 /** Builds the /install folder (scripts/bundle.mjs) with the agent reporting `version`. */

@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { Language, Parser, type Node } from "web-tree-sitter";
 
-const root = join(import.meta.dirname, "..");
+const root = process.cwd();
 const SKIP = new Set(["node_modules", "dist", ".git", "test-artifacts"]);
 
 function files(dir: string, match: (name: string) => boolean): string[] {

@@ -11,7 +11,7 @@ import { startCoordinator } from "./support/coordinator.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startRedis } from "./support/redis.js";
 
-const DIR = join(import.meta.dirname, "..", "deploy", "monitoring");
+const DIR = join(process.cwd(), "deploy", "monitoring");
 const hasPromtool = spawnSync("sh", ["-c", "command -v promtool"]).status === 0;
 
 /** Metric names in PromQL text: identifiers followed by `{`, `[` or `)` / space that look like ours. */

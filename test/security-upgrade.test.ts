@@ -25,7 +25,7 @@ import { alive } from "./support/processes.js";
 import { makeCa } from "./support/pki.js";
 import { PRELUDE, python } from "./support/python.js";
 
-const root = join(import.meta.dirname, "..");
+const root = process.cwd();
 const SECRET = "tls-farm-secret";
 
 /** A CA, and certificates for 127.0.0.1 it signed: `names` -> {cert, key} paths. */

@@ -15,7 +15,7 @@ import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { programArgs } from "./support/programs.js";
 
-const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+const ARTIFACTS = join(process.cwd(), "test-artifacts");
 const run = promisify(execFile);
 
 async function openhq(server: string, ...args: string[]): Promise<string> {
