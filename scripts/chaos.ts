@@ -1,6 +1,6 @@
 // The chaos run: a real farm on this machine that keeps being broken, then checked.
 //   npm run chaos -- --minutes N [--seed S] [--rate TREES_PER_S] [--fsync everysec|always] [--wait-replicas N]
-//     [--faults redisFailover,redisWrites] [--gap-ms 2000-8000]
+//     [--faults redisFailover,redisWrites] [--gap-ms 2000-8000] [--min-faults N]
 // The farm: Redis primary + replica under one Sentinel, 2 coordinators (Sentinel-routed, one key prefix), 4
 // agents each behind its own TCP proxy (scripts/chaos-proxy.ts), and a Python xmlrpc.client stream of job
 // trees (scripts/chaos-stream.py). Faults, one at a time at random gaps: SIGKILL + restart of an agent, of a
@@ -73,6 +73,8 @@ interface Options {
   only: string[];
   /** Pause between faults, ms: [lo, hi). */
   gapMs: [number, number];
+  /** Faults to inject at least, however long that takes past --minutes (a loaded machine injects fewer). */
+  minFaults: number;
 }
 
 function options(): Options {
@@ -85,6 +87,7 @@ function options(): Options {
       "wait-replicas": { type: "string", default: "1" },
       faults: { type: "string", default: "" },
       "gap-ms": { type: "string", default: "2000-8000" },
+      "min-faults": { type: "string", default: "0" },
     },
   });
   const minutes = Number(values.minutes);
@@ -100,6 +103,7 @@ function options(): Options {
     activeTimeoutMinutes: 1,
     only: values.faults.split(",").filter(Boolean),
     gapMs: [Number(gap[0]), Number(gap[1] ?? gap[0])],
+    minFaults: Number(values["min-faults"]),
   };
 }
 
@@ -572,10 +576,12 @@ async function main(): Promise<number> {
     const end = Date.now() + opts.minutes * 60_000;
     // Every kind once per round, in a shuffled order: a short run sees them all.
     const bag: Fault[] = [];
-    while (Date.now() < end) {
+    const more = () =>
+      Date.now() < end || [...faults.injected.values()].reduce((a, b) => a + b, 0) < opts.minFaults;
+    while (more()) {
       const [lo, hi] = opts.gapMs;
       await sleep(lo + random() * (hi - lo));
-      if (Date.now() >= end) break;
+      if (!more()) break;
       if (bag.length === 0) bag.push(...faults.kinds().sort(() => random() - 0.5));
       await faults.inject(bag.pop() as Fault);
     }

@@ -9,9 +9,9 @@ import { after, describe, it } from "node:test";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
-import { eventually } from "./support/farm-kit.js";
 import { startRedis } from "./support/redis.js";
 import { livePids } from "./support/processes.js";
+import { eventually } from "./support/eventually.js";
 
 const FINISHED = ["succeeded", "failed", "cancelled", "abandoned"];
 const cleanups: (() => Promise<void>)[] = [];

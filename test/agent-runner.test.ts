@@ -12,6 +12,7 @@ import { createLogger } from "../agent/log.js";
 import { procStat } from "../agent/proc.js";
 import { assignMessage } from "./support/assign.js";
 import { livePids } from "./support/processes.js";
+import { eventually } from "./support/eventually.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "openhq-agent-runner-"));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -64,18 +65,13 @@ function finished(events: JobEventMessage[]) {
 }
 
 /** Live processes of a group, as ps sees them (zombies waiting for a reaper are already dead). */
-async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("agent runner", () => {
   it("cancel kills the whole process group, grandchildren included", async () => {
     const { job, events, done } = start(assignMessage("sleep 1000 & sleep 1000 & echo ready; wait"));
-    await waitFor(() => outputOf(events).toString().includes("ready"));
+    await eventually("outputOf(events).toString().includes('ready')", () =>
+      outputOf(events).toString().includes("ready"),
+    );
     const pgid = job.running().pid;
     assert.equal(livePids(pgid).length >= 3, true, `group before cancel: ${livePids(pgid).join(",")}`);
     await job.stop("cancelled", true);
@@ -90,7 +86,9 @@ describe("agent runner", () => {
     const { job, events, done } = start(
       assignMessage("echo go; sleep 1000", { onCancel: 'echo "cancel hook $JOBID"' }),
     );
-    await waitFor(() => outputOf(events).toString().includes("go"));
+    await eventually("outputOf(events).toString().includes('go')", () =>
+      outputOf(events).toString().includes("go"),
+    );
     await job.stop("cancelled", true);
     await done;
     assert.match(outputOf(events).toString(), new RegExp(`cancel hook ${job.spec.jobId}`));
@@ -98,17 +96,22 @@ describe("agent runner", () => {
 
   it("pause stops CPU use and resume continues", { skip: process.platform !== "linux" }, async () => {
     const { job, events, done } = start(assignMessage("echo spin; while :; do :; done"));
-    await waitFor(() => outputOf(events).toString().includes("spin"));
+    await eventually("outputOf(events).toString().includes('spin')", () =>
+      outputOf(events).toString().includes("spin"),
+    );
     const pid = job.running().pid;
     job.pause();
     assert.ok(events.some((e) => e.type === "paused"));
-    await waitFor(() => procStat(pid)?.state === "T");
+    await eventually("procStat(pid)?.state === 'T'", () => procStat(pid)?.state === "T");
     const frozen = procStat(pid)?.cpuTicks;
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(procStat(pid)?.cpuTicks, frozen);
     job.resume();
     assert.ok(events.some((e) => e.type === "resumed"));
-    await waitFor(() => (procStat(pid)?.cpuTicks ?? 0) > (frozen ?? 0));
+    await eventually(
+      "(procStat(pid)?.cpuTicks ?? 0) > (frozen ?? 0)",
+      () => (procStat(pid)?.cpuTicks ?? 0) > (frozen ?? 0),
+    );
     await job.stop("cancelled", false);
     await done;
   });
@@ -171,21 +174,21 @@ describe("agent runner", () => {
     const { job, events, done } = start(
       assignMessage("echo go; sleep 1000 & sleep 1000", { stallTimeout: 1 }),
     );
-    await waitFor(() => job.running().pid > 0);
+    await eventually("job.running().pid > 0", () => job.running().pid > 0);
     const pgid = job.running().pid;
     await done;
     const end = finished(events);
     assert.equal(end.reason, "stalled");
     assert.equal(end.stalledAfter, 1);
     assert.match(outputOf(events).toString(), /openhq-agent: stalled: no output for 1 s/);
-    await waitFor(() => livePids(pgid).length === 0);
+    await eventually("livePids(pgid).length === 0", () => livePids(pgid).length === 0);
   });
 
   it("paused time does not count as stall time; output keeps a run alive", async () => {
     const { job, events, done } = start(
       assignMessage("echo go; for i in 1 2 3 4; do sleep 0.5; echo tick $i; done", { stallTimeout: 2 }),
     );
-    await waitFor(() => outputOf(events).includes("go"));
+    await eventually("outputOf(events).includes('go')", () => outputOf(events).includes("go"));
     job.pause();
     // Paused three times as long as the stall timeout: a watch that counted it would kill the run.
     await new Promise((r) => setTimeout(r, 3000));

@@ -11,6 +11,7 @@ import { useCoordinator } from "./support/coordinator-fixture.js";
 import { iniArgs } from "./support/farm-kit.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { PRELUDE, python } from "./support/python.js";
+import { until } from "./support/eventually.js";
 
 const USERS = "boss:admin:boss-pw viewer:readonly:view-pw";
 // With an age bound on the log (its sweep runs at start, and must spare what is recorded now).
@@ -35,16 +36,6 @@ interface Entry {
 }
 
 const viewer = () => new HQServer(farm.url.replace("http://", "http://viewer:view-pw@"));
-
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("wakeup and terminate on an agent's port 5001 are recorded, refused or not, with who and from where", async () => {
   agent = await startAgent({ serverUrl: farm.url, name: "audited" });

@@ -18,6 +18,7 @@ import { startAgent } from "./support/agent.js";
 import { startRedis } from "./support/redis.js";
 import { freePort } from "./support/ports.js";
 import { PRELUDE, python } from "./support/python.js";
+import { eventually } from "./support/eventually.js";
 
 interface Farm {
   jobs: Record<string, { status: string; name: string; note: string; output: string }>;
@@ -30,14 +31,6 @@ for j in sorted(hq.getJobIdsByStatus(["succeeded", "failed"])):
     farm["jobs"][str(j)] = {"status": job["status"], "name": job["name"], "note": job["latestNote"],
         "output": hq.getJobOutput(j)}
 out(farm)`;
-
-async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test("back up a live farm (Redis, job_logs, farm secret), restore into a fresh Redis and coordinator", async (t) => {
   const scratch = mkdtempSync(join(tmpdir(), "openhq-backup-"));
@@ -72,7 +65,7 @@ test("back up a live farm (Redis, job_logs, farm secret), restore into a fresh R
 for j in ids: hq.addNote(f"note on {j}", None, j, None)
 out(ids)`,
   );
-  await until("the jobs to finish", async () => {
+  await eventually("the jobs to finish", async () => {
     const done = await py<number>(coordinator.url, `out(len(hq.getJobIdsByStatus(["succeeded"])))`);
     return done === ids.length;
   });
@@ -108,9 +101,9 @@ out(ids)`,
   const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
   client.on("error", () => {});
   t.after(() => client.disconnect());
-  await until("the restored redis-server", async () => (await client.ping().catch(() => "")) === "PONG");
+  await eventually("the restored redis-server", async () => (await client.ping().catch(() => "")) === "PONG");
   await client.config("SET", "appendonly", "yes");
-  await until("the AOF rewrite", async () => {
+  await eventually("the AOF rewrite", async () => {
     const info = await client.info("persistence");
     return /aof_enabled:1/.test(info) && /aof_rewrite_in_progress:0/.test(info);
   });
@@ -134,5 +127,5 @@ out(ids)`,
     env: { OPENHQ_FARM_SECRET: secret },
   });
   t.after(() => back.stop());
-  await until("the agent to be welcomed", async () => /welcomed as client 1\b/.test(back.output()));
+  await eventually("the agent to be welcomed", async () => /welcomed as client 1\b/.test(back.output()));
 });

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../coordinator/config.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
-import { eventually, py, waitFinished } from "./support/farm-kit.js";
+import { py, waitFinished } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 test("openhq.blade.* options: defaults, and out-of-range values are ConfigErrors naming the option", () => {
   const dir = mkdtempSync(join(tmpdir(), "openhq-blade-ini-"));

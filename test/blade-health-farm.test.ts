@@ -12,8 +12,9 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
-import { eventually, py, waitFinished } from "./support/farm-kit.js";
+import { py, waitFinished } from "./support/farm-kit.js";
 import { programArgs } from "./support/programs.js";
+import { eventually } from "./support/eventually.js";
 
 function hqnodeIni(sceneRoot: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), "openhq-hqnode-"));

@@ -1,5 +1,6 @@
 // The short chaos run (scripts/chaos.ts): a real farm (Sentinel-managed Redis pair, 2 coordinators, 4
-// agents behind proxies) under a stream of job trees for 45 s of random faults (the soak is `npm run chaos -- --minutes 30`), then
+// agents behind proxies) under a stream of job trees for 45 s of random faults, at least 5 however slow the
+// machine (the soak is `npm run chaos -- --minutes 30`), then
 // checked: nothing lost, duplicated, stuck or left running, no render failed by a lost blade, store
 // invariants intact.
 
@@ -22,6 +23,8 @@ test("a short chaos run loses, duplicates and strands nothing", async () => {
           "1.5",
           "--gap-ms",
           "1000-3000",
+          "--min-faults",
+          "5",
         ],
         { timeout: 540_000, maxBuffer: 64 << 20 },
         (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),

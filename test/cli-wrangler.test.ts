@@ -11,19 +11,12 @@ import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { programArgs } from "./support/programs.js";
+import { eventually } from "./support/eventually.js";
 
 interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-async function eventually(ok: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function openhq(server: string, args: string[]): Promise<Run> {
@@ -120,7 +113,10 @@ test("openhq: command help, short usage errors, short client names, jobs --all -
     name: "shot 080",
     children: Array.from({ length: 4 }, (_, i) => ({ name: `shot 080 f${i}`, command: "true" })),
   });
-  await eventually(async () => (await hq.getJob(busy ?? 0, ["childCounts"])).childCounts?.running === 3);
+  await eventually(
+    "3 children of the busy job running",
+    async () => (await hq.getJob(busy ?? 0, ["childCounts"])).childCounts?.running === 3,
+  );
   assert.equal((await hq.getJob(busy ?? 0, ["status"])).status, "queued");
   const words = await openhq(url, ["jobs", "--name", "shot 0"]);
   assert.match(words.stdout, /shot 080\s+rendering 3 of 4 /);

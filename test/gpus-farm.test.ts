@@ -10,7 +10,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
-import { eventually } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 const fakeBin = mkdtempSync(join(tmpdir(), "openhq-fake-gpus-"));
 let gpuBlade: TestAgent;

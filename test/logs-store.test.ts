@@ -25,8 +25,8 @@ import type { Keys } from "../coordinator/store/keys.js";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
-import { eventually } from "./support/farm-kit.js";
 import { startRedis, type TestRedis } from "./support/redis.js";
+import { eventually } from "./support/eventually.js";
 
 const MB = 1024 * 1024;
 const FINISHED = ["succeeded", "failed", "cancelled", "abandoned"];

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { startCoordinatorWithRedis, type StartedCoordinator } from "./support/coordinator-fixture.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startMailCatcher, type CaughtMail, type MailCatcher } from "./support/mail-catcher.js";
+import { until } from "./support/eventually.js";
 
 let smtp: MailCatcher;
 let farm: StartedCoordinator;
@@ -43,16 +44,6 @@ after(async () => {
   await farm?.stop();
   await smtp?.close();
 });
-
-async function until<T>(what: string, read: () => T | Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const mailsTo = (address: string): CaughtMail[] => smtp.mails.filter((m) => m.to.includes(address));
 

@@ -12,6 +12,7 @@ import { startCoordinatorWithRedis, type StartedCoordinator } from "./support/co
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startRedis } from "./support/redis.js";
 import { startWebhookReceiver, type Delivery, type WebhookReceiver } from "./support/webhook-receiver.js";
+import { until } from "./support/eventually.js";
 
 const SECRET = "hook-s3cret";
 const dir = mkdtempSync(join(tmpdir(), "openhq-notices-hooks-"));
@@ -58,21 +59,6 @@ after(async () => {
   await farm?.stop();
   await receiver?.close();
 });
-
-async function until<T>(
-  what: string,
-  read: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Payload {
   event: string;

@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
-import { eventually, py } from "./support/farm-kit.js";
+import { py } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 const farm = useCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "200", ...walkEnv() } });
 const connect = usePeers(() => ({ serverUrl: farm.url }));

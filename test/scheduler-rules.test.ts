@@ -6,7 +6,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer, type PeerOptions } from "./support/protocol-peer.js";
-import { py, until, waitFinished, waitJob } from "./support/farm-kit.js";
+import { py, waitFinished, waitJob } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 let coord: TestCoordinator;
 let peers: ProtocolPeer[] = [];
@@ -103,7 +104,7 @@ out(g)`,
   ];
   const ids = await submit(specs);
   const where = new Map<number, string>();
-  await until(() => {
+  await eventually("every job to run on its client", () => {
     for (const [p, label] of [
       [lin, "lin1"],
       [named, "lin1:two"],
@@ -180,7 +181,10 @@ out(True)`,
     { name: "t2", command: "x", resources: { tokens: 2 } },
     { name: "t2b", command: "x", resources: { tokens: 2 } },
   ]);
-  await until(() => n1!.running.size + n2!.running.size === 1);
+  await eventually(
+    "n1.running.size + n2.running.size === 1",
+    () => n1!.running.size + n2!.running.size === 1,
+  );
   const waiting = await waitJob(
     coord.url,
     perJob[1] as number,
@@ -190,7 +194,10 @@ out(True)`,
   assert.match(String(waiting.waitingFor), /waiting for resources: tokens/);
   const first = n1!.running.size ? n1! : n2!;
   first.finish(perJob[0] as number);
-  await until(() => n1!.running.has(perJob[1] as number) || n2!.running.has(perJob[1] as number));
+  await eventually(
+    "n1.running.has(perJob[1] as number) || n2.running.has(perJob[1] as number)",
+    () => n1!.running.has(perJob[1] as number) || n2!.running.has(perJob[1] as number),
+  );
   for (const p of [n1!, n2!]) if (p.running.has(perJob[1] as number)) p.finish(perJob[1] as number);
   await waitFinished(coord.url, perJob);
 
@@ -241,7 +248,9 @@ test("minHosts/maxHosts: clients held until enough are free, one master, HQHOSTS
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(mh2!.running.size + mh3!.running.size, 0);
   busy!.finish(blocker[0] as number);
-  await until(() => [busy!, mh2!, mh3!].every((p) => p.running.has(multi as number))).catch(async (err) => {
+  await eventually("[busy, mh2, mh3].every((p) => p.running.has(multi as number))", () =>
+    [busy!, mh2!, mh3!].every((p) => p.running.has(multi as number)),
+  ).catch(async (err) => {
     const jobs = await py(
       coord.url,
       `out([hq.getJobs([${multi}, ${other[0]}]), hq.getClients(None, ["label", "runningJobs"])])`,
@@ -256,7 +265,10 @@ test("minHosts/maxHosts: clients held until enough are free, one master, HQHOSTS
     assigns.find((a) => a.master) && assigns[0]!.hosts[0],
   );
   for (const p of [busy!, mh2!, mh3!]) p.finish(multi as number);
-  await until(() => mh2!.running.has(other[0] as number) || mh3!.running.has(other[0] as number));
+  await eventually(
+    "mh2.running.has(other[0] as number) || mh3.running.has(other[0] as number)",
+    () => mh2!.running.has(other[0] as number) || mh3!.running.has(other[0] as number),
+  );
   for (const p of [mh2!, mh3!]) if (p.running.has(other[0] as number)) p.finish(other[0] as number);
   const done = await waitFinished(coord.url, [multi as number, other[0] as number]);
   assert.deepEqual(Object.values(done), ["succeeded", "succeeded"]);

@@ -7,10 +7,11 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
-import { iniArgs, py, until } from "./support/farm-kit.js";
+import { iniArgs, py } from "./support/farm-kit.js";
 import { rng } from "./support/rng.js";
 import { spawn } from "node:child_process";
 import { programArgs } from "./support/programs.js";
+import { eventually } from "./support/eventually.js";
 
 let coord: TestCoordinator;
 let peers: ProtocolPeer[] = [];
@@ -103,14 +104,14 @@ async function finishOne(pick: () => number): Promise<void> {
   const before = totalRunning();
   chosen.p.finish(chosen.id);
   chosen.p.running.delete(chosen.id);
-  await until(() => totalRunning() === before, 20_000);
+  await eventually("totalRunning() === before", () => totalRunning() === before, 20_000);
 }
 
 test("shares weighted 1:2:1 on 40 saturated slots converge to 10/20/10 within one frame time, then stay within ±1", async () => {
   const random = rng(24);
   const a = new Set(await submit(frames(100, { share: "a" })));
   await farm(10, 4);
-  await until(() => totalRunning() === 40);
+  await eventually("totalRunning() === 40", () => totalRunning() === 40);
   assert.deepEqual(runningBy({ a }), { a: 40 });
   // b and c arrive when share a holds the whole farm: no preemption, so they get slots as a's frames end.
   const b = new Set(await submit(frames(100, { share: "b" })));
@@ -124,7 +125,7 @@ test("shares weighted 1:2:1 on 40 saturated slots converge to 10/20/10 within on
     peer.finish(id);
     peer.running.delete(id);
     first.delete(id);
-    await until(() => totalRunning() === 40);
+    await eventually("totalRunning() === 40", () => totalRunning() === 40);
   }
   assert.deepEqual(runningBy({ a, b, c }), { a: 10, b: 20, c: 10 });
   for (let i = 0; i < 60; i++) {
@@ -158,7 +159,7 @@ test("a share below its guarantee goes first: g (guarantee 8, weight 1) against 
   const h = new Set(await submit(frames(20, { share: "h" })));
   const g = new Set(await submit(frames(20, { share: "g" })));
   await farm(10, 1);
-  await until(() => totalRunning() === 10);
+  await eventually("totalRunning() === 10", () => totalRunning() === 10);
   assert.deepEqual(runningBy({ g, h }), { g: 8, h: 2 });
   await cancel([...g, ...h]);
   await clearFarm();
@@ -168,7 +169,7 @@ test("a share at its burst maximum gets nothing more, even at a higher priority;
   const capped = await submit(frames(10, { share: "capped", priority: 10 }));
   const low = await submit(frames(10, { priority: 0 }));
   await farm(10, 1);
-  await until(() => totalRunning() === 10);
+  await eventually("totalRunning() === 10", () => totalRunning() === 10);
   assert.deepEqual(runningBy({ capped: new Set(capped), low: new Set(low) }), { capped: 3, low: 7 });
   const waiting = await py<string[]>(
     coord.url,
@@ -191,7 +192,7 @@ test("maxRunning caps a whole tree, inherited by its children; < 1 is a Fault", 
   });
   const others = await submit(frames(10, {}));
   await farm(6, 1);
-  await until(() => totalRunning() === 6);
+  await eventually("totalRunning() === 6", () => totalRunning() === 6);
   const tree = await py<number[]>(coord.url, `out(hq.getJob(${parent}, ["children"])["children"])`);
   assert.deepEqual(runningBy({ tree: new Set(tree), others: new Set(others) }), { tree: 2, others: 4 });
   for (const bad of [0, -1]) {
@@ -214,7 +215,7 @@ test("the per-user cap (openhq.maxRunningPerUser) holds; jobs show their share; 
   const alice = await submit(frames(6, { submittedBy: "alice" }));
   const bob = await submit(frames(6, { submittedBy: "bob" }));
   await farm(8, 1);
-  await until(() => totalRunning() === 6);
+  await eventually("totalRunning() === 6", () => totalRunning() === 6);
   assert.deepEqual(runningBy({ alice: new Set(alice), bob: new Set(bob) }), { alice: 3, bob: 3 });
   const [unknown] = await submit({ name: "u", command: "true", share: "nosuch", priority: -1 });
   const [mapped] = await submit({ name: "m", command: "true", submittedBy: "carol", priority: -1 });

@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
-import { eventually } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 const FINISHED = ["succeeded", "failed", "cancelled", "abandoned"];
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -22,7 +22,7 @@ import type { AgentMessage } from "../shared/protocol.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { assignMessage } from "./support/assign.js";
 import { freePort } from "./support/ports.js";
-import { until } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -145,7 +145,11 @@ test("with the farm's access control off, a script's terminate needs no token (a
 test("a multicall of 3,000 wakeups is a Fault; wakeups force at most one heartbeat a second; callers are rate-limited", async () => {
   const coord = await standIn();
   const agent = await agentOn(coord.url, { name: "wake" });
-  await until(() => coord.events.some((m) => m.type === "hello"), 60_000);
+  await eventually(
+    "coord.events.some((m) => m.type === 'hello')",
+    () => coord.events.some((m) => m.type === "hello"),
+    60_000,
+  );
   await new Promise((r) => setTimeout(r, 1500)); // welcomed, first heartbeat sent
   const before = coord.heartbeats();
   const huge = await post(agent.port, multicall("wakeup", 3000), { "content-type": "text/xml" });
@@ -231,7 +235,11 @@ test("a maxTime beyond a Node timer's 24.8 days does not cancel the job at once"
   const coord = await standIn();
   await agentOn(coord.url, { name: "patient" });
   // The welcome answers the hello at once, and an assign sent after it arrives after it.
-  await until(() => coord.events.some((m) => m.type === "hello"), 60_000);
+  await eventually(
+    "coord.events.some((m) => m.type === 'hello')",
+    () => coord.events.some((m) => m.type === "hello"),
+    60_000,
+  );
   const job = assignMessage("sleep 1; echo done", { maxTime: 30 * 24 * 3600 });
   coord.send(job);
   const deadline = Date.now() + 20_000;

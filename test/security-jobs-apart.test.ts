@@ -13,9 +13,9 @@ import { after, test } from "node:test";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
-import { eventually } from "./support/farm-kit.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { broadWriters } from "../agent/state-dir.js";
+import { eventually } from "./support/eventually.js";
 
 const JOB_USER = "openhq-testjob";
 

@@ -10,8 +10,8 @@ import { WebSocket } from "ws";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
-import { eventually } from "./support/farm-kit.js";
 import { PRELUDE, python } from "./support/python.js";
+import { eventually } from "./support/eventually.js";
 
 const sha = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { eventually } from "./support/eventually.js";
 
 interface Sample {
   t: number;
@@ -137,7 +138,10 @@ test("the farm charts' default range fits the history there is: minutes on a new
     return { minutes: Math.round((to - from) / 60_000), ticks };
   };
   // Only the coordinator's own first sample (this minute): the charts cover 5 minutes, not 24 h.
-  await until(async () => (await redis.zcard(coordinator.keys.historyFarm)) > 0);
+  await eventually(
+    "a farm history sample",
+    async () => (await redis.zcard(coordinator.keys.historyFarm)) > 0,
+  );
   const fresh = await range("");
   assert.equal(fresh.minutes, 5);
   assert.deepEqual(fresh.ticks.slice(-5), ["-5m", "-3.8m", "-2.5m", "-1.3m", "now"]);
@@ -154,11 +158,3 @@ test("the farm charts' default range fits the history there is: minutes on a new
   assert.ok(Math.abs(longer.minutes - 180) <= 1, `range of ${longer.minutes} minutes`);
   assert.equal(longer.ticks.at(-5), "-3h");
 });
-
-async function until(ok: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -8,16 +8,7 @@ import assert from "node:assert/strict";
 import type { JobSpec } from "../shared/client/index.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { until } from "./support/eventually.js";
 
 test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedule exactly the failed frames, live tree", async (t) => {
   if (!hasChromium()) {

@@ -9,16 +9,7 @@ import { Fault, HQServer } from "../shared/client/index.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { until } from "./support/eventually.js";
 
 test("job page: conditions and permitted clients edited; setJobConditions refuses bad input", async (t) => {
   const coordinator = await startCoordinator();

@@ -10,18 +10,9 @@ import { mkdirSync } from "node:fs";
 import { HQServer } from "../shared/client/index.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { until } from "./support/eventually.js";
 
 const SHOTS = "/work/notes/shots";
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test("jobs list: bulk pause of one user's jobs across 3 roots, shift-range, select all matching, read-only refused", async (t) => {
   if (!hasChromium()) {

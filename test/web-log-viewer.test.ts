@@ -8,21 +8,12 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
+import { until } from "./support/eventually.js";
 
 const SHOTS = "/work/notes/shots";
 const LINES = 1_000_000;
 /** Lines that say ERROR instead of their frame line. */
 const ERRORS = [654_321, 999_999];
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Resident memory of a process, bytes. */
 function rss(pid: number): number {

@@ -14,18 +14,9 @@ import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { programArgs } from "./support/programs.js";
+import { until } from "./support/eventually.js";
 
 const SHOTS = "/tmp/wrangler-shots";
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function openhq(server: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {

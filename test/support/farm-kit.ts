@@ -66,37 +66,6 @@ export function iniArgs(text: string): string[] {
 }
 
 /**
- * Polls `probe` until it answers something other than undefined or false, and returns that; a probe that
- * throws counts as "not yet" (the server may still be starting).
- */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 120_000,
-  everyMs = 200,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-export function until(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error("until: timed out"));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
-
-/**
  * A TCP forwarder on a fixed loopback port, so agents keep one server URL while the coordinator behind it
  * is killed and started again on another port.
  */
