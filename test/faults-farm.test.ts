@@ -14,6 +14,9 @@ import { iniArgs, py, tcpProxy, waitFinished } from "./support/farm-kit.js";
 import { startRedis } from "./support/redis.js";
 
 const ACTIVE = iniArgs("[main]\nhqserver.activeTimeout = 0.05\n");
+// For the coordinator restart: the agents' reconnect backoff (up to 30 s) must not make them "lost" while
+// the coordinator is down; a 3 s activeTimeout did under load, and their finished jobs ran a second time.
+const RESTART_ACTIVE = iniArgs("[main]\nhqserver.activeTimeout = 1\n");
 const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
 
 async function waitClients(url: string, n: number): Promise<void> {
@@ -108,7 +111,7 @@ test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job f
   const redis = await startRedis({ appendonly: true });
   const proxy = await tcpProxy();
   const dir = mkdtempSync(join(tmpdir(), "openhq-once-"));
-  let coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: ACTIVE });
+  let coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: RESTART_ACTIVE });
   proxy.setTarget(coord.port);
   const prefix = coord.prefix;
   const agents = await Promise.all(
@@ -128,7 +131,11 @@ out(True)`,
     );
     coord.process.kill("SIGKILL");
     await new Promise((r) => coord.process.once("exit", r));
-    coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: [...ACTIVE, "--prefix", prefix] });
+    coord = await startCoordinator({
+      redisUrl: redis.url,
+      env: ENV,
+      args: [...RESTART_ACTIVE, "--prefix", prefix],
+    });
     proxy.setTarget(coord.port);
     const statuses = await waitFinished(coord.url, ids, 240);
     assertExactlyOnce(dir, ids, statuses);
