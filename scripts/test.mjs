@@ -26,16 +26,20 @@ function find(dir) {
 // The longest files start first, so the workers finish together instead of one waiting on a long file
 // picked up last (measured per file in a quiet run; the rest follow by name).
 const LONGEST = [
-  "chaos-run",
   "faults-farm",
-  "agent-e2e",
   "jobs-bulk",
-  "fuzz",
-  "fuzz-link",
   "logs-store",
-  "agent-link",
+  "chaos-run",
+  "blade-loss-farm",
+  "gpus-farm",
+  "agent-e2e",
+  "notices-webhooks",
+  "scheduler-reasons",
+  "backup-restore",
+  "web-dashboard",
+  "fuzz-link",
   "chaos-crash",
-  "scheduler-reasons-paged",
+  "deploy-oneliner",
 ];
 const rank = (f) => {
   const i = LONGEST.findIndex((name) => f.endsWith(`/${name}.test.ts`));

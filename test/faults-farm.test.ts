@@ -14,8 +14,9 @@ import { iniArgs, py, tcpProxy, waitFinished } from "./support/farm-kit.js";
 import { startRedis } from "./support/redis.js";
 
 const ACTIVE = iniArgs("[main]\nhqserver.activeTimeout = 0.05\n");
-// For the coordinator restart: the agents' reconnect backoff (up to 30 s) must not make them "lost" while
-// the coordinator is down; a 3 s activeTimeout did under load, and their finished jobs ran a second time.
+// For the coordinator and Redis restarts: agents in their reconnect backoff (up to 30 s), or whose heartbeats
+// could not be stored, must not be called lost meanwhile; a 3 s activeTimeout did under load, and their
+// finished jobs ran a second time. Nothing in those tests waits for the timeout.
 const RESTART_ACTIVE = iniArgs("[main]\nhqserver.activeTimeout = 1\n");
 const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
 
@@ -157,7 +158,7 @@ out(True)`,
 test("Redis restarted (AOF) while jobs run: nothing is lost, each job runs once", async () => {
   const redis = await startRedis({ appendonly: true });
   const dir = mkdtempSync(join(tmpdir(), "openhq-redis-restart-"));
-  const coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: ACTIVE });
+  const coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: RESTART_ACTIVE });
   const agent = await startAgent({ serverUrl: coord.url, name: "r1", cpus: 4 });
   let second: ReturnType<typeof spawn> | null = null;
   try {
