@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { guardEnvironment, MASKED_VALUE } from "../coordinator/api/environment-access.js";
+import { guardEnvironment, MASKED_VALUE } from "../coordinator/store/environment-access.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { PRELUDE, python } from "./support/python.js";
 

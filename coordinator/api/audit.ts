@@ -18,7 +18,7 @@ import {
   type XmlRpcValue,
 } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import { MAX_AUDIT_READ, readAudit, type AuditQuery } from "../store/audit.js";
+import { MAX_AUDIT_READ, readAuditPage, type AuditQuery } from "../store/audit.js";
 import { badArgument, describe, id, int, isGiven, optionalStr } from "./args.js";
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
@@ -76,15 +76,7 @@ export function auditQuery(filters: XmlRpcValue | undefined): AuditQuery {
 
 export function auditMethods(ctx: Context): Methods {
   return {
-    getAuditLog: async ([filters]) => {
-      const query = auditQuery(filters);
-      const { entries, truncated } = await readAudit(ctx, query);
-      const last = entries[entries.length - 1];
-      const more = truncated || entries.length === query.limit;
-      return {
-        entries: entries.map(({ id: cursor, record }) => ({ cursor, ...(record as XmlRpcStruct) })),
-        next: more && last !== undefined ? last.id : "",
-      };
-    },
+    // The records hold JSON values only (numbers, strings, lists, structs), which are XML-RPC values.
+    getAuditLog: async ([filters]) => (await readAuditPage(ctx, auditQuery(filters))) as XmlRpcStruct,
   };
 }

@@ -1,25 +1,18 @@
 // Bad-blade extensions (docs/COMPAT.md §10): getClientHealth(client) and getClientAttempts(client, limit) to
 // see a blade's quarantine, blocklistings and history; getJobBlocklist(job_id) for a job tree's blades;
 // releaseClient(client) and clearJobBlocklist(job_id, client?) to undo them. The records are
-// coordinator/store/blades.ts; this module coerces arguments and shapes replies.
+// coordinator/store/blades.ts and their views store/blade-view.ts; this module coerces arguments.
 
-import {
-  Fault,
-  FaultCode,
-  type Methods,
-  type XmlRpcStruct,
-  type XmlRpcValue,
-} from "../../shared/xmlrpc/types.js";
+import { Fault, FaultCode, type Methods, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
 import {
-  bladeHistory,
   clearJobBlocklist,
   MAX_HISTORY_READ,
-  readClientHealth,
   readJobBlocklist,
   releaseClient,
   rootOf,
 } from "../store/blades.js";
+import { clientAttemptsView, clientHealthView } from "../store/blade-view.js";
 import { badArgument, id, isGiven, optionalInt } from "./args.js";
 import { oneClient } from "./clients.js";
 
@@ -30,58 +23,15 @@ async function treeOf(ctx: Context, value: XmlRpcValue | undefined): Promise<num
   return root;
 }
 
-/** A JSON record as an XML-RPC struct: times (`t`, `time`, `since`) as dateTime, nested values as JSON text. */
-export function recordStruct(record: Record<string, unknown>): XmlRpcStruct {
-  const out: XmlRpcStruct = {};
-  for (const [key, value] of Object.entries(record)) {
-    if ((key === "t" || key === "time" || key === "since") && typeof value === "number")
-      out[key] = new Date(value);
-    else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
-      out[key] = value;
-    else if (Array.isArray(value)) out[key] = value.map((v) => (isRecord(v) ? recordStruct(v) : String(v)));
-    else if (isRecord(value)) out[key] = recordStruct(value);
-  }
-  return out;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-function parsed(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isRecord(value) ? value : { message: text };
-  } catch {
-    return { message: text };
-  }
-}
-
 export function bladesMethods(ctx: Context): Methods {
   return {
-    getClientHealth: async ([client]) => {
-      const cid = await oneClient(ctx, client, "client");
-      const health = await readClientHealth(ctx, cid);
-      const q = health.quarantine;
-      const now = Date.now();
-      const out: XmlRpcStruct = {
-        clientId: cid,
-        quarantined: q !== null && q.until > now,
-        probation: q !== null && q.probation && q.until <= now,
-        blockedJobs: health.blocked.map((b) => ({ jobId: b.jobId, since: new Date(b.since) })),
-      };
-      if (q !== null) {
-        out["quarantinedUntil"] = new Date(q.until);
-        out["reason"] = recordStruct(parsed(q.reason));
-      }
-      return out;
-    },
+    getClientHealth: async ([client]) => clientHealthView(ctx, await oneClient(ctx, client, "client")),
     getClientAttempts: async ([client, limit]) => {
       const cid = await oneClient(ctx, client, "client");
       const n = optionalInt(limit, "limit", 50);
       if (n < 0 || n > MAX_HISTORY_READ) throw badArgument("limit", `expected 0 to ${MAX_HISTORY_READ}`);
       if (n === 0) return [];
-      return (await bladeHistory(ctx, cid, n)).map((text) => recordStruct(parsed(text)));
+      return clientAttemptsView(ctx, cid, n);
     },
     getJobBlocklist: async ([jobId]) => {
       const root = await treeOf(ctx, jobId);

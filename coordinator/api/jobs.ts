@@ -31,7 +31,7 @@ import { Fault, FaultCode, StreamedText, type Methods, type XmlRpcValue } from "
 import type { Context } from "../context.js";
 import { allClientLabels } from "../store/clients.js";
 import { JobStore, type JobRecord } from "../store/jobs.js";
-import { fieldsFor, jobAttributes } from "../store/job-view.js";
+import { fieldsFor, readJobView, readJobViews } from "../store/job-view.js";
 import {
   attribList,
   badArgument,
@@ -45,7 +45,6 @@ import {
   str,
   strList,
 } from "./args.js";
-import { guardEnvironment } from "./environment-access.js";
 import { parseConditions, parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
 import { newestJobId, searchNames } from "../store/job-search.js";
@@ -116,25 +115,20 @@ export function jobsMethods(ctx: Context): Methods {
       return jobId ?? null;
     },
 
-    getJob: async ([jobId, attribs], caller) => {
-      const names = attribList(attribs);
-      const job = await readOne(id(jobId, "job_id"), names);
-      return guardEnvironment(jobAttributes(job, names, Date.now()), job, caller);
-    },
+    getJob: ([jobId, attribs], caller) =>
+      readJobView(store, id(jobId, "job_id"), attribList(attribs), caller),
 
-    getJobs: async ([jobIds, attribs], caller) => {
-      // Each job once, in the order first asked for; the reply is bounded (store.read's maxBytes).
-      const ids = [...new Set(idList(jobIds, "job_ids"))];
-      const names = attribList(attribs);
-      const now = Date.now();
-      const jobs = await store.read(ids, fieldsFor(names), MAX_GET_JOBS_BYTES);
-      return jobs.map((job) => (job ? guardEnvironment(jobAttributes(job, names, now), job, caller) : null));
-    },
+    // Each job once, in the order first asked for; the reply is bounded (store.read's maxBytes).
+    getJobs: ([jobIds, attribs], caller) =>
+      readJobViews(
+        store,
+        [...new Set(idList(jobIds, "job_ids"))],
+        attribList(attribs),
+        caller,
+        MAX_GET_JOBS_BYTES,
+      ),
 
-    getinfo: async ([jobId], caller) => {
-      const job = await readOne(id(jobId, "job_id"));
-      return guardEnvironment(jobAttributes(job, undefined, Date.now()), job, caller);
-    },
+    getinfo: ([jobId], caller) => readJobView(store, id(jobId, "job_id"), undefined, caller),
 
     getstatus: async ([jobId]) => {
       const jid = id(jobId, "job_id");

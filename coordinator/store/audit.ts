@@ -81,6 +81,20 @@ export async function readAudit(
   return { entries, truncated: entries.length < limit };
 }
 
+/** A page of readAudit as getAuditLog answers it: each record with its cursor, and the next page's cursor ("" for none). */
+export async function readAuditPage(
+  ctx: AuditRedis,
+  query: AuditQuery,
+): Promise<{ entries: ({ cursor: string } & Record<string, unknown>)[]; next: string }> {
+  const { entries, truncated } = await readAudit(ctx, query);
+  const last = entries[entries.length - 1];
+  const more = truncated || entries.length === query.limit;
+  return {
+    entries: entries.map(({ id: cursor, record }) => ({ cursor, ...record })),
+    next: more && last !== undefined ? last.id : "",
+  };
+}
+
 function parseRecord(fields: string[]): Record<string, unknown> | null {
   const at = fields.indexOf("e");
   if (at < 0 || at + 1 >= fields.length) return null;

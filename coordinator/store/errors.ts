@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import { oneLine } from "../../shared/log-line.js";
 import { RateBuckets } from "../../shared/rate-buckets.js";
 import { redactUrls } from "../../shared/redact.js";
+import type { XmlRpcStruct } from "../../shared/xmlrpc/types.js";
 import type { Context, ErrorRecord } from "../context.js";
 import type { Keys } from "./keys.js";
 
@@ -86,4 +87,32 @@ export function serverErrors(ctx: Context): Promise<string[]> {
 /** A client's error log entries (JSON text, as the agent reported them), newest first. */
 export function clientErrors(ctx: Context, clientId: number): Promise<string[]> {
   return ctx.redis.lrange(ctx.keys.clientErrors(clientId), 0, -1);
+}
+
+/**
+ * A bounded error log as getServerErrors and getClientErrors show it: {total, errors}, newest first, or {}
+ * when there are none; each error's `time` as a Date.
+ */
+export function errorLogView(entries: string[]): XmlRpcStruct {
+  if (entries.length === 0) return {};
+  return { total: entries.length, errors: entries.map(toStruct) };
+}
+
+function toStruct(entry: string): XmlRpcStruct {
+  let record: unknown;
+  try {
+    record = JSON.parse(entry);
+  } catch {
+    return { message: entry };
+  }
+  if (record === null || typeof record !== "object" || Array.isArray(record))
+    return { message: String(entry) };
+  const out: XmlRpcStruct = {};
+  for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
+    if (key === "time" && typeof value === "number") out[key] = new Date(value);
+    else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+      out[key] = value;
+    else if (value !== null && value !== undefined) out[key] = JSON.stringify(value);
+  }
+  return out;
 }

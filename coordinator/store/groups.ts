@@ -49,6 +49,11 @@ export class GroupStore {
     return gid === null ? null : Number(gid);
   }
 
+  /** Every group, with its members when `withClients`. */
+  async all(withClients: boolean): Promise<StoredGroup[]> {
+    return (await this.read(await this.ids(), withClients)).filter((g): g is StoredGroup => g !== null);
+  }
+
   /** Each group (with its members when `withClients`), null for a group that does not exist. */
   async read(ids: number[], withClients: boolean): Promise<(StoredGroup | null)[]> {
     const { redis, keys } = this.ctx;

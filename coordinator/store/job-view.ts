@@ -3,8 +3,15 @@
 // transitions maintain in the same hash, so getJobs costs one HGETALL per job however big the tree.
 
 import { isFinished, RUNNING_STATUSES, statusIn } from "../../shared/statuses.js";
-import { withDoubles, type XmlRpcStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
-import { jobField, type JobRecord } from "./jobs.js";
+import {
+  withDoubles,
+  type CallContext,
+  type XmlRpcStruct,
+  type XmlRpcValue,
+} from "../../shared/xmlrpc/types.js";
+import { NotFound } from "../refusal.js";
+import { guardEnvironment } from "./environment-access.js";
+import { jobField, type JobRecord, type JobStore } from "./jobs.js";
 import { runSeconds, type RunTimes } from "./run-time.js";
 
 export const JOB_ATTRIBUTES = [
@@ -242,7 +249,7 @@ const SOURCES: Record<string, string[]> = {
   childCounts: ["nKids", "kidsLeft", "kidsBad", "treeRun", "treeN"],
   command: ["command", "commandByOs"],
   rootJobId: ["root"],
-  // Whether a caller may read the values depends on who submitted the job (api/environment-access.ts).
+  // Whether a caller may read the values depends on who submitted the job (environment-access.ts).
   environment: ["environment", "submittedBy"],
 };
 
@@ -252,4 +259,32 @@ export function fieldsFor(attribs: readonly string[] | undefined): string[] {
   const fields = new Set(["id"]);
   for (const name of attribs) for (const f of SOURCES[name] ?? [name]) fields.add(f);
   return [...fields];
+}
+
+/**
+ * Jobs as getJobs shows them to `caller` (null for a job that does not exist): `attribs` undefined = all,
+ * the environment's values masked where the caller may not read them; at most `maxBytes` of job data read.
+ */
+export async function readJobViews(
+  store: JobStore,
+  ids: readonly number[],
+  attribs: readonly string[] | undefined,
+  caller: CallContext,
+  maxBytes?: number,
+): Promise<(XmlRpcStruct | null)[]> {
+  const now = Date.now();
+  const jobs = await store.read([...ids], fieldsFor(attribs), maxBytes);
+  return jobs.map((job) => (job ? guardEnvironment(jobAttributes(job, attribs, now), job, caller) : null));
+}
+
+/** One job as getJob shows it to `caller`; NotFound when it does not exist. */
+export async function readJobView(
+  store: JobStore,
+  id: number,
+  attribs: readonly string[] | undefined,
+  caller: CallContext,
+): Promise<XmlRpcStruct> {
+  const [view] = await readJobViews(store, [id], attribs, caller);
+  if (!view) throw new NotFound(`job ${id} does not exist`);
+  return view;
 }

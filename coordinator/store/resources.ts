@@ -44,6 +44,11 @@ export class ResourceStore {
     return rid === null ? null : Number(rid);
   }
 
+  /** Every resource with its usage. */
+  async all(): Promise<StoredResource[]> {
+    return (await this.read(await this.ids())).filter((r): r is StoredResource => r !== null);
+  }
+
   /** Each resource with its usage, null for a resource that does not exist. One pipelined round trip. */
   async read(ids: number[]): Promise<(StoredResource | null)[]> {
     const { redis, keys } = this.ctx;

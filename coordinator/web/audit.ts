@@ -1,9 +1,9 @@
-// The dashboard's audit page (/audit): the audit log through getAuditLog, with filters (since, user, method,
+// The dashboard's audit page (/audit): the audit log as getAuditLog reads it (store/audit.ts), with filters (since, user, method,
 // id), newest first, a page at a time; and its export (/audit.jsonl: the matching records as JSON lines),
 // for admins only (the route checks). Records hold no secrets (masked when recorded).
 
-import type { XmlRpcStruct, XmlRpcValue } from "../../shared/xmlrpc/types.js";
-import type { Api } from "./api.js";
+import type { Context } from "../context.js";
+import { readAuditPage, type AuditQuery } from "../store/audit.js";
 import { html, layout, type Html } from "./html.js";
 
 /** Records in one export. */
@@ -35,19 +35,14 @@ export function readAuditFilters(params: URLSearchParams): AuditFilters {
   };
 }
 
-function query(f: AuditFilters, limit: number): XmlRpcStruct {
-  const q: XmlRpcStruct = { limit };
-  if (f.within > 0) q["since"] = Math.floor(Date.now() / 1000) - f.within;
-  if (f.user !== "") q["user"] = f.user;
-  if (f.method !== "") q["method"] = f.method;
-  if (f.id !== "") q["id"] = Number(f.id);
-  if (f.before !== "") q["before"] = f.before;
+function query(f: AuditFilters, limit: number): AuditQuery {
+  const q: AuditQuery = { limit };
+  if (f.within > 0) q.since = (Math.floor(Date.now() / 1000) - f.within) * 1000;
+  if (f.user !== "") q.user = f.user;
+  if (f.method !== "") q.method = f.method;
+  if (f.id !== "") q.id = Number(f.id);
+  if (f.before !== "") q.before = f.before;
   return q;
-}
-
-interface Answer {
-  entries: Record<string, XmlRpcValue>[];
-  next: string;
 }
 
 function search(f: AuditFilters, extra: Record<string, string> = {}): string {
@@ -61,8 +56,8 @@ function search(f: AuditFilters, extra: Record<string, string> = {}): string {
   return params.toString();
 }
 
-export async function auditPage(api: Api, f: AuditFilters, mayExport: boolean): Promise<Html> {
-  const answer = await api.call<Answer>("getAuditLog", query(f, 200));
+export async function auditPage(ctx: Context, f: AuditFilters, mayExport: boolean): Promise<Html> {
+  const answer = await readAuditPage(ctx, query(f, 200));
   const body = html`<h1>Audit log</h1>
     <form class="filters" method="get" action="/audit">
       <label
@@ -133,7 +128,7 @@ export async function auditPage(api: Api, f: AuditFilters, mayExport: boolean): 
 }
 
 /** The export: matching records, newest first, one JSON object a line. */
-export async function auditExport(api: Api, f: AuditFilters): Promise<string> {
-  const answer = await api.call<Answer>("getAuditLog", query(f, EXPORT_LIMIT));
+export async function auditExport(ctx: Context, f: AuditFilters): Promise<string> {
+  const answer = await readAuditPage(ctx, query(f, EXPORT_LIMIT));
   return answer.entries.map((e) => JSON.stringify(e)).join("\n") + (answer.entries.length > 0 ? "\n" : "");
 }

@@ -1,10 +1,19 @@
 // The farm pages: clients (list and one client), groups, resources and the server error log. Read through
-// the public API; edits are XML-RPC calls made by the page's buttons (static/app.js).
+// the store's views, which the API answers with too (store/client-view.ts, blade-view.ts, job-view.ts); edits
+// are XML-RPC calls made by the page's buttons (static/app.js).
 
 import { clientState, type ClientStateInput } from "../../shared/client-state.js";
-import type { XmlRpcValue } from "../../shared/xmlrpc/types.js";
-import type { Api } from "./api.js";
+import type { CallContext, XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { NotFound } from "../refusal.js";
+import { clientAttemptsView, clientHealthView } from "../store/blade-view.js";
+import { CLIENT_ATTRIBUTES, describeClients } from "../store/client-view.js";
+import { allClientIds, jobHistory } from "../store/clients.js";
+import { clientErrors, errorLogView, serverErrors } from "../store/errors.js";
+import { GroupStore } from "../store/groups.js";
+import { readJobViews } from "../store/job-view.js";
+import { JobStore } from "../store/jobs.js";
+import { ResourceStore } from "../store/resources.js";
 import { attrTable, duration, html, layout, statusBadge, unitValue, value, type Html } from "./html.js";
 import { notesSection } from "./jobs.js";
 import { runningFrame, runningFrames } from "./clients.js";
@@ -37,14 +46,15 @@ function ruleLines(list: XmlRpcValue | undefined): string {
   return items.length === 0 ? "[]" : `[\n${items.map((r) => `  ${JSON.stringify(r)}`).join(",\n")}\n]`;
 }
 
-export async function clientPage(ctx: Context, api: Api, id: number, chart: Html): Promise<Html> {
-  const [client, groups, history, errors, health, attempts] = await Promise.all([
-    api.call<Row>("getClient", id),
-    api.call<Row[]>("getClientGroups", null, ["id", "name", "clients"]),
-    api.call<number[]>("getJobHistory", id, 20),
-    api.call<Row>("getClientErrors", id),
-    api.call<Row>("getClientHealth", id),
-    api.call<Row[]>("getClientAttempts", id, 50),
+export async function clientPage(ctx: Context, caller: CallContext, id: number, chart: Html): Promise<Html> {
+  const [client] = await describeClients(ctx, [id], [...CLIENT_ATTRIBUTES]);
+  if (client === undefined) throw new NotFound(`client ${id} does not exist`);
+  const [groups, history, errors, health, attempts] = await Promise.all([
+    new GroupStore(ctx).all(false),
+    jobHistory(ctx, id, 20),
+    clientErrors(ctx, id).then(errorLogView),
+    clientHealthView(ctx, id),
+    clientAttemptsView(ctx, id, 50),
   ]);
   const label = String(client["label"] ?? client["hostname"] ?? id);
   const runningIds = Array.isArray(client["runningJobs"]) ? (client["runningJobs"] as number[]) : [];
@@ -52,7 +62,7 @@ export async function clientPage(ctx: Context, api: Api, id: number, chart: Html
     runningFrames(ctx, runningIds),
     history.length === 0
       ? Promise.resolve<(Row | null)[]>([])
-      : api.call<(Row | null)[]>("getJobs", history, ["id", "name", "status", "submittedBy", "endTime"]),
+      : readJobViews(new JobStore(ctx), history, ["id", "name", "status", "submittedBy", "endTime"], caller),
   ]);
   const member = new Set(Array.isArray(client["groups"]) ? (client["groups"] as number[]) : []);
   const errorList = Array.isArray(errors["errors"]) ? (errors["errors"] as Row[]) : [];
@@ -70,10 +80,10 @@ export async function clientPage(ctx: Context, api: Api, id: number, chart: Html
         <h2>Groups</h2>
         <ul class="plain">
           ${groups.map((g) => {
-            const gid = Number(g["id"]);
+            const gid = g.id;
             const method = member.has(gid) ? "removeClientFromGroup" : "addClientToGroup";
             return html`<li>
-              ${member.has(gid) ? "✔" : "–"} ${String(g["name"] ?? gid)}
+              ${member.has(gid) ? "✔" : "–"} ${g.name}
               <button
                 type="button"
                 class="rpc small"
@@ -153,7 +163,7 @@ ${ruleLines(client["availabilityRules"])}</textarea>
         </ul>
       </div>
     </div>
-    ${attemptsTable(attempts)} ${await notesSection(api, { clientId: id }, client["threadId"])}`;
+    ${attemptsTable(attempts)} ${await notesSection(ctx, { clientId: id }, client["threadId"])}`;
   return layout(`Client ${label}`, "/clients", body);
 }
 
@@ -256,10 +266,10 @@ function attemptsTable(attempts: Row[]): Html {
     </table>`;
 }
 
-export async function groupsPage(api: Api): Promise<Html> {
+export async function groupsPage(ctx: Context): Promise<Html> {
   const [groups, clients] = await Promise.all([
-    api.call<Row[]>("getClientGroups"),
-    api.call<Row[]>("getClients", null, ["id", "label"]),
+    new GroupStore(ctx).all(true),
+    allClientIds(ctx).then((ids) => describeClients(ctx, ids, ["id", "label"])),
   ]);
   const labels = new Map(clients.map((c) => [Number(c["id"]), String(c["label"] ?? c["id"])]));
   const body = html`<h1>Client groups</h1>
@@ -283,12 +293,12 @@ export async function groupsPage(api: Api): Promise<Html> {
                 <td colspan="5" class="empty">No groups.</td>
               </tr>`
             : groups.map((g) => {
-                const gid = Number(g["id"]);
-                const members = Array.isArray(g["clients"]) ? (g["clients"] as number[]) : [];
+                const gid = g.id;
+                const members = g.clients ?? [];
                 const others = clients.filter((c) => !members.includes(Number(c["id"])));
                 return html`<tr id="group-${gid}">
                   <td class="num">${gid}</td>
-                  <td>${String(g["name"] ?? "")}</td>
+                  <td>${g.name}</td>
                   <td>
                     ${members.map((cid) => html`<span class="chip"><a href="/clients/${cid}">${labels.get(cid) ?? cid}</a> <button type="button" class="rpc small" title="remove" data-method="removeClientFromGroup" data-params="${JSON.stringify([gid, cid])}">×</button></span> `)}
                   </td>
@@ -309,7 +319,7 @@ export async function groupsPage(api: Api): Promise<Html> {
                       class="rpc danger small"
                       data-method="deleteClientGroup"
                       data-params="${JSON.stringify([gid])}"
-                      data-confirm="Delete group ${String(g["name"] ?? gid)}?"
+                      data-confirm="Delete group ${g.name}?"
                     >
                       delete
                     </button>
@@ -322,8 +332,8 @@ export async function groupsPage(api: Api): Promise<Html> {
   return layout("Groups", "/groups", body);
 }
 
-export async function resourcesPage(api: Api): Promise<Html> {
-  const resources = await api.call<Row[]>("getResources");
+export async function resourcesPage(ctx: Context): Promise<Html> {
+  const resources = await new ResourceStore(ctx).all();
   const body = html`<h1>Resources</h1>
     <p class="muted">
       A job declares {"name": amount}. Per-job resources are held by each running job; per-machine resources
@@ -353,26 +363,26 @@ export async function resourcesPage(api: Api): Promise<Html> {
                 <td colspan="6" class="empty">No resources defined.</td>
               </tr>`
             : resources.map((r) => {
-                const rid = Number(r["id"]);
+                const rid = r.id;
                 return html`<tr>
                   <td class="num">${rid}</td>
-                  <td>${String(r["name"] ?? "")}</td>
-                  <td class="num">${String(r["amount"] ?? "")}</td>
-                  <td class="num">${String(r["used"] ?? 0)}</td>
-                  <td>${r["perMachine"] ? "machine" : "job"}</td>
+                  <td>${r.name}</td>
+                  <td class="num">${String(r.amount)}</td>
+                  <td class="num">${String(r.used)}</td>
+                  <td>${r.perMachine ? "machine" : "job"}</td>
                   <td>
                     <form class="resource-edit" data-id="${rid}">
-                      <input name="name" value="${String(r["name"] ?? "")}" size="12" />
+                      <input name="name" value="${r.name}" size="12" />
                       <input
                         name="amount"
                         type="number"
                         min="0"
-                        value="${String(r["amount"] ?? 0)}"
+                        value="${String(r.amount)}"
                         style="width:6em"
                       />
                       <label
-                        ><input name="perMachine" type="checkbox" ${r["perMachine"] ? html`checked` : ""} />
-                        per machine</label
+                        ><input name="perMachine" type="checkbox" ${r.perMachine ? html`checked` : ""} /> per
+                        machine</label
                       >
                       <button type="submit" class="small">save</button>
                       <button
@@ -394,8 +404,8 @@ export async function resourcesPage(api: Api): Promise<Html> {
   return layout("Resources", "/resources", body);
 }
 
-export async function errorsPage(api: Api): Promise<Html> {
-  const result = await api.call<Row>("getServerErrors");
+export async function errorsPage(ctx: Context): Promise<Html> {
+  const result = errorLogView(await serverErrors(ctx));
   const errors = Array.isArray(result["errors"]) ? (result["errors"] as Row[]) : [];
   const body = html`<h1>
       Server errors <span class="muted">(${String(result["total"] ?? errors.length)})</span>

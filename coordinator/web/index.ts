@@ -8,7 +8,6 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { FaultCode } from "../../shared/xmlrpc/types.js";
 import { faultOf } from "../api/faults.js";
-import { apiFor } from "./api.js";
 import { auditExport, auditPage, readAuditFilters } from "./audit.js";
 import { readEventFilters } from "./event-stream.js";
 import type { Services } from "../services.js";
@@ -107,7 +106,7 @@ export function webHandler(services: Services): WebHandler {
     // The back button's restore (htmx asks for a page whose view was pushed to the address bar) wants the page.
     const fragment =
       req.headers["hx-request"] === "true" && req.headers["hx-history-restore-request"] !== "true";
-    const api = apiFor(ctx, auth.caller(req));
+    const caller = auth.caller(req);
     const page = (html: Html): void => send(req, res, 200, "text/html; charset=utf-8", html.text);
 
     const file = assets.get(path);
@@ -168,7 +167,8 @@ export function webHandler(services: Services): WebHandler {
       return;
     }
     const logView = /^\/jobs\/(\d+)\/log\/view$/.exec(path);
-    if (logView) return page(await logViewPage(ctx, api, Number(logView[1]), readLogQuery(url.searchParams)));
+    if (logView)
+      return page(await logViewPage(ctx, caller, Number(logView[1]), readLogQuery(url.searchParams)));
     const log = /^\/jobs\/(\d+)\/log$/.exec(path);
     if (log) return sendLog(ctx, req, res, Number(log[1]), url.searchParams.get("attempt"));
     let m = /^\/jobs\/(\d+)(\/head|\/side|\/children|\/frames|\/frames\.json|\/render-times\.svg)?$/.exec(
@@ -193,7 +193,7 @@ export function webHandler(services: Services): WebHandler {
         send(req, res, 200, "image/svg+xml; charset=utf-8", (await renderTimeChart(ctx, id)).text);
         return;
       }
-      return page(await jobPage(ctx, api, id, readFrameQuery(url.searchParams)));
+      return page(await jobPage(ctx, caller, id, readFrameQuery(url.searchParams)));
     }
     if (path === "/clients") {
       const q = readClientQuery(url.searchParams);
@@ -202,7 +202,7 @@ export function webHandler(services: Services): WebHandler {
     m = /^\/clients\/(\d+)$/.exec(path);
     if (m) {
       const id = Number(m[1]);
-      return page(await clientPage(ctx, api, id, await clientChart(ctx, id)));
+      return page(await clientPage(ctx, caller, id, await clientChart(ctx, id)));
     }
     if (path === "/search") {
       const result = await searchPage(ctx, url.searchParams.get("q") ?? "", url.searchParams.get("before"));
@@ -223,12 +223,12 @@ export function webHandler(services: Services): WebHandler {
       send(req, res, 200, "image/svg+xml; charset=utf-8", svg.text);
       return;
     }
-    if (path === "/groups") return page(await groupsPage(api));
-    if (path === "/resources") return page(await resourcesPage(api));
-    if (path === "/errors") return page(await errorsPage(api));
+    if (path === "/groups") return page(await groupsPage(ctx));
+    if (path === "/resources") return page(await resourcesPage(ctx));
+    if (path === "/errors") return page(await errorsPage(ctx));
     if (path === "/notices") return page(await noticesPage(ctx));
     if (path === "/audit")
-      return page(await auditPage(api, readAuditFilters(url.searchParams), auth.check(req, true).ok));
+      return page(await auditPage(ctx, readAuditFilters(url.searchParams), auth.check(req, true).ok));
     if (path === "/audit.jsonl") {
       // Only admins export (read-only users see the page).
       if (!auth.allowWeb(req, res, true)) return;
@@ -238,7 +238,7 @@ export function webHandler(services: Services): WebHandler {
         res,
         200,
         "application/x-ndjson; charset=utf-8",
-        await auditExport(api, readAuditFilters(url.searchParams)),
+        await auditExport(ctx, readAuditFilters(url.searchParams)),
       );
       return;
     }

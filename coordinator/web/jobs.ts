@@ -3,9 +3,9 @@
 // page's buttons call the same XML-RPC methods from the browser (static/app.js), so access control and
 // validation are the API's.
 
-import { isStruct, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
+import { isStruct, type CallContext, type XmlRpcValue } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
-import type { Api } from "./api.js";
+import { NoteStore } from "../store/notes.js";
 import { statusWord, treeCounts } from "../../shared/status-words.js";
 import { familyCounts, hostLabels, type FamilyCounts } from "../store/job-frames.js";
 import {
@@ -17,7 +17,7 @@ import {
   type ListSort,
 } from "../store/job-list.js";
 import { JobStore, type JobRecord } from "../store/jobs.js";
-import { fieldsFor, jobAttributes } from "../store/job-view.js";
+import { fieldsFor, jobAttributes, readJobView } from "../store/job-view.js";
 import { JOB_STATUSES } from "../../shared/statuses.js";
 import { countsLabel, frameTable, type FrameQuery } from "./frames.js";
 import {
@@ -464,25 +464,16 @@ export async function jobSide(ctx: Context, id: number): Promise<Html> {
 }
 
 export async function notesSection(
-  api: Api,
+  ctx: Context,
   owner: { jobId?: number; clientId?: number },
   threadId: unknown,
 ): Promise<Html> {
-  type Note = { id?: number; text?: string; date?: Date };
-  let notes: Note[] = [];
-  if (typeof threadId === "number") {
-    const threads = await api.call<{ notes?: Note[] }[]>(
-      "getNoteThreads",
-      [threadId],
-      ["notes"],
-      ["id", "text", "date"],
-    );
-    notes = threads[0]?.notes ?? [];
-  }
+  const notes =
+    typeof threadId === "number" ? ((await new NoteStore(ctx).notes([threadId], [0, -1]))[0] ?? []) : [];
   return html`<section id="notes" class="notes">
     <h2>Notes</h2>
     <ul>
-      ${notes.length === 0 ? html`<li class="muted">No notes.</li>` : notes.map((n) => html`<li><span class="when">${time(n.date)}</span> ${n.text ?? ""}</li>`)}
+      ${notes.length === 0 ? html`<li class="muted">No notes.</li>` : notes.map((n) => html`<li><span class="when">${time(new Date(n.date))}</span> ${n.text}</li>`)}
     </ul>
     <form class="note-form" data-job="${owner.jobId ?? ""}" data-client="${owner.clientId ?? ""}">
       <input name="text" placeholder="Add a note…" required />
@@ -515,8 +506,13 @@ function conditionsEditor(id: number, conditions: XmlRpcValue | undefined): Html
   </details>`;
 }
 
-export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQuery): Promise<Html> {
-  const job = await api.call<Job>("getJob", id);
+export async function jobPage(
+  ctx: Context,
+  caller: CallContext,
+  id: number,
+  frames: FrameQuery,
+): Promise<Html> {
+  const job: Job = await readJobView(new JobStore(ctx), id, undefined, caller);
   const hidden = new Set(["logs"]);
   const hasChildren = Array.isArray(job["children"]) && job["children"].length > 0;
   const held = clientIdsOf({ clients: job["clientsOnHold"] });
@@ -551,7 +547,7 @@ export async function jobPage(ctx: Context, api: Api, id: number, frames: FrameQ
       }
       ${await jobSide(ctx, id)}
     </div>
-    ${await notesSection(api, { jobId: id }, job["threadId"])}
+    ${await notesSection(ctx, { jobId: id }, job["threadId"])}
     <details class="all-attrs">
       <summary>All attributes</summary>
       ${attrTable(

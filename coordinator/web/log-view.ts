@@ -6,7 +6,10 @@
 // before (the page ending there), tail=1, goto (a line), byte (an offset), q (search), at + atline (where a
 // search goes on), hl (text marked in the lines).
 
+import type { CallContext } from "../../shared/xmlrpc/types.js";
 import type { Context } from "../context.js";
+import { readJobView } from "../store/job-view.js";
+import { JobStore } from "../store/jobs.js";
 import {
   lineAt,
   offsetOfLine,
@@ -20,7 +23,6 @@ import {
   type SearchPage,
 } from "../logs/lines.js";
 import type { LogView } from "../store/logs.js";
-import type { Api } from "./api.js";
 import { html, layout, type Html } from "./html.js";
 
 /** The longest search text: a phrase, not a document. */
@@ -144,9 +146,9 @@ function matchesTable(id: number, attempt: number, found: SearchPage, needle: st
   </table>`;
 }
 
-export async function logViewPage(ctx: Context, api: Api, id: number, q: LogQuery): Promise<Html> {
-  // The API's read checks the job exists (a Fault: the page says so) and is what any reader may see.
-  const job = await api.call<{ name?: string }>("getJob", id, ["name"]);
+export async function logViewPage(ctx: Context, caller: CallContext, id: number, q: LogQuery): Promise<Html> {
+  // getJob's read: NotFound for a job that does not exist (the page says so).
+  const job = await readJobView(new JobStore(ctx), id, ["name"], caller);
   const view = await (ctx.logs ? ctx.logs.view(id, q.attempt) : null);
   const attempt = view?.attempt ?? q.attempt ?? 0;
   const total = view && view.kind !== "none" ? view.bytes : 0;
@@ -219,7 +221,8 @@ export async function logViewPage(ctx: Context, api: Api, id: number, q: LogQuer
     `Log of job ${id}`,
     "/jobs",
     html`<h1>
-        Log of job ${id}: ${job.name ?? ""} <span class="muted">· attempt ${attempt} · ${total} bytes</span>
+        Log of job ${id}: ${String(job["name"] ?? "")}
+        <span class="muted">· attempt ${attempt} · ${total} bytes</span>
       </h1>
       ${nav} ${body}`,
   );

@@ -3,7 +3,7 @@
 // values masked. With access control off everyone reads everything, as with HQueue.
 
 import { isStruct, type CallContext, type XmlRpcStruct } from "../../shared/xmlrpc/types.js";
-import type { JobRecord } from "../store/jobs.js";
+import type { JobRecord } from "./jobs.js";
 
 /** What a masked variable's value reads as. */
 export const MASKED_VALUE = "********";
