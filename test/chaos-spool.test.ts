@@ -14,6 +14,7 @@ import { startProxy } from "../scripts/chaos-proxy.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { py, waitFinished, waitJob } from "./support/farm-kit.js";
+import { eventually } from "./support/eventually.js";
 
 const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
 
@@ -31,8 +32,11 @@ test("a restarted agent replays the journal of an attempt that ended while it wa
     )) as [number];
     await waitJob(coord.url, id, ["status"], `"line 3\\n" in hq.getJobOutput(${id})`);
     proxy.cut(60_000);
-    // The job ends while cut off; then the agent dies before it could report the rest.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The job ends while cut off (the agent journals the finish before it logs it); then the agent dies
+    // before it could report the rest.
+    await eventually(`job ${id} to end while cut off`, () =>
+      new RegExp(`Finished job ${id}\\b`).test(readFileSync(agent.logFile, "utf8")),
+    );
     agent.process.kill("SIGKILL");
     await agent.exited;
     agent = await startAgent({ serverUrl: coord.url, name: "journal", stateDir });
