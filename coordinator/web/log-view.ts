@@ -149,7 +149,7 @@ function matchesTable(id: number, attempt: number, found: SearchPage, needle: st
 export async function logViewPage(ctx: Context, caller: CallContext, id: number, q: LogQuery): Promise<Html> {
   // getJob's read: NotFound for a job that does not exist (the page says so).
   const job = await readJobView(new JobStore(ctx), id, ["name"], caller);
-  const view = await (ctx.logs ? ctx.logs.view(id, q.attempt) : null);
+  const view = await ctx.logs.view(id, q.attempt);
   const attempt = view?.attempt ?? q.attempt ?? 0;
   const total = view && view.kind !== "none" ? view.bytes : 0;
   const read: ReadSpan =
