@@ -153,7 +153,7 @@ test("a frozen blade with free CPUs gets no new frame before activeTimeout: the 
   try {
     agents.push(await startAgent({ serverUrl: coord.url, name: "stopped", cpus: 2 }));
     await clientWhen(coord, "stopped", "c['available']");
-    const [held] = (await submit(coord, { name: "held", command: "sleep 3; echo rendered" })) as [number];
+    const [held] = (await submit(coord, { name: "held", command: "sleep 12; echo rendered" })) as [number];
     await clientWhen(coord, "stopped", "len(c['runningJobs']) > 0");
     agents[0]!.process.kill("SIGSTOP");
     await clientWhen(coord, "stopped", "not c['responding']", 30);
