@@ -60,6 +60,8 @@ const HELLO_TIMEOUT_MS = 15_000;
 /** Refused agents wait a little before they hear it, so a misconfigured farm does not spin. */
 const REFUSE_DELAY_MS = 1000;
 /** Port 5001 calls one agent may have recorded a second (a burst of the second figure): its own cut is 5/s. */
+/** Attempts remembered as sent over one link (AgentConnection.sentAssigns); past it, the oldest go. */
+const MAX_SENT_ASSIGNS = 10_000;
 const API_CALL_RECORDS = [10, 50] as const;
 
 export class AgentConnection {
@@ -90,6 +92,13 @@ export class AgentConnection {
   /** The agent said goodbye on this link (a hello clears `terminated` in Redis, so only this link sets it). */
   private saidGoodbye = false;
   private readonly apiCallRecords = new RateBuckets(...API_CALL_RECORDS, 1);
+  /**
+   * The attempts this link sent an `assign` for (job id -> attempt), until a control message about the job
+   * (cancel, eject, pause …) or its `finished`: events of such an attempt come from the client it was given to,
+   * so they skip the check in Redis that the client holds the job (one round trip per event). Anything else
+   * is checked there as before, and the store's fence refuses an attempt that is no longer the job's.
+   */
+  private readonly sentAssigns = new Map<number, number>();
 
   constructor(
     readonly ws: WebSocket,
@@ -130,6 +139,11 @@ export class AgentConnection {
   }
 
   send(msg: CoordinatorMessage): void {
+    if (msg.type === "assign") {
+      if (this.sentAssigns.size >= MAX_SENT_ASSIGNS)
+        this.sentAssigns.delete(this.sentAssigns.keys().next().value as number);
+      this.sentAssigns.set(msg.jobId, msg.attempt);
+    } else if (msg.type !== "ack" && "jobId" in msg) this.sentAssigns.delete(msg.jobId);
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
@@ -336,7 +350,8 @@ export class AgentConnection {
     const last = batch[batch.length - 1] as JobEventMessage;
     // Only a client the job is assigned to may report on it: another agent's events (a rogue, or a stale
     // one) are dropped unapplied, and acked so an honest agent stops resending them.
-    if (!(await this.holds(first.jobId))) {
+    const sent = this.sentAssigns.get(first.jobId) === first.attempt;
+    if (!sent && !(await this.holds(first.jobId))) {
       this.ack(last);
       return true;
     }
@@ -412,6 +427,7 @@ export class AgentConnection {
         if (result === "gap") return result;
         if (result === "ok") this.host.metrics.runFinished(msg);
         // Whatever else the store said (stale, duplicate), the job no longer runs on this agent.
+        this.sentAssigns.delete(jobId);
         this.host.jobLeft(id, jobId);
         if (this.saidGoodbye) await removeIfTerminatedAndIdle(ctx, id);
         return result;

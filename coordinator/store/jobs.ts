@@ -88,7 +88,10 @@
 // dispatch:
 //   cls              the job's requirement class (lua/includes/util.lua classOf; coordinator/scheduler/README.md)
 //   slotsHeld        while it runs: the CPU slots counted for its share and user (cpus x clients), given back
-//                    once by releaseClients
+//                    once by releaseClients (absent or 0 after)
+// bad blades (lua/includes/bladeHealth.lua), on a root:
+//   okOn             up to 2 client ids a frame of the tree succeeded on, comma-separated; absent = none
+//   bladeFailed      "1" once a frame of the tree failed on a blade (its counts are in {p}job:{root}:bladeFails)
 //
 // ---- Other keys (coordinator/store/keys.ts) --------------------------------------------------------------
 //   The queue is {p}jobs:status:runnable: exactly the runnable jobs; score = -priority * 2^32 + INCR

@@ -33,7 +33,8 @@
 //   {p}client:{id}:blocked       ZSET    root job ids the client is blocklisted for -> when (ms), capped
 //   {p}job:{id}:bladeFails       HASH    on a root: client id -> failures of the tree's frames there, capped
 //   {p}job:{id}:blocked          SET     on a root: client ids blocklisted for the tree
-//   {p}job:{id}:okOn             SET     on a root: up to 2 client ids a frame of the tree succeeded on
+//   {p}job:{id}:okOn             SET     no longer written (the root's okOn field took its place); a tree's
+//                                        deletion still deletes the set a farm before 2026-12-04 made
 //   {p}job:{id}:kids:{status}    ZSET    on a parent: its children in that status (score = child id)
 //   {p}job:{id}:failures         ZSET    on a parent: its failed/abandoned children by normalized failure
 //                                        message (member = message, score = how many)

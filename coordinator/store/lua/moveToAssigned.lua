@@ -21,29 +21,20 @@ local key = K.job(id)
 -- transition's reads.
 local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
   'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime', 'stallTimeout' }
--- Everything this transition reads of the job, in one call (setStatus gets the rest as `known`), the
--- assign fields after the first 17, then the share fields.
-local READ = {'cpus', 'tags', 'minHosts', 'maxHosts', 'clientsOnHold', 'resources', 'status', 'attempt', 'cls',
-  'parents', 'logs', 'progress', 'waitingFor', 'showBlockedClientsWarning', 'seqAttempt', 'gpus', 'gpuMemory'}
-local ROOT_AT = #READ + 1 -- ASSIGN_FIELDS[1]
-for _, name in ipairs(ASSIGN_FIELDS) do READ[#READ + 1] = name end
--- The share fields come last (a call's arguments after unpack() would cut it to one value).
-local SHARE_AT = #READ
-READ[#READ + 1] = 'share'
-READ[#READ + 1] = 'submittedBy'
-READ[#READ + 1] = 'capBy'
-local f = redis.call('HMGET', key, unpack(READ))
-if f[7] ~= 'runnable' then return {'gone'} end
-local cpus = tonumber(f[1]) or 1
-local tags = f[2] and cjson.decode(f[2]) or {}
-local minHosts = math.max(tonumber(f[3]) or 1, 1)
-local maxHosts = math.max(tonumber(f[4]) or 1, minHosts)
+-- The job, read whole in one pass (readHash: a queued job's hash is small, and this transition reads most of
+-- it); setStatus gets what it needs as `known`.
+local f = readHash(key)
+if f.status ~= 'runnable' then return {'gone'} end
+local cpus = tonumber(f.cpus) or 1
+local tags = f.tags and cjson.decode(f.tags) or {}
+local minHosts = math.max(tonumber(f.minHosts) or 1, 1)
+local maxHosts = math.max(tonumber(f.maxHosts) or 1, minHosts)
 
 -- GPUs each client books and the MB each must have: a device is booked by one job at a time, like a CPU
 -- slot. The devices a job holds are in its `clients` entries (`gpus`), so every move that releases its
 -- clients frees them too.
-local gpus = tonumber(f[16]) or 0
-local gpuMemory = tonumber(f[17]) or 0
+local gpus = tonumber(f.gpus) or 0
+local gpuMemory = tonumber(f.gpuMemory) or 0
 
 local single = false
 local singleX = {}
@@ -110,7 +101,7 @@ end
 -- Candidates: clients already on hold for this job first (they were waiting longest), then the proposed ones.
 local seen = {}
 local chosen = {}
-local held = f[5] and cjson.decode(f[5]) or {}
+local held = f.clientsOnHold and cjson.decode(f.clientsOnHold) or {}
 local function consider(cid)
   cid = tostring(cid)
   if seen[cid] then return end
@@ -144,10 +135,10 @@ end
 while #chosen > maxHosts do table.remove(chosen) end
 
 -- Running limits: the run's slots against maxRunning, its share's burst and its user's cap (shares.lua).
-local share = f[SHARE_AT + 1] or 'default'
-local user = f[SHARE_AT + 2]
+local share = f.share or 'default'
+local user = f.submittedBy
 local slots = cpus * #chosen
-local why = capRefusal(share, user, f[SHARE_AT + 3], slots)
+local why = capRefusal(share, user, f.capBy, slots)
 if why then
   redis.call('HSET', key, 'waitingFor', why)
   return {'capped', why}
@@ -155,7 +146,7 @@ end
 
 -- Resources: per job, `used` counts amounts; per machine, {p}resource:{rid}:machines counts jobs per client
 -- and a job needs one unit on each of its clients.
-local want = f[6] and cjson.decode(f[6]) or {}
+local want = f.resources and cjson.decode(f.resources) or {}
 local plan = {}
 for name, amount in pairs(want) do
   local rid = redis.call('HGET', K.resourcesByName, name)
@@ -198,41 +189,50 @@ if #plan > 0 then redis.call('HSET', key, 'heldResources', cjson.encode(plan)) e
 
 -- Assign: one HSET of the job's own fields with the status change, one HDEL of what waiting left behind.
 for _, h in ipairs(held) do redis.call('HSET', K.client(h.clientId), 'heldFor', '') end
-if f[5] or f[13] or f[14] then redis.call('HDEL', key, 'clientsOnHold', 'waitingFor', 'showBlockedClientsWarning') end
+if f.clientsOnHold or f.waitingFor or f.showBlockedClientsWarning then redis.call('HDEL', key, 'clientsOnHold', 'waitingFor', 'showBlockedClientsWarning') end
+-- `clients` is written as text (cjson would format each number as a float): [{hostname, clientId, master,
+-- gpus?}, ...].
 local clients = {}
-local logs = f[11] or nil
+local logs = f.logs
 for i, c in ipairs(chosen) do
   redis.call('SADD', K.clientJobs(c.cid), id)
-  table.insert(clients, {hostname = c.hostname, clientId = tonumber(c.cid), master = (i == 1), gpus = c.gpus})
+  local gpuList = ''
+  if c.gpus then
+    local indices = {}
+    for k, index in ipairs(c.gpus) do indices[k] = int(index) end
+    gpuList = ',"gpus":[' .. table.concat(indices, ',') .. ']'
+  end
+  clients[i] = '{"hostname":' .. cjson.encode(c.hostname) .. ',"clientId":' .. int(tonumber(c.cid)) .. ',"master":' ..
+    (i == 1 and 'true' or 'false') .. gpuList .. '}'
   logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end
-local attempt = (tonumber(f[8]) or 0) + 1
-local encoded = cjson.encode(clients)
+local attempt = int((tonumber(f.attempt) or 0) + 1)
+local encoded = '[' .. table.concat(clients, ',') .. ']'
 holdSlots(share, user, slots)
-local set = {'attempt', attempt, 'clients', encoded, 'startTime', now, 'slotsHeld', slots}
+local set = {'attempt', attempt, 'clients', encoded, 'startTime', ARGV[2], 'slotsHeld', int(slots)}
 -- A first attempt has no earlier output for the event fence (fence.lua) to clear: start its sequence here.
-if attempt == 1 and not f[15] then
+if attempt == '1' and not f.seqAttempt then
   table.insert(set, 'seqAttempt')
   table.insert(set, attempt)
 end
-if f[12] then setProgress(id, 0) end
+if f.progress then setProgress(id, 0) end
 -- A new run's time starts afresh: the paused time of an earlier run (confirmPaused/confirmResumed) goes.
-if attempt > 1 then redis.call('HDEL', key, 'pausedMs', 'pausedAt') end
+if attempt ~= '1' then redis.call('HDEL', key, 'pausedMs', 'pausedAt') end
 setStatus(id, 'running', now,
-  {status = 'runnable', cls = f[9], parents = f[10] or false, logs = logs or false, set = set, startTime = true,
+  {status = 'runnable', cls = f.cls, parents = f.parents or false, logs = logs or false, set = set, startTime = true,
    quiet = true})
 -- The scheduler needs no notice of its own dispatch; viewers of GET /events (web/event-stream.ts) do, on a
 -- channel of their own (a PUBLISH nobody listens to costs Redis next to nothing). It carries the job's tree,
 -- submitter and share, read above anyway, so that the stream need not read them for this job's later notices.
 redis.call('PUBLISH', K.viewerEventsChannel, '{"type":"job","jobId":' .. id .. ',"status":"running","root":' ..
-  (f[ROOT_AT] or id) .. ',"user":' .. cjson.encode(user or '') .. ',"share":' .. cjson.encode(share) .. '}')
-local job = {'id', id, 'attempt', tostring(attempt), 'clients', encoded}
+  (f.root or id) .. ',"user":' .. cjson.encode(user or '') .. ',"share":' .. cjson.encode(share) .. '}')
+local job = {'id', id, 'attempt', attempt, 'clients', encoded}
 local function put(name, v)
   if v then
     job[#job + 1] = name
     job[#job + 1] = v
   end
 end
-put('cpus', f[1])
-for i, name in ipairs(ASSIGN_FIELDS) do put(name, f[17 + i]) end
-return {'assigned', attempt, job}
+put('cpus', f.cpus)
+for _, name in ipairs(ASSIGN_FIELDS) do put(name, f[name]) end
+return {'assigned', tonumber(attempt), job}

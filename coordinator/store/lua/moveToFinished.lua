@@ -21,10 +21,9 @@ local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local opts = { jobFailures = tonumber(ARGV[10]), quarantineFailures = tonumber(ARGV[11]),
   windowMs = tonumber(ARGV[12]), probationMs = tonumber(ARGV[13]) }
 local key = K.job(id)
--- The fence and this transition read the job in one HMGET; eventSeq is written with the transition's fields.
-local status, refused, v = fenceLiveRead(key, id, attempt, seq, { 'heldResources', 'clients', 'childError',
-  'kidsLeft', 'kidsBad', 'parents', 'pausedRunning', 'command', 'commandByOs', 'progress', 'noProg', 'logs', 'nKids',
-  'name', 'startTime', 'root', 'pausedMs' })
+-- The fence and this transition read the job in one HGETALL (fenceLiveJob); eventSeq is written with the
+-- transition's fields.
+local status, refused, j = fenceLiveJob(key, id, attempt, seq)
 local log = redis.call('EXISTS', K.jobLog(id, attempt))
 if refused then
   if type(refused) == 'table' then
@@ -33,38 +32,51 @@ if refused then
   return { refused, log }
 end
 local ok = exitCode == 0 and signal == '' and (reason == 'exited' or reason == '')
-local root = v[16] or id
+local root = j.root or id
 
--- The attempt goes into the history of each of its clients; returns its master (nil without clients).
-local function recordAttempt(result)
-  if not v[2] then
+-- The attempt goes into the history of each of its clients (`clients`: the field decoded, when the caller
+-- has it); returns its master (nil without clients).
+local function recordAttempt(result, clients)
+  if not j.clients then
     return nil
   end
-  local clients = cjson.decode(v[2])
-  local entry = { t = now, job = tonumber(id), name = v[14], result = result, ms = now - (tonumber(v[15]) or now) - (tonumber(v[17]) or 0) }
-  if exitCode then entry.exit = exitCode end
-  if signal ~= '' then entry.signal = signal end
+  clients = clients or cjson.decode(j.clients)
+  -- {t, job, name, result, ms, exit?, signal?} as text: cjson would format each number as a float.
+  local ms = now - (tonumber(j.startTime) or now) - (tonumber(j.pausedMs) or 0)
+  local entry = '{"t":' .. int(now) .. ',"job":' .. int(tonumber(id)) ..
+    (j.name and (',"name":' .. cjson.encode(j.name)) or '') .. ',"result":"' .. result .. '","ms":' .. int(ms) ..
+    (exitCode and (',"exit":' .. int(exitCode)) or '') .. (signal ~= '' and (',"signal":' .. cjson.encode(signal)) or '') .. '}'
   for _, c in ipairs(clients) do
     bladeEvent(string.format('%d', c.clientId), entry)
   end
   return clients[1] and string.format('%d', clients[1].clientId)
 end
 -- The common end, a root job without children whose command succeeded, in one pass over what was read:
--- the same effects as the general path below (leaveClients, then finish), in fewer calls.
-if ok and not v[3] and not v[4] and not v[5] and not v[6] and not v[7] and ((v[8] and v[8] ~= '') or v[9]) then
-  local released = releaseClients(id, { v[1], v[2] }, true)
-  bladeSucceeded(recordAttempt('succeeded'), root, now, opts)
-  local set = { 'progress', 1, 'eventSeq', seq }
-  local progress = tonumber(v[10]) or 0
-  if not v[11] and progress ~= 1 then
-    if v[13] then
+-- the same effects as the general path below (leaveClients, then finish), in fewer calls. The job is its own
+-- root here (no parents): the root's okOn and bladeFailed were read with it.
+if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parents and not j.pausedRunning
+    and ((j.command and j.command ~= '') or j.commandByOs) then
+  local clients = j.clients and cjson.decode(j.clients)
+  local released = releaseClients(id, { held = j.heldResources, clients = j.clients, decoded = clients,
+    slots = { j.slotsHeld, j.share, j.submittedBy } }, true)
+  local set = { 'progress', '1', 'eventSeq', ARGV[5], 'slotsHeld', '0' }
+  local master = recordAttempt('succeeded', clients)
+  local okOn = master and bladeSucceeded(master, root, now, opts, { okOn = j.okOn, failed = j.bladeFailed })
+  if okOn then
+    table.insert(set, okOn[1])
+    table.insert(set, okOn[2])
+  end
+  local progress = tonumber(j.progress) or 0
+  if not j.noProg and progress ~= 1 then
+    if j.nKids then
       redis.call('HINCRBYFLOAT', key, 'treeP', 1 - progress)
     else
       -- Without children the job's treeP is its own progress.
-      set[5], set[6] = 'treeP', 1
+      table.insert(set, 'treeP')
+      table.insert(set, '1')
     end
   end
-  setStatus(id, 'succeeded', now, { status = status, parents = false, logs = v[12] or false,
+  setStatus(id, 'succeeded', now, { status = status, parents = false, logs = j.logs or false,
     set = set, released = released })
   return { 'ok', log }
 end
@@ -87,7 +99,7 @@ if why then
 end
 local master = recordAttempt(ok and 'succeeded' or (reason == 'exited' or reason == '') and 'failed' or reason)
 -- A run of the onChildError hook says nothing about the blade.
-if master and v[3] ~= '1' then
+if master and j.childError ~= '1' then
   if ok then
     bladeSucceeded(master, root, now, opts)
   elseif why then

@@ -8,7 +8,9 @@
 --   {p}job:{root}:bladeFails HASH  client id -> failures of the tree's frames on it
 --   {p}job:{root}:blocked    SET   client ids blocklisted for the tree (the scheduler keeps them off it while
 --                                  another eligible blade exists: scheduler/dispatch.ts)
---   {p}job:{root}:okOn       SET   up to 2 clients a frame of the tree succeeded on ("succeeds elsewhere")
+--   root job fields okOn     up to 2 client ids a frame of the tree succeeded on, comma-separated ("succeeds
+--                            elsewhere"), and bladeFailed '1' once a frame of the tree failed on a blade: a
+--                            success reads them with the job it finishes when that is its own root (no call)
 --   client fields quarantinedUntil (ms), probation ('1' from quarantine until a frame succeeds), and
 --   quarantineReason (JSON {why, since, failures}).
 -- `opts` comes from the coordinator's settings (openhq.blade.*, coordinator/config.ts):
@@ -21,9 +23,10 @@ local CLIENT_ERRORS = 100 -- getClientErrors records per client
 local LAST_LINES = 300 -- bytes of an attempt's output tail kept with its failure
 local LAST_ERROR = 200 -- bytes of a failed attempt's last output line kept as the job's lastError
 
--- Trimmed now and then rather than on every push: the list stays near its cap.
+-- Trimmed now and then rather than on every push: the list stays near its cap. `entry`: a table, or its JSON.
 local function bladeEvent(cid, entry)
-  if redis.call('LPUSH', K.clientAttempts(cid), cjson.encode(entry)) > BLADE_HISTORY + 20 then
+  local text = type(entry) == 'string' and entry or cjson.encode(entry)
+  if redis.call('LPUSH', K.clientAttempts(cid), text) > BLADE_HISTORY + 20 then
     redis.call('LTRIM', K.clientAttempts(cid), 0, BLADE_HISTORY - 1)
   end
 end
@@ -110,7 +113,7 @@ local function judgeBlade(cid, now, opts)
       local root = tostring(f.root)
       if elsewhere[root] == nil then
         elsewhere[root] = false
-        for _, other in ipairs(redis.call('SMEMBERS', K.jobOkOn(root))) do
+        for other in string.gmatch(redis.call('HGET', K.job(root), 'okOn') or '', '[^,]+') do
           if other ~= cid then
             elsewhere[root] = true
           end
@@ -141,6 +144,9 @@ local function bladeFailed(cid, id, attempt, root, now, why, exit, signal, opts)
   bladeError(cid, { message = 'job ' .. id .. ': ' .. why, time = now, jobId = tonumber(id), exitCode = exit,
     lastLines = failure.last })
   local fk = K.jobBladeFails(root)
+  if redis.call('EXISTS', K.job(root)) == 1 then
+    redis.call('HSET', K.job(root), 'bladeFailed', '1')
+  end
   if redis.call('HEXISTS', fk, cid) == 1 or redis.call('HLEN', fk) < JOB_BLADES then
     local n = redis.call('HINCRBY', fk, cid, 1)
     if opts.jobFailures > 0 and n >= opts.jobFailures and redis.call('SADD', K.jobBlocked(root), cid) == 1 then
@@ -163,13 +169,32 @@ local function bladeFailed(cid, id, attempt, root, now, why, exit, signal, opts)
 end
 
 -- A frame of tree `root` succeeded on blade `cid`: the first success on a second blade is news for the
--- blades that failed the tree (it now "succeeds elsewhere"); a blade on probation is back to work.
-local function bladeSucceeded(cid, root, now, opts)
-  local ok = K.jobOkOn(root)
-  if redis.call('SCARD', ok) < 2 and redis.call('SADD', ok, cid) == 1 then
-    for _, other in ipairs(redis.call('HKEYS', K.jobBladeFails(root))) do
-      if other ~= cid then
-        judgeBlade(other, now, opts)
+-- blades that failed the tree (it now "succeeds elsewhere"); a blade on probation is back to work. `known`
+-- (optional): the root's okOn and bladeFailed as the caller read them, when the job it finishes is the root;
+-- a new okOn is then returned as {field, value} for the caller's own HSET (unless a failed blade is judged
+-- now, which reads it: then it is written here).
+local function bladeSucceeded(cid, root, now, opts, known)
+  local rk = K.job(root)
+  local okOn, failed, gone = nil, nil, false
+  if known then
+    okOn, failed = known.okOn, known.failed
+  else
+    local r = redis.call('HMGET', rk, 'okOn', 'bladeFailed', 'status')
+    okOn, failed, gone = r[1], r[2], not r[3]
+  end
+  local set = nil
+  if not gone and (not okOn or (not string.find(okOn, ',', 1, true) and okOn ~= cid)) then
+    okOn = okOn and (okOn .. ',' .. cid) or cid
+    if known and not failed then
+      set = { 'okOn', okOn }
+    else
+      redis.call('HSET', rk, 'okOn', okOn)
+    end
+    if failed then
+      for _, other in ipairs(redis.call('HKEYS', K.jobBladeFails(root))) do
+        if other ~= cid then
+          judgeBlade(other, now, opts)
+        end
       end
     end
   end
@@ -179,6 +204,7 @@ local function bladeSucceeded(cid, root, now, opts)
     addNoteTo('client', cid, 'Back to work: a frame succeeded on probation.', now)
     bladeChanged(cid)
   end
+  return set
 end
 
 -- The run of job `id` was lost with its machine (moveToLost): each of its clients records the loss, in its
@@ -202,6 +228,7 @@ local function dropBladeRecords(id)
   for _, cid in ipairs(redis.call('SMEMBERS', K.jobBlocked(id))) do
     redis.call('ZREM', K.clientBlocked(cid), id)
   end
+  -- jobOkOn: the set older versions kept instead of the root's okOn field.
   redis.call('DEL', K.jobBladeFails(id), K.jobBlocked(id), K.jobOkOn(id))
 end
 

@@ -52,6 +52,19 @@ local function fenceLiveRead(key, id, attempt, seq, extra)
   return status, (fenceCheck(key, attempt, seq, seq, v[2], v[3], v[4])), rest
 end
 
+-- fenceLiveRead with the whole job (readHash) instead of named fields: for a transition that reads most of it.
+local function fenceLiveJob(key, id, attempt, seq)
+  local job = readHash(key)
+  local status = job.status
+  if not status then
+    return nil, redis.error_reply('NOTFOUND job ' .. id .. ' does not exist'), job
+  end
+  if not (RUNNING[status] or (status == 'paused' and job.pausedRunning)) then
+    return status, 'stale', job
+  end
+  return status, (fenceCheck(key, attempt, seq, seq, job.attempt, job.seqAttempt, job.eventSeq)), job
+end
+
 -- fenceLiveRead, recording eventSeq itself: for events whose own writes are not on the hot path.
 local function fenceLiveEvent(key, id, attempt, seq)
   local status, refused = fenceLiveRead(key, id, attempt, seq)

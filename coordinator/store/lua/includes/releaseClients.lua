@@ -24,25 +24,26 @@ local function releaseHeld(key, held)
   end
 end
 
--- `read` (optional): the job's heldResources and clients fields as the caller read them ({held, clients});
--- with `quiet` the released client ids are returned for the caller's own notice (setStatus
--- `known.released`) instead of published here.
+-- `read` (optional): what the caller read of the job already, {held = heldResources, clients = the clients
+-- field, decoded = that field decoded, slots = {slotsHeld, share, submittedBy}}; with `slots` the caller writes
+-- slotsHeld = 0 in its own HSET (releaseSlots). With `quiet` the released client ids are returned for the
+-- caller's own notice (setStatus `known.released`) instead of published here.
 local function releaseClients(id, read, quiet)
   local key = K.job(id)
-  local held, clients
+  local held, clients, decoded
   if read then
-    held, clients = read[1], read[2]
+    held, clients, decoded = read.held, read.clients, read.decoded
   else
     local v = redis.call('HMGET', key, 'heldResources', 'clients')
     held, clients = v[1], v[2]
   end
   releaseHeld(key, held)
-  releaseSlots(key)
+  releaseSlots(key, read and read.slots)
   if not clients then
     return {}
   end
   local released = {}
-  for _, c in ipairs(cjson.decode(clients)) do
+  for _, c in ipairs(decoded or cjson.decode(clients)) do
     local cid = string.format('%d', c.clientId)
     if redis.call('SREM', K.clientJobs(cid), id) == 1 then
       -- Trimmed now and then rather than on every push: the list stays near its cap of 100.

@@ -53,7 +53,7 @@ local function setStatus(id, new, now, known)
   local isFinished = FINISHED[new] or false
   if isFinished then
     fields[#fields + 1] = 'endTime'
-    fields[#fields + 1] = now
+    fields[#fields + 1] = int(now)
   elseif wasFinished then
     redis.call('HDEL', key, 'endTime')
   end
@@ -73,7 +73,7 @@ local function setStatus(id, new, now, known)
   if (not old or wasFinished ~= isFinished) and root then
     if isFinished then
       redis.call('ZREM', K.unfinishedRoots, id)
-      redis.call('ZADD', K.expiry, now, id)
+      redis.call('ZADD', K.expiry, int(now), id)
     else
       redis.call('ZREM', K.expiry, id)
       redis.call('ZADD', K.unfinishedRoots, id, id)

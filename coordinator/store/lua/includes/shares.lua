@@ -66,25 +66,30 @@ end
 
 -- A run starts holding `slots` slots of its share and user.
 local function holdSlots(share, user, slots)
-  redis.call('HINCRBY', K.sharesRunning, share, slots)
+  redis.call('HINCRBY', K.sharesRunning, share, int(slots))
   if user then
-    redis.call('HINCRBY', K.usersRunning, user, slots)
+    redis.call('HINCRBY', K.usersRunning, user, int(slots))
   end
 end
 
--- A run leaves its clients: its share and user get its slots back, once (slotsHeld goes with them).
-local function releaseSlots(key)
-  local v = redis.call('HMGET', key, 'slotsHeld', 'share', 'submittedBy')
+-- A run leaves its clients: its share and user get its slots back, once. `read` (optional): the job's
+-- slotsHeld, share and submittedBy as the caller read them; the caller then writes slotsHeld = 0 in its own
+-- HSET (one call less than an HDEL here). 0 or absent: nothing held.
+local function releaseSlots(key, read)
+  local v = read or redis.call('HMGET', key, 'slotsHeld', 'share', 'submittedBy')
   local slots = tonumber(v[1])
-  if not slots then
+  if not slots or slots <= 0 then
     return
   end
-  redis.call('HDEL', key, 'slotsHeld')
+  if not read then
+    redis.call('HDEL', key, 'slotsHeld')
+  end
   local share = v[2] or 'default'
-  if redis.call('HINCRBY', K.sharesRunning, share, -slots) <= 0 then
+  local back = int(-slots)
+  if redis.call('HINCRBY', K.sharesRunning, share, back) <= 0 then
     redis.call('HDEL', K.sharesRunning, share)
   end
-  if v[3] and redis.call('HINCRBY', K.usersRunning, v[3], -slots) <= 0 then
+  if v[3] and redis.call('HINCRBY', K.usersRunning, v[3], back) <= 0 then
     redis.call('HDEL', K.usersRunning, v[3])
   end
 end
