@@ -319,6 +319,8 @@ export async function listClients(io: Io): Promise<number> {
     "label",
     "platform",
     "cpus",
+    "gpus",
+    "gpuModels",
     "load",
     "memory",
     "idleTime",
@@ -339,6 +341,7 @@ export async function listClients(io: Io): Promise<number> {
           "CLIENT",
           "PLATFORM",
           "CPUS",
+          "GPUS",
           "LOAD",
           "MEM(GB)",
           "IDLE",
@@ -353,6 +356,7 @@ export async function listClients(io: Io): Promise<number> {
           String(c.label ?? c.hostname ?? ""),
           String(c.platform ?? ""),
           String(c.cpus ?? ""),
+          gpuSummary(c.gpus, c.gpuModels),
           typeof c.load === "number" ? c.load.toFixed(2) : "-",
           typeof c.memory === "number" ? (c.memory / 1048576).toFixed(1) : "-",
           typeof c.idleTime === "number" && c.idleTime >= 0 ? `${c.idleTime}m` : "-",
@@ -365,6 +369,15 @@ export async function listClients(io: Io): Promise<number> {
       ),
     );
   return Exit.ok;
+}
+
+/** A client's GPUs for the table: "-" without, else the count and each model with its count ("3: 2× A6000, T4"). */
+export function gpuSummary(count: number | undefined, models: string[] | undefined): string {
+  if (!count) return "-";
+  const byModel = new Map<string, number>();
+  for (const m of models ?? []) byModel.set(m, (byModel.get(m) ?? 0) + 1);
+  const names = [...byModel].map(([m, n]) => (n > 1 ? `${n}× ${m}` : m));
+  return names.length > 0 ? `${count}: ${names.join(", ")}` : String(count);
 }
 
 export async function setDisabled(io: Io, args: string[], disabled: boolean): Promise<number> {

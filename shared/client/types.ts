@@ -183,6 +183,9 @@ export interface Client {
   /** openhq: whether the agent's link is up, and since when it is down (null while connected). */
   connected?: boolean;
   disconnectedSince?: Date | null;
+  /** openhq: the GPUs the agent reports, and their models in the same order. */
+  gpus?: number;
+  gpuModels?: string[];
   [attribute: string]: XmlRpcValue | undefined;
 }
 
