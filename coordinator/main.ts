@@ -19,6 +19,7 @@ import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";
 import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
 import { Scheduler } from "./scheduler/index.js";
+import { RegisteredClients } from "./scheduler/registered.js";
 import { writeSharesConfig } from "./store/shares.js";
 import { connectRedis, waitForRedis } from "./redis/connect.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded.js";
@@ -100,8 +101,9 @@ async function main(): Promise<void> {
   const metrics = new Metrics(ctx);
   // One subscription to the store's notices for the whole process (the scheduler's and the event stream's).
   const feed = new EventFeed(ctx);
-  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx, feed) };
-  const methods = apiMethods(ctx);
+  const registered = new RegisteredClients(ctx);
+  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx, feed), registered };
+  const methods = apiMethods(ctx, registered);
   const audit = new AuditLog(ctx, new Set(Object.keys(methods)), log, (req) => auth.caller(req).user);
   const auditRetention =
     config.auditKeepDays > 0
@@ -144,7 +146,7 @@ async function main(): Promise<void> {
   const upgrades = guardUpgrades(server, hosts);
   // The ini's shares and caps go to Redis before the first dispatch (every coordinator of the farm does so).
   if (ctx.settings.shares) await writeSharesConfig(ctx, ctx.settings.shares);
-  const scheduler = new Scheduler(ctx, feed);
+  const scheduler = new Scheduler(ctx, feed, registered);
   const link = attachAgentLink(server, services, scheduler.dispatcher, { ...limits, gate }, (entry) =>
     audit.record(entry),
   );

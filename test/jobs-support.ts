@@ -19,6 +19,7 @@ import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
 import { startCoordinatorWithRedis } from "./support/coordinator-fixture.js";
 import { testContext, testLogs } from "./support/context.js";
 import { startRedis } from "./support/redis.js";
+import { RegisteredClients } from "../coordinator/scheduler/registered.js";
 
 export interface JobsHarness {
   url: string;
@@ -94,7 +95,7 @@ async function direct(maxOutputBytes: number): Promise<JobsHarness> {
   const redis = server.client();
   const keys = new Keys("t:");
   const ctx = await testContext(redis, keys, { maxOutputBytes });
-  const http = createXmlRpcServer(jobsMethods(ctx));
+  const http = createXmlRpcServer(jobsMethods(ctx, new RegisteredClients(ctx)));
   http.listen(0, "127.0.0.1");
   await once(http, "listening");
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;

@@ -16,10 +16,12 @@ import { jobsMethods } from "./jobs.js";
 import { notesMethods } from "./notes.js";
 import { resourcesMethods } from "./resources.js";
 import { sharesMethods } from "./shares.js";
+import type { RegisteredClients } from "../scheduler/registered.js";
 
-export function apiMethods(ctx: Context): Methods {
+/** `registered`: the process's registered clients (scheduler/registered.ts), for newjob's waiting reasons. */
+export function apiMethods(ctx: Context, registered: RegisteredClients): Methods {
   const parts: [string, Methods][] = [
-    ["jobs", jobsMethods(ctx)],
+    ["jobs", jobsMethods(ctx, registered)],
     ["clients", clientsMethods(ctx)],
     ["blades", bladesMethods(ctx)],
     ["config", configMethods(ctx)],

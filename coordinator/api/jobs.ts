@@ -47,6 +47,7 @@ import {
 } from "./args.js";
 import { parseConditions, parseNewJob } from "./jobspec.js";
 import { SubmitReasons } from "../scheduler/reasons.js";
+import type { RegisteredClients } from "../scheduler/registered.js";
 import { newestJobId, searchNames } from "../store/job-search.js";
 
 /** The longest text searchJobNames takes: a name fragment, not a document. */
@@ -66,9 +67,9 @@ function jobNotFound(jobId: number): Fault {
   return new Fault(FaultCode.notFound, `job ${jobId} does not exist`);
 }
 
-export function jobsMethods(ctx: Context): Methods {
+export function jobsMethods(ctx: Context, registered: RegisteredClients): Methods {
   const store = new JobStore(ctx);
-  const reasons = new SubmitReasons(ctx);
+  const reasons = new SubmitReasons(ctx, registered);
 
   async function readOne(jobId: number, attribs?: string[]): Promise<JobRecord> {
     const [job] = await store.read([jobId], fieldsFor(attribs));

@@ -10,7 +10,7 @@ import type { EventFeed } from "../store/events.js";
 import { headClasses, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
-import { RegisteredClients } from "./registered.js";
+import type { RegisteredClients } from "./registered.js";
 import { ClassReasons } from "./class-reasons.js";
 import { readShareState, writeFarmSlots } from "../store/shares.js";
 
@@ -42,10 +42,11 @@ export class Scheduler {
   constructor(
     private readonly ctx: Context,
     private readonly feed: EventFeed,
+    registered: RegisteredClients,
   ) {
     this.scripts = new Scripts(ctx);
     this.reasons = new ClassReasons(ctx, this.scripts);
-    this.registered = new RegisteredClients(ctx);
+    this.registered = registered;
     this.dispatcher = new Dispatcher(ctx, {
       scripts: this.scripts,
       deliver: (job) => this.delivery?.deliver(job),

@@ -1,37 +1,34 @@
 // Reasons at submit: a new job that no registered client could ever run (conditions, cpus, platform, GPUs) gets
 // its waitingFor and showBlockedClientsWarning in the same write that creates it, instead of at the next
 // waiting sweep (waiting.ts and class-reasons.ts keep them true afterwards as clients and groups change).
-// savePermittedClientsList gets the same for the one job whose conditions it changes (rejudge).
+// savePermittedClientsList gets the same for the one job whose conditions it changes (rejudge). Both judge
+// against the registered clients of the scheduler's last round (registered.ts), not a read of every client.
 
 import type { NewJob } from "../api/jobspec.js";
 import type { Context } from "../context.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readJobFields } from "../store/job-fields.js";
 import { parseJobInfo, readJobInfos } from "./job-info.js";
-import {
-  blockedReason,
-  readGroups,
-  reasonFor,
-  REASON_FIELDS,
-  registeredClients,
-  type RegisteredClient,
-} from "./waiting.js";
-
-/** How long a snapshot of the registered clients serves newjob calls. */
-const SNAPSHOT_MS = 1000;
+import type { RegisteredClients } from "./registered.js";
+import { blockedReason, reasonFor, REASON_FIELDS } from "./waiting.js";
 
 export class SubmitReasons {
-  private snapshot: { at: number; clients: RegisteredClient[] } | null = null;
-
   private readonly scripts: Scripts;
 
-  constructor(private readonly ctx: Context) {
+  /**
+   * `registered`: the process's registered clients as its scheduler keeps them (registered.ts), so a
+   * newjob reads no client record, however many blades are idle.
+   */
+  constructor(
+    private readonly ctx: Context,
+    private readonly registered: RegisteredClients,
+  ) {
     this.scripts = new Scripts(ctx);
   }
 
   /** Marks the jobs of one newjob call that no registered client could run (their `f` fields). */
   async mark(jobs: NewJob[]): Promise<void> {
-    const clients = await this.clients();
+    const clients = await this.registered.current();
     // A farm whose agents have not registered yet: every job would be marked only to be cleared again when
     // they come. The class sweep (class-reasons.ts) gives them their reasons once some client registers.
     if (clients.length === 0) return;
@@ -71,7 +68,7 @@ export class SubmitReasons {
    * sweep judged before and will not walk again: its reason now (setWaiting writes only while it is queued).
    */
   async rejudge(jobId: number): Promise<void> {
-    const clients = await this.clients();
+    const clients = await this.registered.current();
     if (clients.length === 0) return;
     const [[info], [current]] = await Promise.all([
       readJobInfos(this.ctx, [jobId]),
@@ -83,13 +80,6 @@ export class SubmitReasons {
     if (text !== null) await this.scripts.run("setWaiting", jobId, text, blocked !== null ? 1 : 0);
   }
 
-  private async clients(): Promise<RegisteredClient[]> {
-    const now = Date.now();
-    if (this.snapshot && now - this.snapshot.at < SNAPSHOT_MS) return this.snapshot.clients;
-    const clients = await registeredClients(this.ctx, await readGroups(this.ctx));
-    this.snapshot = { at: now, clients };
-    return clients;
-  }
 }
 
 /** The conditions a job without its own inherits: its root's among the new jobs (else none known here). */

@@ -296,6 +296,11 @@ export async function allClientIds(ctx: Context): Promise<number[]> {
   return (await ctx.redis.zrange(ctx.keys.clients, "0", "-1")).map(Number);
 }
 
+/** How many clients are registered ({p}clients), in O(1). */
+export function clientCount(ctx: Context): Promise<number> {
+  return ctx.redis.zcard(ctx.keys.clients);
+}
+
 export async function clientExists(ctx: Context, id: number): Promise<boolean> {
   return (await ctx.redis.exists(ctx.keys.client(id))) === 1;
 }
