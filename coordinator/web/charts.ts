@@ -94,7 +94,8 @@ export async function farmCharts(ctx: Context, hours: number | null, now = Date.
   })}`;
 }
 
-export async function farmPage(ctx: Context, hours: number | null): Promise<Html> {
+/** `canEdit`: the caller may change shares (an admin, or anyone with access control off). */
+export async function farmPage(ctx: Context, hours: number | null, canEdit: boolean): Promise<Html> {
   const now = Date.now();
   const [{ now: farm }, charts, shares, oldest] = await Promise.all([
     readUtilisation(ctx),
@@ -118,7 +119,7 @@ export async function farmPage(ctx: Context, hours: number | null): Promise<Html
       <span class="muted">one sample a minute, kept 24 h in Redis by the coordinators</span>
     </p>
     <div class="charts">${charts}</div>
-    ${sharesTable(shares)}`;
+    ${sharesTable(shares, canEdit)}`;
   return layout("Farm", "/farm", body);
 }
 

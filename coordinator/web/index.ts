@@ -210,7 +210,8 @@ export function webHandler(services: Services): WebHandler {
       res.writeHead(302, { location: result.redirect }).end();
       return;
     }
-    if (path === "/farm") return page(await farmPage(ctx, readHours(url.searchParams)));
+    if (path === "/farm")
+      return page(await farmPage(ctx, readHours(url.searchParams), auth.check(req, true).ok));
     if (path === "/farm/history.json") {
       const samples = await farmWindow(ctx, readHours(url.searchParams));
       send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ samples }));

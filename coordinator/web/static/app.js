@@ -409,6 +409,17 @@ document.addEventListener("submit", async (event) => {
     const clients = form.elements.clients.value.split(/[\s,]+/).filter((c) => c !== "");
     if (await act("savePermittedClientsList", [Number(form.dataset.job), clients], "permitted clients"))
       done();
+  } else if (form.matches(".share-edit")) {
+    // setShare(name, {weight, guarantee, burst, users}): burst is slots or "N%" (empty: none), users a list.
+    const f = form.elements;
+    const name = form.dataset.share || f.name.value.trim();
+    const fields = {
+      weight: Number(f.weight.value),
+      guarantee: Number(f.guarantee.value || 0),
+      burst: f.burst.value.trim(),
+      users: f.users.value,
+    };
+    if (await act("setShare", [name, fields], `share ${name}`)) done();
   } else if (form.matches(".rpc-form")) {
     const params = [...form.querySelectorAll("[name]")]
       .sort((a, b) => Number(a.name) - Number(b.name))
