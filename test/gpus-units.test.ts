@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromControllers, parseNvidiaSmi, probeGpus } from "../agent/gpus.js";
+import { gpuSummary } from "../cli/commands.js";
 import { gpuEnvironment } from "../agent/job-env.js";
 import { satisfies, type ClientFacts } from "../coordinator/scheduler/conditions.js";
 import { gpuReason, pickGpus } from "../coordinator/scheduler/gpus.js";
@@ -123,4 +124,11 @@ test("waiting reasons: what GPUs are missing, only among blades that meet the jo
     blockedReason(job("1", "2", "16000"), [client(4, [card(0, 8192), card(1, 24576)])]),
     "needs 2 GPUs with 16000 MB; largest blade has 1",
   );
+});
+
+test("openhq clients: a blade's GPUs as a count and its models, same models counted", () => {
+  assert.equal(gpuSummary(undefined, undefined), "-");
+  assert.equal(gpuSummary(0, []), "-");
+  assert.equal(gpuSummary(1, ["NVIDIA RTX A6000"]), "1: NVIDIA RTX A6000");
+  assert.equal(gpuSummary(3, ["A6000", "T4", "A6000"]), "3: 2× A6000, T4");
 });
