@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   // One subscription to the store's notices for the whole process (the scheduler's and the event stream's).
   const feed = new EventFeed(ctx);
   const registered = new RegisteredClients(ctx);
-  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx, feed), registered };
+  const services: Services = { ctx, auth, metrics, events: new EventStream(ctx, feed) };
   const methods = apiMethods(ctx, registered);
   const audit = new AuditLog(ctx, new Set(Object.keys(methods)), log, (req) => auth.caller(req).user);
   const auditRetention =
