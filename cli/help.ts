@@ -46,7 +46,7 @@ export const COMMAND_HELP: CommandHelp[] = [
   { names: ["priority"], text: "  priority N ID…                       set the priority of jobs" },
   {
     names: ["clients"],
-    text: "  clients                              clients with state, load, memory, idle time, running jobs",
+    text: "  clients                              clients with state, GPUs, load, memory, idle time, running jobs",
   },
   {
     names: ["enable", "disable"],
