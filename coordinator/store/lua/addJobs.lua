@@ -274,8 +274,7 @@ for i, j in ipairs(jobs) do
   local args = {}
   for k, v in pairs(f) do
     args[#args + 1] = k
-    -- The fields this script computes are integers (ids, times, counts): as text (int, util.lua).
-    args[#args + 1] = type(v) == 'number' and int(v) or v
+    args[#args + 1] = v
   end
   redis.call('HSET', K.job(ids[i]), unpack(args))
 end
@@ -417,8 +416,8 @@ local function zaddMany(key, pairsList)
   for start = 1, #pairsList, 2000 do
     local args = {}
     for k = start, math.min(start + 1999, #pairsList) do
-      args[#args + 1] = int(pairsList[k][1])
-      args[#args + 1] = int(pairsList[k][2])
+      args[#args + 1] = pairsList[k][1]
+      args[#args + 1] = pairsList[k][2]
     end
     redis.call('ZADD', key, unpack(args))
   end
