@@ -120,8 +120,11 @@ end
 
 for _, id in ipairs(order) do
   local key = K.job(id)
-  local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children')
+  local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children', 'treeRun')
   local status = v[1]
+  -- What runs in the subtree going away (a finished parent's children may still run): the job itself and
+  -- its descendants (treeRun counts descendants only).
+  local running = (tonumber(v[6]) or 0) + (RUNNING[status] and 1 or 0)
   local failKey = FAILED[status] and (redis.call('HGET', key, 'failKey') or '(no message)') or nil
   -- Parents that stay lose this child (from their index of children too) and its subtree's share of the roll-ups.
   for _, p in ipairs(idList(v[4])) do
@@ -150,6 +153,9 @@ for _, id in ipairs(order) do
         end
         if (tonumber(v[3]) or 0) ~= 0 then
           redis.call('HINCRBYFLOAT', K.job(t), 'treeP', -tonumber(v[3]))
+        end
+        if running ~= 0 then
+          redis.call('HINCRBY', K.job(t), 'treeRun', -running)
         end
       end
     end
