@@ -1,4 +1,4 @@
-// The notices benchmark (issue 19): dispatch+finish of NOTICES_JOBS jobs (default 5,000) on 200 simulated
+// The notices benchmark (issue 19): dispatch+finish of NOTICES_JOBS jobs (default 10,000) on 200 simulated
 // agents, measured over half of them from the first success on, in three set-ups: nothing configured; one
 // webhook hearing every success and failure (a live receiver in this process answering 200) plus an SSE
 // viewer of GET /events subscribed to everything; and the same with the webhook's endpoint dead (connection
@@ -16,7 +16,7 @@ import { freePort } from "../test/support/ports.js";
 import { dispatchRate, farm, fill, plain, type Farm } from "./scale.js";
 import type { BenchResult } from "./types.js";
 
-const JOBS = Number(process.env.NOTICES_JOBS ?? 5000);
+const JOBS = Number(process.env.NOTICES_JOBS ?? 10_000);
 const ROUNDS = Number(process.env.NOTICES_ROUNDS ?? 3);
 const LAG_LIMIT_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
