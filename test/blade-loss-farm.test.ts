@@ -147,11 +147,11 @@ test("a SIGSTOPped blade is not responding within 15 s; openhq.frozenTimeout giv
   }
 });
 
-// Skipped for now: in 2 runs of 4 on 2026-12-04 (one quiet .ci/run, one with stress -c 2) the next frame was
-// still "running" after 40 s, which may be the frozen blade given a frame. Under investigation (issue notes).
+// Dispatch reads a blade's liveness from its heartbeats, as getClients does: the held frame's "started" came
+// after the last heartbeat, and once counted as a sign of life it let the next frame go to the frozen blade in
+// the gap between the two rules (2 of 4 runs on 2026-12-04).
 test(
   "a frozen blade with free CPUs gets no new frame before activeTimeout: the next one goes to a blade that answers",
-  { skip: "intermittent since 2026-12-04: the next frame stays running; see the stop's closing note" },
   async () => {
     const coord = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "1000" } });
     const agents: TestAgent[] = [];

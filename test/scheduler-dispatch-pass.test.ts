@@ -59,7 +59,7 @@ async function blade(id: number, fields: Record<string, string> = {}): Promise<v
   await redis.hset(ctx.keys.client(id), { hostname: `blade${id}`, cpus: "4", platform: "linux", ...fields });
   await redis.zadd(ctx.keys.clients, id, String(id));
   await dispatcher.addClient(id);
-  dispatcher.spoke(id, Date.now());
+  dispatcher.heartbeat(id, Date.now());
 }
 
 const submit = (specs: XmlRpcStruct[]) => store.addJobs(parseNewJob(specs, null, null));
@@ -113,10 +113,10 @@ test("a disabled blade and a silent one get nothing; a blade that speaks again d
   await submit([{ name: "one", command: "x" }]);
   await blade(1, { disabled: "1" });
   await blade(2);
-  dispatcher.spoke(2, Date.now() - 10 * 60_000);
+  dispatcher.heartbeat(2, Date.now() - 10 * 60_000);
   await pass();
   assert.equal(delivered.size, 0);
-  dispatcher.spoke(2, Date.now());
+  dispatcher.heartbeat(2, Date.now());
   await dispatcher.settled();
   assert.deepEqual([...delivered.values()], [[2]]);
 });

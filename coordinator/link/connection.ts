@@ -47,8 +47,12 @@ export interface LinkHost {
   /** Resolves once the writes so far are on the configured replicas (openhq.redis.waitReplicas). */
   durable(): Promise<void>;
   clientChanged(clientId: number): void;
-  /** Any message of a welcomed agent: it answers (a frozen one keeps its link and says nothing). */
-  spoke(clientId: number, at: number): void;
+  /**
+   * A welcomed agent's heartbeat, recorded at `at`: it answers (a frozen one keeps its link and says nothing).
+   * Heartbeats only, as getClients' `responding` reads them: a frame's last output must not keep a blade
+   * that froze after it looking alive to dispatch after getClients shows it not responding.
+   */
+  heartbeat(clientId: number, at: number): void;
   log(line: string): void;
   /** A line caused from outside: rate-limited per source (see store/errors.ts). */
   logFrom(source: string, line: string): void;
@@ -111,7 +115,6 @@ export class AgentConnection {
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
       this.lastSeen = Date.now();
-      if (this.clientId !== null) this.host.spoke(this.clientId, this.lastSeen);
       let msg: AgentMessage;
       try {
         msg = JSON.parse(data.toString()) as AgentMessage;
@@ -258,7 +261,8 @@ export class AgentConnection {
   private async heartbeat(msg: HeartbeatMessage): Promise<void> {
     const id = this.clientId as number;
     const { ctx } = this.host;
-    const jobs = await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, Date.now());
+    const at = Date.now();
+    const jobs = await recordHeartbeat(ctx, id, msg, this.host.coordinatorId, at);
     if (jobs === null) {
       // After its goodbye the record may be gone on purpose (removeIfTerminatedAndIdle); else it was lost.
       if (this.saidGoodbye) return;
@@ -266,6 +270,7 @@ export class AgentConnection {
       this.close(4012, "client record lost: say hello again");
       return;
     }
+    this.host.heartbeat(id, at);
     const shape = msg.gpus === undefined ? this.gpuShape : gpuShape(msg.gpus);
     if (msg.available !== this.available || shape !== this.gpuShape) {
       this.available = msg.available;

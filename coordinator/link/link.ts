@@ -186,8 +186,8 @@ export class Link implements LinkHost {
     this.dispatcher.jobLeft(clientId, jobId);
   }
 
-  spoke(clientId: number, at: number): void {
-    this.dispatcher.spoke(clientId, at);
+  heartbeat(clientId: number, at: number): void {
+    this.dispatcher.heartbeat(clientId, at);
   }
 
   clientChanged(clientId: number): void {

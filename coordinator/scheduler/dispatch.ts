@@ -95,6 +95,8 @@ export class Dispatcher {
     const record = await readClient(this.ctx, id);
     if (!record) return null;
     const client = this.clients.get(id) ?? new FarmClient(id);
+    // Only a hello adds a client, and the hello recorded a heartbeat (store/clients.ts).
+    client.lastHeartbeat = Date.now();
     client.silentAfterMs = notRespondingAfterMs(this.ctx.settings.heartbeatIntervalMs);
     client.update(record);
     client.setGroups(this.groups.get(id) ?? new Set<string>());
@@ -124,12 +126,12 @@ export class Dispatcher {
     this.trigger();
   }
 
-  /** The agent of a client here sent a message (link/connection.ts): one that had gone silent is back. */
-  spoke(id: number, at: number): void {
+  /** A heartbeat of a client here was recorded at `at` (link/connection.ts): one that had gone silent is back. */
+  heartbeat(id: number, at: number): void {
     const client = this.clients.get(id);
     if (!client) return;
     const wasSilent = !client.responding;
-    client.lastSeen = at;
+    client.lastHeartbeat = at;
     if (wasSilent) this.trigger();
   }
 

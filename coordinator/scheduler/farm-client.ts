@@ -23,8 +23,8 @@ export class FarmClient implements ClientFacts {
   cpus = 1;
   disabled = false;
   available = true;
-  /** ms of the agent's last message on its link, and how long it may be silent and still answer (liveness.ts). */
-  lastSeen = Date.now();
+  /** ms of the agent's last heartbeat recorded, and how long it may be silent and still answer (liveness.ts). */
+  lastHeartbeat = Date.now();
   silentAfterMs = Infinity;
   terminated = false;
   heldFor: number | null = null;
@@ -59,7 +59,7 @@ export class FarmClient implements ClientFacts {
 
   /** A frozen agent keeps its link up but says nothing: it gets no new job until it speaks again. */
   get responding(): boolean {
-    return Date.now() - this.lastSeen <= this.silentAfterMs;
+    return Date.now() - this.lastHeartbeat <= this.silentAfterMs;
   }
 
   get quarantined(): boolean {
@@ -108,7 +108,7 @@ export class FarmClient implements ClientFacts {
   /** `open` at `now` (ms): a pass over thousands of clients reads the clock once. */
   openAt(now: number): boolean {
     if (this.disabled || !this.available || this.terminated) return false;
-    if (now - this.lastSeen > this.silentAfterMs || this.quarantinedUntil > now) return false;
+    if (now - this.lastHeartbeat > this.silentAfterMs || this.quarantinedUntil > now) return false;
     if (this.usedCpus >= this.cpus || (this.probation && this.jobs.size > 0)) return false;
     for (const share of this.jobs.values()) if (share.tags.includes("single")) return false;
     return true;
