@@ -7,7 +7,8 @@ import { fromControllers, parseNvidiaSmi, probeGpus } from "../agent/gpus.js";
 import { gpuSummary } from "../cli/commands.js";
 import { gpuEnvironment } from "../agent/job-env.js";
 import { satisfies, type ClientFacts } from "../coordinator/scheduler/conditions.js";
-import { gpuReason, pickGpus } from "../coordinator/scheduler/gpus.js";
+import { pickGpus } from "../coordinator/scheduler/gpus.js";
+import { needsGpus } from "../coordinator/scheduler/waiting-reasons.js";
 import { parseJobInfo } from "../coordinator/scheduler/job-info.js";
 import { blockedReason, type RegisteredClient } from "../coordinator/scheduler/waiting.js";
 import type { GpuDevice } from "../shared/protocol.js";
@@ -73,7 +74,7 @@ test("GPU picks: the first free devices with enough memory, in the agent's order
   assert.deepEqual(pickGpus(devices, new Set([0, 2]), { gpus: 1, gpuMemory: 16000 }), [3]);
   assert.equal(pickGpus(devices, new Set([0, 2]), { gpus: 2, gpuMemory: 16000 }), null);
   assert.deepEqual(pickGpus(devices, new Set([0, 1, 2, 3]), { gpus: 0, gpuMemory: 0 }), []);
-  assert.equal(gpuReason({ gpus: 1, gpuMemory: 0 }, 0), "needs 1 GPU; largest blade has 0");
+  assert.equal(needsGpus({ gpus: 1, gpuMemory: 0 }, 0), "needs 1 GPU; largest blade has 0");
 });
 
 test("GPU conditions: gpus and gpuMemory compare as numbers, gpuModel matches parts of model names", () => {

@@ -126,9 +126,36 @@ test("a multi-host job gets minHosts blades at once, or waits for them", async (
   await blade(1);
   await pass();
   assert.equal(delivered.size, 0);
+  assert.equal(await waitingFor(job!), "waiting for 1 more client(s) (1 on hold)");
   await blade(2);
   await pass();
   assert.deepEqual(delivered.get(job!)?.sort(), [1, 2]);
+});
+
+const waitingFor = (id: number) => redis.hget(ctx.keys.job(id), "waitingFor");
+
+// moveToAssigned refuses in parts; the dispatcher words them (waiting-reasons.ts) and stores the text.
+test("a refused job says why: an unknown resource, a parent at its maxRunning limit", async () => {
+  const [unknown] = await submit([{ name: "licensed", command: "x", resources: { nope: 1 } }]);
+  const [root, first, second] = await submit([
+    {
+      name: "show",
+      command: "x",
+      maxRunning: 1,
+      children: [
+        { name: "a", command: "x" },
+        { name: "b", command: "x" },
+      ],
+    },
+  ]);
+  await blade(1);
+  await blade(2);
+  await blade(3);
+  await pass();
+  await pass();
+  assert.equal(await waitingFor(unknown!), "waiting for resources: nope is not defined");
+  assert.deepEqual([...delivered.keys()], [first]);
+  assert.equal(await waitingFor(second!), `job ${root} at its maxRunning limit (1 of 1 running)`);
 });
 
 // The fit rules live in TypeScript (farm-client.ts: open and fits) for proposing, and moveToAssigned.lua

@@ -4,12 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseJobInfo } from "../coordinator/scheduler/job-info.js";
+import { blockedReason, type RegisteredClient } from "../coordinator/scheduler/waiting.js";
 import {
-  blockedReason,
   isBlockedText,
+  isRefusalText,
   NO_CLIENT,
-  type RegisteredClient,
-} from "../coordinator/scheduler/waiting.js";
+  refusalText,
+} from "../coordinator/scheduler/waiting-reasons.js";
 
 const blade = (cpus: number, groups: string[] = [], terminated = false): RegisteredClient => ({
   hostname: "h",
@@ -34,4 +35,24 @@ test("waiting reasons name the CPUs or the group no blade offers", () => {
   for (const text of ["needs 64 CPUs; largest blade has 16", "no blade is in group x", NO_CLIENT])
     assert.ok(isBlockedText(text), text);
   assert.ok(!isBlockedText("waiting for a free client"));
+});
+
+test("moveToAssigned's refusals, from the reply's parts, are worded as the sweeps recognise them", () => {
+  const texts = [
+    refusalText(["resources", "tokens", "busy", ""]),
+    refusalText(["resources", "nope", "undefined", ""]),
+    refusalText(["capped", "maxRunning", "12", 2, 2, ""]),
+    refusalText(["capped", "burst", "comp", 3, 3, ""]),
+    refusalText(["capped", "user", "ana", 8, 8, ""]),
+  ];
+  assert.deepEqual(texts, [
+    "waiting for resources: tokens",
+    "waiting for resources: nope is not defined",
+    "job 12 at its maxRunning limit (2 of 2 running)",
+    "share comp at its burst limit (3 of 3 slots)",
+    "user ana at the per-user running limit (8 of 8 slots)",
+  ]);
+  for (const text of texts) assert.ok(isRefusalText(text) && !isBlockedText(text), text);
+  assert.equal(refusalText(["held", 1, 2, ""]), "waiting for 2 more client(s) (1 on hold)");
+  assert.equal(refusalText(["busy", "3"]), null);
 });

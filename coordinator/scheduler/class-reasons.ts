@@ -10,7 +10,8 @@ import type { Scripts } from "../store/dispatch-scripts.js";
 import { readJobFields } from "../store/job-fields.js";
 import { classHeads, classPages } from "../store/queue.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
-import { blockedReason, isBlockedText, reasonFor, REASON_FIELDS, type RegisteredClient } from "./waiting.js";
+import { blockedReason, reasonFor, REASON_FIELDS, type RegisteredClient } from "./waiting.js";
+import { isBlockedText } from "./waiting-reasons.js";
 
 /** Cap on remembered classes; past it both maps are dropped and every class is judged afresh. */
 const MAX_CLASSES = 100_000;

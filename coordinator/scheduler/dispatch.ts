@@ -18,6 +18,7 @@ import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
 import { readRunningSlots } from "../store/shares.js";
 import { band, ShareBook } from "./share-book.js";
+import { capText, refusalText } from "./waiting-reasons.js";
 
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
 const MAX_CACHED_JOBS = 50_000;
@@ -358,9 +359,9 @@ export class Dispatcher {
       const job = { ...best.template, id: head.id };
       // A class whose share or user is at its cap gets nothing more this pass, whatever its priority; its
       // head job says why.
-      const capped = capping ? this.shares.capReason(job, job.cpus * job.minHosts) : null;
+      const capped = capping ? this.shares.capRefusal(job, job.cpus * job.minHosts) : null;
       if (capped !== null) {
-        this.noteCapped(job.id, capped);
+        this.noteCapped(job.id, capText(capped));
         active.splice(active.indexOf(best), 1);
         continue;
       }
@@ -513,6 +514,11 @@ export class Dispatcher {
       return;
     }
     for (const client of chosen) client.jobs.delete(job.id);
+    // A refusal says why in its parts (the job's waitingFor as it was last): worded and stored where it
+    // changed, only while the job is still runnable (setWaiting).
+    const why = refusalText(reply);
+    if (why !== null && why !== reply[reply.length - 1])
+      this.hooks.scripts.run("setWaiting", job.id, why, 0).catch(() => {});
     if (kind === "held") {
       for (const client of chosen) client.heldFor = job.id;
       return;

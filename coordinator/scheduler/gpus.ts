@@ -26,10 +26,3 @@ export function pickGpus(
   const free = usableGpus(devices, need).filter((d) => !booked.has(d.index));
   return free.length >= need.gpus ? free.slice(0, need.gpus).map((d) => d.index) : null;
 }
-
-/** The waiting reason of a job whose GPUs no registered blade has: `best` is the most any blade offers. */
-export function gpuReason(need: GpuNeed, best: number): string {
-  const memory = need.gpuMemory > 0 ? ` with ${need.gpuMemory} MB` : "";
-  const what = need.gpus === 1 ? "1 GPU" : `${need.gpus} GPUs`;
-  return `needs ${what}${memory}; largest blade has ${best}`;
-}

@@ -79,7 +79,6 @@ export class SubmitReasons {
     const text = reasonFor(blocked, current ?? null);
     if (text !== null) await this.scripts.run("setWaiting", jobId, text, blocked !== null ? 1 : 0);
   }
-
 }
 
 /** The conditions a job without its own inherits: its root's among the new jobs (else none known here). */

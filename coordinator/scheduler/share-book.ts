@@ -6,6 +6,7 @@
 
 import { DEFAULT_SHARE, type ShareDef } from "../shares.js";
 import type { RunningSlots, ShareState } from "../store/shares.js";
+import type { CapRefusal } from "./waiting-reasons.js";
 
 const QUEUE_SHIFT = 2 ** 32;
 
@@ -62,20 +63,17 @@ export class ShareBook {
   }
 
   /**
-   * Why a run of `slots` more may not start (its share's burst maximum, its user's cap), worded as
-   * lua/includes/shares.lua capRefusal words it, or null.
+   * Which cap holds back a run of `slots` more (its share's burst maximum, its user's cap), checked in the
+   * order of lua/includes/shares.lua capRefusal, or null.
    */
-  capReason(key: ShareKey, slots: number): string | null {
+  capRefusal(key: ShareKey, slots: number): CapRefusal | null {
     const limit = this.burstLimit(key.share);
     const running = this.slotsOf(key.share);
-    if (limit !== null && running + slots > limit)
-      return `share ${key.share} at its burst limit (${running} of ${limit} slots)`;
+    if (limit !== null && running + slots > limit) return { kind: "burst", share: key.share, running, limit };
     const cap = this.state.userCap;
     if (cap <= 0 || key.user === null) return null;
     const used = this.running.users.get(key.user) ?? 0;
-    return used + slots > cap
-      ? `user ${key.user} at the per-user running limit (${used} of ${cap} slots)`
-      : null;
+    return used + slots > cap ? { kind: "user", user: key.user, running: used, limit: cap } : null;
   }
 
   /**

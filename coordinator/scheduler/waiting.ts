@@ -10,13 +10,19 @@ import { GroupStore } from "../store/groups.js";
 import { readJobFields } from "../store/job-fields.js";
 import { queueHead } from "../store/queue.js";
 import { satisfies, satisfiesAll, type ClientFacts } from "./conditions.js";
-import { gpuReason, usableGpus } from "./gpus.js";
+import { usableGpus } from "./gpus.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
+import {
+  isRefusalText,
+  needsCpus,
+  needsGpus,
+  noBladeInGroup,
+  NO_CLIENT,
+  WAITING_FOR_CLIENT,
+} from "./waiting-reasons.js";
 
 const HEAD = 500;
-export const WAITING_FOR_CLIENT = "waiting for a free client";
-export const NO_CLIENT = "no registered client can run this job (conditions, cpus or platform)";
 /** The job fields a reason is decided against (reasonFor). */
 export const REASON_FIELDS = ["waitingFor", "showBlockedClientsWarning", "clientsOnHold"] as const;
 
@@ -39,11 +45,11 @@ export function blockedReason(job: JobInfo, clients: readonly RegisteredClient[]
   if (clients.some((c) => couldEverRun(job, c))) return null;
   const live = clients.filter((c) => !c.terminated);
   const largest = Math.max(0, ...live.map((c) => c.cpus));
-  if (live.length > 0 && job.cpus > largest) return `needs ${job.cpus} CPUs; largest blade has ${largest}`;
+  if (live.length > 0 && job.cpus > largest) return needsCpus(job.cpus, largest);
   // A group condition no blade meets on its own: the group is unknown or empty (HQueue accepts such jobs).
   for (const condition of job.conditions) {
     if (condition.name === "group" && ["==", "in", "any"].includes(condition.op)) {
-      if (!live.some((c) => satisfies(c, condition))) return `no blade is in group ${condition.value}`;
+      if (!live.some((c) => satisfies(c, condition))) return noBladeInGroup(condition.value);
     }
   }
   if (job.gpus > 0) {
@@ -51,18 +57,9 @@ export function blockedReason(job: JobInfo, clients: readonly RegisteredClient[]
     const best = clients
       .filter((c) => couldEverRun(anyGpus, c))
       .map((c) => usableGpus(c.gpuDevices ?? [], job).length);
-    if (best.length > 0) return gpuReason(job, Math.max(...best));
+    if (best.length > 0) return needsGpus(job, Math.max(...best));
   }
   return NO_CLIENT;
-}
-
-/** Whether a waitingFor text says that no client could ever run the job (blockedReason's texts). */
-export function isBlockedText(text: string | null | undefined): boolean {
-  return (
-    text === NO_CLIENT ||
-    (text?.startsWith("needs ") ?? false) ||
-    (text?.startsWith("no blade is in group ") ?? false)
-  );
 }
 
 /** Every registered client with its groups. */
@@ -75,10 +72,6 @@ export async function registeredClients(
     .map((c) => ({ ...c, os: c.platform, groups: groupsByClient.get(c.id) ?? new Set<string>() }));
 }
 
-/** moveToAssigned's reasons: resources, and running limits (lua/includes/shares.lua capRefusal). */
-const OWN_REASONS =
-  /^(waiting for resources|share \S+ at its burst limit|user .+ at the per-user running limit|job \d+ at its maxRunning limit)/;
-
 /**
  * The reason a queued job should carry, given why no registered client could ever run it (blockedReason;
  * null when one could) and its REASON_FIELDS now; null when it already carries it.
@@ -87,7 +80,7 @@ export function reasonFor(blocked: string | null, current: (string | null)[] | n
   const [waitingFor, warning, onHold] = current ?? [];
   let text = blocked ?? WAITING_FOR_CLIENT;
   // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
-  if (blocked === null && (onHold || (waitingFor && OWN_REASONS.test(waitingFor)))) {
+  if (blocked === null && (onHold || isRefusalText(waitingFor))) {
     text = waitingFor ?? text;
   }
   return text !== (waitingFor ?? "") || (blocked !== null) !== (warning === "1") ? text : null;

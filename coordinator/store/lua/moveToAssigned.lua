@@ -4,11 +4,16 @@
 -- Replies:
 --   {"assigned", attempt, <the job's fields its `assign` message needs, flat>}   the job is running on its
 --                      `clients` (ASSIGN_FIELDS and id, attempt, clients, cpus; absent fields are left out)
---   {"held", n}        a multi-host job holds n clients (clientsOnHold) and waits for minHosts
+--   {"held", n, missing, waitingFor}   a multi-host job holds n clients (clientsOnHold), `missing` short of
+--                      minHosts
 --   {"gone"}           the job is no longer runnable (taken, paused, cancelled, deleted)
 --   {"busy", cid}      none of the proposed clients can take the job now (the last refusal's client)
---   {"resources", why} the job's resources do not fit now (why names the resource)
---   {"capped", why}    a running limit holds the job back (maxRunning, its share's burst, its user's cap)
+--   {"resources", name, "busy"|"undefined", waitingFor}   the job's resource `name` has no unit free now,
+--                      or no resource has that name
+--   {"capped", kind, subject, running, limit, waitingFor}   a running limit holds the job back (capRefusal:
+--                      a maxRunning ancestor, its share's burst, its user's cap)
+-- A refusal writes no reason: scheduler/waiting-reasons.ts words it from the parts, and the scheduler stores it
+-- with setWaiting where it differs from the job's waitingFor as it was here (the reply's last part).
 -- @include setStatus
 -- @include shares
 
@@ -129,8 +134,7 @@ if #chosen < minHosts then
     return {'busy', refused or ''}
   end
   setHold(chosen)
-  redis.call('HSET', key, 'waitingFor', 'waiting for ' .. (minHosts - #chosen) .. ' more client(s) (' .. #chosen .. ' on hold)')
-  return {'held', #chosen}
+  return {'held', #chosen, minHosts - #chosen, f.waitingFor or ''}
 end
 while #chosen > maxHosts do table.remove(chosen) end
 
@@ -138,10 +142,10 @@ while #chosen > maxHosts do table.remove(chosen) end
 local share = f.share or 'default'
 local user = f.submittedBy
 local slots = cpus * #chosen
-local why = capRefusal(share, user, f.capBy, slots)
-if why then
-  redis.call('HSET', key, 'waitingFor', why)
-  return {'capped', why}
+local cap = capRefusal(share, user, f.capBy, slots)
+if cap then
+  table.insert(cap, f.waitingFor or '')
+  return {'capped', unpack(cap)}
 end
 
 -- Resources: per job, `used` counts amounts; per machine, {p}resource:{rid}:machines counts jobs per client
@@ -151,8 +155,7 @@ local plan = {}
 for name, amount in pairs(want) do
   local rid = redis.call('HGET', K.resourcesByName, name)
   if not rid then
-    redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name .. ' is not defined')
-    return {'resources', name}
+    return {'resources', name, 'undefined', f.waitingFor or ''}
   end
   local rk = K.resource(rid)
   local r = redis.call('HMGET', rk, 'amount', 'perMachine', 'used')
@@ -164,14 +167,12 @@ for name, amount in pairs(want) do
       if redis.call('HEXISTS', K.resourceMachinesOf(rk), c.cid) == 0 then fresh = fresh + 1 end
     end
     if redis.call('HLEN', K.resourceMachinesOf(rk)) + fresh > total then
-      redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name)
-      return {'resources', name}
+      return {'resources', name, 'busy', f.waitingFor or ''}
     end
     for _, c in ipairs(chosen) do table.insert(plan, {rid = tonumber(rid), amount = 1, perMachine = true, clientId = tonumber(c.cid)}) end
   else
     if (tonumber(r[3]) or 0) + amount > total then
-      redis.call('HSET', key, 'waitingFor', 'waiting for resources: ' .. name)
-      return {'resources', name}
+      return {'resources', name, 'busy', f.waitingFor or ''}
     end
     table.insert(plan, {rid = tonumber(rid), amount = amount, perMachine = false})
   end

@@ -29,7 +29,9 @@ local function burstLimit(share)
 end
 
 -- Why a run of `slots` slots may not start now, or nil: the maxRunning of the job's capping ancestors
--- (capBy, then each cap's capUp), its share's burst maximum, its user's cap.
+-- (capBy, then each cap's capUp), its share's burst maximum, its user's cap, as {kind, subject, running,
+-- limit} (kind 'maxRunning' with the capping job's id, 'burst' with the share, 'user' with the user);
+-- scheduler/waiting-reasons.ts capText words it.
 local function capRefusal(share, user, capBy, slots)
   local cap = capBy
   local depth = 0
@@ -39,7 +41,7 @@ local function capRefusal(share, user, capBy, slots)
     if max then
       local running = (tonumber(v[2]) or 0) + (RUNNING[v[3]] and 1 or 0)
       if running >= max then
-        return 'job ' .. cap .. ' at its maxRunning limit (' .. running .. ' of ' .. max .. ' running)'
+        return {'maxRunning', cap, running, max}
       end
     end
     cap = v[4]
@@ -49,7 +51,7 @@ local function capRefusal(share, user, capBy, slots)
   if limit then
     local running = tonumber(redis.call('HGET', K.sharesRunning, share)) or 0
     if running + slots > limit then
-      return 'share ' .. share .. ' at its burst limit (' .. running .. ' of ' .. limit .. ' slots)'
+      return {'burst', share, running, limit}
     end
   end
   if user then
@@ -57,7 +59,7 @@ local function capRefusal(share, user, capBy, slots)
     if userCap > 0 then
       local running = tonumber(redis.call('HGET', K.usersRunning, user)) or 0
       if running + slots > userCap then
-        return 'user ' .. user .. ' at the per-user running limit (' .. running .. ' of ' .. userCap .. ' slots)'
+        return {'user', user, running, userCap}
       end
     end
   end
