@@ -21,10 +21,11 @@ const TOTAL = 4000 * Number(process.env["FUZZ_SCALE"] ?? 1);
 const CONNECTIONS = 4;
 /**
  * Keys the coordinator rewrites on a timer whatever the requests: its liveness records ({p}coordinators…) and
- * the dashboard's once-a-minute farm history ({p}history:farm, {p}history:lock:{minute}, {p}client:{id}:load);
+ * the dashboard's once-a-minute farm history ({p}history:farm, history:shares, history:lock:{minute},
+ * {p}client:{id}:load);
  * and the audit log ({p}audit), which records refused state-changing calls too, by design.
  */
-const VOLATILE_KEY = /:coordinators(:[^:]*)?$|:history:(farm|lock:\d+)$|:client:\d+:load$|:audit$/;
+const VOLATILE_KEY = /:coordinators(:[^:]*)?$|:history:(farm|shares|lock:\d+)$|:client:\d+:load$|:audit$/;
 /** Methods of the HQueue API that take no argument at all (extra arguments are not "wrong types" for them). */
 const NO_ARGUMENTS = new Set([
   "ping",

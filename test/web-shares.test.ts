@@ -1,13 +1,25 @@
-// Share editing on the dashboard's Farm page (issue 24), in a real browser on a real coordinator with access
-// control on: an admin changes a share, defines one and removes it through the page (setShare and
+// The shares on the dashboard's Farm page (issue 24), in a real browser on a real coordinator: with access
+// control on, an admin changes a share, defines one and removes it through the page (setShare and
 // removeShare over the XML-RPC API, so the audit log names the admin), and a read-only login sees the table
-// without any edit control.
+// without any edit control; a chart per share draws the running slots the history sampler recorded while a
+// real agent ran a frame of the share, with the share's guarantee and burst.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { sampleFarm } from "../coordinator/web/history.js";
 import { HQServer } from "../shared/client/index.js";
+import { startAgent } from "./support/agent.js";
 import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { testContext, testLogs } from "./support/context.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { eventually } from "./support/eventually.js";
+
+/** The share charts' picture, for a person to look at (as test/web-dashboard.test.ts keeps its pages). */
+const ARTIFACTS = join(process.cwd(), "test-artifacts");
 
 interface ShareRow {
   name: string;
@@ -79,7 +91,9 @@ test("Farm page: an admin edits, defines and removes shares; a read-only login s
   assert.equal(await share("fx"), undefined);
   // `default` is always there and cannot be removed.
   assert.equal(
-    await page.locator('#shares form.share-edit[data-share="default"] button[data-method="removeShare"]').count(),
+    await page
+      .locator('#shares form.share-edit[data-share="default"] button[data-method="removeShare"]')
+      .count(),
     0,
   );
 
@@ -95,4 +109,96 @@ test("Farm page: an admin edits, defines and removes shares; a read-only login s
   await readonly.locator("#shares td", { hasText: "lighting" }).waitFor();
   assert.equal(await readonly.locator("form.share-edit").count(), 0);
   assert.equal(await readonly.locator("#shares th", { hasText: "Edit" }).count(), 0);
+});
+
+test("Farm page: a 24 h chart per configured share draws its sampled running slots, guarantee and burst", async (t) => {
+  if (!hasChromium()) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+    return;
+  }
+  const ini = join(mkdtempSync(join(tmpdir(), "openhq-shares-")), "hqserver.ini");
+  writeFileSync(
+    ini,
+    ["[openhq.share.lighting]", "guarantee = 2", "burst = 3", "[openhq.share.fx]", "weight = 2", ""].join(
+      "\n",
+    ),
+  );
+  // The in-process sampler's context opens the farm's one job log folder, as a second coordinator would.
+  const logsDir = mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
+  const coordinator = await startCoordinator({
+    args: ["--config", ini],
+    env: { OPENHQ_JOB_LOGS_DIR: logsDir },
+  });
+  const redis = new Redis(coordinator.redisUrl);
+  const logs = await testLogs(redis, coordinator.keys, logsDir);
+  t.after(async () => {
+    await logs.stop();
+    await redis.quit();
+    await coordinator.stop();
+  });
+  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
+  t.after(() => agent.stop());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+  const ctx = await testContext(redis, coordinator.keys, {}, logs);
+
+  // A frame of share lighting runs; the sampler (as the coordinator runs it each minute) records it, in a
+  // minute before the coordinator's own first sample (taken at start, nothing running).
+  const [id] = await hq.call<number[]>("newjob", { name: "lookdev", share: "lighting", command: "sleep 30" });
+  assert.ok(id !== undefined);
+  await eventually(
+    "the lighting frame runs",
+    async () => (await hq.getJob(id, ["status"])).status === "running",
+  );
+  const minute = Date.now() - (Date.now() % 60_000);
+  assert.equal(await sampleFarm(ctx, minute - 2 * 60_000), true);
+
+  const api = (await (await fetch(`${coordinator.url}/farm/history.json`)).json()) as {
+    shares: {
+      t: number;
+      shares: { name: string; running: number; guarantee: number; burst: number | null }[];
+    }[];
+  };
+  const lighting = api.shares.map((s) => s.shares.find((r) => r.name === "lighting"));
+  assert.ok(api.shares.length >= 2, `the sampled minute and the coordinator's own: ${api.shares.length}`);
+  assert.deepEqual(lighting[0], { name: "lighting", running: 1, guarantee: 2, burst: 3 });
+
+  const context = await browser(t);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  await page.goto(`${coordinator.url}/farm`);
+  const chart = page.locator('svg[id="chart-share-lighting"]');
+  await chart.waitFor();
+  const series = async (svg: typeof chart, name: string) =>
+    ((await svg.locator(`polyline[data-name="${name}"]`).getAttribute("data-v")) ?? "")
+      .split(",")
+      .map(Number);
+  assert.deepEqual(
+    ((await chart.getAttribute("data-t")) ?? "").split(",").map(Number),
+    api.shares.map((s) => s.t),
+  );
+  assert.deepEqual(
+    await series(chart, "running"),
+    lighting.map((r) => r?.running),
+  );
+  assert.deepEqual(
+    await series(chart, "guarantee"),
+    lighting.map(() => 2),
+  );
+  assert.deepEqual(
+    await series(chart, "burst"),
+    lighting.map(() => 3),
+  );
+  // fx has no burst: a gap, not a line at 0; default is charted beside the configured shares.
+  const fx = page.locator('svg[id="chart-share-fx"]');
+  assert.ok((await series(fx, "burst")).every(Number.isNaN));
+  assert.equal(await page.locator('svg[id="chart-share-default"]').count(), 1);
+  // The default range fits the history there is: 2 minutes old, so the 5-minute minimum.
+  const from = Number(await chart.getAttribute("data-from"));
+  const to = Number(await chart.getAttribute("data-to"));
+  assert.equal(Math.round((to - from) / 60_000), 5);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator("#share-charts").screenshot({ path: join(ARTIFACTS, "farm-share-charts.png") });
+  assert.deepEqual(pageErrors, []);
 });

@@ -5,11 +5,16 @@
 //   {p}history:farm           ZSET  score = minute start (ms); member = "t,busy,total,cB,cI,cU,cD,cN,waiting,
 //                                   running" (slots busy/total, clients busy/idle/unavailable/disabled/not
 //                                   responding, jobs waiting/running); older than 24 h trimmed at each write
+//   {p}history:shares         ZSET  score = minute start (ms); member = JSON [t, [[share, running slots,
+//                                   guarantee, burst slots or null], …]]: the configured shares (at most
+//                                   MAX_CHARTED_SHARES, the busiest) in the same minute as history:farm;
+//                                   none written while no share is configured; trimmed as history:farm
 //   {p}history:lock:{minute}  STRING SET NX PX 2 min: the one coordinator that samples that minute
 //   {p}client:{id}:load       LIST  "t,load,jobs" newest first, capped at CLIENT_SAMPLES (12 h); expires
 //                                   12 h after its last sample (a removed client)
 //
-// Cost per minute: one getClients (already bounded by the farm size), one ZADD, one LPUSH+LTRIM per client.
+// Cost per minute: one getClients (already bounded by the farm size), the share counters (five small hashes),
+// two ZADDs, one LPUSH+LTRIM per client.
 
 import type { Context } from "../context.js";
 import type { Utilisation } from "./farm-stats.js";
@@ -22,6 +27,22 @@ export interface FarmSample extends Utilisation {
   /** minute start, ms since epoch */
   t: number;
 }
+
+/** One share in one minute: its running CPU slots, guarantee and burst maximum (slots; null for none). */
+export interface ShareSample {
+  name: string;
+  running: number;
+  guarantee: number;
+  burst: number | null;
+}
+
+export interface ShareHistorySample {
+  t: number;
+  shares: ShareSample[];
+}
+
+/** Most shares a minute keeps (the busiest): a farm of 1,000 shares keeps 24 h of a bounded size. */
+export const MAX_CHARTED_SHARES = 24;
 
 export interface ClientSample {
   t: number;
@@ -78,17 +99,44 @@ export async function claimMinute(ctx: Context, minute: number): Promise<boolean
   return (await ctx.redis.set(ctx.keys.historyLock(minute), "1", "PX", 2 * MINUTE, "NX")) === "OK";
 }
 
-/** Appends one minute's farm sample (trimming samples older than HISTORY_MS) and the clients' load samples. */
+function encodeShares(t: number, shares: readonly ShareSample[]): string {
+  return JSON.stringify([t, shares.map((s) => [s.name, s.running, s.guarantee, s.burst])]);
+}
+
+function decodeShares(text: string): ShareHistorySample | null {
+  try {
+    const [t, rows] = JSON.parse(text) as [unknown, unknown];
+    if (typeof t !== "number" || !Array.isArray(rows)) return null;
+    const shares: ShareSample[] = [];
+    for (const row of rows as unknown[]) {
+      if (!Array.isArray(row)) continue;
+      const [name, running, guarantee, burst] = row as unknown[];
+      if (typeof name !== "string" || typeof running !== "number" || typeof guarantee !== "number") continue;
+      shares.push({ name, running, guarantee, burst: typeof burst === "number" ? burst : null });
+    }
+    return { t, shares };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Appends one minute's farm sample and share sample (none when `shares` is empty), trimming samples older
+ * than HISTORY_MS, and the clients' load samples.
+ */
 export async function appendSamples(
   ctx: Context,
   minute: number,
   farm: Utilisation,
   clients: readonly { id: number; load: number; jobs: number }[],
+  shares: readonly ShareSample[] = [],
 ): Promise<void> {
   const key = ctx.keys.historyFarm;
   const pipeline = ctx.redis.pipeline();
   pipeline.zadd(key, minute, encodeSample({ t: minute, ...farm }));
   pipeline.zremrangebyscore(key, "-inf", `(${minute - HISTORY_MS}`);
+  if (shares.length > 0) pipeline.zadd(ctx.keys.historyShares, minute, encodeShares(minute, shares));
+  pipeline.zremrangebyscore(ctx.keys.historyShares, "-inf", `(${minute - HISTORY_MS}`);
   for (const c of clients) {
     pipeline.lpush(ctx.keys.clientLoad(c.id), `${minute},${c.load.toFixed(2)},${c.jobs}`);
     pipeline.ltrim(ctx.keys.clientLoad(c.id), 0, CLIENT_SAMPLES - 1);
@@ -102,6 +150,12 @@ export async function appendSamples(
 export async function farmHistory(ctx: Context, since: number): Promise<FarmSample[]> {
   const members = await ctx.redis.zrangebyscore(ctx.keys.historyFarm, since, "+inf");
   return members.map(decodeSample).filter((s): s is FarmSample => s !== null);
+}
+
+/** Share samples since `since` (ms), oldest first. */
+export async function shareHistory(ctx: Context, since: number): Promise<ShareHistorySample[]> {
+  const members = await ctx.redis.zrangebyscore(ctx.keys.historyShares, since, "+inf");
+  return members.map(decodeShares).filter((s): s is ShareHistorySample => s !== null);
 }
 
 /** Time of the oldest farm sample kept (null: none yet): where a chart fitted to the history starts. */

@@ -64,9 +64,10 @@
 //   {p}coordinators:alive        STRING  ms of the latest liveness stamp of any coordinator; a gap means nobody
 //                                        heard heartbeats, so clients get a fresh activeTimeout (farmAlive.lua)
 //   {p}history:farm              ZSET    the dashboard's farm history, one sample a minute, 24 h
+//   {p}history:shares            ZSET    the shares' running slots, guarantee and burst, a sample a minute, 24 h
 //   {p}history:lock:{minute}     STRING  SET NX: the one coordinator that samples that minute
 //   {p}client:{id}:load          LIST    a client's load and job count, a sample a minute, 12 h
-//                                        (these three: coordinator/store/history.ts)
+//                                        (these four: coordinator/store/history.ts)
 //   {p}farm:secret               STRING  the farm secret agents present, when none is configured (link/identity.ts)
 //   {p}farm:signingKey           STRING  PEM (PKCS#8) of the ed25519 key that signs the agent artifact
 //                                        (web/artifact-signing.ts); made by the first coordinator
@@ -165,6 +166,7 @@ export const KEY_TEMPLATES = {
   noticesRecent: "notices:recent",
   noticesDigest: "notices:digest",
   historyFarm: "history:farm",
+  historyShares: "history:shares",
   historyLock: "history:lock:{minute}",
   audit: "audit",
   shares: "shares",

@@ -1,5 +1,6 @@
-// The dashboard's pictures: the farm over the last hours (CPU slots, clients by state, queue) from the shared
-// history (./history.ts), a parent's render time per frame (outliers stand out), a client's load and jobs.
+// The dashboard's pictures: the farm over the last hours (CPU slots, clients by state, queue) and each share's
+// running slots against its guarantee and burst, from the shared history (./history.ts), a parent's render
+// time per frame (outliers stand out), a client's load and jobs.
 
 import { shareRows } from "../store/shares.js";
 import { sharesTable } from "./shares.js";
@@ -12,7 +13,10 @@ import {
   farmHistory,
   HISTORY_MS,
   oldestFarmSample,
+  shareHistory,
   type FarmSample,
+  type ShareHistorySample,
+  type ShareSample,
 } from "../store/history.js";
 import { html, layout, type Html } from "./html.js";
 import { barChart, timeChart, type Bar } from "./svg.js";
@@ -94,14 +98,63 @@ export async function farmCharts(ctx: Context, hours: number | null, now = Date.
   })}`;
 }
 
+/** The share samples of the window (all of them when it fits), for the share charts and /farm/history.json. */
+export async function shareWindow(
+  ctx: Context,
+  hours: number | null,
+  now = Date.now(),
+): Promise<ShareHistorySample[]> {
+  return shareHistory(ctx, now - Math.min((hours ?? 24) * 3600_000, HISTORY_MS));
+}
+
+/**
+ * One small chart per share in the window (by name): its running CPU slots, its guarantee and its burst
+ * maximum (a gap where it had none, or where the share was not sampled), over the range the farm charts use:
+ * the hours asked for, or the share history there is.
+ */
+export function shareCharts(samples: ShareHistorySample[], hours: number | null, now: number): Html {
+  const names = [...new Set(samples.flatMap((s) => s.shares.map((r) => r.name)))].sort();
+  if (names.length === 0) return html``;
+  const times = samples.map((s) => s.t);
+  const from = now - chartSpan(samples, hours, now);
+  const byName = samples.map((s) => new Map(s.shares.map((r) => [r.name, r])));
+  const values = (name: string, pick: (r: ShareSample) => number | null) =>
+    byName.map((rows) => {
+      const row = rows.get(name);
+      return row === undefined ? NaN : (pick(row) ?? NaN);
+    });
+  return html`<h2>Shares over time</h2>
+    <div class="charts" id="share-charts">
+      ${names.map((name) =>
+        timeChart({
+          id: `chart-share-${name}`,
+          title: `Share ${name}`,
+          unit: "CPU slots",
+          times,
+          from,
+          to: now,
+          width: 420,
+          height: 160,
+          // Running last: drawn over a guarantee or burst line at the same height.
+          series: [
+            { name: "guarantee", color: "#2e7d32", values: values(name, (r) => r.guarantee) },
+            { name: "burst", color: "#c62828", values: values(name, (r) => r.burst) },
+            { name: "running", color: "#1565c0", values: values(name, (r) => r.running) },
+          ],
+        }),
+      )}
+    </div>`;
+}
+
 /** `canEdit`: the caller may change shares (an admin, or anyone with access control off). */
 export async function farmPage(ctx: Context, hours: number | null, canEdit: boolean): Promise<Html> {
   const now = Date.now();
-  const [{ now: farm }, charts, shares, oldest] = await Promise.all([
+  const [{ now: farm }, charts, shares, oldest, shareSamples] = await Promise.all([
     readUtilisation(ctx),
     farmCharts(ctx, hours, now),
     shareRows(ctx),
     oldestFarmSample(ctx),
+    shareWindow(ctx, hours, now),
   ]);
   const fitted = Math.round(chartSpan(oldest === null ? [] : [{ t: oldest }], null, now) / 60_000);
   const fitLabel = `all history (${fitted < 120 ? `${fitted} min` : `${Math.round(fitted / 60)} h`})`;
@@ -119,7 +172,7 @@ export async function farmPage(ctx: Context, hours: number | null, canEdit: bool
       <span class="muted">one sample a minute, kept 24 h in Redis by the coordinators</span>
     </p>
     <div class="charts">${charts}</div>
-    ${sharesTable(shares, canEdit)}`;
+    ${sharesTable(shares, canEdit)} ${shareCharts(shareSamples, hours, now)}`;
   return layout("Farm", "/farm", body);
 }
 

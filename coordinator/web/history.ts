@@ -1,9 +1,11 @@
 // The once-a-minute sampler of the farm history (kept in Redis by coordinator/store/history.ts): every
 // coordinator checks every CHECK_MS; the one that claims the minute samples the farm (./utilisation.ts) and
-// appends it, the others skip that minute.
+// the shares' counters (store/shares.ts) and appends them, the others skip that minute.
 
 import type { Context } from "../context.js";
-import { appendSamples, claimMinute } from "../store/history.js";
+import { appendSamples, claimMinute, MAX_CHARTED_SHARES, type ShareSample } from "../store/history.js";
+import { shareRows, type ShareRow } from "../store/shares.js";
+import { DEFAULT_SHARE } from "../shares.js";
 import { readUtilisation } from "./utilisation.js";
 
 const MINUTE = 60_000;
@@ -14,15 +16,35 @@ const CHECK_MS = 10_000;
 export async function sampleFarm(ctx: Context, now = Date.now()): Promise<boolean> {
   const minute = now - (now % MINUTE);
   if (!(await claimMinute(ctx, minute))) return false;
-  const { now: farm, rows } = await readUtilisation(ctx);
+  const [{ now: farm, rows }, shares] = await Promise.all([readUtilisation(ctx), shareRows(ctx)]);
   const clients: { id: number; load: number; jobs: number }[] = [];
   for (const c of rows) {
     if (typeof c.id !== "number" || c.responding === false) continue;
     const load = typeof (c as { load?: unknown }).load === "number" ? (c as { load: number }).load : 0;
     clients.push({ id: c.id, load, jobs: c.runningJobs?.length ?? 0 });
   }
-  await appendSamples(ctx, minute, farm, clients);
+  await appendSamples(ctx, minute, farm, clients, chartedShares(shares));
   return true;
+}
+
+/**
+ * The shares a minute's sample keeps: none on a farm without shares (only an unconfigured `default`: the
+ * utilisation chart says it all), else the busiest MAX_CHARTED_SHARES, by name.
+ */
+export function chartedShares(rows: readonly ShareRow[]): ShareSample[] {
+  const configured = rows.some(
+    (r) =>
+      r.name !== "default" ||
+      r.weight !== DEFAULT_SHARE.weight ||
+      r.guarantee !== DEFAULT_SHARE.guarantee ||
+      r.burst !== "",
+  );
+  if (!configured) return [];
+  return [...rows]
+    .sort((a, b) => b.running - a.running || a.name.localeCompare(b.name))
+    .slice(0, MAX_CHARTED_SHARES)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((r) => ({ name: r.name, running: r.running, guarantee: r.guarantee, burst: r.burstSlots }));
 }
 
 /** The once-a-minute sampler of this process: started and stopped by main.ts with the other parts. */

@@ -16,7 +16,15 @@ import { clientPage, errorsPage, groupsPage, resourcesPage } from "./farm.js";
 import { clientsPage, clientsTable, readClientQuery } from "./clients.js";
 import { Html, html, layout } from "./html.js";
 import { installRoute } from "./install.js";
-import { clientChart, farmPage, farmWindow, readHours, renderTimeChart, utilisationChart } from "./charts.js";
+import {
+  clientChart,
+  farmPage,
+  farmWindow,
+  readHours,
+  renderTimeChart,
+  shareWindow,
+  utilisationChart,
+} from "./charts.js";
 import { frameIds, frameTable, readFrameQuery } from "./frames.js";
 import { searchPage } from "./search.js";
 import { listJobs } from "../store/job-list.js";
@@ -213,8 +221,9 @@ export function webHandler(services: Services): WebHandler {
     if (path === "/farm")
       return page(await farmPage(ctx, readHours(url.searchParams), auth.check(req, true).ok));
     if (path === "/farm/history.json") {
-      const samples = await farmWindow(ctx, readHours(url.searchParams));
-      send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ samples }));
+      const hours = readHours(url.searchParams);
+      const [samples, shares] = await Promise.all([farmWindow(ctx, hours), shareWindow(ctx, hours)]);
+      send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ samples, shares }));
       return;
     }
     if (path === "/farm/utilisation.svg") {
