@@ -3,12 +3,13 @@
 //
 // Labels come from {p}clients:byLabel (one HGETALL of label -> id, ~25 bytes a blade), members of a group
 // from its set. The default view, by name, needs nothing else. A state filter, or a sort by state, CPUs,
-// load, memory or running jobs, reads those few fields of each candidate in Redis, scanClients.lua 1,000
-// clients a call: the cost grows with the blades registered (a few ms per thousand), never with jobs.
+// load, memory or running jobs, asks scanClients.lua (1,000 clients a call) which candidates are in the
+// state and for the one sort column; the state is decided in Redis and only matches come back, an id or an
+// id and a value each (returning every candidate's nine fields to decide it here cost more than reading
+// them). The cost grows with the blades registered (a few ms per thousand), never with jobs.
 
 import type { Redis } from "ioredis";
-import { clientState, type ClientState } from "../../shared/client-state.js";
-import { isResponding } from "../liveness.js";
+import { notRespondingAfterMs } from "../liveness.js";
 import type { Keys } from "./keys.js";
 import { runScript } from "./lua-scripts.js";
 
@@ -17,8 +18,6 @@ export type ClientSort = (typeof CLIENT_SORTS)[number];
 
 /** Clients per scanClients.lua call (a few ms of Redis). */
 const CHUNK = 1000;
-/** Values per client in a scanClients reply. */
-const STRIDE = 10;
 
 export interface ClientListQuery {
   /** case-insensitive "contains" on the label; "" = any */
@@ -43,29 +42,15 @@ export interface ClientListPage {
 
 interface Row {
   id: number;
-  label: string;
-  state?: ClientState;
-  key?: number | string;
+  /** what the sort compares: the lower-cased label, or the scanned column's value */
+  key: number | string;
 }
 
-/** What a scanClients entry says: the state (shared/client-state.ts) and the numeric sort columns. */
-function scanned(v: (string | number | null)[], at: number, now: number, heartbeatIntervalMs: number) {
-  const text = (k: number) => (v[at + k] === null ? undefined : String(v[at + k]));
-  const num = (k: number) => Number(text(k) ?? 0) || 0;
-  const responding = isResponding(
-    { connected: text(4) === "1", lastHeartbeat: num(5) },
-    now,
-    heartbeatIntervalMs,
-  );
-  const jobs = num(9);
-  const state = clientState({
-    responding,
-    disabled: text(1) === "1",
-    quarantined: num(3) > now,
-    available: text(2) !== "0" && responding,
-    runningJobs: Array.from({ length: jobs }, () => 0),
-  });
-  return { state, cpus: num(6) || 1, load: num(7), memory: num(8), jobs };
+/** A scanned column's value as the sort compares it (an absent field is 0; a client without CPUs has 1). */
+function sortValue(sort: ClientSort, value: string | number | null): number | string {
+  if (sort === "state") return String(value);
+  const n = Number(value ?? 0) || 0;
+  return sort === "cpus" ? n || 1 : n;
 }
 
 async function labels(redis: Redis, keys: Keys): Promise<Map<number, string>> {
@@ -92,43 +77,41 @@ export async function listClients(
   let rows: Row[] = [];
   for (const member of members) {
     const id = Number(member);
-    const label = names.get(id);
+    const label = names.get(id)?.toLowerCase();
     // A member without a label is a removed client (a group keeps listing it until it is cleaned up).
-    if (label !== undefined && (needle === "" || label.toLowerCase().includes(needle)))
-      rows.push({ id, label });
+    if (label !== undefined && (needle === "" || label.includes(needle))) rows.push({ id, key: label });
   }
   if (q.state !== "" || q.sort !== "name") {
     const byId = new Map(rows.map((r) => [r.id, r]));
+    const column = q.sort === "name" ? "" : q.sort;
+    const stride = column === "" ? 1 : 2;
     const kept: Row[] = [];
     // The chunks go out together: Redis runs them one after the other, without a round trip between.
     const chunks: Promise<unknown>[] = [];
+    const respondingSince = now - notRespondingAfterMs(heartbeatIntervalMs);
     for (let start = 0; start < rows.length; start += CHUNK)
       chunks.push(
-        runScript(
-          redis,
-          keys.prefix,
-          "scanClients",
-          rows.slice(start, start + CHUNK).map((r) => r.id),
-        ),
+        runScript(redis, keys.prefix, "scanClients", [
+          respondingSince,
+          q.state,
+          column,
+          ...rows.slice(start, start + CHUNK).map((r) => r.id),
+        ]),
       );
     for (const reply of await Promise.all(chunks)) {
       const v = reply as (string | number | null)[];
-      for (let at = 0; at < v.length; at += STRIDE) {
+      for (let at = 0; at < v.length; at += stride) {
         const row = byId.get(Number(v[at])) as Row;
-        const s = scanned(v, at, now, heartbeatIntervalMs);
-        if (q.state !== "" && s.state !== q.state) continue;
-        row.state = s.state;
-        row.key = q.sort === "name" ? undefined : q.sort === "state" ? s.state : s[q.sort];
+        if (column !== "") row.key = sortValue(q.sort, v[at + 1] ?? null);
         kept.push(row);
       }
     }
     rows = kept;
   }
   const sign = q.desc ? -1 : 1;
-  const keyOf = (r: Row) => r.key ?? r.label.toLowerCase();
   rows.sort((a, b) => {
-    const x = keyOf(a);
-    const y = keyOf(b);
+    const x = a.key;
+    const y = b.key;
     const c = typeof x === "number" && typeof y === "number" ? x - y : x < y ? -1 : x > y ? 1 : 0;
     return c !== 0 ? c * sign : a.id - b.id;
   });
