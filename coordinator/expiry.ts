@@ -9,15 +9,34 @@ import { expireJobs } from "./store/jobs.js";
 const DEFAULT_INTERVAL_MS = 10 * 60_000;
 const FIRST_RUN_DELAY_MS = 5_000;
 
-export interface ExpiryTimer {
-  stop(): Promise<void>;
-}
+export class ExpiryTimer {
+  private first: NodeJS.Timeout | null = null;
+  private every: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
 
-export function startExpiryTimer(ctx: Context, intervalMs = DEFAULT_INTERVAL_MS): ExpiryTimer {
-  let running: Promise<void> | null = null;
-  const run = () => {
-    if (running !== null) return;
-    running = (async () => {
+  constructor(
+    private readonly ctx: Context,
+    private readonly intervalMs = DEFAULT_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    this.first = setTimeout(() => this.run(), FIRST_RUN_DELAY_MS);
+    this.every = setInterval(() => this.run(), this.intervalMs);
+    this.first.unref();
+    this.every.unref();
+  }
+
+  /** Stops the timer; resolves once a run in progress is over. */
+  async stop(): Promise<void> {
+    if (this.first) clearTimeout(this.first);
+    if (this.every) clearInterval(this.every);
+    await this.running;
+  }
+
+  private run(): void {
+    if (this.running !== null) return;
+    const { ctx } = this;
+    this.running = (async () => {
       if (ctx.settings.expireJobsDays > 0) await expireJobs(ctx);
       await sweepOrphanThreads(ctx);
     })()
@@ -28,17 +47,6 @@ export function startExpiryTimer(ctx: Context, intervalMs = DEFAULT_INTERVAL_MS)
           ...(err.stack ? { stack: err.stack } : {}),
         }),
       )
-      .finally(() => (running = null));
-  };
-  const first = setTimeout(run, FIRST_RUN_DELAY_MS);
-  const every = setInterval(run, intervalMs);
-  first.unref();
-  every.unref();
-  return {
-    async stop() {
-      clearTimeout(first);
-      clearInterval(every);
-      await running;
-    },
-  };
+      .finally(() => (this.running = null));
+  }
 }

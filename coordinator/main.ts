@@ -14,7 +14,8 @@ import { ConfigError, loadConfig, USAGE } from "./config.js";
 import type { Context } from "./context.js";
 import { errorRecorder } from "./store/errors.js";
 import { EventFeed } from "./store/events.js";
-import { startExpiryTimer } from "./expiry.js";
+import { ExpiryTimer } from "./expiry.js";
+import { Lifecycle, type Service } from "./lifecycle.js";
 import { attachAgentLink } from "./link/index.js";
 import { LogStore } from "./logs/index.js";
 import { resolveFarmSecret, withoutCredentials } from "./link/identity.js";
@@ -109,7 +110,6 @@ async function main(): Promise<void> {
     config.auditKeepDays > 0
       ? new AuditRetention(ctx, audit.files?.dir ?? null, config.auditKeepDays, log)
       : null;
-  auditRetention?.start();
   const rpc = createXmlRpcHandler(methods, {
     maxBodyBytes: config.maxRequestBytes,
     maxDepth: config.maxXmlDepth,
@@ -146,23 +146,53 @@ async function main(): Promise<void> {
   const upgrades = guardUpgrades(server, hosts);
   // The ini's shares and caps go to Redis before the first dispatch (every coordinator of the farm does so).
   if (ctx.settings.shares) await writeSharesConfig(ctx, ctx.settings.shares);
-  const scheduler = new Scheduler(ctx, feed, registered);
+  // The link is built from the scheduler's dispatcher; the scheduler assigns through it once both started.
+  const scheduler = new Scheduler(ctx, feed, registered, { deliver: (job) => link.deliver(job) });
   const link = attachAgentLink(server, services, scheduler.dispatcher, { ...limits, gate }, (entry) =>
     audit.record(entry),
   );
-  scheduler.start(link);
   const sockets = attachWebSockets(server, ctx, auth);
-  const expiry = startExpiryTimer(ctx);
-  const history = new HistorySampler(ctx);
-  history.start();
-  const notices = new NoticeSender(ctx, config.notices, metrics, log);
-  await notices.start();
-  const port = await listen(server, config.port, config.host);
-  // A failed accept() (no file handles left) must not end the coordinator.
-  server.on("error", (err) => log(`port ${port}: ${err.message}`));
-  log(
-    `openhq-coordinator ${VERSION} listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (prefix "${config.prefix}")`,
-  );
+  /** The HTTP server's close: begun first on the way out, awaited once the sockets it waits for are closed. */
+  let serverClosed: Promise<void> = Promise.resolve();
+  const listener: Service = {
+    async start() {
+      const port = await listen(server, config.port, config.host);
+      // A failed accept() (no file handles left) must not end the coordinator.
+      server.on("error", (err) => log(`port ${port}: ${err.message}`));
+      log(
+        `openhq-coordinator ${VERSION} listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (prefix "${config.prefix}")`,
+      );
+    },
+    stop() {
+      // Event streams never end by themselves: end them, or the server would wait its whole grace for them.
+      services.events.close();
+      serverClosed = closeServer(server, SHUTDOWN_GRACE_MS);
+    },
+  };
+  const lifecycle = new Lifecycle(log);
+  await lifecycle.start([
+    ["job logs", ctx.logs],
+    ["audit log", { start() {}, stop: () => audit.stop() }],
+    ...(auditRetention ? ([["audit retention", auditRetention]] as const) : []),
+    // Stopped once everything above it has: the requests in flight end (or are cut at the grace).
+    [
+      "HTTP connections",
+      {
+        start() {},
+        async stop() {
+          upgrades.destroyAll();
+          await serverClosed;
+        },
+      },
+    ],
+    ["agent link", { start() {}, stop: () => link.close() }],
+    ["dashboard sockets", { start() {}, stop: () => sockets.close() }],
+    ["scheduler", scheduler],
+    ["expiry", new ExpiryTimer(ctx)],
+    ["farm history", new HistorySampler(ctx)],
+    ["notices", new NoticeSender(ctx, config.notices, metrics, log)],
+    ["HTTP listener", listener],
+  ]);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -175,20 +205,7 @@ async function main(): Promise<void> {
       void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
       setTimeout(() => process.exit(1), 5000).unref();
     }, SHUTDOWN_LIMIT_MS).unref();
-    // Event streams never end by themselves: end them, or the server would wait its whole grace for them.
-    services.events.close();
-    const closed = closeServer(server, SHUTDOWN_GRACE_MS);
-    await expiry.stop();
-    await history.stop();
-    await notices.stop();
-    await scheduler.stop();
-    await link.close().catch((err: Error) => log(`agent link close: ${err.message}`));
-    await sockets.close().catch((err: Error) => log(`dashboard sockets close: ${err.message}`));
-    upgrades.destroyAll();
-    await closed;
-    await auditRetention?.stop();
-    await audit.stop();
-    await ctx.logs.stop();
+    await lifecycle.stop();
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();
     log("stopped");

@@ -41,12 +41,15 @@ export class LogStore {
     this.sweeper = new LogSweeper(ctx, this.writer);
   }
 
-  /** Checks the folder (writable, the farm's shared one: marker.ts) and starts the sweep. */
+  /** Checks the folder (writable, the farm's shared one: marker.ts); start() starts the sweep. */
   static async open(ctx: LogContext, dir: string, log: (line: string) => void): Promise<LogStore> {
     const store = new LogStore(ctx, dir);
     for (const notice of await checkLogDir(ctx, dir, store.files.root)) log(notice);
-    store.sweeper.start();
     return store;
+  }
+
+  start(): void {
+    this.sweeper.start();
   }
 
   async stop(): Promise<void> {

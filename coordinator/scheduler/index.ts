@@ -1,7 +1,7 @@
 // The scheduler of one coordinator process: the Dispatcher for the agents connected here, the store's
 // notices that wake it ({p}events), and its slow maintenance (groups, stale holds, waiting reasons).
-// main.ts creates it, hands its dispatcher to the agent link, and starts it with the link as the way to
-// reach agents; stop() ends it. (Design: coordinator/scheduler/README.md.)
+// main.ts creates it with the agent link as the way to reach agents, hands its dispatcher to that link, and
+// starts and stops it with the other parts (lifecycle.ts). (Design: coordinator/scheduler/README.md.)
 
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
@@ -32,7 +32,6 @@ export class Scheduler {
   private readonly registered: RegisteredClients;
   private listening: { close(): void } | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private delivery: Delivery | null = null;
   private groups = new Map<number, Set<string>>();
   private busy = false;
   private headsOffset = 0;
@@ -43,18 +42,19 @@ export class Scheduler {
     private readonly ctx: Context,
     private readonly feed: EventFeed,
     registered: RegisteredClients,
+    /** The agent link (built after the scheduler, from its dispatcher); used once started. */
+    private readonly delivery: Delivery,
   ) {
     this.scripts = new Scripts(ctx);
     this.reasons = new ClassReasons(ctx, this.scripts);
     this.registered = registered;
     this.dispatcher = new Dispatcher(ctx, {
       scripts: this.scripts,
-      deliver: (job) => this.delivery?.deliver(job),
+      deliver: (job) => this.delivery.deliver(job),
     });
   }
 
-  start(delivery: Delivery): void {
-    this.delivery = delivery;
+  start(): void {
     this.listening = this.feed.listen({
       message: (text) => this.onEvent(text),
       // After a Redis restart some events may be lost: look at the queue again.

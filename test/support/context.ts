@@ -9,10 +9,12 @@ import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../../coordin
 import { LogStore } from "../../coordinator/logs/index.js";
 import type { Keys } from "../../coordinator/store/keys.js";
 
-/** A job log store in `dir` (a fresh temporary folder by default), as a coordinator opens it. */
-export function testLogs(redis: Redis, keys: Keys, dir?: string): Promise<LogStore> {
+/** A job log store in `dir` (a fresh temporary folder by default), opened and started as a coordinator does. */
+export async function testLogs(redis: Redis, keys: Keys, dir?: string): Promise<LogStore> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
-  return LogStore.open({ redis, keys, recordError: async () => {} }, folder, () => {});
+  const logs = await LogStore.open({ redis, keys, recordError: async () => {} }, folder, () => {});
+  logs.start();
+  return logs;
 }
 
 export async function testContext(
