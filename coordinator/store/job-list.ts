@@ -7,8 +7,8 @@
 // "waiting" its statuses' sets. Unfiltered, a page is ZCARDs and one ZRANGE by rank per set it spans.
 // With a name or submitter filter, or a sort by another column, there is no index to answer it: the list
 // is then a BOUNDED scan (as job-search.ts): the scope's first SCAN_LIMIT jobs in the order above, filtered
-// in Redis by scanJobs.lua a chunk at a time (only matches come back, with the sort column), then sorted
-// here. `complete` says whether the scan reached the scope's end; the page says so when it did not.
+// in Redis by scanJobs.lua a chunk at a time, all chunks sent at once (only matches come back, with the sort
+// column), then sorted here. `complete` says whether the scan reached the scope's end; the page says so when it did not.
 
 import type { Redis } from "ioredis";
 import { WAITING_STATUSES, isJobStatus, type JobStatus } from "../../shared/statuses.js";
@@ -132,43 +132,60 @@ function compareMatches(desc: boolean): (a: Match, b: Match) => number {
   };
 }
 
+/**
+ * The ids the bounded scan looks at: the first `limit` of the sets one after the other, in RANGE_SLICE
+ * ZRANGEs. `complete` is false when the scope holds more.
+ */
+async function scanWindow(
+  redis: Redis,
+  list: Source[],
+  limit: number,
+): Promise<{ ids: number[]; complete: boolean }> {
+  const ids: number[] = [];
+  for (const s of list) {
+    for (let start = 0; ; start += RANGE_SLICE) {
+      if (ids.length >= limit) {
+        if ((await redis.zcard(s.key)) > start) return { ids, complete: false };
+        break;
+      }
+      const want = Math.min(RANGE_SLICE, limit - ids.length);
+      const got = await range(redis, s, start, start + want - 1);
+      ids.push(...got);
+      if (got.length < want) break;
+    }
+  }
+  return { ids, complete: true };
+}
+
 /** The bounded scan: the first scanLimit jobs of the scope, filtered in Redis, sorted here. */
 async function scannedPage(redis: Redis, keys: Keys, list: Source[], q: ListQuery): Promise<ListPage> {
   const sortField = q.sort === "id" ? "" : q.sort;
-  const limit = q.scanLimit ?? SCAN_LIMIT;
-  const matches: Match[] = [];
-  const seen = new Set<number>();
-  let scanned = 0;
-  let complete = true;
-  for (const s of list) {
-    for (let start = 0; ; start += CHUNK) {
-      if (scanned >= limit) {
-        complete = (await redis.zcard(s.key)) <= start;
-        break;
-      }
-      const want = Math.min(CHUNK, limit - scanned);
-      const ids = await range(redis, s, start, start + want - 1);
-      if (ids.length === 0) break;
-      scanned += ids.length;
-      const flat = (await runScript(redis, keys.prefix, "scanJobs", [
+  const { ids, complete } = await scanWindow(redis, list, q.scanLimit ?? SCAN_LIMIT);
+  // The chunks go out together: Redis runs them one after the other, without a round trip between.
+  const chunks: Promise<unknown>[] = [];
+  for (let start = 0; start < ids.length; start += CHUNK)
+    chunks.push(
+      runScript(redis, keys.prefix, "scanJobs", [
         q.name.toLowerCase(),
         q.submitter.toLowerCase(),
         sortField,
-        ...ids,
-      ])) as (number | string | null)[];
-      for (let i = 0; i < flat.length; i += 2) {
-        const id = Number(flat[i]);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const raw = flat[i + 1] ?? null;
-        matches.push({
-          id,
-          key: sortField === "priority" ? Number(raw ?? 0) : String(raw ?? "").toLowerCase(),
-        });
-      }
-      if (ids.length < want) break;
+        ...ids.slice(start, start + CHUNK),
+      ]),
+    );
+  const matches: Match[] = [];
+  const seen = new Set<number>();
+  for (const reply of await Promise.all(chunks)) {
+    const flat = reply as (number | string | null)[];
+    for (let i = 0; i < flat.length; i += 2) {
+      const id = Number(flat[i]);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const raw = flat[i + 1] ?? null;
+      matches.push({
+        id,
+        key: sortField === "priority" ? Number(raw ?? 0) : String(raw ?? "").toLowerCase(),
+      });
     }
-    if (!complete) break;
   }
   if (sortField !== "") matches.sort(compareMatches(q.desc));
   return {
