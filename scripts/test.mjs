@@ -66,15 +66,31 @@ function runFile(file) {
   const started = Date.now();
   return new Promise((resolve) => {
     const compiled = join(programs.dir, file.replace(/\.ts$/, ".js"));
-    const child = spawn(process.execPath, ["--enable-source-maps", "--test-reporter=spec", compiled], {
-      env: { ...process.env, OPENHQ_TEST_PROGRAMS: programs.dir },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    // Through sh, whose `times` after node ends gives the CPU of the file's process and every process it
+    // started and reaped (coordinators, agents, redis-servers, jobs, Python): what the file costs the box.
+    const child = spawn(
+      "/bin/sh",
+      [
+        "-c",
+        '"$@"; status=$?; times >&3; exit $status',
+        "sh",
+        process.execPath,
+        "--enable-source-maps",
+        "--test-reporter=spec",
+        compiled,
+      ],
+      {
+        env: { ...process.env, OPENHQ_TEST_PROGRAMS: programs.dir },
+        stdio: ["ignore", "pipe", "pipe", "pipe"],
+        detached: true,
+      },
+    );
     running.add(child.pid);
     const chunks = [];
     child.stdout.on("data", (c) => chunks.push(c));
     child.stderr.on("data", (c) => chunks.push(c));
+    let times = "";
+    child.stdio[3].on("data", (c) => (times += c));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -94,9 +110,16 @@ function runFile(file) {
         output,
         tests: count("tests"),
         fail: count("fail") || (ok ? 0 : 1),
+        cpuMs: childrenCpuMs(times),
       });
     });
   });
+}
+
+/** The children's user + system CPU from sh's `times` (its second line: "1m2.500s 0m3.250s"), in ms. */
+function childrenCpuMs(times) {
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(times.trim());
+  return m ? Math.round((Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000) : NaN;
 }
 
 const programs = await buildPrograms();
@@ -125,17 +148,18 @@ await Promise.all(
 
 programs.remove();
 const seconds = (ms) => (ms / 1000).toFixed(1).padStart(7);
-console.log("\n# wall time per file, slowest first");
+console.log("\n# wall time per file, slowest first, with its CPU (its processes, user + system)");
 for (const r of [...results].sort((a, b) => b.ms - a.ms))
   console.log(
-    `# ${seconds(r.ms)} s  ${String(r.tests).padStart(3)} tests  ${r.ok ? "ok  " : "FAIL"}  ${r.file}`,
+    `# ${seconds(r.ms)} s  ${seconds(r.cpuMs)} s CPU  ${String(r.tests).padStart(3)} tests  ${r.ok ? "ok  " : "FAIL"}  ${r.file}`,
   );
 const failed = results.filter((r) => !r.ok);
 const tests = results.reduce((n, r) => n + r.tests, 0);
 const sum = results.reduce((n, r) => n + r.ms, 0);
+const cpu = results.reduce((n, r) => n + r.cpuMs, 0);
 console.log(
   `# ${files.length} files, ${tests} tests, ${failed.length} files failed; ` +
-    `${((Date.now() - started) / 1000).toFixed(0)} s wall (${(sum / 1000).toFixed(0)} s of file time, ${jobs} at once)`,
+    `${((Date.now() - started) / 1000).toFixed(0)} s wall (${(sum / 1000).toFixed(0)} s of file time, ${jobs} at once; ${(cpu / 1000).toFixed(0)} s CPU)`,
 );
 for (const r of failed) console.log(`# FAILED: ${r.file} (${r.status})`);
 process.exit(failed.length === 0 ? 0 : 1);
