@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const SOURCES = ["coordinator", "agent", "shared", "cli", "scripts", "test"];
-const ASSETS = ["coordinator/store/lua", "coordinator/web/static"];
+const ASSETS = ["coordinator/store/lua", "coordinator/web/static", "scripts/chaos-stream.py"];
 
 function typescript(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

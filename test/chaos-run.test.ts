@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { moduleArgs } from "./support/programs.js";
 
 test("a short chaos run loses, duplicates and strands nothing", async () => {
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
@@ -14,9 +15,7 @@ test("a short chaos run loses, duplicates and strands nothing", async () => {
       const child = execFile(
         process.execPath,
         [
-          "--import",
-          "tsx",
-          "scripts/chaos.ts",
+          ...moduleArgs("scripts/chaos"),
           "--minutes",
           "0.75",
           "--rate",

@@ -16,6 +16,7 @@ import { startCoordinator } from "./support/coordinator.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { broadWriters } from "../agent/state-dir.js";
 import { eventually } from "./support/eventually.js";
+import { programArgs } from "./support/programs.js";
 
 const JOB_USER = "openhq-testjob";
 
@@ -139,7 +140,7 @@ test(
     cleanups.push(() => rmSync(state, { recursive: true, force: true }));
     const run = spawnSync(
       process.execPath,
-      ["--import", "tsx", "agent/main.ts", "--server", "127.0.0.1:9", "--state-dir", state],
+      [...programArgs("agent"), "--server", "127.0.0.1:9", "--state-dir", state],
       { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", HOME: "/root" }, timeout: 60_000 },
     );
     assert.equal(run.status, 2, run.stderr);

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/eventually.js";
@@ -19,10 +19,7 @@ interface Sample {
 }
 
 test("farm charts match /farm/history.json; render-time and client charts; search finds a child and jumps to an id", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const { coordinator, hq } = await oneAgentFarm(t);
   const redis = new Redis(coordinator.redisUrl);
   t.after(() => void redis.quit());

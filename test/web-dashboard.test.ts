@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { guardedCoordinator, VIEWER } from "./support/logins.js";
 import { programArgs } from "./support/programs.js";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
@@ -25,10 +26,7 @@ async function openhq(server: string, ...args: string[]): Promise<string> {
 
 /** A coordinator for one browser test; null (the test skipped) without Chromium. */
 async function dashboardCoordinator(t: TestContext): Promise<TestCoordinator | null> {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return null;
-  }
+  if (skippedWithoutChromium(t)) return null;
   mkdirSync(ARTIFACTS, { recursive: true });
   const coordinator = await startCoordinator();
   t.after(() => coordinator.stop());
@@ -161,24 +159,14 @@ test("dashboard edits go through the public API: groups and resources", async (t
 });
 
 test("dashboard with access control: a read-only login sees the live output, its Cancel is refused", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
-  const coordinator = await startCoordinator({
-    env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: "boss:admin:boss-pw viewer:readonly:view-pw" },
-  });
-  t.after(() => coordinator.stop());
+  if (skippedWithoutChromium(t)) return;
+  const { coordinator, admin } = await guardedCoordinator(t);
   const agent = await startAgent({ serverUrl: coordinator.url, cpus: 1 });
   t.after(() => agent.stop());
-  const admin = new HQServer(coordinator.url.replace("http://", "http://boss:boss-pw@"));
-  t.after(() => admin.rpc.close());
   const [id] = await admin.newjob({ name: "guarded", command: "while true; do echo beat; sleep 0.2; done" });
 
   const context = await browser(t);
-  const asViewer = await context
-    .browser()
-    ?.newContext({ httpCredentials: { username: "viewer", password: "view-pw" } });
+  const asViewer = await context.browser()?.newContext({ httpCredentials: VIEWER });
   const page = await (asViewer ?? context).newPage();
   page.on("dialog", (dialog) => void dialog.accept());
   await page.goto(`${coordinator.url}/jobs/${id}`);

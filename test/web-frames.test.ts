@@ -6,15 +6,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobSpec } from "../shared/client/index.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { until } from "./support/eventually.js";
 
 test("frame table of a 1,000-child parent: sort, filter, bulk priority, reschedule exactly the failed frames, live tree", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const { coordinator, hq } = await oneAgentFarm(t, 4);
 
   const children: JobSpec[] = Array.from({ length: 1000 }, (_, i) => {

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Fault, HQServer } from "../shared/client/index.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { until } from "./support/eventually.js";
@@ -45,10 +45,7 @@ test("job page: conditions and permitted clients edited; setJobConditions refuse
   assert.match(bad.faultString, /conditions\[0\]\.op: unknown operator "near"/);
   assert.equal(((await hq.getJob(job, ["conditions"])).conditions as unknown[]).length, 1);
 
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const context = await browser(t);
   const page = await context.newPage();
   await page.goto(`${coordinator.url}/jobs/${job}`);

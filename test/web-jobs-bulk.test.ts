@@ -7,24 +7,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { HQServer } from "../shared/client/index.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
-import { startCoordinator } from "./support/coordinator.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
+import { ADMIN, guardedCoordinator, VIEWER } from "./support/logins.js";
 import { until } from "./support/eventually.js";
 
 const SHOTS = "/work/notes/shots";
 
 test("jobs list: bulk pause of one user's jobs across 3 roots, shift-range, select all matching, read-only refused", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
-  const coordinator = await startCoordinator({
-    env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: "boss:admin:boss-pw viewer:readonly:view-pw" },
-  });
-  t.after(() => coordinator.stop());
-  const admin = new HQServer(coordinator.url.replace("http://", "http://boss:boss-pw@"));
-  t.after(() => admin.rpc.close());
+  if (skippedWithoutChromium(t)) return;
+  const { coordinator, admin } = await guardedCoordinator(t);
   const root = (user: string, n: number) => ({
     name: `${user} shot ${n}`,
     submittedBy: user,
@@ -37,7 +28,7 @@ test("jobs list: bulk pause of one user's jobs across 3 roots, shift-range, sele
     (await admin.getJobs(ids, ["status"])).map((j) => String(j?.status));
 
   mkdirSync(SHOTS, { recursive: true });
-  const context = await browser(t, { httpCredentials: { username: "boss", password: "boss-pw" } });
+  const context = await browser(t, { httpCredentials: ADMIN });
   const page = await context.newPage();
   page.on("dialog", (dialog) => void dialog.accept());
   await page.goto(`${coordinator.url}/jobs?submitter=bob`);
@@ -60,7 +51,7 @@ test("jobs list: bulk pause of one user's jobs across 3 roots, shift-range, sele
     method: "pauseJobs",
   });
   assert.equal(audit.entries.length, 1);
-  assert.equal(audit.entries[0]?.user, "boss");
+  assert.equal(audit.entries[0]?.user, ADMIN.username);
   assert.equal(audit.entries[0]?.via, "browser");
   assert.deepEqual([...(audit.entries[0]?.ids ?? [])].sort(), [...bobs].sort());
   await page.locator("#jobs-table tr.job .badge", { hasText: "paused" }).nth(2).waitFor();
@@ -96,7 +87,7 @@ test("jobs list: bulk pause of one user's jobs across 3 roots, shift-range, sele
   );
 
   // A read-only login sees the bar, but its bulk pause is refused by the API and changes nothing.
-  const viewer = await browser(t, { httpCredentials: { username: "viewer", password: "view-pw" } });
+  const viewer = await browser(t, { httpCredentials: VIEWER });
   const readonly = await viewer.newPage();
   await readonly.goto(`${coordinator.url}/jobs?submitter=bob`);
   await readonly.locator("#jobs-table tr.job").nth(2).waitFor();

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { until } from "./support/eventually.js";
 
@@ -23,10 +23,7 @@ function rss(pid: number): number {
 }
 
 test("log viewer: head with line numbers, search, a line range and the tail of a 57 MB log", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const { coordinator, hq } = await oneAgentFarm(t, 1);
   const errors = ERRORS.map((n) => `i==${n}`).join("||");
   const [id] = await hq.newjob({

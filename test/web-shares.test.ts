@@ -13,10 +13,11 @@ import { Redis } from "ioredis";
 import { sampleFarm } from "../coordinator/web/history.js";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { testContext, testLogs } from "./support/context.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/eventually.js";
+import { ADMIN, guardedCoordinator, VIEWER } from "./support/logins.js";
 
 /** The share charts' picture, for a person to look at (as test/web-dashboard.test.ts keeps its pages). */
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
@@ -36,21 +37,13 @@ interface AuditEntry {
 }
 
 test("Farm page: an admin edits, defines and removes shares; a read-only login sees no edit control", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
-  const coordinator = await startCoordinator({
-    env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: "boss:admin:boss-pw viewer:readonly:view-pw" },
-  });
-  t.after(() => coordinator.stop());
-  const admin = new HQServer(coordinator.url.replace("http://", "http://boss:boss-pw@"));
-  t.after(() => admin.rpc.close());
+  if (skippedWithoutChromium(t)) return;
+  const { coordinator, admin } = await guardedCoordinator(t);
   await admin.call("setShare", "lighting", { weight: 2, guarantee: 4 });
   const shares = async () => await admin.call<ShareRow[]>("getShares");
   const share = async (name: string) => (await shares()).find((s) => s.name === name);
 
-  const context = await browser(t, { httpCredentials: { username: "boss", password: "boss-pw" } });
+  const context = await browser(t, { httpCredentials: ADMIN });
   const page = await context.newPage();
   page.on("dialog", (dialog) => void dialog.accept());
   await page.goto(`${coordinator.url}/farm`);
@@ -97,13 +90,13 @@ test("Farm page: an admin edits, defines and removes shares; a read-only login s
     0,
   );
 
-  const log = await admin.call<{ entries: AuditEntry[] }>("getAuditLog", { user: "boss", limit: 20 });
+  const log = await admin.call<{ entries: AuditEntry[] }>("getAuditLog", { user: ADMIN.username, limit: 20 });
   const calls = log.entries.map((e) => `${e.method} ${e.outcome === "ok" ? "ok" : "fault"}`);
   for (const call of ["setShare ok", "setShare fault", "removeShare ok"])
     assert.ok(calls.includes(call), `audit has ${call}: ${calls.join(", ")}`);
 
   // A read-only login: the same table, no form and no Edit column.
-  const viewer = await browser(t, { httpCredentials: { username: "viewer", password: "view-pw" } });
+  const viewer = await browser(t, { httpCredentials: VIEWER });
   const readonly = await viewer.newPage();
   await readonly.goto(`${coordinator.url}/farm`);
   await readonly.locator("#shares td", { hasText: "lighting" }).waitFor();
@@ -112,10 +105,7 @@ test("Farm page: an admin edits, defines and removes shares; a read-only login s
 });
 
 test("Farm page: a 24 h chart per configured share draws its sampled running slots, guarantee and burst", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const ini = join(mkdtempSync(join(tmpdir(), "openhq-shares-")), "hqserver.ini");
   writeFileSync(
     ini,

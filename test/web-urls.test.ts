@@ -6,15 +6,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HQServer } from "../shared/client/index.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 
 test("a URL with filters and sorts restores the view; frame filters go into the address bar and back", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const coordinator = await startCoordinator();
   t.after(() => coordinator.stop());
   const hq = new HQServer(coordinator.url);

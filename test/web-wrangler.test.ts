@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { HQServer, type JobSpec } from "../shared/client/index.js";
-import { browser, CHROMIUM, hasChromium } from "./support/browser.js";
+import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
@@ -31,10 +31,7 @@ function openhq(server: string, args: string[]): Promise<{ code: number | null; 
 }
 
 test("a rendering parent, the last error of failed frames, the failures panel and job --failures", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const { coordinator, hq } = await oneAgentFarm(t, 4);
   const [busy] = await hq.newjob({
     name: "shot 091",
@@ -115,10 +112,7 @@ test("a rendering parent, the last error of failed frames, the failures panel an
 });
 
 test("Clients page: running frames with names, user and elapsed time; filter, sort, bulk disable of 3 blades", async (t) => {
-  if (!hasChromium()) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
+  if (skippedWithoutChromium(t)) return;
   const coordinator = await startCoordinator();
   t.after(() => coordinator.stop());
   const hq = new HQServer(coordinator.url);

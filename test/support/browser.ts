@@ -39,3 +39,10 @@ export async function browser(
   });
   return context;
 }
+
+/** Skips the test where Chromium is missing, and says so: the test returns when this is true. */
+export function skippedWithoutChromium(t: { skip(message?: string): void }): boolean {
+  if (hasChromium()) return false;
+  t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
+  return true;
+}

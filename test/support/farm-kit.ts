@@ -10,18 +10,26 @@ export function py<T>(url: string, code: string, timeoutMs?: number): Promise<T>
   return python<T>(PRELUDE + code, { HQSERVER: url }, timeoutMs);
 }
 
-/** Python that polls until every job in `ids` is finished; prints {id: status}. */
-export function waitFinishedPy(ids: number[], timeoutS = 60): string {
+/**
+ * Python that polls until every job in `ids` is finished; prints {id: status}. Each poll asks only for the
+ * jobs not finished yet: a wait on thousands of jobs would otherwise read them all 20 times a second, and
+ * that load on the coordinator and Redis slowed the very jobs it waited for.
+ */
+function waitFinishedPy(ids: number[], timeoutS = 60): string {
   return `
 import time
 ids = ${JSON.stringify(ids)}
 deadline = time.time() + ${timeoutS}
+statuses = {}
+pending = ids
 while True:
-    jobs = hq.getJobs(ids, ["id", "status"])
-    if all(j["status"] in ("succeeded", "failed", "cancelled", "abandoned") for j in jobs) or time.time() > deadline:
+    for j in hq.getJobs(pending, ["id", "status"]):
+        statuses[j["id"]] = j["status"]
+    pending = [i for i in pending if statuses[i] not in ("succeeded", "failed", "cancelled", "abandoned")]
+    if not pending or time.time() > deadline:
         break
-    time.sleep(0.05)
-out({str(j["id"]): j["status"] for j in jobs})
+    time.sleep(0.1)
+out({str(i): statuses[i] for i in ids})
 `;
 }
 
