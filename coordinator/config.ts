@@ -10,7 +10,12 @@ import { join, resolve } from "node:path";
 import { ConfigError, kinds, KindError, Options, type OptionTable } from "../shared/config-loader.js";
 import { readIni } from "../shared/ini.js";
 import { MAX_STALL_SECONDS } from "./api/args.js";
-import { BLADE_DEFAULTS, DISPATCH_DEFAULTS, type ServerSettings } from "./context.js";
+import {
+  BLADE_DEFAULTS,
+  DISPATCH_DEFAULTS,
+  SENT_ASSIGNS_PER_LINK,
+  type ServerSettings,
+} from "./context.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 import { needsPrivateCa } from "./tls-trust.js";
 import { withoutCredentials } from "./link/identity.js";
@@ -275,6 +280,13 @@ export const OPTIONS = {
     kind: kinds.int(1, 1_000_000),
     default: DISPATCH_DEFAULTS.reasonsWalk,
     doc: "queued jobs the waiting-reasons round walks at most (tuning; tests lower it)",
+  },
+  linkSentAssigns: {
+    env: ["OPENHQ_LINK_SENT_ASSIGNS"],
+    ini: ["openhq.link.sentAssigns"],
+    kind: kinds.int(1, 1_000_000),
+    default: SENT_ASSIGNS_PER_LINK,
+    doc: "attempts one agent link remembers as sent, whose events skip a Redis check (tuning; tests lower it)",
   },
   jobLogsDir: {
     env: ["OPENHQ_JOB_LOGS_DIR"],
@@ -568,6 +580,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     jobLogsDir: resolve(options.get("jobLogsDir") ?? join(dataDir, "job_logs")),
     waitReplicas: options.get("waitReplicas"),
     maxOutputSocketsPerUser: options.get("maxOutputSocketsPerUser"),
+    sentAssignsPerLink: options.get("linkSentAssigns"),
     dispatch: {
       headsPage: options.get("dispatchHeadsPage"),
       classPage: options.get("dispatchClassPage"),

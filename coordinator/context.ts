@@ -45,6 +45,8 @@ export interface ServerSettings {
   maxOutputSocketsPerUser?: number;
   /** Bad-blade handling, openhq.blade.* (docs/DESIGN.md "Bad blades"). */
   blade: BladeSettings;
+  /** openhq.link.sentAssigns: attempts one agent link remembers as sent (absent = SENT_ASSIGNS_PER_LINK). */
+  sentAssignsPerLink?: number;
   /** Read sizes of dispatch and the waiting-reasons round, openhq.dispatch.* (absent = the defaults). */
   dispatch?: DispatchSettings;
   /** Shares, openhq.fairShare and openhq.maxRunningPerUser (coordinator/shares.ts); absent = none. */
@@ -71,6 +73,12 @@ export interface DispatchSettings {
   /** Queued jobs the waiting-reasons round walks at most. */
   reasonsWalk: number;
 }
+
+/**
+ * The default of openhq.link.sentAssigns: attempts one agent link remembers as sent (link/connection.ts
+ * sentAssigns), about 20 × a 500-slot blade's running jobs; past it, the oldest go.
+ */
+export const SENT_ASSIGNS_PER_LINK = 10_000;
 
 /** The defaults of openhq.dispatch.* (coordinator/config.ts). */
 export const DISPATCH_DEFAULTS: DispatchSettings = { headsPage: 128, classPage: 64, reasonsWalk: 1000 };

@@ -13,7 +13,7 @@ import {
   type OutputMessage,
 } from "../../shared/protocol.js";
 import { Refusal } from "../refusal.js";
-import type { Context } from "../context.js";
+import { SENT_ASSIGNS_PER_LINK, type Context } from "../context.js";
 import {
   clientHoldsJob,
   markTerminated,
@@ -64,8 +64,6 @@ const HELLO_TIMEOUT_MS = 15_000;
 /** Refused agents wait a little before they hear it, so a misconfigured farm does not spin. */
 const REFUSE_DELAY_MS = 1000;
 /** Port 5001 calls one agent may have recorded a second (a burst of the second figure): its own cut is 5/s. */
-/** Attempts remembered as sent over one link (AgentConnection.sentAssigns); past it, the oldest go. */
-const MAX_SENT_ASSIGNS = 10_000;
 const API_CALL_RECORDS = [10, 50] as const;
 
 export class AgentConnection {
@@ -100,9 +98,11 @@ export class AgentConnection {
    * The attempts this link sent an `assign` for (job id -> attempt), until a control message about the job
    * (cancel, eject, pause …) or its `finished`: events of such an attempt come from the client it was given to,
    * so they skip the check in Redis that the client holds the job (one round trip per event). Anything else
-   * is checked there as before, and the store's fence refuses an attempt that is no longer the job's.
+   * is checked there as before, and the store's fence refuses an attempt that is no longer the job's. At most
+   * openhq.link.sentAssigns of them, in the order sent: past it, the oldest go (their events are checked).
    */
   private readonly sentAssigns = new Map<number, number>();
+  private readonly maxSentAssigns: number;
 
   constructor(
     readonly ws: WebSocket,
@@ -111,6 +111,7 @@ export class AgentConnection {
     readonly socket: Duplex,
     readonly remoteAddress: string,
   ) {
+    this.maxSentAssigns = host.ctx.settings.sentAssignsPerLink ?? SENT_ASSIGNS_PER_LINK;
     this.helloTimer = setTimeout(() => ws.close(4000, "no hello"), HELLO_TIMEOUT_MS);
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
@@ -143,7 +144,9 @@ export class AgentConnection {
 
   send(msg: CoordinatorMessage): void {
     if (msg.type === "assign") {
-      if (this.sentAssigns.size >= MAX_SENT_ASSIGNS)
+      // A job assigned again goes to the young end, so the bound drops the attempts sent longest ago.
+      this.sentAssigns.delete(msg.jobId);
+      if (this.sentAssigns.size >= this.maxSentAssigns)
         this.sentAssigns.delete(this.sentAssigns.keys().next().value as number);
       this.sentAssigns.set(msg.jobId, msg.attempt);
     } else if (msg.type !== "ack" && "jobId" in msg) this.sentAssigns.delete(msg.jobId);
