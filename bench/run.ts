@@ -1,5 +1,6 @@
 // `npm run bench`: runs every benchmark part (bench/<part>.ts exporting `run()`), prints each figure with
-// its target, and a summary line. `npm run bench -- xmlrpc jobs` runs only the parts named.
+// its target, and a summary line. `npm run bench -- xmlrpc jobs` runs only the parts named; a part that
+// exports `optIn = true` (slow, or needing a tool not on every box) runs only when named.
 // Benchmarks print figures; they never fail the build (these machines are shared and noisy).
 
 import { readdirSync } from "node:fs";
@@ -25,8 +26,15 @@ let met = 0;
 let missed = 0;
 for (const part of parts) {
   console.log(`\n== ${part}`);
-  const mod = (await import(join(here, `${part}.ts`))) as { run?: () => Promise<BenchResult[]> };
+  const mod = (await import(join(here, `${part}.ts`))) as {
+    run?: () => Promise<BenchResult[]>;
+    optIn?: boolean;
+  };
   if (typeof mod.run !== "function") continue;
+  if (mod.optIn === true && !wanted.includes(part)) {
+    console.log(`  opt-in: npm run bench -- ${part}`);
+    continue;
+  }
   let results: BenchResult[];
   try {
     results = await mod.run();

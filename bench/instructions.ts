@@ -1,0 +1,160 @@
+// Instructions a redis-server executes per job in each hot job script, counted by valgrind's callgrind: what
+// the "Redis CPU per job lifecycle" of bench/scale.ts is made of, in a figure the box's load does not move
+// (±1%), so a change to a script can be compared before and after on a busy machine. Opt-in (valgrind is
+// slow, and not on every box): `npm run bench -- instructions`; INSTRUCTIONS_JOBS sets the jobs per round
+// (default 300).
+//
+// One client runs the jobs through addJobs (all in one call), moveToAssigned (each on its own idle client),
+// recordStarted and moveToFinished (as the agent link and the scheduler call them), one phase at a time,
+// without shares and then with 100 shares configured (the jobs spread over them); each set-up runs two rounds
+// and reports the second (the first warms Redis' function library and allocations). callgrind_control dumps
+// the counts between phases, so a phase's figure is the instructions Redis ran for its commands alone (plus
+// its timers over that time, a fraction of a percent).
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { parseNewJob } from "../coordinator/api/jobspec.js";
+import { redisServerArgs } from "../coordinator/redis/server-args.js";
+import { JobStore } from "../coordinator/store/jobs.js";
+import { Keys } from "../coordinator/store/keys.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
+import { freePort } from "../test/support/ports.js";
+import type { BenchResult } from "./types.js";
+
+/** Only when named: `npm run bench -- instructions` (bench/run.ts). */
+export const optIn = true;
+
+const JOBS = Number(process.env.INSTRUCTIONS_JOBS ?? 300);
+const SHARES = 100;
+const PREFIX = "b:";
+const PHASES = ["addJobs", "moveToAssigned", "recordStarted", "moveToFinished"] as const;
+
+function hasValgrind(): boolean {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A redis-server under callgrind, and a way to mark the end of a phase (a dump of the counts so far). */
+async function callgrindRedis(dir: string) {
+  const port = await freePort();
+  const child = spawn(
+    "valgrind",
+    [
+      "--tool=callgrind",
+      `--callgrind-out-file=${join(dir, "cg.out")}`,
+      "redis-server",
+      ...redisServerArgs({ port, dir, appendfsync: null }),
+    ],
+    { stdio: "ignore" },
+  );
+  const redis = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null });
+  redis.on("error", () => {});
+  for (let i = 0; ; i++) {
+    try {
+      await redis.ping();
+      break;
+    } catch (err) {
+      if (i > 300) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    redis,
+    mark: (label: string) =>
+      execFileSync("callgrind_control", ["-d", label, String(child.pid)], { stdio: "ignore" }),
+    async stop() {
+      redis.disconnect();
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Instructions (Ir) of each dump, by its label. */
+function dumpTotals(dir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const file of readdirSync(dir).filter((f) => f.startsWith("cg.out"))) {
+    const text = readFileSync(join(dir, file), "utf8");
+    const label = /^desc: Trigger: dump (.*)$/m.exec(text)?.[1];
+    const total = /^(?:summary|totals): (\d+)/m.exec(text)?.[1];
+    if (label !== undefined && total !== undefined) out.set(label, Number(total));
+  }
+  return out;
+}
+
+/** One set-up (no shares, or SHARES shares): Ir per job of each phase, from the second of two rounds. */
+async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number], number>> {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-callgrind-"));
+  const server = await callgrindRedis(dir);
+  try {
+    const { redis } = server;
+    const store = new JobStore({ redis, keys: new Keys(PREFIX), settings: { maxOutputBytes: 1 } });
+    for (let c = 1; c <= JOBS * 2; c++)
+      await redis.hset(`${PREFIX}client:${c}`, "hostname", `node${c}`, "cpus", "4", "available", "1");
+    if (shares)
+      for (let s = 0; s < SHARES; s++)
+        await redis.hset(`${PREFIX}shares`, `s${s}`, JSON.stringify({ weight: 1 + (s % 3) }));
+    for (const round of ["r1", "r2"]) {
+      const specs = Array.from({ length: JOBS }, (_, i) => ({
+        name: `l${i}`,
+        command: "true",
+        ...(shares ? { share: `s${i % SHARES}` } : {}),
+      }));
+      // Each round's jobs go to clients of their own, so every assignment finds an idle client.
+      const firstClient = round === "r1" ? 1 : JOBS + 1;
+      server.mark(`${round}-start`);
+      const ids = await store.addJobs(parseNewJob(specs, null, null));
+      server.mark(`${round}-addJobs`);
+      const attempts: number[] = [];
+      for (const [k, id] of ids.entries()) {
+        const reply = (await runScript(redis, PREFIX, "moveToAssigned", [id, firstClient + k])) as unknown[];
+        attempts.push(Number(reply[1]));
+      }
+      server.mark(`${round}-moveToAssigned`);
+      for (const [k, id] of ids.entries())
+        await runScript(redis, PREFIX, "recordStarted", [id, attempts[k] as number, 1, firstClient + k]);
+      server.mark(`${round}-recordStarted`);
+      for (const [k, id] of ids.entries())
+        await store.moveToFinished(id, attempts[k] as number, 2, {
+          exitCode: 0,
+          signal: null,
+          reason: "exited",
+        });
+      server.mark(`${round}-moveToFinished`);
+    }
+  } finally {
+    await server.stop();
+  }
+  const totals = dumpTotals(dir);
+  rmSync(dir, { recursive: true, force: true });
+  const perJob = (phase: string) => Math.round((totals.get(`r2-${phase}`) ?? NaN) / JOBS);
+  return Object.fromEntries(PHASES.map((p) => [p, perJob(p)])) as Record<(typeof PHASES)[number], number>;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  if (!hasValgrind()) {
+    return [{ name: "skipped", value: 0, unit: "", note: "valgrind is missing (apt-get install valgrind)" }];
+  }
+  const out: BenchResult[] = [];
+  for (const shares of [false, true]) {
+    const ir = await measure(shares);
+    const setUp = shares ? `with ${SHARES} shares` : "no shares";
+    for (const phase of PHASES)
+      out.push({ name: `${phase}, ${setUp}`, value: ir[phase], unit: "Ir per job" });
+    out.push({
+      name: `job lifecycle (addJobs + moveToAssigned + moveToFinished), ${setUp}`,
+      value: ir.addJobs + ir.moveToAssigned + ir.moveToFinished,
+      unit: "Ir per job",
+      note: `callgrind, ${JOBS} jobs, second of two rounds; recordStarted apart (the scale bench's lifecycle has none)`,
+    });
+  }
+  return out;
+}
