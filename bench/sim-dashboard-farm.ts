@@ -8,6 +8,7 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { recordHeartbeat, registerClient } from "../coordinator/store/clients.js";
 import type { Keys } from "../coordinator/store/keys.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
 
 /** Jobs per addJobs call (the store's own ADD_CHUNK: one call holds Redis ~10 ms). */
@@ -51,7 +52,16 @@ export async function seedRoots(redis: Redis, keys: Keys, count: number, keepEve
   await Promise.all(Array.from({ length: WORKERS }, worker));
 }
 
-/** One parent with `count` children ("frame N"); every 7th child cancelled. Returns the parent's id. */
+/** A bench-only client the seeded frames run on (far from the seeded blades' ids, as test/jobs-support.ts). */
+const RENDER_CLIENT = 900_001;
+/** Seeded frames left running. */
+const STILL_RUNNING = 50;
+
+/**
+ * One parent with `count` children ("frame N"): every 7th child cancelled before it ran; of the rest, every
+ * 3rd ran (moveToAssigned.lua) and was then cancelled (a run time each, for the sort by duration), the last
+ * STILL_RUNNING of them still run. Returns the parent's id.
+ */
 export async function seedParent(redis: Redis, keys: Keys, count: number): Promise<number> {
   const jobs = store(redis, keys);
   const frames = (from: number, n: number): XmlRpcValue[] =>
@@ -66,13 +76,21 @@ export async function seedParent(redis: Redis, keys: Keys, count: number): Promi
   );
   const parentId = parent as number;
   const doomed: number[] = [];
+  const ran: number[] = [];
   for (let from = BATCH - 1; from < count; from += BATCH) {
     const ids = await jobs.addJobs(
       parseNewJob(frames(from, Math.min(BATCH, count - from)), parentId, undefined),
     );
-    ids.forEach((id, k) => (k % 7 === 0 ? doomed.push(id) : undefined));
+    ids.forEach((id, k) => (k % 7 === 0 ? doomed.push(id) : k % 3 === 1 ? ran.push(id) : undefined));
   }
   await jobs.cascade("cancelJobs", doomed);
+  await redis.hset(keys.client(RENDER_CLIENT), { hostname: "render", cpus: "1000000" });
+  for (let start = 0; start < ran.length; start += BATCH) {
+    const batch = ran.slice(start, start + BATCH);
+    await Promise.all(batch.map((id) => runScript(redis, keys.prefix, "moveToAssigned", [id, RENDER_CLIENT])));
+    const done = start + BATCH >= ran.length ? batch.slice(0, -STILL_RUNNING) : batch;
+    await jobs.cascade("cancelJobs", done);
+  }
   return parentId;
 }
 

@@ -1,13 +1,15 @@
 // The frame table's bounded reads (store/job-frames.ts) on a real Redis: a page of a parent's children from
 // its index (readKidsPage.lua, a union of statuses paged by bisection, both directions) equals the page cut
 // from the full sorted list; the numeric sorts done inside Redis chunk by chunk (readFrameOrder.lua) give the
-// order selectFrames gives over every row; and the failures panel follows real failures and a requeue.
+// order selectFrames gives over every row, and so does a page by duration from the duration index that real
+// transitions keep; and the failures panel follows real failures and a requeue.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import type { Context } from "../coordinator/context.js";
 import {
+  durationPage,
   frameOrder,
   NUMERIC_FRAME_SORTS,
   readFrames,
@@ -164,4 +166,55 @@ test("the failures panel counts real failures by message and forgets a requeued 
     ids: [kids[1], kids[2]],
     failed: 3,
   });
+});
+
+test("sorted by duration from the duration index: the page selectFrames cuts from every row", async () => {
+  const ids = await h.store.addJobs(
+    parseNewJob(
+      {
+        name: "timed parent",
+        children: Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, command: "run", triesLeft: 0 })),
+      },
+      null,
+      null,
+    ),
+  );
+  const [parent, ...kids] = ids as [number, ...number[]];
+  const page = async (desc: boolean, offset: number, count: number) =>
+    durationPage(ctx, parent, desc, offset, count, Date.now());
+  // Nothing has run: no child has a duration, and the order is the children's.
+  assert.deepEqual(await page(true, 10, 5), kids.slice(10, 15));
+  // 30 run through the real transitions (quick ones tie to the ms), 25 finish, one of them is rescheduled
+  // after it ran; 5 stay running; 10 never start (one cancelled).
+  for (const [i, id] of kids.slice(0, 30).entries()) {
+    const attempt = await h.assign(id);
+    if (i % 4 === 0) await new Promise((r) => setTimeout(r, 3 * i));
+    if (i < 25)
+      await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
+        exitCode: i % 3 === 0 ? 1 : 0,
+        signal: null,
+        reason: "exited",
+      });
+  }
+  await h.store.cascade("rescheduleJobs", [kids[2] as number]);
+  await h.store.cascade("cancelJobs", [kids[35] as number]);
+  const now = Date.now();
+  const frames = await readFrames(ctx, kids);
+  for (const desc of [false, true]) {
+    const q = { status: "", error: "", sort: "duration", desc, page: 1, per: 10 };
+    const truth = selectFrames(frames, q, new Map(), now).map((f) => f.id);
+    for (const [offset, count] of [
+      [0, 10],
+      [10, 10],
+      [20, 10],
+      [7, 13],
+    ] as [number, number][])
+      assert.deepEqual(
+        await durationPage(ctx, parent, desc, offset, count, now),
+        truth.slice(offset, offset + count),
+        `${desc ? "desc" : "asc"} ${offset}+${count}`,
+      );
+    // Past the children that ran, the caller reads every child.
+    assert.equal(await durationPage(ctx, parent, desc, 25, 10, now), null);
+  }
 });

@@ -74,6 +74,42 @@ export async function readFrames(ctx: Context, ids: number[]): Promise<Frame[]> 
 /** The frame table's columns readFrameOrder.lua sorts inside Redis. */
 export const NUMERIC_FRAME_SORTS = ["progress", "start", "duration", "attempts"];
 
+/** A job and its value on a numeric column of the frame table (NaN: none). */
+interface Timed {
+  id: number;
+  value: number;
+}
+
+/** Each existing job of `ids` with its value on a numeric column (NaN: none), READ_CHUNK jobs a call. */
+async function frameValues(ctx: Context, ids: number[], column: string, at: number): Promise<Timed[]> {
+  const chunks: Promise<[string, string]>[] = [];
+  for (let start = 0; start < ids.length; start += READ_CHUNK) {
+    const args = [at, column, ...ids.slice(start, start + READ_CHUNK)];
+    chunks.push(runScript(ctx.redis, ctx.keys.prefix, "readFrameOrder", args) as Promise<[string, string]>);
+  }
+  const out: Timed[] = [];
+  for (const [idText, valueText] of await Promise.all(chunks)) {
+    if (idText === "") continue;
+    const values = valueText.split(",");
+    idText.split(",").forEach((id, i) => {
+      const v = values[i] ?? "";
+      out.push({ id: Number(id), value: v === "" ? NaN : Number(v) });
+    });
+  }
+  return out;
+}
+
+/** Orders values as selectFrames orders rows: jobs without a value last, by id on ties, in either direction. */
+function sortTimed(rows: Timed[], desc: boolean): Timed[] {
+  const sign = desc ? -1 : 1;
+  return rows.sort((a, b) => {
+    const aNaN = Number.isNaN(a.value);
+    if (aNaN !== Number.isNaN(b.value)) return aNaN ? 1 : -1;
+    const c = aNaN ? 0 : a.value - b.value;
+    return c !== 0 ? c * sign : a.id - b.id;
+  });
+}
+
 /**
  * The first `k` of `ids` ordered on a numeric column (NUMERIC_FRAME_SORTS; by id on ties, jobs without a
  * value last, as selectFrames orders rows), and how many of them exist: each job's one value read by
@@ -87,28 +123,62 @@ export async function frameOrder(
   k: number,
   at: number,
 ): Promise<{ found: number; ids: number[] }> {
-  const chunks: Promise<[string, string]>[] = [];
-  for (let start = 0; start < ids.length; start += READ_CHUNK) {
-    const args = [at, column, ...ids.slice(start, start + READ_CHUNK)];
-    chunks.push(runScript(ctx.redis, ctx.keys.prefix, "readFrameOrder", args) as Promise<[string, string]>);
+  const rows = sortTimed(await frameValues(ctx, ids, column, at), desc);
+  return { found: rows.length, ids: rows.slice(0, k).map((r) => r.id) };
+}
+
+
+/**
+ * Children [offset, offset + count) of a parent sorted by duration, every status shown, from its duration
+ * index (lua/includes/kidsIndex.lua) instead of every child: the finished children that ran come with their
+ * seconds from kids:took, only the head up to this page (and its ties), and the unfinished children that ran
+ * (kids:started: those running, and those rescheduled after a run) are valued now by readFrameOrder.lua. The
+ * children that never ran have no duration and come last, by id: when none has run, that is the index's
+ * own order. Null when the page reaches them while some children have run: the caller reads every child.
+ */
+export async function durationPage(
+  ctx: Context,
+  parentId: number,
+  desc: boolean,
+  offset: number,
+  count: number,
+  at: number,
+): Promise<number[] | null> {
+  if (count <= 0) return [];
+  const took = ctx.keys.jobKidsTook(parentId);
+  const k = offset + count;
+  const pipeline = ctx.redis.pipeline().zcard(took).zrange(ctx.keys.jobKidsStarted(parentId), "0", "-1");
+  if (desc) pipeline.zrange(took, "0", String(k - 1), "REV", "WITHSCORES");
+  else pipeline.zrange(took, "0", String(k - 1), "WITHSCORES");
+  const replies = (await pipeline.exec()) ?? [];
+  for (const [err] of replies) if (err) throw err;
+  const [tookCount, startedIds, head] = replies.map(([, reply]) => reply) as [number, string[], string[]];
+  const timed = tookCount + startedIds.length;
+  if (timed === 0) {
+    const page = await readKidsPage(ctx, parentId, {
+      statuses: [],
+      failure: "",
+      desc: false,
+      offset,
+      count,
+      groups: 0,
+    });
+    return page.ids;
   }
-  const found: number[] = [];
-  const values: number[] = [];
-  for (const [idText, valueText] of await Promise.all(chunks)) {
-    if (idText === "") continue;
-    for (const id of idText.split(",")) found.push(Number(id));
-    for (const v of valueText.split(",")) values.push(v === "" ? NaN : Number(v));
+  if (k > timed) return null;
+  const rows: Timed[] = [];
+  for (let i = 0; i < head.length; i += 2) rows.push({ id: Number(head[i]), value: Number(head[i + 1]) });
+  // Children tied with the last of the head may come before it by id: all of them take part.
+  const last = head[head.length - 1];
+  if (head.length === 2 * k && last !== undefined) {
+    const ties = await ctx.redis.zrangebyscore(took, last, last);
+    const have = new Set(rows.map((r) => r.id));
+    for (const id of ties.map(Number)) if (!have.has(id)) rows.push({ id, value: Number(last) });
   }
-  const sign = desc ? -1 : 1;
-  const order = Array.from(found.keys()).sort((a, b) => {
-    const x = values[a] as number;
-    const y = values[b] as number;
-    const xNaN = Number.isNaN(x);
-    if (xNaN !== Number.isNaN(y)) return xNaN ? 1 : -1;
-    const c = xNaN ? 0 : x - y;
-    return c !== 0 ? c * sign : (found[a] as number) - (found[b] as number);
-  });
-  return { found: found.length, ids: order.slice(0, k).map((i) => found[i] as number) };
+  rows.push(...(await frameValues(ctx, startedIds.map(Number), "duration", at)));
+  return sortTimed(rows, desc)
+    .slice(offset, k)
+    .map((r) => r.id);
 }
 
 /** Client id -> label (`hostname` or `hostname:name`), one pipelined HGET per distinct client. */

@@ -40,6 +40,11 @@
 //                                        message (member = message, score = how many)
 //   {p}job:{id}:failed:{group}   ZSET    on a parent: the children of one such message (group = 16 hex of
 //                                        its sha1; score = child id). These three: lua/includes/kidsIndex.lua
+//   {p}job:{id}:kids:took        ZSET    on a parent: its finished children that ran, score = their run
+//                                        seconds (store/run-time.ts; fixed once finished)
+//   {p}job:{id}:kids:started     ZSET    on a parent: its unfinished children that have run (a startTime;
+//                                        score = id): their seconds grow until viewed. These two order the
+//                                        frame table by duration (kidsIndex.lua, store/job-frames.ts)
 //   {p}clients                   ZSET    all client ids (score = id)
 //   {p}clients:byLabel           HASH    "hostname" or "hostname:name" -> client id
 //   {p}clients:removed           HASH    label of a removed client -> sha256 of its credential, refused from
@@ -113,6 +118,8 @@ export const KEY_TEMPLATES = {
   jobBlocked: "job:{id}:blocked",
   jobOkOn: "job:{id}:okOn",
   jobKids: "job:{id}:kids:{status}",
+  jobKidsTook: "job:{id}:kids:took",
+  jobKidsStarted: "job:{id}:kids:started",
   jobFailures: "job:{id}:failures",
   jobFailedKids: "job:{id}:failed:{group}",
   jobsByStatus: "jobs:status:{status}",

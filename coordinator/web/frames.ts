@@ -10,6 +10,7 @@ import type { Context } from "../context.js";
 import { FINISHED_STATUSES, isFinished, isJobStatus } from "../../shared/statuses.js";
 import {
   childIds,
+  durationPage,
   exitCodes,
   frameOrder,
   hostLabels,
@@ -263,6 +264,20 @@ async function framePage(ctx: Context, parentId: number, q: FrameQuery, now: num
       rows.flatMap((f) => f.clientIds),
     );
     return { view, rows, matching: view.total, page, labels };
+  }
+  if (q.sort === "duration" && q.status === "" && q.error === "") {
+    // Every child shown, by duration: from the parent's duration index, when the page is within it.
+    const page = Math.min(q.page, Math.max(1, Math.ceil(view.total / q.per)));
+    const offset = (page - 1) * q.per;
+    const ids = await durationPage(ctx, parentId, q.desc, offset, Math.min(q.per, view.total - offset), now);
+    if (ids !== null) {
+      const rows = await readFrames(ctx, ids);
+      const labels = await hostLabels(
+        ctx,
+        rows.flatMap((f) => f.clientIds),
+      );
+      return { view, rows, matching: view.total, page, labels };
+    }
   }
   const ids = await matchingIds(ctx, parentId, q, view.total);
   if (NUMERIC_FRAME_SORTS.includes(q.sort) && !(q.error !== "" && q.status !== "")) {

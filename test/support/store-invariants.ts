@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { jobField, type JobRecord, type JobStore } from "../../coordinator/store/jobs.js";
 import type { Keys } from "../../coordinator/store/keys.js";
+import { runSeconds } from "../../coordinator/store/run-time.js";
 import { normalizeFailure } from "../../shared/failure-groups.js";
 import {
   FAILED_STATUSES,
@@ -44,8 +45,8 @@ async function checkClassIndex(redis: Redis, keys: Keys, step: string): Promise<
 
 /**
  * Each parent's index of children (lua/includes/kidsIndex.lua) equals what its children say: per status the
- * children in it, the failure groups' counts and members from the failed children's lastError, and no index
- * left behind by a deleted parent.
+ * children in it, the failure groups' counts and members from the failed children's lastError, the duration
+ * index from the children's run times, and no index left behind by a deleted parent.
  */
 async function checkKidsIndex(
   redis: Redis,
@@ -59,6 +60,8 @@ async function checkKidsIndex(
   for (const [id] of parents) {
     for (const s of JOB_STATUSES) read.zrange(keys.jobKids(id, s), "0", "-1");
     read.zrange(keys.jobFailures(id), "0", "-1", "WITHSCORES");
+    read.zrange(keys.jobKidsTook(id), "0", "-1", "WITHSCORES");
+    read.zrange(keys.jobKidsStarted(id), "0", "-1");
   }
   const replies = ((await read.exec()) ?? []).map(([err, reply]) => {
     if (err) throw err;
@@ -69,7 +72,7 @@ async function checkKidsIndex(
   parents.forEach(([id, job], p) => {
     const at = `${step}: index of children of job ${id}`;
     const kids = ids(job.children).filter((c) => jobs.has(c));
-    const base = p * (JOB_STATUSES.length + 1);
+    const base = p * (JOB_STATUSES.length + 3);
     JOB_STATUSES.forEach((s, i) => {
       const truth = kids.filter((c) => jobs.get(c)?.status === s);
       assert.deepEqual(sorted(replies[base + i]), sorted(truth), `${at}: ${s}`);
@@ -81,6 +84,32 @@ async function checkKidsIndex(
       const key = normalizeFailure(kid.lastError ?? "") || "(no message)";
       groups.set(key, [...(groups.get(key) ?? []), c]);
     }
+    // The duration index: a child that ran is in took with its run seconds once finished, else in started.
+    const took = new Map<number, number>();
+    const started: number[] = [];
+    for (const c of kids) {
+      const kid = jobs.get(c) as JobRecord;
+      if (kid.startTime === undefined) continue;
+      if (!isFinished(kid.status ?? "")) started.push(c);
+      else if (kid.endTime !== undefined)
+        took.set(
+          c,
+          runSeconds(
+            {
+              start: Number(kid.startTime),
+              end: Number(kid.endTime),
+              pausedMs: Number(kid.pausedMs ?? 0),
+              pausedAt: kid.pausedAt === undefined ? NaN : Number(kid.pausedAt),
+            },
+            0,
+          ),
+        );
+    }
+    const tookRead = replies[base + JOB_STATUSES.length + 1] as string[];
+    const tookGot = new Map<number, number>();
+    for (let i = 0; i < tookRead.length; i += 2) tookGot.set(Number(tookRead[i]), Number(tookRead[i + 1]));
+    assert.deepEqual(tookGot, took, `${at}: finished children by run seconds`);
+    assert.deepEqual(sorted(replies[base + JOB_STATUSES.length + 2]), sorted(started), `${at}: started`);
     const counted = replies[base + JOB_STATUSES.length] as string[];
     const got = new Map<string, number>();
     for (let i = 0; i < counted.length; i += 2) got.set(counted[i] as string, Number(counted[i + 1]));

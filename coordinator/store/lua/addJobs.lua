@@ -325,6 +325,7 @@ for i, j in ipairs(jobs) do
     -- The new parent's index of children (kidsIndex.lua) counts it in its status.
     local cv = redis.call('HMGET', ck, 'status', 'failKey')
     kidsIndexAdd(ids[i], c, cv[1], cv[2] or '(no message)')
+    kidsTimingPlace(c, ck, { ids[i] })
   end
 end
 

@@ -131,6 +131,7 @@ for _, id in ipairs(order) do
     if not doomed[tonumber(p)] then
       local pk = K.job(p)
       kidsIndexRemove(p, id, status, failKey)
+      kidsTimingRemove(p, id)
       putIds(pk, 'children', withoutId(idList(redis.call('HGET', pk, 'children')), id))
       redis.call('HINCRBY', pk, 'nKids', -1)
       if status ~= 'succeeded' and FINISHED[status] then

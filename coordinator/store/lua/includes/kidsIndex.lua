@@ -5,6 +5,7 @@
 -- by normalized failure message (member = message, score = count: the failures panel), and
 -- {p}job:{id}:failed:{group} holds those children (group = failureGroup(message), score = id). setStatus
 -- keeps it on every status change; addJobs when it links children; deleteJobs when a child or parent goes.
+-- Beside it, the duration index (kids:took, kids:started; below).
 -- A failed child keeps the message it was counted under as its `failKey` field, so it leaves the same group.
 local KID_STATUSES = { 'queued', 'runnable', 'running', 'pausing', 'paused', 'resuming', 'succeeded', 'failed',
   'cancelled', 'abandoned' }
@@ -83,8 +84,49 @@ local function kidsIndexMove(id, key, parentsText, old, new)
   return set
 end
 
+-- The duration index, so the frame table sorted by duration reads a page, not every child
+-- (store/job-frames.ts durationPage): a child that has run (has a startTime) is, in each parent's index,
+-- in kids:took scored by its run seconds once finished (they no longer change then), or in kids:started
+-- while not finished (its seconds grow with the view's time: they are read when viewed, and few children
+-- are there: those running and those rescheduled after a run). A child that never ran is in neither. The
+-- seconds are store/run-time.ts's runSeconds, the rule readFrameOrder.lua applies too.
+local function tookSeconds(v)
+  local start, stop, pausedAt = tonumber(v[1]), tonumber(v[2]), tonumber(v[4])
+  local stopped = pausedAt and math.max(0, stop - pausedAt) or 0
+  return math.max(0, stop - start - (tonumber(v[3]) or 0) - stopped) / 1000
+end
+
+-- Child `id` (hash `key`) in the duration index of each parent in `parents` (a list of ids), as it is now.
+-- (A child that is a parent gets its startTime from its first descendant's start: setStatus places it then.)
+local function kidsTimingPlace(id, key, parents)
+  local v = redis.call('HMGET', key, 'startTime', 'endTime', 'pausedMs', 'pausedAt', 'status')
+  if not v[1] then
+    return
+  end
+  local finished = FINISHED[v[5]] or false
+  -- A finished job without an endTime (written before endTime was kept) has no duration: in neither set.
+  local took = finished and v[2] and string.format('%.17g', tookSeconds(v))
+  for _, p in ipairs(parents) do
+    if took then
+      redis.call('ZREM', K.jobKidsStarted(p), id)
+      redis.call('ZADD', K.jobKidsTook(p), took, id)
+    else
+      redis.call('ZREM', K.jobKidsTook(p), id)
+      if not finished then
+        redis.call('ZADD', K.jobKidsStarted(p), id, id)
+      end
+    end
+  end
+end
+
+local function kidsTimingRemove(p, id)
+  redis.call('ZREM', K.jobKidsTook(p), id)
+  redis.call('ZREM', K.jobKidsStarted(p), id)
+end
+
 -- A deleted parent's index goes with it (UNLINK: a 100,000-child set is freed off the main thread).
 local function dropKidsIndex(id)
+  redis.call('UNLINK', K.jobKidsTook(id), K.jobKidsStarted(id))
   for _, s in ipairs(KID_STATUSES) do
     redis.call('UNLINK', K.jobKids(id, s))
   end

@@ -86,12 +86,23 @@ local function setStatus(id, new, now, known)
     addToAncestors(id, 'treeRun', isRunning and 1 or -1)
     if isRunning then
       for _, a in ipairs(ancestors(id)) do
-        redis.call('HSETNX', K.job(a), 'startTime', now)
+        -- An ancestor that is a child itself has run from now on, for its parents' duration index too.
+        if redis.call('HSETNX', K.job(a), 'startTime', now) == 1 then
+          local above = redis.call('HGET', K.job(a), 'parents')
+          if above then
+            kidsTimingPlace(a, K.job(a), idList(above))
+          end
+        end
       end
     end
   end
   if isRunning and not wasRunning and not (known and known.startTime) then
     redis.call('HSETNX', key, 'startTime', now)
+  end
+  -- A child's place in its parents' duration index changes when it starts and when it finishes or leaves
+  -- finished (kidsIndex.lua); read after every field of the move is written.
+  if not root and (wasFinished ~= isFinished or (isRunning and not wasRunning)) then
+    kidsTimingPlace(id, key, idList(parentsText))
   end
 
   noticeOnStatus(id, key, old, new, now)
