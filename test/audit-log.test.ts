@@ -15,18 +15,17 @@ import { encodeMethodCall, type XmlRpcValue } from "../shared/xmlrpc/index.js";
 import { auditEntry, masked } from "../coordinator/audit/entry.js";
 import { Fault } from "../shared/xmlrpc/types.js";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+import { authEnv, basicAuth, urlAs } from "./support/logins.js";
 import { PRELUDE, python } from "./support/python.js";
 import { programArgs } from "./support/programs.js";
 
-const USERS = "boss:admin:boss-pw carol:admin:carol-pw dana:admin:dana-pw viewer:readonly:view-pw";
 const farm = useCoordinator({
-  env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: USERS, OPENHQ_HEARTBEAT_INTERVAL: "200" },
+  env: { ...authEnv("carol:admin:carol-pw", "dana:admin:dana-pw"), OPENHQ_HEARTBEAT_INTERVAL: "200" },
 });
 const peer = usePeers(() => ({ serverUrl: farm.url, mode: "hold" }));
 
-const as = (user: string, password: string) => farm.url.replace("http://", `http://${user}:${password}@`);
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+const as = (username: string, password: string) => urlAs(farm.url, { username, password });
+const basic = (username: string, password: string) => basicAuth({ username, password });
 const py = <T>(user: string, password: string, code: string): Promise<T> =>
   python<T>(`${PRELUDE}\nhq = xmlrpc.client.ServerProxy("${as(user, password)}", allow_none=True)\n${code}`, {
     HQSERVER: farm.url,

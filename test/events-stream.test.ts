@@ -12,15 +12,14 @@ import { connect } from "node:net";
 import { HQServer, type ServerEvent } from "../shared/client/index.js";
 import { MAX_BUFFERED_BYTES, VIEWERS_PER_USER } from "../coordinator/web/event-stream.js";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
+import { authEnv, basicAuth, urlAs } from "./support/logins.js";
 
-const USERS = "boss:admin:boss-pw viewer:readonly:view-pw other:readonly:other-pw";
 const farm = useCoordinator({
-  env: { OPENHQ_AUTH: "on", OPENHQ_AUTH_USERS: USERS, OPENHQ_HEARTBEAT_INTERVAL: "200" },
+  env: { ...authEnv("other:readonly:other-pw"), OPENHQ_HEARTBEAT_INTERVAL: "200" },
 });
 const peer = usePeers(() => ({ serverUrl: farm.url, mode: "hold" }));
-const as = (user: string, password: string) => farm.url.replace("http://", `http://${user}:${password}@`);
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+const as = (username: string, password: string) => urlAs(farm.url, { username, password });
+const basic = (username: string, password: string) => basicAuth({ username, password });
 
 /** Collects a stream's events until `done` says so (or the deadline passes), then closes it. */
 async function collect(
