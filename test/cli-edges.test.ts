@@ -4,39 +4,20 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
+import { openhqCommandLine, runCommand, type Run } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sh(script: string, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-c", script], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const CLI = `"${process.execPath}" --import tsx cli/main.ts`;
+const CLI = openhqCommandLine();
+const bash = (script: string, env: Record<string, string>) => runCommand("bash", ["-c", script], env);
 
 function openhq(server: string, args: string[]): Promise<Run> {
   const quoted = args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
-  return sh(`${CLI} ${quoted}`, { HQSERVER: server });
+  return runCommand("bash", ["-c", `${CLI} ${quoted}`], { HQSERVER: server });
 }
 
 test("openhq without jobs running: bad --server, unknown client, closed pipe, jobs filters, submit overrides, --tree", async (t) => {
@@ -127,7 +108,7 @@ test("openhq without jobs running: bad --server, unknown client, closed pipe, jo
   assert.match(lines[3] ?? "", /^ {4}\d+\s+cache/);
 
   // A reader that leaves at once: no EPIPE stack trace, a quiet exit.
-  const pipe = await sh(
+  const pipe = await bash(
     `${CLI} job ${root} 2>err.txt | true; echo "rc=\${PIPESTATUS[0]}"; cat err.txt; rm err.txt`,
     {
       HQSERVER: url,

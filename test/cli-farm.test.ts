@@ -3,38 +3,14 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent } from "./support/agent.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
+import { openhq, type Run } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
-import { programArgs } from "./support/programs.js";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function openhq(server: string, args: string[], onStdout?: (text: string) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...programArgs("cli"), ...args], {
-      env: { ...process.env, HQSERVER: server },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout);
-    });
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test("openhq against a farm: submit --wait exit codes, --json, tail, cancel", async (t) => {
   const coordinator = await startCoordinator();

@@ -5,33 +5,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
+import { openhq } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
-import { programArgs } from "./support/programs.js";
 import { eventually } from "./support/eventually.js";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function openhq(server: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...programArgs("cli"), ...args], {
-      env: { ...process.env, HQSERVER: server },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test("openhq: command help, short usage errors, short client names, jobs --all --name, job ID, no-ops", async (t) => {
   const coordinator = await startCoordinator();

@@ -47,23 +47,8 @@ after(async () => {
 
 const mailsTo = (address: string): CaughtMail[] => smtp.mails.filter((m) => m.to.includes(address));
 
-/** newjob of each spec, in one Python process: the id of each. */
-async function submit(...specs: Record<string, unknown>[]): Promise<number[]> {
-  return farm.py<number[]>(
-    `out([hq.newjob(s)[0] for s in json.loads(${JSON.stringify(JSON.stringify(specs))})])`,
-  );
-}
-
-async function finished(id: number): Promise<void> {
-  await until(
-    `job ${id} to finish`,
-    () => farm.redis.hget(farm.keys.job(id), "status"),
-    (s) => ["succeeded", "failed", "cancelled", "abandoned"].includes(s ?? ""),
-  );
-}
-
 test('emailReasons "succeeded,failed": one mail per matching transition, with the job\'s fields', async () => {
-  const [ok, bad] = await submit(
+  const [ok, bad] = await farm.submit(
     {
       name: "comp v003",
       command: "echo rendering",
@@ -79,8 +64,8 @@ test('emailReasons "succeeded,failed": one mail per matching transition, with th
       emailReasons: "succeeded, failed",
     },
   );
-  await finished(ok as number);
-  await finished(bad as number);
+  await farm.finished(ok as number);
+  await farm.finished(bad as number);
   const alice = await until(
     "alice's mail",
     () => mailsTo("alice@example.com"),
@@ -108,12 +93,12 @@ test('emailReasons "succeeded,failed": one mail per matching transition, with th
 });
 
 test("no emailReasons (or no emailTo): no mail, and no notice in the outbox", async () => {
-  const [quiet, noTo] = await submit(
+  const [quiet, noTo] = await farm.submit(
     { name: "no reasons", command: "true", emailTo: "carol@example.com" },
     { name: "no address", command: "true", emailReasons: "succeeded" },
   );
-  await finished(quiet as number);
-  await finished(noTo as number);
+  await farm.finished(quiet as number);
+  await farm.finished(noTo as number);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(mailsTo("carol@example.com").length, 0);
   assert.equal(await farm.redis.hexists(farm.keys.job(quiet as number), "mailOn"), 0);
@@ -123,14 +108,14 @@ test("a parent of 50 frames sends one mail, not 51, with the frame counts and th
   const children = Array.from({ length: 50 }, (_, i) =>
     i === 7 ? { name: `frame ${i + 1}`, command: "exit 5" } : { name: `frame ${i + 1}`, command: "true" },
   );
-  const [parent] = await submit({
+  const [parent] = await farm.submit({
     name: "shot 010",
     submittedBy: "dave",
     emailTo: "dave@example.com",
     emailReasons: "succeeded,failed",
     children,
   });
-  await finished(parent as number);
+  await farm.finished(parent as number);
   const mails = await until(
     "dave's mail",
     () => mailsTo("dave@example.com"),
@@ -147,13 +132,13 @@ test("a parent of 50 frames sends one mail, not 51, with the frame counts and th
 });
 
 test("job names and addresses cannot add headers or recipients beyond the addresses given", async () => {
-  const [id] = await submit({
+  const [id] = await farm.submit({
     name: "evil\r\nBcc: spy@example.com\r\nX-Injected: yes",
     command: "true",
     emailTo: "erin@example.com, <frank@example.com>, not-an-address, bad\r\n@x",
     emailReasons: "succeeded",
   });
-  await finished(id as number);
+  await farm.finished(id as number);
   const mails = await until(
     "erin's mail",
     () => mailsTo("erin@example.com"),

@@ -80,30 +80,14 @@ const answered = (path: string): Delivery[] =>
 const forJob = (path: string, id: number): Delivery[] =>
   answered(path).filter((d) => payload(d).job.id === id);
 
-/** newjob of each spec, in one Python process: the id of each. */
-async function submit(f: StartedCoordinator, ...specs: Record<string, unknown>[]): Promise<number[]> {
-  return f.py<number[]>(
-    `out([hq.newjob(s)[0] for s in json.loads(${JSON.stringify(JSON.stringify(specs))})])`,
-  );
-}
-
-async function finished(id: number): Promise<void> {
-  await until(
-    `job ${id} to finish`,
-    () => farm.redis.hget(farm.keys.job(id), "status"),
-    (s) => ["succeeded", "failed", "cancelled", "abandoned"].includes(s ?? ""),
-  );
-}
-
 test("signed JSON and Slack deliveries with the job's fields, filtered by status, user, share and name", async () => {
-  const [shot, comp, other, lit] = (await submit(
-    farm,
+  const [shot, comp, other, lit] = (await farm.submit(
     { name: "shot 010", command: "true", submittedBy: "alice" },
     { name: "comp", command: "echo no licence; exit 2", submittedBy: "bob" },
     { name: "shot 020", command: "true", submittedBy: "bob" },
     { name: "relight", command: "true", submittedBy: "bob", share: "lighting" },
   )) as [number, number, number, number];
-  for (const id of [shot, comp, other, lit]) await finished(id);
+  for (const id of [shot, comp, other, lit]) await farm.finished(id);
   await until(
     "four ci deliveries",
     () => answered("/ci").length,
@@ -164,11 +148,10 @@ test("signed JSON and Slack deliveries with the job's fields, filtered by status
 test("a receiver down for 20 s gets every notice once when it is back", async () => {
   await receiver.down();
   const downAt = Date.now();
-  const ids = await submit(
-    farm,
+  const ids = await farm.submit(
     ...Array.from({ length: 5 }, (_, i) => ({ name: `down ${i}`, command: "true" })),
   );
-  for (const id of ids) await finished(id);
+  for (const id of ids) await farm.finished(id);
   await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - downAt))));
   await receiver.up();
   await until(
@@ -210,8 +193,7 @@ test("two coordinators, one SIGKILLed while its deliveries are in flight: the ot
     receiver.hold.add("/a");
     // Jobs no client can take, cancelled through A: A records the notices, claims and sends them, and the
     // receiver holds each of A's requests unanswered.
-    const ids = await submit(
-      a,
+    const ids = await a.submit(
       ...Array.from({ length: 6 }, (_, i) => ({ name: `kill ${i}`, command: "true", host: "nowhere" })),
     );
     await a.py(`out(hq.cancelJobs(${JSON.stringify(ids)}))`);

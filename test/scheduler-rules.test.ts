@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer, type PeerOptions } from "./support/protocol-peer.js";
-import { py, waitFinished, waitJob } from "./support/farm-kit.js";
+import { disableAllClients, py, waitFinished, waitJob } from "./support/farm-kit.js";
 import { eventually } from "./support/eventually.js";
 
 let coord: TestCoordinator;
@@ -35,13 +35,7 @@ async function closeAll(): Promise<void> {
   for (const p of peers) p.close();
   peers = [];
   // Leave the farm empty for the next test: disable whatever is still registered.
-  await py(
-    coord.url,
-    `
-for c in hq.getClients(None, ["label"]):
-    hq.setdisabled(c["label"], True)
-out(True)`,
-  );
+  await disableAllClients(coord.url);
 }
 
 const submit = (spec: unknown) =>

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
-import { iniArgs, py } from "./support/farm-kit.js";
+import { disableAllClients, iniArgs, py } from "./support/farm-kit.js";
 import { rng } from "./support/rng.js";
 import { spawn } from "node:child_process";
 import { programArgs } from "./support/programs.js";
@@ -69,13 +69,7 @@ async function farm(n: number, cpus: number): Promise<ProtocolPeer[]> {
 async function clearFarm(): Promise<void> {
   for (const p of peers) p.close();
   peers = [];
-  await py(
-    coord.url,
-    `
-for c in hq.getClients(None, ["label"]):
-    hq.setdisabled(c["label"], True)
-out(True)`,
-  );
+  await disableAllClients(coord.url);
 }
 
 const submit = (spec: unknown) =>

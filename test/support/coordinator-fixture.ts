@@ -9,6 +9,8 @@ import { Redis } from "ioredis";
 import type { Keys } from "../../coordinator/store/keys.js";
 import { startCoordinator, type StartCoordinatorOptions, type TestCoordinator } from "./coordinator.js";
 import { ProtocolPeer, type PeerOptions } from "./protocol-peer.js";
+import { isFinished } from "../../shared/statuses.js";
+import { until } from "./eventually.js";
 import { PRELUDE, python } from "./python.js";
 
 export interface CoordinatorFixture {
@@ -20,6 +22,10 @@ export interface CoordinatorFixture {
   readonly keys: Keys;
   /** Runs Python code after PRELUDE with HQSERVER = the coordinator; returns what it passed to out(). */
   py<T>(code: string): Promise<T>;
+  /** newjob of each spec, in one Python process: the id of each (a tree's root's). */
+  submit(...specs: Record<string, unknown>[]): Promise<number[]>;
+  /** Waits until job `id` is finished (its status in Redis). */
+  finished(id: number): Promise<void>;
 }
 
 /** A coordinator fixture started outside a hook (e.g. from a harness's own before); stop() ends it. */
@@ -32,7 +38,7 @@ export async function startCoordinatorWithRedis(
 ): Promise<StartedCoordinator> {
   const coordinator = await startCoordinator(options);
   let redis: Redis | null = null;
-  return {
+  const started: StartedCoordinator = {
     coordinator,
     url: coordinator.url,
     get redis() {
@@ -41,11 +47,20 @@ export async function startCoordinatorWithRedis(
     },
     keys: coordinator.keys,
     py: (code) => python(PRELUDE + code, { HQSERVER: coordinator.url }),
+    submit: (...specs) =>
+      started.py(`out([hq.newjob(s)[0] for s in json.loads(${JSON.stringify(JSON.stringify(specs))})])`),
+    finished: (id) =>
+      until(
+        `job ${id} to finish`,
+        () => started.redis.hget(coordinator.keys.job(id), "status"),
+        (status) => isFinished(status ?? ""),
+      ).then(() => undefined),
     async stop() {
       redis?.disconnect();
       await coordinator.stop();
     },
   };
+  return started;
 }
 
 export function useCoordinator(
@@ -82,6 +97,8 @@ export function useCoordinator(
       return running().keys;
     },
     py: (code) => running().py(code),
+    submit: (...specs) => running().submit(...specs),
+    finished: (id) => running().finished(id),
   };
   return fixture;
 }

@@ -41,6 +41,17 @@ export async function waitFinished(
   return py<Record<string, string>>(url, waitFinishedPy(ids, timeoutS), (timeoutS + 30) * 1000);
 }
 
+/** Disables every registered client (a test leaves the farm empty for the next one). */
+export async function disableAllClients(url: string): Promise<void> {
+  await py(
+    url,
+    `
+for c in hq.getClients(None, ["label"]):
+    hq.setdisabled(c["label"], True)
+out(True)`,
+  );
+}
+
 /** Polls getJob until `pred` holds for the given attributes (or times out, returning the last value). */
 export async function waitJob(
   url: string,
