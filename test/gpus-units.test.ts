@@ -103,6 +103,7 @@ test("GPU conditions: gpus and gpuMemory compare as numbers, gpuModel matches pa
 
 test("waiting reasons: what GPUs are missing, only among blades that meet the job's other needs", () => {
   const client = (cpus: number, gpuDevices: GpuDevice[]): RegisteredClient => ({
+    id: 1,
     hostname: "h",
     name: "",
     os: "linux",

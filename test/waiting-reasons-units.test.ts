@@ -5,6 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseJobInfo } from "../coordinator/scheduler/job-info.js";
 import { blockedReason, type RegisteredClient } from "../coordinator/scheduler/waiting.js";
+import { groupWait, groupWaitText } from "../coordinator/scheduler/group-wait.js";
+import type { ClientState } from "../shared/client-state.js";
 import {
   isBlockedText,
   isRefusalText,
@@ -12,7 +14,9 @@ import {
   refusalText,
 } from "../coordinator/scheduler/waiting-reasons.js";
 
+let bladeIds = 0;
 const blade = (cpus: number, groups: string[] = [], terminated = false): RegisteredClient => ({
+  id: ++bladeIds,
   hostname: "h",
   name: "",
   os: "linux",
@@ -55,4 +59,34 @@ test("moveToAssigned's refusals, from the reply's parts, are worded as the sweep
   for (const text of texts) assert.ok(isRefusalText(text) && !isBlockedText(text), text);
   assert.equal(refusalText(["held", 1, 2, ""]), "waiting for 2 more client(s) (1 on hold)");
   assert.equal(refusalText(["busy", "3"]), null);
+});
+
+test("a group whose blades could run the job but none is free: counted by state", () => {
+  const members = [blade(16, ["lighting"]), blade(16, ["lighting"]), blade(16, ["lighting"])];
+  const small = blade(2, ["lighting"]);
+  const farm = [...members, small, blade(16, ["comp"])];
+  const wait = groupWait(job(4, [group("lighting")]), farm, (b) => b.cpus >= 4);
+  assert.deepEqual(
+    wait,
+    { group: "lighting", ids: members.map((b) => b.id) },
+    "the small blade could never run it",
+  );
+  assert.equal(
+    groupWait(job(4), farm, () => true),
+    null,
+    "no group named",
+  );
+  const states = (...list: ClientState[]) => new Map(members.map((b, i) => [b.id, list[i] as ClientState]));
+  const text = (...list: ClientState[]) => groupWaitText(wait as NonNullable<typeof wait>, states(...list));
+  assert.equal(
+    text("busy", "disabled", "busy"),
+    "no blade in group lighting is available (2 busy, 1 disabled)",
+  );
+  assert.equal(
+    text("not_responding", "quarantined", "unavailable"),
+    "no blade in group lighting is available (1 quarantined, 1 unavailable, 1 not responding)",
+  );
+  assert.equal(text("busy", "idle", "busy"), "waiting for a free client", "one is free");
+  assert.ok(!isBlockedText(text("busy", "busy", "busy")), "waiting, not blocked");
+  assert.ok(!isRefusalText(text("busy", "busy", "busy")), "the sweeps rewrite it as it changes");
 });

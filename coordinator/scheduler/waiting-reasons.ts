@@ -4,6 +4,7 @@
 // Lua stores only finished texts (setWaiting.lua): moveToAssigned returns its refusal's parts and the
 // dispatcher words them (refusalText).
 
+import type { ClientState } from "../../shared/client-state.js";
 import type { GpuNeed } from "./gpus.js";
 
 /** A job some registered client could run, waiting for one to be free. */
@@ -20,6 +21,26 @@ export function needsCpus(cpus: number, largest: number): string {
 /** Blocked: a group condition no live blade meets (the group is unknown or empty). */
 export function noBladeInGroup(group: string): string {
   return `no blade is in group ${group}`;
+}
+
+/** The states a group's busy or switched-off blades are counted in, in this order, and their words. */
+const UNAVAILABLE_WORDS: [ClientState, string][] = [
+  ["busy", "busy"],
+  ["disabled", "disabled"],
+  ["quarantined", "quarantined"],
+  ["unavailable", "unavailable"],
+  ["not_responding", "not responding"],
+];
+
+/**
+ * Waiting, not blocked: the job's group has blades that could run it, but none is free now; `counts` says
+ * how many are in each state ("no blade in group lighting is available (3 busy, 1 disabled)").
+ */
+export function noBladeAvailable(group: string, counts: ReadonlyMap<ClientState, number>): string {
+  const parts = UNAVAILABLE_WORDS.filter(([state]) => (counts.get(state) ?? 0) > 0).map(
+    ([state, word]) => `${counts.get(state)} ${word}`,
+  );
+  return `no blade in group ${group} is available (${parts.join(", ")})`;
 }
 
 /** Blocked: no registered blade has the GPUs the job needs; `best` is the most any blade offers. */

@@ -12,6 +12,8 @@ import { queueHead } from "../store/queue.js";
 import { satisfies, satisfiesAll, type ClientFacts } from "./conditions.js";
 import { usableGpus } from "./gpus.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
+import { clientStates } from "../store/client-list.js";
+import { groupWait, groupWaitText, type GroupWait } from "./group-wait.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
 import {
   isRefusalText,
@@ -27,7 +29,7 @@ const HEAD = 500;
 export const REASON_FIELDS = ["waitingFor", "showBlockedClientsWarning", "clientsOnHold"] as const;
 
 /** A registered client as the waiting reasons see it (any coordinator's, connected or not). */
-export type RegisteredClient = ClientFacts & { terminated: boolean; cpus: number };
+export type RegisteredClient = ClientFacts & { id: number; terminated: boolean; cpus: number };
 
 export function couldEverRun(job: JobInfo, client: RegisteredClient): boolean {
   if (client.terminated || client.cpus < job.cpus) return false;
@@ -76,9 +78,14 @@ export async function registeredClients(
  * The reason a queued job should carry, given why no registered client could ever run it (blockedReason;
  * null when one could) and its REASON_FIELDS now; null when it already carries it.
  */
-export function reasonFor(blocked: string | null, current: (string | null)[] | null): string | null {
+export function reasonFor(
+  blocked: string | null,
+  current: (string | null)[] | null,
+  /** what an unblocked job waits for (the head sweep's group counts, group-wait.ts) */
+  waiting = WAITING_FOR_CLIENT,
+): string | null {
   const [waitingFor, warning, onHold] = current ?? [];
-  let text = blocked ?? WAITING_FOR_CLIENT;
+  let text = blocked ?? waiting;
   // moveToAssigned's own reasons (resources, hosts on hold) stay while the job could run somewhere.
   if (blocked === null && (onHold || isRefusalText(waitingFor))) {
     text = waitingFor ?? text;
@@ -95,12 +102,31 @@ export async function sweepWaiting(
   if (ids.length === 0) return;
   const infos = await readJobInfos(ctx, ids);
   const current = await readJobFields(ctx, ids, REASON_FIELDS);
+  // Per requirement class (the same for each of its jobs): blocked or not, and the group it waits on.
+  const verdicts = new Map<string, { blocked: string | null; group: GroupWait | null }>();
+  const verdictOf = (job: JobInfo) => {
+    let verdict = verdicts.get(job.cls);
+    if (verdict === undefined) {
+      const blocked = blockedReason(job, clients);
+      const group = blocked === null ? groupWait(job, clients, (c) => couldEverRun(job, c)) : null;
+      verdict = { blocked, group };
+      verdicts.set(job.cls, verdict);
+    }
+    return verdict;
+  };
+  const judged = infos.map((job) => (job ? { job, ...verdictOf(job) } : null));
+  // The states now of the members of the groups jobs wait on, each member read once.
+  const members = new Set(judged.flatMap((j) => j?.group?.ids ?? []));
+  const states =
+    members.size === 0
+      ? new Map()
+      : await clientStates(ctx.redis, ctx.keys, [...members], Date.now(), ctx.settings.heartbeatIntervalMs);
   const writes: Promise<unknown>[] = [];
-  infos.forEach((job, i) => {
-    if (!job) return;
-    const blocked = blockedReason(job, clients);
-    const text = reasonFor(blocked, current[i] ?? null);
-    if (text !== null) writes.push(scripts.run("setWaiting", job.id, text, blocked !== null ? 1 : 0));
+  judged.forEach((j, i) => {
+    if (!j) return;
+    const waiting = j.group === null ? WAITING_FOR_CLIENT : groupWaitText(j.group, states);
+    const text = reasonFor(j.blocked, current[i] ?? null, waiting);
+    if (text !== null) writes.push(scripts.run("setWaiting", j.job.id, text, j.blocked !== null ? 1 : 0));
   });
   await Promise.all(writes);
 }

@@ -9,6 +9,7 @@
 // them). The cost grows with the blades registered (a few ms per thousand), never with jobs.
 
 import type { Redis } from "ioredis";
+import type { ClientState } from "../../shared/client-state.js";
 import { notRespondingAfterMs } from "../liveness.js";
 import type { Keys } from "./keys.js";
 import { runScript } from "./lua-scripts.js";
@@ -51,6 +52,36 @@ function sortValue(sort: ClientSort, value: string | number | null): number | st
   if (sort === "state") return String(value);
   const n = Number(value ?? 0) || 0;
   return sort === "cpus" ? n || 1 : n;
+}
+
+/**
+ * The state (shared/client-state.ts) of each of `ids` that is registered, decided in Redis by scanClients.lua
+ * (CHUNK clients a call, sent together): what a waiting reason counts of a group's members.
+ */
+export async function clientStates(
+  redis: Redis,
+  keys: Keys,
+  ids: readonly number[],
+  now: number,
+  heartbeatIntervalMs: number,
+): Promise<Map<number, ClientState>> {
+  const respondingSince = now - notRespondingAfterMs(heartbeatIntervalMs);
+  const chunks: Promise<unknown>[] = [];
+  for (let start = 0; start < ids.length; start += CHUNK)
+    chunks.push(
+      runScript(redis, keys.prefix, "scanClients", [
+        respondingSince,
+        "",
+        "state",
+        ...ids.slice(start, start + CHUNK),
+      ]),
+    );
+  const out = new Map<number, ClientState>();
+  for (const reply of await Promise.all(chunks)) {
+    const v = reply as (string | number)[];
+    for (let at = 0; at < v.length; at += 2) out.set(Number(v[at]), String(v[at + 1]) as ClientState);
+  }
+  return out;
 }
 
 async function labels(redis: Redis, keys: Keys): Promise<Map<number, string>> {
