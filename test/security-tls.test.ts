@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { eventually } from "./support/eventually.js";
 import { PRELUDE, python } from "./support/python.js";
 
 let dir: string;
@@ -71,7 +72,10 @@ out({"status": s, "output": hq.getJobOutput(jid)})`);
 test("an agent without the CA file does not trust the self-signed coordinator and never joins", async () => {
   const agent = await startAgent({ serverUrl: url, name: "untrusting" });
   agents.push(agent);
-  await new Promise((r) => setTimeout(r, 2000));
+  // Its first connection attempt fails on the certificate (the agent says so); only then is "never joins" known.
+  await eventually("the agent's certificate error", () =>
+    /cannot connect .*certificate/.test(agent.output()),
+  );
   const labels = await py<string[]>(`out([c["label"] for c in hq.getClients()])`);
   assert.ok(!labels.some((l) => l.endsWith(":untrusting")), JSON.stringify(labels));
 });

@@ -9,8 +9,10 @@ import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { eventually } from "./support/eventually.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { PRELUDE, python } from "./support/python.js";
 
@@ -217,15 +219,16 @@ test("non-reading output viewers: the coordinator's memory stays bounded", async
   await peer.waitFor(() => peer.running.has(jobId as number));
   const chunk = "y\n".repeat(128 * 1024);
   for (let i = 0; i < 48; i++) peer.output(jobId as number, chunk); // 12 MiB
-  await py(`
-import time
-for _ in range(400):
-    if len(hq.getJob(${jobId}, ["status"])) and hq.getJobs([${jobId}], ["progress"]) is not None:
-        pass
-    time.sleep(0.01)
-    break
-out(1)`);
-  await new Promise((r) => setTimeout(r, 2000)); // stored
+  const redis = new Redis(coord.redisUrl);
+  try {
+    await eventually(
+      "the 12 MiB stored",
+      async () =>
+        Number(await redis.hget(coord.keys.jobLog(jobId as number, 1), "bytes")) >= 48 * chunk.length,
+    );
+  } finally {
+    redis.disconnect();
+  }
   const before = rssKb(coord.process.pid as number);
   const viewers: WebSocket[] = [];
   for (let i = 0; i < 3; i++) {
