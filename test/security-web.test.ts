@@ -5,7 +5,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/eventually.js";
+import { rawRequest } from "./support/http.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { PRELUDE, python } from "./support/python.js";
 
@@ -57,30 +57,6 @@ after(async () => {
 const as = (login: string) => coord.url.replace("http://", `http://${login}@`);
 const py = <T>(code: string, login = BOSS) => python<T>(PRELUDE + code, { HQSERVER: as(login) });
 
-function raw(
-  port: number,
-  opts: { method?: string; path?: string; headers?: Record<string, string | number>; body?: string | Buffer },
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: opts.method ?? "POST",
-        path: opts.path ?? "/RPC2",
-        headers: opts.headers,
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(opts.body);
-  });
-}
-
 const basic = (login: string) => `Basic ${Buffer.from(login).toString("base64")}`;
 const newjobXml = `<?xml version="1.0"?><methodCall><methodName>newjob</methodName><params><param><value><struct>
 <member><name>name</name><value><string>rebound</string></value></member>
@@ -108,7 +84,7 @@ test("a read-only user's getConfig of every key shows no password, token or URL 
 
 test("DNS rebinding: a request with a foreign Host is refused before it runs anything", async () => {
   const attacker = `attacker.example:${coord.port}`;
-  const rebound = await raw(coord.port, {
+  const rebound = await rawRequest(coord.port, {
     headers: {
       host: attacker,
       origin: `http://${attacker}`,
@@ -118,10 +94,10 @@ test("DNS rebinding: a request with a foreign Host is refused before it runs any
     body: newjobXml,
   });
   assert.equal(rebound.status, 403);
-  const page = await raw(coord.port, { method: "GET", path: "/", headers: { host: attacker } });
+  const page = await rawRequest(coord.port, { method: "GET", path: "/", headers: { host: attacker } });
   assert.equal(page.status, 403);
   // A foreign page posting to the real name is refused too (Origin is not this site).
-  const crossSite = await raw(coord.port, {
+  const crossSite = await rawRequest(coord.port, {
     headers: { origin: "http://evil.example", "content-type": "text/plain", authorization: basic(BOSS) },
     body: newjobXml,
   });
@@ -131,7 +107,11 @@ test("DNS rebinding: a request with a foreign Host is refused before it runs any
 });
 
 test("pages carry X-Frame-Options DENY and a CSP", async () => {
-  const page = await raw(coord.port, { method: "GET", path: "/", headers: { authorization: basic(VIEWER) } });
+  const page = await rawRequest(coord.port, {
+    method: "GET",
+    path: "/",
+    headers: { authorization: basic(VIEWER) },
+  });
   assert.equal(page.headers["x-frame-options"], "DENY");
   assert.match(String(page.headers["content-security-policy"]), /frame-ancestors 'none'/);
   assert.match(String(page.headers["content-security-policy"]), /script-src 'self'/);
@@ -140,14 +120,15 @@ test("pages carry X-Frame-Options DENY and a CSP", async () => {
 test("unauthenticated bodies: wrong credentials are refused unread, none may send 64 KiB at most", async () => {
   const before = rssKb(coord.process.pid as number);
   const big = Buffer.alloc(50 * 1024 * 1024, 0x61);
-  const wrong = await raw(coord.port, {
+  const wrong = await rawRequest(coord.port, {
     headers: { authorization: basic("boss:nope"), "content-length": big.length },
     body: big,
   }).catch(() => ({ status: 0 }));
   assert.ok(wrong.status === 401 || wrong.status === 0, `status ${wrong.status}`);
-  const anonymous = await raw(coord.port, { headers: { "content-length": big.length }, body: big }).catch(
-    () => ({ status: 0 }),
-  );
+  const anonymous = await rawRequest(coord.port, {
+    headers: { "content-length": big.length },
+    body: big,
+  }).catch(() => ({ status: 0 }));
   assert.ok(anonymous.status === 401 || anonymous.status === 0, `status ${anonymous.status}`);
   // Python writes its whole body before reading: it gets the 401, not a reset connection.
   const fromPython = await python<string>(

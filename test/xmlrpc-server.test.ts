@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { request, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { XmlRpcClient, XmlRpcProtocolError } from "../shared/xmlrpc/client.js";
 import { decodeMethodResponse } from "../shared/xmlrpc/decode.js";
 import { encodeMethodCall } from "../shared/xmlrpc/encode.js";
@@ -20,6 +20,7 @@ import {
   withDoubles,
   type XmlRpcValue,
 } from "../shared/xmlrpc/types.js";
+import { rawRequest, type RawReply } from "./support/http.js";
 import { PRELUDE, python } from "./support/python.js";
 
 const everything: Record<string, XmlRpcValue> = {
@@ -90,29 +91,8 @@ describe("xmlrpc server", () => {
   function raw(
     body: string | Buffer,
     options: { method?: string; path?: string; headers?: Record<string, string> } = {},
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port,
-          method: options.method ?? "POST",
-          path: options.path ?? "/",
-          headers: options.headers,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            let data = Buffer.concat(chunks);
-            if (res.headers["content-encoding"] === "gzip") data = gunzipSync(data);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data.toString("utf8") });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+  ): Promise<RawReply> {
+    return rawRequest(port, { path: "/", ...options, body });
   }
 
   function faultOf(body: string): Fault {
