@@ -58,6 +58,8 @@ export class Agent {
   shutdown: { exitCode: number; goodbye: boolean } | null = null;
   private state: State;
   private welcome: WelcomeMessage | null = null;
+  /** `assign` messages received since the last welcome (heartbeat.assigns). */
+  private assignsHeard = 0;
   /** The last refusal logged: the same one again is not logged on every retry. */
   private lastRefusal: { reason: string; at: number } | null = null;
   private rules: AvailabilityRule[] = [];
@@ -321,6 +323,7 @@ export class Agent {
   }
 
   private onMessage(message: CoordinatorMessage): void {
+    if (message.type === "assign") this.assignsHeard++;
     switch (message.type) {
       case "welcome":
         return this.onWelcome(message);
@@ -363,6 +366,7 @@ export class Agent {
     const from = this.state;
     this.state = from.welcomed();
     this.lost = [];
+    this.assignsHeard = 0;
     this.link.welcomed();
     this.log.info(`welcomed as client ${welcome.clientId}`);
     forgetUpgradeFailure(this.config.stateDir);
@@ -404,6 +408,7 @@ export class Agent {
       available: this.shutdown === null && isAvailable(this.rules, new Date(), idleTime),
       running: this.runningJobs(),
       gpus: this.gpus.devices,
+      assigns: this.assignsHeard,
     };
     void this.link.send(heartbeat);
   }

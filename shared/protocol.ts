@@ -102,6 +102,11 @@ export interface HeartbeatMessage {
   running: RunningJob[];
   /** The GPUs again, with their free memory now (absent: unchanged since hello). */
   gpus?: GpuDevice[];
+  /**
+   * How many `assign` messages the agent had received on this link when it sent the heartbeat: a job
+   * assigned after them cannot be listed yet, however late the coordinator reads the heartbeat.
+   */
+  assigns?: number;
 }
 
 export interface StartedMessage {

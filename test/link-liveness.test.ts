@@ -92,6 +92,29 @@ test("an assignment the agent never got goes back to the queue without using a t
   assert.ok((job.logs as [string][]).some((l) => /was lost: requeued/.test(l[0])));
 });
 
+test("heartbeats written before the agent heard of an assignment do not requeue it, however late they are read", async () => {
+  // A coordinator seconds behind on a loaded farm reads heartbeats the agent wrote before the `assign`
+  // reached it: by time alone the job looked lost, was requeued and ran twice (faults-farm, load 25).
+  const node = await peer("laggard");
+  node.deaf = true;
+  const [id] = (await submit({ name: "in flight", command: "x", host: "laggard" })) as [number];
+  await node.waitFor(() => node.received.some((m) => m.type === "assign" && m.jobId === id));
+  // Ten heartbeat intervals (five times the "two intervals" of the time rule) of heartbeats that list nothing.
+  await new Promise((r) => setTimeout(r, 2000));
+  const held = await py<{ attempt: number; logs: [string][] }>(
+    coord.url,
+    `out(hq.getJob(${id}, ["attempt", "logs"]))`,
+  );
+  assert.equal(held.attempt, 1);
+  assert.ok(!held.logs.some((l) => /requeued/.test(l[0])), JSON.stringify(held.logs));
+  // Once its heartbeats say it heard the assign and still do not list the job, it never reached a run.
+  node.deaf = false;
+  node.assignsHeard++;
+  await node.waitFor(() => node.running.get(id)?.attempt === 2, 20_000);
+  node.finish(id);
+  assert.equal((await waitFinished(coord.url, [id], 30))[id], "succeeded");
+});
+
 test("goodbye: a terminated client leaves the list once its jobs finish, and gets no new work", async () => {
   const node = await peer("leaving");
   const [id] = (await submit({ name: "last job", command: "x", host: "leaving" })) as [number];

@@ -95,14 +95,16 @@ export class AgentConnection {
   private saidGoodbye = false;
   private readonly apiCallRecords = new RateBuckets(...API_CALL_RECORDS, 1);
   /**
-   * The attempts this link sent an `assign` for (job id -> attempt), until a control message about the job
+   * The attempts this link sent an `assign` for (job id -> attempt and the assign's number), until a control message about the job
    * (cancel, eject, pause …) or its `finished`: events of such an attempt come from the client it was given to,
    * so they skip the check in Redis that the client holds the job (one round trip per event). Anything else
    * is checked there as before, and the store's fence refuses an attempt that is no longer the job's. At most
    * openhq.link.sentAssigns of them, in the order sent: past it, the oldest go (their events are checked).
    */
-  private readonly sentAssigns = new Map<number, number>();
+  private readonly sentAssigns = new Map<number, { attempt: number; n: number }>();
   private readonly maxSentAssigns: number;
+  /** `assign` messages sent on this link; an assign's `n` in sentAssigns is its number (heartbeat.assigns). */
+  private assignsSent = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -148,7 +150,7 @@ export class AgentConnection {
       this.sentAssigns.delete(msg.jobId);
       if (this.sentAssigns.size >= this.maxSentAssigns)
         this.sentAssigns.delete(this.sentAssigns.keys().next().value as number);
-      this.sentAssigns.set(msg.jobId, msg.attempt);
+      this.sentAssigns.set(msg.jobId, { attempt: msg.attempt, n: ++this.assignsSent });
     } else if (msg.type !== "ack" && "jobId" in msg) this.sentAssigns.delete(msg.jobId);
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
@@ -288,6 +290,10 @@ export class AgentConnection {
    * heartbeat intervals ago (so `assign` and the heartbeat cannot have crossed) and is not in the middle of
    * reporting events, never reached the agent (the coordinator died before sending it, or the agent lost
    * it): back to the queue. Redis's startTime is the assignment time, so this survives coordinator restarts.
+   * The time alone is not enough on a loaded farm: a coordinator that reads heartbeats seconds late would
+   * requeue a job its agent had simply not heard of yet when it wrote them, and the job would run twice. So
+   * a job assigned on this link counts as missing only from a heartbeat written after the agent had
+   * received its `assign` (heartbeat.assigns); an agent that does not say goes by the time alone.
    * `jobs` are the client's jobs in Redis, read by recordHeartbeat in the same call.
    */
   private async findLostJobs(msg: HeartbeatMessage, jobs: number[]): Promise<void> {
@@ -300,6 +306,9 @@ export class AgentConnection {
     for (const jobId of missing) {
       const [attempt, startTime] = (await jobFields(ctx, jobId, ["attempt", "startTime"])).map(Number);
       if (!(Number(startTime) < old)) continue;
+      const sent = this.sentAssigns.get(jobId);
+      if (msg.assigns !== undefined && sent !== undefined && sent.attempt === attempt && sent.n > msg.assigns)
+        continue;
       if (this.suspects.get(jobId) !== attempt) {
         next.set(jobId, attempt as number);
         continue;
@@ -358,7 +367,7 @@ export class AgentConnection {
     const last = batch[batch.length - 1] as JobEventMessage;
     // Only a client the job is assigned to may report on it: another agent's events (a rogue, or a stale
     // one) are dropped unapplied, and acked so an honest agent stops resending them.
-    const sent = this.sentAssigns.get(first.jobId) === first.attempt;
+    const sent = this.sentAssigns.get(first.jobId)?.attempt === first.attempt;
     if (!sent && !(await this.holds(first.jobId))) {
       this.ack(last);
       return true;
@@ -493,6 +502,7 @@ function validHeartbeat(msg: HeartbeatMessage): boolean {
   if (!finite(msg.load) || !finite(msg.idleTime) || !finite(msg.freeMemory)) return false;
   if (typeof msg.available !== "boolean") return false;
   if (gpusProblem(msg.gpus) !== null) return false;
+  if (msg.assigns !== undefined && !(Number.isSafeInteger(msg.assigns) && msg.assigns >= 0)) return false;
   if (msg.running === undefined) return true;
   return (
     Array.isArray(msg.running) &&

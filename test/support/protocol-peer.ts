@@ -45,6 +45,10 @@ export class ProtocolPeer {
   /** The WebSocket close code once the link is closed (by either side). */
   closeCode: number | null = null;
   available: boolean;
+  /** `assign` messages heard on this link (heartbeat.assigns, as the agent reports it). */
+  assignsHeard = 0;
+  /** While set, an `assign` is recorded in `received` only: as if still on its way when heartbeats are written. */
+  deaf = false;
   private ws!: WebSocket;
   private timer: NodeJS.Timeout | null = null;
   private seqs = new Map<string, number>();
@@ -120,6 +124,7 @@ export class ProtocolPeer {
       freeMemory: 512 * 1024,
       available: this.available,
       running: [...this.running.values()].map((a) => ({ jobId: a.jobId, attempt: a.attempt, pid: 1 })),
+      assigns: this.assignsHeard,
     });
   }
 
@@ -164,6 +169,8 @@ export class ProtocolPeer {
       if (msg.credential !== undefined) credentials.set(this.credentialKey, msg.credential);
     } else if (msg.type === "refused") this.refused = msg.reason;
     else if (msg.type === "assign") {
+      if (this.deaf) return;
+      this.assignsHeard++;
       this.running.set(msg.jobId, msg);
       this.send({
         type: "started",
