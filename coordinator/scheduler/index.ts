@@ -6,7 +6,7 @@
 import type { Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher } from "./dispatch.js";
-import type { EventFeed } from "../store/events.js";
+import type { EventFeed, Notice } from "../store/events.js";
 import { headClasses, thinClock } from "../store/queue.js";
 import { Scripts } from "../store/dispatch-scripts.js";
 import { readGroups, sweepWaiting } from "./waiting.js";
@@ -56,7 +56,7 @@ export class Scheduler {
 
   start(): void {
     this.listening = this.feed.listen({
-      message: (text) => this.onEvent(text),
+      message: (notice) => this.onEvent(notice),
       // After a Redis restart some events may be lost: look at the queue again.
       ready: () => this.dispatcher.trigger(),
     });
@@ -81,8 +81,8 @@ export class Scheduler {
    * an attempt failed on a blade (lua/includes/bladeHealth.lua), {type:"blade", clientId} when a blade's
    * quarantine or blocklistings changed, {type:"shares"} when shares were configured or changed.
    */
-  private onEvent(message: string): void {
-    let event: {
+  private onEvent(notice: Readonly<Notice>): void {
+    const event = notice as {
       type?: string;
       jobId?: number;
       id?: number;
@@ -91,11 +91,6 @@ export class Scheduler {
       released?: number[];
       clientId?: number;
     };
-    try {
-      event = JSON.parse(message) as typeof event;
-    } catch {
-      return;
-    }
     const jobId = event.jobId ?? event.id;
     if (event.type === "job" && typeof jobId === "number") {
       // A finish that released clients says so on its status notice (setStatus `known.released`).

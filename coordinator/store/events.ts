@@ -5,9 +5,13 @@
 import type { Redis } from "ioredis";
 import type { Context } from "../context.js";
 
-/** What a listener of the feed is told: each notice's text (and its channel), and every (re)connect. */
+/** A notice as published: a JSON object (its fields depend on its `type`). */
+export type Notice = Record<string, unknown>;
+
+/** What a listener of the feed is told: each notice (and its channel), and every (re)connect. */
 export interface FeedListener {
-  message(text: string, channel: string): void;
+  /** The notice as parsed once for every listener: a listener must not change it. */
+  message(notice: Readonly<Notice>, channel: string): void;
   /** The subscription was (re)made: notices may have been missed before it. */
   ready(): void;
 }
@@ -56,8 +60,10 @@ export class EventFeed {
     sub.on("error", () => {}); // ioredis reconnects and re-subscribes by itself
     const events = this.ctx.keys.eventsChannel;
     sub.on("message", (channel: string, text: string) => {
+      const notice = parseNotice(text);
+      if (notice === null) return;
       for (const [listener, own] of this.listeners)
-        if (channel === events || own.includes(channel)) listener.message(text, channel);
+        if (channel === events || own.includes(channel)) listener.message(notice, channel);
     });
     sub.on("ready", () => {
       for (const listener of this.listeners.keys()) listener.ready();
@@ -84,6 +90,16 @@ export class EventFeed {
       this.connection?.disconnect();
       this.connection = null;
     } else if (idle.length > 0) void this.connection?.unsubscribe(...idle).catch(() => {});
+  }
+}
+
+/** A notice's text as an object, or null when it is not one (parsed once per notice, not per listener). */
+function parseNotice(text: string): Notice | null {
+  try {
+    const notice: unknown = JSON.parse(text);
+    return typeof notice === "object" && notice !== null && !Array.isArray(notice) ? (notice as Notice) : null;
+  } catch {
+    return null;
   }
 }
 

@@ -35,7 +35,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FINISHED_STATUSES } from "../../shared/statuses.js";
 import type { Context } from "../context.js";
-import type { EventFeed } from "../store/events.js";
+import type { EventFeed, Notice } from "../store/events.js";
 
 export const MAX_BUFFERED_BYTES = 256 * 1024;
 export const VIEWERS_PER_USER = 8;
@@ -223,7 +223,7 @@ export class EventStream {
     this.since = this.seq;
     const listening = this.feed.listen(
       // A (re)connect of the subscription may have missed notices: no resume from before it.
-      { message: (text) => this.notice(text), ready: () => (this.since = this.seq) },
+      { message: (notice) => this.notice(notice), ready: () => (this.since = this.seq) },
       [this.ctx.keys.viewerEventsChannel],
     );
     this.listening = listening;
@@ -247,13 +247,7 @@ export class EventStream {
   }
 
   /** One notice from Redis: completed (job notices) and delivered after those before it. */
-  private notice(text: string): void {
-    let event: Record<string, unknown>;
-    try {
-      event = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+  private notice(event: Readonly<Notice>): void {
     const outgoing = this.shape(event);
     if (outgoing === null) return;
     if (this.pending >= MAX_PENDING) {
@@ -281,7 +275,7 @@ export class EventStream {
     });
   }
 
-  private shape(event: Record<string, unknown>): Outgoing | null {
+  private shape(event: Readonly<Notice>): Outgoing | null {
     const type = event["type"];
     if (type === "job" && typeof event["jobId"] === "number") {
       const jobId = event["jobId"];
