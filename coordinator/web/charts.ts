@@ -209,8 +209,9 @@ export async function renderTimeChart(ctx: Context, parentId: number, now = Date
   }
   return barChart({
     id: "chart-render-times",
-    title: `Render time per frame${Number.isFinite(median) ? ` (median ${Math.round(median)} s)` : ""}`,
+    title: "Render time per frame",
     unit: "s",
+    ...(Number.isFinite(median) ? { note: `median ${Math.round(median)} s` } : {}),
     bars,
   });
 }

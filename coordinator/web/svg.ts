@@ -47,6 +47,8 @@ interface Frame {
   id: string;
   title: string;
   unit?: string | undefined;
+  /** Said after the title and its unit (a bar chart's median). */
+  note?: string | undefined;
   width: number;
   height: number;
   /** the y axis top value */
@@ -74,7 +76,7 @@ function chartFrame(f: Frame, body: Html): Html {
     ${data}
   >
     ${STYLE}
-    <text x="${PAD.left}" y="14" class="chart-title">${f.title}${f.unit ? ` (${f.unit})` : ""}</text>
+    <text x="${PAD.left}" y="14" class="chart-title">${f.title}${f.unit ? ` (${f.unit})` : ""}${f.note ? ` · ${f.note}` : ""}</text>
     ${f.ticks.map(
       (t) =>
         html`<line
@@ -179,6 +181,7 @@ export function barChart(opts: {
   id: string;
   title: string;
   unit?: string;
+  note?: string;
   bars: Bar[];
   width?: number;
   height?: number;
