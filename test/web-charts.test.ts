@@ -155,3 +155,29 @@ test("the farm charts' default range fits the history there is: minutes on a new
   assert.ok(Math.abs(longer.minutes - 180) <= 1, `range of ${longer.minutes} minutes`);
   assert.equal(longer.ticks.at(-5), "-3h");
 });
+
+test("the Farm page's figures are the last minute's sample (not a read of every blade), or live without one", async () => {
+  const coordinator = await startCoordinator();
+  const redis = new Redis(coordinator.redisUrl);
+  try {
+    const farmNow = async () => {
+      const page = await (await fetch(`${coordinator.url}/farm`)).text();
+      return /<p class="farm-now">([\s\S]*?)<\/p>/.exec(page)?.[1]?.replace(/\s+/g, " ") ?? "";
+    };
+    // A sample newer than the coordinator's own start sample, as another coordinator would write it.
+    const t = Date.now() - (Date.now() % 60_000) + 30_000;
+    await redis.zadd(coordinator.keys.historyFarm, t, [t, 7, 9, 3, 1, 0, 0, 2, 42, 7, 1].join(","));
+    const sampled = await farmNow();
+    assert.match(sampled, /<strong>7 \/ 9<\/strong> CPU slots busy \(78%\) · 42 jobs waiting · 7 running/);
+    assert.match(sampled, /3 busy · 1 idle · .*2 not responding · 1 quarantined/);
+    assert.match(sampled, new RegExp(`at ${new Date(t).toISOString().slice(11, 16)} UTC`));
+    // No sample (the sampler failing): the figures are read live, and say no time.
+    await redis.del(coordinator.keys.historyFarm);
+    const live = await farmNow();
+    assert.match(live, /<strong>0 \/ 0<\/strong> CPU slots busy \(0%\) · 0 jobs waiting · 0 running/);
+    assert.doesNotMatch(live, /UTC/);
+  } finally {
+    redis.disconnect();
+    await coordinator.stop();
+  }
+});

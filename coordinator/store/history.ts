@@ -158,6 +158,12 @@ export async function shareHistory(ctx: Context, since: number): Promise<ShareHi
   return members.map(decodeShares).filter((s): s is ShareHistorySample => s !== null);
 }
 
+/** The newest farm sample (null: none yet). */
+export async function newestFarmSample(ctx: Context): Promise<FarmSample | null> {
+  const [member] = await ctx.redis.zrange(ctx.keys.historyFarm, "-1", "-1");
+  return member === undefined ? null : decodeSample(member);
+}
+
 /** Time of the oldest farm sample kept (null: none yet): where a chart fitted to the history starts. */
 export async function oldestFarmSample(ctx: Context): Promise<number | null> {
   const [, score] = await ctx.redis.zrange(ctx.keys.historyFarm, "0", "0", "WITHSCORES");
