@@ -176,6 +176,8 @@ test("the Farm page's figures are the last minute's sample (not a read of every 
     const live = await farmNow();
     assert.match(live, /<strong>0 \/ 0<\/strong> CPU slots busy \(0%\) · 0 jobs waiting · 0 running/);
     assert.doesNotMatch(live, /UTC/);
+    // Without shares, no breakdown by user (HQueue's page had none).
+    assert.doesNotMatch(await (await fetch(`${coordinator.url}/farm`)).text(), /Running by user/);
   } finally {
     redis.disconnect();
     await coordinator.stop();

@@ -134,7 +134,12 @@ test("Farm page: a 24 h chart per configured share draws its sampled running slo
 
   // A frame of share lighting runs; the sampler (as the coordinator runs it each minute) records it, in a
   // minute before the coordinator's own first sample (taken at start, nothing running).
-  const [id] = await hq.call<number[]>("newjob", { name: "lookdev", share: "lighting", command: "sleep 30" });
+  const [id] = await hq.call<number[]>("newjob", {
+    name: "lookdev",
+    share: "lighting",
+    submittedBy: "<b>ann</b>",
+    command: "sleep 30",
+  });
   assert.ok(id !== undefined);
   await eventually(
     "the lighting frame runs",
@@ -180,6 +185,8 @@ test("Farm page: a 24 h chart per configured share draws its sampled running slo
     await series(chart, "burst"),
     lighting.map(() => 3),
   );
+  // Who holds the farm: the user's running slot, the name shown as text.
+  assert.deepEqual(await page.locator("#users-running tbody tr td").allTextContents(), ["<b>ann</b>", "1"]);
   // fx has no burst: a gap, not a line at 0; default is charted beside the configured shares.
   const fx = page.locator('svg[id="chart-share-fx"]');
   assert.ok((await series(fx, "burst")).every(Number.isNaN));

@@ -64,6 +64,30 @@ export async function readRunningSlots(ctx: Context): Promise<RunningSlots> {
   return { shares: toMap(shares), users: toMap(users) };
 }
 
+/**
+ * The users whose jobs run now and the CPU slots those hold, most first, at most `limit` (the hash holds only
+ * users with something running: it never grows with idle users or finished jobs).
+ */
+export async function runningByUser(ctx: Context, limit: number): Promise<{ user: string; slots: number }[]> {
+  const { users } = await readRunningSlots(ctx);
+  return [...users]
+    .filter(([, slots]) => slots > 0)
+    .map(([user, slots]) => ({ user, slots }))
+    .sort((a, b) => b.slots - a.slots || a.user.localeCompare(b.user))
+    .slice(0, limit);
+}
+
+/** Whether an admin configured shares (anything but an unconfigured `default`). */
+export function sharesConfigured(rows: readonly ShareRow[]): boolean {
+  return rows.some(
+    (r) =>
+      r.name !== "default" ||
+      r.weight !== DEFAULT_SHARE.weight ||
+      r.guarantee !== DEFAULT_SHARE.guarantee ||
+      r.burst !== "",
+  );
+}
+
 /** Creates or changes a share (and the users it takes, when given), and tells every dispatcher. */
 export async function putShare(ctx: Context, name: string, def: ShareDef, users?: string[]): Promise<void> {
   const m = ctx.redis.multi();

@@ -2,7 +2,7 @@
 // running slots against its guarantee and burst, from the shared history (./history.ts), a parent's render
 // time per frame (outliers stand out), a client's load and jobs.
 
-import { shareRows } from "../store/shares.js";
+import { runningByUser, shareRows, sharesConfigured } from "../store/shares.js";
 import { sharesTable } from "./shares.js";
 import type { Context } from "../context.js";
 import { isFinished } from "../../shared/statuses.js";
@@ -148,17 +148,47 @@ export function shareCharts(samples: ShareHistorySample[], hours: number | null,
 }
 
 /** `canEdit`: the caller may change shares (an admin, or anyone with access control off). */
+/** Users the Farm page lists by running slots (the busiest). */
+const USERS_LISTED = 20;
+
+/** Who holds the farm now, once shares exist: the users with running jobs and their CPU slots. */
+function usersTable(users: { user: string; slots: number }[]): Html {
+  return html`<h2>Running by user</h2>
+    ${
+      users.length === 0
+        ? html`<p class="muted">Nothing runs now.</p>`
+        : html`<table id="users-running">
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>CPU slots</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${users.map(
+                (u) =>
+                  html`<tr>
+                    <td>${u.user}</td>
+                    <td>${u.slots}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }`;
+}
+
 /** How old the newest sample may be for the Farm page's figures (samples are a minute apart). */
 const SAMPLE_FRESH_MS = 2 * 60_000;
 
 export async function farmPage(ctx: Context, hours: number | null, canEdit: boolean): Promise<Html> {
   const now = Date.now();
-  const [latest, charts, shares, oldest, shareSamples] = await Promise.all([
+  const [latest, charts, shares, oldest, shareSamples, users] = await Promise.all([
     newestFarmSample(ctx),
     farmCharts(ctx, hours, now),
     shareRows(ctx),
     oldestFarmSample(ctx),
     shareWindow(ctx, hours, now),
+    runningByUser(ctx, USERS_LISTED),
   ]);
   // The figures of the last minute's sample, which the charts end on: read live, they cost a read of every
   // blade per view (664 ms at 10,000 blades). Without a recent sample (the sampler failing), read live.
@@ -181,7 +211,8 @@ export async function farmPage(ctx: Context, hours: number | null, canEdit: bool
       <span class="muted">one sample a minute, kept 24 h in Redis by the coordinators</span>
     </p>
     <div class="charts">${charts}</div>
-    ${sharesTable(shares, canEdit)} ${shareCharts(shareSamples, hours, now)}`;
+    ${sharesTable(shares, canEdit)} ${shareCharts(shareSamples, hours, now)}
+    ${sharesConfigured(shares) ? usersTable(users) : ""}`;
   return layout("Farm", "/farm", body);
 }
 

@@ -4,8 +4,7 @@
 
 import type { Context } from "../context.js";
 import { appendSamples, claimMinute, MAX_CHARTED_SHARES, type ShareSample } from "../store/history.js";
-import { shareRows, type ShareRow } from "../store/shares.js";
-import { DEFAULT_SHARE } from "../shares.js";
+import { shareRows, sharesConfigured, type ShareRow } from "../store/shares.js";
 import { readUtilisation } from "./utilisation.js";
 
 const MINUTE = 60_000;
@@ -32,14 +31,7 @@ export async function sampleFarm(ctx: Context, now = Date.now()): Promise<boolea
  * utilisation chart says it all), else the busiest MAX_CHARTED_SHARES, by name.
  */
 export function chartedShares(rows: readonly ShareRow[]): ShareSample[] {
-  const configured = rows.some(
-    (r) =>
-      r.name !== "default" ||
-      r.weight !== DEFAULT_SHARE.weight ||
-      r.guarantee !== DEFAULT_SHARE.guarantee ||
-      r.burst !== "",
-  );
-  if (!configured) return [];
+  if (!sharesConfigured(rows)) return [];
   return [...rows]
     .sort((a, b) => b.running - a.running || a.name.localeCompare(b.name))
     .slice(0, MAX_CHARTED_SHARES)
