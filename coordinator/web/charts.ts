@@ -147,7 +147,6 @@ export function shareCharts(samples: ShareHistorySample[], hours: number | null,
     </div>`;
 }
 
-/** `canEdit`: the caller may change shares (an admin, or anyone with access control off). */
 /** Users the Farm page lists by running slots (the busiest). */
 const USERS_LISTED = 20;
 
@@ -180,6 +179,7 @@ function usersTable(users: { user: string; slots: number }[]): Html {
 /** How old the newest sample may be for the Farm page's figures (samples are a minute apart). */
 const SAMPLE_FRESH_MS = 2 * 60_000;
 
+/** `canEdit`: the caller may change shares (an admin, or anyone with access control off). */
 export async function farmPage(ctx: Context, hours: number | null, canEdit: boolean): Promise<Html> {
   const now = Date.now();
   const [latest, charts, shares, oldest, shareSamples, users] = await Promise.all([
