@@ -33,13 +33,18 @@ export function readHours(params: URLSearchParams): number | null {
   return CHART_HOURS.includes(hours) ? hours : null;
 }
 
+/** Where a window of `hours` (all the history kept when none) ending `now` starts, ms. */
+function windowStart(hours: number | null, now: number): number {
+  return now - Math.min((hours ?? 24) * 3600_000, HISTORY_MS);
+}
+
 /** The history samples of the window (all of them when it fits), for the charts and /farm/history.json. */
 export async function farmWindow(
   ctx: Context,
   hours: number | null,
   now = Date.now(),
 ): Promise<FarmSample[]> {
-  return farmHistory(ctx, now - Math.min((hours ?? 24) * 3600_000, HISTORY_MS));
+  return farmHistory(ctx, windowStart(hours, now));
 }
 
 /** Milliseconds the charts show: the hours asked for, or from the oldest sample (at least MIN_FIT_MS). */
@@ -105,7 +110,7 @@ export async function shareWindow(
   hours: number | null,
   now = Date.now(),
 ): Promise<ShareHistorySample[]> {
-  return shareHistory(ctx, now - Math.min((hours ?? 24) * 3600_000, HISTORY_MS));
+  return shareHistory(ctx, windowStart(hours, now));
 }
 
 /**
