@@ -2,7 +2,8 @@
 // control on, an admin changes a share, defines one and removes it through the page (setShare and
 // removeShare over the XML-RPC API, so the audit log names the admin), and a read-only login sees the table
 // without any edit control; a chart per share draws the running slots the history sampler recorded while a
-// real agent ran a frame of the share, with the share's guarantee and burst.
+// real agent ran a frame of the share, with the share's guarantee and burst; with more than 20 users running
+// (a protocol peer holding their jobs), the Running-by-user table lists the busiest 20 and says how many more.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +18,9 @@ import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { testContext, testLogs } from "./support/context.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/eventually.js";
+import { iniArgs } from "./support/farm-kit.js";
 import { ADMIN, guardedCoordinator, VIEWER } from "./support/logins.js";
+import { ProtocolPeer } from "./support/protocol-peer.js";
 
 /** The share charts' picture, for a person to look at (as test/web-dashboard.test.ts keeps its pages). */
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
@@ -198,4 +201,46 @@ test("Farm page: a 24 h chart per configured share draws its sampled running slo
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.locator("#share-charts").screenshot({ path: join(ARTIFACTS, "farm-share-charts.png") });
   assert.deepEqual(pageErrors, []);
+});
+
+test("Farm page: more than 20 users running: the busiest 20 by CPU slots (ties by name), and how many more", async (t) => {
+  const coordinator = await startCoordinator({
+    args: iniArgs("[openhq.share.lighting]\nweight = 2\n"),
+    env: { OPENHQ_HEARTBEAT_INTERVAL: "200" },
+  });
+  t.after(() => coordinator.stop());
+  // One blade big enough for every job, holding them until the test ends.
+  const blade = await new ProtocolPeer({
+    serverUrl: coordinator.url,
+    hostname: "bigblade",
+    cpus: 400,
+    mode: "hold",
+  }).connect();
+  t.after(() => blade.close());
+  const hq = new HQServer(coordinator.url);
+  t.after(() => hq.rpc.close());
+  // 23 users, user k holding k slots; two more holding 12 each (a tie, listed by name).
+  const users: [string, number][] = [
+    ...Array.from(
+      { length: 23 },
+      (_, i) => [`artist${String(i + 1).padStart(2, "0")}`, i + 1] as [string, number],
+    ),
+    ["zed", 12],
+    ["amy", 12],
+  ];
+  for (const [user, cpus] of users)
+    await hq.call("newjob", { name: `frames of ${user}`, submittedBy: user, cpus, command: "sleep 60" });
+  await blade.waitFor(() => blade.running.size === users.length, 30_000);
+
+  const page = await (await fetch(`${coordinator.url}/farm`)).text();
+  const table = /<table id="users-running">([\s\S]*?)<\/table>/.exec(page)?.[1] ?? "";
+  const rows = [...table.matchAll(/<tr>\s*<td>([^<]*)<\/td>\s*<td>(\d+)<\/td>\s*<\/tr>/g)].map(
+    (m) => `${m[1]} ${m[2]}`,
+  );
+  const expected = [...users]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([user, slots]) => `${user} ${slots}`);
+  assert.deepEqual(rows, expected.slice(0, 20));
+  assert.deepEqual(rows.slice(10, 14), ["artist13 13", "amy 12", "artist12 12", "zed 12"]);
+  assert.match(page, /<p class="muted" id="users-more">and 5 more users<\/p>/);
 });

@@ -65,16 +65,20 @@ export async function readRunningSlots(ctx: Context): Promise<RunningSlots> {
 }
 
 /**
- * The users whose jobs run now and the CPU slots those hold, most first, at most `limit` (the hash holds only
- * users with something running: it never grows with idle users or finished jobs).
+ * The users whose jobs run now and the CPU slots those hold, most first, at most `limit`, and how many more
+ * users have something running (the hash holds only users with something running: it never grows with idle
+ * users or finished jobs).
  */
-export async function runningByUser(ctx: Context, limit: number): Promise<{ user: string; slots: number }[]> {
+export async function runningByUser(
+  ctx: Context,
+  limit: number,
+): Promise<{ users: { user: string; slots: number }[]; more: number }> {
   const { users } = await readRunningSlots(ctx);
-  return [...users]
+  const running = [...users]
     .filter(([, slots]) => slots > 0)
     .map(([user, slots]) => ({ user, slots }))
-    .sort((a, b) => b.slots - a.slots || a.user.localeCompare(b.user))
-    .slice(0, limit);
+    .sort((a, b) => b.slots - a.slots || a.user.localeCompare(b.user));
+  return { users: running.slice(0, limit), more: Math.max(0, running.length - limit) };
 }
 
 /** Whether an admin configured shares (anything but an unconfigured `default`). */

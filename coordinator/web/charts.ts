@@ -155,8 +155,11 @@ export function shareCharts(samples: ShareHistorySample[], hours: number | null,
 /** Users the Farm page lists by running slots (the busiest). */
 const USERS_LISTED = 20;
 
-/** Who holds the farm now, once shares exist: the users with running jobs and their CPU slots. */
-function usersTable(users: { user: string; slots: number }[]): Html {
+/**
+ * Who holds the farm now, once shares exist: the users with running jobs and their CPU slots (the busiest
+ * USERS_LISTED), and how many more users run something.
+ */
+function usersTable({ users, more }: { users: { user: string; slots: number }[]; more: number }): Html {
   return html`<h2>Running by user</h2>
     ${
       users.length === 0
@@ -178,7 +181,8 @@ function usersTable(users: { user: string; slots: number }[]): Html {
               )}
             </tbody>
           </table>`
-    }`;
+    }
+    ${more > 0 ? html`<p class="muted" id="users-more">and ${more} more ${more === 1 ? "user" : "users"}</p>` : ""}`;
 }
 
 /** How old the newest sample may be for the Farm page's figures (samples are a minute apart). */
