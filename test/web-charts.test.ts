@@ -1,7 +1,9 @@
 // The dashboard's pictures and search in a real browser (Debian's Chromium through playwright-core) on a real
 // farm: the farm charts draw exactly the samples /farm/history.json answers (the coordinator's own sample
 // plus older ones written into its Redis history), a parent's render-time chart has one bar per frame, a
-// client's page has its load chart, and the header search finds a child job by name and jumps to an id.
+// client's page has its load chart, and the header search finds a child job by name and jumps to an id. The
+// Farm page's figures are the newest sample's while it is under 2 minutes old, else read live (a stale sample or
+// none: the sampler failing).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +12,7 @@ import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/eventually.js";
+import { ProtocolPeer } from "./support/protocol-peer.js";
 
 interface Sample {
   t: number;
@@ -156,29 +159,46 @@ test("the farm charts' default range fits the history there is: minutes on a new
   assert.equal(longer.ticks.at(-5), "-3h");
 });
 
-test("the Farm page's figures are the last minute's sample (not a read of every blade), or live without one", async () => {
-  const coordinator = await startCoordinator();
+test("the Farm page's figures are the last minute's sample (not a read of every blade), or live without a recent one", async () => {
+  const coordinator = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "200" } });
   const redis = new Redis(coordinator.redisUrl);
+  // A blade of 3 slots, so the live figures differ from every sample written here.
+  const blade = await new ProtocolPeer({ serverUrl: coordinator.url, hostname: "blade", cpus: 3 }).connect();
   try {
     const farmNow = async () => {
       const page = await (await fetch(`${coordinator.url}/farm`)).text();
       return /<p class="farm-now">([\s\S]*?)<\/p>/.exec(page)?.[1]?.replace(/\s+/g, " ") ?? "";
     };
+    const minute = Date.now() - (Date.now() % 60_000);
+    // This minute and the next five are claimed, as by a coordinator that died before writing them: the
+    // coordinator's own sampler writes nothing while the test runs.
+    for (let m = minute; m <= minute + 5 * 60_000; m += 60_000)
+      await redis.set(coordinator.keys.historyLock(m), "1", "PX", 10 * 60_000);
     // A sample newer than the coordinator's own start sample, as another coordinator would write it.
-    const t = Date.now() - (Date.now() % 60_000) + 30_000;
+    const t = minute + 30_000;
     await redis.zadd(coordinator.keys.historyFarm, t, [t, 7, 9, 3, 1, 0, 0, 2, 42, 7, 1].join(","));
     const sampled = await farmNow();
     assert.match(sampled, /<strong>7 \/ 9<\/strong> CPU slots busy \(78%\) · 42 jobs waiting · 7 running/);
     assert.match(sampled, /3 busy · 1 idle · .*2 not responding · 1 quarantined/);
     assert.match(sampled, new RegExp(`at ${new Date(t).toISOString().slice(11, 16)} UTC`));
-    // No sample (the sampler failing): the figures are read live, and say no time.
+    const live =
+      /<strong>0 \/ 3<\/strong> CPU slots busy \(0%\) · 0 jobs waiting · 0 running · 0 busy · 1 idle ·/;
+    // The newest sample 3 minutes old (the sampler failing since): the figures are read live, and say no time.
     await redis.del(coordinator.keys.historyFarm);
-    const live = await farmNow();
-    assert.match(live, /<strong>0 \/ 0<\/strong> CPU slots busy \(0%\) · 0 jobs waiting · 0 running/);
-    assert.doesNotMatch(live, /UTC/);
+    const stale = Date.now() - 3 * 60_000;
+    await redis.zadd(coordinator.keys.historyFarm, stale, [stale, 7, 9, 3, 1, 0, 0, 2, 42, 7, 1].join(","));
+    const afterStale = await farmNow();
+    assert.match(afterStale, live);
+    assert.doesNotMatch(afterStale, /UTC/);
+    // No sample at all: live too.
+    await redis.del(coordinator.keys.historyFarm);
+    const withoutSample = await farmNow();
+    assert.match(withoutSample, live);
+    assert.doesNotMatch(withoutSample, /UTC/);
     // Without shares, no breakdown by user (HQueue's page had none).
     assert.doesNotMatch(await (await fetch(`${coordinator.url}/farm`)).text(), /Running by user/);
   } finally {
+    blade.close();
     redis.disconnect();
     await coordinator.stop();
   }
