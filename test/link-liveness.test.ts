@@ -1,6 +1,7 @@
 // Liveness: a client silent for activeTimeout loses its jobs as lost (requeued without spending a try,
 // abandoned at openhq.maxLostAttempts, 2 here); a reconnecting agent is told to stop attempts that moved on; an
-// assignment that never reached its agent goes back to the queue. activeTimeout is 0.05 minutes (3 s) here.
+// assignment that never reached its agent goes back to the queue; a hostile heartbeat.assigns closes the link
+// and requeues nothing. activeTimeout is 0.05 minutes (3 s) here.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -112,6 +113,39 @@ test("heartbeats written before the agent heard of an assignment do not requeue 
   node.assignsHeard++;
   await node.waitFor(() => node.running.get(id)?.attempt === 2, 20_000);
   node.finish(id);
+  assert.equal((await waitFinished(coord.url, [id], 30))[id], "succeeded");
+});
+
+test("a hostile heartbeat.assigns closes the link as any bad heartbeat field does; the job the agent runs stays", async () => {
+  let node = await peer("hostile");
+  const [id] = (await submit({ name: "kept", command: "x", host: "hostile" })) as [number];
+  await node.waitFor(() => node.running.has(id));
+  const assign = node.running.get(id)!;
+  const beat = { type: "heartbeat", load: 0.5, idleTime: -1, freeMemory: 1024, available: true } as const;
+  const running = [{ jobId: id, attempt: assign.attempt, pid: 1 }];
+  // Negative, fractional, a string, null (what JSON makes of NaN), past 2^53, 1e308: each refused.
+  for (const assigns of [-1, 1.5, "3", null, 2 ** 53, 1e308]) {
+    node.send({ ...beat, running, assigns } as unknown as Parameters<ProtocolPeer["send"]>[0]);
+    await node.waitFor(() => node.closeCode !== null);
+    assert.equal(node.closeCode, 4000, `assigns ${JSON.stringify(assigns)}`);
+    // The agent links again, still running the job (as a real agent would after a closed link).
+    node = await peer("hostile", { running });
+    node.running.set(id, assign);
+    assert.deepEqual(node.welcome!.stop, [], `assigns ${JSON.stringify(assigns)}`);
+  }
+  // The largest safe integer is a count like any other: the link stays, the job listed stays.
+  node.send({ ...beat, running, assigns: Number.MAX_SAFE_INTEGER });
+  // Ten heartbeat intervals, past the "two intervals" of the lost-assignment rule and activeTimeout's half.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(node.closeCode, null);
+  const held = await py<{ attempt: number; status: string; logs: [string][] }>(
+    coord.url,
+    `out(hq.getJob(${id}, ["attempt", "status", "logs"]))`,
+  );
+  assert.deepEqual([held.status, held.attempt], ["running", 1]);
+  assert.ok(!held.logs.some((l) => /requeued|lost/.test(l[0])), JSON.stringify(held.logs));
+  // Its end goes on from the first link's `started` (seq 1), as the agent's journal would number it.
+  node.send({ type: "finished", jobId: id, attempt: 1, seq: 2, exitCode: 0, signal: null, reason: "exited" });
   assert.equal((await waitFinished(coord.url, [id], 30))[id], "succeeded");
 });
 

@@ -491,12 +491,15 @@ function validEvent(msg: JobEventMessage): boolean {
   return msg.type !== "output" || typeof msg.data === "string";
 }
 
-/** A heartbeat's numbers are finite, `available` a boolean, `running` a bounded list of job ids/attempts. */
 /** What booking depends on in a GPU list (free memory changes every beat and does not count). */
 function gpuShape(gpus: HelloMessage["gpus"]): string {
   return (gpus ?? []).map((d) => `${d.index}:${d.memory}:${d.model}`).join("\n");
 }
 
+/**
+ * A heartbeat's numbers are finite, `available` a boolean, `assigns` (when sent) a safe integer >= 0, `running`
+ * a bounded list of job ids/attempts. Anything else ends the link.
+ */
 function validHeartbeat(msg: HeartbeatMessage): boolean {
   const finite = (n: unknown) => typeof n === "number" && Number.isFinite(n);
   if (!finite(msg.load) || !finite(msg.idleTime) || !finite(msg.freeMemory)) return false;
