@@ -4,7 +4,7 @@
 
 import type { Context } from "../context.js";
 import { readAuditPage, type AuditQuery } from "../store/audit.js";
-import { html, layout, type Html } from "./html.js";
+import { gridTable, html, layout, type Html } from "./html.js";
 
 /** Records in one export. */
 export const EXPORT_LIMIT = 1000;
@@ -75,54 +75,32 @@ export async function auditPage(ctx: Context, f: AuditFilters, mayExport: boolea
       <button type="submit">Filter</button>
       ${mayExport ? html`<a href="/audit.jsonl?${search(f)}" download>Export (JSON lines)</a>` : ""}
     </form>
-    <table class="grid audit">
-      <thead>
-        <tr>
-          <th>Time (UTC)</th>
-          <th>User</th>
-          <th>From</th>
-          <th>Method</th>
-          <th>Ids</th>
-          <th>Arguments</th>
-          <th>Outcome</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          answer.entries.length === 0
-            ? html`<tr>
-                <td colspan="7" class="empty">Nothing recorded that matches.</td>
-              </tr>`
-            : answer.entries.map(
-                (e) =>
-                  html`<tr>
-                    <td>
-                      ${String(e["time"] ?? "")
-                        .replace("T", " ")
-                        .slice(0, 19)}
-                    </td>
-                    <td>${String(e["user"] ?? "")}</td>
-                    <td>
-                      ${String(e["address"] ?? "")} <span class="muted">${String(e["via"] ?? "")}</span>
-                    </td>
-                    <td>
-                      ${String(e["method"] ?? "")}
-                      ${
-                        typeof e["agent"] === "string"
-                          ? html`<span class="muted">on ${e["agent"]}:5001</span>`
-                          : ""
-                      }
-                    </td>
-                    <td>${Array.isArray(e["ids"]) ? e["ids"].join(", ") : ""}</td>
-                    <td><code>${JSON.stringify(e["args"] ?? [])}</code></td>
-                    <td>
-                      ${e["outcome"] === "ok" ? "ok" : html`fault ${String(e["outcome"])}: ${String(e["fault"] ?? "")}`}
-                    </td>
-                  </tr>`,
-              )
-        }
-      </tbody>
-    </table>
+    ${gridTable(
+      ["Time (UTC)", "User", "From", "Method", "Ids", "Arguments", "Outcome"],
+      answer.entries.map(
+        (e) =>
+          html`<tr>
+            <td>
+              ${String(e["time"] ?? "")
+                .replace("T", " ")
+                .slice(0, 19)}
+            </td>
+            <td>${String(e["user"] ?? "")}</td>
+            <td>${String(e["address"] ?? "")} <span class="muted">${String(e["via"] ?? "")}</span></td>
+            <td>
+              ${String(e["method"] ?? "")}
+              ${typeof e["agent"] === "string" ? html`<span class="muted">on ${e["agent"]}:5001</span>` : ""}
+            </td>
+            <td>${Array.isArray(e["ids"]) ? e["ids"].join(", ") : ""}</td>
+            <td><code>${JSON.stringify(e["args"] ?? [])}</code></td>
+            <td>
+              ${e["outcome"] === "ok" ? "ok" : html`fault ${String(e["outcome"])}: ${String(e["fault"] ?? "")}`}
+            </td>
+          </tr>`,
+      ),
+      "Nothing recorded that matches.",
+      { class: "audit" },
+    )}
     ${answer.next !== "" ? html`<p><a href="/audit?${search(f, { before: answer.next })}">Older</a></p>` : ""}`;
   return layout("Audit log", "/audit", body);
 }

@@ -14,7 +14,18 @@ import { GroupStore } from "../store/groups.js";
 import { readJobViews } from "../store/job-view.js";
 import { JobStore } from "../store/jobs.js";
 import { ResourceStore } from "../store/resources.js";
-import { attrTable, duration, html, layout, statusBadge, unitValue, value, type Html } from "./html.js";
+import {
+  attrTable,
+  duration,
+  gridTable,
+  rpcButton,
+  html,
+  layout,
+  statusBadge,
+  unitValue,
+  value,
+  type Html,
+} from "./html.js";
 import { notesSection } from "./jobs.js";
 import { runningFrame, runningFrames } from "./clients.js";
 
@@ -84,14 +95,7 @@ export async function clientPage(ctx: Context, caller: CallContext, id: number, 
             const method = member.has(gid) ? "removeClientFromGroup" : "addClientToGroup";
             return html`<li>
               ${member.has(gid) ? "✔" : "–"} ${g.name}
-              <button
-                type="button"
-                class="rpc small"
-                data-method="${method}"
-                data-params="${JSON.stringify([gid, id])}"
-              >
-                ${member.has(gid) ? "remove" : "add"}
-              </button>
+              ${rpcButton(member.has(gid) ? "remove" : "add", method, [gid, id], { look: "small" })}
             </li>`;
           })}
         </ul>
@@ -106,38 +110,14 @@ ${ruleLines(client["availabilityRules"])}</textarea>
           <button type="submit">Save rules</button>
         </form>
         <p>
-          <button
-            type="button"
-            class="rpc"
-            data-method="setdisabled"
-            data-params="${JSON.stringify([label, !client["disabled"]])}"
-          >
-            ${client["disabled"] ? "Enable" : "Disable"} client
-          </button>
-          <button
-            type="button"
-            class="rpc"
-            data-method="upgradeClients"
-            data-params="${JSON.stringify([[id]])}"
-            data-confirm="Upgrade ${label}? It finishes its running jobs, then restarts on the installed code."
-          >
-            Upgrade agent
-          </button>
+          ${rpcButton(`${client["disabled"] ? "Enable" : "Disable"} client`, "setdisabled", [label, !client["disabled"]])}
+          ${rpcButton("Upgrade agent", "upgradeClients", [[id]], { confirm: `Upgrade ${label}? It finishes its running jobs, then restarts on the installed code.` })}
           ${
             client["upgradeState"]
               ? html`<span class="muted upgrade-state">last upgrade: ${String(client["upgradeState"])}</span>`
               : ""
           }
-          <button
-            type="button"
-            class="rpc danger"
-            data-method="removeClients"
-            data-params="${JSON.stringify([[id]])}"
-            data-confirm="Remove ${label} from the farm for good? Its running frames go back to the queue, its agent is shut out; it can only come back as a new machine."
-            data-then="/clients"
-          >
-            Remove machine
-          </button>
+          ${rpcButton("Remove machine", "removeClients", [[id]], { look: "danger", confirm: `Remove ${label} from the farm for good? Its running frames go back to the queue, its agent is shut out; it can only come back as a new machine.`, then: "/clients" })}
         </p>
         ${healthSection(id, health)}
         <h2>Recent jobs</h2>
@@ -180,15 +160,7 @@ function healthSection(id: number, health: Row): Html {
                 ? html`Quarantined until ${value(health["quarantinedUntil"])}`
                 : html`On probation: one frame at a time until one succeeds`
             }:
-            ${String(reason?.["why"] ?? "")}
-            <button
-              type="button"
-              class="rpc small"
-              data-method="releaseClient"
-              data-params="${JSON.stringify([id])}"
-            >
-              Release
-            </button>
+            ${String(reason?.["why"] ?? "")} ${rpcButton("Release", "releaseClient", [id], { look: "small" })}
           </p>
           <ul class="plain">
             ${failures.map(
@@ -210,14 +182,7 @@ function healthSection(id: number, health: Row): Html {
           : blocked.map(
               (b) =>
                 html`<a href="/jobs/${String(b["jobId"])}">${String(b["jobId"])}</a>
-                  <button
-                    type="button"
-                    class="rpc small"
-                    data-method="clearJobBlocklist"
-                    data-params="${JSON.stringify([b["jobId"], id])}"
-                  >
-                    clear
-                  </button> `,
+                  ${rpcButton("clear", "clearJobBlocklist", [b["jobId"], id], { look: "small" })} `,
             )
       }
     </p>`;
@@ -226,44 +191,29 @@ function healthSection(id: number, health: Row): Html {
 /** The blade's history: its recent attempts and its blocklisting, quarantine and release events. */
 function attemptsTable(attempts: Row[]): Html {
   return html`<h2>Blade history</h2>
-    <table class="grid">
-      <thead>
-        <tr>
-          <th>Time</th>
-          <th>Job</th>
-          <th>Result</th>
-          <th>Exit</th>
-          <th>Duration</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          attempts.length === 0
-            ? html`<tr>
-                <td colspan="5" class="empty">No attempts yet.</td>
-              </tr>`
-            : attempts.map(
-                (a) =>
-                  html`<tr>
-                    <td>${value(a["t"])}</td>
-                    <td>
-                      ${
-                        a["job"] === undefined
-                          ? ""
-                          : html`<a href="/jobs/${String(a["job"])}">${String(a["job"])}</a>
-                              ${String(a["name"] ?? "")}`
-                      }
-                    </td>
-                    <td>
-                      ${a["event"] === undefined ? statusBadge(String(a["result"] ?? "")) : html`<b>${String(a["event"])}</b> ${String(a["why"] ?? "")}`}
-                    </td>
-                    <td>${String(a["exit"] ?? a["signal"] ?? "")}</td>
-                    <td>${typeof a["ms"] === "number" ? duration(a["ms"] / 1000) : ""}</td>
-                  </tr>`,
-              )
-        }
-      </tbody>
-    </table>`;
+    ${gridTable(
+      ["Time", "Job", "Result", "Exit", "Duration"],
+      attempts.map(
+        (a) =>
+          html`<tr>
+            <td>${value(a["t"])}</td>
+            <td>
+              ${
+                a["job"] === undefined
+                  ? ""
+                  : html`<a href="/jobs/${String(a["job"])}">${String(a["job"])}</a>
+                      ${String(a["name"] ?? "")}`
+              }
+            </td>
+            <td>
+              ${a["event"] === undefined ? statusBadge(String(a["result"] ?? "")) : html`<b>${String(a["event"])}</b> ${String(a["why"] ?? "")}`}
+            </td>
+            <td>${String(a["exit"] ?? a["signal"] ?? "")}</td>
+            <td>${typeof a["ms"] === "number" ? duration(a["ms"] / 1000) : ""}</td>
+          </tr>`,
+      ),
+      "No attempts yet.",
+    )}`;
 }
 
 export async function groupsPage(ctx: Context): Promise<Html> {
@@ -276,59 +226,36 @@ export async function groupsPage(ctx: Context): Promise<Html> {
     <form class="rpc-form" data-method="createClientGroup">
       <input name="0" placeholder="new group name" required /><button type="submit">Create group</button>
     </form>
-    <table class="grid">
-      <thead>
-        <tr>
-          <th>ID</th>
-          <th>Group</th>
-          <th>Clients</th>
-          <th>Add a client</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          groups.length === 0
-            ? html`<tr>
-                <td colspan="5" class="empty">No groups.</td>
-              </tr>`
-            : groups.map((g) => {
-                const gid = g.id;
-                const members = g.clients ?? [];
-                const others = clients.filter((c) => !members.includes(Number(c["id"])));
-                return html`<tr id="group-${gid}">
-                  <td class="num">${gid}</td>
-                  <td>${g.name}</td>
-                  <td>
-                    ${members.map((cid) => html`<span class="chip"><a href="/clients/${cid}">${labels.get(cid) ?? cid}</a> <button type="button" class="rpc small" title="remove" data-method="removeClientFromGroup" data-params="${JSON.stringify([gid, cid])}">×</button></span> `)}
-                  </td>
-                  <td>
-                    ${
-                      others.length === 0
-                        ? ""
-                        : html`<form class="add-member" data-group="${gid}">
-                            <select name="client">
-                              ${others.map((c) => html`<option value="${String(c["id"])}">${String(c["label"] ?? c["id"])}</option>`)}</select
-                            ><button type="submit" class="small">add</button>
-                          </form>`
-                    }
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      class="rpc danger small"
-                      data-method="deleteClientGroup"
-                      data-params="${JSON.stringify([gid])}"
-                      data-confirm="Delete group ${g.name}?"
-                    >
-                      delete
-                    </button>
-                  </td>
-                </tr>`;
-              })
-        }
-      </tbody>
-    </table>`;
+    ${gridTable(
+      ["ID", "Group", "Clients", "Add a client", ""],
+      groups.map((g) => {
+        const gid = g.id;
+        const members = g.clients ?? [];
+        const others = clients.filter((c) => !members.includes(Number(c["id"])));
+        return html`<tr id="group-${gid}">
+          <td class="num">${gid}</td>
+          <td>${g.name}</td>
+          <td>
+            ${members.map((cid) => html`<span class="chip"><a href="/clients/${cid}">${labels.get(cid) ?? cid}</a> ${rpcButton("×", "removeClientFromGroup", [gid, cid], { look: "small", title: "remove" })}</span> `)}
+          </td>
+          <td>
+            ${
+              others.length === 0
+                ? ""
+                : html`<form class="add-member" data-group="${gid}">
+                    <select name="client">
+                      ${others.map((c) => html`<option value="${String(c["id"])}">${String(c["label"] ?? c["id"])}</option>`)}</select
+                    ><button type="submit" class="small">add</button>
+                  </form>`
+            }
+          </td>
+          <td>
+            ${rpcButton("delete", "deleteClientGroup", [gid], { look: "danger small", confirm: `Delete group ${g.name}?` })}
+          </td>
+        </tr>`;
+      }),
+      "No groups.",
+    )}`;
   return layout("Groups", "/groups", body);
 }
 
@@ -345,62 +272,32 @@ export async function resourcesPage(ctx: Context): Promise<Html> {
       <label><input name="2" type="checkbox" /> per machine</label>
       <button type="submit">Define resource</button>
     </form>
-    <table class="grid">
-      <thead>
-        <tr>
-          <th>ID</th>
-          <th>Name</th>
-          <th>Amount</th>
-          <th>Used</th>
-          <th>Counted per</th>
-          <th>Edit</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          resources.length === 0
-            ? html`<tr>
-                <td colspan="6" class="empty">No resources defined.</td>
-              </tr>`
-            : resources.map((r) => {
-                const rid = r.id;
-                return html`<tr>
-                  <td class="num">${rid}</td>
-                  <td>${r.name}</td>
-                  <td class="num">${String(r.amount)}</td>
-                  <td class="num">${String(r.used)}</td>
-                  <td>${r.perMachine ? "machine" : "job"}</td>
-                  <td>
-                    <form class="resource-edit" data-id="${rid}">
-                      <input name="name" value="${r.name}" size="12" />
-                      <input
-                        name="amount"
-                        type="number"
-                        min="0"
-                        value="${String(r.amount)}"
-                        style="width:6em"
-                      />
-                      <label
-                        ><input name="perMachine" type="checkbox" ${r.perMachine ? html`checked` : ""} /> per
-                        machine</label
-                      >
-                      <button type="submit" class="small">save</button>
-                      <button
-                        type="button"
-                        class="rpc danger small"
-                        data-method="removeResource"
-                        data-params="${JSON.stringify([rid])}"
-                        data-confirm="Remove resource?"
-                      >
-                        remove
-                      </button>
-                    </form>
-                  </td>
-                </tr>`;
-              })
-        }
-      </tbody>
-    </table>`;
+    ${gridTable(
+      ["ID", "Name", "Amount", "Used", "Counted per", "Edit"],
+      resources.map((r) => {
+        const rid = r.id;
+        return html`<tr>
+          <td class="num">${rid}</td>
+          <td>${r.name}</td>
+          <td class="num">${String(r.amount)}</td>
+          <td class="num">${String(r.used)}</td>
+          <td>${r.perMachine ? "machine" : "job"}</td>
+          <td>
+            <form class="resource-edit" data-id="${rid}">
+              <input name="name" value="${r.name}" size="12" />
+              <input name="amount" type="number" min="0" value="${String(r.amount)}" style="width:6em" />
+              <label
+                ><input name="perMachine" type="checkbox" ${r.perMachine ? html`checked` : ""} /> per
+                machine</label
+              >
+              <button type="submit" class="small">save</button>
+              ${rpcButton("remove", "removeResource", [rid], { look: "danger small", confirm: "Remove resource?" })}
+            </form>
+          </td>
+        </tr>`;
+      }),
+      "No resources defined.",
+    )}`;
   return layout("Resources", "/resources", body);
 }
 
@@ -410,35 +307,22 @@ export async function errorsPage(ctx: Context): Promise<Html> {
   const body = html`<h1>
       Server errors <span class="muted">(${String(result["total"] ?? errors.length)})</span>
     </h1>
-    <table class="grid">
-      <thead>
-        <tr>
-          <th>Time</th>
-          <th>Method</th>
-          <th>Message</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          errors.length === 0
-            ? html`<tr>
-                <td colspan="3" class="empty">No server errors.</td>
-              </tr>`
-            : errors.slice(0, 200).map(
-                (e) =>
-                  html`<tr>
-                    <td>${value(e["time"])}</td>
-                    <td>${String(e["method"] ?? "")}</td>
-                    <td>
-                      <details>
-                        <summary>${String(e["message"] ?? "")}</summary>
-                        <pre>${String(e["stack"] ?? "")}</pre>
-                      </details>
-                    </td>
-                  </tr>`,
-              )
-        }
-      </tbody>
-    </table>`;
+    ${gridTable(
+      ["Time", "Method", "Message"],
+      errors.slice(0, 200).map(
+        (e) =>
+          html`<tr>
+            <td>${value(e["time"])}</td>
+            <td>${String(e["method"] ?? "")}</td>
+            <td>
+              <details>
+                <summary>${String(e["message"] ?? "")}</summary>
+                <pre>${String(e["stack"] ?? "")}</pre>
+              </details>
+            </td>
+          </tr>`,
+      ),
+      "No server errors.",
+    )}`;
   return layout("Server errors", "/errors", body);
 }

@@ -24,7 +24,7 @@ import {
 } from "../store/job-frames.js";
 import { runSeconds } from "../store/run-time.js";
 import { normalizeFailure } from "../../shared/failure-groups.js";
-import { duration, html, progressBar, sortHeaders, statusBadge, time, type Html } from "./html.js";
+import { duration, gridTable, html, progressBar, sortHeaders, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
 export const FRAME_PAGE_SIZES = [50, 100, 250, 500];
@@ -352,43 +352,32 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
         Reschedule all failed (${(view.counts.get("failed") ?? 0) + (view.counts.get("abandoned") ?? 0)})
       </button>
     </div>
-    <table class="grid frame-table">
-      <thead>
-        <tr>
-          <th><input type="checkbox" class="select-page" title="select all on this page" /></th>
-          ${sortHeaders(COLUMNS, q, (sort, desc, text) => link(parentId, q, { sort, desc, page: 1 }, text))}
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          rows.length === 0
-            ? html`<tr>
-                <td colspan="11" class="empty">No frames match.</td>
-              </tr>`
-            : rows.map((f) => {
-                const seconds = frameSeconds(f, now);
-                return html`<tr class="frame" data-id="${f.id}" data-status="${f.status}">
-                  <td><input type="checkbox" class="sel" data-id="${f.id}" /></td>
-                  <td class="num"><a href="/jobs/${f.id}">${f.id}</a></td>
-                  <td class="name"><a href="/jobs/${f.id}">${f.name}</a></td>
-                  <td>${statusBadge(f.status)}</td>
-                  <td>${f.clientIds.map((c) => html`<a href="/clients/${c}">${labels.get(c) ?? c}</a> `)}</td>
-                  <td>${progressBar(f.progress)}</td>
-                  <td>${time(Number.isFinite(f.start) ? new Date(f.start) : null)}</td>
-                  <td
-                    class="num duration"
-                    data-seconds="${Number.isFinite(seconds) ? seconds.toFixed(1) : ""}"
-                  >
-                    ${duration(seconds)}
-                  </td>
-                  <td class="num">${f.attempt}</td>
-                  <td class="num exit">${exits.get(f.id) ?? ""}</td>
-                  <td class="last-error" title="${f.lastError}">${f.lastError}</td>
-                </tr>`;
-              })
-        }
-      </tbody>
-    </table>
+    ${gridTable(
+      [
+        html`<th><input type="checkbox" class="select-page" title="select all on this page" /></th>`,
+        ...sortHeaders(COLUMNS, q, (sort, desc, text) => link(parentId, q, { sort, desc, page: 1 }, text)),
+      ],
+      rows.map((f) => {
+        const seconds = frameSeconds(f, now);
+        return html`<tr class="frame" data-id="${f.id}" data-status="${f.status}">
+          <td><input type="checkbox" class="sel" data-id="${f.id}" /></td>
+          <td class="num"><a href="/jobs/${f.id}">${f.id}</a></td>
+          <td class="name"><a href="/jobs/${f.id}">${f.name}</a></td>
+          <td>${statusBadge(f.status)}</td>
+          <td>${f.clientIds.map((c) => html`<a href="/clients/${c}">${labels.get(c) ?? c}</a> `)}</td>
+          <td>${progressBar(f.progress)}</td>
+          <td>${time(Number.isFinite(f.start) ? new Date(f.start) : null)}</td>
+          <td class="num duration" data-seconds="${Number.isFinite(seconds) ? seconds.toFixed(1) : ""}">
+            ${duration(seconds)}
+          </td>
+          <td class="num">${f.attempt}</td>
+          <td class="num exit">${exits.get(f.id) ?? ""}</td>
+          <td class="last-error" title="${f.lastError}">${f.lastError}</td>
+        </tr>`;
+      }),
+      "No frames match.",
+      { class: "frame-table" },
+    )}
     <div class="pager">
       <span>${matching} frame${matching === 1 ? "" : "s"} · page ${page} of ${pages}</span>
       ${page > 1 ? html`${link(parentId, q, { page: 1 }, "« first")} ${link(parentId, q, { page: page - 1 }, "‹ prev")}` : ""}

@@ -190,3 +190,58 @@ export function sortHeaders<S extends string>(
     </th>`;
   });
 }
+
+/**
+ * A data table (class "grid"): a header row, then `rows`, or when there are none one row saying `empty`
+ * across every column. A header is a column title, or a header cell already rendered (a checkbox, or a
+ * sortable column's: sortHeaders).
+ */
+export function gridTable(
+  headers: readonly (string | Html)[],
+  rows: Html[],
+  empty: string | Html,
+  attrs: { id?: string; class?: string } = {},
+): Html {
+  return html`<table
+    class="grid${attrs.class === undefined ? "" : ` ${attrs.class}`}"
+    ${attrs.id === undefined ? "" : html`id="${attrs.id}"`}
+  >
+    <thead>
+      <tr>
+        ${headers.map((h) => (h instanceof Html ? h : html`<th>${h}</th>`))}
+      </tr>
+    </thead>
+    <tbody>
+      ${
+        rows.length === 0
+          ? html`<tr>
+              <td colspan="${headers.length}" class="empty">${empty}</td>
+            </tr>`
+          : rows
+      }
+    </tbody>
+  </table>`;
+}
+
+/**
+ * A button static/app.js turns into the call `method(...params)`, after asking `confirm` when given; then it
+ * reloads the page, or goes to `then`. `look` adds classes ("small", "danger").
+ */
+export function rpcButton(
+  text: string | Html,
+  method: string,
+  params: unknown[],
+  opts: { look?: string; confirm?: string; then?: string; title?: string } = {},
+): Html {
+  return html`<button
+    type="button"
+    class="rpc${opts.look === undefined ? "" : ` ${opts.look}`}"
+    ${opts.title === undefined ? "" : html`title="${opts.title}"`}
+    data-method="${method}"
+    data-params="${JSON.stringify(params)}"
+    ${opts.confirm === undefined ? "" : html`data-confirm="${opts.confirm}"`}
+    ${opts.then === undefined ? "" : html`data-then="${opts.then}"`}
+  >
+    ${text}
+  </button>`;
+}

@@ -4,7 +4,7 @@
 
 import type { Context } from "../context.js";
 import { Outbox } from "../notices/outbox.js";
-import { html, layout, time, type Html } from "./html.js";
+import { gridTable, html, layout, time, type Html } from "./html.js";
 
 const SHOWN = 100;
 
@@ -20,40 +20,24 @@ export async function noticesPage(ctx: Context): Promise<Html> {
       ${String(pending)} in the outbox (to send, or waiting for a retry); ${String(dropped)} dropped because
       it was full. Job mail, the error digest and webhooks: docs/ADMIN.md §11.
     </p>
-    <table class="grid" id="notices-table">
-      <thead>
-        <tr>
-          <th>Time</th>
-          <th>Kind</th>
-          <th>To</th>
-          <th>Job</th>
-          <th>Outcome</th>
-          <th>Tries</th>
-          <th>Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          recent.length === 0
-            ? html`<tr>
-                <td colspan="7" class="empty">No deliveries yet.</td>
-              </tr>`
-            : recent.map(
-                (o) =>
-                  html`<tr class="notice-${o.outcome}">
-                    <td>${time(new Date(o.at))}</td>
-                    <td>${o.kind}</td>
-                    <td>${o.target}</td>
-                    <td>
-                      ${o.jobId === undefined ? "" : html`<a href="/jobs/${String(o.jobId)}">${String(o.jobId)}</a>`}
-                    </td>
-                    <td>${o.outcome}</td>
-                    <td>${String(o.tries)}</td>
-                    <td>${o.error ?? ""}</td>
-                  </tr>`,
-              )
-        }
-      </tbody>
-    </table>`;
+    ${gridTable(
+      ["Time", "Kind", "To", "Job", "Outcome", "Tries", "Error"],
+      recent.map(
+        (o) =>
+          html`<tr class="notice-${o.outcome}">
+            <td>${time(new Date(o.at))}</td>
+            <td>${o.kind}</td>
+            <td>${o.target}</td>
+            <td>
+              ${o.jobId === undefined ? "" : html`<a href="/jobs/${String(o.jobId)}">${String(o.jobId)}</a>`}
+            </td>
+            <td>${o.outcome}</td>
+            <td>${String(o.tries)}</td>
+            <td>${o.error ?? ""}</td>
+          </tr>`,
+      ),
+      "No deliveries yet.",
+      { id: "notices-table" },
+    )}`;
   return layout("Notices", "/notices", body);
 }

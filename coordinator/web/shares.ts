@@ -6,7 +6,7 @@
 // table alone.
 
 import type { ShareRow } from "../store/shares.js";
-import { html, type Html } from "./html.js";
+import { html, rpcButton, type Html } from "./html.js";
 
 function burstText(r: ShareRow): Html | string {
   if (r.burst === "") return html`<span class="muted">none</span>`;
@@ -15,14 +15,41 @@ function burstText(r: ShareRow): Html | string {
 
 /** The inputs of one share's form: weight, guarantee, burst (slots or N%, empty for none), users. */
 function shareFields(r: ShareRow | null): Html {
-  return html`<input name="weight" type="number" min="0" step="any" size="4" title="weight" placeholder="weight"
-      value="${r ? String(r.weight) : "1"}" required />
-    <input name="guarantee" type="number" min="0" step="1" size="4" title="guaranteed slots" placeholder="guarantee"
-      value="${r ? String(r.guarantee) : "0"}" />
-    <input name="burst" size="6" title="burst maximum: slots or N% of the farm, empty for none" placeholder="burst"
-      value="${r?.burst ?? ""}" />
-    <input name="users" size="16" title="users mapped to the share (comma-separated)" placeholder="users"
-      value="${r ? r.users.join(", ") : ""}" />`;
+  return html`<input
+      name="weight"
+      type="number"
+      min="0"
+      step="any"
+      size="4"
+      title="weight"
+      placeholder="weight"
+      value="${r ? String(r.weight) : "1"}"
+      required
+    />
+    <input
+      name="guarantee"
+      type="number"
+      min="0"
+      step="1"
+      size="4"
+      title="guaranteed slots"
+      placeholder="guarantee"
+      value="${r ? String(r.guarantee) : "0"}"
+    />
+    <input
+      name="burst"
+      size="6"
+      title="burst maximum: slots or N% of the farm, empty for none"
+      placeholder="burst"
+      value="${r?.burst ?? ""}"
+    />
+    <input
+      name="users"
+      size="16"
+      title="users mapped to the share (comma-separated)"
+      placeholder="users"
+      value="${r ? r.users.join(", ") : ""}"
+    />`;
 }
 
 export function sharesTable(rows: readonly ShareRow[], canEdit: boolean): Html {
@@ -49,34 +76,34 @@ export function sharesTable(rows: readonly ShareRow[], canEdit: boolean): Html {
               <td class="num">${r.weight}</td>
               <td class="num">${burstText(r)}</td>
               <td>${r.users.join(", ")}</td>
-              ${canEdit
-                ? html`<td>
-                    <form class="share-edit" data-share="${r.name}">
-                      ${shareFields(r)}
-                      <button type="submit">Save</button>
-                      ${r.name === "default"
-                        ? ""
-                        : html`<button
-                            type="button"
-                            class="rpc"
-                            data-method="removeShare"
-                            data-params="${JSON.stringify([r.name])}"
-                            data-confirm="Remove share ${r.name}? Its jobs run in share default from then on."
-                          >
-                            Remove
-                          </button>`}
-                    </form>
-                  </td>`
-                : ""}
+              ${
+                canEdit
+                  ? html`<td>
+                      <form class="share-edit" data-share="${r.name}">
+                        ${shareFields(r)}
+                        <button type="submit">Save</button>
+                        ${
+                          r.name === "default"
+                            ? ""
+                            : rpcButton("Remove", "removeShare", [r.name], {
+                                confirm: `Remove share ${r.name}? Its jobs run in share default from then on.`,
+                              })
+                        }
+                      </form>
+                    </td>`
+                  : ""
+              }
             </tr>`,
         )}
       </tbody>
     </table>
-    ${canEdit
-      ? html`<form class="share-edit" id="share-new">
-          <input name="name" size="12" placeholder="new share" required />
-          ${shareFields(null)}
-          <button type="submit">Define share</button>
-        </form>`
-      : ""}`;
+    ${
+      canEdit
+        ? html`<form class="share-edit" id="share-new">
+            <input name="name" size="12" placeholder="new share" required />
+            ${shareFields(null)}
+            <button type="submit">Define share</button>
+          </form>`
+        : ""
+    }`;
 }
