@@ -10,6 +10,7 @@ import { CliError, Exit } from "./exit-codes.js";
 import { percent, table, text, toJson, when } from "./format.js";
 import { exitCodeFor } from "./submit.js";
 import { noSuchClient, resolveClients } from "./client-names.js";
+import { RUN_ATTRIBUTES } from "../shared/run-attributes.js";
 
 export interface Io {
   server: HQServer;
@@ -134,12 +135,7 @@ const FIRST_ATTRIBUTES = [
   "progress",
   "priority",
   "submittedBy",
-  "clients",
-  "queueTime",
-  "startTime",
-  "endTime",
-  "runTime",
-  "ETA",
+  ...RUN_ATTRIBUTES,
   "attempt",
   "triesLeft",
   "command",

@@ -13,6 +13,7 @@ import { GroupStore, type StoredGroup } from "../store/groups.js";
 import { readJobs } from "./jobs.js";
 import {
   duration,
+  filterFormEnd,
   html,
   kilobytes,
   layout,
@@ -278,10 +279,7 @@ export async function clientsPage(ctx: Context, q: ClientQuery): Promise<Html> {
             })}
           </select></label
         >
-        ${q.sort !== "name" ? html`<input type="hidden" name="sort" value="${q.sort}" />` : ""}
-        ${q.desc ? html`<input type="hidden" name="dir" value="desc" />` : ""}
-        <button type="submit">Filter</button>
-        <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
+        ${filterFormEnd(q, "name")}
       </form>
       <div class="client-bulk">
         <span class="client-count">0 selected</span>

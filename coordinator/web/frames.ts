@@ -24,6 +24,7 @@ import {
 } from "../store/job-frames.js";
 import { runSeconds } from "../store/run-time.js";
 import { normalizeFailure } from "../../shared/failure-groups.js";
+import { jobActionButtons } from "./job-actions.js";
 import { duration, gridTable, html, progressBar, sortHeaders, statusBadge, time, type Html } from "./html.js";
 
 export const FRAME_SORTS = ["id", "name", "status", "host", "progress", "start", "duration", "attempts"];
@@ -341,13 +342,7 @@ export async function frameTable(ctx: Context, parentId: number, q: FrameQuery):
     </div>
     <div class="bulk" data-parent="${parentId}">
       <span class="bulk-count">0 selected</span>
-      <button type="button" class="bulk-action danger" data-method="cancelJobs">Cancel</button>
-      <button type="button" class="bulk-action" data-method="rescheduleJobs">Reschedule</button>
-      <button type="button" class="bulk-action" data-method="pauseJobs">Pause</button>
-      <button type="button" class="bulk-action" data-method="resumeJobs">Resume</button>
-      <button type="button" class="bulk-action" data-method="ejectJobs">Eject</button>
-      <label>Priority <input type="number" min="0" class="bulk-priority" value="0" /></label>
-      <button type="button" class="bulk-action" data-method="setJobPriority">Set priority</button>
+      ${jobActionButtons("bulk", ["cancelJobs", "rescheduleJobs", "pauseJobs", "resumeJobs", "ejectJobs"])}
       <button type="button" class="reschedule-failed" data-parent="${parentId}">
         Reschedule all failed (${(view.counts.get("failed") ?? 0) + (view.counts.get("abandoned") ?? 0)})
       </button>

@@ -245,3 +245,14 @@ export function rpcButton(
     ${text}
   </button>`;
 }
+
+/**
+ * The end of a sortable list's filter form: the sort in force kept as hidden fields (none for the list's
+ * default order), the Filter button and the live (auto-refresh) toggle.
+ */
+export function filterFormEnd(current: { sort: string; desc: boolean }, defaultSort: string): Html {
+  return html`${current.sort !== defaultSort ? html`<input type="hidden" name="sort" value="${current.sort}" />` : ""}
+    ${current.desc ? html`<input type="hidden" name="dir" value="desc" />` : ""}
+    <button type="submit">Filter</button>
+    <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>`;
+}

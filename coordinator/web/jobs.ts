@@ -19,9 +19,12 @@ import {
 import { JobStore, type JobRecord } from "../store/jobs.js";
 import { fieldsFor, jobAttributes, readJobView } from "../store/job-view.js";
 import { JOB_STATUSES } from "../../shared/statuses.js";
+import { RUN_ATTRIBUTES } from "../../shared/run-attributes.js";
 import { countsLabel, frameTable, type FrameQuery } from "./frames.js";
+import { jobActionButtons } from "./job-actions.js";
 import {
   attrTable,
+  filterFormEnd,
   html,
   layout,
   progressBar,
@@ -304,12 +307,7 @@ function bulkBar(q: JobQuery): Html {
     <span class="job-count">0 selected</span>
     <button type="button" class="select-matching">Select all matching</button>
     <button type="button" class="clear-jobs">Clear</button>
-    <button type="button" class="job-action" data-method="pauseJobs">Pause</button>
-    <button type="button" class="job-action" data-method="resumeJobs">Resume</button>
-    <button type="button" class="job-action" data-method="rescheduleJobs">Reschedule</button>
-    <button type="button" class="job-action danger" data-method="cancelJobs">Cancel</button>
-    <label>Priority <input type="number" min="0" class="job-priority" value="0" /></label>
-    <button type="button" class="job-action" data-method="setJobPriority">Set priority</button>
+    ${jobActionButtons("job", ["pauseJobs", "resumeJobs", "rescheduleJobs", "cancelJobs"])}
     <span class="job-progress muted" role="status"></span>
   </div>`;
 }
@@ -332,10 +330,7 @@ export async function jobsPage(ctx: Context, q: JobQuery): Promise<Html> {
           ${PAGE_SIZES.map((n) => html`<option ${n === q.per ? html`selected` : ""}>${n}</option>`)}
         </select></label
       >
-      ${q.sort !== "id" ? html`<input type="hidden" name="sort" value="${q.sort}" />` : ""}
-      ${q.desc ? html`<input type="hidden" name="dir" value="desc" />` : ""}
-      <button type="submit">Filter</button>
-      <label class="auto"><input type="checkbox" id="auto-refresh" checked /> live</label>
+      ${filterFormEnd(q, "id")}
     </form>
     ${bulkBar(q)} ${await jobsTable(ctx, q)}`;
   return layout("Jobs", "/jobs", body);
@@ -385,12 +380,7 @@ const KEY_ATTRIBS = [
   "triesLeft",
   "submittedBy",
   "share",
-  "clients",
-  "queueTime",
-  "startTime",
-  "endTime",
-  "runTime",
-  "ETA",
+  ...RUN_ATTRIBUTES,
   "command",
   "tags",
   "conditions",
