@@ -11,6 +11,7 @@ import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
 import { openhqCommandLine, runCommand, type Run } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 const CLI = openhqCommandLine();
 const bash = (script: string, env: Record<string, string>) => runCommand("bash", ["-c", script], env);
@@ -21,11 +22,8 @@ function openhq(server: string, args: string[]): Promise<Run> {
 }
 
 test("openhq without jobs running: bad --server, unknown client, closed pipe, jobs filters, submit overrides, --tree", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
+  const { coordinator, hq } = await agentlessFarm(t);
   const url = coordinator.url;
-  const hq = new HQServer(url);
-  t.after(() => hq.rpc.close());
 
   const bad = await openhq(url, ["--server", "127.0.0.1:5000", "ping"]);
   assert.equal(bad.code, 2, bad.stderr);

@@ -5,19 +5,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
 import { openhq } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { eventually } from "./support/eventually.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 test("openhq: command help, short usage errors, short client names, jobs --all --name, job ID, no-ops", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
+  const { coordinator, hq } = await agentlessFarm(t);
   const url = coordinator.url;
-  const hq = new HQServer(url);
-  t.after(() => hq.rpc.close());
   const peers = await Promise.all(
     [
       ["vm", "blade03"],

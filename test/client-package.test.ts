@@ -15,8 +15,8 @@ import {
   TransportError,
   type JobStatus,
 } from "../shared/client/index.js";
-import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 const ROOT = process.cwd();
 
@@ -53,10 +53,7 @@ test("the client entry imports nothing server-side, and package.json points '.' 
 });
 
 test("waitFor, typed attributes, per-call timeouts and typed errors", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { hq } = await agentlessFarm(t);
 
   const [id] = await hq.newjob({ name: "waits", command: "true", host: "nowhere" });
   const job = await hq.getJob(id as number, ["status", "priority"]);

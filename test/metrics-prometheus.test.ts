@@ -6,6 +6,7 @@ import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { parsePrometheus, sample } from "./support/prometheus.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 test("the strict parser rejects what Prometheus rejects", () => {
   assert.throws(() => parsePrometheus("x 1\n"), /without a TYPE/);
@@ -22,10 +23,7 @@ test("the strict parser rejects what Prometheus rejects", () => {
 });
 
 test("/metrics reports jobs by status, clients, Redis round trip and API calls by method", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await agentlessFarm(t);
 
   await hq.newjob([
     { name: "a", command: "true" },

@@ -5,17 +5,14 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Fault, HQServer } from "../shared/client/index.js";
+import { Fault } from "../shared/client/index.js";
 import { browser, skippedWithoutChromium } from "./support/browser.js";
-import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { until } from "./support/eventually.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 test("job page: conditions and permitted clients edited; setJobConditions refuses bad input", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await agentlessFarm(t);
   // A registered blade that takes nothing (disabled), so the job stays queued and its reason is judged.
   const peer = await new ProtocolPeer({
     serverUrl: coordinator.url,

@@ -3,17 +3,14 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HQServer, type JobSpec } from "../shared/client/index.js";
-import { startCoordinator } from "./support/coordinator.js";
+import { type JobSpec } from "../shared/client/index.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 const rows = (html: string) =>
   [...html.matchAll(/<tr\s+class="job[^"]*"\s+data-id="(\d+)"/g)].map((m) => Number(m[1]));
 
 test("jobs pages: server-side paging, status/name/submitter filters, child rows, fragments and assets", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await agentlessFarm(t);
   const specs: JobSpec[] = [];
   for (let i = 1; i <= 120; i++) {
     specs.push({

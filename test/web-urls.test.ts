@@ -5,17 +5,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HQServer } from "../shared/client/index.js";
 import { browser, skippedWithoutChromium } from "./support/browser.js";
-import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 test("a URL with filters and sorts restores the view; frame filters go into the address bar and back", async (t) => {
   if (skippedWithoutChromium(t)) return;
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await agentlessFarm(t);
   for (const [name, user] of [
     ["carrot", "bob"],
     ["apple", "bob"],

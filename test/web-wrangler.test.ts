@@ -8,13 +8,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { HQServer, type JobSpec } from "../shared/client/index.js";
+import { type JobSpec } from "../shared/client/index.js";
 import { browser, skippedWithoutChromium } from "./support/browser.js";
 import { oneAgentFarm } from "./support/one-agent-farm.js";
-import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { programArgs } from "./support/programs.js";
 import { until } from "./support/eventually.js";
+import { agentlessFarm } from "./support/one-agent-farm.js";
 
 const SHOTS = "/tmp/wrangler-shots";
 
@@ -113,10 +113,7 @@ test("a rendering parent, the last error of failed frames, the failures panel an
 
 test("Clients page: running frames with names, user and elapsed time; filter, sort, bulk disable of 3 blades", async (t) => {
   if (skippedWithoutChromium(t)) return;
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const hq = new HQServer(coordinator.url);
-  t.after(() => hq.rpc.close());
+  const { coordinator, hq } = await agentlessFarm(t);
   const peers = await Promise.all(
     ["blade01", "blade02", "blade03", "spare"].map((name) =>
       new ProtocolPeer({ serverUrl: coordinator.url, hostname: "vm", name, mode: "hold" }).connect(),
