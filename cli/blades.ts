@@ -3,7 +3,7 @@
 
 import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { CliError, Exit } from "./exit-codes.js";
-import { table, text, toJson, when } from "./format.js";
+import { table, text, toJson, when, writeList } from "./format.js";
 import type { Io } from "./commands.js";
 import { resolveOneClient } from "./client-names.js";
 
@@ -50,21 +50,14 @@ export async function showHistory(io: Io, arg: string, limit: number): Promise<n
     await resolveOneClient(io, arg),
     Math.min(limit, 200),
   );
-  if (io.json) io.out.write(toJson(rows));
-  else
-    io.out.write(
-      table(
-        ["TIME", "JOB", "NAME", "RESULT", "EXIT", "SECONDS"],
-        rows.map((r) => [
-          when(r["t"]),
-          r["job"] === undefined ? "" : text(r["job"]),
-          r["name"] === undefined ? "" : text(r["name"]),
-          r["event"] === undefined ? text(r["result"]) : `${text(r["event"])}: ${text(r["why"] ?? "")}`,
-          r["exit"] === undefined ? (r["signal"] === undefined ? "" : text(r["signal"])) : text(r["exit"]),
-          typeof r["ms"] === "number" ? (r["ms"] / 1000).toFixed(1) : "",
-        ]),
-      ),
-    );
+  writeList(io, rows, ["TIME", "JOB", "NAME", "RESULT", "EXIT", "SECONDS"], (r) => [
+    when(r["t"]),
+    r["job"] === undefined ? "" : text(r["job"]),
+    r["name"] === undefined ? "" : text(r["name"]),
+    r["event"] === undefined ? text(r["result"]) : `${text(r["event"])}: ${text(r["why"] ?? "")}`,
+    r["exit"] === undefined ? (r["signal"] === undefined ? "" : text(r["signal"])) : text(r["exit"]),
+    typeof r["ms"] === "number" ? (r["ms"] / 1000).toFixed(1) : "",
+  ]);
   return Exit.ok;
 }
 

@@ -7,7 +7,7 @@ import { CLIENT_STATE_ATTRIBUTES, clientState } from "../shared/client-state.js"
 import { isFinished, isJobStatus } from "../shared/statuses.js";
 import { statusWord, treeCounts } from "../shared/status-words.js";
 import { CliError, Exit } from "./exit-codes.js";
-import { percent, table, text, toJson, when } from "./format.js";
+import { percent, table, text, toJson, when, writeList } from "./format.js";
 import { exitCodeFor } from "./submit.js";
 import { noSuchClient, resolveClients } from "./client-names.js";
 import { RUN_ATTRIBUTES } from "../shared/run-attributes.js";
@@ -105,22 +105,15 @@ export async function listJobs(io: Io, filter: JobFilter): Promise<number> {
   const rows = ids.length === 0 ? [] : await io.server.getJobs(ids, JOB_COLUMNS);
   const jobs = rows.filter((j): j is Job => j !== null); // deleted since the ids were read
   if (searched !== "" && !io.json) process.stderr.write(`jobs: matches${searched}\n`);
-  if (io.json) io.out.write(toJson(jobs));
-  else
-    io.out.write(
-      table(
-        ["ID", "NAME", "STATUS", "PRI", "PROGRESS", "BY", "QUEUED"],
-        jobs.map((j) => [
-          String(j.id),
-          String(j.name ?? ""),
-          word(j),
-          String(j.priority ?? 0),
-          percent(j.overallProgress),
-          String(j.submittedBy ?? ""),
-          when(j.queueTime),
-        ]),
-      ),
-    );
+  writeList(io, jobs, ["ID", "NAME", "STATUS", "PRI", "PROGRESS", "BY", "QUEUED"], (j) => [
+    String(j.id),
+    String(j.name ?? ""),
+    word(j),
+    String(j.priority ?? 0),
+    percent(j.overallProgress),
+    String(j.submittedBy ?? ""),
+    when(j.queueTime),
+  ]);
   return Exit.ok;
 }
 
@@ -328,42 +321,40 @@ export async function listClients(io: Io): Promise<number> {
     "upgradeState",
     ...CLIENT_STATE_ATTRIBUTES,
   ]);
-  if (io.json) io.out.write(toJson(clients));
-  else
-    io.out.write(
-      table(
-        [
-          "ID",
-          "CLIENT",
-          "PLATFORM",
-          "CPUS",
-          "GPUS",
-          "LOAD",
-          "MEM(GB)",
-          "IDLE",
-          "STATE",
-          "JOBS",
-          "HEARTBEAT",
-          "LINK",
-          "UPGRADE",
-        ],
-        clients.map((c) => [
-          String(c.id),
-          String(c.label ?? c.hostname ?? ""),
-          String(c.platform ?? ""),
-          String(c.cpus ?? ""),
-          gpuSummary(c.gpus, c.gpuModels),
-          typeof c.load === "number" ? c.load.toFixed(2) : "-",
-          typeof c.memory === "number" ? (c.memory / 1048576).toFixed(1) : "-",
-          typeof c.idleTime === "number" && c.idleTime >= 0 ? `${c.idleTime}m` : "-",
-          clientState(c),
-          (c.runningJobs ?? []).join(","),
-          when(c.lastHeartbeat),
-          c.connected === false ? `disconnected since ${when(c.disconnectedSince)}` : "connected",
-          String(c.upgradeState ?? "") || "-",
-        ]),
-      ),
-    );
+  writeList(
+    io,
+    clients,
+    [
+      "ID",
+      "CLIENT",
+      "PLATFORM",
+      "CPUS",
+      "GPUS",
+      "LOAD",
+      "MEM(GB)",
+      "IDLE",
+      "STATE",
+      "JOBS",
+      "HEARTBEAT",
+      "LINK",
+      "UPGRADE",
+    ],
+    (c) => [
+      String(c.id),
+      String(c.label ?? c.hostname ?? ""),
+      String(c.platform ?? ""),
+      String(c.cpus ?? ""),
+      gpuSummary(c.gpus, c.gpuModels),
+      typeof c.load === "number" ? c.load.toFixed(2) : "-",
+      typeof c.memory === "number" ? (c.memory / 1048576).toFixed(1) : "-",
+      typeof c.idleTime === "number" && c.idleTime >= 0 ? `${c.idleTime}m` : "-",
+      clientState(c),
+      (c.runningJobs ?? []).join(","),
+      when(c.lastHeartbeat),
+      c.connected === false ? `disconnected since ${when(c.disconnectedSince)}` : "connected",
+      String(c.upgradeState ?? "") || "-",
+    ],
+  );
   return Exit.ok;
 }
 
@@ -409,53 +400,36 @@ export async function removeClients(io: Io, args: string[]): Promise<number> {
 
 export async function listGroups(io: Io): Promise<number> {
   const groups = await io.server.getClientGroups();
-  if (io.json) io.out.write(toJson(groups));
-  else
-    io.out.write(
-      table(
-        ["ID", "GROUP", "CLIENTS"],
-        groups.map((g) => [String(g.id), String(g.name ?? ""), (g.clients ?? []).join(",")]),
-      ),
-    );
+  writeList(io, groups, ["ID", "GROUP", "CLIENTS"], (g) => [
+    String(g.id),
+    String(g.name ?? ""),
+    (g.clients ?? []).join(","),
+  ]);
   return Exit.ok;
 }
 
 export async function listShares(io: Io): Promise<number> {
   const shares = await io.server.getShares();
-  if (io.json) io.out.write(toJson(shares));
-  else
-    io.out.write(
-      table(
-        ["SHARE", "RUNNING", "GUARANTEE", "WEIGHT", "BURST", "USERS"],
-        shares.map((s) => [
-          String(s.name ?? ""),
-          text(s.running),
-          text(s.guarantee),
-          text(s.weight),
-          s.burst ? `${s.burst}${s.burst.endsWith("%") ? ` (${text(s.burstSlots)})` : ""}` : "-",
-          (s.users ?? []).join(","),
-        ]),
-      ),
-    );
+  writeList(io, shares, ["SHARE", "RUNNING", "GUARANTEE", "WEIGHT", "BURST", "USERS"], (s) => [
+    String(s.name ?? ""),
+    text(s.running),
+    text(s.guarantee),
+    text(s.weight),
+    s.burst ? `${s.burst}${s.burst.endsWith("%") ? ` (${text(s.burstSlots)})` : ""}` : "-",
+    (s.users ?? []).join(","),
+  ]);
   return Exit.ok;
 }
 
 export async function listResources(io: Io): Promise<number> {
   const resources = await io.server.getResources();
-  if (io.json) io.out.write(toJson(resources));
-  else
-    io.out.write(
-      table(
-        ["ID", "RESOURCE", "AMOUNT", "USED", "PER"],
-        resources.map((r) => [
-          String(r.id),
-          String(r.name ?? ""),
-          text(r.amount),
-          text(r.used),
-          r.perMachine ? "machine" : "job",
-        ]),
-      ),
-    );
+  writeList(io, resources, ["ID", "RESOURCE", "AMOUNT", "USED", "PER"], (r) => [
+    String(r.id),
+    String(r.name ?? ""),
+    text(r.amount),
+    text(r.used),
+    r.perMachine ? "machine" : "job",
+  ]);
   return Exit.ok;
 }
 

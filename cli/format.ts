@@ -1,6 +1,7 @@
 // Plain-text rendering for humans: aligned tables, dates, progress bars. `--json` bypasses all of this.
 
 import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
+import type { Io } from "./commands.js";
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -48,4 +49,14 @@ export function text(value: XmlRpcValue | undefined): string {
   if (value instanceof Date) return when(value);
   if (typeof value === "object" && !Buffer.isBuffer(value)) return JSON.stringify(value);
   return String(value);
+}
+
+/** A list command's output: `items` as JSON under --json, else a table of `headers` and one row per item. */
+export function writeList<T>(
+  io: Pick<Io, "json" | "out">,
+  items: T[],
+  headers: string[],
+  row: (item: T) => string[],
+): void {
+  io.out.write(io.json ? toJson(items) : table(headers, items.map(row)));
 }
