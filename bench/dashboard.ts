@@ -9,6 +9,7 @@
 //   - a 1 GB job log written by a real agent through the log store: the job page, the log viewer's head,
 //     tail, a line and a byte far in, a search's first page (and one that finds nothing), and the download's
 //     first 1 MB: <= 1 s each;
+//   - the render-time chart of that parent (<= 500 ms) and /metrics at 10,000 blades (<= 300 ms);
 //   - the 24 h farm charts over a full history (<= 100 ms) and the bounded name search (< 500 ms).
 // OPENHQ_BENCH_DASHBOARD_JOBS / _BLADES / _FRAMES / OPENHQ_BENCH_LOG_MB shrink it for a quick run, and
 // OPENHQ_BENCH_DASHBOARD_CASES=<text>[,<text>] times only the cases whose name holds one of them (the log
@@ -288,6 +289,12 @@ export async function run(): Promise<BenchResult[]> {
           target: 500,
         },
         { name: `parent's job page, ${frames}`, path: `/jobs/${parent}`, target: 500 },
+        {
+          name: `render-time chart (SVG), ${frames}`,
+          path: `/jobs/${parent}/render-times.svg`,
+          target: 500,
+        },
+        { name: `/metrics, ${blades}`, path: "/metrics", target: 300 },
         {
           name: "24 h utilisation chart (SVG, 1,440 samples)",
           path: "/farm/utilisation.svg?hours=24",

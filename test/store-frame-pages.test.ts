@@ -2,20 +2,23 @@
 // its index (readKidsPage.lua, a union of statuses paged by bisection, both directions) equals the page cut
 // from the full sorted list; the numeric sorts done inside Redis chunk by chunk (readFrameOrder.lua) give the
 // order selectFrames gives over every row, and so does a page by duration from the duration index that real
-// transitions keep; and the failures panel follows real failures and a requeue.
+// transitions keep, and so do a parent's run seconds for the render-time chart; and the failures panel follows
+// real failures and a requeue.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import type { Context } from "../coordinator/context.js";
 import {
+  childSeconds,
   durationPage,
   frameOrder,
   NUMERIC_FRAME_SORTS,
   readFrames,
   readKidsPage,
 } from "../coordinator/store/job-frames.js";
-import { selectFrames } from "../coordinator/web/frames.js";
+import { renderTimeChart } from "../coordinator/web/charts.js";
+import { frameSeconds, selectFrames } from "../coordinator/web/frames.js";
 import { JOB_STATUSES } from "../shared/statuses.js";
 import { testContext } from "./support/context.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
@@ -217,4 +220,45 @@ test("sorted by duration from the duration index: the page selectFrames cuts fro
     // Past the children that ran, the caller reads every child.
     assert.equal(await durationPage(ctx, parent, desc, 25, 10, now), null);
   }
+});
+
+test("a parent's run seconds from the duration index are frameSeconds over every row; the render-time chart draws them", async () => {
+  const ids = await h.store.addJobs(
+    parseNewJob(
+      {
+        name: "charted parent",
+        children: Array.from({ length: 24 }, (_, i) => ({ name: `c${i}`, command: "run", triesLeft: 0 })),
+      },
+      null,
+      null,
+    ),
+  );
+  const [parent, ...kids] = ids as [number, ...number[]];
+  // 18 run through the real transitions: 14 finish (every third failing), one of them is rescheduled after
+  // it ran; 4 stay running; 6 never start (one cancelled).
+  for (const [i, id] of kids.slice(0, 18).entries()) {
+    const attempt = await h.assign(id);
+    if (i % 4 === 0) await new Promise((r) => setTimeout(r, 5 * i));
+    if (i < 14)
+      await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
+        exitCode: i % 3 === 0 ? 1 : 0,
+        signal: null,
+        reason: "exited",
+      });
+  }
+  await h.store.cascade("rescheduleJobs", [kids[2] as number]);
+  await h.store.cascade("cancelJobs", [kids[20] as number]);
+  const now = Date.now() + 1_000;
+  const truth = (await readFrames(ctx, kids)).map((f) => frameSeconds(f, now));
+  assert.ok(truth.filter(Number.isFinite).length >= 15, JSON.stringify(truth));
+  assert.deepEqual(await childSeconds(ctx, parent, kids, now), truth);
+
+  // One bar per child, valued as frameSeconds; a failed frame red, named in its tooltip.
+  const svg = (await renderTimeChart(ctx, parent, now)).text;
+  const values = /data-v="([^"]*)"/.exec(svg)?.[1]?.split(",") ?? [];
+  assert.deepEqual(
+    values,
+    truth.map((s) => (Number.isFinite(s) ? s.toFixed(1) : "")),
+  );
+  assert.match(svg, new RegExp(`fill="#c62828"\\s*><title>c3 \\(job ${kids[3]}\\):`));
 });

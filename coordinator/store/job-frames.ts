@@ -127,7 +127,6 @@ export async function frameOrder(
   return { found: rows.length, ids: rows.slice(0, k).map((r) => r.id) };
 }
 
-
 /**
  * Children [offset, offset + count) of a parent sorted by duration, every status shown, from its duration
  * index (lua/includes/kidsIndex.lua) instead of every child: the finished children that ran come with their
@@ -179,6 +178,39 @@ export async function durationPage(
   return sortTimed(rows, desc)
     .slice(offset, k)
     .map((r) => r.id);
+}
+
+/** Entries of a parent's kids:took per ZRANGE in childSeconds (a few ms of Redis each). */
+const TOOK_SLICE = 10_000;
+
+/**
+ * The run seconds of each of `ids` (a parent's children, in that order) as frameSeconds (web/frames.ts) has
+ * them, NaN for a child that never ran, from the parent's duration index (lua/includes/kidsIndex.lua)
+ * instead of every child's fields: the finished children's fixed seconds from kids:took in TOOK_SLICE slices,
+ * the unfinished ones that ran (kids:started: those running, and those rescheduled after a run) valued at
+ * `at` by readFrameOrder.lua. kids:started is read first, in the same pipeline: a child finishing meanwhile is
+ * then in both, and kids:took's value wins.
+ */
+export async function childSeconds(
+  ctx: Context,
+  parentId: number,
+  ids: number[],
+  at: number,
+): Promise<number[]> {
+  const took = ctx.keys.jobKidsTook(parentId);
+  const pipeline = ctx.redis.pipeline().zrange(ctx.keys.jobKidsStarted(parentId), "0", "-1");
+  // kids:took holds at most every child.
+  for (let start = 0; start < ids.length; start += TOOK_SLICE)
+    pipeline.zrange(took, String(start), String(start + TOOK_SLICE - 1), "WITHSCORES");
+  const replies = (await pipeline.exec()) ?? [];
+  for (const [err] of replies) if (err) throw err;
+  const [started, ...slices] = replies.map(([, reply]) => reply as string[]);
+  const seconds = new Map<number, number>();
+  for (const { id, value } of await frameValues(ctx, (started ?? []).map(Number), "duration", at))
+    seconds.set(id, value);
+  for (const slice of slices)
+    for (let i = 0; i < slice.length; i += 2) seconds.set(Number(slice[i]), Number(slice[i + 1]));
+  return ids.map((id) => seconds.get(id) ?? NaN);
 }
 
 /** Client id -> label (`hostname` or `hostname:name`), one pipelined HGET per distinct client. */

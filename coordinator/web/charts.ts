@@ -6,8 +6,7 @@ import { runningByUser, shareRows, sharesConfigured } from "../store/shares.js";
 import { sharesTable } from "./shares.js";
 import type { Context } from "../context.js";
 import { isFinished } from "../../shared/statuses.js";
-import { childIds, readFrames } from "../store/job-frames.js";
-import { frameSeconds } from "./frames.js";
+import { childIds, childSeconds, readFrames } from "../store/job-frames.js";
 import {
   clientHistory,
   farmHistory,
@@ -228,34 +227,47 @@ export async function farmPage(ctx: Context, hours: number | null, canEdit: bool
 /** Most bars drawn; beyond, frames are binned (each bar = the slowest of its bin, so outliers still show). */
 const MAX_BARS = 600;
 
-/** Render time per frame of a parent, in child order: failed red, slower than 2x the median orange. */
+/**
+ * Render time per frame of a parent, in child order: failed red, slower than 2x the median orange. The
+ * seconds come from the parent's duration index (store/job-frames.ts childSeconds); the fields of a frame
+ * (name, status) are read only for the frames the bars show, at most MAX_BARS.
+ */
 export async function renderTimeChart(ctx: Context, parentId: number, now = Date.now()): Promise<Html> {
-  const frames = await readFrames(ctx, await childIds(ctx, parentId));
-  const seconds = frames.map((f) => frameSeconds(f, now));
+  const ids = await childIds(ctx, parentId);
+  const seconds = await childSeconds(ctx, parentId, ids, now);
   const done = seconds.filter(Number.isFinite).sort((a, b) => a - b);
   const median = done[Math.floor(done.length / 2)] ?? NaN;
-  const colour = (i: number): string => {
-    const f = frames[i];
-    if (f && isFinished(f.status) && f.status !== "succeeded") return "#c62828";
-    return (seconds[i] ?? 0) > 2 * median && median > 0 ? "#ef6c00" : "#1565c0";
-  };
-  const bin = Math.max(1, Math.ceil(frames.length / MAX_BARS));
-  const bars: Bar[] = [];
-  for (let start = 0; start < frames.length; start += bin) {
+  const bin = Math.max(1, Math.ceil(ids.length / MAX_BARS));
+  // Each bar's frame: the slowest of its bin.
+  const shown: number[] = [];
+  for (let start = 0; start < ids.length; start += bin) {
     let worst = start;
-    for (let i = start; i < Math.min(frames.length, start + bin); i++) {
+    for (let i = start; i < Math.min(ids.length, start + bin); i++) {
       if ((seconds[i] ?? -1) > (seconds[worst] ?? -1)) worst = i;
     }
-    const f = frames[worst];
-    bars.push({
+    shown.push(worst);
+  }
+  const frames = new Map(
+    (
+      await readFrames(
+        ctx,
+        shown.map((i) => ids[i] as number),
+      )
+    ).map((f) => [f.id, f]),
+  );
+  const bars: Bar[] = shown.map((worst, b) => {
+    const start = b * bin;
+    const f = frames.get(ids[worst] as number);
+    const failed = f !== undefined && isFinished(f.status) && f.status !== "succeeded";
+    return {
       label:
         bin === 1
-          ? `${f?.name ?? ""} (job ${f?.id})`
-          : `frames ${start + 1}–${Math.min(frames.length, start + bin)}, slowest ${f?.name ?? ""}`,
+          ? `${f?.name ?? ""} (job ${ids[worst]})`
+          : `frames ${start + 1}–${Math.min(ids.length, start + bin)}, slowest ${f?.name ?? ""}`,
       value: seconds[worst] ?? NaN,
-      color: colour(worst),
-    });
-  }
+      color: failed ? "#c62828" : (seconds[worst] ?? 0) > 2 * median && median > 0 ? "#ef6c00" : "#1565c0",
+    };
+  });
   return barChart({
     id: "chart-render-times",
     title: "Render time per frame",
