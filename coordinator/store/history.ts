@@ -71,26 +71,22 @@ function decodeSample(text: string): FarmSample | null {
   const n = text.split(",").map(Number);
   // Samples from before the quarantined state have 10 fields.
   if ((n.length !== 10 && n.length !== 11) || n.some((x) => !Number.isFinite(x))) return null;
-  const [t, busy, total, cb, ci, cu, cd, cn, waiting, running, cq = 0] = n as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number?,
-  ];
+  // Fields by their place in encodeSample's order; a 10-field sample's quarantined count is 0.
+  const at = (i: number): number => n[i] ?? 0;
   return {
-    t,
-    slotsBusy: busy,
-    slotsTotal: total,
-    clients: { busy: cb, idle: ci, unavailable: cu, disabled: cd, not_responding: cn, quarantined: cq },
-    waiting,
-    running,
+    t: at(0),
+    slotsBusy: at(1),
+    slotsTotal: at(2),
+    clients: {
+      busy: at(3),
+      idle: at(4),
+      unavailable: at(5),
+      disabled: at(6),
+      not_responding: at(7),
+      quarantined: at(10),
+    },
+    waiting: at(8),
+    running: at(9),
   };
 }
 
