@@ -3,6 +3,7 @@
 // because its first call takes about half a second, scaled so N busy CPUs = N.0 like a load average.
 
 import { cpus, freemem, loadavg, networkInterfaces, totalmem } from "node:os";
+import { RepeatingProbe } from "./repeating-probe.js";
 
 export interface MachineFacts {
   cpus: number;
@@ -35,30 +36,25 @@ export function primaryIp(): string {
 
 export class Stats {
   private utilisation: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly sampling = new RepeatingProbe(UTILISATION_SAMPLE_MS, async () => {
+    try {
+      // Loaded only here: the library is large and the other platforms never need it.
+      const { currentLoad } = await import("systeminformation");
+      const load = await currentLoad();
+      this.utilisation = (load.currentLoad / 100) * cpus().length;
+    } catch {
+      this.utilisation = null;
+    }
+  });
 
   constructor(private readonly platform: NodeJS.Platform = process.platform) {}
 
   start(): void {
-    if (this.platform !== "win32") return;
-    const tick = async (): Promise<void> => {
-      try {
-        // Loaded only here: the library is large and the other platforms never need it.
-        const { currentLoad } = await import("systeminformation");
-        const load = await currentLoad();
-        this.utilisation = (load.currentLoad / 100) * cpus().length;
-      } catch {
-        this.utilisation = null;
-      }
-      this.timer = setTimeout(() => void tick(), UTILISATION_SAMPLE_MS);
-      this.timer.unref();
-    };
-    void tick();
+    if (this.platform === "win32") this.sampling.start();
   }
 
   stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.sampling.stop();
   }
 
   sample(): LoadSample {

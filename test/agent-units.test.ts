@@ -11,6 +11,8 @@ import { loadConfig } from "../agent/config.js";
 import { ProgressParser } from "../agent/progress.js";
 import { shellCommand } from "../agent/shell.js";
 import { Spool } from "../agent/spool.js";
+import { RepeatingProbe } from "../agent/repeating-probe.js";
+import { eventually } from "./support/eventually.js";
 
 describe("agent config", () => {
   it("reads hqnode.ini, then env, then flags", () => {
@@ -155,5 +157,23 @@ describe("spool", () => {
     assert.equal(spool.settled(), true);
     assert.equal(existsSync(join(dir, "9-2.spool")), false);
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe("RepeatingProbe", () => {
+  it("runs again after each run ends, and starts no run after stop(), even one called mid-run", async () => {
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const probe = new RepeatingProbe(0, async () => {
+      runs++;
+      if (runs === 3) await new Promise<void>((r) => (release = r));
+    });
+    probe.start();
+    await eventually("a third run", () => runs === 3);
+    probe.stop();
+    release();
+    // A run it had scheduled would be a 0 ms timer, which fires before this later, longer one.
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(runs, 3);
   });
 });

@@ -1,6 +1,7 @@
 // The user's idle time in minutes (-1 unknown), probed per OS on a slow timer (probes start processes, and
 // idle time changes by the minute anyway) and read from the cache by each heartbeat.
 
+import { RepeatingProbe } from "../repeating-probe.js";
 import { linuxIdleMs } from "./linux.js";
 import { macosIdleMs } from "./macos.js";
 import { windowsIdleMs } from "./windows.js";
@@ -16,23 +17,21 @@ export function probeIdleMs(platform: NodeJS.Platform = process.platform): Promi
 
 export class IdleWatcher {
   private minutes = -1;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly probing: RepeatingProbe;
 
-  constructor(private readonly probe: () => Promise<number | null> = () => probeIdleMs()) {}
+  constructor(probe: () => Promise<number | null> = () => probeIdleMs()) {
+    this.probing = new RepeatingProbe(IDLE_PROBE_MS, async () => {
+      const ms = await probe();
+      this.minutes = ms === null ? -1 : Math.floor(ms / 60_000);
+    });
+  }
 
   start(): void {
-    const tick = async (): Promise<void> => {
-      const ms = await this.probe();
-      this.minutes = ms === null ? -1 : Math.floor(ms / 60_000);
-      this.timer = setTimeout(() => void tick(), IDLE_PROBE_MS);
-      this.timer.unref();
-    };
-    void tick();
+    this.probing.start();
   }
 
   stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.probing.stop();
   }
 
   /** Minutes without keyboard/mouse input; -1 when unknown. */
