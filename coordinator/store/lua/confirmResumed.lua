@@ -3,9 +3,7 @@
 -- ARGV: prefix, now, id, attempt, seq. Returns 'ok', 'stale' or 'duplicate'.
 -- @include setStatus
 -- @include fence
-local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = K.job(id)
-local status, refused = fenceLiveEvent(key, id, attempt, seq)
+local now, id, key, status, refused = fenceLiveEventOfArgs()
 if refused then
   return refused
 end

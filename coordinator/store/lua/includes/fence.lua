@@ -73,3 +73,12 @@ local function fenceLiveEvent(key, id, attempt, seq)
   end
   return status, refused
 end
+
+-- fenceLiveEvent of the event a script's ARGV names (prefix, now, id, attempt, seq): returns now, id, the job's
+-- key, its status and the reply to give instead of applying the event (nil: apply it).
+local function fenceLiveEventOfArgs()
+  local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+  local key = K.job(id)
+  local status, refused = fenceLiveEvent(key, id, attempt, seq)
+  return now, id, key, status, refused
+end
