@@ -2,6 +2,7 @@
 -- ARGV: prefix, now, group id. Returns 1; NOTFOUND for an unknown group.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include groupMirror
+-- @include namedObjects
 local gid = ARGV[3]
 local gkey = K.group(gid)
 if redis.call('EXISTS', gkey) == 0 then
@@ -10,8 +11,5 @@ end
 for _, cid in ipairs(redis.call('SMEMBERS', K.groupClientsOf(gkey))) do
   setGroupMirror(cid, gid, false)
 end
-redis.call('HDEL', K.groupsByName, redis.call('HGET', gkey, 'name'))
-redis.call('DEL', gkey, K.groupClientsOf(gkey))
-redis.call('ZREM', K.groups, gid)
-redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')
+removeNamedObject(gkey, K.groupClientsOf(gkey), K.groupsByName, K.groups, gid)
 return 1

@@ -2,6 +2,7 @@
 -- unknown id, CONFLICT while it is in use.
 -- Publishes {type:"farm"} on {p}events: dispatch looks again at once at what waited on groups or resources.
 -- @include resourceUsage
+-- @include namedObjects
 local rid = ARGV[3]
 local key = K.resource(rid)
 if redis.call('EXISTS', key) == 0 then
@@ -10,8 +11,5 @@ end
 if resourceUsed(rid) > 0 then
   return redis.error_reply('CONFLICT id_or_name: resource ' .. rid .. ' is in use; remove it when no job holds it')
 end
-redis.call('HDEL', K.resourcesByName, redis.call('HGET', key, 'name'))
-redis.call('DEL', key, K.resourceMachinesOf(key))
-redis.call('ZREM', K.resources, rid)
-redis.call('PUBLISH', K.eventsChannel, '{"type":"farm"}')
+removeNamedObject(key, K.resourceMachinesOf(key), K.resourcesByName, K.resources, rid)
 return 1
