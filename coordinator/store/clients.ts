@@ -69,38 +69,30 @@ function num(value: string | undefined, fallback = 0): number {
   return value === undefined || value === "" || !Number.isFinite(n) ? fallback : n;
 }
 
-function rules(json: string | undefined): AvailabilityRule[] {
+/** A stored JSON list: empty when the field is unset, not JSON or not a list. */
+function jsonList(json: string | undefined): unknown[] {
   if (!json) return [];
   try {
     const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? (value as AvailabilityRule[]) : [];
+    return Array.isArray(value) ? value : [];
   } catch {
     return [];
   }
 }
 
+function rules(json: string | undefined): AvailabilityRule[] {
+  return jsonList(json) as AvailabilityRule[];
+}
+
 function ids(json: string | undefined): number[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value.map(Number).filter(Number.isFinite) : [];
-  } catch {
-    return [];
-  }
+  return jsonList(json).map(Number).filter(Number.isFinite);
 }
 
 /** The stored GPU list; anything malformed counts as none (the link validated what it stored). */
 function gpuDevices(json: string | undefined): GpuDevice[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    if (!Array.isArray(value)) return [];
-    return value.filter(
-      (d): d is GpuDevice => typeof d === "object" && d !== null && Number.isInteger((d as GpuDevice).index),
-    );
-  } catch {
-    return [];
-  }
+  return jsonList(json).filter(
+    (d): d is GpuDevice => typeof d === "object" && d !== null && Number.isInteger((d as GpuDevice).index),
+  );
 }
 
 /**

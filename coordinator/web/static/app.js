@@ -114,29 +114,40 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 });
 
-// ---- frame table selection ------------------------------------------------------------------------------
-// The selection lives here (not in the DOM) so the table can refresh under it; ids survive paging too.
-const selected = new Set();
-function syncSelection() {
-  for (const box of document.querySelectorAll("#frames input.sel"))
-    box.checked = selected.has(box.dataset.id);
-  const count = document.querySelector("#frames .bulk-count");
-  if (count) count.textContent = `${selected.size} selected`;
-}
-document.addEventListener("htmx:afterSettle", syncSelection);
-document.addEventListener("change", (event) => {
-  const box = event.target;
-  if (box.matches && box.matches("#frames input.sel")) {
-    if (box.checked) selected.add(box.dataset.id);
-    else selected.delete(box.dataset.id);
-    syncSelection();
-  } else if (box.matches && box.matches("#frames input.select-page")) {
-    for (const b of document.querySelectorAll("#frames input.sel")) {
-      if (box.checked) selected.add(b.dataset.id);
-      else selected.delete(b.dataset.id);
+// ---- row selections (frame table, Clients page) -----------------------------------------------------------
+// A selection lives here (not in the DOM) so its table can refresh under it; it survives paging too. `rows`
+// selects the rows' checkboxes, `page` the box that ticks every row shown, `counter` the "N selected" text;
+// a ticked row's box gives its key (key) and what the selection keeps of it (value).
+function rowSelection({ rows, page, counter, key, value }) {
+  const selection = new Map();
+  const sync = () => {
+    for (const box of document.querySelectorAll(rows)) box.checked = selection.has(key(box));
+    const count = document.querySelector(counter);
+    if (count) count.textContent = `${selection.size} selected`;
+  };
+  const tick = (box, on) => (on ? selection.set(key(box), value(box)) : selection.delete(key(box)));
+  document.addEventListener("htmx:afterSettle", sync);
+  document.addEventListener("change", (event) => {
+    const box = event.target;
+    if (box.matches && box.matches(rows)) {
+      tick(box, box.checked);
+      sync();
+    } else if (box.matches && box.matches(page)) {
+      for (const b of document.querySelectorAll(rows)) tick(b, box.checked);
+      sync();
     }
-    syncSelection();
-  }
+  });
+  return selection;
+}
+
+// ---- frame table selection ------------------------------------------------------------------------------
+// Frame ids (as text) -> the same.
+const selected = rowSelection({
+  rows: "#frames input.sel",
+  page: "#frames input.select-page",
+  counter: "#frames .bulk-count",
+  key: (box) => box.dataset.id,
+  value: (box) => box.dataset.id,
 });
 function refreshFrames() {
   const frames = document.getElementById("frames");
@@ -144,7 +155,7 @@ function refreshFrames() {
 }
 async function bulk(button) {
   const method = button.dataset.method;
-  const ids = [...selected].map(Number);
+  const ids = [...selected.keys()].map(Number);
   if (ids.length === 0) {
     flash("select frames first", "error");
     return;
@@ -171,28 +182,13 @@ async function rescheduleFailed(button) {
 }
 
 // ---- client selection (Clients page) --------------------------------------------------------------------
-// Labels of the selected clients, kept across the table's refreshes as the frame selection is.
-const selectedClients = new Map();
-function syncClients() {
-  for (const box of document.querySelectorAll("#clients-table input.csel"))
-    box.checked = selectedClients.has(box.dataset.label);
-  const count = document.querySelector(".client-bulk .client-count");
-  if (count) count.textContent = `${selectedClients.size} selected`;
-}
-document.addEventListener("htmx:afterSettle", syncClients);
-document.addEventListener("change", (event) => {
-  const box = event.target;
-  if (box.matches && box.matches("#clients-table input.csel")) {
-    if (box.checked) selectedClients.set(box.dataset.label, Number(box.dataset.id));
-    else selectedClients.delete(box.dataset.label);
-    syncClients();
-  } else if (box.matches && box.matches("#clients-table input.select-clients")) {
-    for (const b of document.querySelectorAll("#clients-table input.csel")) {
-      if (box.checked) selectedClients.set(b.dataset.label, Number(b.dataset.id));
-      else selectedClients.delete(b.dataset.label);
-    }
-    syncClients();
-  }
+// Labels of the selected clients -> their ids.
+const selectedClients = rowSelection({
+  rows: "#clients-table input.csel",
+  page: "#clients-table input.select-clients",
+  counter: ".client-bulk .client-count",
+  key: (box) => box.dataset.label,
+  value: (box) => Number(box.dataset.id),
 });
 async function clientBulk(button) {
   const action = button.dataset.action;
