@@ -6,6 +6,7 @@
 // contain it, case-insensitively ("A6000", "rtx 4090").
 
 import type { GpuDevice } from "../../shared/protocol.js";
+import { jsonList } from "../store/stored-json.js";
 
 export interface Condition {
   type?: string;
@@ -124,24 +125,17 @@ export function satisfiesAll(client: ClientFacts, conditions: readonly Condition
 
 /** Parses the stored JSON of a job's conditions; anything malformed counts as "no conditions". */
 export function parseConditions(json: string | null | undefined): Condition[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    if (!Array.isArray(value)) return [];
-    return value.flatMap((c: unknown) => {
-      if (typeof c !== "object" || c === null) return [];
-      const r = c as Record<string, unknown>;
-      if (typeof r.name !== "string" || typeof r.op !== "string") return [];
-      return [
-        {
-          type: typeof r.type === "string" ? r.type : undefined,
-          name: r.name,
-          op: r.op,
-          value: Array.isArray(r.value) ? r.value.join(",") : String(r.value ?? ""),
-        },
-      ];
-    });
-  } catch {
-    return [];
-  }
+  return jsonList(json).flatMap((c: unknown) => {
+    if (typeof c !== "object" || c === null) return [];
+    const r = c as Record<string, unknown>;
+    if (typeof r.name !== "string" || typeof r.op !== "string") return [];
+    return [
+      {
+        type: typeof r.type === "string" ? r.type : undefined,
+        name: r.name,
+        op: r.op,
+        value: Array.isArray(r.value) ? r.value.join(",") : String(r.value ?? ""),
+      },
+    ];
+  });
 }

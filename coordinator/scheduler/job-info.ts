@@ -4,6 +4,7 @@
 
 import type { Context } from "../context.js";
 import { readJobFields } from "../store/job-fields.js";
+import { jsonList } from "../store/stored-json.js";
 import { parseConditions, type Condition } from "./conditions.js";
 
 export interface JobInfo {
@@ -44,16 +45,6 @@ const FIELDS = [
   "submittedBy",
 ] as const;
 
-function list(json: string | null): unknown[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value : [];
-  } catch {
-    return [];
-  }
-}
-
 function platformsOf(json: string | null): string[] | null {
   if (!json) return null;
   try {
@@ -65,7 +56,7 @@ function platformsOf(json: string | null): string[] | null {
 }
 
 export function parseJobInfo(id: number, f: (string | null)[]): JobInfo {
-  const tags = list(f[1] ?? null).filter((t): t is string => typeof t === "string");
+  const tags = jsonList(f[1]).filter((t): t is string => typeof t === "string");
   const minHosts = Math.max(1, Number(f[3]) || 1);
   return {
     id,

@@ -19,6 +19,7 @@
 
 import type { Redis } from "ioredis";
 import { runScript } from "./lua-scripts.js";
+import { jsonList } from "./stored-json.js";
 import type { Context } from "../context.js";
 import type {
   AgentMachine,
@@ -67,17 +68,6 @@ export interface ClientRecord extends AgentMachine {
 function num(value: string | undefined, fallback = 0): number {
   const n = Number(value);
   return value === undefined || value === "" || !Number.isFinite(n) ? fallback : n;
-}
-
-/** A stored JSON list: empty when the field is unset, not JSON or not a list. */
-function jsonList(json: string | undefined): unknown[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value : [];
-  } catch {
-    return [];
-  }
 }
 
 function rules(json: string | undefined): AvailabilityRule[] {

@@ -378,6 +378,16 @@ function fieldValue(input) {
   if (input.type === "number") return Number(input.value);
   return input.value;
 }
+// A form's JSON field (empty: []), or undefined once the viewer is told it is not JSON.
+function jsonField(form, name) {
+  try {
+    return JSON.parse(form.elements[name].value || "[]");
+  } catch (err) {
+    flash(`${name}: not JSON (${err.message})`, "error");
+    return undefined;
+  }
+}
+
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   const done = () => setTimeout(() => location.reload(), 300);
@@ -393,13 +403,8 @@ document.addEventListener("submit", async (event) => {
     if (await act(form.dataset.method, [[id], Number(form.elements.priority.value)], "priority"))
       refreshJob(id);
   } else if (form.matches(".conditions-form")) {
-    let conditions;
-    try {
-      conditions = JSON.parse(form.elements.conditions.value || "[]");
-    } catch (err) {
-      flash(`conditions: not JSON (${err.message})`, "error");
-      return;
-    }
+    const conditions = jsonField(form, "conditions");
+    if (conditions === undefined) return;
     if (await act("setJobConditions", [Number(form.dataset.job), conditions], "conditions")) done();
   } else if (form.matches(".permitted-form")) {
     const clients = form.elements.clients.value.split(/[\s,]+/).filter((c) => c !== "");
@@ -435,13 +440,8 @@ document.addEventListener("submit", async (event) => {
     const params = [Number(form.dataset.id), Number(f.amount.value), f.perMachine.checked, f.name.value];
     if (await act("setResource", params, "resource")) done();
   } else if (form.matches(".rules-form")) {
-    let rules;
-    try {
-      rules = JSON.parse(form.elements.rules.value || "[]");
-    } catch (err) {
-      flash(`rules: not JSON (${err.message})`, "error");
-      return;
-    }
+    const rules = jsonField(form, "rules");
+    if (rules === undefined) return;
     if (await act(form.dataset.method, [Number(form.dataset.client), rules], "availability rules")) done();
   }
 });
