@@ -38,6 +38,8 @@ import { jobCountsByStatus, redisRoundTrip } from "./store/farm-stats.js";
 import { VERSION } from "../shared/version.js";
 import { readUtilisation } from "./web/utilisation.js";
 import { shareRows } from "./store/shares.js";
+import { allClientIds } from "./store/clients.js";
+import { clientLabelsById, scanColumn } from "./store/client-list.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const WAIT_BUCKETS = [0.01, 0.1, 1, 5, 15, 60, 300, 900, 3600, 14400, 86400];
@@ -250,8 +252,8 @@ export class Metrics {
   private async farmLines(): Promise<string[]> {
     const roundTrip = await redisRoundTrip(this.ctx);
     const counts = await jobCountsByStatus(this.ctx);
-    const { now: farm, rows } = await readUtilisation(this.ctx);
     const now = Date.now();
+    const [farm, beats] = await Promise.all([readUtilisation(this.ctx, now), this.lastHeartbeats(now)]);
 
     const out: string[] = [];
     const head = (name: string, type: string, help: string): void => {
@@ -282,10 +284,9 @@ export class Metrics {
       if (r.burstSlots !== null)
         out.push(`openhq_share_burst_slots{share="${escapeLabel(r.name)}"} ${r.burstSlots}`);
     head("openhq_client_heartbeat_lag_seconds", "gauge", "Seconds since each client's last heartbeat.");
-    for (const c of rows) {
-      if (!(c.lastHeartbeat instanceof Date)) continue;
-      const seconds = Math.max(0, now - c.lastHeartbeat.getTime()) / 1000;
-      out.push(`openhq_client_heartbeat_lag_seconds{client="${escapeLabel(c.label ?? "")}"} ${seconds}`);
+    for (const { label, at } of beats) {
+      const seconds = Math.max(0, now - at) / 1000;
+      out.push(`openhq_client_heartbeat_lag_seconds{client="${escapeLabel(label)}"} ${seconds}`);
     }
     const [pending, dropped] = await Promise.all([
       this.ctx.redis.zcard(this.ctx.keys.noticesDue),
@@ -301,6 +302,22 @@ export class Metrics {
     out.push(`openhq_notices_dropped_total ${Number(dropped ?? 0)}`);
     head("openhq_redis_roundtrip_seconds", "gauge", "Round trip of one Redis PING at scrape time.");
     out.push(`openhq_redis_roundtrip_seconds ${roundTrip}`);
+    return out;
+  }
+
+  /**
+   * Each registered client's label and last heartbeat (ms; those with one), in id order: the one field read
+   * inside Redis (scanClients.lua), the labels from {p}clients:byLabel, no record read whole.
+   */
+  private async lastHeartbeats(now: number): Promise<{ label: string; at: number }[]> {
+    const { redis, keys, settings } = this.ctx;
+    const [ids, labels] = await Promise.all([allClientIds(this.ctx), clientLabelsById(redis, keys)]);
+    const beats = await scanColumn(redis, keys, ids, now, settings.heartbeatIntervalMs, "", "lastHeartbeat");
+    const out: { label: string; at: number }[] = [];
+    for (const [id, value] of beats) {
+      const at = Number(value ?? 0);
+      if (at > 0) out.push({ label: labels.get(id) ?? "", at });
+    }
     return out;
   }
 

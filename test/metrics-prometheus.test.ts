@@ -1,4 +1,5 @@
-// GET /metrics on a real coordinator, parsed with a strict Prometheus text-format parser.
+// GET /metrics on a real coordinator, parsed with a strict Prometheus text-format parser; its farm gauges
+// (clients by state, CPU slots, heartbeat lags) against what the clients API says of protocol peers in each state.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,6 +8,8 @@ import { startAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { parsePrometheus, sample } from "./support/prometheus.js";
 import { agentlessFarm } from "./support/one-agent-farm.js";
+import { ProtocolPeer } from "./support/protocol-peer.js";
+import { clientState, type ClientStateInput } from "../shared/client-state.js";
 
 test("the strict parser rejects what Prometheus rejects", () => {
   assert.throws(() => parsePrometheus("x 1\n"), /without a TYPE/);
@@ -118,4 +121,99 @@ test("/metrics counts this coordinator's own dispatches and finished runs; the o
     1,
   );
   assert.equal(families.get("openhq_client_heartbeat_lag_seconds")?.samples.length, 1);
+});
+
+test("/metrics' clients by state, CPU slots and heartbeat lags are what the clients API says of each client", async (t) => {
+  const { coordinator, hq } = await agentlessFarm(t);
+  const peers: ProtocolPeer[] = [];
+  t.after(() => peers.forEach((p) => p.close()));
+  const peer = async (hostname: string, cpus: number, available = true) => {
+    const p = await new ProtocolPeer({
+      serverUrl: coordinator.url,
+      hostname,
+      cpus,
+      available,
+      mode: "hold",
+    }).connect();
+    peers.push(p);
+    return p;
+  };
+  // Busy (a 3-CPU job and a 1-CPU one on 4; a 2-CPU job on 2), idle,
+  // unavailable, disabled, and not responding (its link gone).
+  const busy = await peer("m-busy", 4);
+  const full = await peer("m-full", 2);
+  await peer("m-idle", 8);
+  await peer("m-unavailable", 16, false);
+  await peer("m-disabled", 32);
+  const gone = await peer("m-gone", 64);
+  assert.equal(await hq.call("setdisabled", "m-disabled", true), true);
+  gone.close();
+  await hq.newjob([
+    { name: "three", command: "x", cpus: 3, host: "m-busy" },
+    { name: "one", command: "x", host: "m-busy" },
+  ]);
+  await busy.waitFor(() => busy.running.size === 2);
+  await hq.newjob({ name: "two", command: "x", cpus: 2, host: "m-full" });
+  await full.waitFor(() => full.running.size === 1);
+
+  const attrs = [
+    "label",
+    "cpus",
+    "lastHeartbeat",
+    "responding",
+    "disabled",
+    "quarantined",
+    "available",
+    "runningJobs",
+  ];
+  const expected = async () => {
+    const clients = (await hq.getClients(null, attrs)) as Record<string, unknown>[];
+    const byState: Record<string, number> = {};
+    let total = 0;
+    let held = 0;
+    for (const c of clients) {
+      const state = clientState(c as ClientStateInput);
+      byState[state] = (byState[state] ?? 0) + 1;
+      if (state !== "busy" && state !== "idle") continue;
+      total += Number(c["cpus"]);
+      let jobs = 0;
+      for (const id of c["runningJobs"] as number[])
+        jobs += Math.max(1, Number((await hq.getJob(id, ["cpus"])).cpus ?? 1));
+      held += Math.min(Number(c["cpus"]), jobs);
+    }
+    const beats = clients.filter((c) => c["lastHeartbeat"] instanceof Date).map((c) => String(c["label"]));
+    return { byState, total, held, beats };
+  };
+  const reported = async () => {
+    const families = parsePrometheus(await (await fetch(`${coordinator.url}/metrics`)).text());
+    const byState: Record<string, number> = {};
+    for (const s of families.get("openhq_clients")?.samples ?? [])
+      if (s.value > 0) byState[s.labels["state"] as string] = s.value;
+    return {
+      byState,
+      total: sample(families, "openhq_cpu_slots", { state: "total" }),
+      held: sample(families, "openhq_cpu_slots", { state: "busy" }),
+      beats: (families.get("openhq_client_heartbeat_lag_seconds")?.samples ?? []).map(
+        (s) => s.labels["client"],
+      ),
+    };
+  };
+  // Once the gone blade's link is seen down and a heartbeat says the unavailable one is, the states settle.
+  let want = await expected();
+  for (
+    let i = 0;
+    i < 100 &&
+    !(
+      want.byState["busy"] === 2 &&
+      want.byState["not_responding"] === 1 &&
+      want.byState["unavailable"] === 1
+    );
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+    want = await expected();
+  }
+  assert.deepEqual(want.byState, { busy: 2, idle: 1, unavailable: 1, disabled: 1, not_responding: 1 });
+  assert.deepEqual([want.total, want.held], [4 + 2 + 8, 4 + 2]);
+  assert.deepEqual(await reported(), want);
 });

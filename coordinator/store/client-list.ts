@@ -55,8 +55,41 @@ function sortValue(sort: ClientSort, value: string | number | null): number | st
 }
 
 /**
- * The state (shared/client-state.ts) of each of `ids` that is registered, decided in Redis by scanClients.lua
- * (CHUNK clients a call, sent together): what a waiting reason counts of a group's members.
+ * One column (scanClients.lua: state, cpus, load, memory, jobs, lastHeartbeat; null for an absent field) of
+ * each of `ids` that is registered and in `state` ("" = any), decided in Redis, CHUNK clients a call, sent
+ * together. `now` decides which clients respond (coordinator/liveness.ts).
+ */
+export async function scanColumn(
+  redis: Redis,
+  keys: Keys,
+  ids: readonly number[],
+  now: number,
+  heartbeatIntervalMs: number,
+  state: string,
+  column: string,
+): Promise<Map<number, string | number | null>> {
+  const respondingSince = now - notRespondingAfterMs(heartbeatIntervalMs);
+  const chunks: Promise<unknown>[] = [];
+  for (let start = 0; start < ids.length; start += CHUNK)
+    chunks.push(
+      runScript(redis, keys.prefix, "scanClients", [
+        respondingSince,
+        state,
+        column,
+        ...ids.slice(start, start + CHUNK),
+      ]),
+    );
+  const out = new Map<number, string | number | null>();
+  for (const reply of await Promise.all(chunks)) {
+    const v = reply as (string | number | null)[];
+    for (let at = 0; at < v.length; at += 2) out.set(Number(v[at]), v[at + 1] ?? null);
+  }
+  return out;
+}
+
+/**
+ * The state (shared/client-state.ts) of each of `ids` that is registered, decided in Redis by scanClients.lua:
+ * what a waiting reason counts of a group's members, and /metrics and the Farm page of every client.
  */
 export async function clientStates(
   redis: Redis,
@@ -65,26 +98,14 @@ export async function clientStates(
   now: number,
   heartbeatIntervalMs: number,
 ): Promise<Map<number, ClientState>> {
-  const respondingSince = now - notRespondingAfterMs(heartbeatIntervalMs);
-  const chunks: Promise<unknown>[] = [];
-  for (let start = 0; start < ids.length; start += CHUNK)
-    chunks.push(
-      runScript(redis, keys.prefix, "scanClients", [
-        respondingSince,
-        "",
-        "state",
-        ...ids.slice(start, start + CHUNK),
-      ]),
-    );
-  const out = new Map<number, ClientState>();
-  for (const reply of await Promise.all(chunks)) {
-    const v = reply as (string | number)[];
-    for (let at = 0; at < v.length; at += 2) out.set(Number(v[at]), String(v[at + 1]) as ClientState);
-  }
-  return out;
+  return (await scanColumn(redis, keys, ids, now, heartbeatIntervalMs, "", "state")) as Map<
+    number,
+    ClientState
+  >;
 }
 
-async function labels(redis: Redis, keys: Keys): Promise<Map<number, string>> {
+/** Client id -> label, from {p}clients:byLabel (one HGETALL). */
+export async function clientLabelsById(redis: Redis, keys: Keys): Promise<Map<number, string>> {
   const byLabel = await redis.hgetall(keys.clientsByLabel);
   const out = new Map<number, string>();
   for (const [label, id] of Object.entries(byLabel)) out.set(Number(id), label);
@@ -102,7 +123,7 @@ export async function listClients(
   const [registered, members, names] = await Promise.all([
     redis.zcard(keys.clients),
     q.groupId === null ? redis.zrange(keys.clients, "0", "-1") : redis.smembers(keys.groupClients(q.groupId)),
-    labels(redis, keys),
+    clientLabelsById(redis, keys),
   ]);
   const needle = q.name.toLowerCase();
   let rows: Row[] = [];

@@ -201,7 +201,7 @@ export async function farmPage(ctx: Context, hours: number | null, canEdit: bool
   // The figures of the last minute's sample, which the charts end on: read live, they cost a read of every
   // blade per view (664 ms at 10,000 blades). Without a recent sample (the sampler failing), read live.
   const sampled = latest !== null && now - latest.t <= SAMPLE_FRESH_MS;
-  const farm = sampled ? latest : (await readUtilisation(ctx)).now;
+  const farm = sampled ? latest : await readUtilisation(ctx, now);
   const fitted = Math.round(chartSpan(oldest === null ? [] : [{ t: oldest }], null, now) / 60_000);
   const fitLabel = `all history (${fitted < 120 ? `${fitted} min` : `${Math.round(fitted / 60)} h`})`;
   const pct = farm.slotsTotal > 0 ? Math.round((farm.slotsBusy / farm.slotsTotal) * 100) : 0;

@@ -1,10 +1,13 @@
 // The once-a-minute sampler of the farm history (kept in Redis by coordinator/store/history.ts): every
 // coordinator checks every CHECK_MS; the one that claims the minute samples the farm (./utilisation.ts) and
-// the shares' counters (store/shares.ts) and appends them, the others skip that minute.
+// the shares' counters (store/shares.ts) and each responding client's load and job count, and appends them;
+// the others skip that minute.
 
 import type { Context } from "../context.js";
 import { appendSamples, claimMinute, MAX_CHARTED_SHARES, type ShareSample } from "../store/history.js";
 import { shareRows, sharesConfigured, type ShareRow } from "../store/shares.js";
+import { allClientIds } from "../store/clients.js";
+import { describeClients } from "../store/client-view.js";
 import { readUtilisation } from "./utilisation.js";
 
 const MINUTE = 60_000;
@@ -15,12 +18,16 @@ const CHECK_MS = 10_000;
 export async function sampleFarm(ctx: Context, now = Date.now()): Promise<boolean> {
   const minute = now - (now % MINUTE);
   if (!(await claimMinute(ctx, minute))) return false;
-  const [{ now: farm, rows }, shares] = await Promise.all([readUtilisation(ctx), shareRows(ctx)]);
+  const [farm, rows, shares] = await Promise.all([
+    readUtilisation(ctx),
+    describeClients(ctx, await allClientIds(ctx), ["id", "load", "responding", "runningJobs"]),
+    shareRows(ctx),
+  ]);
   const clients: { id: number; load: number; jobs: number }[] = [];
   for (const c of rows) {
-    if (typeof c.id !== "number" || c.responding === false) continue;
-    const load = typeof (c as { load?: unknown }).load === "number" ? (c as { load: number }).load : 0;
-    clients.push({ id: c.id, load, jobs: c.runningJobs?.length ?? 0 });
+    if (typeof c["id"] !== "number" || c["responding"] === false) continue;
+    const load = typeof c["load"] === "number" ? c["load"] : 0;
+    clients.push({ id: c["id"], load, jobs: Array.isArray(c["runningJobs"]) ? c["runningJobs"].length : 0 });
   }
   await appendSamples(ctx, minute, farm, clients, chartedShares(shares));
   return true;

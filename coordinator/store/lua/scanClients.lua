@@ -5,7 +5,7 @@
 -- The state is shared/client-state.ts's rule (the test compares it with the clients API's, blade for
 -- blade); whether a client responds is coordinator/liveness.ts's, whose time limit comes in ARGV.
 -- ARGV: prefix, now, responding since (ms: an older last heartbeat is not responding), state ('' = any),
--- column ('' = none, or state, cpus, load, memory, jobs), id...
+-- column ('' = none, or state, cpus, load, memory, jobs, lastHeartbeat), id...
 -- Returns {id, ...} without a column, else {id, value, id, value, ...} (an absent field is false).
 -- @read-only
 local now = tonumber(ARGV[2])
@@ -31,7 +31,7 @@ local function stateOf(v, id)
   return redis.call('SCARD', K.clientJobs(id)) > 0 and 'busy' or 'idle'
 end
 
-local FIELD = { cpus = true, load = true, memory = true }
+local FIELD = { cpus = true, load = true, memory = true, lastHeartbeat = true }
 local out = {}
 for i = 6, #ARGV do
   local id = ARGV[i]
