@@ -262,3 +262,37 @@ test("a parent's run seconds from the duration index are frameSeconds over every
   );
   assert.match(svg, new RegExp(`fill="#c62828"\\s*><title>c3 \\(job ${kids[3]}\\):`));
 });
+
+test("the render-time chart of more frames than bars: each bar the slowest of its bin, past frames that never ran", async () => {
+  // 1,201 children: 401 bars of 3 (the last of 1).
+  const ids = await h.store.addJobs(
+    parseNewJob(
+      {
+        name: "binned parent",
+        children: Array.from({ length: 1_201 }, (_, i) => ({ name: `b${i}`, command: "run" })),
+      },
+      null,
+      null,
+    ),
+  );
+  const [parent, ...kids] = ids as [number, ...number[]];
+  // The second frame of bar 0 and of bar 1 run; nothing else does.
+  for (const id of [kids[1], kids[4]] as number[]) {
+    const attempt = await h.assign(id);
+    await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
+      exitCode: 0,
+      signal: null,
+      reason: "exited",
+    });
+  }
+  const svg = (await renderTimeChart(ctx, parent)).text;
+  const values = /data-v="([^"]*)"/.exec(svg)?.[1]?.split(",") ?? [];
+  assert.equal(values.length, 401);
+  assert.ok(
+    values.slice(0, 2).every((v) => v !== ""),
+    values.slice(0, 3).join(","),
+  );
+  assert.ok(values.slice(2).every((v) => v === ""));
+  assert.match(svg, /<title>frames 1–3, slowest b1: /);
+  assert.match(svg, /<title>frames 4–6, slowest b4: /);
+});

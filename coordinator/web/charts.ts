@@ -238,13 +238,16 @@ export async function renderTimeChart(ctx: Context, parentId: number, now = Date
   const done = seconds.filter(Number.isFinite).sort((a, b) => a - b);
   const median = done[Math.floor(done.length / 2)] ?? NaN;
   const bin = Math.max(1, Math.ceil(ids.length / MAX_BARS));
-  // Each bar's frame: the slowest of its bin.
+  // Each bar's frame: the slowest of its bin. A frame that never ran (NaN) ranks below every frame that ran:
+  // a bin whose first frame never ran still shows the slowest of the others.
+  const ran = (i: number): number => {
+    const s = seconds[i] ?? NaN;
+    return Number.isFinite(s) ? s : -1;
+  };
   const shown: number[] = [];
   for (let start = 0; start < ids.length; start += bin) {
     let worst = start;
-    for (let i = start; i < Math.min(ids.length, start + bin); i++) {
-      if ((seconds[i] ?? -1) > (seconds[worst] ?? -1)) worst = i;
-    }
+    for (let i = start; i < Math.min(ids.length, start + bin); i++) if (ran(i) > ran(worst)) worst = i;
     shown.push(worst);
   }
   const frames = new Map(
