@@ -6,6 +6,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { iniArgs, py, waitFinished } from "./support/farm-kit.js";
@@ -40,6 +43,21 @@ else:
   return at * 1000;
 }
 
+/**
+ * A file the test creates when the frames may end, and the shell that waits for it: a frame is surely still
+ * running when its blade is killed or frozen however loaded the machine, and its retry ends at once (a fixed
+ * sleep ran out under load, or made each retry wait out the whole sleep again).
+ */
+function release(): { waitCommand: string; now(): void; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-blade-loss-"));
+  const path = join(dir, "release");
+  return {
+    waitCommand: `until [ -e ${path} ]; do sleep 0.1; done`,
+    now: () => writeFileSync(path, ""),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 const logsOf = (coord: TestCoordinator, ids: number[]) =>
   py<string[][]>(
     coord.url,
@@ -49,18 +67,20 @@ const logsOf = (coord: TestCoordinator, ids: number[]) =>
 test("a blade SIGKILLed mid-render: every frame and the parent succeed, no try spent; the dead blade is unavailable within 10 s", async () => {
   const coord = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "500" } });
   const agents: TestAgent[] = [];
+  const frameEnd = release();
   try {
     // The survivor joins once the victim died holding frames (it cannot take them all first).
     agents.push(await startAgent({ serverUrl: coord.url, name: "victim", cpus: 4 }));
     await clientWhen(coord, "victim", "c['available']");
     const frames = Array.from({ length: 8 }, (_, i) => ({
       name: `frame ${i}`,
-      command: "sleep 3; echo rendered",
+      command: `${frameEnd.waitCommand}; echo rendered`,
     }));
     const ids = await submit(coord, { name: "render", command: "echo post", children: frames });
     await clientWhen(coord, "victim", "len(c['runningJobs']) > 0");
     agents[0]!.process.kill("SIGKILL");
     const killedAt = Date.now();
+    frameEnd.now();
     const unavailableAt = await clientWhen(coord, "victim", "not c['available'] and not c['responding']", 30);
     assert.ok(unavailableAt - killedAt < 10_000, `unavailable after ${unavailableAt - killedAt} ms`);
     agents.push(await startAgent({ serverUrl: coord.url, name: "survivor", cpus: 4 }));
@@ -79,6 +99,7 @@ test("a blade SIGKILLed mid-render: every frame and the parent succeed, no try s
   } finally {
     for (const a of agents) await a.stop();
     await coord.stop();
+    frameEnd.remove();
   }
 });
 
@@ -122,15 +143,20 @@ test("a SIGSTOPped blade is not responding within 15 s; openhq.frozenTimeout giv
     args: iniArgs("[main]\nopenhq.frozenTimeout = 8\n"),
   });
   const agents: TestAgent[] = [];
+  const frameEnd = release();
   try {
     agents.push(await startAgent({ serverUrl: coord.url, name: "frozen" }));
     await clientWhen(coord, "frozen", "c['available']");
-    const [id] = (await submit(coord, { name: "frame", command: "sleep 8; echo rendered" })) as [number];
+    const [id] = (await submit(coord, {
+      name: "frame",
+      command: `${frameEnd.waitCommand}; echo rendered`,
+    })) as [number];
     await clientWhen(coord, "frozen", "len(c['runningJobs']) > 0");
     agents[0]!.process.kill("SIGSTOP");
     const stoppedAt = Date.now();
     const silentAt = await clientWhen(coord, "frozen", "not c['responding'] and not c['available']", 30);
     assert.ok(silentAt - stoppedAt < 15_000, `not responding after ${silentAt - stoppedAt} ms`);
+    frameEnd.now(); // the frozen blade's attempt ends unreported; the retry on the spare ends at once
     agents.push(await startAgent({ serverUrl: coord.url, name: "spare" }));
     assert.deepEqual(await waitFinished(coord.url, [id], 90), { [id]: "succeeded" });
     const [logs] = await logsOf(coord, [id]);
@@ -144,39 +170,43 @@ test("a SIGSTOPped blade is not responding within 15 s; openhq.frozenTimeout giv
     agents[0]?.process.kill("SIGCONT");
     for (const a of agents) await a.stop();
     await coord.stop();
+    frameEnd.remove();
   }
 });
 
 // Dispatch reads a blade's liveness from its heartbeats, as getClients does: the held frame's "started" came
 // after the last heartbeat, and once counted as a sign of life it let the next frame go to the frozen blade in
 // the gap between the two rules (2 of 4 runs on 2026-12-04).
-test(
-  "a frozen blade with free CPUs gets no new frame before activeTimeout: the next one goes to a blade that answers",
-  async () => {
-    const coord = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "1000" } });
-    const agents: TestAgent[] = [];
-    try {
-      agents.push(await startAgent({ serverUrl: coord.url, name: "stopped", cpus: 2 }));
-      await clientWhen(coord, "stopped", "c['available']");
-      const [held] = (await submit(coord, { name: "held", command: "sleep 12; echo rendered" })) as [number];
-      await clientWhen(coord, "stopped", "len(c['runningJobs']) > 0");
-      agents[0]!.process.kill("SIGSTOP");
-      await clientWhen(coord, "stopped", "not c['responding']", 30);
-      const [next] = (await submit(coord, { name: "next", command: "echo next" })) as [number];
-      agents.push(await startAgent({ serverUrl: coord.url, name: "spare" }));
-      assert.deepEqual(await waitFinished(coord.url, [next], 40), { [next]: "succeeded" });
-      const [spare, ran] = await py<[number, number[]]>(
-        coord.url,
-        `out([[c["id"] for c in hq.getClients() if c["name"] == "spare"][0],
+test("a frozen blade with free CPUs gets no new frame before activeTimeout: the next one goes to a blade that answers", async () => {
+  const coord = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "1000" } });
+  const agents: TestAgent[] = [];
+  const heldEnd = release();
+  try {
+    agents.push(await startAgent({ serverUrl: coord.url, name: "stopped", cpus: 2 }));
+    await clientWhen(coord, "stopped", "c['available']");
+    const [held] = (await submit(coord, {
+      name: "held",
+      command: `${heldEnd.waitCommand}; echo rendered`,
+    })) as [number];
+    await clientWhen(coord, "stopped", "len(c['runningJobs']) > 0");
+    agents[0]!.process.kill("SIGSTOP");
+    await clientWhen(coord, "stopped", "not c['responding']", 30);
+    const [next] = (await submit(coord, { name: "next", command: "echo next" })) as [number];
+    agents.push(await startAgent({ serverUrl: coord.url, name: "spare" }));
+    assert.deepEqual(await waitFinished(coord.url, [next], 40), { [next]: "succeeded" });
+    const [spare, ran] = await py<[number, number[]]>(
+      coord.url,
+      `out([[c["id"] for c in hq.getClients() if c["name"] == "spare"][0],
             [c["clientId"] for c in hq.getJob(${next}, ["clients"])["clients"]]])`,
-      );
-      assert.deepEqual(ran, [spare]);
-      agents[0]!.process.kill("SIGCONT");
-      assert.deepEqual(await waitFinished(coord.url, [held], 60), { [held]: "succeeded" });
-    } finally {
-      agents[0]?.process.kill("SIGCONT");
-      for (const a of agents) await a.stop();
-      await coord.stop();
-    }
-  },
-);
+    );
+    assert.deepEqual(ran, [spare]);
+    agents[0]!.process.kill("SIGCONT");
+    heldEnd.now();
+    assert.deepEqual(await waitFinished(coord.url, [held], 60), { [held]: "succeeded" });
+  } finally {
+    agents[0]?.process.kill("SIGCONT");
+    for (const a of agents) await a.stop();
+    await coord.stop();
+    heldEnd.remove();
+  }
+});
