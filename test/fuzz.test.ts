@@ -8,13 +8,14 @@ import assert from "node:assert/strict";
 import { Agent, request } from "node:http";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { decodeMethodResponse } from "../shared/xmlrpc/decode.js";
 import { encodeMethodCall } from "../shared/xmlrpc/encode.js";
 import { Fault, isStruct, type XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { useCoordinator } from "./support/coordinator-fixture.js";
+import { replyBody } from "./support/http.js";
 
 /** FUZZ_SCALE=10 for a deep run; the suite's default keeps the file under half a minute. */
 const TOTAL = 4000 * Number(process.env["FUZZ_SCALE"] ?? 1);
@@ -551,15 +552,10 @@ function sendHttp(url: URL, agent: Agent, probe: HttpProbe): Promise<{ status: n
         agent: special ? false : agent,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          let body = Buffer.concat(chunks);
-          if (res.headers["content-encoding"] === "gzip") body = gunzipSync(body);
+        replyBody(res).then((body) => {
           if (special) req.destroy();
           resolve({ status: res.statusCode ?? 0, body });
-        });
-        res.on("error", reject);
+        }, reject);
       },
     );
     req.on("error", reject);
