@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import {
   UPGRADE_EXIT_CODE,
   type AgentMessage,
+  type AssignMessage,
   type CoordinatorMessage,
   type HelloMessage,
   type JobEventMessage,
@@ -134,6 +135,16 @@ async function setup(): Promise<{ peer: Peer; agent: TestAgent }> {
   return { peer, agent };
 }
 
+/** Assigns a job whose shell leaves a `sleep 1000` behind it and waits until it runs: the job and its pid. */
+async function startSleeper(peer: Peer): Promise<{ job: AssignMessage; pid: number }> {
+  const job = assignMessage("sleep 1000 & echo up; wait");
+  peer.send(job);
+  await peer.until(() => text(peer.job(job.jobId)).includes("up"));
+  const started = peer.job(job.jobId).events.find((e) => e.type === "started");
+  assert.ok(started?.type === "started");
+  return { job, pid: started.pid };
+}
+
 describe("agent link", () => {
   it("says hello, beats, and wakeup() (Python xmlrpc.client) beats at once", async () => {
     const { peer, agent } = await setup();
@@ -245,38 +256,30 @@ out({"wakeup": hq.wakeup(), "without": fault(hq_strict.terminate), "wrong": faul
     cleanups.push(async () => peer.down().catch(() => {}));
     const first = await startAgent({ serverUrl: `http://127.0.0.1:${peer.port}` });
     await peer.until(() => peer.hellos.length === 1);
-    const job = assignMessage("sleep 1000 & echo up; wait");
-    peer.send(job);
-    await peer.until(() => text(peer.job(job.jobId)).includes("up"));
-    const started = peer.job(job.jobId).events.find((e) => e.type === "started");
-    assert.ok(started?.type === "started");
+    const { job, pid } = await startSleeper(peer);
     first.process.kill("SIGKILL");
     await first.exited;
-    assert.ok(livePids(started.pid).length > 0, "the job outlived its agent");
+    assert.ok(livePids(pid).length > 0, "the job outlived its agent");
     const second = await startAgent({ serverUrl: `http://127.0.0.1:${peer.port}`, stateDir: first.stateDir });
     cleanups.push(async () => {
       await second.stop();
       await first.stop();
     });
     await peer.until(() => peer.hellos.length === 2);
-    assert.deepEqual(livePids(started.pid), []);
+    assert.deepEqual(livePids(pid), []);
     assert.deepEqual(peer.hellos[1]!.running, []);
-    assert.deepEqual(peer.hellos[1]!.lost, [{ jobId: job.jobId, attempt: 1, pid: started.pid }]);
+    assert.deepEqual(peer.hellos[1]!.lost, [{ jobId: job.jobId, attempt: 1, pid }]);
   });
 
   it("on reconnect, kills the attempts welcome.stop lists", async () => {
     const { peer } = await setup();
-    const job = assignMessage("sleep 1000 & echo up; wait");
-    peer.send(job);
-    await peer.until(() => text(peer.job(job.jobId)).includes("up"));
-    const started = peer.job(job.jobId).events.find((e) => e.type === "started");
-    assert.ok(started?.type === "started");
+    const { job, pid } = await startSleeper(peer);
     await peer.down();
     peer.stopList = [{ jobId: job.jobId, attempt: 1 }];
     await peer.listen();
     await peer.until(() => peer.hellos.length === 2);
-    assert.deepEqual(peer.hellos[1]!.running, [{ jobId: job.jobId, attempt: 1, pid: started.pid }]);
-    await peer.until(() => livePids(started.pid).length === 0);
+    assert.deepEqual(peer.hellos[1]!.running, [{ jobId: job.jobId, attempt: 1, pid }]);
+    await peer.until(() => livePids(pid).length === 0);
     await peer.until(() => {
       const beat = peer.messages.filter((m) => m.type === "heartbeat").at(-1);
       return beat?.type === "heartbeat" && beat.running.length === 0;
@@ -291,14 +294,10 @@ out({"wakeup": hq.wakeup(), "without": fault(hq_strict.terminate), "wrong": faul
 
   it("SIGTERM kills the agent's jobs and exits 0 without reporting them finished", async () => {
     const { peer, agent } = await setup();
-    const job = assignMessage("sleep 1000 & echo up; wait");
-    peer.send(job);
-    await peer.until(() => text(peer.job(job.jobId)).includes("up"));
-    const started = peer.job(job.jobId).events.find((e) => e.type === "started");
-    assert.ok(started?.type === "started");
+    const { job, pid } = await startSleeper(peer);
     agent.process.kill("SIGTERM");
     assert.equal(await agent.exited, 0);
-    assert.deepEqual(livePids(started.pid), []);
+    assert.deepEqual(livePids(pid), []);
     assert.equal(peer.job(job.jobId).finishedCount, 0);
   });
 

@@ -3,7 +3,7 @@
 // run again); and a spool on a full disk (a 1 MB tmpfs) degrades to memory with backpressure instead of
 // crashing the agent or losing output.
 
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +17,21 @@ import { py, waitFinished, waitJob } from "./support/farm-kit.js";
 import { eventually } from "./support/eventually.js";
 
 const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
+
+/**
+ * Mounts a tmpfs of `size` on `dir` for a full disk; where this box cannot (it needs root), skips the test,
+ * removes `scratch` and returns false.
+ */
+function mountTmpfs(t: TestContext, dir: string, size: string, scratch: string): boolean {
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { stdio: "ignore" });
+    return true;
+  } catch {
+    rmSync(scratch, { recursive: true, force: true });
+    t.skip("cannot mount a tmpfs here (needs root)");
+    return false;
+  }
+}
 
 test("a restarted agent replays the journal of an attempt that ended while it was cut off", async () => {
   const coord = await startCoordinator({ env: ENV });
@@ -63,13 +78,7 @@ test("a full disk under the spool: the job's 12 MB of output survive a link cut,
   const stateDir = mkdtempSync(join(tmpdir(), "openhq-agent-state-"));
   const spoolDir = join(stateDir, "spool");
   mkdirSync(spoolDir);
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", spoolDir], { stdio: "ignore" });
-  } catch {
-    rmSync(stateDir, { recursive: true, force: true });
-    t.skip("cannot mount a tmpfs here (needs root)");
-    return;
-  }
+  if (!mountTmpfs(t, spoolDir, "1m", stateDir)) return;
   const coord = await startCoordinator({ env: ENV });
   const proxy = await startProxy(coord.port);
   const agent = await startAgent({ serverUrl: proxy.url, name: "diskfull", stateDir });
@@ -102,13 +111,7 @@ out([len(o), o == "".join("%099d\\n" % i for i in range(120000))])`,
 
 test("the disk fills after events went to the journal only: they are still resent, in order", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "openhq-spool-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "ignore" });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    t.skip("cannot mount a tmpfs here (needs root)");
-    return;
-  }
+  if (!mountTmpfs(t, dir, "64k", dir)) return;
   try {
     let open = false;
     const sent: number[] = [];
