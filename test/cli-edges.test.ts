@@ -4,12 +4,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { HQServer } from "../shared/client/index.js";
 import { startAgent } from "./support/agent.js";
-import { openhqCommandLine, runCommand, type Run } from "./support/cli.js";
+import { openhqCommandLine, runCommand, specFile, type Run } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { agentlessFarm } from "./support/one-agent-farm.js";
 
@@ -130,20 +127,14 @@ test("openhq with a running farm: tail -f of a failed job exits 1; submit --wait
   assert.match(tail.stdout, /oops/);
   assert.match(tail.stderr, /failed/);
 
-  const dir = mkdtempSync(join(tmpdir(), "openhq-cli-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const spec = join(dir, "tree.json");
-  writeFileSync(
-    spec,
-    JSON.stringify({
-      name: "shot 060",
-      children: [
-        { name: "frame 1", command: "echo fine" },
-        { name: "frame 2", command: "echo line a; echo missing texture >&2; exit 4", triesLeft: 0 },
-        { name: "frame 3", command: "echo fine" },
-      ],
-    }),
-  );
+  const spec = specFile(t, {
+    name: "shot 060",
+    children: [
+      { name: "frame 1", command: "echo fine" },
+      { name: "frame 2", command: "echo line a; echo missing texture >&2; exit 4", triesLeft: 0 },
+      { name: "frame 3", command: "echo fine" },
+    ],
+  });
   const wait = await openhq(url, ["submit", "--wait", spec]);
   assert.equal(wait.code, 1, wait.stderr);
   assert.match(wait.stdout, /1 job failed:/);

@@ -3,12 +3,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startAgent } from "./support/agent.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
-import { openhq, type Run } from "./support/cli.js";
+import { openhq, specFile, type Run } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
 
@@ -39,19 +36,13 @@ test("openhq against a farm: submit --wait exit codes, --json, tail, cancel", as
   assert.equal(report.exitCode, 1);
 
   // A spec file with children; --json gives every created id, roots first.
-  const dir = mkdtempSync(join(tmpdir(), "openhq-cli-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const spec = join(dir, "spec.json");
-  writeFileSync(
-    spec,
-    JSON.stringify({
-      name: "parent",
-      children: [
-        { name: "c1", command: "echo one" },
-        { name: "c2", command: "echo two" },
-      ],
-    }),
-  );
+  const spec = specFile(t, {
+    name: "parent",
+    children: [
+      { name: "c1", command: "echo one" },
+      { name: "c2", command: "echo two" },
+    ],
+  });
   const tree = await openhq(url, ["submit", spec, "--wait", "--json"]);
   assert.equal(tree.code, 0, tree.stderr);
   const treeReport = JSON.parse(tree.stdout) as { ids: number[]; roots: number[] };

@@ -106,14 +106,18 @@ test("openhq secret reads the generated secret; rotate-secret keeps enrolled age
   assert.equal(openhq("secret", "--data", join(data, "nothing")).status, 4);
 
   const welcomed = /welcomed as client (\d+)/;
-  const state = join(data, "blade-state");
-  const blade = await startAgent({
-    serverUrl: farm.url,
-    name: "old",
-    stateDir: state,
-    env: { OPENHQ_FARM_SECRET: first },
-  });
-  agents.push(blade);
+  // The enrolled blade: its state (and credential) kept across restarts, the first secret in its settings.
+  const startEnrolled = async (): Promise<TestAgent> => {
+    const agent = await startAgent({
+      serverUrl: farm.url,
+      name: "old",
+      stateDir: join(data, "blade-state"),
+      env: { OPENHQ_FARM_SECRET: first },
+    });
+    agents.push(agent);
+    return agent;
+  };
+  const blade = await startEnrolled();
   const firstId = welcomed.exec(await waitLog(blade, welcomed))?.[1];
   assert.ok(firstId !== undefined, blade.output());
 
@@ -125,13 +129,7 @@ test("openhq secret reads the generated secret; rotate-secret keeps enrolled age
 
   // The enrolled agent restarts with the old secret in its settings: its credential admits it.
   await blade.stop();
-  const back = await startAgent({
-    serverUrl: farm.url,
-    name: "old",
-    stateDir: state,
-    env: { OPENHQ_FARM_SECRET: first },
-  });
-  agents.push(back);
+  const back = await startEnrolled();
   // A new machine with the old secret is refused; with the new one it joins.
   const stale = await startAgent({ serverUrl: farm.url, name: "stale", env: { OPENHQ_FARM_SECRET: first } });
   agents.push(stale);
