@@ -4,11 +4,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HQServer } from "../shared/client/index.js";
-import { startAgent } from "./support/agent.js";
 import { openhqCommandLine, runCommand, specFile, type Run } from "./support/cli.js";
-import { startCoordinator } from "./support/coordinator.js";
-import { agentlessFarm } from "./support/one-agent-farm.js";
+import { agentlessFarm, oneAgentFarm } from "./support/one-agent-farm.js";
 
 const CLI = openhqCommandLine();
 const bash = (script: string, env: Record<string, string>) => runCommand("bash", ["-c", script], env);
@@ -113,13 +110,8 @@ test("openhq without jobs running: bad --server, unknown client, closed pipe, jo
 });
 
 test("openhq with a running farm: tail -f of a failed job exits 1; submit --wait names failed children", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 4 });
-  t.after(() => agent.stop());
+  const { coordinator, hq } = await oneAgentFarm(t, 4);
   const url = coordinator.url;
-  const hq = new HQServer(url);
-  t.after(() => hq.rpc.close());
 
   const [failing] = await hq.newjob({ name: "fails", command: "sleep 1; echo oops; exit 7", triesLeft: 0 });
   const tail = await openhq(url, ["tail", "-f", String(failing)]);

@@ -3,17 +3,14 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startAgent } from "./support/agent.js";
 import { TEST_FARM_SECRET } from "./support/farm-secret.js";
 import { openhq, specFile, type Run } from "./support/cli.js";
 import { startCoordinator } from "./support/coordinator.js";
 import { freePort } from "./support/ports.js";
+import { oneAgentFarm } from "./support/one-agent-farm.js";
 
 test("openhq against a farm: submit --wait exit codes, --json, tail, cancel", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 4 });
-  t.after(() => agent.stop());
+  const { coordinator, agent } = await oneAgentFarm(t, 4);
   const url = coordinator.url;
 
   const ok = await openhq(url, [

@@ -5,12 +5,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startAgent } from "./support/agent.js";
 import { openhq } from "./support/cli.js";
-import { startCoordinator } from "./support/coordinator.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { eventually } from "./support/eventually.js";
-import { agentlessFarm } from "./support/one-agent-farm.js";
+import { agentlessFarm, oneAgentFarm } from "./support/one-agent-farm.js";
 
 test("openhq: command help, short usage errors, short client names, jobs --all --name, job ID, no-ops", async (t) => {
   const { coordinator, hq } = await agentlessFarm(t);
@@ -118,10 +116,7 @@ test("openhq: command help, short usage errors, short client names, jobs --all -
 });
 
 test("openhq submit -- 'echo a; exit 3': one argument runs through the job's shell", async (t) => {
-  const coordinator = await startCoordinator();
-  t.after(() => coordinator.stop());
-  const agent = await startAgent({ serverUrl: coordinator.url, cpus: 2 });
-  t.after(() => agent.stop());
+  const { coordinator } = await oneAgentFarm(t);
   const run = await openhq(coordinator.url, ["submit", "--wait", "--", "echo a; exit 3"]);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stdout, /failed \(exit 3\)/);
