@@ -3,34 +3,26 @@
 // retried; one that prints regularly is not; a job's own stallTimeout (inherited by its children, 0 = off)
 // wins over the farm's; bad values are Faults that create nothing.
 
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assignMessage } from "../coordinator/scheduler/assign.js";
-import { startAgent, type TestAgent } from "./support/agent.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { useOneAgentFarm } from "./support/one-agent-farm.js";
 import { py, waitFinished } from "./support/farm-kit.js";
 
 const FARM_STALL_S = 2;
-let coord: TestCoordinator;
-let agent: TestAgent;
+const farm = useOneAgentFarm(
+  {
+    env: { OPENHQ_HEARTBEAT_INTERVAL: "500", OPENHQ_STALL_TIMEOUT: String(FARM_STALL_S) },
+  },
+  4,
+);
 const dir = mkdtempSync(join(tmpdir(), "openhq-stall-"));
 
-before(async () => {
-  coord = await startCoordinator({
-    env: { OPENHQ_HEARTBEAT_INTERVAL: "500", OPENHQ_STALL_TIMEOUT: String(FARM_STALL_S) },
-  });
-  agent = await startAgent({ serverUrl: coord.url, cpus: 4 });
-  await py(coord.url, `import time\nwhile len(hq.getClients()) < 1:\n    time.sleep(0.05)\nout(True)`);
-});
-after(async () => {
-  await agent.stop();
-  await coord.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function sleepers(marker: string): number {
   const out = execFileSync("sh", ["-c", `ps -eo args | grep -c "^sleep ${marker}" || true`]).toString();
@@ -42,13 +34,13 @@ test("a frame sleeping silently past the farm's stallTimeout is killed, its proc
   const flag = join(dir, "first-attempt-ran");
   // The first attempt hangs (two silent sleeps, one in the background); the retry finishes at once.
   const [id] = (await py<number[]>(
-    coord.url,
+    farm.url,
     `out(hq.newjob({"name": "hangs once", "shell": "bash", "triesLeft": 1,
       "command": "echo start; if [ ! -e ${flag} ]; then touch ${flag}; sleep ${marker} & sleep ${marker}; fi; echo done"}))`,
   )) as [number];
-  assert.deepEqual(Object.values(await waitFinished(coord.url, [id])), ["succeeded"]);
+  assert.deepEqual(Object.values(await waitFinished(farm.url, [id])), ["succeeded"]);
   const job = await py<{ attempt: number; triesLeft: number; logs: string[]; stallTimeout: null }>(
-    coord.url,
+    farm.url,
     `j = hq.getJob(${id}, ["attempt", "triesLeft", "logs", "stallTimeout"])
 j["logs"] = [t for t, _ in j["logs"]]
 out(j)`,
@@ -68,14 +60,14 @@ out(j)`,
 
 test("a frame printing regularly is not killed; a job's own stallTimeout, inherited, and 0 = off win", async () => {
   const [parent, ticking, quiet] = (await py<number[]>(
-    coord.url,
+    farm.url,
     `out(hq.newjob({"name": "shot", "stallTimeout": 3, "children": [
       {"name": "ticks", "shell": "bash", "command": "for i in $(seq 1 12); do echo PROGRESS: $i/12; sleep 0.4; done"},
       {"name": "quiet but allowed", "stallTimeout": 0, "shell": "bash", "command": "sleep ${FARM_STALL_S + 2}; echo ok"}]}))`,
   )) as [number, number, number];
-  assert.deepEqual(Object.values(await waitFinished(coord.url, [parent])), ["succeeded"]);
+  assert.deepEqual(Object.values(await waitFinished(farm.url, [parent])), ["succeeded"]);
   const jobs = await py<{ id: number; attempt: number; stallTimeout: number }[]>(
-    coord.url,
+    farm.url,
     `out(hq.getJobs([${ticking}, ${quiet}], ["id", "attempt", "stallTimeout"]))`,
   );
   assert.deepEqual(
@@ -89,7 +81,7 @@ test("a frame printing regularly is not killed; a job's own stallTimeout, inheri
 
 test("a bad stallTimeout is a Fault naming the field, and creates nothing", async () => {
   const result = await py<{ faults: string[]; before: number; after: number }>(
-    coord.url,
+    farm.url,
     `
 import xmlrpc.client
 before = len(hq.getJobIdsByStatus(["queued", "runnable", "running", "succeeded", "failed", "cancelled", "abandoned"]))

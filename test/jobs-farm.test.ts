@@ -2,28 +2,18 @@
 // xmlrpc.client as the submitter. A running job adds children to itself with newjob(spec, JOBID) and waits
 // for them; a failed child fails its parent; triesLeft retries a failing command.
 
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAgent, type TestAgent } from "./support/agent.js";
-import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
+import { useOneAgentFarm } from "./support/one-agent-farm.js";
 import { py, waitFinished } from "./support/farm-kit.js";
 
-let coordinator: TestCoordinator;
-let agent: TestAgent;
+const farm = useOneAgentFarm({ env: { OPENHQ_HEARTBEAT_INTERVAL: "200" } }, 4);
 const scratch = mkdtempSync(join(tmpdir(), "openhq-jobs-farm-"));
 
-before(async () => {
-  coordinator = await startCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "200" } });
-  agent = await startAgent({ serverUrl: coordinator.url, cpus: 4 });
-});
-after(async () => {
-  await agent.stop();
-  await coordinator.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 // A job command that submits a child of its own job, the way Houdini's distributed scripts do.
 const SPAWN = `python3 -c "
@@ -34,14 +24,14 @@ print(hq.newjob({'name': 'spawned', 'command': 'echo spawned child'}, os.environ
 
 test("a running job adds a child with newjob(spec, JOBID) and succeeds once it has", async () => {
   const ids = await py<number[]>(
-    coordinator.url,
+    farm.url,
     `out(hq.newjob({"name": "root", "children": [{"name": "spawner", "command": ${JSON.stringify(SPAWN)}}]}))`,
   );
   const [root, spawner] = ids as [number, number];
-  const statuses = await waitFinished(coordinator.url, [root]);
+  const statuses = await waitFinished(farm.url, [root]);
   assert.equal(statuses[String(root)], "succeeded");
   const r = await py<Record<string, unknown>>(
-    coordinator.url,
+    farm.url,
     `
 s = hq.getJob(${spawner}, ["status", "children", "progress"])
 kid = hq.getJob(s["children"][0], ["status", "parents", "name"])
@@ -59,12 +49,12 @@ out({"spawner": s, "kid": kid, "kidOutput": hq.getJobOutput(s["children"][0]), "
 test("a failed child fails its parent without running the parent's command", async () => {
   const marker = join(scratch, "parent-ran");
   const ids = await py<number[]>(
-    coordinator.url,
+    farm.url,
     `out(hq.newjob({"name": "p", "command": "touch ${marker}", "children": [{"name": "bad", "command": "exit 3"}]}))`,
   );
-  const statuses = await waitFinished(coordinator.url, ids);
+  const statuses = await waitFinished(farm.url, ids);
   assert.deepEqual(Object.values(statuses), ["failed", "failed"]);
-  const ran = await py<boolean>(coordinator.url, `out(os.path.exists(${JSON.stringify(marker)}))`);
+  const ran = await py<boolean>(farm.url, `out(os.path.exists(${JSON.stringify(marker)}))`);
   assert.equal(ran, false);
 });
 
@@ -72,13 +62,13 @@ test("triesLeft retries a failing command; progress lines set progress", async (
   const marker = join(scratch, "tried-once");
   const command = `echo PROGRESS: 1/2; if [ -e ${marker} ]; then echo second; else touch ${marker}; exit 1; fi`;
   const [id] = await py<number[]>(
-    coordinator.url,
+    farm.url,
     `out(hq.newjob({"name": "flaky", "shell": "bash", "command": ${JSON.stringify(command)}, "triesLeft": 1}))`,
   );
-  const statuses = await waitFinished(coordinator.url, [id!]);
+  const statuses = await waitFinished(farm.url, [id!]);
   assert.equal(statuses[String(id)], "succeeded");
   const r = await py<Record<string, unknown>>(
-    coordinator.url,
+    farm.url,
     `out({"job": hq.getJob(${id}, ["triesLeft", "progress", "clients"]), "output": hq.getJobOutput(${id})})`,
   );
   assert.equal((r.job as { triesLeft: number }).triesLeft, 0);

@@ -1,10 +1,12 @@
 // The farms most end-to-end tests need: a coordinator on a private redis-server and an HQServer client on it
-// (agentlessFarm), with one real agent (2 CPUs) beside them (oneAgentFarm), each stopped when the test ends.
+// (agentlessFarm), with one real agent (2 CPUs) beside them (oneAgentFarm), each stopped when the test ends;
+// or a coordinator and one agent for a whole test file (useOneAgentFarm).
 
-import type { TestContext } from "node:test";
+import { after, before, type TestContext } from "node:test";
 import { HQServer } from "../../shared/client/index.js";
 import { startAgent, type TestAgent } from "./agent.js";
-import { startCoordinator, type TestCoordinator } from "./coordinator.js";
+import { startCoordinator, type StartCoordinatorOptions, type TestCoordinator } from "./coordinator.js";
+import { eventually } from "./eventually.js";
 
 export interface AgentlessFarm {
   coordinator: TestCoordinator;
@@ -28,4 +30,48 @@ export async function oneAgentFarm(t: TestContext, cpus = 2): Promise<OneAgentFa
   const agent = await startAgent({ serverUrl: coordinator.url, cpus });
   t.after(() => agent.stop());
   return { coordinator, agent, hq };
+}
+
+export interface FileFarm {
+  readonly url: string;
+  readonly coordinator: TestCoordinator;
+  readonly agent: TestAgent;
+}
+
+/**
+ * A coordinator started with `options` and one real agent of `cpus` CPUs for a whole test file: call it at
+ * the top of the file (it registers the file's before/after hooks). The agent is registered before the tests.
+ */
+export function useOneAgentFarm(options: StartCoordinatorOptions = {}, cpus = 2): FileFarm {
+  let started: { coordinator: TestCoordinator; agent: TestAgent } | null = null;
+  const running = (): { coordinator: TestCoordinator; agent: TestAgent } => {
+    if (started === null) throw new Error("the farm starts in before(): use it in tests and hooks");
+    return started;
+  };
+  before(async () => {
+    const coordinator = await startCoordinator(options);
+    const agent = await startAgent({ serverUrl: coordinator.url, cpus });
+    started = { coordinator, agent };
+    const hq = new HQServer(coordinator.url);
+    try {
+      await eventually("the agent to register", async () => (await hq.getClients()).length > 0);
+    } finally {
+      hq.rpc.close();
+    }
+  });
+  after(async () => {
+    await started?.agent.stop();
+    await started?.coordinator.stop();
+  });
+  return {
+    get url() {
+      return running().coordinator.url;
+    },
+    get coordinator() {
+      return running().coordinator;
+    },
+    get agent() {
+      return running().agent;
+    },
+  };
 }
