@@ -5,6 +5,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startProxy } from "../scripts/chaos-proxy.js";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
@@ -14,6 +17,20 @@ const ENV = { OPENHQ_HEARTBEAT_INTERVAL: "500" };
 /** waitJob's condition: the job's logs record a lost blade. */
 const LOST = `any(l[0].startswith("blade lost") for l in j["logs"])`;
 
+/**
+ * A job that runs until the test creates a file: surely still running when its agent is killed however
+ * loaded the machine, and its retry ends at once (a fixed sleep made the retry sleep it all again).
+ */
+function heldJob(): { command: string; release(): void; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-crash-"));
+  const path = join(dir, "release");
+  return {
+    command: `until [ -e ${path} ]; do sleep 0.1; done; echo done`,
+    release: () => writeFileSync(path, ""),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 async function submit(coord: TestCoordinator, spec: object): Promise<number> {
   const [id] = await py<number[]>(coord.url, `out(hq.newjob(${JSON.stringify(JSON.stringify(spec))}))`);
   return id as number;
@@ -22,13 +39,15 @@ async function submit(coord: TestCoordinator, spec: object): Promise<number> {
 test("an agent SIGKILLed mid-job (port refused) has its job retried elsewhere within 15 s", async () => {
   const coord = await startCoordinator({ env: ENV });
   const agents: TestAgent[] = [];
+  const held = heldJob();
   try {
     agents.push(await startAgent({ serverUrl: coord.url, name: "victim" }));
-    const id = await submit(coord, { name: "crash me", command: "sleep 4; echo done", triesLeft: 1 });
+    const id = await submit(coord, { name: "crash me", command: held.command, triesLeft: 1 });
     await waitJob(coord.url, id, ["status"], `j["status"] == "running"`);
     agents.push(await startAgent({ serverUrl: coord.url, name: "rescuer" }));
     agents[0]!.process.kill("SIGKILL");
     const killedAt = Date.now();
+    held.release();
     const job = await waitJob(coord.url, id, ["status", "triesLeft", "logs"], LOST, 20);
     const seconds = (Date.now() - killedAt) / 1000;
     assert.equal(job.triesLeft, 1, `a lost machine spends no try: ${JSON.stringify(job)}`);
@@ -41,6 +60,7 @@ test("an agent SIGKILLed mid-job (port refused) has its job retried elsewhere wi
   } finally {
     for (const a of agents) await a.stop();
     await coord.stop();
+    held.remove();
   }
 });
 
@@ -48,11 +68,13 @@ test("an agent SIGKILLed and restarted reports the attempt it killed: retried at
   const coord = await startCoordinator({ env: ENV });
   let agent = await startAgent({ serverUrl: coord.url, name: "phoenix" });
   const stateDir = agent.stateDir;
+  const held = heldJob();
   try {
-    const id = await submit(coord, { name: "restart me", command: "sleep 3; echo done", triesLeft: 1 });
+    const id = await submit(coord, { name: "restart me", command: held.command, triesLeft: 1 });
     await waitJob(coord.url, id, ["status"], `j["status"] == "running"`);
     agent.process.kill("SIGKILL");
     await agent.exited;
+    held.release();
     agent = await startAgent({ serverUrl: coord.url, name: "phoenix", stateDir });
     const job = await waitJob(coord.url, id, ["triesLeft", "logs"], LOST, 15);
     assert.equal(job.triesLeft, 1, JSON.stringify(job));
@@ -67,6 +89,7 @@ test("an agent SIGKILLed and restarted reports the attempt it killed: retried at
   } finally {
     await agent.stop();
     await coord.stop();
+    held.remove();
   }
 });
 
