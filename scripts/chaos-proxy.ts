@@ -1,5 +1,6 @@
 // A small TCP proxy the chaos harness (and its tests) put between agents and a coordinator, so the link can
-// be cut (every connection reset, new ones refused) or slowed (each chunk held for a delay) at will.
+// be cut (every connection reset, new ones refused) or slowed (each chunk held for a delay) at will, and
+// agents keep one server URL while the coordinator behind it is started again on another port (retarget).
 // Bytes are never reordered, as on a real TCP path.
 
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
@@ -12,11 +13,14 @@ export interface ChaosProxy {
   cut(ms: number): void;
   /** Holds each chunk in both directions for `ms` (0 = none). */
   delay(ms: number): void;
+  /** Sends new connections to `port` on the target host (open ones stay where they are). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): Promise<ChaosProxy> {
   const sockets = new Set<Socket>();
+  let port = targetPort;
   let cutUntil = 0;
   let delayMs = 0;
   const forward = (from: Socket, to: Socket) => {
@@ -48,7 +52,7 @@ export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): 
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(targetPort, targetHost);
+    const upstream = connect(port, targetHost);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on("close", () => {
@@ -65,16 +69,19 @@ export async function startProxy(targetPort: number, targetHost = "127.0.0.1"): 
     forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  const ownPort = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${ownPort}`,
+    port: ownPort,
     cut(ms: number) {
       cutUntil = Date.now() + ms;
       for (const s of sockets) s.resetAndDestroy();
     },
     delay(ms: number) {
       delayMs = ms;
+    },
+    retarget(to: number) {
+      port = to;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent, type TestAgent } from "./support/agent.js";
 import { startCoordinator } from "./support/coordinator.js";
-import { iniArgs, py, tcpProxy, waitFinished } from "./support/farm-kit.js";
+import { iniArgs, py, waitFinished } from "./support/farm-kit.js";
+import { startProxy } from "../scripts/chaos-proxy.js";
 import { startRedis } from "./support/redis.js";
 
 const ACTIVE = iniArgs("[main]\nhqserver.activeTimeout = 0.05\n");
@@ -27,6 +28,18 @@ async function waitClients(url: string, n: number): Promise<void> {
 import time
 while len([c for c in hq.getClients(None, ["connected"]) if c["connected"]]) < ${n}:
     time.sleep(0.05)
+out(True)`,
+  );
+}
+
+/** Waits until at least n jobs have succeeded. */
+async function succeeded(url: string, n: number): Promise<void> {
+  await py(
+    url,
+    `
+import time
+while len(hq.getJobIdsByStatus(["succeeded"])) < ${n}:
+    time.sleep(0.02)
 out(True)`,
   );
 }
@@ -110,10 +123,9 @@ out(True)`,
 
 test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job finishes exactly once, output kept", async () => {
   const redis = await startRedis({ appendonly: true });
-  const proxy = await tcpProxy();
   const dir = mkdtempSync(join(tmpdir(), "openhq-once-"));
   let coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: RESTART_ACTIVE });
-  proxy.setTarget(coord.port);
+  const proxy = await startProxy(coord.port);
   const prefix = coord.prefix;
   const agents = await Promise.all(
     ["k1", "k2"].map((name) => startAgent({ serverUrl: proxy.url, name, cpus: 4 })),
@@ -122,14 +134,7 @@ test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job f
     await waitClients(coord.url, 2);
     const ids = await submitCounted(coord.url, dir, 1000);
     // Let part of the work happen, then kill the coordinator without warning.
-    await py(
-      coord.url,
-      `
-import time
-while len(hq.getJobIdsByStatus(["succeeded"])) < 200:
-    time.sleep(0.02)
-out(True)`,
-    );
+    await succeeded(coord.url, 200);
     coord.process.kill("SIGKILL");
     await new Promise((r) => coord.process.once("exit", r));
     coord = await startCoordinator({
@@ -137,7 +142,7 @@ out(True)`,
       env: ENV,
       args: [...RESTART_ACTIVE, "--prefix", prefix],
     });
-    proxy.setTarget(coord.port);
+    proxy.retarget(coord.port);
     const statuses = await waitFinished(coord.url, ids, 240);
     assertExactlyOnce(dir, ids, statuses);
     const outputs = await py<string[]>(
@@ -164,14 +169,7 @@ test("Redis restarted (AOF) while jobs run: nothing is lost, each job runs once"
   try {
     await waitClients(coord.url, 1);
     const ids = await submitCounted(coord.url, dir, 150);
-    await py(
-      coord.url,
-      `
-import time
-while len(hq.getJobIdsByStatus(["succeeded"])) < 30:
-    time.sleep(0.02)
-out(True)`,
-    );
+    await succeeded(coord.url, 30);
     const exited = new Promise((r) => redis.process.once("exit", r));
     redis.process.kill("SIGTERM");
     await exited;
