@@ -47,6 +47,16 @@ after(async () => {
 
 const mailsTo = (address: string): CaughtMail[] => smtp.mails.filter((m) => m.to.includes(address));
 
+/** The first mail to `address`, once it came. */
+const firstMailTo = async (address: string): Promise<CaughtMail> =>
+  (
+    await until(
+      `mail to ${address}`,
+      () => mailsTo(address),
+      (m) => m.length >= 1,
+    )
+  )[0] as CaughtMail;
+
 test('emailReasons "succeeded,failed": one mail per matching transition, with the job\'s fields', async () => {
   const [ok, bad] = await farm.submit(
     {
@@ -66,26 +76,16 @@ test('emailReasons "succeeded,failed": one mail per matching transition, with th
   );
   await farm.finished(ok as number);
   await farm.finished(bad as number);
-  const alice = await until(
-    "alice's mail",
-    () => mailsTo("alice@example.com"),
-    (m) => m.length >= 1,
-  );
-  const bob = await until(
-    "bob's mail",
-    () => mailsTo("bob@example.com"),
-    (m) => m.length >= 1,
-  );
+  const a = await firstMailTo("alice@example.com");
+  const b = await firstMailTo("bob@example.com");
   // Time for a duplicate (a second transition's mail, a second send) to show.
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(mailsTo("alice@example.com").length, 1);
   assert.equal(mailsTo("bob@example.com").length, 1);
-  const a = alice[0] as CaughtMail;
   assert.match(a.headers.get("subject") ?? "", new RegExp(`job ${ok} succeeded: comp v003`));
   assert.match(a.body, /Submitted by: alice/);
   assert.match(a.body, new RegExp(`Dashboard: +http://farm\\.example:5000/jobs/${ok}`));
   assert.match(a.body, new RegExp(`Id: +${ok}`));
-  const b = bob[0] as CaughtMail;
   assert.deepEqual(b.to.sort(), ["bob@example.com", "lead@example.com"]);
   assert.match(b.headers.get("subject") ?? "", new RegExp(`job ${bad} failed: sim v001`));
   assert.match(b.body, /Status: +failed/);
@@ -116,14 +116,10 @@ test("a parent of 50 frames sends one mail, not 51, with the frame counts and th
     children,
   });
   await farm.finished(parent as number);
-  const mails = await until(
-    "dave's mail",
-    () => mailsTo("dave@example.com"),
-    (m) => m.length >= 1,
-  );
+  const mail = await firstMailTo("dave@example.com");
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(mailsTo("dave@example.com").length, 1);
-  const body = (mails[0] as CaughtMail).body;
+  const body = mail.body;
   assert.match(body, /Status: +failed/);
   assert.match(body, /Frames: 50: /);
   assert.match(body, /49 succeeded/);
@@ -139,12 +135,7 @@ test("job names and addresses cannot add headers or recipients beyond the addres
     emailReasons: "succeeded",
   });
   await farm.finished(id as number);
-  const mails = await until(
-    "erin's mail",
-    () => mailsTo("erin@example.com"),
-    (m) => m.length >= 1,
-  );
-  const mail = mails[0] as CaughtMail;
+  const mail = await firstMailTo("erin@example.com");
   assert.deepEqual(mail.to.sort(), ["erin@example.com", "frank@example.com"]);
   assert.equal(mail.headers.has("bcc"), false);
   assert.equal(mail.headers.has("x-injected"), false);
@@ -166,15 +157,10 @@ test("a flood of server errors is one digest mail to email_to", async () => {
     JSON.stringify({ message: `disk full on blade ${i}`, time: now }),
   );
   await farm.redis.lpush(farm.keys.serverErrors, ...records);
-  const digests = await until(
-    "the digest",
-    () => mailsTo("ops@example.com"),
-    (m) => m.length >= 1,
-  );
+  const d = await firstMailTo("ops@example.com");
   // Two more periods (1.8 s each): no second digest, as no new error came.
   await new Promise((r) => setTimeout(r, 4000));
   assert.equal(mailsTo("ops@example.com").length, 1);
-  const d = digests[0] as CaughtMail;
   assert.equal(d.from, "farm@example.com");
   assert.match(d.headers.get("subject") ?? "", /200\+ server error/);
   assert.match(d.body, /disk full on blade 499/);
