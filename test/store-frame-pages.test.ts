@@ -20,6 +20,7 @@ import {
 import { renderTimeChart } from "../coordinator/web/charts.js";
 import { frameSeconds, selectFrames } from "../coordinator/web/frames.js";
 import { JOB_STATUSES } from "../shared/statuses.js";
+import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { testContext } from "./support/context.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 import { rng } from "./support/rng.js";
@@ -33,6 +34,32 @@ before(async () => {
 after(async () => {
   await h.stop();
 });
+
+/** A parent `name` with `children`: its id and theirs, in order. */
+async function addFamily(name: string, children: XmlRpcValue[]): Promise<{ parent: number; kids: number[] }> {
+  const [parent, ...kids] = (await h.store.addJobs(parseNewJob({ name, children }, null, null))) as [
+    number,
+    ...number[],
+  ];
+  return { parent, kids };
+}
+
+/**
+ * Runs the first `ran` of `kids` through the real transitions, every fourth after a pause of spreadMs × its
+ * place (spread run times), and finishes the first `finished` of them, every third failing.
+ */
+async function runFirst(kids: number[], ran: number, finished: number, spreadMs: number): Promise<void> {
+  for (const [i, id] of kids.slice(0, ran).entries()) {
+    const attempt = await h.assign(id);
+    if (i % 4 === 0) await new Promise((r) => setTimeout(r, spreadMs * i));
+    if (i < finished)
+      await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
+        exitCode: i % 3 === 0 ? 1 : 0,
+        signal: null,
+        reason: "exited",
+      });
+  }
+}
 
 test("a page of a union of statuses, by id up and down, is the page of the whole sorted list", async () => {
   // The index alone (no jobs behind it): 2,500 ids spread over the statuses, with gaps.
@@ -119,17 +146,10 @@ test("numeric sorts inside Redis, chunk by chunk, give selectFrames' order", asy
 });
 
 test("the failures panel counts real failures by message and forgets a requeued frame", async () => {
-  const ids = await h.store.addJobs(
-    parseNewJob(
-      {
-        name: "failing parent",
-        children: Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, command: "run", triesLeft: 0 })),
-      },
-      null,
-      null,
-    ),
+  const { parent, kids } = await addFamily(
+    "failing parent",
+    Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, command: "run", triesLeft: 0 })),
   );
-  const [parent, ...kids] = ids as [number, ...number[]];
   // Three fail with their exit code only, one with a texture error on its last line, one succeeds.
   for (const [i, id] of kids.entries()) {
     const attempt = await h.assign(id);
@@ -172,33 +192,17 @@ test("the failures panel counts real failures by message and forgets a requeued 
 });
 
 test("sorted by duration from the duration index: the page selectFrames cuts from every row", async () => {
-  const ids = await h.store.addJobs(
-    parseNewJob(
-      {
-        name: "timed parent",
-        children: Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, command: "run", triesLeft: 0 })),
-      },
-      null,
-      null,
-    ),
+  const { parent, kids } = await addFamily(
+    "timed parent",
+    Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, command: "run", triesLeft: 0 })),
   );
-  const [parent, ...kids] = ids as [number, ...number[]];
   const page = async (desc: boolean, offset: number, count: number) =>
     durationPage(ctx, parent, desc, offset, count, Date.now());
   // Nothing has run: no child has a duration, and the order is the children's.
   assert.deepEqual(await page(true, 10, 5), kids.slice(10, 15));
   // 30 run through the real transitions (quick ones tie to the ms), 25 finish, one of them is rescheduled
   // after it ran; 5 stay running; 10 never start (one cancelled).
-  for (const [i, id] of kids.slice(0, 30).entries()) {
-    const attempt = await h.assign(id);
-    if (i % 4 === 0) await new Promise((r) => setTimeout(r, 3 * i));
-    if (i < 25)
-      await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
-        exitCode: i % 3 === 0 ? 1 : 0,
-        signal: null,
-        reason: "exited",
-      });
-  }
+  await runFirst(kids, 30, 25, 3);
   await h.store.cascade("rescheduleJobs", [kids[2] as number]);
   await h.store.cascade("cancelJobs", [kids[35] as number]);
   const now = Date.now();
@@ -223,29 +227,13 @@ test("sorted by duration from the duration index: the page selectFrames cuts fro
 });
 
 test("a parent's run seconds from the duration index are frameSeconds over every row; the render-time chart draws them", async () => {
-  const ids = await h.store.addJobs(
-    parseNewJob(
-      {
-        name: "charted parent",
-        children: Array.from({ length: 24 }, (_, i) => ({ name: `c${i}`, command: "run", triesLeft: 0 })),
-      },
-      null,
-      null,
-    ),
+  const { parent, kids } = await addFamily(
+    "charted parent",
+    Array.from({ length: 24 }, (_, i) => ({ name: `c${i}`, command: "run", triesLeft: 0 })),
   );
-  const [parent, ...kids] = ids as [number, ...number[]];
   // 18 run through the real transitions: 14 finish (every third failing), one of them is rescheduled after
   // it ran; 4 stay running; 6 never start (one cancelled).
-  for (const [i, id] of kids.slice(0, 18).entries()) {
-    const attempt = await h.assign(id);
-    if (i % 4 === 0) await new Promise((r) => setTimeout(r, 5 * i));
-    if (i < 14)
-      await h.store.moveToFinished(id, attempt, await h.nextSeq(id, attempt), {
-        exitCode: i % 3 === 0 ? 1 : 0,
-        signal: null,
-        reason: "exited",
-      });
-  }
+  await runFirst(kids, 18, 14, 5);
   await h.store.cascade("rescheduleJobs", [kids[2] as number]);
   await h.store.cascade("cancelJobs", [kids[20] as number]);
   const now = Date.now() + 1_000;
@@ -265,17 +253,10 @@ test("a parent's run seconds from the duration index are frameSeconds over every
 
 test("the render-time chart of more frames than bars: each bar the slowest of its bin, past frames that never ran", async () => {
   // 1,201 children: 401 bars of 3 (the last of 1).
-  const ids = await h.store.addJobs(
-    parseNewJob(
-      {
-        name: "binned parent",
-        children: Array.from({ length: 1_201 }, (_, i) => ({ name: `b${i}`, command: "run" })),
-      },
-      null,
-      null,
-    ),
+  const { parent, kids } = await addFamily(
+    "binned parent",
+    Array.from({ length: 1_201 }, (_, i) => ({ name: `b${i}`, command: "run" })),
   );
-  const [parent, ...kids] = ids as [number, ...number[]];
   // The second frame of bar 0 and of bar 1 run; nothing else does.
   for (const id of [kids[1], kids[4]] as number[]) {
     const attempt = await h.assign(id);
