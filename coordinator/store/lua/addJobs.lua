@@ -198,12 +198,19 @@ for i, j in ipairs(jobs) do
   end
 end
 
+-- Numbers go to Redis as text where this script has it already, or formats an id once for its several uses:
+-- Redis 7.0 prints a Lua number with "%.17g" (glibc's float printing, thousands of instructions for a 13-digit
+-- ms time), and string.format('%d') takes the integer path (util.lua int).
+local idTexts = {}
+for i = 1, n do
+  idTexts[i] = int(ids[i])
+end
 local initial, newRoots = {}, {}
 for i, j in ipairs(jobs) do
   local f = j.fields
-  f.id = ids[i]
-  f.queueTime = now
-  f.attempt = 0
+  f.id = idTexts[i]
+  f.queueTime = ARGV[2]
+  f.attempt = '0'
   f.root = rootOf(i)
   if j.inheritConditions and f.root ~= ids[i] then
     local ri = indexOfId[f.root]
@@ -247,7 +254,7 @@ for i, j in ipairs(jobs) do
     f.kidsBad = kidsBad[i]
   end
   if not f.noProg then
-    f.treeN = 1
+    f.treeN = '1'
   end
   -- Most new jobs go straight to `queued` or `runnable`: written here in the same HSET, and put in their
   -- sets in bulk below. The rest (commandless, or with failed existing children) go through settle.
@@ -259,10 +266,10 @@ for i, j in ipairs(jobs) do
   end
   if status then
     f.status = status
-    f.logs = '[["setting status to ' .. status .. '",' .. now .. ']]'
+    f.logs = '[["setting status to ' .. status .. '",' .. ARGV[2] .. ']]'
     initial[i] = status
     if #parents == 0 then
-      newRoots[#newRoots + 1] = ids[i]
+      newRoots[#newRoots + 1] = idTexts[i]
     end
   end
   if warning then
@@ -270,6 +277,9 @@ for i, j in ipairs(jobs) do
     if status then
       f.logs = logsWith(f.logs, 'setting status to ' .. status, now)
     end
+  end
+  if f.root == ids[i] then
+    f.root = idTexts[i]
   end
   local args = {}
   for k, v in pairs(f) do
@@ -426,9 +436,9 @@ end
 local queued, runnable, queue = {}, {}, {}
 for i = 1, n do
   if initial[i] == 'queued' then
-    queued[#queued + 1] = { ids[i], ids[i] }
+    queued[#queued + 1] = { idTexts[i], idTexts[i] }
   elseif initial[i] == 'runnable' then
-    runnable[#runnable + 1] = { ids[i], ids[i] }
+    runnable[#runnable + 1] = { idTexts[i], idTexts[i] }
   end
 end
 if #runnable > 0 then
@@ -438,7 +448,7 @@ if #runnable > 0 then
   for i = 1, n do
     if initial[i] == 'runnable' then
       k = k + 1
-      queue[k] = { -(tonumber(jobs[i].fields.priority) or 0) * QUEUE_SHIFT + seq + k, ids[i] }
+      queue[k] = { -(tonumber(jobs[i].fields.priority) or 0) * QUEUE_SHIFT + seq + k, idTexts[i], i }
     end
   end
 end
@@ -447,7 +457,7 @@ zaddMany(K.queue, queue)
 -- The requirement classes (util.lua): each class's new jobs, and its head in {p}queue:heads.
 local byClass, classes = {}, {}
 for k = 1, #queue do
-  local cls = jobs[indexOfId[queue[k][2]]].fields.cls
+  local cls = jobs[queue[k][3]].fields.cls
   if not byClass[cls] then
     byClass[cls] = {}
     classes[#classes + 1] = cls

@@ -223,6 +223,15 @@ local function classScope(share, capBy, submittedBy)
 end
 
 local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs, gpus, gpuMemory, scope)
+  -- Cached by the fields as given (an absent field and '' give the same class; none but scope, the last, can
+  -- hold a newline: the lists are JSON): the jobs of one addJobs call are mostly alike, and the definition
+  -- below costs thousands of instructions per job (tostring of a number is glibc's float printing).
+  local given = table.concat({ cpus or '', tags or '', conditions or '', minHosts or '', maxHosts or '',
+    resources or '', commandByOs or '', gpus or '', gpuMemory or '', scope or '' }, '\n')
+  local cached = CLASS_CACHE[given]
+  if cached then
+    return cached
+  end
   local singles = {}
   if tags and tags ~= '' then
     for _, t in ipairs(cjson.decode(tags)) do
@@ -249,11 +258,8 @@ local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, co
   if scope and scope ~= '' then
     def = def .. '\n' .. scope
   end
-  local cls = CLASS_CACHE[def]
-  if not cls then
-    cls = string.sub(redis.sha1hex(def), 1, 12)
-    CLASS_CACHE[def] = cls
-  end
+  local cls = string.sub(redis.sha1hex(def), 1, 12)
+  CLASS_CACHE[given] = cls
   return cls
 end
 
