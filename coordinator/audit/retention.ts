@@ -7,6 +7,7 @@
 import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditRedis } from "../store/audit.js";
+import { PeriodicTask } from "../periodic-task.js";
 
 const SWEEP_MS = 3600_000;
 /** Stream records one XTRIM removes at most (so that no call holds Redis long). */
@@ -16,8 +17,13 @@ const DAY_MS = 86_400_000;
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})-.+\.jsonl$/;
 
 export class AuditRetention {
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<unknown> = Promise.resolve();
+  /** Sweeps at start, then every SWEEP_MS; sweep() reports its own failures. */
+  private readonly task = new PeriodicTask(
+    () => this.sweep(),
+    () => undefined,
+    SWEEP_MS,
+    0,
+  );
 
   constructor(
     private readonly ctx: AuditRedis,
@@ -28,16 +34,11 @@ export class AuditRetention {
   ) {}
 
   start(): void {
-    this.sweeping = this.sweep();
-    this.timer = setInterval(() => {
-      this.sweeping = this.sweep();
-    }, SWEEP_MS);
-    this.timer.unref();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
+    await this.task.stop();
   }
 
   /** Removes what is older than keepDays before `now`; answers the stream records and files removed. */

@@ -15,6 +15,7 @@ import {
   trashRemoved,
   type LogRedis,
 } from "../store/logs.js";
+import { PeriodicTask } from "../periodic-task.js";
 import type { LogWriter } from "./writer.js";
 
 const SWEEP_MS = 1000;
@@ -36,29 +37,25 @@ export interface SweepContext extends LogRedis {
 }
 
 export class LogSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly ctx: SweepContext,
     private readonly writer: LogWriter,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(
+      () => this.sweep(),
+      (err) => ctx.recordError({ message: `job logs sweep: ${err.message}`, time: Date.now() }),
+      SWEEP_MS,
+    );
+  }
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.running !== null) return;
-      this.running = this.sweep()
-        .catch((err: Error) =>
-          this.ctx.recordError({ message: `job logs sweep: ${err.message}`, time: Date.now() }),
-        )
-        .finally(() => (this.running = null));
-    }, SWEEP_MS);
-    this.timer.unref();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   async sweep(now = Date.now()): Promise<void> {

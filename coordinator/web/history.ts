@@ -4,6 +4,7 @@
 // the others skip that minute.
 
 import type { Context } from "../context.js";
+import { PeriodicTask } from "../periodic-task.js";
 import { appendSamples, claimMinute, MAX_CHARTED_SHARES, type ShareSample } from "../store/history.js";
 import { shareRows, sharesConfigured, type ShareRow } from "../store/shares.js";
 import { allClientIds } from "../store/clients.js";
@@ -48,28 +49,25 @@ export function chartedShares(rows: readonly ShareRow[]): ShareSample[] {
 
 /** The once-a-minute sampler of this process: started and stopped by main.ts with the other parts. */
 export class HistorySampler {
-  private timer: NodeJS.Timeout | null = null;
-  private sampling: Promise<unknown> = Promise.resolve();
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(ctx: Context) {
+    // Samples at start, then checks every CHECK_MS. Redis down: the chart shows a gap for the minute, nothing
+    // else to do.
+    this.task = new PeriodicTask(
+      () => sampleFarm(ctx),
+      (err) => void ctx.recordError({ message: `farm history: ${err.message}`, time: Date.now() }),
+      CHECK_MS,
+      0,
+    );
+  }
 
   start(): void {
-    if (this.timer) return;
-    const tick = (): void => {
-      this.sampling = sampleFarm(this.ctx).catch((err: unknown) => {
-        // Redis down: the chart shows a gap for the minute, nothing else to do.
-        void this.ctx.recordError({ message: `farm history: ${(err as Error).message}`, time: Date.now() });
-      });
-    };
-    tick();
-    this.timer = setInterval(tick, CHECK_MS);
-    this.timer.unref();
+    this.task.start();
   }
 
   /** Stops sampling; resolves once a sample in progress is written (or failed). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sampling;
+    await this.task.stop();
   }
 }
