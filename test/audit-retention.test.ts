@@ -3,7 +3,7 @@
 // in the node the cutoff falls in) and the day files of days wholly before it, of every coordinator host,
 // and keeps the rest; a folder not made yet is no error.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,19 +11,13 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { AuditRetention } from "../coordinator/audit/retention.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { startRedis, type TestRedis } from "./support/redis.js";
+import { useRedis } from "./support/redis.js";
 
 const DAY = 86_400_000;
 const keys = new Keys("tr:");
-let server: TestRedis;
 let redis: Redis;
-
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-after(async () => {
-  await server.stop();
+useRedis((client) => {
+  redis = client;
 });
 
 test("a sweep removes the records and day files older than keepDays, and keeps the rest", async () => {

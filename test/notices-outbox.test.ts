@@ -3,29 +3,24 @@
 // of a claim turns stale when its lease runs out and another sender claims; a full outbox drops its oldest
 // notices and counts them.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { Outbox, type MailNotice } from "../coordinator/notices/outbox.js";
-import { startRedis, type TestRedis } from "./support/redis.js";
+import { useRedis } from "./support/redis.js";
 import type { Redis } from "ioredis";
 
-let server: TestRedis;
 let redis: Redis;
 const keys = new Keys("tn:");
 let store: JobStore;
 let outbox: Outbox;
 
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
+useRedis((client) => {
+  redis = client;
   store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
   outbox = new Outbox(redis, keys);
-});
-after(async () => {
-  await server.stop();
 });
 
 const mailed = { name: "mailed", command: "true", emailTo: "a@example.com", emailReasons: "cancelled" };

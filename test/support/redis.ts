@@ -1,9 +1,11 @@
-// Starts a real, private redis-server on a free loopback port for a test file, and stops it afterwards.
+// Starts a real, private redis-server on a free loopback port for a test file, and stops it afterwards
+// (startRedis; useRedis registers the file's hooks for it).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { Redis } from "ioredis";
 import { redisServerArgs } from "../../coordinator/redis/server-args.js";
 import { freePort } from "./ports.js";
@@ -62,4 +64,20 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A private redis-server for the whole test file: call at the top of the file (it registers the file's
+ * before/after hooks). `ready` gets a connection once the server answers, in the same hook (top-level hooks
+ * of one file do not wait for each other on Node 20): set up what the tests use there.
+ */
+export function useRedis(ready: (redis: Redis) => void | Promise<void>): void {
+  let server: TestRedis | null = null;
+  before(async () => {
+    server = await startRedis();
+    await ready(server.client());
+  });
+  after(async () => {
+    await server?.stop();
+  });
 }
