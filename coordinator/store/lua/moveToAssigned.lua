@@ -203,7 +203,8 @@ for i, c in ipairs(chosen) do
     for k, index in ipairs(c.gpus) do indices[k] = int(index) end
     gpuList = ',"gpus":[' .. table.concat(indices, ',') .. ']'
   end
-  clients[i] = '{"hostname":' .. cjson.encode(c.hostname) .. ',"clientId":' .. int(tonumber(c.cid)) .. ',"master":' ..
+  -- c.cid is the client's id as its hash is named (fits read it), so its own text.
+  clients[i] = '{"hostname":' .. cjson.encode(c.hostname) .. ',"clientId":' .. c.cid .. ',"master":' ..
     (i == 1 and 'true' or 'false') .. gpuList .. '}'
   logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end

@@ -18,8 +18,12 @@
 -- @include bladeHealth
 local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local opts = { jobFailures = tonumber(ARGV[10]), quarantineFailures = tonumber(ARGV[11]),
-  windowMs = tonumber(ARGV[12]), probationMs = tonumber(ARGV[13]) }
+-- The bad-blade settings, read when a blade is to be judged: not on the common end, a success where no frame
+-- of the tree has failed on a blade (four tonumber calls are a percent of this transition).
+local function bladeOpts()
+  return { jobFailures = tonumber(ARGV[10]), quarantineFailures = tonumber(ARGV[11]),
+    windowMs = tonumber(ARGV[12]), probationMs = tonumber(ARGV[13]) }
+end
 local key = K.job(id)
 -- The fence and this transition read the job in one HGETALL (fenceLiveJob); eventSeq is written with the
 -- transition's fields.
@@ -43,13 +47,17 @@ local function recordAttempt(result, clients)
   clients = clients or cjson.decode(j.clients)
   -- {t, job, name, result, ms, exit?, signal?} as text: cjson would format each number as a float.
   local ms = now - (tonumber(j.startTime) or now) - (tonumber(j.pausedMs) or 0)
-  local entry = '{"t":' .. int(now) .. ',"job":' .. int(tonumber(id)) ..
+  -- The job's id as given: its hash exists under that text, so it is the id's own text.
+  local entry = '{"t":' .. int(now) .. ',"job":' .. id ..
     (j.name and (',"name":' .. cjson.encode(j.name)) or '') .. ',"result":"' .. result .. '","ms":' .. int(ms) ..
     (exitCode and (',"exit":' .. int(exitCode)) or '') .. (signal ~= '' and (',"signal":' .. cjson.encode(signal)) or '') .. '}'
+  local master = nil
   for _, c in ipairs(clients) do
-    bladeEvent(string.format('%d', c.clientId), entry)
+    local cid = string.format('%d', c.clientId)
+    bladeEvent(cid, entry)
+    master = master or cid
   end
-  return clients[1] and string.format('%d', clients[1].clientId)
+  return master
 end
 -- The common end, a root job without children whose command succeeded, in one pass over what was read:
 -- the same effects as the general path below (leaveClients, then finish), in fewer calls. The job is its own
@@ -61,7 +69,8 @@ if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parent
     slots = { j.slotsHeld, j.share, j.submittedBy } }, true)
   local set = { 'progress', '1', 'eventSeq', ARGV[5], 'slotsHeld', '0' }
   local master = recordAttempt('succeeded', clients)
-  local okOn = master and bladeSucceeded(master, root, now, opts, { okOn = j.okOn, failed = j.bladeFailed })
+  local okOn = master and bladeSucceeded(master, root, now, j.bladeFailed and bladeOpts(),
+    { okOn = j.okOn, failed = j.bladeFailed })
   if okOn then
     table.insert(set, okOn[1])
     table.insert(set, okOn[2])
@@ -98,6 +107,7 @@ if why then
   redis.call('HSET', key, 'lastError', lastErrorLine(id, attempt) or why)
 end
 local master = recordAttempt(ok and 'succeeded' or (reason == 'exited' or reason == '') and 'failed' or reason)
+local opts = bladeOpts()
 -- A run of the onChildError hook says nothing about the blade.
 if master and j.childError ~= '1' then
   if ok then

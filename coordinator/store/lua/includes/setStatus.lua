@@ -12,6 +12,8 @@
 -- transition released: they ride on the notice as "released":[...] instead of a notice of their own), quiet
 -- (no notice: moveToAssigned, whose job leaves the queue and which only the assigning scheduler acts on).
 local QUIET_EVENTS = false -- @per-call
+-- The log text of each new status, encoded once per library load (a status is one of a few names).
+local STATUS_LOG_JSON = {}
 
 local function setStatus(id, new, now, known)
   local key = K.job(id)
@@ -42,7 +44,12 @@ local function setStatus(id, new, now, known)
   else
     logs = redis.call('HGET', key, 'logs') or nil
   end
-  local fields = { 'status', new, 'logs', logsWith(logs, 'setting status to ' .. new, now) }
+  local logJson = STATUS_LOG_JSON[new]
+  if not logJson then
+    logJson = cjson.encode('setting status to ' .. new)
+    STATUS_LOG_JSON[new] = logJson
+  end
+  local fields = { 'status', new, 'logs', logsWithJson(logs, logJson, now) }
   if known and known.set then
     for _, v in ipairs(known.set) do
       fields[#fields + 1] = v

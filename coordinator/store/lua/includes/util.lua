@@ -6,9 +6,14 @@ local QUEUE_SHIFT = 4294967296
 
 -- An integer (ms times, ids, counts) as text. Redis 7.0 formats a number handed to redis.call with "%.17g",
 -- and Lua concatenation with "%.14g": glibc's multi-precision float printing, thousands of instructions for a
--- 13-digit ms time, which was a tenth of a hot transition's cost. '%d' takes the integer path.
+-- 13-digit ms time, which was a tenth of a hot transition's cost. '%d' takes the integer path. The last
+-- value's text is kept: a transition writes its time in several places in a row (log entry, endTime, expiry).
+local INT_LAST, INT_LAST_TEXT = nil, nil
 local function int(n)
-  return string.format('%d', n)
+  if n ~= INT_LAST then
+    INT_LAST, INT_LAST_TEXT = n, string.format('%d', n)
+  end
+  return INT_LAST_TEXT
 end
 
 
@@ -105,9 +110,10 @@ local function isLive(key, status)
   return RUNNING[status] or (status == 'paused' and redis.call('HEXISTS', key, 'pausedRunning') == 1)
 end
 
--- The job's `logs` (compact JSON, or nil) with [text, ms] appended, keeping the newest 50 entries.
-local function logsWith(logs, text, now)
-  local entry = '[' .. cjson.encode(text) .. ',' .. int(now) .. ']'
+-- The job's `logs` (compact JSON, or nil) with [text, ms] appended, keeping the newest 50 entries; `json` is
+-- the text already encoded (cjson.encode).
+local function logsWithJson(logs, json, now)
+  local entry = '[' .. json .. ',' .. int(now) .. ']'
   if not logs then
     return '[' .. entry .. ']'
   end
@@ -124,6 +130,10 @@ local function logsWith(logs, text, now)
     logs = '[' .. table.concat(parts, ',') .. ']'
   end
   return logs
+end
+
+local function logsWith(logs, text, now)
+  return logsWithJson(logs, cjson.encode(text), now)
 end
 
 -- Appends [text, ms] to the job's `logs` (logsWith).
