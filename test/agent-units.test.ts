@@ -1,6 +1,6 @@
 // Agent pieces without processes: configuration, availability rules, progress lines, output chunks.
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -11,6 +11,7 @@ import { loadConfig } from "../agent/config.js";
 import { ProgressParser } from "../agent/progress.js";
 import { shellCommand } from "../agent/shell.js";
 import { Spool } from "../agent/spool.js";
+import { GET_LAST_INPUT_SCRIPT } from "../agent/idle/windows.js";
 import { RepeatingProbe } from "../agent/repeating-probe.js";
 import { eventually } from "./support/eventually.js";
 
@@ -175,5 +176,15 @@ describe("RepeatingProbe", () => {
     // A run it had scheduled would be a 0 ms timer, which fires before this later, longer one.
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(runs, 3);
+  });
+});
+
+describe("Windows idle probe", () => {
+  it("the agent's GetLastInputInfo block and deploy/idle-helper.ps1's are the same code", () => {
+    // The helper runs alone in the user's session (Task Scheduler), the agent's copy when no helper writes
+    // idle.txt: two files that must measure the same way.
+    const block = (text: string): string => /Add-Type @'\n[\s\S]*?\n'@\n/.exec(text)?.[0] ?? "(none)";
+    const helper = readFileSync(join(process.cwd(), "deploy", "idle-helper.ps1"), "utf8");
+    assert.equal(block(helper), block(GET_LAST_INPUT_SCRIPT));
   });
 });
