@@ -6,7 +6,8 @@
 // file unchanged; a line `-- @include name` in a script only documents what it uses, and a line
 // `-- @read-only` marks a script that never writes. Scripts take no KEYS:
 // ARGV[1] is the key prefix and ARGV[2] the time in ms; each .lua file documents the rest. ARGV and KP (the
-// prefix) are library-level locals each function sets on entry, as the includes read them too; an include's
+// prefix) are library-level locals each function sets on entry, as the includes read them too (and the
+// globals they use, once: RUNTIME_GLOBALS); an include's
 // state that must not outlive a call is declared `local NAME = value -- @per-call` and reset on entry.
 // Scripts name keys only through `K` (K.job(id), K.queueHeads...), which luaWithKeys (store/keys.ts) writes
 // out from the one key schema in place.
@@ -50,6 +51,18 @@ interface LuaLibrary {
   code: string;
 }
 
+// The globals the scripts use, as library-level locals set on the first call. In a function library the
+// globals table is empty and reads go through its __index metatable (Redis 7.0), ~150 instructions each: a hot
+// transition reads a few dozen (redis.call, tonumber, string.format...). They cannot be read at load, where
+// only the load API (redis.register_function) is visible; the runtime values never change (read-only).
+const GLOBAL_NAMES = "redis, tonumber, tostring, type, ipairs, pairs, unpack, string, table, math, cjson";
+const RUNTIME_GLOBALS = [
+  "local registerFunction = redis.register_function",
+  `local function readGlobals() return ${GLOBAL_NAMES} end`,
+  `local ${GLOBAL_NAMES}`,
+  `local function runtimeGlobals() ${GLOBAL_NAMES} = readGlobals() end`,
+].join("\n");
+
 function buildLibrary(): LuaLibrary {
   const includes = expandIncludes(
     luaNames(join(LUA_DIR, "includes"))
@@ -66,9 +79,9 @@ function buildLibrary(): LuaLibrary {
     // A read (`-- @read-only`) is flagged no-writes, so it still answers while Redis refuses writes (maxmemory);
     // without a flag Redis refuses any function call then, as it may write.
     const flags = /^-- @read-only\s*$/m.test(source) ? ", flags = { 'no-writes' }" : "";
-    return `redis.register_function{ function_name = '@LIB@_${script}', callback = function(_, args) ARGV = args; KP = args[1]; ${resets}\n${body}\nend${flags} }`;
+    return `registerFunction{ function_name = '@LIB@_${script}', callback = function(_, args) if not redis then runtimeGlobals() end; ARGV = args; KP = args[1]; ${resets}\n${body}\nend${flags} }`;
   });
-  const text = luaWithKeys(["local ARGV, KP = {}, ''", includes, ...functions].join("\n"));
+  const text = luaWithKeys([RUNTIME_GLOBALS, "local ARGV, KP = {}, ''", includes, ...functions].join("\n"));
   const name = `openhq_${createHash("sha1").update(text).digest("hex").slice(0, 12)}`;
   return { name, code: `#!lua name=${name}\n${text.replaceAll("@LIB@", name)}` };
 }

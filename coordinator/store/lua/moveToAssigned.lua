@@ -21,10 +21,10 @@ local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
 
--- What the `assign` message (scheduler/assign.ts) and the dispatch metrics read besides id, attempt, clients
--- and cpus: returned instead of the whole hash, which would cost Redis more to convert than the rest of this
+-- What the `assign` message (scheduler/assign.ts) and the dispatch metrics read besides id, attempt and
+-- clients: returned instead of the whole hash, which would cost Redis more to convert than the rest of this
 -- transition's reads.
-local ASSIGN_FIELDS = { 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
+local ASSIGN_FIELDS = { 'cpus', 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
   'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime', 'stallTimeout' }
 -- The job, read whole in one pass (readHash: a queued job's hash is small, and this transition reads most of
 -- it); setStatus gets what it needs as `known`.
@@ -43,7 +43,8 @@ local gpuMemory = tonumber(f.gpuMemory) or 0
 
 local single = false
 local singleX = {}
-for _, t in ipairs(tags) do
+for i = 1, #tags do
+  local t = tags[i]
   if t == 'single' then single = true
   elseif type(t) == 'string' and string.sub(t, 1, 7) == 'single:' then singleX[t] = true end
 end
@@ -84,7 +85,8 @@ local function fits(cid)
   local jobs = redis.call('SMEMBERS', K.clientJobs(cid))
   if (single or c[8] == '1') and #jobs > 0 then return nil end
   local used = 0
-  for _, jid in ipairs(jobs) do
+  for i = 1, #jobs do
+    local jid = jobs[i]
     -- `status` tells a job that is gone (nothing used) from one whose cpus is absent (the default, 1).
     local r = redis.call('HMGET', K.job(jid), 'cpus', 'tags', 'status')
     if r[3] then used = used + (tonumber(r[1]) or 1) end
@@ -114,7 +116,7 @@ local function consider(cid)
   local host, picked = fits(cid)
   if host then table.insert(chosen, {cid = cid, hostname = host, gpus = picked}) else refused = cid end
 end
-for _, h in ipairs(held) do consider(h.clientId) end
+for i = 1, #held do consider(held[i].clientId) end
 for i = 4, #ARGV do consider(ARGV[i]) end
 
 local function setHold(list)
@@ -177,7 +179,8 @@ for name, amount in pairs(want) do
     table.insert(plan, {rid = tonumber(rid), amount = amount, perMachine = false})
   end
 end
-for _, h in ipairs(plan) do
+for i = 1, #plan do
+  local h = plan[i]
   local rk = K.resource(h.rid)
   if h.perMachine then
     redis.call('HINCRBY', K.resourceMachinesOf(rk), h.clientId, 1)
@@ -189,13 +192,14 @@ end
 if #plan > 0 then redis.call('HSET', key, 'heldResources', cjson.encode(plan)) end
 
 -- Assign: one HSET of the job's own fields with the status change, one HDEL of what waiting left behind.
-for _, h in ipairs(held) do redis.call('HSET', K.client(h.clientId), 'heldFor', '') end
+for i = 1, #held do redis.call('HSET', K.client(held[i].clientId), 'heldFor', '') end
 if f.clientsOnHold or f.waitingFor or f.showBlockedClientsWarning then redis.call('HDEL', key, 'clientsOnHold', 'waitingFor', 'showBlockedClientsWarning') end
 -- `clients` is written as text (cjson would format each number as a float): [{hostname, clientId, master,
 -- gpus?}, ...].
 local clients = {}
 local logs = f.logs
-for i, c in ipairs(chosen) do
+for i = 1, #chosen do
+  local c = chosen[i]
   redis.call('SADD', K.clientJobs(c.cid), id)
   local gpuList = ''
   if c.gpus then
@@ -208,7 +212,8 @@ for i, c in ipairs(chosen) do
     (i == 1 and 'true' or 'false') .. gpuList .. '}'
   logs = logsWith(logs, 'Assigned to ' .. c.hostname .. (i == 1 and ' (master)' or ''), now)
 end
-local attempt = int((tonumber(f.attempt) or 0) + 1)
+local attemptNumber = (tonumber(f.attempt) or 0) + 1
+local attempt = int(attemptNumber)
 local encoded = '[' .. table.concat(clients, ',') .. ']'
 holdSlots(share, user, slots)
 local set = {'attempt', attempt, 'clients', encoded, 'startTime', ARGV[2], 'slotsHeld', int(slots)}
@@ -229,12 +234,14 @@ setStatus(id, 'running', now,
 redis.call('PUBLISH', K.viewerEventsChannel, '{"type":"job","jobId":' .. id .. ',"status":"running","root":' ..
   (f.root or id) .. ',"user":' .. cjson.encode(user or '') .. ',"share":' .. cjson.encode(share) .. '}')
 local job = {'id', id, 'attempt', attempt, 'clients', encoded}
-local function put(name, v)
+local n = #job
+-- Numeric loops on this path: ipairs calls its iterator (a C function) once per element.
+for i = 1, #ASSIGN_FIELDS do
+  local name = ASSIGN_FIELDS[i]
+  local v = f[name]
   if v then
-    job[#job + 1] = name
-    job[#job + 1] = v
+    job[n + 1], job[n + 2] = name, v
+    n = n + 2
   end
 end
-put('cpus', f.cpus)
-for _, name in ipairs(ASSIGN_FIELDS) do put(name, f[name]) end
-return {'assigned', tonumber(attempt), job}
+return {'assigned', attemptNumber, job}

@@ -52,8 +52,8 @@ local function recordAttempt(result, clients)
     (j.name and (',"name":' .. cjson.encode(j.name)) or '') .. ',"result":"' .. result .. '","ms":' .. int(ms) ..
     (exitCode and (',"exit":' .. int(exitCode)) or '') .. (signal ~= '' and (',"signal":' .. cjson.encode(signal)) or '') .. '}'
   local master = nil
-  for _, c in ipairs(clients) do
-    local cid = string.format('%d', c.clientId)
+  for i = 1, #clients do
+    local cid = string.format('%d', clients[i].clientId)
     bladeEvent(cid, entry)
     master = master or cid
   end

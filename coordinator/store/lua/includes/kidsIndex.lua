@@ -75,11 +75,13 @@ local function kidsIndexMove(id, key, parentsText, old, new)
   elseif wasFailed then
     redis.call('HDEL', key, 'failKey')
   end
-  for _, p in ipairs(idList(parentsText)) do
-    if old then
-      kidsIndexRemove(p, id, old, oldFk)
+  if parentsText then
+    for _, p in ipairs(idList(parentsText)) do
+      if old then
+        kidsIndexRemove(p, id, old, oldFk)
+      end
+      kidsIndexAdd(p, id, new, newFk)
     end
-    kidsIndexAdd(p, id, new, newFk)
   end
   return set
 end

@@ -43,8 +43,9 @@ local function releaseClients(id, read, quiet)
     return {}
   end
   local released = {}
-  for _, c in ipairs(decoded or cjson.decode(clients)) do
-    local cid = string.format('%d', c.clientId)
+  local list = decoded or cjson.decode(clients)
+  for i = 1, #list do
+    local cid = string.format('%d', list[i].clientId)
     if redis.call('SREM', K.clientJobs(cid), id) == 1 then
       -- Trimmed now and then rather than on every push: the list stays near its cap of 100.
       if redis.call('LPUSH', K.clientHistory(cid), id) > 110 then

@@ -51,8 +51,9 @@ local function setStatus(id, new, now, known)
   end
   local fields = { 'status', new, 'logs', logsWithJson(logs, logJson, now) }
   if known and known.set then
-    for _, v in ipairs(known.set) do
-      fields[#fields + 1] = v
+    local set, n = known.set, #fields
+    for i = 1, #set do
+      fields[n + i] = set[i]
     end
   end
 
