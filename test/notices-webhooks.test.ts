@@ -74,6 +74,18 @@ interface Payload {
   };
 }
 
+/**
+ * Until the farm's outbox is empty: a notice leaves it only once its delivery has ended, claimed ones too
+ * (their lease is their score), so after this no delivery can come again. Checks of "delivered once" wait
+ * for this, not for a fixed time.
+ */
+const outboxEmpty = (farm: StartedCoordinator): Promise<number> =>
+  until(
+    "the outbox to empty",
+    () => farm.redis.zcard(farm.keys.noticesDue),
+    (n) => n === 0,
+  );
+
 const payload = (d: Delivery): Payload => JSON.parse(d.body) as Payload;
 const answered = (path: string): Delivery[] =>
   receiver.deliveries.filter((d) => d.path === path && d.answered);
@@ -98,7 +110,7 @@ test("signed JSON and Slack deliveries with the job's fields, filtered by status
     () => answered("/chat").length,
     (n) => n >= 1,
   );
-  await new Promise((r) => setTimeout(r, 800));
+  await outboxEmpty(farm);
   for (const id of [shot, comp, other, lit])
     assert.equal(forJob("/ci", id).length, 1, `one ci delivery of job ${id}`);
   // The lighting hook hears only the job of its share, and the payload names the share.
@@ -159,7 +171,7 @@ test("a receiver down for 20 s gets every notice once when it is back", async ()
     () => ids.filter((id) => forJob("/ci", id).length > 0).length,
     (n) => n === 5,
   );
-  await new Promise((r) => setTimeout(r, 1000));
+  await outboxEmpty(farm);
   for (const id of ids) assert.equal(forJob("/ci", id).length, 1, `job ${id} delivered once`);
   const metrics = await (await fetch(`${farm.url}/metrics`)).text();
   assert.match(metrics, /^openhq_webhook_deliveries_total\{hook="ci",outcome="retry"\} [1-9]\d*$/m);
