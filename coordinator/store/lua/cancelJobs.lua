@@ -10,7 +10,7 @@ if err then
   return err
 end
 for _, id in ipairs(targets) do
-  SETTLE_SKIP[id] = true
+  skipSettling(id)
 end
 local count = 0
 for _, id in ipairs(targets) do

@@ -1,8 +1,14 @@
 -- @include setStatus
 -- Finishing jobs and the cascade up the tree: a finished child updates each parent's kidsLeft/kidsBad, and a
 -- `queued` parent whose last child finished is resolved (run its command, succeed, or fail), which can
--- finish it in turn. SETTLE_SKIP holds ids a cascading script is about to change itself (keyed by number).
-local SETTLE_SKIP = {} -- @per-call
+-- finish it in turn. SETTLE_SKIP holds ids a cascading script is about to change itself (keyed by number);
+-- false until a script sets it (skipSettling), so that no call pays for a table it does not use.
+local SETTLE_SKIP = false -- @per-call
+
+local function skipSettling(id)
+  SETTLE_SKIP = SETTLE_SKIP or {}
+  SETTLE_SKIP[id] = true
+end
 
 local function hasCommand(key)
   local c = redis.call('HGET', key, 'command')
@@ -59,7 +65,7 @@ local function settle(now, work)
       if not ok then
         redis.call('HINCRBY', pk, 'kidsBad', 1)
       end
-      if left <= 0 and not SETTLE_SKIP[tonumber(p)] and redis.call('HGET', pk, 'status') == 'queued' then
+      if left <= 0 and not (SETTLE_SKIP and SETTLE_SKIP[tonumber(p)]) and redis.call('HGET', pk, 'status') == 'queued' then
         resolveWaiting(p, now, work)
       end
     end

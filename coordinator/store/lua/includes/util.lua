@@ -210,8 +210,9 @@ end
 -- {p}queue:class:{cls} orders the class's runnable jobs, and {p}queue:heads holds each class with a LOWER
 -- BOUND of its head's score (entering lowers it; leaving does not touch it, so a class whose head left keeps
 -- an older, smaller score, and an empty class stays listed until pruneClasses.lua drops it). The job keeps
--- its class in `cls` (written at submit, rewritten when conditions change).
-local CLASS_CACHE = {} -- @per-call
+-- its class in `cls` (written at submit, rewritten when conditions change). CLASS_CACHE is made by the call's
+-- first classOf.
+local CLASS_CACHE = false -- @per-call
 -- Whether classes split by submittedBy too (fair share between users, or a per-user cap: shares.ts), read
 -- once per call.
 local BY_USER = nil -- @per-call
@@ -238,6 +239,7 @@ local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, co
   -- below costs thousands of instructions per job (tostring of a number is glibc's float printing).
   local given = table.concat({ cpus or '', tags or '', conditions or '', minHosts or '', maxHosts or '',
     resources or '', commandByOs or '', gpus or '', gpuMemory or '', scope or '' }, '\n')
+  CLASS_CACHE = CLASS_CACHE or {}
   local cached = CLASS_CACHE[given]
   if cached then
     return cached
