@@ -121,6 +121,22 @@ test("a disabled blade and a silent one get nothing; a blade that speaks again d
   assert.deepEqual([...delivered.values()], [[2]]);
 });
 
+test("a job that leaves a blade while the blade's jobs are re-read is not taken back from the reply", async () => {
+  // Its release notice (the subscription) can come before the reply of a re-read begun earlier (the commands
+  // connection), a reply that still lists it: taken back, it held the blade's CPUs for good, and the blade
+  // took no more work while every frame waited (seen in scheduler-scale, 1 run in 15).
+  const [frame] = (await submit([{ name: "frame", command: "x", cpus: 4 }])) as [number];
+  await blade(1);
+  await pass();
+  assert.deepEqual(delivered.get(frame), [1]);
+  const client = await dispatcher.addClient(1);
+  assert.ok(client !== null && client.jobs.has(frame));
+  const reread = dispatcher.refreshClient(1);
+  dispatcher.jobLeft(1, frame);
+  await reread;
+  assert.equal(client.jobs.has(frame), false, "the re-read took back a job that had left");
+});
+
 test("a multi-host job gets minHosts blades at once, or waits for them", async () => {
   const [job] = await submit([{ name: "sim", command: "x", minHosts: 2, maxHosts: 2, cpus: 4 }]);
   await blade(1);

@@ -93,16 +93,20 @@ export class Dispatcher {
   }
 
   async addClient(id: number): Promise<FarmClient | null> {
-    const record = await readClient(this.ctx, id);
-    if (!record) return null;
     const client = this.clients.get(id) ?? new FarmClient(id);
-    // Only a hello adds a client, and the hello recorded a heartbeat (store/clients.ts).
-    client.lastHeartbeat = Date.now();
-    client.silentAfterMs = notRespondingAfterMs(this.ctx.settings.heartbeatIntervalMs);
-    client.update(record);
-    client.setGroups(this.groups.get(id) ?? new Set<string>());
-    await this.loadJobs(client);
-    await this.loadHealth(client);
+    const added = await this.whileLeavingNoted(client, async (left) => {
+      const record = await readClient(this.ctx, id);
+      if (!record) return false;
+      // Only a hello adds a client, and the hello recorded a heartbeat (store/clients.ts).
+      client.lastHeartbeat = Date.now();
+      client.silentAfterMs = notRespondingAfterMs(this.ctx.settings.heartbeatIntervalMs);
+      client.update(record);
+      client.setGroups(this.groups.get(id) ?? new Set<string>());
+      await this.loadJobs(client, left);
+      await this.loadHealth(client);
+      return true;
+    });
+    if (!added) return null;
     this.clients.set(id, client);
     this.trigger();
     return client;
@@ -116,14 +120,18 @@ export class Dispatcher {
   async refreshClient(id: number): Promise<void> {
     const client = this.clients.get(id);
     if (!client) return;
-    const record = await readClient(this.ctx, id);
-    if (!record) {
+    const found = await this.whileLeavingNoted(client, async (left) => {
+      const record = await readClient(this.ctx, id);
+      if (!record) return false;
+      client.update(record);
+      await this.loadJobs(client, left);
+      await this.loadHealth(client);
+      return true;
+    });
+    if (!found) {
       this.clients.delete(id);
       return;
     }
-    client.update(record);
-    await this.loadJobs(client);
-    await this.loadHealth(client);
     this.trigger();
   }
 
@@ -156,7 +164,11 @@ export class Dispatcher {
 
   /** A job left a client (finished, cancelled, ejected, abandoned): its CPUs are free again. */
   jobLeft(clientId: number, jobId: number): void {
-    this.clients.get(clientId)?.jobs.delete(jobId);
+    const client = this.clients.get(clientId);
+    if (client) {
+      client.jobs.delete(jobId);
+      for (const left of client.leftDuringRead) left.add(jobId);
+    }
     this.resourceBlocked.clear();
     this.trigger();
   }
@@ -213,14 +225,33 @@ export class Dispatcher {
     }
   }
 
-  private async loadJobs(client: FarmClient): Promise<void> {
+  /** Runs `read` with the set of the jobs that leave `client` (jobLeft) while it runs, for loadJobs. */
+  private async whileLeavingNoted<T>(
+    client: FarmClient,
+    read: (left: Set<number>) => Promise<T>,
+  ): Promise<T> {
+    const left = new Set<number>();
+    client.leftDuringRead.add(left);
+    try {
+      return await read(left);
+    } finally {
+      client.leftDuringRead.delete(left);
+    }
+  }
+
+  /**
+   * Re-reads the client's running jobs. A job that left it since the re-read began (`left`, whileLeavingNoted) is
+   * not taken back from the reply: its release notice may have come first, and a job taken back would hold
+   * its CPUs here for good (no second release comes), leaving the client full with nothing running.
+   */
+  private async loadJobs(client: FarmClient, left: Set<number>): Promise<void> {
     const ids = await jobsOfClient(this.ctx, client.id);
     const infos = await this.infosFor(ids);
     // The devices a running job holds are in its `clients`, read only on a blade with GPUs.
     const runs = client.gpuDevices.length > 0 ? await readJobFields(this.ctx, ids, ["clients"]) : [];
     client.jobs.clear();
     infos.forEach((info, i) => {
-      if (!info) return;
+      if (!info || left.has(info.id)) return;
       const gpus = bookedGpus(runs[i]?.[0] ?? null, client.id);
       client.jobs.set(info.id, { cpus: info.cpus, tags: info.tags, gpus });
     });

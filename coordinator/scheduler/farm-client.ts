@@ -37,6 +37,11 @@ export class FarmClient implements ClientFacts {
   groups: ReadonlySet<string> = new Set<string>();
   gpuDevices: readonly GpuDevice[] = [];
   readonly jobs = new Map<number, RunningShare>();
+  /**
+   * One set per re-read of the client's jobs in flight (Dispatcher.refreshClient): the jobs that left it
+   * meanwhile, which the read may still list (its reply can come after their release notice).
+   */
+  readonly leftDuringRead = new Set<Set<number>>();
   /** Requirement class -> could this client ever run it (cpus, platform, conditions); see canRun. */
   private readonly classes = new Map<string, boolean>();
 
