@@ -135,6 +135,11 @@ test("a job that leaves a blade while the blade's jobs are re-read is not taken 
   dispatcher.jobLeft(1, frame);
   await reread;
   assert.equal(client.jobs.has(frame), false, "the re-read took back a job that had left");
+  // The same for a client's first read, as when agents with running frames link to a coordinator just started.
+  dispatcher.removeClient(1);
+  const added = dispatcher.addClient(1);
+  dispatcher.jobLeft(1, frame);
+  assert.equal((await added)?.jobs.has(frame), false, "the first read took back a job that had left");
 });
 
 test("a multi-host job gets minHosts blades at once, or waits for them", async () => {

@@ -52,6 +52,8 @@ export interface DispatchHooks {
 
 export class Dispatcher {
   readonly clients = new Map<number, FarmClient>();
+  /** Clients whose first read (addClient) is under way, not in `clients` yet. */
+  private readonly adding = new Map<number, FarmClient>();
   private readonly infos = new Map<number, JobInfo>();
   /** One job info per requirement class: what its jobs need (all of them alike). */
   private readonly classes = new Map<string, JobInfo>();
@@ -93,7 +95,9 @@ export class Dispatcher {
   }
 
   async addClient(id: number): Promise<FarmClient | null> {
-    const client = this.clients.get(id) ?? new FarmClient(id);
+    const client = this.clients.get(id) ?? this.adding.get(id) ?? new FarmClient(id);
+    // Until it joins `clients`, jobLeft finds it here: a job that ends during this read is not taken back.
+    this.adding.set(id, client);
     const added = await this.whileLeavingNoted(client, async (left) => {
       const record = await readClient(this.ctx, id);
       if (!record) return false;
@@ -105,7 +109,7 @@ export class Dispatcher {
       await this.loadJobs(client, left);
       await this.loadHealth(client);
       return true;
-    });
+    }).finally(() => this.adding.delete(id));
     if (!added) return null;
     this.clients.set(id, client);
     this.trigger();
@@ -164,7 +168,7 @@ export class Dispatcher {
 
   /** A job left a client (finished, cancelled, ejected, abandoned): its CPUs are free again. */
   jobLeft(clientId: number, jobId: number): void {
-    const client = this.clients.get(clientId);
+    const client = this.clients.get(clientId) ?? this.adding.get(clientId);
     if (client) {
       client.jobs.delete(jobId);
       for (const left of client.leftDuringRead) left.add(jobId);
