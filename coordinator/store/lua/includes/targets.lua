@@ -16,15 +16,10 @@ local function cascadeTargets(firstArg)
     end
     return out, nil
   end
+  -- Each given job's subtree less the jobs already listed, whose own subtrees are listed too.
   local out, seen = {}, {}
   for _, id in ipairs(given) do
-    for _, d in ipairs(subtree(id)) do
-      local n = tonumber(d)
-      if not seen[n] then
-        seen[n] = true
-        out[#out + 1] = n
-      end
-    end
+    reach(out, seen, tonumber(id), 'children')
   end
   return out, nil
 end

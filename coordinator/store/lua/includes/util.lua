@@ -141,36 +141,39 @@ local function appendLog(key, text, now)
   redis.call('HSET', key, 'logs', logsWith(redis.call('HGET', key, 'logs') or nil, text, now))
 end
 
--- All ancestors of a job (each once), nearest first.
-local function ancestors(id)
-  local out, seen, i = {}, {}, 0
-  local frontier = { id }
-  while i < #frontier do
+-- Appends to `out` the job `id` and every job reached from it through `field` ('children' or 'parents'),
+-- each once, nearest first, and returns `out`. A job already in `seen` (number -> true) is not listed or
+-- walked from again; each job appended is added to `seen`.
+local function reach(out, seen, id, field)
+  local n = tonumber(id)
+  if seen[n] then
+    return out
+  end
+  seen[n] = true
+  local i = #out
+  out[i + 1] = id
+  while i < #out do
     i = i + 1
-    for _, p in ipairs(idList(redis.call('HGET', K.job(frontier[i]), 'parents'))) do
-      if not seen[p] then
-        seen[p] = true
-        out[#out + 1] = p
-        frontier[#frontier + 1] = p
+    for _, j in ipairs(idList(redis.call('HGET', K.job(out[i]), field))) do
+      if not seen[j] then
+        seen[j] = true
+        out[#out + 1] = j
       end
     end
   end
   return out
 end
 
+-- All ancestors of a job (each once), nearest first.
+local function ancestors(id)
+  local out = reach({}, {}, id, 'parents')
+  table.remove(out, 1)
+  return out
+end
+
 -- The job and all its descendants (each once), parents before children.
 local function subtree(id)
-  local out, seen, i = { id }, { [tonumber(id)] = true }, 0
-  while i < #out do
-    i = i + 1
-    for _, c in ipairs(idList(redis.call('HGET', K.job(out[i]), 'children'))) do
-      if not seen[c] then
-        seen[c] = true
-        out[#out + 1] = c
-      end
-    end
-  end
-  return out
+  return reach({}, {}, id, 'children')
 end
 
 -- Adds deltas to roll-up counters of the job's ancestors (not the job itself).
