@@ -4,44 +4,33 @@
 // parent of 50 frames mails once; names and addresses cannot add headers; a flood of server errors is one
 // digest to email_to.
 
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startCoordinatorWithRedis, type StartedCoordinator } from "./support/coordinator-fixture.js";
-import { startAgent, type TestAgent } from "./support/agent.js";
+import { iniArgs } from "./support/farm-kit.js";
+import { useOneAgentFarm } from "./support/one-agent-farm.js";
 import { startMailCatcher, type CaughtMail, type MailCatcher } from "./support/mail-catcher.js";
 import { until } from "./support/eventually.js";
 
 let smtp: MailCatcher;
-let farm: StartedCoordinator;
-let agent: TestAgent;
-
-before(async () => {
+// The mail catcher starts in the farm's hook: its port goes in the coordinator's hqserver.ini.
+const farm = useOneAgentFarm(async () => {
   smtp = await startMailCatcher();
-  const dir = mkdtempSync(join(tmpdir(), "openhq-notices-mail-"));
-  const ini = join(dir, "hqserver.ini");
-  writeFileSync(
-    ini,
-    [
-      "[main]",
-      `smtp_server = 127.0.0.1:${smtp.port}`,
-      "email_to = ops@example.com",
-      "error_email_from = farm@example.com",
-      "openhq.serverUrl = http://farm.example:5000",
-      "openhq.notices.pollMs = 50",
-      "openhq.notices.retryMs = 200",
-      "openhq.notices.digestMinutes = 0.03",
-    ].join("\n"),
-  );
-  farm = await startCoordinatorWithRedis({ args: ["--config", ini] });
-  agent = await startAgent({ serverUrl: farm.url, cpus: 4 });
-});
-
+  return {
+    args: iniArgs(
+      [
+        "[main]",
+        `smtp_server = 127.0.0.1:${smtp.port}`,
+        "email_to = ops@example.com",
+        "error_email_from = farm@example.com",
+        "openhq.serverUrl = http://farm.example:5000",
+        "openhq.notices.pollMs = 50",
+        "openhq.notices.retryMs = 200",
+        "openhq.notices.digestMinutes = 0.03",
+      ].join("\n"),
+    ),
+  };
+}, 4);
 after(async () => {
-  await agent?.stop();
-  await farm?.stop();
   await smtp?.close();
 });
 

@@ -3,13 +3,17 @@
 // gets every notice once when it is back; and with two coordinators on one Redis, one SIGKILLed while its
 // deliveries are in flight, the other delivers each notice once after the lease.
 
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCoordinatorWithRedis, type StartedCoordinator } from "./support/coordinator-fixture.js";
-import { startAgent, type TestAgent } from "./support/agent.js";
+import {
+  startCoordinatorWithRedis,
+  type CoordinatorFixture,
+  type StartedCoordinator,
+} from "./support/coordinator-fixture.js";
+import { useOneAgentFarm } from "./support/one-agent-farm.js";
 import { startRedis } from "./support/redis.js";
 import { startWebhookReceiver, type Delivery, type WebhookReceiver } from "./support/webhook-receiver.js";
 import { until } from "./support/eventually.js";
@@ -17,8 +21,6 @@ import { until } from "./support/eventually.js";
 const SECRET = "hook-s3cret";
 const dir = mkdtempSync(join(tmpdir(), "openhq-notices-hooks-"));
 let receiver: WebhookReceiver;
-let farm: StartedCoordinator;
-let agent: TestAgent;
 
 function writeIni(name: string, lines: string[]): string {
   const path = join(dir, name);
@@ -26,7 +28,12 @@ function writeIni(name: string, lines: string[]): string {
   return path;
 }
 
-before(async () => {
+/** The hqserver.ini lines of webhook `name`: openhq.webhooks.NAME.KEY = VALUE for each of `settings`. */
+const hookLines = (name: string, settings: Record<string, string>): string[] =>
+  Object.entries(settings).map(([key, value]) => `openhq.webhooks.${name}.${key} = ${value}`);
+
+// The receiver starts in the farm's hook: its port goes in the coordinator's hqserver.ini.
+const farm = useOneAgentFarm(async () => {
   receiver = await startWebhookReceiver(SECRET);
   const secretFile = join(dir, "ci-secret");
   writeFileSync(secretFile, `${SECRET}\n`);
@@ -35,28 +42,26 @@ before(async () => {
     "openhq.serverUrl = http://farm.example:5000",
     "openhq.notices.pollMs = 50",
     "openhq.notices.retryMs = 200",
-    `openhq.webhooks.ci.url = ${base}/ci`,
-    `openhq.webhooks.ci.secretFile = ${secretFile}`,
-    "openhq.webhooks.ci.events = succeeded,failed",
-    `openhq.webhooks.chat.url = ${base}/chat`,
-    `openhq.webhooks.chat.secret = ${SECRET}`,
-    "openhq.webhooks.chat.events = succeeded",
-    "openhq.webhooks.chat.users = alice",
-    "openhq.webhooks.chat.name = shot*",
-    "openhq.webhooks.chat.format = slack",
-    `openhq.webhooks.lighting.url = ${base}/lighting`,
-    `openhq.webhooks.lighting.secret = ${SECRET}`,
-    "openhq.webhooks.lighting.events = succeeded,failed",
-    "openhq.webhooks.lighting.shares = lighting",
+    ...hookLines("ci", { url: `${base}/ci`, secretFile, events: "succeeded,failed" }),
+    ...hookLines("chat", {
+      url: `${base}/chat`,
+      secret: SECRET,
+      events: "succeeded",
+      users: "alice",
+      name: "shot*",
+      format: "slack",
+    }),
+    ...hookLines("lighting", {
+      url: `${base}/lighting`,
+      secret: SECRET,
+      events: "succeeded,failed",
+      shares: "lighting",
+    }),
     "openhq.share.lighting.weight = 2",
   ]);
-  farm = await startCoordinatorWithRedis({ args: ["--config", ini] });
-  agent = await startAgent({ serverUrl: farm.url, cpus: 4 });
-});
-
+  return { args: ["--config", ini] };
+}, 4);
 after(async () => {
-  await agent?.stop();
-  await farm?.stop();
   await receiver?.close();
 });
 
@@ -79,7 +84,7 @@ interface Payload {
  * (their lease is their score), so after this no delivery can come again. Checks of "delivered once" wait
  * for this, not for a fixed time.
  */
-const outboxEmpty = (farm: StartedCoordinator): Promise<number> =>
+const outboxEmpty = (farm: CoordinatorFixture): Promise<number> =>
   until(
     "the outbox to empty",
     () => farm.redis.zcard(farm.keys.noticesDue),
@@ -192,9 +197,11 @@ test("two coordinators, one SIGKILLed while its deliveries are in flight: the ot
       "openhq.notices.pollMs = 50",
       "openhq.notices.retryMs = 200",
       "openhq.notices.leaseSeconds = 2",
-      `openhq.webhooks.ci.url = http://127.0.0.1:${receiver.port}/${name}`,
-      `openhq.webhooks.ci.secret = ${SECRET}`,
-      "openhq.webhooks.ci.events = cancelled",
+      ...hookLines("ci", {
+        url: `http://127.0.0.1:${receiver.port}/${name}`,
+        secret: SECRET,
+        events: "cancelled",
+      }),
     ]);
   const a = await startCoordinatorWithRedis({
     redisUrl: redis.url,

@@ -63,11 +63,19 @@ export async function startCoordinatorWithRedis(
   return started;
 }
 
+/**
+ * Start options, or a function returning them, called in the hook (e.g. after writing a config file, or once
+ * a server the config names is up).
+ */
+export type FixtureOptions =
+  StartCoordinatorOptions | (() => StartCoordinatorOptions | Promise<StartCoordinatorOptions>);
+
 export function useCoordinator(
-  /** Start options, or a function returning them, called in the hook (e.g. after writing a config file). */
-  options: StartCoordinatorOptions | (() => StartCoordinatorOptions) = {},
+  options: FixtureOptions = {},
   /** Runs once the coordinator answers, before the tests. */
   seed?: (fixture: CoordinatorFixture) => Promise<void>,
+  /** Runs after the tests, before the coordinator stops (e.g. stops the agents `seed` started). */
+  stopFirst?: () => Promise<void> | undefined,
 ): CoordinatorFixture {
   let started: StartedCoordinator | null = null;
   const running = (): StartedCoordinator => {
@@ -76,10 +84,11 @@ export function useCoordinator(
   };
 
   before(async () => {
-    started = await startCoordinatorWithRedis(typeof options === "function" ? options() : options);
+    started = await startCoordinatorWithRedis(typeof options === "function" ? await options() : options);
     await seed?.(fixture);
   });
   after(async () => {
+    await stopFirst?.();
     await started?.stop();
   });
 

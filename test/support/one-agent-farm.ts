@@ -2,10 +2,11 @@
 // (agentlessFarm), with one real agent (2 CPUs) beside them (oneAgentFarm), each stopped when the test ends;
 // or a coordinator and one agent for a whole test file (useOneAgentFarm).
 
-import { after, before, type TestContext } from "node:test";
+import type { TestContext } from "node:test";
 import { HQServer } from "../../shared/client/index.js";
 import { startAgent, type TestAgent } from "./agent.js";
-import { startCoordinator, type StartCoordinatorOptions, type TestCoordinator } from "./coordinator.js";
+import { startCoordinator, type TestCoordinator } from "./coordinator.js";
+import { useCoordinator, type CoordinatorFixture, type FixtureOptions } from "./coordinator-fixture.js";
 import { eventually } from "./eventually.js";
 
 export interface AgentlessFarm {
@@ -32,46 +33,34 @@ export async function oneAgentFarm(t: TestContext, cpus = 2): Promise<OneAgentFa
   return { coordinator, agent, hq };
 }
 
-export interface FileFarm {
-  readonly url: string;
-  readonly coordinator: TestCoordinator;
+export interface FileFarm extends CoordinatorFixture {
   readonly agent: TestAgent;
 }
 
 /**
- * A coordinator started with `options` and one real agent of `cpus` CPUs for a whole test file: call it at
- * the top of the file (it registers the file's before/after hooks). The agent is registered before the tests.
+ * A coordinator fixture (useCoordinator) with one real agent of `cpus` CPUs for a whole test file: call it at
+ * the top of the file (it registers the file's before/after hooks). The agent is registered before the tests
+ * and stopped before the coordinator.
  */
-export function useOneAgentFarm(options: StartCoordinatorOptions = {}, cpus = 2): FileFarm {
-  let started: { coordinator: TestCoordinator; agent: TestAgent } | null = null;
-  const running = (): { coordinator: TestCoordinator; agent: TestAgent } => {
-    if (started === null) throw new Error("the farm starts in before(): use it in tests and hooks");
-    return started;
-  };
-  before(async () => {
-    const coordinator = await startCoordinator(options);
-    const agent = await startAgent({ serverUrl: coordinator.url, cpus });
-    started = { coordinator, agent };
-    const hq = new HQServer(coordinator.url);
-    try {
-      await eventually("the agent to register", async () => (await hq.getClients()).length > 0);
-    } finally {
-      hq.rpc.close();
-    }
-  });
-  after(async () => {
-    await started?.agent.stop();
-    await started?.coordinator.stop();
-  });
-  return {
-    get url() {
-      return running().coordinator.url;
+export function useOneAgentFarm(options: FixtureOptions = {}, cpus = 2): FileFarm {
+  let agent: TestAgent | null = null;
+  const fixture = useCoordinator(
+    options,
+    async (f) => {
+      agent = await startAgent({ serverUrl: f.url, cpus });
+      const hq = new HQServer(f.url);
+      try {
+        await eventually("the agent to register", async () => (await hq.getClients()).length > 0);
+      } finally {
+        hq.rpc.close();
+      }
     },
-    get coordinator() {
-      return running().coordinator;
+    () => agent?.stop(),
+  );
+  return Object.defineProperty(fixture, "agent", {
+    get(): TestAgent {
+      if (agent === null) throw new Error("the farm starts in before(): use it in tests and hooks");
+      return agent;
     },
-    get agent() {
-      return running().agent;
-    },
-  };
+  }) as FileFarm;
 }
