@@ -4,14 +4,13 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { eventually } from "./support/eventually.js";
+import { iniArgs } from "./support/farm-kit.js";
 import { rawRequest } from "./support/http.js";
 import { ProtocolPeer } from "./support/protocol-peer.js";
 import { PRELUDE, python } from "./support/python.js";
@@ -21,37 +20,30 @@ const VIEWER = "viewer:v1ew-pw";
 const SECRETS = ["b0ss-pw", "v1ew-pw", "smtp-pw", "redis-pw", "farm-s3cret"];
 const REPLY_CAP = 300_000;
 
+const INI = [
+  "[app:main]",
+  "openhq.auth = on",
+  `openhq.auth.users = ${BOSS.replace(":", ":admin:")} ${VIEWER.replace(":", ":readonly:")}`,
+  "openhq.serverUrl = http://boss:b0ss-pw@127.0.0.1:5000",
+  "render.apiToken = redis-pw",
+  "openhq.farmSecret = farm-s3cret",
+  "smtp_server = smtp://mailer:smtp-pw@mail.example:25",
+  "smtp_password = smtp-pw",
+  "email_to = ops@example.com",
+].join("\n");
+
 let coord: TestCoordinator;
-let dir: string;
-let ini: string;
 const peers: ProtocolPeer[] = [];
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "openhq-sec-web-"));
-  ini = join(dir, "hqserver.ini");
-  writeFileSync(
-    ini,
-    [
-      "[app:main]",
-      "openhq.auth = on",
-      `openhq.auth.users = ${BOSS.replace(":", ":admin:")} ${VIEWER.replace(":", ":readonly:")}`,
-      "openhq.serverUrl = http://boss:b0ss-pw@127.0.0.1:5000",
-      "render.apiToken = redis-pw",
-      "openhq.farmSecret = farm-s3cret",
-      "smtp_server = smtp://mailer:smtp-pw@mail.example:25",
-      "smtp_password = smtp-pw",
-      "email_to = ops@example.com",
-    ].join("\n"),
-  );
   coord = await startCoordinator({
-    args: ["--config", ini],
+    args: iniArgs(INI),
     env: { OPENHQ_FARM_SECRET: "farm-s3cret", OPENHQ_MAX_REPLY_BYTES: String(REPLY_CAP) },
   });
 });
 after(async () => {
   for (const p of peers) p.close();
   await coord.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const as = (login: string) => coord.url.replace("http://", `http://${login}@`);
@@ -68,8 +60,7 @@ function rssKb(pid: number): number {
 }
 
 test("a read-only user's getConfig of every key shows no password, token or URL credentials", async () => {
-  const keys = readFileSync(ini, "utf8")
-    .split("\n")
+  const keys = INI.split("\n")
     .filter((l) => l.includes("="))
     .map((l) => (l.split("=")[0] ?? "").trim())
     .flatMap((k) => [k, `app:main.${k}`]);
