@@ -2,7 +2,7 @@
 // and restarted, Redis restarted (AOF), two coordinators sharing the agents and the queue. Every job writes
 // one line to its own side-effect file, so "executed exactly once" is counted, not assumed.
 
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -53,6 +53,13 @@ async function submitCounted(url: string, dir: string, n: number): Promise<numbe
   );
 }
 
+/** A temporary folder, removed when the test ends. */
+function testDir(t: TestContext, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `openhq-${name}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function executions(dir: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const f of readdirSync(dir))
@@ -70,12 +77,12 @@ function assertExactlyOnce(dir: string, ids: number[], statuses: Record<string, 
   );
 }
 
-test("an agent SIGKILLed mid-job: its job is retried on another agent within activeTimeout + a heartbeat", async () => {
+test("an agent SIGKILLed mid-job: its job is retried on another agent within activeTimeout + a heartbeat", async (t) => {
   const coord = await startCoordinator({ env: ENV, args: ACTIVE });
   const agents: TestAgent[] = [];
   // The first attempt runs until the test removes `dir`, so it is surely running when its agent is killed (a
   // short job could end first on a loaded machine); the retry finds the marker and ends at once.
-  const dir = mkdtempSync(join(tmpdir(), "openhq-victim-"));
+  const dir = testDir(t, "victim");
   const first = join(dir, "first");
   try {
     agents.push(await startAgent({ serverUrl: coord.url, name: "victim" }));
@@ -117,13 +124,12 @@ out(True)`,
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await coord.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job finishes exactly once, output kept", async () => {
+test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job finishes exactly once, output kept", async (t) => {
   const redis = await startRedis({ appendonly: true });
-  const dir = mkdtempSync(join(tmpdir(), "openhq-once-"));
+  const dir = testDir(t, "once");
   let coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: RESTART_ACTIVE });
   const proxy = await startProxy(coord.port);
   const prefix = coord.prefix;
@@ -156,13 +162,12 @@ test("coordinator SIGKILLed with 1,000 jobs in flight and restarted: every job f
     await coord.stop();
     await proxy.close();
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test("Redis restarted (AOF) while jobs run: nothing is lost, each job runs once", async () => {
+test("Redis restarted (AOF) while jobs run: nothing is lost, each job runs once", async (t) => {
   const redis = await startRedis({ appendonly: true });
-  const dir = mkdtempSync(join(tmpdir(), "openhq-redis-restart-"));
+  const dir = testDir(t, "redis-restart");
   const coord = await startCoordinator({ redisUrl: redis.url, env: ENV, args: RESTART_ACTIVE });
   const agent = await startAgent({ serverUrl: coord.url, name: "r1", cpus: 4 });
   let second: ReturnType<typeof spawn> | null = null;
@@ -200,13 +205,12 @@ test("Redis restarted (AOF) while jobs run: nothing is lost, each job runs once"
       await gone;
     }
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test("two coordinators, four agents, 2,000 jobs: each job executed exactly once", async () => {
+test("two coordinators, four agents, 2,000 jobs: each job executed exactly once", async (t) => {
   const redis = await startRedis();
-  const dir = mkdtempSync(join(tmpdir(), "openhq-two-"));
+  const dir = testDir(t, "two");
   const one = await startCoordinator({ redisUrl: redis.url, env: ENV });
   const two = await startCoordinator({ redisUrl: redis.url, env: ENV, args: ["--prefix", one.prefix] });
   const agents = await Promise.all(
@@ -230,6 +234,5 @@ test("two coordinators, four agents, 2,000 jobs: each job executed exactly once"
     await two.stop();
     await one.stop();
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
