@@ -39,6 +39,7 @@ import { VERSION } from "../shared/version.js";
 import { readUtilisation } from "./web/utilisation.js";
 import { shareRows } from "./store/shares.js";
 import { allClientIds } from "./store/clients.js";
+import { Outbox } from "./notices/outbox.js";
 import { clientLabelsById, scanColumn } from "./store/client-list.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -50,6 +51,8 @@ type Outcome = (typeof OUTCOMES)[number];
 const FARM_TIMEOUT_MS = 3000;
 /** Dispatch times kept for the run-time histogram; a bound, in case finishes are missed (agent lost). */
 const MAX_TRACKED = 100_000;
+/** Dispatch times kept to tell how busy dispatch is (Metrics.msSinceDispatches). */
+const DISPATCH_RING = 100;
 
 class Histogram {
   readonly counts: number[];
@@ -82,6 +85,8 @@ export class Metrics {
     { ok: number; fault: number; error: number; latency: Histogram }
   >();
   private dispatched = 0;
+  /** When the last DISPATCH_RING jobs were dispatched here (Date.now), a ring: how busy dispatch is now. */
+  private readonly dispatchTimes = new Float64Array(DISPATCH_RING).fill(-Infinity);
   private readonly queueWait = new Histogram(WAIT_BUCKETS);
   private readonly finished = new Map<Outcome, number>(OUTCOMES.map((o) => [o, 0]));
   private readonly runTime = new Histogram(RUN_BUCKETS);
@@ -107,15 +112,20 @@ export class Metrics {
     entry.latency.observe(durationMs / 1000);
   };
 
-  /** Jobs this process's dispatcher assigned, since start. */
-  get jobsDispatched(): number {
-    return this.dispatched;
+  /**
+   * How long ago (ms) this process dispatched the DISPATCH_RING-th last job; Infinity before it dispatched
+   * that many. Small means dispatch is busy right now: unlike a rate sampled every so often, it tells at
+   * once when a flood begins.
+   */
+  msSinceDispatches(now = Date.now()): number {
+    return now - (this.dispatchTimes[this.dispatched % DISPATCH_RING] as number);
   }
 
   /** The link's hook when this process's dispatcher assigned a job (its hash as moveToAssigned left it). */
   jobDispatched(job: Record<string, string>, now = Date.now()): void {
     const id = Number(job["id"]);
     const since = Number(job["queueTime"]);
+    this.dispatchTimes[this.dispatched % DISPATCH_RING] = now;
     this.dispatched++;
     this.queueWait.observe(Number.isFinite(since) ? Math.max(0, now - since) / 1000 : 0);
     if (this.runs.size >= MAX_TRACKED) this.runs.clear();
@@ -289,7 +299,7 @@ export class Metrics {
       out.push(`openhq_client_heartbeat_lag_seconds{client="${escapeLabel(label)}"} ${seconds}`);
     }
     const [pending, dropped] = await Promise.all([
-      this.ctx.redis.zcard(this.ctx.keys.noticesDue),
+      new Outbox(this.ctx.redis, this.ctx.keys).pending(),
       this.ctx.redis.get(this.ctx.keys.noticesDropped),
     ]);
     head("openhq_notices_pending", "gauge", "Notices in the outbox, to send or being retried (farm-wide).");

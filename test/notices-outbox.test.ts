@@ -32,11 +32,11 @@ async function cancelNew(spec: Record<string, string>): Promise<number> {
 }
 
 test("a transition records a notice only when mail or a webhook wants it", async () => {
-  await redis.del(keys.notices, keys.noticesDue, keys.noticesOn);
+  await redis.del(keys.notices, keys.noticesDue, keys.noticesNew, keys.noticesOn);
   // No smtp_server, no webhooks: not even a job's own emailReasons records anything.
   await outbox.configure(10_000, false, []);
   await cancelNew(mailed);
-  assert.equal(await redis.exists(keys.notices, keys.noticesDue, keys.noticesOn), 0);
+  assert.equal(await redis.exists(keys.notices, keys.noticesDue, keys.noticesNew, keys.noticesOn), 0);
 
   await outbox.configure(10_000, true, []);
   const id = await cancelNew(mailed);
@@ -54,7 +54,7 @@ test("a transition records a notice only when mail or a webhook wants it", async
   await outbox.configure(10_000, false, ["cancelled"]);
   await cancelNew({ name: "plain", command: "true" });
   assert.equal(await outbox.pending(), 1);
-  await redis.del(keys.notices, keys.noticesDue);
+  await redis.del(keys.notices, keys.noticesDue, keys.noticesNew);
 });
 
 test("a claim's token goes stale when the lease runs out and another sender claims", async () => {
@@ -101,4 +101,26 @@ test("a full outbox drops its oldest notices and counts them", async () => {
   const subjects = (await outbox.claim(60_000, 200)).map((c) => (c.notice as MailNotice).subject);
   assert.equal(subjects.length, 100);
   assert.ok(!subjects.includes("n0") && !subjects.includes("n29") && subjects.includes("n30"));
+});
+
+test("transitions past the bound drop the oldest waiting one; a claim gives the rest ids in order", async () => {
+  await redis.del(keys.notices, keys.noticesDue, keys.noticesNew);
+  await outbox.configure(5, false, ["cancelled"]);
+  const before = await outbox.dropped();
+  const ids: number[] = [];
+  for (let i = 0; i < 8; i++) ids.push(await cancelNew({ name: `t${i}`, command: "true" }));
+  assert.equal(await outbox.pending(), 5);
+  assert.equal((await outbox.dropped()) - before, 3);
+  const first = await outbox.claim(60_000, 2);
+  const rest = await outbox.claim(60_000, 10);
+  assert.deepEqual(
+    [...first, ...rest].map((c) => (c.notice.type === "transition" ? c.notice.jobId : 0)),
+    ids.slice(3),
+  );
+  const claimIds = [...first, ...rest].map((c) => c.id);
+  assert.deepEqual([...claimIds].sort(), claimIds, "ids sort in claim order");
+  assert.equal(await outbox.pending(), 5, "claimed transitions stay in the outbox until they are ended");
+  assert.equal(await outbox.replace(first[0] ?? null, []), true);
+  assert.equal(await outbox.pending(), 4);
+  await redis.del(keys.notices, keys.noticesDue, keys.noticesNew);
 });

@@ -17,6 +17,7 @@ import { useOneAgentFarm } from "./support/one-agent-farm.js";
 import { startRedis } from "./support/redis.js";
 import { startWebhookReceiver, type Delivery, type WebhookReceiver } from "./support/webhook-receiver.js";
 import { until } from "./support/eventually.js";
+import { Outbox } from "../coordinator/notices/outbox.js";
 
 const SECRET = "hook-s3cret";
 const dir = mkdtempSync(join(tmpdir(), "openhq-notices-hooks-"));
@@ -87,7 +88,7 @@ interface Payload {
 const outboxEmpty = (farm: CoordinatorFixture): Promise<number> =>
   until(
     "the outbox to empty",
-    () => farm.redis.zcard(farm.keys.noticesDue),
+    () => new Outbox(farm.redis, farm.keys).pending(),
     (n) => n === 0,
   );
 
@@ -180,7 +181,7 @@ test("a receiver down for 20 s gets every notice once when it is back", async ()
   for (const id of ids) assert.equal(forJob("/ci", id).length, 1, `job ${id} delivered once`);
   const metrics = await (await fetch(`${farm.url}/metrics`)).text();
   assert.match(metrics, /^openhq_webhook_deliveries_total\{hook="ci",outcome="retry"\} [1-9]\d*$/m);
-  assert.equal(await farm.redis.zcard(farm.keys.noticesDue), 0, "the outbox is empty");
+  assert.equal(await new Outbox(farm.redis, farm.keys).pending(), 0, "the outbox is empty");
   // The dashboard's Notices page lists the deliveries and the retries, by hook name, never its URL.
   const page = await (await fetch(`${farm.url}/notices`)).text();
   assert.match(page, /0 in the outbox/);

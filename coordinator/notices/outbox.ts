@@ -1,6 +1,6 @@
-// The durable notice outbox in Redis ({p}notices, {p}notices:due; store/keys.ts). A job transition someone
-// wants to hear of is written by the transition's own Lua step (lua/includes/notices.lua): a `transition`
-// notice. A sender claims due notices under a lease (claimNotices.lua), fans transitions out into one
+// The durable notice outbox in Redis ({p}notices, {p}notices:due, {p}notices:new; store/keys.ts). A job
+// transition someone wants to hear of is written by the transition's own Lua step (lua/includes/notices.lua):
+// a `transition` notice. A sender claims due notices under a lease (claimNotices.lua), fans transitions out into one
 // delivery per recipient (a mail, a webhook; fanOutNotices.lua), each retried on its own, and ends them with
 // endNotices.lua (many in one call) or retryNotice.lua. The claim's fencing token (the lease's end) makes a sender whose lease ran out (it hung,
 // or another coordinator took over after it died) unable to end or fan out a notice twice.
@@ -148,8 +148,13 @@ export class Outbox {
     return Number((await this.redis.get(this.keys.noticesDropped)) ?? 0);
   }
 
+  /** Notices in the outbox: transitions waiting for a claim, and those claimed, due or retried. */
   async pending(): Promise<number> {
-    return this.redis.zcard(this.keys.noticesDue);
+    const [due, waiting] = await Promise.all([
+      this.redis.zcard(this.keys.noticesDue),
+      this.redis.llen(this.keys.noticesNew),
+    ]);
+    return due + waiting;
   }
 
   async recent(count: number): Promise<Outcome[]> {

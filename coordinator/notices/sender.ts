@@ -32,12 +32,11 @@ const MAX_PER_CALL = 256;
 /** Claims one tick makes at most while the outbox has more due (the rest waits for sends to end). */
 const MAX_CLAIMS_PER_TICK = 8;
 /**
- * While this coordinator dispatches more jobs a second than this (a flood of short jobs), delivery yields to
- * dispatch, which it shares an event loop with: one claim a poll, no more, until the flood calms down.
+ * While this coordinator dispatched its last DISPATCH_RING (100) jobs within this long (more than 200 a
+ * second: a flood of short jobs), delivery yields to dispatch, which it shares an event loop with: one claim
+ * a poll, no more, until the flood calms down.
  */
-const BUSY_DISPATCH_PER_S = 200;
-/** The dispatch rate is measured over at least this long. */
-const DISPATCH_SAMPLE_MS = 500;
+const BUSY_WITHIN_MS = 500;
 /** The longest a webhook POST may take (within half the lease: sendTimeoutMs), and each step of a mail. */
 const HOOK_TIMEOUT_MS = 10_000;
 const MAIL_STEP_TIMEOUT_MS = 20_000;
@@ -62,8 +61,6 @@ export class NoticeSender {
   /** Ended deliveries whose outcome is written together at the end of this turn of the event loop. */
   private ends: { claim: Claimed; outcome: Outcome }[] = [];
   private endsWritten: Promise<void> | null = null;
-  private dispatchSample = { at: 0, count: 0 };
-  private dispatchBusy = false;
 
   constructor(
     private readonly ctx: Context,
@@ -103,14 +100,14 @@ export class NoticeSender {
    * Claims due notices while there is room for their sends: deliveries are queued for a send, transitions
    * fanned out (into deliveries, queued too). While the outbox has more due than one claim takes, it claims
    * again, and once sends have freed half the room the next tick starts at once rather than at the poll;
-   * except while dispatch is busy (BUSY_DISPATCH_PER_S): then one claim a poll.
+   * except while dispatch is busy (BUSY_WITHIN_MS): then one claim a poll.
    */
   private async tick(): Promise<void> {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
       await this.digest();
-      const busy = this.dispatchIsBusy();
+      const busy = this.metrics.msSinceDispatches() < BUSY_WITHIN_MS;
       for (let i = 0; i < (busy ? 1 : MAX_CLAIMS_PER_TICK) && !this.stopped; i++) {
         const room = MAX_IN_FLIGHT - this.inFlight.size - this.queued.length;
         if (room <= 0) break;
@@ -131,19 +128,6 @@ export class NoticeSender {
     } finally {
       this.ticking = false;
     }
-  }
-
-  /** Whether this coordinator dispatches more than BUSY_DISPATCH_PER_S (over the last sample). */
-  private dispatchIsBusy(): boolean {
-    const now = performance.now();
-    const elapsed = now - this.dispatchSample.at;
-    if (elapsed >= DISPATCH_SAMPLE_MS) {
-      const count = this.metrics.jobsDispatched;
-      const rate = ((count - this.dispatchSample.count) / elapsed) * 1000;
-      this.dispatchBusy = this.dispatchSample.at > 0 && rate > BUSY_DISPATCH_PER_S;
-      this.dispatchSample = { at: now, count };
-    }
-    return this.dispatchBusy;
   }
 
   /** Starts queued sends while fewer than MAX_IN_FLIGHT are open. */

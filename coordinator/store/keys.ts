@@ -81,6 +81,8 @@
 //                                        or a webhook delivery; coordinator/notices/outbox.ts)
 //   {p}notices:due               ZSET    notice id -> when it is due (ms); a claim moves it to its lease's end,
 //                                        and that score is the claim's fencing token
+//   {p}notices:new               LIST    job transitions (JSON) not yet claimed, oldest first: a claim gives
+//                                        each an id in {p}notices and {p}notices:due (lua/includes/notices.lua)
 //   {p}notices:seq               STRING  notice id counter
 //   {p}notices:on                HASH    job status -> "1" when a webhook wants it; "max" -> the outbox bound
 //                                        (written by each coordinator at start; absent = no webhooks)
@@ -167,6 +169,7 @@ export const KEY_TEMPLATES = {
   replicaWait: "replicaWait",
   notices: "notices",
   noticesDue: "notices:due",
+  noticesNew: "notices:new",
   noticeSeq: "notices:seq",
   noticesOn: "notices:on",
   noticesDropped: "notices:dropped",
