@@ -27,6 +27,14 @@ export interface ClientFacts {
   gpuDevices?: readonly GpuDevice[];
 }
 
+/** Whether two clients' group sets hold the same names and ids. */
+export function sameGroups(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const g of a) if (!b.has(g)) return false;
+  return true;
+}
+
 /** Condition names whose values are numbers: they take the comparison ops too. */
 export const NUMERIC_NAMES: ReadonlySet<string> = new Set(["gpus", "gpuMemory"]);
 export const COMPARISON_OPS: ReadonlySet<string> = new Set(["<", "<=", ">", ">="]);

@@ -21,6 +21,8 @@ import { band, ShareBook } from "./share-book.js";
 import { capText, refusalText } from "./waiting-reasons.js";
 
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
+/** The groups of a client in none. */
+const NO_GROUPS: ReadonlySet<string> = new Set<string>();
 const MAX_CACHED_JOBS = 50_000;
 const MAX_CACHED_CLASSES = 100_000;
 /** Cap on remembered retries to keep off the blade that failed them, on noted cap reasons, on cached job roots. */
@@ -163,7 +165,7 @@ export class Dispatcher {
 
   setGroups(groupsByClient: Map<number, Set<string>>): void {
     this.groups = groupsByClient;
-    for (const client of this.clients.values()) client.setGroups(groupsByClient.get(client.id) ?? new Set());
+    for (const client of this.clients.values()) client.setGroups(groupsByClient.get(client.id) ?? NO_GROUPS);
   }
 
   /** A job left a client (finished, cancelled, ejected, abandoned): its CPUs are free again. */

@@ -3,7 +3,7 @@
 
 import type { GpuDevice } from "../../shared/protocol.js";
 import type { ClientRecord } from "../store/clients.js";
-import { satisfiesAll, type ClientFacts } from "./conditions.js";
+import { sameGroups, satisfiesAll, type ClientFacts } from "./conditions.js";
 import { pickGpus, usableGpus } from "./gpus.js";
 import type { JobInfo } from "./job-info.js";
 
@@ -71,7 +71,10 @@ export class FarmClient implements ClientFacts {
     return this.quarantinedUntil > Date.now();
   }
 
+  /** The client's groups; its cached class verdicts go only when they changed (the scheduler's maintenance
+   * hands every client its groups every 3 s). */
   setGroups(groups: ReadonlySet<string>): void {
+    if (sameGroups(this.groups, groups)) return;
     this.groups = groups;
     this.classes.clear();
   }

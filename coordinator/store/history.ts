@@ -22,6 +22,8 @@ import type { Utilisation } from "./farm-stats.js";
 export const HISTORY_MS = 24 * 3600_000;
 const MINUTE = 60_000;
 const CLIENT_SAMPLES = 720;
+/** Clients per pipeline of appendSamples. */
+const CLIENT_CHUNK = 500;
 
 export interface FarmSample extends Utilisation {
   /** minute start, ms since epoch */
@@ -133,13 +135,19 @@ export async function appendSamples(
   pipeline.zremrangebyscore(key, "-inf", `(${minute - HISTORY_MS}`);
   if (shares.length > 0) pipeline.zadd(ctx.keys.historyShares, minute, encodeShares(minute, shares));
   pipeline.zremrangebyscore(ctx.keys.historyShares, "-inf", `(${minute - HISTORY_MS}`);
-  for (const c of clients) {
-    pipeline.lpush(ctx.keys.clientLoad(c.id), `${minute},${c.load.toFixed(2)},${c.jobs}`);
-    pipeline.ltrim(ctx.keys.clientLoad(c.id), 0, CLIENT_SAMPLES - 1);
-    // A removed client's samples go by themselves.
-    pipeline.pexpire(ctx.keys.clientLoad(c.id), CLIENT_SAMPLES * MINUTE);
-  }
   await pipeline.exec();
+  // The clients' samples in pipelines of CLIENT_CHUNK clients: 30,000 commands of 10,000 blades made in one go
+  // held the event loop ~0.2 s.
+  for (let from = 0; from < clients.length; from += CLIENT_CHUNK) {
+    const chunk = ctx.redis.pipeline();
+    for (const c of clients.slice(from, from + CLIENT_CHUNK)) {
+      chunk.lpush(ctx.keys.clientLoad(c.id), `${minute},${c.load.toFixed(2)},${c.jobs}`);
+      chunk.ltrim(ctx.keys.clientLoad(c.id), 0, CLIENT_SAMPLES - 1);
+      // A removed client's samples go by themselves.
+      chunk.pexpire(ctx.keys.clientLoad(c.id), CLIENT_SAMPLES * MINUTE);
+    }
+    await chunk.exec();
+  }
 }
 
 /** Samples since `since` (ms), oldest first. */
