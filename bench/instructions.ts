@@ -2,7 +2,8 @@
 // the "Redis CPU per job lifecycle" of bench/scale.ts is made of, in a figure the box's load does not move
 // (±1%), so a change to a script can be compared before and after on a busy machine. Opt-in (valgrind is
 // slow, and not on every box): `npm run bench -- instructions`; INSTRUCTIONS_JOBS sets the jobs per round
-// (default 300).
+// (default 300); INSTRUCTIONS_KEEP=1 keeps the callgrind dumps (their folder is printed) for callgrind_annotate,
+// to see which functions of Redis and Lua the instructions go to.
 //
 // One client runs the jobs through addJobs (all in one call), moveToAssigned (each on its own idle client),
 // recordStarted and moveToFinished (as the agent link and the scheduler call them), one phase at a time,
@@ -137,7 +138,8 @@ async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number],
     await server.stop();
   }
   const totals = dumpTotals(dir);
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.INSTRUCTIONS_KEEP) console.log(`  callgrind dumps (${shares ? "shares" : "no shares"}): ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
   const perJob = (phase: string) => Math.round((totals.get(`r2-${phase}`) ?? NaN) / JOBS);
   return Object.fromEntries(PHASES.map((p) => [p, perJob(p)])) as Record<(typeof PHASES)[number], number>;
 }
