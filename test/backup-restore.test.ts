@@ -33,21 +33,27 @@ for j in sorted(hq.getJobIdsByStatus(["succeeded", "failed"])):
 out(farm)`;
 
 test("back up a live farm (Redis, job_logs, farm secret), restore into a fresh Redis and coordinator", async (t) => {
+  // Torn down the last started first (t.after runs its hooks in the order they were added): a coordinator
+  // whose Redis is gone waits out its shutdown limit while agents are linked to it.
+  const teardown: (() => unknown)[] = [];
+  t.after(async () => {
+    for (let step = teardown.pop(); step !== undefined; step = teardown.pop()) await step();
+  });
   const scratch = mkdtempSync(join(tmpdir(), "openhq-backup-"));
-  t.after(() => rmSync(scratch, { recursive: true, force: true }));
+  teardown.push(() => rmSync(scratch, { recursive: true, force: true }));
   const data = join(scratch, "data");
   const backup = join(scratch, "backup");
   mkdirSync(backup);
   const prefix = "hq:";
   const redis = await startRedis({ appendonly: true });
-  t.after(() => redis.stop());
+  teardown.push(() => redis.stop());
   // No farm secret configured: the coordinator generates the farm secret (Redis + <data>/farm-secret).
   const coordinator = await startCoordinator({
     redisUrl: redis.url,
     args: ["--data", data, "--prefix", prefix],
     env: { OPENHQ_FARM_SECRET: "", OPENHQ_JOB_LOGS_DIR: join(data, "job_logs") },
   });
-  t.after(() => coordinator.stop());
+  teardown.push(() => coordinator.stop());
   const secret = readFileSync(join(data, "farm-secret"), "utf8").trim();
   const agentState = join(scratch, "agent-state");
   mkdirSync(agentState, { mode: 0o700 });
@@ -56,7 +62,7 @@ test("back up a live farm (Redis, job_logs, farm secret), restore into a fresh R
     stateDir: agentState,
     env: { OPENHQ_FARM_SECRET: secret },
   });
-  t.after(() => agent.stop());
+  teardown.push(() => agent.stop());
   const py = <T>(url: string, code: string) => python<T>(PRELUDE + code, { HQSERVER: url });
 
   const ids = await py<number[]>(
@@ -97,10 +103,10 @@ out(ids)`,
     [...redisServerArgs({ port, dir: restoredDir, appendfsync: null, snapshots: true })],
     { stdio: "ignore" },
   );
-  t.after(() => fresh.kill("SIGKILL"));
+  teardown.push(() => fresh.kill("SIGKILL"));
   const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
   client.on("error", () => {});
-  t.after(() => client.disconnect());
+  teardown.push(() => client.disconnect());
   await eventually("the restored redis-server", async () => (await client.ping().catch(() => "")) === "PONG");
   await client.config("SET", "appendonly", "yes");
   await eventually("the AOF rewrite", async () => {
@@ -111,12 +117,14 @@ out(ids)`,
   mkdirSync(data2);
   cpSync(join(backup, "job_logs"), join(data2, "job_logs"), { recursive: true });
   cpSync(join(backup, "farm-secret"), join(data2, "farm-secret"));
+  // On the lost coordinator's address, as a restore keeps it: the agent's credential is for that address.
   const restored = await startCoordinator({
+    port: coordinator.port,
     redisUrl: `redis://127.0.0.1:${port}`,
     args: ["--data", data2, "--prefix", prefix],
     env: { OPENHQ_FARM_SECRET: "", OPENHQ_JOB_LOGS_DIR: join(data2, "job_logs") },
   });
-  t.after(() => restored.stop());
+  teardown.push(() => restored.stop());
 
   assert.deepEqual(await py<Farm>(restored.url, READ_FARM), before);
   assert.equal(readFileSync(join(data2, "farm-secret"), "utf8").trim(), secret);
@@ -126,6 +134,6 @@ out(ids)`,
     stateDir: agentState,
     env: { OPENHQ_FARM_SECRET: secret },
   });
-  t.after(() => back.stop());
+  teardown.push(() => back.stop());
   await eventually("the agent to be welcomed", async () => /welcomed as client 1\b/.test(back.output()));
 });

@@ -25,7 +25,13 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), "openhq-redis-"));
   const child = spawn(
     "redis-server",
-    redisServerArgs({ port, dir, appendfsync: options.appendonly ? "everysec" : null }),
+    [
+      ...redisServerArgs({ port, dir, appendfsync: options.appendonly ? "everysec" : null }),
+      // A full sync (a replica, `redis-cli --rdb`) starts at once instead of after Redis' 5 s wait for
+      // more replicas to share it.
+      "--repl-diskless-sync-delay",
+      "0",
+    ],
     { stdio: "ignore" },
   );
   const url = `redis://127.0.0.1:${port}`;
