@@ -3,17 +3,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { testLogs } from "./support/context.js";
 import { useCoordinator } from "./support/coordinator-fixture.js";
 
-// The test's own store writes output beside the coordinator's, in the farm's one log folder.
-const logsDir = mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
-const farm = useCoordinator({ env: { OPENHQ_JOB_LOGS_DIR: logsDir } });
+const farm = useCoordinator();
 
 test("a submitted tree runs to success and reads back through the coordinator", async (t) => {
   const { redis, coordinator } = farm;
@@ -24,7 +19,8 @@ test("a submitted tree runs to success and reads back through the coordinator", 
   );
   assert.equal(ids.length, 3);
   const [root, ...frames] = ids as [number, number, number];
-  const logs = await testLogs(redis, farm.keys, logsDir);
+  // The test's own store writes output beside the coordinator's, in the farm's one log folder.
+  const logs = await testLogs(redis, farm.keys, { dir: coordinator.jobLogsDir });
   t.after(() => logs.stop());
   const store = new JobStore({ redis, keys: farm.keys, settings: { maxOutputBytes: 1 << 20 }, logs });
   await redis.hset(coordinator.keys.client(424242), "hostname", "blade7", "cpus", "64");

@@ -5,9 +5,6 @@
 // up here (no agents in these tests), and `store` drives the store's transitions directly.
 
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import { jobsMethods } from "../coordinator/api/jobs.js";
@@ -78,12 +75,9 @@ function harness(
 }
 
 async function overCoordinator(maxOutputBytes: number): Promise<JobsHarness> {
+  const farm = await startCoordinatorWithRedis({ env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes) } });
   // The harness's own store writes output beside the coordinator's, in the farm's one log folder.
-  const logsDir = mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
-  const farm = await startCoordinatorWithRedis({
-    env: { OPENHQ_MAX_OUTPUT_BYTES: String(maxOutputBytes), OPENHQ_JOB_LOGS_DIR: logsDir },
-  });
-  const logs = await testLogs(farm.redis, farm.keys, logsDir);
+  const logs = await testLogs(farm.redis, farm.keys, { dir: farm.coordinator.jobLogsDir });
   return harness(farm.url, farm.redis, farm.keys, maxOutputBytes, logs, async () => {
     await logs.stop();
     await farm.stop();

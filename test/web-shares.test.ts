@@ -116,14 +116,10 @@ test("Farm page: a 24 h chart per configured share draws its sampled running slo
       "\n",
     ),
   );
-  // The in-process sampler's context opens the farm's one job log folder, as a second coordinator would.
-  const logsDir = mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
-  const coordinator = await startCoordinator({
-    args: ["--config", ini],
-    env: { OPENHQ_JOB_LOGS_DIR: logsDir },
-  });
+  const coordinator = await startCoordinator({ args: ["--config", ini] });
   const redis = new Redis(coordinator.redisUrl);
-  const logs = await testLogs(redis, coordinator.keys, logsDir);
+  // The in-process sampler's context opens the farm's one job log folder, as a second coordinator would.
+  const logs = await testLogs(redis, coordinator.keys, { dir: coordinator.jobLogsDir });
   t.after(async () => {
     await logs.stop();
     await redis.quit();

@@ -1,7 +1,7 @@
 // A coordinator Context built by hand, for tests that drive API methods or stores in-process against a real
 // redis-server (test/support/redis.ts) instead of through a coordinator process.
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
@@ -9,11 +9,34 @@ import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../../coordin
 import { LogStore } from "../../coordinator/logs/index.js";
 import type { Keys } from "../../coordinator/store/keys.js";
 
-/** A job log store in `dir` (a fresh temporary folder by default), opened and started as a coordinator does. */
-export async function testLogs(redis: Redis, keys: Keys, dir?: string): Promise<LogStore> {
-  const folder = dir ?? mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
+export interface TestLogsOptions {
+  /**
+   * The folder: a coordinator's job_logs_dir (TestCoordinator.jobLogsDir) when the store shares that
+   * coordinator's Redis and prefix, since the folder's marker ties it to the farm (coordinator/logs/marker.ts).
+   * Default: a fresh temporary folder, removed when the process exits.
+   */
+  dir?: string;
+  /**
+   * Start the log sweep, as a coordinator does (default). Off where a coordinator of the farm sweeps already,
+   * or where a bench counts Redis work.
+   */
+  sweep?: boolean;
+}
+
+const scratch: string[] = [];
+
+/** A job log store opened as a coordinator opens it, for a JobStore or Context built outside a coordinator. */
+export async function testLogs(redis: Redis, keys: Keys, opts: TestLogsOptions = {}): Promise<LogStore> {
+  let folder = opts.dir;
+  if (folder === undefined) {
+    folder = mkdtempSync(join(tmpdir(), "openhq-job-logs-"));
+    if (scratch.push(folder) === 1)
+      process.once("exit", () => {
+        for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+      });
+  }
   const logs = await LogStore.open({ redis, keys, recordError: async () => {} }, folder, () => {});
-  logs.start();
+  if (opts.sweep !== false) logs.start();
   return logs;
 }
 

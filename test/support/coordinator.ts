@@ -21,6 +21,8 @@ export interface TestCoordinator {
   prefix: string;
   /** The key schema under that prefix. */
   keys: Keys;
+  /** Its job_logs_dir (OPENHQ_JOB_LOGS_DIR): where a store of the test on its farm keeps logs too. */
+  jobLogsDir: string | undefined;
   process: ChildProcess;
   /** Everything the coordinator wrote to stdout and stderr so far (for failure messages). */
   output(): string;
@@ -50,6 +52,9 @@ export interface StartCoordinatorOptions {
    */
   wrap?: (command: string[]) => string[];
 }
+
+/** Where test coordinators keep job logs unless told otherwise (a folder per key prefix in it). */
+export const TEST_JOB_LOGS_DIR = join(tmpdir(), "openhq-test-job-logs");
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -82,7 +87,7 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
   Object.assign(env, { OPENHQ_CONFIG: "", OPENHQ_FARM_SECRET: TEST_FARM_SECRET }, opts.env);
   // Job logs of test farms go to one scratch folder (a folder per key prefix in it), not the user's data dir.
   if (!opts.embedded && env["OPENHQ_JOB_LOGS_DIR"] === undefined)
-    env["OPENHQ_JOB_LOGS_DIR"] = join(tmpdir(), "openhq-test-job-logs");
+    env["OPENHQ_JOB_LOGS_DIR"] = TEST_JOB_LOGS_DIR;
   const [file, ...argv] = opts.wrap ? opts.wrap([process.execPath, ...args]) : [process.execPath, ...args];
   const child = spawn(file as string, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
   // If the test process ends without stop() (a crash, process.exit), take the processes along.
@@ -121,7 +126,18 @@ export async function startCoordinator(opts: StartCoordinatorOptions = {}): Prom
     await stop();
     throw new Error(`${(err as Error).message}\n--- coordinator output ---\n${output}`, { cause: err });
   }
-  return { url, port, redisUrl, prefix, keys: new Keys(prefix), process: child, output: () => output, stop };
+  const jobLogsDir = env["OPENHQ_JOB_LOGS_DIR"];
+  return {
+    url,
+    port,
+    redisUrl,
+    prefix,
+    keys: new Keys(prefix),
+    jobLogsDir,
+    process: child,
+    output: () => output,
+    stop,
+  };
 }
 
 const PING = `<?xml version="1.0"?><methodCall><methodName>ping</methodName><params></params></methodCall>`;
