@@ -19,10 +19,12 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { XmlRpcClient } from "../shared/xmlrpc/client.js";
 import { startAgent } from "../test/support/agent.js";
-import { startCoordinator } from "../test/support/coordinator.js";
+import { testLogs } from "../test/support/context.js";
+import { startCoordinator, TEST_JOB_LOGS_DIR } from "../test/support/coordinator.js";
 import { startRedis } from "../test/support/redis.js";
 import { seedBlades, seedParent, seedRoots, usedMemoryMb, userName } from "./sim-dashboard-farm.js";
 import type { BenchResult } from "./types.js";
@@ -173,15 +175,19 @@ export async function run(): Promise<BenchResult[]> {
   const db = redis.client();
   const prefix = "bench:";
   const keys = new Keys(prefix);
+  // The seeders' store is on the log folder of the coordinator started on this Redis and prefix after them
+  // (a test coordinator's default one); they write no output.
+  const logs = await testLogs(db, keys, { dir: TEST_JOB_LOGS_DIR, sweep: false });
+  const jobs = new JobStore({ redis: db, keys, settings: { maxOutputBytes: 0 }, logs });
   const idle = await usedMemoryMb(db);
   let t = performance.now();
   await seedBlades(db, keys, BLADES);
   const bladeSeconds = (performance.now() - t) / 1000;
   t = performance.now();
-  await seedRoots(db, keys, JOBS, KEEP_EVERY);
+  await seedRoots(jobs, JOBS, KEEP_EVERY);
   const rootSeconds = (performance.now() - t) / 1000;
   t = performance.now();
-  const parent = await seedParent(db, keys, FRAMES);
+  const parent = await seedParent(jobs, db, keys, FRAMES);
   const parentSeconds = (performance.now() - t) / 1000;
   const memory = (await usedMemoryMb(db)) - idle;
   results.push(

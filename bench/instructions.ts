@@ -22,6 +22,7 @@ import { redisServerArgs } from "../coordinator/redis/server-args.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
+import { testLogs } from "../test/support/context.js";
 import { freePort } from "../test/support/ports.js";
 import type { BenchResult } from "./types.js";
 
@@ -100,7 +101,10 @@ async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number],
   const server = await callgrindRedis(dir);
   try {
     const { redis } = server;
-    const store = new JobStore({ redis, keys: new Keys(PREFIX), settings: { maxOutputBytes: 1 } });
+    const keys = new Keys(PREFIX);
+    // No sweep: its commands would count in the phases. No job here writes output.
+    const logs = await testLogs(redis, keys, { sweep: false });
+    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
     for (let c = 1; c <= JOBS * 2; c++)
       await redis.hset(`${PREFIX}client:${c}`, "hostname", `node${c}`, "cpus", "4", "available", "1");
     if (shares)

@@ -8,6 +8,7 @@ import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/job-view.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
+import { testLogs } from "../test/support/context.js";
 import { startCoordinator } from "../test/support/coordinator.js";
 import type { BenchResult } from "./types.js";
 
@@ -105,11 +106,9 @@ export async function run(): Promise<BenchResult[]> {
 
     // The same two operations without XML-RPC (spec parsing + addJobs.lua; readJobs.lua + attributes), to
     // show how much of the above is the store and how much the XML codec and HTTP on both ends.
-    const store = new JobStore({
-      redis,
-      keys: coordinator.keys,
-      settings: { maxOutputBytes: 1 },
-    });
+    const { keys, jobLogsDir } = coordinator;
+    const logs = await testLogs(redis, keys, { dir: jobLogsDir, sweep: false });
+    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
     let start = performance.now();
     await store.addJobs(parseNewJob(specs, null, null));
     const storeRate = BULK / ((performance.now() - start) / 1000);

@@ -8,6 +8,7 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
+import { testLogs } from "../test/support/context.js";
 import { startRedis } from "../test/support/redis.js";
 import type { BenchResult } from "./types.js";
 
@@ -58,7 +59,10 @@ export async function run(): Promise<BenchResult[]> {
   const server = await startRedis();
   const redis = server.client();
   try {
-    const store = new JobStore({ redis, keys: new Keys(PREFIX), settings: { maxOutputBytes: 1 } });
+    const keys = new Keys(PREFIX);
+    // No sweep: its commands would count in commandstats. No job here writes output.
+    const logs = await testLogs(redis, keys, { sweep: false });
+    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
     for (let c = 1; c <= JOBS; c++)
       await redis.hset(`${PREFIX}client:${c}`, "hostname", `node${c}`, "cpus", "4", "available", "1");
     await round(redis, store);

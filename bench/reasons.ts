@@ -12,6 +12,7 @@ import { Keys } from "../coordinator/store/keys.js";
 import { headClasses } from "../coordinator/store/queue.js";
 import { ClassReasons } from "../coordinator/scheduler/class-reasons.js";
 import { registeredClients } from "../coordinator/scheduler/waiting.js";
+import { testLogs } from "../test/support/context.js";
 import { startRedis } from "../test/support/redis.js";
 import type { BenchResult } from "./types.js";
 
@@ -24,7 +25,8 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const keys = new Keys("b:");
     const ctx = { redis, keys } as unknown as Context; // the reasons read only redis and keys
-    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 } });
+    const logs = await testLogs(redis, keys, { sweep: false }); // no job here writes output
+    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
     const pinned = Array.from({ length: 1000 }, (_, i) => ({
       name: `p${i}`,
       command: "x",

@@ -24,6 +24,7 @@ import {
   type StartCoordinatorOptions,
   type TestCoordinator,
 } from "../test/support/coordinator.js";
+import { testLogs } from "../test/support/context.js";
 import { iniArgs } from "../test/support/farm-kit.js";
 import { cpuSeconds, startSim } from "./farm.js";
 import type { BenchResult } from "./types.js";
@@ -54,7 +55,9 @@ export async function farm(options: StartCoordinatorOptions = {}): Promise<Farm>
   );
   const redis = new Redis(coord.redisUrl);
   const keys = coord.keys;
-  const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
+  // The coordinator sweeps the farm's log folder; this store only submits.
+  const logs = await testLogs(redis, keys, { dir: coord.jobLogsDir, sweep: false });
+  const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 }, logs });
   const rpc = new XmlRpcClient(coord.url, { timeoutMs: 600_000 });
   return {
     coord,

@@ -5,7 +5,7 @@
 
 import type { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
-import { JobStore } from "../coordinator/store/jobs.js";
+import type { JobStore } from "../coordinator/store/jobs.js";
 import { recordHeartbeat, registerClient } from "../coordinator/store/clients.js";
 import type { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
@@ -17,10 +17,6 @@ const BATCH = 500;
 const WORKERS = 3;
 export const USERS = 40;
 
-function store(redis: Redis, keys: Keys): JobStore {
-  return new JobStore({ redis, keys, settings: { maxOutputBytes: 0 } });
-}
-
 export function userName(i: number): string {
   return `user${String(i % USERS).padStart(2, "0")}`;
 }
@@ -29,8 +25,7 @@ export function userName(i: number): string {
  * `count` root jobs named "shotNNNNNNN render", spread over USERS submitters and priorities 0..4. All but
  * one batch in `keepEvery` are cancelled at once (finished roots, as a farm's history mostly is).
  */
-export async function seedRoots(redis: Redis, keys: Keys, count: number, keepEvery: number): Promise<void> {
-  const jobs = store(redis, keys);
+export async function seedRoots(jobs: JobStore, count: number, keepEvery: number): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -62,8 +57,7 @@ const STILL_RUNNING = 50;
  * 3rd ran (moveToAssigned.lua) and was then cancelled (a run time each, for the sort by duration), the last
  * STILL_RUNNING of them still run. Returns the parent's id.
  */
-export async function seedParent(redis: Redis, keys: Keys, count: number): Promise<number> {
-  const jobs = store(redis, keys);
+export async function seedParent(jobs: JobStore, redis: Redis, keys: Keys, count: number): Promise<number> {
   const frames = (from: number, n: number): XmlRpcValue[] =>
     Array.from({ length: n }, (_, k) => ({ name: `frame ${from + k}`, command: "true" }));
   // A commandless parent with no children would succeed at once: its first batch comes in its spec.

@@ -35,6 +35,7 @@ import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { FINISHED_STATUSES, JOB_STATUSES, UNFINISHED_STATUSES } from "../shared/statuses.js";
 import { startAgent, type TestAgent } from "../test/support/agent.js";
+import { testLogs } from "../test/support/context.js";
 import { startCoordinator, type TestCoordinator } from "../test/support/coordinator.js";
 import { iniArgs, py } from "../test/support/farm-kit.js";
 import { freePort } from "../test/support/ports.js";
@@ -157,6 +158,8 @@ interface AgentSlot {
 class Farm {
   readonly dir = mkdtempSync(join(tmpdir(), "openhq-chaos-"));
   readonly marks = join(this.dir, "marks");
+  /** The job log folder both coordinators share (a folder of an earlier run belongs to its Redis). */
+  readonly jobLogs = join(this.dir, "job_logs");
   readonly redisNodes: RedisNode[] = [];
   sentinelPort = 0;
   private sentinel: ChildProcess | null = null;
@@ -313,8 +316,7 @@ class Farm {
         OPENHQ_REDIS_NAME: MASTER,
         OPENHQ_HEARTBEAT_INTERVAL: String(HEARTBEAT_MS),
         OPENHQ_REDIS_WAIT_REPLICAS: String(this.opts.waitReplicas),
-        // Both coordinators share this run's own log folder (a folder of an earlier run belongs to its Redis).
-        OPENHQ_JOB_LOGS_DIR: join(this.dir, "job_logs"),
+        OPENHQ_JOB_LOGS_DIR: this.jobLogs,
       },
     });
   }
@@ -591,7 +593,9 @@ async function main(): Promise<number> {
 
     const redis = farm.sentinelClient();
     const keys = new Keys(PREFIX);
-    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 16 << 20 } });
+    // The coordinators sweep the farm's log folder; this store only reads job states.
+    const logs = await testLogs(redis, keys, { dir: farm.jobLogs, sweep: false });
+    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 16 << 20 }, logs });
     const drainMs = opts.activeTimeoutMinutes * 60_000 + 90_000;
     const drainEnd = Date.now() + drainMs;
     let unfinished = await store.idsByStatus(UNFINISHED_STATUSES);

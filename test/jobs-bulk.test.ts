@@ -9,6 +9,7 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
+import { testLogs } from "./support/context.js";
 import { checkStoreInvariants } from "./support/store-invariants.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
 import { py } from "./support/farm-kit.js";
@@ -22,7 +23,9 @@ before(async () => {
   coord = await startCoordinator();
   redis = new Redis(coord.redisUrl);
   keys = new Keys(coord.prefix);
-  store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
+  // The coordinator sweeps the farm's log folder; this store only submits and cancels.
+  const logs = await testLogs(redis, keys, { dir: coord.jobLogsDir, sweep: false });
+  store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 }, logs });
 });
 after(async () => {
   redis.disconnect();

@@ -9,6 +9,7 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { Outbox, type MailNotice } from "../coordinator/notices/outbox.js";
+import { testLogs } from "./support/context.js";
 import { useRedis } from "./support/redis.js";
 import type { Redis } from "ioredis";
 
@@ -17,9 +18,11 @@ const keys = new Keys("tn:");
 let store: JobStore;
 let outbox: Outbox;
 
-useRedis((client) => {
+useRedis(async (client) => {
   redis = client;
-  store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
+  // No job here writes output: the log store is opened, its sweep not started.
+  const logs = await testLogs(redis, keys, { sweep: false });
+  store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 }, logs });
   outbox = new Outbox(redis, keys);
 });
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
+import { testLogs } from "./support/context.js";
 import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 import type { ProtocolPeer } from "./support/protocol-peer.js";
 import { py, waitFinished } from "./support/farm-kit.js";
@@ -21,8 +22,10 @@ const farm = useCoordinator(
       OPENHQ_DISPATCH_CLASS_PAGE: "2",
     },
   },
-  async ({ redis, keys }) => {
-    store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 } });
+  async ({ redis, keys, coordinator }) => {
+    // The coordinator sweeps the farm's log folder; this store only submits.
+    const logs = await testLogs(redis, keys, { dir: coordinator.jobLogsDir, sweep: false });
+    store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 << 20 }, logs });
   },
 );
 const connect = usePeers(() => ({ serverUrl: farm.url }));
