@@ -166,8 +166,8 @@ export interface StoreContext {
   keys: Keys;
   /** maxOutputBytes: cap per attempt (0 = none); maxLogBytes: quota of the whole log store (0 = none). */
   settings: { maxOutputBytes: number; maxLogBytes?: number; maxLostAttempts?: number; blade?: BladeSettings };
-  /** The job log store: needed by the calls that write or read output (appendOutputs, output). */
-  logs?: LogStore;
+  /** The job log store: where output goes (appendOutputs) and is read from (output); sealed as attempts end. */
+  logs: LogStore;
   recordError?(error: ErrorRecord): Promise<void>;
 }
 
@@ -458,8 +458,7 @@ export class JobStore {
     seq: number,
     chunks: (Buffer | string)[],
   ): Promise<EventResult> {
-    const { settings } = this.ctx;
-    const logs = this.logStore();
+    const { settings, logs } = this.ctx;
     const args = [jobId, attempt, seq, settings.maxOutputBytes, settings.maxLogBytes ?? 0, WINDOW_BYTES];
     // Encoded once here, the same bytes go to Redis and to the log writer's copy.
     const data = chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c));
@@ -523,7 +522,7 @@ export class JobStore {
     const [applied, log] = (await this.run("moveToFinished", args)) as [EventResult, number];
     // Unless an earlier event is missing, the attempt is over whatever else the store said: its log can be
     // sealed (an attempt without output has none).
-    if (log === 1 && applied !== "gap") this.ctx.logs?.attemptOver(jobId, attempt);
+    if (log === 1 && applied !== "gap") this.ctx.logs.attemptOver(jobId, attempt);
     return applied;
   }
 
@@ -767,12 +766,7 @@ export class JobStore {
   async output(jobId: number, tailBytes = 0, attempt: number | null = null): Promise<Buffer> {
     const view = await readView(this.ctx, jobId, attempt, tailBytes);
     if (view === null || view.kind === "none") return Buffer.alloc(0);
-    return readBytes(this.logStore().files, view, tailBytes);
-  }
-
-  private logStore(): LogStore {
-    if (!this.ctx.logs) throw new Error("job output needs the job log store (StoreContext.logs)");
-    return this.ctx.logs;
+    return readBytes(this.ctx.logs.files, view, tailBytes);
   }
 
   /**
