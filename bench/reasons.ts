@@ -5,14 +5,13 @@
 // those past 500 µs: 0 when none was).
 
 import { parseNewJob } from "../coordinator/api/jobspec.js";
-import type { Context } from "../coordinator/context.js";
 import { Scripts } from "../coordinator/store/dispatch-scripts.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { headClasses } from "../coordinator/store/queue.js";
 import { ClassReasons } from "../coordinator/scheduler/class-reasons.js";
 import { registeredClients } from "../coordinator/scheduler/waiting.js";
-import { testLogs } from "../test/support/context.js";
+import { testContext, testLogs } from "../test/support/context.js";
 import { startRedis } from "../test/support/redis.js";
 import type { BenchResult } from "./types.js";
 
@@ -24,9 +23,9 @@ export async function run(): Promise<BenchResult[]> {
   const redis = server.client();
   try {
     const keys = new Keys("b:");
-    const ctx = { redis, keys } as unknown as Context; // the reasons read only redis and keys
-    const logs = await testLogs(redis, keys, { sweep: false }); // no job here writes output
-    const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
+    // No job here writes output: the log store's sweep is not started.
+    const ctx = await testContext(redis, keys, {}, await testLogs(redis, keys, { sweep: false }));
+    const store = new JobStore(ctx);
     const pinned = Array.from({ length: 1000 }, (_, i) => ({
       name: `p${i}`,
       command: "x",
