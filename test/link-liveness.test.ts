@@ -133,6 +133,12 @@ test("a hostile heartbeat.assigns closes the link as any bad heartbeat field doe
     node.running.set(id, assign);
     assert.deepEqual(node.welcome!.stop, [], `assigns ${JSON.stringify(assigns)}`);
   }
+  // Each close is in the server errors, so an admin can tell why the agent keeps linking.
+  const { errors } = await py<{ errors: { message: string }[] }>(coord.url, `out(hq.getServerErrors())`);
+  assert.ok(
+    errors.some((e) => /agent link hostile: closed, a heartbeat with a field out of range/.test(e.message)),
+    JSON.stringify(errors),
+  );
   // The largest safe integer is a count like any other: the link stays, the job listed stays.
   node.send({ ...beat, running, assigns: Number.MAX_SAFE_INTEGER });
   // Ten heartbeat intervals, past the "two intervals" of the lost-assignment rule and activeTimeout's half.

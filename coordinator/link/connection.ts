@@ -167,13 +167,16 @@ export class AgentConnection {
   private async handle(msg: AgentMessage): Promise<void> {
     if (msg.type === "hello") return this.hello(msg);
     if (this.clientId === null) {
-      this.ws.close(4000, "hello first");
+      this.closeBad(
+        "hello first",
+        `a message of type ${JSON.stringify(String(msg.type).slice(0, 40))} before its hello`,
+      );
       return;
     }
     switch (msg.type) {
       case "heartbeat":
         if (!validHeartbeat(msg)) {
-          this.ws.close(4000, "bad heartbeat");
+          this.closeBad("bad heartbeat", "a heartbeat with a field out of range or of the wrong type");
           return;
         }
         this.beating = this.beating.then(() => this.heartbeat(msg)).catch((err: Error) => this.fail(err));
@@ -191,13 +194,19 @@ export class AgentConnection {
       case "paused":
       case "resumed":
         if (!validEvent(msg)) {
-          this.ws.close(4000, "bad job event");
+          this.closeBad(
+            "bad job event",
+            `a ${msg.type} event with a field out of range or of the wrong type`,
+          );
           return;
         }
         return this.jobEvent(msg);
       case "clientApiCall":
         if (!validAgentCall(msg)) {
-          this.ws.close(4000, "bad clientApiCall");
+          this.closeBad(
+            "bad clientApiCall",
+            "a port 5001 call record with a field out of range or of the wrong type",
+          );
           return;
         }
         // The agent cuts its own records to a few a second; one that does not is cut here.
@@ -208,6 +217,19 @@ export class AgentConnection {
       default:
         return;
     }
+  }
+
+  /**
+   * Closes the link over a message the protocol does not allow (the agent links again), and says so in the
+   * log and the server errors: an agent that keeps linking would otherwise leave no trace of why. Rate-limited
+   * per address, as whoever reaches the port can send them.
+   */
+  private closeBad(reason: string, what: string): void {
+    const source = `agent messages from ${this.remoteAddress}`;
+    const line = `agent link ${this.label || this.remoteAddress}: closed, ${what}`;
+    this.host.logFrom(source, line);
+    void this.host.ctx.recordError({ message: line, time: Date.now(), source });
+    this.ws.close(4000, reason);
   }
 
   private async hello(msg: HelloMessage): Promise<void> {
