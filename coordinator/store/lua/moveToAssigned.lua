@@ -16,16 +16,12 @@
 -- with setWaiting where it differs from the job's waitingFor as it was here (the reply's last part).
 -- @include setStatus
 -- @include shares
+-- @include assignFields
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
 
--- What the `assign` message (scheduler/assign.ts) and the dispatch metrics read besides id, attempt and
--- clients: returned instead of the whole hash, which would cost Redis more to convert than the rest of this
--- transition's reads.
-local ASSIGN_FIELDS = { 'cpus', 'root', 'name', 'command', 'commandByOs', 'shell', 'environment', 'maxTime', 'childError',
-  'onSuccess', 'onError', 'onCancel', 'onChildError', 'queueTime', 'stallTimeout' }
 -- The job, read whole in one pass (readHash: a queued job's hash is small, and this transition reads most of
 -- it); setStatus gets what it needs as `known`.
 local f = readHash(key)
@@ -76,8 +72,10 @@ end
 -- hostname and the GPU indices booked there (nil for a job without GPUs).
 local refused = nil
 local function fits(cid)
-  local c = redis.call('HMGET', K.client(cid), 'hostname', 'cpus', 'disabled', 'available', 'terminated', 'heldFor',
-    'quarantinedUntil', 'probation', 'gpuDevices')
+  -- Its GPUs only for a job that wants some: a field fewer to look up in the client's record otherwise.
+  local c = gpus > 0 and redis.call('HMGET', K.client(cid), 'hostname', 'cpus', 'disabled', 'available', 'terminated',
+    'heldFor', 'quarantinedUntil', 'probation', 'gpuDevices') or redis.call('HMGET', K.client(cid), 'hostname', 'cpus',
+    'disabled', 'available', 'terminated', 'heldFor', 'quarantinedUntil', 'probation')
   if not c[1] or c[3] == '1' or c[4] == '0' or c[5] == '1' then return nil end
   if c[6] and c[6] ~= '' and c[6] ~= id then return nil end
   -- A quarantined blade takes nothing; on probation, one frame at a time (includes/bladeHealth.lua).

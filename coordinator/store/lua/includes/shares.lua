@@ -8,7 +8,9 @@
 -- ({p}shares:settings farmSlots, written by the scheduler's maintenance), the smaller when both are set.
 local function burstLimit(share)
   local json = redis.call('HGET', K.shares, share)
-  if not json then
+  -- A definition without burst or burstPct (most: a weight and a guarantee) is not decoded, a tenth of an
+  -- assignment's cost with shares configured.
+  if not json or not string.find(json, '"burst', 1, true) then
     return nil
   end
   local def = cjson.decode(json)
