@@ -215,6 +215,20 @@ export interface NewJobLinks {
   existingParents: number[];
 }
 
+/**
+ * A job as addJobs.lua reads it, without what the script assumes when it is absent: empty id lists and
+ * inherit flags that are true (a plain job's are all true). Decoding them was a tenth of addJobs' Redis cost
+ * per job.
+ */
+function compactJob(job: object): object {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(job)) {
+    if ((Array.isArray(v) && v.length === 0) || (v === true && k.startsWith("inherit"))) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 /** Jobs per addJobs.lua call when a newjob list is split (~10 ms of Redis). */
 const ADD_CHUNK = 500;
 
@@ -361,7 +375,8 @@ export class JobStore {
    */
   async addJobs(jobs: NewJobLinks[]): Promise<number[]> {
     await tuneRedis(this.ctx.redis);
-    if (jobs.length <= ADD_CHUNK) return (await this.run("addJobs", [JSON.stringify({ jobs })])) as number[];
+    if (jobs.length <= ADD_CHUNK)
+      return (await this.run("addJobs", [JSON.stringify({ jobs: jobs.map(compactJob) })])) as number[];
     const chunks = addChunks(jobs);
     const chunkOf = new Array<number>(jobs.length);
     chunks.forEach((chunk, c) => chunk.forEach((index) => (chunkOf[index] = c)));
@@ -376,7 +391,7 @@ export class JobStore {
       const payload = chunkPayload(jobs, chunk, ids, pendingKids);
       let made: number[];
       try {
-        made = (await this.run("addJobs", [JSON.stringify({ jobs: payload })])) as number[];
+        made = (await this.run("addJobs", [JSON.stringify({ jobs: payload.map(compactJob) })])) as number[];
       } catch (err) {
         throw await this.stoppedPartWay(jobs, chunk, ids, created, pendingKids, err);
       }

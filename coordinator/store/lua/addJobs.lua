@@ -4,6 +4,7 @@
 --   "inheritConditions":bool, "inheritSubmittedBy":bool, "inheritStallTimeout":bool, "inheritGpus":bool,
 --   "inheritGpuMemory":bool, "inheritShare":bool, "preCounted":bool, "pendingKids":n}]}
 -- The jobs come roots first; `fields` holds the coerced spec fields (jobspec.ts). Returns the new ids in order.
+-- The payload leaves out empty id lists and inherit flags that are true (store/jobs.ts compactJob).
 -- A tree too large for one call comes in several (store/jobs.ts addJobs): a job's parents made by an earlier
 -- call are existing parents that counted it already (`preCounted`: their kidsLeft is not raised again), and
 -- `pendingKids` counts the children later calls will make, so the job waits for them as for its children.
@@ -11,6 +12,13 @@
 local now = tonumber(ARGV[2])
 local jobs = cjson.decode(ARGV[3]).jobs
 local n = #jobs
+local NONE = {} -- the id lists left out of the payload (never written to)
+for i = 1, n do
+  local j = jobs[i]
+  j.newParents = j.newParents or NONE
+  j.existingParents = j.existingParents or NONE
+  j.existingChildren = j.existingChildren or NONE
+end
 
 -- Validate every reference before writing anything.
 local checkedParents = {}
@@ -106,7 +114,7 @@ local function inheritedField(i, field, inherit)
   if memo[i] == nil then
     local j = jobs[i]
     local value = j.fields[field] or false
-    if j[inherit] then
+    if j[inherit] ~= false then
       if #j.newParents > 0 then
         value = inheritedField(j.newParents[1] + 1, field, inherit)
       elseif #j.existingParents > 0 then
@@ -212,7 +220,7 @@ for i, j in ipairs(jobs) do
   f.queueTime = ARGV[2]
   f.attempt = '0'
   f.root = rootOf(i)
-  if j.inheritConditions and f.root ~= ids[i] then
+  if j.inheritConditions ~= false and f.root ~= ids[i] then
     local ri = indexOfId[f.root]
     if ri then
       f.conditions = jobs[ri].fields.conditions
