@@ -229,19 +229,35 @@ local function classScope(share, capBy, submittedBy)
     local v = redis.call('HMGET', K.sharesSettings, 'byUser', 'userCap')
     BY_USER = v[1] == '1' or (tonumber(v[2]) or 0) > 0
   end
+  local shared = share and share ~= '' and share ~= 'default'
+  local capped = capBy and capBy ~= ''
+  local byUser = BY_USER and submittedBy and submittedBy ~= ''
+  if not (shared or capped or byUser) then
+    return ''
+  end
   local parts = {}
-  if share and share ~= '' and share ~= 'default' then parts[#parts + 1] = 's=' .. share end
-  if capBy and capBy ~= '' then parts[#parts + 1] = 'c=' .. capBy end
-  if BY_USER and submittedBy and submittedBy ~= '' then parts[#parts + 1] = 'u=' .. submittedBy end
+  if shared then parts[#parts + 1] = 's=' .. share end
+  if capped then parts[#parts + 1] = 'c=' .. capBy end
+  if byUser then parts[#parts + 1] = 'u=' .. submittedBy end
   return table.concat(parts, '\n')
 end
+
+-- The cache key of a job that gives none of classOf's fields but the scope: the key below with the first nine
+-- empty.
+local NINE_EMPTY = '\n\n\n\n\n\n\n\n\n'
 
 local function classOf(cpus, tags, conditions, minHosts, maxHosts, resources, commandByOs, gpus, gpuMemory, scope)
   -- Cached by the fields as given (an absent field and '' give the same class; none but scope, the last, can
   -- hold a newline: the lists are JSON): the jobs of one addJobs call are mostly alike, and the definition
-  -- below costs thousands of instructions per job (tostring of a number is glibc's float printing).
-  local given = table.concat({ cpus or '', tags or '', conditions or '', minHosts or '', maxHosts or '',
-    resources or '', commandByOs or '', gpus or '', gpuMemory or '', scope or '' }, '\n')
+  -- below costs thousands of instructions per job (tostring of a number is glibc's float printing). A job
+  -- that gives none of them (most) skips making the key's table.
+  local given
+  if not (cpus or tags or conditions or minHosts or maxHosts or resources or commandByOs or gpus or gpuMemory) then
+    given = NINE_EMPTY .. (scope or '')
+  else
+    given = table.concat({ cpus or '', tags or '', conditions or '', minHosts or '', maxHosts or '',
+      resources or '', commandByOs or '', gpus or '', gpuMemory or '', scope or '' }, '\n')
+  end
   CLASS_CACHE = CLASS_CACHE or {}
   local cached = CLASS_CACHE[given]
   if cached then
