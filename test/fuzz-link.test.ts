@@ -215,13 +215,15 @@ describe(`fuzz: the agent link and port 5001 (FUZZ_SEED=${seed})`, () => {
 
     const url = coordinator.url.replace("http", "ws") + AGENT_PATH;
     // Refusals come after a 1 s delay (a misconfigured farm must not spin): sockets go in parallel batches.
+    // A socket that sent binary frames only is ignored until the 15 s hello timeout: given up after 2.5 s
+    // (a few in each batch; whatever joined would show in the labels checked below).
     const hostileSocket = (i: number) => {
       const ws = new WebSocket(url);
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           ws.terminate();
           resolve();
-        }, 5000);
+        }, 2500);
         ws.once("open", () => {
           for (let k = 0; k < 1 + int(3); k++) ws.send(garbageFrame());
         });
