@@ -5,7 +5,11 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { AGENT_PATH } from "../shared/protocol.js";
-import { createKeepAliveServer, type RequestTimeouts } from "../shared/xmlrpc/server.js";
+import {
+  closeUnusedConnections,
+  createKeepAliveServer,
+  type RequestTimeouts,
+} from "../shared/xmlrpc/server.js";
 import { fromBrowser, sameOrigin, type HostList } from "./hosts.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -112,14 +116,28 @@ export function listen(server: Server, port: number, host: string): Promise<numb
   });
 }
 
-/** Stops accepting, lets requests in flight finish (up to `graceMs`), then cuts what is left. */
+/**
+ * Stops accepting, lets requests in flight finish (up to `graceMs`), then cuts what is left. A connection
+ * with no request in flight is closed at once: one idle between requests, one that never sent a request
+ * (closeUnusedConnections), and one whose request ends during the grace (an event stream the shutdown ends
+ * just before), which server.close() alone would keep alive, and the shutdown waiting, to the grace's end.
+ */
 export function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    const closeQuiet = () => {
+      server.closeIdleConnections();
+      closeUnusedConnections(server);
+    };
+    const sweep = setInterval(closeQuiet, CLOSE_SWEEP_MS);
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(sweep);
       resolve();
     });
-    server.closeIdleConnections();
+    closeQuiet();
   });
 }
+
+/** How often a closing server looks for connections whose request has ended since. */
+const CLOSE_SWEEP_MS = 50;

@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Redis } from "ioredis";
@@ -211,6 +213,35 @@ describe("with an external Redis", () => {
     other.process.kill("SIGTERM");
     assert.equal(await exited, 0);
     await other.stop();
+  });
+
+  test("SIGTERM: connections with no request in flight do not hold the shutdown for its 10 s grace", async () => {
+    const other = await startCoordinator({ redisUrl: farm.coordinator.redisUrl });
+    // One connected and never sent a request (a browser's preconnect, a port probe); one whose response
+    // ended during the shutdown (an event stream, which the shutdown ends); one kept alive after a call.
+    const silent = connect(other.port, "127.0.0.1");
+    await once(silent, "connect");
+    const stream = connect(other.port, "127.0.0.1");
+    await once(stream, "connect");
+    stream.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await once(stream, "data");
+    const kept = connect(other.port, "127.0.0.1");
+    await once(kept, "connect");
+    kept.write(`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await once(kept, "data");
+    const sockets = [silent, stream, kept];
+    for (const socket of sockets) socket.on("data", () => {}).on("error", () => {});
+    const closed = sockets.map((socket) => once(socket, "close"));
+    const exited = new Promise<number | null>((resolve) =>
+      other.process.once("exit", (code) => resolve(code)),
+    );
+    const began = Date.now();
+    other.process.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    const took = Date.now() - began;
+    await Promise.all(closed);
+    await other.stop();
+    assert.ok(took < 5000, `the shutdown took ${took} ms`);
   });
 });
 

@@ -529,6 +529,22 @@ export interface RequestTimeouts {
   requestMs?: number;
 }
 
+/** Per server of createKeepAliveServer: its open sockets, and whether one is still on its first-request timer. */
+const firstRequestSockets = new WeakMap<Server, Set<Socket>>();
+const waitingForFirstRequest = new WeakMap<Server, (socket: Socket) => boolean>();
+
+/**
+ * Closes the connections of `server` (made by createKeepAliveServer) that never began a request: a client
+ * that connected ahead of need (a browser's preconnect) or a port probe. Node's closeIdleConnections()
+ * leaves them (a connection is idle only once a request ended on it), so a closing server would wait for
+ * them until its grace ends. A socket upgraded to a WebSocket is not one of them (ws turns its timer off).
+ */
+export function closeUnusedConnections(server: Server): void {
+  const waiting = waitingForFirstRequest.get(server);
+  if (waiting === undefined) return;
+  for (const socket of firstRequestSockets.get(server) ?? []) if (waiting(socket)) socket.destroy();
+}
+
 /**
  * An HTTP server for long-lived XML-RPC clients: keep-alive that outlives the usual 60 s idle timeout of
  * load balancers and the pauses of Python scripts between calls, a bound on how long one request may take,
@@ -553,7 +569,14 @@ export function createKeepAliveServer(
   const server: Server = tls
     ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, firstRequest)
     : createServer(options, firstRequest);
-  server.on(tls ? "secureConnection" : "connection", (socket: Socket) => socket.setTimeout(headersMs));
+  const sockets = new Set<Socket>();
+  waitingForFirstRequest.set(server, (socket) => sockets.has(socket) && socket.timeout === headersMs);
+  firstRequestSockets.set(server, sockets);
+  server.on(tls ? "secureConnection" : "connection", (socket: Socket) => {
+    socket.setTimeout(headersMs);
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   server.keepAliveTimeout = keepAliveMs;
   server.headersTimeout = headersMs;
   server.on("clientError", (_err, socket) => {
