@@ -10,12 +10,7 @@ import { join, resolve } from "node:path";
 import { ConfigError, kinds, KindError, Options, type OptionTable } from "../shared/config-loader.js";
 import { readIni } from "../shared/ini.js";
 import { MAX_STALL_SECONDS } from "./api/args.js";
-import {
-  BLADE_DEFAULTS,
-  DISPATCH_DEFAULTS,
-  SENT_ASSIGNS_PER_LINK,
-  type ServerSettings,
-} from "./context.js";
+import { BLADE_DEFAULTS, DISPATCH_DEFAULTS, SENT_ASSIGNS_PER_LINK, type ServerSettings } from "./context.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS, notRespondingAfterMs } from "./liveness.js";
 import { needsPrivateCa } from "./tls-trust.js";
 import { withoutCredentials } from "./link/identity.js";
@@ -280,6 +275,13 @@ export const OPTIONS = {
     kind: kinds.int(1, 1_000_000),
     default: DISPATCH_DEFAULTS.reasonsWalk,
     doc: "queued jobs the waiting-reasons round walks at most (tuning; tests lower it)",
+  },
+  dispatchMaintenanceMs: {
+    env: ["OPENHQ_DISPATCH_MAINTENANCE_MS"],
+    ini: ["openhq.dispatch.maintenanceMs"],
+    kind: kinds.int(50, 3_600_000),
+    default: DISPATCH_DEFAULTS.maintenanceMs,
+    doc: "ms between the scheduler's maintenance rounds: groups, waiting reasons, stale holds (tuning; tests lower it)",
   },
   linkSentAssigns: {
     env: ["OPENHQ_LINK_SENT_ASSIGNS"],
@@ -585,6 +587,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       headsPage: options.get("dispatchHeadsPage"),
       classPage: options.get("dispatchClassPage"),
       reasonsWalk: options.get("reasonsWalk"),
+      maintenanceMs: options.get("dispatchMaintenanceMs"),
     },
     blade: {
       jobFailures: options.get("bladeJobFailures"),

@@ -72,6 +72,8 @@ export interface DispatchSettings {
   classPage: number;
   /** Queued jobs the waiting-reasons round walks at most. */
   reasonsWalk: number;
+  /** Time between the scheduler's maintenance rounds (groups, waiting reasons, stale holds), in ms. */
+  maintenanceMs: number;
 }
 
 /**
@@ -81,7 +83,12 @@ export interface DispatchSettings {
 export const SENT_ASSIGNS_PER_LINK = 10_000;
 
 /** The defaults of openhq.dispatch.* (coordinator/config.ts). */
-export const DISPATCH_DEFAULTS: DispatchSettings = { headsPage: 128, classPage: 64, reasonsWalk: 1000 };
+export const DISPATCH_DEFAULTS: DispatchSettings = {
+  headsPage: 128,
+  classPage: 64,
+  reasonsWalk: 1000,
+  maintenanceMs: 3000,
+};
 
 /** The defaults of openhq.blade.* (coordinator/config.ts). */
 export const BLADE_DEFAULTS: BladeSettings = {

@@ -8,7 +8,10 @@ import { useCoordinator, usePeers } from "./support/coordinator-fixture.js";
 import { py } from "./support/farm-kit.js";
 import { eventually } from "./support/eventually.js";
 
-const farm = useCoordinator({ env: { OPENHQ_HEARTBEAT_INTERVAL: "200", ...walkEnv() } });
+// Maintenance rounds every 300 ms, not 3 s: the walks below take several rounds.
+const farm = useCoordinator({
+  env: { OPENHQ_HEARTBEAT_INTERVAL: "200", OPENHQ_DISPATCH_MAINTENANCE_MS: "300", ...walkEnv() },
+});
 const connect = usePeers(() => ({ serverUrl: farm.url }));
 
 /** OPENHQ_REASONS_WALK=n runs it with that many jobs walked a round (scheduler-reasons-paged.test.ts). */
@@ -25,7 +28,7 @@ interface Reason {
 const reason = (id: number) =>
   py<Reason>(farm.url, `out(hq.getJob(${id}, ["waitingFor", "showBlockedClientsWarning"]))`);
 
-/** Waits (a few 3-s maintenance rounds at most) until job `id` shows the warning or not. */
+/** Waits (a few maintenance rounds at most) until job `id` shows the warning or not. */
 async function warned(id: number, want: boolean): Promise<Reason> {
   return eventually(
     `job ${id} warning ${want}`,

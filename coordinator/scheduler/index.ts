@@ -3,7 +3,7 @@
 // main.ts creates it with the agent link as the way to reach agents, hands its dispatcher to that link, and
 // starts and stops it with the other parts (lifecycle.ts). (Design: coordinator/scheduler/README.md.)
 
-import type { Context } from "../context.js";
+import { DISPATCH_DEFAULTS, type Context } from "../context.js";
 import type { JobRecord } from "../store/jobs.js";
 import { Dispatcher } from "./dispatch.js";
 import type { EventFeed, Notice } from "../store/events.js";
@@ -14,8 +14,6 @@ import type { RegisteredClients } from "./registered.js";
 import { ClassReasons } from "./class-reasons.js";
 import { readShareState, writeFarmSlots } from "../store/shares.js";
 
-/** Slow safety net besides push dispatch: groups, waiting reasons, stale holds. */
-const MAINTENANCE_MS = 3000;
 /** Classes of {p}queue:heads refreshed per maintenance round. */
 const HEADS_SWEEP = 1000;
 
@@ -61,7 +59,9 @@ export class Scheduler {
       ready: () => this.dispatcher.trigger(),
     });
     void this.guard(() => this.sharesChanged()).then(() => this.dispatcher.trigger());
-    this.timer = setInterval(() => void this.maintainOnce(), MAINTENANCE_MS);
+    // The slow safety net besides push dispatch: groups, waiting reasons, stale holds.
+    const { maintenanceMs } = this.ctx.settings.dispatch ?? DISPATCH_DEFAULTS;
+    this.timer = setInterval(() => void this.maintainOnce(), maintenanceMs);
     this.timer.unref();
     void this.maintainOnce();
   }
