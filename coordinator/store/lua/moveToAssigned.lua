@@ -27,7 +27,7 @@ local key = K.job(id)
 local f = readHash(key)
 if f.status ~= 'runnable' then return {'gone'} end
 local cpus = tonumber(f.cpus) or 1
-local tags = f.tags and cjson.decode(f.tags) or {}
+local tags = f.tags and cjson.decode(f.tags) or EMPTY
 local minHosts = math.max(tonumber(f.minHosts) or 1, 1)
 local maxHosts = math.max(tonumber(f.maxHosts) or 1, minHosts)
 
@@ -38,11 +38,14 @@ local gpus = tonumber(f.gpus) or 0
 local gpuMemory = tonumber(f.gpuMemory) or 0
 
 local single = false
-local singleX = {}
+local singleX = EMPTY
 for i = 1, #tags do
   local t = tags[i]
   if t == 'single' then single = true
-  elseif type(t) == 'string' and string.sub(t, 1, 7) == 'single:' then singleX[t] = true end
+  elseif type(t) == 'string' and string.sub(t, 1, 7) == 'single:' then
+    if singleX == EMPTY then singleX = {} end
+    singleX[t] = true
+  end
 end
 
 -- The first `gpus` devices of the client (in the order its agent reported them) with enough memory that none
@@ -106,13 +109,13 @@ end
 -- Candidates: clients already on hold for this job first (they were waiting longest), then the proposed ones.
 local seen = {}
 local chosen = {}
-local held = f.clientsOnHold and cjson.decode(f.clientsOnHold) or {}
+local held = f.clientsOnHold and cjson.decode(f.clientsOnHold) or EMPTY
 local function consider(cid)
   cid = tostring(cid)
   if seen[cid] then return end
   seen[cid] = true
   local host, picked = fits(cid)
-  if host then table.insert(chosen, {cid = cid, hostname = host, gpus = picked}) else refused = cid end
+  if host then chosen[#chosen + 1] = {cid = cid, hostname = host, gpus = picked} else refused = cid end
 end
 for i = 1, #held do consider(held[i].clientId) end
 for i = 4, #ARGV do consider(ARGV[i]) end
@@ -150,7 +153,7 @@ end
 
 -- Resources: per job, `used` counts amounts; per machine, {p}resource:{rid}:machines counts jobs per client
 -- and a job needs one unit on each of its clients.
-local want = f.resources and cjson.decode(f.resources) or {}
+local want = f.resources and cjson.decode(f.resources) or EMPTY
 local plan = {}
 for name, amount in pairs(want) do
   local rid = redis.call('HGET', K.resourcesByName, name)

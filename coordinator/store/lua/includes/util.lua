@@ -3,6 +3,9 @@
 local RUNNING = { running = true, pausing = true, resuming = true }
 local FINISHED = { succeeded = true, failed = true, cancelled = true, abandoned = true }
 local QUEUE_SHIFT = 4294967296
+-- An empty list or map a script reads where a field is absent, instead of a table made per call. Never written
+-- to.
+local EMPTY = {}
 
 -- An integer (ms times, ids, counts) as text. Redis 7.0 formats a number handed to redis.call with "%.17g",
 -- and Lua concatenation with "%.14g": glibc's multi-precision float printing, thousands of instructions for a
