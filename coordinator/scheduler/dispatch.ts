@@ -337,6 +337,10 @@ export class Dispatcher {
    * the queue's depth or the jobs nobody here can run.
    */
   private async pass(): Promise<void> {
+    // Nothing runnable (a client on hold waits for a runnable job too): one ZCARD instead of a walk over every
+    // open client, which on a farm of 10,000 idle blades cost 10-60 ms a pass, passes that the blades' hellos,
+    // heartbeats back from silence and the maintenance trigger while no job waits.
+    if ((await this.ctx.redis.zcard(this.ctx.keys.queue)) === 0) return;
     const attempts: Promise<void>[] = [];
     const open = this.openClients();
     this.others = new Map();
