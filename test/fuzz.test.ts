@@ -619,12 +619,15 @@ async function snapshot(redis: Redis): Promise<Map<string, string>> {
   return out;
 }
 
+/** The coordinator's maintenance rounds, faster than its 3 s default so that settled() takes less. */
+const MAINTENANCE_MS = 300;
+
 /**
- * A snapshot once background work on the seed data has finished: the coordinator's maintenance sweep (every
- * few seconds) notes why a queued job waits. Waits until nothing changed for QUIET_MS.
+ * A snapshot once background work on the seed data has finished: the coordinator's maintenance round (every
+ * MAINTENANCE_MS here) notes why a queued job waits. Waits until nothing changed for QUIET_MS.
  */
 async function settled(redis: Redis): Promise<Map<string, string>> {
-  const QUIET_MS = 4000;
+  const QUIET_MS = 5 * MAINTENANCE_MS;
   let last = await snapshot(redis);
   let quietSince = Date.now();
   for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
@@ -657,37 +660,40 @@ function describeChange(key: string, was: string | undefined, now: string | unde
 describe(`fuzz: hostile requests against a real coordinator (FUZZ_SEED=${seed})`, () => {
   const world: World = { methods: [], jobId: null, noteId: null, groupId: null };
 
-  const farm = useCoordinator({}, async ({ url }) => {
-    const client = new XmlRpcClient(url);
-    try {
-      const all = await client.call<string[]>("system.listMethods");
-      world.methods = all.filter(
-        (m) => !m.startsWith("system.") && !NO_ARGUMENTS.has(m) && !OPTIONAL_FILTERS.has(m),
-      );
-      // Some real data for hostile calls to (not) touch; each step is skipped when the method is missing.
-      const attempt = async <T>(method: string, ...params: XmlRpcValue[]): Promise<T | null> => {
-        if (!all.includes(method)) return null;
-        try {
-          return await client.call<T>(method, ...params);
-        } catch (err) {
-          if (err instanceof Fault) return null;
-          throw err;
-        }
-      };
-      const ids = await attempt<number[]>("newjob", [
-        { name: "seed parent", command: "true", children: [{ name: "seed child", command: "true" }] },
-      ]);
-      world.jobId = ids?.[0] ?? null;
-      world.groupId = await attempt<number>("createClientGroup", "fuzz group");
-      if (world.jobId !== null) await attempt("addNote", "seed note", null, world.jobId, null);
-      const threads = await attempt<number[]>("getNoteThreadIds");
-      const notes = threads?.length ? await attempt<XmlRpcValue[]>("getLatestNotes", threads) : null;
-      const note = notes?.[0];
-      if (isStruct(note)) world.noteId = typeof note["id"] === "number" ? note["id"] : null;
-    } finally {
-      client.close();
-    }
-  });
+  const farm = useCoordinator(
+    { env: { OPENHQ_DISPATCH_MAINTENANCE_MS: String(MAINTENANCE_MS) } },
+    async ({ url }) => {
+      const client = new XmlRpcClient(url);
+      try {
+        const all = await client.call<string[]>("system.listMethods");
+        world.methods = all.filter(
+          (m) => !m.startsWith("system.") && !NO_ARGUMENTS.has(m) && !OPTIONAL_FILTERS.has(m),
+        );
+        // Some real data for hostile calls to (not) touch; each step is skipped when the method is missing.
+        const attempt = async <T>(method: string, ...params: XmlRpcValue[]): Promise<T | null> => {
+          if (!all.includes(method)) return null;
+          try {
+            return await client.call<T>(method, ...params);
+          } catch (err) {
+            if (err instanceof Fault) return null;
+            throw err;
+          }
+        };
+        const ids = await attempt<number[]>("newjob", [
+          { name: "seed parent", command: "true", children: [{ name: "seed child", command: "true" }] },
+        ]);
+        world.jobId = ids?.[0] ?? null;
+        world.groupId = await attempt<number>("createClientGroup", "fuzz group");
+        if (world.jobId !== null) await attempt("addNote", "seed note", null, world.jobId, null);
+        const threads = await attempt<number[]>("getNoteThreadIds");
+        const notes = threads?.length ? await attempt<XmlRpcValue[]>("getLatestNotes", threads) : null;
+        const note = notes?.[0];
+        if (isStruct(note)) world.noteId = typeof note["id"] === "number" ? note["id"] : null;
+      } finally {
+        client.close();
+      }
+    },
+  );
 
   it(`answers ${TOTAL} hostile requests with Faults or 4xx, stays up and changes nothing in Redis`, async (t) => {
     assert.ok(world.methods.length > 0, "the coordinator lists no methods");
