@@ -27,6 +27,9 @@ export interface ClientFacts {
   gpuDevices?: readonly GpuDevice[];
 }
 
+/** The groups of a client in none (shared: a group set is never changed, only replaced). */
+export const NO_GROUPS: ReadonlySet<string> = new Set<string>();
+
 /** Whether two clients' group sets hold the same names and ids. */
 export function sameGroups(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a === b) return true;

@@ -13,6 +13,7 @@ import { readJobFields } from "../store/job-fields.js";
 import { classHeads, classPages, classPagesWithRoots, headsWithScores } from "../store/queue.js";
 import type { JobRecord } from "../store/jobs.js";
 import { bookedGpus, hashFromFlat } from "./assign.js";
+import { NO_GROUPS } from "./conditions.js";
 import { FarmClient } from "./farm-client.js";
 import { readJobInfos, type JobInfo } from "./job-info.js";
 import type { Scripts } from "../store/dispatch-scripts.js";
@@ -21,8 +22,6 @@ import { band, ShareBook } from "./share-book.js";
 import { capText, refusalText } from "./waiting-reasons.js";
 
 /** Cap on cached job infos and class templates; a cache is dropped whole when it grows past this. */
-/** The groups of a client in none. */
-const NO_GROUPS: ReadonlySet<string> = new Set<string>();
 const MAX_CACHED_JOBS = 50_000;
 const MAX_CACHED_CLASSES = 100_000;
 /** Cap on remembered retries to keep off the blade that failed them, on noted cap reasons, on cached job roots. */

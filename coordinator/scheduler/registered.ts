@@ -14,12 +14,11 @@
 import type { Context } from "../context.js";
 import { allClientIds, clientCount, readClients, type ClientRecord } from "../store/clients.js";
 import { readGroups, type RegisteredClient } from "./waiting.js";
-import { sameGroups } from "./conditions.js";
+import { NO_GROUPS, sameGroups } from "./conditions.js";
 
 const REFRESH_PER_ROUND = 1000;
 /** Records read per round trip of a round. */
 const READ_CHUNK = 250;
-const NO_GROUPS: ReadonlySet<string> = new Set<string>();
 
 /** A list older than this is refreshed by whoever asks (current()): the scheduler's rounds are 3 s apart. */
 const FRESH_MS = 5000;
