@@ -82,11 +82,16 @@ async function main(): Promise<void> {
   const keys = new Keys(config.prefix);
   const recordError = errorRecorder(redis, keys);
   const logs = await LogStore.open({ redis, keys, recordError }, config.settings.jobLogsDir, log);
-  const ctx: Context = { redis, keys, settings: config.settings, recordError, logs };
   log(`job logs in ${config.settings.jobLogsDir}`);
-  if (ctx.settings.farmSecret === null) ctx.settings.farmSecretFile = join(config.dataDir, "farm-secret");
-  const farm = await resolveFarmSecret(ctx, config.dataDir);
-  ctx.settings.farmSecret = farm.secret;
+  const configuredSecret = config.settings.farmSecret;
+  const farm = await resolveFarmSecret({ redis, keys }, configuredSecret, config.dataDir);
+  const settings = {
+    ...config.settings,
+    farmSecret: farm.secret,
+    // A generated secret is kept in a file too, which rotateFarmSecret rewrites; a configured one is the ini's.
+    farmSecretFile: configuredSecret === null ? join(config.dataDir, "farm-secret") : null,
+  };
+  const ctx: Context = { redis, keys, settings, recordError, logs };
   // The key that signs the agent artifact: made now, so installers can pin it from the first install.
   await farmSigner(ctx);
   if (farm.generated) {

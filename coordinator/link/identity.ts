@@ -45,13 +45,13 @@ const MAX_TEXT = 255;
  * when not configured, so `npm start` hands it to its local agent.
  */
 export async function resolveFarmSecret(
-  ctx: Context,
+  store: Pick<Context, "redis" | "keys">,
+  configured: string | null,
   dataDir: string,
 ): Promise<{ secret: string; generated: boolean }> {
-  const configured = ctx.settings.farmSecret;
   if (configured !== null) return { secret: configured, generated: false };
   const fresh = randomBytes(24).toString("base64url");
-  const { secret, created } = await claimFarmSecret(ctx, fresh);
+  const { secret, created } = await claimFarmSecret(store, fresh);
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, "farm-secret");

@@ -10,7 +10,7 @@ import { setOnce } from "./set-once.js";
 
 /** Stores `fresh` as the farm secret unless there is one: returns the farm's secret and whether it is `fresh`. */
 export async function claimFarmSecret(
-  ctx: Context,
+  ctx: Pick<Context, "redis" | "keys">,
   fresh: string,
 ): Promise<{ secret: string; created: boolean }> {
   const { kept, created } = await setOnce(ctx.redis, ctx.keys.farmSecret, fresh);
