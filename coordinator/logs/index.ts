@@ -6,8 +6,8 @@
 
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import type { ErrorRecord } from "../context.js";
-import { readView, type LogRedis, type LogView } from "../store/logs.js";
+import type { Context } from "../context.js";
+import { readView, type LogView } from "../store/logs.js";
 import { LogFiles } from "./files.js";
 import { checkLogDir } from "./marker.js";
 import { readBytes, streamBytes } from "./read.js";
@@ -19,9 +19,8 @@ export { LogDirError } from "./marker.js";
 /** Bytes of one attempt's output Redis holds at most while they wait for the file store. */
 export const WINDOW_BYTES = 6 * 1024 * 1024;
 
-export interface LogContext extends LogRedis {
-  recordError(error: ErrorRecord): Promise<void>;
-}
+/** What the log store and its parts (writer, sweeper) need of the coordinator's context. */
+export type LogContext = Pick<Context, "redis" | "keys" | "recordError">;
 
 export class LogStore {
   readonly files: LogFiles;

@@ -5,17 +5,10 @@
 // once: each entry is claimed by pushing its next check time forward first, and the writer's lock decides.
 
 import { isFinished, statusIn, WAITING_STATUSES } from "../../shared/statuses.js";
-import type { ErrorRecord } from "../context.js";
 import { jobFields } from "../store/job-fields.js";
-import {
-  closeOpenLog,
-  dueOpenLogs,
-  dueTrash,
-  lookAgainAt,
-  trashRemoved,
-  type LogRedis,
-} from "../store/logs.js";
+import { closeOpenLog, dueOpenLogs, dueTrash, lookAgainAt, trashRemoved } from "../store/logs.js";
 import { PeriodicTask } from "../periodic-task.js";
+import type { LogContext } from "./index.js";
 import type { LogWriter } from "./writer.js";
 
 const SWEEP_MS = 1000;
@@ -32,15 +25,11 @@ const BATCH = 50;
 /** Deleted jobs whose files one sweep removes at most (a bulk delete of 150,000 jobs drains in minutes). */
 const TRASH_PER_SWEEP = 2000;
 
-export interface SweepContext extends LogRedis {
-  recordError(error: ErrorRecord): Promise<void>;
-}
-
 export class LogSweeper {
   private readonly task: PeriodicTask;
 
   constructor(
-    private readonly ctx: SweepContext,
+    private readonly ctx: LogContext,
     private readonly writer: LogWriter,
   ) {
     this.task = new PeriodicTask(

@@ -6,9 +6,9 @@
 // log is never torn nor duplicated, and Redis keeps every chunk until the file holds it.
 
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import type { ErrorRecord } from "../context.js";
-import { lockLog, logScript, logState, waitingChunks, type LogRedis } from "../store/logs.js";
+import { lockLog, logScript, logState, waitingChunks } from "../store/logs.js";
 import type { LogFiles } from "./files.js";
+import type { LogContext } from "./index.js";
 
 /** Raw bytes per gzip member: a tail read inflates about this much. */
 export const SEGMENT_BYTES = 1024 * 1024;
@@ -22,10 +22,6 @@ const LOCK_MS = 30_000;
 const PAGE = 32;
 /** One server error per attempt per this long while its writes fail. */
 const ERROR_EVERY_MS = 60_000;
-
-export interface WriterContext extends LogRedis {
-  recordError(error: ErrorRecord): Promise<void>;
-}
 
 export type FlushResult = "ok" | "busy" | "gone" | "failed";
 export type SealResult = "ok" | "busy" | "gone" | "pending" | "failed";
@@ -53,7 +49,7 @@ export class LogWriter {
   private readonly local = new Map<string, Local>();
 
   constructor(
-    private readonly ctx: WriterContext,
+    private readonly ctx: LogContext,
     readonly files: LogFiles,
   ) {}
 

@@ -3,15 +3,12 @@
 // Keys: lua/includes/logKeys.lua. The moves that must agree with the files run as Lua (commitLog, sealLog,
 // unlockLog, readLog); the rest are single commands.
 
-import type { Redis } from "ioredis";
-import type { Keys } from "./keys.js";
+import type { Context } from "../context.js";
 import { runScript } from "./lua-scripts.js";
 import { setOnce } from "./set-once.js";
 
-export interface LogRedis {
-  redis: Redis;
-  keys: Keys;
-}
+/** What the Redis side of the log store needs of the coordinator's context. */
+export type LogRedis = Pick<Context, "redis" | "keys">;
 
 /** How much of an attempt's log file is committed: what a reader may read of it. */
 export interface Committed {
