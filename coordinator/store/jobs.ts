@@ -140,15 +140,13 @@
 //   cancelJobs pauseJobs resumeJobs ejectJobs rescheduleJobs deleteJobs; setJobPriority (priority, id...);
 //   setJobFields (id, field, value, ...); addJobs (JSON payload, coordinator/api/jobspec.ts); readJobs.
 
-import type { Redis } from "ioredis";
-import type { Keys } from "./keys.js";
 import { runScript, type ScriptArg } from "./lua-scripts.js";
 import { doomedJobs, eachYielding, reopenedJobs } from "./tree-walks.js";
 import { tuneRedis } from "./tune.js";
-import { BLADE_DEFAULTS, type BladeSettings, type ErrorRecord } from "../context.js";
+import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../context.js";
 import { readBytes } from "../logs/read.js";
 import { readView } from "./logs.js";
-import { WINDOW_BYTES, type LogStore } from "../logs/index.js";
+import { WINDOW_BYTES } from "../logs/index.js";
 import { BadArgument, NotFound, Refusal, refusal, refusalKind } from "../refusal.js";
 import type { JobStatus } from "../../shared/statuses.js";
 import { DEFAULT_MAX_LOST_ATTEMPTS } from "../liveness.js";
@@ -161,15 +159,15 @@ export type LostResult = "requeued" | "abandoned" | "stale";
 /** A job hash as read: field -> string. */
 export type JobRecord = Record<string, string>;
 
-export interface StoreContext {
-  redis: Redis;
-  keys: Keys;
-  /** maxOutputBytes: cap per attempt (0 = none); maxLogBytes: quota of the whole log store (0 = none). */
-  settings: { maxOutputBytes: number; maxLogBytes?: number; maxLostAttempts?: number; blade?: BladeSettings };
-  /** The job log store: where output goes (appendOutputs) and is read from (output); sealed as attempts end. */
-  logs: LogStore;
-  recordError?(error: ErrorRecord): Promise<void>;
-}
+/**
+ * What the job store needs of the coordinator's context: a view of Context, of whose settings it needs only
+ * maxOutputBytes (the rest have defaults), so that tools and tests can build a store on a bare farm.
+ */
+export type StoreContext = Pick<Context, "redis" | "keys" | "logs"> &
+  Partial<Pick<Context, "recordError">> & {
+    settings: Pick<ServerSettings, "maxOutputBytes"> &
+      Partial<Pick<ServerSettings, "maxLogBytes" | "maxLostAttempts" | "blade">>;
+  };
 
 /** Default values of fields that may be absent (see the header). */
 const DEFAULTS: Record<string, string> = {
