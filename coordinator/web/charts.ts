@@ -32,18 +32,13 @@ export function readHours(params: URLSearchParams): number | null {
   return CHART_HOURS.includes(hours) ? hours : null;
 }
 
-/** Where a window of `hours` (all the history kept when none) ending `now` starts, ms. */
-function windowStart(hours: number | null, now: number): number {
+/**
+ * Where a window of `hours` (all the history kept when none) ending `now` starts, ms: the farm's and the
+ * shares' samples from then (store/history.ts farmHistory, shareHistory) are what the charts and
+ * /farm/history.json show.
+ */
+export function windowStart(hours: number | null, now = Date.now()): number {
   return now - Math.min((hours ?? 24) * 3600_000, HISTORY_MS);
-}
-
-/** The history samples of the window (all of them when it fits), for the charts and /farm/history.json. */
-export async function farmWindow(
-  ctx: Context,
-  hours: number | null,
-  now = Date.now(),
-): Promise<FarmSample[]> {
-  return farmHistory(ctx, windowStart(hours, now));
 }
 
 /** Milliseconds the charts show: the hours asked for, or from the oldest sample (at least MIN_FIT_MS). */
@@ -77,7 +72,7 @@ export function utilisationChart(samples: FarmSample[], hours: number | null, no
 }
 
 export async function farmCharts(ctx: Context, hours: number | null, now = Date.now()): Promise<Html> {
-  const samples = await farmWindow(ctx, hours, now);
+  const samples = await farmHistory(ctx, windowStart(hours, now));
   const times = samples.map((s) => s.t);
   const window = { from: now - chartSpan(samples, hours, now), to: now, times };
   return html`${utilisationChart(samples, hours, now)}
@@ -101,15 +96,6 @@ export async function farmCharts(ctx: Context, hours: number | null, now = Date.
       { name: "running", color: "#1565c0", values: samples.map((s) => s.running) },
     ],
   })}`;
-}
-
-/** The share samples of the window (all of them when it fits), for the share charts and /farm/history.json. */
-export async function shareWindow(
-  ctx: Context,
-  hours: number | null,
-  now = Date.now(),
-): Promise<ShareHistorySample[]> {
-  return shareHistory(ctx, windowStart(hours, now));
 }
 
 /**
@@ -195,7 +181,7 @@ export async function farmPage(ctx: Context, hours: number | null, canEdit: bool
     farmCharts(ctx, hours, now),
     shareRows(ctx),
     oldestFarmSample(ctx),
-    shareWindow(ctx, hours, now),
+    shareHistory(ctx, windowStart(hours, now)),
     runningByUser(ctx, USERS_LISTED),
   ]);
   // The figures of the last minute's sample, which the charts end on: read live, they cost a read of every

@@ -19,15 +19,15 @@ import { installRoute } from "./install.js";
 import {
   clientChart,
   farmPage,
-  farmWindow,
   readHours,
   renderTimeChart,
-  shareWindow,
   utilisationChart,
+  windowStart,
 } from "./charts.js";
 import { frameIds, frameTable, readFrameQuery } from "./frames.js";
 import { searchPage } from "./search.js";
 import { listJobs } from "../store/job-list.js";
+import { farmHistory, shareHistory } from "../store/history.js";
 import {
   childRows,
   jobHead,
@@ -222,14 +222,15 @@ export function webHandler(services: Services): WebHandler {
       return page(await farmPage(ctx, readHours(url.searchParams), auth.check(req, true).ok));
     if (path === "/farm/history.json") {
       const hours = readHours(url.searchParams);
-      const [samples, shares] = await Promise.all([farmWindow(ctx, hours), shareWindow(ctx, hours)]);
+      const from = windowStart(hours);
+      const [samples, shares] = await Promise.all([farmHistory(ctx, from), shareHistory(ctx, from)]);
       send(req, res, 200, "application/json; charset=utf-8", JSON.stringify({ samples, shares }));
       return;
     }
     if (path === "/farm/utilisation.svg") {
       const hours = readHours(url.searchParams);
       const now = Date.now();
-      const svg = utilisationChart(await farmWindow(ctx, hours, now), hours, now);
+      const svg = utilisationChart(await farmHistory(ctx, windowStart(hours, now)), hours, now);
       send(req, res, 200, "image/svg+xml; charset=utf-8", svg.text);
       return;
     }
