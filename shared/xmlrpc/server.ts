@@ -529,9 +529,8 @@ export interface RequestTimeouts {
   requestMs?: number;
 }
 
-/** Per server of createKeepAliveServer: its open sockets, and whether one is still on its first-request timer. */
-const firstRequestSockets = new WeakMap<Server, Set<Socket>>();
-const waitingForFirstRequest = new WeakMap<Server, (socket: Socket) => boolean>();
+/** Per server of createKeepAliveServer: its open sockets, and the first-request timeout each starts with. */
+const openSockets = new WeakMap<Server, { sockets: Set<Socket>; headersMs: number }>();
 
 /**
  * Closes the connections of `server` (made by createKeepAliveServer) that never began a request: a client
@@ -540,9 +539,10 @@ const waitingForFirstRequest = new WeakMap<Server, (socket: Socket) => boolean>(
  * them until its grace ends. A socket upgraded to a WebSocket is not one of them (ws turns its timer off).
  */
 export function closeUnusedConnections(server: Server): void {
-  const waiting = waitingForFirstRequest.get(server);
-  if (waiting === undefined) return;
-  for (const socket of firstRequestSockets.get(server) ?? []) if (waiting(socket)) socket.destroy();
+  const open = openSockets.get(server);
+  if (open === undefined) return;
+  // Still on its first-request timer: the first request turns it off (createKeepAliveServer), as ws does.
+  for (const socket of open.sockets) if (socket.timeout === open.headersMs) socket.destroy();
 }
 
 /**
@@ -570,8 +570,7 @@ export function createKeepAliveServer(
     ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, firstRequest)
     : createServer(options, firstRequest);
   const sockets = new Set<Socket>();
-  waitingForFirstRequest.set(server, (socket) => sockets.has(socket) && socket.timeout === headersMs);
-  firstRequestSockets.set(server, sockets);
+  openSockets.set(server, { sockets, headersMs });
   server.on(tls ? "secureConnection" : "connection", (socket: Socket) => {
     socket.setTimeout(headersMs);
     sockets.add(socket);
