@@ -10,7 +10,7 @@ import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { headClasses } from "../coordinator/store/queue.js";
 import { ClassReasons } from "../coordinator/scheduler/class-reasons.js";
-import { registeredClients } from "../coordinator/scheduler/waiting.js";
+import { RegisteredClients } from "../coordinator/scheduler/registered.js";
 import { testContext, testLogs } from "../test/support/context.js";
 import { startRedis } from "../test/support/redis.js";
 import type { BenchResult } from "./types.js";
@@ -44,7 +44,7 @@ export async function run(): Promise<BenchResult[]> {
     const rest = await headClasses(ctx, 1000, 1000);
     const walls: number[] = [];
     const phase = async (groups: Map<number, Set<string>>, want: string | null): Promise<number> => {
-      const clients = await registeredClients(ctx, groups);
+      const clients = await new RegisteredClients(ctx).read(groups);
       for (let rounds = 1; ; rounds++) {
         const start = performance.now();
         await reasons.round(rounds % 2 === 1 ? classes : rest, clients);

@@ -106,7 +106,7 @@ export class Dispatcher {
       client.lastHeartbeat = Date.now();
       client.silentAfterMs = notRespondingAfterMs(this.ctx.settings.heartbeatIntervalMs);
       client.update(record);
-      client.setGroups(this.groups.get(id) ?? new Set<string>());
+      client.setGroups(this.groups.get(id) ?? NO_GROUPS);
       await this.loadJobs(client, left);
       await this.loadHealth(client);
       return true;

@@ -3,7 +3,7 @@
 
 import type { GpuDevice } from "../../shared/protocol.js";
 import type { ClientRecord } from "../store/clients.js";
-import { sameGroups, satisfiesAll, type ClientFacts } from "./conditions.js";
+import { NO_GROUPS, sameGroups, satisfiesAll, type ClientFacts } from "./conditions.js";
 import { pickGpus, usableGpus } from "./gpus.js";
 import type { JobInfo } from "./job-info.js";
 
@@ -34,7 +34,7 @@ export class FarmClient implements ClientFacts {
   probation = false;
   /** Root job ids the client is blocklisted for (kept off their trees while another client could run them). */
   blockedRoots: ReadonlySet<number> = new Set<number>();
-  groups: ReadonlySet<string> = new Set<string>();
+  groups: ReadonlySet<string> = NO_GROUPS;
   gpuDevices: readonly GpuDevice[] = [];
   readonly jobs = new Map<number, RunningShare>();
   /**

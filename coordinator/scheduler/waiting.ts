@@ -5,7 +5,6 @@
 // queue is kept true class by class (class-reasons.ts).
 
 import type { Context } from "../context.js";
-import { readClients, allClientIds, type ClientRecord } from "../store/clients.js";
 import { GroupStore } from "../store/groups.js";
 import { readJobFields } from "../store/job-fields.js";
 import { queueHead } from "../store/queue.js";
@@ -62,16 +61,6 @@ export function blockedReason(job: JobInfo, clients: readonly RegisteredClient[]
     if (best.length > 0) return needsGpus(job, Math.max(...best));
   }
   return NO_CLIENT;
-}
-
-/** Every registered client with its groups. */
-export async function registeredClients(
-  ctx: Context,
-  groupsByClient: Map<number, Set<string>>,
-): Promise<RegisteredClient[]> {
-  return (await readClients(ctx, await allClientIds(ctx)))
-    .filter((c): c is ClientRecord => c !== null)
-    .map((c) => ({ ...c, os: c.platform, groups: groupsByClient.get(c.id) ?? new Set<string>() }));
 }
 
 /**
