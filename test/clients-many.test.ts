@@ -6,11 +6,10 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { RegisteredClients } from "../coordinator/scheduler/registered.js";
-import { recordHeartbeat, registerClient } from "../coordinator/store/clients.js";
 import { clientHistory, farmHistory } from "../coordinator/store/history.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { sampleFarm } from "../coordinator/web/history.js";
-import { testContext } from "./support/context.js";
+import { registerBlade, testContext } from "./support/context.js";
 import { startRedis } from "./support/redis.js";
 
 const CLIENTS = 1200;
@@ -22,35 +21,8 @@ const ctx = await testContext(redis, keys);
 
 const now = Date.now();
 const ids: number[] = [];
-for (let i = 1; i <= CLIENTS; i++) {
-  const hello = {
-    type: "hello" as const,
-    protocol: 1,
-    hostname: `blade${i}`,
-    name: "",
-    version: "test",
-    platform: "linux",
-    arch: "linux-x86_64",
-    cpus: 4,
-    cpuSpeed: 3000,
-    memory: 4096,
-    ip: "10.0.0.1",
-    clientPort: 5001,
-    availabilityRules: [],
-    running: [],
-  };
-  const id = await registerClient(ctx, hello, "test", now, "10.0.0.1");
-  const beat = {
-    type: "heartbeat" as const,
-    load: i / 100,
-    idleTime: -1,
-    freeMemory: 1,
-    available: true,
-    running: [],
-  };
-  await recordHeartbeat(ctx, id, beat, "test", now);
-  ids.push(id);
-}
+for (let i = 1; i <= CLIENTS; i++)
+  ids.push(await registerBlade(ctx, { hostname: `blade${i}`, cpus: 4, load: i / 100, at: now }));
 const last = ids[CLIENTS - 1] as number;
 
 test("the registered clients' list holds every client, and a change to any is seen within two rounds", async () => {

@@ -8,10 +8,10 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { CLIENT_STATES, CLIENT_STATE_ATTRIBUTES, clientState } from "../shared/client-state.js";
 import { listClients, type ClientListQuery } from "../coordinator/store/client-list.js";
 import { describeClients } from "../coordinator/store/client-view.js";
-import { recordHeartbeat, registerClient, setDisabled } from "../coordinator/store/clients.js";
+import { setDisabled } from "../coordinator/store/clients.js";
 import { GroupStore } from "../coordinator/store/groups.js";
 import type { Context } from "../coordinator/context.js";
-import { testContext } from "./support/context.js";
+import { registerBlade, testContext } from "./support/context.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
 let h: JobsHarness;
@@ -31,26 +31,7 @@ before(async () => {
     ["x-echo", 0.5, 32, 0, false],
   ];
   for (const [hostname, load, cpus, age, available] of blades) {
-    const at = now - age * 1000;
-    const hello = {
-      type: "hello" as const,
-      protocol: 1,
-      hostname,
-      name: "",
-      version: "test",
-      platform: "linux",
-      arch: "linux-x86_64",
-      cpus,
-      cpuSpeed: 3000,
-      memory: cpus * 1024,
-      ip: "10.0.0.1",
-      clientPort: 5001,
-      availabilityRules: [],
-      running: [],
-    };
-    const cid = await registerClient(ctx, hello, "test", at, "10.0.0.1");
-    const beat = { type: "heartbeat" as const, load, idleTime: -1, freeMemory: 1, available, running: [] };
-    await recordHeartbeat(ctx, cid, beat, "test", at);
+    const cid = await registerBlade(ctx, { hostname, cpus, load, at: now - age * 1000, available });
     id.set(hostname, cid);
   }
   await setDisabled(ctx, id.get("B-bravo") as number, true);

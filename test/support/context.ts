@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../../coordinator/context.js";
 import { LogStore } from "../../coordinator/logs/index.js";
 import type { Keys } from "../../coordinator/store/keys.js";
+import { recordHeartbeat, registerClient } from "../../coordinator/store/clients.js";
 
 export interface TestLogsOptions {
   /**
@@ -72,4 +73,38 @@ export async function testContext(
     recordError: async () => {},
     logs: logs ?? (await testLogs(redis, keys)),
   };
+}
+
+/** A blade as its agent's hello and one heartbeat at `at` register it (no agent, no link): its client id. */
+export async function registerBlade(
+  ctx: Context,
+  blade: { hostname: string; cpus: number; load: number; at: number; available?: boolean },
+): Promise<number> {
+  const hello = {
+    type: "hello" as const,
+    protocol: 1,
+    hostname: blade.hostname,
+    name: "",
+    version: "test",
+    platform: "linux",
+    arch: "linux-x86_64",
+    cpus: blade.cpus,
+    cpuSpeed: 3000,
+    memory: blade.cpus * 1024,
+    ip: "10.0.0.1",
+    clientPort: 5001,
+    availabilityRules: [],
+    running: [],
+  };
+  const id = await registerClient(ctx, hello, "test", blade.at, "10.0.0.1");
+  const beat = {
+    type: "heartbeat" as const,
+    load: blade.load,
+    idleTime: -1,
+    freeMemory: 1,
+    available: blade.available ?? true,
+    running: [],
+  };
+  await recordHeartbeat(ctx, id, beat, "test", blade.at);
+  return id;
 }
