@@ -9,7 +9,7 @@
 -- call are existing parents that counted it already (`preCounted`: their kidsLeft is not raised again), and
 -- `pendingKids` counts the children later calls will make, so the job waits for them as for its children.
 -- @include settle
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local jobs = cjson.decode(ARGV[3]).jobs
 local n = #jobs
 local NONE = {} -- the id lists left out of the payload (never written to)

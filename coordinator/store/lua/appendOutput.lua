@@ -12,7 +12,7 @@
 -- 'stale', 'duplicate' or 'full'; cut is 1 when this call started a cut, 2 when the log was cut already,
 -- else 0; with cut 0, chunks skip+1.. were pushed to the :q list as they are, from log offset `before`.
 -- @include fence
-local now, id = tonumber(ARGV[2]), ARGV[3]
+local now, id = nowArg(), ARGV[3]
 local attempt, first = tonumber(ARGV[4]), tonumber(ARGV[5])
 local cap, quota, window = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local FIRST_DATA = 9
@@ -40,7 +40,7 @@ if waiting > 0 then
     return { 'full', waiting, 0, 0, 0 }
   end
 end
-local fenced, skip = fenceRange(key, attempt, first, first + #ARGV - FIRST_DATA)
+local fenced, skip = fenceRange(key, first, first + #ARGV - FIRST_DATA)
 if fenced then
   return { fenced, waiting, 0, 0, 0 }
 end

@@ -4,7 +4,7 @@
 -- @include settle
 -- @include releaseClients
 -- @include targets
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local targets, err = cascadeTargets(3)
 if err then
   return err

@@ -2,7 +2,7 @@
 -- period farm-wide. Answers "since:until": this digest has the errors recorded after `since` (where the
 -- previous one ended) up to `until` (now), so each error is in one digest, or false when the period has not
 -- passed yet. ARGV: prefix, now, periodMs.
-local now, period = tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, period = nowArg(), tonumber(ARGV[3])
 local last = tonumber(redis.call('GET', K.noticesDigest))
 if last and now - last < period then
   return false

@@ -5,7 +5,7 @@
 -- body in {p}notices and its lease in {p}notices:due, as if it had been due all along.
 -- ARGV: prefix, now, leaseMs, max. Returns a flat list id, token, body, ...
 -- @include notices
-local now, leaseMs, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local now, leaseMs, max = nowArg(), tonumber(ARGV[3]), tonumber(ARGV[4])
 local ids = redis.call('ZRANGE', K.noticesDue, '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
 local out = {}
 local token = now + leaseMs

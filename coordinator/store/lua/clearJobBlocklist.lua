@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, root job id, client id ("" = every blade). Returns how many blades were unblocked;
 -- NOTFOUND for an unknown job.
 -- @include bladeHealth
-local now, root, only = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local now, root, only = nowArg(), ARGV[3], ARGV[4]
 if redis.call('EXISTS', K.job(root)) == 0 then
   return redis.error_reply('NOTFOUND job_id: no job ' .. root)
 end

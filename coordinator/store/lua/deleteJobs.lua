@@ -11,7 +11,7 @@
 -- @include logKeys
 -- @include bladeHealth
 -- @include kidsIndex
-local now = tonumber(ARGV[2])
+local now = nowArg()
 
 -- Job n loses the parents `gone(p)` says are gone; one left without parents becomes a root.
 local function detach(n, gone)

@@ -4,7 +4,7 @@
 -- ARGV: prefix, now, id... Returns the number of jobs ejected.
 -- @include endRun
 -- @include targets
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local count, err = changeTargets(3, function(id, key, status)
   if not isLive(key, status) then
     return false

@@ -2,7 +2,7 @@
 -- stamp is older than `gap` ms (or missing), no coordinator could hear heartbeats meanwhile (all were down,
 -- or Redis was): every client's last heartbeat is moved up to now, so each gets a full activeTimeout to
 -- reconnect before its jobs are called lost. ARGV: prefix, now, gap. Returns the number of clients refreshed.
-local now, gap = tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, gap = nowArg(), tonumber(ARGV[3])
 local key = K.coordinatorsAlive
 local last = tonumber(redis.call('GET', key))
 redis.call('SET', key, now)

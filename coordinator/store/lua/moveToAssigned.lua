@@ -18,7 +18,7 @@
 -- @include shares
 -- @include assignFields
 
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local id = ARGV[3]
 local key = K.job(id)
 

@@ -16,8 +16,10 @@
 -- @include endRun
 -- @include fence
 -- @include bladeHealth
-local now, id, attempt, seq = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local exitCode, signal, reason = tonumber(ARGV[6]), ARGV[7], ARGV[8]
+-- The attempt and the exit code are used as their text (ARGV[4], ARGV[6]) where that does: a tonumber is
+-- ~2k instructions, and a number concatenated into a key is printed back with "%.14g".
+local now, id, attempt, seq = nowArg(), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local exitText, signal, reason = ARGV[6], ARGV[7], ARGV[8]
 -- The bad-blade settings, read when a blade is to be judged: not on the common end, a success where no frame
 -- of the tree has failed on a blade (four tonumber calls are a percent of this transition).
 local function bladeOpts()
@@ -27,15 +29,15 @@ end
 local key = K.job(id)
 -- The fence and this transition read the job in one HGETALL (fenceLiveJob); eventSeq is written with the
 -- transition's fields.
-local status, refused, j = fenceLiveJob(key, id, attempt, seq)
-local log = redis.call('EXISTS', K.jobLog(id, attempt))
+local status, refused, j = fenceLiveJob(key, id, seq)
+local log = redis.call('EXISTS', K.jobLog(id, ARGV[4]))
 if refused then
   if type(refused) == 'table' then
     return refused
   end
   return { refused, log }
 end
-local ok = exitCode == 0 and signal == '' and (reason == 'exited' or reason == '')
+local ok = exitText == '0' and signal == '' and (reason == 'exited' or reason == '')
 local root = j.root or id
 
 -- The attempt goes into the history of each of its clients (`clients`: the field decoded, when the caller
@@ -50,7 +52,7 @@ local function recordAttempt(result, clients)
   -- The job's id as given: its hash exists under that text, so it is the id's own text.
   local entry = '{"t":' .. int(now) .. ',"job":' .. id ..
     (j.name and (',"name":' .. cjson.encode(j.name)) or '') .. ',"result":"' .. result .. '","ms":' .. int(ms) ..
-    (exitCode and (',"exit":' .. int(exitCode)) or '') .. (signal ~= '' and (',"signal":' .. cjson.encode(signal)) or '') .. '}'
+    (exitText ~= '' and (',"exit":' .. exitText) or '') .. (signal ~= '' and (',"signal":' .. cjson.encode(signal)) or '') .. '}'
   local master = nil
   for i = 1, #clients do
     local cid = string.format('%d', clients[i].clientId)
@@ -89,8 +91,9 @@ if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parent
     set = set, released = released })
   return { 'ok', log }
 end
-redis.call('HSET', key, 'eventSeq', seq)
+redis.call('HSET', key, 'eventSeq', ARGV[5])
 leaveClients(id)
+local exitCode = tonumber(exitText)
 local why = nil
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)

@@ -11,7 +11,7 @@
 -- attempt is not the current one or the job is no longer running.
 -- @include endRun
 -- @include bladeHealth
-local now, id, attempt = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now, id, attempt = nowArg(), ARGV[3], tonumber(ARGV[4])
 local label, why, maxLost = ARGV[5], ARGV[6], tonumber(ARGV[7])
 local key = K.job(id)
 local status = redis.call('HGET', key, 'status')

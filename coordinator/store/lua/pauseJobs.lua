@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, id... Returns the number of jobs changed.
 -- @include setStatus
 -- @include targets
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local count, err = changeTargets(3, function(id, key, status)
   if status == 'queued' or status == 'runnable' then
     setStatus(id, 'paused', now)

@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, client id. Returns 1 when the client was quarantined or on probation, else 0;
 -- NOTFOUND for an unknown client.
 -- @include bladeHealth
-local now, cid = tonumber(ARGV[2]), ARGV[3]
+local now, cid = nowArg(), ARGV[3]
 if redis.call('EXISTS', K.client(cid)) == 0 then
   return redis.error_reply('NOTFOUND client_id: no client ' .. cid)
 end

@@ -4,7 +4,7 @@
 -- the head of the recent outcomes list.
 -- ARGV: prefix, now, id, token, outcome, body...  Returns 1, or 0 for a stale claim.
 -- @include notices
-local now, id, token, outcome = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local now, id, token, outcome = nowArg(), ARGV[3], ARGV[4], ARGV[5]
 if id ~= '' then
   if tonumber(redis.call('ZSCORE', K.noticesDue, id)) ~= tonumber(token) then
     return 0

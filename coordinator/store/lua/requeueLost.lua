@@ -5,7 +5,7 @@
 -- ARGV: prefix, now, id, attempt, clientId. Returns 1 when applied.
 -- @include setStatus
 -- @include endRun
-local now, id, attempt = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now, id, attempt = nowArg(), ARGV[3], tonumber(ARGV[4])
 local key = K.job(id)
 local status = redis.call('HGET', key, 'status')
 if status ~= 'running' or numField(key, 'attempt', 0) ~= attempt then

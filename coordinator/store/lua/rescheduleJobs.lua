@@ -7,7 +7,7 @@
 -- changes only the listed jobs that are still finished and returns how many.
 -- @include settle
 -- @include targets
-local now = tonumber(ARGV[2])
+local now = nowArg()
 
 -- Phase 1 for one job: its own state, and its parents' counters.
 local function reopenCounters(id, set)

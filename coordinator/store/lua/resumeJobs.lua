@@ -4,7 +4,7 @@
 -- ARGV: prefix, now, id... Returns the number of jobs changed.
 -- @include settle
 -- @include targets
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local work = {}
 -- Children first, so a parent sees its children's new state.
 local count, err = changeTargets(3, function(id, key, status)

@@ -8,7 +8,7 @@
 -- column ('' = none, or state, cpus, load, memory, jobs, lastHeartbeat), id...
 -- Returns {id, ...} without a column, else {id, value, id, value, ...} (an absent field is false).
 -- @read-only
-local now = tonumber(ARGV[2])
+local now = nowArg()
 local since = tonumber(ARGV[3])
 local want = ARGV[4]
 local column = ARGV[5]

@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, priority, id... Returns the number of jobs changed.
 -- @include setStatus
 -- @include targets
-local now, priority = tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, priority = nowArg(), tonumber(ARGV[3])
 local count, err = changeTargets(4, function(id, key)
   local old = numField(key, 'priority', 0)
   if old == priority then

@@ -5,11 +5,11 @@
 -- ARGV: prefix, now, id, attempt, seq. Returns 'ok', or 'stale' when A is not the job's current attempt.
 -- @include fence
 local key = K.job(ARGV[3])
-local attempt, seq = tonumber(ARGV[4]), tonumber(ARGV[5])
+local seq = tonumber(ARGV[5])
 if redis.call('EXISTS', key) == 0 then
   return redis.error_reply('NOTFOUND job ' .. ARGV[3] .. ' does not exist')
 end
-if fenceRange(key, attempt, seq - 1, seq - 1, true) == 'stale' then
+if fenceRange(key, seq - 1, seq - 1, true) == 'stale' then
   return 'stale'
 end
 return 'ok'

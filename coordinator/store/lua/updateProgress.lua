@@ -1,9 +1,9 @@
 -- updateProgress: sets the progress (0..1, clamped) of attempt A of a running job, rolled up to its ancestors.
 -- ARGV: prefix, now, id, attempt, seq, progress. Returns 'ok', 'stale' or 'duplicate'.
 -- @include fence
-local id, attempt, seq, progress = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local id, seq, progress = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
 local key = K.job(id)
-local _, refused = fenceLiveEvent(key, id, attempt, seq)
+local _, refused = fenceLiveEvent(key, id, seq)
 if refused then
   return refused
 end

@@ -19,6 +19,14 @@ local function int(n)
   return INT_LAST_TEXT
 end
 
+-- The call's time (ARGV[2], ms) as a number, with int() primed to give ARGV[2] itself for it: the text is
+-- there already, and a transition writes its time in several places.
+local function nowArg()
+  local now = tonumber(ARGV[2])
+  INT_LAST, INT_LAST_TEXT = now, ARGV[2]
+  return now
+end
+
 
 local function idList(value)
   if not value or value == '' then
