@@ -40,37 +40,34 @@ end
 local ok = exitText == '0' and signal == '' and (reason == 'exited' or reason == '')
 local root = j.root or id
 
--- The attempt goes into the history of each of its clients (`clients`: the field decoded, when the caller
--- has it); returns its master (nil without clients).
-local function recordAttempt(result, clients)
+-- The attempt goes into the history of each of its clients (`ids`: clientIdsOf the field, when the caller
+-- has them); returns its master (nil without clients).
+local function recordAttempt(result, ids)
   if not j.clients then
     return nil
   end
-  clients = clients or cjson.decode(j.clients)
+  ids = ids or clientIdsOf(j.clients)
   -- {t, job, name, result, ms, exit?, signal?} as text: cjson would format each number as a float.
   local ms = now - (tonumber(j.startTime) or now) - (tonumber(j.pausedMs) or 0)
   -- The job's id as given: its hash exists under that text, so it is the id's own text.
   local entry = '{"t":' .. int(now) .. ',"job":' .. id ..
     (j.name and (',"name":' .. cjson.encode(j.name)) or '') .. ',"result":"' .. result .. '","ms":' .. int(ms) ..
     (exitText ~= '' and (',"exit":' .. exitText) or '') .. (signal ~= '' and (',"signal":' .. cjson.encode(signal)) or '') .. '}'
-  local master = nil
-  for i = 1, #clients do
-    local cid = string.format('%d', clients[i].clientId)
-    bladeEvent(cid, entry)
-    master = master or cid
+  for i = 1, #ids do
+    bladeEvent(ids[i], entry)
   end
-  return master
+  return ids[1]
 end
 -- The common end, a root job without children whose command succeeded, in one pass over what was read:
 -- the same effects as the general path below (leaveClients, then finish), in fewer calls. The job is its own
 -- root here (no parents): the root's okOn and bladeFailed were read with it.
 if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parents and not j.pausedRunning
     and ((j.command and j.command ~= '') or j.commandByOs) then
-  local clients = j.clients and cjson.decode(j.clients)
-  local released = releaseClients(id, { held = j.heldResources, clients = j.clients, decoded = clients,
+  local ids = j.clients and clientIdsOf(j.clients)
+  local released = releaseClients(id, { held = j.heldResources, clients = j.clients, ids = ids,
     slots = { j.slotsHeld, j.share, j.submittedBy } }, true)
   local set = { 'progress', '1', 'eventSeq', ARGV[5], 'slotsHeld', '0' }
-  local master = recordAttempt('succeeded', clients)
+  local master = recordAttempt('succeeded', ids)
   local okOn = master and bladeSucceeded(master, root, now, j.bladeFailed and bladeOpts(),
     { okOn = j.okOn, failed = j.bladeFailed })
   if okOn then

@@ -25,14 +25,14 @@ local function releaseHeld(key, held)
 end
 
 -- `read` (optional): what the caller read of the job already, {held = heldResources, clients = the clients
--- field, decoded = that field decoded, slots = {slotsHeld, share, submittedBy}}; with `slots` the caller writes
+-- field, ids = its client ids (clientIdsOf), slots = {slotsHeld, share, submittedBy}}; with `slots` the caller writes
 -- slotsHeld = 0 in its own HSET (releaseSlots). With `quiet` the released client ids are returned for the
 -- caller's own notice (setStatus `known.released`) instead of published here.
 local function releaseClients(id, read, quiet)
   local key = K.job(id)
-  local held, clients, decoded
+  local held, clients, ids
   if read then
-    held, clients, decoded = read.held, read.clients, read.decoded
+    held, clients, ids = read.held, read.clients, read.ids
   else
     local v = redis.call('HMGET', key, 'heldResources', 'clients')
     held, clients = v[1], v[2]
@@ -43,9 +43,9 @@ local function releaseClients(id, read, quiet)
     return {}
   end
   local released = {}
-  local list = decoded or cjson.decode(clients)
-  for i = 1, #list do
-    local cid = string.format('%d', list[i].clientId)
+  ids = ids or clientIdsOf(clients)
+  for i = 1, #ids do
+    local cid = ids[i]
     if redis.call('SREM', K.clientJobs(cid), id) == 1 then
       -- Trimmed now and then rather than on every push: the list stays near its cap of 100.
       if redis.call('LPUSH', K.clientHistory(cid), id) > 110 then

@@ -35,6 +35,17 @@ local function idList(value)
   return cjson.decode(value)
 end
 
+-- The client ids in a job's `clients` field, as text, master first: a pattern match where cjson.decode would
+-- make a table per client and numbers to be formatted back into keys. moveToAssigned writes each entry with
+-- "clientId":<digits>; a hostname cannot hold that text, as its quotes are escaped (\").
+local function clientIdsOf(clients)
+  local ids = {}
+  for cid in string.gmatch(clients, '"clientId":(%d+)') do
+    ids[#ids + 1] = cid
+  end
+  return ids
+end
+
 local function encodeIds(list)
   local parts = {}
   for i, v in ipairs(list) do
