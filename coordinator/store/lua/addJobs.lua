@@ -213,6 +213,13 @@ local idTexts = {}
 for i = 1, n do
   idTexts[i] = int(ids[i])
 end
+-- f[name] = value, or no field when value is false or nil, without adding a key for nothing: in Lua 5.1
+-- `t[k] = nil` on an absent key takes a free node of the table, and a table without one is rehashed.
+local function put(f, name, value)
+  if value or f[name] ~= nil then
+    f[name] = value or nil
+  end
+end
 local initial, newRoots = {}, {}
 for i, j in ipairs(jobs) do
   local f = j.fields
@@ -225,22 +232,22 @@ for i, j in ipairs(jobs) do
     if ri then
       f.conditions = jobs[ri].fields.conditions
     else
-      f.conditions = existingField(f.root, 'conditions') or nil
+      put(f, 'conditions', existingField(f.root, 'conditions'))
     end
   end
-  f.gpus = inheritedField(i, 'gpus', 'inheritGpus') or nil
-  f.gpuMemory = inheritedField(i, 'gpuMemory', 'inheritGpuMemory') or nil
+  put(f, 'gpus', inheritedField(i, 'gpus', 'inheritGpus'))
+  put(f, 'gpuMemory', inheritedField(i, 'gpuMemory', 'inheritGpuMemory'))
   local sb = inheritedField(i, 'submittedBy', 'inheritSubmittedBy')
-  f.submittedBy = sb and sb ~= '' and sb or nil
+  put(f, 'submittedBy', sb and sb ~= '' and sb)
   local share, warning = shareOf(i, f.submittedBy)
-  f.share = share ~= 'default' and share or nil
-  f.capBy = capOf(i) or nil
+  put(f, 'share', share ~= 'default' and share)
+  put(f, 'capBy', capOf(i))
   if f.maxRunning then
-    f.capUp = inheritedCap(i) or nil
+    put(f, 'capUp', inheritedCap(i))
   end
   f.cls = classOf(f.cpus, f.tags, f.conditions, f.minHosts, f.maxHosts, f.resources, f.commandByOs, f.gpus,
     f.gpuMemory, classScope(f.share, f.capBy, f.submittedBy))
-  f.stallTimeout = inheritedField(i, 'stallTimeout', 'inheritStallTimeout') or nil
+  put(f, 'stallTimeout', inheritedField(i, 'stallTimeout', 'inheritStallTimeout'))
   local parents = {}
   for _, lp in ipairs(j.newParents) do
     parents[#parents + 1] = ids[lp + 1]
