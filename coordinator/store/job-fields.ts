@@ -3,6 +3,20 @@
 // (scheduler/waiting.ts), the agent link's fences and the log sweep.
 
 import type { Context } from "../context.js";
+import type { JobRecord } from "./jobs.js";
+
+/**
+ * Fills in the fields a job hash leaves out when they hold their implied value (store/jobs.ts header): `id`
+ * (the key names it), `attempt` "0" and a root's own `root`. A hash written before they were left out has
+ * them, so both read alike. Only the names in `fields` are filled ([] = all, as for a whole hash).
+ */
+export function withImplied(id: number | string, job: JobRecord, fields: readonly string[] = []): JobRecord {
+  const all = fields.length === 0;
+  if (job.id === undefined && (all || fields.includes("id"))) job.id = String(id);
+  if (job.root === undefined && (all || fields.includes("root"))) job.root = String(id);
+  if (job.attempt === undefined && (all || fields.includes("attempt"))) job.attempt = "0";
+  return job;
+}
 
 /** Per id, the values of `fields` in order (null = absent field), or null when the read failed. */
 export async function readJobFields(
@@ -29,10 +43,8 @@ export async function jobFields(
   return ctx.redis.hmget(ctx.keys.job(id), ...fields);
 }
 
-/** Every field of one job ({} when it does not exist). */
-export async function jobHash(
-  ctx: Pick<Context, "redis" | "keys">,
-  id: number | string,
-): Promise<Record<string, string>> {
-  return ctx.redis.hgetall(ctx.keys.job(id));
+/** Every field of one job, the implied ones included (withImplied); {} when it does not exist. */
+export async function jobHash(ctx: Pick<Context, "redis" | "keys">, id: number | string): Promise<JobRecord> {
+  const job = await ctx.redis.hgetall(ctx.keys.job(id));
+  return Object.keys(job).length === 0 ? job : withImplied(id, job);
 }

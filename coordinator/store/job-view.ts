@@ -208,7 +208,8 @@ const GETTERS: Record<(typeof JOB_ATTRIBUTES)[number], (job: JobRecord, now: num
   submittedBy: (j) => j.submittedBy ?? "",
   emailTo: (j) => j.emailTo ?? "",
   emailReasons: (j) => j.emailReasons ?? "",
-  rootJobId: INTEGER("root"),
+  // A root stores no `root` (store/jobs.ts header): its own id.
+  rootJobId: (j) => Number(j.root ?? jobField(j, "id")),
   attempt: INTEGER("attempt"),
   runTime,
   stallTimeout: (j) => (j.stallTimeout === undefined ? null : Number(j.stallTimeout)),

@@ -5,7 +5,8 @@
 // the default are ABSENT; read them with the default given here (`jobField()` below does).
 //
 // spec (written by addJobs, never changed except where noted):
-//   id               the job id
+//   id               the job id; not stored by addJobs (the key names it: `{p}job:{id}`), but a job stored by an
+//                    older version has it. Readers take the id from the key (JobStore.read and jobHash fill it in)
 //   name             required
 //   command          shell text; absent or "" = commandless container (succeeds once its children do)
 //   commandByOs      JSON {"linux":..,"windows":..,"macosx":..} when the spec gave a dict; `command` is then ""
@@ -38,11 +39,13 @@
 // state:
 //   status           one of shared/statuses.ts (always present)
 //   progress         0..1 of the job's own command; absent = 0 (1 once succeeded; a commandless job stays 0)
-//   attempt          0 before the first assignment; the scheduler's moveToAssigned increments it
+//   attempt          the current/last run's number; absent = 0 (never assigned: addJobs no longer writes "0");
+//                    the scheduler's moveToAssigned increments it
 //   queueTime        ms since epoch of submission (always present)
 //   startTime        ms; the job's own start, or the first start of any descendant (maintained); absent = None
 //   endTime          ms; set when the job finishes, removed when it is rescheduled; absent = None
-//   root             the root job id (== id for a root; first parent's root when a job has several parents)
+//   root             the root job id (first parent's root when a job has several parents); absent = the job's
+//                    own id (a root: addJobs and deleteJobs' detach store none; older versions stored the id)
 //   parents          JSON list of parent ids; absent = [] (a root)
 //   children         JSON list of child ids, in creation order; absent = []
 //   clients          JSON list of {hostname, clientId, master} of the current/last run, with `gpus` (the
@@ -141,6 +144,7 @@
 //   setJobFields (id, field, value, ...); addJobs (JSON payload, coordinator/api/jobspec.ts); readJobs.
 
 import { runScript, type ScriptArg } from "./lua-scripts.js";
+import { withImplied } from "./job-fields.js";
 import { doomedJobs, eachYielding, reopenedJobs } from "./tree-walks.js";
 import { tuneRedis } from "./tune.js";
 import { BLADE_DEFAULTS, type Context, type ServerSettings } from "../context.js";
@@ -698,9 +702,11 @@ export class JobStore {
     for (let start = 0; start < ids.length; start += READ_CHUNK) {
       const args = [fields.length, ...fields, ...ids.slice(start, start + READ_CHUNK)];
       const rows = (await this.run("readJobs", args)) as (string | null)[];
-      for (const row of rows) {
+      for (const [k, row] of rows.entries()) {
         bytes += row === null ? 4 : row.length;
-        out.push(row === null ? null : (JSON.parse(row) as JobRecord));
+        out.push(
+          row === null ? null : withImplied(ids[start + k] as number, JSON.parse(row) as JobRecord, fields),
+        );
       }
       if (bytes > maxBytes)
         throw new BadArgument(

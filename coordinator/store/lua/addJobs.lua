@@ -95,7 +95,9 @@ local function rootOf(i)
     if #j.newParents > 0 then
       roots[i] = rootOf(j.newParents[1] + 1)
     elseif #j.existingParents > 0 then
-      roots[i] = tonumber(existingField(j.existingParents[1], 'root'))
+      -- A root's own `root` is not stored (absent = itself): the parent is then the root.
+      local p = j.existingParents[1]
+      roots[i] = tonumber(existingField(p, 'root')) or tonumber(p)
     else
       roots[i] = ids[i]
     end
@@ -223,16 +225,19 @@ end
 local initial, newRoots = {}, {}
 for i, j in ipairs(jobs) do
   local f = j.fields
-  f.id = idTexts[i]
+  -- Not stored, as implied (store/jobs.ts header): `id` (the key names it), `attempt` 0 and a root's own
+  -- `root`. Each stored field costs both whole-hash reads of the lifecycle (moveToAssigned, moveToFinished).
   f.queueTime = ARGV[2]
-  f.attempt = '0'
-  f.root = rootOf(i)
-  if j.inheritConditions ~= false and f.root ~= ids[i] then
-    local ri = indexOfId[f.root]
-    if ri then
-      f.conditions = jobs[ri].fields.conditions
-    else
-      put(f, 'conditions', existingField(f.root, 'conditions'))
+  local root = rootOf(i)
+  if root ~= ids[i] then
+    f.root = int(root)
+    if j.inheritConditions ~= false then
+      local ri = indexOfId[root]
+      if ri then
+        f.conditions = jobs[ri].fields.conditions
+      else
+        put(f, 'conditions', existingField(root, 'conditions'))
+      end
     end
   end
   put(f, 'gpus', inheritedField(i, 'gpus', 'inheritGpus'))
@@ -292,9 +297,6 @@ for i, j in ipairs(jobs) do
     if status then
       f.logs = logsWith(f.logs, 'setting status to ' .. status, now)
     end
-  end
-  if f.root == ids[i] then
-    f.root = idTexts[i]
   end
   local args = {}
   for k, v in pairs(f) do

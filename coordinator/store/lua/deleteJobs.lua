@@ -29,7 +29,8 @@ local function detach(n, gone)
   putIds(ck, 'parents', parents)
   if #parents == 0 then
     local cst = redis.call('HGET', ck, 'status')
-    redis.call('HSET', ck, 'root', n)
+    -- A root's `root` is itself: not stored (store/jobs.ts header).
+    redis.call('HDEL', ck, 'root')
     if FINISHED[cst] then
       redis.call('ZADD', K.expiry, numField(ck, 'endTime', 0), n)
     else
