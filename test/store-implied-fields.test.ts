@@ -1,5 +1,5 @@
 // Fields a job hash no longer stores when they hold their implied value (coordinator/store/jobs.ts header):
-// `id` (the key names it), `attempt` 0 and a root's own `root`. Every reader must give what it gave when they
+// `id` (the key names it), `attempt` 0, a root's own `root` and a job's own treeN (1, 0 with noProg). Every reader must give what it gave when they
 // were stored: getJob/getJobs over XML-RPC, the store's reads, the dashboard's job data, the notices' reports,
 // the blade health API's tree, the dispatcher's roots and the `assign` message. A farm upgraded from a
 // version that stored them keeps such hashes: those read the same.
@@ -37,7 +37,7 @@ let store: JobStore;
 let api: XmlRpcClient;
 let stopHttp: () => void;
 const keys = new Keys("t:");
-const IMPLIED = ["id", "attempt", "root"];
+const IMPLIED = ["id", "attempt", "root", "treeN"];
 const CALLER = { user: "admin", role: "admin" } as const;
 
 before(async () => {
@@ -65,10 +65,14 @@ after(async () => {
 
 const add = (spec: XmlRpcValue, parent?: number) => store.addJobs(parseNewJob(spec, parent ?? null, null));
 
-/** The hash as an older version wrote it: with `id`, `attempt` and (for a root) its own `root`. */
+/**
+ * The hash as an older version wrote it: with `id`, `attempt`, `root` (a root's own too) and, without
+ * noProg, a treeN of at least 1.
+ */
 async function asStoredBefore(id: number, root = id): Promise<void> {
-  const [attempt] = await redis.hmget(keys.job(id), "attempt");
+  const [attempt, treeN, noProg] = await redis.hmget(keys.job(id), "attempt", "treeN", "noProg");
   await redis.hset(keys.job(id), "id", String(id), "attempt", attempt ?? "0", "root", String(root));
+  if (treeN === null && noProg === null) await redis.hset(keys.job(id), "treeN", "1");
 }
 
 /** Puts a runnable job on a made-up client; returns moveToAssigned's job fields. */
@@ -79,8 +83,8 @@ async function assign(jobId: number, clientId: number): Promise<Record<string, s
   return hashFromFlat(reply[2] as string[]);
 }
 
-/** What differs between two jobs handled one after the other: the times of their runs. */
-const TIMES = new Set(["startTime", "endTime", "logs", "ETA", "runTime", "seqAttempt"]);
+/** What differs between two jobs handled one after the other: their times. */
+const TIMES = new Set(["queueTime", "startTime", "endTime", "logs", "ETA", "runTime", "seqAttempt"]);
 
 /**
  * Everything the readers give of job `id`, with the ids in `names` (its own, its root's…: as numbers or in
@@ -120,7 +124,7 @@ async function everything(id: number, names: Record<string, number>): Promise<un
   });
 }
 
-test("a new root job stores no id, attempt or own root; every reader gives them as before", async () => {
+test("a new root job stores no id, attempt, own root or treeN; every reader gives them as before", async () => {
   const [fresh, old] = await add([
     { name: "shot", command: "render", submittedBy: "ana" },
     { name: "shot", command: "render", submittedBy: "ana" },
@@ -132,7 +136,10 @@ test("a new root job stores no id, attempt or own root; every reader gives them 
   const [view] = await readJobViews(store, [fresh!], ["id", "rootJobId", "attempt", "runTime"], CALLER);
   assert.deepEqual(view, { id: fresh, rootJobId: fresh, attempt: 0, runTime: null });
   const [whole] = await store.read([fresh!]);
-  assert.deepEqual([whole?.id, whole?.root, whole?.attempt], [String(fresh), String(fresh), "0"]);
+  assert.deepEqual(
+    [whole?.id, whole?.root, whole?.attempt, whole?.treeN],
+    [String(fresh), String(fresh), "0", "1"],
+  );
   assert.deepEqual(await everything(fresh!, { SELF: fresh! }), await everything(old!, { SELF: old! }));
 
   // The dispatcher's roots, the assign message, the dashboard's running frame.
@@ -149,6 +156,9 @@ test("a new root job stores no id, attempt or own root; every reader gives them 
       [old, old, 1],
     ],
   );
+  for (const id of [fresh!, old!]) assert.equal(await store.updateProgress(id, 1, 1, 0.25), "ok");
+  const [running] = await readJobViews(store, [fresh!], ["overallProgress", "progress"], CALLER);
+  assert.deepEqual(running, { overallProgress: 0.25, progress: 0.25 });
   const frames = await runningFrames(ctx, [fresh!, old!]);
   assert.deepEqual(
     [
@@ -164,7 +174,7 @@ test("a new root job stores no id, attempt or own root; every reader gives them 
 
   // The finish: the blade's success is counted on the tree's root (the job itself).
   for (const id of [fresh!, old!])
-    assert.equal(await store.moveToFinished(id, 1, 1, { exitCode: 0, signal: null, reason: "exited" }), "ok");
+    assert.equal(await store.moveToFinished(id, 1, 2, { exitCode: 0, signal: null, reason: "exited" }), "ok");
   assert.deepEqual(await redis.hmget(keys.job(fresh!), "status", "okOn", "id", "root"), [
     "succeeded",
     "700001",
@@ -191,24 +201,107 @@ test("children store their root, taken from a parent that stores none or its own
     await everything(old!, { SELF: old!, KID: oldKid! }),
   );
 
-  // Children added later to an existing parent: a root without `root`, one with it, and a child.
-  const [a] = await add({ name: "a", command: "x" }, fresh!);
-  const [b] = await add({ name: "b", command: "x" }, old!);
-  const [c] = await add({ name: "c", command: "x" }, freshKid!);
-  assert.deepEqual(await Promise.all([a, b, c].map((j) => redis.hget(keys.job(j!), "root"))), [
+  assert.deepEqual(await redis.hmget(keys.job(fresh!), "treeN"), ["2"]);
+  assert.deepEqual(await redis.hmget(keys.job(freshKid!), "treeN"), [null]);
+
+  // Children added later to existing parents: a root without `root` and one with it, and a job without
+  // treeN (a leaf) and one with it: the leaf parent counts itself.
+  const [a, b] = await add([{ name: "a", command: "x" }], fresh!).then(async (x) => [
+    ...x,
+    ...(await add([{ name: "a", command: "x" }], old!)),
+  ]);
+  const [c, d] = await add([{ name: "c", command: "x" }], freshKid!).then(async (x) => [
+    ...x,
+    ...(await add([{ name: "c", command: "x" }], oldKid!)),
+  ]);
+  assert.deepEqual(await Promise.all([a, b, c, d].map((j) => redis.hget(keys.job(j!), "root"))), [
     String(fresh),
     String(old),
     String(fresh),
+    String(old),
   ]);
-  const views = await readJobViews(store, [a!, b!, c!], ["rootJobId"], CALLER);
+  assert.deepEqual(await redis.hmget(keys.job(fresh!), "treeN"), ["4"]);
+  assert.deepEqual(await redis.hmget(keys.job(freshKid!), "treeN"), ["2"]);
+  const views = await readJobViews(store, [a!, b!, c!, d!], ["rootJobId"], CALLER);
   assert.deepEqual(
     views.map((v) => v?.rootJobId),
-    [fresh, old, fresh],
+    [fresh, old, fresh, old],
   );
   assert.deepEqual(
     await classPagesWithRoots(ctx, [
       { cls: (await redis.hget(keys.job(a!), "cls"))!, from: "-inf", count: 100 },
-    ]).then((r) => r.roots[0]?.slice(-3)),
-    [String(fresh), String(old), String(fresh)],
+    ]).then((r) => r.roots[0]?.slice(-4)),
+    [String(fresh), String(old), String(fresh), String(old)],
   );
+  for (const [mine, theirs] of [
+    [
+      { SELF: fresh!, KID: freshKid!, A: a!, C: c! },
+      { SELF: old!, KID: oldKid!, A: b!, C: d! },
+    ],
+    [
+      { SELF: freshKid!, ROOT: fresh!, C: c! },
+      { SELF: oldKid!, ROOT: old!, C: d! },
+    ],
+  ] as const)
+    assert.deepEqual(await everything(mine.SELF, mine), await everything(theirs.SELF, theirs));
+  const [top] = await readJobViews(store, [fresh!], ["childCounts", "overallProgress"], CALLER);
+  assert.deepEqual(top, {
+    childCounts: { children: 2, done: 0, bad: 0, running: 0, descendants: 3 },
+    overallProgress: 0,
+  });
+});
+
+test("treeN: a noProg job counts 0; an attached child, a delete and a progress roll up from the implied 1", async () => {
+  const quiet = { name: "quiet", command: "x", tags: "excludeProgress" };
+  const [fresh, old] = await add([quiet, quiet]);
+  assert.deepEqual(await redis.hmget(keys.job(fresh!), "treeN", "noProg"), [null, "1"]);
+  await asStoredBefore(old!);
+  assert.deepEqual(await everything(fresh!, { SELF: fresh! }), await everything(old!, { SELF: old! }));
+  const [quietView] = await readJobViews(store, [fresh!], ["overallProgress", "childCounts"], CALLER);
+  assert.deepEqual(quietView, { overallProgress: 0, childCounts: null });
+
+  // A counting parent whose only child does not count keeps no treeN; deleting that child leaves it so.
+  const [parent, child] = await add({ name: "p", command: "x", children: [quiet] });
+  assert.deepEqual(await redis.hmget(keys.job(parent!), "treeN"), [null]);
+  await assign(child!, 700_003);
+  assert.equal(
+    await store.moveToFinished(child!, 1, 1, { exitCode: 0, signal: null, reason: "exited" }),
+    "ok",
+  );
+  await store.cascade("deleteJobs", [child!]);
+  assert.deepEqual(await redis.hmget(keys.job(parent!), "treeN", "children"), [null, null]);
+
+  // A leaf attached as the child of a new job, then of a new job under an old-style root; then deleted.
+  const [leaf, oldLeaf] = await add([
+    { name: "leaf", command: "x" },
+    { name: "leaf", command: "x" },
+  ]);
+  await asStoredBefore(oldLeaf!);
+  const [adopter] = await store.addJobs(parseNewJob({ name: "adopter", childrenIds: [leaf!] }, null, null));
+  const [oldAdopter] = await store.addJobs(
+    parseNewJob({ name: "adopter", childrenIds: [oldLeaf!] }, null, null),
+  );
+  assert.deepEqual(await redis.hmget(keys.job(adopter!), "treeN", "noProg"), ["1", "1"]);
+  assert.deepEqual(await redis.hmget(keys.job(leaf!), "treeN", "root"), [null, String(adopter)]);
+  assert.deepEqual(
+    await everything(adopter!, { SELF: adopter!, KID: leaf! }),
+    await everything(oldAdopter!, { SELF: oldAdopter!, KID: oldLeaf! }),
+  );
+  // The leaf's progress rolls up to its new root.
+  await assign(leaf!, 700_004);
+  assert.equal(await store.updateProgress(leaf!, 1, 1, 0.5), "ok");
+  const [rolled] = await readJobViews(store, [adopter!], ["overallProgress", "childCounts"], CALLER);
+  assert.deepEqual(rolled, {
+    overallProgress: 0.5,
+    childCounts: { children: 1, done: 0, bad: 0, running: 1, descendants: 1 },
+  });
+  assert.equal(
+    await store.moveToFinished(leaf!, 1, 2, { exitCode: 0, signal: null, reason: "exited" }),
+    "ok",
+  );
+  assert.equal((await readJobViews(store, [adopter!], ["status"], CALLER))[0]?.status, "succeeded");
+  await store.cascade("deleteJobs", [leaf!]);
+  assert.deepEqual(await redis.hmget(keys.job(adopter!), "treeN"), ["0"]);
+  const [after] = await readJobViews(store, [adopter!], ["overallProgress", "childCounts"], CALLER);
+  assert.deepEqual(after, { overallProgress: 1, childCounts: null });
 });

@@ -7,14 +7,17 @@ import type { JobRecord } from "./jobs.js";
 
 /**
  * Fills in the fields a job hash leaves out when they hold their implied value (store/jobs.ts header): `id`
- * (the key names it), `attempt` "0" and a root's own `root`. A hash written before they were left out has
- * them, so both read alike. Only the names in `fields` are filled ([] = all, as for a whole hash).
+ * (the key names it), `attempt` "0", a root's own `root` and, without noProg, a treeN of "1" (`fields` must
+ * then name noProg too). A hash written before they were left out has them, so both read alike. Only the
+ * names in `fields` are filled ([] = all, as for a whole hash).
  */
 export function withImplied(id: number | string, job: JobRecord, fields: readonly string[] = []): JobRecord {
   const all = fields.length === 0;
   if (job.id === undefined && (all || fields.includes("id"))) job.id = String(id);
   if (job.root === undefined && (all || fields.includes("root"))) job.root = String(id);
   if (job.attempt === undefined && (all || fields.includes("attempt"))) job.attempt = "0";
+  if (job.treeN === undefined && job.noProg === undefined && (all || fields.includes("treeN")))
+    job.treeN = "1";
   return job;
 }
 

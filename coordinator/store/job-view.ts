@@ -243,11 +243,23 @@ export function jobAttributes(
 
 /** The hash fields each attribute is computed from (the attribute's own name when not listed). */
 const SOURCES: Record<string, string[]> = {
-  ETA: ["status", "startTime", "progress", "nKids", "treeN", "treeP", "endTime", "pausedMs", "pausedAt"],
+  // treeN: an absent one is 1 or 0 by noProg (jobField).
+  ETA: [
+    "status",
+    "startTime",
+    "progress",
+    "nKids",
+    "treeN",
+    "noProg",
+    "treeP",
+    "endTime",
+    "pausedMs",
+    "pausedAt",
+  ],
   runTime: ["attempt", "startTime", "endTime", "pausedMs", "pausedAt"],
-  overallProgress: ["status", "treeN", "treeP"],
+  overallProgress: ["status", "treeN", "noProg", "treeP"],
   uiStatus: ["status", "waitingFor", "treeRun"],
-  childCounts: ["nKids", "kidsLeft", "kidsBad", "treeRun", "treeN"],
+  childCounts: ["nKids", "kidsLeft", "kidsBad", "treeRun", "treeN", "noProg"],
   command: ["command", "commandByOs"],
   rootJobId: ["root"],
   // Whether a caller may read the values depends on who submitted the job (environment-access.ts).

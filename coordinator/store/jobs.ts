@@ -78,7 +78,9 @@
 //   kidsLeft         children not finished yet; absent = 0 (a waiting parent is `queued` while > 0)
 //   kidsBad          finished children that did not succeed (failed/abandoned/cancelled); absent = 0
 //   noProg           "1": the job does not count for progress (commandless, or tagged excludeProgress)
-//   treeN            jobs in the subtree that count for progress (self + descendants, minus noProg)
+//   treeN            jobs in the subtree that count for progress (self + descendants, minus noProg); absent = the
+//                    job's own count, 1 (0 with noProg): addJobs writes it only for a parent (older versions
+//                    wrote "1" for every job without noProg). Lua adds to it with util.lua addTreeN
 //   treeP            sum of their progress; overallProgress = treeP / treeN
 //   treeRun          running descendants (not self); uiStatus "running (N clients assigned)" for a waiting parent
 //                    (in a DAG, a descendant reachable along two paths counts once per path)
@@ -189,7 +191,6 @@ const DEFAULTS: Record<string, string> = {
   kidsLeft: "0",
   kidsBad: "0",
   nKids: "0",
-  treeN: "0",
   treeP: "0",
   treeRun: "0",
 };
@@ -359,7 +360,11 @@ function partialRefusal(name: string, ids: number[], done: number, err: unknown)
 
 /** A field of a job record with its documented default ("" when none). */
 export function jobField(job: JobRecord, name: string): string {
-  return job[name] ?? DEFAULTS[name] ?? "";
+  const value = job[name];
+  if (value !== undefined) return value;
+  // A job without its own treeN counts itself, unless noProg (read noProg with treeN: job-view.ts SOURCES).
+  if (name === "treeN") return job.noProg === undefined ? "1" : "0";
+  return DEFAULTS[name] ?? "";
 }
 
 export class JobStore {
@@ -699,13 +704,15 @@ export class JobStore {
   ): Promise<(JobRecord | null)[]> {
     const out: (JobRecord | null)[] = [];
     let bytes = 0;
+    // An absent treeN's value depends on noProg (jobField).
+    const read = fields.includes("treeN") && !fields.includes("noProg") ? [...fields, "noProg"] : fields;
     for (let start = 0; start < ids.length; start += READ_CHUNK) {
-      const args = [fields.length, ...fields, ...ids.slice(start, start + READ_CHUNK)];
+      const args = [read.length, ...read, ...ids.slice(start, start + READ_CHUNK)];
       const rows = (await this.run("readJobs", args)) as (string | null)[];
       for (const [k, row] of rows.entries()) {
         bytes += row === null ? 4 : row.length;
         out.push(
-          row === null ? null : withImplied(ids[start + k] as number, JSON.parse(row) as JobRecord, fields),
+          row === null ? null : withImplied(ids[start + k] as number, JSON.parse(row) as JobRecord, read),
         );
       }
       if (bytes > maxBytes)

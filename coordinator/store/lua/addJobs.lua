@@ -273,9 +273,6 @@ for i, j in ipairs(jobs) do
   if kidsBad[i] > 0 then
     f.kidsBad = kidsBad[i]
   end
-  if not f.noProg then
-    f.treeN = '1'
-  end
   -- Most new jobs go straight to `queued` or `runnable`: written here in the same HSET, and put in their
   -- sets in bulk below. The rest (commandless, or with failed existing children) go through settle.
   local status = nil
@@ -417,18 +414,26 @@ for i, j in ipairs(jobs) do
     end
   end
 end
+-- A new job stores no treeN of its own (absent = 1, or 0 with noProg: util.lua addTreeN): a new parent's is
+-- written here whole.
 for _, a in ipairs(treeOrder) do
-  redis.call('HINCRBY', K.job(a), 'treeN', treeAdds[a])
+  local ni = indexOfId[a]
+  if ni then
+    redis.call('HSET', K.job(a), 'treeN', int((jobs[ni].fields.noProg and 0 or 1) + treeAdds[a]))
+  else
+    addTreeN(K.job(a), treeAdds[a])
+  end
 end
 for i, j in ipairs(jobs) do
   for _, c in ipairs(j.existingChildren) do
-    local v = redis.call('HMGET', K.job(c), 'treeN', 'treeP', 'treeRun', 'status')
+    local v = redis.call('HMGET', K.job(c), 'treeN', 'treeP', 'treeRun', 'status', 'noProg')
     local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
+    local n = tonumber(v[1]) or (v[5] and 0 or 1)
     local targets = ancestors(ids[i])
     table.insert(targets, 1, ids[i])
     for _, t in ipairs(targets) do
       local tk = K.job(t)
-      redis.call('HINCRBY', tk, 'treeN', tonumber(v[1]) or 0)
+      addTreeN(tk, n)
       if (tonumber(v[2]) or 0) ~= 0 then
         redis.call('HINCRBYFLOAT', tk, 'treeP', v[2])
       end

@@ -121,8 +121,10 @@ end
 
 for _, id in ipairs(order) do
   local key = K.job(id)
-  local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children', 'treeRun')
+  local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children', 'treeRun', 'noProg')
   local status = v[1]
+  -- The subtree's count for progress; an absent treeN is the job's own (util.lua addTreeN).
+  local treeN = tonumber(v[2]) or (v[7] and 0 or 1)
   -- What runs in the subtree going away (a finished parent's children may still run): the job itself and
   -- its descendants (treeRun counts descendants only).
   local running = (tonumber(v[6]) or 0) + (RUNNING[status] and 1 or 0)
@@ -150,9 +152,7 @@ for _, id in ipairs(order) do
       table.insert(targets, 1, p)
       for _, t in ipairs(targets) do
         -- (never HINCRBY by -0: Lua writes it as "-0", which Redis refuses as an integer)
-        if (tonumber(v[2]) or 0) ~= 0 then
-          redis.call('HINCRBY', K.job(t), 'treeN', -tonumber(v[2]))
-        end
+        addTreeN(K.job(t), -treeN)
         if (tonumber(v[3]) or 0) ~= 0 then
           redis.call('HINCRBYFLOAT', K.job(t), 'treeP', -tonumber(v[3]))
         end

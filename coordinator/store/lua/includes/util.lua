@@ -212,6 +212,21 @@ local function addToAncestors(id, field, delta)
   end
 end
 
+-- Adds n to the job's treeN (the jobs of its subtree that count for progress). An absent treeN is the job's
+-- own count, 1, or 0 with noProg (store/jobs.ts header): a HINCRBY would take it as 0. Nothing for n = 0
+-- (a HINCRBY by -0 is refused: Lua writes it "-0").
+local function addTreeN(key, n)
+  if n == 0 then
+    return
+  end
+  local v = redis.call('HMGET', key, 'treeN', 'noProg')
+  if v[1] or v[2] then
+    redis.call('HINCRBY', key, 'treeN', n)
+  else
+    redis.call('HSET', key, 'treeN', int(1 + n))
+  end
+end
+
 -- Sets the job's own progress and rolls the change up to treeP of the job and its ancestors.
 local function setProgress(id, progress)
   local key = K.job(id)
