@@ -534,9 +534,10 @@ export class Dispatcher {
   }
 
   private async assign(job: JobInfo, chosen: FarmClient[]): Promise<void> {
-    const reply = (await this.hooks.scripts.run("moveToAssigned", job.id, ...chosen.map((c) => c.id))) as (
-      string | number | string[]
-    )[];
+    const reply = await this.hooks.scripts.moveToAssigned(
+      job.id,
+      chosen.map((c) => c.id),
+    );
     const kind = reply[0];
     if (kind === "assigned") {
       this.avoided.delete(job.id);
