@@ -25,6 +25,7 @@ import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { tuneRedis } from "../coordinator/store/tune.js";
 import { testLogs } from "../test/support/context.js";
 import { freePort } from "../test/support/ports.js";
 import type { BenchResult } from "./types.js";
@@ -126,6 +127,8 @@ async function measure(shares: boolean): Promise<{ single: PerJob; batched: PerJ
     const logs = await testLogs(redis, keys, { sweep: false });
     const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
     const scripts = new Scripts({ redis, keys });
+    // As a coordinator does at start, before its records are written.
+    await tuneRedis(redis);
     for (let c = 1; c <= JOBS * 3; c++)
       await redis.hset(`${PREFIX}client:${c}`, "hostname", `node${c}`, "cpus", "4", "available", "1");
     if (shares)

@@ -38,6 +38,7 @@ import type { Services } from "./services.js";
 import { NoticeSender } from "./notices/sender.js";
 import { Keys } from "./store/keys.js";
 import { loadLuaLibrary } from "./store/lua-scripts.js";
+import { tuneRedis } from "./store/tune.js";
 import { redactUrls } from "../shared/redact.js";
 import { oneLine } from "../shared/log-line.js";
 import { VERSION } from "../shared/version.js";
@@ -78,6 +79,9 @@ async function main(): Promise<void> {
   redis.on("ready", () => (redisDown = false));
   await waitForRedis(redis, 30_000);
   await loadLuaLibrary(redis);
+  // Before anything is written, so that the sets this store searches on every job are made in the encoding
+  // it is tuned for (store/tune.ts): a hash or zset keeps its encoding until it grows past a limit.
+  await tuneRedis(redis);
 
   const keys = new Keys(config.prefix);
   const recordError = errorRecorder(redis, keys);
