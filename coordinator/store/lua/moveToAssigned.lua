@@ -78,7 +78,7 @@ local function assignJob(id, first, last)
   end
 
   -- Can client `cid` take this job now? Packing is derived from the jobs the client holds. Returns its
-  -- hostname and the GPU indices booked there (nil for a job without GPUs).
+  -- hostname, the GPU indices booked there (nil for a job without GPUs) and whether it is on probation.
   local refused = nil
   local function fits(cid)
     -- Its GPUs only for a job that wants some: a field fewer to look up in the client's record otherwise.
@@ -107,9 +107,9 @@ local function assignJob(id, first, last)
     if gpus > 0 then
       local picked = pickGpus(cid, c[9], jobs)
       if not picked then return nil end
-      return c[1], picked
+      return c[1], picked, c[8] == '1'
     end
-    return c[1]
+    return c[1], nil, c[8] == '1'
   end
 
   -- Candidates: clients already on hold for this job first (they were waiting longest), then the proposed ones.
@@ -120,8 +120,9 @@ local function assignJob(id, first, last)
     cid = tostring(cid)
     if seen[cid] then return end
     seen[cid] = true
-    local host, picked = fits(cid)
-    if host then chosen[#chosen + 1] = {cid = cid, hostname = host, gpus = picked} else refused = cid end
+    local host, picked, probation = fits(cid)
+    if host then chosen[#chosen + 1] = {cid = cid, hostname = host, gpus = picked, probation = probation}
+    else refused = cid end
   end
   for i = 1, #held do consider(held[i].clientId) end
   for i = first, last do consider(ARGV[i]) end
@@ -230,8 +231,14 @@ local function assignJob(id, first, last)
     table.insert(set, attempt)
   end
   if f.progress then setProgress(id, 0) end
+  -- A run on a blade on probation ends it by succeeding (bladeHealth.lua bladeSucceeded): the job says so, so
+  -- that the common success need not look the blade up.
+  if chosen[1].probation then
+    set[#set + 1] = 'onProbation'
+    set[#set + 1] = '1'
+  end
   -- A new run's time starts afresh: the paused time of an earlier run (confirmPaused/confirmResumed) goes.
-  if attempt ~= '1' then redis.call('HDEL', key, 'pausedMs', 'pausedAt') end
+  if attempt ~= '1' then redis.call('HDEL', key, 'pausedMs', 'pausedAt', 'onProbation') end
   setStatus(id, 'running', now,
     {status = 'runnable', cls = f.cls, parents = f.parents or false, logs = logs or false, set = set, startTime = true,
      quiet = true})

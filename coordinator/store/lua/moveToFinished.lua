@@ -69,7 +69,7 @@ if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parent
   local set = { 'progress', '1', 'eventSeq', ARGV[5], 'slotsHeld', '0' }
   local master = recordAttempt('succeeded', ids)
   local okOn = master and bladeSucceeded(master, root, now, j.bladeFailed and bladeOpts(),
-    { okOn = j.okOn, failed = j.bladeFailed })
+    { okOn = j.okOn, failed = j.bladeFailed }, j.onProbation)
   if okOn then
     table.insert(set, okOn[1])
     table.insert(set, okOn[2])
@@ -111,7 +111,7 @@ local opts = bladeOpts()
 -- A run of the onChildError hook says nothing about the blade.
 if master and j.childError ~= '1' then
   if ok then
-    bladeSucceeded(master, root, now, opts)
+    bladeSucceeded(master, root, now, opts, nil, j.onProbation)
   elseif why then
     bladeFailed(master, id, attempt, root, now, why, exitCode, signal, opts)
     -- Before the job's own notice (published by the retry below): its retry should go elsewhere.

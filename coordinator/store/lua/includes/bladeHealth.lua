@@ -11,8 +11,9 @@
 --   root job fields okOn     up to 2 client ids a frame of the tree succeeded on, comma-separated ("succeeds
 --                            elsewhere"), and bladeFailed '1' once a frame of the tree failed on a blade: a
 --                            success reads them with the job it finishes when that is its own root (no call)
---   client fields quarantinedUntil (ms), probation ('1' from quarantine until a frame succeeds), and
---   quarantineReason (JSON {why, since, failures}).
+--   client fields quarantinedUntil (ms), probation ('1' from quarantine until a frame assigned to it on
+--   probation succeeds), and quarantineReason (JSON {why, since, failures}).
+--   job field onProbation   '1' when its master was on probation as the run was assigned (moveToAssigned)
 -- `opts` comes from the coordinator's settings (openhq.blade.*, coordinator/config.ts):
 --   {jobFailures, quarantineFailures, windowMs, probationMs}.
 local BLADE_HISTORY = 200 -- attempts and events kept per client
@@ -169,11 +170,12 @@ local function bladeFailed(cid, id, attempt, root, now, why, exit, signal, opts)
 end
 
 -- A frame of tree `root` succeeded on blade `cid`: the first success on a second blade is news for the
--- blades that failed the tree (it now "succeeds elsewhere"); a blade on probation is back to work. `known`
--- (optional): the root's okOn and bladeFailed as the caller read them, when the job it finishes is the root;
--- a new okOn is then returned as {field, value} for the caller's own HSET (unless a failed blade is judged
--- now, which reads it: then it is written here).
-local function bladeSucceeded(cid, root, now, opts, known)
+-- blades that failed the tree (it now "succeeds elsewhere"); a frame that ran on probation (`onProbation`:
+-- the job's field, written by moveToAssigned when its master was on probation) puts the blade back to work,
+-- so only such a success reads the blade's record. `known` (optional): the root's okOn and bladeFailed as
+-- the caller read them, when the job it finishes is the root; a new okOn is then returned as {field, value}
+-- for the caller's own HSET (unless a failed blade is judged now, which reads it: then it is written here).
+local function bladeSucceeded(cid, root, now, opts, known, onProbation)
   local rk = K.job(root)
   local okOn, failed, gone = nil, nil, false
   if known then
@@ -198,7 +200,7 @@ local function bladeSucceeded(cid, root, now, opts, known)
       end
     end
   end
-  if redis.call('HGET', K.client(cid), 'probation') == '1' then
+  if onProbation and redis.call('HGET', K.client(cid), 'probation') == '1' then
     redis.call('HDEL', K.client(cid), 'probation', 'quarantinedUntil', 'quarantineReason')
     bladeEvent(cid, { t = now, event = 'released', why = 'a frame succeeded on probation' })
     addNoteTo('client', cid, 'Back to work: a frame succeeded on probation.', now)
