@@ -53,6 +53,16 @@ local function burstLimit(share)
   return limit or nil
 end
 
+-- {kind, subject, running, limit} when `slots` more slots of `subject` would pass `limit`, else nil: its
+-- running slots are its field of counter hash `key` and what this call holds back for it (holdSlots).
+local function overLimit(kind, key, subject, heldSubject, heldSlots, slots, limit)
+  local running = (tonumber(redis.call('HGET', key, subject)) or 0) + (subject == heldSubject and heldSlots or 0)
+  if running + slots > limit then
+    return {kind, subject, running, limit}
+  end
+  return nil
+end
+
 -- Why a run of `slots` slots may not start now, or nil: the maxRunning of the job's capping ancestors
 -- (capBy, then each cap's capUp), its share's burst maximum, its user's cap, as {kind, subject, running,
 -- limit} (kind 'maxRunning' with the capping job's id, 'burst' with the share, 'user' with the user);
@@ -73,22 +83,14 @@ local function capRefusal(share, user, capBy, slots)
     depth = depth + 1
   end
   local limit = burstLimit(share)
-  if limit then
-    local running = (tonumber(redis.call('HGET', K.sharesRunning, share)) or 0) +
-      (share == HELD_SHARE and HELD_SHARE_SLOTS or 0)
-    if running + slots > limit then
-      return {'burst', share, running, limit}
-    end
+  local refusal = limit and overLimit('burst', K.sharesRunning, share, HELD_SHARE, HELD_SHARE_SLOTS, slots, limit)
+  if refusal then
+    return refusal
   end
   if user then
     USER_CAP = USER_CAP or tonumber(redis.call('HGET', K.sharesSettings, 'userCap')) or 0
-    local userCap = USER_CAP
-    if userCap > 0 then
-      local running = (tonumber(redis.call('HGET', K.usersRunning, user)) or 0) +
-        (user == HELD_USER and HELD_USER_SLOTS or 0)
-      if running + slots > userCap then
-        return {'user', user, running, userCap}
-      end
+    if USER_CAP > 0 then
+      return overLimit('user', K.usersRunning, user, HELD_USER, HELD_USER_SLOTS, slots, USER_CAP)
     end
   end
   return nil
