@@ -8,11 +8,9 @@
 // One client runs the jobs through addJobs (all in one call), moveToAssigned (each on its own idle client),
 // recordStarted and moveToFinished (as the agent link and the scheduler call them), one phase at a time,
 // without shares and then with 100 shares configured (the jobs spread over them); each set-up runs two rounds
-// of one job per call and reports the second (the first warms Redis' function library and allocations), then
-// a third whose moveToAssigned calls are issued 10 at a time (BATCHED), as a dispatch pass issues them: one
-// call of 10 jobs (store/lua-scripts.ts ScriptBatch); moveToFinished takes one job a call. callgrind_control
-// dumps the counts between phases, so a phase's figure is the instructions Redis ran for its commands alone
-// (plus its timers over that time, a fraction of a percent).
+// and reports the second (the first warms Redis' function library and allocations). callgrind_control dumps
+// the counts between phases, so a phase's figure is the instructions Redis ran for its commands alone (plus
+// its timers over that time, a fraction of a percent).
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -24,7 +22,6 @@ import { redisServerArgs } from "../coordinator/redis/server-args.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
 import { tuneRedis } from "../coordinator/store/tune.js";
 import { testLogs } from "../test/support/context.js";
 import { freePort } from "../test/support/ports.js";
@@ -37,8 +34,6 @@ const JOBS = Number(process.env.INSTRUCTIONS_JOBS ?? 300);
 const SHARES = 100;
 const PREFIX = "b:";
 const PHASES = ["addJobs", "moveToAssigned", "recordStarted", "moveToFinished"] as const;
-/** Jobs per call in the batched round. */
-const BATCHED = 10;
 
 function hasValgrind(): boolean {
   try {
@@ -101,23 +96,8 @@ function dumpTotals(dir: string): Map<string, number> {
   return out;
 }
 
-type PerJob = Record<(typeof PHASES)[number], number>;
-
-/** `n` at a time, each group awaited before the next: one moveToAssigned call per group. */
-async function inGroups<T>(
-  items: T[],
-  n: number,
-  each: (item: T, k: number) => Promise<unknown>,
-): Promise<void> {
-  for (let i = 0; i < items.length; i += n)
-    await Promise.all(items.slice(i, i + n).map((item, j) => each(item, i + j)));
-}
-
-/**
- * One set-up (no shares, or SHARES shares): Ir per job of each phase, from the second of two rounds of one job
- * per call (`single`) and from a third of BATCHED jobs per call (`batched`).
- */
-async function measure(shares: boolean): Promise<{ single: PerJob; batched: PerJob }> {
+/** One set-up (no shares, or SHARES shares): Ir per job of each phase, from the second of two rounds. */
+async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number], number>> {
   const dir = mkdtempSync(join(tmpdir(), "openhq-callgrind-"));
   const server = await callgrindRedis(dir);
   try {
@@ -126,30 +106,29 @@ async function measure(shares: boolean): Promise<{ single: PerJob; batched: PerJ
     // No sweep: its commands would count in the phases. No job here writes output.
     const logs = await testLogs(redis, keys, { sweep: false });
     const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
-    const scripts = new Scripts({ redis, keys });
     // As a coordinator does at start, before its records are written.
     await tuneRedis(redis);
-    for (let c = 1; c <= JOBS * 3; c++)
+    for (let c = 1; c <= JOBS * 2; c++)
       await redis.hset(`${PREFIX}client:${c}`, "hostname", `node${c}`, "cpus", "4", "available", "1");
     if (shares)
       for (let s = 0; s < SHARES; s++)
         await redis.hset(`${PREFIX}shares`, `s${s}`, JSON.stringify({ weight: 1 + (s % 3) }));
-    for (const [r, round] of ["r1", "r2", "r3"].entries()) {
-      const perCall = round === "r3" ? BATCHED : 1;
+    for (const round of ["r1", "r2"]) {
       const specs = Array.from({ length: JOBS }, (_, i) => ({
         name: `l${i}`,
         command: "true",
         ...(shares ? { share: `s${i % SHARES}` } : {}),
       }));
       // Each round's jobs go to clients of their own, so every assignment finds an idle client.
-      const firstClient = r * JOBS + 1;
+      const firstClient = round === "r1" ? 1 : JOBS + 1;
       server.mark(`${round}-start`);
       const ids = await store.addJobs(parseNewJob(specs, null, null));
       server.mark(`${round}-addJobs`);
       const attempts: number[] = [];
-      await inGroups(ids, perCall, async (id, k) => {
-        attempts[k] = Number((await scripts.moveToAssigned(id, [firstClient + k]))[1]);
-      });
+      for (const [k, id] of ids.entries()) {
+        const reply = (await runScript(redis, PREFIX, "moveToAssigned", [id, firstClient + k])) as unknown[];
+        attempts.push(Number(reply[1]));
+      }
       server.mark(`${round}-moveToAssigned`);
       for (const [k, id] of ids.entries())
         await runScript(redis, PREFIX, "recordStarted", [id, attempts[k] as number, 1, firstClient + k]);
@@ -168,11 +147,8 @@ async function measure(shares: boolean): Promise<{ single: PerJob; batched: PerJ
   const totals = dumpTotals(dir);
   if (process.env.INSTRUCTIONS_KEEP) console.log(`  callgrind dumps (${shares ? "shares" : "no shares"}): ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
-  const perJob = (round: string) =>
-    Object.fromEntries(
-      PHASES.map((p) => [p, Math.round((totals.get(`${round}-${p}`) ?? NaN) / JOBS)]),
-    ) as PerJob;
-  return { single: perJob("r2"), batched: perJob("r3") };
+  const perJob = (phase: string) => Math.round((totals.get(`r2-${phase}`) ?? NaN) / JOBS);
+  return Object.fromEntries(PHASES.map((p) => [p, perJob(p)])) as Record<(typeof PHASES)[number], number>;
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -181,7 +157,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   const out: BenchResult[] = [];
   for (const shares of [false, true]) {
-    const { single: ir, batched } = await measure(shares);
+    const ir = await measure(shares);
     const setUp = shares ? `with ${SHARES} shares` : "no shares";
     for (const phase of PHASES)
       out.push({ name: `${phase}, ${setUp}`, value: ir[phase], unit: "Ir per job" });
@@ -190,17 +166,6 @@ export async function run(): Promise<BenchResult[]> {
       value: ir.addJobs + ir.moveToAssigned + ir.moveToFinished,
       unit: "Ir per job",
       note: `callgrind, ${JOBS} jobs, second of two rounds; recordStarted apart (the scale bench's lifecycle has none)`,
-    });
-    out.push({
-      name: `moveToAssigned, ${BATCHED} a call, ${setUp}`,
-      value: batched.moveToAssigned,
-      unit: "Ir per job",
-    });
-    out.push({
-      name: `job lifecycle, moveToAssigned ${BATCHED} a call, ${setUp}`,
-      value: batched.addJobs + batched.moveToAssigned + batched.moveToFinished,
-      unit: "Ir per job",
-      note: `callgrind, ${JOBS} jobs, a third round`,
     });
   }
   return out;

@@ -7,7 +7,6 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { jobAttributes } from "../coordinator/store/job-view.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
 import { XmlRpcClient } from "../shared/xmlrpc/index.js";
 import { testLogs } from "../test/support/context.js";
 import { startCoordinator } from "../test/support/coordinator.js";
@@ -132,7 +131,6 @@ export async function run(): Promise<BenchResult[]> {
     await client.call("cancelJobs", await client.call<number[]>("getJobIdsByStatus", ["queued", "runnable"]));
     await client.call("deleteJobs", await client.call<number[]>("getFinishedRootJobIds"));
     const prefix = coordinator.prefix;
-    const scripts = new Scripts({ redis, keys });
     const clientId = 999_999;
     await redis.hset(coordinator.keys.client(clientId), "hostname", "render-node-042", "cpus", "1000000");
     const before = await usedMemory(redis);
@@ -141,7 +139,7 @@ export async function run(): Promise<BenchResult[]> {
       Array.from({ length: MEMORY_JOBS }, (_, i) => ({ ...spec(i), tags: [] })),
     );
     for (const id of memIds) {
-      const reply = await scripts.moveToAssigned(id, [clientId]);
+      const reply = (await runScript(redis, prefix, "moveToAssigned", [id, clientId])) as unknown[];
       // The coordinator's own scheduler may have taken the job first; then there is nothing to finish here.
       if (reply[0] !== "assigned") continue;
       await runScript(redis, prefix, "moveToFinished", [id, reply[1] as number, 1, 0, "", "exited"]);

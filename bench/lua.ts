@@ -8,7 +8,6 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
 import { testLogs } from "../test/support/context.js";
 import { startRedis } from "../test/support/redis.js";
 import type { BenchResult } from "./types.js";
@@ -23,7 +22,7 @@ async function fcallMicros(redis: Redis, during: () => Promise<void>): Promise<n
   return Number(usec) / JOBS;
 }
 
-async function round(redis: Redis, store: JobStore, scripts: Scripts): Promise<Record<string, number>> {
+async function round(redis: Redis, store: JobStore): Promise<Record<string, number>> {
   const specs = Array.from({ length: 1000 }, (_, i) => ({ name: `l${i}`, command: "true" }));
   const ids: number[] = [];
   const attempts: number[] = [];
@@ -33,7 +32,7 @@ async function round(redis: Redis, store: JobStore, scripts: Scripts): Promise<R
   });
   out["moveToAssigned"] = await fcallMicros(redis, async () => {
     for (const [k, id] of ids.entries()) {
-      const reply = await scripts.moveToAssigned(id, [k + 1]);
+      const reply = (await runScript(redis, PREFIX, "moveToAssigned", [id, k + 1])) as unknown[];
       attempts.push(reply[1] as number);
     }
   });
@@ -66,9 +65,8 @@ export async function run(): Promise<BenchResult[]> {
     const store = new JobStore({ redis, keys, settings: { maxOutputBytes: 1 }, logs });
     for (let c = 1; c <= JOBS; c++)
       await redis.hset(`${PREFIX}client:${c}`, "hostname", `node${c}`, "cpus", "4", "available", "1");
-    const scripts = new Scripts({ redis, keys });
-    await round(redis, store, scripts);
-    const figures = await round(redis, store, scripts);
+    await round(redis, store);
+    const figures = await round(redis, store);
     return Object.entries(figures).map(([name, micros]) => ({
       name: `Redis time of ${name}${name === "addJobs" ? " (1,000 jobs a call)" : ""}, per job`,
       value: +micros.toFixed(1),

@@ -8,7 +8,7 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import type { JobStore } from "../coordinator/store/jobs.js";
 import { recordHeartbeat, registerClient } from "../coordinator/store/clients.js";
 import type { Keys } from "../coordinator/store/keys.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
 
 /** Jobs per addJobs call (the store's own ADD_CHUNK: one call holds Redis ~10 ms). */
@@ -79,10 +79,9 @@ export async function seedParent(jobs: JobStore, redis: Redis, keys: Keys, count
   }
   await jobs.cascade("cancelJobs", doomed);
   await redis.hset(keys.client(RENDER_CLIENT), { hostname: "render", cpus: "1000000" });
-  const scripts = new Scripts({ redis, keys });
   for (let start = 0; start < ran.length; start += BATCH) {
     const batch = ran.slice(start, start + BATCH);
-    await Promise.all(batch.map((id) => scripts.moveToAssigned(id, [RENDER_CLIENT])));
+    await Promise.all(batch.map((id) => runScript(redis, keys.prefix, "moveToAssigned", [id, RENDER_CLIENT])));
     const done = start + BATCH >= ran.length ? batch.slice(0, -STILL_RUNNING) : batch;
     await jobs.cascade("cancelJobs", done);
   }

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import type { XmlRpcValue } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
 
@@ -34,7 +34,7 @@ const add = async (spec: XmlRpcValue) => (await h.store.addJobs(parseNewJob(spec
 
 /** moveToAssigned on the 3-GPU blade: the devices booked there, or the refusal. */
 async function assign(id: number): Promise<number[] | string> {
-  const reply = await new Scripts(h).moveToAssigned(id, [BLADE]);
+  const reply = (await runScript(h.redis, h.keys.prefix, "moveToAssigned", [id, BLADE])) as unknown[];
   if (reply[0] !== "assigned") return String(reply[0]);
   const flat = reply[2] as string[];
   const clients = JSON.parse(flat[flat.indexOf("clients") + 1] as string) as { gpus?: number[] }[];

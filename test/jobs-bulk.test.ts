@@ -9,7 +9,6 @@ import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
 import { testLogs } from "./support/context.js";
 import { checkStoreInvariants } from "./support/store-invariants.js";
 import { startCoordinator, type TestCoordinator } from "./support/coordinator.js";
@@ -83,7 +82,7 @@ async function finishedTree(n: number): Promise<{ tree: number[]; shared: number
   const odd = children.filter((_, i) => i % 2 === 1);
   await store.cascade("cancelJobs", odd);
   for (const id of [child as number, ...children.filter((_, i) => i % 2 === 0)]) {
-    const reply = await new Scripts({ redis, keys }).moveToAssigned(id, [client]);
+    const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [id, client])) as unknown[];
     await runScript(redis, keys.prefix, "moveToFinished", [id, reply[1] as number, 1, 0, "", "exited"]);
   }
   const [job] = await store.read([root], ["status"]);

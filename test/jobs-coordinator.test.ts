@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { JobStore } from "../coordinator/store/jobs.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { testLogs } from "./support/context.js";
 import { useCoordinator } from "./support/coordinator-fixture.js";
 
@@ -25,7 +25,7 @@ test("a submitted tree runs to success and reads back through the coordinator", 
   const store = new JobStore({ redis, keys: farm.keys, settings: { maxOutputBytes: 1 << 20 }, logs });
   await redis.hset(coordinator.keys.client(424242), "hostname", "blade7", "cpus", "64");
   for (const id of frames) {
-    const reply = await new Scripts({ redis, keys: coordinator.keys }).moveToAssigned(id, [424242]);
+    const reply = (await runScript(redis, coordinator.prefix, "moveToAssigned", [id, 424242])) as unknown[];
     assert.equal(reply[0], "assigned");
     assert.equal(await store.appendOutput(id, 1, 1, `frame ${id} done\n`), "ok");
     assert.equal(await store.moveToFinished(id, 1, 2, { exitCode: 0, signal: null, reason: "exited" }), "ok");

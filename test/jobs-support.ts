@@ -11,7 +11,7 @@ import { jobsMethods } from "../coordinator/api/jobs.js";
 import type { LogStore } from "../coordinator/logs/index.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { createXmlRpcServer } from "../shared/xmlrpc/index.js";
 import { startCoordinatorWithRedis } from "./support/coordinator-fixture.js";
 import { testContext, testLogs } from "./support/context.js";
@@ -62,7 +62,7 @@ function harness(
     async assign(jobId: number, clientId = 900_001) {
       await redis.hsetnx(keys.client(clientId), "hostname", `node${clientId}`);
       await redis.hsetnx(keys.client(clientId), "cpus", "64");
-      const reply = await new Scripts({ redis, keys }).moveToAssigned(jobId, [clientId]);
+      const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [jobId, clientId])) as unknown[];
       if (reply[0] !== "assigned") throw new Error(`job ${jobId} not assigned: ${JSON.stringify(reply)}`);
       return reply[1] as number;
     },

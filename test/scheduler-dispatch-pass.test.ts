@@ -224,14 +224,14 @@ test("FarmClient's open/fits and moveToAssigned agree on the client's state and 
     });
     if (c.running) {
       const [busy] = await submit([{ name: "busy", command: "x", ...c.running }]);
-      assert.equal((await scripts.moveToAssigned(busy!, [cid]))[0], "assigned", c.what);
+      assert.equal(((await scripts.run("moveToAssigned", busy!, cid)) as string[])[0], "assigned", c.what);
     }
     if (c.after) await redis.hset(ctx.keys.client(cid), c.after);
     const [job] = await submit([{ name: c.what, command: "x", ...c.job }]);
     const client = await judge.addClient(cid);
     const [info] = await readJobInfos(ctx, [job!]);
     const proposed = client!.open && client!.fits(info!);
-    const reply = await scripts.moveToAssigned(job!, [cid]);
+    const reply = (await scripts.run("moveToAssigned", job!, cid)) as string[];
     assert.equal(reply[0] === "assigned", proposed, `${c.what}: TS ${proposed}, Lua ${reply[0]}`);
   }
 });

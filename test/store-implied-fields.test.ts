@@ -20,7 +20,7 @@ import { jobHash } from "../coordinator/store/job-fields.js";
 import { readJobViews } from "../coordinator/store/job-view.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { classPagesWithRoots } from "../coordinator/store/queue.js";
 import { runningFrames } from "../coordinator/web/clients.js";
 import { readJobs } from "../coordinator/web/jobs.js";
@@ -78,7 +78,7 @@ async function asStoredBefore(id: number, root = id): Promise<void> {
 /** Puts a runnable job on a made-up client; returns moveToAssigned's job fields. */
 async function assign(jobId: number, clientId: number): Promise<Record<string, string>> {
   await redis.hset(keys.client(clientId), "hostname", `node${clientId}`, "cpus", "64");
-  const reply = await new Scripts({ redis, keys }).moveToAssigned(jobId, [clientId]);
+  const reply = (await runScript(redis, keys.prefix, "moveToAssigned", [jobId, clientId])) as unknown[];
   assert.equal(reply[0], "assigned", `job ${jobId}: ${JSON.stringify(reply)}`);
   return hashFromFlat(reply[2] as string[]);
 }

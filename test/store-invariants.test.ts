@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
-import { Scripts } from "../coordinator/store/dispatch-scripts.js";
+import { runScript } from "../coordinator/store/lua-scripts.js";
 import { FINISHED_STATUSES, RUNNING_STATUSES } from "../shared/statuses.js";
 import type { XmlRpcStruct } from "../shared/xmlrpc/types.js";
 import { startJobsHarness, type JobsHarness } from "./jobs-support.js";
@@ -76,7 +76,7 @@ test(`random transitions keep every roll-up consistent (STORE_SEED=${SEED})`, as
       const job = pick(await withStatus((s) => s === "runnable"));
       if (job === undefined) continue;
       label = `assign ${job}`;
-      await new Scripts(h).moveToAssigned(job, [pick(CLIENTS) as number]);
+      await runScript(h.redis, h.keys.prefix, "moveToAssigned", [job, pick(CLIENTS) as number]);
     } else if (roll < 0.6) {
       const job = pick(await withStatus(isRunning));
       if (job === undefined) continue;

@@ -534,10 +534,9 @@ export class Dispatcher {
   }
 
   private async assign(job: JobInfo, chosen: FarmClient[]): Promise<void> {
-    const reply = await this.hooks.scripts.moveToAssigned(
-      job.id,
-      chosen.map((c) => c.id),
-    );
+    const reply = (await this.hooks.scripts.run("moveToAssigned", job.id, ...chosen.map((c) => c.id))) as (
+      string | number | string[]
+    )[];
     const kind = reply[0];
     if (kind === "assigned") {
       this.avoided.delete(job.id);

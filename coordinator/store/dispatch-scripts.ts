@@ -3,25 +3,12 @@
 // top of each .lua file. Dispatch's own: moveToAssigned, requeueLost, setWaiting, releaseHold, pruneClasses.
 
 import type { Context } from "../context.js";
-import { runScript, ScriptBatch, type ScriptArg } from "./lua-scripts.js";
+import { runScript, type ScriptArg } from "./lua-scripts.js";
 
-export type ScriptName = "requeueLost" | "setWaiting" | "releaseHold";
-
-/** moveToAssigned.lua's reply for one job: ["assigned", attempt, fields...] or a refusal's parts. */
-export type AssignReply = (string | number | string[])[];
+export type ScriptName = "moveToAssigned" | "requeueLost" | "setWaiting" | "releaseHold";
 
 export class Scripts {
-  /** The assignments of one tick (a dispatch pass issues them without waiting) go in one call. */
-  private readonly assigns: ScriptBatch;
-
-  constructor(private readonly ctx: Pick<Context, "redis" | "keys">) {
-    this.assigns = new ScriptBatch(ctx.redis, ctx.keys.prefix, "moveToAssigned");
-  }
-
-  /** moveToAssigned.lua: `jobId` to `clientIds` (or the clients on hold for it), or why not. */
-  moveToAssigned(jobId: number, clientIds: number[]): Promise<AssignReply> {
-    return this.assigns.call([jobId, ...clientIds]) as Promise<AssignReply>;
-  }
+  constructor(private readonly ctx: Context) {}
 
   run(name: ScriptName, jobId: number, ...rest: ScriptArg[]): Promise<unknown> {
     return runScript(this.ctx.redis, this.ctx.keys.prefix, name, [jobId, ...rest]);

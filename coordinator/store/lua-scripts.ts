@@ -55,8 +55,7 @@ interface LuaLibrary {
 // globals table is empty and reads go through its __index metatable (Redis 7.0), ~150 instructions each: a hot
 // transition reads a few dozen (redis.call, tonumber, string.format...). They cannot be read at load, where
 // only the load API (redis.register_function) is visible; the runtime values never change (read-only).
-const GLOBAL_NAMES =
-  "redis, tonumber, tostring, type, ipairs, pairs, unpack, pcall, string, table, math, cjson";
+const GLOBAL_NAMES = "redis, tonumber, tostring, type, ipairs, pairs, unpack, string, table, math, cjson";
 const RUNTIME_GLOBALS = [
   "local registerFunction = redis.register_function",
   `local function readGlobals() return ${GLOBAL_NAMES} end`,
@@ -148,57 +147,6 @@ export async function runScript(
     }
   } catch (err) {
     throw scriptRefusal(err);
-  }
-}
-
-/** Most jobs in one call of a batched transition: its ARGV stays bounded (a longer tick makes more calls). */
-export const MAX_BATCH = 100;
-
-/**
- * A transition that takes several jobs in one call (moveToAssigned): ARGV prefix, now, the first job's values,
- * then '' and the next job's values, and so on; one reply per job, in order, or that job's error. The calls
- * made in one tick (before the next microtask: no event-loop turn is waited for) go in one FCALL, up to
- * MAX_BATCH: an FCALL costs Redis ~15k instructions before the script does anything. Each caller gets its own
- * job's reply as a call of its own would have, and its own error only; a failed call (Redis down) fails every
- * job in it.
- */
-export class ScriptBatch {
-  private jobs: { args: ScriptArg[]; resolve(reply: unknown): void; reject(err: unknown): void }[] = [];
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly name: string,
-  ) {}
-
-  call(args: ScriptArg[]): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.jobs.push({ args, resolve, reject });
-      if (this.jobs.length === 1) queueMicrotask(() => this.send());
-      else if (this.jobs.length >= MAX_BATCH) this.send();
-    });
-  }
-
-  private send(): void {
-    const jobs = this.jobs;
-    if (jobs.length === 0) return;
-    this.jobs = [];
-    const argv: ScriptArg[] = [];
-    jobs.forEach(({ args }, i) => {
-      if (i > 0) argv.push("");
-      argv.push(...args);
-    });
-    runScript(this.redis, this.prefix, this.name, argv).then(
-      (replies) =>
-        jobs.forEach((job, i) => {
-          const reply = (replies as unknown[])[i];
-          if (reply instanceof Error) job.reject(scriptRefusal(reply));
-          else job.resolve(reply);
-        }),
-      (err: unknown) => {
-        for (const job of jobs) job.reject(err);
-      },
-    );
   }
 }
 

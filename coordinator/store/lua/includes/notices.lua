@@ -35,17 +35,8 @@ local function addNotice(body, due)
   return id
 end
 
--- {p}notices:on as last read in this call, and for which status: a call that moves many jobs to one status
--- (moveToAssigned takes several) reads it once, and no script writes it (notices/outbox.ts does).
-local NOTICES_ON_FOR = nil -- @per-call
-local NOTICES_ON = nil -- @per-call
-
 local function noticeOnStatus(id, key, old, new, now)
-  local on = NOTICES_ON
-  if NOTICES_ON_FOR ~= new then
-    on = redis.call('HMGET', K.noticesOn, new, 'mail', 'max')
-    NOTICES_ON_FOR, NOTICES_ON = new, on
-  end
+  local on = redis.call('HMGET', K.noticesOn, new, 'mail', 'max')
   if not on[1] then
     local mailOn = on[2] and redis.call('HGET', key, 'mailOn')
     if not mailOn or not string.find(mailOn, ',' .. new .. ',', 1, true) then

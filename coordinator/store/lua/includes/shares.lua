@@ -4,20 +4,9 @@
 -- counted by a scan, and the caps moveToAssigned checks against them (capRefusal). A job's slots are its
 -- cpus on each of its clients; it remembers them in `slotsHeld` so its release gives back exactly that.
 
--- What capRefusal read of the share definitions and settings, once per call: moveToAssigned takes a dispatch
--- pass's jobs in one call, most of one share, and only the coordinators write these (store/shares.ts).
-local BURSTS = false -- @per-call
-local USER_CAP = false -- @per-call
--- The slots of the runs this call started that are not in the counters yet: those of the last share and user
--- (holdSlots).
-local HELD_SHARE = nil -- @per-call
-local HELD_SHARE_SLOTS = 0 -- @per-call
-local HELD_USER = nil -- @per-call
-local HELD_USER_SLOTS = 0 -- @per-call
-
 -- A share's burst maximum in slots, or nil for none: `burst` slots, `burstPct` of the farm's CPU slots
 -- ({p}shares:settings farmSlots, written by the scheduler's maintenance), the smaller when both are set.
-local function readBurstLimit(share)
+local function burstLimit(share)
   local json = redis.call('HGET', K.shares, share)
   -- A definition without burst or burstPct (most: a weight and a guarantee) is not decoded, a tenth of an
   -- assignment's cost with shares configured.
@@ -41,28 +30,6 @@ local function readBurstLimit(share)
   return limit
 end
 
-local function burstLimit(share)
-  if not BURSTS then
-    BURSTS = {}
-  end
-  local limit = BURSTS[share]
-  if limit == nil then
-    limit = readBurstLimit(share) or false
-    BURSTS[share] = limit
-  end
-  return limit or nil
-end
-
--- {kind, subject, running, limit} when `slots` more slots of `subject` would pass `limit`, else nil: its
--- running slots are its field of counter hash `key` and what this call holds back for it (holdSlots).
-local function overLimit(kind, key, subject, heldSubject, heldSlots, slots, limit)
-  local running = (tonumber(redis.call('HGET', key, subject)) or 0) + (subject == heldSubject and heldSlots or 0)
-  if running + slots > limit then
-    return {kind, subject, running, limit}
-  end
-  return nil
-end
-
 -- Why a run of `slots` slots may not start now, or nil: the maxRunning of the job's capping ancestors
 -- (capBy, then each cap's capUp), its share's burst maximum, its user's cap, as {kind, subject, running,
 -- limit} (kind 'maxRunning' with the capping job's id, 'burst' with the share, 'user' with the user);
@@ -83,50 +50,30 @@ local function capRefusal(share, user, capBy, slots)
     depth = depth + 1
   end
   local limit = burstLimit(share)
-  local refusal = limit and overLimit('burst', K.sharesRunning, share, HELD_SHARE, HELD_SHARE_SLOTS, slots, limit)
-  if refusal then
-    return refusal
+  if limit then
+    local running = tonumber(redis.call('HGET', K.sharesRunning, share)) or 0
+    if running + slots > limit then
+      return {'burst', share, running, limit}
+    end
   end
   if user then
-    USER_CAP = USER_CAP or tonumber(redis.call('HGET', K.sharesSettings, 'userCap')) or 0
-    if USER_CAP > 0 then
-      return overLimit('user', K.usersRunning, user, HELD_USER, HELD_USER_SLOTS, slots, USER_CAP)
+    local userCap = tonumber(redis.call('HGET', K.sharesSettings, 'userCap')) or 0
+    if userCap > 0 then
+      local running = tonumber(redis.call('HGET', K.usersRunning, user)) or 0
+      if running + slots > userCap then
+        return {'user', user, running, userCap}
+      end
     end
   end
   return nil
 end
 
--- A run starts holding `slots` slots of its share and user. A run of jobs of one share (or user) in one call
--- (moveToAssigned takes a dispatch pass's jobs) adds to the counter once, when a job of another share comes or
--- the call ends (flushSlots), not once per job; capRefusal counts what is held back.
+-- A run starts holding `slots` slots of its share and user.
 local function holdSlots(share, user, slots)
-  if share ~= HELD_SHARE then
-    if HELD_SHARE then
-      redis.call('HINCRBY', K.sharesRunning, HELD_SHARE, int(HELD_SHARE_SLOTS))
-    end
-    HELD_SHARE, HELD_SHARE_SLOTS = share, 0
-  end
-  HELD_SHARE_SLOTS = HELD_SHARE_SLOTS + slots
-  if user and user ~= HELD_USER then
-    if HELD_USER then
-      redis.call('HINCRBY', K.usersRunning, HELD_USER, int(HELD_USER_SLOTS))
-    end
-    HELD_USER, HELD_USER_SLOTS = user, 0
-  end
+  redis.call('HINCRBY', K.sharesRunning, share, int(slots))
   if user then
-    HELD_USER_SLOTS = HELD_USER_SLOTS + slots
+    redis.call('HINCRBY', K.usersRunning, user, int(slots))
   end
-end
-
--- Writes what holdSlots holds back: every script that calls holdSlots calls this before it returns.
-local function flushSlots()
-  if HELD_SHARE then
-    redis.call('HINCRBY', K.sharesRunning, HELD_SHARE, int(HELD_SHARE_SLOTS))
-  end
-  if HELD_USER then
-    redis.call('HINCRBY', K.usersRunning, HELD_USER, int(HELD_USER_SLOTS))
-  end
-  HELD_SHARE, HELD_SHARE_SLOTS, HELD_USER, HELD_USER_SLOTS = nil, 0, nil, 0
 end
 
 -- A run leaves its clients: its share and user get its slots back, once. `read` (optional): the job's

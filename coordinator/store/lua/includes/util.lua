@@ -89,20 +89,6 @@ local function readHash(key)
   return h
 end
 
--- One job's step of a transition that takes several jobs in one call (moveToAssigned): its reply, or the
--- error it raised as that job's own error reply. The jobs before it stay applied, as they would have in calls
--- of their own, and the ones after it run: an error reaches only the caller of its job.
-local function eachJob(step, ...)
-  local ok, reply = pcall(step, ...)
-  if ok then
-    return reply
-  end
-  if type(reply) == 'table' and reply.err then
-    return reply
-  end
-  return { err = tostring(reply) }
-end
-
 local function numField(key, field, default)
   local v = redis.call('HGET', key, field)
   if not v then
