@@ -16,9 +16,10 @@
 -- @include endRun
 -- @include fence
 -- @include bladeHealth
--- The attempt and the exit code are used as their text (ARGV[4], ARGV[6]) where that does: a tonumber is
--- ~2k instructions, and a number concatenated into a key is printed back with "%.14g".
-local now, id, attempt, seq = nowArg(), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- The attempt and the exit code are used as their text (ARGV[4], ARGV[6]) where that does, and made numbers
+-- only off the common success path: a tonumber is ~2k instructions, and a number concatenated into a key is
+-- printed back with "%.14g".
+local now, id, seq = nowArg(), ARGV[3], tonumber(ARGV[5])
 local exitText, signal, reason = ARGV[6], ARGV[7], ARGV[8]
 -- The bad-blade settings, read when a blade is to be judged: not on the common end, a success where no frame
 -- of the tree has failed on a blade (four tonumber calls are a percent of this transition).
@@ -64,7 +65,7 @@ end
 if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parents and not j.pausedRunning
     and ((j.command and j.command ~= '') or j.commandByOs) then
   local ids = j.clients and clientIdsOf(j.clients)
-  local released = releaseClients(id, { held = j.heldResources, clients = j.clients, ids = ids,
+  local released = releaseClients(id, { held = j.heldResources, ids = ids,
     slots = { j.slotsHeld, j.share, j.submittedBy } }, true)
   local set = { 'progress', '1', 'eventSeq', ARGV[5], 'slotsHeld', '0' }
   local master = recordAttempt('succeeded', ids)
@@ -90,7 +91,7 @@ if ok and not j.childError and not j.kidsLeft and not j.kidsBad and not j.parent
 end
 redis.call('HSET', key, 'eventSeq', ARGV[5])
 leaveClients(id)
-local exitCode = tonumber(exitText)
+local attempt, exitCode = tonumber(ARGV[4]), tonumber(exitText)
 local why = nil
 if reason == 'maxTime' then
   appendLog(key, 'maximum run time exceeded', now)

@@ -24,26 +24,25 @@ local function releaseHeld(key, held)
   end
 end
 
--- `read` (optional): what the caller read of the job already, {held = heldResources, clients = the clients
--- field, ids = its client ids (clientIdsOf), slots = {slotsHeld, share, submittedBy}}; with `slots` the caller writes
--- slotsHeld = 0 in its own HSET (releaseSlots). With `quiet` the released client ids are returned for the
+-- `read` (optional): what the caller read of the job already, {held = heldResources, ids = the client ids of
+-- its clients field (clientIdsOf; nil without the field), slots = {slotsHeld, share, submittedBy}}; with
+-- `slots` the caller writes slotsHeld = 0 in its own HSET (releaseSlots). With `quiet` the released client ids are returned for the
 -- caller's own notice (setStatus `known.released`) instead of published here.
 local function releaseClients(id, read, quiet)
   local key = K.job(id)
-  local held, clients, ids
+  local held, ids
   if read then
-    held, clients, ids = read.held, read.clients, read.ids
+    held, ids = read.held, read.ids
   else
     local v = redis.call('HMGET', key, 'heldResources', 'clients')
-    held, clients = v[1], v[2]
+    held, ids = v[1], v[2] and clientIdsOf(v[2])
   end
   releaseHeld(key, held)
   releaseSlots(key, read and read.slots)
-  if not clients then
+  if not ids then
     return {}
   end
   local released = {}
-  ids = ids or clientIdsOf(clients)
   for i = 1, #ids do
     local cid = ids[i]
     if redis.call('SREM', K.clientJobs(cid), id) == 1 then
