@@ -414,6 +414,12 @@ export const OPTIONS = {
     default: BLADE_DEFAULTS.probationS,
     doc: "seconds a quarantined blade waits before it takes one frame at a time again",
   },
+  bladeQuarantineMaxPercent: {
+    ini: ["openhq.blade.quarantineMaxPercent"],
+    kind: kinds.int(1, 100),
+    default: BLADE_DEFAULTS.quarantineMaxPercent,
+    doc: "the most blades in quarantine at once, in % of the farm's blades (at least one blade; 1-100)",
+  },
   smtpServer: {
     env: ["OPENHQ_SMTP_SERVER"],
     ini: ["smtp_server"],
@@ -594,6 +600,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       quarantineFailures: options.get("bladeQuarantineFailures"),
       quarantineWindowS: options.get("bladeQuarantineWindow"),
       probationS: options.get("bladeProbation"),
+      quarantineMaxPercent: options.get("bladeQuarantineMaxPercent"),
     },
     serverUrl:
       options.get("serverUrl") ??

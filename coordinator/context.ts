@@ -63,6 +63,8 @@ export interface BladeSettings {
   quarantineWindowS: number;
   /** Seconds of quarantine before probation (one frame at a time until one succeeds). */
   probationS: number;
+  /** The most blades in quarantine at once, in % of the farm's registered blades (at least one). */
+  quarantineMaxPercent: number;
 }
 
 export interface DispatchSettings {
@@ -96,6 +98,7 @@ export const BLADE_DEFAULTS: BladeSettings = {
   quarantineFailures: 4,
   quarantineWindowS: 1800,
   probationS: 900,
+  quarantineMaxPercent: 10,
 };
 
 export interface ErrorRecord {

@@ -25,6 +25,7 @@ test("openhq.blade.* options: defaults, and out-of-range values are ConfigErrors
     quarantineFailures: 4,
     quarantineWindowS: 1800,
     probationS: 900,
+    quarantineMaxPercent: 10,
   });
   const set = loadConfig(ini("openhq.blade.jobFailures = 0\nopenhq.blade.quarantineFailures = 0"), {});
   assert.equal(set.settings.blade.jobFailures, 0);
@@ -36,6 +37,8 @@ test("openhq.blade.* options: defaults, and out-of-range values are ConfigErrors
     ["openhq.blade.quarantineFailures", "21"],
     ["openhq.blade.quarantineWindow", "59"],
     ["openhq.blade.probation", "lots"],
+    ["openhq.blade.quarantineMaxPercent", "0"],
+    ["openhq.blade.quarantineMaxPercent", "101"],
   ] as const) {
     assert.throws(
       () => loadConfig(ini(`${key} = ${value}`), {}),

@@ -540,6 +540,7 @@ export class JobStore {
       blade.quarantineFailures,
       blade.quarantineWindowS * 1000,
       blade.probationS * 1000,
+      blade.quarantineMaxPercent,
     ];
     const [applied, log] = (await this.run("moveToFinished", args)) as [EventResult, number];
     // Unless an earlier event is missing, the attempt is over whatever else the store said: its log can be

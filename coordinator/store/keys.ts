@@ -146,6 +146,8 @@ export const KEY_TEMPLATES = {
   clients: "clients",
   clientsByLabel: "clients:byLabel",
   clientsRemoved: "clients:removed",
+  /** Blades in quarantine -> until when (ms), to cap how many are at once (lua/includes/bladeHealth.lua). */
+  bladesQuarantined: "blades:quarantined",
   clientHeartbeats: "clients:heartbeat",
   group: "group:{id}",
   groupClients: "group:{id}:clients",

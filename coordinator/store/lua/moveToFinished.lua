@@ -9,7 +9,8 @@
 -- A failure keeps its reason as the job's lastError: the attempt's last output line, else why it failed.
 -- ARGV: prefix, now, id, attempt, seq, exitCode ("" none), signal ("" none), reason (exited|cancelled|maxTime|
 -- stalled|spawnError), stalledAfter (seconds, with reason stalled), then the bad-blade settings openhq.blade.*
--- (includes/bladeHealth.lua): jobFailures, quarantineFailures, quarantine window ms, probation ms. Each client of
+-- (includes/bladeHealth.lua): jobFailures, quarantineFailures, quarantine window ms, probation ms, quarantine
+-- max percent. Each client of
 -- the attempt records it in its history; the master's success or failure (a stall included) counts for or
 -- against it as a blade. Returns {result, log}: result 'ok', 'stale' or 'duplicate'; log 1 when the attempt has output
 -- in Redis for the log store to seal (coordinator/logs), else 0.
@@ -25,7 +26,7 @@ local exitText, signal, reason = ARGV[6], ARGV[7], ARGV[8]
 -- of the tree has failed on a blade (four tonumber calls are a percent of this transition).
 local function bladeOpts()
   return { jobFailures = tonumber(ARGV[10]), quarantineFailures = tonumber(ARGV[11]),
-    windowMs = tonumber(ARGV[12]), probationMs = tonumber(ARGV[13]) }
+    windowMs = tonumber(ARGV[12]), probationMs = tonumber(ARGV[13]), maxPercent = tonumber(ARGV[14]) }
 end
 local key = K.job(id)
 -- The fence and this transition read the job in one HGETALL (fenceLiveJob); eventSeq is written with the

@@ -8,6 +8,7 @@ if redis.call('EXISTS', K.client(cid)) == 0 then
   return redis.error_reply('NOTFOUND client_id: no client ' .. cid)
 end
 redis.call('DEL', K.clientFails(cid))
+redis.call('ZREM', K.bladesQuarantined, cid)
 if redis.call('HDEL', K.client(cid), 'quarantinedUntil', 'probation', 'quarantineReason') == 0 then
   return 0
 end

@@ -14,8 +14,10 @@
 --   client fields quarantinedUntil (ms), probation ('1' from quarantine until a frame assigned to it on
 --   probation succeeds), and quarantineReason (JSON {why, since, failures}).
 --   job field onProbation   '1' when its master was on probation as the run was assigned (moveToAssigned)
+--   {p}blades:quarantined    ZSET  client id -> quarantinedUntil of the blades quarantined now (those past it
+--                                  are dropped when the next is judged): their number is capped
 -- `opts` comes from the coordinator's settings (openhq.blade.*, coordinator/config.ts):
---   {jobFailures, quarantineFailures, windowMs, probationMs}.
+--   {jobFailures, quarantineFailures, windowMs, probationMs, maxPercent}.
 local BLADE_HISTORY = 200 -- attempts and events kept per client
 local BLADE_FAILS = 20 -- recent failures kept per client: the most openhq.blade.quarantineFailures allows
 local JOB_BLADES = 1000 -- blades whose failures one job tree counts
@@ -87,9 +89,33 @@ local function lastErrorLine(id, attempt)
   return line
 end
 
+-- At most opts.maxPercent of the farm's blades (at least one) is in quarantine at once. Many blades failing
+-- alike is the farm's fault or the job's (a licence server, a mount, frames that fail once wherever they run),
+-- not theirs, and quarantining them all would stop the farm; a blade held back keeps its retry avoidance and
+-- per-tree blocklists. (Envoy caps its outlier ejection the same way: max_ejection_percent.)
+local function quarantineRoom(cid, now, opts)
+  redis.call('ZREMRANGEBYSCORE', K.bladesQuarantined, '-inf', now)
+  if redis.call('ZSCORE', K.bladesQuarantined, cid) then
+    return true
+  end
+  local farm = redis.call('HLEN', K.clientsByLabel)
+  local cap = math.max(1, math.floor(farm * opts.maxPercent / 100))
+  local held = redis.call('ZCARD', K.bladesQuarantined)
+  if held < cap then
+    return true
+  end
+  bladeEvent(cid, { t = now, event = 'notQuarantined', why = held .. ' of ' .. farm ..
+    ' blades are quarantined already (openhq.blade.quarantineMaxPercent ' .. opts.maxPercent .. ')' })
+  return false
+end
+
 local function quarantineBlade(cid, now, why, failures, opts)
+  if not quarantineRoom(cid, now, opts) then
+    return
+  end
   redis.call('HSET', K.client(cid), 'quarantinedUntil', now + opts.probationMs, 'probation', '1',
     'quarantineReason', cjson.encode({ why = why, since = now, failures = failures }))
+  redis.call('ZADD', K.bladesQuarantined, now + opts.probationMs, cid)
   bladeEvent(cid, { t = now, event = 'quarantined', why = why })
   bladeError(cid, { message = 'quarantined: ' .. why, time = now })
   local text = { 'Quarantined: ' .. why .. '. Probation in ' .. math.floor(opts.probationMs / 60000) ..
@@ -202,6 +228,7 @@ local function bladeSucceeded(cid, root, now, opts, known, onProbation)
   end
   if onProbation and redis.call('HGET', K.client(cid), 'probation') == '1' then
     redis.call('HDEL', K.client(cid), 'probation', 'quarantinedUntil', 'quarantineReason')
+    redis.call('ZREM', K.bladesQuarantined, cid)
     bladeEvent(cid, { t = now, event = 'released', why = 'a frame succeeded on probation' })
     addNoteTo('client', cid, 'Back to work: a frame succeeded on probation.', now)
     bladeChanged(cid)
@@ -240,4 +267,5 @@ local function dropBladeOf(cid)
     redis.call('SREM', K.jobBlocked(root), cid)
   end
   redis.call('DEL', K.clientAttempts(cid), K.clientFails(cid), K.clientBlocked(cid))
+  redis.call('ZREM', K.bladesQuarantined, cid)
 end
