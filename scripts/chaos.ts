@@ -649,7 +649,32 @@ async function main(): Promise<number> {
         );
       }
     }
-    for (const id of unfinished) violations.push(`job ${id} is stuck`);
+    const clientIds = (await redis.hvals(keys.clientsByLabel)).map(Number);
+    // A stuck job says why it waits, and the blades what state they are in: enough to tell a lost wakeup
+    // from a farm with no blade left to run it (every blade quarantined, say) without the kept Redis.
+    for (const id of unfinished) {
+      const [status, waitingFor] = await redis.hmget(keys.job(id), "status", "waitingFor");
+      violations.push(`job ${id} is stuck: ${status ?? "?"}, ${waitingFor ?? "no waiting reason"}`);
+    }
+    if (unfinished.length > 0)
+      for (const cid of clientIds) {
+        const c = await redis.hmget(
+          keys.client(cid),
+          "label",
+          "connected",
+          "disabled",
+          "quarantinedUntil",
+          "probation",
+        );
+        const until = Number(c[3] ?? 0);
+        log(
+          `client ${cid} ${c[0] ?? "?"}: connected ${c[1] ?? "?"}, disabled ${c[2] ?? "0"}, ` +
+            (until > Date.now()
+              ? `quarantined ${Math.round((until - Date.now()) / 1000)} s more`
+              : "not quarantined") +
+            (c[4] === "1" ? ", on probation" : ""),
+        );
+      }
     // Only moveToLost abandons a job (openhq.maxLostAttempts): a render holding one failed by machine loss.
     const lossFailed = new Set(reports.filter((r) => r.status === "abandoned").map((r) => r.root));
     for (const root of lossFailed) violations.push(`render ${root} failed by machine loss`);
@@ -660,7 +685,6 @@ async function main(): Promise<number> {
       // pgrep exits 1 when nothing matches
     }
     if (leftover !== "") violations.push(`processes left behind:\n${leftover}`);
-    const clientIds = (await redis.hvals(keys.clientsByLabel)).map(Number);
     try {
       await checkStoreInvariants(store, redis, keys, all, clientIds, "after the chaos run");
     } catch (err) {
