@@ -414,12 +414,12 @@ for i, j in ipairs(jobs) do
     end
   end
 end
--- A new job stores no treeN of its own (absent = 1, or 0 with noProg: util.lua addTreeN): a new parent's is
+-- A new job stores no treeN of its own (util.lua treeNOf): a new parent's is
 -- written here whole.
 for _, a in ipairs(treeOrder) do
   local ni = indexOfId[a]
   if ni then
-    redis.call('HSET', K.job(a), 'treeN', int((jobs[ni].fields.noProg and 0 or 1) + treeAdds[a]))
+    redis.call('HSET', K.job(a), 'treeN', int(treeNOf(nil, jobs[ni].fields.noProg) + treeAdds[a]))
   else
     addTreeN(K.job(a), treeAdds[a])
   end
@@ -428,7 +428,7 @@ for i, j in ipairs(jobs) do
   for _, c in ipairs(j.existingChildren) do
     local v = redis.call('HMGET', K.job(c), 'treeN', 'treeP', 'treeRun', 'status', 'noProg')
     local run = (tonumber(v[3]) or 0) + (RUNNING[v[4]] and 1 or 0)
-    local n = tonumber(v[1]) or (v[5] and 0 or 1)
+    local n = treeNOf(v[1], v[5])
     local targets = ancestors(ids[i])
     table.insert(targets, 1, ids[i])
     for _, t in ipairs(targets) do

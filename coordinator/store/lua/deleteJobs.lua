@@ -123,8 +123,8 @@ for _, id in ipairs(order) do
   local key = K.job(id)
   local v = redis.call('HMGET', key, 'status', 'treeN', 'treeP', 'parents', 'children', 'treeRun', 'noProg')
   local status = v[1]
-  -- The subtree's count for progress; an absent treeN is the job's own (util.lua addTreeN).
-  local treeN = tonumber(v[2]) or (v[7] and 0 or 1)
+  -- The subtree's count for progress (an absent treeN is the job's own: util.lua treeNOf).
+  local treeN = treeNOf(v[2], v[7])
   -- What runs in the subtree going away (a finished parent's children may still run): the job itself and
   -- its descendants (treeRun counts descendants only).
   local running = (tonumber(v[6]) or 0) + (RUNNING[status] and 1 or 0)

@@ -212,18 +212,24 @@ local function addToAncestors(id, field, delta)
   end
 end
 
--- Adds n to the job's treeN (the jobs of its subtree that count for progress). An absent treeN is the job's
--- own count, 1, or 0 with noProg (store/jobs.ts header): a HINCRBY would take it as 0. Nothing for n = 0
--- (a HINCRBY by -0 is refused: Lua writes it "-0").
+-- A job's treeN (the jobs of its subtree that count for progress) from its fields `treeN` and `noProg` as
+-- read (nil or false when absent): an absent treeN is the job's own count, 1, or 0 with noProg (store/jobs.ts
+-- header).
+local function treeNOf(treeN, noProg)
+  return tonumber(treeN) or (noProg and 0 or 1)
+end
+
+-- Adds n to the job's treeN: an absent one is first made what it implies (treeNOf), as a HINCRBY would take
+-- it as 0. Nothing for n = 0 (a HINCRBY by -0 is refused: Lua writes it "-0").
 local function addTreeN(key, n)
   if n == 0 then
     return
   end
   local v = redis.call('HMGET', key, 'treeN', 'noProg')
-  if v[1] or v[2] then
+  if v[1] then
     redis.call('HINCRBY', key, 'treeN', n)
   else
-    redis.call('HSET', key, 'treeN', int(1 + n))
+    redis.call('HSET', key, 'treeN', int(treeNOf(nil, v[2]) + n))
   end
 end
 
