@@ -265,8 +265,13 @@ describe("job log store", () => {
   });
 
   it("a coordinator SIGKILLed mid-job and restarted: the log is complete, not duplicated", async () => {
-    // 40 MB in 1 MB pieces over a few seconds; the coordinator dies while it streams and flushes.
-    const command = `for i in $(seq 0 39); do tail -c +$((i * ${MB} + 1)) ${bigFile} | head -c ${MB}; sleep 0.1; done`;
+    // 40 MB in 1 MB pieces over a few seconds; the coordinator dies while it streams and flushes. The job ends
+    // only once told (`go`): a poll that came late on a loaded box would otherwise find the log sealed already
+    // (its Redis record gone) and wait for ever.
+    const go = join(dir, "killed-go");
+    const command =
+      `for i in $(seq 0 39); do tail -c +$((i * ${MB} + 1)) ${bigFile} | head -c ${MB}; sleep 0.1; done; ` +
+      `while [ ! -e ${go} ]; do sleep 0.1; done`;
     const [id] = await hq.call<number[]>("newjob", { name: "killed", shell: "bash", command });
     await eventually("output to flow", async () => {
       const m = await db.hget(coord.keys.jobLog(id!, 1), "base");
@@ -283,6 +288,7 @@ describe("job log store", () => {
     });
     hq.close();
     hq = new XmlRpcClient(coord.url, { timeoutMs: 300_000, maxBodyBytes: 256 * MB });
+    writeFileSync(go, "");
     await eventually(
       "the job to finish",
       async () => String(await hq.call("getstatus", id!)) === "succeeded",
