@@ -23,7 +23,7 @@
 local now, id, seq = nowArg(), ARGV[3], tonumber(ARGV[5])
 local exitText, signal, reason = ARGV[6], ARGV[7], ARGV[8]
 -- The bad-blade settings, read when a blade is to be judged: not on the common end, a success where no frame
--- of the tree has failed on a blade (four tonumber calls are a percent of this transition).
+-- of the tree has failed on a blade (its five tonumber calls are a percent of this transition).
 local function bladeOpts()
   return { jobFailures = tonumber(ARGV[10]), quarantineFailures = tonumber(ARGV[11]),
     windowMs = tonumber(ARGV[12]), probationMs = tonumber(ARGV[13]), maxPercent = tonumber(ARGV[14]) }

@@ -8,11 +8,7 @@ if redis.call('EXISTS', K.client(cid)) == 0 then
   return redis.error_reply('NOTFOUND client_id: no client ' .. cid)
 end
 redis.call('DEL', K.clientFails(cid))
-redis.call('ZREM', K.bladesQuarantined, cid)
-if redis.call('HDEL', K.client(cid), 'quarantinedUntil', 'probation', 'quarantineReason') == 0 then
-  return 0
+if endQuarantine(cid, now, 'released by an administrator', 'Released from quarantine by an administrator.') then
+  return 1
 end
-bladeEvent(cid, { t = now, event = 'released', why = 'released by an administrator' })
-addNoteTo('client', cid, 'Released from quarantine by an administrator.', now)
-bladeChanged(cid)
-return 1
+return 0

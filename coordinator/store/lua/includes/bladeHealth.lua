@@ -127,6 +127,20 @@ local function quarantineBlade(cid, now, why, failures, opts)
   bladeChanged(cid)
 end
 
+-- Ends a blade's quarantine and probation: its fields and its place in {p}blades:quarantined, in one place so
+-- that the cap's count never keeps a blade that is back. False when it had neither; else the blade's history
+-- gets `why` and its notes `note`, and the schedulers re-read it.
+local function endQuarantine(cid, now, why, note)
+  redis.call('ZREM', K.bladesQuarantined, cid)
+  if redis.call('HDEL', K.client(cid), 'quarantinedUntil', 'probation', 'quarantineReason') == 0 then
+    return false
+  end
+  bladeEvent(cid, { t = now, event = 'released', why = why })
+  addNoteTo('client', cid, note, now)
+  bladeChanged(cid)
+  return true
+end
+
 -- Quarantines blade `cid` when its failures within the window, of jobs that succeed elsewhere, reach
 -- opts.quarantineFailures over at least 2 job trees.
 local function judgeBlade(cid, now, opts)
@@ -227,11 +241,7 @@ local function bladeSucceeded(cid, root, now, opts, known, onProbation)
     end
   end
   if onProbation and redis.call('HGET', K.client(cid), 'probation') == '1' then
-    redis.call('HDEL', K.client(cid), 'probation', 'quarantinedUntil', 'quarantineReason')
-    redis.call('ZREM', K.bladesQuarantined, cid)
-    bladeEvent(cid, { t = now, event = 'released', why = 'a frame succeeded on probation' })
-    addNoteTo('client', cid, 'Back to work: a frame succeeded on probation.', now)
-    bladeChanged(cid)
+    endQuarantine(cid, now, 'a frame succeeded on probation', 'Back to work: a frame succeeded on probation.')
   end
   return set
 end
