@@ -34,7 +34,7 @@ export async function resolveClients(
       clients = everyone.filter((c) => c.label.slice(c.label.indexOf(":") + 1) === arg && c.label !== arg);
       if (clients.length > 1)
         throw new CliError(
-          `${arg} is ambiguous: ${clients.map((c) => c.label).join(", ")} (give host:name or an id)`,
+          `${arg} is ambiguous: ${labelsByHost(clients).join(", ")} (give host:name or an id)`,
           Exit.usage,
         );
     }
@@ -42,6 +42,15 @@ export async function resolveClients(
     else found.push({ arg, ids: clients.map((c) => c.id), labels: clients.map((c) => c.label) });
   }
   return { found, unknown };
+}
+
+/**
+ * The candidates' labels ordered by host (they share the name): the same list whatever order the clients
+ * registered in, and two agents starting together register in either.
+ */
+function labelsByHost(clients: { label: string }[]): string[] {
+  const host = (label: string) => label.slice(0, label.indexOf(":"));
+  return clients.map((c) => c.label).sort((a, b) => (host(a) < host(b) ? -1 : host(a) > host(b) ? 1 : 0));
 }
 
 export function noSuchClient(unknown: string[]): CliError {
