@@ -12,19 +12,17 @@
 // the counts between phases, so a phase's figure is the instructions Redis ran for its commands alone (plus
 // its timers over that time, a fraction of a percent).
 
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
-import { redisServerArgs } from "../coordinator/redis/server-args.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { tuneRedis } from "../coordinator/store/tune.js";
 import { testLogs } from "../test/support/context.js";
-import { freePort } from "../test/support/ports.js";
+import { startRedis } from "../test/support/redis.js";
+import { budget, dumpCounts, dumpTotals, hasValgrind, REFERENCE_IR, underCallgrind } from "./callgrind.js";
 import type { BenchResult } from "./types.js";
 
 /** Only when named: `npm run bench -- instructions` (bench/run.ts). */
@@ -35,65 +33,15 @@ const SHARES = 100;
 const PREFIX = "b:";
 const PHASES = ["addJobs", "moveToAssigned", "recordStarted", "moveToFinished"] as const;
 
-function hasValgrind(): boolean {
-  try {
-    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A redis-server under callgrind, and a way to mark the end of a phase (a dump of the counts so far). */
 async function callgrindRedis(dir: string) {
-  const port = await freePort();
-  const child = spawn(
-    "valgrind",
-    [
-      "--tool=callgrind",
-      // Only what Redis does for the commands it reads: its timers and reply writes run as often as the wall
-      // clock and the event loop decide, so on a loaded box they would add a few percent.
-      "--toggle-collect=readQueryFromClient",
-      `--callgrind-out-file=${join(dir, "cg.out")}`,
-      "redis-server",
-      ...redisServerArgs({ port, dir, appendfsync: null }),
-    ],
-    { stdio: "ignore" },
-  );
-  const redis = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null });
-  redis.on("error", () => {});
-  for (let i = 0; ; i++) {
-    try {
-      await redis.ping();
-      break;
-    } catch (err) {
-      if (i > 300) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const server = await startRedis({ wrap: underCallgrind(dir) });
+  const redis = server.client();
   return {
     redis,
-    mark: (label: string) =>
-      execFileSync("callgrind_control", ["-d", label, String(child.pid)], { stdio: "ignore" }),
-    async stop() {
-      redis.disconnect();
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
+    mark: (label: string) => dumpCounts(server.process.pid as number, label),
+    stop: () => server.stop(),
   };
-}
-
-/** Instructions (Ir) of each dump, by its label. */
-function dumpTotals(dir: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const file of readdirSync(dir).filter((f) => f.startsWith("cg.out"))) {
-    const text = readFileSync(join(dir, file), "utf8");
-    const label = /^desc: Trigger: dump (.*)$/m.exec(text)?.[1];
-    const total = /^(?:summary|totals): (\d+)/m.exec(text)?.[1];
-    if (label !== undefined && total !== undefined) out.set(label, Number(total));
-  }
-  return out;
 }
 
 /** One set-up (no shares, or SHARES shares): Ir per job of each phase, from the second of two rounds. */
@@ -145,7 +93,8 @@ async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number],
     await server.stop();
   }
   const totals = dumpTotals(dir);
-  if (process.env.INSTRUCTIONS_KEEP) console.log(`  callgrind dumps (${shares ? "shares" : "no shares"}): ${dir}`);
+  if (process.env.INSTRUCTIONS_KEEP)
+    console.log(`  callgrind dumps (${shares ? "shares" : "no shares"}): ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
   const perJob = (phase: string) => Math.round((totals.get(`r2-${phase}`) ?? NaN) / JOBS);
   return Object.fromEntries(PHASES.map((p) => [p, perJob(p)])) as Record<(typeof PHASES)[number], number>;
@@ -161,11 +110,18 @@ export async function run(): Promise<BenchResult[]> {
     const setUp = shares ? `with ${SHARES} shares` : "no shares";
     for (const phase of PHASES)
       out.push({ name: `${phase}, ${setUp}`, value: ir[phase], unit: "Ir per job" });
+    const lifecycle = ir.addJobs + ir.moveToAssigned + ir.moveToFinished;
+    // The scale bench's µs targets as instructions (bench/callgrind.ts): ≤ 60 µs without shares, ≤ 65 with.
+    const limit = budget(REFERENCE_IR.scripts, shares ? 65 : 60);
     out.push({
       name: `job lifecycle (addJobs + moveToAssigned + moveToFinished), ${setUp}`,
-      value: ir.addJobs + ir.moveToAssigned + ir.moveToFinished,
+      value: lifecycle,
       unit: "Ir per job",
-      note: `callgrind, ${JOBS} jobs, second of two rounds; recordStarted apart (the scale bench's lifecycle has none)`,
+      target: `<= ${limit.toLocaleString("en-US")} (${shares ? 65 : 60} µs where the reference ran 60)`,
+      ok: lifecycle <= limit,
+      note:
+        `${(lifecycle / REFERENCE_IR.scripts).toFixed(3)}× the reference code's ${REFERENCE_IR.scripts.toLocaleString("en-US")}; ` +
+        `callgrind, ${JOBS} jobs, second of two rounds; recordStarted apart (the scale bench's lifecycle has none)`,
     });
   }
   return out;

@@ -20,20 +20,25 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
+export interface StartRedisOptions {
+  appendonly?: boolean;
+  /** Run redis-server through this command prefix (bench/callgrind.ts: under valgrind, slow to start). */
+  wrap?: (command: string[]) => string[];
+}
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "openhq-redis-"));
-  const child = spawn(
+  const command = [
     "redis-server",
-    [
-      ...redisServerArgs({ port, dir, appendfsync: options.appendonly ? "everysec" : null }),
-      // A full sync (a replica, `redis-cli --rdb`) starts at once instead of after Redis' 5 s wait for
-      // more replicas to share it.
-      "--repl-diskless-sync-delay",
-      "0",
-    ],
-    { stdio: "ignore" },
-  );
+    ...redisServerArgs({ port, dir, appendfsync: options.appendonly ? "everysec" : null }),
+    // A full sync (a replica, `redis-cli --rdb`) starts at once instead of after Redis' 5 s wait for
+    // more replicas to share it.
+    "--repl-diskless-sync-delay",
+    "0",
+  ];
+  const [file, ...args] = options.wrap ? options.wrap(command) : command;
+  const child = spawn(file as string, args, { stdio: "ignore" });
   const url = `redis://127.0.0.1:${port}`;
   const clients: Redis[] = [];
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -45,7 +50,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
       await probe.ping();
       break;
     } catch (err) {
-      if (i > 100) throw err;
+      if (i > (options.wrap ? 600 : 100)) throw err;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
