@@ -9,8 +9,10 @@
 // and 65/60 of that reference code's instructions under the same workload, whatever box measures it.
 
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startRedis, type TestRedis } from "../test/support/redis.js";
 
 /** Instructions per job lifecycle of the reference code (3b47f2f, 58–60 µs where the targets were set). */
 export const REFERENCE_IR = {
@@ -34,38 +36,50 @@ export function hasValgrind(): boolean {
   }
 }
 
-/**
- * The command prefix that runs a redis-server under callgrind, its counts dumped to `<dir>/cg.out.N`. Only
- * what Redis does for the commands it reads is counted: its timers and reply writes run as often as the wall
- * clock and the event loop decide, so on a loaded box they would add a few percent.
- */
-export function underCallgrind(dir: string): (command: string[]) => string[] {
-  return (command) => [
-    "valgrind",
-    "--tool=callgrind",
-    "--toggle-collect=readQueryFromClient",
-    `--callgrind-out-file=${join(dir, "cg.out")}`,
-    ...command,
-  ];
+/** A private redis-server (test/support/redis.ts) under callgrind. */
+export interface CallgrindRedis {
+  server: TestRedis;
+  /** Its dumps, `cg.out.N` (kept by `stop({ keep: true })`, for callgrind_annotate). */
+  dir: string;
+  /** Dumps the counts since the previous dump (or the start) under `label`, and returns them. */
+  dump(label: string): number;
+  stop(options?: { keep?: boolean }): Promise<void>;
 }
 
 /**
- * Dumps the counts since the last dump under `label`. callgrind_control takes an argument that starts with a
- * digit for a pid, and says so with exit code 0: labels must start with a letter.
+ * Only what Redis does for the commands it reads is counted: its timers and reply writes run as often as the
+ * wall clock and the event loop decide, so on a loaded box they would add a few percent.
  */
-export function dumpCounts(pid: number, label: string): void {
-  if (!/^[a-z]/i.test(label)) throw new Error(`callgrind dump label must start with a letter: ${label}`);
-  execFileSync("callgrind_control", ["-d", label, String(pid)], { stdio: "ignore" });
-}
-
-/** Instructions (Ir) of each dump in `dir`, by its label. */
-export function dumpTotals(dir: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const file of readdirSync(dir).filter((f) => f.startsWith("cg.out"))) {
-    const text = readFileSync(join(dir, file), "utf8");
-    const label = /^desc: Trigger: dump (.*)$/m.exec(text)?.[1];
-    const total = /^(?:summary|totals): (\d+)/m.exec(text)?.[1];
-    if (label !== undefined && total !== undefined) out.set(label, Number(total));
-  }
-  return out;
+export async function startCallgrindRedis(): Promise<CallgrindRedis> {
+  const dir = mkdtempSync(join(tmpdir(), "openhq-callgrind-"));
+  const out = join(dir, "cg.out");
+  const server = await startRedis({
+    wrap: (command) => [
+      "valgrind",
+      "--tool=callgrind",
+      "--toggle-collect=readQueryFromClient",
+      `--callgrind-out-file=${out}`,
+      ...command,
+    ],
+  });
+  let dumps = 0;
+  return {
+    server,
+    dir,
+    dump(label) {
+      // callgrind_control takes an argument that starts with a digit for a pid, and says so with exit code 0.
+      if (!/^[a-z]/i.test(label)) throw new Error(`callgrind dump label must start with a letter: ${label}`);
+      execFileSync("callgrind_control", ["-d", label, String(server.process.pid)], { stdio: "ignore" });
+      const text = readFileSync(`${out}.${++dumps}`, "utf8");
+      const dumped = /^desc: Trigger: dump (.*)$/m.exec(text)?.[1];
+      const total = /^(?:summary|totals): (\d+)/m.exec(text)?.[1];
+      if (dumped !== label || total === undefined)
+        throw new Error(`${out}.${dumps} is not the dump ${label}`);
+      return Number(total);
+    },
+    async stop({ keep = false } = {}) {
+      await server.stop();
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -12,17 +12,13 @@
 // the counts between phases, so a phase's figure is the instructions Redis ran for its commands alone (plus
 // its timers over that time, a fraction of a percent).
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
 import { Keys } from "../coordinator/store/keys.js";
 import { runScript } from "../coordinator/store/lua-scripts.js";
 import { tuneRedis } from "../coordinator/store/tune.js";
 import { testLogs } from "../test/support/context.js";
-import { startRedis } from "../test/support/redis.js";
-import { budget, dumpCounts, dumpTotals, hasValgrind, REFERENCE_IR, underCallgrind } from "./callgrind.js";
+import { budget, hasValgrind, REFERENCE_IR, startCallgrindRedis } from "./callgrind.js";
 import type { BenchResult } from "./types.js";
 
 /** Only when named: `npm run bench -- instructions` (bench/run.ts). */
@@ -33,23 +29,14 @@ const SHARES = 100;
 const PREFIX = "b:";
 const PHASES = ["addJobs", "moveToAssigned", "recordStarted", "moveToFinished"] as const;
 
-/** A redis-server under callgrind, and a way to mark the end of a phase (a dump of the counts so far). */
-async function callgrindRedis(dir: string) {
-  const server = await startRedis({ wrap: underCallgrind(dir) });
-  const redis = server.client();
-  return {
-    redis,
-    mark: (label: string) => dumpCounts(server.process.pid as number, label),
-    stop: () => server.stop(),
-  };
-}
-
 /** One set-up (no shares, or SHARES shares): Ir per job of each phase, from the second of two rounds. */
 async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number], number>> {
-  const dir = mkdtempSync(join(tmpdir(), "openhq-callgrind-"));
-  const server = await callgrindRedis(dir);
+  const cg = await startCallgrindRedis();
+  const keep = Boolean(process.env.INSTRUCTIONS_KEEP);
+  // Each round overwrites the one before: the second is reported.
+  const ir = {} as Record<(typeof PHASES)[number], number>;
   try {
-    const { redis } = server;
+    const redis = cg.server.client();
     const keys = new Keys(PREFIX);
     // No sweep: its commands would count in the phases. No job here writes output.
     const logs = await testLogs(redis, keys, { sweep: false });
@@ -69,35 +56,34 @@ async function measure(shares: boolean): Promise<Record<(typeof PHASES)[number],
       }));
       // Each round's jobs go to clients of their own, so every assignment finds an idle client.
       const firstClient = round === "r1" ? 1 : JOBS + 1;
-      server.mark(`${round}-start`);
+      cg.dump(`${round}-start`);
       const ids = await store.addJobs(parseNewJob(specs, null, null));
-      server.mark(`${round}-addJobs`);
+      ir.addJobs = cg.dump(`${round}-addJobs`);
       const attempts: number[] = [];
       for (const [k, id] of ids.entries()) {
         const reply = (await runScript(redis, PREFIX, "moveToAssigned", [id, firstClient + k])) as unknown[];
         attempts.push(Number(reply[1]));
       }
-      server.mark(`${round}-moveToAssigned`);
+      ir.moveToAssigned = cg.dump(`${round}-moveToAssigned`);
       for (const [k, id] of ids.entries())
         await runScript(redis, PREFIX, "recordStarted", [id, attempts[k] as number, 1, firstClient + k]);
-      server.mark(`${round}-recordStarted`);
+      ir.recordStarted = cg.dump(`${round}-recordStarted`);
       for (const [k, id] of ids.entries())
         await store.moveToFinished(id, attempts[k] as number, 2, {
           exitCode: 0,
           signal: null,
           reason: "exited",
         });
-      server.mark(`${round}-moveToFinished`);
+      ir.moveToFinished = cg.dump(`${round}-moveToFinished`);
     }
   } finally {
-    await server.stop();
+    await cg.stop({ keep });
   }
-  const totals = dumpTotals(dir);
-  if (process.env.INSTRUCTIONS_KEEP)
-    console.log(`  callgrind dumps (${shares ? "shares" : "no shares"}): ${dir}`);
-  else rmSync(dir, { recursive: true, force: true });
-  const perJob = (phase: string) => Math.round((totals.get(`r2-${phase}`) ?? NaN) / JOBS);
-  return Object.fromEntries(PHASES.map((p) => [p, perJob(p)])) as Record<(typeof PHASES)[number], number>;
+  if (keep) console.log(`  callgrind dumps (${shares ? "shares" : "no shares"}): ${cg.dir}`);
+  return Object.fromEntries(PHASES.map((p) => [p, Math.round(ir[p] / JOBS)])) as Record<
+    (typeof PHASES)[number],
+    number
+  >;
 }
 
 export async function run(): Promise<BenchResult[]> {

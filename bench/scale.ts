@@ -14,9 +14,7 @@
 // SCALE_CALLGRIND=1 runs the lifecycle phase's Redis under callgrind and prints instructions per job against
 // the reference code's (bench/callgrind.ts), a figure the box does not move (valgrind: ~7 minutes).
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { parseNewJob } from "../coordinator/api/jobspec.js";
 import { JobStore } from "../coordinator/store/jobs.js";
@@ -30,8 +28,7 @@ import {
 } from "../test/support/coordinator.js";
 import { testLogs } from "../test/support/context.js";
 import { iniArgs } from "../test/support/farm-kit.js";
-import { startRedis, type TestRedis } from "../test/support/redis.js";
-import { budget, dumpCounts, dumpTotals, hasValgrind, REFERENCE_IR, underCallgrind } from "./callgrind.js";
+import { budget, type CallgrindRedis, hasValgrind, REFERENCE_IR, startCallgrindRedis } from "./callgrind.js";
 import { cpuSeconds, startSim } from "./farm.js";
 import type { BenchResult } from "./types.js";
 
@@ -278,18 +275,6 @@ interface RedisWindow {
   ir?: number;
 }
 
-/** A farm's redis-server under callgrind (SCALE_CALLGRIND): a window's instructions are a dump's count. */
-interface CallgrindRedis {
-  server: TestRedis;
-  dir: string;
-  windows: number;
-}
-
-async function callgrindRedis(): Promise<CallgrindRedis> {
-  const dir = mkdtempSync(join(tmpdir(), "openhq-callgrind-"));
-  return { server: await startRedis({ wrap: underCallgrind(dir) }), dir, windows: 0 };
-}
-
 /**
  * Resets Redis' command stats, runs `work` while the bench polls `succeeded` every 20 ms (as the measured
  * run does, so an idle window's polls cancel the run's), and returns what Redis did meanwhile. The bench's
@@ -298,18 +283,15 @@ async function callgrindRedis(): Promise<CallgrindRedis> {
 async function redisWindow(f: Farm, work: () => Promise<void>, cg?: CallgrindRedis): Promise<RedisWindow> {
   await f.redis.config("RESETSTAT");
   const cpu0 = await redisCpuSplit(f.redis);
-  const label = cg && `window${++cg.windows}`;
-  const pid = cg?.server.process.pid as number;
-  if (label) dumpCounts(pid, `${label}-start`);
+  cg?.dump("windowStart");
   const t0 = performance.now();
   await work();
   const seconds = (performance.now() - t0) / 1000;
-  if (label) dumpCounts(pid, `${label}-end`);
+  const ir = cg?.dump("windowEnd");
   const cpu1 = await redisCpuSplit(f.redis);
   const stats = await commandStats(f.redis);
   stats.delete("info");
   stats.delete("config|resetstat");
-  const ir = cg && dumpTotals(cg.dir).get(`${label}-end`);
   return {
     cpu: cpu1.cpu - cpu0.cpu,
     sys: cpu1.sys - cpu0.sys,
@@ -681,17 +663,14 @@ async function lifecycle(): Promise<BenchResult[]> {
       },
     ];
   const cost = async (on: boolean) => {
-    const cg = callgrind ? await callgrindRedis() : undefined;
+    const cg = callgrind ? await startCallgrindRedis() : undefined;
     const f = await farm({ ...(on && { args: SHARES_INI }), ...(cg && { redisUrl: cg.server.url }) });
     try {
       const spec = (i: number) => ({ name: `l${i}`, command: "true" });
       return await lifecycleCost(f, on ? inShare(spec) : spec, cg);
     } finally {
       await f.stop();
-      if (cg) {
-        await cg.server.stop();
-        rmSync(cg.dir, { recursive: true, force: true });
-      }
+      await cg?.stop();
     }
   };
   const runs = [await cost(false), await cost(true), await cost(false), await cost(true)];
